@@ -1,0 +1,98 @@
+/* catalog: the data catalogue, a SQLite database in WAL mode.
+ *
+ * Holds workflows (spec and hash), runs, task executions, attempts, the edges of each run's
+ * graph, workers, and an append-only events table with one row per state transition. The
+ * schema is versioned (PRAGMA user_version) and migrated forward on open.
+ *
+ * Writes are grouped: the first write after catalog_commit opens a transaction, and the
+ * scheduler calls catalog_commit once per loop turn (group commit). Queries used by the
+ * CLI return JSON, so the daemon and a local reader share one implementation.
+ *
+ * Task logs live beside the database, in logs/RUN/TASK.ATTEMPT.log. Not here: artifacts. */
+#ifndef WEFT_CATALOG_H
+#define WEFT_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/err.h"
+
+typedef struct catalog catalog;
+
+#define CATALOG_SCHEMA_VERSION 1
+
+/* Opens (creating and migrating) the catalogue in directory dir (catalog.db, logs/).
+ * readonly opens an existing database for queries only. On failure returns a negative code
+ * with a message naming the file. */
+int catalog_open(const char *dir, int readonly, catalog **out, weft_err *err);
+/* Commits any open transaction and closes. Accepts NULL; sets *cp to NULL. */
+void catalog_close(catalog **cp);
+/* Commits the current group of writes, if any. Returns 0 or WEFT_EDB (logged). */
+int catalog_commit(catalog *c);
+
+/* ---- writes (each joins the current group) ---- */
+
+/* Stores a workflow spec once per hash; returns its id (> 0) or WEFT_EDB. */
+int64_t catalog_put_workflow(catalog *c, const char *name, int64_t version, const char *hash,
+                             const char *file, const char *spec);
+/* Creates a run in state "running"; returns its id (> 0) or WEFT_EDB. */
+int64_t catalog_create_run(catalog *c, int64_t workflow_id, const char *params_json,
+                           size_t ntasks, int64_t now_us);
+int catalog_add_task(catalog *c, int64_t run, int idx, const char *name, const char *type,
+                     const char *type_version, const char *state);
+int catalog_add_edge(catalog *c, int64_t run, int child, int parent);
+
+/* A task's new state. Optional fields (NULL / 0) leave the column as it was. */
+typedef struct catalog_task_update {
+    int64_t run;
+    int idx;
+    const char *state;
+    const char *task_name;   /* for the event row */
+    const char *error_class; /* failures */
+    const char *error;
+    const char *outputs;     /* JSON, on success */
+    int64_t ready_us, finished_us, due_us;
+} catalog_task_update;
+int catalog_update_task(catalog *c, const catalog_task_update *u, int64_t now_us);
+
+/* A dispatched attempt: inserts the attempt and marks the task running. */
+typedef struct catalog_attempt {
+    uint64_t id;
+    int64_t run;
+    int idx;
+    const char *task_name;
+    int number;
+    const char *worker;
+    const char *inputs; /* JSON */
+} catalog_attempt;
+int catalog_start_attempt(catalog *c, const catalog_attempt *a, int64_t now_us);
+/* Records an attempt's end. state is "succeeded", "failed" or "stale" (a result nobody
+ * waited for, kept for the record). */
+int catalog_finish_attempt(catalog *c, uint64_t id, const char *state, const char *error_class,
+                           const char *error, int64_t started_us, int64_t finished_us);
+int catalog_finish_run(catalog *c, int64_t run, const char *state, const char *error,
+                       int64_t now_us);
+int catalog_put_worker(catalog *c, const char *name, uint32_t slots, const char *types_json,
+                       const char *state, int64_t now_us);
+int catalog_event(catalog *c, int64_t run, const char *task, const char *kind,
+                  const char *detail, int64_t now_us);
+/* The largest attempt id ever issued (0 when none). */
+uint64_t catalog_max_attempt_id(catalog *c);
+
+/* Writes a task log (data may be empty) to logs/RUN/TASK.ATTEMPT.log. */
+int catalog_write_log(catalog *c, int64_t run, const char *task, int attempt,
+                      const void *data, size_t len);
+
+/* ---- queries (JSON; caller json_decrefs; NULL with err when not found) ---- */
+
+json_t *catalog_query_runs(catalog *c, int limit, weft_err *err);
+/* One run: its row, and its tasks with attempts. */
+json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err);
+json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int limit,
+                             weft_err *err);
+/* Logs of a run (task NULL: every task), each {"task","attempt","log"}. */
+json_t *catalog_query_logs(catalog *c, int64_t run, const char *task, weft_err *err);
+
+#endif

@@ -1,0 +1,71 @@
+/* cli: shared pieces of the `weft` command-line client.
+ *
+ * Exit codes (DESIGN.md): 0 success, 1 the run failed, 2 usage or validation error,
+ * 3 cannot reach the scheduler. */
+#ifndef WEFT_CLI_H
+#define WEFT_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "cli/client.h"
+#include "scheduler/compile.h"
+
+enum { EXIT_OK = 0, EXIT_RUN_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACH = 3 };
+
+typedef struct cli_opts {
+    const char *scheduler;   /* --scheduler / $WEFT_SCHEDULER; NULL = local state */
+    const char *state;       /* --state / $WEFT_STATE; default .weft */
+    const char *plugin_path; /* --plugin-path / $WEFT_PLUGIN_PATH */
+    int json;                /* --json */
+    int dot, mermaid;        /* graph formats */
+    int wait;                /* submit --wait */
+    uint32_t slots;          /* run --slots */
+    uint32_t workers;        /* run --workers */
+    compile_param *params;   /* -p name=value */
+    size_t nparams;
+    char **args;             /* positional arguments after the command */
+    size_t nargs;
+} cli_opts;
+
+/* Where queries go: a scheduler (when one is named) or the local catalogue. */
+typedef struct source source;
+
+/* Opens the query source for opts: the scheduler when opts->scheduler is set, else the
+ * catalogue in opts->state. Prints the problem and returns the exit code on failure. */
+int source_open(const cli_opts *opts, source **out);
+void source_close(source **sp);
+json_t *source_query(source *s, Weft__QueryKind kind, uint64_t run, const char *task,
+                     uint64_t after_seq, weft_err *err);
+
+/* The scheduler connection of a source (NULL for a local catalogue). */
+client *source_client(source *s);
+/* Submits the workflow file opts->args[0] with opts' parameters through s (which must be a
+ * scheduler). Prints errors; returns an exit code, with *run set on success. */
+int submit_file(source *s, const cli_opts *opts, uint64_t *run);
+
+/* Prints the events of run until it ends; returns EXIT_OK or EXIT_RUN_FAILED (or
+ * EXIT_UNREACH when the source stops answering). */
+int follow_run(source *s, uint64_t run, int quiet);
+/* Prints the summary of a finished run (failed tasks with their errors). */
+void print_run_summary(source *s, uint64_t run);
+
+/* The registry of task types on the plugin path (described by weft-executor). Prints the
+ * problem and returns NULL when it cannot be obtained. */
+struct typereg *cli_types(const cli_opts *opts);
+
+int cmd_validate(cli_opts *o);
+int cmd_graph(cli_opts *o);
+int cmd_plugins(cli_opts *o);
+int cmd_submit(cli_opts *o);
+int cmd_status(cli_opts *o);
+int cmd_list(cli_opts *o);
+int cmd_logs(cli_opts *o);
+int cmd_run(cli_opts *o);
+
+/* Whether to use colour on stdout (a TTY, and NO_COLOR unset). */
+int cli_color(void);
+
+#endif

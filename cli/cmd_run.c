@@ -1,0 +1,151 @@
+/* weft run: run a workflow locally, with no daemon to start.
+ *
+ * Checks the workflow first (errors exit 2 before anything starts), then starts a scheduler
+ * on the state directory and local workers as child processes (they die with this process),
+ * submits the workflow, follows its progress, shuts the children down and exits with the
+ * run's status. Everything is recorded in the state directory's catalogue, so `weft status`,
+ * `weft logs` and `weft list` work afterwards. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/fsutil.h"
+#include "common/xmem.h"
+#include "scheduler/typereg.h"
+
+/* Starts argv[0] with argv; the child gets SIGTERM if we die. Returns its pid or -1. */
+static pid_t start_child(char *const *argv)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(1);
+        execv(argv[0], argv);
+        fprintf(stderr, "weft: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+static void stop_child(pid_t pid, int sig)
+{
+    if (pid <= 0)
+        return;
+    kill(pid, sig);
+    for (int i = 0; i < 100; i++) {
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return;
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+static int check_first(cli_opts *o)
+{
+    typereg *types = cli_types(o);
+    if (!types)
+        return EXIT_USAGE;
+    diag *d = diag_new(o->args[0]);
+    dag *g = compile_file(o->args[0], types, o->params, o->nparams, d);
+    int rc = EXIT_OK;
+    if (!g) {
+        char *errors = diag_render(d);
+        fputs(errors, stderr);
+        free(errors);
+        rc = EXIT_USAGE;
+    }
+    dag_free(g);
+    diag_destroy(&d);
+    typereg_destroy(&types);
+    return rc;
+}
+
+int cmd_run(cli_opts *o)
+{
+    if (o->nargs != 1) {
+        fprintf(stderr, "weft: run takes one workflow file\n");
+        return EXIT_USAGE;
+    }
+    int rc = check_first(o);
+    if (rc)
+        return rc;
+    if (fs_mkdir_p(o->state, 0755) < 0) {
+        fprintf(stderr, "weft: cannot create %s: %s\n", o->state, strerror(errno));
+        return EXIT_USAGE;
+    }
+    char *sched_exe = fs_sibling_exe("weft-scheduler");
+    char *worker_exe = fs_sibling_exe("weft-worker");
+    char *endpoint = xasprintf("ipc://%s/run-%d.sock", o->state, (int)getpid());
+    char *work = xasprintf("%s/work-%d", o->state, (int)getpid());
+    char *plugin_path = o->plugin_path ? xstrdup(o->plugin_path) : fs_default_plugin_path();
+    uint32_t nworkers = o->workers ? o->workers : 1;
+    char slots[16], name[64];
+    snprintf(slots, sizeof slots, "%u", o->slots ? o->slots : 0);
+    char *sargv[] = {sched_exe, "--state", (char *)o->state, "--listen", endpoint,
+                     "--plugin-path", plugin_path, "--log-level", "warn", NULL};
+    pid_t sched = start_child(sargv);
+    pid_t *workers = xcalloc(nworkers, sizeof *workers);
+    for (uint32_t i = 0; i < nworkers; i++) {
+        snprintf(name, sizeof name, "local-%d-%u", (int)getpid(), i);
+        char *wdir = xasprintf("%s/%s", work, name);
+        /* Without --slots the argument list ends early and the worker uses one per core. */
+        char *wargv[] = {worker_exe, "--scheduler", endpoint, "--name", name, "--plugin-path",
+                         plugin_path, "--work-dir", wdir, "--log-level", "warn",
+                         o->slots ? "--slots" : NULL, slots, NULL};
+        workers[i] = start_child(wargv);
+        free(wdir);
+    }
+
+    /* Submit through the scheduler like any client; the request waits in the socket until
+     * the scheduler has bound its endpoint. */
+    cli_opts so = *o;
+    so.scheduler = endpoint;
+    so.wait = 0;
+    source *s = NULL;
+    rc = source_open(&so, &s);
+    uint64_t run = 0;
+    if (!rc)
+        rc = submit_file(s, &so, &run);
+    if (!rc && !o->json)
+        printf("run %llu: %s\n", (unsigned long long)run, o->args[0]);
+    if (!rc) {
+        rc = follow_run(s, run, o->json);
+        if (o->json)
+            printf("{\"run\": %llu, \"state\": \"%s\"}\n", (unsigned long long)run,
+                   rc == EXIT_OK ? "succeeded" : "failed");
+        else
+            print_run_summary(s, run);
+    }
+    if (s) {
+        weft_err err = {0};
+        json_decref(source_query(s, WEFT__QUERY_KIND__QUERY_SHUTDOWN, 0, NULL, 0, &err));
+    }
+    source_close(&s);
+    for (uint32_t i = 0; i < nworkers; i++)
+        stop_child(workers[i], SIGTERM);
+    stop_child(sched, SIGTERM);
+    char *sock = xasprintf("%s/run-%d.sock", o->state, (int)getpid());
+    unlink(sock);
+    free(sock);
+    fs_remove_tree(work);
+    free(workers);
+    free(sched_exe);
+    free(worker_exe);
+    free(endpoint);
+    free(work);
+    free(plugin_path);
+    return rc;
+}

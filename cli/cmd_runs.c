@@ -1,0 +1,456 @@
+/* Commands about runs: submit, status, list, logs, and following a run's progress. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "catalog/catalog.h"
+#include "cli/cli.h"
+#include "common/fsutil.h"
+#include "common/units.h"
+#include "common/xmem.h"
+
+#define FOLLOW_POLL_MS 100
+#define CLIENT_TIMEOUT_MS 10000
+
+struct source {
+    client *cl;
+    catalog *cat;
+};
+
+int source_open(const cli_opts *opts, source **out)
+{
+    source *s = xcalloc(1, sizeof *s);
+    weft_err err = {0};
+    int rc = opts->scheduler ? client_open(opts->scheduler, CLIENT_TIMEOUT_MS, &s->cl, &err)
+                             : catalog_open(opts->state, 1, &s->cat, &err);
+    if (rc < 0) {
+        if (opts->scheduler)
+            fprintf(stderr, "weft: %s\n", err.msg);
+        else
+            fprintf(stderr, "weft: no local state in %s (%s); use --scheduler to ask a "
+                    "scheduler\n", opts->state, err.msg);
+        free(s);
+        return EXIT_UNREACH;
+    }
+    *out = s;
+    return 0;
+}
+
+void source_close(source **sp)
+{
+    if (!sp || !*sp)
+        return;
+    client_close(&(*sp)->cl);
+    catalog_close(&(*sp)->cat);
+    free(*sp);
+    *sp = NULL;
+}
+
+json_t *source_query(source *s, Weft__QueryKind kind, uint64_t run, const char *task,
+                     uint64_t after_seq, weft_err *err)
+{
+    if (s->cl)
+        return client_query(s->cl, kind, run, task, after_seq, err);
+    switch (kind) {
+    case WEFT__QUERY_KIND__QUERY_STATUS:
+        if (run)
+            return catalog_query_run(s->cat, (int64_t)run, err);
+        return catalog_query_runs(s->cat, 20, err);
+    case WEFT__QUERY_KIND__QUERY_LIST:
+        return catalog_query_runs(s->cat, 50, err);
+    case WEFT__QUERY_KIND__QUERY_LOGS:
+        return catalog_query_logs(s->cat, (int64_t)run, task, err);
+    case WEFT__QUERY_KIND__QUERY_EVENTS:
+        return catalog_query_events(s->cat, (int64_t)run, (int64_t)after_seq, 1000, err);
+    default:
+        err_set(err, WEFT_EINVAL, "not available without a scheduler");
+        return NULL;
+    }
+}
+
+static int exit_for(const weft_err *err)
+{
+    fprintf(stderr, "weft: %s\n", err->msg);
+    return err->code == WEFT_EUNREACH ? EXIT_UNREACH : EXIT_USAGE;
+}
+
+static void print_json(const json_t *j)
+{
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    puts(s);
+    free(s);
+}
+
+static const char *paint(const char *state)
+{
+    if (!cli_color())
+        return "";
+    if (!strcmp(state, "succeeded"))
+        return "\033[32m";
+    if (!strcmp(state, "failed"))
+        return "\033[31m";
+    if (!strcmp(state, "running") || !strcmp(state, "retry_wait"))
+        return "\033[33m";
+    return "\033[2m";
+}
+
+static const char *reset(void)
+{
+    return cli_color() ? "\033[0m" : "";
+}
+
+static json_int_t geti(const json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}
+
+static const char *gets_(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+static char *span(json_int_t from_us, json_int_t to_us, char *buf, size_t n)
+{
+    if (!from_us || !to_us)
+        snprintf(buf, n, "-");
+    else
+        units_format_ms((to_us - from_us) / 1000, buf, n);
+    return buf;
+}
+
+/* ---- following a run ---- */
+
+typedef struct progress {
+    size_t total, succeeded, failed, skipped, running;
+    int tty;
+} progress;
+
+static void draw(const progress *p)
+{
+    int width = 30;
+    size_t done = p->succeeded + p->failed + p->skipped;
+    int filled = p->total ? (int)(done * (size_t)width / p->total) : 0;
+    printf("\r[");
+    for (int i = 0; i < width; i++)
+        putchar(i < filled ? '#' : '-');
+    printf("] %zu/%zu  %zu succeeded  %zu failed  %zu running ", done, p->total, p->succeeded,
+           p->failed + p->skipped, p->running);
+    fflush(stdout);
+}
+
+/* Applies one event; prints a line for it when not drawing a bar. Returns 1 at run end. */
+static int on_event(const json_t *e, progress *p, int quiet, int *failed)
+{
+    const char *kind = gets_(e, "kind"), *task = gets_(e, "task");
+    const char *detail = gets_(e, "detail");
+    if (!*task) {
+        if (!strcmp(kind, "succeeded") || !strcmp(kind, "failed")) {
+            *failed = !strcmp(kind, "failed");
+            return 1;
+        }
+        return 0;
+    }
+    if (!strcmp(kind, "dispatched"))
+        p->running++;
+    else if (!strcmp(kind, "succeeded"))
+        p->succeeded++, p->running--;
+    else if (!strcmp(kind, "failed"))
+        p->failed++, p->running--;
+    else if (!strcmp(kind, "retry_wait"))
+        p->running--;
+    else if (!strcmp(kind, "skipped"))
+        p->skipped++;
+    int notable = !strcmp(kind, "failed") || !strcmp(kind, "retry_wait");
+    if (quiet || (p->tty && !notable))
+        return 0;
+    if (!strcmp(kind, "ready") || !strcmp(kind, "pending"))
+        return 0;
+    if (p->tty)
+        printf("\r\033[K");
+    printf("%s%-10s%s %s%s%s\n", paint(kind), kind, reset(), task, *detail ? ": " : "", detail);
+    return 0;
+}
+
+int follow_run(source *s, uint64_t run, int quiet)
+{
+    weft_err err = {0};
+    json_t *r = source_query(s, WEFT__QUERY_KIND__QUERY_STATUS, run, NULL, 0, &err);
+    if (!r)
+        return exit_for(&err);
+    progress p = {.total = (size_t)geti(r, "ntasks"), .tty = !quiet && isatty(1)};
+    json_decref(r);
+    json_int_t seq = 0;
+    int ended = 0, failed = 0;
+    while (!ended) {
+        json_t *events = source_query(s, WEFT__QUERY_KIND__QUERY_EVENTS, run, NULL,
+                                      (uint64_t)seq, &err);
+        if (!events) {
+            if (p.tty)
+                printf("\n");
+            return exit_for(&err);
+        }
+        size_t i;
+        json_t *e;
+        json_array_foreach(events, i, e) {
+            seq = geti(e, "seq");
+            if (!ended)
+                ended = on_event(e, &p, quiet, &failed);
+        }
+        if (p.tty)
+            draw(&p);
+        if (!ended && json_array_size(events) == 0) {
+            struct timespec ts = {0, FOLLOW_POLL_MS * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        json_decref(events);
+    }
+    if (p.tty)
+        printf("\n");
+    return failed ? EXIT_RUN_FAILED : EXIT_OK;
+}
+
+void print_run_summary(source *s, uint64_t run)
+{
+    weft_err err = {0};
+    json_t *r = source_query(s, WEFT__QUERY_KIND__QUERY_STATUS, run, NULL, 0, &err);
+    if (!r)
+        return;
+    size_t i, nsucc = 0;
+    json_t *t;
+    char dur[32];
+    json_array_foreach(json_object_get(r, "tasks"), i, t)
+        nsucc += !strcmp(gets_(t, "state"), "succeeded");
+    const char *state = gets_(r, "state");
+    printf("run %lld %s%s%s: %zu/%lld tasks succeeded in %s\n", (long long)run, paint(state),
+           state, reset(), nsucc, (long long)geti(r, "ntasks"),
+           span(geti(r, "created_us"), geti(r, "finished_us"), dur, sizeof dur));
+    json_array_foreach(json_object_get(r, "tasks"), i, t) {
+        if (strcmp(gets_(t, "state"), "failed") != 0)
+            continue;
+        printf("  %s failed (%s, attempt %lld): %s\n    see: weft logs %lld %s\n", gets_(t, "name"),
+               gets_(t, "error_class"), (long long)geti(t, "attempts"), gets_(t, "error"),
+               (long long)run, gets_(t, "name"));
+    }
+    json_decref(r);
+}
+
+/* ---- submit ---- */
+
+client *source_client(source *s)
+{
+    return s->cl;
+}
+
+int submit_file(source *s, const cli_opts *o, uint64_t *run)
+{
+    char *text;
+    size_t len;
+    weft_err err = {0};
+    if (fs_read_file(o->args[0], COMPILE_MAX_FILE, &text, &len, &err) < 0) {
+        fprintf(stderr, "%s:1:1: %s\n", o->args[0], err.msg);
+        return EXIT_USAGE;
+    }
+    Weft__Param *params = xcalloc(o->nparams + 1, sizeof *params);
+    Weft__Param **pp = xcalloc(o->nparams + 1, sizeof *pp);
+    for (size_t i = 0; i < o->nparams; i++) {
+        weft__param__init(&params[i]);
+        params[i].name = (char *)o->params[i].name;
+        params[i].value = (char *)o->params[i].value;
+        pp[i] = &params[i];
+    }
+    Weft__SubmitRequest rq = WEFT__SUBMIT_REQUEST__INIT;
+    rq.file_name = o->args[0];
+    rq.yaml = text;
+    rq.params = pp;
+    rq.n_params = o->nparams;
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_SUBMIT;
+    env.submit = &rq;
+    Weft__Envelope *reply = NULL;
+    int rc = client_call(s->cl, &env, &reply, &err);
+    free(params);
+    free(pp);
+    free(text);
+    if (rc < 0)
+        return exit_for(&err);
+    rc = EXIT_OK;
+    if (reply->reply->code != 0) {
+        fputs(reply->reply->error, stderr);
+        rc = EXIT_USAGE;
+    }
+    *run = reply->reply->run_id;
+    weft__envelope__free_unpacked(reply, NULL);
+    return rc;
+}
+
+int cmd_submit(cli_opts *o)
+{
+    if (o->nargs != 1) {
+        fprintf(stderr, "weft: submit takes one workflow file\n");
+        return EXIT_USAGE;
+    }
+    char *ipc = NULL;
+    if (!o->scheduler)
+        o->scheduler = ipc = xasprintf("ipc://%s/scheduler.sock", o->state);
+    source *s = NULL;
+    uint64_t run = 0;
+    int rc = source_open(o, &s);
+    if (!rc)
+        rc = submit_file(s, o, &run);
+    if (!rc) {
+        if (o->json)
+            printf("{\"run\": %llu}\n", (unsigned long long)run);
+        else
+            printf("run %llu submitted\n", (unsigned long long)run);
+    }
+    if (!rc && o->wait) {
+        rc = follow_run(s, run, o->json);
+        if (!o->json)
+            print_run_summary(s, run);
+    }
+    source_close(&s);
+    free(ipc);
+    return rc;
+}
+
+/* ---- status, list, logs ---- */
+
+static int parse_run(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!*s || *end || !v) {
+        fprintf(stderr, "weft: '%s' is not a run id\n", s);
+        return EXIT_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
+static void print_run(const json_t *r)
+{
+    char dur[32];
+    printf("run %lld  workflow %s  %s%s%s  %s\n", (long long)geti(r, "id"), gets_(r, "workflow"),
+           paint(gets_(r, "state")), gets_(r, "state"), reset(),
+           span(geti(r, "created_us"), geti(r, "finished_us"), dur, sizeof dur));
+    if (*gets_(r, "error"))
+        printf("error: %s\n", gets_(r, "error"));
+    printf("%-24s %-12s %-11s %8s %9s  %s\n", "TASK", "TYPE", "STATE", "ATTEMPTS", "DURATION",
+           "WORKER / ERROR");
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(r, "tasks"), i, t) {
+        const char *err = gets_(t, "error");
+        printf("%-24s %-12s %s%-11s%s %8lld %9s  %s\n", gets_(t, "name"), gets_(t, "type"),
+               paint(gets_(t, "state")), gets_(t, "state"), reset(),
+               (long long)geti(t, "attempts"),
+               span(geti(t, "started_us"), geti(t, "finished_us"), dur, sizeof dur),
+               *err ? err : gets_(t, "worker"));
+    }
+}
+
+static void print_runs(const json_t *runs)
+{
+    printf("%-6s %-24s %-10s %-12s %s\n", "RUN", "WORKFLOW", "STATE", "TASKS", "DURATION");
+    size_t i;
+    json_t *r;
+    json_array_foreach(runs, i, r) {
+        char tasks[48], dur[32];
+        snprintf(tasks, sizeof tasks, "%lld/%lld", (long long)geti(r, "succeeded"),
+                 (long long)geti(r, "ntasks"));
+        printf("%-6lld %-24s %s%-10s%s %-12s %s\n", (long long)geti(r, "id"),
+               gets_(r, "workflow"), paint(gets_(r, "state")), gets_(r, "state"), reset(), tasks,
+               span(geti(r, "created_us"), geti(r, "finished_us"), dur, sizeof dur));
+    }
+}
+
+int cmd_status(cli_opts *o)
+{
+    uint64_t run = 0;
+    if (o->nargs > 1 || (o->nargs == 1 && parse_run(o->args[0], &run)))
+        return EXIT_USAGE;
+    source *s = NULL;
+    int rc = source_open(o, &s);
+    if (rc)
+        return rc;
+    weft_err err = {0};
+    json_t *j = source_query(s, WEFT__QUERY_KIND__QUERY_STATUS, run, NULL, 0, &err);
+    if (!j) {
+        rc = exit_for(&err);
+    } else if (o->json) {
+        print_json(j);
+    } else if (run) {
+        print_run(j);
+    } else if (json_is_array(j)) {
+        print_runs(j);
+    } else {
+        printf("scheduler: %lld active runs, %lld workers, %lld tasks ready\n",
+               (long long)geti(j, "runs_active"), (long long)geti(j, "workers"),
+               (long long)geti(j, "tasks_ready"));
+    }
+    json_decref(j);
+    source_close(&s);
+    return rc;
+}
+
+int cmd_list(cli_opts *o)
+{
+    source *s = NULL;
+    int rc = source_open(o, &s);
+    if (rc)
+        return rc;
+    weft_err err = {0};
+    json_t *j = source_query(s, WEFT__QUERY_KIND__QUERY_LIST, 0, NULL, 0, &err);
+    if (!j)
+        rc = exit_for(&err);
+    else if (o->json)
+        print_json(j);
+    else
+        print_runs(j);
+    json_decref(j);
+    source_close(&s);
+    return rc;
+}
+
+int cmd_logs(cli_opts *o)
+{
+    uint64_t run = 0;
+    if (o->nargs < 1 || o->nargs > 2) {
+        fprintf(stderr, "weft: logs takes RUN [TASK]\n");
+        return EXIT_USAGE;
+    }
+    if (parse_run(o->args[0], &run))
+        return EXIT_USAGE;
+    source *s = NULL;
+    int rc = source_open(o, &s);
+    if (rc)
+        return rc;
+    weft_err err = {0};
+    json_t *j = source_query(s, WEFT__QUERY_KIND__QUERY_LOGS, run,
+                             o->nargs == 2 ? o->args[1] : NULL, 0, &err);
+    if (!j) {
+        rc = exit_for(&err);
+    } else if (o->json) {
+        print_json(j);
+    } else if (!json_array_size(j)) {
+        fprintf(stderr, "weft: no logs for run %llu%s%s\n", (unsigned long long)run,
+                o->nargs == 2 ? " task " : "", o->nargs == 2 ? o->args[1] : "");
+        rc = EXIT_USAGE;
+    } else {
+        size_t i;
+        json_t *e;
+        json_array_foreach(j, i, e) {
+            printf("==> %s (attempt %lld) <==\n%s", gets_(e, "task"),
+                   (long long)geti(e, "attempt"), gets_(e, "log"));
+            const char *log = gets_(e, "log");
+            if (*log && log[strlen(log) - 1] != '\n')
+                printf("\n");
+        }
+    }
+    json_decref(j);
+    source_close(&s);
+    return rc;
+}

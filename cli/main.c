@@ -1,0 +1,127 @@
+/* weft: the command-line client. Parses options and dispatches to a command. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/log.h"
+#include "common/xmem.h"
+
+static const char usage_text[] =
+    "usage: weft COMMAND [options]\n"
+    "\n"
+    "  run FILE [-p k=v]... [--slots N]  run a workflow locally (embedded scheduler + worker)\n"
+    "  submit FILE [-p k=v]... [--wait]  submit a workflow to a scheduler\n"
+    "  status [RUN]                      a run and its tasks, or the scheduler\n"
+    "  list                              runs, newest first\n"
+    "  logs RUN [TASK]                   task logs\n"
+    "  validate FILE [-p k=v]...         check a workflow without running it\n"
+    "  graph FILE --dot|--mermaid        print the task graph\n"
+    "  plugins                           task types on the plugin path\n"
+    "\n"
+    "options:\n"
+    "  --scheduler ENDPOINT  talk to this scheduler ($WEFT_SCHEDULER), e.g. tcp://host:7700\n"
+    "  --state DIR           local state directory ($WEFT_STATE, default .weft)\n"
+    "  --plugin-path PATH    plugin directories ($WEFT_PLUGIN_PATH)\n"
+    "  --json                machine-readable output\n"
+    "\n"
+    "exit codes: 0 success, 1 run failed, 2 usage or validation error, "
+    "3 cannot reach the scheduler\n";
+
+static int usage(const char *why)
+{
+    if (why)
+        fprintf(stderr, "weft: %s\n", why);
+    fputs(usage_text, stderr);
+    return EXIT_USAGE;
+}
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (!*s || *end || v == 0 || v > 1024)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* Parses options after the command. Returns 0 or EXIT_USAGE (message printed). */
+static int parse(int argc, char **argv, cli_opts *o)
+{
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--json"))
+            o->json = 1;
+        else if (!strcmp(a, "--dot"))
+            o->dot = 1;
+        else if (!strcmp(a, "--mermaid"))
+            o->mermaid = 1;
+        else if (!strcmp(a, "--wait"))
+            o->wait = 1;
+        else if (!strcmp(a, "--scheduler") && v)
+            o->scheduler = argv[++i];
+        else if (!strcmp(a, "--state") && v)
+            o->state = argv[++i];
+        else if (!strcmp(a, "--plugin-path") && v)
+            o->plugin_path = argv[++i];
+        else if (!strcmp(a, "--slots") && v) {
+            if (parse_u32(argv[++i], &o->slots) < 0)
+                return usage("--slots takes a number from 1 to 1024");
+        } else if (!strcmp(a, "--workers") && v) {
+            if (parse_u32(argv[++i], &o->workers) < 0)
+                return usage("--workers takes a number from 1 to 1024");
+        } else if (!strcmp(a, "-p") && v) {
+            char *eq = strchr(argv[++i], '=');
+            if (!eq || eq == argv[i])
+                return usage("-p takes name=value");
+            *eq = '\0';
+            o->params[o->nparams++] = (compile_param){argv[i], eq + 1};
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "weft: unknown option '%s'\n", a);
+            return usage(NULL);
+        } else {
+            o->args[o->nargs++] = argv[i];
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*fn)(cli_opts *);
+    } commands[] = {{"run", cmd_run},         {"submit", cmd_submit}, {"status", cmd_status},
+                    {"list", cmd_list},       {"logs", cmd_logs},     {"validate", cmd_validate},
+                    {"graph", cmd_graph},     {"plugins", cmd_plugins}};
+    log_init("weft", LOG_WARN);
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        fputs(usage_text, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    cli_opts o = {.scheduler = getenv("WEFT_SCHEDULER"), .state = getenv("WEFT_STATE"),
+                  .plugin_path = getenv("WEFT_PLUGIN_PATH")};
+    if (o.scheduler && !*o.scheduler)
+        o.scheduler = NULL;
+    if (!o.state || !*o.state)
+        o.state = ".weft";
+    o.params = xcalloc((size_t)argc, sizeof *o.params);
+    o.args = xcalloc((size_t)argc, sizeof *o.args);
+    int rc = parse(argc, argv, &o);
+    if (rc == 0) {
+        rc = -1;
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+            if (!strcmp(argv[1], commands[i].name))
+                rc = commands[i].fn(&o);
+        if (rc == -1) {
+            fprintf(stderr, "weft: unknown command '%s'\n", argv[1]);
+            rc = usage(NULL);
+        }
+    }
+    free(o.params);
+    free(o.args);
+    return rc;
+}

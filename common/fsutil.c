@@ -1,0 +1,167 @@
+/* fsutil: filesystem helpers. See fsutil.h. */
+#include "common/fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/xmem.h"
+
+int fs_read_file(const char *path, size_t max, char **out, size_t *len, weft_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(err, errno == ENOENT ? WEFT_ENOTFOUND : WEFT_EIO, "%s: %s", path,
+                       strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return err_set(err, WEFT_EIO, "%s: not a regular file", path);
+    }
+    if ((size_t)st.st_size > max) {
+        close(fd);
+        return err_set(err, WEFT_ELIMIT, "%s: file is %lld bytes; the limit is %zu bytes", path,
+                       (long long)st.st_size, max);
+    }
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *buf = xmalloc(cap);
+    for (;;) {
+        if (n + 1 >= cap) {
+            if (cap > max + 1) {
+                free(buf);
+                close(fd);
+                return err_set(err, WEFT_ELIMIT, "%s: file grew past the limit of %zu bytes",
+                               path, max);
+            }
+            cap *= 2;
+            buf = xrealloc(buf, cap);
+        }
+        ssize_t r = read(fd, buf + n, cap - n - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            close(fd);
+            return err_set(err, WEFT_EIO, "%s: %s", path, strerror(e));
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (n > max) {
+        free(buf);
+        return err_set(err, WEFT_ELIMIT, "%s: file grew past the limit of %zu bytes", path, max);
+    }
+    buf[n] = '\0';
+    *out = buf;
+    if (len)
+        *len = n;
+    return 0;
+}
+
+int fs_write_file(const char *path, const void *data, size_t len)
+{
+    char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int e = errno;
+        free(tmp);
+        return -e;
+    }
+    const char *p = data;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            free(tmp);
+            return -e;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    int rc = close(fd) < 0 ? -errno : 0;
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc < 0)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+int fs_mkdir_p(const char *path, unsigned mode)
+{
+    char *p = xstrdup(path);
+    int rc = 0;
+    for (char *s = p + 1;; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+            *s = '\0';
+            if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST) {
+                rc = -errno;
+                break;
+            }
+            *s = c;
+            if (!c)
+                break;
+        }
+    }
+    free(p);
+    return rc;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void fs_remove_tree(const char *path)
+{
+    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *fs_exe_dir(void)
+{
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0)
+        return xstrdup(".");
+    buf[n] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (slash)
+        *slash = '\0';
+    return xstrdup(buf);
+}
+
+char *fs_sibling_exe(const char *name)
+{
+    char *dir = fs_exe_dir();
+    char *p = xasprintf("%s/%s", dir, name);
+    free(dir);
+    return p;
+}
+
+char *fs_default_plugin_path(void)
+{
+    const char *env = getenv("WEFT_PLUGIN_PATH");
+    if (env && *env)
+        return xstrdup(env);
+    char *dir = fs_exe_dir();
+    char *p = xasprintf("%s/../lib/weft/plugins", dir);
+    free(dir);
+    return p;
+}

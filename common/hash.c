@@ -1,0 +1,19 @@
+/* hash: BLAKE2b-256 via libsodium. See hash.h. */
+#include "common/hash.h"
+
+void hash_init(hash_ctx *h)
+{
+    crypto_generichash_init(&h->st, NULL, 0, 32);
+}
+
+void hash_update(hash_ctx *h, const void *data, size_t len)
+{
+    crypto_generichash_update(&h->st, data, len);
+}
+
+void hash_final_hex(hash_ctx *h, char hex[HASH_HEX_LEN + 1])
+{
+    unsigned char out[32];
+    crypto_generichash_final(&h->st, out, sizeof out);
+    sodium_bin2hex(hex, HASH_HEX_LEN + 1, out, sizeof out);
+}

@@ -1,0 +1,130 @@
+/* zsock: ZeroMQ socket on a libuv loop. See zsock.h. */
+#include "common/zsock.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/xmem.h"
+
+#define MAX_FRAMES 8
+
+struct zsock {
+    uv_poll_t poll;
+    uv_loop_t *loop;
+    void *sock;
+    zsock_recv_cb cb;
+    void *arg;
+    int started;
+};
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    zsock_drain(h->data);
+}
+
+zsock *zsock_new(uv_loop_t *loop, void *zctx, int type, zsock_recv_cb cb, void *arg)
+{
+    zsock *s = xcalloc(1, sizeof *s);
+    s->sock = zmq_socket(zctx, type);
+    if (!s->sock) {
+        log_error("zmq_socket: %s", zmq_strerror(errno));
+        free(s);
+        return NULL;
+    }
+    int zero = 0;
+    zmq_setsockopt(s->sock, ZMQ_LINGER, &zero, sizeof zero);
+    s->cb = cb;
+    s->arg = arg;
+    s->poll.data = s;
+    s->loop = loop;
+    return s;
+}
+
+void *zsock_handle(zsock *s)
+{
+    return s->sock;
+}
+
+int zsock_start(zsock *s)
+{
+    int fd;
+    size_t fdlen = sizeof fd;
+    if (zmq_getsockopt(s->sock, ZMQ_FD, &fd, &fdlen) < 0)
+        return UV_EINVAL;
+    int rc = uv_poll_init(s->loop, &s->poll, fd);
+    if (rc < 0)
+        return rc;
+    s->started = 1;
+    return uv_poll_start(&s->poll, UV_READABLE, on_poll);
+}
+
+size_t zsock_drain(zsock *s)
+{
+    size_t delivered = 0;
+    for (;;) {
+        int events = 0;
+        size_t elen = sizeof events;
+        if (zmq_getsockopt(s->sock, ZMQ_EVENTS, &events, &elen) < 0 || !(events & ZMQ_POLLIN))
+            return delivered;
+        zmq_msg_t frames[MAX_FRAMES];
+        size_t n = 0;
+        int more = 1, overflow = 0;
+        while (more) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, s->sock, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&m);
+                break;
+            }
+            more = zmq_msg_more(&m);
+            if (n < MAX_FRAMES)
+                frames[n++] = m;
+            else {
+                overflow = 1;
+                zmq_msg_close(&m);
+            }
+        }
+        if (overflow)
+            log_warn("dropped a message with more than %d frames", MAX_FRAMES);
+        else if (n)
+            s->cb(s->arg, frames, n);
+        for (size_t i = 0; i < n; i++)
+            zmq_msg_close(&frames[i]);
+        delivered++;
+    }
+}
+
+int zsock_send(zsock *s, const void *const *frames, const size_t *lens, size_t nframes)
+{
+    for (size_t i = 0; i < nframes; i++) {
+        int flags = ZMQ_DONTWAIT | (i + 1 < nframes ? ZMQ_SNDMORE : 0);
+        if (zmq_send(s->sock, frames[i], lens[i], flags) < 0)
+            return -errno;
+    }
+    return 0;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    zsock *s = h->data;
+    zmq_close(s->sock);
+    free(s);
+}
+
+void zsock_close(zsock *s)
+{
+    if (!s)
+        return;
+    if (s->started) {
+        /* Stop watching the fd before ZeroMQ closes it. */
+        uv_poll_stop(&s->poll);
+        uv_close((uv_handle_t *)&s->poll, on_closed);
+    } else {
+        zmq_close(s->sock);
+        free(s);
+    }
+}

@@ -1,0 +1,37 @@
+/* zsock: a ZeroMQ socket driven by a libuv loop.
+ *
+ * The socket's ZMQ_FD is watched with a uv_poll_t. That fd is edge-triggered and signals
+ * only that ZMQ_EVENTS should be re-read, so zsock_drain receives until ZMQ_EVENTS has no
+ * POLLIN, and must also run after every send (sending can consume the edge): callers drain
+ * once more before the loop blocks (in a uv_prepare handle). Messages are delivered as the
+ * frames of one multipart message. */
+#ifndef WEFT_ZSOCK_H
+#define WEFT_ZSOCK_H
+
+#include <stddef.h>
+
+#include <uv.h>
+#include <zmq.h>
+
+typedef struct zsock zsock;
+
+/* One received multipart message: frames[0..nframes-1], each valid during the callback. */
+typedef void (*zsock_recv_cb)(void *arg, zmq_msg_t *frames, size_t nframes);
+
+/* Creates a socket of type (ZMQ_ROUTER, ZMQ_DEALER) in zctx, watched by loop. NULL on
+ * failure (logged). */
+zsock *zsock_new(uv_loop_t *loop, void *zctx, int type, zsock_recv_cb cb, void *arg);
+/* The underlying ZeroMQ socket, for options, bind and connect. */
+void *zsock_handle(zsock *s);
+/* Starts watching the socket (after bind or connect). 0 or a negative uv error. */
+int zsock_start(zsock *s);
+/* Receives and delivers every message ZMQ_EVENTS says is waiting. Returns how many. */
+size_t zsock_drain(zsock *s);
+/* Sends a multipart message without blocking. Returns 0, or -errno (EAGAIN: the peer's
+ * queue is full; EHOSTUNREACH: no such peer on a ROUTER_MANDATORY socket). */
+int zsock_send(zsock *s, const void *const *frames, const size_t *lens, size_t nframes);
+/* Stops watching and closes the socket (linger 0). The zsock is freed once libuv has
+ * closed the poll handle. Accepts NULL. */
+void zsock_close(zsock *s);
+
+#endif

@@ -1,0 +1,647 @@
+/* compile: workflow YAML to a typed DAG. See compile.h.
+ *
+ * Passes: parse YAML into a positioned tree; read the top-level sections; resolve
+ * parameters (defaults, then -p overrides); collect task names; compile each task (type,
+ * inputs, needs, timeout, retry, resources) and check its inputs against the declaration;
+ * derive edges; reject cycles; order topologically. Every pass keeps going after an error
+ * so that one run reports every problem. */
+#include "scheduler/compile.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/errclass.h"
+#include "common/fsutil.h"
+#include "common/hash.h"
+#include "common/units.h"
+#include "common/xmem.h"
+#include "scheduler/compile_int.h"
+
+/* Fields of DESIGN.md's language that this version does not implement yet. Using one is an
+ * error rather than a silently ignored line. */
+static const char *const unsupported_top[] = {"schedule", "timezone", "notify", "timeout", NULL};
+static const char *const unsupported_task[] = {"map", "max_parallel", "min_success", "cache",
+                                               "catch", NULL};
+
+static int in_list(const char *s, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(s, *list) == 0)
+            return 1;
+    return 0;
+}
+
+static int valid_name(const char *s, int allow_underscore)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-' ||
+              (allow_underscore && *s == '_')))
+            return 0;
+    return 1;
+}
+
+/* Reports keys of map not in known; unsupported ones get their own message. */
+static void check_keys(cc *c, const ynode *map, const char *where, const char *const *known,
+                       const char *const *unsupported)
+{
+    for (size_t i = 0; i < map->n; i++) {
+        const ynode *k = map->keys[i];
+        if (in_list(k->text, known))
+            continue;
+        if (unsupported && in_list(k->text, unsupported))
+            diag_add(c->d, k->line, k->col, "'%s' is not supported by this version of weft",
+                     k->text);
+        else
+            diag_add(c->d, k->line, k->col, "unknown field '%s' in %s", k->text, where);
+    }
+}
+
+static const ynode *expect(cc *c, const ynode *n, enum ynode_kind kind, const char *what)
+{
+    static const char *const names[] = {"a scalar", "a list", "a mapping"};
+    if (!n)
+        return NULL;
+    if (n->kind != kind) {
+        diag_add(c->d, n->line, n->col, "%s must be %s, not a %s", what, names[kind],
+                 ytree_kind_name(n));
+        return NULL;
+    }
+    return n;
+}
+
+static int get_duration(cc *c, const ynode *n, const char *what, int64_t *out)
+{
+    if (!expect(c, n, YN_SCALAR, what))
+        return -1;
+    if (units_duration_ms(n->text, out) < 0) {
+        diag_add(c->d, n->line, n->col,
+                 "%s: bad duration '%s' (use a number and a unit: 500ms, 2s, 10m, 1h)", what,
+                 n->text);
+        return -1;
+    }
+    return 0;
+}
+
+static int get_int(cc *c, const ynode *n, const char *what, long long lo, long long hi,
+                   long long *out)
+{
+    if (!expect(c, n, YN_SCALAR, what))
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(n->text, &end, 10);
+    if (!n->plain || !*n->text || *end || errno || v < lo || v > hi) {
+        diag_add(c->d, n->line, n->col, "%s must be a whole number from %lld to %lld, not '%s'",
+                 what, lo, hi, n->text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int get_float(cc *c, const ynode *n, const char *what, double lo, double hi,
+                     double *out)
+{
+    if (!expect(c, n, YN_SCALAR, what))
+        return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(n->text, &end);
+    if (!n->plain || !*n->text || *end || errno || !isfinite(v) || v < lo || v > hi) {
+        diag_add(c->d, n->line, n->col, "%s must be a number from %g to %g, not '%s'", what, lo,
+                 hi, n->text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* ---- parameters ---- */
+
+/* Converts a -p value to a JSON value of type t. Returns NULL when it does not parse. */
+static json_t *param_from_text(wtype t, const char *s)
+{
+    if (t.depth > 0 || t.base == WT_JSON)
+        return json_loads(s, JSON_DECODE_ANY, NULL);
+    char *end;
+    errno = 0;
+    switch (t.base) {
+    case WT_INT: {
+        long long v = strtoll(s, &end, 10);
+        return *s && !*end && !errno ? json_integer(v) : NULL;
+    }
+    case WT_FLOAT: {
+        double v = strtod(s, &end);
+        return *s && !*end && !errno && isfinite(v) ? json_real(v) : NULL;
+    }
+    case WT_BOOL:
+        if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "1"))
+            return json_true();
+        if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "0"))
+            return json_false();
+        return NULL;
+    default:
+        return json_string(s);
+    }
+}
+
+static void compile_params(cc *c, const ynode *params, const compile_input *in)
+{
+    c->params = json_object();
+    strmap *types = strmap_new(); /* name -> wtype packed in a pointer */
+    if (params && expect(c, params, YN_MAP, "'params'")) {
+        for (size_t i = 0; i < params->n; i++) {
+            const ynode *k = params->keys[i], *v = params->items[i];
+            if (!valid_name(k->text, 1)) {
+                diag_add(c->d, k->line, k->col, "bad parameter name '%s' (use [a-z0-9_-])",
+                         k->text);
+                continue;
+            }
+            const ynode *tn = v->kind == YN_MAP ? ytree_get(v, "type") : NULL;
+            const ynode *dn = v->kind == YN_MAP ? ytree_get(v, "default") : v;
+            wtype t = {WT_ANY, 0};
+            if (v->kind == YN_MAP) {
+                static const char *const known[] = {"type", "default", "doc", "description",
+                                                    NULL};
+                check_keys(c, v, "a parameter", known, NULL);
+                if (!tn) {
+                    diag_add(c->d, v->line, v->col, "parameter '%s' has no 'type'", k->text);
+                    continue;
+                }
+                if (!expect(c, tn, YN_SCALAR, "'type'") || wtype_parse(tn->text, &t) < 0 ||
+                    t.base == WT_ANY) {
+                    if (tn->kind == YN_SCALAR)
+                        diag_add(c->d, tn->line, tn->col, "unknown type '%s' for parameter '%s'",
+                                 tn->text, k->text);
+                    continue;
+                }
+            }
+            json_t *val = dn ? cv_literal(dn) : NULL;
+            if (v->kind != YN_MAP)
+                t = wtype_of_json(val);
+            char why[256];
+            if (val && !json_is_null(val) && !wtype_check_json(t, val, why, sizeof why))
+                diag_add(c->d, dn->line, dn->col, "default of parameter '%s': %s", k->text, why);
+            strmap_put(types, k->text, (void *)(uintptr_t)(1 + t.base + 256 * t.depth));
+            if (val && !json_is_null(val))
+                json_object_set_new(c->params, k->text, val);
+            else
+                json_decref(val);
+        }
+    }
+    for (size_t i = 0; i < in->nparams; i++) {
+        const compile_param *p = &in->params[i];
+        uintptr_t packed = (uintptr_t)strmap_get(types, p->name);
+        if (!packed) {
+            diag_add(c->d, 1, 1, "-p %s: the workflow has no parameter '%s'", p->name, p->name);
+            continue;
+        }
+        wtype t = {(uint8_t)((packed - 1) % 256), (uint8_t)((packed - 1) / 256)};
+        json_t *v = param_from_text(t, p->value);
+        char tb[64], why[256];
+        if (!v || !wtype_check_json(t, v, why, sizeof why)) {
+            diag_add(c->d, 1, 1, "-p %s=%s: not a valid %s%s%s", p->name, p->value,
+                     wtype_format(t, tb, sizeof tb), v ? ": " : "", v ? why : "");
+            json_decref(v);
+            continue;
+        }
+        json_object_set_new(c->params, p->name, v);
+    }
+    if (params && params->kind == YN_MAP)
+        for (size_t i = 0; i < params->n; i++)
+            if (strmap_get(types, params->keys[i]->text) &&
+                !json_object_get(c->params, params->keys[i]->text))
+                diag_add(c->d, params->keys[i]->line, params->keys[i]->col,
+                         "parameter '%s' has no default; pass -p %s=VALUE",
+                         params->keys[i]->text, params->keys[i]->text);
+    strmap_destroy(&types);
+}
+
+/* ---- retry, timeout, resources (shared by defaults and tasks) ---- */
+
+static void compile_retry(cc *c, const ynode *n, dag_retry *r)
+{
+    static const char *const known[] = {"max_attempts", "interval", "backoff_rate", "max_delay",
+                                        "jitter", "on", NULL};
+    if (!expect(c, n, YN_MAP, "'retry'"))
+        return;
+    check_keys(c, n, "'retry'", known, NULL);
+    if (r->max_attempts <= 1)
+        r->max_attempts = 3; /* Step Functions' default once retry is written */
+    long long v;
+    const ynode *f;
+    if ((f = ytree_get(n, "max_attempts")) && get_int(c, f, "'max_attempts'", 1, 100, &v) == 0)
+        r->max_attempts = (int)v;
+    if ((f = ytree_get(n, "interval")))
+        get_duration(c, f, "'interval'", &r->interval_ms);
+    if ((f = ytree_get(n, "max_delay")))
+        get_duration(c, f, "'max_delay'", &r->max_delay_ms);
+    if ((f = ytree_get(n, "backoff_rate")))
+        get_float(c, f, "'backoff_rate'", 1.0, 100.0, &r->backoff_rate);
+    if ((f = ytree_get(n, "jitter")) && expect(c, f, YN_SCALAR, "'jitter'")) {
+        if (strcmp(f->text, "full") == 0 || strcmp(f->text, "none") == 0)
+            r->jitter_full = strcmp(f->text, "full") == 0;
+        else
+            diag_add(c->d, f->line, f->col, "'jitter' must be full or none, not '%s'", f->text);
+    }
+    if ((f = ytree_get(n, "on")) && expect(c, f, YN_SEQ, "'on'")) {
+        r->on = 0;
+        for (size_t i = 0; i < f->n; i++) {
+            const ynode *e = f->items[i];
+            int cls = e->kind == YN_SCALAR ? errclass_parse(e->text) : -1;
+            if (cls < 0)
+                diag_add(c->d, e->line, e->col, "unknown error class '%s' in 'on' (use transient, "
+                         "fatal, timeout, crash, lost, cancelled)",
+                         e->kind == YN_SCALAR ? e->text : ytree_kind_name(e));
+            else
+                r->on |= 1u << cls;
+        }
+    }
+}
+
+/* Task settings that may also appear under defaults. */
+typedef struct task_settings {
+    int64_t timeout_ms;
+    dag_retry retry;
+    uint32_t cpu, gpu;
+    uint64_t mem;
+} task_settings;
+
+static void compile_resources(cc *c, const ynode *n, task_settings *s)
+{
+    static const char *const known[] = {"cpu", "mem", "gpu", NULL};
+    if (!expect(c, n, YN_MAP, "'resources'"))
+        return;
+    check_keys(c, n, "'resources'", known, NULL);
+    long long v;
+    const ynode *f;
+    if ((f = ytree_get(n, "cpu")) && get_int(c, f, "'cpu'", 0, 4096, &v) == 0)
+        s->cpu = (uint32_t)v;
+    if ((f = ytree_get(n, "gpu")) && get_int(c, f, "'gpu'", 0, 64, &v) == 0)
+        s->gpu = (uint32_t)v;
+    if ((f = ytree_get(n, "mem")) && expect(c, f, YN_SCALAR, "'mem'") &&
+        units_size_bytes(f->text, &s->mem) < 0)
+        diag_add(c->d, f->line, f->col, "'mem': bad size '%s' (use a number and a unit: 512M, 2G)",
+                 f->text);
+}
+
+static void compile_settings(cc *c, const ynode *n, task_settings *s)
+{
+    const ynode *f;
+    if ((f = ytree_get(n, "timeout")))
+        get_duration(c, f, "'timeout'", &s->timeout_ms);
+    if ((f = ytree_get(n, "retry")))
+        compile_retry(c, f, &s->retry);
+    if ((f = ytree_get(n, "resources")))
+        compile_resources(c, f, s);
+}
+
+/* ---- tasks ---- */
+
+/* Compiles `with:` into t's inputs, checking each against the declaration. */
+static void compile_inputs(cc *c, int self, const ynode *with, const tt_decl *decl, int **deps,
+                           size_t *ndeps, size_t *capdeps)
+{
+    dag_task *t = &c->g->tasks[self];
+    if (with && expect(c, with, YN_MAP, "'with'")) {
+        t->input_names = xcalloc(with->n + 1, sizeof *t->input_names);
+        t->inputs = xcalloc(with->n + 1, sizeof *t->inputs);
+        for (size_t i = 0; i < with->n; i++) {
+            const ynode *k = with->keys[i];
+            const tt_port *p = decl ? tt_find_port(decl->inputs, decl->ninputs, k->text) : NULL;
+            if (decl && !p) {
+                char *list = tt_port_list(decl->inputs, decl->ninputs);
+                diag_add(c->d, k->line, k->col, "task '%s': type '%s' has no input '%s' (its "
+                         "inputs are: %s)", t->name, decl->name, k->text, list);
+                free(list);
+            }
+            dag_value *v = cv_compile(c, with->items[i], self, deps, ndeps, capdeps);
+            t->input_names[t->ninputs] = xstrdup(k->text);
+            t->inputs[t->ninputs++] = v;
+        }
+    }
+    /* Sort inputs by name (plugins see them in this order), keeping names and values
+     * together. Insertion sort: a task has few inputs. */
+    for (size_t i = 1; i < t->ninputs; i++)
+        for (size_t j = i; j > 0 && strcmp(t->input_names[j - 1], t->input_names[j]) > 0; j--) {
+            char *tn = t->input_names[j];
+            dag_value *tv = t->inputs[j];
+            t->input_names[j] = t->input_names[j - 1];
+            t->inputs[j] = t->inputs[j - 1];
+            t->input_names[j - 1] = tn;
+            t->inputs[j - 1] = tv;
+        }
+}
+
+/* Checks inputs against the declaration: types of given inputs, required ones present. */
+static void check_inputs(cc *c, int self, const ynode *tnode, const ynode *with,
+                         const tt_decl *decl)
+{
+    dag_task *t = &c->g->tasks[self];
+    if (!decl)
+        return;
+    for (size_t i = 0; i < t->ninputs; i++) {
+        const tt_port *p = tt_find_port(decl->inputs, decl->ninputs, t->input_names[i]);
+        if (!p || !t->inputs[i])
+            continue;
+        const ynode *vn = ytree_get(with, t->input_names[i]);
+        char what[200];
+        snprintf(what, sizeof what, "task '%s' input '%s'", t->name, t->input_names[i]);
+        cv_check(c, t->inputs[i], p->type, vn ? vn : tnode, what);
+    }
+    for (size_t i = 0; i < decl->ninputs; i++) {
+        const tt_port *p = &decl->inputs[i];
+        if (p->optional || strcmp(p->name, "*") == 0)
+            continue;
+        int given = 0;
+        for (size_t k = 0; k < t->ninputs && !given; k++)
+            given = strcmp(t->input_names[k], p->name) == 0;
+        if (!given) {
+            char tb[64];
+            const ynode *at = with ? with : tnode;
+            diag_add(c->d, at->line, at->col, "task '%s': missing required input '%s' (%s) of "
+                     "type '%s'", t->name, p->name, wtype_format(p->type, tb, sizeof tb),
+                     decl->name);
+        }
+    }
+}
+
+static void compile_needs(cc *c, int self, const ynode *needs, int **deps, size_t *ndeps,
+                          size_t *capdeps)
+{
+    if (!needs || !expect(c, needs, YN_SEQ, "'needs'"))
+        return;
+    for (size_t i = 0; i < needs->n; i++) {
+        const ynode *e = needs->items[i];
+        if (!expect(c, e, YN_SCALAR, "an entry of 'needs'"))
+            continue;
+        intptr_t idx = (intptr_t)strmap_get(c->task_index, e->text) - 1;
+        if (idx < 0) {
+            diag_add(c->d, e->line, e->col, "'needs' names unknown task '%s'", e->text);
+        } else if (idx == self) {
+            diag_add(c->d, e->line, e->col, "task '%s' cannot need itself", e->text);
+        } else {
+            size_t k;
+            for (k = 0; k < *ndeps && (*deps)[k] != idx; k++) {
+            }
+            if (k == *ndeps) {
+                xgrow(deps, capdeps, *ndeps + 1, sizeof **deps);
+                (*deps)[(*ndeps)++] = (int)idx;
+            }
+        }
+    }
+}
+
+static void compile_task(cc *c, int self, const ynode *tn, const task_settings *defaults)
+{
+    static const char *const known[] = {"type", "with", "needs", "timeout", "retry",
+                                        "resources", "doc", "description", NULL};
+    dag_task *t = &c->g->tasks[self];
+    t->line = tn->line;
+    t->col = tn->col;
+    task_settings s = *defaults;
+    if (!expect(c, tn, YN_MAP, "a task")) {
+        t->type = xstrdup("");
+        t->type_version = xstrdup("");
+        return;
+    }
+    check_keys(c, tn, "a task", known, unsupported_task);
+    const ynode *type = ytree_get(tn, "type");
+    const tt_decl *decl = NULL;
+    if (!type)
+        diag_add(c->d, tn->line, tn->col, "task '%s' has no 'type'", t->name);
+    else if (expect(c, type, YN_SCALAR, "'type'") &&
+             !(decl = typereg_find(c->types, type->text)))
+        diag_add(c->d, type->line, type->col,
+                 "task '%s': unknown task type '%s' (no plugin on the plugin path provides it; "
+                 "see weft plugins)", t->name, type->text);
+    c->decls[self] = decl;
+    t->type = xstrdup(type && type->kind == YN_SCALAR ? type->text : "");
+    t->type_version = xstrdup(decl ? decl->version : "");
+    compile_settings(c, tn, &s);
+    t->timeout_ms = s.timeout_ms;
+    t->retry = s.retry;
+    t->cpu = s.cpu;
+    t->gpu = s.gpu;
+    t->mem = s.mem;
+}
+
+/* Fills parents from deps (already computed per task) and children from parents. */
+static void link_edges(dag *g, int **deps, size_t *ndeps)
+{
+    size_t *nchild = xcalloc(g->ntasks, sizeof *nchild);
+    for (size_t i = 0; i < g->ntasks; i++) {
+        g->tasks[i].parents = deps[i];
+        g->tasks[i].nparents = ndeps[i];
+        deps[i] = NULL;
+        for (size_t k = 0; k < g->tasks[i].nparents; k++)
+            nchild[g->tasks[i].parents[k]]++;
+    }
+    for (size_t i = 0; i < g->ntasks; i++)
+        g->tasks[i].children = xcalloc(nchild[i] + 1, sizeof(int));
+    for (size_t i = 0; i < g->ntasks; i++)
+        for (size_t k = 0; k < g->tasks[i].nparents; k++) {
+            dag_task *p = &g->tasks[g->tasks[i].parents[k]];
+            p->children[p->nchildren++] = (int)i;
+        }
+    free(nchild);
+}
+
+/* Kahn's algorithm; on a cycle, reports it by walking parents among unsorted tasks. */
+static void order_tasks(cc *c)
+{
+    dag *g = c->g;
+    size_t n = g->ntasks, head = 0, tail = 0;
+    size_t *indeg = xcalloc(n + 1, sizeof *indeg);
+    g->order = xcalloc(n + 1, sizeof *g->order);
+    for (size_t i = 0; i < n; i++)
+        indeg[i] = g->tasks[i].nparents;
+    for (size_t i = 0; i < n; i++)
+        if (!indeg[i])
+            g->order[tail++] = (int)i;
+    while (head < tail) {
+        dag_task *t = &g->tasks[g->order[head++]];
+        for (size_t k = 0; k < t->nchildren; k++)
+            if (--indeg[t->children[k]] == 0)
+                g->order[tail++] = t->children[k];
+    }
+    if (tail < n) {
+        /* Every unsorted task has an unsorted parent: walk parents until one repeats. */
+        int start = -1;
+        for (size_t i = 0; i < n && start < 0; i++)
+            if (indeg[i])
+                start = (int)i;
+        int *seen_at = xcalloc(n, sizeof *seen_at), *path = xcalloc(n + 1, sizeof *path);
+        size_t len = 0;
+        int cur = start;
+        while (!seen_at[cur]) {
+            seen_at[cur] = (int)++len;
+            path[len - 1] = cur;
+            const dag_task *t = &g->tasks[cur];
+            int next = -1;
+            for (size_t k = 0; k < t->nparents && next < 0; k++)
+                if (indeg[t->parents[k]])
+                    next = t->parents[k];
+            cur = next;
+        }
+        /* path[seen_at[cur]-1 .. len-1] is the cycle, walked child -> parent. */
+        char msg[900];
+        size_t off = 0;
+        size_t from = (size_t)seen_at[cur] - 1;
+        for (size_t i = len; i-- > from && off < sizeof msg - 64;)
+            off += (size_t)snprintf(msg + off, sizeof msg - off, "%s -> ", g->tasks[path[i]].name);
+        snprintf(msg + off, sizeof msg - off, "%s", g->tasks[path[len - 1]].name);
+        const dag_task *first = &g->tasks[path[len - 1]];
+        diag_add(c->d, first->line, first->col, "dependency cycle: %s", msg);
+        free(seen_at);
+        free(path);
+    }
+    free(indeg);
+}
+
+static void compile_tasks(cc *c, const ynode *tasks, const task_settings *defaults)
+{
+    dag *g = c->g;
+    if (!tasks || !expect(c, tasks, YN_MAP, "'tasks'"))
+        return;
+    if (tasks->n == 0) {
+        diag_add(c->d, tasks->line, tasks->col, "'tasks' is empty; a workflow needs a task");
+        return;
+    }
+    if (tasks->n > COMPILE_MAX_TASKS) {
+        diag_add(c->d, tasks->line, tasks->col, "%zu tasks; the limit is %d", tasks->n,
+                 COMPILE_MAX_TASKS);
+        return;
+    }
+    g->ntasks = tasks->n;
+    g->tasks = xcalloc(g->ntasks, sizeof *g->tasks);
+    c->decls = xcalloc(g->ntasks, sizeof *c->decls);
+    for (size_t i = 0; i < tasks->n; i++) {
+        const ynode *k = tasks->keys[i];
+        g->tasks[i].name = xstrdup(k->text);
+        if (!valid_name(k->text, 1))
+            diag_add(c->d, k->line, k->col, "bad task name '%s' (use [a-z0-9_-])", k->text);
+        else if (strcmp(k->text, "params") == 0)
+            diag_add(c->d, k->line, k->col, "'params' is reserved and cannot name a task");
+        strmap_put(c->task_index, k->text, (void *)(intptr_t)(i + 1));
+    }
+    for (size_t i = 0; i < tasks->n; i++)
+        compile_task(c, (int)i, tasks->items[i], defaults);
+    int **deps = xcalloc(g->ntasks, sizeof *deps);
+    size_t *ndeps = xcalloc(g->ntasks, sizeof *ndeps);
+    for (size_t i = 0; i < tasks->n; i++) {
+        const ynode *tn = tasks->items[i];
+        size_t cap = 0;
+        if (tn->kind != YN_MAP)
+            continue;
+        compile_inputs(c, (int)i, ytree_get(tn, "with"), c->decls[i], &deps[i], &ndeps[i], &cap);
+        compile_needs(c, (int)i, ytree_get(tn, "needs"), &deps[i], &ndeps[i], &cap);
+    }
+    for (size_t i = 0; i < tasks->n; i++)
+        if (tasks->items[i]->kind == YN_MAP)
+            check_inputs(c, (int)i, tasks->items[i], ytree_get(tasks->items[i], "with"),
+                         c->decls[i]);
+    link_edges(g, deps, ndeps);
+    for (size_t i = 0; i < g->ntasks; i++)
+        free(deps[i]);
+    free(deps);
+    free(ndeps);
+    order_tasks(c);
+}
+
+static void compile_header(cc *c, const ynode *root)
+{
+    const ynode *name = ytree_get(root, "workflow");
+    if (!name)
+        diag_add(c->d, root->line, root->col, "missing 'workflow' (the workflow's name)");
+    else if (expect(c, name, YN_SCALAR, "'workflow'") && !valid_name(name->text, 0))
+        diag_add(c->d, name->line, name->col, "bad workflow name '%s' (use [a-z0-9-])",
+                 name->text);
+    c->g->name = xstrdup(name && name->kind == YN_SCALAR ? name->text : "");
+    const ynode *ver = ytree_get(root, "version");
+    long long v = 0;
+    if (ver && get_int(c, ver, "'version'", 0, 1LL << 40, &v) == 0)
+        c->g->version = v;
+    if (!ytree_get(root, "tasks"))
+        diag_add(c->d, root->line, root->col, "missing 'tasks'");
+}
+
+static void hash_workflow(dag *g, const compile_input *in)
+{
+    hash_ctx h;
+    char hex[HASH_HEX_LEN + 1];
+    char *params = json_dumps(g->params, JSON_COMPACT | JSON_SORT_KEYS);
+    hash_init(&h);
+    hash_update(&h, in->text, in->len);
+    hash_update(&h, "", 1);
+    hash_update(&h, params, strlen(params));
+    hash_final_hex(&h, hex);
+    free(params);
+    g->hash = xstrdup(hex);
+}
+
+dag *compile_workflow(const compile_input *in, diag *d)
+{
+    static const char *const known[] = {"workflow", "version", "description", "doc", "params",
+                                        "defaults", "tasks", NULL};
+    static const char *const known_defaults[] = {"retry", "timeout", "resources", NULL};
+    ynode *root = ytree_parse(in->text, in->len, d);
+    if (!root)
+        return NULL;
+    cc c = {.d = d, .types = in->types, .task_index = strmap_new()};
+    c.g = xcalloc(1, sizeof *c.g);
+    c.g->file = xstrdup(in->file);
+    task_settings defaults = {.retry = {.max_attempts = 1, .interval_ms = 1000,
+                                        .backoff_rate = 2.0, .max_delay_ms = 60000,
+                                        .on = 1u << ERRC_TRANSIENT | 1u << ERRC_TIMEOUT |
+                                              1u << ERRC_CRASH | 1u << ERRC_LOST}};
+    if (expect(&c, root, YN_MAP, "a workflow file")) {
+        check_keys(&c, root, "the workflow", known, unsupported_top);
+        compile_header(&c, root);
+        compile_params(&c, ytree_get(root, "params"), in);
+        const ynode *dn = ytree_get(root, "defaults");
+        if (dn && expect(&c, dn, YN_MAP, "'defaults'")) {
+            check_keys(&c, dn, "'defaults'", known_defaults, NULL);
+            compile_settings(&c, dn, &defaults);
+        }
+        compile_tasks(&c, ytree_get(root, "tasks"), &defaults);
+    }
+    c.g->params = c.params ? c.params : json_object();
+    strmap_destroy(&c.task_index);
+    free(c.decls);
+    ytree_free(root);
+    if (diag_count(d)) {
+        dag_free(c.g);
+        return NULL;
+    }
+    hash_workflow(c.g, in);
+    return c.g;
+}
+
+dag *compile_file(const char *path, const typereg *types, const compile_param *params,
+                  size_t nparams, diag *d)
+{
+    char *text;
+    size_t len;
+    weft_err err = {0};
+    if (fs_read_file(path, COMPILE_MAX_FILE, &text, &len, &err) < 0) {
+        /* The message already starts with the path; drop it so the position fits in. */
+        const char *msg = err.msg;
+        size_t pl = strlen(path);
+        if (strncmp(msg, path, pl) == 0 && msg[pl] == ':')
+            msg += pl + 2;
+        diag_add(d, 1, 1, "%s", msg);
+        return NULL;
+    }
+    compile_input in = {.file = path, .text = text, .len = len, .types = types,
+                        .params = params, .nparams = nparams};
+    dag *g = compile_workflow(&in, d);
+    free(text);
+    return g;
+}

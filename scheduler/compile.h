@@ -1,0 +1,41 @@
+/* compile: a workflow file (YAML) to a typed DAG.
+ *
+ * Checks everything that can be checked before running: YAML syntax, the shape of every
+ * section, names, durations and sizes, parameter types and overrides, task types (against a
+ * type registry filled from plugin descriptions), unknown and missing inputs, the types of
+ * literals and of references, unknown tasks and outputs, dependency cycles. All errors are
+ * reported at once, each as "file:line:column: message". Not here: running anything. */
+#ifndef WEFT_COMPILE_H
+#define WEFT_COMPILE_H
+
+#include <stddef.h>
+
+#include "scheduler/dag.h"
+#include "scheduler/diag.h"
+#include "scheduler/typereg.h"
+
+#define COMPILE_MAX_FILE (1u << 20) /* workflow files above 1 MiB are refused */
+#define COMPILE_MAX_TASKS 100000
+
+typedef struct compile_param {
+    const char *name, *value; /* from -p name=value, borrowed */
+} compile_param;
+
+typedef struct compile_input {
+    const char *file;            /* name used in messages */
+    const char *text;            /* the workflow text, borrowed */
+    size_t len;
+    const typereg *types;        /* borrowed */
+    const compile_param *params; /* overrides, borrowed */
+    size_t nparams;
+} compile_input;
+
+/* Compiles; returns a new dag (free with dag_free), or NULL with every error in d. */
+dag *compile_workflow(const compile_input *in, diag *d);
+
+/* Reads path (at most COMPILE_MAX_FILE bytes) and compiles it. A file that cannot be read
+ * or is too large is reported in d as "path:1:1: ...". */
+dag *compile_file(const char *path, const typereg *types, const compile_param *params,
+                  size_t nparams, diag *d);
+
+#endif

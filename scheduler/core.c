@@ -1,0 +1,672 @@
+/* core: the pure run state machine. See core.h.
+ *
+ * Includes none of uv.h, zmq.h or sqlite3.h, by design. */
+#include "scheduler/core.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/errclass.h"
+#include "common/strmap.h"
+#include "common/u64map.h"
+#include "common/xmem.h"
+
+typedef struct ctask {
+    uint8_t state;
+    uint16_t attempts;      /* attempts started so far */
+    uint32_t waiting;       /* parents not yet succeeded */
+    uint64_t attempt_id;    /* the attempt we wait for while running */
+} ctask;
+
+typedef struct crun {
+    uint64_t id;
+    dag *g;
+    ctask *t;
+    json_t **outputs;       /* per task, set on success */
+    size_t nleft;           /* tasks not yet ended */
+    int failed;
+} crun;
+
+typedef struct cworker {
+    char *name;
+    strmap *types;          /* type name -> (void *)1 */
+    uint32_t slots, credits;
+    int64_t last_seen_us, heartbeat_us;
+    u64map *running;        /* attempt id -> cattempt* */
+} cworker;
+
+typedef struct cattempt {
+    uint64_t id;
+    crun *run;
+    int task;
+    int no;
+    cworker *w;
+} cattempt;
+
+typedef struct qentry {
+    uint64_t run;
+    int task;
+} qentry;
+
+/* A FIFO of ready tasks of one task type. */
+typedef struct tqueue {
+    qentry *v;
+    size_t head, tail, cap;
+} tqueue;
+
+typedef struct timer {
+    int64_t due_us;
+    uint64_t run;
+    int task;
+} timer;
+
+struct core {
+    u64map *runs;           /* run id -> crun* */
+    u64map *attempts;       /* attempt id -> cattempt* */
+    strmap *queues;         /* type name -> tqueue* */
+    cworker **workers;
+    size_t nworkers, capworkers;
+    timer *heap;            /* retry timers, min-heap on due_us */
+    size_t nheap, capheap;
+    uint64_t next_attempt;
+    uint64_t rng;
+    size_t nready;
+    crun **ended;           /* runs that ended during the last step */
+    size_t nended, capended;
+};
+
+static const char *const task_state_names[TS__COUNT] = {
+    "pending", "ready", "running", "retry_wait", "succeeded", "failed", "skipped"};
+
+const char *core_task_state_name(int s)
+{
+    return s >= 0 && s < TS__COUNT ? task_state_names[s] : "unknown";
+}
+
+const char *core_run_state_name(int s)
+{
+    return s == RS_RUNNING ? "running" : s == RS_SUCCEEDED ? "succeeded" : "failed";
+}
+
+/* ---- effects ---- */
+
+static core_effect *emit(core_effects *fx, enum core_fx_kind kind)
+{
+    xgrow(&fx->v, &fx->cap, fx->n + 1, sizeof *fx->v);
+    core_effect *e = &fx->v[fx->n++];
+    memset(e, 0, sizeof *e);
+    e->kind = kind;
+    return e;
+}
+
+void core_effects_clear(core_effects *fx)
+{
+    for (size_t i = 0; i < fx->n; i++) {
+        free(fx->v[i].message);
+        free(fx->v[i].worker);
+        json_decref(fx->v[i].json);
+    }
+    fx->n = 0;
+}
+
+void core_effects_free(core_effects *fx)
+{
+    core_effects_clear(fx);
+    free(fx->v);
+    memset(fx, 0, sizeof *fx);
+}
+
+static void emit_task(core_effects *fx, const crun *r, int task, int state)
+{
+    core_effect *e = emit(fx, FX_TASK_STATE);
+    e->run_id = r->id;
+    e->task = task;
+    e->state = state;
+}
+
+/* ---- construction ---- */
+
+core *core_new(uint64_t next_attempt_id, uint64_t seed)
+{
+    core *c = xcalloc(1, sizeof *c);
+    c->runs = u64map_new();
+    c->attempts = u64map_new();
+    c->queues = strmap_new();
+    c->next_attempt = next_attempt_id ? next_attempt_id : 1;
+    c->rng = seed ? seed : 0x9e3779b97f4a7c15ULL;
+    return c;
+}
+
+static void free_run(crun *r)
+{
+    for (size_t i = 0; i < r->g->ntasks; i++)
+        json_decref(r->outputs[i]);
+    free(r->outputs);
+    free(r->t);
+    dag_free(r->g);
+    free(r);
+}
+
+static void free_worker(cworker *w)
+{
+    strmap_destroy(&w->types);
+    u64map_destroy(&w->running);
+    free(w->name);
+    free(w);
+}
+
+void core_destroy(core **cp)
+{
+    if (!cp || !*cp)
+        return;
+    core *c = *cp;
+    size_t pos = 0;
+    uint64_t k;
+    void *v;
+    while (u64map_next(c->runs, &pos, &k, &v))
+        free_run(v);
+    pos = 0;
+    while (u64map_next(c->attempts, &pos, &k, &v))
+        free(v);
+    const char *name;
+    pos = 0;
+    while (strmap_next(c->queues, &pos, &name, &v)) {
+        free(((tqueue *)v)->v);
+        free(v);
+    }
+    for (size_t i = 0; i < c->nworkers; i++)
+        free_worker(c->workers[i]);
+    for (size_t i = 0; i < c->nended; i++)
+        free_run(c->ended[i]);
+    free(c->ended);
+    free(c->workers);
+    free(c->heap);
+    u64map_destroy(&c->runs);
+    u64map_destroy(&c->attempts);
+    strmap_destroy(&c->queues);
+    free(c);
+    *cp = NULL;
+}
+
+/* ---- random numbers (xorshift64*): deterministic for a given seed ---- */
+
+static double next_unit(core *c)
+{
+    c->rng ^= c->rng >> 12;
+    c->rng ^= c->rng << 25;
+    c->rng ^= c->rng >> 27;
+    return (double)((c->rng * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
+}
+
+int64_t core_backoff_ms(const dag_retry *r, int n, double u)
+{
+    double d = (double)r->interval_ms * pow(r->backoff_rate, n > 1 ? n - 1 : 0);
+    if (d > (double)r->max_delay_ms)
+        d = (double)r->max_delay_ms;
+    if (r->jitter_full)
+        d *= u;
+    return (int64_t)d;
+}
+
+/* ---- ready queues and timers ---- */
+
+static void enqueue(core *c, crun *r, int task)
+{
+    const char *type = r->g->tasks[task].type;
+    tqueue *q = strmap_get(c->queues, type);
+    if (!q) {
+        q = xcalloc(1, sizeof *q);
+        strmap_put(c->queues, type, q);
+    }
+    if (q->head == q->tail)
+        q->head = q->tail = 0;
+    else if (q->head > q->cap / 2) {
+        memmove(q->v, q->v + q->head, (q->tail - q->head) * sizeof *q->v);
+        q->tail -= q->head;
+        q->head = 0;
+    }
+    xgrow(&q->v, &q->cap, q->tail + 1, sizeof *q->v);
+    q->v[q->tail++] = (qentry){r->id, task};
+    c->nready++;
+}
+
+static void make_ready(core *c, crun *r, int task, core_effects *fx)
+{
+    r->t[task].state = TS_READY;
+    emit_task(fx, r, task, TS_READY);
+    enqueue(c, r, task);
+}
+
+static void heap_push(core *c, timer t)
+{
+    xgrow(&c->heap, &c->capheap, c->nheap + 1, sizeof *c->heap);
+    size_t i = c->nheap++;
+    while (i > 0 && c->heap[(i - 1) / 2].due_us > t.due_us) {
+        c->heap[i] = c->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    c->heap[i] = t;
+}
+
+static timer heap_pop(core *c)
+{
+    timer top = c->heap[0], last = c->heap[--c->nheap];
+    size_t i = 0, n = c->nheap;
+    if (!n)
+        return top;
+    for (;;) {
+        size_t m = 2 * i + 1;
+        if (m >= n)
+            break;
+        if (m + 1 < n && c->heap[m + 1].due_us < c->heap[m].due_us)
+            m++;
+        if (c->heap[m].due_us >= last.due_us)
+            break;
+        c->heap[i] = c->heap[m];
+        i = m;
+    }
+    c->heap[i] = last;
+    return top;
+}
+
+/* ---- run progress ---- */
+
+static void end_task(crun *r, int task, int state)
+{
+    WEFT_ASSERT(r->nleft > 0);
+    r->t[task].state = (uint8_t)state;
+    r->nleft--;
+    if (state != TS_SUCCEEDED)
+        r->failed = 1;
+}
+
+/* Marks every pending descendant of task as skipped. */
+static void skip_descendants(crun *r, int task, core_effects *fx)
+{
+    const dag_task *t = &r->g->tasks[task];
+    for (size_t k = 0; k < t->nchildren; k++) {
+        int ch = t->children[k];
+        if (r->t[ch].state != TS_PENDING)
+            continue;
+        end_task(r, ch, TS_SKIPPED);
+        core_effect *e = emit(fx, FX_TASK_STATE);
+        e->run_id = r->id;
+        e->task = ch;
+        e->state = TS_SKIPPED;
+        e->message = xasprintf("upstream task '%s' did not succeed", t->name);
+        skip_descendants(r, ch, fx);
+    }
+}
+
+static void maybe_finish_run(core *c, crun *r, core_effects *fx)
+{
+    if (r->nleft)
+        return;
+    core_effect *e = emit(fx, FX_RUN_STATE);
+    e->run_id = r->id;
+    e->state = r->failed ? RS_FAILED : RS_SUCCEEDED;
+    if (r->failed) {
+        size_t nfailed = 0;
+        for (size_t i = 0; i < r->g->ntasks; i++)
+            nfailed += r->t[i].state == TS_FAILED;
+        e->message = xasprintf("%zu of %zu tasks failed", nfailed, r->g->ntasks);
+    }
+    /* The shell still reads the run's dag while applying this step's effects; free it at
+     * the start of the next step. */
+    u64map_del(c->runs, r->id);
+    xgrow(&c->ended, &c->capended, c->nended + 1, sizeof *c->ended);
+    c->ended[c->nended++] = r;
+}
+
+static void task_succeeded(core *c, crun *r, int task, json_t *outputs, core_effects *fx)
+{
+    end_task(r, task, TS_SUCCEEDED);
+    r->outputs[task] = outputs ? json_incref(outputs) : json_object();
+    core_effect *e = emit(fx, FX_TASK_STATE);
+    e->run_id = r->id;
+    e->task = task;
+    e->state = TS_SUCCEEDED;
+    e->json = json_incref(r->outputs[task]);
+    const dag_task *t = &r->g->tasks[task];
+    for (size_t k = 0; k < t->nchildren; k++) {
+        ctask *ch = &r->t[t->children[k]];
+        WEFT_ASSERT(ch->waiting > 0);
+        if (--ch->waiting == 0 && ch->state == TS_PENDING)
+            make_ready(c, r, t->children[k], fx);
+    }
+}
+
+static void task_failed(core *c, crun *r, int task, int cls, const char *msg, int64_t now,
+                        core_effects *fx)
+{
+    const dag_retry *rt = &r->g->tasks[task].retry;
+    ctask *ct = &r->t[task];
+    core_effect *e = emit(fx, FX_TASK_STATE);
+    e->run_id = r->id;
+    e->task = task;
+    e->errclass = cls;
+    e->message = xstrdup(msg ? msg : "");
+    if ((rt->on & (1u << cls)) && ct->attempts < rt->max_attempts) {
+        int64_t delay = core_backoff_ms(rt, ct->attempts, rt->jitter_full ? next_unit(c) : 1.0);
+        ct->state = TS_RETRY_WAIT;
+        e->state = TS_RETRY_WAIT;
+        e->due_us = now + delay * 1000;
+        heap_push(c, (timer){e->due_us, r->id, task});
+        return;
+    }
+    e->state = TS_FAILED;
+    end_task(r, task, TS_FAILED);
+    skip_descendants(r, task, fx);
+}
+
+/* ---- dispatch ---- */
+
+static cworker *pick_worker(core *c, const char *type)
+{
+    cworker *best = NULL;
+    for (size_t i = 0; i < c->nworkers; i++) {
+        cworker *w = c->workers[i];
+        if (w->credits && (!best || w->credits > best->credits) && strmap_get(w->types, type))
+            best = w;
+    }
+    return best;
+}
+
+static void dispatch_one(core *c, crun *r, int task, cworker *w, int64_t now, core_effects *fx)
+{
+    char why[512];
+    json_t *inputs = dag_resolve_inputs(r->g, (size_t)task, r->outputs, why, sizeof why);
+    ctask *ct = &r->t[task];
+    if (!inputs) {
+        ct->attempts++;
+        task_failed(c, r, task, ERRC_FATAL, why, now, fx);
+        maybe_finish_run(c, r, fx);
+        return;
+    }
+    cattempt *a = xcalloc(1, sizeof *a);
+    a->id = c->next_attempt++;
+    a->run = r;
+    a->task = task;
+    a->no = ++ct->attempts;
+    a->w = w;
+    u64map_put(c->attempts, a->id, a);
+    u64map_put(w->running, a->id, a);
+    w->credits--;
+    ct->state = TS_RUNNING;
+    ct->attempt_id = a->id;
+    core_effect *e = emit(fx, FX_DISPATCH);
+    e->run_id = r->id;
+    e->task = task;
+    e->attempt_id = a->id;
+    e->attempt_no = a->no;
+    e->worker = xstrdup(w->name);
+    e->json = inputs;
+}
+
+static void dispatch(core *c, int64_t now, core_effects *fx)
+{
+    if (!c->nready)
+        return;
+    size_t pos = 0;
+    const char *type;
+    void *v;
+    while (strmap_next(c->queues, &pos, &type, &v)) {
+        tqueue *q = v;
+        while (q->head < q->tail) {
+            cworker *w = pick_worker(c, type);
+            if (!w)
+                break;
+            qentry qe = q->v[q->head++];
+            c->nready--;
+            crun *r = u64map_get(c->runs, qe.run);
+            if (r && r->t[qe.task].state == TS_READY)
+                dispatch_one(c, r, qe.task, w, now, fx);
+        }
+    }
+}
+
+/* ---- events ---- */
+
+static void on_submit(core *c, const core_event *ev, core_effects *fx)
+{
+    crun *r = xcalloc(1, sizeof *r);
+    r->id = ev->run_id;
+    r->g = ev->dag;
+    r->t = xcalloc(r->g->ntasks, sizeof *r->t);
+    r->outputs = xcalloc(r->g->ntasks, sizeof *r->outputs);
+    r->nleft = r->g->ntasks;
+    WEFT_ASSERT(!u64map_get(c->runs, r->id));
+    u64map_put(c->runs, r->id, r);
+    for (size_t i = 0; i < r->g->ntasks; i++)
+        r->t[i].waiting = (uint32_t)r->g->tasks[i].nparents;
+    for (size_t i = 0; i < r->g->ntasks; i++)
+        if (!r->t[i].waiting)
+            make_ready(c, r, (int)i, fx);
+    maybe_finish_run(c, r, fx);
+}
+
+static cworker *find_worker(core *c, const char *name, size_t *index)
+{
+    for (size_t i = 0; i < c->nworkers; i++)
+        if (strcmp(c->workers[i]->name, name) == 0) {
+            if (index)
+                *index = i;
+            return c->workers[i];
+        }
+    return NULL;
+}
+
+/* Ends an attempt the core was waiting for, returning its credit to the worker. */
+static void attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
+                          json_t *outputs, int64_t now, core_effects *fx)
+{
+    u64map_del(c->attempts, a->id);
+    if (a->w) {
+        u64map_del(a->w->running, a->id);
+        if (a->w->credits < a->w->slots)
+            a->w->credits++;
+    }
+    core_effect *e = emit(fx, FX_ATTEMPT_END);
+    e->attempt_id = a->id;
+    e->run_id = a->run->id;
+    e->task = a->task;
+    e->attempt_no = a->no;
+    e->ok = ok;
+    e->errclass = ok ? ERRC_NONE : cls;
+    e->message = ok ? NULL : xstrdup(msg ? msg : "");
+    crun *r = a->run;
+    int task = a->task;
+    free(a);
+    r->t[task].attempt_id = 0;
+    if (ok)
+        task_succeeded(c, r, task, outputs, fx);
+    else
+        task_failed(c, r, task, cls, msg, now, fx);
+    maybe_finish_run(c, r, fx);
+}
+
+static void fail_running(core *c, cworker *w, const uint64_t *keep, size_t nkeep, const char *why,
+                         int64_t now, core_effects *fx)
+{
+    size_t n = u64map_count(w->running), k = 0, pos = 0;
+    cattempt **lost = xcalloc(n + 1, sizeof *lost);
+    uint64_t id;
+    void *v;
+    while (u64map_next(w->running, &pos, &id, &v)) {
+        int kept = 0;
+        for (size_t i = 0; i < nkeep && !kept; i++)
+            kept = keep[i] == id;
+        if (!kept)
+            lost[k++] = v;
+    }
+    for (size_t i = 0; i < k; i++)
+        attempt_ended(c, lost[i], 0, ERRC_LOST, why, NULL, now, fx);
+    free(lost);
+}
+
+static void on_worker_joined(core *c, const core_event *ev, core_effects *fx)
+{
+    cworker *w = find_worker(c, ev->worker, NULL);
+    if (w) {
+        /* A worker we know registered again (it or we restarted): keep what it still runs,
+         * fail what it no longer knows about. */
+        char why[256];
+        snprintf(why, sizeof why, "worker '%s' re-registered without this attempt", w->name);
+        fail_running(c, w, ev->running, ev->nrunning, why, ev->now_us, fx);
+        strmap_destroy(&w->types);
+    } else {
+        w = xcalloc(1, sizeof *w);
+        w->name = xstrdup(ev->worker);
+        w->running = u64map_new();
+        xgrow(&c->workers, &c->capworkers, c->nworkers + 1, sizeof *c->workers);
+        c->workers[c->nworkers++] = w;
+    }
+    w->types = strmap_new();
+    for (size_t i = 0; i < ev->ntypes; i++)
+        strmap_put(w->types, ev->types[i], (void *)1);
+    w->slots = ev->slots;
+    size_t busy = u64map_count(w->running);
+    w->credits = ev->slots > busy ? ev->slots - (uint32_t)busy : 0;
+    w->last_seen_us = ev->now_us;
+    w->heartbeat_us = ev->heartbeat_us > 0 ? ev->heartbeat_us : 1000000;
+    core_effect *e = emit(fx, FX_WORKER_STATE);
+    e->worker = xstrdup(w->name);
+    e->message = xstrdup("up");
+}
+
+static void worker_lost(core *c, size_t index, const char *why, int64_t now, core_effects *fx)
+{
+    cworker *w = c->workers[index];
+    c->workers[index] = c->workers[--c->nworkers];
+    fail_running(c, w, NULL, 0, why, now, fx);
+    core_effect *e = emit(fx, FX_WORKER_STATE);
+    e->worker = xstrdup(w->name);
+    e->message = xstrdup("lost");
+    free_worker(w);
+}
+
+static void on_result(core *c, const core_event *ev, core_effects *fx)
+{
+    cattempt *a = u64map_get(c->attempts, ev->attempt_id);
+    if (!a) {
+        core_effect *e = emit(fx, FX_STALE);
+        e->attempt_id = ev->attempt_id;
+        e->ok = ev->ok;
+        e->errclass = ev->errclass;
+        e->message = xstrdup(ev->ok ? "" : ev->message ? ev->message : "");
+        return;
+    }
+    attempt_ended(c, a, ev->ok, ev->errclass > 0 && ev->errclass < ERRC__COUNT ? ev->errclass
+                                                                             : ERRC_FATAL,
+                  ev->message, ev->outputs, ev->now_us, fx);
+}
+
+static void on_tick(core *c, int64_t now, core_effects *fx)
+{
+    while (c->nheap && c->heap[0].due_us <= now) {
+        timer t = heap_pop(c);
+        crun *r = u64map_get(c->runs, t.run);
+        if (r && r->t[t.task].state == TS_RETRY_WAIT)
+            make_ready(c, r, t.task, fx);
+    }
+    for (size_t i = 0; i < c->nworkers;) {
+        cworker *w = c->workers[i];
+        if (now - w->last_seen_us > 3 * w->heartbeat_us) {
+            char why[256];
+            snprintf(why, sizeof why, "worker '%s' lost: no heartbeat for %.1fs", w->name,
+                     (double)(now - w->last_seen_us) / 1e6);
+            worker_lost(c, i, why, now, fx);
+        } else {
+            i++;
+        }
+    }
+}
+
+void core_step(core *c, const core_event *ev, core_effects *fx)
+{
+    size_t idx;
+    cworker *w;
+    for (size_t i = 0; i < c->nended; i++)
+        free_run(c->ended[i]);
+    c->nended = 0;
+    switch (ev->kind) {
+    case EV_RUN_SUBMITTED:
+        on_submit(c, ev, fx);
+        break;
+    case EV_WORKER_JOINED:
+        on_worker_joined(c, ev, fx);
+        break;
+    case EV_HEARTBEAT:
+        if ((w = find_worker(c, ev->worker, NULL)))
+            w->last_seen_us = ev->now_us;
+        break;
+    case EV_WORKER_LOST:
+        if (find_worker(c, ev->worker, &idx)) {
+            char why[256];
+            snprintf(why, sizeof why, "worker '%s' lost", ev->worker);
+            worker_lost(c, idx, why, ev->now_us, fx);
+        }
+        break;
+    case EV_RESULT:
+        on_result(c, ev, fx);
+        break;
+    case EV_TICK:
+        break;
+    }
+    on_tick(c, ev->now_us, fx);
+    dispatch(c, ev->now_us, fx);
+}
+
+int64_t core_next_deadline(const core *c)
+{
+    int64_t next = c->nheap ? c->heap[0].due_us : -1;
+    for (size_t i = 0; i < c->nworkers; i++) {
+        int64_t d = c->workers[i]->last_seen_us + 3 * c->workers[i]->heartbeat_us + 1;
+        if (next < 0 || d < next)
+            next = d;
+    }
+    return next;
+}
+
+const dag *core_run_dag(const core *c, uint64_t run_id)
+{
+    crun *r = u64map_get(c->runs, run_id);
+    for (size_t i = 0; !r && i < c->nended; i++)
+        if (c->ended[i]->id == run_id)
+            r = c->ended[i];
+    return r ? r->g : NULL;
+}
+
+int core_attempt_info(const core *c, uint64_t attempt_id, uint64_t *run_id, int *task,
+                      int *attempt_no)
+{
+    cattempt *a = u64map_get(c->attempts, attempt_id);
+    if (!a)
+        return 0;
+    *run_id = a->run->id;
+    *task = a->task;
+    *attempt_no = a->no;
+    return 1;
+}
+
+size_t core_nruns(const core *c)
+{
+    return u64map_count(c->runs);
+}
+
+size_t core_nworkers(const core *c)
+{
+    return c->nworkers;
+}
+
+int core_worker_known(const core *c, const char *name)
+{
+    return find_worker((core *)c, name, NULL) != NULL;
+}
+
+size_t core_nready(const core *c)
+{
+    return c->nready;
+}

@@ -1,0 +1,123 @@
+/* core: the run state machine, a pure function of (state, event) -> (state, effects).
+ *
+ * The core knows runs (each a compiled dag plus per-task state), workers (name, task types,
+ * credits, running attempts) and retry timers. It does no I/O and reads no clock: time comes
+ * in with each event, randomness from a seeded generator it owns. The scheduler's shell turns
+ * socket messages into events and effects into catalogue writes and messages; a simulation
+ * test can drive the same core with random events.
+ *
+ * Task life: pending -> ready -> running -> succeeded | failed, with
+ * running -> retry_wait -> ready for retried failures, and pending -> skipped when an
+ * upstream task failed. A run ends once every task has ended: succeeded when all succeeded,
+ * failed otherwise. Independent branches keep running after a failure. */
+#ifndef WEFT_CORE_H
+#define WEFT_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "scheduler/dag.h"
+
+enum task_state {
+    TS_PENDING, TS_READY, TS_RUNNING, TS_RETRY_WAIT, TS_SUCCEEDED, TS_FAILED, TS_SKIPPED,
+    TS__COUNT
+};
+enum run_state { RS_RUNNING, RS_SUCCEEDED, RS_FAILED };
+
+const char *core_task_state_name(int s);
+const char *core_run_state_name(int s);
+
+enum core_ev_kind {
+    EV_RUN_SUBMITTED, /* run_id, dag */
+    EV_WORKER_JOINED, /* worker, slots, types, running (attempt ids it still runs) */
+    EV_HEARTBEAT,     /* worker */
+    EV_WORKER_LOST,   /* worker */
+    EV_RESULT,        /* attempt_id, ok, errclass, message, outputs */
+    EV_TICK           /* time passes: retry timers, heartbeat deadlines */
+};
+
+typedef struct core_event {
+    enum core_ev_kind kind;
+    int64_t now_us;
+    uint64_t run_id;          /* EV_RUN_SUBMITTED */
+    dag *dag;                 /* EV_RUN_SUBMITTED: ownership passes to the core */
+    const char *worker;       /* EV_WORKER_*, EV_HEARTBEAT */
+    uint32_t slots;           /* EV_WORKER_JOINED */
+    const char *const *types; /* EV_WORKER_JOINED: task type names it runs */
+    size_t ntypes;
+    const uint64_t *running;  /* EV_WORKER_JOINED: attempts it is running now */
+    size_t nrunning;
+    int64_t heartbeat_us;     /* EV_WORKER_JOINED: its heartbeat interval */
+    uint64_t attempt_id;      /* EV_RESULT */
+    int ok;                   /* EV_RESULT */
+    int errclass;             /* EV_RESULT on failure (enum errclass) */
+    const char *message;      /* EV_RESULT on failure */
+    json_t *outputs;          /* EV_RESULT on success (borrowed) */
+} core_event;
+
+enum core_fx_kind {
+    FX_TASK_STATE,  /* run_id, task, state; errclass+message on failure; json = outputs on
+                       success; due_us for retry_wait */
+    FX_DISPATCH,    /* run_id, task, attempt_id, attempt_no, worker, json = inputs */
+    FX_ATTEMPT_END, /* attempt_id, run_id, task, attempt_no, ok, errclass, message */
+    FX_STALE,       /* attempt_id: a result nobody waits for; recorded, ignored */
+    FX_RUN_STATE,   /* run_id, state, message */
+    FX_WORKER_STATE /* worker, message = "up" | "lost" */
+};
+
+typedef struct core_effect {
+    enum core_fx_kind kind;
+    uint64_t run_id;
+    int task;
+    int state;
+    uint64_t attempt_id;
+    int attempt_no;
+    int ok;
+    int errclass;
+    char *message;  /* owned by the effect list */
+    char *worker;   /* owned by the effect list */
+    json_t *json;   /* owned reference */
+    int64_t due_us;
+} core_effect;
+
+typedef struct core_effects {
+    core_effect *v;
+    size_t n, cap;
+} core_effects;
+
+/* Frees the effects' contents and empties the list (keeps its memory). */
+void core_effects_clear(core_effects *fx);
+void core_effects_free(core_effects *fx);
+
+typedef struct core core;
+
+/* next_attempt_id: the first attempt id to issue (ids never repeat across restarts).
+ * seed: for jitter. */
+core *core_new(uint64_t next_attempt_id, uint64_t seed);
+void core_destroy(core **cp);
+
+/* Applies one event, appending the resulting effects to fx. Never fails: an event that does
+ * not apply (an unknown attempt, a worker nobody knows) yields effects that record it. */
+void core_step(core *c, const core_event *ev, core_effects *fx);
+
+/* The earliest time at which an EV_TICK has something to do, or -1. */
+int64_t core_next_deadline(const core *c);
+
+/* Read access for the shell. */
+const dag *core_run_dag(const core *c, uint64_t run_id);
+/* The run and task of an attempt the core waits for; 0 when unknown. */
+int core_attempt_info(const core *c, uint64_t attempt_id, uint64_t *run_id, int *task,
+                      int *attempt_no);
+size_t core_nruns(const core *c);
+size_t core_nworkers(const core *c);
+int core_worker_known(const core *c, const char *name);
+/* Tasks waiting for a worker (ready), across runs. */
+size_t core_nready(const core *c);
+
+/* Backoff: the delay before attempt n+1 after n failed attempts (n >= 1), before jitter:
+ * min(interval * rate^(n-1), max_delay). With jitter_full, u in [0,1) scales it. */
+int64_t core_backoff_ms(const dag_retry *r, int n, double u);
+
+#endif

@@ -1,0 +1,340 @@
+/* cvalue: literal typing, ${...} references and type checks for the compiler.
+ * See compile_int.h. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmem.h"
+#include "scheduler/compile_int.h"
+
+static int match(const char *s, const char *const *words)
+{
+    for (; *words; words++)
+        if (strcmp(s, *words) == 0)
+            return 1;
+    return 0;
+}
+
+static int is_int_text(const char *s)
+{
+    if (*s == '-' || *s == '+')
+        s++;
+    if (!isdigit((unsigned char)*s))
+        return 0;
+    while (isdigit((unsigned char)*s))
+        s++;
+    return *s == '\0';
+}
+
+static int is_float_text(const char *s)
+{
+    char *end;
+    if (!*s || isspace((unsigned char)*s))
+        return 0;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*end || errno || !isfinite(v))
+        return 0;
+    /* Reject hex floats and the like: core-schema floats use digits, '.', 'e' and signs. */
+    for (const char *p = s; *p; p++)
+        if (!isdigit((unsigned char)*p) && !strchr(".eE+-", *p))
+            return 0;
+    return 1;
+}
+
+json_t *cv_scalar(const ynode *n)
+{
+    static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
+    static const char *const trues[] = {"true", "True", "TRUE", NULL};
+    static const char *const falses[] = {"false", "False", "FALSE", NULL};
+    const char *s = n->text;
+    if (!n->plain) {
+        json_t *str = json_string(s);
+        return str ? str : json_string("");
+    }
+    if (match(s, nulls))
+        return json_null();
+    if (match(s, trues))
+        return json_true();
+    if (match(s, falses))
+        return json_false();
+    if (is_int_text(s)) {
+        errno = 0;
+        long long v = strtoll(s, NULL, 10);
+        if (errno == 0)
+            return json_integer(v);
+    }
+    if (is_float_text(s))
+        return json_real(strtod(s, NULL));
+    json_t *str = json_string(s);
+    return str ? str : json_string("");
+}
+
+json_t *cv_literal(const ynode *n)
+{
+    if (n->kind == YN_SCALAR)
+        return cv_scalar(n);
+    json_t *out = n->kind == YN_SEQ ? json_array() : json_object();
+    for (size_t i = 0; i < n->n; i++) {
+        if (n->kind == YN_SEQ)
+            json_array_append_new(out, cv_literal(n->items[i]));
+        else
+            json_object_set_new(out, n->keys[i]->text, cv_literal(n->items[i]));
+    }
+    return out;
+}
+
+static dag_value *new_value(enum dv_kind kind)
+{
+    dag_value *v = xcalloc(1, sizeof *v);
+    v->kind = kind;
+    return v;
+}
+
+static dag_value *lit_value(json_t *lit)
+{
+    dag_value *v = new_value(DV_LIT);
+    v->lit = lit;
+    return v;
+}
+
+static void push_item(dag_value *v, dag_value *item, size_t *cap)
+{
+    xgrow(&v->items, cap, v->n + 1, sizeof *v->items);
+    v->items[v->n++] = item;
+}
+
+static void add_dep(int t, int **deps, size_t *n, size_t *cap)
+{
+    for (size_t i = 0; i < *n; i++)
+        if ((*deps)[i] == t)
+            return;
+    xgrow(deps, cap, *n + 1, sizeof **deps);
+    (*deps)[(*n)++] = t;
+}
+
+static int valid_ident(const char *s, size_t len)
+{
+    if (!len)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '_' ||
+              s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+/* Compiles the reference text inside ${...} into a value (a parameter's literal or an
+ * output reference). Reports and returns NULL on error. */
+static dag_value *compile_ref(cc *c, const ynode *n, const char *expr, int self, int **deps,
+                              size_t *ndeps, size_t *capdeps)
+{
+    const char *dot = strchr(expr, '.');
+    if (dot && strncmp(expr, "params.", 7) == 0) {
+        json_t *v = json_object_get(c->params, expr + 7);
+        if (!v) {
+            diag_add(c->d, n->line, n->col, "unknown parameter '%s' in ${%s}", expr + 7, expr);
+            return NULL;
+        }
+        return lit_value(json_incref(v));
+    }
+    const char *mid = dot ? strstr(dot, ".outputs.") : NULL;
+    if (!dot || mid != dot || !valid_ident(expr, (size_t)(dot - expr)) ||
+        !valid_ident(dot + 9, strlen(dot + 9))) {
+        diag_add(c->d, n->line, n->col,
+                 "bad reference ${%s}: use ${params.NAME} or ${TASK.outputs.NAME}", expr);
+        return NULL;
+    }
+    char *task = xstrndup(expr, (size_t)(dot - expr));
+    const char *port = dot + 9;
+    intptr_t idx = (intptr_t)strmap_get(c->task_index, task) - 1;
+    dag_value *v = NULL;
+    if (idx < 0) {
+        diag_add(c->d, n->line, n->col, "unknown task '%s' in ${%s}", task, expr);
+    } else if (idx == self) {
+        diag_add(c->d, n->line, n->col, "task '%s' refers to its own output in ${%s}", task,
+                 expr);
+    } else {
+        const tt_decl *decl = c->decls[idx];
+        if (decl && !tt_find_port(decl->outputs, decl->noutputs, port)) {
+            char *list = tt_port_list(decl->outputs, decl->noutputs);
+            diag_add(c->d, n->line, n->col, "task '%s' (type %s) has no output '%s'; its "
+                     "outputs are: %s", task, decl->name, port, list);
+            free(list);
+        } else {
+            v = new_value(DV_OUT);
+            v->task = (int)idx;
+            v->port = xstrdup(port);
+            add_dep((int)idx, deps, ndeps, capdeps);
+        }
+    }
+    free(task);
+    return v;
+}
+
+/* Compiles a string scalar with ${...} into DV_LIT, DV_OUT (whole-string reference) or
+ * DV_CONCAT. */
+static dag_value *compile_string(cc *c, const ynode *n, int self, int **deps, size_t *ndeps,
+                                 size_t *capdeps)
+{
+    const char *s = n->text;
+    dag_value *cat = new_value(DV_CONCAT);
+    size_t cap = 0;
+    char *text = xmalloc(strlen(s) + 1);
+    size_t tl = 0;
+    int ok = 1;
+    while (*s && ok) {
+        if (s[0] == '$' && s[1] == '$' && s[2] == '{') {
+            memcpy(text + tl, "${", 2);
+            tl += 2;
+            s += 3;
+            continue;
+        }
+        if (s[0] != '$' || s[1] != '{') {
+            text[tl++] = *s++;
+            continue;
+        }
+        const char *end = strchr(s + 2, '}');
+        if (!end) {
+            diag_add(c->d, n->line, n->col, "unterminated '${' in \"%s\"", n->text);
+            ok = 0;
+            break;
+        }
+        if (tl) {
+            push_item(cat, lit_value(json_stringn(text, tl)), &cap);
+            tl = 0;
+        }
+        char *expr = xstrndup(s + 2, (size_t)(end - s - 2));
+        dag_value *ref = compile_ref(c, n, expr, self, deps, ndeps, capdeps);
+        free(expr);
+        if (!ref)
+            ok = 0;
+        else
+            push_item(cat, ref, &cap);
+        s = end + 1;
+    }
+    if (ok && tl)
+        push_item(cat, lit_value(json_stringn(text, tl)), &cap);
+    free(text);
+    if (!ok) {
+        dag_value_free(cat);
+        return NULL;
+    }
+    if (cat->n == 1) {
+        /* A whole-string reference keeps its type ("${params.n}" stays an int); escaped
+         * text alone is a plain string. */
+        dag_value *only = cat->items[0];
+        cat->n = 0;
+        dag_value_free(cat);
+        return only;
+    }
+    if (cat->n == 0) {
+        dag_value_free(cat);
+        return lit_value(json_string(""));
+    }
+    return cat;
+}
+
+dag_value *cv_compile(cc *c, const ynode *n, int self, int **deps, size_t *ndeps,
+                      size_t *capdeps)
+{
+    if (n->kind == YN_SCALAR) {
+        if (!strstr(n->text, "${") && !strstr(n->text, "$${"))
+            return lit_value(cv_scalar(n));
+        return compile_string(c, n, self, deps, ndeps, capdeps);
+    }
+    dag_value *v = new_value(n->kind == YN_SEQ ? DV_LIST : DV_MAP);
+    size_t cap = 0, kcap = 0;
+    int ok = 1;
+    for (size_t i = 0; i < n->n; i++) {
+        dag_value *item = cv_compile(c, n->items[i], self, deps, ndeps, capdeps);
+        if (!item) {
+            ok = 0;
+            continue;
+        }
+        if (v->kind == DV_MAP) {
+            xgrow(&v->keys, &kcap, v->n + 1, sizeof *v->keys);
+            v->keys[v->n] = xstrdup(n->keys[i]->text);
+        }
+        push_item(v, item, &cap);
+    }
+    if (!ok) {
+        dag_value_free(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* The static type of an output reference: the declared port, or for a mirrored ("*")
+ * output, the type of the producing task's input of the same name. */
+static wtype ref_type(cc *c, const dag_value *v, int depth)
+{
+    const tt_decl *decl = c->decls[v->task];
+    if (!decl)
+        return (wtype){WT_ANY, 0};
+    const tt_port *p = tt_find_port(decl->outputs, decl->noutputs, v->port);
+    if (!p || strcmp(p->name, "*") != 0 || depth > 16)
+        return p ? p->type : (wtype){WT_ANY, 0};
+    const dag_task *t = &c->g->tasks[v->task];
+    for (size_t i = 0; i < t->ninputs; i++) {
+        if (strcmp(t->input_names[i], v->port) != 0 || !t->inputs[i])
+            continue;
+        const dag_value *in = t->inputs[i];
+        if (in->kind == DV_OUT)
+            return ref_type(c, in, depth + 1);
+        if (in->kind == DV_LIT)
+            return wtype_of_json(in->lit);
+        if (in->kind == DV_CONCAT)
+            return (wtype){WT_STRING, 0};
+        return (wtype){WT_JSON, 0};
+    }
+    return (wtype){WT_ANY, 0};
+}
+
+void cv_check(cc *c, const dag_value *v, wtype want, const ynode *n, const char *what)
+{
+    char wb[64], gb[64], why[256];
+    switch (v->kind) {
+    case DV_LIT:
+        if (!json_is_null(v->lit) && !wtype_check_json(want, v->lit, why, sizeof why))
+            diag_add(c->d, n->line, n->col, "%s: %s", what, why);
+        return;
+    case DV_OUT: {
+        wtype got = ref_type(c, v, 0);
+        if (!wtype_assignable(want, got))
+            diag_add(c->d, n->line, n->col, "%s: expected %s, but output '%s' of task '%s' is %s",
+                     what, wtype_format(want, wb, sizeof wb), v->port, c->g->tasks[v->task].name,
+                     wtype_format(got, gb, sizeof gb));
+        return;
+    }
+    case DV_CONCAT:
+        if (!wtype_assignable(want, (wtype){WT_STRING, 0}) &&
+            !(want.depth == 0 && want.base >= WT_FILE && want.base != WT_JSON))
+            diag_add(c->d, n->line, n->col, "%s: expected %s, got an interpolated string", what,
+                     wtype_format(want, wb, sizeof wb));
+        return;
+    case DV_LIST:
+        if (want.depth == 0 && (want.base == WT_JSON || want.base == WT_ANY))
+            return;
+        if (want.depth == 0) {
+            diag_add(c->d, n->line, n->col, "%s: expected %s, got a list", what,
+                     wtype_format(want, wb, sizeof wb));
+            return;
+        }
+        for (size_t i = 0; i < v->n; i++) {
+            char item[300];
+            snprintf(item, sizeof item, "%s[%zu]", what, i);
+            cv_check(c, v->items[i], (wtype){want.base, (uint8_t)(want.depth - 1)},
+                     n->kind == YN_SEQ && i < n->n ? n->items[i] : n, item);
+        }
+        return;
+    case DV_MAP:
+        if (!(want.depth == 0 && (want.base == WT_JSON || want.base == WT_ANY)))
+            diag_add(c->d, n->line, n->col, "%s: expected %s, got a mapping", what,
+                     wtype_format(want, wb, sizeof wb));
+        return;
+    }
+}

@@ -1,0 +1,200 @@
+/* dag: compiled workflows. See dag.h. */
+#include "scheduler/dag.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmem.h"
+
+void dag_value_free(dag_value *v)
+{
+    if (!v)
+        return;
+    json_decref(v->lit);
+    free(v->port);
+    for (size_t i = 0; i < v->n; i++) {
+        dag_value_free(v->items[i]);
+        if (v->keys)
+            free(v->keys[i]);
+    }
+    free(v->items);
+    free(v->keys);
+    free(v);
+}
+
+void dag_free(dag *d)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->ntasks; i++) {
+        dag_task *t = &d->tasks[i];
+        free(t->name);
+        free(t->type);
+        free(t->type_version);
+        for (size_t k = 0; k < t->ninputs; k++) {
+            free(t->input_names[k]);
+            dag_value_free(t->inputs[k]);
+        }
+        free(t->input_names);
+        free(t->inputs);
+        free(t->parents);
+        free(t->children);
+    }
+    free(d->tasks);
+    free(d->order);
+    free(d->name);
+    free(d->file);
+    free(d->hash);
+    json_decref(d->params);
+    free(d);
+}
+
+int dag_find(const dag *d, const char *name)
+{
+    for (size_t i = 0; i < d->ntasks; i++)
+        if (strcmp(d->tasks[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Appends the string form of a scalar JSON value (for interpolation). */
+static void append_text(char **buf, size_t *len, size_t *cap, const json_t *v)
+{
+    char num[64];
+    const char *s = num;
+    char *dumped = NULL;
+    if (json_is_string(v))
+        s = json_string_value(v);
+    else if (json_is_integer(v))
+        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(num, sizeof num, "%.17g", json_real_value(v));
+    else if (json_is_boolean(v))
+        s = json_is_true(v) ? "true" : "false";
+    else
+        s = dumped = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
+    size_t l = strlen(s);
+    xgrow(buf, cap, *len + l + 1, 1);
+    memcpy(*buf + *len, s, l + 1);
+    *len += l;
+    free(dumped);
+}
+
+static json_t *resolve(const dag *d, const dag_value *v, json_t *const *outputs, char *why,
+                       size_t n)
+{
+    switch (v->kind) {
+    case DV_LIT:
+        return json_incref(v->lit);
+    case DV_OUT: {
+        json_t *o = json_object_get(outputs[v->task], v->port);
+        if (!o)
+            snprintf(why, n, "task '%s' did not produce output '%s'", d->tasks[v->task].name,
+                     v->port);
+        return json_incref(o);
+    }
+    case DV_CONCAT: {
+        char *buf = NULL;
+        size_t len = 0, cap = 0;
+        xgrow(&buf, &cap, 1, 1);
+        for (size_t i = 0; i < v->n; i++) {
+            json_t *part = resolve(d, v->items[i], outputs, why, n);
+            if (!part) {
+                free(buf);
+                return NULL;
+            }
+            append_text(&buf, &len, &cap, part);
+            json_decref(part);
+        }
+        json_t *s = json_stringn(buf, len);
+        free(buf);
+        if (!s)
+            snprintf(why, n, "interpolated string is not valid UTF-8");
+        return s;
+    }
+    case DV_LIST:
+    case DV_MAP: {
+        json_t *out = v->kind == DV_LIST ? json_array() : json_object();
+        for (size_t i = 0; i < v->n; i++) {
+            json_t *e = resolve(d, v->items[i], outputs, why, n);
+            if (!e) {
+                json_decref(out);
+                return NULL;
+            }
+            if (v->kind == DV_LIST)
+                json_array_append_new(out, e);
+            else
+                json_object_set_new(out, v->keys[i], e);
+        }
+        return out;
+    }
+    }
+    return NULL;
+}
+
+json_t *dag_resolve_inputs(const dag *d, size_t i, json_t *const *outputs, char *why,
+                           size_t n)
+{
+    const dag_task *t = &d->tasks[i];
+    json_t *obj = json_object();
+    for (size_t k = 0; k < t->ninputs; k++) {
+        json_t *v = resolve(d, t->inputs[k], outputs, why, n);
+        if (!v) {
+            json_decref(obj);
+            return NULL;
+        }
+        json_object_set_new(obj, t->input_names[k], v);
+    }
+    return obj;
+}
+
+typedef struct sbuf {
+    char *s;
+    size_t len, cap;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    xgrow(&b->s, &b->cap, b->len + (size_t)n + 1, 1);
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+char *dag_render_dot(const dag *d)
+{
+    sbuf b = {0};
+    sb_printf(&b, "digraph \"%s\" {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n",
+              d->name);
+    for (size_t i = 0; i < d->ntasks; i++)
+        sb_printf(&b, "  \"%s\" [label=\"%s\\n(%s)\"];\n", d->tasks[i].name, d->tasks[i].name,
+                  d->tasks[i].type);
+    for (size_t i = 0; i < d->ntasks; i++)
+        for (size_t k = 0; k < d->tasks[i].nchildren; k++)
+            sb_printf(&b, "  \"%s\" -> \"%s\";\n", d->tasks[i].name,
+                      d->tasks[d->tasks[i].children[k]].name);
+    sb_printf(&b, "}\n");
+    return b.s;
+}
+
+char *dag_render_mermaid(const dag *d)
+{
+    sbuf b = {0};
+    sb_printf(&b, "flowchart LR\n");
+    /* Mermaid ids cannot contain '-'; use t<index> and put names in labels. */
+    for (size_t i = 0; i < d->ntasks; i++)
+        sb_printf(&b, "  t%zu[\"%s<br/><small>%s</small>\"]\n", i, d->tasks[i].name,
+                  d->tasks[i].type);
+    for (size_t i = 0; i < d->ntasks; i++)
+        for (size_t k = 0; k < d->tasks[i].nchildren; k++)
+            sb_printf(&b, "  t%zu --> t%d\n", i, d->tasks[i].children[k]);
+    return b.s;
+}

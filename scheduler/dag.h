@@ -1,0 +1,86 @@
+/* dag: a compiled workflow, the typed DAG the scheduler runs.
+ *
+ * Produced by the compiler (compile.h) and immutable afterwards. Parameters are already
+ * substituted; what remains in task inputs are references to upstream outputs, resolved
+ * when the task becomes ready (dag_resolve_inputs). Tasks are indexed 0..ntasks-1 in file
+ * order; `order` is a topological order; `parents` and `children` give the edges. */
+#ifndef WEFT_DAG_H
+#define WEFT_DAG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+enum dv_kind {
+    DV_LIT,    /* a JSON literal */
+    DV_OUT,    /* ${task.outputs.port} */
+    DV_CONCAT, /* "text ${ref} text": items are DV_LIT strings and DV_OUT */
+    DV_LIST,   /* items */
+    DV_MAP     /* keys + items */
+};
+
+typedef struct dag_value dag_value;
+struct dag_value {
+    enum dv_kind kind;
+    json_t *lit;       /* DV_LIT (owned reference) */
+    int task;          /* DV_OUT: producing task index */
+    char *port;        /* DV_OUT: output name */
+    dag_value **items; /* DV_CONCAT, DV_LIST, DV_MAP */
+    char **keys;       /* DV_MAP */
+    size_t n;
+};
+
+typedef struct dag_retry {
+    int max_attempts;     /* 1 = no retry */
+    int64_t interval_ms;  /* delay before the second attempt */
+    double backoff_rate;  /* multiplier per further attempt */
+    int64_t max_delay_ms; /* cap on a single delay */
+    int jitter_full;      /* 1 = draw uniformly from [0, delay] */
+    unsigned on;          /* bit (1 << errclass) for each retried class */
+} dag_retry;
+
+typedef struct dag_task {
+    char *name;
+    char *type;          /* task type name */
+    char *type_version;  /* declared by the plugin at compile time */
+    int line, col;       /* where the task is defined */
+    size_t ninputs;
+    char **input_names;  /* sorted by name */
+    dag_value **inputs;
+    int64_t timeout_ms;  /* 0 = none */
+    dag_retry retry;
+    uint32_t cpu, gpu;
+    uint64_t mem;        /* bytes, 0 = unspecified */
+    int *parents, *children;
+    size_t nparents, nchildren;
+} dag_task;
+
+typedef struct dag {
+    char *name;       /* workflow name */
+    int64_t version;  /* workflow version, 0 when not given */
+    char *file;       /* file name as given */
+    char *hash;       /* hex hash of the workflow text and resolved parameters */
+    json_t *params;   /* resolved parameters (object) */
+    dag_task *tasks;
+    size_t ntasks;
+    int *order;       /* topological order, ntasks entries */
+} dag;
+
+void dag_free(dag *d);
+/* Index of the task named name, or -1. */
+int dag_find(const dag *d, const char *name);
+
+/* Resolves task i's inputs against the outputs of its upstream tasks (outputs[t] is task
+ * t's output object, borrowed). Returns a new JSON object of input name -> value, or NULL
+ * with a message in why when an upstream output is missing. */
+json_t *dag_resolve_inputs(const dag *d, size_t i, json_t *const *outputs, char *why,
+                           size_t n);
+
+/* Renders the graph for Graphviz (dot) or Mermaid. Caller frees. */
+char *dag_render_dot(const dag *d);
+char *dag_render_mermaid(const dag *d);
+
+void dag_value_free(dag_value *v);
+
+#endif

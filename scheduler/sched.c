@@ -1,0 +1,652 @@
+/* sched: the scheduler daemon's shell. See sched.h. */
+#include "scheduler/sched.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <uv.h>
+#include <zmq.h>
+
+#include "catalog/catalog.h"
+#include "common/clock.h"
+#include "common/describe.h"
+#include "common/errclass.h"
+#include "common/log.h"
+#include "common/strmap.h"
+#include "common/wire.h"
+#include "common/xmem.h"
+#include "common/zsock.h"
+#include "scheduler/compile.h"
+#include "scheduler/core.h"
+#include "scheduler/typereg.h"
+
+#define QUERY_LIMIT_MAX 10000
+
+/* A message waiting for the turn's commit. */
+typedef struct outmsg {
+    uint8_t *id;
+    size_t idlen;
+    uint8_t *data;
+    size_t len;
+    char *worker; /* for dispatches: the worker to declare lost if unroutable */
+} outmsg;
+
+struct sched {
+    uv_loop_t loop;
+    void *zctx;
+    zsock *router;
+    catalog *cat;
+    core *core;
+    typereg *types;
+    core_effects fx;
+    uv_prepare_t prepare;
+    uv_timer_t timer;
+    uv_signal_t sigint, sigterm;
+    outmsg *out;
+    size_t nout, capout;
+    int lock_fd;
+    int stopping;
+    char *state_dir;
+};
+
+/* ---- outgoing messages ---- */
+
+static void queue_msg(sched *s, const zmq_msg_t *id, const Weft__Envelope *env,
+                      const char *worker)
+{
+    xgrow(&s->out, &s->capout, s->nout + 1, sizeof *s->out);
+    outmsg *m = &s->out[s->nout++];
+    m->idlen = zmq_msg_size((zmq_msg_t *)id);
+    m->id = xmalloc(m->idlen);
+    memcpy(m->id, zmq_msg_data((zmq_msg_t *)id), m->idlen);
+    m->data = wire_pack(env, &m->len);
+    m->worker = worker ? xstrdup(worker) : NULL;
+}
+
+static void queue_to_worker(sched *s, const char *worker, const Weft__Envelope *env)
+{
+    zmq_msg_t id;
+    zmq_msg_init_data(&id, (void *)worker, strlen(worker), NULL, NULL);
+    queue_msg(s, &id, env, worker);
+    zmq_msg_close(&id);
+}
+
+static void reply(sched *s, const zmq_msg_t *id, int code, const char *error,
+                  const char *json, uint64_t run_id)
+{
+    Weft__Reply r = WEFT__REPLY__INIT;
+    r.code = code;
+    r.error = (char *)(error ? error : "");
+    r.json = (char *)(json ? json : "");
+    r.run_id = run_id;
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_REPLY;
+    env.reply = &r;
+    queue_msg(s, id, &env, NULL);
+}
+
+static void reply_json(sched *s, const zmq_msg_t *id, json_t *j, const weft_err *err)
+{
+    if (!j) {
+        reply(s, id, err->code ? err->code : WEFT_EDB, err->msg, NULL, 0);
+        return;
+    }
+    char *text = json_dumps(j, JSON_COMPACT);
+    reply(s, id, 0, NULL, text, 0);
+    free(text);
+    json_decref(j);
+}
+
+static void step(sched *s, core_event *ev);
+
+/* Sends the queued messages. A worker we cannot reach is gone: its attempts fail as lost,
+ * after the loop (the resulting messages wait for the next commit). */
+static void flush_out(sched *s)
+{
+    char **lost = NULL;
+    size_t nlost = 0, caplost = 0;
+    for (size_t i = 0; i < s->nout; i++) {
+        outmsg *m = &s->out[i];
+        const void *frames[] = {m->id, m->data};
+        size_t lens[] = {m->idlen, m->len};
+        int rc = zsock_send(s->router, frames, lens, 2);
+        if (rc < 0) {
+            log_warn("cannot send to %.*s: %s", (int)m->idlen, (const char *)m->id,
+                     zmq_strerror(-rc));
+            if (m->worker) {
+                xgrow(&lost, &caplost, nlost + 1, sizeof *lost);
+                lost[nlost++] = m->worker;
+                m->worker = NULL;
+            }
+        }
+        free(m->id);
+        free(m->data);
+        free(m->worker);
+    }
+    s->nout = 0;
+    for (size_t i = 0; i < nlost; i++) {
+        core_event ev = {.kind = EV_WORKER_LOST, .now_us = clock_wall_us(), .worker = lost[i]};
+        step(s, &ev);
+        free(lost[i]);
+    }
+    free(lost);
+}
+
+/* ---- effects ---- */
+
+static void apply_task_state(sched *s, const core_effect *e, const dag *g, int64_t now)
+{
+    char *outputs = e->json ? json_dumps(e->json, JSON_COMPACT) : NULL;
+    catalog_task_update u = {
+        .run = (int64_t)e->run_id,
+        .idx = e->task,
+        .state = core_task_state_name(e->state),
+        .task_name = g->tasks[e->task].name,
+        .error_class = e->errclass ? errclass_name(e->errclass) : NULL,
+        .error = e->message,
+        .outputs = outputs,
+        .ready_us = e->state == TS_READY ? now : 0,
+        .finished_us = e->state >= TS_SUCCEEDED ? now : 0,
+        .due_us = e->due_us,
+    };
+    catalog_update_task(s->cat, &u, now);
+    free(outputs);
+}
+
+static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int64_t now)
+{
+    const dag_task *t = &g->tasks[e->task];
+    char *inputs = json_dumps(e->json, JSON_COMPACT);
+    catalog_attempt a = {.id = e->attempt_id, .run = (int64_t)e->run_id, .idx = e->task,
+                         .task_name = t->name, .number = e->attempt_no, .worker = e->worker,
+                         .inputs = inputs};
+    catalog_start_attempt(s->cat, &a, now);
+    Weft__Dispatch d = WEFT__DISPATCH__INIT;
+    d.attempt_id = e->attempt_id;
+    d.run_id = e->run_id;
+    d.task = t->name;
+    d.type = t->type;
+    d.inputs_json = inputs;
+    d.attempt = (uint32_t)e->attempt_no;
+    d.timeout_ms = (uint64_t)t->timeout_ms;
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_DISPATCH;
+    env.dispatch = &d;
+    queue_to_worker(s, e->worker, &env);
+    free(inputs);
+}
+
+static void apply_effects(sched *s, int64_t now)
+{
+    for (size_t i = 0; i < s->fx.n; i++) {
+        const core_effect *e = &s->fx.v[i];
+        const dag *g = e->run_id ? core_run_dag(s->core, e->run_id) : NULL;
+        switch (e->kind) {
+        case FX_TASK_STATE:
+            apply_task_state(s, e, g, now);
+            break;
+        case FX_DISPATCH:
+            apply_dispatch(s, e, g, now);
+            break;
+        case FX_ATTEMPT_END:
+            /* The result message carried the real start and end; the shell wrote them. */
+            break;
+        case FX_STALE: {
+            char detail[128];
+            snprintf(detail, sizeof detail, "result of attempt %llu ignored: nobody waits for it",
+                     (unsigned long long)e->attempt_id);
+            catalog_finish_attempt(s->cat, e->attempt_id, "stale",
+                                   e->ok ? NULL : errclass_name(e->errclass), e->message, 0, 0);
+            catalog_event(s->cat, 0, NULL, "stale_result", detail, now);
+            break;
+        }
+        case FX_RUN_STATE:
+            catalog_finish_run(s->cat, (int64_t)e->run_id, core_run_state_name(e->state),
+                               e->message, now);
+            log_info("run %llu %s%s%s", (unsigned long long)e->run_id,
+                     core_run_state_name(e->state), e->message ? ": " : "",
+                     e->message ? e->message : "");
+            break;
+        case FX_WORKER_STATE:
+            catalog_event(s->cat, 0, NULL, strcmp(e->message, "up") ? "worker_lost" : "worker_up",
+                          e->worker, now);
+            log_info("worker %s %s", e->worker, e->message);
+            break;
+        }
+    }
+    core_effects_clear(&s->fx);
+}
+
+static void step(sched *s, core_event *ev)
+{
+    core_step(s->core, ev, &s->fx);
+    apply_effects(s, ev->now_us);
+}
+
+/* ---- messages from workers ---- */
+
+/* The type names in a plugin description; caller frees the array (not the strings, which
+ * are borrowed from desc). */
+static const char **type_names(const json_t *desc, size_t *n)
+{
+    size_t cap = 0, i, j;
+    const char **names = NULL;
+    json_t *pl, *t;
+    *n = 0;
+    json_array_foreach(json_object_get(desc, "plugins"), i, pl) {
+        json_array_foreach(json_object_get(pl, "types"), j, t) {
+            const char *name = json_string_value(json_object_get(t, "name"));
+            if (name) {
+                xgrow(&names, &cap, *n + 1, sizeof *names);
+                names[(*n)++] = name;
+            }
+        }
+    }
+    return names;
+}
+
+static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r)
+{
+    size_t idlen = zmq_msg_size((zmq_msg_t *)id);
+    if (strlen(r->name) != idlen || memcmp(r->name, zmq_msg_data((zmq_msg_t *)id), idlen) != 0) {
+        log_warn("worker registration names '%s' but its socket identity differs; ignored",
+                 r->name);
+        return;
+    }
+    json_t *desc = json_loads(r->types_json, 0, NULL);
+    if (!json_is_object(desc)) {
+        log_warn("worker %s sent an unreadable plugin description; ignored", r->name);
+        json_decref(desc);
+        return;
+    }
+    typereg_add_description(s->types, desc);
+    size_t ntypes;
+    const char **names = type_names(desc, &ntypes);
+    int64_t now = clock_wall_us();
+    catalog_put_worker(s->cat, r->name, r->slots, r->types_json, "up", now);
+    core_event ev = {.kind = EV_WORKER_JOINED, .now_us = now, .worker = r->name,
+                     .slots = r->slots, .types = names, .ntypes = ntypes,
+                     .running = r->running, .nrunning = r->n_running,
+                     .heartbeat_us = (int64_t)r->heartbeat_ms * 1000};
+    step(s, &ev);
+    free(names);
+    json_decref(desc);
+}
+
+static void on_heartbeat(sched *s, const zmq_msg_t *id)
+{
+    char name[256];
+    size_t len = zmq_msg_size((zmq_msg_t *)id);
+    if (len >= sizeof name)
+        return;
+    memcpy(name, zmq_msg_data((zmq_msg_t *)id), len);
+    name[len] = '\0';
+    if (!core_worker_known(s->core, name)) {
+        /* A worker we do not know (we restarted, or declared it lost): ask it to register
+         * again, with what it is running. */
+        Weft__Reregister rr = WEFT__REREGISTER__INIT;
+        Weft__Envelope env = WEFT__ENVELOPE__INIT;
+        env.body_case = WEFT__ENVELOPE__BODY_REREGISTER;
+        env.reregister = &rr;
+        queue_msg(s, id, &env, NULL);
+        return;
+    }
+    core_event ev = {.kind = EV_HEARTBEAT, .now_us = clock_wall_us(), .worker = name};
+    step(s, &ev);
+}
+
+static void on_result(sched *s, const Weft__Result *r)
+{
+    uint64_t run;
+    int task, no;
+    int64_t now = clock_wall_us();
+    if (core_attempt_info(s->core, r->attempt_id, &run, &task, &no)) {
+        const dag *g = core_run_dag(s->core, run);
+        catalog_write_log(s->cat, (int64_t)run, g->tasks[task].name, no, r->log.data,
+                          r->log.len);
+        catalog_finish_attempt(s->cat, r->attempt_id, r->ok ? "succeeded" : "failed",
+                               r->ok ? NULL : errclass_name((int)r->error_class),
+                               r->ok ? NULL : r->message, r->started_us, r->finished_us);
+    }
+    json_t *outputs = r->ok ? json_loads(r->outputs_json, 0, NULL) : NULL;
+    core_event ev = {.kind = EV_RESULT, .now_us = now, .attempt_id = r->attempt_id,
+                     .ok = r->ok && json_is_object(outputs), .errclass = (int)r->error_class,
+                     .message = r->ok && !json_is_object(outputs)
+                                    ? "worker sent outputs that are not a JSON object"
+                                    : r->message,
+                     .outputs = outputs};
+    if (r->ok && !json_is_object(outputs))
+        ev.errclass = ERRC_FATAL;
+    step(s, &ev);
+    json_decref(outputs);
+}
+
+/* ---- messages from clients ---- */
+
+static void on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *rq)
+{
+    compile_param *params = xcalloc(rq->n_params + 1, sizeof *params);
+    for (size_t i = 0; i < rq->n_params; i++)
+        params[i] = (compile_param){rq->params[i]->name, rq->params[i]->value};
+    const char *file = rq->file_name && *rq->file_name ? rq->file_name : "workflow.yaml";
+    diag *d = diag_new(file);
+    compile_input in = {.file = file, .text = rq->yaml, .len = strlen(rq->yaml),
+                        .types = s->types, .params = params, .nparams = rq->n_params};
+    dag *g = compile_workflow(&in, d);
+    free(params);
+    if (!g) {
+        char *errors = diag_render(d);
+        reply(s, id, WEFT_ECOMPILE, errors, NULL, 0);
+        free(errors);
+        diag_destroy(&d);
+        return;
+    }
+    diag_destroy(&d);
+    int64_t now = clock_wall_us();
+    char *params_json = json_dumps(g->params, JSON_COMPACT | JSON_SORT_KEYS);
+    int64_t wf = catalog_put_workflow(s->cat, g->name, g->version, g->hash, file, rq->yaml);
+    int64_t run = wf > 0 ? catalog_create_run(s->cat, wf, params_json, g->ntasks, now) : wf;
+    free(params_json);
+    for (size_t i = 0; run > 0 && i < g->ntasks; i++) {
+        const dag_task *t = &g->tasks[i];
+        if (catalog_add_task(s->cat, run, (int)i, t->name, t->type, t->type_version,
+                             "pending") < 0)
+            run = WEFT_EDB;
+        for (size_t k = 0; run > 0 && k < t->nparents; k++)
+            catalog_add_edge(s->cat, run, (int)i, t->parents[k]);
+    }
+    if (run < 0) {
+        reply(s, id, WEFT_EDB, "the catalogue refused the run (see the scheduler log)", NULL, 0);
+        dag_free(g);
+        return;
+    }
+    catalog_event(s->cat, run, NULL, "submitted", g->name, now);
+    log_info("run %lld: workflow %s, %zu tasks", (long long)run, g->name, g->ntasks);
+    core_event ev = {.kind = EV_RUN_SUBMITTED, .now_us = now, .run_id = (uint64_t)run, .dag = g};
+    step(s, &ev);
+    reply(s, id, 0, NULL, NULL, (uint64_t)run);
+}
+
+static void on_query(sched *s, const zmq_msg_t *id, const Weft__QueryRequest *q)
+{
+    weft_err err = {0};
+    int limit = q->limit && q->limit < QUERY_LIMIT_MAX ? (int)q->limit : 0;
+    /* Readers see the committed state plus this turn's writes: same connection. */
+    switch (q->kind) {
+    case WEFT__QUERY_KIND__QUERY_STATUS:
+        if (q->run_id) {
+            reply_json(s, id, catalog_query_run(s->cat, (int64_t)q->run_id, &err), &err);
+        } else {
+            json_t *j = json_pack("{s:I, s:I, s:I}", "runs_active", (json_int_t)core_nruns(s->core),
+                                  "workers", (json_int_t)core_nworkers(s->core), "tasks_ready",
+                                  (json_int_t)core_nready(s->core));
+            reply_json(s, id, j, &err);
+        }
+        break;
+    case WEFT__QUERY_KIND__QUERY_LIST:
+        reply_json(s, id, catalog_query_runs(s->cat, limit, &err), &err);
+        break;
+    case WEFT__QUERY_KIND__QUERY_LOGS:
+        reply_json(s, id,
+                   catalog_query_logs(s->cat, (int64_t)q->run_id, *q->task ? q->task : NULL, &err),
+                   &err);
+        break;
+    case WEFT__QUERY_KIND__QUERY_EVENTS:
+        reply_json(s, id,
+                   catalog_query_events(s->cat, (int64_t)q->run_id, (int64_t)q->after_seq, limit,
+                                        &err),
+                   &err);
+        break;
+    case WEFT__QUERY_KIND__QUERY_SHUTDOWN:
+        log_info("shutdown requested by a client");
+        reply(s, id, 0, NULL, "{}", 0);
+        s->stopping = 1;
+        break;
+    default:
+        reply(s, id, WEFT_EPROTO, "unknown query kind", NULL, 0);
+    }
+}
+
+static void on_message(void *arg, zmq_msg_t *frames, size_t n)
+{
+    sched *s = arg;
+    /* DEALER peers send [identity, payload]; REQ peers add an empty delimiter. */
+    if (n < 2 || n > 3) {
+        log_warn("dropped a message of %zu frames", n);
+        return;
+    }
+    zmq_msg_t *payload = &frames[n - 1];
+    Weft__Envelope *env = wire_unpack(zmq_msg_data(payload), zmq_msg_size(payload));
+    if (!env) {
+        log_warn("dropped an undecodable message of %zu bytes from %.*s", zmq_msg_size(payload),
+                 (int)zmq_msg_size(&frames[0]), (const char *)zmq_msg_data(&frames[0]));
+        return;
+    }
+    switch (env->body_case) {
+    case WEFT__ENVELOPE__BODY_REGISTER:
+        on_register(s, &frames[0], env->register_);
+        break;
+    case WEFT__ENVELOPE__BODY_HEARTBEAT:
+        on_heartbeat(s, &frames[0]);
+        break;
+    case WEFT__ENVELOPE__BODY_RESULT:
+        on_result(s, env->result);
+        break;
+    case WEFT__ENVELOPE__BODY_SUBMIT:
+        on_submit(s, &frames[0], env->submit);
+        break;
+    case WEFT__ENVELOPE__BODY_QUERY:
+        on_query(s, &frames[0], env->query);
+        break;
+    default:
+        log_warn("dropped an unexpected message (body %d)", (int)env->body_case);
+    }
+    weft__envelope__free_unpacked(env, NULL);
+}
+
+/* ---- loop plumbing ---- */
+
+static void arm_timer(sched *s);
+
+static void on_timer(uv_timer_t *t)
+{
+    sched *s = t->data;
+    core_event ev = {.kind = EV_TICK, .now_us = clock_wall_us()};
+    step(s, &ev);
+}
+
+static void arm_timer(sched *s)
+{
+    int64_t next = core_next_deadline(s->core);
+    uint64_t ms = 1000; /* housekeeping at least once a second */
+    if (next >= 0) {
+        int64_t d = (next - clock_wall_us()) / 1000 + 1;
+        if (d < (int64_t)ms)
+            ms = d > 0 ? (uint64_t)d : 0;
+    }
+    uv_timer_start(&s->timer, on_timer, ms, 0);
+}
+
+/* Before the loop blocks: commit the turn's writes, then send what they allow, then drain
+ * again (sending can consume the ZMQ_FD edge). Repeat until nothing arrives. */
+static void on_prepare(uv_prepare_t *p)
+{
+    sched *s = p->data;
+    size_t got;
+    do {
+        catalog_commit(s->cat);
+        flush_out(s);
+        catalog_commit(s->cat);
+        got = zsock_drain(s->router);
+    } while (got || s->nout);
+    if (s->stopping) {
+        uv_stop(&s->loop);
+        return;
+    }
+    arm_timer(s);
+}
+
+static void on_signal(uv_signal_t *h, int sig)
+{
+    sched *s = h->data;
+    log_info("signal %d: stopping", sig);
+    s->stopping = 1;
+    uv_stop(&s->loop);
+}
+
+static int lock_state(sched *s, weft_err *err)
+{
+    char *path = xasprintf("%s/scheduler.lock", s->state_dir);
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        char pid[32] = "?";
+        if (s->lock_fd >= 0) {
+            ssize_t n = pread(s->lock_fd, pid, sizeof pid - 1, 0);
+            pid[n > 0 ? n : 0] = '\0';
+        }
+        err_set(err, WEFT_EBUSY, "%s is in use by another scheduler (pid %s): %s", s->state_dir,
+                pid, strerror(e));
+        free(path);
+        return WEFT_EBUSY;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%d", (int)getpid());
+    if (ftruncate(s->lock_fd, 0) < 0 || pwrite(s->lock_fd, pid, (size_t)n, 0) < 0)
+        log_warn("cannot write %s", path);
+    free(path);
+    return 0;
+}
+
+static int open_router(sched *s, const sched_config *cfg, weft_err *err)
+{
+    s->router = zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, on_message, s);
+    if (!s->router)
+        return err_set(err, WEFT_EIO, "cannot create the scheduler socket");
+    void *z = zsock_handle(s->router);
+    int one = 1, hwm = 0;
+    int64_t maxsize = WIRE_MAX;
+    zmq_setsockopt(z, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(z, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(z, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(z, ZMQ_MAXMSGSIZE, &maxsize, sizeof maxsize);
+    for (size_t i = 0; i < cfg->nlisten; i++) {
+        if (zmq_bind(z, cfg->listen[i]) < 0)
+            return err_set(err, WEFT_EIO, "cannot listen on %s: %s", cfg->listen[i],
+                           zmq_strerror(errno));
+        log_info("listening on %s", cfg->listen[i]);
+    }
+    return zsock_start(s->router) < 0 ? err_set(err, WEFT_EIO, "cannot watch the socket") : 0;
+}
+
+/* Runs a previous scheduler left running cannot continue yet: mark them failed. */
+static void close_interrupted_runs(sched *s)
+{
+    weft_err err = {0};
+    json_t *runs = catalog_query_runs(s->cat, QUERY_LIMIT_MAX, &err);
+    size_t i;
+    json_t *r;
+    json_array_foreach(runs, i, r) {
+        if (strcmp(json_string_value(json_object_get(r, "state")), "running") != 0)
+            continue;
+        json_int_t id = json_integer_value(json_object_get(r, "id"));
+        catalog_finish_run(s->cat, id, "failed",
+                           "interrupted: the scheduler stopped before the run finished",
+                           clock_wall_us());
+        log_warn("run %lld was interrupted by a scheduler stop; marked failed", (long long)id);
+    }
+    json_decref(runs);
+    catalog_commit(s->cat);
+}
+
+int sched_new(const sched_config *cfg, sched **out, weft_err *err)
+{
+    sched *s = xcalloc(1, sizeof *s);
+    s->lock_fd = -1;
+    s->state_dir = xstrdup(cfg->state_dir);
+    uv_loop_init(&s->loop);
+    s->zctx = zmq_ctx_new();
+    s->types = typereg_new();
+    int rc = catalog_open(cfg->state_dir, 0, &s->cat, err);
+    if (rc == 0)
+        rc = lock_state(s, err);
+    if (rc == 0)
+        rc = open_router(s, cfg, err);
+    if (rc < 0) {
+        sched_destroy(&s);
+        return rc;
+    }
+    close_interrupted_runs(s);
+    s->core = core_new(catalog_max_attempt_id(s->cat) + 1, (uint64_t)clock_wall_us());
+    if (cfg->plugin_path && cfg->executor) {
+        json_t *desc = NULL;
+        weft_err derr = {0};
+        if (describe_plugins(cfg->executor, cfg->plugin_path, &desc, &derr) == 0) {
+            log_info("%zu task types from %s", typereg_add_description(s->types, desc),
+                     cfg->plugin_path);
+            json_decref(desc);
+        } else {
+            log_warn("cannot describe plugins: %s", derr.msg);
+        }
+    }
+    uv_prepare_init(&s->loop, &s->prepare);
+    s->prepare.data = s;
+    uv_prepare_start(&s->prepare, on_prepare);
+    uv_timer_init(&s->loop, &s->timer);
+    s->timer.data = s;
+    uv_signal_init(&s->loop, &s->sigint);
+    uv_signal_init(&s->loop, &s->sigterm);
+    s->sigint.data = s->sigterm.data = s;
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    *out = s;
+    return 0;
+}
+
+int sched_run(sched *s)
+{
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    catalog_commit(s->cat);
+    flush_out(s);
+    return 0;
+}
+
+static void close_handle(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+void sched_destroy(sched **sp)
+{
+    if (!sp || !*sp)
+        return;
+    sched *s = *sp;
+    zsock_close(s->router);
+    uv_walk(&s->loop, close_handle, NULL);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&s->loop);
+    if (s->zctx)
+        zmq_ctx_term(s->zctx);
+    for (size_t i = 0; i < s->nout; i++) {
+        free(s->out[i].id);
+        free(s->out[i].data);
+        free(s->out[i].worker);
+    }
+    free(s->out);
+    core_effects_free(&s->fx);
+    core_destroy(&s->core);
+    typereg_destroy(&s->types);
+    catalog_close(&s->cat);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);
+    free(s->state_dir);
+    free(s);
+    *sp = NULL;
+}

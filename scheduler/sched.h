@@ -1,0 +1,31 @@
+/* sched: the scheduler daemon's shell around the run state machine.
+ *
+ * One libuv loop, one ROUTER socket (bound to every listen endpoint) for workers and
+ * clients, the catalogue, and the core. Socket messages become core events; core effects
+ * become catalogue writes and outgoing messages. Writes of one loop turn are committed
+ * together in a uv_prepare handle, and outgoing messages are sent only after that commit,
+ * so nothing leaves the scheduler that the catalogue does not already hold. */
+#ifndef WEFT_SCHED_H
+#define WEFT_SCHED_H
+
+#include "common/err.h"
+
+typedef struct sched_config {
+    const char *state_dir;       /* catalogue and logs */
+    const char *const *listen;   /* ZeroMQ endpoints to bind */
+    size_t nlisten;
+    const char *plugin_path;     /* described at start for type checking; may be NULL */
+    const char *executor;        /* weft-executor to run --describe with */
+} sched_config;
+
+typedef struct sched sched;
+
+/* Opens the catalogue, binds the endpoints and describes the plugin path. Fails with a
+ * message when the state directory is locked by another scheduler, an endpoint cannot be
+ * bound, or the catalogue cannot be opened. */
+int sched_new(const sched_config *cfg, sched **out, weft_err *err);
+/* Runs until SIGINT/SIGTERM or a shutdown request. Returns 0. */
+int sched_run(sched *s);
+void sched_destroy(sched **sp);
+
+#endif

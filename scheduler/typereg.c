@@ -1,0 +1,148 @@
+/* typereg: task type declarations. See typereg.h. */
+#include "scheduler/typereg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/strmap.h"
+#include "common/xmem.h"
+
+struct typereg {
+    strmap *types; /* name -> tt_decl* */
+};
+
+typereg *typereg_new(void)
+{
+    typereg *r = xcalloc(1, sizeof *r);
+    r->types = strmap_new();
+    return r;
+}
+
+static void free_ports(tt_port *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(p[i].name);
+        free(p[i].doc);
+    }
+    free(p);
+}
+
+static void free_decl(tt_decl *d)
+{
+    free(d->name);
+    free(d->version);
+    free(d->plugin);
+    free(d->plugin_version);
+    free(d->path);
+    free_ports(d->inputs, d->ninputs);
+    free_ports(d->outputs, d->noutputs);
+    free(d);
+}
+
+void typereg_destroy(typereg **rp)
+{
+    if (!rp || !*rp)
+        return;
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (strmap_next((*rp)->types, &pos, &k, &v))
+        free_decl(v);
+    strmap_destroy(&(*rp)->types);
+    free(*rp);
+    *rp = NULL;
+}
+
+static int load_ports(const json_t *arr, tt_port **out, size_t *n)
+{
+    size_t count = json_array_size(arr);
+    tt_port *p = xcalloc(count ? count : 1, sizeof *p);
+    size_t i;
+    json_t *e;
+    *n = 0;
+    json_array_foreach(arr, i, e) {
+        const char *name = json_string_value(json_object_get(e, "name"));
+        const char *type = json_string_value(json_object_get(e, "type"));
+        const char *doc = json_string_value(json_object_get(e, "doc"));
+        if (!name || !type || wtype_parse(type, &p[*n].type) < 0) {
+            free_ports(p, *n);
+            return -1;
+        }
+        p[*n].name = xstrdup(name);
+        p[*n].doc = xstrdup(doc ? doc : "");
+        p[*n].optional = json_is_true(json_object_get(e, "optional"));
+        (*n)++;
+    }
+    *out = p;
+    return 0;
+}
+
+size_t typereg_add_description(typereg *r, const json_t *desc)
+{
+    size_t added = 0, i, j;
+    json_t *pl, *t;
+    json_array_foreach(json_object_get(desc, "plugins"), i, pl) {
+        const char *pname = json_string_value(json_object_get(pl, "name"));
+        const char *pver = json_string_value(json_object_get(pl, "version"));
+        const char *path = json_string_value(json_object_get(pl, "path"));
+        json_array_foreach(json_object_get(pl, "types"), j, t) {
+            const char *name = json_string_value(json_object_get(t, "name"));
+            const char *ver = json_string_value(json_object_get(t, "version"));
+            if (!name || !ver || !pname || strmap_get(r->types, name))
+                continue;
+            tt_decl *d = xcalloc(1, sizeof *d);
+            if (load_ports(json_object_get(t, "inputs"), &d->inputs, &d->ninputs) < 0 ||
+                load_ports(json_object_get(t, "outputs"), &d->outputs, &d->noutputs) < 0) {
+                free_decl(d);
+                continue;
+            }
+            d->name = xstrdup(name);
+            d->version = xstrdup(ver);
+            d->plugin = xstrdup(pname);
+            d->plugin_version = xstrdup(pver ? pver : "");
+            d->path = xstrdup(path ? path : "");
+            strmap_put(r->types, name, d);
+            added++;
+        }
+    }
+    return added;
+}
+
+const tt_decl *typereg_find(const typereg *r, const char *name)
+{
+    return strmap_get(r->types, name);
+}
+
+const tt_port *tt_find_port(const tt_port *ports, size_t n, const char *name)
+{
+    const tt_port *star = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(ports[i].name, name) == 0)
+            return &ports[i];
+        if (strcmp(ports[i].name, "*") == 0)
+            star = &ports[i];
+    }
+    return star;
+}
+
+char *tt_port_list(const tt_port *ports, size_t n)
+{
+    size_t cap = 16, len = 0;
+    char *s = xmalloc(cap);
+    s[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(ports[i].name);
+        xgrow(&s, &cap, len + l + 3, 1);
+        if (len) {
+            memcpy(s + len, ", ", 2);
+            len += 2;
+        }
+        memcpy(s + len, ports[i].name, l + 1);
+        len += l;
+    }
+    if (!n) {
+        free(s);
+        s = xstrdup("none");
+    }
+    return s;
+}

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Installs the Debian packages weft needs to build and test, when any is missing.
+# Safe to run repeatedly; does nothing when everything is present.
+set -eu
+PKGS="build-essential cmake pkg-config libzmq3-dev libsodium-dev libprotobuf-c-dev \
+protobuf-c-compiler libsqlite3-dev sqlite3 libyaml-dev libuv1-dev libcurl4-openssl-dev \
+libjansson-dev"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "weft: installing missing packages:$missing" >&2
+if [ "$(id -u)" -ne 0 ]; then
+    echo "weft: need root to install packages (run as root or install them yourself)" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,250 @@
+/* weft-executor: runs task attempts for one worker slot, one at a time.
+ *
+ *   weft-executor --describe PATH   print the plugins found on PATH as JSON and exit
+ *   weft-executor                   serve: read ExecRequest frames on stdin, write
+ *                                   ExecResult frames on stdout, until stdin closes
+ *
+ * The executor is the only weft process that dlopens plugins. Plugins are loaded lazily, on
+ * the first task that needs them, and stay loaded (with their open() state) for the life of
+ * the executor. During a task, file descriptors 1 and 2 point at the task's log file, so
+ * anything a plugin or its child processes print lands in the log; the frame channel uses
+ * private duplicates of the original stdin and stdout. No libzmq here, by design. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/frame.h"
+#include "common/fsutil.h"
+#include "common/strmap.h"
+#include "common/xmem.h"
+#include "weft.pb-c.h"
+#include "worker/host.h"
+#include "worker/plugload.h"
+
+#define LOG_CAP (1u << 20) /* the largest task log returned with a result */
+
+typedef struct executor {
+    int in_fd, out_fd;   /* frame channel */
+    int err_fd;          /* the executor's own stderr, restored between tasks */
+    int null_fd;         /* /dev/null */
+    strmap *plugins;     /* .so path -> plug* */
+    strmap *states;      /* task type name -> open() state (NULL values are absent) */
+    strmap *opened;      /* task type name -> plug* whose type was opened */
+} executor;
+
+static void on_sigusr1(int sig)
+{
+    (void)sig;
+    host_request_cancel();
+}
+
+/* Reads the last LOG_CAP bytes of the task log. Caller frees *out. */
+static void read_log_tail(const char *path, uint8_t **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && st.st_size > 0) {
+        off_t start = st.st_size > (off_t)LOG_CAP ? st.st_size - (off_t)LOG_CAP : 0;
+        size_t n = (size_t)(st.st_size - start);
+        uint8_t *buf = xmalloc(n);
+        ssize_t r = pread(fd, buf, n, start);
+        if (r > 0) {
+            *out = buf;
+            *len = (size_t)r;
+        } else {
+            free(buf);
+        }
+    }
+    close(fd);
+}
+
+static const weft_task_type *find_type(executor *ex, const char *so, const char *name,
+                                       weft_err *err)
+{
+    plug *p = strmap_get(ex->plugins, so);
+    if (!p) {
+        if (plug_load(so, host_table(), &p, err) < 0)
+            return NULL;
+        strmap_put(ex->plugins, so, p);
+    }
+    const weft_task_type *t = plug_find_type(p, name);
+    if (!t)
+        err_set(err, WEFT_ENOTFOUND, "plugin '%s' does not provide task type '%s'", so, name);
+    return t;
+}
+
+/* Runs one request, filling res. Strings in res point into buffers the caller frees:
+ * *outputs_text (free) and *log (free). */
+static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecResult *res,
+                        char **outputs_text, uint8_t **log, char *msg, size_t msgcap)
+{
+    weft_err err = {0};
+    host_outcome out = {0};
+    int logfd = open(rq->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (logfd >= 0) {
+        dup2(logfd, 1);
+        dup2(logfd, 2);
+    }
+    const weft_task_type *type = find_type(ex, rq->plugin, rq->type, &err);
+    json_error_t jerr;
+    json_t *inputs = type ? json_loads(rq->inputs_json, 0, &jerr) : NULL;
+    if (!type) {
+        out.status = WEFT_FAIL;
+        snprintf(out.msg, sizeof out.msg, "%s", err.msg);
+    } else if (!json_is_object(inputs)) {
+        out.status = WEFT_FAIL;
+        snprintf(out.msg, sizeof out.msg, "inputs are not a JSON object: %s", jerr.text);
+    } else {
+        char run[32], attempt[16];
+        snprintf(run, sizeof run, "%llu", (unsigned long long)rq->run_id);
+        snprintf(attempt, sizeof attempt, "%u", rq->attempt);
+        fs_mkdir_p(rq->workdir, 0755);
+        host_task t = {.type = type, .inputs = inputs, .run = run, .task = rq->task,
+                       .attempt = attempt, .workdir = rq->workdir,
+                       .log_fd = logfd >= 0 ? logfd : 2, .state = strmap_get(ex->states, rq->type)};
+        if (type->open && !strmap_get(ex->opened, rq->type)) {
+            /* open() runs once per executor; its failure fails this task, and the next task
+             * of the type tries again. */
+            if (host_open(&t, &t.state, out.msg, sizeof out.msg) == WEFT_OK) {
+                strmap_put(ex->states, rq->type, t.state);
+                strmap_put(ex->opened, rq->type, (void *)type);
+            } else {
+                out.status = WEFT_FAIL;
+            }
+        }
+        if (out.status == WEFT_OK)
+            host_run(&t, &out);
+    }
+    json_decref(inputs);
+    if (out.status != WEFT_OK)
+        dprintf(2, "weft: %s\n", out.msg);
+    if (logfd >= 0)
+        close(logfd);
+    dup2(ex->null_fd, 1);
+    dup2(ex->err_fd, 2);
+
+    res->attempt_id = rq->attempt_id;
+    res->ok = out.status == WEFT_OK;
+    res->error_class = out.status == WEFT_OK      ? WEFT__ERROR_CLASS__ERROR_NONE
+                       : out.status == WEFT_RETRY ? WEFT__ERROR_CLASS__ERROR_TRANSIENT
+                                                  : WEFT__ERROR_CLASS__ERROR_FATAL;
+    snprintf(msg, msgcap, "%s", out.msg);
+    res->message = msg;
+    *outputs_text = json_dumps(out.outputs ? out.outputs : json_object(), JSON_COMPACT);
+    res->outputs_json = *outputs_text;
+    json_decref(out.outputs);
+    size_t loglen;
+    read_log_tail(rq->log_path, log, &loglen);
+    res->log.data = *log;
+    res->log.len = loglen;
+}
+
+static int serve(executor *ex)
+{
+    for (;;) {
+        uint8_t *buf;
+        size_t len;
+        int rc = frame_read(ex->in_fd, &buf, &len, FRAME_MAX);
+        if (rc == 1)
+            return 0; /* the worker closed our stdin: exit cleanly */
+        if (rc < 0) {
+            dprintf(ex->err_fd, "weft-executor: bad frame from worker (%s)\n", err_name(rc));
+            return 1;
+        }
+        Weft__ExecRequest *rq = weft__exec_request__unpack(NULL, len, buf);
+        free(buf);
+        if (!rq) {
+            dprintf(ex->err_fd, "weft-executor: undecodable request from worker\n");
+            return 1;
+        }
+        Weft__ExecResult res = WEFT__EXEC_RESULT__INIT;
+        char *outputs = NULL, msg[1024];
+        uint8_t *log = NULL;
+        run_request(ex, rq, &res, &outputs, &log, msg, sizeof msg);
+        size_t n = weft__exec_result__get_packed_size(&res);
+        uint8_t *out = xmalloc(n);
+        weft__exec_result__pack(&res, out);
+        rc = frame_write(ex->out_fd, out, n);
+        free(out);
+        free(outputs);
+        free(log);
+        weft__exec_request__free_unpacked(rq, NULL);
+        if (rc < 0)
+            return 1;
+    }
+}
+
+static void unload_all(executor *ex)
+{
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (strmap_next(ex->opened, &pos, &k, &v)) {
+        const weft_task_type *t = v;
+        if (t->close)
+            t->close(strmap_get(ex->states, k));
+    }
+    pos = 0;
+    while (strmap_next(ex->plugins, &pos, &k, &v)) {
+        plug *p = v;
+        plug_unload(&p);
+    }
+    strmap_destroy(&ex->plugins);
+    strmap_destroy(&ex->states);
+    strmap_destroy(&ex->opened);
+}
+
+static int describe(const char *path)
+{
+    json_t *d = plug_describe_path(path, host_table());
+    char *s = json_dumps(d, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    printf("%s\n", s);
+    free(s);
+    json_decref(d);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--describe") == 0)
+        return describe(argv[2]);
+    if (argc != 1) {
+        fprintf(stderr, "usage: weft-executor [--describe PLUGIN_PATH]\n");
+        return 2;
+    }
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    struct rlimit nocore = {0, 0};
+    setrlimit(RLIMIT_CORE, &nocore);
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGUSR1, on_sigusr1);
+
+    executor ex = {0};
+    ex.in_fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
+    ex.out_fd = fcntl(1, F_DUPFD_CLOEXEC, 3);
+    ex.err_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+    ex.null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (ex.in_fd < 0 || ex.out_fd < 0 || ex.err_fd < 0 || ex.null_fd < 0) {
+        perror("weft-executor: setting up descriptors");
+        return 1;
+    }
+    dup2(ex.null_fd, 0);
+    dup2(ex.null_fd, 1);
+    ex.plugins = strmap_new();
+    ex.states = strmap_new();
+    ex.opened = strmap_new();
+    int rc = serve(&ex);
+    unload_all(&ex);
+    return rc;
+}

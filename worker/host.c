@@ -1,0 +1,392 @@
+/* host: the plugin-facing host functions. See host.h. */
+#include "worker/host.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/units.h"
+#include "common/wtype.h"
+#include "common/xmem.h"
+
+#define CTX_TAG 0x77656674u /* "weft" */
+
+struct weft_ctx {
+    uint32_t tag;
+    const host_task *t;
+    json_t *outputs;
+    char **borrowed; /* strings handed out as borrowed; freed when run() returns */
+    size_t nborrowed, capborrowed;
+    int fail_status;
+    char msg[1024];
+};
+
+static volatile sig_atomic_t cancel_requested;
+
+void host_request_cancel(void)
+{
+    cancel_requested = 1;
+}
+
+static weft_ctx *check(weft_ctx *c)
+{
+    if (!c || c->tag != CTX_TAG) {
+        static const char m[] = "weft-executor: plugin passed an invalid weft_ctx\n";
+        if (write(2, m, sizeof m - 1) < 0) {
+            /* nothing more to do: we abort either way */
+        }
+        abort();
+    }
+    return c;
+}
+
+static const weft_port *find_port(const weft_port *ports, const char *name)
+{
+    const weft_port *star = NULL;
+    for (size_t i = 0; ports && ports[i].name; i++) {
+        if (strcmp(ports[i].name, name) == 0)
+            return &ports[i];
+        if (strcmp(ports[i].name, "*") == 0)
+            star = &ports[i];
+    }
+    return star;
+}
+
+static json_t *input(weft_ctx *c, const char *name)
+{
+    check(c);
+    if (!name)
+        return NULL;
+    json_t *v = json_object_get(c->t->inputs, name);
+    return json_is_null(v) ? NULL : v;
+}
+
+static const char *borrow(weft_ctx *c, char *s)
+{
+    xgrow(&c->borrowed, &c->capborrowed, c->nborrowed + 1, sizeof *c->borrowed);
+    c->borrowed[c->nborrowed++] = s;
+    return s;
+}
+
+static int in_bool(weft_ctx *c, const char *name, int *out)
+{
+    json_t *v = input(c, name);
+    if (!v)
+        return WEFT_E_MISSING;
+    if (!json_is_boolean(v))
+        return WEFT_E_TYPE;
+    *out = json_is_true(v);
+    return WEFT_OK;
+}
+
+static int in_int(weft_ctx *c, const char *name, int64_t *out)
+{
+    json_t *v = input(c, name);
+    if (!v)
+        return WEFT_E_MISSING;
+    if (!json_is_integer(v))
+        return WEFT_E_TYPE;
+    *out = (int64_t)json_integer_value(v);
+    return WEFT_OK;
+}
+
+static int in_float(weft_ctx *c, const char *name, double *out)
+{
+    json_t *v = input(c, name);
+    if (!v)
+        return WEFT_E_MISSING;
+    if (!json_is_number(v))
+        return WEFT_E_TYPE;
+    *out = json_number_value(v);
+    return WEFT_OK;
+}
+
+static int in_string(weft_ctx *c, const char *name, const char **out)
+{
+    json_t *v = input(c, name);
+    if (!v)
+        return WEFT_E_MISSING;
+    if (!json_is_string(v))
+        return WEFT_E_TYPE;
+    *out = json_string_value(v);
+    return WEFT_OK;
+}
+
+static int in_json(weft_ctx *c, const char *name, const char **out)
+{
+    json_t *v = input(c, name);
+    if (!v)
+        return WEFT_E_MISSING;
+    *out = borrow(c, json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS));
+    return WEFT_OK;
+}
+
+static int in_duration(weft_ctx *c, const char *name, int64_t *out)
+{
+    const char *s;
+    int rc = in_string(c, name, &s);
+    if (rc != WEFT_OK)
+        return rc;
+    return units_duration_ms(s, out) < 0 ? WEFT_E_TYPE : WEFT_OK;
+}
+
+static int in_len(weft_ctx *c, const char *name, size_t *out)
+{
+    json_t *v = input(c, name);
+    if (!v)
+        return WEFT_E_MISSING;
+    if (!json_is_array(v))
+        return WEFT_E_TYPE;
+    *out = json_array_size(v);
+    return WEFT_OK;
+}
+
+static int in_string_at(weft_ctx *c, const char *name, size_t i, const char **out)
+{
+    json_t *v = input(c, name);
+    if (!v)
+        return WEFT_E_MISSING;
+    if (!json_is_array(v))
+        return WEFT_E_TYPE;
+    json_t *e = json_array_get(v, i);
+    if (!e)
+        return WEFT_E_RANGE;
+    if (!json_is_string(e))
+        return WEFT_E_TYPE;
+    *out = json_string_value(e);
+    return WEFT_OK;
+}
+
+static int in_count(weft_ctx *c, size_t *out)
+{
+    check(c);
+    *out = json_object_size(c->t->inputs);
+    return WEFT_OK;
+}
+
+static int in_name_at(weft_ctx *c, size_t i, const char **out)
+{
+    check(c);
+    /* jansson iterates in insertion order; the executor inserts inputs sorted by name. */
+    size_t k = 0;
+    for (void *it = json_object_iter(c->t->inputs); it;
+         it = json_object_iter_next(c->t->inputs, it), k++) {
+        if (k == i) {
+            *out = json_object_iter_key(it);
+            return WEFT_OK;
+        }
+    }
+    return WEFT_E_RANGE;
+}
+
+/* Stores v (a new reference, consumed) as output name after checking the declaration. */
+static int put_output(weft_ctx *c, const char *name, json_t *v)
+{
+    check(c);
+    if (!name || !v) {
+        json_decref(v);
+        return WEFT_E_INVAL;
+    }
+    const weft_port *p = find_port(c->t->type->outputs, name);
+    if (!p) {
+        json_decref(v);
+        return WEFT_E_UNDECLARED;
+    }
+    if (json_object_get(c->outputs, name)) {
+        json_decref(v);
+        return WEFT_E_TWICE;
+    }
+    wtype ty;
+    char why[256];
+    if (wtype_parse(p->type, &ty) < 0 || !wtype_check_json(ty, v, why, sizeof why)) {
+        json_decref(v);
+        return WEFT_E_TYPE;
+    }
+    json_object_set_new(c->outputs, name, v);
+    return WEFT_OK;
+}
+
+static int out_bool(weft_ctx *c, const char *n, int v)
+{
+    return put_output(c, n, json_boolean(v));
+}
+
+static int out_int(weft_ctx *c, const char *n, int64_t v)
+{
+    return put_output(c, n, json_integer((json_int_t)v));
+}
+
+static int out_float(weft_ctx *c, const char *n, double v)
+{
+    return put_output(c, n, json_real(v));
+}
+
+static int out_string(weft_ctx *c, const char *n, const char *v)
+{
+    return v ? put_output(c, n, json_string(v)) : WEFT_E_INVAL;
+}
+
+static int out_json(weft_ctx *c, const char *n, const char *text)
+{
+    if (!text)
+        return WEFT_E_INVAL;
+    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+    return v ? put_output(c, n, v) : WEFT_E_INVAL;
+}
+
+static int vfail(weft_ctx *c, int status, const char *fmt, va_list ap)
+{
+    check(c);
+    vsnprintf(c->msg, sizeof c->msg, fmt, ap);
+    c->fail_status = status == WEFT_RETRY ? WEFT_RETRY : WEFT_FAIL;
+    return c->fail_status;
+}
+
+static void vlog_(weft_ctx *c, const char *fmt, va_list ap)
+{
+    check(c);
+    char line[4096];
+    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    if (n < 0)
+        return;
+    if ((size_t)n > sizeof line - 2)
+        n = (int)sizeof line - 2;
+    line[n++] = '\n';
+    if (write(c->t->log_fd, line, (size_t)n) < 0) {
+        /* a task log we cannot write is not a task failure */
+    }
+}
+
+static void progress(weft_ctx *c, double done, double total)
+{
+    check(c);
+    dprintf(c->t->log_fd, "progress %.0f/%.0f\n", done, total);
+}
+
+static int cancelled(weft_ctx *c)
+{
+    check(c);
+    return cancel_requested != 0;
+}
+
+static const char *info(weft_ctx *c, const char *key)
+{
+    check(c);
+    if (!key)
+        return NULL;
+    if (strcmp(key, "run") == 0)
+        return c->t->run;
+    if (strcmp(key, "task") == 0)
+        return c->t->task;
+    if (strcmp(key, "attempt") == 0)
+        return c->t->attempt;
+    if (strcmp(key, "workdir") == 0)
+        return c->t->workdir;
+    return NULL;
+}
+
+static void *state(weft_ctx *c)
+{
+    return check(c)->t->state;
+}
+
+static const weft_host table = {
+    .size = sizeof(weft_host),
+    .abi = WEFT_PLUGIN_ABI,
+    .input_bool = in_bool,
+    .input_int = in_int,
+    .input_float = in_float,
+    .input_string = in_string,
+    .input_json = in_json,
+    .input_duration_ms = in_duration,
+    .input_len = in_len,
+    .input_string_at = in_string_at,
+    .input_count = in_count,
+    .input_name_at = in_name_at,
+    .output_bool = out_bool,
+    .output_int = out_int,
+    .output_float = out_float,
+    .output_string = out_string,
+    .output_json = out_json,
+    .vfail = vfail,
+    .vlog = vlog_,
+    .progress = progress,
+    .cancelled = cancelled,
+    .info = info,
+    .state = state,
+};
+
+const weft_host *host_table(void)
+{
+    return &table;
+}
+
+static const char *unset_output(const weft_task_type *type, json_t *outputs)
+{
+    for (size_t i = 0; type->outputs && type->outputs[i].name; i++) {
+        const weft_port *p = &type->outputs[i];
+        if (strcmp(p->name, "*") != 0 && !(p->flags & WEFT_PORT_OPTIONAL) &&
+            !json_object_get(outputs, p->name))
+            return p->name;
+    }
+    return NULL;
+}
+
+static void release(weft_ctx *c)
+{
+    for (size_t i = 0; i < c->nborrowed; i++)
+        free(c->borrowed[i]);
+    free(c->borrowed);
+    c->tag = 0;
+}
+
+int host_open(const host_task *t, void **state, char *msg, size_t msgcap)
+{
+    weft_ctx c = {.tag = CTX_TAG, .t = t, .outputs = json_object()};
+    int rc = t->type->open(&c, state);
+    if (rc != WEFT_OK)
+        snprintf(msg, msgcap, "open of task type '%s' failed: %s", t->type->name,
+                 c.msg[0] ? c.msg : "no message");
+    json_decref(c.outputs);
+    release(&c);
+    return rc == WEFT_OK ? WEFT_OK : WEFT_FAIL;
+}
+
+void host_run(const host_task *t, host_outcome *out)
+{
+    weft_ctx c = {.tag = CTX_TAG, .t = t, .outputs = json_object()};
+    int rc = t->type->run(&c);
+    memset(out, 0, sizeof *out);
+    if (rc == WEFT_OK) {
+        const char *missing = unset_output(t->type, c.outputs);
+        if (missing) {
+            rc = WEFT_FAIL;
+            snprintf(out->msg, sizeof out->msg,
+                     "plugin returned OK but did not set output '%s'", missing);
+        }
+    } else if (rc == WEFT_RETRY && c.fail_status == WEFT_RETRY) {
+        snprintf(out->msg, sizeof out->msg, "%s", c.msg);
+    } else {
+        if (c.fail_status)
+            snprintf(out->msg, sizeof out->msg, "%s", c.msg);
+        else if (rc == WEFT_RETRY)
+            snprintf(out->msg, sizeof out->msg, "plugin asked for a retry without a message");
+        else if (rc == WEFT_FAIL)
+            snprintf(out->msg, sizeof out->msg, "plugin failed without a message");
+        else
+            snprintf(out->msg, sizeof out->msg, "plugin returned %d (not WEFT_OK, WEFT_RETRY "
+                     "or WEFT_FAIL)", rc);
+        if (rc != WEFT_RETRY)
+            rc = WEFT_FAIL;
+    }
+    out->status = rc;
+    if (rc == WEFT_OK) {
+        out->outputs = c.outputs;
+    } else {
+        json_decref(c.outputs);
+        out->outputs = json_object();
+    }
+    release(&c);
+}

@@ -1,0 +1,43 @@
+/* host: the executor's side of the plugin ABI: the task context and the host function table.
+ *
+ * A host_ctx lives for one task attempt. It holds the inputs (a JSON object), collects the
+ * outputs, and records the failure message. Every entry point checks the context's tag first,
+ * so a stray pointer from a plugin aborts the executor instead of corrupting it. */
+#ifndef WEFT_HOST_H
+#define WEFT_HOST_H
+
+#include <jansson.h>
+
+#include "weft/plugin.h"
+
+/* The host function table handed to every plugin's weft_plugin_init. */
+const weft_host *host_table(void);
+
+typedef struct host_task {
+    const weft_task_type *type; /* borrowed from the loaded plugin */
+    json_t *inputs;             /* borrowed object; not modified */
+    const char *run, *task, *attempt, *workdir; /* borrowed strings for weft_info */
+    int log_fd;                 /* task log; weft_log appends here */
+    void *state;                /* what the type's open() stored, or NULL */
+} host_task;
+
+/* The outcome of one run() call. */
+typedef struct host_outcome {
+    int status;      /* WEFT_OK, WEFT_RETRY or WEFT_FAIL (after normalisation) */
+    char msg[1024];  /* failure message, "" on success */
+    json_t *outputs; /* new reference; an object, empty on failure */
+} host_outcome;
+
+/* Runs t->type->run under a fresh context and fills *out. A return other than the three
+ * results becomes WEFT_FAIL; WEFT_OK with a declared output unset becomes WEFT_FAIL with
+ * "plugin returned OK but did not set output 'x'". Caller json_decrefs out->outputs. */
+void host_run(const host_task *t, host_outcome *out);
+
+/* Calls t->type->open (which must exist) under a context like run()'s, storing what it
+ * sets in *state. Returns WEFT_OK, or WEFT_FAIL with the plugin's message in msg. */
+int host_open(const host_task *t, void **state, char *msg, size_t msgcap);
+
+/* Sets the flag weft_cancelled reports (async-signal-safe). */
+void host_request_cancel(void);
+
+#endif

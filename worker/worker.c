@@ -1,0 +1,586 @@
+/* worker: the worker daemon. See worker.h. */
+#include "worker/worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <uv.h>
+#include <zmq.h>
+
+#include "common/clock.h"
+#include "common/describe.h"
+#include "common/errclass.h"
+#include "common/frame.h"
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "common/strmap.h"
+#include "common/wire.h"
+#include "common/xmem.h"
+#include "common/zsock.h"
+
+#define KILL_GRACE_MS 2000
+#define LOG_CAP (1u << 20)
+
+typedef struct slot slot;
+
+/* One executor process and its pipes. Freed when all three handles have closed. */
+typedef struct execproc {
+    uv_process_t proc;
+    uv_pipe_t in, out;
+    framebuf fb;
+    slot *slot;       /* NULL once detached from its slot */
+    int open_handles;
+    int exited;
+} execproc;
+
+/* The attempt a slot is running. */
+typedef struct running {
+    uint64_t attempt_id;
+    uint64_t run_id;
+    uint32_t attempt;
+    char *task, *type;
+    char *log_path, *workdir;
+    int64_t started_us;
+    int timed_out;
+} running;
+
+struct slot {
+    struct worker *w;
+    int index;
+    execproc *ep;
+    running *job;     /* NULL when free */
+    uv_timer_t timer; /* timeout, then kill grace */
+};
+
+struct worker {
+    uv_loop_t loop;
+    void *zctx;
+    zsock *dealer;
+    char *name;
+    uint32_t nslots;
+    slot *slots;
+    char *types_json;    /* plugin description sent with Register */
+    strmap *type_plugin; /* type name -> .so path (owned strings) */
+    char *executor;
+    char *work_dir;
+    uint32_t heartbeat_ms;
+    uv_timer_t heartbeat;
+    uv_prepare_t prepare;
+    uv_signal_t sigint, sigterm;
+    int stopping;
+};
+
+/* ---- messages to the scheduler ---- */
+
+static void send_env(worker *w, const Weft__Envelope *env)
+{
+    size_t len;
+    uint8_t *data = wire_pack(env, &len);
+    const void *frames[] = {data};
+    size_t lens[] = {len};
+    int rc = zsock_send(w->dealer, frames, lens, 1);
+    if (rc < 0)
+        log_warn("cannot send to the scheduler: %s", zmq_strerror(-rc));
+    free(data);
+}
+
+static void send_register(worker *w)
+{
+    Weft__Register r = WEFT__REGISTER__INIT;
+    uint64_t *running_ids = xcalloc(w->nslots + 1, sizeof *running_ids);
+    size_t n = 0;
+    for (uint32_t i = 0; i < w->nslots; i++)
+        if (w->slots[i].job)
+            running_ids[n++] = w->slots[i].job->attempt_id;
+    r.name = w->name;
+    r.slots = w->nslots;
+    r.types_json = w->types_json;
+    r.running = running_ids;
+    r.n_running = n;
+    r.heartbeat_ms = w->heartbeat_ms;
+    r.cpu = (uint32_t)uv_available_parallelism();
+    r.mem = uv_get_total_memory();
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_REGISTER;
+    env.register_ = &r;
+    send_env(w, &env);
+    free(running_ids);
+}
+
+static void send_result(worker *w, const running *job, int ok, int cls, const char *msg,
+                        const char *outputs, const uint8_t *log, size_t loglen)
+{
+    Weft__Result r = WEFT__RESULT__INIT;
+    r.attempt_id = job->attempt_id;
+    r.ok = ok;
+    r.error_class = (Weft__ErrorClass)(ok ? ERRC_NONE : cls);
+    r.message = (char *)(msg ? msg : "");
+    r.outputs_json = (char *)(outputs ? outputs : "{}");
+    r.log.data = (uint8_t *)log;
+    r.log.len = loglen;
+    r.started_us = job->started_us;
+    r.finished_us = clock_wall_us();
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_RESULT;
+    env.result = &r;
+    send_env(w, &env);
+}
+
+/* ---- executors ---- */
+
+static void spawn_executor(slot *sl);
+
+static void free_job(running *job)
+{
+    if (!job)
+        return;
+    fs_remove_tree(job->workdir);
+    unlink(job->log_path);
+    free(job->task);
+    free(job->type);
+    free(job->log_path);
+    free(job->workdir);
+    free(job);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    execproc *ep = h->data;
+    if (--ep->open_handles == 0) {
+        framebuf_free(&ep->fb);
+        free(ep);
+    }
+}
+
+static void close_execproc(execproc *ep)
+{
+    uv_handle_t *hs[] = {(uv_handle_t *)&ep->in, (uv_handle_t *)&ep->out,
+                         (uv_handle_t *)&ep->proc};
+    for (int i = 0; i < 3; i++)
+        if (!uv_is_closing(hs[i]))
+            uv_close(hs[i], on_handle_closed);
+}
+
+/* Reads the tail of a log file written by an executor that died. */
+static uint8_t *read_log_file(const char *path, size_t *len)
+{
+    char *text = NULL;
+    *len = 0;
+    if (fs_read_file(path, LOG_CAP, &text, len, NULL) < 0)
+        return NULL;
+    return (uint8_t *)text;
+}
+
+static void finish_job(slot *sl)
+{
+    uv_timer_stop(&sl->timer);
+    free_job(sl->job);
+    sl->job = NULL;
+}
+
+static void on_exec_result(slot *sl, const uint8_t *data, size_t len)
+{
+    Weft__ExecResult *res = weft__exec_result__unpack(NULL, len, data);
+    if (!res || !sl->job || res->attempt_id != sl->job->attempt_id) {
+        log_error("slot %d: executor sent an unexpected result; replacing it", sl->index);
+        if (res)
+            weft__exec_result__free_unpacked(res, NULL);
+        uv_process_kill(&sl->ep->proc, SIGKILL);
+        return;
+    }
+    send_result(sl->w, sl->job, res->ok, (int)res->error_class, res->message, res->outputs_json,
+                res->log.data, res->log.len);
+    weft__exec_result__free_unpacked(res, NULL);
+    finish_job(sl);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    buf->base = xmalloc(suggested);
+    buf->len = suggested;
+}
+
+static void on_exec_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    execproc *ep = s->data;
+    if (n > 0 && ep->slot) {
+        framebuf_feed(&ep->fb, buf->base, (size_t)n);
+        const uint8_t *frame;
+        size_t len;
+        int rc;
+        while (ep->slot && (rc = framebuf_next(&ep->fb, &frame, &len)) == 1)
+            on_exec_result(ep->slot, frame, len);
+        if (ep->slot && rc < 0) {
+            log_error("slot %d: oversized frame from executor; replacing it", ep->slot->index);
+            uv_process_kill(&ep->proc, SIGKILL);
+        }
+    } else if (n < 0) {
+        uv_read_stop(s);
+    }
+    free(buf->base);
+}
+
+static void on_exec_exit(uv_process_t *p, int64_t status, int sig)
+{
+    execproc *ep = p->data;
+    ep->exited = 1;
+    slot *sl = ep->slot;
+    close_execproc(ep);
+    if (!sl)
+        return;
+    sl->ep = NULL;
+    ep->slot = NULL;
+    worker *w = sl->w;
+    if (sl->job) {
+        char msg[512];
+        int cls = sl->job->timed_out ? ERRC_TIMEOUT : ERRC_CRASH;
+        if (sl->job->timed_out)
+            snprintf(msg, sizeof msg, "%s timed out; executor killed (attempt %u)",
+                     sl->job->type, sl->job->attempt);
+        else if (sig)
+            snprintf(msg, sizeof msg, "executor killed by %s running %s, attempt %u",
+                     strsignal(sig), sl->job->type, sl->job->attempt);
+        else
+            snprintf(msg, sizeof msg, "executor exited with status %lld running %s, attempt %u",
+                     (long long)status, sl->job->type, sl->job->attempt);
+        log_warn("slot %d: %s", sl->index, msg);
+        size_t loglen;
+        uint8_t *log = read_log_file(sl->job->log_path, &loglen);
+        send_result(w, sl->job, 0, cls, msg, NULL, log, loglen);
+        free(log);
+        finish_job(sl);
+    } else if (!w->stopping) {
+        log_warn("slot %d: idle executor exited (status %lld, signal %d); replacing it",
+                 sl->index, (long long)status, sig);
+    }
+    if (!w->stopping)
+        spawn_executor(sl);
+}
+
+static void spawn_executor(slot *sl)
+{
+    worker *w = sl->w;
+    execproc *ep = xcalloc(1, sizeof *ep);
+    framebuf_init(&ep->fb, FRAME_MAX);
+    ep->slot = sl;
+    ep->proc.data = ep->in.data = ep->out.data = ep;
+    uv_pipe_init(&w->loop, &ep->in, 0);
+    uv_pipe_init(&w->loop, &ep->out, 0);
+    ep->open_handles = 3;
+    uv_stdio_container_t stdio[3] = {
+        {.flags = UV_CREATE_PIPE | UV_READABLE_PIPE, .data.stream = (uv_stream_t *)&ep->in},
+        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&ep->out},
+        {.flags = UV_INHERIT_FD, .data.fd = 2}};
+    char *args[] = {w->executor, NULL};
+    uv_process_options_t opt = {.exit_cb = on_exec_exit, .file = w->executor, .args = args,
+                                .stdio = stdio, .stdio_count = 3};
+    int rc = uv_spawn(&w->loop, &ep->proc, &opt);
+    if (rc < 0) {
+        log_error("cannot start %s: %s", w->executor, uv_strerror(rc));
+        /* The process handle must still be closed. */
+        close_execproc(ep);
+        sl->ep = NULL;
+        return;
+    }
+    uv_read_start((uv_stream_t *)&ep->out, alloc_cb, on_exec_read);
+    sl->ep = ep;
+}
+
+typedef struct write_req {
+    uv_write_t req;
+    uint8_t *data;
+} write_req;
+
+static void on_written(uv_write_t *req, int status)
+{
+    write_req *wr = (write_req *)req;
+    if (status < 0)
+        log_warn("write to executor failed: %s", uv_strerror(status));
+    free(wr->data);
+    free(wr);
+}
+
+static void kill_step(uv_timer_t *t)
+{
+    slot *sl = t->data;
+    if (!sl->job || !sl->ep)
+        return;
+    if (!sl->job->timed_out) {
+        sl->job->timed_out = 1;
+        log_warn("slot %d: %s (attempt %llu) passed its timeout; stopping it", sl->index,
+                 sl->job->task, (unsigned long long)sl->job->attempt_id);
+        uv_process_kill(&sl->ep->proc, SIGTERM);
+        uv_timer_start(&sl->timer, kill_step, KILL_GRACE_MS, 0);
+    } else {
+        uv_process_kill(&sl->ep->proc, SIGKILL);
+    }
+}
+
+/* ---- dispatch ---- */
+
+static void reject(worker *w, const Weft__Dispatch *d, const char *why)
+{
+    running job = {.attempt_id = d->attempt_id, .started_us = clock_wall_us()};
+    log_warn("attempt %llu (%s): %s", (unsigned long long)d->attempt_id, d->task, why);
+    send_result(w, &job, 0, ERRC_FATAL, why, NULL, NULL, 0);
+}
+
+static void on_dispatch(worker *w, const Weft__Dispatch *d)
+{
+    slot *sl = NULL;
+    for (uint32_t i = 0; i < w->nslots && !sl; i++)
+        if (!w->slots[i].job && w->slots[i].ep)
+            sl = &w->slots[i];
+    const char *plugin = strmap_get(w->type_plugin, d->type);
+    if (!plugin) {
+        reject(w, d, "this worker does not provide the task type");
+        return;
+    }
+    if (!sl) {
+        /* Credits make this impossible unless an executor could not be started. */
+        reject(w, d, "no executor available on this worker");
+        return;
+    }
+    running *job = xcalloc(1, sizeof *job);
+    job->attempt_id = d->attempt_id;
+    job->run_id = d->run_id;
+    job->attempt = d->attempt;
+    job->task = xstrdup(d->task);
+    job->type = xstrdup(d->type);
+    job->log_path = xasprintf("%s/logs/%llu.log", w->work_dir, (unsigned long long)d->attempt_id);
+    job->workdir = xasprintf("%s/scratch/%llu", w->work_dir, (unsigned long long)d->attempt_id);
+    job->started_us = clock_wall_us();
+    sl->job = job;
+
+    Weft__ExecRequest rq = WEFT__EXEC_REQUEST__INIT;
+    rq.attempt_id = d->attempt_id;
+    rq.type = d->type;
+    rq.plugin = (char *)plugin;
+    rq.inputs_json = d->inputs_json;
+    rq.log_path = job->log_path;
+    rq.run_id = d->run_id;
+    rq.task = d->task;
+    rq.attempt = d->attempt;
+    rq.workdir = job->workdir;
+    size_t n = weft__exec_request__get_packed_size(&rq);
+    write_req *wr = xcalloc(1, sizeof *wr);
+    wr->data = xmalloc(n + 4);
+    wr->data[0] = (uint8_t)(n >> 24);
+    wr->data[1] = (uint8_t)(n >> 16);
+    wr->data[2] = (uint8_t)(n >> 8);
+    wr->data[3] = (uint8_t)n;
+    weft__exec_request__pack(&rq, wr->data + 4);
+    uv_buf_t buf = uv_buf_init((char *)wr->data, (unsigned)(n + 4));
+    int rc = uv_write(&wr->req, (uv_stream_t *)&sl->ep->in, &buf, 1, on_written);
+    if (rc < 0) {
+        free(wr->data);
+        free(wr);
+        log_error("slot %d: cannot write to executor: %s", sl->index, uv_strerror(rc));
+        uv_process_kill(&sl->ep->proc, SIGKILL); /* on_exec_exit reports the crash */
+        return;
+    }
+    if (d->timeout_ms)
+        uv_timer_start(&sl->timer, kill_step, d->timeout_ms, 0);
+}
+
+static void on_message(void *arg, zmq_msg_t *frames, size_t n)
+{
+    worker *w = arg;
+    zmq_msg_t *payload = &frames[n - 1];
+    Weft__Envelope *env = wire_unpack(zmq_msg_data(payload), zmq_msg_size(payload));
+    if (!env) {
+        log_warn("dropped an undecodable message of %zu bytes", zmq_msg_size(payload));
+        return;
+    }
+    switch (env->body_case) {
+    case WEFT__ENVELOPE__BODY_DISPATCH:
+        on_dispatch(w, env->dispatch);
+        break;
+    case WEFT__ENVELOPE__BODY_REREGISTER:
+        log_info("the scheduler asked us to register again");
+        send_register(w);
+        break;
+    case WEFT__ENVELOPE__BODY_SHUTDOWN:
+        log_info("shutdown requested by the scheduler");
+        w->stopping = 1;
+        uv_stop(&w->loop);
+        break;
+    default:
+        log_warn("dropped an unexpected message (body %d)", (int)env->body_case);
+    }
+    weft__envelope__free_unpacked(env, NULL);
+}
+
+/* ---- loop plumbing ---- */
+
+static void on_heartbeat(uv_timer_t *t)
+{
+    worker *w = t->data;
+    Weft__Heartbeat hb = WEFT__HEARTBEAT__INIT;
+    for (uint32_t i = 0; i < w->nslots; i++)
+        hb.free_slots += !w->slots[i].job;
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    send_env(w, &env);
+}
+
+static void on_prepare(uv_prepare_t *p)
+{
+    worker *w = p->data;
+    zsock_drain(w->dealer);
+}
+
+static void on_signal(uv_signal_t *h, int sig)
+{
+    worker *w = h->data;
+    log_info("signal %d: stopping", sig);
+    w->stopping = 1;
+    uv_stop(&w->loop);
+}
+
+static int load_types(worker *w, const worker_config *cfg, weft_err *err)
+{
+    json_t *desc = NULL;
+    int rc = describe_plugins(cfg->executor, cfg->plugin_path, &desc, err);
+    if (rc < 0)
+        return rc;
+    size_t i, j;
+    json_t *e, *pl, *t;
+    json_array_foreach(json_object_get(desc, "errors"), i, e)
+        log_error("%s", json_string_value(json_object_get(e, "message")));
+    json_array_foreach(json_object_get(desc, "plugins"), i, pl) {
+        const char *path = json_string_value(json_object_get(pl, "path"));
+        json_array_foreach(json_object_get(pl, "types"), j, t) {
+            const char *name = json_string_value(json_object_get(t, "name"));
+            if (name && path)
+                free(strmap_put(w->type_plugin, name, xstrdup(path)));
+        }
+    }
+    w->types_json = json_dumps(desc, JSON_COMPACT);
+    log_info("%zu task types from %s", strmap_count(w->type_plugin), cfg->plugin_path);
+    json_decref(desc);
+    if (!strmap_count(w->type_plugin))
+        return err_set(err, WEFT_EPLUGIN, "no usable plugin on %s", cfg->plugin_path);
+    return 0;
+}
+
+int worker_new(const worker_config *cfg, worker **out, weft_err *err)
+{
+    worker *w = xcalloc(1, sizeof *w);
+    uv_loop_init(&w->loop);
+    w->name = xstrdup(cfg->name);
+    w->executor = xstrdup(cfg->executor);
+    w->work_dir = xstrdup(cfg->work_dir);
+    w->heartbeat_ms = cfg->heartbeat_ms ? cfg->heartbeat_ms : 1000;
+    w->type_plugin = strmap_new();
+    w->zctx = zmq_ctx_new();
+    int rc = load_types(w, cfg, err);
+    char *logs = xasprintf("%s/logs", w->work_dir), *scratch = xasprintf("%s/scratch", w->work_dir);
+    if (rc == 0 && (fs_mkdir_p(logs, 0755) < 0 || fs_mkdir_p(scratch, 0755) < 0))
+        rc = err_set(err, WEFT_EIO, "cannot create work directory %s: %s", w->work_dir,
+                     strerror(errno));
+    free(logs);
+    free(scratch);
+    if (rc == 0) {
+        w->dealer = zsock_new(&w->loop, w->zctx, ZMQ_DEALER, on_message, w);
+        void *z = w->dealer ? zsock_handle(w->dealer) : NULL;
+        int64_t maxsize = WIRE_MAX;
+        int hwm = 0;
+        if (z) {
+            zmq_setsockopt(z, ZMQ_ROUTING_ID, w->name, strlen(w->name));
+            zmq_setsockopt(z, ZMQ_MAXMSGSIZE, &maxsize, sizeof maxsize);
+            zmq_setsockopt(z, ZMQ_SNDHWM, &hwm, sizeof hwm);
+            zmq_setsockopt(z, ZMQ_RCVHWM, &hwm, sizeof hwm);
+        }
+        if (!z || zmq_connect(z, cfg->scheduler) < 0 || zsock_start(w->dealer) < 0)
+            rc = err_set(err, WEFT_EUNREACH, "cannot connect to %s: %s", cfg->scheduler,
+                         zmq_strerror(errno));
+    }
+    if (rc < 0) {
+        worker_destroy(&w);
+        return rc;
+    }
+    w->nslots = cfg->slots ? cfg->slots : (uint32_t)uv_available_parallelism();
+    w->slots = xcalloc(w->nslots, sizeof *w->slots);
+    for (uint32_t i = 0; i < w->nslots; i++) {
+        slot *sl = &w->slots[i];
+        sl->w = w;
+        sl->index = (int)i;
+        uv_timer_init(&w->loop, &sl->timer);
+        sl->timer.data = sl;
+        spawn_executor(sl);
+    }
+    uv_timer_init(&w->loop, &w->heartbeat);
+    w->heartbeat.data = w;
+    uv_timer_start(&w->heartbeat, on_heartbeat, w->heartbeat_ms, w->heartbeat_ms);
+    uv_prepare_init(&w->loop, &w->prepare);
+    w->prepare.data = w;
+    uv_prepare_start(&w->prepare, on_prepare);
+    uv_signal_init(&w->loop, &w->sigint);
+    uv_signal_init(&w->loop, &w->sigterm);
+    w->sigint.data = w->sigterm.data = w;
+    uv_signal_start(&w->sigint, on_signal, SIGINT);
+    uv_signal_start(&w->sigterm, on_signal, SIGTERM);
+    send_register(w);
+    log_info("worker %s: %u slots, connected to %s", w->name, w->nslots, cfg->scheduler);
+    *out = w;
+    return 0;
+}
+
+int worker_run(worker *w)
+{
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    return 0;
+}
+
+static void close_handle(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, h->type == UV_PROCESS || h->type == UV_NAMED_PIPE ? on_handle_closed : NULL);
+}
+
+void worker_destroy(worker **wp)
+{
+    if (!wp || !*wp)
+        return;
+    worker *w = *wp;
+    w->stopping = 1;
+    for (uint32_t i = 0; i < w->nslots; i++) {
+        slot *sl = &w->slots[i];
+        if (sl->ep) {
+            /* Closing stdin ends an idle executor; a busy one is killed. */
+            if (sl->job)
+                uv_process_kill(&sl->ep->proc, SIGKILL);
+            sl->ep->slot = NULL;
+        }
+        free_job(sl->job);
+        sl->job = NULL;
+    }
+    zsock_close(w->dealer);
+    uv_walk(&w->loop, close_handle, NULL);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&w->loop);
+    if (w->zctx)
+        zmq_ctx_term(w->zctx);
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (w->type_plugin && strmap_next(w->type_plugin, &pos, &k, &v))
+        free(v);
+    strmap_destroy(&w->type_plugin);
+    free(w->slots);
+    free(w->types_json);
+    free(w->name);
+    free(w->executor);
+    free(w->work_dir);
+    free(w);
+    *wp = NULL;
+}

@@ -1,0 +1,34 @@
+/* worker: the worker daemon. Connects a DEALER socket to the scheduler, registers its task
+ * types and slots, heartbeats, and runs each dispatched attempt in one of its long-lived
+ * executor processes (one per slot).
+ *
+ * A crashed executor fails its attempt as `crash` and is replaced; a task past its timeout
+ * has its executor killed (SIGTERM, then SIGKILL after a grace period) and fails as
+ * `timeout`. The worker itself never loads a plugin. */
+#ifndef WEFT_WORKER_H
+#define WEFT_WORKER_H
+
+#include <stdint.h>
+
+#include "common/err.h"
+
+typedef struct worker_config {
+    const char *name;          /* routing id; unique per scheduler */
+    const char *scheduler;     /* endpoint to connect to */
+    uint32_t slots;            /* executors */
+    const char *plugin_path;
+    const char *executor;      /* path of weft-executor */
+    const char *work_dir;      /* scratch space and attempt logs */
+    uint32_t heartbeat_ms;
+} worker_config;
+
+typedef struct worker worker;
+
+/* Describes the plugin path (logging every refused plugin and going on without it), starts
+ * the executors and connects. */
+int worker_new(const worker_config *cfg, worker **out, weft_err *err);
+/* Runs until SIGINT/SIGTERM or a Shutdown message. Returns 0. */
+int worker_run(worker *w);
+void worker_destroy(worker **wp);
+
+#endif

@@ -1,0 +1,92 @@
+/* weft-worker: the worker daemon.
+ *
+ *   weft-worker [--scheduler ENDPOINT] [--name NAME] [--slots N] [--plugin-path PATH]
+ *               [--work-dir DIR] [--heartbeat MS] [--log-level LEVEL]
+ *
+ * Defaults: ipc://.weft/scheduler.sock, NAME = host-pid, one slot per core, the default
+ * plugin path, DIR = $TMPDIR/weft-worker-NAME, a heartbeat every 1000 ms. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "common/xmem.h"
+#include "worker/worker.h"
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: weft-worker [--scheduler ENDPOINT] [--name NAME] [--slots N] "
+                    "[--plugin-path PATH] [--work-dir DIR] [--heartbeat MS] "
+                    "[--log-level debug|info|warn|error]\n");
+}
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (!*s || *end || v == 0 || v > 100000)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    worker_config cfg = {.scheduler = "ipc://.weft/scheduler.sock", .heartbeat_ms = 1000};
+    int level = LOG_INFO;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int ok = v != NULL;
+        if (ok && !strcmp(a, "--scheduler"))
+            cfg.scheduler = v;
+        else if (ok && !strcmp(a, "--name"))
+            cfg.name = v;
+        else if (ok && !strcmp(a, "--slots"))
+            ok = parse_u32(v, &cfg.slots) == 0;
+        else if (ok && !strcmp(a, "--plugin-path"))
+            cfg.plugin_path = v;
+        else if (ok && !strcmp(a, "--work-dir"))
+            cfg.work_dir = v;
+        else if (ok && !strcmp(a, "--heartbeat"))
+            ok = parse_u32(v, &cfg.heartbeat_ms) == 0;
+        else if (ok && !strcmp(a, "--log-level"))
+            ok = (level = log_level_parse(v)) >= 0;
+        else
+            ok = 0;
+        if (!ok) {
+            usage();
+            return 2;
+        }
+        i++;
+    }
+    log_init("worker", (enum log_level)level);
+    char host[128] = "worker", *name = NULL, *work = NULL, *path = NULL;
+    gethostname(host, sizeof host - 1);
+    if (!cfg.name)
+        cfg.name = name = xasprintf("%s-%d", host, (int)getpid());
+    if (!cfg.work_dir) {
+        const char *tmp = getenv("TMPDIR");
+        cfg.work_dir = work = xasprintf("%s/weft-worker-%s", tmp && *tmp ? tmp : "/tmp", cfg.name);
+    }
+    if (!cfg.plugin_path)
+        cfg.plugin_path = path = fs_default_plugin_path();
+    char *executor = fs_sibling_exe("weft-executor");
+    cfg.executor = executor;
+    worker *w = NULL;
+    weft_err err = {0};
+    int rc = worker_new(&cfg, &w, &err);
+    if (rc < 0)
+        fprintf(stderr, "weft-worker: %s\n", err.msg);
+    else
+        worker_run(w);
+    worker_destroy(&w);
+    if (work)
+        fs_remove_tree(work);
+    free(executor);
+    free(name);
+    free(work);
+    free(path);
+    return rc < 0 ? 1 : 0;
+}
