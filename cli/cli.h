@@ -24,6 +24,7 @@ typedef struct cli_opts {
     int wait;                /* submit --wait */
     uint32_t slots;          /* run --slots */
     uint32_t workers;        /* run --workers */
+    int timeout_ms;          /* --timeout / $WEFT_TIMEOUT: how long to wait for a reply */
     compile_param *params;   /* -p name=value */
     size_t nparams;
     char **args;             /* positional arguments after the command */

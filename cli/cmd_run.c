@@ -38,19 +38,28 @@ static pid_t start_child(char *const *argv)
     return pid;
 }
 
-static void stop_child(pid_t pid, int sig)
+/* Stops a child with sig and waits (killing it after 5 s). A child that did not exit
+ * cleanly is reported: its log on stderr says why. */
+static void stop_child(pid_t pid, int sig, const char *what)
 {
+    int status = 0;
     if (pid <= 0)
         return;
     kill(pid, sig);
-    for (int i = 0; i < 100; i++) {
-        if (waitpid(pid, NULL, WNOHANG) == pid)
-            return;
+    for (int i = 0; i < 250; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            break;
         struct timespec ts = {0, 20 * 1000000L};
         nanosleep(&ts, NULL);
+        if (i == 249) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+        }
     }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
+    if (WIFSIGNALED(status))
+        fprintf(stderr, "weft: the local %s was killed by signal %d\n", what, WTERMSIG(status));
+    else if (WEXITSTATUS(status) != 0)
+        fprintf(stderr, "weft: the local %s exited with status %d\n", what, WEXITSTATUS(status));
 }
 
 static int check_first(cli_opts *o)
@@ -135,8 +144,8 @@ int cmd_run(cli_opts *o)
     }
     source_close(&s);
     for (uint32_t i = 0; i < nworkers; i++)
-        stop_child(workers[i], SIGTERM);
-    stop_child(sched, SIGTERM);
+        stop_child(workers[i], SIGTERM, "worker");
+    stop_child(sched, SIGTERM, "scheduler");
     char *sock = xasprintf("%s/run-%d.sock", o->state, (int)getpid());
     unlink(sock);
     free(sock);

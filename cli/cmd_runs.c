@@ -12,7 +12,6 @@
 #include "common/xmem.h"
 
 #define FOLLOW_POLL_MS 100
-#define CLIENT_TIMEOUT_MS 10000
 
 struct source {
     client *cl;
@@ -23,7 +22,7 @@ int source_open(const cli_opts *opts, source **out)
 {
     source *s = xcalloc(1, sizeof *s);
     weft_err err = {0};
-    int rc = opts->scheduler ? client_open(opts->scheduler, CLIENT_TIMEOUT_MS, &s->cl, &err)
+    int rc = opts->scheduler ? client_open(opts->scheduler, opts->timeout_ms, &s->cl, &err)
                              : catalog_open(opts->state, 1, &s->cat, &err);
     if (rc < 0) {
         if (opts->scheduler)

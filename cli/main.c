@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "common/log.h"
+#include "common/units.h"
 #include "common/xmem.h"
 
 static const char usage_text[] =
@@ -25,6 +26,7 @@ static const char usage_text[] =
     "  --state DIR           local state directory ($WEFT_STATE, default .weft)\n"
     "  --plugin-path PATH    plugin directories ($WEFT_PLUGIN_PATH)\n"
     "  --json                machine-readable output\n"
+    "  --timeout DURATION    how long to wait for the scheduler ($WEFT_TIMEOUT, default 10s)\n"
     "\n"
     "exit codes: 0 success, 1 run failed, 2 usage or validation error, "
     "3 cannot reach the scheduler\n";
@@ -69,6 +71,11 @@ static int parse(int argc, char **argv, cli_opts *o)
         else if (!strcmp(a, "--slots") && v) {
             if (parse_u32(argv[++i], &o->slots) < 0)
                 return usage("--slots takes a number from 1 to 1024");
+        } else if (!strcmp(a, "--timeout") && v) {
+            int64_t ms;
+            if (units_duration_ms(argv[++i], &ms) < 0 || ms <= 0 || ms > 3600000)
+                return usage("--timeout takes a duration such as 500ms or 30s");
+            o->timeout_ms = (int)ms;
         } else if (!strcmp(a, "--workers") && v) {
             if (parse_u32(argv[++i], &o->workers) < 0)
                 return usage("--workers takes a number from 1 to 1024");
@@ -108,6 +115,13 @@ int main(int argc, char **argv)
         o.scheduler = NULL;
     if (!o.state || !*o.state)
         o.state = ".weft";
+    int64_t ms = 10000;
+    const char *t = getenv("WEFT_TIMEOUT");
+    if (t && *t && (units_duration_ms(t, &ms) < 0 || ms <= 0 || ms > 3600000)) {
+        fprintf(stderr, "weft: WEFT_TIMEOUT='%s' is not a duration such as 30s\n", t);
+        return EXIT_USAGE;
+    }
+    o.timeout_ms = (int)ms;
     o.params = xcalloc((size_t)argc, sizeof *o.params);
     o.args = xcalloc((size_t)argc, sizeof *o.args);
     int rc = parse(argc, argv, &o);

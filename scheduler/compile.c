@@ -154,7 +154,7 @@ static json_t *param_from_text(wtype t, const char *s)
 static void compile_params(cc *c, const ynode *params, const compile_input *in)
 {
     c->params = json_object();
-    strmap *types = strmap_new(); /* name -> wtype packed in a pointer */
+    strmap *types = c->declared; /* name -> wtype packed in a pointer */
     if (params && expect(c, params, YN_MAP, "'params'")) {
         for (size_t i = 0; i < params->n; i++) {
             const ynode *k = params->keys[i], *v = params->items[i];
@@ -220,7 +220,6 @@ static void compile_params(cc *c, const ynode *params, const compile_input *in)
                 diag_add(c->d, params->keys[i]->line, params->keys[i]->col,
                          "parameter '%s' has no default; pass -p %s=VALUE",
                          params->keys[i]->text, params->keys[i]->text);
-    strmap_destroy(&types);
 }
 
 /* ---- retry, timeout, resources (shared by defaults and tasks) ---- */
@@ -594,7 +593,7 @@ dag *compile_workflow(const compile_input *in, diag *d)
     ynode *root = ytree_parse(in->text, in->len, d);
     if (!root)
         return NULL;
-    cc c = {.d = d, .types = in->types, .task_index = strmap_new()};
+    cc c = {.d = d, .types = in->types, .task_index = strmap_new(), .declared = strmap_new()};
     c.g = xcalloc(1, sizeof *c.g);
     c.g->file = xstrdup(in->file);
     task_settings defaults = {.retry = {.max_attempts = 1, .interval_ms = 1000,
@@ -614,6 +613,7 @@ dag *compile_workflow(const compile_input *in, diag *d)
     }
     c.g->params = c.params ? c.params : json_object();
     strmap_destroy(&c.task_index);
+    strmap_destroy(&c.declared);
     free(c.decls);
     ytree_free(root);
     if (diag_count(d)) {

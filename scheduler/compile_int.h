@@ -14,6 +14,7 @@ typedef struct cc {
     const typereg *types;
     dag *g;
     json_t *params;          /* resolved parameter values */
+    strmap *declared;        /* parameter names declared in the file (values unused) */
     strmap *task_index;      /* task name -> index + 1 (as a pointer-sized integer) */
     const tt_decl **decls;   /* per task; NULL when the type is unknown */
 } cc;

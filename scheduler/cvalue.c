@@ -136,7 +136,10 @@ static dag_value *compile_ref(cc *c, const ynode *n, const char *expr, int self,
     if (dot && strncmp(expr, "params.", 7) == 0) {
         json_t *v = json_object_get(c->params, expr + 7);
         if (!v) {
-            diag_add(c->d, n->line, n->col, "unknown parameter '%s' in ${%s}", expr + 7, expr);
+            /* A declared parameter without a value was reported where it is declared. */
+            if (!strmap_get(c->declared, expr + 7))
+                diag_add(c->d, n->line, n->col, "unknown parameter '%s' in ${%s}", expr + 7,
+                         expr);
             return NULL;
         }
         return lit_value(json_incref(v));

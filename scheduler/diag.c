@@ -78,7 +78,8 @@ static int by_position(const void *a, const void *b)
 
 char *diag_render(diag *d)
 {
-    qsort(d->items, d->n, sizeof *d->items, by_position);
+    if (d->n)
+        qsort(d->items, d->n, sizeof *d->items, by_position);
     size_t cap = 64, len = 0;
     char *out = xmalloc(cap);
     out[0] = '\0';

@@ -15,7 +15,8 @@ typedef struct diag diag;
 diag *diag_new(const char *file);
 void diag_destroy(diag **dp);
 /* Adds an error at a 1-based line and column. */
-void diag_add(diag *d, int line, int col, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void diag_add(diag *d, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 size_t diag_count(const diag *d);
 const char *diag_file(const diag *d);
 /* All errors, sorted by position, one per line, each ending in '\n'. Caller frees. */

@@ -54,6 +54,25 @@ struct sched {
     char *state_dir;
 };
 
+/* A peer's routing id for the log: printable ids as they are, others in hex. */
+static const char *peer_name(zmq_msg_t *id, char *buf, size_t n)
+{
+    const unsigned char *p = zmq_msg_data(id);
+    size_t len = zmq_msg_size(id), i;
+    for (i = 0; i < len && p[i] >= 0x20 && p[i] < 0x7f; i++) {
+    }
+    if (i == len && len && len < n) {
+        memcpy(buf, p, len);
+        buf[len] = '\0';
+        return buf;
+    }
+    size_t off = 0;
+    for (i = 0; i < len && off + 3 < n; i++)
+        off += (size_t)snprintf(buf + off, n - off, "%02x", p[i]);
+    buf[off] = '\0';
+    return buf;
+}
+
 /* ---- outgoing messages ---- */
 
 static void queue_msg(sched *s, const zmq_msg_t *id, const Weft__Envelope *env,
@@ -116,8 +135,12 @@ static void flush_out(sched *s)
         size_t lens[] = {m->idlen, m->len};
         int rc = zsock_send(s->router, frames, lens, 2);
         if (rc < 0) {
-            log_warn("cannot send to %.*s: %s", (int)m->idlen, (const char *)m->id,
+            zmq_msg_t id;
+            char peer[80];
+            zmq_msg_init_data(&id, m->id, m->idlen, NULL, NULL);
+            log_warn("cannot send to %s: %s", peer_name(&id, peer, sizeof peer),
                      zmq_strerror(-rc));
+            zmq_msg_close(&id);
             if (m->worker) {
                 xgrow(&lost, &caplost, nlost + 1, sizeof *lost);
                 lost[nlost++] = m->worker;
@@ -415,16 +438,18 @@ static void on_query(sched *s, const zmq_msg_t *id, const Weft__QueryRequest *q)
 static void on_message(void *arg, zmq_msg_t *frames, size_t n)
 {
     sched *s = arg;
+    char peer[80];
     /* DEALER peers send [identity, payload]; REQ peers add an empty delimiter. */
     if (n < 2 || n > 3) {
-        log_warn("dropped a message of %zu frames", n);
+        log_warn("dropped a message of %zu frames from %s", n,
+                 peer_name(&frames[0], peer, sizeof peer));
         return;
     }
     zmq_msg_t *payload = &frames[n - 1];
     Weft__Envelope *env = wire_unpack(zmq_msg_data(payload), zmq_msg_size(payload));
     if (!env) {
-        log_warn("dropped an undecodable message of %zu bytes from %.*s", zmq_msg_size(payload),
-                 (int)zmq_msg_size(&frames[0]), (const char *)zmq_msg_data(&frames[0]));
+        log_warn("dropped an undecodable message of %zu bytes from %s", zmq_msg_size(payload),
+                 peer_name(&frames[0], peer, sizeof peer));
         return;
     }
     switch (env->body_case) {
@@ -444,7 +469,8 @@ static void on_message(void *arg, zmq_msg_t *frames, size_t n)
         on_query(s, &frames[0], env->query);
         break;
     default:
-        log_warn("dropped an unexpected message (body %d)", (int)env->body_case);
+        log_warn("dropped an unexpected message (body %d) from %s", (int)env->body_case,
+                 peer_name(&frames[0], peer, sizeof peer));
     }
     weft__envelope__free_unpacked(env, NULL);
 }

@@ -149,9 +149,31 @@ static ynode *parse_node(builder *b, yaml_event_t *ev, int depth)
     return NULL;
 }
 
+/* libyaml refuses control characters but places the error at the start of the input; find
+ * the first one ourselves so the message points at it. Returns 0 when there is none. */
+static int find_control_char(const char *buf, size_t len, diag *d)
+{
+    int line = 1, col = 1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)buf[i];
+        if (ch < 0x20 && ch != '\n' && ch != '\r' && ch != '\t') {
+            diag_add(d, line, col, "control character 0x%02x is not allowed (is this a binary "
+                     "file?)", ch);
+            return -1;
+        }
+        if (ch == '\n')
+            line++, col = 1;
+        else if ((ch & 0xc0) != 0x80)
+            col++;
+    }
+    return 0;
+}
+
 ynode *ytree_parse(const char *buf, size_t len, diag *d)
 {
     builder b = {.d = d};
+    if (find_control_char(buf, len, d) < 0)
+        return NULL;
     yaml_parser_initialize(&b.parser);
     yaml_parser_set_input_string(&b.parser, (const unsigned char *)buf, len);
     ynode *root = NULL;

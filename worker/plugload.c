@@ -44,8 +44,9 @@ static int check_ports(const char *file, const weft_task_type *t, const weft_por
             rc = err_set(err, WEFT_EPLUGIN, "plugin '%s': type '%s' has an %s with a bad name '%s'",
                          file, t->name, what, ports[i].name);
         else if (!ports[i].type || wtype_parse(ports[i].type, &ty) < 0)
-            rc = err_set(err, WEFT_EPLUGIN, "plugin '%s': %s '%s' of type '%s' has unknown type '%s'",
-                         file, what, ports[i].name, t->name, ports[i].type ? ports[i].type : "(null)");
+            rc = err_set(err, WEFT_EPLUGIN,
+                         "plugin '%s': %s '%s' of type '%s' has unknown type '%s'", file, what,
+                         ports[i].name, t->name, ports[i].type ? ports[i].type : "(null)");
         else if (strmap_put(seen, ports[i].name, (void *)1))
             rc = err_set(err, WEFT_EPLUGIN, "plugin '%s': type '%s' declares %s '%s' twice", file,
                          t->name, what, ports[i].name);
@@ -65,20 +66,19 @@ static int check_type(const char *file, const weft_plugin *d, const weft_task_ty
     size_t plen = strlen(d->name);
     int builtin = strcmp(d->name, "builtin") == 0;
     if (!builtin && (strncmp(t->name, d->name, plen) != 0 || t->name[plen] != '.'))
-        return err_set(err, WEFT_EPLUGIN,
-                       "plugin '%s': task type '%s' must be named '%s.<name>'", file, t->name,
-                       d->name);
+        return err_set(err, WEFT_EPLUGIN, "plugin '%s': task type '%s' must be named '%s.<name>'",
+                       file, t->name, d->name);
     if (!t->run)
-        return err_set(err, WEFT_EPLUGIN, "plugin '%s': task type '%s' has no run function",
-                       file, t->name);
+        return err_set(err, WEFT_EPLUGIN, "plugin '%s': task type '%s' has no run function", file,
+                       t->name);
     if (!t->version || !*t->version)
         return err_set(err, WEFT_EPLUGIN, "plugin '%s': task type '%s' has no version", file,
                        t->name);
     for (int i = 0; i < 4; i++)
         if (t->reserved[i])
             return err_set(err, WEFT_EPLUGIN,
-                           "plugin '%s': task type '%s' sets reserved slot %d (must be NULL)",
-                           file, t->name, i);
+                           "plugin '%s': task type '%s' sets reserved slot %d (must be NULL)", file,
+                           t->name, i);
     int rc = check_ports(file, t, t->inputs, "input", err);
     return rc ? rc : check_ports(file, t, t->outputs, "output", err);
 }
@@ -171,10 +171,10 @@ static json_t *ports_json(const weft_port *ports)
 {
     json_t *a = json_array();
     for (size_t i = 0; ports && ports[i].name; i++)
-        json_array_append_new(
-            a, json_pack("{s:s, s:s, s:b, s:s}", "name", ports[i].name, "type", ports[i].type,
-                         "optional", (ports[i].flags & WEFT_PORT_OPTIONAL) != 0, "doc",
-                         ports[i].doc ? ports[i].doc : ""));
+        json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:s}", "name", ports[i].name, "type",
+                                           ports[i].type, "optional",
+                                           (ports[i].flags & WEFT_PORT_OPTIONAL) != 0, "doc",
+                                           ports[i].doc ? ports[i].doc : ""));
     return a;
 }
 
@@ -183,13 +183,12 @@ static json_t *plugin_json(const plug *p)
     json_t *types = json_array();
     for (size_t i = 0; p->desc->types[i].name; i++) {
         const weft_task_type *t = &p->desc->types[i];
-        json_array_append_new(types, json_pack("{s:s, s:s, s:o, s:o}", "name", t->name,
-                                               "version", t->version, "inputs",
-                                               ports_json(t->inputs), "outputs",
-                                               ports_json(t->outputs)));
+        json_array_append_new(types, json_pack("{s:s, s:s, s:o, s:o}", "name", t->name, "version",
+                                               t->version, "inputs", ports_json(t->inputs),
+                                               "outputs", ports_json(t->outputs)));
     }
-    return json_pack("{s:s, s:s, s:s, s:o}", "name", p->desc->name, "version",
-                     p->desc->version, "path", p->path, "types", types);
+    return json_pack("{s:s, s:s, s:s, s:o}", "name", p->desc->name, "version", p->desc->version,
+                     "path", p->path, "types", types);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -255,7 +254,8 @@ json_t *plug_describe_path(const char *path, const weft_host *host)
         }
         if (clash) {
             char msg[512];
-            snprintf(msg, sizeof msg, "plugin '%s' declares task type '%s', already provided by '%s'",
+            snprintf(msg, sizeof msg,
+                     "plugin '%s' declares task type '%s', already provided by '%s'",
                      base_name(files[i]), clash_type, clash);
             add_error(errors, files[i], msg);
         } else {

@@ -1,0 +1,87 @@
+# Helpers for integration tests: a scratch directory, real daemons on real sockets, and
+# cleanup that stops every process a test started, whatever happens.
+set -u
+: "${WEFT_BIN:?}" "${WEFT_SRC:?}"
+weft="$WEFT_BIN/weft"
+T=$(mktemp -d "${TMPDIR:-/tmp}/weft-test.XXXXXX")
+PIDS=()
+fails=0
+
+# Stops the daemons with SIGTERM. Each must exit 0 on its own: a sanitizer report (leak,
+# overflow) or a crash during shutdown fails the test.
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do
+        for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$p" 2>/dev/null; then
+            kill -KILL "$p" 2>/dev/null
+            fail "process $p did not stop within 10s of SIGTERM"
+        fi
+        wait "$p"
+        rc=$?
+        [ "$rc" -eq 0 ] || [ "$rc" -eq 137 ] || fail "process $p exited with status $rc"
+    done
+    if [ "$fails" -ne 0 ]; then
+        for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }; done
+    fi
+    rm -rf "$T"
+    [ "$fails" -eq 0 ] || exit 1
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { echo "ok: $*"; }
+
+# expect DESCRIPTION EXPECTED ACTUAL
+expect() {
+    if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: expected '$2', got '$3'"; fi
+}
+
+# expect_grep DESCRIPTION PATTERN FILE
+expect_grep() {
+    if grep -Eq -- "$2" "$3"; then ok "$1"; else fail "$1: /$2/ not in $3:"; cat "$3"; fi
+}
+
+# A free-looking TCP port on loopback.
+free_port() {
+    local p
+    for _ in $(seq 50); do
+        p=$((20000 + RANDOM % 40000))
+        (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
+    done
+    echo 0
+}
+
+# start_scheduler STATE ENDPOINT -> sets SCHED_PID
+start_scheduler() {
+    "$WEFT_BIN/weft-scheduler" --state "$1" --listen "$2" >"$T/scheduler.log" 2>&1 &
+    SCHED_PID=$!
+    PIDS+=("$SCHED_PID")
+}
+
+# start_worker NAME ENDPOINT SLOTS [PLUGIN_PATH] -> sets WORKER_PID
+start_worker() {
+    "$WEFT_BIN/weft-worker" --scheduler "$2" --name "$1" --slots "$3" \
+        --plugin-path "${4:-$WEFT_PLUGIN_PATH}" --work-dir "$T/work-$1" \
+        --heartbeat 200 >"$T/worker-$1.log" 2>&1 &
+    WORKER_PID=$!
+    PIDS+=("$WORKER_PID")
+}
+
+# wait_for_workers ENDPOINT N: until the scheduler reports N workers.
+wait_for_workers() {
+    for _ in $(seq 100); do
+        n=$("$weft" status --scheduler "$1" --json 2>/dev/null | sed -n 's/.*"workers": \([0-9]*\).*/\1/p')
+        [ "${n:-0}" -ge "$2" ] && return 0
+        sleep 0.1
+    done
+    fail "scheduler at $1 never saw $2 workers"
+    return 1
+}
+
+sql() { sqlite3 -batch -noheader "$1/catalog.db" "$2"; }
+
+finish() {
+    [ "$fails" -eq 0 ] && echo "all checks passed" || echo "$fails checks failed"
+    [ "$fails" -eq 0 ]
+}

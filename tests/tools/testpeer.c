@@ -1,0 +1,74 @@
+/* weft-testpeer ENDPOINT MODE: sends one malformed or unexpected message to a scheduler,
+ * as a hostile or broken peer would, then exits. Used by the bad-frames test.
+ *
+ * Modes: garbage (random bytes), empty (a zero-length message), truncated (half of a valid
+ * SubmitRequest), unknown-body (a Dispatch, which only the scheduler sends), oversized (a
+ * message above the scheduler's 64 MiB cap), frames (a message of 12 frames). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "common/wire.h"
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: weft-testpeer ENDPOINT MODE\n");
+        return 2;
+    }
+    void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 2000;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_connect(s, argv[1]) < 0)
+        return 1;
+    const char *mode = argv[2];
+    int rc = 0;
+    if (!strcmp(mode, "garbage")) {
+        unsigned char buf[4096];
+        srand(7);
+        for (size_t i = 0; i < sizeof buf; i++)
+            buf[i] = (unsigned char)rand();
+        rc = zmq_send(s, buf, sizeof buf, 0);
+    } else if (!strcmp(mode, "empty")) {
+        rc = zmq_send(s, "", 0, 0);
+    } else if (!strcmp(mode, "truncated") || !strcmp(mode, "unknown-body")) {
+        Weft__Envelope env = WEFT__ENVELOPE__INIT;
+        Weft__SubmitRequest sub = WEFT__SUBMIT_REQUEST__INIT;
+        Weft__Dispatch d = WEFT__DISPATCH__INIT;
+        sub.file_name = "x.yaml";
+        sub.yaml = "workflow: x\ntasks:\n  a: { type: noop }\n";
+        if (!strcmp(mode, "truncated")) {
+            env.body_case = WEFT__ENVELOPE__BODY_SUBMIT;
+            env.submit = &sub;
+        } else {
+            d.attempt_id = 1;
+            d.task = "a";
+            d.type = "noop";
+            d.inputs_json = "{}";
+            env.body_case = WEFT__ENVELOPE__BODY_DISPATCH;
+            env.dispatch = &d;
+        }
+        size_t len;
+        uint8_t *buf = wire_pack(&env, &len);
+        rc = zmq_send(s, buf, !strcmp(mode, "truncated") ? len / 2 : len, 0);
+        free(buf);
+    } else if (!strcmp(mode, "oversized")) {
+        size_t len = (size_t)WIRE_MAX + 1024;
+        char *buf = calloc(1, len);
+        rc = buf ? zmq_send(s, buf, len, 0) : -1;
+        free(buf);
+    } else if (!strcmp(mode, "frames")) {
+        for (int i = 0; i < 12 && rc >= 0; i++)
+            rc = zmq_send(s, "x", 1, i < 11 ? ZMQ_SNDMORE : 0);
+    } else {
+        fprintf(stderr, "weft-testpeer: unknown mode %s\n", mode);
+        rc = -1;
+    }
+    usleep(100000);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    return rc < 0 ? 1 : 0;
+}

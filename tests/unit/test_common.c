@@ -1,0 +1,123 @@
+/* Unit tests for common/: units, wtype, strmap, u64map, framebuf. */
+#include <stdlib.h>
+
+#include "common/frame.h"
+#include "common/strmap.h"
+#include "common/u64map.h"
+#include "common/units.h"
+#include "common/wtype.h"
+#include "common/xmem.h"
+#include "tests/unit/selftest.h"
+
+int test_units(void)
+{
+    int fails = 0;
+    int64_t ms;
+    uint64_t b;
+    CHECK(units_duration_ms("500ms", &ms) == 0 && ms == 500);
+    CHECK(units_duration_ms("2s", &ms) == 0 && ms == 2000);
+    CHECK(units_duration_ms("10m", &ms) == 0 && ms == 600000);
+    CHECK(units_duration_ms("1h30m", &ms) == 0 && ms == 5400000);
+    CHECK(units_duration_ms("1d", &ms) == 0 && ms == 86400000);
+    CHECK(units_duration_ms("5", &ms) < 0);          /* unit required */
+    CHECK(units_duration_ms("", &ms) < 0);
+    CHECK(units_duration_ms("2x", &ms) < 0);
+    CHECK(units_duration_ms("30m1h", &ms) < 0);      /* largest unit first */
+    CHECK(units_duration_ms("-1s", &ms) < 0);
+    CHECK(units_duration_ms("99999999999999999999s", &ms) < 0);
+    CHECK(units_size_bytes("512M", &b) == 0 && b == 512ULL << 20);
+    CHECK(units_size_bytes("2G", &b) == 0 && b == 2ULL << 30);
+    CHECK(units_size_bytes("2GiB", &b) == 0 && b == 2ULL << 30);
+    CHECK(units_size_bytes("1024", &b) == 0 && b == 1024);
+    CHECK(units_size_bytes("2Q", &b) < 0);
+    CHECK(units_size_bytes("G", &b) < 0);
+    CHECK(units_size_bytes("99999999999T", &b) < 0);
+    char buf[32];
+    CHECK_STR(units_format_ms(250, buf, sizeof buf), "250ms");
+    CHECK_STR(units_format_ms(1500, buf, sizeof buf), "1.5s");
+    CHECK_STR(units_format_ms(123000, buf, sizeof buf), "2m03s");
+    return fails;
+}
+
+int test_wtype(void)
+{
+    int fails = 0;
+    wtype t;
+    char buf[64], why[128];
+    CHECK(wtype_parse("list<list<int>>", &t) == 0 && t.base == WT_INT && t.depth == 2);
+    CHECK_STR(wtype_format(t, buf, sizeof buf), "list<list<int>>");
+    CHECK(wtype_parse("list<int", &t) < 0);
+    CHECK(wtype_parse("integer", &t) < 0);
+    CHECK(wtype_parse("list<>", &t) < 0);
+    CHECK(wtype_assignable((wtype){WT_FLOAT, 0}, (wtype){WT_INT, 0}));
+    CHECK(!wtype_assignable((wtype){WT_INT, 0}, (wtype){WT_FLOAT, 0}));
+    CHECK(wtype_assignable((wtype){WT_JSON, 0}, (wtype){WT_STRING, 1}));
+    CHECK(wtype_assignable((wtype){WT_FILE, 0}, (wtype){WT_MODEL, 0}));
+    CHECK(!wtype_assignable((wtype){WT_DIR, 0}, (wtype){WT_FILE, 0}));
+    json_t *v = json_pack("[s, i]", "a", 1);
+    CHECK(!wtype_check_json((wtype){WT_STRING, 1}, v, why, sizeof why));
+    CHECK_STR(why, "element 1: expected string, got int");
+    json_decref(v);
+    v = json_string("5 minutes");
+    CHECK(!wtype_check_json((wtype){WT_DURATION, 0}, v, why, sizeof why));
+    json_decref(v);
+    return fails;
+}
+
+int test_maps(void)
+{
+    int fails = 0;
+    strmap *m = strmap_new();
+    char key[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        CHECK(strmap_put(m, key, (void *)(intptr_t)(i + 1)) == NULL);
+    }
+    for (int i = 0; i < 5000; i += 2) {
+        snprintf(key, sizeof key, "k%d", i);
+        CHECK(strmap_del(m, key) == (void *)(intptr_t)(i + 1));
+    }
+    CHECK(strmap_count(m) == 2500);
+    CHECK(strmap_get(m, "k1") == (void *)2);
+    CHECK(strmap_get(m, "k2") == NULL);
+    strmap_destroy(&m);
+    CHECK(m == NULL);
+
+    u64map *u = u64map_new();
+    for (uint64_t i = 1; i <= 20000; i++)
+        u64map_put(u, i * 7919, (void *)(uintptr_t)i);
+    for (uint64_t i = 1; i <= 20000; i += 3)
+        CHECK(u64map_del(u, i * 7919) == (void *)(uintptr_t)i);
+    size_t live = 0;
+    for (uint64_t i = 1; i <= 20000; i++) {
+        void *v = u64map_get(u, i * 7919);
+        if ((i - 1) % 3 == 0)
+            CHECK(v == NULL);
+        else
+            live += v == (void *)(uintptr_t)i;
+    }
+    CHECK(live == u64map_count(u));
+    u64map_destroy(&u);
+    return fails;
+}
+
+int test_frame(void)
+{
+    int fails = 0;
+    framebuf fb;
+    framebuf_init(&fb, 16);
+    const uint8_t two[] = {0, 0, 0, 3, 'a', 'b', 'c', 0, 0, 0, 1, 'z'};
+    const uint8_t *f;
+    size_t len;
+    framebuf_feed(&fb, two, 5); /* a partial frame */
+    CHECK(framebuf_next(&fb, &f, &len) == 0);
+    framebuf_feed(&fb, two + 5, sizeof two - 5);
+    CHECK(framebuf_next(&fb, &f, &len) == 1 && len == 3 && f[0] == 'a');
+    CHECK(framebuf_next(&fb, &f, &len) == 1 && len == 1 && f[0] == 'z');
+    CHECK(framebuf_next(&fb, &f, &len) == 0);
+    const uint8_t huge[] = {0, 0, 1, 0}; /* 256 bytes > max 16 */
+    framebuf_feed(&fb, huge, 4);
+    CHECK(framebuf_next(&fb, &f, &len) < 0);
+    framebuf_free(&fb);
+    return fails;
+}

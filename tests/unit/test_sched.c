@@ -1,0 +1,252 @@
+/* Unit tests for the compiler and the run state machine (no I/O: a hand-written type
+ * registry, and events fed to the core directly). */
+#include <stdlib.h>
+
+#include "common/errclass.h"
+#include "scheduler/compile.h"
+#include "scheduler/core.h"
+#include "scheduler/typereg.h"
+#include "tests/unit/selftest.h"
+
+static typereg *types(void)
+{
+    const char *desc =
+        "{\"plugins\":[{\"name\":\"builtin\",\"version\":\"1\",\"path\":\"/x.so\",\"types\":["
+        "{\"name\":\"echo\",\"version\":\"1\",\"inputs\":[{\"name\":\"*\",\"type\":\"any\","
+        "\"optional\":true}],\"outputs\":[{\"name\":\"*\",\"type\":\"any\"}]},"
+        "{\"name\":\"sleep\",\"version\":\"1\",\"inputs\":[{\"name\":\"duration\",\"type\":"
+        "\"duration\"}],\"outputs\":[]},"
+        "{\"name\":\"count\",\"version\":\"2\",\"inputs\":[{\"name\":\"n\",\"type\":\"int\"},"
+        "{\"name\":\"tags\",\"type\":\"list<string>\",\"optional\":true}],"
+        "\"outputs\":[{\"name\":\"total\",\"type\":\"int\"}]}]}]}";
+    json_t *j = json_loads(desc, 0, NULL);
+    typereg *r = typereg_new();
+    typereg_add_description(r, j);
+    json_decref(j);
+    return r;
+}
+
+/* Compiles text; returns the dag, or NULL with the rendered errors in *errors. */
+static dag *compile(const typereg *r, const char *text, char **errors)
+{
+    diag *d = diag_new("t.yaml");
+    compile_input in = {.file = "t.yaml", .text = text, .len = strlen(text), .types = r};
+    dag *g = compile_workflow(&in, d);
+    *errors = diag_render(d);
+    diag_destroy(&d);
+    return g;
+}
+
+int test_compile(void)
+{
+    int fails = 0;
+    typereg *r = types();
+    char *errors;
+    dag *g =
+        compile(r,
+                "workflow: w\n"
+                "params: { n: { type: int, default: 3 } }\n"
+                "tasks:\n"
+                "  a: { type: count, with: { n: \"${params.n}\" } }\n"
+                "  b: { type: echo, with: { x: \"${a.outputs.total}\", s: \"n=${params.n}\" } }\n"
+                "  c: { type: count, with: { n: \"${b.outputs.x}\" }, needs: [a] }\n",
+                &errors);
+    CHECK(g != NULL);
+    CHECK_STR(errors, "");
+    if (g) {
+        CHECK(g->ntasks == 3);
+        CHECK(g->tasks[1].nparents == 1 && g->tasks[1].parents[0] == 0);
+        CHECK(g->tasks[2].nparents == 2);
+        CHECK(g->order[0] == 0 && g->order[2] == 2);
+        CHECK(json_integer_value(json_object_get(g->params, "n")) == 3);
+        /* Resolving b's inputs with a's outputs. */
+        json_t *outs[3] = {json_pack("{s:i}", "total", 42), NULL, NULL};
+        char why[128];
+        json_t *in = dag_resolve_inputs(g, 1, outs, why, sizeof why);
+        CHECK(in && json_integer_value(json_object_get(in, "x")) == 42);
+        CHECK_STR(json_string_value(json_object_get(in, "s")), "n=3");
+        json_decref(in);
+        json_decref(outs[0]);
+    }
+    dag_free(g);
+    free(errors);
+
+    /* Several errors at once, each with its position. */
+    g = compile(r,
+                "workflow: w\n"
+                "tasks:\n"
+                "  a: { type: count, with: { n: \"ten\" } }\n"
+                "  b: { type: sleep, with: { duration: 5 minutes } }\n"
+                "  c: { type: nope }\n"
+                "  d: { type: echo, with: { x: \"${zz.outputs.y}\" } }\n",
+                &errors);
+    CHECK(g == NULL);
+    CHECK(strstr(errors, "t.yaml:3:32: task 'a' input 'n': expected int, got string") != NULL);
+    CHECK(strstr(errors, "t.yaml:4:39: task 'b' input 'duration': bad duration") != NULL);
+    CHECK(strstr(errors, "t.yaml:5:14: task 'c': unknown task type 'nope'") != NULL);
+    CHECK(strstr(errors, "t.yaml:6:31: unknown task 'zz'") != NULL);
+    dag_free(g);
+    free(errors);
+
+    /* A cycle is named. */
+    g = compile(r,
+                "workflow: w\n"
+                "tasks:\n"
+                "  a: { type: echo, needs: [c] }\n"
+                "  b: { type: echo, needs: [a] }\n"
+                "  c: { type: echo, needs: [b] }\n",
+                &errors);
+    CHECK(g == NULL);
+    CHECK(strstr(errors, "dependency cycle: ") != NULL);
+    CHECK(strstr(errors, "a -> b -> c -> a") || strstr(errors, "b -> c -> a -> b") ||
+          strstr(errors, "c -> a -> b -> c"));
+    dag_free(g);
+    free(errors);
+    typereg_destroy(&r);
+    return fails;
+}
+
+/* ---- the core ---- */
+
+typedef struct sim {
+    core *c;
+    core_effects fx;
+    int64_t now;
+} sim;
+
+static void submit(sim *s, dag *g, uint64_t run)
+{
+    core_event ev = {.kind = EV_RUN_SUBMITTED, .now_us = s->now, .run_id = run, .dag = g};
+    core_step(s->c, &ev, &s->fx);
+}
+
+static void join(sim *s, const char *name, uint32_t slots)
+{
+    const char *t[] = {"echo", "count", "sleep"};
+    core_event ev = {.kind = EV_WORKER_JOINED,
+                     .now_us = s->now,
+                     .worker = name,
+                     .slots = slots,
+                     .types = t,
+                     .ntypes = 3,
+                     .heartbeat_us = 1000000};
+    core_step(s->c, &ev, &s->fx);
+}
+
+static size_t count_fx(const sim *s, enum core_fx_kind kind, int state)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->fx.n; i++)
+        n += s->fx.v[i].kind == kind && (state < 0 || s->fx.v[i].state == state);
+    return n;
+}
+
+static uint64_t first_dispatch(const sim *s, int *task)
+{
+    for (size_t i = 0; i < s->fx.n; i++)
+        if (s->fx.v[i].kind == FX_DISPATCH) {
+            if (task)
+                *task = s->fx.v[i].task;
+            return s->fx.v[i].attempt_id;
+        }
+    return 0;
+}
+
+static void result(sim *s, uint64_t attempt, int ok, int cls)
+{
+    json_t *out = json_pack("{s:i}", "total", 1);
+    core_event ev = {.kind = EV_RESULT,
+                     .now_us = s->now,
+                     .attempt_id = attempt,
+                     .ok = ok,
+                     .errclass = cls,
+                     .message = ok ? NULL : "boom",
+                     .outputs = out};
+    core_step(s->c, &ev, &s->fx);
+    json_decref(out);
+}
+
+int test_core(void)
+{
+    int fails = 0;
+    typereg *r = types();
+    char *errors;
+    const char *text =
+        "workflow: w\n"
+        "tasks:\n"
+        "  a: { type: count, with: { n: 1 }, retry: { max_attempts: 2, interval: 1s } }\n"
+        "  b: { type: count, with: { n: \"${a.outputs.total}\" } }\n"
+        "  c: { type: echo }\n";
+    sim s = {.c = core_new(1, 42), .now = 1000000};
+
+    /* Nothing is dispatched without a worker; the two roots become ready. */
+    submit(&s, compile(r, text, &errors), 1);
+    free(errors);
+    CHECK(count_fx(&s, FX_TASK_STATE, TS_READY) == 2);
+    CHECK(count_fx(&s, FX_DISPATCH, -1) == 0);
+    core_effects_clear(&s.fx);
+
+    /* One slot: one dispatch (credit-based). */
+    join(&s, "w1", 1);
+    CHECK(count_fx(&s, FX_DISPATCH, -1) == 1);
+    int task = -1;
+    uint64_t a1 = first_dispatch(&s, &task);
+    CHECK(task == 0);
+    core_effects_clear(&s.fx);
+
+    /* A transient failure of a waits for its retry; the freed credit goes to c. */
+    result(&s, a1, 0, ERRC_TRANSIENT);
+    CHECK(count_fx(&s, FX_TASK_STATE, TS_RETRY_WAIT) == 1);
+    uint64_t c1 = first_dispatch(&s, &task);
+    CHECK(c1 && task == 2);
+    CHECK(core_next_deadline(s.c) == s.now + 1000000);
+    core_effects_clear(&s.fx);
+
+    /* A duplicate of a1's result is stale. */
+    result(&s, a1, 1, 0);
+    CHECK(count_fx(&s, FX_STALE, -1) == 1);
+    core_effects_clear(&s.fx);
+
+    result(&s, c1, 1, 0);
+    CHECK(count_fx(&s, FX_TASK_STATE, TS_SUCCEEDED) == 1);
+    core_effects_clear(&s.fx);
+
+    /* After the delay, a is ready and dispatched again as attempt 2. */
+    s.now += 1000000;
+    core_event tick = {.kind = EV_TICK, .now_us = s.now};
+    core_step(s.c, &tick, &s.fx);
+    uint64_t a2 = first_dispatch(&s, &task);
+    CHECK(a2 && task == 0 && s.fx.v[s.fx.n - 1].attempt_no == 2);
+    core_effects_clear(&s.fx);
+
+    /* The worker goes silent: a fails as lost, its retries are exhausted, b is skipped,
+     * and the run ends failed. */
+    s.now += 5000000;
+    tick.now_us = s.now;
+    core_step(s.c, &tick, &s.fx);
+    CHECK(count_fx(&s, FX_WORKER_STATE, -1) == 1);
+    CHECK(count_fx(&s, FX_TASK_STATE, TS_FAILED) == 1);
+    CHECK(count_fx(&s, FX_TASK_STATE, TS_SKIPPED) == 1);
+    CHECK(count_fx(&s, FX_RUN_STATE, RS_FAILED) == 1);
+    CHECK(core_nruns(s.c) == 0);
+    core_effects_free(&s.fx);
+    core_destroy(&s.c);
+    typereg_destroy(&r);
+    return fails;
+}
+
+int test_backoff(void)
+{
+    int fails = 0;
+    dag_retry r = {
+        .max_attempts = 10, .interval_ms = 1000, .backoff_rate = 2.0, .max_delay_ms = 5000};
+    CHECK(core_backoff_ms(&r, 1, 1.0) == 1000);
+    CHECK(core_backoff_ms(&r, 2, 1.0) == 2000);
+    CHECK(core_backoff_ms(&r, 3, 1.0) == 4000);
+    CHECK(core_backoff_ms(&r, 4, 1.0) == 5000); /* capped */
+    CHECK(core_backoff_ms(&r, 60, 1.0) == 5000);
+    r.jitter_full = 1;
+    CHECK(core_backoff_ms(&r, 2, 0.5) == 1000);
+    CHECK(core_backoff_ms(&r, 2, 0.0) == 0);
+    return fails;
+}
