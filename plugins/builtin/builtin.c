@@ -66,7 +66,9 @@ static const weft_port sleep_in[] = {
     {.name = "duration", .type = "duration", .doc = "how long to sleep: 500ms, 2s, 1m"},
     {.name = NULL}};
 static const weft_port fail_in[] = {
-    {.name = "class", .type = "string", .flags = WEFT_PORT_OPTIONAL,
+    {.name = "class",
+     .type = "string",
+     .flags = WEFT_PORT_OPTIONAL,
      .doc = "transient or fatal (default fatal)"},
     {.name = "message", .type = "string", .flags = WEFT_PORT_OPTIONAL, .doc = "the error"},
     {.name = NULL}};
@@ -74,15 +76,21 @@ static const weft_port echo_out[] = {
     {.name = "*", .type = "any", .doc = "the inputs, under the same names"}, {.name = NULL}};
 static const weft_port shell_in[] = {
     {.name = "argv", .type = "list<string>", .doc = "program and arguments (no shell)"},
-    {.name = "env", .type = "json", .flags = WEFT_PORT_OPTIONAL,
+    {.name = "env",
+     .type = "json",
+     .flags = WEFT_PORT_OPTIONAL,
      .doc = "object of extra environment variables"},
     {.name = "cwd", .type = "string", .flags = WEFT_PORT_OPTIONAL, .doc = "working directory"},
     {.name = "stdin", .type = "string", .flags = WEFT_PORT_OPTIONAL, .doc = "text fed to stdin"},
-    {.name = "timeout", .type = "duration", .flags = WEFT_PORT_OPTIONAL,
+    {.name = "timeout",
+     .type = "duration",
+     .flags = WEFT_PORT_OPTIONAL,
      .doc = "kill the command after this long (a transient failure)"},
     {.name = NULL}};
 static const weft_port shell_out[] = {
-    {.name = "stdout", .type = "string", .doc = "standard output (first 1 MiB)"},
+    {.name = "stdout",
+     .type = "string",
+     .doc = "standard output (first 1 MiB, trailing newlines removed)"},
     {.name = "exit_code", .type = "int", .doc = "exit status (always 0 on success)"},
     {.name = NULL}};
 

@@ -3,9 +3,9 @@
  *
  * The child gets the executor's environment plus `env` and WEFT_RUN, WEFT_TASK, WEFT_ATTEMPT,
  * WEFT_OUT; its stderr goes straight to the task log; its stdout is copied to the task log
- * and captured (first 1 MiB) as the `stdout` output. Exit status 0 succeeds; 75 (EX_TEMPFAIL)
- * is a transient failure; any other status or a signal is fatal. `timeout` kills the child's
- * whole process group and reports a transient failure. */
+ * and captured (first 1 MiB, trailing newlines removed) as the `stdout` output. Exit status
+ * 0 succeeds; 75 (EX_TEMPFAIL) is a transient failure; any other status or a signal is fatal.
+ * `timeout` kills the child's whole process group and reports a transient failure. */
 #include "plugins/builtin/shell.h"
 
 #include <errno.h>
@@ -250,6 +250,9 @@ static int finish(weft_ctx *ctx, const char *prog, int status, child_io *io)
         return weft_retry(ctx, "shell: '%s' exited with status 75 (temporary failure)", prog);
     if (code != 0)
         return weft_fail(ctx, "shell: '%s' exited with status %d", prog, code);
+    /* Trailing newlines are removed, as $(...) does, so outputs interpolate cleanly. */
+    while (io->ncaptured && io->captured[io->ncaptured - 1] == '\n')
+        io->ncaptured--;
     io->captured[io->ncaptured] = '\0';
     if (strlen(io->captured) != io->ncaptured)
         return weft_fail(ctx, "shell: '%s' wrote a NUL byte to stdout; use a file for binary "

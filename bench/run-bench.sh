@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Scheduler throughput and latency: 10,000 independent no-op tasks, then a 1,000-task chain,
+# through a real scheduler and two real workers on TCP loopback, with the catalogue durable
+# (WAL, synchronous=FULL). Prints the machine, then tasks/s and latency percentiles computed
+# from the catalogue's timestamps.
+#
+#   bench/run-bench.sh [BUILD_DIR] [INDEPENDENT_TASKS] [CHAIN_LENGTH] [SLOTS_PER_WORKER]
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+n_indep=${2:-10000}
+n_chain=${3:-1000}
+slots=${4:-2}
+bin="$build/bin"
+[ -x "$bin/weft" ] || { echo "build weft first (scripts/test or cmake --build build)"; exit 2; }
+T=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait; rm -rf "$T"' EXIT
+
+echo "machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1)," \
+     "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+echo "weft: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)," \
+     "build $(basename "$build"), 2 workers x $slots slots"
+
+port=$((20000 + RANDOM % 40000))
+ep="tcp://127.0.0.1:$port"
+"$bin/weft-scheduler" --state "$T/state" --listen "$ep" --log-level warn 2>"$T/sched.log" &
+pids+=($!)
+for w in a b; do
+    "$bin/weft-worker" --scheduler "$ep" --name "bench-$w" --slots "$slots" \
+        --work-dir "$T/work-$w" --log-level warn 2>"$T/worker-$w.log" &
+    pids+=($!)
+done
+for _ in $(seq 100); do
+    "$bin/weft" status --scheduler "$ep" --json 2>/dev/null | grep -q '"workers": 2' && break
+    sleep 0.1
+done
+
+{ echo "workflow: bench-independent"; echo "tasks:"
+  for i in $(seq 1 "$n_indep"); do echo "  t$i: { type: noop }"; done; } >"$T/indep.yaml"
+{ echo "workflow: bench-chain"; echo "tasks:"; echo "  t1: { type: noop }"
+  for i in $(seq 2 "$n_chain"); do echo "  t$i: { type: noop, needs: [t$((i - 1))] }"; done; } >"$T/chain.yaml"
+
+q() { sqlite3 -batch -noheader "$T/state/catalog.db" "$1"; }
+# pct RUN P EXPR: the P-th percentile of EXPR over the run's tasks (t = tasks, a = attempts).
+pct() {
+    q "WITH v AS (SELECT $3 AS x FROM tasks t JOIN attempts a ON a.run_id = t.run_id AND a.idx = t.idx
+                  WHERE t.run_id = $1 AND $3 IS NOT NULL)
+       SELECT printf('%.2f', x / 1000.0) FROM v ORDER BY x
+       LIMIT 1 OFFSET (SELECT max(0, CAST(count(*) * $2 / 100.0 AS INT) - 1) FROM v)"
+}
+
+run_one() { # NAME FILE
+    local out
+    out=$("$bin/weft" submit "$2" --scheduler "$ep" --wait --json --timeout 60s)
+    local run
+    run=$(echo "$out" | sed -n '1s/.*"run": \([0-9]*\).*/\1/p')
+    local state wall n
+    state=$(q "SELECT state FROM runs WHERE id = $run")
+    wall=$(q "SELECT finished_us - created_us FROM runs WHERE id = $run")
+    n=$(q "SELECT count(*) FROM tasks WHERE run_id = $run AND state = 'succeeded'")
+    echo
+    echo "$1: run $run $state, $n tasks in $(awk "BEGIN {printf \"%.3f\", $wall / 1e6}") s" \
+         "= $(awk "BEGIN {printf \"%.0f\", $n / ($wall / 1e6)}") tasks/s"
+    echo "  dispatch -> result recorded (ms): p50 $(pct "$run" 50 't.finished_us - a.dispatched_us')" \
+         "p99 $(pct "$run" 99 't.finished_us - a.dispatched_us')"
+    echo "  ready -> result recorded (ms):    p50 $(pct "$run" 50 't.finished_us - t.ready_us')" \
+         "p99 $(pct "$run" 99 't.finished_us - t.ready_us')"
+    echo "  executor run time (ms):           p50 $(pct "$run" 50 'a.finished_us - a.started_us')" \
+         "p99 $(pct "$run" 99 'a.finished_us - a.started_us')"
+}
+
+run_one "independent no-op x $n_indep" "$T/indep.yaml"
+run_one "chain of $n_chain no-op (per link)" "$T/chain.yaml"
