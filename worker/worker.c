@@ -547,22 +547,57 @@ static void close_handle(uv_handle_t *h, void *arg)
         uv_close(h, h->type == UV_PROCESS || h->type == UV_NAMED_PIPE ? on_handle_closed : NULL);
 }
 
+static void on_grace_expired(uv_timer_t *t)
+{
+    worker *w = t->data;
+    for (uint32_t i = 0; i < w->nslots; i++)
+        if (w->slots[i].ep) {
+            log_warn("slot %d: executor did not exit within %d ms; killing it", (int)i,
+                     KILL_GRACE_MS);
+            uv_process_kill(&w->slots[i].ep->proc, SIGKILL);
+        }
+}
+
+/* Ends every executor: closing its stdin lets an idle one finish (running plugins' close
+ * hooks) and exit; a busy one is killed. Waits up to KILL_GRACE_MS, then kills the rest. */
+static void stop_executors(worker *w)
+{
+    int alive = 0;
+    for (uint32_t i = 0; i < w->nslots; i++) {
+        execproc *ep = w->slots[i].ep;
+        if (!ep)
+            continue;
+        alive = 1;
+        if (w->slots[i].job)
+            uv_process_kill(&ep->proc, SIGKILL);
+        if (!uv_is_closing((uv_handle_t *)&ep->in))
+            uv_close((uv_handle_t *)&ep->in, on_handle_closed);
+    }
+    if (!alive)
+        return;
+    uv_timer_stop(&w->heartbeat);
+    uv_timer_start(&w->heartbeat, on_grace_expired, KILL_GRACE_MS, 0);
+    for (;;) {
+        alive = 0;
+        for (uint32_t i = 0; i < w->nslots; i++)
+            alive |= w->slots[i].ep != NULL;
+        if (!alive)
+            break;
+        uv_run(&w->loop, UV_RUN_ONCE);
+    }
+}
+
 void worker_destroy(worker **wp)
 {
     if (!wp || !*wp)
         return;
     worker *w = *wp;
     w->stopping = 1;
+    if (w->slots)
+        stop_executors(w);
     for (uint32_t i = 0; i < w->nslots; i++) {
-        slot *sl = &w->slots[i];
-        if (sl->ep) {
-            /* Closing stdin ends an idle executor; a busy one is killed. */
-            if (sl->job)
-                uv_process_kill(&sl->ep->proc, SIGKILL);
-            sl->ep->slot = NULL;
-        }
-        free_job(sl->job);
-        sl->job = NULL;
+        free_job(w->slots[i].job);
+        w->slots[i].job = NULL;
     }
     zsock_close(w->dealer);
     uv_walk(&w->loop, close_handle, NULL);

@@ -21,6 +21,13 @@ cleanup() {
         rc=$?
         [ "$rc" -eq 0 ] || [ "$rc" -eq 137 ] || fail "process $p exited with status $rc"
     done
+    # Executors report to their worker's log; so do sanitizers in any daemon.
+    for f in "$T"/*.log; do
+        [ -f "$f" ] || continue
+        if grep -q "Sanitizer\|runtime error\|did not exit within" "$f"; then
+            fail "$(basename "$f") reports a sanitizer error or a stuck executor"
+        fi
+    done
     if [ "$fails" -ne 0 ]; then
         for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }; done
     fi
