@@ -28,8 +28,10 @@ int source_open(const cli_opts *opts, source **out)
         if (opts->scheduler)
             fprintf(stderr, "weft: %s\n", err.msg);
         else
-            fprintf(stderr, "weft: no local state in %s (%s); use --scheduler to ask a "
-                    "scheduler\n", opts->state, err.msg);
+            fprintf(stderr,
+                    "weft: no local state in %s (%s); use --scheduler to ask a "
+                    "scheduler\n",
+                    opts->state, err.msg);
         free(s);
         return EXIT_UNREACH;
     }
@@ -184,8 +186,8 @@ int follow_run(source *s, uint64_t run, int quiet)
     json_int_t seq = 0;
     int ended = 0, failed = 0;
     while (!ended) {
-        json_t *events = source_query(s, WEFT__QUERY_KIND__QUERY_EVENTS, run, NULL,
-                                      (uint64_t)seq, &err);
+        json_t *events =
+            source_query(s, WEFT__QUERY_KIND__QUERY_EVENTS, run, NULL, (uint64_t)seq, &err);
         if (!events) {
             if (p.tty)
                 printf("\n");
@@ -193,7 +195,8 @@ int follow_run(source *s, uint64_t run, int quiet)
         }
         size_t i;
         json_t *e;
-        json_array_foreach(events, i, e) {
+        json_array_foreach(events, i, e)
+        {
             seq = geti(e, "seq");
             if (!ended)
                 ended = on_event(e, &p, quiet, &failed);
@@ -220,13 +223,14 @@ void print_run_summary(source *s, uint64_t run)
     size_t i, nsucc = 0;
     json_t *t;
     char dur[32];
-    json_array_foreach(json_object_get(r, "tasks"), i, t)
-        nsucc += !strcmp(gets_(t, "state"), "succeeded");
+    json_array_foreach(json_object_get(r, "tasks"), i, t) nsucc +=
+        !strcmp(gets_(t, "state"), "succeeded");
     const char *state = gets_(r, "state");
-    printf("run %lld %s%s%s: %zu/%lld tasks succeeded in %s\n", (long long)run, paint(state),
-           state, reset(), nsucc, (long long)geti(r, "ntasks"),
+    printf("run %lld %s%s%s: %zu/%lld tasks succeeded in %s\n", (long long)run, paint(state), state,
+           reset(), nsucc, (long long)geti(r, "ntasks"),
            span(geti(r, "created_us"), geti(r, "finished_us"), dur, sizeof dur));
-    json_array_foreach(json_object_get(r, "tasks"), i, t) {
+    json_array_foreach(json_object_get(r, "tasks"), i, t)
+    {
         if (strcmp(gets_(t, "state"), "failed") != 0)
             continue;
         printf("  %s failed (%s, attempt %lld): %s\n    see: weft logs %lld %s\n", gets_(t, "name"),
@@ -319,18 +323,40 @@ int cmd_submit(cli_opts *o)
 
 static int parse_run(const char *s, uint64_t *out)
 {
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (!*s || *end || !v) {
+    if (units_uint(s, 1, INT64_MAX, out) < 0) {
         fprintf(stderr, "weft: '%s' is not a run id\n", s);
         return EXIT_USAGE;
     }
-    *out = v;
     return 0;
 }
 
-static void print_run(const json_t *r)
+/* Prints a query's answer for people; returns an exit code. */
+typedef int (*printer)(const json_t *j, const cli_opts *o);
+
+/* Opens the source, asks, and prints the answer (as JSON with --json). */
+static int show(const cli_opts *o, Weft__QueryKind kind, uint64_t run, const char *task,
+                printer print)
 {
+    source *s = NULL;
+    int rc = source_open(o, &s);
+    if (rc)
+        return rc;
+    weft_err err = {0};
+    json_t *j = source_query(s, kind, run, task, 0, &err);
+    if (!j)
+        rc = exit_for(&err);
+    else if (o->json)
+        print_json(j);
+    else
+        rc = print(j, o);
+    json_decref(j);
+    source_close(&s);
+    return rc;
+}
+
+static int print_run(const json_t *r, const cli_opts *o)
+{
+    (void)o;
     char dur[32];
     printf("run %lld  workflow %s  %s%s%s  %s\n", (long long)geti(r, "id"), gets_(r, "workflow"),
            paint(gets_(r, "state")), gets_(r, "state"), reset(),
@@ -341,29 +367,64 @@ static void print_run(const json_t *r)
            "WORKER / ERROR");
     size_t i;
     json_t *t;
-    json_array_foreach(json_object_get(r, "tasks"), i, t) {
+    json_array_foreach(json_object_get(r, "tasks"), i, t)
+    {
         const char *err = gets_(t, "error");
         printf("%-24s %-12s %s%-11s%s %8lld %9s  %s\n", gets_(t, "name"), gets_(t, "type"),
-               paint(gets_(t, "state")), gets_(t, "state"), reset(),
-               (long long)geti(t, "attempts"),
+               paint(gets_(t, "state")), gets_(t, "state"), reset(), (long long)geti(t, "attempts"),
                span(geti(t, "started_us"), geti(t, "finished_us"), dur, sizeof dur),
                *err ? err : gets_(t, "worker"));
     }
+    return EXIT_OK;
 }
 
-static void print_runs(const json_t *runs)
+static int print_runs(const json_t *runs, const cli_opts *o)
 {
+    (void)o;
     printf("%-6s %-24s %-10s %-12s %s\n", "RUN", "WORKFLOW", "STATE", "TASKS", "DURATION");
     size_t i;
     json_t *r;
-    json_array_foreach(runs, i, r) {
+    json_array_foreach(runs, i, r)
+    {
         char tasks[48], dur[32];
         snprintf(tasks, sizeof tasks, "%lld/%lld", (long long)geti(r, "succeeded"),
                  (long long)geti(r, "ntasks"));
-        printf("%-6lld %-24s %s%-10s%s %-12s %s\n", (long long)geti(r, "id"),
-               gets_(r, "workflow"), paint(gets_(r, "state")), gets_(r, "state"), reset(), tasks,
+        printf("%-6lld %-24s %s%-10s%s %-12s %s\n", (long long)geti(r, "id"), gets_(r, "workflow"),
+               paint(gets_(r, "state")), gets_(r, "state"), reset(), tasks,
                span(geti(r, "created_us"), geti(r, "finished_us"), dur, sizeof dur));
     }
+    return EXIT_OK;
+}
+
+/* The scheduler's summary, or (from a local catalogue) the recent runs. */
+static int print_scheduler(const json_t *j, const cli_opts *o)
+{
+    if (json_is_array(j))
+        return print_runs(j, o);
+    printf("scheduler: %lld active runs, %lld workers, %lld tasks ready\n",
+           (long long)geti(j, "runs_active"), (long long)geti(j, "workers"),
+           (long long)geti(j, "tasks_ready"));
+    return EXIT_OK;
+}
+
+static int print_logs(const json_t *j, const cli_opts *o)
+{
+    if (!json_array_size(j)) {
+        fprintf(stderr, "weft: no logs for run %s%s%s\n", o->args[0], o->nargs == 2 ? " task " : "",
+                o->nargs == 2 ? o->args[1] : "");
+        return EXIT_USAGE;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(j, i, e)
+    {
+        const char *log = gets_(e, "log");
+        printf("==> %s (attempt %lld) <==\n%s", gets_(e, "task"), (long long)geti(e, "attempt"),
+               log);
+        if (*log && log[strlen(log) - 1] != '\n')
+            printf("\n");
+    }
+    return EXIT_OK;
 }
 
 int cmd_status(cli_opts *o)
@@ -371,47 +432,12 @@ int cmd_status(cli_opts *o)
     uint64_t run = 0;
     if (o->nargs > 1 || (o->nargs == 1 && parse_run(o->args[0], &run)))
         return EXIT_USAGE;
-    source *s = NULL;
-    int rc = source_open(o, &s);
-    if (rc)
-        return rc;
-    weft_err err = {0};
-    json_t *j = source_query(s, WEFT__QUERY_KIND__QUERY_STATUS, run, NULL, 0, &err);
-    if (!j) {
-        rc = exit_for(&err);
-    } else if (o->json) {
-        print_json(j);
-    } else if (run) {
-        print_run(j);
-    } else if (json_is_array(j)) {
-        print_runs(j);
-    } else {
-        printf("scheduler: %lld active runs, %lld workers, %lld tasks ready\n",
-               (long long)geti(j, "runs_active"), (long long)geti(j, "workers"),
-               (long long)geti(j, "tasks_ready"));
-    }
-    json_decref(j);
-    source_close(&s);
-    return rc;
+    return show(o, WEFT__QUERY_KIND__QUERY_STATUS, run, NULL, run ? print_run : print_scheduler);
 }
 
 int cmd_list(cli_opts *o)
 {
-    source *s = NULL;
-    int rc = source_open(o, &s);
-    if (rc)
-        return rc;
-    weft_err err = {0};
-    json_t *j = source_query(s, WEFT__QUERY_KIND__QUERY_LIST, 0, NULL, 0, &err);
-    if (!j)
-        rc = exit_for(&err);
-    else if (o->json)
-        print_json(j);
-    else
-        print_runs(j);
-    json_decref(j);
-    source_close(&s);
-    return rc;
+    return show(o, WEFT__QUERY_KIND__QUERY_LIST, 0, NULL, print_runs);
 }
 
 int cmd_logs(cli_opts *o)
@@ -423,33 +449,6 @@ int cmd_logs(cli_opts *o)
     }
     if (parse_run(o->args[0], &run))
         return EXIT_USAGE;
-    source *s = NULL;
-    int rc = source_open(o, &s);
-    if (rc)
-        return rc;
-    weft_err err = {0};
-    json_t *j = source_query(s, WEFT__QUERY_KIND__QUERY_LOGS, run,
-                             o->nargs == 2 ? o->args[1] : NULL, 0, &err);
-    if (!j) {
-        rc = exit_for(&err);
-    } else if (o->json) {
-        print_json(j);
-    } else if (!json_array_size(j)) {
-        fprintf(stderr, "weft: no logs for run %llu%s%s\n", (unsigned long long)run,
-                o->nargs == 2 ? " task " : "", o->nargs == 2 ? o->args[1] : "");
-        rc = EXIT_USAGE;
-    } else {
-        size_t i;
-        json_t *e;
-        json_array_foreach(j, i, e) {
-            printf("==> %s (attempt %lld) <==\n%s", gets_(e, "task"),
-                   (long long)geti(e, "attempt"), gets_(e, "log"));
-            const char *log = gets_(e, "log");
-            if (*log && log[strlen(log) - 1] != '\n')
-                printf("\n");
-        }
-    }
-    json_decref(j);
-    source_close(&s);
-    return rc;
+    return show(o, WEFT__QUERY_KIND__QUERY_LOGS, run, o->nargs == 2 ? o->args[1] : NULL,
+                print_logs);
 }

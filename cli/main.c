@@ -39,11 +39,10 @@ static int usage(const char *why)
     return EXIT_USAGE;
 }
 
-static int parse_u32(const char *s, uint32_t *out)
+static int parse_count(const char *s, uint32_t *out)
 {
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!*s || *end || v == 0 || v > 1024)
+    uint64_t v;
+    if (units_uint(s, 1, 1024, &v) < 0)
         return -1;
     *out = (uint32_t)v;
     return 0;
@@ -69,7 +68,7 @@ static int parse(int argc, char **argv, cli_opts *o)
         else if (!strcmp(a, "--plugin-path") && v)
             o->plugin_path = argv[++i];
         else if (!strcmp(a, "--slots") && v) {
-            if (parse_u32(argv[++i], &o->slots) < 0)
+            if (parse_count(argv[++i], &o->slots) < 0)
                 return usage("--slots takes a number from 1 to 1024");
         } else if (!strcmp(a, "--timeout") && v) {
             int64_t ms;
@@ -77,7 +76,7 @@ static int parse(int argc, char **argv, cli_opts *o)
                 return usage("--timeout takes a duration such as 500ms or 30s");
             o->timeout_ms = (int)ms;
         } else if (!strcmp(a, "--workers") && v) {
-            if (parse_u32(argv[++i], &o->workers) < 0)
+            if (parse_count(argv[++i], &o->workers) < 0)
                 return usage("--workers takes a number from 1 to 1024");
         } else if (!strcmp(a, "-p") && v) {
             char *eq = strchr(argv[++i], '=');

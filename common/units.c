@@ -23,6 +23,15 @@ static int read_uint(const char **p, uint64_t *out)
     return 0;
 }
 
+int units_uint(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    uint64_t v;
+    if (!s || read_uint(&s, &v) < 0 || *s || v < lo || v > hi)
+        return WEFT_EINVAL;
+    *out = v;
+    return 0;
+}
+
 int units_duration_ms(const char *s, int64_t *out_ms)
 {
     static const struct {

@@ -14,6 +14,8 @@ int units_duration_ms(const char *s, int64_t *out_ms);
 /* Parses a size into bytes. Suffixes K, M, G, T (powers of 1024, optional trailing "i"/"B"
  * as in "2GiB"); a bare number is bytes. */
 int units_size_bytes(const char *s, uint64_t *out_bytes);
+/* Parses a whole decimal number in [lo, hi] (no sign, no spaces, nothing after it). */
+int units_uint(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
 /* Formats milliseconds compactly ("1.5s", "250ms", "2m03s") into buf. Returns buf. */
 char *units_format_ms(int64_t ms, char *buf, size_t n);
 

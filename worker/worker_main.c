@@ -12,6 +12,7 @@
 
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/units.h"
 #include "common/xmem.h"
 #include "worker/worker.h"
 
@@ -24,9 +25,8 @@ static void usage(void)
 
 static int parse_u32(const char *s, uint32_t *out)
 {
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!*s || *end || v == 0 || v > 100000)
+    uint64_t v;
+    if (units_uint(s, 1, 100000, &v) < 0)
         return -1;
     *out = (uint32_t)v;
     return 0;
