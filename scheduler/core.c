@@ -458,9 +458,10 @@ static cworker *find_worker(core *c, const char *name, size_t *index)
     return NULL;
 }
 
-/* Ends an attempt the core was waiting for, returning its credit to the worker. */
+/* Ends an attempt the core was waiting for, returning its credit to the worker. ev is the
+ * result that ended it, or NULL when it ended otherwise (its worker was lost). */
 static void attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
-                          json_t *outputs, int64_t now, core_effects *fx)
+                          const core_event *ev, int64_t now, core_effects *fx)
 {
     u64map_del(c->attempts, a->id);
     if (a->w) {
@@ -476,12 +477,14 @@ static void attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg
     e->ok = ok;
     e->errclass = ok ? ERRC_NONE : cls;
     e->message = ok ? NULL : xstrdup(msg ? msg : "");
+    e->started_us = ev ? ev->started_us : 0;
+    e->finished_us = ev ? ev->finished_us : 0;
     crun *r = a->run;
     int task = a->task;
     free(a);
     r->t[task].attempt_id = 0;
     if (ok)
-        task_succeeded(c, r, task, outputs, fx);
+        task_succeeded(c, r, task, ev ? ev->outputs : NULL, fx);
     else
         task_failed(c, r, task, cls, msg, now, fx);
     maybe_finish_run(c, r, fx);
@@ -558,9 +561,8 @@ static void on_result(core *c, const core_event *ev, core_effects *fx)
         e->message = xstrdup(ev->ok ? "" : ev->message ? ev->message : "");
         return;
     }
-    attempt_ended(c, a, ev->ok, ev->errclass > 0 && ev->errclass < ERRC__COUNT ? ev->errclass
-                                                                             : ERRC_FATAL,
-                  ev->message, ev->outputs, ev->now_us, fx);
+    int cls = ev->errclass > 0 && ev->errclass < ERRC__COUNT ? ev->errclass : ERRC_FATAL;
+    attempt_ended(c, a, ev->ok, cls, ev->message, ev, ev->now_us, fx);
 }
 
 static void on_tick(core *c, int64_t now, core_effects *fx)

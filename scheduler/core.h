@@ -55,13 +55,16 @@ typedef struct core_event {
     int errclass;             /* EV_RESULT on failure (enum errclass) */
     const char *message;      /* EV_RESULT on failure */
     json_t *outputs;          /* EV_RESULT on success (borrowed) */
+    int64_t started_us;       /* EV_RESULT: when the worker started and ended the attempt */
+    int64_t finished_us;
 } core_event;
 
 enum core_fx_kind {
     FX_TASK_STATE,  /* run_id, task, state; errclass+message on failure; json = outputs on
                        success; due_us for retry_wait */
     FX_DISPATCH,    /* run_id, task, attempt_id, attempt_no, worker, json = inputs */
-    FX_ATTEMPT_END, /* attempt_id, run_id, task, attempt_no, ok, errclass, message */
+    FX_ATTEMPT_END, /* attempt_id, run_id, task, attempt_no, ok, errclass, message;
+                       started_us and finished_us from the worker (0 when it never said) */
     FX_STALE,       /* attempt_id: a result nobody waits for; recorded, ignored */
     FX_RUN_STATE,   /* run_id, state, message */
     FX_WORKER_STATE /* worker, message = "up" | "lost" */
@@ -80,6 +83,7 @@ typedef struct core_effect {
     char *worker;   /* owned by the effect list */
     json_t *json;   /* owned reference */
     int64_t due_us;
+    int64_t started_us, finished_us;
 } core_effect;
 
 typedef struct core_effects {

@@ -217,7 +217,9 @@ static void apply_effects(sched *s, int64_t now)
             apply_dispatch(s, e, g, now);
             break;
         case FX_ATTEMPT_END:
-            /* The result message carried the real start and end; the shell wrote them. */
+            catalog_finish_attempt(s->cat, e->attempt_id, e->ok ? "succeeded" : "failed",
+                                   e->ok ? NULL : errclass_name(e->errclass), e->message,
+                                   e->started_us, e->finished_us ? e->finished_us : now);
             break;
         case FX_STALE: {
             char detail[128];
@@ -332,9 +334,6 @@ static void on_result(sched *s, const Weft__Result *r)
         const dag *g = core_run_dag(s->core, run);
         catalog_write_log(s->cat, (int64_t)run, g->tasks[task].name, no, r->log.data,
                           r->log.len);
-        catalog_finish_attempt(s->cat, r->attempt_id, r->ok ? "succeeded" : "failed",
-                               r->ok ? NULL : errclass_name((int)r->error_class),
-                               r->ok ? NULL : r->message, r->started_us, r->finished_us);
     }
     json_t *outputs = r->ok ? json_loads(r->outputs_json, 0, NULL) : NULL;
     core_event ev = {.kind = EV_RESULT, .now_us = now, .attempt_id = r->attempt_id,
@@ -342,7 +341,8 @@ static void on_result(sched *s, const Weft__Result *r)
                      .message = r->ok && !json_is_object(outputs)
                                     ? "worker sent outputs that are not a JSON object"
                                     : r->message,
-                     .outputs = outputs};
+                     .outputs = outputs, .started_us = r->started_us,
+                     .finished_us = r->finished_us};
     if (r->ok && !json_is_object(outputs))
         ev.errclass = ERRC_FATAL;
     step(s, &ev);

@@ -10,8 +10,9 @@ fails=0
 # Stops the daemons with SIGTERM. Each must exit 0 on its own: a sanitizer report (leak,
 # overflow) or a crash during shutdown fails the test.
 cleanup() {
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null; done
     for p in "${PIDS[@]}"; do
+        [ -n "$p" ] || continue
         for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         if kill -0 "$p" 2>/dev/null; then
             kill -KILL "$p" 2>/dev/null

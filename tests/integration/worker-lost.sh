@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# A worker killed with SIGKILL mid-task stops heartbeating; the scheduler declares it lost
+# after three intervals, closes its attempt as `lost`, and the retry runs on the other worker.
+. "$(dirname "$0")/lib.sh"
+port=$(free_port)
+ep="tcp://127.0.0.1:$port"
+start_scheduler "$T/state" "$ep"
+start_worker one "$ep" 1; pid_one=$WORKER_PID
+start_worker two "$ep" 1; pid_two=$WORKER_PID
+wait_for_workers "$ep" 2 || exit 1
+
+cat >"$T/slow.yaml" <<'YAML'
+workflow: slow
+tasks:
+  long:
+    type: sleep
+    with: { duration: 2s }
+    retry: { max_attempts: 2, interval: 100ms, on: [lost] }
+YAML
+"$weft" submit "$T/slow.yaml" --scheduler "$ep" >/dev/null || fail "submit"
+for _ in $(seq 50); do
+    w=$(sql "$T/state" "SELECT worker FROM attempts WHERE number = 1")
+    [ -n "$w" ] && break
+    sleep 0.1
+done
+[ "$w" = one ] && victim=$pid_one survivor=two || victim=$pid_two survivor=one
+kill -KILL "$victim"
+wait "$victim" 2>/dev/null
+PIDS=("${PIDS[@]/$victim}")
+ok "killed worker $w mid-task"
+
+for _ in $(seq 100); do
+    state=$(sql "$T/state" "SELECT state FROM runs WHERE id = 1")
+    [ "$state" = running ] || break
+    sleep 0.1
+done
+expect "run succeeded" succeeded "$state"
+expect "first attempt lost on the killed worker" "failed|lost|$w" \
+    "$(sql "$T/state" "SELECT state || '|' || error_class || '|' || worker FROM attempts WHERE number = 1")"
+expect "second attempt succeeded on the other worker" "succeeded|$survivor" \
+    "$(sql "$T/state" "SELECT state || '|' || worker FROM attempts WHERE number = 2")"
+expect "no attempt left open" 0 "$(sql "$T/state" "SELECT count(*) FROM attempts WHERE state = 'running'")"
+expect_grep "scheduler logged the loss" "worker $w lost" "$T/scheduler.log"
+finish
