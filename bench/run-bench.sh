@@ -25,7 +25,11 @@ echo "weft: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 port=$((20000 + RANDOM % 40000))
 ep="tcp://127.0.0.1:$port"
 "$bin/weft-scheduler" --state "$T/state" --listen "$ep" --log-level warn 2>"$T/sched.log" &
-pids+=($!)
+sched_pid=$!
+pids+=($sched_pid)
+tick=$(getconf CLK_TCK)
+# The scheduler's CPU time so far (user + system), in microseconds.
+sched_cpu_us() { awk -v t="$tick" '{print ($14 + $15) * 1000000 / t}' "/proc/$sched_pid/stat"; }
 for w in a b; do
     "$bin/weft-worker" --scheduler "$ep" --name "bench-$w" --slots "$slots" \
         --work-dir "$T/work-$w" --log-level warn 2>"$T/worker-$w.log" &
@@ -51,10 +55,12 @@ pct() {
 }
 
 run_one() { # NAME FILE
-    local out
+    local out cpu0 cpu1
+    cpu0=$(sched_cpu_us)
     out=$("$bin/weft" submit "$2" --scheduler "$ep" --wait --json --timeout 60s)
     local run
     run=$(echo "$out" | sed -n '1s/.*"run": \([0-9]*\).*/\1/p')
+    cpu1=$(sched_cpu_us)
     local state wall n
     state=$(q "SELECT state FROM runs WHERE id = $run")
     wall=$(q "SELECT finished_us - created_us FROM runs WHERE id = $run")
@@ -62,6 +68,8 @@ run_one() { # NAME FILE
     echo
     echo "$1: run $run $state, $n tasks in $(awk "BEGIN {printf \"%.3f\", $wall / 1e6}") s" \
          "= $(awk "BEGIN {printf \"%.0f\", $n / ($wall / 1e6)}") tasks/s"
+    echo "  scheduler CPU: $(awk "BEGIN {printf \"%.1f\", ($cpu1 - $cpu0) / $n}") us/task" \
+         "(fsync waits excluded; steadier than wall time on a shared disk)"
     echo "  dispatch -> result recorded (ms): p50 $(pct "$run" 50 't.finished_us - a.dispatched_us')" \
          "p99 $(pct "$run" 99 't.finished_us - a.dispatched_us')"
     echo "  ready -> result recorded (ms):    p50 $(pct "$run" 50 't.finished_us - t.ready_us')" \

@@ -81,7 +81,7 @@ int catalog_event(catalog *c, int64_t run, const char *task, const char *kind,
 /* The largest attempt id ever issued (0 when none). */
 uint64_t catalog_max_attempt_id(catalog *c);
 
-/* Writes a task log (data may be empty) to logs/RUN/TASK.ATTEMPT.log. */
+/* Writes a task log to logs/RUN/TASK.ATTEMPT.log; an empty log writes no file. */
 int catalog_write_log(catalog *c, int64_t run, const char *task, int attempt,
                       const void *data, size_t len);
 
