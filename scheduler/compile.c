@@ -590,6 +590,11 @@ dag *compile_workflow(const compile_input *in, diag *d)
     static const char *const known[] = {"workflow", "version", "description", "doc", "params",
                                         "defaults", "tasks", NULL};
     static const char *const known_defaults[] = {"retry", "timeout", "resources", NULL};
+    if (in->len > COMPILE_MAX_FILE) {
+        diag_add(d, 1, 1, "workflow is %zu bytes; the limit is %u bytes", in->len,
+                 COMPILE_MAX_FILE);
+        return NULL;
+    }
     ynode *root = ytree_parse(in->text, in->len, d);
     if (!root)
         return NULL;

@@ -142,7 +142,7 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
                                                   : WEFT__ERROR_CLASS__ERROR_FATAL;
     snprintf(msg, msgcap, "%s", out.msg);
     res->message = msg;
-    *outputs_text = json_dumps(out.outputs ? out.outputs : json_object(), JSON_COMPACT);
+    *outputs_text = out.outputs ? json_dumps(out.outputs, JSON_COMPACT) : xstrdup("{}");
     res->outputs_json = *outputs_text;
     json_decref(out.outputs);
     size_t loglen;

@@ -3,7 +3,10 @@
  *
  * Modes: garbage (random bytes), empty (a zero-length message), truncated (half of a valid
  * SubmitRequest), unknown-body (a Dispatch, which only the scheduler sends), oversized (a
- * message above the scheduler's 64 MiB cap), frames (a message of 12 frames). */
+ * message above the scheduler's 64 MiB cap), frames (a message of 12 frames).
+ *
+ * weft-testpeer ENDPOINT submit-file FILE: submits FILE with no client-side checks and
+ * prints the scheduler's error text (the CLI itself refuses files above the limit). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +16,52 @@
 
 #include "common/wire.h"
 
+/* Sends FILE as a SubmitRequest and prints the reply's error. Returns 0 when a reply came. */
+static int submit_file(void *s, const char *file)
+{
+    FILE *f = fopen(file, "rb");
+    if (!f)
+        return 1;
+    static char text[4u << 20];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    Weft__SubmitRequest sub = WEFT__SUBMIT_REQUEST__INIT;
+    sub.file_name = (char *)file;
+    sub.yaml = text;
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_SUBMIT;
+    env.submit = &sub;
+    size_t len;
+    uint8_t *buf = wire_pack(&env, &len);
+    int rc = zmq_send(s, buf, len, 0);
+    free(buf);
+    zmq_pollitem_t item = {.socket = s, .events = ZMQ_POLLIN};
+    if (rc < 0 || zmq_poll(&item, 1, 5000) <= 0)
+        return 1;
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    zmq_msg_recv(&m, s, 0);
+    Weft__Envelope *reply = wire_unpack(zmq_msg_data(&m), zmq_msg_size(&m));
+    zmq_msg_close(&m);
+    if (!reply || reply->body_case != WEFT__ENVELOPE__BODY_REPLY)
+        return 1;
+    printf("%s", reply->reply->error);
+    weft__envelope__free_unpacked(reply, NULL);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && !strcmp(argv[2], "submit-file")) {
+        void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_DEALER);
+        int linger = 0;
+        zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+        int rc = zmq_connect(s, argv[1]) < 0 ? 1 : submit_file(s, argv[3]);
+        zmq_close(s);
+        zmq_ctx_term(ctx);
+        return rc;
+    }
     if (argc != 3) {
         fprintf(stderr, "usage: weft-testpeer ENDPOINT MODE\n");
         return 2;
