@@ -75,8 +75,7 @@ static const char *peer_name(zmq_msg_t *id, char *buf, size_t n)
 
 /* ---- outgoing messages ---- */
 
-static void queue_msg(sched *s, const zmq_msg_t *id, const Weft__Envelope *env,
-                      const char *worker)
+static void queue_msg(sched *s, const zmq_msg_t *id, const Weft__Envelope *env, const char *worker)
 {
     xgrow(&s->out, &s->capout, s->nout + 1, sizeof *s->out);
     outmsg *m = &s->out[s->nout++];
@@ -95,8 +94,8 @@ static void queue_to_worker(sched *s, const char *worker, const Weft__Envelope *
     zmq_msg_close(&id);
 }
 
-static void reply(sched *s, const zmq_msg_t *id, int code, const char *error,
-                  const char *json, uint64_t run_id)
+static void reply(sched *s, const zmq_msg_t *id, int code, const char *error, const char *json,
+                  uint64_t run_id)
 {
     Weft__Reply r = WEFT__REPLY__INIT;
     r.code = code;
@@ -138,8 +137,7 @@ static void flush_out(sched *s)
             zmq_msg_t id;
             char peer[80];
             zmq_msg_init_data(&id, m->id, m->idlen, NULL, NULL);
-            log_warn("cannot send to %s: %s", peer_name(&id, peer, sizeof peer),
-                     zmq_strerror(-rc));
+            log_warn("cannot send to %s: %s", peer_name(&id, peer, sizeof peer), zmq_strerror(-rc));
             zmq_msg_close(&id);
             if (m->worker) {
                 xgrow(&lost, &caplost, nlost + 1, sizeof *lost);
@@ -185,8 +183,12 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int64_t
 {
     const dag_task *t = &g->tasks[e->task];
     char *inputs = json_dumps(e->json, JSON_COMPACT);
-    catalog_attempt a = {.id = e->attempt_id, .run = (int64_t)e->run_id, .idx = e->task,
-                         .task_name = t->name, .number = e->attempt_no, .worker = e->worker,
+    catalog_attempt a = {.id = e->attempt_id,
+                         .run = (int64_t)e->run_id,
+                         .idx = e->task,
+                         .task_name = t->name,
+                         .number = e->attempt_no,
+                         .worker = e->worker,
                          .inputs = inputs};
     catalog_start_attempt(s->cat, &a, now);
     Weft__Dispatch d = WEFT__DISPATCH__INIT;
@@ -222,11 +224,14 @@ static void apply_effects(sched *s, int64_t now)
                                    e->started_us, e->finished_us ? e->finished_us : now);
             break;
         case FX_STALE: {
-            char detail[128];
-            snprintf(detail, sizeof detail, "result of attempt %llu ignored: nobody waits for it",
-                     (unsigned long long)e->attempt_id);
-            catalog_finish_attempt(s->cat, e->attempt_id, "stale",
-                                   e->ok ? NULL : errclass_name(e->errclass), e->message, 0, 0);
+            /* Recorded as an event only: the attempt's own row keeps what really ended it. */
+            char detail[1200];
+            snprintf(detail, sizeof detail,
+                     "result of attempt %llu (%s%s%s) ignored: no task "
+                     "waits for it",
+                     (unsigned long long)e->attempt_id,
+                     e->ok ? "succeeded" : errclass_name(e->errclass), e->ok ? "" : ": ",
+                     e->ok ? "" : e->message);
             catalog_event(s->cat, 0, NULL, "stale_result", detail, now);
             break;
         }
@@ -263,8 +268,10 @@ static const char **type_names(const json_t *desc, size_t *n)
     const char **names = NULL;
     json_t *pl, *t;
     *n = 0;
-    json_array_foreach(json_object_get(desc, "plugins"), i, pl) {
-        json_array_foreach(json_object_get(pl, "types"), j, t) {
+    json_array_foreach(json_object_get(desc, "plugins"), i, pl)
+    {
+        json_array_foreach(json_object_get(pl, "types"), j, t)
+        {
             const char *name = json_string_value(json_object_get(t, "name"));
             if (name) {
                 xgrow(&names, &cap, *n + 1, sizeof *names);
@@ -294,9 +301,14 @@ static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r)
     const char **names = type_names(desc, &ntypes);
     int64_t now = clock_wall_us();
     catalog_put_worker(s->cat, r->name, r->slots, r->types_json, "up", now);
-    core_event ev = {.kind = EV_WORKER_JOINED, .now_us = now, .worker = r->name,
-                     .slots = r->slots, .types = names, .ntypes = ntypes,
-                     .running = r->running, .nrunning = r->n_running,
+    core_event ev = {.kind = EV_WORKER_JOINED,
+                     .now_us = now,
+                     .worker = r->name,
+                     .slots = r->slots,
+                     .types = names,
+                     .ntypes = ntypes,
+                     .running = r->running,
+                     .nrunning = r->n_running,
                      .heartbeat_us = (int64_t)r->heartbeat_ms * 1000};
     step(s, &ev);
     free(names);
@@ -332,16 +344,19 @@ static void on_result(sched *s, const Weft__Result *r)
     int64_t now = clock_wall_us();
     if (core_attempt_info(s->core, r->attempt_id, &run, &task, &no)) {
         const dag *g = core_run_dag(s->core, run);
-        catalog_write_log(s->cat, (int64_t)run, g->tasks[task].name, no, r->log.data,
-                          r->log.len);
+        catalog_write_log(s->cat, (int64_t)run, g->tasks[task].name, no, r->log.data, r->log.len);
     }
     json_t *outputs = r->ok ? json_loads(r->outputs_json, 0, NULL) : NULL;
-    core_event ev = {.kind = EV_RESULT, .now_us = now, .attempt_id = r->attempt_id,
-                     .ok = r->ok && json_is_object(outputs), .errclass = (int)r->error_class,
+    core_event ev = {.kind = EV_RESULT,
+                     .now_us = now,
+                     .attempt_id = r->attempt_id,
+                     .ok = r->ok && json_is_object(outputs),
+                     .errclass = (int)r->error_class,
                      .message = r->ok && !json_is_object(outputs)
                                     ? "worker sent outputs that are not a JSON object"
                                     : r->message,
-                     .outputs = outputs, .started_us = r->started_us,
+                     .outputs = outputs,
+                     .started_us = r->started_us,
                      .finished_us = r->finished_us};
     if (r->ok && !json_is_object(outputs))
         ev.errclass = ERRC_FATAL;
@@ -358,8 +373,12 @@ static void on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *
         params[i] = (compile_param){rq->params[i]->name, rq->params[i]->value};
     const char *file = rq->file_name && *rq->file_name ? rq->file_name : "workflow.yaml";
     diag *d = diag_new(file);
-    compile_input in = {.file = file, .text = rq->yaml, .len = strlen(rq->yaml),
-                        .types = s->types, .params = params, .nparams = rq->n_params};
+    compile_input in = {.file = file,
+                        .text = rq->yaml,
+                        .len = strlen(rq->yaml),
+                        .types = s->types,
+                        .params = params,
+                        .nparams = rq->n_params};
     dag *g = compile_workflow(&in, d);
     free(params);
     if (!g) {
@@ -377,8 +396,7 @@ static void on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *
     free(params_json);
     for (size_t i = 0; run > 0 && i < g->ntasks; i++) {
         const dag_task *t = &g->tasks[i];
-        if (catalog_add_task(s->cat, run, (int)i, t->name, t->type, t->type_version,
-                             "pending") < 0)
+        if (catalog_add_task(s->cat, run, (int)i, t->name, t->type, t->type_version, "pending") < 0)
             run = WEFT_EDB;
         for (size_t k = 0; run > 0 && k < t->nparents; k++)
             catalog_add_edge(s->cat, run, (int)i, t->parents[k]);
@@ -420,10 +438,10 @@ static void on_query(sched *s, const zmq_msg_t *id, const Weft__QueryRequest *q)
                    &err);
         break;
     case WEFT__QUERY_KIND__QUERY_EVENTS:
-        reply_json(s, id,
-                   catalog_query_events(s->cat, (int64_t)q->run_id, (int64_t)q->after_seq, limit,
-                                        &err),
-                   &err);
+        reply_json(
+            s, id,
+            catalog_query_events(s->cat, (int64_t)q->run_id, (int64_t)q->after_seq, limit, &err),
+            &err);
         break;
     case WEFT__QUERY_KIND__QUERY_SHUTDOWN:
         log_info("shutdown requested by a client");
@@ -577,7 +595,8 @@ static void close_interrupted_runs(sched *s)
     json_t *runs = catalog_query_runs(s->cat, QUERY_LIMIT_MAX, &err);
     size_t i;
     json_t *r;
-    json_array_foreach(runs, i, r) {
+    json_array_foreach(runs, i, r)
+    {
         if (strcmp(json_string_value(json_object_get(r, "state")), "running") != 0)
             continue;
         json_int_t id = json_integer_value(json_object_get(r, "id"));
