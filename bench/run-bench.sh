@@ -45,7 +45,7 @@ done
 { echo "workflow: bench-chain"; echo "tasks:"; echo "  t1: { type: noop }"
   for i in $(seq 2 "$n_chain"); do echo "  t$i: { type: noop, needs: [t$((i - 1))] }"; done; } >"$T/chain.yaml"
 
-q() { sqlite3 -batch -noheader "$T/state/catalog.db" "$1"; }
+q() { sqlite3 -batch -noheader -cmd ".timeout 10000" "$T/state/catalog.db" "$1"; }
 # pct RUN P EXPR: the P-th percentile of EXPR over the run's tasks (t = tasks, a = attempts).
 pct() {
     q "WITH v AS (SELECT $3 AS x FROM tasks t JOIN attempts a ON a.run_id = t.run_id AND a.idx = t.idx

@@ -54,6 +54,9 @@ static const char *const migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
     "CREATE TRIGGER events_append_only_d BEFORE DELETE ON events"
     "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+    /* 2: the task type declarations a run was compiled against, so a restarted scheduler
+     * recompiles it identically before any worker has registered. */
+    "ALTER TABLE runs ADD COLUMN types TEXT NOT NULL DEFAULT '{}';",
 };
 
 enum stmt_id {
@@ -66,8 +69,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_PUT_WORKFLOW] = "INSERT OR IGNORE INTO workflows(name, version, hash, file, spec, "
                         "created_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_GET_WORKFLOW] = "SELECT id FROM workflows WHERE hash = ?1",
-    [ST_CREATE_RUN] = "INSERT INTO runs(workflow_id, state, params, ntasks, created_us) "
-                      "VALUES (?1, 'running', ?2, ?3, ?4)",
+    [ST_CREATE_RUN] = "INSERT INTO runs(workflow_id, state, params, ntasks, created_us, types) "
+                      "VALUES (?1, 'running', ?2, ?3, ?4, ?5)",
     [ST_ADD_TASK] = "INSERT INTO tasks(run_id, idx, name, type, type_version, state) "
                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_ADD_EDGE] = "INSERT OR IGNORE INTO edges(run_id, child, parent) VALUES (?1, ?2, ?3)",
@@ -278,7 +281,7 @@ int64_t catalog_put_workflow(catalog *c, const char *name, int64_t version, cons
 }
 
 int64_t catalog_create_run(catalog *c, int64_t workflow_id, const char *params_json,
-                           size_t ntasks, int64_t now_us)
+                           const char *types_json, size_t ntasks, int64_t now_us)
 {
     sqlite3_stmt *s = stmt(c, ST_CREATE_RUN);
     if (!s)
@@ -287,6 +290,7 @@ int64_t catalog_create_run(catalog *c, int64_t workflow_id, const char *params_j
     bind_text(s, 2, params_json);
     sqlite3_bind_int64(s, 3, (int64_t)ntasks);
     sqlite3_bind_int64(s, 4, now_us);
+    bind_text(s, 5, types_json);
     if (done(c, s, "create run") < 0)
         return WEFT_EDB;
     return sqlite3_last_insert_rowid(c->db);
@@ -490,7 +494,7 @@ static json_t *rows(catalog *c, const char *sql, const int64_t *args, int nargs,
                 /* Columns holding JSON are returned as JSON. */
                 json_t *v = NULL;
                 if (!strcmp(name, "params") || !strcmp(name, "inputs") ||
-                    !strcmp(name, "outputs"))
+                    !strcmp(name, "outputs") || !strcmp(name, "types"))
                     v = json_loads(t, JSON_DECODE_ANY, NULL);
                 json_object_set_new(row, name, v ? v : json_string(t));
             }
@@ -582,6 +586,40 @@ json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int lim
                 "SELECT seq, ts_us, task, kind, detail FROM events "
                 "WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
                 args, 3, NULL, err);
+}
+
+json_t *catalog_query_open_runs(catalog *c, weft_err *err)
+{
+    return rows(c, "SELECT id FROM runs WHERE state = 'running' ORDER BY id", NULL, 0, NULL, err);
+}
+
+json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err)
+{
+    int64_t args[] = {run};
+    json_t *r = rows(c,
+                     "SELECT r.id, w.file, w.spec, r.params, r.types FROM runs r "
+                     "JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
+                     args, 1, NULL, err);
+    if (!r || json_array_size(r) != 1) {
+        if (r)
+            err_set(err, WEFT_ENOTFOUND, "no run %lld", (long long)run);
+        json_decref(r);
+        return NULL;
+    }
+    json_t *out = json_incref(json_array_get(r, 0));
+    json_decref(r);
+    json_t *tasks = rows(c,
+                         "SELECT t.idx, t.state, t.attempts, t.outputs, t.retry_due_us, "
+                         "(SELECT max(a.id) FROM attempts a WHERE a.run_id = t.run_id AND "
+                         "a.idx = t.idx AND a.state = 'running') AS running_attempt "
+                         "FROM tasks t WHERE t.run_id = ?1 ORDER BY t.idx",
+                         args, 1, NULL, err);
+    if (!tasks) {
+        json_decref(out);
+        return NULL;
+    }
+    json_object_set_new(out, "tasks", tasks);
+    return out;
 }
 
 json_t *catalog_query_logs(catalog *c, int64_t run, const char *task, weft_err *err)

@@ -185,6 +185,11 @@ static void compile_params(cc *c, const ynode *params, const compile_input *in)
             json_t *val = dn ? cv_literal(dn) : NULL;
             if (v->kind != YN_MAP)
                 t = wtype_of_json(val);
+            if (in->param_values && json_object_get(in->param_values, k->text)) {
+                json_decref(val);
+                val = json_incref(json_object_get(in->param_values, k->text));
+                dn = k;
+            }
             char why[256];
             if (val && !json_is_null(val) && !wtype_check_json(t, val, why, sizeof why))
                 diag_add(c->d, dn->line, dn->col, "default of parameter '%s': %s", k->text, why);

@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "scheduler/dag.h"
 #include "scheduler/diag.h"
 #include "scheduler/typereg.h"
@@ -28,6 +30,8 @@ typedef struct compile_input {
     const typereg *types;        /* borrowed */
     const compile_param *params; /* overrides, borrowed */
     size_t nparams;
+    const json_t *param_values;  /* or: every parameter's value, already resolved (a run
+                                    being recompiled after a restart); borrowed */
 } compile_input;
 
 /* Compiles; returns a new dag (free with dag_free), or NULL with every error in d. */

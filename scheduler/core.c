@@ -12,70 +12,7 @@
 #include "common/strmap.h"
 #include "common/u64map.h"
 #include "common/xmem.h"
-
-typedef struct ctask {
-    uint8_t state;
-    uint16_t attempts;      /* attempts started so far */
-    uint32_t waiting;       /* parents not yet succeeded */
-    uint64_t attempt_id;    /* the attempt we wait for while running */
-} ctask;
-
-typedef struct crun {
-    uint64_t id;
-    dag *g;
-    ctask *t;
-    json_t **outputs;       /* per task, set on success */
-    size_t nleft;           /* tasks not yet ended */
-    int failed;
-} crun;
-
-typedef struct cworker {
-    char *name;
-    strmap *types;          /* type name -> (void *)1 */
-    uint32_t slots, credits;
-    int64_t last_seen_us, heartbeat_us;
-    u64map *running;        /* attempt id -> cattempt* */
-} cworker;
-
-typedef struct cattempt {
-    uint64_t id;
-    crun *run;
-    int task;
-    int no;
-    cworker *w;
-} cattempt;
-
-typedef struct qentry {
-    uint64_t run;
-    int task;
-} qentry;
-
-/* A FIFO of ready tasks of one task type. */
-typedef struct tqueue {
-    qentry *v;
-    size_t head, tail, cap;
-} tqueue;
-
-typedef struct timer {
-    int64_t due_us;
-    uint64_t run;
-    int task;
-} timer;
-
-struct core {
-    u64map *runs;           /* run id -> crun* */
-    u64map *attempts;       /* attempt id -> cattempt* */
-    strmap *queues;         /* type name -> tqueue* */
-    cworker **workers;
-    size_t nworkers, capworkers;
-    timer *heap;            /* retry timers, min-heap on due_us */
-    size_t nheap, capheap;
-    uint64_t next_attempt;
-    uint64_t rng;
-    size_t nready;
-    crun **ended;           /* runs that ended during the last step */
-    size_t nended, capended;
-};
+#include "scheduler/core_int.h"
 
 static const char *const task_state_names[TS__COUNT] = {
     "pending", "ready", "running", "retry_wait", "succeeded", "failed", "skipped"};
@@ -92,7 +29,7 @@ const char *core_run_state_name(int s)
 
 /* ---- effects ---- */
 
-static core_effect *emit(core_effects *fx, enum core_fx_kind kind)
+core_effect *core_emit(core_effects *fx, enum core_fx_kind kind)
 {
     xgrow(&fx->v, &fx->cap, fx->n + 1, sizeof *fx->v);
     core_effect *e = &fx->v[fx->n++];
@@ -120,7 +57,7 @@ void core_effects_free(core_effects *fx)
 
 static void emit_task(core_effects *fx, const crun *r, int task, int state)
 {
-    core_effect *e = emit(fx, FX_TASK_STATE);
+    core_effect *e = core_emit(fx, FX_TASK_STATE);
     e->run_id = r->id;
     e->task = task;
     e->state = state;
@@ -135,6 +72,7 @@ core *core_new(uint64_t next_attempt_id, uint64_t seed)
     c->attempts = u64map_new();
     c->queues = strmap_new();
     c->next_attempt = next_attempt_id ? next_attempt_id : 1;
+    c->orphan_grace_us = 5000000;
     c->rng = seed ? seed : 0x9e3779b97f4a7c15ULL;
     return c;
 }
@@ -181,6 +119,7 @@ void core_destroy(core **cp)
     for (size_t i = 0; i < c->nended; i++)
         free_run(c->ended[i]);
     free(c->ended);
+    free(c->orphans);
     free(c->workers);
     free(c->heap);
     u64map_destroy(&c->runs);
@@ -232,14 +171,14 @@ static void enqueue(core *c, crun *r, int task)
     c->nready++;
 }
 
-static void make_ready(core *c, crun *r, int task, core_effects *fx)
+void core_make_ready(core *c, crun *r, int task, core_effects *fx)
 {
     r->t[task].state = TS_READY;
     emit_task(fx, r, task, TS_READY);
     enqueue(c, r, task);
 }
 
-static void heap_push(core *c, timer t)
+void core_heap_push(core *c, timer t)
 {
     xgrow(&c->heap, &c->capheap, c->nheap + 1, sizeof *c->heap);
     size_t i = c->nheap++;
@@ -273,7 +212,7 @@ static timer heap_pop(core *c)
 
 /* ---- run progress ---- */
 
-static void end_task(crun *r, int task, int state)
+void core_end_task(crun *r, int task, int state)
 {
     WEFT_ASSERT(r->nleft > 0);
     r->t[task].state = (uint8_t)state;
@@ -283,28 +222,28 @@ static void end_task(crun *r, int task, int state)
 }
 
 /* Marks every pending descendant of task as skipped. */
-static void skip_descendants(crun *r, int task, core_effects *fx)
+void core_skip_descendants(crun *r, int task, core_effects *fx)
 {
     const dag_task *t = &r->g->tasks[task];
     for (size_t k = 0; k < t->nchildren; k++) {
         int ch = t->children[k];
         if (r->t[ch].state != TS_PENDING)
             continue;
-        end_task(r, ch, TS_SKIPPED);
-        core_effect *e = emit(fx, FX_TASK_STATE);
+        core_end_task(r, ch, TS_SKIPPED);
+        core_effect *e = core_emit(fx, FX_TASK_STATE);
         e->run_id = r->id;
         e->task = ch;
         e->state = TS_SKIPPED;
         e->message = xasprintf("upstream task '%s' did not succeed", t->name);
-        skip_descendants(r, ch, fx);
+        core_skip_descendants(r, ch, fx);
     }
 }
 
-static void maybe_finish_run(core *c, crun *r, core_effects *fx)
+void core_maybe_finish_run(core *c, crun *r, core_effects *fx)
 {
     if (r->nleft)
         return;
-    core_effect *e = emit(fx, FX_RUN_STATE);
+    core_effect *e = core_emit(fx, FX_RUN_STATE);
     e->run_id = r->id;
     e->state = r->failed ? RS_FAILED : RS_SUCCEEDED;
     if (r->failed) {
@@ -322,9 +261,9 @@ static void maybe_finish_run(core *c, crun *r, core_effects *fx)
 
 static void task_succeeded(core *c, crun *r, int task, json_t *outputs, core_effects *fx)
 {
-    end_task(r, task, TS_SUCCEEDED);
+    core_end_task(r, task, TS_SUCCEEDED);
     r->outputs[task] = outputs ? json_incref(outputs) : json_object();
-    core_effect *e = emit(fx, FX_TASK_STATE);
+    core_effect *e = core_emit(fx, FX_TASK_STATE);
     e->run_id = r->id;
     e->task = task;
     e->state = TS_SUCCEEDED;
@@ -334,7 +273,7 @@ static void task_succeeded(core *c, crun *r, int task, json_t *outputs, core_eff
         ctask *ch = &r->t[t->children[k]];
         WEFT_ASSERT(ch->waiting > 0);
         if (--ch->waiting == 0 && ch->state == TS_PENDING)
-            make_ready(c, r, t->children[k], fx);
+            core_make_ready(c, r, t->children[k], fx);
     }
 }
 
@@ -343,7 +282,7 @@ static void task_failed(core *c, crun *r, int task, int cls, const char *msg, in
 {
     const dag_retry *rt = &r->g->tasks[task].retry;
     ctask *ct = &r->t[task];
-    core_effect *e = emit(fx, FX_TASK_STATE);
+    core_effect *e = core_emit(fx, FX_TASK_STATE);
     e->run_id = r->id;
     e->task = task;
     e->errclass = cls;
@@ -353,12 +292,12 @@ static void task_failed(core *c, crun *r, int task, int cls, const char *msg, in
         ct->state = TS_RETRY_WAIT;
         e->state = TS_RETRY_WAIT;
         e->due_us = now + delay * 1000;
-        heap_push(c, (timer){e->due_us, r->id, task});
+        core_heap_push(c, (timer){e->due_us, r->id, task});
         return;
     }
     e->state = TS_FAILED;
-    end_task(r, task, TS_FAILED);
-    skip_descendants(r, task, fx);
+    core_end_task(r, task, TS_FAILED);
+    core_skip_descendants(r, task, fx);
 }
 
 /* ---- dispatch ---- */
@@ -382,7 +321,7 @@ static void dispatch_one(core *c, crun *r, int task, cworker *w, int64_t now, co
     if (!inputs) {
         ct->attempts++;
         task_failed(c, r, task, ERRC_FATAL, why, now, fx);
-        maybe_finish_run(c, r, fx);
+        core_maybe_finish_run(c, r, fx);
         return;
     }
     cattempt *a = xcalloc(1, sizeof *a);
@@ -396,7 +335,7 @@ static void dispatch_one(core *c, crun *r, int task, cworker *w, int64_t now, co
     w->credits--;
     ct->state = TS_RUNNING;
     ct->attempt_id = a->id;
-    core_effect *e = emit(fx, FX_DISPATCH);
+    core_effect *e = core_emit(fx, FX_DISPATCH);
     e->run_id = r->id;
     e->task = task;
     e->attempt_id = a->id;
@@ -429,22 +368,28 @@ static void dispatch(core *c, int64_t now, core_effects *fx)
 
 /* ---- events ---- */
 
-static void on_submit(core *c, const core_event *ev, core_effects *fx)
+crun *core_new_run(core *c, uint64_t id, dag *g)
 {
     crun *r = xcalloc(1, sizeof *r);
-    r->id = ev->run_id;
-    r->g = ev->dag;
-    r->t = xcalloc(r->g->ntasks, sizeof *r->t);
-    r->outputs = xcalloc(r->g->ntasks, sizeof *r->outputs);
-    r->nleft = r->g->ntasks;
+    r->id = id;
+    r->g = g;
+    r->t = xcalloc(g->ntasks, sizeof *r->t);
+    r->outputs = xcalloc(g->ntasks, sizeof *r->outputs);
+    r->nleft = g->ntasks;
     WEFT_ASSERT(!u64map_get(c->runs, r->id));
     u64map_put(c->runs, r->id, r);
+    return r;
+}
+
+static void on_submit(core *c, const core_event *ev, core_effects *fx)
+{
+    crun *r = core_new_run(c, ev->run_id, ev->dag);
     for (size_t i = 0; i < r->g->ntasks; i++)
         r->t[i].waiting = (uint32_t)r->g->tasks[i].nparents;
     for (size_t i = 0; i < r->g->ntasks; i++)
         if (!r->t[i].waiting)
-            make_ready(c, r, (int)i, fx);
-    maybe_finish_run(c, r, fx);
+            core_make_ready(c, r, (int)i, fx);
+    core_maybe_finish_run(c, r, fx);
 }
 
 static cworker *find_worker(core *c, const char *name, size_t *index)
@@ -460,7 +405,7 @@ static cworker *find_worker(core *c, const char *name, size_t *index)
 
 /* Ends an attempt the core was waiting for, returning its credit to the worker. ev is the
  * result that ended it, or NULL when it ended otherwise (its worker was lost). */
-static void attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
+void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
                           const core_event *ev, int64_t now, core_effects *fx)
 {
     u64map_del(c->attempts, a->id);
@@ -469,7 +414,7 @@ static void attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg
         if (a->w->credits < a->w->slots)
             a->w->credits++;
     }
-    core_effect *e = emit(fx, FX_ATTEMPT_END);
+    core_effect *e = core_emit(fx, FX_ATTEMPT_END);
     e->attempt_id = a->id;
     e->run_id = a->run->id;
     e->task = a->task;
@@ -487,7 +432,7 @@ static void attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg
         task_succeeded(c, r, task, ev ? ev->outputs : NULL, fx);
     else
         task_failed(c, r, task, cls, msg, now, fx);
-    maybe_finish_run(c, r, fx);
+    core_maybe_finish_run(c, r, fx);
 }
 
 static void fail_running(core *c, cworker *w, const uint64_t *keep, size_t nkeep, const char *why,
@@ -505,7 +450,7 @@ static void fail_running(core *c, cworker *w, const uint64_t *keep, size_t nkeep
             lost[k++] = v;
     }
     for (size_t i = 0; i < k; i++)
-        attempt_ended(c, lost[i], 0, ERRC_LOST, why, NULL, now, fx);
+        core_attempt_ended(c, lost[i], 0, ERRC_LOST, why, NULL, now, fx);
     free(lost);
 }
 
@@ -526,6 +471,14 @@ static void on_worker_joined(core *c, const core_event *ev, core_effects *fx)
         xgrow(&c->workers, &c->capworkers, c->nworkers + 1, sizeof *c->workers);
         c->workers[c->nworkers++] = w;
     }
+    /* Attempts restored after a scheduler restart belong to the worker that reports them. */
+    for (size_t i = 0; i < ev->nrunning; i++) {
+        cattempt *a = u64map_get(c->attempts, ev->running[i]);
+        if (a && !a->w) {
+            a->w = w;
+            u64map_put(w->running, a->id, a);
+        }
+    }
     w->types = strmap_new();
     for (size_t i = 0; i < ev->ntypes; i++)
         strmap_put(w->types, ev->types[i], (void *)1);
@@ -534,7 +487,7 @@ static void on_worker_joined(core *c, const core_event *ev, core_effects *fx)
     w->credits = ev->slots > busy ? ev->slots - (uint32_t)busy : 0;
     w->last_seen_us = ev->now_us;
     w->heartbeat_us = ev->heartbeat_us > 0 ? ev->heartbeat_us : 1000000;
-    core_effect *e = emit(fx, FX_WORKER_STATE);
+    core_effect *e = core_emit(fx, FX_WORKER_STATE);
     e->worker = xstrdup(w->name);
     e->message = xstrdup("up");
 }
@@ -544,7 +497,7 @@ static void worker_lost(core *c, size_t index, const char *why, int64_t now, cor
     cworker *w = c->workers[index];
     c->workers[index] = c->workers[--c->nworkers];
     fail_running(c, w, NULL, 0, why, now, fx);
-    core_effect *e = emit(fx, FX_WORKER_STATE);
+    core_effect *e = core_emit(fx, FX_WORKER_STATE);
     e->worker = xstrdup(w->name);
     e->message = xstrdup("lost");
     free_worker(w);
@@ -554,7 +507,7 @@ static void on_result(core *c, const core_event *ev, core_effects *fx)
 {
     cattempt *a = u64map_get(c->attempts, ev->attempt_id);
     if (!a) {
-        core_effect *e = emit(fx, FX_STALE);
+        core_effect *e = core_emit(fx, FX_STALE);
         e->attempt_id = ev->attempt_id;
         e->ok = ev->ok;
         e->errclass = ev->errclass;
@@ -562,16 +515,17 @@ static void on_result(core *c, const core_event *ev, core_effects *fx)
         return;
     }
     int cls = ev->errclass > 0 && ev->errclass < ERRC__COUNT ? ev->errclass : ERRC_FATAL;
-    attempt_ended(c, a, ev->ok, cls, ev->message, ev, ev->now_us, fx);
+    core_attempt_ended(c, a, ev->ok, cls, ev->message, ev, ev->now_us, fx);
 }
 
 static void on_tick(core *c, int64_t now, core_effects *fx)
 {
+    core_expire_orphans(c, now, fx);
     while (c->nheap && c->heap[0].due_us <= now) {
         timer t = heap_pop(c);
         crun *r = u64map_get(c->runs, t.run);
         if (r && r->t[t.task].state == TS_RETRY_WAIT)
-            make_ready(c, r, t.task, fx);
+            core_make_ready(c, r, t.task, fx);
     }
     for (size_t i = 0; i < c->nworkers;) {
         cworker *w = c->workers[i];
@@ -616,14 +570,24 @@ void core_step(core *c, const core_event *ev, core_effects *fx)
         break;
     case EV_TICK:
         break;
+    case EV_RUN_RESTORED:
+        core_on_restore(c, ev, fx);
+        break;
     }
     on_tick(c, ev->now_us, fx);
     dispatch(c, ev->now_us, fx);
 }
 
+void core_set_orphan_grace(core *c, int64_t us)
+{
+    c->orphan_grace_us = us;
+}
+
 int64_t core_next_deadline(const core *c)
 {
     int64_t next = c->nheap ? c->heap[0].due_us : -1;
+    if (c->norphans && (next < 0 || c->orphan_deadline < next))
+        next = c->orphan_deadline;
     for (size_t i = 0; i < c->nworkers; i++) {
         int64_t d = c->workers[i]->last_seen_us + 3 * c->workers[i]->heartbeat_us + 1;
         if (next < 0 || d < next)

@@ -35,8 +35,18 @@ enum core_ev_kind {
     EV_HEARTBEAT,     /* worker */
     EV_WORKER_LOST,   /* worker */
     EV_RESULT,        /* attempt_id, ok, errclass, message, outputs */
-    EV_TICK           /* time passes: retry timers, heartbeat deadlines */
+    EV_TICK,          /* time passes: retry timers, heartbeat deadlines */
+    EV_RUN_RESTORED   /* run_id, dag, snapshot: a run rebuilt after a scheduler restart */
 };
+
+/* One task of a run as the catalogue last committed it (EV_RUN_RESTORED). */
+typedef struct core_task_snapshot {
+    int state;           /* enum task_state */
+    int attempts;        /* attempts started */
+    uint64_t attempt_id; /* TS_RUNNING: the attempt in flight */
+    json_t *outputs;     /* TS_SUCCEEDED: borrowed */
+    int64_t due_us;      /* TS_RETRY_WAIT: when to retry */
+} core_task_snapshot;
 
 typedef struct core_event {
     enum core_ev_kind kind;
@@ -57,6 +67,7 @@ typedef struct core_event {
     json_t *outputs;          /* EV_RESULT on success (borrowed) */
     int64_t started_us;       /* EV_RESULT: when the worker started and ended the attempt */
     int64_t finished_us;
+    const core_task_snapshot *snapshot; /* EV_RUN_RESTORED: one per task of dag */
 } core_event;
 
 enum core_fx_kind {
@@ -101,6 +112,11 @@ typedef struct core core;
  * seed: for jitter. */
 core *core_new(uint64_t next_attempt_id, uint64_t seed);
 void core_destroy(core **cp);
+
+/* How long an attempt that was running when the scheduler restarted waits for a worker to
+ * report it (in its registration, or with its result) before it fails as lost.
+ * Default 5 s. */
+void core_set_orphan_grace(core *c, int64_t us);
 
 /* Applies one event, appending the resulting effects to fx. Never fails: an event that does
  * not apply (an unknown attempt, a worker nobody knows) yields effects that record it. */

@@ -23,6 +23,7 @@
 #include "common/zsock.h"
 #include "scheduler/compile.h"
 #include "scheduler/core.h"
+#include "scheduler/recover.h"
 #include "scheduler/typereg.h"
 
 #define QUERY_LIMIT_MAX 10000
@@ -391,9 +392,18 @@ static void on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *
     diag_destroy(&d);
     int64_t now = clock_wall_us();
     char *params_json = json_dumps(g->params, JSON_COMPACT | JSON_SORT_KEYS);
+    const char **names = xcalloc(g->ntasks, sizeof *names);
+    for (size_t i = 0; i < g->ntasks; i++)
+        names[i] = g->tasks[i].type;
+    json_t *used = typereg_subset(s->types, names, g->ntasks);
+    char *types_json = json_dumps(used, JSON_COMPACT);
+    json_decref(used);
+    free(names);
     int64_t wf = catalog_put_workflow(s->cat, g->name, g->version, g->hash, file, rq->yaml);
-    int64_t run = wf > 0 ? catalog_create_run(s->cat, wf, params_json, g->ntasks, now) : wf;
+    int64_t run =
+        wf > 0 ? catalog_create_run(s->cat, wf, params_json, types_json, g->ntasks, now) : wf;
     free(params_json);
+    free(types_json);
     for (size_t i = 0; run > 0 && i < g->ntasks; i++) {
         const dag_task *t = &g->tasks[i];
         if (catalog_add_task(s->cat, run, (int)i, t->name, t->type, t->type_version, "pending") < 0)
@@ -588,22 +598,28 @@ static int open_router(sched *s, const sched_config *cfg, weft_err *err)
     return zsock_start(s->router) < 0 ? err_set(err, WEFT_EIO, "cannot watch the socket") : 0;
 }
 
-/* Runs a previous scheduler left running cannot continue yet: mark them failed. */
-static void close_interrupted_runs(sched *s)
+/* Rebuilds every run a previous scheduler left running; a run that cannot be rebuilt is
+ * marked failed with the reason. */
+static void recover_runs(sched *s)
 {
     weft_err err = {0};
-    json_t *runs = catalog_query_runs(s->cat, QUERY_LIMIT_MAX, &err);
+    json_t *runs = catalog_query_open_runs(s->cat, &err);
     size_t i;
     json_t *r;
-    json_array_foreach(runs, i, r)
-    {
-        if (strcmp(json_string_value(json_object_get(r, "state")), "running") != 0)
+    json_array_foreach(runs, i, r) {
+        int64_t id = json_integer_value(json_object_get(r, "id"));
+        int64_t now = clock_wall_us();
+        recovered rec;
+        weft_err rerr = {0};
+        if (recover_run(s->cat, id, now, &rec, &rerr) < 0) {
+            log_error("run %lld cannot be resumed: %s", (long long)id, rerr.msg);
+            catalog_finish_run(s->cat, id, "failed", rerr.msg, now);
             continue;
-        json_int_t id = json_integer_value(json_object_get(r, "id"));
-        catalog_finish_run(s->cat, id, "failed",
-                           "interrupted: the scheduler stopped before the run finished",
-                           clock_wall_us());
-        log_warn("run %lld was interrupted by a scheduler stop; marked failed", (long long)id);
+        }
+        log_info("run %lld resumed (%zu tasks)", (long long)id, rec.ev.dag->ntasks);
+        catalog_event(s->cat, id, NULL, "resumed", "the scheduler restarted", now);
+        step(s, &rec.ev);
+        recover_free(&rec);
     }
     json_decref(runs);
     catalog_commit(s->cat);
@@ -626,7 +642,6 @@ int sched_new(const sched_config *cfg, sched **out, weft_err *err)
         sched_destroy(&s);
         return rc;
     }
-    close_interrupted_runs(s);
     s->core = core_new(catalog_max_attempt_id(s->cat) + 1, (uint64_t)clock_wall_us());
     if (cfg->plugin_path && cfg->executor) {
         json_t *desc = NULL;
@@ -639,6 +654,7 @@ int sched_new(const sched_config *cfg, sched **out, weft_err *err)
             log_warn("cannot describe plugins: %s", derr.msg);
         }
     }
+    recover_runs(s);
     uv_prepare_init(&s->loop, &s->prepare);
     s->prepare.data = s;
     uv_prepare_start(&s->prepare, on_prepare);

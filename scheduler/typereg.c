@@ -113,6 +113,36 @@ const tt_decl *typereg_find(const typereg *r, const char *name)
     return strmap_get(r->types, name);
 }
 
+static json_t *ports_json(const tt_port *p, size_t n)
+{
+    json_t *a = json_array();
+    char tb[64];
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:s}", "name", p[i].name, "type",
+                                           wtype_format(p[i].type, tb, sizeof tb), "optional",
+                                           p[i].optional, "doc", p[i].doc));
+    return a;
+}
+
+json_t *typereg_subset(const typereg *r, const char *const *names, size_t n)
+{
+    json_t *plugins = json_array();
+    strmap *seen = strmap_new();
+    for (size_t i = 0; i < n; i++) {
+        const tt_decl *d = strmap_get(r->types, names[i]);
+        if (!d || strmap_put(seen, d->name, (void *)1))
+            continue;
+        json_t *type = json_pack("{s:s, s:s, s:o, s:o}", "name", d->name, "version", d->version,
+                                 "inputs", ports_json(d->inputs, d->ninputs), "outputs",
+                                 ports_json(d->outputs, d->noutputs));
+        json_array_append_new(plugins, json_pack("{s:s, s:s, s:s, s:[o]}", "name", d->plugin,
+                                                 "version", d->plugin_version, "path", d->path,
+                                                 "types", type));
+    }
+    strmap_destroy(&seen);
+    return json_pack("{s:o, s:[]}", "plugins", plugins, "errors");
+}
+
 const tt_port *tt_find_port(const tt_port *ports, size_t n, const char *name)
 {
     const tt_port *star = NULL;

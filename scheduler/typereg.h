@@ -35,6 +35,9 @@ void typereg_destroy(typereg **rp);
  * types added. */
 size_t typereg_add_description(typereg *r, const json_t *desc);
 const tt_decl *typereg_find(const typereg *r, const char *name);
+/* A plugin description (the shape weft-executor --describe prints) holding only the types
+ * named in names. Caller json_decrefs. */
+json_t *typereg_subset(const typereg *r, const char *const *names, size_t n);
 /* The port of a declaration by name, falling back to a "*" port; NULL when neither. */
 const tt_port *tt_find_port(const tt_port *ports, size_t n, const char *name);
 /* Comma-separated port names for messages ("argv, env, cwd"). Caller frees. */

@@ -25,6 +25,7 @@
 
 #define KILL_GRACE_MS 2000
 #define LOG_CAP (1u << 20)
+#define RECENT_RESULTS 16 /* results kept to resend when the scheduler restarts */
 
 typedef struct slot slot;
 
@@ -73,20 +74,43 @@ struct worker {
     uv_prepare_t prepare;
     uv_signal_t sigint, sigterm;
     int stopping;
+    /* The last results sent, packed, oldest first: a scheduler that restarted before
+     * committing them gets them again after we register (attempt ids make it idempotent). */
+    uint8_t *recent[RECENT_RESULTS];
+    size_t recent_len[RECENT_RESULTS];
+    size_t nrecent;
 };
 
 /* ---- messages to the scheduler ---- */
 
-static void send_env(worker *w, const Weft__Envelope *env)
+static void send_packed(worker *w, const uint8_t *data, size_t len)
 {
-    size_t len;
-    uint8_t *data = wire_pack(env, &len);
     const void *frames[] = {data};
     size_t lens[] = {len};
     int rc = zsock_send(w->dealer, frames, lens, 1);
     if (rc < 0)
         log_warn("cannot send to the scheduler: %s", zmq_strerror(-rc));
+}
+
+static void send_env(worker *w, const Weft__Envelope *env)
+{
+    size_t len;
+    uint8_t *data = wire_pack(env, &len);
+    send_packed(w, data, len);
     free(data);
+}
+
+/* Keeps a packed result (takes ownership) among the most recent ones. */
+static void remember_result(worker *w, uint8_t *data, size_t len)
+{
+    if (w->nrecent == RECENT_RESULTS) {
+        free(w->recent[0]);
+        memmove(w->recent, w->recent + 1, (RECENT_RESULTS - 1) * sizeof *w->recent);
+        memmove(w->recent_len, w->recent_len + 1, (RECENT_RESULTS - 1) * sizeof *w->recent_len);
+        w->nrecent--;
+    }
+    w->recent[w->nrecent] = data;
+    w->recent_len[w->nrecent++] = len;
 }
 
 static void send_register(worker *w)
@@ -128,7 +152,10 @@ static void send_result(worker *w, const running *job, int ok, int cls, const ch
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_RESULT;
     env.result = &r;
-    send_env(w, &env);
+    size_t len;
+    uint8_t *data = wire_pack(&env, &len);
+    send_packed(w, data, len);
+    remember_result(w, data, len);
 }
 
 /* ---- executors ---- */
@@ -403,8 +430,11 @@ static void on_message(void *arg, zmq_msg_t *frames, size_t n)
         on_dispatch(w, env->dispatch);
         break;
     case WEFT__ENVELOPE__BODY_REREGISTER:
-        log_info("the scheduler asked us to register again");
+        log_info("the scheduler asked us to register again; resending %zu recent results",
+                 w->nrecent);
         send_register(w);
+        for (size_t i = 0; i < w->nrecent; i++)
+            send_packed(w, w->recent[i], w->recent_len[i]);
         break;
     case WEFT__ENVELOPE__BODY_SHUTDOWN:
         log_info("shutdown requested by the scheduler");
@@ -611,6 +641,8 @@ void worker_destroy(worker **wp)
     while (w->type_plugin && strmap_next(w->type_plugin, &pos, &k, &v))
         free(v);
     strmap_destroy(&w->type_plugin);
+    for (size_t i = 0; i < w->nrecent; i++)
+        free(w->recent[i]);
     free(w->slots);
     free(w->types_json);
     free(w->name);

@@ -87,7 +87,9 @@ wait_for_workers() {
     return 1
 }
 
-sql() { sqlite3 -batch -noheader "$1/catalog.db" "$2"; }
+# Reads the catalogue like any other reader: waiting (not failing) while the scheduler holds
+# a lock, e.g. during WAL recovery after a crash.
+sql() { sqlite3 -batch -noheader -cmd ".timeout 10000" "$1/catalog.db" "$2"; }
 
 finish() {
     [ "$fails" -eq 0 ] && echo "all checks passed" || echo "$fails checks failed"

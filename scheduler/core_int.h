@@ -1,0 +1,92 @@
+/* core_int: the run state machine's internal state, shared by core.c (events) and
+ * core_restore.c (rebuilding runs after a restart). Private to the core. */
+#ifndef WEFT_CORE_INT_H
+#define WEFT_CORE_INT_H
+
+#include "common/strmap.h"
+#include "common/u64map.h"
+#include "scheduler/core.h"
+
+typedef struct ctask {
+    uint8_t state;
+    uint16_t attempts;      /* attempts started so far */
+    uint32_t waiting;       /* parents not yet succeeded */
+    uint64_t attempt_id;    /* the attempt we wait for while running */
+} ctask;
+
+typedef struct crun {
+    uint64_t id;
+    dag *g;
+    ctask *t;
+    json_t **outputs;       /* per task, set on success */
+    size_t nleft;           /* tasks not yet ended */
+    int failed;
+} crun;
+
+typedef struct cworker {
+    char *name;
+    strmap *types;          /* type name -> (void *)1 */
+    uint32_t slots, credits;
+    int64_t last_seen_us, heartbeat_us;
+    u64map *running;        /* attempt id -> cattempt* */
+} cworker;
+
+typedef struct cattempt {
+    uint64_t id;
+    crun *run;
+    int task;
+    int no;
+    cworker *w;             /* NULL: restored after a restart, not yet claimed by a worker */
+} cattempt;
+
+typedef struct qentry {
+    uint64_t run;
+    int task;
+} qentry;
+
+/* A FIFO of ready tasks of one task type. */
+typedef struct tqueue {
+    qentry *v;
+    size_t head, tail, cap;
+} tqueue;
+
+typedef struct timer {
+    int64_t due_us;
+    uint64_t run;
+    int task;
+} timer;
+
+struct core {
+    u64map *runs;           /* run id -> crun* */
+    u64map *attempts;       /* attempt id -> cattempt* */
+    strmap *queues;         /* type name -> tqueue* */
+    cworker **workers;
+    size_t nworkers, capworkers;
+    timer *heap;            /* retry timers, min-heap on due_us */
+    size_t nheap, capheap;
+    uint64_t next_attempt;
+    uint64_t rng;
+    size_t nready;
+    crun **ended;           /* runs that ended during the last step */
+    size_t nended, capended;
+    uint64_t *orphans;      /* restored attempts no worker has claimed yet */
+    size_t norphans, caporphans;
+    int64_t orphan_deadline, orphan_grace_us;
+};
+
+/* Shared between core.c and core_restore.c. */
+core_effect *core_emit(core_effects *fx, enum core_fx_kind kind);
+void core_make_ready(core *c, crun *r, int task, core_effects *fx);
+void core_heap_push(core *c, timer t);
+void core_end_task(crun *r, int task, int state);
+void core_skip_descendants(crun *r, int task, core_effects *fx);
+void core_maybe_finish_run(core *c, crun *r, core_effects *fx);
+crun *core_new_run(core *c, uint64_t id, dag *g);
+void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
+                        const core_event *ev, int64_t now, core_effects *fx);
+/* EV_RUN_RESTORED (core_restore.c). */
+void core_on_restore(core *c, const core_event *ev, core_effects *fx);
+/* Fails the restored attempts no worker claimed within the grace period. */
+void core_expire_orphans(core *c, int64_t now, core_effects *fx);
+
+#endif

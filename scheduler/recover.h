@@ -1,0 +1,27 @@
+/* recover: turning a run the catalogue left "running" back into a core event.
+ *
+ * The run's workflow is recompiled from its stored text, resolved parameters and the task
+ * type declarations it was first compiled against (so no worker needs to be connected yet),
+ * and each task's last committed state becomes the snapshot of an EV_RUN_RESTORED event. */
+#ifndef WEFT_RECOVER_H
+#define WEFT_RECOVER_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "catalog/catalog.h"
+#include "scheduler/core.h"
+
+typedef struct recovered {
+    core_event ev;              /* EV_RUN_RESTORED; ev.dag passes to the core with the event */
+    core_task_snapshot *snap;   /* owned */
+    json_t *row;                /* owns the outputs the snapshot borrows */
+} recovered;
+
+/* Fills out for run. On failure returns a negative code with a message in err (the run
+ * cannot be rebuilt; the caller marks it failed). Free with recover_free after stepping. */
+int recover_run(catalog *cat, int64_t run, int64_t now_us, recovered *out, weft_err *err);
+void recover_free(recovered *r);
+
+#endif
