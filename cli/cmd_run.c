@@ -38,14 +38,15 @@ static pid_t start_child(char *const *argv)
     return pid;
 }
 
-/* Stops a child with sig and waits (killing it after 5 s). A child that did not exit
- * cleanly is reported: its log on stderr says why. */
+/* Stops a child with sig (0: it was asked to stop already) and waits, killing it after 5 s.
+ * A child that did not exit cleanly is reported: its log on stderr says why. */
 static void stop_child(pid_t pid, int sig, const char *what)
 {
     int status = 0;
     if (pid <= 0)
         return;
-    kill(pid, sig);
+    if (sig)
+        kill(pid, sig);
     for (int i = 0; i < 250; i++) {
         if (waitpid(pid, &status, WNOHANG) == pid)
             break;
@@ -138,14 +139,17 @@ int cmd_run(cli_opts *o)
         else
             print_run_summary(s, run);
     }
+    int asked = 0;
     if (s) {
         weft_err err = {0};
-        json_decref(source_query(s, WEFT__QUERY_KIND__QUERY_SHUTDOWN, 0, NULL, 0, &err));
+        json_t *ack = source_query(s, WEFT__QUERY_KIND__QUERY_SHUTDOWN, 0, NULL, 0, &err);
+        asked = ack != NULL;
+        json_decref(ack);
     }
     source_close(&s);
     for (uint32_t i = 0; i < nworkers; i++)
         stop_child(workers[i], SIGTERM, "worker");
-    stop_child(sched, SIGTERM, "scheduler");
+    stop_child(sched, asked ? 0 : SIGTERM, "scheduler");
     char *sock = xasprintf("%s/run-%d.sock", o->state, (int)getpid());
     unlink(sock);
     free(sock);

@@ -91,6 +91,7 @@ static void free_worker(cworker *w)
 {
     strmap_destroy(&w->types);
     u64map_destroy(&w->running);
+    u64map_destroy(&w->untracked);
     free(w->name);
     free(w);
 }
@@ -302,6 +303,15 @@ static void task_failed(core *c, crun *r, int task, int cls, const char *msg, in
 
 /* ---- dispatch ---- */
 
+/* A worker's credits are its slots minus everything occupying them: the attempts the core
+ * waits for on it and those it reported that the core no longer tracks. Derived, never
+ * counted up and down, so it cannot drift. */
+static void refresh_credits(cworker *w)
+{
+    size_t busy = u64map_count(w->running) + u64map_count(w->untracked);
+    w->credits = w->slots > busy ? w->slots - (uint32_t)busy : 0;
+}
+
 static cworker *pick_worker(core *c, const char *type)
 {
     cworker *best = NULL;
@@ -332,7 +342,7 @@ static void dispatch_one(core *c, crun *r, int task, cworker *w, int64_t now, co
     a->w = w;
     u64map_put(c->attempts, a->id, a);
     u64map_put(w->running, a->id, a);
-    w->credits--;
+    refresh_credits(w);
     ct->state = TS_RUNNING;
     ct->attempt_id = a->id;
     core_effect *e = core_emit(fx, FX_DISPATCH);
@@ -411,8 +421,7 @@ void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
     u64map_del(c->attempts, a->id);
     if (a->w) {
         u64map_del(a->w->running, a->id);
-        if (a->w->credits < a->w->slots)
-            a->w->credits++;
+        refresh_credits(a->w);
     }
     core_effect *e = core_emit(fx, FX_ATTEMPT_END);
     e->attempt_id = a->id;
@@ -468,23 +477,28 @@ static void on_worker_joined(core *c, const core_event *ev, core_effects *fx)
         w = xcalloc(1, sizeof *w);
         w->name = xstrdup(ev->worker);
         w->running = u64map_new();
+        w->untracked = u64map_new();
         xgrow(&c->workers, &c->capworkers, c->nworkers + 1, sizeof *c->workers);
         c->workers[c->nworkers++] = w;
     }
-    /* Attempts restored after a scheduler restart belong to the worker that reports them. */
+    /* Attempts restored after a scheduler restart belong to the worker that reports them;
+     * attempts it reports that the core no longer waits for still occupy its slots. */
+    u64map_destroy(&w->untracked);
+    w->untracked = u64map_new();
     for (size_t i = 0; i < ev->nrunning; i++) {
         cattempt *a = u64map_get(c->attempts, ev->running[i]);
         if (a && !a->w) {
             a->w = w;
             u64map_put(w->running, a->id, a);
+        } else if (!a && ev->running[i]) {
+            u64map_put(w->untracked, ev->running[i], (void *)1);
         }
     }
     w->types = strmap_new();
     for (size_t i = 0; i < ev->ntypes; i++)
         strmap_put(w->types, ev->types[i], (void *)1);
     w->slots = ev->slots;
-    size_t busy = u64map_count(w->running);
-    w->credits = ev->slots > busy ? ev->slots - (uint32_t)busy : 0;
+    refresh_credits(w);
     w->last_seen_us = ev->now_us;
     w->heartbeat_us = ev->heartbeat_us > 0 ? ev->heartbeat_us : 1000000;
     core_effect *e = core_emit(fx, FX_WORKER_STATE);
@@ -507,6 +521,10 @@ static void on_result(core *c, const core_event *ev, core_effects *fx)
 {
     cattempt *a = u64map_get(c->attempts, ev->attempt_id);
     if (!a) {
+        /* Stale; but if its worker had it as an untracked attempt, its slot is free now. */
+        cworker *w = ev->worker ? find_worker(c, ev->worker, NULL) : NULL;
+        if (w && u64map_del(w->untracked, ev->attempt_id))
+            refresh_credits(w);
         core_effect *e = core_emit(fx, FX_STALE);
         e->attempt_id = ev->attempt_id;
         e->ok = ev->ok;

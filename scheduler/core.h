@@ -53,7 +53,7 @@ typedef struct core_event {
     int64_t now_us;
     uint64_t run_id;          /* EV_RUN_SUBMITTED */
     dag *dag;                 /* EV_RUN_SUBMITTED: ownership passes to the core */
-    const char *worker;       /* EV_WORKER_*, EV_HEARTBEAT */
+    const char *worker;       /* EV_WORKER_*, EV_HEARTBEAT; EV_RESULT: the sender, if known */
     uint32_t slots;           /* EV_WORKER_JOINED */
     const char *const *types; /* EV_WORKER_JOINED: task type names it runs */
     size_t ntypes;

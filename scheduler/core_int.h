@@ -29,6 +29,8 @@ typedef struct cworker {
     uint32_t slots, credits;
     int64_t last_seen_us, heartbeat_us;
     u64map *running;        /* attempt id -> cattempt* */
+    u64map *untracked;      /* attempts it reported running that the core no longer waits
+                               for: they hold a slot until their result comes */
 } cworker;
 
 typedef struct cattempt {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -338,8 +339,14 @@ static void on_heartbeat(sched *s, const zmq_msg_t *id)
     step(s, &ev);
 }
 
-static void on_result(sched *s, const Weft__Result *r)
+static void on_result(sched *s, const zmq_msg_t *id, const Weft__Result *r)
 {
+    char sender[256];
+    size_t idlen = zmq_msg_size((zmq_msg_t *)id);
+    if (idlen >= sizeof sender)
+        idlen = 0;
+    memcpy(sender, zmq_msg_data((zmq_msg_t *)id), idlen);
+    sender[idlen] = '\0';
     uint64_t run;
     int task, no;
     int64_t now = clock_wall_us();
@@ -488,7 +495,7 @@ static void on_message(void *arg, zmq_msg_t *frames, size_t n)
         on_heartbeat(s, &frames[0]);
         break;
     case WEFT__ENVELOPE__BODY_RESULT:
-        on_result(s, env->result);
+        on_result(s, &frames[0], env->result);
         break;
     case WEFT__ENVELOPE__BODY_SUBMIT:
         on_submit(s, &frames[0], env->submit);
@@ -689,6 +696,10 @@ void sched_destroy(sched **sp)
     if (!sp || !*sp)
         return;
     sched *s = *sp;
+    /* Teardown has begun: a late SIGTERM must not kill us halfway (the uv handlers that
+     * caught it are being closed). */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
     zsock_close(s->router);
     uv_walk(&s->loop, close_handle, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);

@@ -623,6 +623,9 @@ void worker_destroy(worker **wp)
         return;
     worker *w = *wp;
     w->stopping = 1;
+    /* Teardown has begun: a late SIGTERM must not kill us halfway. */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
     if (w->slots)
         stop_executors(w);
     for (uint32_t i = 0; i < w->nslots; i++) {

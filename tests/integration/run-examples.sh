@@ -36,7 +36,7 @@ expect "invalid workflow exits 2" 2 $?
 expect_grep "invalid workflow message" "^bad.yaml:3:39: task 'a' input 'duration': expected duration, got int$" bad.out
 expect "no run was created for it" 2 "$(sql .weft "SELECT count(*) FROM runs")"
 # The embedded scheduler and worker stopped cleanly every time (no sanitizer reports).
-if grep -l "the local \(scheduler\|worker\)\|Sanitizer\|runtime error" ./*.out; then
-    fail "a local daemon did not stop cleanly"
+if grep -H "the local \(scheduler\|worker\)\|Sanitizer\|runtime error" ./*.out; then
+    fail "a local daemon did not stop cleanly (above)"
 fi
 finish
