@@ -74,8 +74,12 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_ADD_TASK] = "INSERT INTO tasks(run_id, idx, name, type, type_version, state) "
                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_ADD_EDGE] = "INSERT OR IGNORE INTO edges(run_id, child, parent) VALUES (?1, ?2, ?3)",
-    [ST_UPDATE_TASK] = "UPDATE tasks SET state = ?3, error_class = coalesce(?4, error_class), "
-                       "error = coalesce(?5, error), outputs = coalesce(?6, outputs), "
+    /* A task that succeeds sheds the error of an earlier attempt (attempts keep it). */
+    [ST_UPDATE_TASK] = "UPDATE tasks SET state = ?3, "
+                       "error_class = CASE ?3 WHEN 'succeeded' THEN NULL "
+                       "ELSE coalesce(?4, error_class) END, "
+                       "error = CASE ?3 WHEN 'succeeded' THEN NULL ELSE coalesce(?5, error) END, "
+                       "outputs = coalesce(?6, outputs), "
                        "ready_us = coalesce(?7, ready_us), "
                        "finished_us = coalesce(?8, finished_us), retry_due_us = ?9 "
                        "WHERE run_id = ?1 AND idx = ?2",

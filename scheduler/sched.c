@@ -201,6 +201,7 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int64_t
     d.inputs_json = inputs;
     d.attempt = (uint32_t)e->attempt_no;
     d.timeout_ms = (uint64_t)t->timeout_ms;
+    d.mem_bytes = t->mem;
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_DISPATCH;
     env.dispatch = &d;

@@ -46,6 +46,37 @@ static void on_sigusr1(int sig)
     host_request_cancel();
 }
 
+/* Limits the address space for one attempt to what the executor uses now plus bytes
+ * (resources.mem), so a plugin that allocates past it gets NULL from malloc instead of
+ * taking the machine down. Returns the limit to restore afterwards. Sanitizer builds
+ * reserve terabytes of shadow memory, so there the limit is only logged. */
+static struct rlimit limit_memory(uint64_t bytes)
+{
+    struct rlimit old;
+    getrlimit(RLIMIT_AS, &old);
+    if (!bytes)
+        return old;
+#if defined(__SANITIZE_ADDRESS__)
+    dprintf(2, "weft: memory limit of %llu bytes not enforced in a sanitizer build\n",
+            (unsigned long long)bytes);
+#else
+    long pages = 0, page = sysconf(_SC_PAGESIZE);
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld", &pages) != 1)
+            pages = 0;
+        fclose(f);
+    }
+    struct rlimit lim = old;
+    rlim_t want = (rlim_t)pages * (rlim_t)page + (rlim_t)bytes;
+    lim.rlim_cur = old.rlim_max != RLIM_INFINITY && want > old.rlim_max ? old.rlim_max : want;
+    if (setrlimit(RLIMIT_AS, &lim) < 0)
+        dprintf(2, "weft: cannot limit memory to %llu bytes: %s\n", (unsigned long long)bytes,
+                strerror(errno));
+#endif
+    return old;
+}
+
 /* Reads the last LOG_CAP bytes of the task log. Caller frees *out. */
 static void read_log_tail(const char *path, uint8_t **out, size_t *len)
 {
@@ -124,8 +155,11 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
                 out.status = WEFT_FAIL;
             }
         }
-        if (out.status == WEFT_OK)
+        if (out.status == WEFT_OK) {
+            struct rlimit old = limit_memory(rq->mem_bytes);
             host_run(&t, &out);
+            setrlimit(RLIMIT_AS, &old);
+        }
     }
     json_decref(inputs);
     if (out.status != WEFT_OK)

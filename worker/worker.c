@@ -395,6 +395,7 @@ static void on_dispatch(worker *w, const Weft__Dispatch *d)
     rq.task = d->task;
     rq.attempt = d->attempt;
     rq.workdir = job->workdir;
+    rq.mem_bytes = d->mem_bytes;
     size_t n = weft__exec_request__get_packed_size(&rq);
     write_req *wr = xcalloc(1, sizeof *wr);
     wr->data = xmalloc(n + 4);

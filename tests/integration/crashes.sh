@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Plugins that segfault, abort, exit, run out of their memory allowance or hang kill only
+# their executor: each attempt fails with the engine's class (crash or timeout), the worker
+# replaces the executor and keeps serving. A task that fails transiently twice succeeds on
+# its third attempt, with retry delays that follow the formula, measured from the catalogue.
+. "$(dirname "$0")/lib.sh"
+: "${WEFT_TEST_PLUGINS:?}"
+# Let real signals kill the executor in sanitizer builds, as they do in release builds.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}:handle_segv=0:handle_abort=0"
+path="$WEFT_PLUGIN_PATH:$WEFT_TEST_PLUGINS"
+port=$(free_port)
+ep="tcp://127.0.0.1:$port"
+start_scheduler "$T/state" "$ep"
+start_worker w1 "$ep" 2 "$path"
+wait_for_workers "$ep" 1 || exit 1
+
+cat >"$T/crashy.yaml" <<'YAML'
+workflow: crashy
+tasks:
+  segv: { type: crashy.segv }
+  abort: { type: crashy.abort }
+  exit: { type: crashy.exit }
+  oom: { type: crashy.oom, resources: { mem: 256M } }
+  hang: { type: crashy.hang, timeout: 300ms }
+  flaky:
+    type: crashy.flaky
+    retry: { max_attempts: 3, interval: 300ms, backoff_rate: 2.0, max_delay: 10s, on: [transient] }
+  after: { type: echo, with: { attempt: "${flaky.outputs.attempt}" } }
+YAML
+"$weft" submit "$T/crashy.yaml" --scheduler "$ep" --wait >"$T/out.txt" 2>&1
+expect "the run fails (the crashing tasks fail)" 1 $?
+row() { sql "$T/state" "SELECT state || '|' || coalesce(error_class, '') FROM tasks WHERE name = '$1'"; }
+msg() { sql "$T/state" "SELECT error FROM tasks WHERE name = '$1'"; }
+expect "segv: crash" "failed|crash" "$(row segv)"
+expect "segv message names the signal" "executor killed by Segmentation fault running crashy.segv, attempt 1" "$(msg segv)"
+expect "abort: crash" "failed|crash" "$(row abort)"
+expect "exit: crash" "failed|crash" "$(row exit)"
+expect "exit message" "executor exited with status 3 running crashy.exit, attempt 1" "$(msg exit)"
+if grep -q "WEFT_ASAN:BOOL=ON" "$WEFT_BIN/../CMakeCache.txt"; then
+    ok "oom: memory limits are not enforced in sanitizer builds; skipped"
+else
+    expect "oom: crash" "failed|crash" "$(row oom)"
+    "$weft" logs 1 oom --scheduler "$ep" >"$T/oom.log" 2>&1
+    expect_grep "oom ran out of its 256M allowance" 'out of memory after [0-9]+ MiB' "$T/oom.log"
+fi
+expect "hang: timeout (SIGTERM ignored, then SIGKILL)" "failed|timeout" "$(row hang)"
+expect "flaky succeeded (its earlier errors stay with its attempts)" "succeeded|" "$(row flaky)"
+expect "flaky's attempts" "failed|transient failed|transient succeeded|" "$(sql "$T/state" "SELECT group_concat(a.state || '|' || coalesce(a.error_class, ''), ' ') FROM attempts a JOIN tasks t ON t.run_id = a.run_id AND t.idx = a.idx WHERE t.name = 'flaky'")"
+expect "flaky had 3 attempts" 3 "$(sql "$T/state" "SELECT attempts FROM tasks WHERE name = 'flaky'")"
+expect "after got flaky's output" 3 "$(sql "$T/state" "SELECT json_extract(outputs, '$.attempt') FROM tasks WHERE name = 'after'")"
+# Backoff, on the scheduler's clock: from each retry_wait event to the task's next ready
+# event. At least interval * rate^(n-1) (300 ms, then 600 ms), and at most 200 ms later.
+delays=$(sql "$T/state" "SELECT group_concat(r.ts_us - w.ts_us, ' ') FROM events w
+    JOIN events r ON r.run_id = w.run_id AND r.task = w.task AND r.kind = 'ready'
+     AND r.seq = (SELECT min(seq) FROM events x WHERE x.run_id = w.run_id AND x.task = w.task
+                  AND x.kind = 'ready' AND x.seq > w.seq)
+    WHERE w.task = 'flaky' AND w.kind = 'retry_wait' ORDER BY w.seq")
+set -- $delays
+[ "${1:-0}" -ge 300000 ] && [ "${1:-0}" -le 500000 ] && ok "first retry delay ${1}us within [300ms, 500ms]" || fail "first retry delay ${1:-none}us"
+[ "${2:-0}" -ge 600000 ] && [ "${2:-0}" -le 800000 ] && ok "second retry delay ${2}us within [600ms, 800ms]" || fail "second retry delay ${2:-none}us"
+expect "crashes were not retried (no retry policy)" 1 "$(sql "$T/state" "SELECT max(attempts) FROM tasks WHERE name IN ('segv', 'abort', 'exit', 'hang')")"
+expect_grep "the worker replaced crashed executors" "executor killed by Segmentation fault" "$T/worker-w1.log"
+"$weft" submit "$WEFT_SRC/workflows/word-count.yaml" --scheduler "$ep" --wait >/dev/null 2>&1
+expect "the worker still serves" 0 $?
+kill -0 "$WORKER_PID" 2>/dev/null && ok "worker alive" || fail "worker died"
+finish

@@ -1,0 +1,77 @@
+/* Task types that fail the hard way, for isolation and retry tests: a segfault, an abort,
+ * an exit, an allocation loop that runs out of its memory allowance, a hang that ignores
+ * SIGTERM, and a task that fails transiently until its third attempt. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <weft/plugin.h>
+
+static int segv(weft_ctx *ctx)
+{
+    (void)ctx;
+    raise(SIGSEGV);
+    return WEFT_OK;
+}
+
+static int do_abort(weft_ctx *ctx)
+{
+    (void)ctx;
+    abort();
+}
+
+static int do_exit(weft_ctx *ctx)
+{
+    (void)ctx;
+    exit(3);
+}
+
+static int oom(weft_ctx *ctx)
+{
+    /* Touch 64 MiB blocks until malloc fails, then die as most programs do. Stops at 1 GiB,
+     * so a build without memory limits (sanitizers) fails the task instead of the machine. */
+    char *blocks[16];
+    for (int i = 0; i < 16; i++) {
+        blocks[i] = malloc(64u << 20);
+        if (!blocks[i]) {
+            weft_log(ctx, "out of memory after %d MiB", i * 64);
+            abort();
+        }
+        memset(blocks[i], 1, 64u << 20);
+    }
+    for (int i = 0; i < 16; i++)
+        free(blocks[i]);
+    return weft_fail(ctx, "allocated 1 GiB without hitting a memory limit");
+}
+
+static int hang(weft_ctx *ctx)
+{
+    (void)ctx;
+    signal(SIGTERM, SIG_IGN);
+    for (;;)
+        pause();
+    return WEFT_OK;
+}
+
+static int flaky(weft_ctx *ctx)
+{
+    long attempt = strtol(weft_info(ctx, "attempt"), NULL, 10);
+    if (attempt < 3)
+        return weft_retry(ctx, "flaky: attempt %ld fails, as planned", attempt);
+    return weft_output_int(ctx, "attempt", attempt) == WEFT_OK ? WEFT_OK : WEFT_FAIL;
+}
+
+static const weft_port none[] = {{.name = NULL}};
+static const weft_port attempt_out[] = {{.name = "attempt", .type = "int"}, {.name = NULL}};
+static const weft_task_type types[] = {
+    {.name = "crashy.segv", .version = "1", .inputs = none, .outputs = none, .run = segv},
+    {.name = "crashy.abort", .version = "1", .inputs = none, .outputs = none, .run = do_abort},
+    {.name = "crashy.exit", .version = "1", .inputs = none, .outputs = none, .run = do_exit},
+    {.name = "crashy.oom", .version = "1", .inputs = none, .outputs = none, .run = oom},
+    {.name = "crashy.hang", .version = "1", .inputs = none, .outputs = none, .run = hang},
+    {.name = "crashy.flaky", .version = "1", .inputs = none, .outputs = attempt_out,
+     .run = flaky},
+    {.name = NULL}};
+
+WEFT_PLUGIN_DECLARE("crashy", "1.0.0", types)
