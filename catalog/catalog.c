@@ -57,12 +57,14 @@ static const char *const migrations[] = {
     /* 2: the task type declarations a run was compiled against, so a restarted scheduler
      * recompiles it identically before any worker has registered. */
     "ALTER TABLE runs ADD COLUMN types TEXT NOT NULL DEFAULT '{}';",
+    /* 3: a cancel, once requested, survives a scheduler restart. */
+    "ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;",
 };
 
 enum stmt_id {
     ST_PUT_WORKFLOW, ST_GET_WORKFLOW, ST_CREATE_RUN, ST_ADD_TASK, ST_ADD_EDGE, ST_UPDATE_TASK,
     ST_START_ATTEMPT, ST_TASK_RUNNING, ST_FINISH_ATTEMPT, ST_FINISH_RUN, ST_PUT_WORKER,
-    ST_EVENT, ST__COUNT
+    ST_EVENT, ST_CANCEL_RUN, ST__COUNT
 };
 
 static const char *const stmt_sql[ST__COUNT] = {
@@ -96,6 +98,7 @@ static const char *const stmt_sql[ST__COUNT] = {
                       "UPDATE SET slots = ?2, types = ?3, state = ?4, last_seen_us = ?5",
     [ST_EVENT] = "INSERT INTO events(ts_us, run_id, task, kind, detail) "
                  "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_CANCEL_RUN] = "UPDATE runs SET cancel_requested = 1 WHERE id = ?1",
 };
 
 struct catalog {
@@ -592,6 +595,16 @@ json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int lim
                 args, 3, NULL, err);
 }
 
+int catalog_request_cancel(catalog *c, int64_t run, int64_t now_us)
+{
+    sqlite3_stmt *s = stmt(c, ST_CANCEL_RUN);
+    if (!s)
+        return WEFT_EDB;
+    sqlite3_bind_int64(s, 1, run);
+    int rc = done(c, s, "request cancel");
+    return rc ? rc : catalog_event(c, run, NULL, "cancel_requested", NULL, now_us);
+}
+
 json_t *catalog_query_open_runs(catalog *c, weft_err *err)
 {
     return rows(c, "SELECT id FROM runs WHERE state = 'running' ORDER BY id", NULL, 0, NULL, err);
@@ -601,7 +614,8 @@ json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err)
 {
     int64_t args[] = {run};
     json_t *r = rows(c,
-                     "SELECT r.id, w.file, w.spec, r.params, r.types FROM runs r "
+                     "SELECT r.id, w.file, w.spec, r.params, r.types, r.cancel_requested "
+                     "FROM runs r "
                      "JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
                      args, 1, NULL, err);
     if (!r || json_array_size(r) != 1) {

@@ -21,7 +21,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 2
+#define CATALOG_SCHEMA_VERSION 3
 
 /* Opens (creating and migrating) the catalogue in directory dir (catalog.db, logs/).
  * readonly opens an existing database for queries only. On failure returns a negative code
@@ -75,6 +75,8 @@ int catalog_finish_attempt(catalog *c, uint64_t id, const char *state, const cha
                            const char *error, int64_t started_us, int64_t finished_us);
 int catalog_finish_run(catalog *c, int64_t run, const char *state, const char *error,
                        int64_t now_us);
+/* Records that run is to be cancelled (kept across restarts). */
+int catalog_request_cancel(catalog *c, int64_t run, int64_t now_us);
 int catalog_put_worker(catalog *c, const char *name, uint32_t slots, const char *types_json,
                        const char *state, int64_t now_us);
 int catalog_event(catalog *c, int64_t run, const char *task, const char *kind,
@@ -96,7 +98,7 @@ json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int lim
 /* Ids of the runs in state "running", oldest first: [{"id": N}, ...]. */
 json_t *catalog_query_open_runs(catalog *c, weft_err *err);
 /* What a restarted scheduler needs to rebuild a run: {"id", "file", "spec", "params",
- * "types", "tasks": [{"idx", "state", "attempts", "outputs", "retry_due_us",
+ * "types", "cancel_requested", "tasks": [{"idx", "state", "attempts", "outputs", "retry_due_us",
  * "running_attempt"}]}. */
 json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err);
 /* Logs of a run (task NULL: every task), each {"task","attempt","log"}. */

@@ -65,6 +65,7 @@ int cmd_status(cli_opts *o);
 int cmd_list(cli_opts *o);
 int cmd_logs(cli_opts *o);
 int cmd_run(cli_opts *o);
+int cmd_cancel(cli_opts *o);
 
 /* Whether to use colour on stdout (a TTY, and NO_COLOR unset). */
 int cli_color(void);

@@ -148,8 +148,9 @@ static int on_event(const json_t *e, progress *p, int quiet, int *failed)
     const char *kind = gets_(e, "kind"), *task = gets_(e, "task");
     const char *detail = gets_(e, "detail");
     if (!*task) {
-        if (!strcmp(kind, "succeeded") || !strcmp(kind, "failed")) {
-            *failed = !strcmp(kind, "failed");
+        if (!strcmp(kind, "succeeded") || !strcmp(kind, "failed") ||
+            !strcmp(kind, "cancelled")) {
+            *failed = strcmp(kind, "succeeded") != 0;
             return 1;
         }
         return 0;
@@ -162,7 +163,7 @@ static int on_event(const json_t *e, progress *p, int quiet, int *failed)
         p->failed++, p->running--;
     else if (!strcmp(kind, "retry_wait"))
         p->running--;
-    else if (!strcmp(kind, "skipped"))
+    else if (!strcmp(kind, "skipped") || !strcmp(kind, "cancelled"))
         p->skipped++;
     int notable = !strcmp(kind, "failed") || !strcmp(kind, "retry_wait");
     if (quiet || (p->tty && !notable))
@@ -451,4 +452,41 @@ int cmd_logs(cli_opts *o)
         return EXIT_USAGE;
     return show(o, WEFT__QUERY_KIND__QUERY_LOGS, run, o->nargs == 2 ? o->args[1] : NULL,
                 print_logs);
+}
+
+int cmd_cancel(cli_opts *o)
+{
+    uint64_t run = 0;
+    if (o->nargs != 1 || parse_run(o->args[0], &run)) {
+        if (o->nargs != 1)
+            fprintf(stderr, "weft: cancel takes RUN\n");
+        return EXIT_USAGE;
+    }
+    char *ipc = NULL;
+    if (!o->scheduler)
+        o->scheduler = ipc = xasprintf("ipc://%s/scheduler.sock", o->state);
+    source *s = NULL;
+    int rc = source_open(o, &s);
+    if (!rc) {
+        Weft__CancelRequest rq = WEFT__CANCEL_REQUEST__INIT;
+        rq.run_id = run;
+        Weft__Envelope env = WEFT__ENVELOPE__INIT;
+        env.body_case = WEFT__ENVELOPE__BODY_CANCEL;
+        env.cancel = &rq;
+        Weft__Envelope *reply = NULL;
+        weft_err err = {0};
+        if (client_call(s->cl, &env, &reply, &err) < 0) {
+            rc = exit_for(&err);
+        } else if (reply->reply->code != 0) {
+            fprintf(stderr, "weft: %s\n", reply->reply->error);
+            rc = EXIT_USAGE;
+        } else {
+            printf("run %llu: cancel requested\n", (unsigned long long)run);
+        }
+        if (reply)
+            weft__envelope__free_unpacked(reply, NULL);
+    }
+    source_close(&s);
+    free(ipc);
+    return rc;
 }

@@ -17,6 +17,7 @@ static const char usage_text[] =
     "  status [RUN]                      a run and its tasks, or the scheduler\n"
     "  list                              runs, newest first\n"
     "  logs RUN [TASK]                   task logs\n"
+    "  cancel RUN                        stop a run: nothing new starts, running tasks stop\n"
     "  validate FILE [-p k=v]...         check a workflow without running it\n"
     "  graph FILE --dot|--mermaid        print the task graph\n"
     "  plugins                           task types on the plugin path\n"
@@ -101,7 +102,8 @@ int main(int argc, char **argv)
         int (*fn)(cli_opts *);
     } commands[] = {{"run", cmd_run},         {"submit", cmd_submit}, {"status", cmd_status},
                     {"list", cmd_list},       {"logs", cmd_logs},     {"validate", cmd_validate},
-                    {"graph", cmd_graph},     {"plugins", cmd_plugins}};
+                    {"graph", cmd_graph},     {"plugins", cmd_plugins},
+                    {"cancel", cmd_cancel}};
     log_init("weft", LOG_WARN);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {

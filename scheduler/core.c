@@ -15,7 +15,7 @@
 #include "scheduler/core_int.h"
 
 static const char *const task_state_names[TS__COUNT] = {
-    "pending", "ready", "running", "retry_wait", "succeeded", "failed", "skipped"};
+    "pending", "ready", "running", "retry_wait", "succeeded", "failed", "skipped", "cancelled"};
 
 const char *core_task_state_name(int s)
 {
@@ -24,7 +24,8 @@ const char *core_task_state_name(int s)
 
 const char *core_run_state_name(int s)
 {
-    return s == RS_RUNNING ? "running" : s == RS_SUCCEEDED ? "succeeded" : "failed";
+    static const char *const names[] = {"running", "succeeded", "failed", "cancelled"};
+    return s >= RS_RUNNING && s <= RS_CANCELLED ? names[s] : "unknown";
 }
 
 /* ---- effects ---- */
@@ -216,6 +217,7 @@ static timer heap_pop(core *c)
 void core_end_task(crun *r, int task, int state)
 {
     WEFT_ASSERT(r->nleft > 0);
+    WEFT_ASSERT(r->t[task].state < TS_SUCCEEDED);
     r->t[task].state = (uint8_t)state;
     r->nleft--;
     if (state != TS_SUCCEEDED)
@@ -246,8 +248,10 @@ void core_maybe_finish_run(core *c, crun *r, core_effects *fx)
         return;
     core_effect *e = core_emit(fx, FX_RUN_STATE);
     e->run_id = r->id;
-    e->state = r->failed ? RS_FAILED : RS_SUCCEEDED;
-    if (r->failed) {
+    e->state = r->cancelled ? RS_CANCELLED : r->failed ? RS_FAILED : RS_SUCCEEDED;
+    if (r->cancelled) {
+        e->message = xstrdup("cancelled");
+    } else if (r->failed) {
         size_t nfailed = 0;
         for (size_t i = 0; i < r->g->ntasks; i++)
             nfailed += r->t[i].state == TS_FAILED;
@@ -288,7 +292,9 @@ static void task_failed(core *c, crun *r, int task, int cls, const char *msg, in
     e->task = task;
     e->errclass = cls;
     e->message = xstrdup(msg ? msg : "");
-    if ((rt->on & (1u << cls)) && ct->attempts < rt->max_attempts) {
+    if (r->cancelled && cls != ERRC_CANCELLED)
+        e->errclass = cls = ERRC_CANCELLED;
+    if (!r->cancelled && (rt->on & (1u << cls)) && ct->attempts < rt->max_attempts) {
         int64_t delay = core_backoff_ms(rt, ct->attempts, rt->jitter_full ? next_unit(c) : 1.0);
         ct->state = TS_RETRY_WAIT;
         e->state = TS_RETRY_WAIT;
@@ -296,8 +302,8 @@ static void task_failed(core *c, crun *r, int task, int cls, const char *msg, in
         core_heap_push(c, (timer){e->due_us, r->id, task});
         return;
     }
-    e->state = TS_FAILED;
-    core_end_task(r, task, TS_FAILED);
+    e->state = cls == ERRC_CANCELLED ? TS_CANCELLED : TS_FAILED;
+    core_end_task(r, task, e->state);
     core_skip_descendants(r, task, fx);
 }
 
@@ -591,6 +597,9 @@ void core_step(core *c, const core_event *ev, core_effects *fx)
     case EV_RUN_RESTORED:
         core_on_restore(c, ev, fx);
         break;
+    case EV_CANCEL:
+        core_on_cancel(c, ev, fx);
+        break;
     }
     on_tick(c, ev->now_us, fx);
     dispatch(c, ev->now_us, fx);
@@ -623,6 +632,11 @@ const dag *core_run_dag(const core *c, uint64_t run_id)
     return r ? r->g : NULL;
 }
 
+int core_run_active(const core *c, uint64_t run_id)
+{
+    return u64map_get(c->runs, run_id) != NULL;
+}
+
 int core_attempt_info(const core *c, uint64_t attempt_id, uint64_t *run_id, int *task,
                       int *attempt_no)
 {
@@ -643,6 +657,42 @@ size_t core_nruns(const core *c)
 size_t core_nworkers(const core *c)
 {
     return c->nworkers;
+}
+
+void core_on_cancel(core *c, const core_event *ev, core_effects *fx)
+{
+    crun *r = u64map_get(c->runs, ev->run_id);
+    if (!r || r->cancelled)
+        return;
+    r->cancelled = 1;
+    for (size_t i = 0; i < r->g->ntasks; i++) {
+        ctask *t = &r->t[i];
+        if (t->state == TS_RUNNING) {
+            cattempt *a = u64map_get(c->attempts, t->attempt_id);
+            if (a && a->w) {
+                core_effect *e = core_emit(fx, FX_STOP_ATTEMPT);
+                e->run_id = r->id;
+                e->task = (int)i;
+                e->attempt_id = a->id;
+                e->worker = xstrdup(a->w->name);
+            } else if (a) {
+                /* Restored and unclaimed: nobody to ask; a late result will be stale. */
+                core_attempt_ended(c, a, 0, ERRC_CANCELLED, "run cancelled", NULL, ev->now_us,
+                                   fx);
+                if (!u64map_get(c->runs, ev->run_id))
+                    return; /* that was the run's last open task */
+            }
+        } else if (t->state < TS_SUCCEEDED) {
+            core_end_task(r, (int)i, TS_CANCELLED);
+            core_effect *e = core_emit(fx, FX_TASK_STATE);
+            e->run_id = r->id;
+            e->task = (int)i;
+            e->state = TS_CANCELLED;
+            e->errclass = ERRC_CANCELLED;
+            e->message = xstrdup("run cancelled");
+        }
+    }
+    core_maybe_finish_run(c, r, fx);
 }
 
 int core_worker_known(const core *c, const char *name)

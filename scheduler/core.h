@@ -9,7 +9,10 @@
  * Task life: pending -> ready -> running -> succeeded | failed, with
  * running -> retry_wait -> ready for retried failures, and pending -> skipped when an
  * upstream task failed. A run ends once every task has ended: succeeded when all succeeded,
- * failed otherwise. Independent branches keep running after a failure. */
+ * failed otherwise. Independent branches keep running after a failure.
+ *
+ * Cancelling a run ends its waiting tasks as cancelled at once and asks workers to stop its
+ * running attempts; the run ends, cancelled, when the last of those reports back. */
 #ifndef WEFT_CORE_H
 #define WEFT_CORE_H
 
@@ -21,10 +24,11 @@
 #include "scheduler/dag.h"
 
 enum task_state {
-    TS_PENDING, TS_READY, TS_RUNNING, TS_RETRY_WAIT, TS_SUCCEEDED, TS_FAILED, TS_SKIPPED,
+    TS_PENDING, TS_READY, TS_RUNNING, TS_RETRY_WAIT, /* open */
+    TS_SUCCEEDED, TS_FAILED, TS_SKIPPED, TS_CANCELLED, /* ended */
     TS__COUNT
 };
-enum run_state { RS_RUNNING, RS_SUCCEEDED, RS_FAILED };
+enum run_state { RS_RUNNING, RS_SUCCEEDED, RS_FAILED, RS_CANCELLED };
 
 const char *core_task_state_name(int s);
 const char *core_run_state_name(int s);
@@ -36,7 +40,8 @@ enum core_ev_kind {
     EV_WORKER_LOST,   /* worker */
     EV_RESULT,        /* attempt_id, ok, errclass, message, outputs */
     EV_TICK,          /* time passes: retry timers, heartbeat deadlines */
-    EV_RUN_RESTORED   /* run_id, dag, snapshot: a run rebuilt after a scheduler restart */
+    EV_RUN_RESTORED,  /* run_id, dag, snapshot: a run rebuilt after a scheduler restart */
+    EV_CANCEL         /* run_id: stop the run */
 };
 
 /* One task of a run as the catalogue last committed it (EV_RUN_RESTORED). */
@@ -78,7 +83,8 @@ enum core_fx_kind {
                        started_us and finished_us from the worker (0 when it never said) */
     FX_STALE,       /* attempt_id: a result nobody waits for; recorded, ignored */
     FX_RUN_STATE,   /* run_id, state, message */
-    FX_WORKER_STATE /* worker, message = "up" | "lost" */
+    FX_WORKER_STATE,/* worker, message = "up" | "lost" */
+    FX_STOP_ATTEMPT /* attempt_id, worker: ask the worker to stop a running attempt */
 };
 
 typedef struct core_effect {
@@ -125,8 +131,11 @@ void core_step(core *c, const core_event *ev, core_effects *fx);
 /* The earliest time at which an EV_TICK has something to do, or -1. */
 int64_t core_next_deadline(const core *c);
 
-/* Read access for the shell. */
+/* Read access for the shell. The dag of a run, including one that ended in the last step
+ * (its effects still name it). */
 const dag *core_run_dag(const core *c, uint64_t run_id);
+/* Whether the run is still going. */
+int core_run_active(const core *c, uint64_t run_id);
 /* The run and task of an attempt the core waits for; 0 when unknown. */
 int core_attempt_info(const core *c, uint64_t attempt_id, uint64_t *run_id, int *task,
                       int *attempt_no);

@@ -21,6 +21,7 @@ typedef struct crun {
     json_t **outputs;       /* per task, set on success */
     size_t nleft;           /* tasks not yet ended */
     int failed;
+    int cancelled;          /* cancel requested: nothing new starts */
 } crun;
 
 typedef struct cworker {
@@ -90,5 +91,7 @@ void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
 void core_on_restore(core *c, const core_event *ev, core_effects *fx);
 /* Fails the restored attempts no worker claimed within the grace period. */
 void core_expire_orphans(core *c, int64_t now, core_effects *fx);
+/* EV_CANCEL. */
+void core_on_cancel(core *c, const core_event *ev, core_effects *fx);
 
 #endif

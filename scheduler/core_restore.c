@@ -37,12 +37,13 @@ void core_on_restore(core *c, const core_event *ev, core_effects *fx)
         const core_task_snapshot *snap = &ev->snapshot[i];
         ctask *t = &r->t[i];
         t->attempts = (uint16_t)snap->attempts;
-        t->state = (uint8_t)snap->state;
         if (snap->state == TS_SUCCEEDED) {
             r->outputs[i] = snap->outputs ? json_incref(snap->outputs) : json_object();
             core_end_task(r, (int)i, TS_SUCCEEDED);
-        } else if (snap->state == TS_FAILED || snap->state == TS_SKIPPED) {
+        } else if (snap->state > TS_SUCCEEDED && snap->state < TS__COUNT) {
             core_end_task(r, (int)i, snap->state);
+        } else {
+            t->state = (uint8_t)snap->state;
         }
     }
     for (size_t i = 0; i < n; i++) {
@@ -74,7 +75,7 @@ void core_on_restore(core *c, const core_event *ev, core_effects *fx)
              * one below a failed parent is skipped as it would have been. */
             for (size_t k = 0; k < r->g->tasks[i].nparents; k++) {
                 int p = r->g->tasks[i].parents[k];
-                if (r->t[p].state == TS_FAILED || r->t[p].state == TS_SKIPPED) {
+                if (r->t[p].state > TS_SUCCEEDED) {
                     core_skip_descendants(r, p, fx);
                     break;
                 }

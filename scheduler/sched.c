@@ -245,6 +245,15 @@ static void apply_effects(sched *s, int64_t now)
                      core_run_state_name(e->state), e->message ? ": " : "",
                      e->message ? e->message : "");
             break;
+        case FX_STOP_ATTEMPT: {
+            Weft__Stop stop = WEFT__STOP__INIT;
+            stop.attempt_id = e->attempt_id;
+            Weft__Envelope env = WEFT__ENVELOPE__INIT;
+            env.body_case = WEFT__ENVELOPE__BODY_STOP;
+            env.stop = &stop;
+            queue_to_worker(s, e->worker, &env);
+            break;
+        }
         case FX_WORKER_STATE:
             catalog_event(s->cat, 0, NULL, strcmp(e->message, "up") ? "worker_lost" : "worker_up",
                           e->worker, now);
@@ -431,6 +440,28 @@ static void on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *
     reply(s, id, 0, NULL, NULL, (uint64_t)run);
 }
 
+static void on_cancel(sched *s, const zmq_msg_t *id, const Weft__CancelRequest *rq)
+{
+    int64_t now = clock_wall_us();
+    if (!core_run_active(s->core, rq->run_id)) {
+        weft_err err = {0};
+        json_t *r = catalog_query_run(s->cat, (int64_t)rq->run_id, &err);
+        char msg[300];
+        if (r)
+            snprintf(msg, sizeof msg, "run %llu is not running (it %s)",
+                     (unsigned long long)rq->run_id,
+                     json_string_value(json_object_get(r, "state")));
+        json_decref(r);
+        reply(s, id, r ? WEFT_EINVAL : WEFT_ENOTFOUND, r ? msg : err.msg, NULL, 0);
+        return;
+    }
+    catalog_request_cancel(s->cat, (int64_t)rq->run_id, now);
+    log_info("run %llu: cancel requested", (unsigned long long)rq->run_id);
+    core_event ev = {.kind = EV_CANCEL, .now_us = now, .run_id = rq->run_id};
+    step(s, &ev);
+    reply(s, id, 0, NULL, "{}", rq->run_id);
+}
+
 static void on_query(sched *s, const zmq_msg_t *id, const Weft__QueryRequest *q)
 {
     weft_err err = {0};
@@ -503,6 +534,9 @@ static void on_message(void *arg, zmq_msg_t *frames, size_t n)
         break;
     case WEFT__ENVELOPE__BODY_QUERY:
         on_query(s, &frames[0], env->query);
+        break;
+    case WEFT__ENVELOPE__BODY_CANCEL:
+        on_cancel(s, &frames[0], env->cancel);
         break;
     default:
         log_warn("dropped an unexpected message (body %d) from %s", (int)env->body_case,
@@ -627,6 +661,10 @@ static void recover_runs(sched *s)
         log_info("run %lld resumed (%zu tasks)", (long long)id, rec.ev.dag->ntasks);
         catalog_event(s->cat, id, NULL, "resumed", "the scheduler restarted", now);
         step(s, &rec.ev);
+        if (json_integer_value(json_object_get(rec.row, "cancel_requested"))) {
+            core_event cancel = {.kind = EV_CANCEL, .now_us = now, .run_id = (uint64_t)id};
+            step(s, &cancel);
+        }
         recover_free(&rec);
     }
     json_decref(runs);

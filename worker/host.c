@@ -30,6 +30,11 @@ void host_request_cancel(void)
     cancel_requested = 1;
 }
 
+void host_reset_cancel(void)
+{
+    cancel_requested = 0;
+}
+
 static weft_ctx *check(weft_ctx *c)
 {
     if (!c || c->tag != CTX_TAG) {

@@ -39,5 +39,7 @@ int host_open(const host_task *t, void **state, char *msg, size_t msgcap);
 
 /* Sets the flag weft_cancelled reports (async-signal-safe). */
 void host_request_cancel(void);
+/* Clears it before the next attempt. */
+void host_reset_cancel(void);
 
 #endif

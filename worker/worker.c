@@ -47,7 +47,9 @@ typedef struct running {
     char *task, *type;
     char *log_path, *workdir;
     int64_t started_us;
-    int timed_out;
+    int timed_out;  /* stopped because it passed its timeout */
+    int cancelled;  /* stopped because its run was cancelled */
+    int stopping;   /* escalation: 0 none yet, 1 SIGTERM sent, 2 SIGKILL sent */
 } running;
 
 struct slot {
@@ -220,8 +222,9 @@ static void on_exec_result(slot *sl, const uint8_t *data, size_t len)
         uv_process_kill(&sl->ep->proc, SIGKILL);
         return;
     }
-    send_result(sl->w, sl->job, res->ok, (int)res->error_class, res->message, res->outputs_json,
-                res->log.data, res->log.len);
+    int cls = sl->job->cancelled && !res->ok ? ERRC_CANCELLED : (int)res->error_class;
+    send_result(sl->w, sl->job, res->ok, cls, res->message, res->outputs_json, res->log.data,
+                res->log.len);
     weft__exec_result__free_unpacked(res, NULL);
     finish_job(sl);
 }
@@ -266,8 +269,13 @@ static void on_exec_exit(uv_process_t *p, int64_t status, int sig)
     worker *w = sl->w;
     if (sl->job) {
         char msg[512];
-        int cls = sl->job->timed_out ? ERRC_TIMEOUT : ERRC_CRASH;
-        if (sl->job->timed_out)
+        int cls = sl->job->cancelled   ? ERRC_CANCELLED
+                  : sl->job->timed_out ? ERRC_TIMEOUT
+                                       : ERRC_CRASH;
+        if (sl->job->cancelled)
+            snprintf(msg, sizeof msg, "%s stopped: its run was cancelled (attempt %u)",
+                     sl->job->type, sl->job->attempt);
+        else if (sl->job->timed_out)
             snprintf(msg, sizeof msg, "%s timed out; executor killed (attempt %u)",
                      sl->job->type, sl->job->attempt);
         else if (sig)
@@ -333,19 +341,39 @@ static void on_written(uv_write_t *req, int status)
     free(wr);
 }
 
+/* Escalates the stop of a slot's attempt: SIGTERM, then SIGKILL after a grace period. */
 static void kill_step(uv_timer_t *t)
 {
     slot *sl = t->data;
     if (!sl->job || !sl->ep)
         return;
-    if (!sl->job->timed_out) {
+    if (!sl->job->cancelled && !sl->job->timed_out) {
         sl->job->timed_out = 1;
         log_warn("slot %d: %s (attempt %llu) passed its timeout; stopping it", sl->index,
                  sl->job->task, (unsigned long long)sl->job->attempt_id);
+    }
+    if (sl->job->stopping++ == 0) {
         uv_process_kill(&sl->ep->proc, SIGTERM);
         uv_timer_start(&sl->timer, kill_step, KILL_GRACE_MS, 0);
     } else {
         uv_process_kill(&sl->ep->proc, SIGKILL);
+    }
+}
+
+/* The scheduler cancelled the run of an attempt: ask the plugin to stop (weft_cancelled),
+ * then escalate if it does not. */
+static void on_stop(worker *w, const Weft__Stop *st)
+{
+    for (uint32_t i = 0; i < w->nslots; i++) {
+        slot *sl = &w->slots[i];
+        if (!sl->job || sl->job->attempt_id != st->attempt_id || !sl->ep)
+            continue;
+        log_info("slot %d: stopping %s (attempt %llu): run cancelled", sl->index, sl->job->task,
+                 (unsigned long long)st->attempt_id);
+        sl->job->cancelled = 1;
+        uv_process_kill(&sl->ep->proc, SIGUSR1);
+        uv_timer_start(&sl->timer, kill_step, KILL_GRACE_MS, 0);
+        return;
     }
 }
 
@@ -429,6 +457,9 @@ static void on_message(void *arg, zmq_msg_t *frames, size_t n)
     switch (env->body_case) {
     case WEFT__ENVELOPE__BODY_DISPATCH:
         on_dispatch(w, env->dispatch);
+        break;
+    case WEFT__ENVELOPE__BODY_STOP:
+        on_stop(w, env->stop);
         break;
     case WEFT__ENVELOPE__BODY_REREGISTER:
         log_info("the scheduler asked us to register again; resending %zu recent results",

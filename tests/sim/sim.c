@@ -14,7 +14,8 @@
  *   4. no task gets more attempts than its retry policy's max_attempts;
  *   5. every retry delay lies within [0, min(interval * rate^(n-1), max_delay)], and equals
  *      the bound when jitter is none;
- *   6. a worker is never given more attempts than it has slots.
+ *   6. a worker is never given more attempts than it has slots;
+ *   7. nothing of a cancelled run is dispatched after the cancel, and it ends cancelled.
  *
  * After the fault phase it drains (no more faults) and checks that every run ended
  * (liveness). A failure prints the seed and step; rerun with --seed to replay it. */
@@ -50,10 +51,12 @@ typedef struct mrun {
     dag *g;
     mtask *t;
     int ended;
+    int cancelled;
 } mrun;
 
 typedef struct msg {
-    int to_worker;      /* 1: a dispatch to worker w; 0: a result from worker w */
+    int to_worker;      /* 1: a dispatch (or a stop) to worker w; 0: a result from worker w */
+    int stop;           /* with to_worker: stop the attempt */
     int w;
     uint64_t attempt;
     int ok, cls;
@@ -251,6 +254,9 @@ static void commit_task_state(sim *s, mrun *r, const core_effect *e)
 static void commit_dispatch(sim *s, mrun *r, const core_effect *e)
 {
     const dag_task *dt = &r->g->tasks[e->task];
+    if (r->cancelled)
+        die(s, "run %llu dispatched task %d after it was cancelled", (unsigned long long)r->id,
+            e->task);
     for (size_t k = 0; k < dt->nparents; k++)
         if (r->t[dt->parents[k]].state != TS_SUCCEEDED)
             die(s, "run %llu task %d dispatched before parent %d succeeded",
@@ -297,10 +303,17 @@ static void commit(sim *s)
         case FX_RUN_STATE:
             if (r->ended++)
                 die(s, "run %llu ended twice", (unsigned long long)r->id);
+            if (r->cancelled != (e->state == RS_CANCELLED))
+                die(s, "run %llu ended %s but %s cancelled", (unsigned long long)r->id,
+                    core_run_state_name(e->state), r->cancelled ? "was" : "was not");
             for (size_t k = 0; k < r->g->ntasks; k++)
                 if (r->t[k].state < TS_SUCCEEDED)
                     die(s, "run %llu ended with task %zu %s", (unsigned long long)r->id, k,
                         core_task_state_name(r->t[k].state));
+            break;
+        case FX_STOP_ATTEMPT:
+            send_msg(s, (msg){.to_worker = 1, .stop = 1, .w = worker_index(s, e->worker),
+                              .attempt = e->attempt_id});
             break;
         case FX_WORKER_STATE:
             if (!strcmp(e->message, "lost")) {
@@ -324,7 +337,7 @@ static void commit(sim *s)
 static void trace(sim *s, const core_event *ev)
 {
     static const char *const kinds[] = {"submit", "join", "heartbeat", "lost", "result", "tick",
-                                        "restore"};
+                                        "restore", "cancel"};
     if (!getenv("WEFT_SIM_TRACE"))
         return;
     printf("step %ld t=%lld %s worker=%s attempt=%llu ok=%d running=%zu\n", s->step,
@@ -396,6 +409,19 @@ static void deliver(sim *s, int allow_dup)
         s->net[i] = s->net[--s->nnet];
     else
         m.json = json_incref(m.json);
+    if (m.to_worker && m.stop) {
+        sworker *sw = &s->w[m.w];
+        for (int k = 0; sw->alive && k < sw->nheld; k++)
+            if (sw->held[k] == m.attempt) {
+                json_decref(sw->held_inputs[k]);
+                sw->held[k] = sw->held[--sw->nheld];
+                sw->held_inputs[k] = sw->held_inputs[sw->nheld];
+                send_msg(s, (msg){.w = m.w, .attempt = m.attempt, .ok = 0,
+                                  .cls = ERRC_CANCELLED});
+                break;
+            }
+        return;
+    }
     if (m.to_worker) {
         sworker *sw = &s->w[m.w];
         if (sw->alive && sw->nheld < sw->slots) {
@@ -503,6 +529,10 @@ static void restart(sim *s)
                          .dag = compile_yaml(s, r->yaml), .snapshot = snap};
         step_core(s, &ev);
         free(snap);
+        if (r->cancelled && !r->ended) {
+            core_event cancel = {.kind = EV_CANCEL, .run_id = r->id};
+            step_core(s, &cancel);
+        }
     }
 }
 
@@ -527,6 +557,14 @@ static void fault_step(sim *s)
             s->w[w].alive = 1;
     } else if (roll < 933)
         restart(s);
+    else if (roll < 936) {
+        mrun *r = &s->runs[s->nruns - 1 - pick(s, s->nruns < 4 ? s->nruns : 4)];
+        if (!r->ended && !r->cancelled) {
+            r->cancelled = 1;
+            core_event ev = {.kind = EV_CANCEL, .run_id = r->id};
+            step_core(s, &ev);
+        }
+    }
     else if (roll < 945) {
         int open = 0;
         for (int i = 0; i < s->nruns; i++)
@@ -602,9 +640,12 @@ static void run_seed(uint64_t seed, long steps)
     for (s.step = 1; s.step <= steps; s.step++)
         fault_step(&s);
     drain(&s);
-    printf("seed %llu: %ld steps, %d runs, %ld dispatches, %ld results (%ld stale), %ld worker "
-           "losses, %ld scheduler restarts: ok\n",
-           (unsigned long long)seed, s.step, s.nruns, s.dispatches, s.results, s.stale,
+    int cancelled = 0;
+    for (int i = 0; i < s.nruns; i++)
+        cancelled += s.runs[i].cancelled;
+    printf("seed %llu: %ld steps, %d runs (%d cancelled), %ld dispatches, %ld results (%ld "
+           "stale), %ld worker losses, %ld scheduler restarts: ok\n",
+           (unsigned long long)seed, s.step, s.nruns, cancelled, s.dispatches, s.results, s.stale,
            s.losses, s.restarts);
     free_sim(&s);
 }

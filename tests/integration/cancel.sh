@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# weft cancel: nothing new starts, running attempts are stopped by their worker, every open
+# task ends cancelled, and the run ends cancelled. The cancel survives a scheduler killed
+# right after accepting it.
+. "$(dirname "$0")/lib.sh"
+port=$(free_port)
+ep="tcp://127.0.0.1:$port"
+state="$T/state"
+start_scheduler "$state" "$ep"
+start_worker w1 "$ep" 2
+wait_for_workers "$ep" 1 || exit 1
+
+cat >"$T/long.yaml" <<'YAML'
+workflow: long
+tasks:
+  a: { type: sleep, with: { duration: 30s } }
+  b: { type: sleep, with: { duration: 30s } }
+  c: { type: echo, with: { x: 1 }, needs: [a] }
+  d: { type: echo, with: { x: 2 }, needs: [c] }
+YAML
+wait_running() { # RUN N: until N tasks of RUN are running
+    for _ in $(seq 100); do
+        [ "$(sql "$state" "SELECT count(*) FROM tasks WHERE run_id = $1 AND state = 'running'")" -ge "$2" ] && return 0
+        sleep 0.1
+    done
+    fail "run $1 never had $2 running tasks"
+}
+wait_ended() { # RUN
+    for _ in $(seq 100); do
+        st=$(sql "$state" "SELECT state FROM runs WHERE id = $1")
+        [ "$st" != running ] && return 0
+        sleep 0.1
+    done
+}
+
+"$weft" submit "$T/long.yaml" --scheduler "$ep" >/dev/null
+wait_running 1 2
+start=$(date +%s)
+"$weft" cancel 1 --scheduler "$ep" >"$T/cancel.out" 2>&1
+expect "cancel exits 0" 0 $?
+expect_grep "cancel says so" '^run 1: cancel requested$' "$T/cancel.out"
+wait_ended 1
+expect "run cancelled" cancelled "$st"
+took=$(($(date +%s) - start))
+[ "$took" -lt 10 ] && ok "stopped in ${took}s, not after the 30s sleeps" || fail "took ${took}s"
+expect "every task cancelled" "a|cancelled|cancelled b|cancelled|cancelled c|cancelled|cancelled d|cancelled|cancelled" \
+    "$(sql "$state" "SELECT group_concat(name || '|' || state || '|' || error_class, ' ') FROM tasks WHERE run_id = 1")"
+expect "the running attempts ended cancelled" "cancelled cancelled" "$(sql "$state" "SELECT group_concat(error_class, ' ') FROM attempts WHERE run_id = 1")"
+expect_grep "the worker stopped them" 'stopping a \(attempt [0-9]+\): run cancelled' "$T/worker-w1.log"
+"$weft" cancel 1 --scheduler "$ep" >"$T/again.out" 2>&1
+expect "cancelling an ended run exits 2" 2 $?
+expect_grep "and says why" '^weft: run 1 is not running \(it cancelled\)$' "$T/again.out"
+"$weft" cancel 42 --scheduler "$ep" >"$T/none.out" 2>&1
+expect "cancelling an unknown run exits 2" 2 $?
+
+# Durable: the scheduler dies right after accepting a cancel; its successor finishes it.
+"$weft" submit "$T/long.yaml" --scheduler "$ep" >/dev/null
+wait_running 2 2
+"$weft" cancel 2 --scheduler "$ep" >/dev/null 2>&1
+kill -KILL "$SCHED_PID"
+wait "$SCHED_PID" 2>/dev/null
+PIDS=("${PIDS[@]/$SCHED_PID}")
+start_scheduler "$state" "$ep"
+wait_ended 2
+expect "run cancelled across a restart" cancelled "$st"
+expect "no task of it left open" 0 "$(sql "$state" "SELECT count(*) FROM tasks WHERE run_id = 2 AND state NOT IN ('cancelled')")"
+"$weft" submit "$WEFT_SRC/workflows/word-count.yaml" --scheduler "$ep" --wait >/dev/null 2>&1
+expect "the worker serves the next run" 0 $?
+finish
