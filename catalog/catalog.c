@@ -614,8 +614,8 @@ json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err)
 {
     int64_t args[] = {run};
     json_t *r = rows(c,
-                     "SELECT r.id, w.file, w.spec, r.params, r.types, r.cancel_requested "
-                     "FROM runs r "
+                     "SELECT r.id, w.file, w.spec, r.params, r.types, r.cancel_requested, "
+                     "r.created_us FROM runs r "
                      "JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
                      args, 1, NULL, err);
     if (!r || json_array_size(r) != 1) {

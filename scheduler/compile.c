@@ -23,7 +23,7 @@
 
 /* Fields of DESIGN.md's language that this version does not implement yet. Using one is an
  * error rather than a silently ignored line. */
-static const char *const unsupported_top[] = {"schedule", "timezone", "notify", "timeout", NULL};
+static const char *const unsupported_top[] = {"schedule", "timezone", "notify", NULL};
 static const char *const unsupported_task[] = {"map", "max_parallel", "min_success", "cache",
                                                "catch", NULL};
 
@@ -574,6 +574,9 @@ static void compile_header(cc *c, const ynode *root)
         c->g->version = v;
     if (!ytree_get(root, "tasks"))
         diag_add(c->d, root->line, root->col, "missing 'tasks'");
+    const ynode *timeout = ytree_get(root, "timeout");
+    if (timeout)
+        get_duration(c, timeout, "'timeout'", &c->g->timeout_ms);
 }
 
 static void hash_workflow(dag *g, const compile_input *in)
@@ -593,7 +596,7 @@ static void hash_workflow(dag *g, const compile_input *in)
 dag *compile_workflow(const compile_input *in, diag *d)
 {
     static const char *const known[] = {"workflow", "version", "description", "doc", "params",
-                                        "defaults", "tasks", NULL};
+                                        "defaults", "tasks", "timeout", NULL};
     static const char *const known_defaults[] = {"retry", "timeout", "resources", NULL};
     if (in->len > COMPILE_MAX_FILE) {
         diag_add(d, 1, 1, "workflow is %zu bytes; the limit is %u bytes", in->len,

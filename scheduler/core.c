@@ -80,6 +80,7 @@ core *core_new(uint64_t next_attempt_id, uint64_t seed)
 
 static void free_run(crun *r)
 {
+    free(r->stop_reason);
     for (size_t i = 0; i < r->g->ntasks; i++)
         json_decref(r->outputs[i]);
     free(r->outputs);
@@ -248,9 +249,11 @@ void core_maybe_finish_run(core *c, crun *r, core_effects *fx)
         return;
     core_effect *e = core_emit(fx, FX_RUN_STATE);
     e->run_id = r->id;
-    e->state = r->cancelled ? RS_CANCELLED : r->failed ? RS_FAILED : RS_SUCCEEDED;
-    if (r->cancelled) {
-        e->message = xstrdup("cancelled");
+    e->state = r->stop_class == ERRC_CANCELLED ? RS_CANCELLED
+               : r->failed                     ? RS_FAILED
+                                               : RS_SUCCEEDED;
+    if (r->stop_class) {
+        e->message = xstrdup(r->stop_reason);
     } else if (r->failed) {
         size_t nfailed = 0;
         for (size_t i = 0; i < r->g->ntasks; i++)
@@ -292,9 +295,9 @@ static void task_failed(core *c, crun *r, int task, int cls, const char *msg, in
     e->task = task;
     e->errclass = cls;
     e->message = xstrdup(msg ? msg : "");
-    if (r->cancelled && cls != ERRC_CANCELLED)
-        e->errclass = cls = ERRC_CANCELLED;
-    if (!r->cancelled && (rt->on & (1u << cls)) && ct->attempts < rt->max_attempts) {
+    if (r->stop_class)
+        e->errclass = cls = r->stop_class;
+    if (!r->stop_class && (rt->on & (1u << cls)) && ct->attempts < rt->max_attempts) {
         int64_t delay = core_backoff_ms(rt, ct->attempts, rt->jitter_full ? next_unit(c) : 1.0);
         ct->state = TS_RETRY_WAIT;
         e->state = TS_RETRY_WAIT;
@@ -302,7 +305,7 @@ static void task_failed(core *c, crun *r, int task, int cls, const char *msg, in
         core_heap_push(c, (timer){e->due_us, r->id, task});
         return;
     }
-    e->state = cls == ERRC_CANCELLED ? TS_CANCELLED : TS_FAILED;
+    e->state = r->stop_class ? TS_CANCELLED : TS_FAILED;
     core_end_task(r, task, e->state);
     core_skip_descendants(r, task, fx);
 }
@@ -400,6 +403,7 @@ crun *core_new_run(core *c, uint64_t id, dag *g)
 static void on_submit(core *c, const core_event *ev, core_effects *fx)
 {
     crun *r = core_new_run(c, ev->run_id, ev->dag);
+    core_arm_deadline(c, r, ev->now_us);
     for (size_t i = 0; i < r->g->ntasks; i++)
         r->t[i].waiting = (uint32_t)r->g->tasks[i].nparents;
     for (size_t i = 0; i < r->g->ntasks; i++)
@@ -548,7 +552,9 @@ static void on_tick(core *c, int64_t now, core_effects *fx)
     while (c->nheap && c->heap[0].due_us <= now) {
         timer t = heap_pop(c);
         crun *r = u64map_get(c->runs, t.run);
-        if (r && r->t[t.task].state == TS_RETRY_WAIT)
+        if (r && t.task == RUN_DEADLINE)
+            core_run_deadline(c, r, now, fx);
+        else if (r && r->t[t.task].state == TS_RETRY_WAIT)
             core_make_ready(c, r, t.task, fx);
     }
     for (size_t i = 0; i < c->nworkers;) {
@@ -657,42 +663,6 @@ size_t core_nruns(const core *c)
 size_t core_nworkers(const core *c)
 {
     return c->nworkers;
-}
-
-void core_on_cancel(core *c, const core_event *ev, core_effects *fx)
-{
-    crun *r = u64map_get(c->runs, ev->run_id);
-    if (!r || r->cancelled)
-        return;
-    r->cancelled = 1;
-    for (size_t i = 0; i < r->g->ntasks; i++) {
-        ctask *t = &r->t[i];
-        if (t->state == TS_RUNNING) {
-            cattempt *a = u64map_get(c->attempts, t->attempt_id);
-            if (a && a->w) {
-                core_effect *e = core_emit(fx, FX_STOP_ATTEMPT);
-                e->run_id = r->id;
-                e->task = (int)i;
-                e->attempt_id = a->id;
-                e->worker = xstrdup(a->w->name);
-            } else if (a) {
-                /* Restored and unclaimed: nobody to ask; a late result will be stale. */
-                core_attempt_ended(c, a, 0, ERRC_CANCELLED, "run cancelled", NULL, ev->now_us,
-                                   fx);
-                if (!u64map_get(c->runs, ev->run_id))
-                    return; /* that was the run's last open task */
-            }
-        } else if (t->state < TS_SUCCEEDED) {
-            core_end_task(r, (int)i, TS_CANCELLED);
-            core_effect *e = core_emit(fx, FX_TASK_STATE);
-            e->run_id = r->id;
-            e->task = (int)i;
-            e->state = TS_CANCELLED;
-            e->errclass = ERRC_CANCELLED;
-            e->message = xstrdup("run cancelled");
-        }
-    }
-    core_maybe_finish_run(c, r, fx);
 }
 
 int core_worker_known(const core *c, const char *name)

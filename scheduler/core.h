@@ -70,7 +70,8 @@ typedef struct core_event {
     int errclass;             /* EV_RESULT on failure (enum errclass) */
     const char *message;      /* EV_RESULT on failure */
     json_t *outputs;          /* EV_RESULT on success (borrowed) */
-    int64_t started_us;       /* EV_RESULT: when the worker started and ended the attempt */
+    int64_t started_us;       /* EV_RESULT: when the worker started and ended the attempt;
+                                 EV_RUN_RESTORED: when the run was created */
     int64_t finished_us;
     const core_task_snapshot *snapshot; /* EV_RUN_RESTORED: one per task of dag */
 } core_event;

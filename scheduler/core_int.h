@@ -21,7 +21,9 @@ typedef struct crun {
     json_t **outputs;       /* per task, set on success */
     size_t nleft;           /* tasks not yet ended */
     int failed;
-    int cancelled;          /* cancel requested: nothing new starts */
+    int stop_class;         /* ERRC_CANCELLED or ERRC_TIMEOUT once stopped: nothing new
+                               starts, and open tasks end cancelled with this class */
+    char *stop_reason;
 } crun;
 
 typedef struct cworker {
@@ -56,8 +58,10 @@ typedef struct tqueue {
 typedef struct timer {
     int64_t due_us;
     uint64_t run;
-    int task;
+    int task;               /* RUN_DEADLINE: the run's own timeout */
 } timer;
+
+#define RUN_DEADLINE (-1)
 
 struct core {
     u64map *runs;           /* run id -> crun* */
@@ -91,7 +95,10 @@ void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
 void core_on_restore(core *c, const core_event *ev, core_effects *fx);
 /* Fails the restored attempts no worker claimed within the grace period. */
 void core_expire_orphans(core *c, int64_t now, core_effects *fx);
-/* EV_CANCEL. */
+/* core_stop.c: EV_CANCEL, and run deadlines. */
 void core_on_cancel(core *c, const core_event *ev, core_effects *fx);
+/* Arms r's run-level timeout, counted from started_us. */
+void core_arm_deadline(core *c, crun *r, int64_t started_us);
+void core_run_deadline(core *c, crun *r, int64_t now, core_effects *fx);
 
 #endif

@@ -31,6 +31,7 @@ static void add_orphan(core *c, crun *r, int task, const core_task_snapshot *sna
 void core_on_restore(core *c, const core_event *ev, core_effects *fx)
 {
     crun *r = core_new_run(c, ev->run_id, ev->dag);
+    core_arm_deadline(c, r, ev->started_us ? ev->started_us : ev->now_us);
     size_t n = r->g->ntasks;
     /* First pass: states, attempts, outputs; ended tasks leave the count of open ones. */
     for (size_t i = 0; i < n; i++) {

@@ -62,6 +62,7 @@ typedef struct dag {
     char *file;       /* file name as given */
     char *hash;       /* hex hash of the workflow text and resolved parameters */
     json_t *params;   /* resolved parameters (object) */
+    int64_t timeout_ms; /* run-level timeout, 0 = none */
     dag_task *tasks;
     size_t ntasks;
     int *order;       /* topological order, ntasks entries */

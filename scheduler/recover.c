@@ -71,7 +71,8 @@ int recover_run(catalog *cat, int64_t run, int64_t now_us, recovered *out, weft_
     out->snap = snap;
     out->row = row;
     out->ev = (core_event){.kind = EV_RUN_RESTORED, .now_us = now_us, .run_id = (uint64_t)run,
-                           .dag = g, .snapshot = snap};
+                           .dag = g, .snapshot = snap,
+                           .started_us = json_integer_value(json_object_get(row, "created_us"))};
     return 0;
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # weft cancel: nothing new starts, running attempts are stopped by their worker, every open
 # task ends cancelled, and the run ends cancelled. The cancel survives a scheduler killed
-# right after accepting it.
+# right after accepting it. A run-level timeout stops a run the same way, with class
+# timeout, and its deadline survives a restart too.
 . "$(dirname "$0")/lib.sh"
 port=$(free_port)
 ep="tcp://127.0.0.1:$port"
@@ -66,4 +67,25 @@ expect "run cancelled across a restart" cancelled "$st"
 expect "no task of it left open" 0 "$(sql "$state" "SELECT count(*) FROM tasks WHERE run_id = 2 AND state NOT IN ('cancelled')")"
 "$weft" submit "$WEFT_SRC/workflows/word-count.yaml" --scheduler "$ep" --wait >/dev/null 2>&1
 expect "the worker serves the next run" 0 $?
+# Run-level timeout, counted from the run's creation even across a scheduler restart.
+cat >"$T/slow.yaml" <<'YAML'
+workflow: slow
+timeout: 2s
+tasks:
+  a: { type: sleep, with: { duration: 30s } }
+  b: { type: echo, with: { x: 1 }, needs: [a] }
+YAML
+"$weft" submit "$T/slow.yaml" --scheduler "$ep" >/dev/null
+wait_running 4 1
+kill -KILL "$SCHED_PID"
+wait "$SCHED_PID" 2>/dev/null
+PIDS=("${PIDS[@]/$SCHED_PID}")
+start_scheduler "$state" "$ep"
+wait_ended 4
+expect "timed-out run failed" failed "$st"
+expect "with the reason" "run timed out after 2.0s" "$(sql "$state" "SELECT error FROM runs WHERE id = 4")"
+expect "its tasks stopped with class timeout" "a|cancelled|timeout b|cancelled|timeout" \
+    "$(sql "$state" "SELECT group_concat(name || '|' || state || '|' || error_class, ' ') FROM tasks WHERE run_id = 4")"
+took=$(sql "$state" "SELECT (finished_us - created_us) / 1000 FROM runs WHERE id = 4")
+[ "$took" -ge 2000 ] && [ "$took" -lt 8000 ] && ok "ended ${took}ms after creation" || fail "ended ${took}ms after creation"
 finish

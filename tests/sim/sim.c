@@ -15,7 +15,8 @@
  *   5. every retry delay lies within [0, min(interval * rate^(n-1), max_delay)], and equals
  *      the bound when jitter is none;
  *   6. a worker is never given more attempts than it has slots;
- *   7. nothing of a cancelled run is dispatched after the cancel, and it ends cancelled.
+ *   7. nothing of a cancelled run is dispatched after the cancel, and it ends cancelled
+ *      (unless its run-level timeout had already stopped it).
  *
  * After the fault phase it drains (no more faults) and checks that every run ended
  * (liveness). A failure prints the seed and step; rerun with --seed to replay it. */
@@ -158,7 +159,10 @@ static char *random_workflow(sim *s)
     size_t cap = 1 << 16, len = 0;
     char *y = xmalloc(cap);
     int n = 3 + pick(s, 30);
-    len += (size_t)snprintf(y + len, cap - len, "workflow: sim\ntasks:\n");
+    len += (size_t)snprintf(y + len, cap - len, "workflow: sim\n");
+    if (chance(s, 20))
+        len += (size_t)snprintf(y + len, cap - len, "timeout: %ds\n", 1 + pick(s, 60));
+    len += (size_t)snprintf(y + len, cap - len, "tasks:\n");
     static const char *const classes[] = {"transient", "crash", "lost", "timeout", "fatal"};
     for (int i = 0; i < n; i++) {
         len += (size_t)snprintf(y + len, cap - len, "  t%d:\n    type: echo\n    with: { x: %d",
@@ -303,9 +307,14 @@ static void commit(sim *s)
         case FX_RUN_STATE:
             if (r->ended++)
                 die(s, "run %llu ended twice", (unsigned long long)r->id);
-            if (r->cancelled != (e->state == RS_CANCELLED))
-                die(s, "run %llu ended %s but %s cancelled", (unsigned long long)r->id,
-                    core_run_state_name(e->state), r->cancelled ? "was" : "was not");
+            /* Cancelled exactly when a cancel came first (a run that had already timed out
+             * stays failed). */
+            if ((e->state == RS_CANCELLED && !r->cancelled) ||
+                (r->cancelled && e->state != RS_CANCELLED &&
+                 !(e->message && strstr(e->message, "timed out"))))
+                die(s, "run %llu ended %s (%s) but %s cancelled", (unsigned long long)r->id,
+                    core_run_state_name(e->state), e->message ? e->message : "",
+                    r->cancelled ? "was" : "was not");
             for (size_t k = 0; k < r->g->ntasks; k++)
                 if (r->t[k].state < TS_SUCCEEDED)
                     die(s, "run %llu ended with task %zu %s", (unsigned long long)r->id, k,
