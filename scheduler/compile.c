@@ -25,7 +25,7 @@
  * error rather than a silently ignored line. */
 static const char *const unsupported_top[] = {"schedule", "timezone", "notify", NULL};
 static const char *const unsupported_task[] = {"map", "max_parallel", "min_success", "cache",
-                                               "catch", NULL};
+                                               NULL};
 
 static int in_list(const char *s, const char *const *list)
 {
@@ -308,6 +308,64 @@ static void compile_settings(cc *c, const ynode *n, task_settings *s)
 
 /* ---- tasks ---- */
 
+/* catch: { on: [classes], next: TASK }. `on` defaults to every failure class but
+ * cancelled. The handler is linked to its catcher in link_catches. */
+static void compile_catch(cc *c, int self, const ynode *n)
+{
+    static const char *const known[] = {"on", "next", NULL};
+    dag_task *t = &c->g->tasks[self];
+    if (!expect(c, n, YN_MAP, "'catch'"))
+        return;
+    check_keys(c, n, "'catch'", known, NULL);
+    t->catch_on = 1u << ERRC_TRANSIENT | 1u << ERRC_FATAL | 1u << ERRC_TIMEOUT |
+                  1u << ERRC_CRASH | 1u << ERRC_LOST;
+    const ynode *on = ytree_get(n, "on"), *next = ytree_get(n, "next");
+    if (on && expect(c, on, YN_SEQ, "'on'")) {
+        t->catch_on = 0;
+        for (size_t i = 0; i < on->n; i++) {
+            const ynode *e = on->items[i];
+            int cls = e->kind == YN_SCALAR ? errclass_parse(e->text) : -1;
+            if (cls < 0 || cls == ERRC_CANCELLED)
+                diag_add(c->d, e->line, e->col, "catch cannot handle '%s' (use transient, fatal, "
+                         "timeout, crash, lost)", e->kind == YN_SCALAR ? e->text : "a list");
+            else
+                t->catch_on |= 1u << cls;
+        }
+    }
+    if (!next) {
+        diag_add(c->d, n->line, n->col, "'catch' needs 'next': the task to run on failure");
+        return;
+    }
+    if (!expect(c, next, YN_SCALAR, "'next'"))
+        return;
+    intptr_t idx = (intptr_t)strmap_get(c->task_index, next->text) - 1;
+    if (idx < 0)
+        diag_add(c->d, next->line, next->col, "catch 'next' names unknown task '%s'", next->text);
+    else if (idx == self)
+        diag_add(c->d, next->line, next->col, "task '%s' cannot catch to itself", next->text);
+    else
+        t->catch_next = (int)idx;
+}
+
+/* Points each handler back at its catcher; a handler serves one catcher. */
+static void link_catches(cc *c, const ynode *tasks)
+{
+    for (size_t i = 0; i < c->g->ntasks; i++) {
+        int h = c->g->tasks[i].catch_next;
+        if (h < 0)
+            continue;
+        dag_task *handler = &c->g->tasks[h];
+        if (handler->catch_of >= 0) {
+            const ynode *at = ytree_get(ytree_get(tasks->items[i], "catch"), "next");
+            diag_add(c->d, at ? at->line : 1, at ? at->col : 1,
+                     "task '%s' is already the catch handler of '%s'", handler->name,
+                     c->g->tasks[handler->catch_of].name);
+        } else {
+            handler->catch_of = (int)i;
+        }
+    }
+}
+
 /* Compiles `with:` into t's inputs, checking each against the declaration. */
 static void compile_inputs(cc *c, int self, const ynode *with, const tt_decl *decl, int **deps,
                            size_t *ndeps, size_t *capdeps)
@@ -405,10 +463,11 @@ static void compile_needs(cc *c, int self, const ynode *needs, int **deps, size_
 static void compile_task(cc *c, int self, const ynode *tn, const task_settings *defaults)
 {
     static const char *const known[] = {"type", "with", "needs", "timeout", "retry",
-                                        "resources", "doc", "description", NULL};
+                                        "resources", "catch", "doc", "description", NULL};
     dag_task *t = &c->g->tasks[self];
     t->line = tn->line;
     t->col = tn->col;
+    t->catch_next = t->catch_of = -1;
     task_settings s = *defaults;
     if (!expect(c, tn, YN_MAP, "a task")) {
         t->type = xstrdup("");
@@ -431,6 +490,9 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
     compile_settings(c, tn, &s);
     t->timeout_ms = s.timeout_ms;
     t->retry = s.retry;
+    const ynode *cn = ytree_get(tn, "catch");
+    if (cn)
+        compile_catch(c, self, cn);
     t->cpu = s.cpu;
     t->gpu = s.gpu;
     t->mem = s.mem;
@@ -537,6 +599,7 @@ static void compile_tasks(cc *c, const ynode *tasks, const task_settings *defaul
     }
     for (size_t i = 0; i < tasks->n; i++)
         compile_task(c, (int)i, tasks->items[i], defaults);
+    link_catches(c, tasks);
     int **deps = xcalloc(g->ntasks, sizeof *deps);
     size_t *ndeps = xcalloc(g->ntasks, sizeof *ndeps);
     for (size_t i = 0; i < tasks->n; i++) {
@@ -546,6 +609,15 @@ static void compile_tasks(cc *c, const ynode *tasks, const task_settings *defaul
             continue;
         compile_inputs(c, (int)i, ytree_get(tn, "with"), c->decls[i], &deps[i], &ndeps[i], &cap);
         compile_needs(c, (int)i, ytree_get(tn, "needs"), &deps[i], &ndeps[i], &cap);
+        /* A handler waits for its catcher (to fail). */
+        int from = g->tasks[i].catch_of;
+        size_t k;
+        for (k = 0; from >= 0 && k < ndeps[i] && deps[i][k] != from; k++) {
+        }
+        if (from >= 0 && k == ndeps[i]) {
+            xgrow(&deps[i], &cap, ndeps[i] + 1, sizeof *deps[i]);
+            deps[i][ndeps[i]++] = from;
+        }
     }
     for (size_t i = 0; i < tasks->n; i++)
         if (tasks->items[i]->kind == YN_MAP)

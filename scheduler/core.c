@@ -15,7 +15,8 @@
 #include "scheduler/core_int.h"
 
 static const char *const task_state_names[TS__COUNT] = {
-    "pending", "ready", "running", "retry_wait", "succeeded", "failed", "skipped", "cancelled"};
+    "pending", "ready",     "running", "retry_wait", "succeeded",
+    "failed",  "skipped",   "cancelled", "caught",   "not_run"};
 
 const char *core_task_state_name(int s)
 {
@@ -221,25 +222,49 @@ void core_end_task(crun *r, int task, int state)
     WEFT_ASSERT(r->t[task].state < TS_SUCCEEDED);
     r->t[task].state = (uint8_t)state;
     r->nleft--;
-    if (state != TS_SUCCEEDED)
+    if (state == TS_FAILED || state == TS_SKIPPED)
         r->failed = 1;
 }
 
-/* Marks every pending descendant of task as skipped. */
-void core_skip_descendants(crun *r, int task, core_effects *fx)
+int core_fate(const crun *r, int p, int ch)
+{
+    int handler = r->g->tasks[ch].catch_of == p;
+    switch (r->t[p].state) {
+    case TS_SUCCEEDED:
+        return handler ? TS_NOT_RUN : 0;
+    case TS_CAUGHT:
+        return handler ? 0 : TS_NOT_RUN;
+    case TS_NOT_RUN:
+        return TS_NOT_RUN;
+    default: /* failed, skipped, cancelled */
+        return TS_SKIPPED;
+    }
+}
+
+void core_settle_children(core *c, crun *r, int task, core_effects *fx)
 {
     const dag_task *t = &r->g->tasks[task];
     for (size_t k = 0; k < t->nchildren; k++) {
         int ch = t->children[k];
         if (r->t[ch].state != TS_PENDING)
             continue;
-        core_end_task(r, ch, TS_SKIPPED);
+        int fate = core_fate(r, task, ch);
+        if (!fate) {
+            WEFT_ASSERT(r->t[ch].waiting > 0);
+            if (--r->t[ch].waiting == 0)
+                core_make_ready(c, r, ch, fx);
+            continue;
+        }
+        core_end_task(r, ch, fate);
         core_effect *e = core_emit(fx, FX_TASK_STATE);
         e->run_id = r->id;
         e->task = ch;
-        e->state = TS_SKIPPED;
-        e->message = xasprintf("upstream task '%s' did not succeed", t->name);
-        core_skip_descendants(r, ch, fx);
+        e->state = fate;
+        e->message = fate == TS_SKIPPED
+                         ? xasprintf("upstream task '%s' did not succeed", t->name)
+                         : xasprintf("not needed: '%s' %s", t->name,
+                                     core_task_state_name(r->t[task].state));
+        core_settle_children(c, r, ch, fx);
     }
 }
 
@@ -249,9 +274,9 @@ void core_maybe_finish_run(core *c, crun *r, core_effects *fx)
         return;
     core_effect *e = core_emit(fx, FX_RUN_STATE);
     e->run_id = r->id;
-    e->state = r->stop_class == ERRC_CANCELLED ? RS_CANCELLED
-               : r->failed                     ? RS_FAILED
-                                               : RS_SUCCEEDED;
+    e->state = r->stop_class == ERRC_CANCELLED    ? RS_CANCELLED
+               : r->stop_class || r->failed ? RS_FAILED /* a timeout fails the run */
+                                            : RS_SUCCEEDED;
     if (r->stop_class) {
         e->message = xstrdup(r->stop_reason);
     } else if (r->failed) {
@@ -276,17 +301,13 @@ static void task_succeeded(core *c, crun *r, int task, json_t *outputs, core_eff
     e->task = task;
     e->state = TS_SUCCEEDED;
     e->json = json_incref(r->outputs[task]);
-    const dag_task *t = &r->g->tasks[task];
-    for (size_t k = 0; k < t->nchildren; k++) {
-        ctask *ch = &r->t[t->children[k]];
-        WEFT_ASSERT(ch->waiting > 0);
-        if (--ch->waiting == 0 && ch->state == TS_PENDING)
-            core_make_ready(c, r, t->children[k], fx);
-    }
+    core_settle_children(c, r, task, fx);
 }
 
-static void task_failed(core *c, crun *r, int task, int cls, const char *msg, int64_t now,
-                        core_effects *fx)
+/* A task failed with class cls. It is retried when its policy allows (and retryable is
+ * set), caught when its catch handles cls, and failed otherwise. */
+static void task_failed(core *c, crun *r, int task, int cls, const char *msg, int retryable,
+                        int64_t now, core_effects *fx)
 {
     const dag_retry *rt = &r->g->tasks[task].retry;
     ctask *ct = &r->t[task];
@@ -297,7 +318,8 @@ static void task_failed(core *c, crun *r, int task, int cls, const char *msg, in
     e->message = xstrdup(msg ? msg : "");
     if (r->stop_class)
         e->errclass = cls = r->stop_class;
-    if (!r->stop_class && (rt->on & (1u << cls)) && ct->attempts < rt->max_attempts) {
+    if (retryable && !r->stop_class && (rt->on & (1u << cls)) &&
+        ct->attempts < rt->max_attempts) {
         int64_t delay = core_backoff_ms(rt, ct->attempts, rt->jitter_full ? next_unit(c) : 1.0);
         ct->state = TS_RETRY_WAIT;
         e->state = TS_RETRY_WAIT;
@@ -305,9 +327,19 @@ static void task_failed(core *c, crun *r, int task, int cls, const char *msg, in
         core_heap_push(c, (timer){e->due_us, r->id, task});
         return;
     }
-    e->state = r->stop_class ? TS_CANCELLED : TS_FAILED;
+    const dag_task *dt = &r->g->tasks[task];
+    if (!r->stop_class && dt->catch_next >= 0 && (dt->catch_on & (1u << cls))) {
+        /* Caught: the handler gets the error as ${task.error.message} and .class. */
+        json_decref(r->outputs[task]);
+        r->outputs[task] = json_pack("{s:s, s:s}", "error.message", e->message, "error.class",
+                                     errclass_name(cls));
+        e->state = TS_CAUGHT;
+        e->json = json_incref(r->outputs[task]);
+    } else {
+        e->state = r->stop_class ? TS_CANCELLED : TS_FAILED;
+    }
     core_end_task(r, task, e->state);
-    core_skip_descendants(r, task, fx);
+    core_settle_children(c, r, task, fx);
 }
 
 /* ---- dispatch ---- */
@@ -338,8 +370,8 @@ static void dispatch_one(core *c, crun *r, int task, cworker *w, int64_t now, co
     json_t *inputs = dag_resolve_inputs(r->g, (size_t)task, r->outputs, why, sizeof why);
     ctask *ct = &r->t[task];
     if (!inputs) {
-        ct->attempts++;
-        task_failed(c, r, task, ERRC_FATAL, why, now, fx);
+        /* Deterministic: no attempt is made, and a retry could not help. */
+        task_failed(c, r, task, ERRC_FATAL, why, 0, now, fx);
         core_maybe_finish_run(c, r, fx);
         return;
     }
@@ -450,7 +482,7 @@ void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
     if (ok)
         task_succeeded(c, r, task, ev ? ev->outputs : NULL, fx);
     else
-        task_failed(c, r, task, cls, msg, now, fx);
+        task_failed(c, r, task, cls, msg, 1, now, fx);
     core_maybe_finish_run(c, r, fx);
 }
 

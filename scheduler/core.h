@@ -11,6 +11,11 @@
  * upstream task failed. A run ends once every task has ended: succeeded when all succeeded,
  * failed otherwise. Independent branches keep running after a failure.
  *
+ * A task with `catch` that fails (after its retries) with a caught class ends caught
+ * instead: its handler becomes ready, with ${task.error.message} and ${task.error.class},
+ * and the tasks that needed its outputs end not_run; neither fails the run. A handler whose
+ * catcher succeeds ends not_run.
+ *
  * Cancelling a run ends its waiting tasks as cancelled at once and asks workers to stop its
  * running attempts; the run ends, cancelled, when the last of those reports back. */
 #ifndef WEFT_CORE_H
@@ -26,6 +31,8 @@
 enum task_state {
     TS_PENDING, TS_READY, TS_RUNNING, TS_RETRY_WAIT, /* open */
     TS_SUCCEEDED, TS_FAILED, TS_SKIPPED, TS_CANCELLED, /* ended */
+    TS_CAUGHT,  /* failed, and its catch routed the run to its handler: not a run failure */
+    TS_NOT_RUN, /* not needed: an unused catch handler, or below a caught task */
     TS__COUNT
 };
 enum run_state { RS_RUNNING, RS_SUCCEEDED, RS_FAILED, RS_CANCELLED };

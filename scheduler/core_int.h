@@ -10,7 +10,7 @@
 typedef struct ctask {
     uint8_t state;
     uint16_t attempts;      /* attempts started so far */
-    uint32_t waiting;       /* parents not yet succeeded */
+    uint32_t waiting;       /* parents that have not yet let it run (see core_fate) */
     uint64_t attempt_id;    /* the attempt we wait for while running */
 } ctask;
 
@@ -86,7 +86,11 @@ core_effect *core_emit(core_effects *fx, enum core_fx_kind kind);
 void core_make_ready(core *c, crun *r, int task, core_effects *fx);
 void core_heap_push(core *c, timer t);
 void core_end_task(crun *r, int task, int state);
-void core_skip_descendants(crun *r, int task, core_effects *fx);
+/* What parent p's end means for its waiting child ch: 0 (one fewer to wait for),
+ * TS_SKIPPED (ch cannot run: an upstream failure) or TS_NOT_RUN (ch is not needed). */
+int core_fate(const crun *r, int p, int ch);
+/* Applies task's end to its pending children (ready, skipped or not_run), recursively. */
+void core_settle_children(core *c, crun *r, int task, core_effects *fx);
 void core_maybe_finish_run(core *c, crun *r, core_effects *fx);
 crun *core_new_run(core *c, uint64_t id, dag *g);
 void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,

@@ -38,21 +38,43 @@ void core_on_restore(core *c, const core_event *ev, core_effects *fx)
         const core_task_snapshot *snap = &ev->snapshot[i];
         ctask *t = &r->t[i];
         t->attempts = (uint16_t)snap->attempts;
-        if (snap->state == TS_SUCCEEDED) {
+        if (snap->state == TS_SUCCEEDED || snap->state == TS_CAUGHT) {
             r->outputs[i] = snap->outputs ? json_incref(snap->outputs) : json_object();
-            core_end_task(r, (int)i, TS_SUCCEEDED);
+            core_end_task(r, (int)i, snap->state);
         } else if (snap->state > TS_SUCCEEDED && snap->state < TS__COUNT) {
             core_end_task(r, (int)i, snap->state);
         } else {
             t->state = (uint8_t)snap->state;
         }
     }
-    for (size_t i = 0; i < n; i++) {
+    /* Second pass, in topological order: a waiting task waits for the parents that have not
+     * yet let it run; one whose parent's end dooms it ends as it would have. */
+    for (size_t k = 0; k < n; k++) {
+        int i = r->g->order[k];
         const dag_task *dt = &r->g->tasks[i];
-        for (size_t k = 0; k < dt->nparents; k++)
-            r->t[i].waiting += r->t[dt->parents[k]].state != TS_SUCCEEDED;
+        if (r->t[i].state != TS_PENDING)
+            continue;
+        int doom = 0;
+        for (size_t p = 0; p < dt->nparents; p++) {
+            int par = dt->parents[p];
+            if (r->t[par].state < TS_SUCCEEDED) {
+                r->t[i].waiting++;
+                continue;
+            }
+            int fate = core_fate(r, par, i);
+            if (fate == TS_SKIPPED || (fate && !doom))
+                doom = fate;
+        }
+        if (doom) {
+            r->t[i].waiting = 0;
+            core_end_task(r, i, doom);
+            core_effect *e = core_emit(fx, FX_TASK_STATE);
+            e->run_id = r->id;
+            e->task = i;
+            e->state = doom;
+        }
     }
-    /* Second pass: put every open task back where it waits. */
+    /* Third pass: put every open task back where it waits. */
     for (size_t i = 0; i < n; i++) {
         const core_task_snapshot *snap = &ev->snapshot[i];
         switch (r->t[i].state) {
@@ -72,16 +94,7 @@ void core_on_restore(core *c, const core_event *ev, core_effects *fx)
             core_heap_push(c, (timer){snap->due_us, r->id, (int)i});
             break;
         case TS_PENDING:
-            /* A pending task whose parents all succeeded (a turn cut short) becomes ready;
-             * one below a failed parent is skipped as it would have been. */
-            for (size_t k = 0; k < r->g->tasks[i].nparents; k++) {
-                int p = r->g->tasks[i].parents[k];
-                if (r->t[p].state > TS_SUCCEEDED) {
-                    core_skip_descendants(r, p, fx);
-                    break;
-                }
-            }
-            if (r->t[i].state == TS_PENDING && r->t[i].waiting == 0)
+            if (r->t[i].waiting == 0)
                 core_make_ready(c, r, (int)i, fx);
             break;
         default:

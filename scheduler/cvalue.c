@@ -127,6 +127,32 @@ static int valid_ident(const char *s, size_t len)
     return 1;
 }
 
+/* ${TASK.error.message} and ${TASK.error.class}: the error of the task this one is the
+ * catch handler of (a string; the core sets it when it routes the failure here). */
+static dag_value *compile_error_ref(cc *c, const ynode *n, const char *expr, int self,
+                                   int **deps, size_t *ndeps, size_t *capdeps)
+{
+    const char *dot = strchr(expr, '.');
+    char *task = xstrndup(expr, (size_t)(dot - expr));
+    intptr_t idx = (intptr_t)strmap_get(c->task_index, task) - 1;
+    dag_value *v = NULL;
+    if (idx < 0)
+        diag_add(c->d, n->line, n->col, "unknown task '%s' in ${%s}", task, expr);
+    else if (c->g->tasks[idx].catch_next != self)
+        diag_add(c->d, n->line, n->col, "${%s}: task '%s' does not catch to '%s' (give it "
+                 "catch: { next: %s })", expr, task, c->g->tasks[self].name,
+                 c->g->tasks[self].name);
+    else {
+        v = xcalloc(1, sizeof *v);
+        v->kind = DV_OUT;
+        v->task = (int)idx;
+        v->port = xstrdup(dot + 1); /* "error.message" or "error.class" */
+        add_dep((int)idx, deps, ndeps, capdeps);
+    }
+    free(task);
+    return v;
+}
+
 /* Compiles the reference text inside ${...} into a value (a parameter's literal or an
  * output reference). Reports and returns NULL on error. */
 static dag_value *compile_ref(cc *c, const ynode *n, const char *expr, int self, int **deps,
@@ -144,11 +170,14 @@ static dag_value *compile_ref(cc *c, const ynode *n, const char *expr, int self,
         }
         return lit_value(json_incref(v));
     }
+    if (dot && (!strcmp(dot, ".error.message") || !strcmp(dot, ".error.class")))
+        return compile_error_ref(c, n, expr, self, deps, ndeps, capdeps);
     const char *mid = dot ? strstr(dot, ".outputs.") : NULL;
     if (!dot || mid != dot || !valid_ident(expr, (size_t)(dot - expr)) ||
         !valid_ident(dot + 9, strlen(dot + 9))) {
         diag_add(c->d, n->line, n->col,
-                 "bad reference ${%s}: use ${params.NAME} or ${TASK.outputs.NAME}", expr);
+                 "bad reference ${%s}: use ${params.NAME}, ${TASK.outputs.NAME} or "
+                 "${TASK.error.message}", expr);
         return NULL;
     }
     char *task = xstrndup(expr, (size_t)(dot - expr));
@@ -160,6 +189,10 @@ static dag_value *compile_ref(cc *c, const ynode *n, const char *expr, int self,
     } else if (idx == self) {
         diag_add(c->d, n->line, n->col, "task '%s' refers to its own output in ${%s}", task,
                  expr);
+    } else if (c->g->tasks[self].catch_of == idx) {
+        diag_add(c->d, n->line, n->col, "task '%s' runs only when '%s' failed, so it cannot read "
+                 "${%s}; use ${%s.error.message} or ${%s.error.class}", c->g->tasks[self].name,
+                 task, expr, task, task);
     } else {
         const tt_decl *decl = c->decls[idx];
         if (decl && !tt_find_port(decl->outputs, decl->noutputs, port)) {
@@ -275,6 +308,8 @@ dag_value *cv_compile(cc *c, const ynode *n, int self, int **deps, size_t *ndeps
  * output, the type of the producing task's input of the same name. */
 static wtype ref_type(cc *c, const dag_value *v, int depth)
 {
+    if (!strncmp(v->port, "error.", 6))
+        return (wtype){WT_STRING, 0};
     const tt_decl *decl = c->decls[v->task];
     if (!decl)
         return (wtype){WT_ANY, 0};

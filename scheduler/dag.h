@@ -54,6 +54,9 @@ typedef struct dag_task {
     uint64_t mem;        /* bytes, 0 = unspecified */
     int *parents, *children;
     size_t nparents, nchildren;
+    int catch_next;      /* catch: the handler to run when this task fails, or -1 */
+    unsigned catch_on;   /* bit (1 << errclass) for each class the catch handles */
+    int catch_of;        /* the task this one is the catch handler of, or -1 */
 } dag_task;
 
 typedef struct dag {

@@ -29,12 +29,20 @@ expect "list --json has both runs" 2 "$(grep -c '"workflow"' list.json)"
 "$weft" status 2 --json >status.json
 expect_grep "status --json has attempts" '"attempt_list"' status.json
 
+# catch: the failure is routed to its handler, which gets the error; the run succeeds.
+"$weft" run "$WEFT_SRC/workflows/catch-fallback.yaml" >run3.out 2>&1
+expect "catch-fallback exits 0" 0 $?
+states=$(sql .weft "SELECT group_concat(name || '=' || state, ' ') FROM tasks WHERE run_id = 3")
+expect "task outcomes" "build=succeeded publish=caught report=not_run notify=succeeded checksum=succeeded archive=not_run" "$states"
+"$weft" logs 3 notify >notify.out 2>&1
+expect_grep "the handler got the error and its class" "^publish failed \(fatal\): shell: 'sh' exited with status 2$" notify.out
+
 # A workflow error stops weft run before anything starts.
 printf 'workflow: w\ntasks:\n  a: { type: sleep, with: { duration: 3 } }\n' >bad.yaml
 "$weft" run bad.yaml >bad.out 2>&1
 expect "invalid workflow exits 2" 2 $?
 expect_grep "invalid workflow message" "^bad.yaml:3:39: task 'a' input 'duration': expected duration, got int$" bad.out
-expect "no run was created for it" 2 "$(sql .weft "SELECT count(*) FROM runs")"
+expect "no run was created for it" 3 "$(sql .weft "SELECT count(*) FROM runs")"
 # The embedded scheduler and worker stopped cleanly every time (no sanitizer reports).
 if grep -H "the local \(scheduler\|worker\)\|Sanitizer\|runtime error" ./*.out; then
     fail "a local daemon did not stop cleanly (above)"

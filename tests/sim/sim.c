@@ -9,14 +9,16 @@
  * as the catalogue would hold them). After every step it checks:
  *
  *   1. a task never succeeds twice;
- *   2. a task is never dispatched before all its parents succeeded;
+ *   2. a task is never dispatched before all its parents succeeded (a catch handler: before
+ *      its catcher was caught);
  *   3. a run ends exactly once, in one terminal state, and only when all its tasks ended;
  *   4. no task gets more attempts than its retry policy's max_attempts;
  *   5. every retry delay lies within [0, min(interval * rate^(n-1), max_delay)], and equals
  *      the bound when jitter is none;
  *   6. a worker is never given more attempts than it has slots;
  *   7. nothing of a cancelled run is dispatched after the cancel, and it ends cancelled
- *      (unless its run-level timeout had already stopped it).
+ *      (unless its run-level timeout had already stopped it); a run that was not stopped
+ *      succeeds exactly when none of its tasks failed or was skipped.
  *
  * After the fault phase it drains (no more faults) and checks that every run ended
  * (liveness). A failure prints the seed and step; rerun with --seed to replay it. */
@@ -32,15 +34,15 @@
 #include "scheduler/core.h"
 #include "scheduler/typereg.h"
 
-#define MAX_RUNS 4096
+#define MAX_RUNS    4096
 #define MAX_WORKERS 3
-#define MAX_MSGS 4096
-#define MAX_HELD 8
-#define RECENT 16
+#define MAX_MSGS    4096
+#define MAX_HELD    8
+#define RECENT      16
 
 typedef struct mtask {
     int state, attempts, succeeded;
-    uint64_t running;   /* attempt in flight, 0 when none */
+    uint64_t running; /* attempt in flight, 0 when none */
     json_t *outputs;
     int64_t due;
 } mtask;
@@ -56,12 +58,12 @@ typedef struct mrun {
 } mrun;
 
 typedef struct msg {
-    int to_worker;      /* 1: a dispatch (or a stop) to worker w; 0: a result from worker w */
-    int stop;           /* with to_worker: stop the attempt */
+    int to_worker; /* 1: a dispatch (or a stop) to worker w; 0: a result from worker w */
+    int stop;      /* with to_worker: stop the attempt */
     int w;
     uint64_t attempt;
     int ok, cls;
-    json_t *json;       /* dispatch: inputs; result: outputs */
+    json_t *json; /* dispatch: inputs; result: outputs */
 } msg;
 
 typedef struct sworker {
@@ -118,8 +120,9 @@ static void die(sim *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "weft-sim: seed %llu, step %ld: invariant broken: ",
-            (unsigned long long)s->seed, s->step);
+    fprintf(stderr,
+            "weft-sim: seed %llu, step %ld: invariant broken: ", (unsigned long long)s->seed,
+            s->step);
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\nreplay with: weft-sim --seed %llu\n", (unsigned long long)s->seed);
     va_end(ap);
@@ -159,26 +162,42 @@ static char *random_workflow(sim *s)
     size_t cap = 1 << 16, len = 0;
     char *y = xmalloc(cap);
     int n = 3 + pick(s, 30);
+    int catcher[40]; /* catcher[h]: the task that catches to h, or -1 */
+    for (int i = 0; i < 40; i++)
+        catcher[i] = -1;
     len += (size_t)snprintf(y + len, cap - len, "workflow: sim\n");
     if (chance(s, 20))
         len += (size_t)snprintf(y + len, cap - len, "timeout: %ds\n", 1 + pick(s, 60));
     len += (size_t)snprintf(y + len, cap - len, "tasks:\n");
     static const char *const classes[] = {"transient", "crash", "lost", "timeout", "fatal"};
     for (int i = 0; i < n; i++) {
-        len += (size_t)snprintf(y + len, cap - len, "  t%d:\n    type: echo\n    with: { x: %d",
-                                i, i);
-        for (int k = 0; i > 0 && k < 3; k++)
-            if (chance(s, 50))
-                len += (size_t)snprintf(y + len, cap - len, ", p%d: \"${t%d.outputs.x}\"", k,
-                                        pick(s, i));
+        len +=
+            (size_t)snprintf(y + len, cap - len, "  t%d:\n    type: echo\n    with: { x: %d", i, i);
+        for (int k = 0; i > 0 && k < 3; k++) {
+            if (!chance(s, 50))
+                continue;
+            int p = pick(s, i);
+            /* A handler reads its catcher's error, never its outputs. */
+            len += (size_t)snprintf(y + len, cap - len, ", p%d: \"${t%d.%s}\"", k, p,
+                                    p == catcher[i] ? "error.message" : "outputs.x");
+        }
         len += (size_t)snprintf(y + len, cap - len, " }\n");
         if (i > 0 && chance(s, 20))
             len += (size_t)snprintf(y + len, cap - len, "    needs: [t%d]\n", pick(s, i));
+        if (i + 1 < n && chance(s, 15)) {
+            int h = i + 1 + pick(s, n - i - 1);
+            if (catcher[h] < 0) {
+                catcher[h] = i;
+                len +=
+                    (size_t)snprintf(y + len, cap - len, "    catch: { on: [%s], next: t%d }\n",
+                                     chance(s, 50) ? "fatal, crash" : "fatal, transient, lost", h);
+            }
+        }
         len += (size_t)snprintf(y + len, cap - len,
                                 "    retry: { max_attempts: %d, interval: %dms, backoff_rate: "
                                 "%d.5, max_delay: %ds, jitter: %s, on: [",
-                                1 + pick(s, 4), 50 + pick(s, 2000), 1 + pick(s, 2),
-                                1 + pick(s, 10), chance(s, 50) ? "full" : "none");
+                                1 + pick(s, 4), 50 + pick(s, 2000), 1 + pick(s, 2), 1 + pick(s, 10),
+                                chance(s, 50) ? "full" : "none");
         int first = 1;
         for (int k = 0; k < 5; k++)
             if (chance(s, 60)) {
@@ -261,10 +280,12 @@ static void commit_dispatch(sim *s, mrun *r, const core_effect *e)
     if (r->cancelled)
         die(s, "run %llu dispatched task %d after it was cancelled", (unsigned long long)r->id,
             e->task);
-    for (size_t k = 0; k < dt->nparents; k++)
-        if (r->t[dt->parents[k]].state != TS_SUCCEEDED)
-            die(s, "run %llu task %d dispatched before parent %d succeeded",
-                (unsigned long long)r->id, e->task, dt->parents[k]);
+    for (size_t k = 0; k < dt->nparents; k++) {
+        int p = dt->parents[k], want = dt->catch_of == p ? TS_CAUGHT : TS_SUCCEEDED;
+        if (r->t[p].state != want)
+            die(s, "run %llu task %d dispatched with parent %d %s", (unsigned long long)r->id,
+                e->task, p, core_task_state_name(r->t[p].state));
+    }
     if (e->attempt_no > dt->retry.max_attempts)
         die(s, "attempt %d of task %d exceeds max_attempts %d", e->attempt_no, e->task,
             dt->retry.max_attempts);
@@ -279,8 +300,8 @@ static void commit_dispatch(sim *s, mrun *r, const core_effect *e)
     if (e->attempt_id > s->max_attempt)
         s->max_attempt = e->attempt_id;
     s->dispatches++;
-    send_msg(s, (msg){.to_worker = 1, .w = w, .attempt = e->attempt_id,
-                      .json = json_incref(e->json)});
+    send_msg(s,
+             (msg){.to_worker = 1, .w = w, .attempt = e->attempt_id, .json = json_incref(e->json)});
 }
 
 static void commit(sim *s)
@@ -315,13 +336,25 @@ static void commit(sim *s)
                 die(s, "run %llu ended %s (%s) but %s cancelled", (unsigned long long)r->id,
                     core_run_state_name(e->state), e->message ? e->message : "",
                     r->cancelled ? "was" : "was not");
-            for (size_t k = 0; k < r->g->ntasks; k++)
+            int bad = 0;
+            for (size_t k = 0; k < r->g->ntasks; k++) {
                 if (r->t[k].state < TS_SUCCEEDED)
                     die(s, "run %llu ended with task %zu %s", (unsigned long long)r->id, k,
                         core_task_state_name(r->t[k].state));
+                bad |= r->t[k].state == TS_FAILED || r->t[k].state == TS_SKIPPED;
+            }
+            int timed_out = e->message && strstr(e->message, "timed out");
+            if (timed_out && e->state != RS_FAILED)
+                die(s, "run %llu timed out but ended %s", (unsigned long long)r->id,
+                    core_run_state_name(e->state));
+            if (e->state != RS_CANCELLED && !timed_out && (e->state == RS_SUCCEEDED) == bad)
+                die(s, "run %llu ended %s with %s failed or skipped task",
+                    (unsigned long long)r->id, core_run_state_name(e->state), bad ? "a" : "no");
             break;
         case FX_STOP_ATTEMPT:
-            send_msg(s, (msg){.to_worker = 1, .stop = 1, .w = worker_index(s, e->worker),
+            send_msg(s, (msg){.to_worker = 1,
+                              .stop = 1,
+                              .w = worker_index(s, e->worker),
                               .attempt = e->attempt_id});
             break;
         case FX_WORKER_STATE:
@@ -345,8 +378,8 @@ static void commit(sim *s)
 
 static void trace(sim *s, const core_event *ev)
 {
-    static const char *const kinds[] = {"submit", "join", "heartbeat", "lost", "result", "tick",
-                                        "restore", "cancel"};
+    static const char *const kinds[] = {"submit", "join", "heartbeat", "lost",
+                                        "result", "tick", "restore",   "cancel"};
     if (!getenv("WEFT_SIM_TRACE"))
         return;
     printf("step %ld t=%lld %s worker=%s attempt=%llu ok=%d running=%zu\n", s->step,
@@ -355,9 +388,8 @@ static void trace(sim *s, const core_event *ev)
     for (size_t i = 0; i < s->fx.n; i++) {
         const core_effect *e = &s->fx.v[i];
         printf("    fx %d run=%llu task=%d state=%d attempt=%llu worker=%s %s\n", e->kind,
-               (unsigned long long)e->run_id, e->task, e->state,
-               (unsigned long long)e->attempt_id, e->worker ? e->worker : "-",
-               e->message ? e->message : "");
+               (unsigned long long)e->run_id, e->task, e->state, (unsigned long long)e->attempt_id,
+               e->worker ? e->worker : "-", e->message ? e->message : "");
     }
     for (int w = 0; w < MAX_WORKERS; w++)
         printf("    %s busy=%d held=%d alive=%d\n", s->w[w].name, s->nbusy[w], s->w[w].nheld,
@@ -392,9 +424,14 @@ static void join(sim *s, int w)
 {
     static const char *const types[] = {"echo"};
     sworker *sw = &s->w[w];
-    core_event ev = {.kind = EV_WORKER_JOINED, .worker = sw->name, .slots = (uint32_t)sw->slots,
-                     .types = types, .ntypes = 1, .running = sw->held,
-                     .nrunning = (size_t)sw->nheld, .heartbeat_us = 1000000};
+    core_event ev = {.kind = EV_WORKER_JOINED,
+                     .worker = sw->name,
+                     .slots = (uint32_t)sw->slots,
+                     .types = types,
+                     .ntypes = 1,
+                     .running = sw->held,
+                     .nrunning = (size_t)sw->nheld,
+                     .heartbeat_us = 1000000};
     /* The core's count restarts from what the worker reports. */
     s->nbusy[w] = sw->nheld;
     memcpy(s->busy[w], sw->held, (size_t)sw->nheld * sizeof *sw->held);
@@ -425,8 +462,7 @@ static void deliver(sim *s, int allow_dup)
                 json_decref(sw->held_inputs[k]);
                 sw->held[k] = sw->held[--sw->nheld];
                 sw->held_inputs[k] = sw->held_inputs[sw->nheld];
-                send_msg(s, (msg){.w = m.w, .attempt = m.attempt, .ok = 0,
-                                  .cls = ERRC_CANCELLED});
+                send_msg(s, (msg){.w = m.w, .attempt = m.attempt, .ok = 0, .cls = ERRC_CANCELLED});
                 break;
             }
         return;
@@ -445,8 +481,12 @@ static void deliver(sim *s, int allow_dup)
         }
         return;
     }
-    core_event ev = {.kind = EV_RESULT, .attempt_id = m.attempt, .ok = m.ok, .errclass = m.cls,
-                     .message = m.ok ? NULL : "simulated failure", .outputs = m.json,
+    core_event ev = {.kind = EV_RESULT,
+                     .attempt_id = m.attempt,
+                     .ok = m.ok,
+                     .errclass = m.cls,
+                     .message = m.ok ? NULL : "simulated failure",
+                     .outputs = m.json,
                      .worker = s->w[m.w].name};
     s->results++;
     busy_del(s, m.w, m.attempt); /* its slot is free whether the core waited for it or not */
@@ -531,11 +571,15 @@ static void restart(sim *s)
             continue;
         core_task_snapshot *snap = xcalloc(r->g->ntasks, sizeof *snap);
         for (size_t k = 0; k < r->g->ntasks; k++)
-            snap[k] = (core_task_snapshot){.state = r->t[k].state, .attempts = r->t[k].attempts,
+            snap[k] = (core_task_snapshot){.state = r->t[k].state,
+                                           .attempts = r->t[k].attempts,
                                            .attempt_id = r->t[k].running,
-                                           .outputs = r->t[k].outputs, .due_us = r->t[k].due};
-        core_event ev = {.kind = EV_RUN_RESTORED, .run_id = r->id,
-                         .dag = compile_yaml(s, r->yaml), .snapshot = snap};
+                                           .outputs = r->t[k].outputs,
+                                           .due_us = r->t[k].due};
+        core_event ev = {.kind = EV_RUN_RESTORED,
+                         .run_id = r->id,
+                         .dag = compile_yaml(s, r->yaml),
+                         .snapshot = snap};
         step_core(s, &ev);
         free(snap);
         if (r->cancelled && !r->ended) {
@@ -573,8 +617,7 @@ static void fault_step(sim *s)
             core_event ev = {.kind = EV_CANCEL, .run_id = r->id};
             step_core(s, &ev);
         }
-    }
-    else if (roll < 945) {
+    } else if (roll < 945) {
         int open = 0;
         for (int i = 0; i < s->nruns; i++)
             open += !s->runs[i].ended;
@@ -649,13 +692,16 @@ static void run_seed(uint64_t seed, long steps)
     for (s.step = 1; s.step <= steps; s.step++)
         fault_step(&s);
     drain(&s);
-    int cancelled = 0;
-    for (int i = 0; i < s.nruns; i++)
+    int cancelled = 0, caught = 0;
+    for (int i = 0; i < s.nruns; i++) {
         cancelled += s.runs[i].cancelled;
-    printf("seed %llu: %ld steps, %d runs (%d cancelled), %ld dispatches, %ld results (%ld "
-           "stale), %ld worker losses, %ld scheduler restarts: ok\n",
-           (unsigned long long)seed, s.step, s.nruns, cancelled, s.dispatches, s.results, s.stale,
-           s.losses, s.restarts);
+        for (size_t k = 0; k < s.runs[i].g->ntasks; k++)
+            caught += s.runs[i].t[k].state == TS_CAUGHT;
+    }
+    printf("seed %llu: %ld steps, %d runs (%d cancelled), %d caught failures, %ld dispatches, "
+           "%ld results (%ld stale), %ld worker losses, %ld scheduler restarts: ok\n",
+           (unsigned long long)seed, s.step, s.nruns, cancelled, caught, s.dispatches, s.results,
+           s.stale, s.losses, s.restarts);
     free_sim(&s);
 }
 
