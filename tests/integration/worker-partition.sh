@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# A worker frozen mid-task (SIGSTOP: a long pause or a partition) is declared lost; its task
+# is retried on the other worker. When it thaws, it registers again reporting the attempt it
+# still runs: the scheduler counts that attempt against its slots but does not apply its
+# result (stale), so the task succeeds exactly once.
+. "$(dirname "$0")/lib.sh"
+port=$(free_port)
+ep="tcp://127.0.0.1:$port"
+state="$T/state"
+start_scheduler "$state" "$ep"
+start_worker one "$ep" 1; pid_one=$WORKER_PID
+start_worker two "$ep" 1; pid_two=$WORKER_PID
+wait_for_workers "$ep" 2 || exit 1
+
+cat >"$T/p.yaml" <<'YAML'
+workflow: partition
+tasks:
+  work:
+    type: sleep
+    with: { duration: 1500ms }
+    retry: { max_attempts: 2, interval: 50ms, on: [lost] }
+YAML
+"$weft" submit "$T/p.yaml" --scheduler "$ep" >/dev/null || fail "submit"
+for _ in $(seq 50); do
+    w=$(sql "$state" "SELECT worker FROM attempts WHERE number = 1")
+    [ -n "$w" ] && break
+    sleep 0.1
+done
+[ "$w" = one ] && frozen=$pid_one || frozen=$pid_two
+kill -STOP "$frozen"
+ok "froze worker $w mid-task"
+for _ in $(seq 50); do
+    [ "$(sql "$state" "SELECT count(*) FROM attempts WHERE number = 2")" = 1 ] && break
+    sleep 0.1
+done
+expect "the task was retried elsewhere" 1 "$(sql "$state" "SELECT count(*) FROM attempts WHERE number = 2 AND worker <> '$w'")"
+kill -CONT "$frozen"
+ok "thawed worker $w"
+for _ in $(seq 100); do
+    st=$(sql "$state" "SELECT state FROM runs WHERE id = 1")
+    [ "$st" = running ] || break
+    sleep 0.1
+done
+sleep 2 # the thawed worker finishes its copy and reports it
+expect "run succeeded" succeeded "$st"
+expect "first attempt lost" "failed|lost" "$(sql "$state" "SELECT state || '|' || error_class FROM attempts WHERE number = 1")"
+expect "exactly one successful attempt" 1 "$(sql "$state" "SELECT count(*) FROM attempts WHERE state = 'succeeded'")"
+expect "the thawed worker registered a second time" 2 "$(grep -c "worker $w up" "$T/scheduler.log")"
+expect "its late result was recorded as stale" 1 "$(sql "$state" "SELECT count(*) >= 1 FROM events WHERE kind = 'stale_result'")"
+expect "the task still succeeded once" succeeded "$(sql "$state" "SELECT state FROM tasks WHERE name = 'work'")"
+"$weft" submit "$WEFT_SRC/workflows/word-count.yaml" --scheduler "$ep" --wait >/dev/null 2>&1
+expect "both workers serve on" 0 $?
+finish
