@@ -14,7 +14,8 @@
  *   3. a run ends exactly once, in one terminal state, and only when all its tasks ended;
  *   4. no task gets more attempts than its retry policy's max_attempts;
  *   5. every retry delay lies within [0, min(interval * rate^(n-1), max_delay)], and equals
- *      the bound when jitter is none;
+ *      the bound when jitter is none; no retry starts before its stored due time, even
+ *      after a restart;
  *   6. a worker is never given more attempts than it has slots;
  *   7. nothing of a cancelled run is dispatched after the cancel, and it ends cancelled
  *      (unless its run-level timeout had already stopped it); a run that was not stopped
@@ -271,6 +272,9 @@ static void commit_task_state(sim *s, mrun *r, const core_effect *e)
         check_retry_delay(s, r, e->task, e);
         t->due = e->due_us;
     }
+    if (e->state == TS_READY && t->state == TS_RETRY_WAIT && s->now < t->due)
+        die(s, "run %llu task %d retried %lld ms before its due time", (unsigned long long)r->id,
+            e->task, (long long)((t->due - s->now) / 1000));
     t->state = e->state;
 }
 
