@@ -518,6 +518,18 @@ static json_t *rows(catalog *c, const char *sql, const int64_t *args, int nargs,
     return out;
 }
 
+/* The one row sql (with ?1 = run) returns, or NULL with "no run N" when there is none. */
+static json_t *run_row(catalog *c, const char *sql, int64_t run, weft_err *err)
+{
+    int64_t args[] = {run};
+    json_t *r = rows(c, sql, args, 1, NULL, err);
+    json_t *row = r && json_array_size(r) == 1 ? json_incref(json_array_get(r, 0)) : NULL;
+    if (r && !row)
+        err_set(err, WEFT_ENOTFOUND, "no run %lld", (long long)run);
+    json_decref(r);
+    return row;
+}
+
 json_t *catalog_query_runs(catalog *c, int limit, weft_err *err)
 {
     int64_t args[] = {limit > 0 ? limit : 50};
@@ -536,20 +548,13 @@ json_t *catalog_query_runs(catalog *c, int limit, weft_err *err)
 json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err)
 {
     int64_t args[] = {run};
-    json_t *r = rows(c,
-                     "SELECT r.id, w.name AS workflow, w.version, w.file, w.hash, r.state, "
-                     "r.params, r.ntasks, r.created_us, r.finished_us, r.error "
-                     "FROM runs r JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
-                     args, 1, NULL, err);
-    if (!r)
+    json_t *out = run_row(c,
+                          "SELECT r.id, w.name AS workflow, w.version, w.file, w.hash, r.state, "
+                          "r.params, r.ntasks, r.created_us, r.finished_us, r.error "
+                          "FROM runs r JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
+                          run, err);
+    if (!out)
         return NULL;
-    if (json_array_size(r) == 0) {
-        json_decref(r);
-        err_set(err, WEFT_ENOTFOUND, "no run %lld", (long long)run);
-        return NULL;
-    }
-    json_t *out = json_incref(json_array_get(r, 0));
-    json_decref(r);
     json_t *tasks = rows(c,
                          "SELECT idx, name, type, state, attempts, worker, error_class, error, "
                          "inputs, outputs, ready_us, started_us, finished_us, retry_due_us "
@@ -613,19 +618,13 @@ json_t *catalog_query_open_runs(catalog *c, weft_err *err)
 json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err)
 {
     int64_t args[] = {run};
-    json_t *r = rows(c,
-                     "SELECT r.id, w.file, w.spec, r.params, r.types, r.cancel_requested, "
-                     "r.created_us FROM runs r "
-                     "JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
-                     args, 1, NULL, err);
-    if (!r || json_array_size(r) != 1) {
-        if (r)
-            err_set(err, WEFT_ENOTFOUND, "no run %lld", (long long)run);
-        json_decref(r);
+    json_t *out = run_row(c,
+                          "SELECT r.id, w.file, w.spec, r.params, r.types, r.cancel_requested, "
+                          "r.created_us FROM runs r "
+                          "JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
+                          run, err);
+    if (!out)
         return NULL;
-    }
-    json_t *out = json_incref(json_array_get(r, 0));
-    json_decref(r);
     json_t *tasks = rows(c,
                          "SELECT t.idx, t.state, t.attempts, t.outputs, t.retry_due_us, "
                          "(SELECT max(a.id) FROM attempts a WHERE a.run_id = t.run_id AND "

@@ -26,13 +26,6 @@ wait_running() { # RUN N: until N tasks of RUN are running
     done
     fail "run $1 never had $2 running tasks"
 }
-wait_ended() { # RUN
-    for _ in $(seq 100); do
-        st=$(sql "$state" "SELECT state FROM runs WHERE id = $1")
-        [ "$st" != running ] && return 0
-        sleep 0.1
-    done
-}
 
 "$weft" submit "$T/long.yaml" --scheduler "$ep" >/dev/null
 wait_running 1 2
@@ -40,7 +33,7 @@ start=$(date +%s)
 "$weft" cancel 1 --scheduler "$ep" >"$T/cancel.out" 2>&1
 expect "cancel exits 0" 0 $?
 expect_grep "cancel says so" '^run 1: cancel requested$' "$T/cancel.out"
-wait_ended 1
+wait_run_ended "$state" 1
 expect "run cancelled" cancelled "$st"
 took=$(($(date +%s) - start))
 [ "$took" -lt 10 ] && ok "stopped in ${took}s, not after the 30s sleeps" || fail "took ${took}s"
@@ -58,11 +51,9 @@ expect "cancelling an unknown run exits 2" 2 $?
 "$weft" submit "$T/long.yaml" --scheduler "$ep" >/dev/null
 wait_running 2 2
 "$weft" cancel 2 --scheduler "$ep" >/dev/null 2>&1
-kill -KILL "$SCHED_PID"
-wait "$SCHED_PID" 2>/dev/null
-PIDS=("${PIDS[@]/$SCHED_PID}")
+kill_scheduler
 start_scheduler "$state" "$ep"
-wait_ended 2
+wait_run_ended "$state" 2
 expect "run cancelled across a restart" cancelled "$st"
 expect "no task of it left open" 0 "$(sql "$state" "SELECT count(*) FROM tasks WHERE run_id = 2 AND state NOT IN ('cancelled')")"
 "$weft" submit "$WEFT_SRC/workflows/word-count.yaml" --scheduler "$ep" --wait >/dev/null 2>&1
@@ -77,11 +68,9 @@ tasks:
 YAML
 "$weft" submit "$T/slow.yaml" --scheduler "$ep" >/dev/null
 wait_running 4 1
-kill -KILL "$SCHED_PID"
-wait "$SCHED_PID" 2>/dev/null
-PIDS=("${PIDS[@]/$SCHED_PID}")
+kill_scheduler
 start_scheduler "$state" "$ep"
-wait_ended 4
+wait_run_ended "$state" 4
 expect "timed-out run failed" failed "$st"
 expect "with the reason" "run timed out after 2.0s" "$(sql "$state" "SELECT error FROM runs WHERE id = 4")"
 expect "its tasks stopped with class timeout" "a|cancelled|timeout b|cancelled|timeout" \

@@ -89,6 +89,33 @@ wait_for_workers() {
 
 # Reads the catalogue like any other reader: waiting (not failing) while the scheduler holds
 # a lock, e.g. during WAL recovery after a crash.
+# kill_scheduler: SIGKILL the running scheduler and forget it (it must not be stopped again).
+kill_scheduler() {
+    kill -KILL "$SCHED_PID"
+    wait "$SCHED_PID" 2>/dev/null
+    PIDS=("${PIDS[@]/$SCHED_PID}")
+}
+
+# wait_run_ended STATE RUN: until the run leaves state running (at most 60 s); sets $st.
+wait_run_ended() {
+    for _ in $(seq 600); do
+        st=$(sql "$1" "SELECT state FROM runs WHERE id = $2")
+        [ "$st" != running ] && return 0
+        sleep 0.1
+    done
+}
+
+# worker_of_attempt STATE N: waits until attempt number N exists; prints its worker.
+worker_of_attempt() {
+    local w=""
+    for _ in $(seq 50); do
+        w=$(sql "$1" "SELECT worker FROM attempts WHERE number = $2")
+        [ -n "$w" ] && break
+        sleep 0.1
+    done
+    echo "$w"
+}
+
 sql() { sqlite3 -batch -noheader -cmd ".timeout 10000" "$1/catalog.db" "$2"; }
 
 finish() {

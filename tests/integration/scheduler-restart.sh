@@ -31,19 +31,13 @@ wf="$T/chains.yaml"
 for k in 1 2 3; do
     sleep 1.5
     done_now=$(sql "$state" "SELECT count(*) FROM tasks WHERE state = 'succeeded'")
-    kill -KILL "$SCHED_PID"
-    wait "$SCHED_PID" 2>/dev/null
-    PIDS=("${PIDS[@]/$SCHED_PID}")
+    kill_scheduler
     ok "killed the scheduler (kill $k) with $done_now tasks done"
     mv "$T/scheduler.log" "$T/scheduler-$k.log.txt"
     start_scheduler "$state" "$ep"
 done
 
-for _ in $(seq 600); do
-    st=$(sql "$state" "SELECT state FROM runs WHERE id = 1")
-    [ "$st" = running ] || break
-    sleep 0.2
-done
+wait_run_ended "$state" 1
 expect "run finished and succeeded" succeeded "$st"
 expect "tasks succeeded" 2000 "$(sql "$state" "SELECT count(*) FROM tasks WHERE state = 'succeeded'")"
 expect "succeeded attempts (exactly one per task)" 2000 "$(sql "$state" "SELECT count(*) FROM attempts WHERE state = 'succeeded'")"

@@ -18,23 +18,15 @@ tasks:
     retry: { max_attempts: 2, interval: 100ms, on: [lost] }
 YAML
 "$weft" submit "$T/slow.yaml" --scheduler "$ep" >/dev/null || fail "submit"
-for _ in $(seq 50); do
-    w=$(sql "$T/state" "SELECT worker FROM attempts WHERE number = 1")
-    [ -n "$w" ] && break
-    sleep 0.1
-done
+w=$(worker_of_attempt "$T/state" 1)
 [ "$w" = one ] && victim=$pid_one survivor=two || victim=$pid_two survivor=one
 kill -KILL "$victim"
 wait "$victim" 2>/dev/null
 PIDS=("${PIDS[@]/$victim}")
 ok "killed worker $w mid-task"
 
-for _ in $(seq 100); do
-    state=$(sql "$T/state" "SELECT state FROM runs WHERE id = 1")
-    [ "$state" = running ] || break
-    sleep 0.1
-done
-expect "run succeeded" succeeded "$state"
+wait_run_ended "$T/state" 1
+expect "run succeeded" succeeded "$st"
 expect "first attempt lost on the killed worker" "failed|lost|$w" \
     "$(sql "$T/state" "SELECT state || '|' || error_class || '|' || worker FROM attempts WHERE number = 1")"
 expect "second attempt succeeded on the other worker" "succeeded|$survivor" \

@@ -21,26 +21,15 @@ tasks:
     retry: { max_attempts: 2, interval: 50ms, on: [lost] }
 YAML
 "$weft" submit "$T/p.yaml" --scheduler "$ep" >/dev/null || fail "submit"
-for _ in $(seq 50); do
-    w=$(sql "$state" "SELECT worker FROM attempts WHERE number = 1")
-    [ -n "$w" ] && break
-    sleep 0.1
-done
+w=$(worker_of_attempt "$state" 1)
 [ "$w" = one ] && frozen=$pid_one || frozen=$pid_two
 kill -STOP "$frozen"
 ok "froze worker $w mid-task"
-for _ in $(seq 50); do
-    [ "$(sql "$state" "SELECT count(*) FROM attempts WHERE number = 2")" = 1 ] && break
-    sleep 0.1
-done
+worker_of_attempt "$state" 2 >/dev/null
 expect "the task was retried elsewhere" 1 "$(sql "$state" "SELECT count(*) FROM attempts WHERE number = 2 AND worker <> '$w'")"
 kill -CONT "$frozen"
 ok "thawed worker $w"
-for _ in $(seq 100); do
-    st=$(sql "$state" "SELECT state FROM runs WHERE id = 1")
-    [ "$st" = running ] || break
-    sleep 0.1
-done
+wait_run_ended "$state" 1
 sleep 2 # the thawed worker finishes its copy and reports it
 expect "run succeeded" succeeded "$st"
 expect "first attempt lost" "failed|lost" "$(sql "$state" "SELECT state || '|' || error_class FROM attempts WHERE number = 1")"
