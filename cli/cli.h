@@ -41,8 +41,6 @@ void source_close(source **sp);
 json_t *source_query(source *s, Weft__QueryKind kind, uint64_t run, const char *task,
                      uint64_t after_seq, weft_err *err);
 
-/* The scheduler connection of a source (NULL for a local catalogue). */
-client *source_client(source *s);
 /* Submits the workflow file opts->args[0] with opts' parameters through s (which must be a
  * scheduler). Prints errors; returns an exit code, with *run set on success. */
 int submit_file(source *s, const cli_opts *opts, uint64_t *run);

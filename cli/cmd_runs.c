@@ -243,11 +243,6 @@ void print_run_summary(source *s, uint64_t run)
 
 /* ---- submit ---- */
 
-client *source_client(source *s)
-{
-    return s->cl;
-}
-
 int submit_file(source *s, const cli_opts *o, uint64_t *run)
 {
     char *text;

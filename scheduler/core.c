@@ -74,7 +74,7 @@ core *core_new(uint64_t next_attempt_id, uint64_t seed)
     c->attempts = u64map_new();
     c->queues = strmap_new();
     c->next_attempt = next_attempt_id ? next_attempt_id : 1;
-    c->orphan_grace_us = 5000000;
+    c->orphan_grace_us = 5000000; /* how long a restored attempt waits to be claimed */
     c->rng = seed ? seed : 0x9e3779b97f4a7c15ULL;
     return c;
 }
@@ -641,11 +641,6 @@ void core_step(core *c, const core_event *ev, core_effects *fx)
     }
     on_tick(c, ev->now_us, fx);
     dispatch(c, ev->now_us, fx);
-}
-
-void core_set_orphan_grace(core *c, int64_t us)
-{
-    c->orphan_grace_us = us;
 }
 
 int64_t core_next_deadline(const core *c)

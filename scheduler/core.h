@@ -127,11 +127,6 @@ typedef struct core core;
 core *core_new(uint64_t next_attempt_id, uint64_t seed);
 void core_destroy(core **cp);
 
-/* How long an attempt that was running when the scheduler restarted waits for a worker to
- * report it (in its registration, or with its result) before it fails as lost.
- * Default 5 s. */
-void core_set_orphan_grace(core *c, int64_t us);
-
 /* Applies one event, appending the resulting effects to fx. Never fails: an event that does
  * not apply (an unknown attempt, a worker nobody knows) yields effects that record it. */
 void core_step(core *c, const core_event *ev, core_effects *fx);

@@ -51,14 +51,6 @@ void dag_free(dag *d)
     free(d);
 }
 
-int dag_find(const dag *d, const char *name)
-{
-    for (size_t i = 0; i < d->ntasks; i++)
-        if (strcmp(d->tasks[i].name, name) == 0)
-            return (int)i;
-    return -1;
-}
-
 /* Appends the string form of a scalar JSON value (for interpolation). */
 static void append_text(char **buf, size_t *len, size_t *cap, const json_t *v)
 {

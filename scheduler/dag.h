@@ -72,8 +72,6 @@ typedef struct dag {
 } dag;
 
 void dag_free(dag *d);
-/* Index of the task named name, or -1. */
-int dag_find(const dag *d, const char *name);
 
 /* Resolves task i's inputs against the outputs of its upstream tasks (outputs[t] is task
  * t's output object, borrowed). Returns a new JSON object of input name -> value, or NULL
