@@ -15,8 +15,8 @@
 #include "scheduler/core_int.h"
 
 static const char *const task_state_names[TS__COUNT] = {
-    "pending", "ready",     "running", "retry_wait", "succeeded",
-    "failed",  "skipped",   "cancelled", "caught",   "not_run"};
+    "pending", "ready",   "running",   "retry_wait", "succeeded",
+    "failed",  "skipped", "cancelled", "caught",     "not_run"};
 
 const char *core_task_state_name(int s)
 {
@@ -57,12 +57,13 @@ void core_effects_free(core_effects *fx)
     memset(fx, 0, sizeof *fx);
 }
 
-static void emit_task(core_effects *fx, const crun *r, int task, int state)
+core_effect *core_emit_task(core_effects *fx, const crun *r, int task, int state)
 {
     core_effect *e = core_emit(fx, FX_TASK_STATE);
     e->run_id = r->id;
     e->task = task;
     e->state = state;
+    return e;
 }
 
 /* ---- construction ---- */
@@ -178,7 +179,7 @@ static void enqueue(core *c, crun *r, int task)
 void core_make_ready(core *c, crun *r, int task, core_effects *fx)
 {
     r->t[task].state = TS_READY;
-    emit_task(fx, r, task, TS_READY);
+    core_emit_task(fx, r, task, TS_READY);
     enqueue(c, r, task);
 }
 
@@ -256,14 +257,10 @@ void core_settle_children(core *c, crun *r, int task, core_effects *fx)
             continue;
         }
         core_end_task(r, ch, fate);
-        core_effect *e = core_emit(fx, FX_TASK_STATE);
-        e->run_id = r->id;
-        e->task = ch;
-        e->state = fate;
-        e->message = fate == TS_SKIPPED
-                         ? xasprintf("upstream task '%s' did not succeed", t->name)
-                         : xasprintf("not needed: '%s' %s", t->name,
-                                     core_task_state_name(r->t[task].state));
+        core_effect *e = core_emit_task(fx, r, ch, fate);
+        e->message = fate == TS_SKIPPED ? xasprintf("upstream task '%s' did not succeed", t->name)
+                                        : xasprintf("not needed: '%s' %s", t->name,
+                                                    core_task_state_name(r->t[task].state));
         core_settle_children(c, r, ch, fx);
     }
 }
@@ -274,9 +271,9 @@ void core_maybe_finish_run(core *c, crun *r, core_effects *fx)
         return;
     core_effect *e = core_emit(fx, FX_RUN_STATE);
     e->run_id = r->id;
-    e->state = r->stop_class == ERRC_CANCELLED    ? RS_CANCELLED
-               : r->stop_class || r->failed ? RS_FAILED /* a timeout fails the run */
-                                            : RS_SUCCEEDED;
+    e->state = r->stop_class == ERRC_CANCELLED ? RS_CANCELLED
+               : r->stop_class || r->failed    ? RS_FAILED /* a timeout fails the run */
+                                               : RS_SUCCEEDED;
     if (r->stop_class) {
         e->message = xstrdup(r->stop_reason);
     } else if (r->failed) {
@@ -296,10 +293,7 @@ static void task_succeeded(core *c, crun *r, int task, json_t *outputs, core_eff
 {
     core_end_task(r, task, TS_SUCCEEDED);
     r->outputs[task] = outputs ? json_incref(outputs) : json_object();
-    core_effect *e = core_emit(fx, FX_TASK_STATE);
-    e->run_id = r->id;
-    e->task = task;
-    e->state = TS_SUCCEEDED;
+    core_effect *e = core_emit_task(fx, r, task, TS_SUCCEEDED);
     e->json = json_incref(r->outputs[task]);
     core_settle_children(c, r, task, fx);
 }
@@ -311,15 +305,12 @@ static void task_failed(core *c, crun *r, int task, int cls, const char *msg, in
 {
     const dag_retry *rt = &r->g->tasks[task].retry;
     ctask *ct = &r->t[task];
-    core_effect *e = core_emit(fx, FX_TASK_STATE);
-    e->run_id = r->id;
-    e->task = task;
+    core_effect *e = core_emit_task(fx, r, task, TS_FAILED); /* state settled below */
     e->errclass = cls;
     e->message = xstrdup(msg ? msg : "");
     if (r->stop_class)
         e->errclass = cls = r->stop_class;
-    if (retryable && !r->stop_class && (rt->on & (1u << cls)) &&
-        ct->attempts < rt->max_attempts) {
+    if (retryable && !r->stop_class && (rt->on & (1u << cls)) && ct->attempts < rt->max_attempts) {
         int64_t delay = core_backoff_ms(rt, ct->attempts, rt->jitter_full ? next_unit(c) : 1.0);
         ct->state = TS_RETRY_WAIT;
         e->state = TS_RETRY_WAIT;
@@ -331,8 +322,8 @@ static void task_failed(core *c, crun *r, int task, int cls, const char *msg, in
     if (!r->stop_class && dt->catch_next >= 0 && (dt->catch_on & (1u << cls))) {
         /* Caught: the handler gets the error as ${task.error.message} and .class. */
         json_decref(r->outputs[task]);
-        r->outputs[task] = json_pack("{s:s, s:s}", "error.message", e->message, "error.class",
-                                     errclass_name(cls));
+        r->outputs[task] =
+            json_pack("{s:s, s:s}", "error.message", e->message, "error.class", errclass_name(cls));
         e->state = TS_CAUGHT;
         e->json = json_incref(r->outputs[task]);
     } else {
@@ -458,7 +449,7 @@ static cworker *find_worker(core *c, const char *name, size_t *index)
 /* Ends an attempt the core was waiting for, returning its credit to the worker. ev is the
  * result that ended it, or NULL when it ended otherwise (its worker was lost). */
 void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
-                          const core_event *ev, int64_t now, core_effects *fx)
+                        const core_event *ev, int64_t now, core_effects *fx)
 {
     u64map_del(c->attempts, a->id);
     if (a->w) {

@@ -83,6 +83,8 @@ struct core {
 
 /* Shared between core.c and core_restore.c. */
 core_effect *core_emit(core_effects *fx, enum core_fx_kind kind);
+/* A task state effect for task of r; the caller adds message, class, outputs. */
+core_effect *core_emit_task(core_effects *fx, const crun *r, int task, int state);
 void core_make_ready(core *c, crun *r, int task, core_effects *fx);
 void core_heap_push(core *c, timer t);
 void core_end_task(crun *r, int task, int state);

@@ -68,10 +68,7 @@ void core_on_restore(core *c, const core_event *ev, core_effects *fx)
         if (doom) {
             r->t[i].waiting = 0;
             core_end_task(r, i, doom);
-            core_effect *e = core_emit(fx, FX_TASK_STATE);
-            e->run_id = r->id;
-            e->task = i;
-            e->state = doom;
+            core_emit_task(fx, r, i, doom);
         }
     }
     /* Third pass: put every open task back where it waits. */
@@ -117,9 +114,10 @@ void core_expire_orphans(core *c, int64_t now, core_effects *fx)
         if (!a || a->w)
             continue;
         char why[256];
-        snprintf(why, sizeof why, "attempt %llu was running when the scheduler restarted and no "
-                 "worker reported it within %.1fs", (unsigned long long)a->id,
-                 (double)c->orphan_grace_us / 1e6);
+        snprintf(why, sizeof why,
+                 "attempt %llu was running when the scheduler restarted and no "
+                 "worker reported it within %.1fs",
+                 (unsigned long long)a->id, (double)c->orphan_grace_us / 1e6);
         core_attempt_ended(c, a, 0, ERRC_LOST, why, NULL, now, fx);
     }
     free(ids);

@@ -35,10 +35,7 @@ static void stop_run(core *c, crun *r, int cls, const char *why, int64_t now, co
             }
         } else if (t->state < TS_SUCCEEDED) {
             core_end_task(r, (int)i, TS_CANCELLED);
-            core_effect *e = core_emit(fx, FX_TASK_STATE);
-            e->run_id = r->id;
-            e->task = (int)i;
-            e->state = TS_CANCELLED;
+            core_effect *e = core_emit_task(fx, r, (int)i, TS_CANCELLED);
             e->errclass = cls;
             e->message = xstrdup(why);
         }
