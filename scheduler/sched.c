@@ -327,14 +327,25 @@ static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r)
     json_decref(desc);
 }
 
+/* A worker's name is its routing id. Copies it into buf; returns 0 when it does not fit
+ * (no worker registers such a name), leaving buf empty. */
+static int worker_name(const zmq_msg_t *id, char *buf, size_t n)
+{
+    size_t len = zmq_msg_size((zmq_msg_t *)id);
+    if (len >= n) {
+        buf[0] = '\0';
+        return 0;
+    }
+    memcpy(buf, zmq_msg_data((zmq_msg_t *)id), len);
+    buf[len] = '\0';
+    return 1;
+}
+
 static void on_heartbeat(sched *s, const zmq_msg_t *id)
 {
     char name[256];
-    size_t len = zmq_msg_size((zmq_msg_t *)id);
-    if (len >= sizeof name)
+    if (!worker_name(id, name, sizeof name))
         return;
-    memcpy(name, zmq_msg_data((zmq_msg_t *)id), len);
-    name[len] = '\0';
     if (!core_worker_known(s->core, name)) {
         /* A worker we do not know (we restarted, or declared it lost): ask it to register
          * again, with what it is running. */
@@ -352,11 +363,7 @@ static void on_heartbeat(sched *s, const zmq_msg_t *id)
 static void on_result(sched *s, const zmq_msg_t *id, const Weft__Result *r)
 {
     char sender[256];
-    size_t idlen = zmq_msg_size((zmq_msg_t *)id);
-    if (idlen >= sizeof sender)
-        idlen = 0;
-    memcpy(sender, zmq_msg_data((zmq_msg_t *)id), idlen);
-    sender[idlen] = '\0';
+    worker_name(id, sender, sizeof sender);
     uint64_t run;
     int task, no;
     int64_t now = clock_wall_us();
@@ -648,7 +655,8 @@ static void recover_runs(sched *s)
     json_t *runs = catalog_query_open_runs(s->cat, &err);
     size_t i;
     json_t *r;
-    json_array_foreach(runs, i, r) {
+    json_array_foreach(runs, i, r)
+    {
         int64_t id = json_integer_value(json_object_get(r, "id"));
         int64_t now = clock_wall_us();
         recovered rec;
