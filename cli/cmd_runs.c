@@ -148,8 +148,7 @@ static int on_event(const json_t *e, progress *p, int quiet, int *failed)
     const char *kind = gets_(e, "kind"), *task = gets_(e, "task");
     const char *detail = gets_(e, "detail");
     if (!*task) {
-        if (!strcmp(kind, "succeeded") || !strcmp(kind, "failed") ||
-            !strcmp(kind, "cancelled")) {
+        if (!strcmp(kind, "succeeded") || !strcmp(kind, "failed") || !strcmp(kind, "cancelled")) {
             *failed = strcmp(kind, "succeeded") != 0;
             return 1;
         }
@@ -243,6 +242,19 @@ void print_run_summary(source *s, uint64_t run)
 
 /* ---- submit ---- */
 
+/* Opens the scheduler named by o, or else the one serving o->state
+ * (ipc://STATE/scheduler.sock). */
+static int open_scheduler(const cli_opts *o, source **out)
+{
+    cli_opts so = *o;
+    char *ipc = o->scheduler ? NULL : xasprintf("ipc://%s/scheduler.sock", o->state);
+    if (ipc)
+        so.scheduler = ipc;
+    int rc = source_open(&so, out);
+    free(ipc);
+    return rc;
+}
+
 int submit_file(source *s, const cli_opts *o, uint64_t *run)
 {
     char *text;
@@ -291,12 +303,9 @@ int cmd_submit(cli_opts *o)
         fprintf(stderr, "weft: submit takes one workflow file\n");
         return EXIT_USAGE;
     }
-    char *ipc = NULL;
-    if (!o->scheduler)
-        o->scheduler = ipc = xasprintf("ipc://%s/scheduler.sock", o->state);
     source *s = NULL;
     uint64_t run = 0;
-    int rc = source_open(o, &s);
+    int rc = open_scheduler(o, &s);
     if (!rc)
         rc = submit_file(s, o, &run);
     if (!rc) {
@@ -311,7 +320,6 @@ int cmd_submit(cli_opts *o)
             print_run_summary(s, run);
     }
     source_close(&s);
-    free(ipc);
     return rc;
 }
 
@@ -457,11 +465,8 @@ int cmd_cancel(cli_opts *o)
             fprintf(stderr, "weft: cancel takes RUN\n");
         return EXIT_USAGE;
     }
-    char *ipc = NULL;
-    if (!o->scheduler)
-        o->scheduler = ipc = xasprintf("ipc://%s/scheduler.sock", o->state);
     source *s = NULL;
-    int rc = source_open(o, &s);
+    int rc = open_scheduler(o, &s);
     if (!rc) {
         Weft__CancelRequest rq = WEFT__CANCEL_REQUEST__INIT;
         rq.run_id = run;
@@ -482,6 +487,5 @@ int cmd_cancel(cli_opts *o)
             weft__envelope__free_unpacked(reply, NULL);
     }
     source_close(&s);
-    free(ipc);
     return rc;
 }
