@@ -24,8 +24,7 @@
 /* Fields of DESIGN.md's language that this version does not implement yet. Using one is an
  * error rather than a silently ignored line. */
 static const char *const unsupported_top[] = {"schedule", "timezone", "notify", NULL};
-static const char *const unsupported_task[] = {"map", "max_parallel", "min_success", "cache",
-                                               NULL};
+static const char *const unsupported_task[] = {"map", "max_parallel", "min_success", "cache", NULL};
 
 static int in_list(const char *s, const char *const *list)
 {
@@ -105,8 +104,7 @@ static int get_int(cc *c, const ynode *n, const char *what, long long lo, long l
     return 0;
 }
 
-static int get_float(cc *c, const ynode *n, const char *what, double lo, double hi,
-                     double *out)
+static int get_float(cc *c, const ynode *n, const char *what, double lo, double hi, double *out)
 {
     if (!expect(c, n, YN_SCALAR, what))
         return -1;
@@ -114,8 +112,8 @@ static int get_float(cc *c, const ynode *n, const char *what, double lo, double 
     errno = 0;
     double v = strtod(n->text, &end);
     if (!n->plain || !*n->text || *end || errno || !isfinite(v) || v < lo || v > hi) {
-        diag_add(c->d, n->line, n->col, "%s must be a number from %g to %g, not '%s'", what, lo,
-                 hi, n->text);
+        diag_add(c->d, n->line, n->col, "%s must be a number from %g to %g, not '%s'", what, lo, hi,
+                 n->text);
         return -1;
     }
     *out = v;
@@ -167,8 +165,7 @@ static void compile_params(cc *c, const ynode *params, const compile_input *in)
             const ynode *dn = v->kind == YN_MAP ? ytree_get(v, "default") : v;
             wtype t = {WT_ANY, 0};
             if (v->kind == YN_MAP) {
-                static const char *const known[] = {"type", "default", "doc", "description",
-                                                    NULL};
+                static const char *const known[] = {"type", "default", "doc", "description", NULL};
                 check_keys(c, v, "a parameter", known, NULL);
                 if (!tn) {
                     diag_add(c->d, v->line, v->col, "parameter '%s' has no 'type'", k->text);
@@ -223,16 +220,45 @@ static void compile_params(cc *c, const ynode *params, const compile_input *in)
             if (strmap_get(types, params->keys[i]->text) &&
                 !json_object_get(c->params, params->keys[i]->text))
                 diag_add(c->d, params->keys[i]->line, params->keys[i]->col,
-                         "parameter '%s' has no default; pass -p %s=VALUE",
-                         params->keys[i]->text, params->keys[i]->text);
+                         "parameter '%s' has no default; pass -p %s=VALUE", params->keys[i]->text,
+                         params->keys[i]->text);
 }
 
 /* ---- retry, timeout, resources (shared by defaults and tasks) ---- */
 
+/* Reads a list of error classes into a mask of (1 << class). A class outside allowed is
+ * reported as lead (holding the name's %s) followed by the list of allowed classes. */
+static unsigned class_list(cc *c, const ynode *list, unsigned allowed, const char *lead)
+{
+    char names[128] = "";
+    size_t off = 0;
+    for (int cls = 1; cls < ERRC__COUNT; cls++)
+        if (allowed & (1u << cls))
+            off += (size_t)snprintf(names + off, sizeof names - off, "%s%s", off ? ", " : "",
+                                    errclass_name(cls));
+    unsigned mask = 0;
+    for (size_t i = 0; i < list->n; i++) {
+        const ynode *e = list->items[i];
+        int cls = e->kind == YN_SCALAR ? errclass_parse(e->text) : -1;
+        if (cls < 0 || !(allowed & (1u << cls))) {
+            char what[300];
+            snprintf(what, sizeof what, lead, e->kind == YN_SCALAR ? e->text : ytree_kind_name(e));
+            diag_add(c->d, e->line, e->col, "%s (use %s)", what, names);
+        } else {
+            mask |= 1u << cls;
+        }
+    }
+    return mask;
+}
+
+#define ALL_CLASSES                                                                                \
+    (1u << ERRC_TRANSIENT | 1u << ERRC_FATAL | 1u << ERRC_TIMEOUT | 1u << ERRC_CRASH |             \
+     1u << ERRC_LOST | 1u << ERRC_CANCELLED)
+
 static void compile_retry(cc *c, const ynode *n, dag_retry *r)
 {
-    static const char *const known[] = {"max_attempts", "interval", "backoff_rate", "max_delay",
-                                        "jitter", "on", NULL};
+    static const char *const known[] = {
+        "max_attempts", "interval", "backoff_rate", "max_delay", "jitter", "on", NULL};
     if (!expect(c, n, YN_MAP, "'retry'"))
         return;
     check_keys(c, n, "'retry'", known, NULL);
@@ -254,19 +280,8 @@ static void compile_retry(cc *c, const ynode *n, dag_retry *r)
         else
             diag_add(c->d, f->line, f->col, "'jitter' must be full or none, not '%s'", f->text);
     }
-    if ((f = ytree_get(n, "on")) && expect(c, f, YN_SEQ, "'on'")) {
-        r->on = 0;
-        for (size_t i = 0; i < f->n; i++) {
-            const ynode *e = f->items[i];
-            int cls = e->kind == YN_SCALAR ? errclass_parse(e->text) : -1;
-            if (cls < 0)
-                diag_add(c->d, e->line, e->col, "unknown error class '%s' in 'on' (use transient, "
-                         "fatal, timeout, crash, lost, cancelled)",
-                         e->kind == YN_SCALAR ? e->text : ytree_kind_name(e));
-            else
-                r->on |= 1u << cls;
-        }
-    }
+    if ((f = ytree_get(n, "on")) && expect(c, f, YN_SEQ, "'on'"))
+        r->on = class_list(c, f, ALL_CLASSES, "unknown error class '%s' in 'on'");
 }
 
 /* Task settings that may also appear under defaults. */
@@ -317,21 +332,11 @@ static void compile_catch(cc *c, int self, const ynode *n)
     if (!expect(c, n, YN_MAP, "'catch'"))
         return;
     check_keys(c, n, "'catch'", known, NULL);
-    t->catch_on = 1u << ERRC_TRANSIENT | 1u << ERRC_FATAL | 1u << ERRC_TIMEOUT |
-                  1u << ERRC_CRASH | 1u << ERRC_LOST;
+    const unsigned catchable = ALL_CLASSES & ~(1u << ERRC_CANCELLED);
+    t->catch_on = catchable;
     const ynode *on = ytree_get(n, "on"), *next = ytree_get(n, "next");
-    if (on && expect(c, on, YN_SEQ, "'on'")) {
-        t->catch_on = 0;
-        for (size_t i = 0; i < on->n; i++) {
-            const ynode *e = on->items[i];
-            int cls = e->kind == YN_SCALAR ? errclass_parse(e->text) : -1;
-            if (cls < 0 || cls == ERRC_CANCELLED)
-                diag_add(c->d, e->line, e->col, "catch cannot handle '%s' (use transient, fatal, "
-                         "timeout, crash, lost)", e->kind == YN_SCALAR ? e->text : "a list");
-            else
-                t->catch_on |= 1u << cls;
-        }
-    }
+    if (on && expect(c, on, YN_SEQ, "'on'"))
+        t->catch_on = class_list(c, on, catchable, "catch cannot handle '%s'");
     if (!next) {
         diag_add(c->d, n->line, n->col, "'catch' needs 'next': the task to run on failure");
         return;
@@ -379,8 +384,10 @@ static void compile_inputs(cc *c, int self, const ynode *with, const tt_decl *de
             const tt_port *p = decl ? tt_find_port(decl->inputs, decl->ninputs, k->text) : NULL;
             if (decl && !p) {
                 char *list = tt_port_list(decl->inputs, decl->ninputs);
-                diag_add(c->d, k->line, k->col, "task '%s': type '%s' has no input '%s' (its "
-                         "inputs are: %s)", t->name, decl->name, k->text, list);
+                diag_add(c->d, k->line, k->col,
+                         "task '%s': type '%s' has no input '%s' (its "
+                         "inputs are: %s)",
+                         t->name, decl->name, k->text, list);
                 free(list);
             }
             dag_value *v = cv_compile(c, with->items[i], self, deps, ndeps, capdeps);
@@ -427,9 +434,10 @@ static void check_inputs(cc *c, int self, const ynode *tnode, const ynode *with,
         if (!given) {
             char tb[64];
             const ynode *at = with ? with : tnode;
-            diag_add(c->d, at->line, at->col, "task '%s': missing required input '%s' (%s) of "
-                     "type '%s'", t->name, p->name, wtype_format(p->type, tb, sizeof tb),
-                     decl->name);
+            diag_add(c->d, at->line, at->col,
+                     "task '%s': missing required input '%s' (%s) of "
+                     "type '%s'",
+                     t->name, p->name, wtype_format(p->type, tb, sizeof tb), decl->name);
         }
     }
 }
@@ -462,8 +470,8 @@ static void compile_needs(cc *c, int self, const ynode *needs, int **deps, size_
 
 static void compile_task(cc *c, int self, const ynode *tn, const task_settings *defaults)
 {
-    static const char *const known[] = {"type", "with", "needs", "timeout", "retry",
-                                        "resources", "catch", "doc", "description", NULL};
+    static const char *const known[] = {"type",      "with",  "needs", "timeout",     "retry",
+                                        "resources", "catch", "doc",   "description", NULL};
     dag_task *t = &c->g->tasks[self];
     t->line = tn->line;
     t->col = tn->col;
@@ -479,11 +487,11 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
     const tt_decl *decl = NULL;
     if (!type)
         diag_add(c->d, tn->line, tn->col, "task '%s' has no 'type'", t->name);
-    else if (expect(c, type, YN_SCALAR, "'type'") &&
-             !(decl = typereg_find(c->types, type->text)))
+    else if (expect(c, type, YN_SCALAR, "'type'") && !(decl = typereg_find(c->types, type->text)))
         diag_add(c->d, type->line, type->col,
                  "task '%s': unknown task type '%s' (no plugin on the plugin path provides it; "
-                 "see weft plugins)", t->name, type->text);
+                 "see weft plugins)",
+                 t->name, type->text);
     c->decls[self] = decl;
     t->type = xstrdup(type && type->kind == YN_SCALAR ? type->text : "");
     t->type_version = xstrdup(decl ? decl->version : "");
@@ -637,8 +645,7 @@ static void compile_header(cc *c, const ynode *root)
     if (!name)
         diag_add(c->d, root->line, root->col, "missing 'workflow' (the workflow's name)");
     else if (expect(c, name, YN_SCALAR, "'workflow'") && !valid_name(name->text, 0))
-        diag_add(c->d, name->line, name->col, "bad workflow name '%s' (use [a-z0-9-])",
-                 name->text);
+        diag_add(c->d, name->line, name->col, "bad workflow name '%s' (use [a-z0-9-])", name->text);
     c->g->name = xstrdup(name && name->kind == YN_SCALAR ? name->text : "");
     const ynode *ver = ytree_get(root, "version");
     long long v = 0;
@@ -668,7 +675,7 @@ static void hash_workflow(dag *g, const compile_input *in)
 dag *compile_workflow(const compile_input *in, diag *d)
 {
     static const char *const known[] = {"workflow", "version", "description", "doc", "params",
-                                        "defaults", "tasks", "timeout", NULL};
+                                        "defaults", "tasks",   "timeout",     NULL};
     static const char *const known_defaults[] = {"retry", "timeout", "resources", NULL};
     if (in->len > COMPILE_MAX_FILE) {
         diag_add(d, 1, 1, "workflow is %zu bytes; the limit is %u bytes", in->len,
@@ -681,8 +688,10 @@ dag *compile_workflow(const compile_input *in, diag *d)
     cc c = {.d = d, .types = in->types, .task_index = strmap_new(), .declared = strmap_new()};
     c.g = xcalloc(1, sizeof *c.g);
     c.g->file = xstrdup(in->file);
-    task_settings defaults = {.retry = {.max_attempts = 1, .interval_ms = 1000,
-                                        .backoff_rate = 2.0, .max_delay_ms = 60000,
+    task_settings defaults = {.retry = {.max_attempts = 1,
+                                        .interval_ms = 1000,
+                                        .backoff_rate = 2.0,
+                                        .max_delay_ms = 60000,
                                         .on = 1u << ERRC_TRANSIENT | 1u << ERRC_TIMEOUT |
                                               1u << ERRC_CRASH | 1u << ERRC_LOST}};
     if (expect(&c, root, YN_MAP, "a workflow file")) {
@@ -724,8 +733,12 @@ dag *compile_file(const char *path, const typereg *types, const compile_param *p
         diag_add(d, 1, 1, "%s", msg);
         return NULL;
     }
-    compile_input in = {.file = path, .text = text, .len = len, .types = types,
-                        .params = params, .nparams = nparams};
+    compile_input in = {.file = path,
+                        .text = text,
+                        .len = len,
+                        .types = types,
+                        .params = params,
+                        .nparams = nparams};
     dag *g = compile_workflow(&in, d);
     free(text);
     return g;
