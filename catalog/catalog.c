@@ -59,6 +59,25 @@ static const char *const migrations[] = {
     "ALTER TABLE runs ADD COLUMN types TEXT NOT NULL DEFAULT '{}';",
     /* 3: a cancel, once requested, survives a scheduler restart. */
     "ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;",
+    /* 4: artifacts and memoization. runs.artifacts pins the paths a run was submitted with
+     * (path -> reference); retry_of links a rerun to the run it retries. A task's outputs
+     * were computed, or came from the cache or from the run retried (source, source_run,
+     * source_task); cache_key is its memoization key. */
+    "ALTER TABLE runs ADD COLUMN artifacts TEXT NOT NULL DEFAULT '{}';"
+    "ALTER TABLE runs ADD COLUMN retry_of INTEGER;"
+    "ALTER TABLE tasks ADD COLUMN cache_key TEXT;"
+    "ALTER TABLE tasks ADD COLUMN source TEXT;"
+    "ALTER TABLE tasks ADD COLUMN source_run INTEGER;"
+    "ALTER TABLE tasks ADD COLUMN source_task TEXT;"
+    "CREATE TABLE cache ("
+    "  key TEXT PRIMARY KEY, workflow TEXT NOT NULL, task TEXT NOT NULL, type TEXT NOT NULL,"
+    "  type_version TEXT NOT NULL, cache_version TEXT NOT NULL, inputs TEXT NOT NULL,"
+    "  outputs TEXT NOT NULL, run_id INTEGER NOT NULL, created_us INTEGER NOT NULL,"
+    "  hits INTEGER NOT NULL DEFAULT 0, last_hit_us INTEGER);"
+    "CREATE INDEX cache_task ON cache(workflow, task, created_us);"
+    "CREATE TABLE artifacts ("
+    "  hash TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT, size INTEGER,"
+    "  run_id INTEGER, created_us INTEGER NOT NULL);",
 };
 
 enum stmt_id {
@@ -71,8 +90,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_PUT_WORKFLOW] = "INSERT OR IGNORE INTO workflows(name, version, hash, file, spec, "
                         "created_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_GET_WORKFLOW] = "SELECT id FROM workflows WHERE hash = ?1",
-    [ST_CREATE_RUN] = "INSERT INTO runs(workflow_id, state, params, ntasks, created_us, types) "
-                      "VALUES (?1, 'running', ?2, ?3, ?4, ?5)",
+    [ST_CREATE_RUN] = "INSERT INTO runs(workflow_id, state, params, ntasks, created_us, types, "
+                      "artifacts, retry_of) VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_ADD_TASK] = "INSERT INTO tasks(run_id, idx, name, type, type_version, state) "
                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_ADD_EDGE] = "INSERT OR IGNORE INTO edges(run_id, child, parent) VALUES (?1, ?2, ?3)",
@@ -287,17 +306,18 @@ int64_t catalog_put_workflow(catalog *c, const char *name, int64_t version, cons
     return sqlite3_column_int64(s, 0);
 }
 
-int64_t catalog_create_run(catalog *c, int64_t workflow_id, const char *params_json,
-                           const char *types_json, size_t ntasks, int64_t now_us)
+int64_t catalog_create_run(catalog *c, const catalog_run *r, int64_t now_us)
 {
     sqlite3_stmt *s = stmt(c, ST_CREATE_RUN);
     if (!s)
         return WEFT_EDB;
-    sqlite3_bind_int64(s, 1, workflow_id);
-    bind_text(s, 2, params_json);
-    sqlite3_bind_int64(s, 3, (int64_t)ntasks);
+    sqlite3_bind_int64(s, 1, r->workflow_id);
+    bind_text(s, 2, r->params);
+    sqlite3_bind_int64(s, 3, (int64_t)r->ntasks);
     sqlite3_bind_int64(s, 4, now_us);
-    bind_text(s, 5, types_json);
+    bind_text(s, 5, r->types);
+    bind_text(s, 6, r->artifacts ? r->artifacts : "{}");
+    bind_time(s, 7, r->retry_of);
     if (done(c, s, "create run") < 0)
         return WEFT_EDB;
     return sqlite3_last_insert_rowid(c->db);
@@ -501,7 +521,8 @@ static json_t *rows(catalog *c, const char *sql, const int64_t *args, int nargs,
                 /* Columns holding JSON are returned as JSON. */
                 json_t *v = NULL;
                 if (!strcmp(name, "params") || !strcmp(name, "inputs") ||
-                    !strcmp(name, "outputs") || !strcmp(name, "types"))
+                    !strcmp(name, "outputs") || !strcmp(name, "types") ||
+                    !strcmp(name, "artifacts"))
                     v = json_loads(t, JSON_DECODE_ANY, NULL);
                 json_object_set_new(row, name, v ? v : json_string(t));
             }
@@ -619,8 +640,8 @@ json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err)
 {
     int64_t args[] = {run};
     json_t *out = run_row(c,
-                          "SELECT r.id, w.file, w.spec, r.params, r.types, r.cancel_requested, "
-                          "r.created_us FROM runs r "
+                          "SELECT r.id, w.file, w.spec, r.params, r.types, r.artifacts, "
+                          "r.cancel_requested, r.created_us FROM runs r "
                           "JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
                           run, err);
     if (!out)

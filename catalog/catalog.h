@@ -21,7 +21,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 3
+#define CATALOG_SCHEMA_VERSION 4
 
 /* Opens (creating and migrating) the catalogue in directory dir (catalog.db, logs/).
  * readonly opens an existing database for queries only. On failure returns a negative code
@@ -37,10 +37,17 @@ int catalog_commit(catalog *c);
 /* Stores a workflow spec once per hash; returns its id (> 0) or WEFT_EDB. */
 int64_t catalog_put_workflow(catalog *c, const char *name, int64_t version, const char *hash,
                              const char *file, const char *spec);
-/* Creates a run in state "running"; returns its id (> 0) or WEFT_EDB. types_json holds the
- * declarations of the task types it uses, as a plugin description. */
-int64_t catalog_create_run(catalog *c, int64_t workflow_id, const char *params_json,
-                           const char *types_json, size_t ntasks, int64_t now_us);
+typedef struct catalog_run {
+    int64_t workflow_id;
+    const char *params;    /* JSON: resolved parameters */
+    const char *types;     /* JSON: the declarations of the task types it uses, as a plugin
+                              description */
+    const char *artifacts; /* JSON: path -> artifact reference for every path it named */
+    size_t ntasks;
+    int64_t retry_of;      /* the run it retries, or 0 */
+} catalog_run;
+/* Creates a run in state "running"; returns its id (> 0) or WEFT_EDB. */
+int64_t catalog_create_run(catalog *c, const catalog_run *r, int64_t now_us);
 int catalog_add_task(catalog *c, int64_t run, int idx, const char *name, const char *type,
                      const char *type_version, const char *state);
 int catalog_add_edge(catalog *c, int64_t run, int child, int parent);
@@ -98,7 +105,8 @@ json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int lim
 /* Ids of the runs in state "running", oldest first: [{"id": N}, ...]. */
 json_t *catalog_query_open_runs(catalog *c, weft_err *err);
 /* What a restarted scheduler needs to rebuild a run: {"id", "file", "spec", "params",
- * "types", "cancel_requested", "tasks": [{"idx", "state", "attempts", "outputs", "retry_due_us",
+ * "types", "artifacts", "cancel_requested",
+ * "tasks": [{"idx", "state", "attempts", "outputs", "retry_due_us",
  * "running_attempt"}]}. */
 json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err);
 /* Logs of a run (task NULL: every task), each {"task","attempt","log"}. */

@@ -100,6 +100,7 @@ int cmd_run(cli_opts *o)
     char *worker_exe = fs_sibling_exe("weft-worker");
     char *endpoint = xasprintf("ipc://%s/run-%d.sock", o->state, (int)getpid());
     char *work = xasprintf("%s/work-%d", o->state, (int)getpid());
+
     char *plugin_path = o->plugin_path ? xstrdup(o->plugin_path) : fs_default_plugin_path();
     uint32_t nworkers = o->workers ? o->workers : 1;
     char slots[16], name[64];

@@ -277,6 +277,8 @@ int submit_file(source *s, const cli_opts *o, uint64_t *run)
     rq.yaml = text;
     rq.params = pp;
     rq.n_params = o->nparams;
+    char *cwd = getcwd(NULL, 0);
+    rq.cwd = cwd ? cwd : "";
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_SUBMIT;
     env.submit = &rq;
@@ -285,6 +287,7 @@ int submit_file(source *s, const cli_opts *o, uint64_t *run)
     free(params);
     free(pp);
     free(text);
+    free(cwd);
     if (rc < 0)
         return exit_for(&err);
     rc = EXIT_OK;

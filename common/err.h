@@ -20,7 +20,8 @@
     X(WEFT_EBUSY, -8, "EBUSY", "resource busy")                           \
     X(WEFT_EUNREACH, -9, "EUNREACH", "cannot reach the scheduler")        \
     X(WEFT_EPLUGIN, -10, "EPLUGIN", "plugin refused")                     \
-    X(WEFT_ECOMPILE, -11, "ECOMPILE", "workflow is invalid")
+    X(WEFT_ECOMPILE, -11, "ECOMPILE", "workflow is invalid")                 \
+    X(WEFT_ECORRUPT, -12, "ECORRUPT", "content does not match its hash")
 
 enum weft_errcode {
 #define X(e, v, n, m) e = v,

@@ -51,6 +51,17 @@ static int is_file_like(int b)
     return b == WT_FILE || b == WT_MODEL || b == WT_DATASET;
 }
 
+int wtype_is_artifact(wtype t)
+{
+    return is_file_like(t.base) || t.base == WT_DIR;
+}
+
+/* The "kind" of an artifact reference, or NULL. */
+static const char *ref_kind(const json_t *v)
+{
+    return json_is_object(v) ? json_string_value(json_object_get(v, "kind")) : NULL;
+}
+
 int wtype_assignable(wtype dst, wtype src)
 {
     if (dst.depth == 0 && (dst.base == WT_ANY || dst.base == WT_JSON))
@@ -138,7 +149,26 @@ int wtype_check_json(wtype t, const json_t *v, char *why, size_t n)
         }
         return 1;
     }
-    default: /* string, bytes, and file-like types travel as strings */
+    case WT_FILE:
+    case WT_MODEL:
+    case WT_DATASET:
+    case WT_DIR: {
+        /* Artifacts travel as references: {"artifact": hash, "kind": "file"|"dir", ...}. */
+        const char *kind = ref_kind(v), *want = t.base == WT_DIR ? "dir" : "file";
+        if (kind && !strcmp(kind, want))
+            return 1;
+        if (kind && (!strcmp(kind, "file") || !strcmp(kind, "dir"))) {
+            snprintf(why, n, "expected a %s artifact, got a %s artifact", want, kind);
+            return 0;
+        }
+        if (json_is_string(v)) {
+            snprintf(why, n, "expected %s (an artifact), got a string; a task never receives "
+                     "a path, only a file output or a file parameter", want);
+            return 0;
+        }
+        return mismatch(t, v, why, n);
+    }
+    default: /* string and bytes */
         return json_is_string(v) ? 1 : mismatch(t, v, why, n);
     }
 }
@@ -159,6 +189,13 @@ wtype wtype_of_json(const json_t *v)
             e.depth++;
         return e;
     }
-    default: return (wtype){WT_JSON, 0};
+    default: {
+        const char *kind = ref_kind(v);
+        if (kind && !strcmp(kind, "file"))
+            return (wtype){WT_FILE, 0};
+        if (kind && !strcmp(kind, "dir"))
+            return (wtype){WT_DIR, 0};
+        return (wtype){WT_JSON, 0};
+    }
     }
 }

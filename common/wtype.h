@@ -4,7 +4,8 @@
  * and list<T> of any of them (nested lists allowed). A type is a base plus a list depth.
  * `any` is internal: an input or output whose type follows from its use (echo, noop).
  * duration and size are strings that must parse as such; model and dataset are named file
- * types. Values travel as JSON; wtype_check_json checks a value against a type. */
+ * types. Values travel as JSON; wtype_check_json checks a value against a type. Artifacts
+ * (file, model, dataset, dir) travel as reference objects, never as paths. */
 #ifndef WEFT_WTYPE_H
 #define WEFT_WTYPE_H
 
@@ -33,6 +34,9 @@ const char *wtype_format(wtype t, char *buf, size_t n);
 /* Whether a value of type src may be passed where dst is declared: equal types, int to
  * float, any on either side, anything to json, and file/model/dataset among themselves. */
 int wtype_assignable(wtype dst, wtype src);
+/* Whether values of t are artifacts (file, model, dataset, dir): references to the
+ * content-addressed store (catalog/store.h), never paths. */
+int wtype_is_artifact(wtype t);
 /* Whether JSON value v is a valid value of type t. On failure writes the reason
  * ("expected int, got string") into why and returns 0. */
 int wtype_check_json(wtype t, const json_t *v, char *why, size_t n);

@@ -149,6 +149,14 @@ static json_t *param_from_text(wtype t, const char *s)
     }
 }
 
+static int overridden(const compile_input *in, const char *name)
+{
+    for (size_t i = 0; i < in->nparams; i++)
+        if (!strcmp(in->params[i].name, name))
+            return 1;
+    return 0;
+}
+
 static void compile_params(cc *c, const ynode *params, const compile_input *in)
 {
     c->params = json_object();
@@ -187,10 +195,18 @@ static void compile_params(cc *c, const ynode *params, const compile_input *in)
                 val = json_incref(json_object_get(in->param_values, k->text));
                 dn = k;
             }
-            char why[256];
+            char why[256], what[200];
+            snprintf(what, sizeof what, "parameter '%s'", k->text);
+            strmap_put(types, k->text, (void *)(uintptr_t)(1 + t.base + 256 * t.depth));
+            if (overridden(in, k->text)) {
+                /* -p gives the value: the default is never read (its file need not exist). */
+                json_decref(val);
+                continue;
+            }
+            if (val && !json_is_null(val) && !(val = cv_artifacts(c, val, t, dn, what)))
+                continue;
             if (val && !json_is_null(val) && !wtype_check_json(t, val, why, sizeof why))
                 diag_add(c->d, dn->line, dn->col, "default of parameter '%s': %s", k->text, why);
-            strmap_put(types, k->text, (void *)(uintptr_t)(1 + t.base + 256 * t.depth));
             if (val && !json_is_null(val))
                 json_object_set_new(c->params, k->text, val);
             else
@@ -206,7 +222,10 @@ static void compile_params(cc *c, const ynode *params, const compile_input *in)
         }
         wtype t = {(uint8_t)((packed - 1) % 256), (uint8_t)((packed - 1) / 256)};
         json_t *v = param_from_text(t, p->value);
-        char tb[64], why[256];
+        char tb[64], why[256], what[200];
+        snprintf(what, sizeof what, "-p %s", p->name);
+        if (v && !(v = cv_artifacts(c, v, t, &(ynode){.line = 1, .col = 1}, what)))
+            continue;
         if (!v || !wtype_check_json(t, v, why, sizeof why)) {
             diag_add(c->d, 1, 1, "-p %s=%s: not a valid %s%s%s", p->name, p->value,
                      wtype_format(t, tb, sizeof tb), v ? ": " : "", v ? why : "");
@@ -422,6 +441,7 @@ static void check_inputs(cc *c, int self, const ynode *tnode, const ynode *with,
         const ynode *vn = ytree_get(with, t->input_names[i]);
         char what[200];
         snprintf(what, sizeof what, "task '%s' input '%s'", t->name, t->input_names[i]);
+        cv_ingest(c, t->inputs[i], p->type, vn ? vn : tnode, what);
         cv_check(c, t->inputs[i], p->type, vn ? vn : tnode, what);
     }
     for (size_t i = 0; i < decl->ninputs; i++) {
@@ -685,7 +705,11 @@ dag *compile_workflow(const compile_input *in, diag *d)
     ynode *root = ytree_parse(in->text, in->len, d);
     if (!root)
         return NULL;
-    cc c = {.d = d, .types = in->types, .task_index = strmap_new(), .declared = strmap_new()};
+    cc c = {.d = d,
+            .in = in,
+            .types = in->types,
+            .task_index = strmap_new(),
+            .declared = strmap_new()};
     c.g = xcalloc(1, sizeof *c.g);
     c.g->file = xstrdup(in->file);
     task_settings defaults = {.retry = {.max_attempts = 1,

@@ -32,6 +32,12 @@ typedef struct compile_input {
     size_t nparams;
     const json_t *param_values;  /* or: every parameter's value, already resolved (a run
                                     being recompiled after a restart); borrowed */
+    /* Turns a path the workflow names where an artifact is expected (a file or dir
+     * parameter, a literal given to a file input) into an artifact reference (*ref, a new
+     * reference). Returns 0, or nonzero with the reason in why. NULL: such paths become
+     * pending references ({"kind", "path"}), which type-check alike (validate, graph). */
+    int (*ingest)(void *ud, const char *path, int is_dir, json_t **ref, char *why, size_t n);
+    void *ingest_ud;
 } compile_input;
 
 /* Compiles; returns a new dag (free with dag_free), or NULL with every error in d. */

@@ -11,6 +11,7 @@
 
 typedef struct cc {
     diag *d;
+    const compile_input *in;
     const typereg *types;
     dag *g;
     json_t *params;          /* resolved parameter values */
@@ -27,6 +28,12 @@ json_t *cv_literal(const ynode *n);
  * Adds the producing task of every output reference to deps (indices, deduplicated). */
 dag_value *cv_compile(cc *c, const ynode *n, int self, int **deps, size_t *ndeps,
                       size_t *capdeps);
+/* Replaces every path string at an artifact position of type t inside v by an artifact
+ * reference (compile_input.ingest, or a pending reference). Returns v's replacement (a new
+ * reference; v is consumed), or NULL after reporting at n why a path could not be taken. */
+json_t *cv_artifacts(cc *c, json_t *v, wtype t, const ynode *n, const char *what);
+/* The same for the literals of a compiled input value (in place). */
+void cv_ingest(cc *c, dag_value *v, wtype want, const ynode *n, const char *what);
 /* Checks v against a declared port type, reporting mismatches at n's position. */
 void cv_check(cc *c, const dag_value *v, wtype want, const ynode *n, const char *what);
 

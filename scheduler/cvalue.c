@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog/store.h"
 #include "common/xmem.h"
 #include "scheduler/compile_int.h"
 
@@ -259,6 +260,16 @@ static dag_value *compile_string(cc *c, const ynode *n, int self, int **deps, si
         dag_value_free(cat);
         return NULL;
     }
+    for (size_t i = 0; cat->n > 1 && i < cat->n; i++) {
+        const dag_value *it = cat->items[i];
+        if (it->kind == DV_LIT && wtype_is_artifact(wtype_of_json(it->lit))) {
+            diag_add(c->d, n->line, n->col, "\"%s\": a file or dir parameter is an artifact, "
+                     "not text, and cannot be part of a string; pass it whole (to shell, "
+                     "through env, where it arrives as a local path)", n->text);
+            dag_value_free(cat);
+            return NULL;
+        }
+    }
     if (cat->n == 1) {
         /* A whole-string reference keeps its type ("${params.n}" stays an int); escaped
          * text alone is a plain string. */
@@ -302,6 +313,53 @@ dag_value *cv_compile(cc *c, const ynode *n, int self, int **deps, size_t *ndeps
         return NULL;
     }
     return v;
+}
+
+json_t *cv_artifacts(cc *c, json_t *v, wtype t, const ynode *n, const char *what)
+{
+    if (t.depth > 0 && json_is_array(v)) {
+        wtype elem = {t.base, (uint8_t)(t.depth - 1)};
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            json_t *e = cv_artifacts(c, json_incref(json_array_get(v, i)), elem, n, what);
+            if (!e) {
+                json_decref(v);
+                return NULL;
+            }
+            json_array_set_new(v, i, e);
+        }
+        return v;
+    }
+    if (t.depth > 0 || !wtype_is_artifact(t) || !json_is_string(v))
+        return v;
+    const char *path = json_string_value(v);
+    int is_dir = t.base == WT_DIR;
+    json_t *ref = NULL;
+    char why[300] = "";
+    if (!*path) {
+        diag_add(c->d, n->line, n->col, "%s: an empty path", what);
+    } else if (!c->in->ingest) {
+        ref = store_pending_ref(path, is_dir);
+    } else if (c->in->ingest(c->in->ingest_ud, path, is_dir, &ref, why, sizeof why) != 0) {
+        diag_add(c->d, n->line, n->col, "%s: %s", what, why);
+        ref = NULL;
+    }
+    json_decref(v);
+    return ref;
+}
+
+void cv_ingest(cc *c, dag_value *v, wtype want, const ynode *n, const char *what)
+{
+    if (v->kind == DV_LIT) {
+        json_t *ref = cv_artifacts(c, json_incref(v->lit), want, n, what);
+        if (ref) {
+            json_decref(v->lit);
+            v->lit = ref;
+        }
+    } else if (v->kind == DV_LIST && want.depth > 0) {
+        for (size_t i = 0; i < v->n; i++)
+            cv_ingest(c, v->items[i], (wtype){want.base, (uint8_t)(want.depth - 1)},
+                      n->kind == YN_SEQ && i < n->n ? n->items[i] : n, what);
+    }
 }
 
 /* The static type of an output reference: the declared port, or for a mirrored ("*")

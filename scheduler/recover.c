@@ -6,6 +6,7 @@
 
 #include "common/xmem.h"
 #include "scheduler/compile.h"
+#include "scheduler/ingest.h"
 #include "scheduler/typereg.h"
 
 static int parse_state(const char *s)
@@ -23,9 +24,12 @@ static dag *recompile(const json_t *row, weft_err *err)
     typereg *types = typereg_new();
     typereg_add_description(types, json_object_get(row, "types"));
     diag *d = diag_new(file ? file : "workflow.yaml");
+    /* The paths it named are not read again: the run keeps the artifacts it was given. */
+    ingest_ctx ic = {.pinned = json_object_get(row, "artifacts"), .pinned_only = 1};
     compile_input in = {.file = file ? file : "workflow.yaml", .text = spec ? spec : "",
                         .len = spec ? strlen(spec) : 0, .types = types,
-                        .param_values = json_object_get(row, "params")};
+                        .param_values = json_object_get(row, "params"),
+                        .ingest = ingest_path, .ingest_ud = &ic};
     dag *g = compile_workflow(&in, d);
     if (!g) {
         char *errors = diag_render(d);

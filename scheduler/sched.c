@@ -24,6 +24,7 @@
 #include "common/zsock.h"
 #include "scheduler/compile.h"
 #include "scheduler/core.h"
+#include "scheduler/ingest.h"
 #include "scheduler/recover.h"
 #include "scheduler/typereg.h"
 
@@ -45,6 +46,7 @@ struct sched {
     catalog *cat;
     core *core;
     typereg *types;
+    store *store;
     core_effects fx;
     uv_prepare_t prepare;
     uv_timer_t timer;
@@ -202,6 +204,7 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int64_t
     d.attempt = (uint32_t)e->attempt_no;
     d.timeout_ms = (uint64_t)t->timeout_ms;
     d.mem_bytes = t->mem;
+    d.store = s->store->root;
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_DISPATCH;
     env.dispatch = &d;
@@ -398,15 +401,19 @@ static void on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *
         params[i] = (compile_param){rq->params[i]->name, rq->params[i]->value};
     const char *file = rq->file_name && *rq->file_name ? rq->file_name : "workflow.yaml";
     diag *d = diag_new(file);
+    ingest_ctx ic = {.store = s->store, .cwd = *rq->cwd ? rq->cwd : NULL, .pinned = json_object()};
     compile_input in = {.file = file,
                         .text = rq->yaml,
                         .len = strlen(rq->yaml),
                         .types = s->types,
                         .params = params,
-                        .nparams = rq->n_params};
+                        .nparams = rq->n_params,
+                        .ingest = ingest_path,
+                        .ingest_ud = &ic};
     dag *g = compile_workflow(&in, d);
     free(params);
     if (!g) {
+        json_decref(ic.pinned);
         char *errors = diag_render(d);
         reply(s, id, WEFT_ECOMPILE, errors, NULL, 0);
         free(errors);
@@ -423,11 +430,15 @@ static void on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *
     char *types_json = json_dumps(used, JSON_COMPACT);
     json_decref(used);
     free(names);
+    char *pinned = json_dumps(ic.pinned, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(ic.pinned);
     int64_t wf = catalog_put_workflow(s->cat, g->name, g->version, g->hash, file, rq->yaml);
-    int64_t run =
-        wf > 0 ? catalog_create_run(s->cat, wf, params_json, types_json, g->ntasks, now) : wf;
+    catalog_run cr = {.workflow_id = wf, .params = params_json, .types = types_json,
+                      .artifacts = pinned, .ntasks = g->ntasks};
+    int64_t run = wf > 0 ? catalog_create_run(s->cat, &cr, now) : wf;
     free(params_json);
     free(types_json);
+    free(pinned);
     for (size_t i = 0; run > 0 && i < g->ntasks; i++) {
         const dag_task *t = &g->tasks[i];
         if (catalog_add_task(s->cat, run, (int)i, t->name, t->type, t->type_version, "pending") < 0)
@@ -690,6 +701,14 @@ int sched_new(const sched_config *cfg, sched **out, weft_err *err)
     int rc = catalog_open(cfg->state_dir, 0, &s->cat, err);
     if (rc == 0)
         rc = lock_state(s, err);
+    if (rc == 0) {
+        /* Absolute: workers on this machine (or mounting it at the same path) use it as is. */
+        char *abs = realpath(cfg->state_dir, NULL);
+        char *where = xasprintf("%s/artifacts", abs ? abs : cfg->state_dir);
+        rc = store_open(where, &s->store, err);
+        free(where);
+        free(abs);
+    }
     if (rc == 0)
         rc = open_router(s, cfg, err);
     if (rc < 0) {
@@ -763,6 +782,7 @@ void sched_destroy(sched **sp)
     core_destroy(&s->core);
     typereg_destroy(&s->types);
     catalog_close(&s->cat);
+    store_close(&s->store);
     if (s->lock_fd >= 0)
         close(s->lock_fd);
     free(s->state_dir);

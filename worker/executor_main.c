@@ -24,6 +24,7 @@
 #include "common/frame.h"
 #include "common/fsutil.h"
 #include "common/strmap.h"
+#include "catalog/store.h"
 #include "common/xmem.h"
 #include "weft.pb-c.h"
 #include "worker/host.h"
@@ -38,6 +39,7 @@ typedef struct executor {
     strmap *plugins;     /* .so path -> plug* */
     strmap *states;      /* task type name -> open() state (NULL values are absent) */
     strmap *opened;      /* task type name -> plug* whose type was opened */
+    store *store;        /* the artifact store of the last request */
 } executor;
 
 static void on_sigusr1(int sig)
@@ -101,6 +103,20 @@ static void read_log_tail(const char *path, uint8_t **out, size_t *len)
     close(fd);
 }
 
+/* The store a request names, opened once and kept while requests name the same one. */
+static store *request_store(executor *ex, const char *location)
+{
+    if (!location || !*location)
+        return NULL;
+    if (ex->store && strcmp(ex->store->root, location) == 0)
+        return ex->store;
+    store_close(&ex->store);
+    weft_err err = {0};
+    if (store_open(location, &ex->store, &err) < 0)
+        dprintf(2, "weft: %s\n", err.msg);
+    return ex->store;
+}
+
 static const weft_task_type *find_type(executor *ex, const char *so, const char *name,
                                        weft_err *err)
 {
@@ -145,7 +161,8 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
         fs_mkdir_p(rq->workdir, 0755);
         host_task t = {.type = type, .inputs = inputs, .run = run, .task = rq->task,
                        .attempt = attempt, .workdir = rq->workdir,
-                       .log_fd = logfd >= 0 ? logfd : 2, .state = strmap_get(ex->states, rq->type)};
+                       .log_fd = logfd >= 0 ? logfd : 2, .state = strmap_get(ex->states, rq->type),
+                       .store = request_store(ex, rq->store)};
         if (type->open && !strmap_get(ex->opened, rq->type)) {
             /* open() runs once per executor; its failure fails this task, and the next task
              * of the type tries again. */
@@ -239,6 +256,7 @@ static void unload_all(executor *ex)
     strmap_destroy(&ex->plugins);
     strmap_destroy(&ex->states);
     strmap_destroy(&ex->opened);
+    store_close(&ex->store);
 }
 
 static int describe(const char *path)

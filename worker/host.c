@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fsutil.h"
 #include "common/units.h"
 #include "common/wtype.h"
 #include "common/xmem.h"
@@ -21,6 +22,9 @@ struct weft_ctx {
     size_t nborrowed, capborrowed;
     int fail_status;
     char msg[1024];
+    json_t *staged;     /* output name -> staging path (file and dir outputs) */
+    char artifact_error[WEFT_ERR_MSG_MAX + 64]; /* an input artifact that could not be read */
+    unsigned nmaterialized;
 };
 
 static volatile sig_atomic_t cancel_requested;
@@ -297,6 +301,124 @@ static void *state(weft_ctx *c)
     return check(c)->t->state;
 }
 
+/* ---- artifacts ---- */
+
+static int materialize(weft_ctx *c, const json_t *ref, const char *what, const char **out)
+{
+    if (!store_ref_hash(ref))
+        return WEFT_E_TYPE;
+    if (!c->t->store) {
+        snprintf(c->artifact_error, sizeof c->artifact_error,
+                 "%s%sthis executor has no artifact store", what ? what : "", what ? ": " : "");
+        return WEFT_E_ARTIFACT;
+    }
+    char *dest = xasprintf("%s/in/%u", c->t->workdir, c->nmaterialized++), *path;
+    weft_err err = {0};
+    int rc = fs_mkdir_p(dest, 0755) < 0 ? err_set(&err, WEFT_EIO, "cannot create %s", dest)
+                                        : store_materialize(c->t->store, ref, dest, &path, &err);
+    free(dest);
+    if (rc) {
+        snprintf(c->artifact_error, sizeof c->artifact_error, "%s%s%s", what ? what : "",
+                 what ? ": " : "", err.msg);
+        return WEFT_E_ARTIFACT;
+    }
+    *out = borrow(c, path);
+    return WEFT_OK;
+}
+
+static int in_path(weft_ctx *c, const char *name, const char **out)
+{
+    json_t *v = input(c, name);
+    if (!v)
+        return WEFT_E_MISSING;
+    char what[200];
+    snprintf(what, sizeof what, "input '%s'", name);
+    return materialize(c, v, what, out);
+}
+
+static int in_path_at(weft_ctx *c, const char *name, size_t i, const char **out)
+{
+    json_t *v = input(c, name);
+    if (!v)
+        return WEFT_E_MISSING;
+    if (!json_is_array(v))
+        return WEFT_E_TYPE;
+    if (i >= json_array_size(v))
+        return WEFT_E_RANGE;
+    char what[200];
+    snprintf(what, sizeof what, "input '%s'[%zu]", name, i);
+    return materialize(c, json_array_get(v, i), what, out);
+}
+
+static int artifact_path(weft_ctx *c, const char *ref_json, const char **out)
+{
+    check(c);
+    json_t *ref = ref_json ? json_loads(ref_json, 0, NULL) : NULL;
+    if (!ref)
+        return WEFT_E_INVAL;
+    int rc = materialize(c, ref, NULL, out);
+    json_decref(ref);
+    return rc;
+}
+
+static int out_path(weft_ctx *c, const char *name, const char **out)
+{
+    check(c);
+    if (!name)
+        return WEFT_E_INVAL;
+    const weft_port *p = find_port(c->t->type->outputs, name);
+    wtype ty;
+    if (!p)
+        return WEFT_E_UNDECLARED;
+    if (wtype_parse(p->type, &ty) < 0 || ty.depth || !wtype_is_artifact(ty))
+        return WEFT_E_TYPE;
+    if (!c->t->store)
+        return WEFT_E_INVAL;
+    json_t *have = json_object_get(c->staged, name);
+    if (have) {
+        *out = json_string_value(have);
+        return WEFT_OK;
+    }
+    char *dir = xasprintf("%s/out", c->t->workdir);
+    char *path = xasprintf("%s/%s", dir, name);
+    int rc = fs_mkdir_p(ty.base == WT_DIR ? path : dir, 0755);
+    free(dir);
+    if (rc < 0) {
+        free(path);
+        return WEFT_E_INVAL;
+    }
+    json_object_set_new(c->staged, name, json_string(path));
+    free(path);
+    *out = json_string_value(json_object_get(c->staged, name));
+    return WEFT_OK;
+}
+
+/* After run() returned OK: every staged output goes into the store. Returns 0, or a
+ * message in msg. */
+static int ingest_staged(weft_ctx *c, char *msg, size_t n)
+{
+    const char *name;
+    json_t *pathv;
+    json_object_foreach(c->staged, name, pathv) {
+        if (json_object_get(c->outputs, name))
+            continue;
+        const weft_port *p = find_port(c->t->type->outputs, name);
+        wtype ty;
+        wtype_parse(p->type, &ty);
+        json_t *ref;
+        weft_err err = {0};
+        if (store_put_path(c->t->store, json_string_value(pathv), ty.base == WT_DIR, &ref,
+                           &err) != 0) {
+            snprintf(msg, n, "output '%s': %s", name,
+                     err.code == WEFT_ENOTFOUND ? "the plugin wrote nothing at its staging path"
+                                                : err.msg);
+            return -1;
+        }
+        json_object_set_new(c->outputs, name, ref);
+    }
+    return 0;
+}
+
 static const weft_host table = {
     .size = sizeof(weft_host),
     .abi = WEFT_PLUGIN_ABI,
@@ -321,6 +443,10 @@ static const weft_host table = {
     .cancelled = cancelled,
     .info = info,
     .state = state,
+    .input_path = in_path,
+    .input_path_at = in_path_at,
+    .artifact_path = artifact_path,
+    .output_path = out_path,
 };
 
 const weft_host *host_table(void)
@@ -341,6 +467,7 @@ static const char *unset_output(const weft_task_type *type, json_t *outputs)
 
 static void release(weft_ctx *c)
 {
+    json_decref(c->staged);
     for (size_t i = 0; i < c->nborrowed; i++)
         free(c->borrowed[i]);
     free(c->borrowed);
@@ -349,7 +476,7 @@ static void release(weft_ctx *c)
 
 int host_open(const host_task *t, void **state, char *msg, size_t msgcap)
 {
-    weft_ctx c = {.tag = CTX_TAG, .t = t, .outputs = json_object()};
+    weft_ctx c = {.tag = CTX_TAG, .t = t, .outputs = json_object(), .staged = json_object()};
     int rc = t->type->open(&c, state);
     if (rc != WEFT_OK)
         snprintf(msg, msgcap, "open of task type '%s' failed: %s", t->type->name,
@@ -361,11 +488,22 @@ int host_open(const host_task *t, void **state, char *msg, size_t msgcap)
 
 void host_run(const host_task *t, host_outcome *out)
 {
-    weft_ctx c = {.tag = CTX_TAG, .t = t, .outputs = json_object()};
+    weft_ctx c = {.tag = CTX_TAG, .t = t, .outputs = json_object(), .staged = json_object()};
     int rc = t->type->run(&c);
     memset(out, 0, sizeof *out);
-    if (rc == WEFT_OK) {
-        const char *missing = unset_output(t->type, c.outputs);
+    if (c.artifact_error[0]) {
+        /* An input that could not be read: that is the reason, whatever run() made of it. */
+        rc = WEFT_FAIL;
+        if (c.fail_status && c.msg[0])
+            snprintf(out->msg, sizeof out->msg, "%.600s: %.380s", c.msg, c.artifact_error);
+        else
+            snprintf(out->msg, sizeof out->msg, "%s", c.artifact_error);
+    } else if (rc == WEFT_OK) {
+        const char *missing = NULL;
+        if (ingest_staged(&c, out->msg, sizeof out->msg) < 0)
+            rc = WEFT_FAIL;
+        else if ((missing = unset_output(t->type, c.outputs)))
+            rc = WEFT_FAIL;
         if (missing) {
             rc = WEFT_FAIL;
             snprintf(out->msg, sizeof out->msg,

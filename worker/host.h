@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "catalog/store.h"
 #include "weft/plugin.h"
 
 /* The host function table handed to every plugin's weft_plugin_init. */
@@ -19,6 +20,8 @@ typedef struct host_task {
     const char *run, *task, *attempt, *workdir; /* borrowed strings for weft_info */
     int log_fd;                 /* task log; weft_log appends here */
     void *state;                /* what the type's open() stored, or NULL */
+    store *store;               /* artifacts: inputs are read and outputs written here;
+                                   NULL refuses file inputs and outputs */
 } host_task;
 
 /* The outcome of one run() call. */
@@ -30,7 +33,10 @@ typedef struct host_outcome {
 
 /* Runs t->type->run under a fresh context and fills *out. A return other than the three
  * results becomes WEFT_FAIL; WEFT_OK with a declared output unset becomes WEFT_FAIL with
- * "plugin returned OK but did not set output 'x'". Caller json_decrefs out->outputs. */
+ * "plugin returned OK but did not set output 'x'". Outputs staged with weft_output_path are
+ * ingested into the store first. An input artifact that could not be read fails the
+ * attempt with the store's reason whatever run() returned. Caller json_decrefs
+ * out->outputs. */
 void host_run(const host_task *t, host_outcome *out);
 
 /* Calls t->type->open (which must exist) under a context like run()'s, storing what it

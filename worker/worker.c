@@ -71,6 +71,7 @@ struct worker {
     strmap *type_plugin; /* type name -> .so path (owned strings) */
     char *executor;
     char *work_dir;
+    char *store;         /* --store, absolute; NULL: the one each dispatch names */
     uint32_t heartbeat_ms;
     uv_timer_t heartbeat;
     uv_prepare_t prepare;
@@ -424,6 +425,7 @@ static void on_dispatch(worker *w, const Weft__Dispatch *d)
     rq.attempt = d->attempt;
     rq.workdir = job->workdir;
     rq.mem_bytes = d->mem_bytes;
+    rq.store = w->store ? w->store : d->store;
     size_t n = weft__exec_request__get_packed_size(&rq);
     write_req *wr = xcalloc(1, sizeof *wr);
     wr->data = xmalloc(n + 4);
@@ -550,6 +552,10 @@ int worker_new(const worker_config *cfg, worker **out, weft_err *err)
                      strerror(errno));
     free(logs);
     free(scratch);
+    if (rc == 0 && cfg->store &&
+        (fs_mkdir_p(cfg->store, 0755) < 0 || !(w->store = realpath(cfg->store, NULL))))
+        rc = err_set(err, WEFT_EIO, "cannot create artifact store %s: %s", cfg->store,
+                     strerror(errno));
     if (rc == 0) {
         w->dealer = zsock_new(&w->loop, w->zctx, ZMQ_DEALER, on_message, w);
         void *z = w->dealer ? zsock_handle(w->dealer) : NULL;
@@ -683,6 +689,7 @@ void worker_destroy(worker **wp)
     free(w->name);
     free(w->executor);
     free(w->work_dir);
+    free(w->store);
     free(w);
     *wp = NULL;
 }

@@ -19,6 +19,8 @@ typedef struct worker_config {
     const char *plugin_path;
     const char *executor;      /* path of weft-executor */
     const char *work_dir;      /* scratch space and attempt logs */
+    const char *store;         /* the artifact store directory, when this machine mounts the
+                                  scheduler's store elsewhere; NULL: the path it names */
     uint32_t heartbeat_ms;
 } worker_config;
 

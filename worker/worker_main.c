@@ -1,10 +1,12 @@
 /* weft-worker: the worker daemon.
  *
  *   weft-worker [--scheduler ENDPOINT] [--name NAME] [--slots N] [--plugin-path PATH]
- *               [--work-dir DIR] [--heartbeat MS] [--log-level LEVEL]
+ *               [--work-dir DIR] [--store DIR] [--heartbeat MS] [--log-level LEVEL]
  *
  * Defaults: ipc://.weft/scheduler.sock, NAME = host-pid, one slot per core, the default
- * plugin path, DIR = $TMPDIR/weft-worker-NAME, a heartbeat every 1000 ms. */
+ * plugin path, DIR = $TMPDIR/weft-worker-NAME, the artifact store at the path the scheduler
+ * names in each dispatch (a worker on another machine needs the store on a shared
+ * filesystem; --store gives its local mount point), a heartbeat every 1000 ms. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +21,7 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: weft-worker [--scheduler ENDPOINT] [--name NAME] [--slots N] "
-                    "[--plugin-path PATH] [--work-dir DIR] [--heartbeat MS] "
+                    "[--plugin-path PATH] [--work-dir DIR] [--store DIR] [--heartbeat MS] "
                     "[--log-level debug|info|warn|error]\n");
 }
 
@@ -34,7 +36,8 @@ static int parse_u32(const char *s, uint32_t *out)
 
 int main(int argc, char **argv)
 {
-    worker_config cfg = {.scheduler = "ipc://.weft/scheduler.sock", .heartbeat_ms = 1000};
+    worker_config cfg = {.scheduler = "ipc://.weft/scheduler.sock",
+                         .heartbeat_ms = 1000};
     int level = LOG_INFO;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -49,6 +52,8 @@ int main(int argc, char **argv)
             cfg.plugin_path = v;
         else if (ok && !strcmp(a, "--work-dir"))
             cfg.work_dir = v;
+        else if (ok && !strcmp(a, "--store"))
+            cfg.store = v;
         else if (ok && !strcmp(a, "--heartbeat"))
             ok = parse_u32(v, &cfg.heartbeat_ms) == 0;
         else if (ok && !strcmp(a, "--log-level"))

@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define WEFT_PLUGIN_ABI_MAJOR 1 /* bumped when layout or semantics break: refused at load */
-#define WEFT_PLUGIN_ABI_MINOR 0 /* bumped when fields or host functions are appended */
+#define WEFT_PLUGIN_ABI_MINOR 1 /* bumped when fields or host functions are appended */
 #define WEFT_PLUGIN_ABI ((WEFT_PLUGIN_ABI_MAJOR << 16) | WEFT_PLUGIN_ABI_MINOR)
 
 /* The build signature: a plugin built for another data model or libc is refused. */
@@ -64,7 +64,10 @@ enum {
     WEFT_E_RANGE = -3,      /* list index out of range */
     WEFT_E_UNDECLARED = -4, /* output not declared by the task type */
     WEFT_E_TWICE = -5,      /* output set twice */
-    WEFT_E_INVAL = -6       /* malformed argument (bad JSON text, NULL name) */
+    WEFT_E_INVAL = -6,      /* malformed argument (bad JSON text, NULL name) */
+    WEFT_E_ARTIFACT = -7    /* an artifact could not be read (missing, or its content no
+                               longer matches its hash); the host records why and fails
+                               the task with that reason whatever run() returns */
 };
 
 /* Port flags. */
@@ -126,6 +129,11 @@ typedef struct weft_host {
     int (*cancelled)(weft_ctx *ctx);
     const char *(*info)(weft_ctx *ctx, const char *key); /* "run" "task" "attempt" "workdir" */
     void *(*state)(weft_ctx *ctx); /* what open() stored, or NULL */
+    /* ABI 1.1 */
+    int (*input_path)(weft_ctx *ctx, const char *name, const char **out);
+    int (*input_path_at)(weft_ctx *ctx, const char *name, size_t i, const char **out);
+    int (*artifact_path)(weft_ctx *ctx, const char *ref_json, const char **out);
+    int (*output_path)(weft_ctx *ctx, const char *name, const char **out);
 } weft_host;
 
 #if defined(__GNUC__)
@@ -196,6 +204,24 @@ static inline int weft_output_string(weft_ctx *c, const char *n, const char *v)
 /* Sets an output from JSON text (any type; checked against the declaration). */
 static inline int weft_output_json(weft_ctx *c, const char *n, const char *json_text)
 { return weft__host->output_json(c, n, json_text); }
+
+/* Files and directories (ABI 1.1). Inputs of type file, model, dataset or dir arrive as
+ * artifact references; these return a local, read-only path to the content, which the host
+ * has verified against its hash (a directory is built under the attempt's workdir). Paths
+ * are borrowed until run() returns. */
+static inline int weft_input_path(weft_ctx *c, const char *n, const char **o)
+{ return weft__host->input_path(c, n, o); }
+/* The i-th element of a list<file> (or list<dir>) input. */
+static inline int weft_input_path_at(weft_ctx *c, const char *n, size_t i, const char **o)
+{ return weft__host->input_path_at(c, n, i, o); }
+/* Any artifact reference given as JSON text (one found inside a json input). */
+static inline int weft_artifact_path(weft_ctx *c, const char *ref_json, const char **o)
+{ return weft__host->artifact_path(c, ref_json, o); }
+/* A staging path for a declared file or dir output: write the file there (or, for dir,
+ * fill the directory, which exists already). After run() returns WEFT_OK the host hashes
+ * it into the artifact store and sets the output to its reference. */
+static inline int weft_output_path(weft_ctx *c, const char *n, const char **o)
+{ return weft__host->output_path(c, n, o); }
 
 /* Records a fatal failure message and returns WEFT_FAIL: `return weft_fail(ctx, "...")`. */
 static inline int weft_fail(weft_ctx *c, const char *fmt, ...) WEFT_PRINTF(2, 3);

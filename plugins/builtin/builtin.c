@@ -79,19 +79,27 @@ static const weft_port shell_in[] = {
     {.name = "env",
      .type = "json",
      .flags = WEFT_PORT_OPTIONAL,
-     .doc = "object of extra environment variables"},
+     .doc = "object of extra environment variables (an artifact arrives as a local path)"},
     {.name = "cwd", .type = "string", .flags = WEFT_PORT_OPTIONAL, .doc = "working directory"},
     {.name = "stdin", .type = "string", .flags = WEFT_PORT_OPTIONAL, .doc = "text fed to stdin"},
     {.name = "timeout",
      .type = "duration",
      .flags = WEFT_PORT_OPTIONAL,
      .doc = "kill the command after this long (a transient failure)"},
+    {.name = "outputs_dir",
+     .type = "bool",
+     .flags = WEFT_PORT_OPTIONAL,
+     .doc = "keep the files the command writes to $WEFT_OUT as the 'files' output"},
     {.name = NULL}};
 static const weft_port shell_out[] = {
     {.name = "stdout",
      .type = "string",
      .doc = "standard output (first 1 MiB, trailing newlines removed)"},
     {.name = "exit_code", .type = "int", .doc = "exit status (always 0 on success)"},
+    {.name = "files",
+     .type = "dir",
+     .flags = WEFT_PORT_OPTIONAL,
+     .doc = "the files left in $WEFT_OUT (with outputs_dir: true)"},
     {.name = NULL}};
 
 static const weft_task_type types[] = {
@@ -99,7 +107,7 @@ static const weft_task_type types[] = {
     {.name = "sleep", .version = "1", .inputs = sleep_in, .outputs = none, .run = sleep_run},
     {.name = "fail", .version = "1", .inputs = fail_in, .outputs = none, .run = fail_run},
     {.name = "echo", .version = "1", .inputs = any_in, .outputs = echo_out, .run = echo_run},
-    {.name = "shell", .version = "1", .inputs = shell_in, .outputs = shell_out, .run = shell_run},
+    {.name = "shell", .version = "2", .inputs = shell_in, .outputs = shell_out, .run = shell_run},
     {.name = NULL}};
 
 WEFT_PLUGIN_DECLARE("builtin", "0.1.0", types)

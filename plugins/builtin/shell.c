@@ -2,8 +2,11 @@
  * ["sh", "-c", ...] themselves.
  *
  * The child gets the executor's environment plus `env` and WEFT_RUN, WEFT_TASK, WEFT_ATTEMPT,
- * WEFT_OUT; its stderr goes straight to the task log; its stdout is copied to the task log
- * and captured (first 1 MiB, trailing newlines removed) as the `stdout` output. Exit status
+ * WEFT_OUT. An `env` value that is an artifact (a file or dir parameter or output) arrives
+ * as the local path of its verified, read-only content. With `outputs_dir: true`, the
+ * files the command leaves in $WEFT_OUT become the `files` output (a dir artifact). Its
+ * stderr goes straight to the task log; its stdout is copied to the task log and captured
+ * (first 1 MiB, trailing newlines removed) as the `stdout` output. Exit status
  * 0 succeeds; 75 (EX_TEMPFAIL) is a transient failure; any other status or a signal is fatal.
  * `timeout` kills the child's whole process group and reports a transient failure. */
 #include "plugins/builtin/shell.h"
@@ -103,7 +106,16 @@ static int build_env(weft_ctx *ctx, strv *env, const char *outdir)
     json_object_foreach(obj, key, v) {
         char num[64];
         const char *val = NULL;
-        if (json_is_string(v))
+        if (json_is_object(v) && json_object_get(v, "artifact")) {
+            char *ref = json_dumps(v, JSON_COMPACT);
+            int got = ref ? weft_artifact_path(ctx, ref, &val) : WEFT_E_INVAL;
+            free(ref);
+            if (got != WEFT_OK) {
+                int rc = weft_fail(ctx, "shell: env '%s': the artifact cannot be read", key);
+                json_decref(obj);
+                return rc;
+            }
+        } else if (json_is_string(v))
             val = json_string_value(v);
         else if (json_is_integer(v))
             snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v)), val = num;
@@ -112,9 +124,10 @@ static int build_env(weft_ctx *ctx, strv *env, const char *outdir)
         else if (json_is_boolean(v))
             val = json_is_true(v) ? "true" : "false";
         if (!val || !*key || strchr(key, '=')) {
-            json_decref(obj);
-            return weft_fail(ctx, "shell: env '%s' must be a scalar with a name without '='",
-                             key);
+            int rc = weft_fail(ctx, "shell: env '%s' must be a scalar with a name without '='",
+                               key);
+            json_decref(obj); /* key points into obj */
+            return rc;
         }
         env_set(env, key, val);
     }
@@ -272,7 +285,15 @@ int shell_run(weft_ctx *ctx)
     weft_input_string(ctx, "stdin", &stdin_text);
     weft_input_duration_ms(ctx, "timeout", &timeout_ms);
     char outdir[4096];
-    snprintf(outdir, sizeof outdir, "%s/out", weft_info(ctx, "workdir"));
+    int keep_files = 0;
+    const char *staged = NULL;
+    weft_input_bool(ctx, "outputs_dir", &keep_files);
+    if (keep_files && weft_output_path(ctx, "files", &staged) != WEFT_OK)
+        return weft_fail(ctx, "shell: no staging directory for the 'files' output");
+    if (staged)
+        snprintf(outdir, sizeof outdir, "%s", staged);
+    else
+        snprintf(outdir, sizeof outdir, "%s/scratch-out", weft_info(ctx, "workdir"));
     mkdir(outdir, 0755);
 
     int rc = build_argv(ctx, &argv);

@@ -1,0 +1,596 @@
+/* store: the content-addressed artifact store. See store.h.
+ *
+ * The local backend keeps blob HASH at ROOT/HA/SH... (the first two hex digits name a
+ * directory), written through ROOT/tmp/ and renamed into place, mode 0444. */
+#include "catalog/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fsutil.h"
+#include "common/xmem.h"
+
+#define IO_CHUNK (1u << 20)
+#define MANIFEST_MAX (64u << 20)
+#define DIR_DEPTH_MAX 64
+
+/* ---- local backend ---- */
+
+static char *blob_path(const store *s, const char *hex)
+{
+    return xasprintf("%s/%.2s/%s", s->root, hex, hex + 2);
+}
+
+static int valid_hex(const char *hex)
+{
+    size_t n = 0;
+    for (; hex[n]; n++)
+        if (!strchr("0123456789abcdef", hex[n]))
+            return 0;
+    return n == HASH_HEX_LEN;
+}
+
+/* Copies fd `in` to fd `out` (out < 0: only hashes), hashing what passes. */
+static int copy_hash(int in, int out, char hex[HASH_HEX_LEN + 1], uint64_t *size)
+{
+    hash_ctx h;
+    hash_init(&h);
+    char *buf = xmalloc(IO_CHUNK);
+    uint64_t total = 0;
+    int rc = 0;
+    for (;;) {
+        ssize_t r = read(in, buf, IO_CHUNK);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            rc = r < 0 ? -errno : 0;
+            break;
+        }
+        hash_update(&h, buf, (size_t)r);
+        total += (uint64_t)r;
+        for (ssize_t off = 0; out >= 0 && off < r;) {
+            ssize_t w = write(out, buf + off, (size_t)(r - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0) {
+                rc = -errno;
+                break;
+            }
+            off += w;
+        }
+        if (rc)
+            break;
+    }
+    free(buf);
+    hash_final_hex(&h, hex);
+    if (size)
+        *size = total;
+    return rc;
+}
+
+static int local_put(store *s, const char *path, char hex[HASH_HEX_LEN + 1], uint64_t *size,
+                     weft_err *err)
+{
+    int in = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (in < 0)
+        return err_set(err, errno == ENOENT ? WEFT_ENOTFOUND : WEFT_EIO, "%s: %s", path,
+                       strerror(errno));
+    if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(in);
+        return err_set(err, WEFT_EINVAL, "%s: not a regular file", path);
+    }
+    char *tmp = xasprintf("%s/tmp/put.XXXXXX", s->root);
+    int out = mkostemp(tmp, O_CLOEXEC);
+    if (out < 0) {
+        int e = errno;
+        close(in);
+        free(tmp);
+        return err_set(err, WEFT_EIO, "artifact store %s: cannot create a file: %s", s->root,
+                       strerror(e));
+    }
+    int rc = copy_hash(in, out, hex, size);
+    close(in);
+    if (!rc && fsync(out) < 0)
+        rc = -errno;
+    if (close(out) < 0 && !rc)
+        rc = -errno;
+    char *dst = blob_path(s, hex);
+    if (!rc) {
+        char dir[8];
+        snprintf(dir, sizeof dir, "%.2s", hex);
+        char *sub = xasprintf("%s/%s", s->root, dir);
+        if (mkdir(sub, 0755) < 0 && errno != EEXIST)
+            rc = -errno;
+        free(sub);
+    }
+    /* A blob's content never changes: renaming the fresh copy over an existing one writes
+     * the same bytes, and heals a blob that was damaged on disk. */
+    if (!rc && (chmod(tmp, 0444) < 0 || rename(tmp, dst) < 0))
+        rc = -errno;
+    if (rc) {
+        unlink(tmp);
+        err_set(err, WEFT_EIO, "artifact store %s: cannot store %s: %s", s->root, path,
+                strerror(-rc));
+    }
+    free(tmp);
+    free(dst);
+    return rc ? WEFT_EIO : 0;
+}
+
+/* Moves a blob whose content no longer matches its name out of the way. */
+static void quarantine(store *s, const char *path, const char *hex)
+{
+    char *dir = xasprintf("%s/corrupt", s->root);
+    char *dst = xasprintf("%s/%s", dir, hex);
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        unlink(path);
+    else if (rename(path, dst) < 0)
+        unlink(path);
+    free(dir);
+    free(dst);
+}
+
+static int local_get(store *s, const char *hex, char **out, weft_err *err)
+{
+    if (!valid_hex(hex))
+        return err_set(err, WEFT_EINVAL, "'%.80s' is not an artifact hash", hex);
+    char *path = blob_path(s, hex);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        free(path);
+        return err_set(err, e == ENOENT ? WEFT_ENOTFOUND : WEFT_EIO,
+                       "artifact %.16s is not in the store %s: %s", hex, s->root, strerror(e));
+    }
+    char got[HASH_HEX_LEN + 1];
+    int rc = copy_hash(fd, -1, got, NULL);
+    close(fd);
+    if (rc) {
+        free(path);
+        return err_set(err, WEFT_EIO, "artifact %.16s: %s", hex, strerror(-rc));
+    }
+    if (strcmp(got, hex) != 0) {
+        quarantine(s, path, hex);
+        free(path);
+        return err_set(err, WEFT_ECORRUPT,
+                       "artifact %.16s is corrupt (its content hashes to %.16s); moved to "
+                       "%s/corrupt/",
+                       hex, got, s->root);
+    }
+    *out = path;
+    return 0;
+}
+
+static int local_has(store *s, const char *hex)
+{
+    if (!valid_hex(hex))
+        return 0;
+    char *path = blob_path(s, hex);
+    int ok = access(path, F_OK) == 0;
+    free(path);
+    return ok;
+}
+
+static int local_remove(store *s, const char *hex)
+{
+    if (!valid_hex(hex))
+        return WEFT_ENOTFOUND;
+    char *path = blob_path(s, hex);
+    int rc = unlink(path) == 0 ? 0 : WEFT_ENOTFOUND;
+    free(path);
+    return rc;
+}
+
+static void local_each(store *s, int (*fn)(void *ud, const char *hex, uint64_t size), void *ud)
+{
+    DIR *top = opendir(s->root);
+    struct dirent *d;
+    int stop = 0;
+    while (top && !stop && (d = readdir(top))) {
+        if (strlen(d->d_name) != 2 || !strchr("0123456789abcdef", d->d_name[0]) ||
+            !strchr("0123456789abcdef", d->d_name[1]))
+            continue;
+        char *sub = xasprintf("%s/%s", s->root, d->d_name);
+        DIR *dd = opendir(sub);
+        struct dirent *e;
+        while (dd && !stop && (e = readdir(dd))) {
+            char hex[HASH_HEX_LEN + 1];
+            if (strlen(e->d_name) != HASH_HEX_LEN - 2)
+                continue;
+            memcpy(hex, d->d_name, 2);
+            memcpy(hex + 2, e->d_name, HASH_HEX_LEN - 2);
+            hex[HASH_HEX_LEN] = '\0';
+            struct stat st;
+            char *p = xasprintf("%s/%s", sub, e->d_name);
+            if (valid_hex(hex) && stat(p, &st) == 0)
+                stop = fn(ud, hex, (uint64_t)st.st_size);
+            free(p);
+        }
+        if (dd)
+            closedir(dd);
+        free(sub);
+    }
+    if (top)
+        closedir(top);
+}
+
+static void local_close(store *s)
+{
+    free(s->root);
+    free(s);
+}
+
+static const store_ops local_ops = {
+    .name = "local",
+    .put = local_put,
+    .get = local_get,
+    .has = local_has,
+    .remove = local_remove,
+    .each = local_each,
+    .close = local_close,
+};
+
+int store_open(const char *location, store **out, weft_err *err)
+{
+    char *tmp = xasprintf("%s/tmp", location);
+    int rc = fs_mkdir_p(tmp, 0755);
+    free(tmp);
+    if (rc < 0)
+        return err_set(err, WEFT_EIO, "cannot create the artifact store %s: %s", location,
+                       strerror(-rc));
+    store *s = xcalloc(1, sizeof *s);
+    s->ops = &local_ops;
+    s->root = xstrdup(location);
+    *out = s;
+    return 0;
+}
+
+void store_close(store **sp)
+{
+    if (sp && *sp)
+        (*sp)->ops->close(*sp);
+    if (sp)
+        *sp = NULL;
+}
+
+/* ---- references ---- */
+
+int store_is_ref(const json_t *v)
+{
+    const char *kind = json_string_value(json_object_get(v, "kind"));
+    return json_is_object(v) && kind && (!strcmp(kind, "file") || !strcmp(kind, "dir"));
+}
+
+static int ref_is_dir(const json_t *v)
+{
+    return !strcmp(json_string_value(json_object_get(v, "kind")), "dir");
+}
+
+const char *store_ref_hash(const json_t *v)
+{
+    return store_is_ref(v) ? json_string_value(json_object_get(v, "artifact")) : NULL;
+}
+
+static const char *base_name(const char *path)
+{
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    const char *end = path + n, *p = end;
+    while (p > path && p[-1] != '/')
+        p--;
+    return p;
+}
+
+static json_t *make_ref(const char *hex, int is_dir, const char *path, uint64_t size)
+{
+    const char *b = base_name(path);
+    size_t len = strlen(b);
+    while (len && b[len - 1] == '/')
+        len--;
+    return json_pack("{s:s, s:s, s:s#, s:I}", "artifact", hex, "kind", is_dir ? "dir" : "file",
+                     "name", b, len ? len : 1, "size", (json_int_t)size);
+}
+
+json_t *store_pending_ref(const char *path, int is_dir)
+{
+    return json_pack("{s:s, s:s}", "kind", is_dir ? "dir" : "file", "path", path);
+}
+
+/* ---- directories: a manifest of entries ---- */
+
+typedef struct walk {
+    store *s;
+    json_t *entries;
+    uint64_t total;
+    weft_err *err;
+} walk;
+
+static int walk_dir(walk *w, const char *root, const char *rel, int depth)
+{
+    if (depth > DIR_DEPTH_MAX)
+        return err_set(w->err, WEFT_ELIMIT, "%s: directories nested deeper than %d", root,
+                       DIR_DEPTH_MAX);
+    char *here = *rel ? xasprintf("%s/%s", root, rel) : xstrdup(root);
+    struct dirent **names;
+    int n = scandir(here, &names, NULL, alphasort);
+    if (n < 0) {
+        int e = errno;
+        int rc = err_set(w->err, WEFT_EIO, "%s: %s", here, strerror(e));
+        free(here);
+        return rc;
+    }
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        const char *nm = names[i]->d_name;
+        if (rc || !strcmp(nm, ".") || !strcmp(nm, "..")) {
+            free(names[i]);
+            continue;
+        }
+        char *sub = *rel ? xasprintf("%s/%s", rel, nm) : xstrdup(nm);
+        char *full = xasprintf("%s/%s", here, nm);
+        struct stat st;
+        if (lstat(full, &st) < 0) {
+            rc = err_set(w->err, WEFT_EIO, "%s: %s", full, strerror(errno));
+        } else if (S_ISDIR(st.st_mode)) {
+            json_array_append_new(w->entries, json_pack("{s:s, s:b}", "path", sub, "dir", 1));
+            rc = walk_dir(w, root, sub, depth + 1);
+        } else if (S_ISREG(st.st_mode)) {
+            char hex[HASH_HEX_LEN + 1];
+            uint64_t size;
+            rc = w->s->ops->put(w->s, full, hex, &size, w->err);
+            if (!rc) {
+                w->total += size;
+                json_array_append_new(w->entries,
+                                      json_pack("{s:s, s:s, s:I, s:b}", "path", sub, "hash", hex,
+                                                "size", (json_int_t)size, "exec",
+                                                (st.st_mode & 0111) != 0));
+            }
+        } else {
+            rc = err_set(w->err, WEFT_EINVAL, "%s: only regular files and directories can be "
+                         "stored (not links, devices or sockets)", full);
+        }
+        free(sub);
+        free(full);
+        free(names[i]);
+    }
+    free(names);
+    free(here);
+    return rc;
+}
+
+static int put_dir(store *s, const char *path, json_t **ref, weft_err *err)
+{
+    walk w = {.s = s, .entries = json_array(), .err = err};
+    int rc = walk_dir(&w, path, "", 0);
+    if (rc) {
+        json_decref(w.entries);
+        return rc;
+    }
+    json_t *manifest = json_pack("{s:i, s:o}", "weft_manifest", 1, "entries", w.entries);
+    char *text = json_dumps(manifest, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(manifest);
+    char *tmp = xasprintf("%s/tmp/manifest.%d", s->root, (int)getpid());
+    rc = fs_write_file(tmp, text, strlen(text));
+    free(text);
+    char hex[HASH_HEX_LEN + 1];
+    if (rc < 0)
+        rc = err_set(err, WEFT_EIO, "artifact store %s: %s", s->root, strerror(-rc));
+    else
+        rc = s->ops->put(s, tmp, hex, NULL, err);
+    unlink(tmp);
+    free(tmp);
+    if (!rc)
+        *ref = make_ref(hex, 1, path, w.total);
+    return rc;
+}
+
+int store_put_path(store *s, const char *path, int is_dir, json_t **ref, weft_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return err_set(err, errno == ENOENT ? WEFT_ENOTFOUND : WEFT_EIO, "%s: %s", path,
+                       strerror(errno));
+    if (is_dir && !S_ISDIR(st.st_mode))
+        return err_set(err, WEFT_EINVAL, "%s: expected a directory", path);
+    if (!is_dir && !S_ISREG(st.st_mode))
+        return err_set(err, WEFT_EINVAL, "%s: expected a regular file", path);
+    if (is_dir)
+        return put_dir(s, path, ref, err);
+    char hex[HASH_HEX_LEN + 1];
+    uint64_t size;
+    int rc = s->ops->put(s, path, hex, &size, err);
+    if (!rc)
+        *ref = make_ref(hex, 0, path, size);
+    return rc;
+}
+
+/* Reads and parses a directory reference's manifest (verified). New reference. */
+static int load_manifest(store *s, const char *hex, json_t **out, weft_err *err)
+{
+    char *path, *text;
+    int rc = s->ops->get(s, hex, &path, err);
+    if (rc)
+        return rc;
+    rc = fs_read_file(path, MANIFEST_MAX, &text, NULL, err);
+    free(path);
+    if (rc)
+        return rc;
+    json_t *m = json_loads(text, 0, NULL);
+    free(text);
+    if (!json_is_array(json_object_get(m, "entries"))) {
+        json_decref(m);
+        return err_set(err, WEFT_ECORRUPT, "artifact %.16s is not a directory manifest", hex);
+    }
+    *out = m;
+    return 0;
+}
+
+/* A manifest path is relative, without "..", "." or empty parts. */
+static int safe_rel(const char *p)
+{
+    if (!p || !*p || *p == '/')
+        return 0;
+    for (const char *s = p; *s;) {
+        const char *e = strchr(s, '/');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if (!n || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+            return 0;
+        s += n + (e != NULL);
+    }
+    return 1;
+}
+
+static int copy_file(const char *from, const char *to, int exec)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return -errno;
+    int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, exec ? 0555 : 0444);
+    if (out < 0) {
+        int e = errno;
+        close(in);
+        return -e;
+    }
+    char hex[HASH_HEX_LEN + 1];
+    int rc = copy_hash(in, out, hex, NULL);
+    close(in);
+    if (close(out) < 0 && !rc)
+        rc = -errno;
+    return rc;
+}
+
+static int materialize_dir(store *s, const json_t *ref, const char *dest, char **out,
+                           weft_err *err)
+{
+    json_t *m;
+    int rc = load_manifest(s, store_ref_hash(ref), &m, err);
+    if (rc)
+        return rc;
+    const char *name = json_string_value(json_object_get(ref, "name"));
+    char *top = xasprintf("%s/%s", dest, name && safe_rel(name) && !strchr(name, '/') ? name
+                                                                                       : "dir");
+    rc = fs_mkdir_p(top, 0755);
+    if (rc < 0)
+        rc = err_set(err, WEFT_EIO, "%s: %s", top, strerror(-rc));
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(m, "entries"), i, e) {
+        const char *rel = json_string_value(json_object_get(e, "path"));
+        if (rc)
+            break;
+        if (!safe_rel(rel)) {
+            rc = err_set(err, WEFT_ECORRUPT, "artifact %.16s: manifest entry '%.80s' is not a "
+                         "relative path", store_ref_hash(ref), rel ? rel : "?");
+            break;
+        }
+        char *target = xasprintf("%s/%s", top, rel);
+        if (json_is_true(json_object_get(e, "dir"))) {
+            if (mkdir(target, 0755) < 0 && errno != EEXIST)
+                rc = err_set(err, WEFT_EIO, "%s: %s", target, strerror(errno));
+        } else {
+            char *blob;
+            const char *hex = json_string_value(json_object_get(e, "hash"));
+            rc = s->ops->get(s, hex ? hex : "", &blob, err);
+            int exec = json_is_true(json_object_get(e, "exec"));
+            if (!rc && link(blob, target) < 0 && (rc = copy_file(blob, target, exec)) < 0)
+                rc = err_set(err, WEFT_EIO, "%s: %s", target, strerror(-rc));
+            if (!rc)
+                free(blob);
+        }
+        free(target);
+    }
+    json_decref(m);
+    if (rc)
+        free(top);
+    else
+        *out = top;
+    return rc;
+}
+
+int store_materialize(store *s, const json_t *ref, const char *dest, char **path,
+                      weft_err *err)
+{
+    const char *hex = store_ref_hash(ref);
+    if (!hex)
+        return err_set(err, WEFT_EINVAL, "not an artifact reference");
+    if (ref_is_dir(ref))
+        return materialize_dir(s, ref, dest, path, err);
+    return s->ops->get(s, hex, path, err);
+}
+
+int store_verify(store *s, const json_t *ref, weft_err *err)
+{
+    const char *hex = store_ref_hash(ref);
+    if (!hex)
+        return err_set(err, WEFT_EINVAL, "not an artifact reference");
+    if (!ref_is_dir(ref)) {
+        char *path;
+        int rc = s->ops->get(s, hex, &path, err);
+        if (!rc)
+            free(path);
+        return rc;
+    }
+    json_t *m;
+    int rc = load_manifest(s, hex, &m, err);
+    if (rc)
+        return rc;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(m, "entries"), i, e) {
+        const char *fh = json_string_value(json_object_get(e, "hash"));
+        char *path;
+        if (!fh)
+            continue;
+        if ((rc = s->ops->get(s, fh, &path, err)))
+            break;
+        free(path);
+    }
+    json_decref(m);
+    return rc;
+}
+
+void store_each_ref(const json_t *v, void (*fn)(void *ud, const json_t *ref), void *ud)
+{
+    if (store_is_ref(v)) {
+        fn(ud, v);
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e) store_each_ref(e, fn, ud);
+    } else if (json_is_object(v)) {
+        const char *k;
+        json_t *e;
+        json_object_foreach((json_t *)v, k, e) store_each_ref(e, fn, ud);
+    }
+}
+
+void store_ref_blobs(store *s, const json_t *ref, void (*fn)(void *ud, const char *hex),
+                     void *ud)
+{
+    const char *hex = store_ref_hash(ref);
+    if (!hex)
+        return;
+    fn(ud, hex);
+    if (!ref_is_dir(ref))
+        return;
+    json_t *m;
+    weft_err err = {0};
+    if (load_manifest(s, hex, &m, &err))
+        return;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(m, "entries"), i, e) {
+        const char *fh = json_string_value(json_object_get(e, "hash"));
+        if (fh)
+            fn(ud, fh);
+    }
+    json_decref(m);
+}

@@ -1,0 +1,80 @@
+/* store: the content-addressed artifact store.
+ *
+ * Files and directories travel between tasks as artifact references, never as paths: a
+ * reference is a JSON object {"artifact": HASH, "kind": "file"|"dir", "name": NAME,
+ * "size": BYTES} where HASH is the BLAKE2b-256 of the content (for a directory, of its
+ * manifest: the sorted list of relative paths, modes and file hashes, itself a blob). A blob
+ * is written once, under its hash (ROOT/ab/cdef...), read-only; reading one verifies its
+ * content against its hash, and a blob that no longer matches is moved to ROOT/corrupt/ and
+ * reported as WEFT_ECORRUPT, so corrupt data is never handed to a task.
+ *
+ * A store is a backend behind store_ops (a local or shared directory today); the functions
+ * below work for any backend. The scheduler ingests submitted files; executors materialize
+ * inputs as local read-only paths and ingest outputs. The store keeps no index: the
+ * catalogue records which runs and cache entries reference which hashes. */
+#ifndef WEFT_STORE_H
+#define WEFT_STORE_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/err.h"
+#include "common/hash.h"
+
+typedef struct store store;
+
+typedef struct store_ops {
+    const char *name; /* "local" */
+    /* Adds the regular file at path (left as it was) and fills hex with its hash. */
+    int (*put)(store *s, const char *path, char hex[HASH_HEX_LEN + 1], uint64_t *size,
+               weft_err *err);
+    /* A local path of blob hex, verified against its hash (caller frees *path).
+     * WEFT_ENOTFOUND when absent, WEFT_ECORRUPT (blob quarantined) when it does not match. */
+    int (*get)(store *s, const char *hex, char **path, weft_err *err);
+    /* Whether blob hex is present (not verified). */
+    int (*has)(store *s, const char *hex);
+    /* Deletes blob hex; 0, or WEFT_ENOTFOUND. */
+    int (*remove)(store *s, const char *hex);
+    /* Calls fn for every blob; stops early when fn returns nonzero. */
+    void (*each)(store *s, int (*fn)(void *ud, const char *hex, uint64_t size), void *ud);
+    void (*close)(store *s);
+} store_ops;
+
+struct store {
+    const store_ops *ops;
+    char *root; /* the local backend's directory */
+};
+
+/* Opens the store at location (a directory, created if missing). */
+int store_open(const char *location, store **out, weft_err *err);
+/* Closes; accepts NULL and sets *sp to NULL. */
+void store_close(store **sp);
+
+/* Whether v is an artifact reference (an object with a "kind" of file or dir). A reference
+ * without "artifact" is a pending one: a path named in a workflow, not yet ingested. */
+int store_is_ref(const json_t *v);
+/* The hash of a reference, or NULL (pending, or not a reference). */
+const char *store_ref_hash(const json_t *v);
+/* A pending reference to path ("kind" dir when is_dir). New reference. */
+json_t *store_pending_ref(const char *path, int is_dir);
+
+/* Ingests the file or directory at path; *ref is a new reference. is_dir says which kind
+ * the caller expects; the other kind is refused with a message naming path. */
+int store_put_path(store *s, const char *path, int is_dir, json_t **ref, weft_err *err);
+/* Makes a reference readable at a local path, verifying every blob it reads. A file is
+ * its blob's read-only path; a directory is built under dest (hard links, or copies across
+ * filesystems). Caller frees *path. */
+int store_materialize(store *s, const json_t *ref, const char *dest, char **path,
+                      weft_err *err);
+/* Verifies every blob of a reference (a directory's manifest and files). 0, or
+ * WEFT_ENOTFOUND / WEFT_ECORRUPT naming the blob. */
+int store_verify(store *s, const json_t *ref, weft_err *err);
+/* Calls fn for every reference inside v (objects and arrays are walked). */
+void store_each_ref(const json_t *v, void (*fn)(void *ud, const json_t *ref), void *ud);
+/* Calls fn for every blob hash a reference stands for: its own, and for a directory each
+ * file's (read from the manifest; a missing manifest yields only its own hash). */
+void store_ref_blobs(store *s, const json_t *ref, void (*fn)(void *ud, const char *hex),
+                     void *ud);
+
+#endif
