@@ -14,6 +14,7 @@
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/xmem.h"
+#include "catalog/catalog_int.h"
 
 #define LOG_READ_MAX (8u << 20)
 
@@ -78,12 +79,8 @@ static const char *const migrations[] = {
     "CREATE TABLE artifacts ("
     "  hash TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT, size INTEGER,"
     "  run_id INTEGER, created_us INTEGER NOT NULL);",
-};
-
-enum stmt_id {
-    ST_PUT_WORKFLOW, ST_GET_WORKFLOW, ST_CREATE_RUN, ST_ADD_TASK, ST_ADD_EDGE, ST_UPDATE_TASK,
-    ST_START_ATTEMPT, ST_TASK_RUNNING, ST_FINISH_ATTEMPT, ST_FINISH_RUN, ST_PUT_WORKER,
-    ST_EVENT, ST_CANCEL_RUN, ST__COUNT
+    /* 5: the cache version a memoized task was looked up with (for cache explain). */
+    "ALTER TABLE tasks ADD COLUMN cache_version TEXT;",
 };
 
 static const char *const stmt_sql[ST__COUNT] = {
@@ -118,16 +115,24 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_EVENT] = "INSERT INTO events(ts_us, run_id, task, kind, detail) "
                  "VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_CANCEL_RUN] = "UPDATE runs SET cancel_requested = 1 WHERE id = ?1",
+    [ST_TASK_LOOKUP] = "UPDATE tasks SET cache_key = ?3, cache_version = ?4, inputs = ?5 "
+                       "WHERE run_id = ?1 AND idx = ?2",
+    [ST_TASK_SOURCE] = "UPDATE tasks SET source = ?3, source_run = ?4, source_task = ?5 "
+                       "WHERE run_id = ?1 AND idx = ?2",
+    [ST_CACHE_GET] = "SELECT outputs, run_id, task FROM cache WHERE key = ?1",
+    [ST_CACHE_HIT] = "UPDATE cache SET hits = hits + 1, last_hit_us = ?2 WHERE key = ?1",
+    [ST_CACHE_PUT] = "INSERT OR REPLACE INTO cache(key, workflow, task, type, type_version, "
+                     "cache_version, inputs, outputs, run_id, created_us) "
+                     "SELECT t.cache_key, w.name, t.name, t.type, t.type_version, "
+                     "coalesce(t.cache_version, ''), coalesce(t.inputs, '{}'), ?3, t.run_id, ?4 "
+                     "FROM tasks t JOIN runs r ON r.id = t.run_id "
+                     "JOIN workflows w ON w.id = r.workflow_id "
+                     "WHERE t.run_id = ?1 AND t.idx = ?2 AND t.cache_key IS NOT NULL",
+    [ST_CACHE_DEL] = "DELETE FROM cache WHERE key = ?1",
 };
 
-struct catalog {
-    sqlite3 *db;
-    char *dir;
-    int in_txn;
-    sqlite3_stmt *stmts[ST__COUNT];
-};
 
-static int db_fail(catalog *c, const char *what)
+int cat_db_fail(catalog *c, const char *what)
 {
     log_error("catalogue %s/catalog.db: %s: %s", c->dir, what, sqlite3_errmsg(c->db));
     return WEFT_EDB;
@@ -238,6 +243,12 @@ int catalog_commit(catalog *c)
     if (!c->in_txn)
         return 0;
     c->in_txn = 0;
+    /* A statement left on a row would keep a read snapshot open past the commit; once
+     * another connection (weft cache evict) writes, the next BEGIN IMMEDIATE would fail
+     * with SQLITE_BUSY_SNAPSHOT instead of waiting. */
+    for (int i = 0; i < ST__COUNT; i++)
+        if (c->stmts[i])
+            sqlite3_reset(c->stmts[i]);
     if (exec(c, "COMMIT") < 0) {
         exec(c, "ROLLBACK");
         return WEFT_EDB;
@@ -246,7 +257,7 @@ int catalog_commit(catalog *c)
 }
 
 /* Returns the prepared statement for id, reset and unbound, inside the turn's transaction. */
-static sqlite3_stmt *stmt(catalog *c, enum stmt_id id)
+sqlite3_stmt *cat_stmt(catalog *c, enum stmt_id id)
 {
     if (!c->in_txn) {
         if (exec(c, "BEGIN IMMEDIATE") < 0)
@@ -256,7 +267,7 @@ static sqlite3_stmt *stmt(catalog *c, enum stmt_id id)
     if (!c->stmts[id] &&
         sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->stmts[id],
                            NULL) != SQLITE_OK) {
-        db_fail(c, "prepare");
+        cat_db_fail(c, "prepare");
         return NULL;
     }
     sqlite3_reset(c->stmts[id]);
@@ -264,61 +275,61 @@ static sqlite3_stmt *stmt(catalog *c, enum stmt_id id)
     return c->stmts[id];
 }
 
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
+void cat_bind_text(sqlite3_stmt *s, int i, const char *v)
 {
     if (v)
         sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
 }
 
-static void bind_time(sqlite3_stmt *s, int i, int64_t v)
+void cat_bind_time(sqlite3_stmt *s, int i, int64_t v)
 {
     if (v)
         sqlite3_bind_int64(s, i, v);
 }
 
-static int done(catalog *c, sqlite3_stmt *s, const char *what)
+int cat_done(catalog *c, sqlite3_stmt *s, const char *what)
 {
     if (!s)
         return WEFT_EDB;
     int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return db_fail(c, what);
+        return cat_db_fail(c, what);
     return 0;
 }
 
 int64_t catalog_put_workflow(catalog *c, const char *name, int64_t version, const char *hash,
                              const char *file, const char *spec)
 {
-    sqlite3_stmt *s = stmt(c, ST_PUT_WORKFLOW);
+    sqlite3_stmt *s = cat_stmt(c, ST_PUT_WORKFLOW);
     if (!s)
         return WEFT_EDB;
-    bind_text(s, 1, name);
+    cat_bind_text(s, 1, name);
     sqlite3_bind_int64(s, 2, version);
-    bind_text(s, 3, hash);
-    bind_text(s, 4, file);
-    bind_text(s, 5, spec);
+    cat_bind_text(s, 3, hash);
+    cat_bind_text(s, 4, file);
+    cat_bind_text(s, 5, spec);
     sqlite3_bind_int64(s, 6, (int64_t)time(NULL) * 1000000);
-    if (done(c, s, "store workflow") < 0 || !(s = stmt(c, ST_GET_WORKFLOW)))
+    if (cat_done(c, s, "store workflow") < 0 || !(s = cat_stmt(c, ST_GET_WORKFLOW)))
         return WEFT_EDB;
-    bind_text(s, 1, hash);
+    cat_bind_text(s, 1, hash);
     if (sqlite3_step(s) != SQLITE_ROW)
-        return db_fail(c, "find workflow");
+        return cat_db_fail(c, "find workflow");
     return sqlite3_column_int64(s, 0);
 }
 
 int64_t catalog_create_run(catalog *c, const catalog_run *r, int64_t now_us)
 {
-    sqlite3_stmt *s = stmt(c, ST_CREATE_RUN);
+    sqlite3_stmt *s = cat_stmt(c, ST_CREATE_RUN);
     if (!s)
         return WEFT_EDB;
     sqlite3_bind_int64(s, 1, r->workflow_id);
-    bind_text(s, 2, r->params);
+    cat_bind_text(s, 2, r->params);
     sqlite3_bind_int64(s, 3, (int64_t)r->ntasks);
     sqlite3_bind_int64(s, 4, now_us);
-    bind_text(s, 5, r->types);
-    bind_text(s, 6, r->artifacts ? r->artifacts : "{}");
-    bind_time(s, 7, r->retry_of);
-    if (done(c, s, "create run") < 0)
+    cat_bind_text(s, 5, r->types);
+    cat_bind_text(s, 6, r->artifacts ? r->artifacts : "{}");
+    cat_bind_time(s, 7, r->retry_of);
+    if (cat_done(c, s, "create run") < 0)
         return WEFT_EDB;
     return sqlite3_last_insert_rowid(c->db);
 }
@@ -326,44 +337,44 @@ int64_t catalog_create_run(catalog *c, const catalog_run *r, int64_t now_us)
 int catalog_add_task(catalog *c, int64_t run, int idx, const char *name, const char *type,
                      const char *type_version, const char *state)
 {
-    sqlite3_stmt *s = stmt(c, ST_ADD_TASK);
+    sqlite3_stmt *s = cat_stmt(c, ST_ADD_TASK);
     if (!s)
         return WEFT_EDB;
     sqlite3_bind_int64(s, 1, run);
     sqlite3_bind_int(s, 2, idx);
-    bind_text(s, 3, name);
-    bind_text(s, 4, type);
-    bind_text(s, 5, type_version);
-    bind_text(s, 6, state);
-    return done(c, s, "add task");
+    cat_bind_text(s, 3, name);
+    cat_bind_text(s, 4, type);
+    cat_bind_text(s, 5, type_version);
+    cat_bind_text(s, 6, state);
+    return cat_done(c, s, "add task");
 }
 
 int catalog_add_edge(catalog *c, int64_t run, int child, int parent)
 {
-    sqlite3_stmt *s = stmt(c, ST_ADD_EDGE);
+    sqlite3_stmt *s = cat_stmt(c, ST_ADD_EDGE);
     if (!s)
         return WEFT_EDB;
     sqlite3_bind_int64(s, 1, run);
     sqlite3_bind_int(s, 2, child);
     sqlite3_bind_int(s, 3, parent);
-    return done(c, s, "add edge");
+    return cat_done(c, s, "add edge");
 }
 
 int catalog_update_task(catalog *c, const catalog_task_update *u, int64_t now_us)
 {
-    sqlite3_stmt *s = stmt(c, ST_UPDATE_TASK);
+    sqlite3_stmt *s = cat_stmt(c, ST_UPDATE_TASK);
     if (!s)
         return WEFT_EDB;
     sqlite3_bind_int64(s, 1, u->run);
     sqlite3_bind_int(s, 2, u->idx);
-    bind_text(s, 3, u->state);
-    bind_text(s, 4, u->error_class);
-    bind_text(s, 5, u->error);
-    bind_text(s, 6, u->outputs);
-    bind_time(s, 7, u->ready_us);
-    bind_time(s, 8, u->finished_us);
-    bind_time(s, 9, u->due_us);
-    int rc = done(c, s, "update task");
+    cat_bind_text(s, 3, u->state);
+    cat_bind_text(s, 4, u->error_class);
+    cat_bind_text(s, 5, u->error);
+    cat_bind_text(s, 6, u->outputs);
+    cat_bind_time(s, 7, u->ready_us);
+    cat_bind_time(s, 8, u->finished_us);
+    cat_bind_time(s, 9, u->due_us);
+    int rc = cat_done(c, s, "update task");
     if (rc == 0)
         rc = catalog_event(c, u->run, u->task_name, u->state, u->error, now_us);
     return rc;
@@ -371,24 +382,24 @@ int catalog_update_task(catalog *c, const catalog_task_update *u, int64_t now_us
 
 int catalog_start_attempt(catalog *c, const catalog_attempt *a, int64_t now_us)
 {
-    sqlite3_stmt *s = stmt(c, ST_START_ATTEMPT);
+    sqlite3_stmt *s = cat_stmt(c, ST_START_ATTEMPT);
     if (!s)
         return WEFT_EDB;
     sqlite3_bind_int64(s, 1, (int64_t)a->id);
     sqlite3_bind_int64(s, 2, a->run);
     sqlite3_bind_int(s, 3, a->idx);
     sqlite3_bind_int(s, 4, a->number);
-    bind_text(s, 5, a->worker);
+    cat_bind_text(s, 5, a->worker);
     sqlite3_bind_int64(s, 6, now_us);
-    if (done(c, s, "start attempt") < 0 || !(s = stmt(c, ST_TASK_RUNNING)))
+    if (cat_done(c, s, "start attempt") < 0 || !(s = cat_stmt(c, ST_TASK_RUNNING)))
         return WEFT_EDB;
     sqlite3_bind_int64(s, 1, a->run);
     sqlite3_bind_int(s, 2, a->idx);
     sqlite3_bind_int(s, 3, a->number);
-    bind_text(s, 4, a->worker);
-    bind_text(s, 5, a->inputs);
+    cat_bind_text(s, 4, a->worker);
+    cat_bind_text(s, 5, a->inputs);
     sqlite3_bind_int64(s, 6, now_us);
-    if (done(c, s, "mark task running") < 0)
+    if (cat_done(c, s, "mark task running") < 0)
         return WEFT_EDB;
     char detail[160];
     snprintf(detail, sizeof detail, "attempt %d (id %llu) on %s", a->number,
@@ -399,60 +410,60 @@ int catalog_start_attempt(catalog *c, const catalog_attempt *a, int64_t now_us)
 int catalog_finish_attempt(catalog *c, uint64_t id, const char *state, const char *error_class,
                            const char *error, int64_t started_us, int64_t finished_us)
 {
-    sqlite3_stmt *s = stmt(c, ST_FINISH_ATTEMPT);
+    sqlite3_stmt *s = cat_stmt(c, ST_FINISH_ATTEMPT);
     if (!s)
         return WEFT_EDB;
     sqlite3_bind_int64(s, 1, (int64_t)id);
-    bind_text(s, 2, state);
-    bind_text(s, 3, error_class);
-    bind_text(s, 4, error);
-    bind_time(s, 5, started_us);
-    bind_time(s, 6, finished_us);
-    return done(c, s, "finish attempt");
+    cat_bind_text(s, 2, state);
+    cat_bind_text(s, 3, error_class);
+    cat_bind_text(s, 4, error);
+    cat_bind_time(s, 5, started_us);
+    cat_bind_time(s, 6, finished_us);
+    return cat_done(c, s, "finish attempt");
 }
 
 int catalog_finish_run(catalog *c, int64_t run, const char *state, const char *error,
                        int64_t now_us)
 {
-    sqlite3_stmt *s = stmt(c, ST_FINISH_RUN);
+    sqlite3_stmt *s = cat_stmt(c, ST_FINISH_RUN);
     if (!s)
         return WEFT_EDB;
     sqlite3_bind_int64(s, 1, run);
-    bind_text(s, 2, state);
-    bind_text(s, 3, error);
+    cat_bind_text(s, 2, state);
+    cat_bind_text(s, 3, error);
     sqlite3_bind_int64(s, 4, now_us);
-    int rc = done(c, s, "finish run");
+    int rc = cat_done(c, s, "finish run");
     return rc ? rc : catalog_event(c, run, NULL, state, error, now_us);
 }
 
 int catalog_put_worker(catalog *c, const char *name, uint32_t slots, const char *types_json,
                        const char *state, int64_t now_us)
 {
-    sqlite3_stmt *s = stmt(c, ST_PUT_WORKER);
+    sqlite3_stmt *s = cat_stmt(c, ST_PUT_WORKER);
     if (!s)
         return WEFT_EDB;
-    bind_text(s, 1, name);
+    cat_bind_text(s, 1, name);
     sqlite3_bind_int(s, 2, (int)slots);
-    bind_text(s, 3, types_json);
-    bind_text(s, 4, state);
+    cat_bind_text(s, 3, types_json);
+    cat_bind_text(s, 4, state);
     sqlite3_bind_int64(s, 5, now_us);
-    int rc = done(c, s, "store worker");
+    int rc = cat_done(c, s, "store worker");
     return rc ? rc : catalog_event(c, 0, NULL, state, name, now_us);
 }
 
 int catalog_event(catalog *c, int64_t run, const char *task, const char *kind,
                   const char *detail, int64_t now_us)
 {
-    sqlite3_stmt *s = stmt(c, ST_EVENT);
+    sqlite3_stmt *s = cat_stmt(c, ST_EVENT);
     if (!s)
         return WEFT_EDB;
     sqlite3_bind_int64(s, 1, now_us);
     if (run)
         sqlite3_bind_int64(s, 2, run);
-    bind_text(s, 3, task);
-    bind_text(s, 4, kind);
-    bind_text(s, 5, detail);
-    return done(c, s, "append event");
+    cat_bind_text(s, 3, task);
+    cat_bind_text(s, 4, kind);
+    cat_bind_text(s, 5, detail);
+    return cat_done(c, s, "append event");
 }
 
 uint64_t catalog_max_attempt_id(catalog *c)
@@ -484,214 +495,12 @@ int catalog_write_log(catalog *c, int64_t run, const char *task, int attempt,
     return rc;
 }
 
-/* ---- queries ---- */
-
-/* Runs sql with int64 bindings and returns the rows as an array of objects keyed by
- * column name. */
-static json_t *rows(catalog *c, const char *sql, const int64_t *args, int nargs,
-                    const char *text_arg, weft_err *err)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
-        return NULL;
-    }
-    for (int i = 0; i < nargs; i++)
-        sqlite3_bind_int64(st, i + 1, args[i]);
-    if (text_arg)
-        sqlite3_bind_text(st, nargs + 1, text_arg, -1, SQLITE_TRANSIENT);
-    json_t *out = json_array();
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *row = json_object();
-        for (int i = 0; i < sqlite3_column_count(st); i++) {
-            const char *name = sqlite3_column_name(st, i);
-            switch (sqlite3_column_type(st, i)) {
-            case SQLITE_INTEGER:
-                json_object_set_new(row, name, json_integer(sqlite3_column_int64(st, i)));
-                break;
-            case SQLITE_FLOAT:
-                json_object_set_new(row, name, json_real(sqlite3_column_double(st, i)));
-                break;
-            case SQLITE_NULL:
-                json_object_set_new(row, name, json_null());
-                break;
-            default: {
-                const char *t = (const char *)sqlite3_column_text(st, i);
-                /* Columns holding JSON are returned as JSON. */
-                json_t *v = NULL;
-                if (!strcmp(name, "params") || !strcmp(name, "inputs") ||
-                    !strcmp(name, "outputs") || !strcmp(name, "types") ||
-                    !strcmp(name, "artifacts"))
-                    v = json_loads(t, JSON_DECODE_ANY, NULL);
-                json_object_set_new(row, name, v ? v : json_string(t));
-            }
-            }
-        }
-        json_array_append_new(out, row);
-    }
-    if (rc != SQLITE_DONE) {
-        err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
-        json_decref(out);
-        out = NULL;
-    }
-    sqlite3_finalize(st);
-    return out;
-}
-
-/* The one row sql (with ?1 = run) returns, or NULL with "no run N" when there is none. */
-static json_t *run_row(catalog *c, const char *sql, int64_t run, weft_err *err)
-{
-    int64_t args[] = {run};
-    json_t *r = rows(c, sql, args, 1, NULL, err);
-    json_t *row = r && json_array_size(r) == 1 ? json_incref(json_array_get(r, 0)) : NULL;
-    if (r && !row)
-        err_set(err, WEFT_ENOTFOUND, "no run %lld", (long long)run);
-    json_decref(r);
-    return row;
-}
-
-json_t *catalog_query_runs(catalog *c, int limit, weft_err *err)
-{
-    int64_t args[] = {limit > 0 ? limit : 50};
-    return rows(c,
-                "SELECT r.id, w.name AS workflow, r.state, r.ntasks, r.created_us, "
-                "r.finished_us, r.error, "
-                "(SELECT count(*) FROM tasks t WHERE t.run_id = r.id AND "
-                "t.state = 'succeeded') AS succeeded, "
-                "(SELECT count(*) FROM tasks t WHERE t.run_id = r.id AND "
-                "t.state IN ('failed', 'skipped', 'cancelled')) AS failed "
-                "FROM runs r JOIN workflows w ON w.id = r.workflow_id "
-                "ORDER BY r.id DESC LIMIT ?1",
-                args, 1, NULL, err);
-}
-
-json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err)
-{
-    int64_t args[] = {run};
-    json_t *out = run_row(c,
-                          "SELECT r.id, w.name AS workflow, w.version, w.file, w.hash, r.state, "
-                          "r.params, r.ntasks, r.created_us, r.finished_us, r.error "
-                          "FROM runs r JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
-                          run, err);
-    if (!out)
-        return NULL;
-    json_t *tasks = rows(c,
-                         "SELECT idx, name, type, state, attempts, worker, error_class, error, "
-                         "inputs, outputs, ready_us, started_us, finished_us, retry_due_us "
-                         "FROM tasks WHERE run_id = ?1 ORDER BY idx",
-                         args, 1, NULL, err);
-    json_t *attempts = rows(c,
-                            "SELECT id, idx, number, worker, state, error_class, error, "
-                            "dispatched_us, started_us, finished_us FROM attempts "
-                            "WHERE run_id = ?1 ORDER BY idx, number",
-                            args, 1, NULL, err);
-    if (!tasks || !attempts) {
-        json_decref(tasks);
-        json_decref(attempts);
-        json_decref(out);
-        return NULL;
-    }
-    size_t i, a = 0;
-    json_t *t;
-    json_array_foreach(tasks, i, t) {
-        json_t *list = json_array();
-        json_int_t idx = json_integer_value(json_object_get(t, "idx"));
-        for (; a < json_array_size(attempts); a++) {
-            json_t *at = json_array_get(attempts, a);
-            if (json_integer_value(json_object_get(at, "idx")) != idx)
-                break;
-            json_object_del(at, "idx");
-            json_array_append(list, at);
-        }
-        json_object_set_new(t, "attempt_list", list);
-    }
-    json_decref(attempts);
-    json_object_set_new(out, "tasks", tasks);
-    return out;
-}
-
-json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int limit,
-                             weft_err *err)
-{
-    int64_t args[] = {run, after_seq, limit > 0 ? limit : 1000};
-    return rows(c,
-                "SELECT seq, ts_us, task, kind, detail FROM events "
-                "WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-                args, 3, NULL, err);
-}
-
 int catalog_request_cancel(catalog *c, int64_t run, int64_t now_us)
 {
-    sqlite3_stmt *s = stmt(c, ST_CANCEL_RUN);
+    sqlite3_stmt *s = cat_stmt(c, ST_CANCEL_RUN);
     if (!s)
         return WEFT_EDB;
     sqlite3_bind_int64(s, 1, run);
-    int rc = done(c, s, "request cancel");
+    int rc = cat_done(c, s, "request cancel");
     return rc ? rc : catalog_event(c, run, NULL, "cancel_requested", NULL, now_us);
-}
-
-json_t *catalog_query_open_runs(catalog *c, weft_err *err)
-{
-    return rows(c, "SELECT id FROM runs WHERE state = 'running' ORDER BY id", NULL, 0, NULL, err);
-}
-
-json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err)
-{
-    int64_t args[] = {run};
-    json_t *out = run_row(c,
-                          "SELECT r.id, w.file, w.spec, r.params, r.types, r.artifacts, "
-                          "r.cancel_requested, r.created_us FROM runs r "
-                          "JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
-                          run, err);
-    if (!out)
-        return NULL;
-    json_t *tasks = rows(c,
-                         "SELECT t.idx, t.state, t.attempts, t.outputs, t.retry_due_us, "
-                         "(SELECT max(a.id) FROM attempts a WHERE a.run_id = t.run_id AND "
-                         "a.idx = t.idx AND a.state = 'running') AS running_attempt "
-                         "FROM tasks t WHERE t.run_id = ?1 ORDER BY t.idx",
-                         args, 1, NULL, err);
-    if (!tasks) {
-        json_decref(out);
-        return NULL;
-    }
-    json_object_set_new(out, "tasks", tasks);
-    return out;
-}
-
-json_t *catalog_query_logs(catalog *c, int64_t run, const char *task, weft_err *err)
-{
-    int64_t args[] = {run};
-    json_t *list = rows(c,
-                        task ? "SELECT t.name AS task, a.number AS attempt FROM attempts a "
-                               "JOIN tasks t ON t.run_id = a.run_id AND t.idx = a.idx "
-                               "WHERE a.run_id = ?1 AND t.name = ?2 ORDER BY a.id"
-                             : "SELECT t.name AS task, a.number AS attempt FROM attempts a "
-                               "JOIN tasks t ON t.run_id = a.run_id AND t.idx = a.idx "
-                               "WHERE a.run_id = ?1 ORDER BY a.id",
-                        args, 1, task, err);
-    if (!list)
-        return NULL;
-    size_t i;
-    json_t *e;
-    size_t total = 0;
-    json_array_foreach(list, i, e) {
-        char *path = xasprintf("%s/logs/%lld/%s.%lld.log", c->dir, (long long)run,
-                               json_string_value(json_object_get(e, "task")),
-                               (long long)json_integer_value(json_object_get(e, "attempt")));
-        char *text = NULL;
-        size_t len = 0;
-        if (total < LOG_READ_MAX &&
-            fs_read_file(path, LOG_READ_MAX - total, &text, &len, NULL) == 0) {
-            json_t *s = json_stringn(text, len);
-            json_object_set_new(e, "log", s ? s : json_string("(log is not valid UTF-8)"));
-            total += len;
-        } else {
-            json_object_set_new(e, "log", json_string(""));
-        }
-        free(text);
-        free(path);
-    }
-    return list;
 }

@@ -21,7 +21,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 4
+#define CATALOG_SCHEMA_VERSION 5
 
 /* Opens (creating and migrating) the catalogue in directory dir (catalog.db, logs/).
  * readonly opens an existing database for queries only. On failure returns a negative code
@@ -94,6 +94,41 @@ uint64_t catalog_max_attempt_id(catalog *c);
 /* Writes a task log to logs/RUN/TASK.ATTEMPT.log; an empty log writes no file. */
 int catalog_write_log(catalog *c, int64_t run, const char *task, int attempt,
                       const void *data, size_t len);
+
+/* ---- memoization (catalog_cache.c) ---- */
+
+/* A memoized task was looked up: its key, cache version and resolved inputs. */
+int catalog_task_lookup(catalog *c, int64_t run, int idx, const char *key,
+                        const char *cache_version, const char *inputs_json);
+/* Where a task's outputs came from: via "cache" or "in-flight" (an identical task), with
+ * the run and task that computed them. */
+int catalog_task_source(catalog *c, int64_t run, int idx, const char *via, int64_t src_run,
+                        const char *src_task);
+/* The cache entry for key: {"outputs", "run_id", "task"} (new reference), or NULL. */
+json_t *catalog_cache_get(catalog *c, const char *key);
+/* Counts a hit on key. */
+int catalog_cache_hit(catalog *c, const char *key, int64_t now_us);
+/* Records the outputs of task idx of run (which was looked up) as the entry for its key. */
+int catalog_cache_put(catalog *c, int64_t run, int idx, const char *outputs_json,
+                      int64_t now_us);
+/* Deletes the entry for key (0 whether or not there was one). */
+int catalog_cache_del(catalog *c, const char *key);
+
+/* Cache entries, newest first, filtered by workflow and task (NULL: any): each {"key",
+ * "workflow", "task", "type", "type_version", "cache_version", "run_id", "created_us",
+ * "hits", "last_hit_us"}. */
+json_t *catalog_query_cache(catalog *c, const char *workflow, const char *task, int limit,
+                            weft_err *err);
+/* The entries whose key starts with prefix, with inputs and outputs. */
+json_t *catalog_query_cache_entry(catalog *c, const char *prefix, weft_err *err);
+/* For cache explain: task (by name) of run, with its workflow, key, cache version, inputs,
+ * source, and run creation time; then "nearest": the latest entry for the same workflow
+ * and task created before that run (or null), with inputs. */
+json_t *catalog_query_cache_explain(catalog *c, int64_t run, const char *task, weft_err *err);
+/* Deletes the entries matching key prefix, workflow and task (NULL: any); returns how
+ * many, or a negative code. */
+int64_t catalog_cache_evict(catalog *c, const char *prefix, const char *workflow,
+                            const char *task, weft_err *err);
 
 /* ---- queries (JSON; caller json_decrefs; NULL with err when not found) ---- */
 

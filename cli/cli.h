@@ -25,6 +25,9 @@ typedef struct cli_opts {
     uint32_t slots;          /* run --slots */
     uint32_t workers;        /* run --workers */
     int timeout_ms;          /* --timeout / $WEFT_TIMEOUT: how long to wait for a reply */
+    const char *workflow;    /* cache: --workflow */
+    const char *task;        /* cache: --task */
+    int all;                 /* cache evict --all */
     compile_param *params;   /* -p name=value */
     size_t nparams;
     char **args;             /* positional arguments after the command */
@@ -64,6 +67,7 @@ int cmd_list(cli_opts *o);
 int cmd_logs(cli_opts *o);
 int cmd_run(cli_opts *o);
 int cmd_cancel(cli_opts *o);
+int cmd_cache(cli_opts *o);
 
 /* Whether to use colour on stdout (a TTY, and NO_COLOR unset). */
 int cli_color(void);

@@ -21,6 +21,10 @@ static const char usage_text[] =
     "  validate FILE [-p k=v]...         check a workflow without running it\n"
     "  graph FILE --dot|--mermaid        print the task graph\n"
     "  plugins                           task types on the plugin path\n"
+    "  cache ls [--workflow W] [--task T]  memoized results, newest first\n"
+    "  cache show KEY                    one cache entry with its inputs and outputs\n"
+    "  cache evict KEY|--workflow W [--task T]|--all   forget cache entries\n"
+    "  cache explain RUN TASK            why a task hit or missed the cache\n"
     "\n"
     "options:\n"
     "  --scheduler ENDPOINT  talk to this scheduler ($WEFT_SCHEDULER), e.g. tcp://host:7700\n"
@@ -62,6 +66,12 @@ static int parse(int argc, char **argv, cli_opts *o)
             o->mermaid = 1;
         else if (!strcmp(a, "--wait"))
             o->wait = 1;
+        else if (!strcmp(a, "--all"))
+            o->all = 1;
+        else if (!strcmp(a, "--workflow") && v)
+            o->workflow = argv[++i];
+        else if (!strcmp(a, "--task") && v)
+            o->task = argv[++i];
         else if (!strcmp(a, "--scheduler") && v)
             o->scheduler = argv[++i];
         else if (!strcmp(a, "--state") && v)
@@ -103,7 +113,7 @@ int main(int argc, char **argv)
     } commands[] = {{"run", cmd_run},         {"submit", cmd_submit}, {"status", cmd_status},
                     {"list", cmd_list},       {"logs", cmd_logs},     {"validate", cmd_validate},
                     {"graph", cmd_graph},     {"plugins", cmd_plugins},
-                    {"cancel", cmd_cancel}};
+                    {"cancel", cmd_cancel},   {"cache", cmd_cache}};
     log_init("weft", LOG_WARN);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {

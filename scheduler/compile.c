@@ -24,7 +24,7 @@
 /* Fields of DESIGN.md's language that this version does not implement yet. Using one is an
  * error rather than a silently ignored line. */
 static const char *const unsupported_top[] = {"schedule", "timezone", "notify", NULL};
-static const char *const unsupported_task[] = {"map", "max_parallel", "min_success", "cache", NULL};
+static const char *const unsupported_task[] = {"map", "max_parallel", "min_success", NULL};
 
 static int in_list(const char *s, const char *const *list)
 {
@@ -309,7 +309,33 @@ typedef struct task_settings {
     dag_retry retry;
     uint32_t cpu, gpu;
     uint64_t mem;
+    int cache;                /* memoize */
+    const char *cache_version; /* borrowed from the tree; NULL = "" */
 } task_settings;
+
+/* cache: true | false | { version: "N" } */
+static void compile_cache(cc *c, const ynode *n, task_settings *s)
+{
+    static const char *const known[] = {"version", NULL};
+    if (n->kind == YN_SCALAR && n->plain &&
+        (!strcmp(n->text, "true") || !strcmp(n->text, "false"))) {
+        s->cache = !strcmp(n->text, "true");
+        s->cache_version = NULL;
+        return;
+    }
+    if (n->kind != YN_MAP) {
+        diag_add(c->d, n->line, n->col, "'cache' must be true, false or { version: \"N\" }");
+        return;
+    }
+    check_keys(c, n, "'cache'", known, NULL);
+    const ynode *v = ytree_get(n, "version");
+    if (v && expect(c, v, YN_SCALAR, "'version'")) {
+        if (!*v->text || strlen(v->text) > 64)
+            diag_add(c->d, v->line, v->col, "'version' must be 1 to 64 characters");
+        s->cache_version = v->text;
+    }
+    s->cache = 1;
+}
 
 static void compile_resources(cc *c, const ynode *n, task_settings *s)
 {
@@ -338,6 +364,8 @@ static void compile_settings(cc *c, const ynode *n, task_settings *s)
         compile_retry(c, f, &s->retry);
     if ((f = ytree_get(n, "resources")))
         compile_resources(c, f, s);
+    if ((f = ytree_get(n, "cache")))
+        compile_cache(c, f, s);
 }
 
 /* ---- tasks ---- */
@@ -490,8 +518,9 @@ static void compile_needs(cc *c, int self, const ynode *needs, int **deps, size_
 
 static void compile_task(cc *c, int self, const ynode *tn, const task_settings *defaults)
 {
-    static const char *const known[] = {"type",      "with",  "needs", "timeout",     "retry",
-                                        "resources", "catch", "doc",   "description", NULL};
+    static const char *const known[] = {"type",  "with", "needs",       "timeout", "retry",
+                                        "resources", "catch", "doc", "description", "cache",
+                                        NULL};
     dag_task *t = &c->g->tasks[self];
     t->line = tn->line;
     t->col = tn->col;
@@ -524,6 +553,8 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
     t->cpu = s.cpu;
     t->gpu = s.gpu;
     t->mem = s.mem;
+    if (s.cache)
+        t->cache_version = xstrdup(s.cache_version ? s.cache_version : "");
 }
 
 /* Fills parents from deps (already computed per task) and children from parents. */
@@ -696,7 +727,7 @@ dag *compile_workflow(const compile_input *in, diag *d)
 {
     static const char *const known[] = {"workflow", "version", "description", "doc", "params",
                                         "defaults", "tasks",   "timeout",     NULL};
-    static const char *const known_defaults[] = {"retry", "timeout", "resources", NULL};
+    static const char *const known_defaults[] = {"retry", "timeout", "resources", "cache", NULL};
     if (in->len > COMPILE_MAX_FILE) {
         diag_add(d, 1, 1, "workflow is %zu bytes; the limit is %u bytes", in->len,
                  COMPILE_MAX_FILE);

@@ -45,6 +45,8 @@ void core_effects_clear(core_effects *fx)
     for (size_t i = 0; i < fx->n; i++) {
         free(fx->v[i].message);
         free(fx->v[i].worker);
+        free(fx->v[i].key);
+        free(fx->v[i].from);
         json_decref(fx->v[i].json);
     }
     fx->n = 0;
@@ -74,6 +76,7 @@ core *core_new(uint64_t next_attempt_id, uint64_t seed)
     c->runs = u64map_new();
     c->attempts = u64map_new();
     c->queues = strmap_new();
+    c->inflight = strmap_new();
     c->next_attempt = next_attempt_id ? next_attempt_id : 1;
     c->orphan_grace_us = 5000000; /* how long a restored attempt waits to be claimed */
     c->rng = seed ? seed : 0x9e3779b97f4a7c15ULL;
@@ -83,6 +86,8 @@ core *core_new(uint64_t next_attempt_id, uint64_t seed)
 static void free_run(crun *r)
 {
     free(r->stop_reason);
+    for (size_t i = 0; i < r->g->ntasks; i++)
+        free(r->t[i].key);
     for (size_t i = 0; i < r->g->ntasks; i++)
         json_decref(r->outputs[i]);
     free(r->outputs);
@@ -119,6 +124,15 @@ void core_destroy(core **cp)
         free(((tqueue *)v)->v);
         free(v);
     }
+    pos = 0;
+    while (strmap_next(c->inflight, &pos, &name, &v)) {
+        free(((inflight *)v)->waiters);
+        free(v);
+    }
+    strmap_destroy(&c->inflight);
+    for (size_t i = 0; i < c->nsettles; i++)
+        free(c->settles[i].key);
+    free(c->settles);
     for (size_t i = 0; i < c->nworkers; i++)
         free_worker(c->workers[i]);
     for (size_t i = 0; i < c->nended; i++)
@@ -156,7 +170,7 @@ int64_t core_backoff_ms(const dag_retry *r, int n, double u)
 
 /* ---- ready queues and timers ---- */
 
-static void enqueue(core *c, crun *r, int task)
+void core_enqueue(core *c, crun *r, int task)
 {
     const char *type = r->g->tasks[task].type;
     tqueue *q = strmap_get(c->queues, type);
@@ -180,7 +194,9 @@ void core_make_ready(core *c, crun *r, int task, core_effects *fx)
 {
     r->t[task].state = TS_READY;
     core_emit_task(fx, r, task, TS_READY);
-    enqueue(c, r, task);
+    if (r->g->tasks[task].cache_version && !r->stop_class && core_lookup(r, task, fx))
+        return;
+    core_enqueue(c, r, task);
 }
 
 void core_heap_push(core *c, timer t)
@@ -217,11 +233,17 @@ static timer heap_pop(core *c)
 
 /* ---- run progress ---- */
 
-void core_end_task(crun *r, int task, int state)
+void core_end_task(core *c, crun *r, int task, int state)
 {
     WEFT_ASSERT(r->nleft > 0);
     WEFT_ASSERT(r->t[task].state < TS_SUCCEEDED);
     r->t[task].state = (uint8_t)state;
+    r->t[task].looking = 0;
+    if (r->t[task].key) {
+        xgrow(&c->settles, &c->capsettles, c->nsettles + 1, sizeof *c->settles);
+        c->settles[c->nsettles++] = (settle){{r->id, task}, r->t[task].key};
+        r->t[task].key = NULL;
+    }
     r->nleft--;
     if (state == TS_FAILED || state == TS_SKIPPED)
         r->failed = 1;
@@ -256,7 +278,7 @@ void core_settle_children(core *c, crun *r, int task, core_effects *fx)
                 core_make_ready(c, r, ch, fx);
             continue;
         }
-        core_end_task(r, ch, fate);
+        core_end_task(c, r, ch, fate);
         core_effect *e = core_emit_task(fx, r, ch, fate);
         e->message = fate == TS_SKIPPED ? xasprintf("upstream task '%s' did not succeed", t->name)
                                         : xasprintf("not needed: '%s' %s", t->name,
@@ -289,12 +311,16 @@ void core_maybe_finish_run(core *c, crun *r, core_effects *fx)
     c->ended[c->nended++] = r;
 }
 
-static void task_succeeded(core *c, crun *r, int task, json_t *outputs, core_effects *fx)
+void core_task_succeeded(core *c, crun *r, int task, json_t *outputs, const char *from,
+                         core_effects *fx)
 {
-    core_end_task(r, task, TS_SUCCEEDED);
+    char *key = r->t[task].key && !from ? xstrdup(r->t[task].key) : NULL;
+    core_end_task(c, r, task, TS_SUCCEEDED);
     r->outputs[task] = outputs ? json_incref(outputs) : json_object();
     core_effect *e = core_emit_task(fx, r, task, TS_SUCCEEDED);
     e->json = json_incref(r->outputs[task]);
+    e->key = key;
+    e->from = from ? xstrdup(from) : NULL;
     core_settle_children(c, r, task, fx);
 }
 
@@ -329,7 +355,7 @@ static void task_failed(core *c, crun *r, int task, int cls, const char *msg, in
     } else {
         e->state = r->stop_class ? TS_CANCELLED : TS_FAILED;
     }
-    core_end_task(r, task, e->state);
+    core_end_task(c, r, task, e->state);
     core_settle_children(c, r, task, fx);
 }
 
@@ -471,7 +497,7 @@ void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
     free(a);
     r->t[task].attempt_id = 0;
     if (ok)
-        task_succeeded(c, r, task, ev ? ev->outputs : NULL, fx);
+        core_task_succeeded(c, r, task, ev ? ev->outputs : NULL, NULL, fx);
     else
         task_failed(c, r, task, cls, msg, 1, now, fx);
     core_maybe_finish_run(c, r, fx);
@@ -629,8 +655,12 @@ void core_step(core *c, const core_event *ev, core_effects *fx)
     case EV_CANCEL:
         core_on_cancel(c, ev, fx);
         break;
+    case EV_LOOKUP:
+        core_on_lookup(c, ev, fx);
+        break;
     }
     on_tick(c, ev->now_us, fx);
+    core_settle_all(c, fx);
     dispatch(c, ev->now_us, fx);
 }
 

@@ -16,6 +16,11 @@
  * and the tasks that needed its outputs end not_run; neither fails the run. A handler whose
  * catcher succeeds ends not_run.
  *
+ * A memoized task (cache:) that becomes ready is looked up first (FX_LOOKUP, answered by
+ * EV_LOOKUP): a hit succeeds with the recorded outputs without dispatch. On a miss it runs,
+ * unless an identical task (same key) is already in flight: then it waits, and takes that
+ * task's outputs when it succeeds (or runs itself when that one fails).
+ *
  * Cancelling a run ends its waiting tasks as cancelled at once and asks workers to stop its
  * running attempts; the run ends, cancelled, when the last of those reports back. */
 #ifndef WEFT_CORE_H
@@ -48,7 +53,9 @@ enum core_ev_kind {
     EV_RESULT,        /* attempt_id, ok, errclass, message, outputs */
     EV_TICK,          /* time passes: retry timers, heartbeat deadlines */
     EV_RUN_RESTORED,  /* run_id, dag, snapshot: a run rebuilt after a scheduler restart */
-    EV_CANCEL         /* run_id: stop the run */
+    EV_CANCEL,        /* run_id: stop the run */
+    EV_LOOKUP         /* run_id, task; ok = 1: a cache hit, with outputs and message = where
+                         they come from (JSON text); ok = 0: a miss, the task runs */
 };
 
 /* One task of a run as the catalogue last committed it (EV_RUN_RESTORED). */
@@ -81,6 +88,7 @@ typedef struct core_event {
                                  EV_RUN_RESTORED: when the run was created */
     int64_t finished_us;
     const core_task_snapshot *snapshot; /* EV_RUN_RESTORED: one per task of dag */
+    int task;                 /* EV_LOOKUP */
 } core_event;
 
 enum core_fx_kind {
@@ -92,7 +100,9 @@ enum core_fx_kind {
     FX_STALE,       /* attempt_id: a result nobody waits for; recorded, ignored */
     FX_RUN_STATE,   /* run_id, state, message */
     FX_WORKER_STATE,/* worker, message = "up" | "lost" */
-    FX_STOP_ATTEMPT /* attempt_id, worker: ask the worker to stop a running attempt */
+    FX_STOP_ATTEMPT,/* attempt_id, worker: ask the worker to stop a running attempt */
+    FX_LOOKUP       /* run_id, task, key, json = inputs: a memoized task became ready; the
+                       shell answers with EV_LOOKUP */
 };
 
 typedef struct core_effect {
@@ -107,6 +117,10 @@ typedef struct core_effect {
     char *message;  /* owned by the effect list */
     char *worker;   /* owned by the effect list */
     json_t *json;   /* owned reference */
+    char *key;      /* FX_LOOKUP; FX_TASK_STATE succeeded: the cache key of a memoized task
+                       that computed its outputs (record them). Owned. */
+    char *from;     /* FX_TASK_STATE succeeded: JSON text naming where the outputs were
+                       copied from (a cache entry, an identical task in flight). Owned. */
     int64_t due_us;
     int64_t started_us, finished_us;
 } core_effect;

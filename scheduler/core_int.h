@@ -12,6 +12,8 @@ typedef struct ctask {
     uint16_t attempts;      /* attempts started so far */
     uint32_t waiting;       /* parents that have not yet let it run (see core_fate) */
     uint64_t attempt_id;    /* the attempt we wait for while running */
+    char *key;              /* memoized: its cache key, from ready until it ends */
+    uint8_t looking;        /* ready, waiting for the answer to its lookup */
 } ctask;
 
 typedef struct crun {
@@ -55,6 +57,25 @@ typedef struct tqueue {
     size_t head, tail, cap;
 } tqueue;
 
+/* A task by run id and index: runs come and go, so references between runs go by id. */
+typedef struct taskref {
+    uint64_t run;
+    int task;
+} taskref;
+
+/* The task computing a cache key, and the identical tasks waiting for its outputs. */
+typedef struct inflight {
+    taskref owner;
+    taskref *waiters;
+    size_t n, cap;
+} inflight;
+
+/* A memoized task that ended during this step; its waiters are settled at the step's end. */
+typedef struct settle {
+    taskref t;
+    char *key;
+} settle;
+
 typedef struct timer {
     int64_t due_us;
     uint64_t run;
@@ -79,6 +100,9 @@ struct core {
     uint64_t *orphans;      /* restored attempts no worker has claimed yet */
     size_t norphans, caporphans;
     int64_t orphan_deadline, orphan_grace_us;
+    strmap *inflight;       /* cache key -> inflight* */
+    settle *settles;
+    size_t nsettles, capsettles;
 };
 
 /* Shared between core.c and core_restore.c. */
@@ -87,7 +111,7 @@ core_effect *core_emit(core_effects *fx, enum core_fx_kind kind);
 core_effect *core_emit_task(core_effects *fx, const crun *r, int task, int state);
 void core_make_ready(core *c, crun *r, int task, core_effects *fx);
 void core_heap_push(core *c, timer t);
-void core_end_task(crun *r, int task, int state);
+void core_end_task(core *c, crun *r, int task, int state);
 /* What parent p's end means for its waiting child ch: 0 (one fewer to wait for),
  * TS_SKIPPED (ch cannot run: an upstream failure) or TS_NOT_RUN (ch is not needed). */
 int core_fate(const crun *r, int p, int ch);
@@ -97,6 +121,18 @@ void core_maybe_finish_run(core *c, crun *r, core_effects *fx);
 crun *core_new_run(core *c, uint64_t id, dag *g);
 void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
                         const core_event *ev, int64_t now, core_effects *fx);
+/* Appends task to its type's ready queue. */
+void core_enqueue(core *c, crun *r, int task);
+/* Ends task as succeeded with outputs. from: where they were copied from (JSON text), or
+ * NULL when the task computed them (a memoized one then hands the shell its key). */
+void core_task_succeeded(core *c, crun *r, int task, json_t *outputs, const char *from,
+                         core_effects *fx);
+/* core_memo.c: asks for a memoized task's outputs (0 when its inputs cannot be resolved:
+ * it is queued, and dispatch fails it with the reason); answers; settles identical tasks
+ * in flight once the one computing ends. */
+int core_lookup(crun *r, int task, core_effects *fx);
+void core_on_lookup(core *c, const core_event *ev, core_effects *fx);
+void core_settle_all(core *c, core_effects *fx);
 /* EV_RUN_RESTORED (core_restore.c). */
 void core_on_restore(core *c, const core_event *ev, core_effects *fx);
 /* Fails the restored attempts no worker claimed within the grace period. */

@@ -40,9 +40,9 @@ void core_on_restore(core *c, const core_event *ev, core_effects *fx)
         t->attempts = (uint16_t)snap->attempts;
         if (snap->state == TS_SUCCEEDED || snap->state == TS_CAUGHT) {
             r->outputs[i] = snap->outputs ? json_incref(snap->outputs) : json_object();
-            core_end_task(r, (int)i, snap->state);
+            core_end_task(c, r, (int)i, snap->state);
         } else if (snap->state > TS_SUCCEEDED && snap->state < TS__COUNT) {
-            core_end_task(r, (int)i, snap->state);
+            core_end_task(c, r, (int)i, snap->state);
         } else {
             t->state = (uint8_t)snap->state;
         }
@@ -67,7 +67,7 @@ void core_on_restore(core *c, const core_event *ev, core_effects *fx)
         }
         if (doom) {
             r->t[i].waiting = 0;
-            core_end_task(r, i, doom);
+            core_end_task(c, r, i, doom);
             core_emit_task(fx, r, i, doom);
         }
     }

@@ -34,7 +34,7 @@ static void stop_run(core *c, crun *r, int cls, const char *why, int64_t now, co
                     return; /* that was the run's last open task */
             }
         } else if (t->state < TS_SUCCEEDED) {
-            core_end_task(r, (int)i, TS_CANCELLED);
+            core_end_task(c, r, (int)i, TS_CANCELLED);
             core_effect *e = core_emit_task(fx, r, (int)i, TS_CANCELLED);
             e->errclass = cls;
             e->message = xstrdup(why);

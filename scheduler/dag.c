@@ -33,6 +33,7 @@ void dag_free(dag *d)
         free(t->name);
         free(t->type);
         free(t->type_version);
+        free(t->cache_version);
         for (size_t k = 0; k < t->ninputs; k++) {
             free(t->input_names[k]);
             dag_value_free(t->inputs[k]);

@@ -57,6 +57,8 @@ typedef struct dag_task {
     int catch_next;      /* catch: the handler to run when this task fails, or -1 */
     unsigned catch_on;   /* bit (1 << errclass) for each class the catch handles */
     int catch_of;        /* the task this one is the catch handler of, or -1 */
+    char *cache_version; /* memoized (cache:), with this version ("" when not given); NULL:
+                            computed every time */
 } dag_task;
 
 typedef struct dag {

@@ -25,38 +25,12 @@
 #include "scheduler/compile.h"
 #include "scheduler/core.h"
 #include "scheduler/ingest.h"
+#include "scheduler/memo.h"
 #include "scheduler/recover.h"
+#include "scheduler/sched_int.h"
 #include "scheduler/typereg.h"
 
 #define QUERY_LIMIT_MAX 10000
-
-/* A message waiting for the turn's commit. */
-typedef struct outmsg {
-    uint8_t *id;
-    size_t idlen;
-    uint8_t *data;
-    size_t len;
-    char *worker; /* for dispatches: the worker to declare lost if unroutable */
-} outmsg;
-
-struct sched {
-    uv_loop_t loop;
-    void *zctx;
-    zsock *router;
-    catalog *cat;
-    core *core;
-    typereg *types;
-    store *store;
-    core_effects fx;
-    uv_prepare_t prepare;
-    uv_timer_t timer;
-    uv_signal_t sigint, sigterm;
-    outmsg *out;
-    size_t nout, capout;
-    int lock_fd;
-    int stopping;
-    char *state_dir;
-};
 
 /* A peer's routing id for the log: printable ids as they are, others in hex. */
 static const char *peer_name(zmq_msg_t *id, char *buf, size_t n)
@@ -90,7 +64,7 @@ static void queue_msg(sched *s, const zmq_msg_t *id, const Weft__Envelope *env, 
     m->worker = worker ? xstrdup(worker) : NULL;
 }
 
-static void queue_to_worker(sched *s, const char *worker, const Weft__Envelope *env)
+void sched_queue_to_worker(sched *s, const char *worker, const Weft__Envelope *env)
 {
     zmq_msg_t id;
     zmq_msg_init_data(&id, (void *)worker, strlen(worker), NULL, NULL);
@@ -162,115 +136,19 @@ static void flush_out(sched *s)
     free(lost);
 }
 
-/* ---- effects ---- */
-
-static void apply_task_state(sched *s, const core_effect *e, const dag *g, int64_t now)
-{
-    char *outputs = e->json ? json_dumps(e->json, JSON_COMPACT) : NULL;
-    catalog_task_update u = {
-        .run = (int64_t)e->run_id,
-        .idx = e->task,
-        .state = core_task_state_name(e->state),
-        .task_name = g->tasks[e->task].name,
-        .error_class = e->errclass ? errclass_name(e->errclass) : NULL,
-        .error = e->message,
-        .outputs = outputs,
-        .ready_us = e->state == TS_READY ? now : 0,
-        .finished_us = e->state >= TS_SUCCEEDED ? now : 0,
-        .due_us = e->due_us,
-    };
-    catalog_update_task(s->cat, &u, now);
-    free(outputs);
-}
-
-static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int64_t now)
-{
-    const dag_task *t = &g->tasks[e->task];
-    char *inputs = json_dumps(e->json, JSON_COMPACT);
-    catalog_attempt a = {.id = e->attempt_id,
-                         .run = (int64_t)e->run_id,
-                         .idx = e->task,
-                         .task_name = t->name,
-                         .number = e->attempt_no,
-                         .worker = e->worker,
-                         .inputs = inputs};
-    catalog_start_attempt(s->cat, &a, now);
-    Weft__Dispatch d = WEFT__DISPATCH__INIT;
-    d.attempt_id = e->attempt_id;
-    d.run_id = e->run_id;
-    d.task = t->name;
-    d.type = t->type;
-    d.inputs_json = inputs;
-    d.attempt = (uint32_t)e->attempt_no;
-    d.timeout_ms = (uint64_t)t->timeout_ms;
-    d.mem_bytes = t->mem;
-    d.store = s->store->root;
-    Weft__Envelope env = WEFT__ENVELOPE__INIT;
-    env.body_case = WEFT__ENVELOPE__BODY_DISPATCH;
-    env.dispatch = &d;
-    queue_to_worker(s, e->worker, &env);
-    free(inputs);
-}
-
-static void apply_effects(sched *s, int64_t now)
-{
-    for (size_t i = 0; i < s->fx.n; i++) {
-        const core_effect *e = &s->fx.v[i];
-        const dag *g = e->run_id ? core_run_dag(s->core, e->run_id) : NULL;
-        switch (e->kind) {
-        case FX_TASK_STATE:
-            apply_task_state(s, e, g, now);
-            break;
-        case FX_DISPATCH:
-            apply_dispatch(s, e, g, now);
-            break;
-        case FX_ATTEMPT_END:
-            catalog_finish_attempt(s->cat, e->attempt_id, e->ok ? "succeeded" : "failed",
-                                   e->ok ? NULL : errclass_name(e->errclass), e->message,
-                                   e->started_us, e->finished_us ? e->finished_us : now);
-            break;
-        case FX_STALE: {
-            /* Recorded as an event only: the attempt's own row keeps what really ended it. */
-            char detail[1200];
-            snprintf(detail, sizeof detail,
-                     "result of attempt %llu (%s%s%s) ignored: no task "
-                     "waits for it",
-                     (unsigned long long)e->attempt_id,
-                     e->ok ? "succeeded" : errclass_name(e->errclass), e->ok ? "" : ": ",
-                     e->ok ? "" : e->message);
-            catalog_event(s->cat, 0, NULL, "stale_result", detail, now);
-            break;
-        }
-        case FX_RUN_STATE:
-            catalog_finish_run(s->cat, (int64_t)e->run_id, core_run_state_name(e->state),
-                               e->message, now);
-            log_info("run %llu %s%s%s", (unsigned long long)e->run_id,
-                     core_run_state_name(e->state), e->message ? ": " : "",
-                     e->message ? e->message : "");
-            break;
-        case FX_STOP_ATTEMPT: {
-            Weft__Stop stop = WEFT__STOP__INIT;
-            stop.attempt_id = e->attempt_id;
-            Weft__Envelope env = WEFT__ENVELOPE__INIT;
-            env.body_case = WEFT__ENVELOPE__BODY_STOP;
-            env.stop = &stop;
-            queue_to_worker(s, e->worker, &env);
-            break;
-        }
-        case FX_WORKER_STATE:
-            catalog_event(s->cat, 0, NULL, strcmp(e->message, "up") ? "worker_lost" : "worker_up",
-                          e->worker, now);
-            log_info("worker %s %s", e->worker, e->message);
-            break;
-        }
-    }
-    core_effects_clear(&s->fx);
-}
-
 static void step(sched *s, core_event *ev)
 {
     core_step(s->core, ev, &s->fx);
-    apply_effects(s, ev->now_us);
+    sched_apply_effects(s, ev->now_us);
+    /* Lookups answered while applying effects, in order; answering one may ask more. */
+    for (size_t i = 0; i < s->nlookups; i++) {
+        core_event la = s->lookups[i];
+        core_step(s->core, &la, &s->fx);
+        sched_apply_effects(s, la.now_us);
+        json_decref((json_t *)la.outputs);
+        free((char *)la.message);
+    }
+    s->nlookups = 0;
 }
 
 /* ---- messages from workers ---- */
@@ -778,6 +656,7 @@ void sched_destroy(sched **sp)
         free(s->out[i].worker);
     }
     free(s->out);
+    free(s->lookups);
     core_effects_free(&s->fx);
     core_destroy(&s->core);
     typereg_destroy(&s->types);

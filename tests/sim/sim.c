@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "common/errclass.h"
+#include "common/strmap.h"
 #include "common/units.h"
 #include "common/xmem.h"
 #include "scheduler/compile.h"
@@ -95,7 +96,10 @@ typedef struct sim {
      * and has not ended, plus those the worker reported running at registration. */
     uint64_t busy[MAX_WORKERS][64];
     int nbusy[MAX_WORKERS];
-    long dispatches, results, restarts, losses, stale;
+    long dispatches, results, restarts, losses, stale, hits;
+    strmap *cache;        /* cache key -> outputs recorded by memoized tasks */
+    core_event *lookups;  /* answers to give the core after the current step */
+    size_t nlookups, caplookups;
 } sim;
 
 static uint64_t rnd(sim *s)
@@ -183,6 +187,8 @@ static char *random_workflow(sim *s)
                                     p == catcher[i] ? "error.message" : "outputs.x");
         }
         len += (size_t)snprintf(y + len, cap - len, " }\n");
+        if (chance(s, 30))
+            len += (size_t)snprintf(y + len, cap - len, "    cache: true\n");
         if (i > 0 && chance(s, 20))
             len += (size_t)snprintf(y + len, cap - len, "    needs: [t%d]\n", pick(s, i));
         if (i + 1 < n && chance(s, 15)) {
@@ -316,7 +322,21 @@ static void commit(sim *s)
         switch (e->kind) {
         case FX_TASK_STATE:
             commit_task_state(s, r, e);
+            if (e->key && !strmap_get(s->cache, e->key))
+                strmap_put(s->cache, e->key, json_incref(e->json));
+            s->hits += e->from != NULL;
             break;
+        case FX_LOOKUP: {
+            json_t *hit = strmap_get(s->cache, e->key);
+            xgrow(&s->lookups, &s->caplookups, s->nlookups + 1, sizeof *s->lookups);
+            s->lookups[s->nlookups++] = (core_event){.kind = EV_LOOKUP,
+                                                     .run_id = e->run_id,
+                                                     .task = e->task,
+                                                     .ok = hit != NULL,
+                                                     .outputs = hit,
+                                                     .message = hit ? "{\"via\":\"cache\"}" : NULL};
+            break;
+        }
         case FX_DISPATCH:
             commit_dispatch(s, r, e);
             break;
@@ -406,6 +426,16 @@ static void step_core(sim *s, core_event *ev)
     core_step(s->c, ev, &s->fx);
     trace(s, ev);
     commit(s);
+    /* The shell answers lookups right after the step that asked (hits hold a reference in
+     * the cache map, which outlives the step). */
+    for (size_t i = 0; i < s->nlookups; i++) {
+        core_event la = s->lookups[i];
+        la.now_us = s->now;
+        core_step(s->c, &la, &s->fx);
+        trace(s, &la);
+        commit(s);
+    }
+    s->nlookups = 0;
 }
 
 /* ---- actions ---- */
@@ -676,6 +706,13 @@ static void free_sim(sim *s)
     core_effects_free(&s->fx);
     core_destroy(&s->c);
     typereg_destroy(&s->types);
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (strmap_next(s->cache, &pos, &k, &v))
+        json_decref(v);
+    strmap_destroy(&s->cache);
+    free(s->lookups);
 }
 
 static void run_seed(uint64_t seed, long steps)
@@ -687,6 +724,7 @@ static void run_seed(uint64_t seed, long steps)
     s.now = 1000000000;
     s.c = core_new(1, seed);
     s.types = sim_types();
+    s.cache = strmap_new();
     for (int w = 0; w < MAX_WORKERS; w++) {
         snprintf(s.w[w].name, sizeof s.w[w].name, "w%d", w);
         s.w[w].alive = 1;
@@ -703,9 +741,10 @@ static void run_seed(uint64_t seed, long steps)
             caught += s.runs[i].t[k].state == TS_CAUGHT;
     }
     printf("seed %llu: %ld steps, %d runs (%d cancelled), %d caught failures, %ld dispatches, "
-           "%ld results (%ld stale), %ld worker losses, %ld scheduler restarts: ok\n",
+           "%ld results (%ld stale), %ld outputs reused, %ld worker losses, "
+           "%ld scheduler restarts: ok\n",
            (unsigned long long)seed, s.step, s.nruns, cancelled, caught, s.dispatches, s.results,
-           s.stale, s.losses, s.restarts);
+           s.stale, s.hits, s.losses, s.restarts);
     free_sim(&s);
 }
 

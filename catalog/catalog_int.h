@@ -1,0 +1,44 @@
+/* catalog_int: what the catalogue's source files share (catalog.c writes, catalog_query.c
+ * reads, catalog_cache.c memoization and artifacts). Private to catalog/. */
+#ifndef WEFT_CATALOG_INT_H
+#define WEFT_CATALOG_INT_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "catalog/catalog.h"
+
+enum stmt_id {
+    ST_PUT_WORKFLOW, ST_GET_WORKFLOW, ST_CREATE_RUN, ST_ADD_TASK, ST_ADD_EDGE, ST_UPDATE_TASK,
+    ST_START_ATTEMPT, ST_TASK_RUNNING, ST_FINISH_ATTEMPT, ST_FINISH_RUN, ST_PUT_WORKER,
+    ST_EVENT, ST_CANCEL_RUN, ST_TASK_LOOKUP, ST_TASK_SOURCE, ST_CACHE_GET, ST_CACHE_HIT,
+    ST_CACHE_PUT, ST_CACHE_DEL, ST__COUNT
+};
+
+struct catalog {
+    sqlite3 *db;
+    char *dir;
+    int in_txn;
+    sqlite3_stmt *stmts[ST__COUNT];
+};
+
+/* Logs the database's last error for what; returns WEFT_EDB. */
+int cat_db_fail(catalog *c, const char *what);
+/* The prepared statement for id, reset and unbound, inside the turn's transaction (opened
+ * on first use); NULL on failure (logged). */
+sqlite3_stmt *cat_stmt(catalog *c, enum stmt_id id);
+/* Binds text (NULL: leaves NULL) and times (0: leaves NULL). */
+void cat_bind_text(sqlite3_stmt *s, int i, const char *v);
+void cat_bind_time(sqlite3_stmt *s, int i, int64_t v);
+/* Steps a write; 0 or WEFT_EDB (logged). */
+int cat_done(catalog *c, sqlite3_stmt *s, const char *what);
+/* Runs sql with int64 arguments (and one text argument after them) and returns the rows as
+ * an array of objects keyed by column; JSON columns come back as JSON. NULL with err. */
+json_t *cat_rows(catalog *c, const char *sql, const int64_t *args, int nargs,
+                 const char *text_arg, weft_err *err);
+/* The same for a prepared, bound statement, which it finalizes. */
+json_t *cat_rows_stmt(catalog *c, sqlite3_stmt *st, weft_err *err);
+/* The one row sql (?1 = run) returns, or NULL with "no run N". */
+json_t *cat_run_row(catalog *c, const char *sql, int64_t run, weft_err *err);
+
+#endif

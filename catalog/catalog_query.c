@@ -1,0 +1,219 @@
+/* catalog_query: the catalogue's read side: runs, tasks, events, logs, recovery rows. Every
+ * query returns JSON, so the daemon and a local reader share one implementation. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "catalog/catalog.h"
+#include "catalog/catalog_int.h"
+#include "common/fsutil.h"
+#include "common/xmem.h"
+
+#define LOG_READ_MAX (8u << 20)
+
+/* Runs sql with int64 bindings and returns the rows as an array of objects keyed by
+ * column name. */
+json_t *cat_rows(catalog *c, const char *sql, const int64_t *args, int nargs,
+                 const char *text_arg, weft_err *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
+        return NULL;
+    }
+    for (int i = 0; i < nargs; i++)
+        sqlite3_bind_int64(st, i + 1, args[i]);
+    if (text_arg)
+        sqlite3_bind_text(st, nargs + 1, text_arg, -1, SQLITE_TRANSIENT);
+    return cat_rows_stmt(c, st, err);
+}
+
+json_t *cat_rows_stmt(catalog *c, sqlite3_stmt *st, weft_err *err)
+{
+    json_t *out = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *row = json_object();
+        for (int i = 0; i < sqlite3_column_count(st); i++) {
+            const char *name = sqlite3_column_name(st, i);
+            switch (sqlite3_column_type(st, i)) {
+            case SQLITE_INTEGER:
+                json_object_set_new(row, name, json_integer(sqlite3_column_int64(st, i)));
+                break;
+            case SQLITE_FLOAT:
+                json_object_set_new(row, name, json_real(sqlite3_column_double(st, i)));
+                break;
+            case SQLITE_NULL:
+                json_object_set_new(row, name, json_null());
+                break;
+            default: {
+                const char *t = (const char *)sqlite3_column_text(st, i);
+                /* Columns holding JSON are returned as JSON. */
+                json_t *v = NULL;
+                if (!strcmp(name, "params") || !strcmp(name, "inputs") ||
+                    !strcmp(name, "outputs") || !strcmp(name, "types") ||
+                    !strcmp(name, "artifacts"))
+                    v = json_loads(t, JSON_DECODE_ANY, NULL);
+                json_object_set_new(row, name, v ? v : json_string(t));
+            }
+            }
+        }
+        json_array_append_new(out, row);
+    }
+    if (rc != SQLITE_DONE) {
+        err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
+        json_decref(out);
+        out = NULL;
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+json_t *cat_run_row(catalog *c, const char *sql, int64_t run, weft_err *err)
+{
+    int64_t args[] = {run};
+    json_t *r = cat_rows(c, sql, args, 1, NULL, err);
+    json_t *row = r && json_array_size(r) == 1 ? json_incref(json_array_get(r, 0)) : NULL;
+    if (r && !row)
+        err_set(err, WEFT_ENOTFOUND, "no run %lld", (long long)run);
+    json_decref(r);
+    return row;
+}
+
+json_t *catalog_query_runs(catalog *c, int limit, weft_err *err)
+{
+    int64_t args[] = {limit > 0 ? limit : 50};
+    return cat_rows(c,
+                "SELECT r.id, w.name AS workflow, r.state, r.ntasks, r.created_us, "
+                "r.finished_us, r.error, "
+                "(SELECT count(*) FROM tasks t WHERE t.run_id = r.id AND "
+                "t.state = 'succeeded') AS succeeded, "
+                "(SELECT count(*) FROM tasks t WHERE t.run_id = r.id AND "
+                "t.state IN ('failed', 'skipped', 'cancelled')) AS failed "
+                "FROM runs r JOIN workflows w ON w.id = r.workflow_id "
+                "ORDER BY r.id DESC LIMIT ?1",
+                args, 1, NULL, err);
+}
+
+json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err)
+{
+    int64_t args[] = {run};
+    json_t *out = cat_run_row(c,
+                          "SELECT r.id, w.name AS workflow, w.version, w.file, w.hash, r.state, "
+                          "r.params, r.ntasks, r.created_us, r.finished_us, r.error "
+                          "FROM runs r JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
+                          run, err);
+    if (!out)
+        return NULL;
+    json_t *tasks = cat_rows(c,
+                         "SELECT idx, name, type, state, attempts, worker, error_class, error, "
+                         "inputs, outputs, ready_us, started_us, finished_us, retry_due_us "
+                         "FROM tasks WHERE run_id = ?1 ORDER BY idx",
+                         args, 1, NULL, err);
+    json_t *attempts = cat_rows(c,
+                            "SELECT id, idx, number, worker, state, error_class, error, "
+                            "dispatched_us, started_us, finished_us FROM attempts "
+                            "WHERE run_id = ?1 ORDER BY idx, number",
+                            args, 1, NULL, err);
+    if (!tasks || !attempts) {
+        json_decref(tasks);
+        json_decref(attempts);
+        json_decref(out);
+        return NULL;
+    }
+    size_t i, a = 0;
+    json_t *t;
+    json_array_foreach(tasks, i, t) {
+        json_t *list = json_array();
+        json_int_t idx = json_integer_value(json_object_get(t, "idx"));
+        for (; a < json_array_size(attempts); a++) {
+            json_t *at = json_array_get(attempts, a);
+            if (json_integer_value(json_object_get(at, "idx")) != idx)
+                break;
+            json_object_del(at, "idx");
+            json_array_append(list, at);
+        }
+        json_object_set_new(t, "attempt_list", list);
+    }
+    json_decref(attempts);
+    json_object_set_new(out, "tasks", tasks);
+    return out;
+}
+
+json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int limit,
+                             weft_err *err)
+{
+    int64_t args[] = {run, after_seq, limit > 0 ? limit : 1000};
+    return cat_rows(c,
+                "SELECT seq, ts_us, task, kind, detail FROM events "
+                "WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                args, 3, NULL, err);
+}
+
+json_t *catalog_query_open_runs(catalog *c, weft_err *err)
+{
+    return cat_rows(c, "SELECT id FROM runs WHERE state = 'running' ORDER BY id", NULL, 0, NULL,
+                    err);
+}
+
+json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err)
+{
+    int64_t args[] = {run};
+    json_t *out = cat_run_row(c,
+                          "SELECT r.id, w.file, w.spec, r.params, r.types, r.artifacts, "
+                          "r.cancel_requested, r.created_us FROM runs r "
+                          "JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
+                          run, err);
+    if (!out)
+        return NULL;
+    json_t *tasks = cat_rows(c,
+                         "SELECT t.idx, t.state, t.attempts, t.outputs, t.retry_due_us, "
+                         "(SELECT max(a.id) FROM attempts a WHERE a.run_id = t.run_id AND "
+                         "a.idx = t.idx AND a.state = 'running') AS running_attempt "
+                         "FROM tasks t WHERE t.run_id = ?1 ORDER BY t.idx",
+                         args, 1, NULL, err);
+    if (!tasks) {
+        json_decref(out);
+        return NULL;
+    }
+    json_object_set_new(out, "tasks", tasks);
+    return out;
+}
+
+json_t *catalog_query_logs(catalog *c, int64_t run, const char *task, weft_err *err)
+{
+    int64_t args[] = {run};
+    json_t *list = cat_rows(c,
+                        task ? "SELECT t.name AS task, a.number AS attempt FROM attempts a "
+                               "JOIN tasks t ON t.run_id = a.run_id AND t.idx = a.idx "
+                               "WHERE a.run_id = ?1 AND t.name = ?2 ORDER BY a.id"
+                             : "SELECT t.name AS task, a.number AS attempt FROM attempts a "
+                               "JOIN tasks t ON t.run_id = a.run_id AND t.idx = a.idx "
+                               "WHERE a.run_id = ?1 ORDER BY a.id",
+                        args, 1, task, err);
+    if (!list)
+        return NULL;
+    size_t i;
+    json_t *e;
+    size_t total = 0;
+    json_array_foreach(list, i, e) {
+        char *path = xasprintf("%s/logs/%lld/%s.%lld.log", c->dir, (long long)run,
+                               json_string_value(json_object_get(e, "task")),
+                               (long long)json_integer_value(json_object_get(e, "attempt")));
+        char *text = NULL;
+        size_t len = 0;
+        if (total < LOG_READ_MAX &&
+            fs_read_file(path, LOG_READ_MAX - total, &text, &len, NULL) == 0) {
+            json_t *s = json_stringn(text, len);
+            json_object_set_new(e, "log", s ? s : json_string("(log is not valid UTF-8)"));
+            total += len;
+        } else {
+            json_object_set_new(e, "log", json_string(""));
+        }
+        free(text);
+        free(path);
+    }
+    return list;
+}

@@ -1,0 +1,46 @@
+/* cachekey: memoization keys. See cachekey.h. */
+#include "scheduler/cachekey.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/store.h"
+
+json_t *cachekey_inputs(const json_t *v)
+{
+    const char *hex = store_ref_hash(v);
+    if (hex)
+        return json_pack("{s:s}", "artifact", hex);
+    if (json_is_array(v)) {
+        json_t *out = json_array();
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e) json_array_append_new(out, cachekey_inputs(e));
+        return out;
+    }
+    if (json_is_object(v)) {
+        json_t *out = json_object();
+        const char *k;
+        json_t *e;
+        json_object_foreach((json_t *)v, k, e) json_object_set_new(out, k, cachekey_inputs(e));
+        return out;
+    }
+    return json_deep_copy(v);
+}
+
+json_t *cachekey_components(const char *type, const char *version, const char *cache_version,
+                            const json_t *inputs)
+{
+    return json_pack("{s:s, s:s, s:s, s:o}", "type", type, "version", version, "cache_version",
+                     cache_version ? cache_version : "", "inputs", cachekey_inputs(inputs));
+}
+
+void cachekey_of(const json_t *components, char hex[HASH_HEX_LEN + 1])
+{
+    char *text = json_dumps(components, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    hash_ctx h;
+    hash_init(&h);
+    hash_update(&h, text, strlen(text));
+    hash_final_hex(&h, hex);
+    free(text);
+}

@@ -1,0 +1,129 @@
+/* core_memo: memoization in the run state machine.
+ *
+ * A memoized task that becomes ready computes its cache key from its resolved inputs and
+ * asks the shell (FX_LOOKUP). A hit (EV_LOOKUP ok) succeeds with the recorded outputs. On a
+ * miss the task runs, unless an identical task (same key) is in flight: then it waits,
+ * and when that task ends, its waiters take its outputs (success) or the first of them runs
+ * in its place (any other end). Waiters are referred to by run id and task, and checked when
+ * settled, so a waiter whose run was cancelled or ended meanwhile is simply passed over. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmem.h"
+#include "scheduler/cachekey.h"
+#include "scheduler/core_int.h"
+
+int core_lookup(crun *r, int task, core_effects *fx)
+{
+    const dag_task *t = &r->g->tasks[task];
+    char why[512], hex[HASH_HEX_LEN + 1];
+    json_t *inputs = dag_resolve_inputs(r->g, (size_t)task, r->outputs, why, sizeof why);
+    if (!inputs)
+        return 0;
+    json_t *comp = cachekey_components(t->type, t->type_version, t->cache_version, inputs);
+    cachekey_of(comp, hex);
+    json_decref(comp);
+    ctask *ct = &r->t[task];
+    free(ct->key);
+    ct->key = xstrdup(hex);
+    ct->looking = 1;
+    core_effect *e = core_emit(fx, FX_LOOKUP);
+    e->run_id = r->id;
+    e->task = task;
+    e->key = xstrdup(hex);
+    e->json = inputs;
+    return 1;
+}
+
+static crun *find_run(core *c, uint64_t id)
+{
+    crun *r = u64map_get(c->runs, id);
+    for (size_t i = 0; !r && i < c->nended; i++)
+        if (c->ended[i]->id == id)
+            r = c->ended[i];
+    return r;
+}
+
+void core_on_lookup(core *c, const core_event *ev, core_effects *fx)
+{
+    crun *r = u64map_get(c->runs, ev->run_id);
+    if (!r || ev->task < 0 || (size_t)ev->task >= r->g->ntasks)
+        return;
+    ctask *ct = &r->t[ev->task];
+    if (ct->state != TS_READY || !ct->looking)
+        return; /* cancelled meanwhile, or an answer to a lookup made before a restart */
+    ct->looking = 0;
+    if (ev->ok && json_is_object(ev->outputs)) {
+        core_task_succeeded(c, r, ev->task, ev->outputs, ev->message ? ev->message : "{}", fx);
+        core_maybe_finish_run(c, r, fx);
+        return;
+    }
+    inflight *f = strmap_get(c->inflight, ct->key);
+    if (f && f->owner.run == r->id && f->owner.task == ev->task) {
+        core_enqueue(c, r, ev->task); /* its own retry */
+        return;
+    }
+    if (f) {
+        xgrow(&f->waiters, &f->cap, f->n + 1, sizeof *f->waiters);
+        f->waiters[f->n++] = (taskref){r->id, ev->task};
+        return;
+    }
+    f = xcalloc(1, sizeof *f);
+    f->owner = (taskref){r->id, ev->task};
+    strmap_put(c->inflight, ct->key, f);
+    core_enqueue(c, r, ev->task);
+}
+
+/* A waiter still waiting: its run is live and it is ready with the same key. */
+static crun *live_waiter(core *c, taskref w, const char *key)
+{
+    crun *r = u64map_get(c->runs, w.run);
+    if (!r || r->t[w.task].state != TS_READY || !r->t[w.task].key ||
+        strcmp(r->t[w.task].key, key) != 0)
+        return NULL;
+    return r;
+}
+
+/* The owner of a key ended: on success its waiters take its outputs; otherwise the first
+ * live waiter becomes the owner and runs. */
+static void settle_one(core *c, settle st, core_effects *fx)
+{
+    inflight *f = strmap_get(c->inflight, st.key);
+    if (!f || f->owner.run != st.t.run || f->owner.task != st.t.task)
+        return;
+    crun *owner = find_run(c, st.t.run);
+    int ok = owner && owner->t[st.t.task].state == TS_SUCCEEDED;
+    size_t i = 0;
+    for (; i < f->n; i++) {
+        crun *r = live_waiter(c, f->waiters[i], st.key);
+        if (!r)
+            continue;
+        if (!ok) {
+            f->owner = f->waiters[i++];
+            memmove(f->waiters, f->waiters + i, (f->n - i) * sizeof *f->waiters);
+            f->n -= i;
+            core_enqueue(c, r, f->owner.task);
+            return;
+        }
+        char *from = xasprintf("{\"via\": \"in-flight\", \"run\": %llu, \"task\": \"%s\"}",
+                               (unsigned long long)owner->id, owner->g->tasks[st.t.task].name);
+        core_task_succeeded(c, r, f->waiters[i].task, owner->outputs[st.t.task], from, fx);
+        free(from);
+        core_maybe_finish_run(c, r, fx);
+    }
+    strmap_del(c->inflight, st.key);
+    free(f->waiters);
+    free(f);
+}
+
+void core_settle_all(core *c, core_effects *fx)
+{
+    for (size_t k = 0; k < c->nsettles; k++) {
+        settle st = c->settles[k]; /* settle_one may append (and move) the list */
+        settle_one(c, st, fx);
+        free(st.key);
+    }
+    c->nsettles = 0;
+}
+

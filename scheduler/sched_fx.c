@@ -1,0 +1,147 @@
+/* sched_fx: applying the run state machine's effects: catalogue writes, dispatches and
+ * stops for workers, cache lookups and records. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/errclass.h"
+#include "common/log.h"
+#include "common/xmem.h"
+#include "scheduler/memo.h"
+#include "scheduler/sched_int.h"
+
+/* Answers a lookup now; the answer is stepped after this step's effects are applied. */
+static void answer_lookup(sched *s, const core_effect *e, const dag *g, int64_t now)
+{
+    json_t *outputs = NULL;
+    char *from = NULL;
+    int hit = memo_lookup(s->cat, s->store, g, e->run_id, e->task, e->key, e->json, now,
+                          &outputs, &from);
+    xgrow(&s->lookups, &s->caplookups, s->nlookups + 1, sizeof *s->lookups);
+    s->lookups[s->nlookups++] = (core_event){.kind = EV_LOOKUP,
+                                             .now_us = now,
+                                             .run_id = e->run_id,
+                                             .task = e->task,
+                                             .ok = hit,
+                                             .outputs = outputs,
+                                             .message = from};
+}
+
+static void apply_task_state(sched *s, const core_effect *e, const dag *g, int64_t now)
+{
+    char *outputs = e->json ? json_dumps(e->json, JSON_COMPACT) : NULL;
+    char reused[300] = "";
+    if (e->from) {
+        /* The event says where the outputs came from (the task row keeps no error). */
+        json_t *src = json_loads(e->from, 0, NULL);
+        snprintf(reused, sizeof reused, "reused (%s): computed by run %lld, task %s",
+                 json_string_value(json_object_get(src, "via")),
+                 (long long)json_integer_value(json_object_get(src, "run")),
+                 json_string_value(json_object_get(src, "task")));
+        json_decref(src);
+    }
+    catalog_task_update u = {
+        .run = (int64_t)e->run_id,
+        .idx = e->task,
+        .state = core_task_state_name(e->state),
+        .task_name = g->tasks[e->task].name,
+        .error_class = e->errclass ? errclass_name(e->errclass) : NULL,
+        .error = e->from ? reused : e->message,
+        .outputs = outputs,
+        .ready_us = e->state == TS_READY ? now : 0,
+        .finished_us = e->state >= TS_SUCCEEDED ? now : 0,
+        .due_us = e->due_us,
+    };
+    catalog_update_task(s->cat, &u, now);
+    free(outputs);
+    if (e->state == TS_SUCCEEDED && (e->key || e->from))
+        memo_task_succeeded(s->cat, e->run_id, e->task, e->key, e->from, e->json, now);
+}
+
+static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int64_t now)
+{
+    const dag_task *t = &g->tasks[e->task];
+    char *inputs = json_dumps(e->json, JSON_COMPACT);
+    catalog_attempt a = {.id = e->attempt_id,
+                         .run = (int64_t)e->run_id,
+                         .idx = e->task,
+                         .task_name = t->name,
+                         .number = e->attempt_no,
+                         .worker = e->worker,
+                         .inputs = inputs};
+    catalog_start_attempt(s->cat, &a, now);
+    Weft__Dispatch d = WEFT__DISPATCH__INIT;
+    d.attempt_id = e->attempt_id;
+    d.run_id = e->run_id;
+    d.task = t->name;
+    d.type = t->type;
+    d.inputs_json = inputs;
+    d.attempt = (uint32_t)e->attempt_no;
+    d.timeout_ms = (uint64_t)t->timeout_ms;
+    d.mem_bytes = t->mem;
+    d.store = s->store->root;
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_DISPATCH;
+    env.dispatch = &d;
+    sched_queue_to_worker(s, e->worker, &env);
+    free(inputs);
+}
+
+void sched_apply_effects(sched *s, int64_t now)
+{
+    for (size_t i = 0; i < s->fx.n; i++) {
+        const core_effect *e = &s->fx.v[i];
+        const dag *g = e->run_id ? core_run_dag(s->core, e->run_id) : NULL;
+        switch (e->kind) {
+        case FX_TASK_STATE:
+            apply_task_state(s, e, g, now);
+            break;
+        case FX_DISPATCH:
+            apply_dispatch(s, e, g, now);
+            break;
+        case FX_ATTEMPT_END:
+            catalog_finish_attempt(s->cat, e->attempt_id, e->ok ? "succeeded" : "failed",
+                                   e->ok ? NULL : errclass_name(e->errclass), e->message,
+                                   e->started_us, e->finished_us ? e->finished_us : now);
+            break;
+        case FX_STALE: {
+            /* Recorded as an event only: the attempt's own row keeps what really ended it. */
+            char detail[1200];
+            snprintf(detail, sizeof detail,
+                     "result of attempt %llu (%s%s%s) ignored: no task "
+                     "waits for it",
+                     (unsigned long long)e->attempt_id,
+                     e->ok ? "succeeded" : errclass_name(e->errclass), e->ok ? "" : ": ",
+                     e->ok ? "" : e->message);
+            catalog_event(s->cat, 0, NULL, "stale_result", detail, now);
+            break;
+        }
+        case FX_RUN_STATE:
+            catalog_finish_run(s->cat, (int64_t)e->run_id, core_run_state_name(e->state),
+                               e->message, now);
+            log_info("run %llu %s%s%s", (unsigned long long)e->run_id,
+                     core_run_state_name(e->state), e->message ? ": " : "",
+                     e->message ? e->message : "");
+            break;
+        case FX_STOP_ATTEMPT: {
+            Weft__Stop stop = WEFT__STOP__INIT;
+            stop.attempt_id = e->attempt_id;
+            Weft__Envelope env = WEFT__ENVELOPE__INIT;
+            env.body_case = WEFT__ENVELOPE__BODY_STOP;
+            env.stop = &stop;
+            sched_queue_to_worker(s, e->worker, &env);
+            break;
+        }
+        case FX_LOOKUP:
+            answer_lookup(s, e, g, now);
+            break;
+        case FX_WORKER_STATE:
+            catalog_event(s->cat, 0, NULL, strcmp(e->message, "up") ? "worker_lost" : "worker_up",
+                          e->worker, now);
+            log_info("worker %s %s", e->worker, e->message);
+            break;
+        }
+    }
+    core_effects_clear(&s->fx);
+}
+
