@@ -44,7 +44,6 @@ typedef struct catalog_run {
                               description */
     const char *artifacts; /* JSON: path -> artifact reference for every path it named */
     size_t ntasks;
-    int64_t retry_of;      /* the run it retries, or 0 */
 } catalog_run;
 /* Creates a run in state "running"; returns its id (> 0) or WEFT_EDB. */
 int64_t catalog_create_run(catalog *c, const catalog_run *r, int64_t now_us);

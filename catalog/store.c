@@ -168,59 +168,6 @@ static int local_get(store *s, const char *hex, char **out, weft_err *err)
     return 0;
 }
 
-static int local_has(store *s, const char *hex)
-{
-    if (!valid_hex(hex))
-        return 0;
-    char *path = blob_path(s, hex);
-    int ok = access(path, F_OK) == 0;
-    free(path);
-    return ok;
-}
-
-static int local_remove(store *s, const char *hex)
-{
-    if (!valid_hex(hex))
-        return WEFT_ENOTFOUND;
-    char *path = blob_path(s, hex);
-    int rc = unlink(path) == 0 ? 0 : WEFT_ENOTFOUND;
-    free(path);
-    return rc;
-}
-
-static void local_each(store *s, int (*fn)(void *ud, const char *hex, uint64_t size), void *ud)
-{
-    DIR *top = opendir(s->root);
-    struct dirent *d;
-    int stop = 0;
-    while (top && !stop && (d = readdir(top))) {
-        if (strlen(d->d_name) != 2 || !strchr("0123456789abcdef", d->d_name[0]) ||
-            !strchr("0123456789abcdef", d->d_name[1]))
-            continue;
-        char *sub = xasprintf("%s/%s", s->root, d->d_name);
-        DIR *dd = opendir(sub);
-        struct dirent *e;
-        while (dd && !stop && (e = readdir(dd))) {
-            char hex[HASH_HEX_LEN + 1];
-            if (strlen(e->d_name) != HASH_HEX_LEN - 2)
-                continue;
-            memcpy(hex, d->d_name, 2);
-            memcpy(hex + 2, e->d_name, HASH_HEX_LEN - 2);
-            hex[HASH_HEX_LEN] = '\0';
-            struct stat st;
-            char *p = xasprintf("%s/%s", sub, e->d_name);
-            if (valid_hex(hex) && stat(p, &st) == 0)
-                stop = fn(ud, hex, (uint64_t)st.st_size);
-            free(p);
-        }
-        if (dd)
-            closedir(dd);
-        free(sub);
-    }
-    if (top)
-        closedir(top);
-}
-
 static void local_close(store *s)
 {
     free(s->root);
@@ -231,9 +178,6 @@ static const store_ops local_ops = {
     .name = "local",
     .put = local_put,
     .get = local_get,
-    .has = local_has,
-    .remove = local_remove,
-    .each = local_each,
     .close = local_close,
 };
 
@@ -278,25 +222,25 @@ const char *store_ref_hash(const json_t *v)
     return store_is_ref(v) ? json_string_value(json_object_get(v, "artifact")) : NULL;
 }
 
-static const char *base_name(const char *path)
+/* The last component of path, without trailing slashes: its start and length. */
+static const char *base_name(const char *path, size_t *len)
 {
     size_t n = strlen(path);
     while (n > 1 && path[n - 1] == '/')
         n--;
-    const char *end = path + n, *p = end;
+    const char *p = path + n;
     while (p > path && p[-1] != '/')
         p--;
+    *len = (size_t)(path + n - p);
     return p;
 }
 
 static json_t *make_ref(const char *hex, int is_dir, const char *path, uint64_t size)
 {
-    const char *b = base_name(path);
-    size_t len = strlen(b);
-    while (len && b[len - 1] == '/')
-        len--;
+    size_t len;
+    const char *b = base_name(path, &len);
     return json_pack("{s:s, s:s, s:s#, s:I}", "artifact", hex, "kind", is_dir ? "dir" : "file",
-                     "name", b, len ? len : 1, "size", (json_int_t)size);
+                     "name", b, len, "size", (json_int_t)size);
 }
 
 json_t *store_pending_ref(const char *path, int is_dir)
@@ -570,27 +514,4 @@ void store_each_ref(const json_t *v, void (*fn)(void *ud, const json_t *ref), vo
         json_t *e;
         json_object_foreach((json_t *)v, k, e) store_each_ref(e, fn, ud);
     }
-}
-
-void store_ref_blobs(store *s, const json_t *ref, void (*fn)(void *ud, const char *hex),
-                     void *ud)
-{
-    const char *hex = store_ref_hash(ref);
-    if (!hex)
-        return;
-    fn(ud, hex);
-    if (!ref_is_dir(ref))
-        return;
-    json_t *m;
-    weft_err err = {0};
-    if (load_manifest(s, hex, &m, &err))
-        return;
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(m, "entries"), i, e) {
-        const char *fh = json_string_value(json_object_get(e, "hash"));
-        if (fh)
-            fn(ud, fh);
-    }
-    json_decref(m);
 }

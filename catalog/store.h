@@ -32,12 +32,6 @@ typedef struct store_ops {
     /* A local path of blob hex, verified against its hash (caller frees *path).
      * WEFT_ENOTFOUND when absent, WEFT_ECORRUPT (blob quarantined) when it does not match. */
     int (*get)(store *s, const char *hex, char **path, weft_err *err);
-    /* Whether blob hex is present (not verified). */
-    int (*has)(store *s, const char *hex);
-    /* Deletes blob hex; 0, or WEFT_ENOTFOUND. */
-    int (*remove)(store *s, const char *hex);
-    /* Calls fn for every blob; stops early when fn returns nonzero. */
-    void (*each)(store *s, int (*fn)(void *ud, const char *hex, uint64_t size), void *ud);
     void (*close)(store *s);
 } store_ops;
 
@@ -72,9 +66,4 @@ int store_materialize(store *s, const json_t *ref, const char *dest, char **path
 int store_verify(store *s, const json_t *ref, weft_err *err);
 /* Calls fn for every reference inside v (objects and arrays are walked). */
 void store_each_ref(const json_t *v, void (*fn)(void *ud, const json_t *ref), void *ud);
-/* Calls fn for every blob hash a reference stands for: its own, and for a directory each
- * file's (read from the manifest; a missing manifest yields only its own hash). */
-void store_ref_blobs(store *s, const json_t *ref, void (*fn)(void *ud, const char *hex),
-                     void *ud);
-
 #endif

@@ -23,6 +23,12 @@ const char *core_task_state_name(int s)
     return s >= 0 && s < TS__COUNT ? task_state_names[s] : "unknown";
 }
 
+const char *core_source_name(int src)
+{
+    static const char *const names[SRC__COUNT] = {"computed", "cache", "in-flight"};
+    return src >= 0 && src < SRC__COUNT ? names[src] : "unknown";
+}
+
 const char *core_run_state_name(int s)
 {
     static const char *const names[] = {"running", "succeeded", "failed", "cancelled"};
@@ -46,7 +52,7 @@ void core_effects_clear(core_effects *fx)
         free(fx->v[i].message);
         free(fx->v[i].worker);
         free(fx->v[i].key);
-        free(fx->v[i].from);
+        free(fx->v[i].source_task);
         json_decref(fx->v[i].json);
     }
     fx->n = 0;
@@ -86,10 +92,10 @@ core *core_new(uint64_t next_attempt_id, uint64_t seed)
 static void free_run(crun *r)
 {
     free(r->stop_reason);
-    for (size_t i = 0; i < r->g->ntasks; i++)
+    for (size_t i = 0; i < r->g->ntasks; i++) {
         free(r->t[i].key);
-    for (size_t i = 0; i < r->g->ntasks; i++)
         json_decref(r->outputs[i]);
+    }
     free(r->outputs);
     free(r->t);
     dag_free(r->g);
@@ -311,16 +317,18 @@ void core_maybe_finish_run(core *c, crun *r, core_effects *fx)
     c->ended[c->nended++] = r;
 }
 
-void core_task_succeeded(core *c, crun *r, int task, json_t *outputs, const char *from,
-                         core_effects *fx)
+void core_task_succeeded(core *c, crun *r, int task, json_t *outputs, int source,
+                         uint64_t source_run, const char *source_task, core_effects *fx)
 {
-    char *key = r->t[task].key && !from ? xstrdup(r->t[task].key) : NULL;
+    char *key = r->t[task].key && source == SRC_COMPUTED ? xstrdup(r->t[task].key) : NULL;
     core_end_task(c, r, task, TS_SUCCEEDED);
     r->outputs[task] = outputs ? json_incref(outputs) : json_object();
     core_effect *e = core_emit_task(fx, r, task, TS_SUCCEEDED);
     e->json = json_incref(r->outputs[task]);
     e->key = key;
-    e->from = from ? xstrdup(from) : NULL;
+    e->source = source;
+    e->source_run = source_run;
+    e->source_task = source_task ? xstrdup(source_task) : NULL;
     core_settle_children(c, r, task, fx);
 }
 
@@ -497,7 +505,7 @@ void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
     free(a);
     r->t[task].attempt_id = 0;
     if (ok)
-        core_task_succeeded(c, r, task, ev ? ev->outputs : NULL, NULL, fx);
+        core_task_succeeded(c, r, task, ev ? ev->outputs : NULL, SRC_COMPUTED, 0, NULL, fx);
     else
         task_failed(c, r, task, cls, msg, 1, now, fx);
     core_maybe_finish_run(c, r, fx);
@@ -677,12 +685,18 @@ int64_t core_next_deadline(const core *c)
     return next;
 }
 
-const dag *core_run_dag(const core *c, uint64_t run_id)
+crun *core_find_run(const core *c, uint64_t run_id)
 {
     crun *r = u64map_get(c->runs, run_id);
     for (size_t i = 0; !r && i < c->nended; i++)
         if (c->ended[i]->id == run_id)
             r = c->ended[i];
+    return r;
+}
+
+const dag *core_run_dag(const core *c, uint64_t run_id)
+{
+    crun *r = core_find_run(c, run_id);
     return r ? r->g : NULL;
 }
 

@@ -54,8 +54,8 @@ enum core_ev_kind {
     EV_TICK,          /* time passes: retry timers, heartbeat deadlines */
     EV_RUN_RESTORED,  /* run_id, dag, snapshot: a run rebuilt after a scheduler restart */
     EV_CANCEL,        /* run_id: stop the run */
-    EV_LOOKUP         /* run_id, task; ok = 1: a cache hit, with outputs and message = where
-                         they come from (JSON text); ok = 0: a miss, the task runs */
+    EV_LOOKUP         /* run_id, task; ok = 1: a cache hit, with outputs, source_run and
+                         source_task (the execution that computed them); ok = 0: a miss */
 };
 
 /* One task of a run as the catalogue last committed it (EV_RUN_RESTORED). */
@@ -89,7 +89,18 @@ typedef struct core_event {
     int64_t finished_us;
     const core_task_snapshot *snapshot; /* EV_RUN_RESTORED: one per task of dag */
     int task;                 /* EV_LOOKUP */
+    uint64_t source_run;      /* EV_LOOKUP hit */
+    const char *source_task;
 } core_event;
+
+/* Where a succeeded task's outputs came from. */
+enum core_source {
+    SRC_COMPUTED, /* its own attempt */
+    SRC_CACHE,    /* a cache entry (EV_LOOKUP hit) */
+    SRC_INFLIGHT, /* an identical task in flight that computed them */
+    SRC__COUNT
+};
+const char *core_source_name(int src);
 
 enum core_fx_kind {
     FX_TASK_STATE,  /* run_id, task, state; errclass+message on failure; json = outputs on
@@ -119,8 +130,10 @@ typedef struct core_effect {
     json_t *json;   /* owned reference */
     char *key;      /* FX_LOOKUP; FX_TASK_STATE succeeded: the cache key of a memoized task
                        that computed its outputs (record them). Owned. */
-    char *from;     /* FX_TASK_STATE succeeded: JSON text naming where the outputs were
-                       copied from (a cache entry, an identical task in flight). Owned. */
+    int source;     /* FX_TASK_STATE succeeded: enum core_source; for outputs copied from
+                       elsewhere, the run and task that computed them (owned) */
+    uint64_t source_run;
+    char *source_task;
     int64_t due_us;
     int64_t started_us, finished_us;
 } core_effect;

@@ -123,10 +123,13 @@ void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
                         const core_event *ev, int64_t now, core_effects *fx);
 /* Appends task to its type's ready queue. */
 void core_enqueue(core *c, crun *r, int task);
-/* Ends task as succeeded with outputs. from: where they were copied from (JSON text), or
- * NULL when the task computed them (a memoized one then hands the shell its key). */
-void core_task_succeeded(core *c, crun *r, int task, json_t *outputs, const char *from,
-                         core_effects *fx);
+/* Ends task as succeeded with outputs. source (enum core_source) says where they came
+ * from: computed by its attempt (a memoized task then hands the shell its key to record
+ * them), or copied from the execution source_run / source_task. */
+void core_task_succeeded(core *c, crun *r, int task, json_t *outputs, int source,
+                         uint64_t source_run, const char *source_task, core_effects *fx);
+/* A run by id, live or ended during the current step (its effects still name it). */
+crun *core_find_run(const core *c, uint64_t run_id);
 /* core_memo.c: asks for a memoized task's outputs (0 when its inputs cannot be resolved:
  * it is queued, and dispatch fails it with the reason); answers; settles identical tasks
  * in flight once the one computing ends. */

@@ -36,15 +36,6 @@ int core_lookup(crun *r, int task, core_effects *fx)
     return 1;
 }
 
-static crun *find_run(core *c, uint64_t id)
-{
-    crun *r = u64map_get(c->runs, id);
-    for (size_t i = 0; !r && i < c->nended; i++)
-        if (c->ended[i]->id == id)
-            r = c->ended[i];
-    return r;
-}
-
 void core_on_lookup(core *c, const core_event *ev, core_effects *fx)
 {
     crun *r = u64map_get(c->runs, ev->run_id);
@@ -55,7 +46,8 @@ void core_on_lookup(core *c, const core_event *ev, core_effects *fx)
         return; /* cancelled meanwhile, or an answer to a lookup made before a restart */
     ct->looking = 0;
     if (ev->ok && json_is_object(ev->outputs)) {
-        core_task_succeeded(c, r, ev->task, ev->outputs, ev->message ? ev->message : "{}", fx);
+        core_task_succeeded(c, r, ev->task, ev->outputs, SRC_CACHE, ev->source_run,
+                            ev->source_task, fx);
         core_maybe_finish_run(c, r, fx);
         return;
     }
@@ -92,7 +84,7 @@ static void settle_one(core *c, settle st, core_effects *fx)
     inflight *f = strmap_get(c->inflight, st.key);
     if (!f || f->owner.run != st.t.run || f->owner.task != st.t.task)
         return;
-    crun *owner = find_run(c, st.t.run);
+    crun *owner = core_find_run(c, st.t.run);
     int ok = owner && owner->t[st.t.task].state == TS_SUCCEEDED;
     size_t i = 0;
     for (; i < f->n; i++) {
@@ -106,10 +98,8 @@ static void settle_one(core *c, settle st, core_effects *fx)
             core_enqueue(c, r, f->owner.task);
             return;
         }
-        char *from = xasprintf("{\"via\": \"in-flight\", \"run\": %llu, \"task\": \"%s\"}",
-                               (unsigned long long)owner->id, owner->g->tasks[st.t.task].name);
-        core_task_succeeded(c, r, f->waiters[i].task, owner->outputs[st.t.task], from, fx);
-        free(from);
+        core_task_succeeded(c, r, f->waiters[i].task, owner->outputs[st.t.task], SRC_INFLIGHT,
+                            owner->id, owner->g->tasks[st.t.task].name, fx);
         core_maybe_finish_run(c, r, fx);
     }
     strmap_del(c->inflight, st.key);

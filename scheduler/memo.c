@@ -21,17 +21,17 @@ static void verify_ref(void *ud, const json_t *ref)
         v->bad = 1;
 }
 
-int memo_lookup(catalog *cat, store *st, const dag *g, uint64_t run, int task,
-                const char *key, const json_t *inputs, int64_t now_us, json_t **outputs,
-                char **from)
+void memo_lookup(catalog *cat, store *st, const dag *g, uint64_t run, int task,
+                 const char *key, const json_t *inputs, int64_t now_us, core_event *ans)
 {
     const dag_task *t = &g->tasks[task];
+    *ans = (core_event){.kind = EV_LOOKUP, .now_us = now_us, .run_id = run, .task = task};
     char *text = json_dumps(inputs, JSON_COMPACT);
     catalog_task_lookup(cat, (int64_t)run, task, key, t->cache_version, text);
     free(text);
     json_t *e = catalog_cache_get(cat, key);
     if (!e)
-        return 0;
+        return;
     verify_ctx v = {.st = st};
     store_each_ref(json_object_get(e, "outputs"), verify_ref, &v);
     if (v.bad) {
@@ -40,36 +40,23 @@ int memo_lookup(catalog *cat, store *st, const dag *g, uint64_t run, int task,
         log_warn("run %llu task %s: %s", (unsigned long long)run, t->name, detail);
         catalog_cache_del(cat, key);
         catalog_event(cat, (int64_t)run, t->name, "cache_invalid", detail, now_us);
-        json_decref(e);
-        return 0;
+    } else {
+        catalog_cache_hit(cat, key, now_us);
+        ans->ok = 1;
+        ans->outputs = json_incref(json_object_get(e, "outputs"));
+        ans->source_run = (uint64_t)json_integer_value(json_object_get(e, "run_id"));
+        ans->source_task = xstrdup(json_string_value(json_object_get(e, "task")));
     }
-    catalog_cache_hit(cat, key, now_us);
-    json_t *src = json_pack("{s:s, s:O, s:O, s:s}", "via", "cache", "run",
-                            json_object_get(e, "run_id"), "task", json_object_get(e, "task"),
-                            "key", key);
-    *from = json_dumps(src, JSON_COMPACT);
-    json_decref(src);
-    *outputs = json_incref(json_object_get(e, "outputs"));
     json_decref(e);
-    return 1;
 }
 
-void memo_task_succeeded(catalog *cat, uint64_t run, int task, const char *key,
-                         const char *from, const json_t *outputs, int64_t now_us)
+void memo_task_succeeded(catalog *cat, const core_effect *e, int64_t now_us)
 {
-    if (from) {
-        json_t *src = json_loads(from, 0, NULL);
-        catalog_task_source(cat, (int64_t)run, task,
-                            json_string_value(json_object_get(src, "via")),
-                            json_integer_value(json_object_get(src, "run")),
-                            json_string_value(json_object_get(src, "task")));
-        json_decref(src);
-        return;
-    }
-    if (key) {
-        catalog_task_source(cat, (int64_t)run, task, "computed", 0, NULL);
-        char *text = json_dumps(outputs, JSON_COMPACT);
-        catalog_cache_put(cat, (int64_t)run, task, text, now_us);
+    catalog_task_source(cat, (int64_t)e->run_id, e->task, core_source_name(e->source),
+                        (int64_t)e->source_run, e->source_task);
+    if (e->source == SRC_COMPUTED && e->key) {
+        char *text = json_dumps(e->json, JSON_COMPACT);
+        catalog_cache_put(cat, (int64_t)e->run_id, e->task, text, now_us);
         free(text);
     }
 }

@@ -13,19 +13,17 @@
 
 #include "catalog/catalog.h"
 #include "catalog/store.h"
+#include "scheduler/core.h"
 #include "scheduler/dag.h"
 
-/* Answers a lookup for task of run (inputs resolved, key computed by the core). Records the
- * key on the task. Returns 1 on a hit, with *outputs (new reference) and *from (JSON text
- * naming the entry's run and task; caller frees); 0 on a miss. */
-int memo_lookup(catalog *cat, store *st, const dag *g, uint64_t run, int task,
-                const char *key, const json_t *inputs, int64_t now_us, json_t **outputs,
-                char **from);
+/* Answers a lookup for task of run (inputs resolved, key computed by the core), filling
+ * ans (an EV_LOOKUP). Records the key on the task. On a hit, ans->ok = 1 with outputs (new
+ * reference) and the entry's source_run and source_task (caller frees both). */
+void memo_lookup(catalog *cat, store *st, const dag *g, uint64_t run, int task,
+                 const char *key, const json_t *inputs, int64_t now_us, core_event *ans);
 
-/* A task succeeded. key set: it computed memoized outputs, which become the entry for the
- * key. from set: its outputs were copied (from the cache or an identical task in flight),
- * which is recorded as its source. */
-void memo_task_succeeded(catalog *cat, uint64_t run, int task, const char *key,
-                         const char *from, const json_t *outputs, int64_t now_us);
+/* Records a succeeded task's source (the effect's source fields); a memoized task that
+ * computed its outputs (key set) also makes them the cache entry for its key. */
+void memo_task_succeeded(catalog *cat, const core_effect *e, int64_t now_us);
 
 #endif

@@ -145,8 +145,8 @@ static void step(sched *s, core_event *ev)
         core_event la = s->lookups[i];
         core_step(s->core, &la, &s->fx);
         sched_apply_effects(s, la.now_us);
-        json_decref((json_t *)la.outputs);
-        free((char *)la.message);
+        json_decref(la.outputs);
+        free((char *)la.source_task);
     }
     s->nlookups = 0;
 }

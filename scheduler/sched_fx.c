@@ -13,40 +13,27 @@
 /* Answers a lookup now; the answer is stepped after this step's effects are applied. */
 static void answer_lookup(sched *s, const core_effect *e, const dag *g, int64_t now)
 {
-    json_t *outputs = NULL;
-    char *from = NULL;
-    int hit = memo_lookup(s->cat, s->store, g, e->run_id, e->task, e->key, e->json, now,
-                          &outputs, &from);
     xgrow(&s->lookups, &s->caplookups, s->nlookups + 1, sizeof *s->lookups);
-    s->lookups[s->nlookups++] = (core_event){.kind = EV_LOOKUP,
-                                             .now_us = now,
-                                             .run_id = e->run_id,
-                                             .task = e->task,
-                                             .ok = hit,
-                                             .outputs = outputs,
-                                             .message = from};
+    memo_lookup(s->cat, s->store, g, e->run_id, e->task, e->key, e->json, now,
+                &s->lookups[s->nlookups++]);
 }
 
 static void apply_task_state(sched *s, const core_effect *e, const dag *g, int64_t now)
 {
     char *outputs = e->json ? json_dumps(e->json, JSON_COMPACT) : NULL;
     char reused[300] = "";
-    if (e->from) {
-        /* The event says where the outputs came from (the task row keeps no error). */
-        json_t *src = json_loads(e->from, 0, NULL);
-        snprintf(reused, sizeof reused, "reused (%s): computed by run %lld, task %s",
-                 json_string_value(json_object_get(src, "via")),
-                 (long long)json_integer_value(json_object_get(src, "run")),
-                 json_string_value(json_object_get(src, "task")));
-        json_decref(src);
-    }
+    int copied = e->state == TS_SUCCEEDED && e->source != SRC_COMPUTED;
+    if (copied) /* the event says where the outputs came from (the row keeps no error) */
+        snprintf(reused, sizeof reused, "reused (%s): computed by run %llu, task %s",
+                 core_source_name(e->source), (unsigned long long)e->source_run,
+                 e->source_task ? e->source_task : "?");
     catalog_task_update u = {
         .run = (int64_t)e->run_id,
         .idx = e->task,
         .state = core_task_state_name(e->state),
         .task_name = g->tasks[e->task].name,
         .error_class = e->errclass ? errclass_name(e->errclass) : NULL,
-        .error = e->from ? reused : e->message,
+        .error = copied ? reused : e->message,
         .outputs = outputs,
         .ready_us = e->state == TS_READY ? now : 0,
         .finished_us = e->state >= TS_SUCCEEDED ? now : 0,
@@ -54,8 +41,8 @@ static void apply_task_state(sched *s, const core_effect *e, const dag *g, int64
     };
     catalog_update_task(s->cat, &u, now);
     free(outputs);
-    if (e->state == TS_SUCCEEDED && (e->key || e->from))
-        memo_task_succeeded(s->cat, e->run_id, e->task, e->key, e->from, e->json, now);
+    if (copied || e->key)
+        memo_task_succeeded(s->cat, e, now);
 }
 
 static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int64_t now)

@@ -312,10 +312,10 @@ static int materialize(weft_ctx *c, const json_t *ref, const char *what, const c
                  "%s%sthis executor has no artifact store", what ? what : "", what ? ": " : "");
         return WEFT_E_ARTIFACT;
     }
+    /* A file is its blob's own path; a directory is built under dest. */
     char *dest = xasprintf("%s/in/%u", c->t->workdir, c->nmaterialized++), *path;
     weft_err err = {0};
-    int rc = fs_mkdir_p(dest, 0755) < 0 ? err_set(&err, WEFT_EIO, "cannot create %s", dest)
-                                        : store_materialize(c->t->store, ref, dest, &path, &err);
+    int rc = store_materialize(c->t->store, ref, dest, &path, &err);
     free(dest);
     if (rc) {
         snprintf(c->artifact_error, sizeof c->artifact_error, "%s%s%s", what ? what : "",

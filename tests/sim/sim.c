@@ -324,7 +324,7 @@ static void commit(sim *s)
             commit_task_state(s, r, e);
             if (e->key && !strmap_get(s->cache, e->key))
                 strmap_put(s->cache, e->key, json_incref(e->json));
-            s->hits += e->from != NULL;
+            s->hits += e->state == TS_SUCCEEDED && e->source != SRC_COMPUTED;
             break;
         case FX_LOOKUP: {
             json_t *hit = strmap_get(s->cache, e->key);
@@ -334,7 +334,7 @@ static void commit(sim *s)
                                                      .task = e->task,
                                                      .ok = hit != NULL,
                                                      .outputs = hit,
-                                                     .message = hit ? "{\"via\":\"cache\"}" : NULL};
+                                                     .source_task = hit ? "cached" : NULL};
             break;
         }
         case FX_DISPATCH:
