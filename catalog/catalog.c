@@ -81,6 +81,29 @@ static const char *const migrations[] = {
     "  run_id INTEGER, created_us INTEGER NOT NULL);",
     /* 5: the cache version a memoized task was looked up with (for cache explain). */
     "ALTER TABLE tasks ADD COLUMN cache_version TEXT;",
+    /* 6: map fan-out. Each element of a mapped task is a row of its own (elem >= 0; the task
+     * itself is elem -1), and so is each element's attempt. SQLite cannot change a primary
+     * key in place: the table is rebuilt. */
+    "CREATE TABLE tasks_v6 ("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id), idx INTEGER NOT NULL,"
+    "  elem INTEGER NOT NULL DEFAULT -1, name TEXT NOT NULL,"
+    "  type TEXT NOT NULL, type_version TEXT NOT NULL, state TEXT NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0, worker TEXT, inputs TEXT, outputs TEXT,"
+    "  error_class TEXT, error TEXT, ready_us INTEGER, started_us INTEGER,"
+    "  finished_us INTEGER, retry_due_us INTEGER, cache_key TEXT, source TEXT,"
+    "  source_run INTEGER, source_task TEXT, cache_version TEXT,"
+    "  PRIMARY KEY (run_id, idx, elem));"
+    "INSERT INTO tasks_v6 (run_id, idx, name, type, type_version, state, attempts, worker,"
+    "  inputs, outputs, error_class, error, ready_us, started_us, finished_us, retry_due_us,"
+    "  cache_key, source, source_run, source_task, cache_version)"
+    "  SELECT run_id, idx, name, type, type_version, state, attempts, worker, inputs,"
+    "  outputs, error_class, error, ready_us, started_us, finished_us, retry_due_us,"
+    "  cache_key, source, source_run, source_task, cache_version FROM tasks;"
+    "DROP TABLE tasks;"
+    "ALTER TABLE tasks_v6 RENAME TO tasks;"
+    "ALTER TABLE attempts ADD COLUMN elem INTEGER NOT NULL DEFAULT -1;"
+    "DROP INDEX attempts_task;"
+    "CREATE INDEX attempts_task ON attempts(run_id, idx, elem);",
 };
 
 static const char *const stmt_sql[ST__COUNT] = {
@@ -89,8 +112,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_GET_WORKFLOW] = "SELECT id FROM workflows WHERE hash = ?1",
     [ST_CREATE_RUN] = "INSERT INTO runs(workflow_id, state, params, ntasks, created_us, types, "
                       "artifacts) VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6)",
-    [ST_ADD_TASK] = "INSERT INTO tasks(run_id, idx, name, type, type_version, state) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_ADD_TASK] = "INSERT OR IGNORE INTO tasks(run_id, idx, name, type, type_version, state, "
+                    "elem) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?20)",
     [ST_ADD_EDGE] = "INSERT OR IGNORE INTO edges(run_id, child, parent) VALUES (?1, ?2, ?3)",
     /* A task that succeeds sheds the error of an earlier attempt (attempts keep it). */
     [ST_UPDATE_TASK] = "UPDATE tasks SET state = ?3, "
@@ -100,12 +123,12 @@ static const char *const stmt_sql[ST__COUNT] = {
                        "outputs = coalesce(?6, outputs), "
                        "ready_us = coalesce(?7, ready_us), "
                        "finished_us = coalesce(?8, finished_us), retry_due_us = ?9 "
-                       "WHERE run_id = ?1 AND idx = ?2",
+                       "WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
     [ST_START_ATTEMPT] = "INSERT INTO attempts(id, run_id, idx, number, worker, state, "
-                         "dispatched_us) VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6)",
+                         "dispatched_us, elem) VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?20)",
     [ST_TASK_RUNNING] = "UPDATE tasks SET state = 'running', attempts = ?3, worker = ?4, "
                         "inputs = ?5, started_us = coalesce(started_us, ?6), "
-                        "retry_due_us = NULL WHERE run_id = ?1 AND idx = ?2",
+                        "retry_due_us = NULL WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
     [ST_FINISH_ATTEMPT] = "UPDATE attempts SET state = ?2, error_class = ?3, error = ?4, "
                           "started_us = ?5, finished_us = ?6 WHERE id = ?1",
     [ST_FINISH_RUN] = "UPDATE runs SET state = ?2, error = ?3, finished_us = ?4 WHERE id = ?1",
@@ -116,9 +139,9 @@ static const char *const stmt_sql[ST__COUNT] = {
                  "VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_CANCEL_RUN] = "UPDATE runs SET cancel_requested = 1 WHERE id = ?1",
     [ST_TASK_LOOKUP] = "UPDATE tasks SET cache_key = ?3, cache_version = ?4, inputs = ?5 "
-                       "WHERE run_id = ?1 AND idx = ?2",
+                       "WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
     [ST_TASK_SOURCE] = "UPDATE tasks SET source = ?3, source_run = ?4, source_task = ?5 "
-                       "WHERE run_id = ?1 AND idx = ?2",
+                       "WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
     [ST_CACHE_GET] = "SELECT outputs, run_id, task FROM cache WHERE key = ?1",
     [ST_CACHE_HIT] = "UPDATE cache SET hits = hits + 1, last_hit_us = ?2 WHERE key = ?1",
     [ST_CACHE_PUT] = "INSERT OR REPLACE INTO cache(key, workflow, task, type, type_version, "
@@ -127,7 +150,8 @@ static const char *const stmt_sql[ST__COUNT] = {
                      "coalesce(t.cache_version, ''), coalesce(t.inputs, '{}'), ?3, t.run_id, ?4 "
                      "FROM tasks t JOIN runs r ON r.id = t.run_id "
                      "JOIN workflows w ON w.id = r.workflow_id "
-                     "WHERE t.run_id = ?1 AND t.idx = ?2 AND t.cache_key IS NOT NULL",
+                     "WHERE t.run_id = ?1 AND t.idx = ?2 AND t.elem = ?20 "
+                     "AND t.cache_key IS NOT NULL",
     [ST_CACHE_DEL] = "DELETE FROM cache WHERE key = ?1",
 };
 
@@ -333,14 +357,15 @@ int64_t catalog_create_run(catalog *c, const catalog_run *r, int64_t now_us)
     return sqlite3_last_insert_rowid(c->db);
 }
 
-int catalog_add_task(catalog *c, int64_t run, int idx, const char *name, const char *type,
-                     const char *type_version, const char *state)
+int catalog_add_task(catalog *c, int64_t run, int idx, int elem, const char *name,
+                     const char *type, const char *type_version, const char *state)
 {
     sqlite3_stmt *s = cat_stmt(c, ST_ADD_TASK);
     if (!s)
         return WEFT_EDB;
     sqlite3_bind_int64(s, 1, run);
     sqlite3_bind_int(s, 2, idx);
+    sqlite3_bind_int(s, 20, elem);
     cat_bind_text(s, 3, name);
     cat_bind_text(s, 4, type);
     cat_bind_text(s, 5, type_version);
@@ -366,6 +391,7 @@ int catalog_update_task(catalog *c, const catalog_task_update *u, int64_t now_us
         return WEFT_EDB;
     sqlite3_bind_int64(s, 1, u->run);
     sqlite3_bind_int(s, 2, u->idx);
+    sqlite3_bind_int(s, 20, u->elem);
     cat_bind_text(s, 3, u->state);
     cat_bind_text(s, 4, u->error_class);
     cat_bind_text(s, 5, u->error);
@@ -387,6 +413,7 @@ int catalog_start_attempt(catalog *c, const catalog_attempt *a, int64_t now_us)
     sqlite3_bind_int64(s, 1, (int64_t)a->id);
     sqlite3_bind_int64(s, 2, a->run);
     sqlite3_bind_int(s, 3, a->idx);
+    sqlite3_bind_int(s, 20, a->elem);
     sqlite3_bind_int(s, 4, a->number);
     cat_bind_text(s, 5, a->worker);
     sqlite3_bind_int64(s, 6, now_us);
@@ -394,6 +421,7 @@ int catalog_start_attempt(catalog *c, const catalog_attempt *a, int64_t now_us)
         return WEFT_EDB;
     sqlite3_bind_int64(s, 1, a->run);
     sqlite3_bind_int(s, 2, a->idx);
+    sqlite3_bind_int(s, 20, a->elem);
     sqlite3_bind_int(s, 3, a->number);
     cat_bind_text(s, 4, a->worker);
     cat_bind_text(s, 5, a->inputs);

@@ -21,7 +21,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 5
+#define CATALOG_SCHEMA_VERSION 6
 
 /* Opens (creating and migrating) the catalogue in directory dir (catalog.db, logs/).
  * readonly opens an existing database for queries only. On failure returns a negative code
@@ -47,14 +47,16 @@ typedef struct catalog_run {
 } catalog_run;
 /* Creates a run in state "running"; returns its id (> 0) or WEFT_EDB. */
 int64_t catalog_create_run(catalog *c, const catalog_run *r, int64_t now_us);
-int catalog_add_task(catalog *c, int64_t run, int idx, const char *name, const char *type,
-                     const char *type_version, const char *state);
+/* A task's row (elem -1), or the row of element elem of mapped task idx. Idempotent. */
+int catalog_add_task(catalog *c, int64_t run, int idx, int elem, const char *name,
+                     const char *type, const char *type_version, const char *state);
 int catalog_add_edge(catalog *c, int64_t run, int child, int parent);
 
 /* A task's new state. Optional fields (NULL / 0) leave the column as it was. */
 typedef struct catalog_task_update {
     int64_t run;
     int idx;
+    int elem;                /* the element of a mapped task, or -1 (always set it) */
     const char *state;
     const char *task_name;   /* for the event row */
     const char *error_class; /* failures */
@@ -69,6 +71,7 @@ typedef struct catalog_attempt {
     uint64_t id;
     int64_t run;
     int idx;
+    int elem;           /* -1, or the element of a mapped task (always set it) */
     const char *task_name;
     int number;
     const char *worker;
@@ -97,18 +100,18 @@ int catalog_write_log(catalog *c, int64_t run, const char *task, int attempt,
 /* ---- memoization (catalog_cache.c) ---- */
 
 /* A memoized task was looked up: its key, cache version and resolved inputs. */
-int catalog_task_lookup(catalog *c, int64_t run, int idx, const char *key,
+int catalog_task_lookup(catalog *c, int64_t run, int idx, int elem, const char *key,
                         const char *cache_version, const char *inputs_json);
 /* Where a task's outputs came from: via "cache" or "in-flight" (an identical task), with
  * the run and task that computed them. */
-int catalog_task_source(catalog *c, int64_t run, int idx, const char *via, int64_t src_run,
-                        const char *src_task);
+int catalog_task_source(catalog *c, int64_t run, int idx, int elem, const char *via,
+                        int64_t src_run, const char *src_task);
 /* The cache entry for key: {"outputs", "run_id", "task"} (new reference), or NULL. */
 json_t *catalog_cache_get(catalog *c, const char *key);
 /* Counts a hit on key. */
 int catalog_cache_hit(catalog *c, const char *key, int64_t now_us);
 /* Records the outputs of task idx of run (which was looked up) as the entry for its key. */
-int catalog_cache_put(catalog *c, int64_t run, int idx, const char *outputs_json,
+int catalog_cache_put(catalog *c, int64_t run, int idx, int elem, const char *outputs_json,
                       int64_t now_us);
 /* Deletes the entry for key (0 whether or not there was one). */
 int catalog_cache_del(catalog *c, const char *key);

@@ -11,7 +11,7 @@
 #include "catalog/catalog_int.h"
 #include "common/xmem.h"
 
-int catalog_task_lookup(catalog *c, int64_t run, int idx, const char *key,
+int catalog_task_lookup(catalog *c, int64_t run, int idx, int elem, const char *key,
                         const char *cache_version, const char *inputs_json)
 {
     sqlite3_stmt *s = cat_stmt(c, ST_TASK_LOOKUP);
@@ -19,20 +19,22 @@ int catalog_task_lookup(catalog *c, int64_t run, int idx, const char *key,
         return WEFT_EDB;
     sqlite3_bind_int64(s, 1, run);
     sqlite3_bind_int(s, 2, idx);
+    sqlite3_bind_int(s, 20, elem);
     cat_bind_text(s, 3, key);
     cat_bind_text(s, 4, cache_version);
     cat_bind_text(s, 5, inputs_json);
     return cat_done(c, s, "record lookup");
 }
 
-int catalog_task_source(catalog *c, int64_t run, int idx, const char *via, int64_t src_run,
-                        const char *src_task)
+int catalog_task_source(catalog *c, int64_t run, int idx, int elem, const char *via,
+                        int64_t src_run, const char *src_task)
 {
     sqlite3_stmt *s = cat_stmt(c, ST_TASK_SOURCE);
     if (!s)
         return WEFT_EDB;
     sqlite3_bind_int64(s, 1, run);
     sqlite3_bind_int(s, 2, idx);
+    sqlite3_bind_int(s, 20, elem);
     cat_bind_text(s, 3, via);
     cat_bind_time(s, 4, src_run);
     cat_bind_text(s, 5, src_task);
@@ -69,7 +71,7 @@ int catalog_cache_hit(catalog *c, const char *key, int64_t now_us)
     return cat_done(c, s, "count cache hit");
 }
 
-int catalog_cache_put(catalog *c, int64_t run, int idx, const char *outputs_json,
+int catalog_cache_put(catalog *c, int64_t run, int idx, int elem, const char *outputs_json,
                       int64_t now_us)
 {
     sqlite3_stmt *s = cat_stmt(c, ST_CACHE_PUT);
@@ -77,6 +79,7 @@ int catalog_cache_put(catalog *c, int64_t run, int idx, const char *outputs_json
         return WEFT_EDB;
     sqlite3_bind_int64(s, 1, run);
     sqlite3_bind_int(s, 2, idx);
+    sqlite3_bind_int(s, 20, elem);
     cat_bind_text(s, 3, outputs_json);
     sqlite3_bind_int64(s, 4, now_us);
     return cat_done(c, s, "store cache entry");

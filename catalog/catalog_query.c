@@ -88,13 +88,48 @@ json_t *catalog_query_runs(catalog *c, int limit, weft_err *err)
     return cat_rows(c,
                 "SELECT r.id, w.name AS workflow, r.state, r.ntasks, r.created_us, "
                 "r.finished_us, r.error, "
-                "(SELECT count(*) FROM tasks t WHERE t.run_id = r.id AND "
+                "(SELECT count(*) FROM tasks t WHERE t.run_id = r.id AND t.elem = -1 AND "
                 "t.state = 'succeeded') AS succeeded, "
-                "(SELECT count(*) FROM tasks t WHERE t.run_id = r.id AND "
+                "(SELECT count(*) FROM tasks t WHERE t.run_id = r.id AND t.elem = -1 AND "
                 "t.state IN ('failed', 'skipped', 'cancelled')) AS failed "
                 "FROM runs r JOIN workflows w ON w.id = r.workflow_id "
                 "ORDER BY r.id DESC LIMIT ?1",
                 args, 1, NULL, err);
+}
+
+/* Attaches to each task row (ordered by idx, elem) its attempts (ordered the same way),
+ * then moves element rows into their mapped task's "elements". */
+static json_t *nest_tasks(json_t *rows, json_t *attempts)
+{
+    json_t *tasks = json_array(), *parent = NULL;
+    size_t i, a = 0;
+    json_t *t;
+    json_array_foreach(rows, i, t) {
+        json_t *list = json_array();
+        json_int_t idx = json_integer_value(json_object_get(t, "idx"));
+        json_int_t elem = json_integer_value(json_object_get(t, "elem"));
+        for (; a < json_array_size(attempts); a++) {
+            json_t *at = json_array_get(attempts, a);
+            if (json_integer_value(json_object_get(at, "idx")) != idx ||
+                json_integer_value(json_object_get(at, "elem")) != elem)
+                break;
+            json_object_del(at, "idx");
+            json_object_del(at, "elem");
+            json_array_append(list, at);
+        }
+        json_object_set_new(t, "attempt_list", list);
+        if (elem >= 0 && parent && json_integer_value(json_object_get(parent, "idx")) == idx) {
+            json_t *elems = json_object_get(parent, "elements");
+            if (!elems)
+                json_object_set_new(parent, "elements", elems = json_array());
+            json_array_append(elems, t);
+        } else {
+            json_object_del(t, "elem");
+            json_array_append(tasks, t);
+            parent = t;
+        }
+    }
+    return tasks;
 }
 
 json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err)
@@ -102,43 +137,35 @@ json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err)
     int64_t args[] = {run};
     json_t *out = cat_run_row(c,
                           "SELECT r.id, w.name AS workflow, w.version, w.file, w.hash, r.state, "
-                          "r.params, r.ntasks, r.created_us, r.finished_us, r.error "
+                          "r.params, r.ntasks, r.created_us, r.finished_us, r.error, r.retry_of "
                           "FROM runs r JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
                           run, err);
     if (!out)
         return NULL;
-    json_t *tasks = cat_rows(c,
-                         "SELECT idx, name, type, state, attempts, worker, error_class, error, "
-                         "inputs, outputs, ready_us, started_us, finished_us, retry_due_us "
-                         "FROM tasks WHERE run_id = ?1 ORDER BY idx",
-                         args, 1, NULL, err);
+    /* source: where a succeeded task's outputs came from (computed, cache, in-flight,
+     * retry), with the run and task that computed them when they were copied. */
+    json_t *rows = cat_rows(c,
+                        "SELECT idx, elem, name, type, type_version, state, attempts, worker, "
+                        "error_class, error, inputs, outputs, ready_us, started_us, "
+                        "finished_us, retry_due_us, cache_key, "
+                        "CASE WHEN state = 'succeeded' THEN coalesce(source, 'computed') END "
+                        "AS source, source_run, source_task "
+                        "FROM tasks WHERE run_id = ?1 ORDER BY idx, elem",
+                        args, 1, NULL, err);
     json_t *attempts = cat_rows(c,
-                            "SELECT id, idx, number, worker, state, error_class, error, "
+                            "SELECT id, idx, elem, number, worker, state, error_class, error, "
                             "dispatched_us, started_us, finished_us FROM attempts "
-                            "WHERE run_id = ?1 ORDER BY idx, number",
+                            "WHERE run_id = ?1 ORDER BY idx, elem, number",
                             args, 1, NULL, err);
-    if (!tasks || !attempts) {
-        json_decref(tasks);
+    if (!rows || !attempts) {
+        json_decref(rows);
         json_decref(attempts);
         json_decref(out);
         return NULL;
     }
-    size_t i, a = 0;
-    json_t *t;
-    json_array_foreach(tasks, i, t) {
-        json_t *list = json_array();
-        json_int_t idx = json_integer_value(json_object_get(t, "idx"));
-        for (; a < json_array_size(attempts); a++) {
-            json_t *at = json_array_get(attempts, a);
-            if (json_integer_value(json_object_get(at, "idx")) != idx)
-                break;
-            json_object_del(at, "idx");
-            json_array_append(list, at);
-        }
-        json_object_set_new(t, "attempt_list", list);
-    }
+    json_object_set_new(out, "tasks", nest_tasks(rows, attempts));
+    json_decref(rows);
     json_decref(attempts);
-    json_object_set_new(out, "tasks", tasks);
     return out;
 }
 
@@ -169,10 +196,11 @@ json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err)
     if (!out)
         return NULL;
     json_t *tasks = cat_rows(c,
-                         "SELECT t.idx, t.state, t.attempts, t.outputs, t.retry_due_us, "
+                         "SELECT t.idx, t.elem, t.state, t.attempts, t.outputs, t.retry_due_us, "
                          "(SELECT max(a.id) FROM attempts a WHERE a.run_id = t.run_id AND "
-                         "a.idx = t.idx AND a.state = 'running') AS running_attempt "
-                         "FROM tasks t WHERE t.run_id = ?1 ORDER BY t.idx",
+                         "a.idx = t.idx AND a.elem = t.elem AND a.state = 'running') "
+                         "AS running_attempt "
+                         "FROM tasks t WHERE t.run_id = ?1 ORDER BY t.idx, t.elem",
                          args, 1, NULL, err);
     if (!tasks) {
         json_decref(out);
@@ -188,9 +216,11 @@ json_t *catalog_query_logs(catalog *c, int64_t run, const char *task, weft_err *
     json_t *list = cat_rows(c,
                         task ? "SELECT t.name AS task, a.number AS attempt FROM attempts a "
                                "JOIN tasks t ON t.run_id = a.run_id AND t.idx = a.idx "
+                               "AND t.elem = a.elem "
                                "WHERE a.run_id = ?1 AND t.name = ?2 ORDER BY a.id"
                              : "SELECT t.name AS task, a.number AS attempt FROM attempts a "
                                "JOIN tasks t ON t.run_id = a.run_id AND t.idx = a.idx "
+                               "AND t.elem = a.elem "
                                "WHERE a.run_id = ?1 ORDER BY a.id",
                         args, 1, task, err);
     if (!list)

@@ -8,6 +8,7 @@
 #include "catalog/catalog.h"
 #include "cli/cli.h"
 #include "common/fsutil.h"
+#include "common/strmap.h"
 #include "common/units.h"
 #include "common/xmem.h"
 
@@ -125,7 +126,8 @@ static char *span(json_int_t from_us, json_int_t to_us, char *buf, size_t n)
 /* ---- following a run ---- */
 
 typedef struct progress {
-    size_t total, succeeded, failed, skipped, running;
+    size_t total, succeeded, failed, skipped; /* tasks and map elements */
+    strmap *running;                          /* names of those with an attempt out */
     int tty;
 } progress;
 
@@ -138,7 +140,7 @@ static void draw(const progress *p)
     for (int i = 0; i < width; i++)
         putchar(i < filled ? '#' : '-');
     printf("] %zu/%zu  %zu succeeded  %zu failed  %zu running ", done, p->total, p->succeeded,
-           p->failed + p->skipped, p->running);
+           p->failed + p->skipped, strmap_count(p->running));
     fflush(stdout);
 }
 
@@ -155,19 +157,21 @@ static int on_event(const json_t *e, progress *p, int quiet, int *failed)
         return 0;
     }
     if (!strcmp(kind, "dispatched"))
-        p->running++;
-    else if (!strcmp(kind, "succeeded"))
-        p->succeeded++, p->running--;
+        strmap_put(p->running, task, (void *)1);
+    else if (strcmp(kind, "ready") && strcmp(kind, "running") && strcmp(kind, "map"))
+        strmap_del(p->running, task);
+    if (!strcmp(kind, "succeeded"))
+        p->succeeded++;
     else if (!strcmp(kind, "failed"))
-        p->failed++, p->running--;
-    else if (!strcmp(kind, "retry_wait"))
-        p->running--;
+        p->failed++;
     else if (!strcmp(kind, "skipped") || !strcmp(kind, "cancelled"))
         p->skipped++;
+    else if (!strcmp(kind, "map"))
+        p->total += strtoull(detail, NULL, 10); /* "N elements" */
     int notable = !strcmp(kind, "failed") || !strcmp(kind, "retry_wait");
     if (quiet || (p->tty && !notable))
         return 0;
-    if (!strcmp(kind, "ready") || !strcmp(kind, "pending"))
+    if (!strcmp(kind, "ready") || !strcmp(kind, "pending") || !strcmp(kind, "running"))
         return 0;
     if (p->tty)
         printf("\r\033[K");
@@ -181,7 +185,8 @@ int follow_run(source *s, uint64_t run, int quiet)
     json_t *r = source_query(s, WEFT__QUERY_KIND__QUERY_STATUS, run, NULL, 0, &err);
     if (!r)
         return exit_for(&err);
-    progress p = {.total = (size_t)geti(r, "ntasks"), .tty = !quiet && isatty(1)};
+    progress p = {.total = (size_t)geti(r, "ntasks"), .tty = !quiet && isatty(1),
+                  .running = strmap_new()};
     json_decref(r);
     json_int_t seq = 0;
     int ended = 0, failed = 0;
@@ -191,6 +196,7 @@ int follow_run(source *s, uint64_t run, int quiet)
         if (!events) {
             if (p.tty)
                 printf("\n");
+            strmap_destroy(&p.running);
             return exit_for(&err);
         }
         size_t i;
@@ -211,7 +217,47 @@ int follow_run(source *s, uint64_t run, int quiet)
     }
     if (p.tty)
         printf("\n");
+    strmap_destroy(&p.running);
     return failed ? EXIT_RUN_FAILED : EXIT_OK;
+}
+
+/* Lists up to max elements of a mapped task that failed (or were cancelled). */
+static void print_failed_elements(const json_t *elems, uint64_t run, size_t max)
+{
+    size_t i, shown = 0, nbad = 0;
+    json_t *e;
+    json_array_foreach(elems, i, e) {
+        const char *st = gets_(e, "state");
+        if (!strcmp(st, "succeeded") || !strcmp(st, "pending"))
+            continue;
+        if (nbad++ >= max)
+            continue;
+        shown++;
+        printf("    %s %s (%s, attempt %lld): %s\n      see: weft logs %lld '%s'\n",
+               gets_(e, "name"), st, gets_(e, "error_class"), (long long)geti(e, "attempts"),
+               gets_(e, "error"), (long long)run, gets_(e, "name"));
+    }
+    if (nbad > shown)
+        printf("    ... and %zu more (weft status %lld)\n", nbad - shown, (long long)run);
+}
+
+/* "N elements: a succeeded, b failed, ..." for a mapped task's row. */
+static void element_summary(const json_t *elems, char *buf, size_t n)
+{
+    static const char *const states[] = {"succeeded", "failed", "cancelled", "running",
+                                         "retry_wait", "ready", "pending"};
+    size_t count[7] = {0}, i, off;
+    json_t *e;
+    json_array_foreach(elems, i, e)
+        for (size_t k = 0; k < 7; k++)
+            count[k] += !strcmp(gets_(e, "state"), states[k]);
+    off = (size_t)snprintf(buf, n, "%zu elements:", json_array_size(elems));
+    for (size_t k = 0, first = 1; k < 7 && off < n; k++)
+        if (count[k]) {
+            off += (size_t)snprintf(buf + off, n - off, "%s %zu %s", first ? "" : ",", count[k],
+                                    states[k]);
+            first = 0;
+        }
 }
 
 void print_run_summary(source *s, uint64_t run)
@@ -233,6 +279,13 @@ void print_run_summary(source *s, uint64_t run)
     {
         if (strcmp(gets_(t, "state"), "failed") != 0)
             continue;
+        const json_t *elems = json_object_get(t, "elements");
+        if (elems) {
+            printf("  %s failed (%s): %s\n", gets_(t, "name"), gets_(t, "error_class"),
+                   gets_(t, "error"));
+            print_failed_elements(elems, run, 10);
+            continue;
+        }
         printf("  %s failed (%s, attempt %lld): %s\n    see: weft logs %lld %s\n", gets_(t, "name"),
                gets_(t, "error_class"), (long long)geti(t, "attempts"), gets_(t, "error"),
                (long long)run, gets_(t, "name"));
@@ -377,10 +430,24 @@ static int print_run(const json_t *r, const cli_opts *o)
     json_array_foreach(json_object_get(r, "tasks"), i, t)
     {
         const char *err = gets_(t, "error");
+        const json_t *elems = json_object_get(t, "elements");
+        char summary[200] = "";
+        json_int_t attempts = geti(t, "attempts");
+        size_t k;
+        json_t *e;
+        json_array_foreach(elems, k, e)
+            attempts += geti(e, "attempts");
+        if (elems)
+            element_summary(elems, summary, sizeof summary);
         printf("%-24s %-12s %s%-11s%s %8lld %9s  %s\n", gets_(t, "name"), gets_(t, "type"),
-               paint(gets_(t, "state")), gets_(t, "state"), reset(), (long long)geti(t, "attempts"),
-               span(geti(t, "started_us"), geti(t, "finished_us"), dur, sizeof dur),
-               *err ? err : gets_(t, "worker"));
+               paint(gets_(t, "state")), gets_(t, "state"), reset(), (long long)attempts,
+               span(geti(t, elems ? "ready_us" : "started_us"), geti(t, "finished_us"), dur,
+                    sizeof dur),
+               *err ? err : elems ? summary : gets_(t, "worker"));
+        if (elems && *err)
+            printf("%-24s %s\n", "", summary);
+        if (elems)
+            print_failed_elements(elems, (uint64_t)geti(r, "id"), 20);
     }
     return EXIT_OK;
 }

@@ -24,7 +24,6 @@
 /* Fields of DESIGN.md's language that this version does not implement yet. Using one is an
  * error rather than a silently ignored line. */
 static const char *const unsupported_top[] = {"schedule", "timezone", "notify", NULL};
-static const char *const unsupported_task[] = {"map", "max_parallel", "min_success", NULL};
 
 static int in_list(const char *s, const char *const *list)
 {
@@ -34,7 +33,7 @@ static int in_list(const char *s, const char *const *list)
     return 0;
 }
 
-static int valid_name(const char *s, int allow_underscore)
+int cc_valid_name(const char *s, int allow_underscore)
 {
     if (!*s)
         return 0;
@@ -46,8 +45,8 @@ static int valid_name(const char *s, int allow_underscore)
 }
 
 /* Reports keys of map not in known; unsupported ones get their own message. */
-static void check_keys(cc *c, const ynode *map, const char *where, const char *const *known,
-                       const char *const *unsupported)
+void cc_check_keys(cc *c, const ynode *map, const char *where, const char *const *known,
+                   const char *const *unsupported)
 {
     for (size_t i = 0; i < map->n; i++) {
         const ynode *k = map->keys[i];
@@ -61,7 +60,7 @@ static void check_keys(cc *c, const ynode *map, const char *where, const char *c
     }
 }
 
-static const ynode *expect(cc *c, const ynode *n, enum ynode_kind kind, const char *what)
+const ynode *cc_expect(cc *c, const ynode *n, enum ynode_kind kind, const char *what)
 {
     static const char *const names[] = {"a scalar", "a list", "a mapping"};
     if (!n)
@@ -76,7 +75,7 @@ static const ynode *expect(cc *c, const ynode *n, enum ynode_kind kind, const ch
 
 static int get_duration(cc *c, const ynode *n, const char *what, int64_t *out)
 {
-    if (!expect(c, n, YN_SCALAR, what))
+    if (!cc_expect(c, n, YN_SCALAR, what))
         return -1;
     if (units_duration_ms(n->text, out) < 0) {
         diag_add(c->d, n->line, n->col,
@@ -87,10 +86,10 @@ static int get_duration(cc *c, const ynode *n, const char *what, int64_t *out)
     return 0;
 }
 
-static int get_int(cc *c, const ynode *n, const char *what, long long lo, long long hi,
-                   long long *out)
+int cc_get_int(cc *c, const ynode *n, const char *what, long long lo, long long hi,
+               long long *out)
 {
-    if (!expect(c, n, YN_SCALAR, what))
+    if (!cc_expect(c, n, YN_SCALAR, what))
         return -1;
     char *end;
     errno = 0;
@@ -106,7 +105,7 @@ static int get_int(cc *c, const ynode *n, const char *what, long long lo, long l
 
 static int get_float(cc *c, const ynode *n, const char *what, double lo, double hi, double *out)
 {
-    if (!expect(c, n, YN_SCALAR, what))
+    if (!cc_expect(c, n, YN_SCALAR, what))
         return -1;
     char *end;
     errno = 0;
@@ -118,129 +117,6 @@ static int get_float(cc *c, const ynode *n, const char *what, double lo, double 
     }
     *out = v;
     return 0;
-}
-
-/* ---- parameters ---- */
-
-/* Converts a -p value to a JSON value of type t. Returns NULL when it does not parse. */
-static json_t *param_from_text(wtype t, const char *s)
-{
-    if (t.depth > 0 || t.base == WT_JSON)
-        return json_loads(s, JSON_DECODE_ANY, NULL);
-    char *end;
-    errno = 0;
-    switch (t.base) {
-    case WT_INT: {
-        long long v = strtoll(s, &end, 10);
-        return *s && !*end && !errno ? json_integer(v) : NULL;
-    }
-    case WT_FLOAT: {
-        double v = strtod(s, &end);
-        return *s && !*end && !errno && isfinite(v) ? json_real(v) : NULL;
-    }
-    case WT_BOOL:
-        if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "1"))
-            return json_true();
-        if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "0"))
-            return json_false();
-        return NULL;
-    default:
-        return json_string(s);
-    }
-}
-
-static int overridden(const compile_input *in, const char *name)
-{
-    for (size_t i = 0; i < in->nparams; i++)
-        if (!strcmp(in->params[i].name, name))
-            return 1;
-    return 0;
-}
-
-static void compile_params(cc *c, const ynode *params, const compile_input *in)
-{
-    c->params = json_object();
-    strmap *types = c->declared; /* name -> wtype packed in a pointer */
-    if (params && expect(c, params, YN_MAP, "'params'")) {
-        for (size_t i = 0; i < params->n; i++) {
-            const ynode *k = params->keys[i], *v = params->items[i];
-            if (!valid_name(k->text, 1)) {
-                diag_add(c->d, k->line, k->col, "bad parameter name '%s' (use [a-z0-9_-])",
-                         k->text);
-                continue;
-            }
-            const ynode *tn = v->kind == YN_MAP ? ytree_get(v, "type") : NULL;
-            const ynode *dn = v->kind == YN_MAP ? ytree_get(v, "default") : v;
-            wtype t = {WT_ANY, 0};
-            if (v->kind == YN_MAP) {
-                static const char *const known[] = {"type", "default", "doc", "description", NULL};
-                check_keys(c, v, "a parameter", known, NULL);
-                if (!tn) {
-                    diag_add(c->d, v->line, v->col, "parameter '%s' has no 'type'", k->text);
-                    continue;
-                }
-                if (!expect(c, tn, YN_SCALAR, "'type'") || wtype_parse(tn->text, &t) < 0 ||
-                    t.base == WT_ANY) {
-                    if (tn->kind == YN_SCALAR)
-                        diag_add(c->d, tn->line, tn->col, "unknown type '%s' for parameter '%s'",
-                                 tn->text, k->text);
-                    continue;
-                }
-            }
-            json_t *val = dn ? cv_literal(dn) : NULL;
-            if (v->kind != YN_MAP)
-                t = wtype_of_json(val);
-            if (in->param_values && json_object_get(in->param_values, k->text)) {
-                json_decref(val);
-                val = json_incref(json_object_get(in->param_values, k->text));
-                dn = k;
-            }
-            char why[256], what[200];
-            snprintf(what, sizeof what, "parameter '%s'", k->text);
-            strmap_put(types, k->text, (void *)(uintptr_t)(1 + t.base + 256 * t.depth));
-            if (overridden(in, k->text)) {
-                /* -p gives the value: the default is never read (its file need not exist). */
-                json_decref(val);
-                continue;
-            }
-            if (val && !json_is_null(val) && !(val = cv_artifacts(c, val, t, dn, what)))
-                continue;
-            if (val && !json_is_null(val) && !wtype_check_json(t, val, why, sizeof why))
-                diag_add(c->d, dn->line, dn->col, "default of parameter '%s': %s", k->text, why);
-            if (val && !json_is_null(val))
-                json_object_set_new(c->params, k->text, val);
-            else
-                json_decref(val);
-        }
-    }
-    for (size_t i = 0; i < in->nparams; i++) {
-        const compile_param *p = &in->params[i];
-        uintptr_t packed = (uintptr_t)strmap_get(types, p->name);
-        if (!packed) {
-            diag_add(c->d, 1, 1, "-p %s: the workflow has no parameter '%s'", p->name, p->name);
-            continue;
-        }
-        wtype t = {(uint8_t)((packed - 1) % 256), (uint8_t)((packed - 1) / 256)};
-        json_t *v = param_from_text(t, p->value);
-        char tb[64], why[256], what[200];
-        snprintf(what, sizeof what, "-p %s", p->name);
-        if (v && !(v = cv_artifacts(c, v, t, &(ynode){.line = 1, .col = 1}, what)))
-            continue;
-        if (!v || !wtype_check_json(t, v, why, sizeof why)) {
-            diag_add(c->d, 1, 1, "-p %s=%s: not a valid %s%s%s", p->name, p->value,
-                     wtype_format(t, tb, sizeof tb), v ? ": " : "", v ? why : "");
-            json_decref(v);
-            continue;
-        }
-        json_object_set_new(c->params, p->name, v);
-    }
-    if (params && params->kind == YN_MAP)
-        for (size_t i = 0; i < params->n; i++)
-            if (strmap_get(types, params->keys[i]->text) &&
-                !json_object_get(c->params, params->keys[i]->text))
-                diag_add(c->d, params->keys[i]->line, params->keys[i]->col,
-                         "parameter '%s' has no default; pass -p %s=VALUE", params->keys[i]->text,
-                         params->keys[i]->text);
 }
 
 /* ---- retry, timeout, resources (shared by defaults and tasks) ---- */
@@ -278,14 +154,14 @@ static void compile_retry(cc *c, const ynode *n, dag_retry *r)
 {
     static const char *const known[] = {
         "max_attempts", "interval", "backoff_rate", "max_delay", "jitter", "on", NULL};
-    if (!expect(c, n, YN_MAP, "'retry'"))
+    if (!cc_expect(c, n, YN_MAP, "'retry'"))
         return;
-    check_keys(c, n, "'retry'", known, NULL);
+    cc_check_keys(c, n, "'retry'", known, NULL);
     if (r->max_attempts <= 1)
         r->max_attempts = 3; /* Step Functions' default once retry is written */
     long long v;
     const ynode *f;
-    if ((f = ytree_get(n, "max_attempts")) && get_int(c, f, "'max_attempts'", 1, 100, &v) == 0)
+    if ((f = ytree_get(n, "max_attempts")) && cc_get_int(c, f, "'max_attempts'", 1, 100, &v) == 0)
         r->max_attempts = (int)v;
     if ((f = ytree_get(n, "interval")))
         get_duration(c, f, "'interval'", &r->interval_ms);
@@ -293,13 +169,13 @@ static void compile_retry(cc *c, const ynode *n, dag_retry *r)
         get_duration(c, f, "'max_delay'", &r->max_delay_ms);
     if ((f = ytree_get(n, "backoff_rate")))
         get_float(c, f, "'backoff_rate'", 1.0, 100.0, &r->backoff_rate);
-    if ((f = ytree_get(n, "jitter")) && expect(c, f, YN_SCALAR, "'jitter'")) {
+    if ((f = ytree_get(n, "jitter")) && cc_expect(c, f, YN_SCALAR, "'jitter'")) {
         if (strcmp(f->text, "full") == 0 || strcmp(f->text, "none") == 0)
             r->jitter_full = strcmp(f->text, "full") == 0;
         else
             diag_add(c->d, f->line, f->col, "'jitter' must be full or none, not '%s'", f->text);
     }
-    if ((f = ytree_get(n, "on")) && expect(c, f, YN_SEQ, "'on'"))
+    if ((f = ytree_get(n, "on")) && cc_expect(c, f, YN_SEQ, "'on'"))
         r->on = class_list(c, f, ALL_CLASSES, "unknown error class '%s' in 'on'");
 }
 
@@ -327,9 +203,9 @@ static void compile_cache(cc *c, const ynode *n, task_settings *s)
         diag_add(c->d, n->line, n->col, "'cache' must be true, false or { version: \"N\" }");
         return;
     }
-    check_keys(c, n, "'cache'", known, NULL);
+    cc_check_keys(c, n, "'cache'", known, NULL);
     const ynode *v = ytree_get(n, "version");
-    if (v && expect(c, v, YN_SCALAR, "'version'")) {
+    if (v && cc_expect(c, v, YN_SCALAR, "'version'")) {
         if (!*v->text || strlen(v->text) > 64)
             diag_add(c->d, v->line, v->col, "'version' must be 1 to 64 characters");
         s->cache_version = v->text;
@@ -340,16 +216,16 @@ static void compile_cache(cc *c, const ynode *n, task_settings *s)
 static void compile_resources(cc *c, const ynode *n, task_settings *s)
 {
     static const char *const known[] = {"cpu", "mem", "gpu", NULL};
-    if (!expect(c, n, YN_MAP, "'resources'"))
+    if (!cc_expect(c, n, YN_MAP, "'resources'"))
         return;
-    check_keys(c, n, "'resources'", known, NULL);
+    cc_check_keys(c, n, "'resources'", known, NULL);
     long long v;
     const ynode *f;
-    if ((f = ytree_get(n, "cpu")) && get_int(c, f, "'cpu'", 0, 4096, &v) == 0)
+    if ((f = ytree_get(n, "cpu")) && cc_get_int(c, f, "'cpu'", 0, 4096, &v) == 0)
         s->cpu = (uint32_t)v;
-    if ((f = ytree_get(n, "gpu")) && get_int(c, f, "'gpu'", 0, 64, &v) == 0)
+    if ((f = ytree_get(n, "gpu")) && cc_get_int(c, f, "'gpu'", 0, 64, &v) == 0)
         s->gpu = (uint32_t)v;
-    if ((f = ytree_get(n, "mem")) && expect(c, f, YN_SCALAR, "'mem'") &&
+    if ((f = ytree_get(n, "mem")) && cc_expect(c, f, YN_SCALAR, "'mem'") &&
         units_size_bytes(f->text, &s->mem) < 0)
         diag_add(c->d, f->line, f->col, "'mem': bad size '%s' (use a number and a unit: 512M, 2G)",
                  f->text);
@@ -376,19 +252,19 @@ static void compile_catch(cc *c, int self, const ynode *n)
 {
     static const char *const known[] = {"on", "next", NULL};
     dag_task *t = &c->g->tasks[self];
-    if (!expect(c, n, YN_MAP, "'catch'"))
+    if (!cc_expect(c, n, YN_MAP, "'catch'"))
         return;
-    check_keys(c, n, "'catch'", known, NULL);
+    cc_check_keys(c, n, "'catch'", known, NULL);
     const unsigned catchable = ALL_CLASSES & ~(1u << ERRC_CANCELLED);
     t->catch_on = catchable;
     const ynode *on = ytree_get(n, "on"), *next = ytree_get(n, "next");
-    if (on && expect(c, on, YN_SEQ, "'on'"))
+    if (on && cc_expect(c, on, YN_SEQ, "'on'"))
         t->catch_on = class_list(c, on, catchable, "catch cannot handle '%s'");
     if (!next) {
         diag_add(c->d, n->line, n->col, "'catch' needs 'next': the task to run on failure");
         return;
     }
-    if (!expect(c, next, YN_SCALAR, "'next'"))
+    if (!cc_expect(c, next, YN_SCALAR, "'next'"))
         return;
     intptr_t idx = (intptr_t)strmap_get(c->task_index, next->text) - 1;
     if (idx < 0)
@@ -423,7 +299,7 @@ static void compile_inputs(cc *c, int self, const ynode *with, const tt_decl *de
                            size_t *ndeps, size_t *capdeps)
 {
     dag_task *t = &c->g->tasks[self];
-    if (with && expect(c, with, YN_MAP, "'with'")) {
+    if (with && cc_expect(c, with, YN_MAP, "'with'")) {
         t->input_names = xcalloc(with->n + 1, sizeof *t->input_names);
         t->inputs = xcalloc(with->n + 1, sizeof *t->inputs);
         for (size_t i = 0; i < with->n; i++) {
@@ -462,6 +338,7 @@ static void check_inputs(cc *c, int self, const ynode *tnode, const ynode *with,
     dag_task *t = &c->g->tasks[self];
     if (!decl)
         return;
+    c->self = self;
     for (size_t i = 0; i < t->ninputs; i++) {
         const tt_port *p = tt_find_port(decl->inputs, decl->ninputs, t->input_names[i]);
         if (!p || !t->inputs[i])
@@ -493,11 +370,11 @@ static void check_inputs(cc *c, int self, const ynode *tnode, const ynode *with,
 static void compile_needs(cc *c, int self, const ynode *needs, int **deps, size_t *ndeps,
                           size_t *capdeps)
 {
-    if (!needs || !expect(c, needs, YN_SEQ, "'needs'"))
+    if (!needs || !cc_expect(c, needs, YN_SEQ, "'needs'"))
         return;
     for (size_t i = 0; i < needs->n; i++) {
         const ynode *e = needs->items[i];
-        if (!expect(c, e, YN_SCALAR, "an entry of 'needs'"))
+        if (!cc_expect(c, e, YN_SCALAR, "an entry of 'needs'"))
             continue;
         intptr_t idx = (intptr_t)strmap_get(c->task_index, e->text) - 1;
         if (idx < 0) {
@@ -520,23 +397,26 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
 {
     static const char *const known[] = {"type",  "with", "needs",       "timeout", "retry",
                                         "resources", "catch", "doc", "description", "cache",
-                                        NULL};
+                                        "map", "max_parallel", "min_success", NULL};
     dag_task *t = &c->g->tasks[self];
     t->line = tn->line;
     t->col = tn->col;
     t->catch_next = t->catch_of = -1;
     task_settings s = *defaults;
-    if (!expect(c, tn, YN_MAP, "a task")) {
+    if (!cc_expect(c, tn, YN_MAP, "a task")) {
         t->type = xstrdup("");
         t->type_version = xstrdup("");
         return;
     }
-    check_keys(c, tn, "a task", known, unsupported_task);
+    cc_check_keys(c, tn, "a task", known, NULL);
+    c->mapped[self] = ytree_get(tn, "map") != NULL;
+    cm_settings(c, self, tn);
     const ynode *type = ytree_get(tn, "type");
     const tt_decl *decl = NULL;
     if (!type)
         diag_add(c->d, tn->line, tn->col, "task '%s' has no 'type'", t->name);
-    else if (expect(c, type, YN_SCALAR, "'type'") && !(decl = typereg_find(c->types, type->text)))
+    else if (cc_expect(c, type, YN_SCALAR, "'type'") &&
+             !(decl = typereg_find(c->types, type->text)))
         diag_add(c->d, type->line, type->col,
                  "task '%s': unknown task type '%s' (no plugin on the plugin path provides it; "
                  "see weft plugins)",
@@ -633,7 +513,7 @@ static void order_tasks(cc *c)
 static void compile_tasks(cc *c, const ynode *tasks, const task_settings *defaults)
 {
     dag *g = c->g;
-    if (!tasks || !expect(c, tasks, YN_MAP, "'tasks'"))
+    if (!tasks || !cc_expect(c, tasks, YN_MAP, "'tasks'"))
         return;
     if (tasks->n == 0) {
         diag_add(c->d, tasks->line, tasks->col, "'tasks' is empty; a workflow needs a task");
@@ -647,10 +527,12 @@ static void compile_tasks(cc *c, const ynode *tasks, const task_settings *defaul
     g->ntasks = tasks->n;
     g->tasks = xcalloc(g->ntasks, sizeof *g->tasks);
     c->decls = xcalloc(g->ntasks, sizeof *c->decls);
+    c->mapped = xcalloc(g->ntasks, 1);
+    c->item_types = xcalloc(g->ntasks, sizeof *c->item_types);
     for (size_t i = 0; i < tasks->n; i++) {
         const ynode *k = tasks->keys[i];
         g->tasks[i].name = xstrdup(k->text);
-        if (!valid_name(k->text, 1))
+        if (!cc_valid_name(k->text, 1))
             diag_add(c->d, k->line, k->col, "bad task name '%s' (use [a-z0-9_-])", k->text);
         else if (strcmp(k->text, "params") == 0)
             diag_add(c->d, k->line, k->col, "'params' is reserved and cannot name a task");
@@ -666,6 +548,7 @@ static void compile_tasks(cc *c, const ynode *tasks, const task_settings *defaul
         size_t cap = 0;
         if (tn->kind != YN_MAP)
             continue;
+        cm_compile(c, (int)i, tn, &deps[i], &ndeps[i], &cap);
         compile_inputs(c, (int)i, ytree_get(tn, "with"), c->decls[i], &deps[i], &ndeps[i], &cap);
         compile_needs(c, (int)i, ytree_get(tn, "needs"), &deps[i], &ndeps[i], &cap);
         /* A handler waits for its catcher (to fail). */
@@ -678,6 +561,9 @@ static void compile_tasks(cc *c, const ynode *tasks, const task_settings *defaul
             deps[i][ndeps[i]++] = from;
         }
     }
+    for (size_t i = 0; i < tasks->n; i++)
+        if (tasks->items[i]->kind == YN_MAP)
+            cm_check(c, (int)i, tasks->items[i]);
     for (size_t i = 0; i < tasks->n; i++)
         if (tasks->items[i]->kind == YN_MAP)
             check_inputs(c, (int)i, tasks->items[i], ytree_get(tasks->items[i], "with"),
@@ -695,12 +581,12 @@ static void compile_header(cc *c, const ynode *root)
     const ynode *name = ytree_get(root, "workflow");
     if (!name)
         diag_add(c->d, root->line, root->col, "missing 'workflow' (the workflow's name)");
-    else if (expect(c, name, YN_SCALAR, "'workflow'") && !valid_name(name->text, 0))
+    else if (cc_expect(c, name, YN_SCALAR, "'workflow'") && !cc_valid_name(name->text, 0))
         diag_add(c->d, name->line, name->col, "bad workflow name '%s' (use [a-z0-9-])", name->text);
     c->g->name = xstrdup(name && name->kind == YN_SCALAR ? name->text : "");
     const ynode *ver = ytree_get(root, "version");
     long long v = 0;
-    if (ver && get_int(c, ver, "'version'", 0, 1LL << 40, &v) == 0)
+    if (ver && cc_get_int(c, ver, "'version'", 0, 1LL << 40, &v) == 0)
         c->g->version = v;
     if (!ytree_get(root, "tasks"))
         diag_add(c->d, root->line, root->col, "missing 'tasks'");
@@ -749,13 +635,13 @@ dag *compile_workflow(const compile_input *in, diag *d)
                                         .max_delay_ms = 60000,
                                         .on = 1u << ERRC_TRANSIENT | 1u << ERRC_TIMEOUT |
                                               1u << ERRC_CRASH | 1u << ERRC_LOST}};
-    if (expect(&c, root, YN_MAP, "a workflow file")) {
-        check_keys(&c, root, "the workflow", known, unsupported_top);
+    if (cc_expect(&c, root, YN_MAP, "a workflow file")) {
+        cc_check_keys(&c, root, "the workflow", known, unsupported_top);
         compile_header(&c, root);
-        compile_params(&c, ytree_get(root, "params"), in);
+        cc_compile_params(&c, ytree_get(root, "params"), in);
         const ynode *dn = ytree_get(root, "defaults");
-        if (dn && expect(&c, dn, YN_MAP, "'defaults'")) {
-            check_keys(&c, dn, "'defaults'", known_defaults, NULL);
+        if (dn && cc_expect(&c, dn, YN_MAP, "'defaults'")) {
+            cc_check_keys(&c, dn, "'defaults'", known_defaults, NULL);
             compile_settings(&c, dn, &defaults);
         }
         compile_tasks(&c, ytree_get(root, "tasks"), &defaults);
@@ -764,6 +650,8 @@ dag *compile_workflow(const compile_input *in, diag *d)
     strmap_destroy(&c.task_index);
     strmap_destroy(&c.declared);
     free(c.decls);
+    free(c.mapped);
+    free(c.item_types);
     ytree_free(root);
     if (diag_count(d)) {
         dag_free(c.g);

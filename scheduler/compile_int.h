@@ -18,7 +18,20 @@ typedef struct cc {
     strmap *declared;        /* parameter names declared in the file (values unused) */
     strmap *task_index;      /* task name -> index + 1 (as a pointer-sized integer) */
     const tt_decl **decls;   /* per task; NULL when the type is unknown */
+    unsigned char *mapped;   /* per task: it has map: (so ${item} and ${index} are defined) */
+    wtype *item_types;       /* per mapped task: the type of ${item} */
+    int in_map;              /* compiling a map: value (where ${item} is not defined) */
+    int self;                /* the task whose inputs cv_check is checking */
 } cc;
+
+/* Shared helpers of compile.c: each reports at n and returns NULL / -1 on a mismatch. */
+int cc_valid_name(const char *s, int allow_underscore);
+/* Reports keys of map not in known; unsupported ones get their own message. */
+void cc_check_keys(cc *c, const ynode *map, const char *where, const char *const *known,
+                   const char *const *unsupported);
+const ynode *cc_expect(cc *c, const ynode *n, enum ynode_kind kind, const char *what);
+int cc_get_int(cc *c, const ynode *n, const char *what, long long lo, long long hi,
+               long long *out);
 
 /* A plain scalar typed per YAML's core schema; a quoted one is a string. New reference. */
 json_t *cv_scalar(const ynode *n);
@@ -36,5 +49,17 @@ json_t *cv_artifacts(cc *c, json_t *v, wtype t, const ynode *n, const char *what
 void cv_ingest(cc *c, dag_value *v, wtype want, const ynode *n, const char *what);
 /* Checks v against a declared port type, reporting mismatches at n's position. */
 void cv_check(cc *c, const dag_value *v, wtype want, const ynode *n, const char *what);
+/* The static type of a compiled value (any when it cannot be known before running). */
+wtype cv_type(cc *c, const dag_value *v);
+
+/* compile_params.c: resolves the parameters (defaults, then -p overrides) into c->params. */
+void cc_compile_params(cc *c, const ynode *params, const compile_input *in);
+
+/* compile_map.c: map fan-out. cm_settings reads max_parallel and min_success (task self
+ * must be flagged mapped first); cm_compile compiles the map: value, adding its producer
+ * to deps; cm_check types it (a list) and fixes ${item}'s type and the task's outputs. */
+void cm_settings(cc *c, int self, const ynode *tn);
+void cm_compile(cc *c, int self, const ynode *tn, int **deps, size_t *ndeps, size_t *capdeps);
+void cm_check(cc *c, int self, const ynode *tn);
 
 #endif

@@ -43,6 +43,7 @@ core_effect *core_emit(core_effects *fx, enum core_fx_kind kind)
     core_effect *e = &fx->v[fx->n++];
     memset(e, 0, sizeof *e);
     e->kind = kind;
+    e->elem = -1;
     return e;
 }
 
@@ -65,13 +66,57 @@ void core_effects_free(core_effects *fx)
     memset(fx, 0, sizeof *fx);
 }
 
+core_effect *core_emit_unit(core_effects *fx, enum core_fx_kind kind, const crun *r, int slot)
+{
+    core_effect *e = core_emit(fx, kind);
+    e->run_id = r->id;
+    e->task = r->t[slot].task;
+    e->elem = r->t[slot].elem;
+    return e;
+}
+
 core_effect *core_emit_task(core_effects *fx, const crun *r, int task, int state)
 {
-    core_effect *e = core_emit(fx, FX_TASK_STATE);
-    e->run_id = r->id;
-    e->task = task;
+    core_effect *e = core_emit_unit(fx, FX_TASK_STATE, r, task);
     e->state = state;
     return e;
+}
+
+/* ---- slots ---- */
+
+size_t core_add_slots(crun *r, size_t n)
+{
+    size_t first = r->nslots, cap = r->capslots;
+    xgrow(&r->t, &r->capslots, first + n, sizeof *r->t);
+    xgrow(&r->outputs, &cap, first + n, sizeof *r->outputs);
+    memset(r->t + first, 0, n * sizeof *r->t);
+    memset(r->outputs + first, 0, n * sizeof *r->outputs);
+    r->nslots += n;
+    return first;
+}
+
+int core_slot(const crun *r, int task, int elem)
+{
+    if (task < 0 || (size_t)task >= r->g->ntasks)
+        return -1;
+    if (elem < 0)
+        return task;
+    const cmap *m = r->t[task].map;
+    return m && (size_t)elem < m->n ? (int)(m->first + (size_t)elem) : -1;
+}
+
+void core_unit_name(const crun *r, int slot, char *buf, size_t n)
+{
+    dag_unit_name(r->g, r->t[slot].task, r->t[slot].elem, buf, n);
+}
+
+json_t *core_unit_inputs(const crun *r, int slot, char *why, size_t n)
+{
+    const ctask *t = &r->t[slot];
+    const cmap *m = t->elem >= 0 ? r->t[t->task].map : NULL;
+    dag_scope sc = {r->outputs, m ? json_array_get(m->items, (size_t)t->elem) : NULL,
+                    m ? t->elem : -1};
+    return dag_resolve_inputs(r->g, (size_t)t->task, &sc, why, n);
 }
 
 /* ---- construction ---- */
@@ -92,23 +137,15 @@ core *core_new(uint64_t next_attempt_id, uint64_t seed)
 static void free_run(crun *r)
 {
     free(r->stop_reason);
-    for (size_t i = 0; i < r->g->ntasks; i++) {
+    for (size_t i = 0; i < r->nslots; i++) {
         free(r->t[i].key);
+        core_map_free(r->t[i].map);
         json_decref(r->outputs[i]);
     }
     free(r->outputs);
     free(r->t);
     dag_free(r->g);
     free(r);
-}
-
-static void free_worker(cworker *w)
-{
-    strmap_destroy(&w->types);
-    u64map_destroy(&w->running);
-    u64map_destroy(&w->untracked);
-    free(w->name);
-    free(w);
 }
 
 void core_destroy(core **cp)
@@ -140,7 +177,7 @@ void core_destroy(core **cp)
         free(c->settles[i].key);
     free(c->settles);
     for (size_t i = 0; i < c->nworkers; i++)
-        free_worker(c->workers[i]);
+        core_free_worker(c->workers[i]);
     for (size_t i = 0; i < c->nended; i++)
         free_run(c->ended[i]);
     free(c->ended);
@@ -178,7 +215,7 @@ int64_t core_backoff_ms(const dag_retry *r, int n, double u)
 
 void core_enqueue(core *c, crun *r, int task)
 {
-    const char *type = r->g->tasks[task].type;
+    const char *type = r->g->tasks[r->t[task].task].type;
     tqueue *q = strmap_get(c->queues, type);
     if (!q) {
         q = xcalloc(1, sizeof *q);
@@ -198,9 +235,14 @@ void core_enqueue(core *c, crun *r, int task)
 
 void core_make_ready(core *c, crun *r, int task, core_effects *fx)
 {
+    const dag_task *dt = &r->g->tasks[r->t[task].task];
+    if (dt->map && r->t[task].elem < 0) {
+        core_map_expand(c, r, task, fx);
+        return;
+    }
     r->t[task].state = TS_READY;
     core_emit_task(fx, r, task, TS_READY);
-    if (r->g->tasks[task].cache_version && !r->stop_class && core_lookup(r, task, fx))
+    if (dt->cache_version && !r->stop_class && core_lookup(r, task, fx))
         return;
     core_enqueue(c, r, task);
 }
@@ -241,8 +283,20 @@ static timer heap_pop(core *c)
 
 void core_end_task(core *c, crun *r, int task, int state)
 {
-    WEFT_ASSERT(r->nleft > 0);
-    WEFT_ASSERT(r->t[task].state < TS_SUCCEEDED);
+    ctask *t = &r->t[task];
+    WEFT_ASSERT(t->state < TS_SUCCEEDED);
+    if (t->elem >= 0) {
+        /* An element: its mapped task keeps count, and decides the run's outcome. */
+        cmap *m = r->t[t->task].map;
+        m->active -= t->state != TS_PENDING;
+        m->nended++;
+        m->nok += state == TS_SUCCEEDED;
+    } else {
+        WEFT_ASSERT(r->nleft > 0);
+        r->nleft--;
+        if (state == TS_FAILED || state == TS_SKIPPED)
+            r->failed = 1;
+    }
     r->t[task].state = (uint8_t)state;
     r->t[task].looking = 0;
     if (r->t[task].key) {
@@ -250,9 +304,6 @@ void core_end_task(core *c, crun *r, int task, int state)
         c->settles[c->nsettles++] = (settle){{r->id, task}, r->t[task].key};
         r->t[task].key = NULL;
     }
-    r->nleft--;
-    if (state == TS_FAILED || state == TS_SKIPPED)
-        r->failed = 1;
 }
 
 int core_fate(const crun *r, int p, int ch)
@@ -272,6 +323,10 @@ int core_fate(const crun *r, int p, int ch)
 
 void core_settle_children(core *c, crun *r, int task, core_effects *fx)
 {
+    if (r->t[task].elem >= 0) {
+        core_map_advance(c, r, r->t[task].task, fx);
+        return;
+    }
     const dag_task *t = &r->g->tasks[task];
     for (size_t k = 0; k < t->nchildren; k++) {
         int ch = t->children[k];
@@ -332,13 +387,12 @@ void core_task_succeeded(core *c, crun *r, int task, json_t *outputs, int source
     core_settle_children(c, r, task, fx);
 }
 
-/* A task failed with class cls. It is retried when its policy allows (and retryable is
- * set), caught when its catch handles cls, and failed otherwise. */
-static void task_failed(core *c, crun *r, int task, int cls, const char *msg, int retryable,
-                        int64_t now, core_effects *fx)
+void core_task_failed(core *c, crun *r, int task, int cls, const char *msg, int retryable,
+                      int64_t now, core_effects *fx)
 {
-    const dag_retry *rt = &r->g->tasks[task].retry;
     ctask *ct = &r->t[task];
+    const dag_task *dt = &r->g->tasks[ct->task];
+    const dag_retry *rt = &dt->retry;
     core_effect *e = core_emit_task(fx, r, task, TS_FAILED); /* state settled below */
     e->errclass = cls;
     e->message = xstrdup(msg ? msg : "");
@@ -352,8 +406,17 @@ static void task_failed(core *c, crun *r, int task, int cls, const char *msg, in
         core_heap_push(c, (timer){e->due_us, r->id, task});
         return;
     }
-    const dag_task *dt = &r->g->tasks[task];
-    if (!r->stop_class && dt->catch_next >= 0 && (dt->catch_on & (1u << cls))) {
+    if (ct->elem >= 0 && !r->stop_class) {
+        /* The mapped task reports its first failed element. */
+        cmap *m = r->t[ct->task].map;
+        if (!m->err) {
+            char name[300];
+            core_unit_name(r, task, name, sizeof name);
+            m->err = xasprintf("%s: %s", name, e->message);
+            m->err_class = cls;
+        }
+    }
+    if (!r->stop_class && ct->elem < 0 && dt->catch_next >= 0 && (dt->catch_on & (1u << cls))) {
         /* Caught: the handler gets the error as ${task.error.message} and .class. */
         json_decref(r->outputs[task]);
         r->outputs[task] =
@@ -369,15 +432,6 @@ static void task_failed(core *c, crun *r, int task, int cls, const char *msg, in
 
 /* ---- dispatch ---- */
 
-/* A worker's credits are its slots minus everything occupying them: the attempts the core
- * waits for on it and those it reported that the core no longer tracks. Derived, never
- * counted up and down, so it cannot drift. */
-static void refresh_credits(cworker *w)
-{
-    size_t busy = u64map_count(w->running) + u64map_count(w->untracked);
-    w->credits = w->slots > busy ? w->slots - (uint32_t)busy : 0;
-}
-
 static cworker *pick_worker(core *c, const char *type)
 {
     cworker *best = NULL;
@@ -392,11 +446,11 @@ static cworker *pick_worker(core *c, const char *type)
 static void dispatch_one(core *c, crun *r, int task, cworker *w, int64_t now, core_effects *fx)
 {
     char why[512];
-    json_t *inputs = dag_resolve_inputs(r->g, (size_t)task, r->outputs, why, sizeof why);
+    json_t *inputs = core_unit_inputs(r, task, why, sizeof why);
     ctask *ct = &r->t[task];
     if (!inputs) {
         /* Deterministic: no attempt is made, and a retry could not help. */
-        task_failed(c, r, task, ERRC_FATAL, why, 0, now, fx);
+        core_task_failed(c, r, task, ERRC_FATAL, why, 0, now, fx);
         core_maybe_finish_run(c, r, fx);
         return;
     }
@@ -408,12 +462,10 @@ static void dispatch_one(core *c, crun *r, int task, cworker *w, int64_t now, co
     a->w = w;
     u64map_put(c->attempts, a->id, a);
     u64map_put(w->running, a->id, a);
-    refresh_credits(w);
+    core_refresh_credits(w);
     ct->state = TS_RUNNING;
     ct->attempt_id = a->id;
-    core_effect *e = core_emit(fx, FX_DISPATCH);
-    e->run_id = r->id;
-    e->task = task;
+    core_effect *e = core_emit_unit(fx, FX_DISPATCH, r, task);
     e->attempt_id = a->id;
     e->attempt_no = a->no;
     e->worker = xstrdup(w->name);
@@ -449,9 +501,12 @@ crun *core_new_run(core *c, uint64_t id, dag *g)
     crun *r = xcalloc(1, sizeof *r);
     r->id = id;
     r->g = g;
-    r->t = xcalloc(g->ntasks, sizeof *r->t);
-    r->outputs = xcalloc(g->ntasks, sizeof *r->outputs);
     r->nleft = g->ntasks;
+    core_add_slots(r, g->ntasks);
+    for (size_t i = 0; i < g->ntasks; i++) {
+        r->t[i].task = (int32_t)i;
+        r->t[i].elem = -1;
+    }
     WEFT_ASSERT(!u64map_get(c->runs, r->id));
     u64map_put(c->runs, r->id, r);
     return r;
@@ -469,17 +524,6 @@ static void on_submit(core *c, const core_event *ev, core_effects *fx)
     core_maybe_finish_run(c, r, fx);
 }
 
-static cworker *find_worker(core *c, const char *name, size_t *index)
-{
-    for (size_t i = 0; i < c->nworkers; i++)
-        if (strcmp(c->workers[i]->name, name) == 0) {
-            if (index)
-                *index = i;
-            return c->workers[i];
-        }
-    return NULL;
-}
-
 /* Ends an attempt the core was waiting for, returning its credit to the worker. ev is the
  * result that ended it, or NULL when it ended otherwise (its worker was lost). */
 void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
@@ -488,12 +532,10 @@ void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
     u64map_del(c->attempts, a->id);
     if (a->w) {
         u64map_del(a->w->running, a->id);
-        refresh_credits(a->w);
+        core_refresh_credits(a->w);
     }
-    core_effect *e = core_emit(fx, FX_ATTEMPT_END);
+    core_effect *e = core_emit_unit(fx, FX_ATTEMPT_END, a->run, a->task);
     e->attempt_id = a->id;
-    e->run_id = a->run->id;
-    e->task = a->task;
     e->attempt_no = a->no;
     e->ok = ok;
     e->errclass = ok ? ERRC_NONE : cls;
@@ -507,81 +549,8 @@ void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
     if (ok)
         core_task_succeeded(c, r, task, ev ? ev->outputs : NULL, SRC_COMPUTED, 0, NULL, fx);
     else
-        task_failed(c, r, task, cls, msg, 1, now, fx);
+        core_task_failed(c, r, task, cls, msg, 1, now, fx);
     core_maybe_finish_run(c, r, fx);
-}
-
-static void fail_running(core *c, cworker *w, const uint64_t *keep, size_t nkeep, const char *why,
-                         int64_t now, core_effects *fx)
-{
-    size_t n = u64map_count(w->running), k = 0, pos = 0;
-    cattempt **lost = xcalloc(n + 1, sizeof *lost);
-    uint64_t id;
-    void *v;
-    while (u64map_next(w->running, &pos, &id, &v)) {
-        int kept = 0;
-        for (size_t i = 0; i < nkeep && !kept; i++)
-            kept = keep[i] == id;
-        if (!kept)
-            lost[k++] = v;
-    }
-    for (size_t i = 0; i < k; i++)
-        core_attempt_ended(c, lost[i], 0, ERRC_LOST, why, NULL, now, fx);
-    free(lost);
-}
-
-static void on_worker_joined(core *c, const core_event *ev, core_effects *fx)
-{
-    cworker *w = find_worker(c, ev->worker, NULL);
-    if (w) {
-        /* A worker we know registered again (it or we restarted): keep what it still runs,
-         * fail what it no longer knows about. */
-        char why[256];
-        snprintf(why, sizeof why, "worker '%s' re-registered without this attempt", w->name);
-        fail_running(c, w, ev->running, ev->nrunning, why, ev->now_us, fx);
-        strmap_destroy(&w->types);
-    } else {
-        w = xcalloc(1, sizeof *w);
-        w->name = xstrdup(ev->worker);
-        w->running = u64map_new();
-        w->untracked = u64map_new();
-        xgrow(&c->workers, &c->capworkers, c->nworkers + 1, sizeof *c->workers);
-        c->workers[c->nworkers++] = w;
-    }
-    /* Attempts restored after a scheduler restart belong to the worker that reports them;
-     * attempts it reports that the core no longer waits for still occupy its slots. */
-    u64map_destroy(&w->untracked);
-    w->untracked = u64map_new();
-    for (size_t i = 0; i < ev->nrunning; i++) {
-        cattempt *a = u64map_get(c->attempts, ev->running[i]);
-        if (a && !a->w) {
-            a->w = w;
-            u64map_put(w->running, a->id, a);
-        } else if (!a && ev->running[i]) {
-            u64map_put(w->untracked, ev->running[i], (void *)1);
-        }
-    }
-    w->types = strmap_new();
-    for (size_t i = 0; i < ev->ntypes; i++)
-        strmap_put(w->types, ev->types[i], (void *)1);
-    w->slots = ev->slots;
-    refresh_credits(w);
-    w->last_seen_us = ev->now_us;
-    w->heartbeat_us = ev->heartbeat_us > 0 ? ev->heartbeat_us : 1000000;
-    core_effect *e = core_emit(fx, FX_WORKER_STATE);
-    e->worker = xstrdup(w->name);
-    e->message = xstrdup("up");
-}
-
-static void worker_lost(core *c, size_t index, const char *why, int64_t now, core_effects *fx)
-{
-    cworker *w = c->workers[index];
-    c->workers[index] = c->workers[--c->nworkers];
-    fail_running(c, w, NULL, 0, why, now, fx);
-    core_effect *e = core_emit(fx, FX_WORKER_STATE);
-    e->worker = xstrdup(w->name);
-    e->message = xstrdup("lost");
-    free_worker(w);
 }
 
 static void on_result(core *c, const core_event *ev, core_effects *fx)
@@ -589,9 +558,9 @@ static void on_result(core *c, const core_event *ev, core_effects *fx)
     cattempt *a = u64map_get(c->attempts, ev->attempt_id);
     if (!a) {
         /* Stale; but if its worker had it as an untracked attempt, its slot is free now. */
-        cworker *w = ev->worker ? find_worker(c, ev->worker, NULL) : NULL;
+        cworker *w = ev->worker ? core_find_worker(c, ev->worker, NULL) : NULL;
         if (w && u64map_del(w->untracked, ev->attempt_id))
-            refresh_credits(w);
+            core_refresh_credits(w);
         core_effect *e = core_emit(fx, FX_STALE);
         e->attempt_id = ev->attempt_id;
         e->ok = ev->ok;
@@ -620,7 +589,7 @@ static void on_tick(core *c, int64_t now, core_effects *fx)
             char why[256];
             snprintf(why, sizeof why, "worker '%s' lost: no heartbeat for %.1fs", w->name,
                      (double)(now - w->last_seen_us) / 1e6);
-            worker_lost(c, i, why, now, fx);
+            core_worker_lost(c, i, why, now, fx);
         } else {
             i++;
         }
@@ -639,17 +608,17 @@ void core_step(core *c, const core_event *ev, core_effects *fx)
         on_submit(c, ev, fx);
         break;
     case EV_WORKER_JOINED:
-        on_worker_joined(c, ev, fx);
+        core_on_worker_joined(c, ev, fx);
         break;
     case EV_HEARTBEAT:
-        if ((w = find_worker(c, ev->worker, NULL)))
+        if ((w = core_find_worker(c, ev->worker, NULL)))
             w->last_seen_us = ev->now_us;
         break;
     case EV_WORKER_LOST:
-        if (find_worker(c, ev->worker, &idx)) {
+        if (core_find_worker(c, ev->worker, &idx)) {
             char why[256];
             snprintf(why, sizeof why, "worker '%s' lost", ev->worker);
-            worker_lost(c, idx, why, ev->now_us, fx);
+            core_worker_lost(c, idx, why, ev->now_us, fx);
         }
         break;
     case EV_RESULT:
@@ -706,13 +675,14 @@ int core_run_active(const core *c, uint64_t run_id)
 }
 
 int core_attempt_info(const core *c, uint64_t attempt_id, uint64_t *run_id, int *task,
-                      int *attempt_no)
+                      int *elem, int *attempt_no)
 {
     cattempt *a = u64map_get(c->attempts, attempt_id);
     if (!a)
         return 0;
     *run_id = a->run->id;
-    *task = a->task;
+    *task = a->run->t[a->task].task;
+    *elem = a->run->t[a->task].elem;
     *attempt_no = a->no;
     return 1;
 }
@@ -729,7 +699,7 @@ size_t core_nworkers(const core *c)
 
 int core_worker_known(const core *c, const char *name)
 {
-    return find_worker((core *)c, name, NULL) != NULL;
+    return core_find_worker(c, name, NULL) != NULL;
 }
 
 size_t core_nready(const core *c)

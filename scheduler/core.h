@@ -21,6 +21,11 @@
  * unless an identical task (same key) is already in flight: then it waits, and takes that
  * task's outputs when it succeeds (or runs itself when that one fails).
  *
+ * A mapped task (map:) that becomes ready expands into one element per item of its list;
+ * each element is a unit of its own (attempts, retries, cache, effects with elem >= 0),
+ * at most max_parallel run at once, and the task ends when its last element does:
+ * succeeded, with a list per output, when at least min_success elements succeeded.
+ *
  * Cancelling a run ends its waiting tasks as cancelled at once and asks workers to stop its
  * running attempts; the run ends, cancelled, when the last of those reports back. */
 #ifndef WEFT_CORE_H
@@ -65,6 +70,8 @@ typedef struct core_task_snapshot {
     uint64_t attempt_id; /* TS_RUNNING: the attempt in flight */
     json_t *outputs;     /* TS_SUCCEEDED: borrowed */
     int64_t due_us;      /* TS_RETRY_WAIT: when to retry */
+    const struct core_task_snapshot *elems; /* a mapped task that expanded: its elements */
+    size_t nelems;
 } core_task_snapshot;
 
 typedef struct core_event {
@@ -89,6 +96,7 @@ typedef struct core_event {
     int64_t finished_us;
     const core_task_snapshot *snapshot; /* EV_RUN_RESTORED: one per task of dag */
     int task;                 /* EV_LOOKUP */
+    int elem;                 /* EV_LOOKUP: the element of a mapped task, or -1 */
     uint64_t source_run;      /* EV_LOOKUP hit */
     const char *source_task;
 } core_event;
@@ -112,14 +120,19 @@ enum core_fx_kind {
     FX_RUN_STATE,   /* run_id, state, message */
     FX_WORKER_STATE,/* worker, message = "up" | "lost" */
     FX_STOP_ATTEMPT,/* attempt_id, worker: ask the worker to stop a running attempt */
-    FX_LOOKUP       /* run_id, task, key, json = inputs: a memoized task became ready; the
+    FX_LOOKUP,      /* run_id, task, key, json = inputs: a memoized task became ready; the
                        shell answers with EV_LOOKUP */
+    FX_MAP          /* run_id, task, json = the list: a mapped task expanded into one
+                       element per item (and is running) */
 };
 
+/* Effects and events about a task name it by dag index and, for an element of a mapped
+ * task, by element (elem >= 0; -1 otherwise). */
 typedef struct core_effect {
     enum core_fx_kind kind;
     uint64_t run_id;
     int task;
+    int elem;
     int state;
     uint64_t attempt_id;
     int attempt_no;
@@ -166,9 +179,9 @@ int64_t core_next_deadline(const core *c);
 const dag *core_run_dag(const core *c, uint64_t run_id);
 /* Whether the run is still going. */
 int core_run_active(const core *c, uint64_t run_id);
-/* The run and task of an attempt the core waits for; 0 when unknown. */
+/* The run, task and element of an attempt the core waits for; 0 when unknown. */
 int core_attempt_info(const core *c, uint64_t attempt_id, uint64_t *run_id, int *task,
-                      int *attempt_no);
+                      int *elem, int *attempt_no);
 size_t core_nruns(const core *c);
 size_t core_nworkers(const core *c);
 int core_worker_known(const core *c, const char *name);

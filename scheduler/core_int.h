@@ -7,21 +7,40 @@
 #include "common/u64map.h"
 #include "scheduler/core.h"
 
+/* A mapped task's fan-out, from the moment it became ready (it is then running). Its
+ * elements are slots first .. first + n - 1 of the run. */
+typedef struct cmap {
+    json_t *items;          /* the list fanned out over */
+    size_t first, n;
+    size_t next;            /* the next element to consider starting */
+    size_t active;          /* elements started and not ended */
+    size_t nended, nok;     /* elements ended, and of those succeeded */
+    int err_class;          /* the first element that failed: its class and message */
+    char *err;
+} cmap;
+
+/* A unit of execution: a task of the dag (slot = its index), or an element of a mapped
+ * task (slots from ntasks up, appended when the map expands). Everything that runs, waits,
+ * retries or is looked up in the cache is a slot. */
 typedef struct ctask {
     uint8_t state;
+    uint8_t looking;        /* ready, waiting for the answer to its lookup */
     uint16_t attempts;      /* attempts started so far */
     uint32_t waiting;       /* parents that have not yet let it run (see core_fate) */
+    int32_t task;           /* its dag task */
+    int32_t elem;           /* its element of a mapped task, or -1 */
     uint64_t attempt_id;    /* the attempt we wait for while running */
     char *key;              /* memoized: its cache key, from ready until it ends */
-    uint8_t looking;        /* ready, waiting for the answer to its lookup */
+    cmap *map;              /* a mapped task, once expanded */
 } ctask;
 
 typedef struct crun {
     uint64_t id;
     dag *g;
-    ctask *t;
-    json_t **outputs;       /* per task, set on success */
-    size_t nleft;           /* tasks not yet ended */
+    ctask *t;               /* per slot (see ctask) */
+    json_t **outputs;       /* per slot, set on success */
+    size_t nslots, capslots;
+    size_t nleft;           /* dag tasks not yet ended */
     int failed;
     int stop_class;         /* ERRC_CANCELLED or ERRC_TIMEOUT once stopped: nothing new
                                starts, and open tasks end cancelled with this class */
@@ -105,10 +124,24 @@ struct core {
     size_t nsettles, capsettles;
 };
 
-/* Shared between core.c and core_restore.c. */
+/* Shared between core.c and core_restore.c. Functions taking a task take a slot. */
 core_effect *core_emit(core_effects *fx, enum core_fx_kind kind);
+/* An effect naming slot's run, task and element. */
+core_effect *core_emit_unit(core_effects *fx, enum core_fx_kind kind, const crun *r, int slot);
 /* A task state effect for task of r; the caller adds message, class, outputs. */
 core_effect *core_emit_task(core_effects *fx, const crun *r, int task, int state);
+/* Appends n zeroed slots to r (its arrays may move); returns the first. */
+size_t core_add_slots(crun *r, size_t n);
+/* The slot of task's element elem (-1: the task itself), or -1 when there is none. */
+int core_slot(const crun *r, int task, int elem);
+/* "name" or "name[elem]". */
+void core_unit_name(const crun *r, int slot, char *buf, size_t n);
+/* A slot's inputs, resolved (new reference), or NULL with why. */
+json_t *core_unit_inputs(const crun *r, int slot, char *why, size_t n);
+/* Fails task with class cls (see core.c): retried when retryable and its policy allows,
+ * caught when its catch handles cls, failed (or cancelled, in a stopped run) otherwise. */
+void core_task_failed(core *c, crun *r, int task, int cls, const char *msg, int retryable,
+                      int64_t now, core_effects *fx);
 void core_make_ready(core *c, crun *r, int task, core_effects *fx);
 void core_heap_push(core *c, timer t);
 void core_end_task(core *c, crun *r, int task, int state);
@@ -136,6 +169,24 @@ crun *core_find_run(const core *c, uint64_t run_id);
 int core_lookup(crun *r, int task, core_effects *fx);
 void core_on_lookup(core *c, const core_event *ev, core_effects *fx);
 void core_settle_all(core *c, core_effects *fx);
+/* core_map.c: a mapped task that became ready expands into its elements (slots); as
+ * they end, more start (max_parallel) and the last one ends the task, succeeded when
+ * enough did (min_success) with a list per output. core_map_advance is that step, safe to
+ * call at any time; core_map_restore rebuilds the elements from a snapshot. */
+void core_map_expand(core *c, crun *r, int task, core_effects *fx);
+void core_map_advance(core *c, crun *r, int task, core_effects *fx);
+void core_map_restore(core *c, crun *r, int task, const core_task_snapshot *snap,
+                      int64_t now, core_effects *fx);
+void core_map_free(cmap *m);
+/* Restores an attempt that was running: an orphan until a worker claims it. */
+void core_add_orphan(core *c, crun *r, int slot, const core_task_snapshot *snap, int64_t now);
+/* core_worker.c: EV_WORKER_JOINED; a worker lost (index in c->workers), failing what it
+ * ran; lookup by name (index may be NULL); credits = slots minus attempts occupying them. */
+void core_on_worker_joined(core *c, const core_event *ev, core_effects *fx);
+void core_worker_lost(core *c, size_t index, const char *why, int64_t now, core_effects *fx);
+cworker *core_find_worker(const core *c, const char *name, size_t *index);
+void core_refresh_credits(cworker *w);
+void core_free_worker(cworker *w);
 /* EV_RUN_RESTORED (core_restore.c). */
 void core_on_restore(core *c, const core_event *ev, core_effects *fx);
 /* Fails the restored attempts no worker claimed within the grace period. */

@@ -16,9 +16,9 @@
 
 int core_lookup(crun *r, int task, core_effects *fx)
 {
-    const dag_task *t = &r->g->tasks[task];
+    const dag_task *t = &r->g->tasks[r->t[task].task];
     char why[512], hex[HASH_HEX_LEN + 1];
-    json_t *inputs = dag_resolve_inputs(r->g, (size_t)task, r->outputs, why, sizeof why);
+    json_t *inputs = core_unit_inputs(r, task, why, sizeof why);
     if (!inputs)
         return 0;
     json_t *comp = cachekey_components(t->type, t->type_version, t->cache_version, inputs);
@@ -28,9 +28,7 @@ int core_lookup(crun *r, int task, core_effects *fx)
     free(ct->key);
     ct->key = xstrdup(hex);
     ct->looking = 1;
-    core_effect *e = core_emit(fx, FX_LOOKUP);
-    e->run_id = r->id;
-    e->task = task;
+    core_effect *e = core_emit_unit(fx, FX_LOOKUP, r, task);
     e->key = xstrdup(hex);
     e->json = inputs;
     return 1;
@@ -39,32 +37,33 @@ int core_lookup(crun *r, int task, core_effects *fx)
 void core_on_lookup(core *c, const core_event *ev, core_effects *fx)
 {
     crun *r = u64map_get(c->runs, ev->run_id);
-    if (!r || ev->task < 0 || (size_t)ev->task >= r->g->ntasks)
+    int slot = r ? core_slot(r, ev->task, ev->elem) : -1;
+    if (slot < 0)
         return;
-    ctask *ct = &r->t[ev->task];
+    ctask *ct = &r->t[slot];
     if (ct->state != TS_READY || !ct->looking)
         return; /* cancelled meanwhile, or an answer to a lookup made before a restart */
     ct->looking = 0;
     if (ev->ok && json_is_object(ev->outputs)) {
-        core_task_succeeded(c, r, ev->task, ev->outputs, SRC_CACHE, ev->source_run,
+        core_task_succeeded(c, r, slot, ev->outputs, SRC_CACHE, ev->source_run,
                             ev->source_task, fx);
         core_maybe_finish_run(c, r, fx);
         return;
     }
     inflight *f = strmap_get(c->inflight, ct->key);
-    if (f && f->owner.run == r->id && f->owner.task == ev->task) {
-        core_enqueue(c, r, ev->task); /* its own retry */
+    if (f && f->owner.run == r->id && f->owner.task == slot) {
+        core_enqueue(c, r, slot); /* its own retry */
         return;
     }
     if (f) {
         xgrow(&f->waiters, &f->cap, f->n + 1, sizeof *f->waiters);
-        f->waiters[f->n++] = (taskref){r->id, ev->task};
+        f->waiters[f->n++] = (taskref){r->id, slot};
         return;
     }
     f = xcalloc(1, sizeof *f);
-    f->owner = (taskref){r->id, ev->task};
+    f->owner = (taskref){r->id, slot};
     strmap_put(c->inflight, ct->key, f);
-    core_enqueue(c, r, ev->task);
+    core_enqueue(c, r, slot);
 }
 
 /* A waiter still waiting: its run is live and it is ready with the same key. */
@@ -98,8 +97,10 @@ static void settle_one(core *c, settle st, core_effects *fx)
             core_enqueue(c, r, f->owner.task);
             return;
         }
+        char name[300];
+        core_unit_name(owner, st.t.task, name, sizeof name);
         core_task_succeeded(c, r, f->waiters[i].task, owner->outputs[st.t.task], SRC_INFLIGHT,
-                            owner->id, owner->g->tasks[st.t.task].name, fx);
+                            owner->id, name, fx);
         core_maybe_finish_run(c, r, fx);
     }
     strmap_del(c->inflight, st.key);

@@ -4,7 +4,8 @@
  * snapshot. Tasks that were running come back with their attempt as an orphan: the worker
  * still running it claims it when it registers again, its result is accepted whenever it
  * comes, and if nobody reports it within the grace period it fails as lost (and is retried
- * if its policy allows). Nothing that succeeded runs again: its outputs are restored. */
+ * if its policy allows). Nothing that succeeded runs again: its outputs are restored.
+ * A mapped task that had expanded gets its elements back the same way (core_map.c). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -12,7 +13,7 @@
 #include "common/xmem.h"
 #include "scheduler/core_int.h"
 
-static void add_orphan(core *c, crun *r, int task, const core_task_snapshot *snap, int64_t now)
+void core_add_orphan(core *c, crun *r, int task, const core_task_snapshot *snap, int64_t now)
 {
     cattempt *a = xcalloc(1, sizeof *a);
     a->id = snap->attempt_id;
@@ -80,8 +81,10 @@ void core_on_restore(core *c, const core_event *ev, core_effects *fx)
             core_make_ready(c, r, (int)i, fx);
             break;
         case TS_RUNNING:
-            if (snap->attempt_id) {
-                add_orphan(c, r, (int)i, snap, ev->now_us);
+            if (r->g->tasks[i].map && snap->nelems) {
+                core_map_restore(c, r, (int)i, snap, ev->now_us, fx);
+            } else if (snap->attempt_id) {
+                core_add_orphan(c, r, (int)i, snap, ev->now_us);
             } else {
                 r->t[i].state = TS_PENDING;
                 core_make_ready(c, r, (int)i, fx);

@@ -17,14 +17,17 @@ static void stop_run(core *c, crun *r, int cls, const char *why, int64_t now, co
     uint64_t id = r->id;
     r->stop_class = cls;
     r->stop_reason = xstrdup(why);
-    for (size_t i = 0; i < r->g->ntasks; i++) {
+    /* Elements (the last slots) first, so a mapped task finds them ended. */
+    for (size_t i = r->nslots; i-- > 0;) {
         ctask *t = &r->t[i];
-        if (t->state == TS_RUNNING) {
+        if (t->map) {
+            core_map_advance(c, r, (int)i, fx); /* ends it once its elements have */
+            if (!u64map_get(c->runs, id))
+                return;
+        } else if (t->state == TS_RUNNING) {
             cattempt *a = u64map_get(c->attempts, t->attempt_id);
             if (a && a->w) {
-                core_effect *e = core_emit(fx, FX_STOP_ATTEMPT);
-                e->run_id = r->id;
-                e->task = (int)i;
+                core_effect *e = core_emit_unit(fx, FX_STOP_ATTEMPT, r, (int)i);
                 e->attempt_id = a->id;
                 e->worker = xstrdup(a->w->name);
             } else if (a) {

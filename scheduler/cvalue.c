@@ -171,14 +171,22 @@ static dag_value *compile_ref(cc *c, const ynode *n, const char *expr, int self,
         }
         return lit_value(json_incref(v));
     }
+    if (!strcmp(expr, "item") || !strcmp(expr, "index")) {
+        if (!c->mapped[self] || c->in_map) {
+            diag_add(c->d, n->line, n->col, "${%s} is defined only in the inputs of a task "
+                     "with 'map'", expr);
+            return NULL;
+        }
+        return new_value(expr[1] == 't' ? DV_ITEM : DV_INDEX);
+    }
     if (dot && (!strcmp(dot, ".error.message") || !strcmp(dot, ".error.class")))
         return compile_error_ref(c, n, expr, self, deps, ndeps, capdeps);
     const char *mid = dot ? strstr(dot, ".outputs.") : NULL;
     if (!dot || mid != dot || !valid_ident(expr, (size_t)(dot - expr)) ||
         !valid_ident(dot + 9, strlen(dot + 9))) {
         diag_add(c->d, n->line, n->col,
-                 "bad reference ${%s}: use ${params.NAME}, ${TASK.outputs.NAME} or "
-                 "${TASK.error.message}", expr);
+                 "bad reference ${%s}: use ${params.NAME}, ${TASK.outputs.NAME}, "
+                 "${TASK.error.message}, ${item} or ${index}", expr);
         return NULL;
     }
     char *task = xstrndup(expr, (size_t)(dot - expr));
@@ -363,8 +371,42 @@ void cv_ingest(cc *c, dag_value *v, wtype want, const ynode *n, const char *what
 }
 
 /* The static type of an output reference: the declared port, or for a mirrored ("*")
- * output, the type of the producing task's input of the same name. */
-static wtype ref_type(cc *c, const dag_value *v, int depth)
+ * output, the type of the producing task's input of the same name; a list of it when the
+ * producer is mapped. */
+static wtype ref_type(cc *c, const dag_value *v, int depth);
+
+static wtype value_type(cc *c, const dag_value *v, int self, int depth)
+{
+    switch (v->kind) {
+    case DV_OUT:
+        return ref_type(c, v, depth + 1);
+    case DV_LIT:
+        return wtype_of_json(v->lit);
+    case DV_CONCAT:
+        return (wtype){WT_STRING, 0};
+    case DV_ITEM:
+        return self >= 0 ? c->item_types[self] : (wtype){WT_ANY, 0};
+    case DV_INDEX:
+        return (wtype){WT_INT, 0};
+    case DV_LIST: {
+        /* list<T> when every item is a T, list<any> otherwise */
+        wtype first = v->n ? value_type(c, v->items[0], self, depth) : (wtype){WT_ANY, 0};
+        for (size_t i = 1; i < v->n && first.base != WT_ANY; i++) {
+            wtype t = value_type(c, v->items[i], self, depth);
+            if (t.base != first.base || t.depth != first.depth)
+                first = (wtype){WT_ANY, 0};
+        }
+        if (first.depth >= WTYPE_MAX_DEPTH)
+            first = (wtype){WT_ANY, 0};
+        return (wtype){first.base, (uint8_t)(first.depth + 1)};
+    }
+    case DV_MAP:
+        return (wtype){WT_JSON, 0};
+    }
+    return (wtype){WT_ANY, 0};
+}
+
+static wtype port_type(cc *c, const dag_value *v, int depth)
 {
     if (!strncmp(v->port, "error.", 6))
         return (wtype){WT_STRING, 0};
@@ -375,19 +417,26 @@ static wtype ref_type(cc *c, const dag_value *v, int depth)
     if (!p || strcmp(p->name, "*") != 0 || depth > 16)
         return p ? p->type : (wtype){WT_ANY, 0};
     const dag_task *t = &c->g->tasks[v->task];
-    for (size_t i = 0; i < t->ninputs; i++) {
-        if (strcmp(t->input_names[i], v->port) != 0 || !t->inputs[i])
-            continue;
-        const dag_value *in = t->inputs[i];
-        if (in->kind == DV_OUT)
-            return ref_type(c, in, depth + 1);
-        if (in->kind == DV_LIT)
-            return wtype_of_json(in->lit);
-        if (in->kind == DV_CONCAT)
-            return (wtype){WT_STRING, 0};
-        return (wtype){WT_JSON, 0};
-    }
+    for (size_t i = 0; i < t->ninputs; i++)
+        if (strcmp(t->input_names[i], v->port) == 0 && t->inputs[i])
+            return value_type(c, t->inputs[i], v->task, depth);
     return (wtype){WT_ANY, 0};
+}
+
+static wtype ref_type(cc *c, const dag_value *v, int depth)
+{
+    wtype t = port_type(c, v, depth);
+    if (c->mapped[v->task] && strncmp(v->port, "error.", 6) != 0 && t.base != WT_ANY &&
+        t.depth < WTYPE_MAX_DEPTH)
+        t.depth++;
+    else if (c->mapped[v->task] && t.base == WT_ANY)
+        t = (wtype){WT_ANY, 1};
+    return t;
+}
+
+wtype cv_type(cc *c, const dag_value *v)
+{
+    return value_type(c, v, -1, 0);
 }
 
 void cv_check(cc *c, const dag_value *v, wtype want, const ynode *n, const char *what)
@@ -403,6 +452,15 @@ void cv_check(cc *c, const dag_value *v, wtype want, const ynode *n, const char 
         if (!wtype_assignable(want, got))
             diag_add(c->d, n->line, n->col, "%s: expected %s, but output '%s' of task '%s' is %s",
                      what, wtype_format(want, wb, sizeof wb), v->port, c->g->tasks[v->task].name,
+                     wtype_format(got, gb, sizeof gb));
+        return;
+    }
+    case DV_ITEM:
+    case DV_INDEX: {
+        wtype got = value_type(c, v, c->self, 0);
+        if (!wtype_assignable(want, got))
+            diag_add(c->d, n->line, n->col, "%s: expected %s, but ${%s} is %s", what,
+                     wtype_format(want, wb, sizeof wb), v->kind == DV_ITEM ? "item" : "index",
                      wtype_format(got, gb, sizeof gb));
         return;
     }

@@ -1,6 +1,7 @@
 /* dag: compiled workflows. See dag.h. */
 #include "scheduler/dag.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,10 @@ void dag_free(dag *d)
         free(t->inputs);
         free(t->parents);
         free(t->children);
+        dag_value_free(t->map);
+        for (size_t k = 0; k < t->noutputs; k++)
+            free(t->output_names[k]);
+        free(t->output_names);
     }
     free(d->tasks);
     free(d->order);
@@ -75,14 +80,22 @@ static void append_text(char **buf, size_t *len, size_t *cap, const json_t *v)
     free(dumped);
 }
 
-static json_t *resolve(const dag *d, const dag_value *v, json_t *const *outputs, char *why,
-                       size_t n)
+json_t *dag_resolve_value(const dag *d, const dag_value *v, const dag_scope *sc, char *why,
+                          size_t n)
 {
     switch (v->kind) {
     case DV_LIT:
         return json_incref(v->lit);
+    case DV_ITEM:
+        if (!sc->item)
+            snprintf(why, n, "${item} outside a mapped task");
+        return sc->item ? json_deep_copy(sc->item) : NULL;
+    case DV_INDEX:
+        if (sc->index < 0)
+            snprintf(why, n, "${index} outside a mapped task");
+        return sc->index >= 0 ? json_integer(sc->index) : NULL;
     case DV_OUT: {
-        json_t *o = json_object_get(outputs[v->task], v->port);
+        json_t *o = json_object_get(sc->outputs[v->task], v->port);
         if (!o)
             snprintf(why, n, "task '%s' did not produce output '%s'", d->tasks[v->task].name,
                      v->port);
@@ -93,7 +106,7 @@ static json_t *resolve(const dag *d, const dag_value *v, json_t *const *outputs,
         size_t len = 0, cap = 0;
         xgrow(&buf, &cap, 1, 1);
         for (size_t i = 0; i < v->n; i++) {
-            json_t *part = resolve(d, v->items[i], outputs, why, n);
+            json_t *part = dag_resolve_value(d, v->items[i], sc, why, n);
             if (!part) {
                 free(buf);
                 return NULL;
@@ -111,7 +124,7 @@ static json_t *resolve(const dag *d, const dag_value *v, json_t *const *outputs,
     case DV_MAP: {
         json_t *out = v->kind == DV_LIST ? json_array() : json_object();
         for (size_t i = 0; i < v->n; i++) {
-            json_t *e = resolve(d, v->items[i], outputs, why, n);
+            json_t *e = dag_resolve_value(d, v->items[i], sc, why, n);
             if (!e) {
                 json_decref(out);
                 return NULL;
@@ -127,13 +140,12 @@ static json_t *resolve(const dag *d, const dag_value *v, json_t *const *outputs,
     return NULL;
 }
 
-json_t *dag_resolve_inputs(const dag *d, size_t i, json_t *const *outputs, char *why,
-                           size_t n)
+json_t *dag_resolve_inputs(const dag *d, size_t i, const dag_scope *sc, char *why, size_t n)
 {
     const dag_task *t = &d->tasks[i];
     json_t *obj = json_object();
     for (size_t k = 0; k < t->ninputs; k++) {
-        json_t *v = resolve(d, t->inputs[k], outputs, why, n);
+        json_t *v = dag_resolve_value(d, t->inputs[k], sc, why, n);
         if (!v) {
             json_decref(obj);
             return NULL;
@@ -141,6 +153,22 @@ json_t *dag_resolve_inputs(const dag *d, size_t i, json_t *const *outputs, char 
         json_object_set_new(obj, t->input_names[k], v);
     }
     return obj;
+}
+
+void dag_unit_name(const dag *d, int task, int elem, char *buf, size_t n)
+{
+    if (elem < 0)
+        snprintf(buf, n, "%s", d->tasks[task].name);
+    else
+        snprintf(buf, n, "%s[%d]", d->tasks[task].name, elem);
+}
+
+size_t dag_min_success(const dag_task *t, size_t n)
+{
+    if (t->min_success >= 0)
+        return (size_t)t->min_success < n ? (size_t)t->min_success : n;
+    double need = ceil(t->min_success_pct * (double)n / 100.0 - 1e-9);
+    return need <= 0 ? 0 : need >= (double)n ? n : (size_t)need;
 }
 
 typedef struct sbuf {

@@ -17,7 +17,9 @@ enum dv_kind {
     DV_OUT,    /* ${task.outputs.port} */
     DV_CONCAT, /* "text ${ref} text": items are DV_LIT strings and DV_OUT */
     DV_LIST,   /* items */
-    DV_MAP     /* keys + items */
+    DV_MAP,    /* keys + items */
+    DV_ITEM,   /* ${item}: the element of a mapped task */
+    DV_INDEX   /* ${index}: its position in the list, from 0 */
 };
 
 typedef struct dag_value dag_value;
@@ -59,6 +61,12 @@ typedef struct dag_task {
     int catch_of;        /* the task this one is the catch handler of, or -1 */
     char *cache_version; /* memoized (cache:), with this version ("" when not given); NULL:
                             computed every time */
+    dag_value *map;      /* map: the list fanned out over (one element per item), or NULL */
+    uint32_t max_parallel;  /* mapped: elements running at once, 0 = no limit */
+    int64_t min_success;    /* mapped: elements that must succeed; -1: use min_success_pct */
+    double min_success_pct; /* mapped: percentage of the elements (100 by default) */
+    char **output_names; /* mapped: the declared outputs, each a list over the elements */
+    size_t noutputs;
 } dag_task;
 
 typedef struct dag {
@@ -75,11 +83,24 @@ typedef struct dag {
 
 void dag_free(dag *d);
 
-/* Resolves task i's inputs against the outputs of its upstream tasks (outputs[t] is task
- * t's output object, borrowed). Returns a new JSON object of input name -> value, or NULL
+/* What references resolve against: outputs[t] is task t's output object (borrowed); item
+ * and index are the element of a mapped task (NULL and -1 otherwise). */
+typedef struct dag_scope {
+    json_t *const *outputs;
+    const json_t *item;
+    int64_t index;
+} dag_scope;
+
+/* Resolves task i's inputs. Returns a new JSON object of input name -> value, or NULL
  * with a message in why when an upstream output is missing. */
-json_t *dag_resolve_inputs(const dag *d, size_t i, json_t *const *outputs, char *why,
-                           size_t n);
+json_t *dag_resolve_inputs(const dag *d, size_t i, const dag_scope *sc, char *why, size_t n);
+/* Resolves one value (a map: list). New reference, or NULL with why. */
+json_t *dag_resolve_value(const dag *d, const dag_value *v, const dag_scope *sc, char *why,
+                          size_t n);
+/* A task's name, or "name[elem]" for element elem (>= 0) of a mapped task. */
+void dag_unit_name(const dag *d, int task, int elem, char *buf, size_t n);
+/* The minimum number of n elements of mapped task t that must succeed. */
+size_t dag_min_success(const dag_task *t, size_t n);
 
 /* Renders the graph for Graphviz (dot) or Mermaid. Caller frees. */
 char *dag_render_dot(const dag *d);

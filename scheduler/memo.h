@@ -16,11 +16,12 @@
 #include "scheduler/core.h"
 #include "scheduler/dag.h"
 
-/* Answers a lookup for task of run (inputs resolved, key computed by the core), filling
- * ans (an EV_LOOKUP). Records the key on the task. On a hit, ans->ok = 1 with outputs (new
- * reference) and the entry's source_run and source_task (caller frees both). */
-void memo_lookup(catalog *cat, store *st, const dag *g, uint64_t run, int task,
-                 const char *key, const json_t *inputs, int64_t now_us, core_event *ans);
+/* Answers lookup e (an FX_LOOKUP: the task or element, its key and resolved inputs) of a
+ * run of g, filling ans (an EV_LOOKUP). Records the key on the task. On a hit, ans->ok = 1
+ * with outputs (new reference) and the entry's source_run and source_task (caller frees
+ * both). */
+void memo_lookup(catalog *cat, store *st, const dag *g, const core_effect *e, int64_t now_us,
+                 core_event *ans);
 
 /* Records a succeeded task's source (the effect's source fields); a memoized task that
  * computed its outputs (key set) also makes them the cache entry for its key. */

@@ -41,41 +41,67 @@ static dag *recompile(const json_t *row, weft_err *err)
     return g;
 }
 
+static core_task_snapshot snapshot_of(const json_t *t, int64_t now_us)
+{
+    int state = parse_state(json_string_value(json_object_get(t, "state")));
+    core_task_snapshot snap = {
+        .state = state < 0 ? TS_PENDING : state,
+        .attempts = (int)json_integer_value(json_object_get(t, "attempts")),
+        .attempt_id = (uint64_t)json_integer_value(json_object_get(t, "running_attempt")),
+        .outputs = json_object_get(t, "outputs"),
+        .due_us = json_integer_value(json_object_get(t, "retry_due_us"))};
+    if (snap.state == TS_RETRY_WAIT && !snap.due_us)
+        snap.due_us = now_us;
+    return snap;
+}
+
+/* Rows come ordered by (idx, elem): each task's row, then its elements' rows. */
+static int snapshot_rows(const json_t *tasks, const dag *g, int64_t run, int64_t now_us,
+                         recovered *out, weft_err *err)
+{
+    size_t nrows = json_array_size(tasks), ntasks = 0, nelems = 0, i;
+    json_t *t;
+    out->snap = xcalloc(g->ntasks + 1, sizeof *out->snap);
+    out->elems = xcalloc(nrows + 1, sizeof *out->elems);
+    json_array_foreach(tasks, i, t) {
+        json_int_t idx = json_integer_value(json_object_get(t, "idx"));
+        json_int_t elem = json_integer_value(json_object_get(t, "elem"));
+        core_task_snapshot *parent = ntasks ? &out->snap[ntasks - 1] : NULL;
+        if (elem < 0 && idx == (json_int_t)ntasks && ntasks < g->ntasks) {
+            out->snap[ntasks++] = snapshot_of(t, now_us);
+        } else if (elem >= 0 && parent && idx == (json_int_t)ntasks - 1 &&
+                   elem == (json_int_t)parent->nelems) {
+            if (!parent->nelems)
+                parent->elems = &out->elems[nelems];
+            out->elems[nelems++] = snapshot_of(t, now_us);
+            parent->nelems++;
+        } else {
+            break;
+        }
+    }
+    if (i < nrows || ntasks != g->ntasks) {
+        err_set(err, WEFT_EDB, "the catalogue's task rows for run %lld do not match its "
+                "workflow (%zu tasks)", (long long)run, g->ntasks);
+        return WEFT_EDB;
+    }
+    return 0;
+}
+
 int recover_run(catalog *cat, int64_t run, int64_t now_us, recovered *out, weft_err *err)
 {
     memset(out, 0, sizeof *out);
     json_t *row = catalog_query_recovery(cat, run, err);
     if (!row)
         return err->code ? err->code : WEFT_EDB;
+    out->row = row;
     dag *g = recompile(row, err);
-    json_t *tasks = json_object_get(row, "tasks");
-    if (g && json_array_size(tasks) != g->ntasks) {
-        err_set(err, WEFT_EDB, "the catalogue holds %zu tasks for run %lld; its workflow has %zu",
-                json_array_size(tasks), (long long)run, g->ntasks);
+    if (!g || snapshot_rows(json_object_get(row, "tasks"), g, run, now_us, out, err) < 0) {
         dag_free(g);
-        g = NULL;
-    }
-    if (!g) {
-        json_decref(row);
+        recover_free(out);
         return err->code;
     }
-    core_task_snapshot *snap = xcalloc(g->ntasks, sizeof *snap);
-    size_t i;
-    json_t *t;
-    json_array_foreach(tasks, i, t) {
-        int state = parse_state(json_string_value(json_object_get(t, "state")));
-        snap[i].state = state < 0 ? TS_PENDING : state;
-        snap[i].attempts = (int)json_integer_value(json_object_get(t, "attempts"));
-        snap[i].attempt_id = (uint64_t)json_integer_value(json_object_get(t, "running_attempt"));
-        snap[i].outputs = json_object_get(t, "outputs");
-        snap[i].due_us = json_integer_value(json_object_get(t, "retry_due_us"));
-        if (snap[i].state == TS_RETRY_WAIT && !snap[i].due_us)
-            snap[i].due_us = now_us;
-    }
-    out->snap = snap;
-    out->row = row;
     out->ev = (core_event){.kind = EV_RUN_RESTORED, .now_us = now_us, .run_id = (uint64_t)run,
-                           .dag = g, .snapshot = snap,
+                           .dag = g, .snapshot = out->snap,
                            .started_us = json_integer_value(json_object_get(row, "created_us"))};
     return 0;
 }
@@ -83,6 +109,7 @@ int recover_run(catalog *cat, int64_t run, int64_t now_us, recovered *out, weft_
 void recover_free(recovered *r)
 {
     free(r->snap);
+    free(r->elems);
     json_decref(r->row);
     memset(r, 0, sizeof *r);
 }

@@ -16,6 +16,8 @@
 typedef struct recovered {
     core_event ev;              /* EV_RUN_RESTORED; ev.dag passes to the core with the event */
     core_task_snapshot *snap;   /* owned */
+    core_task_snapshot *elems;  /* owned: the elements of mapped tasks, which snap points
+                                   into */
     json_t *row;                /* owns the outputs the snapshot borrows */
 } recovered;
 

@@ -246,11 +246,12 @@ static void on_result(sched *s, const zmq_msg_t *id, const Weft__Result *r)
     char sender[256];
     worker_name(id, sender, sizeof sender);
     uint64_t run;
-    int task, no;
+    int task, elem, no;
     int64_t now = clock_wall_us();
-    if (core_attempt_info(s->core, r->attempt_id, &run, &task, &no)) {
-        const dag *g = core_run_dag(s->core, run);
-        catalog_write_log(s->cat, (int64_t)run, g->tasks[task].name, no, r->log.data, r->log.len);
+    if (core_attempt_info(s->core, r->attempt_id, &run, &task, &elem, &no)) {
+        char name[300];
+        dag_unit_name(core_run_dag(s->core, run), task, elem, name, sizeof name);
+        catalog_write_log(s->cat, (int64_t)run, name, no, r->log.data, r->log.len);
     }
     json_t *outputs = r->ok ? json_loads(r->outputs_json, 0, NULL) : NULL;
     core_event ev = {.kind = EV_RESULT,
@@ -319,7 +320,8 @@ static void on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *
     free(pinned);
     for (size_t i = 0; run > 0 && i < g->ntasks; i++) {
         const dag_task *t = &g->tasks[i];
-        if (catalog_add_task(s->cat, run, (int)i, t->name, t->type, t->type_version, "pending") < 0)
+        if (catalog_add_task(s->cat, run, (int)i, -1, t->name, t->type, t->type_version,
+                             "pending") < 0)
             run = WEFT_EDB;
         for (size_t k = 0; run > 0 && k < t->nparents; k++)
             catalog_add_edge(s->cat, run, (int)i, t->parents[k]);

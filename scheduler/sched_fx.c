@@ -14,14 +14,14 @@
 static void answer_lookup(sched *s, const core_effect *e, const dag *g, int64_t now)
 {
     xgrow(&s->lookups, &s->caplookups, s->nlookups + 1, sizeof *s->lookups);
-    memo_lookup(s->cat, s->store, g, e->run_id, e->task, e->key, e->json, now,
-                &s->lookups[s->nlookups++]);
+    memo_lookup(s->cat, s->store, g, e, now, &s->lookups[s->nlookups++]);
 }
 
 static void apply_task_state(sched *s, const core_effect *e, const dag *g, int64_t now)
 {
     char *outputs = e->json ? json_dumps(e->json, JSON_COMPACT) : NULL;
-    char reused[300] = "";
+    char reused[300] = "", name[300];
+    dag_unit_name(g, e->task, e->elem, name, sizeof name);
     int copied = e->state == TS_SUCCEEDED && e->source != SRC_COMPUTED;
     if (copied) /* the event says where the outputs came from (the row keeps no error) */
         snprintf(reused, sizeof reused, "reused (%s): computed by run %llu, task %s",
@@ -30,8 +30,9 @@ static void apply_task_state(sched *s, const core_effect *e, const dag *g, int64
     catalog_task_update u = {
         .run = (int64_t)e->run_id,
         .idx = e->task,
+        .elem = e->elem,
         .state = core_task_state_name(e->state),
-        .task_name = g->tasks[e->task].name,
+        .task_name = name,
         .error_class = e->errclass ? errclass_name(e->errclass) : NULL,
         .error = copied ? reused : e->message,
         .outputs = outputs,
@@ -45,14 +46,34 @@ static void apply_task_state(sched *s, const core_effect *e, const dag *g, int64
         memo_task_succeeded(s->cat, e, now);
 }
 
+/* A mapped task expanded: a row per element, and the task is running. */
+static void apply_map(sched *s, const core_effect *e, const dag *g, int64_t now)
+{
+    const dag_task *t = &g->tasks[e->task];
+    size_t n = json_array_size(e->json);
+    char name[300], detail[96];
+    for (size_t i = 0; i < n; i++) {
+        dag_unit_name(g, e->task, (int)i, name, sizeof name);
+        catalog_add_task(s->cat, (int64_t)e->run_id, e->task, (int)i, name, t->type,
+                         t->type_version, "pending");
+    }
+    catalog_task_update u = {.run = (int64_t)e->run_id, .idx = e->task, .elem = -1,
+                             .state = "running", .task_name = t->name, .ready_us = now};
+    catalog_update_task(s->cat, &u, now);
+    snprintf(detail, sizeof detail, "%zu elements", n);
+    catalog_event(s->cat, (int64_t)e->run_id, t->name, "map", detail, now);
+}
+
 static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int64_t now)
 {
     const dag_task *t = &g->tasks[e->task];
-    char *inputs = json_dumps(e->json, JSON_COMPACT);
+    char *inputs = json_dumps(e->json, JSON_COMPACT), name[300];
+    dag_unit_name(g, e->task, e->elem, name, sizeof name);
     catalog_attempt a = {.id = e->attempt_id,
                          .run = (int64_t)e->run_id,
                          .idx = e->task,
-                         .task_name = t->name,
+                         .elem = e->elem,
+                         .task_name = name,
                          .number = e->attempt_no,
                          .worker = e->worker,
                          .inputs = inputs};
@@ -60,7 +81,7 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int64_t
     Weft__Dispatch d = WEFT__DISPATCH__INIT;
     d.attempt_id = e->attempt_id;
     d.run_id = e->run_id;
-    d.task = t->name;
+    d.task = name;
     d.type = t->type;
     d.inputs_json = inputs;
     d.attempt = (uint32_t)e->attempt_no;
@@ -121,6 +142,9 @@ void sched_apply_effects(sched *s, int64_t now)
         }
         case FX_LOOKUP:
             answer_lookup(s, e, g, now);
+            break;
+        case FX_MAP:
+            apply_map(s, e, g, now);
             break;
         case FX_WORKER_STATE:
             catalog_event(s->cat, 0, NULL, strcmp(e->message, "up") ? "worker_lost" : "worker_up",

@@ -19,7 +19,10 @@
  *   6. a worker is never given more attempts than it has slots;
  *   7. nothing of a cancelled run is dispatched after the cancel, and it ends cancelled
  *      (unless its run-level timeout had already stopped it); a run that was not stopped
- *      succeeds exactly when none of its tasks failed or was skipped.
+ *      succeeds exactly when none of its tasks failed or was skipped;
+ *   8. a mapped task never has more than max_parallel elements started and not ended; it
+ *      ends only after all its elements, succeeded exactly when at least min_success of
+ *      them did, with one list entry per element in each output.
  *
  * After the fault phase it drains (no more faults) and checks that every run ended
  * (liveness). A failure prints the seed and step; rerun with --seed to replay it. */
@@ -29,80 +32,12 @@
 #include <string.h>
 
 #include "common/errclass.h"
-#include "common/strmap.h"
 #include "common/units.h"
 #include "common/xmem.h"
 #include "scheduler/compile.h"
-#include "scheduler/core.h"
-#include "scheduler/typereg.h"
+#include "sim.h"
 
-#define MAX_RUNS    4096
-#define MAX_WORKERS 3
-#define MAX_MSGS    4096
-#define MAX_HELD    8
-#define RECENT      16
-
-typedef struct mtask {
-    int state, attempts, succeeded;
-    uint64_t running; /* attempt in flight, 0 when none */
-    json_t *outputs;
-    int64_t due;
-} mtask;
-
-/* A run as the catalogue would hold it, with its own compiled dag for the checks. */
-typedef struct mrun {
-    uint64_t id;
-    char *yaml;
-    dag *g;
-    mtask *t;
-    int ended;
-    int cancelled;
-} mrun;
-
-typedef struct msg {
-    int to_worker; /* 1: a dispatch (or a stop) to worker w; 0: a result from worker w */
-    int stop;      /* with to_worker: stop the attempt */
-    int w;
-    uint64_t attempt;
-    int ok, cls;
-    json_t *json; /* dispatch: inputs; result: outputs */
-} msg;
-
-typedef struct sworker {
-    char name[16];
-    int alive, registered, slots;
-    uint64_t held[MAX_HELD];
-    json_t *held_inputs[MAX_HELD];
-    int nheld;
-    msg recent[RECENT]; /* results sent, resent after re-registering */
-    int nrecent;
-} sworker;
-
-typedef struct sim {
-    uint64_t rng, seed;
-    long step;
-    int64_t now;
-    core *c;
-    core_effects fx;
-    typereg *types;
-    mrun runs[MAX_RUNS];
-    int nruns;
-    uint64_t next_run;
-    sworker w[MAX_WORKERS];
-    msg net[MAX_MSGS];
-    int nnet;
-    uint64_t max_attempt;
-    /* Per worker, the attempts the core should count against its slots: those it dispatched
-     * and has not ended, plus those the worker reported running at registration. */
-    uint64_t busy[MAX_WORKERS][64];
-    int nbusy[MAX_WORKERS];
-    long dispatches, results, restarts, losses, stale, hits;
-    strmap *cache;        /* cache key -> outputs recorded by memoized tasks */
-    core_event *lookups;  /* answers to give the core after the current step */
-    size_t nlookups, caplookups;
-} sim;
-
-static uint64_t rnd(sim *s)
+uint64_t rnd(sim *s)
 {
     s->rng ^= s->rng >> 12;
     s->rng ^= s->rng << 25;
@@ -110,18 +45,17 @@ static uint64_t rnd(sim *s)
     return s->rng * 0x2545F4914F6CDD1DULL;
 }
 
-static int chance(sim *s, int percent)
+int chance(sim *s, int percent)
 {
     return (int)(rnd(s) % 100) < percent;
 }
 
-static int pick(sim *s, int n)
+int pick(sim *s, int n)
 {
     return (int)(rnd(s) % (uint64_t)n);
 }
 
-static void die(sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
-static void die(sim *s, const char *fmt, ...)
+void die(sim *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -176,8 +110,25 @@ static char *random_workflow(sim *s)
     len += (size_t)snprintf(y + len, cap - len, "tasks:\n");
     static const char *const classes[] = {"transient", "crash", "lost", "timeout", "fatal"};
     for (int i = 0; i < n; i++) {
-        len +=
-            (size_t)snprintf(y + len, cap - len, "  t%d:\n    type: echo\n    with: { x: %d", i, i);
+        /* Every task passes on a list l; some fan out over an earlier task's l. */
+        int mapped = i > 0 && chance(s, 25), src = mapped ? pick(s, i) : -1;
+        if (mapped && catcher[i] == src)
+            mapped = 0;
+        len += (size_t)snprintf(y + len, cap - len, "  t%d:\n    type: echo\n", i);
+        if (mapped) {
+            len += (size_t)snprintf(y + len, cap - len, "    map: \"${t%d.outputs.l}\"\n", src);
+            if (chance(s, 50))
+                len += (size_t)snprintf(y + len, cap - len, "    max_parallel: %d\n",
+                                        1 + pick(s, 3));
+            if (chance(s, 50))
+                len += (size_t)snprintf(y + len, cap - len, "    min_success: %s\n",
+                                        chance(s, 50) ? "50%" : "1");
+        }
+        len += (size_t)snprintf(y + len, cap - len, "    with: { x: %s, l: [",
+                                mapped ? "\"${item}\"" : "0");
+        for (int k = pick(s, 6); k > 0; k--)
+            len += (size_t)snprintf(y + len, cap - len, "%d%s", pick(s, 4), k > 1 ? ", " : "");
+        len += (size_t)snprintf(y + len, cap - len, "]");
         for (int k = 0; i > 0 && k < 3; k++) {
             if (!chance(s, 50))
                 continue;
@@ -216,7 +167,7 @@ static char *random_workflow(sim *s)
     return y;
 }
 
-static mrun *find_run(sim *s, uint64_t id)
+mrun *find_run(sim *s, uint64_t id)
 {
     for (int i = 0; i < s->nruns; i++)
         if (s->runs[i].id == id)
@@ -224,7 +175,7 @@ static mrun *find_run(sim *s, uint64_t id)
     return NULL;
 }
 
-static int worker_index(sim *s, const char *name)
+int worker_index(sim *s, const char *name)
 {
     for (int i = 0; i < MAX_WORKERS; i++)
         if (!strcmp(s->w[i].name, name))
@@ -232,7 +183,7 @@ static int worker_index(sim *s, const char *name)
     return -1;
 }
 
-static void busy_del(sim *s, int w, uint64_t id)
+void busy_del(sim *s, int w, uint64_t id)
 {
     for (int i = 0; i < s->nbusy[w]; i++)
         if (s->busy[w][i] == id) {
@@ -241,163 +192,13 @@ static void busy_del(sim *s, int w, uint64_t id)
         }
 }
 
-static void send_msg(sim *s, msg m)
+void send_msg(sim *s, msg m)
 {
     if (s->nnet == MAX_MSGS) {
         json_decref(m.json);
         return; /* a full network drops, like a lost connection */
     }
     s->net[s->nnet++] = m;
-}
-
-/* ---- commit: apply the core's effects to the model, checking invariants ---- */
-
-static void check_retry_delay(sim *s, const mrun *r, int task, const core_effect *e)
-{
-    const dag_retry *rt = &r->g->tasks[task].retry;
-    int64_t delay = (e->due_us - s->now) / 1000;
-    int64_t bound = core_backoff_ms(rt, r->t[task].attempts, 1.0);
-    if (delay < 0 || delay > bound)
-        die(s, "retry delay %lld ms of run %llu task %d outside [0, %lld]", (long long)delay,
-            (unsigned long long)r->id, task, (long long)bound);
-    if (!rt->jitter_full && delay != bound)
-        die(s, "retry delay %lld ms without jitter, expected %lld", (long long)delay,
-            (long long)bound);
-}
-
-static void commit_task_state(sim *s, mrun *r, const core_effect *e)
-{
-    mtask *t = &r->t[e->task];
-    if (e->state == TS_SUCCEEDED) {
-        if (t->succeeded++)
-            die(s, "run %llu task %d succeeded twice", (unsigned long long)r->id, e->task);
-        json_decref(t->outputs);
-        t->outputs = json_incref(e->json);
-    }
-    if (e->state == TS_RETRY_WAIT) {
-        check_retry_delay(s, r, e->task, e);
-        t->due = e->due_us;
-    }
-    if (e->state == TS_READY && t->state == TS_RETRY_WAIT && s->now < t->due)
-        die(s, "run %llu task %d retried %lld ms before its due time", (unsigned long long)r->id,
-            e->task, (long long)((t->due - s->now) / 1000));
-    t->state = e->state;
-}
-
-static void commit_dispatch(sim *s, mrun *r, const core_effect *e)
-{
-    const dag_task *dt = &r->g->tasks[e->task];
-    if (r->cancelled)
-        die(s, "run %llu dispatched task %d after it was cancelled", (unsigned long long)r->id,
-            e->task);
-    for (size_t k = 0; k < dt->nparents; k++) {
-        int p = dt->parents[k], want = dt->catch_of == p ? TS_CAUGHT : TS_SUCCEEDED;
-        if (r->t[p].state != want)
-            die(s, "run %llu task %d dispatched with parent %d %s", (unsigned long long)r->id,
-                e->task, p, core_task_state_name(r->t[p].state));
-    }
-    if (e->attempt_no > dt->retry.max_attempts)
-        die(s, "attempt %d of task %d exceeds max_attempts %d", e->attempt_no, e->task,
-            dt->retry.max_attempts);
-    int w = worker_index(s, e->worker);
-    if (w < 0 || s->nbusy[w] >= s->w[w].slots)
-        die(s, "worker %s given more attempts than its %d slots", e->worker,
-            w < 0 ? 0 : s->w[w].slots);
-    s->busy[w][s->nbusy[w]++] = e->attempt_id;
-    r->t[e->task].state = TS_RUNNING;
-    r->t[e->task].running = e->attempt_id;
-    r->t[e->task].attempts = e->attempt_no;
-    if (e->attempt_id > s->max_attempt)
-        s->max_attempt = e->attempt_id;
-    s->dispatches++;
-    send_msg(s,
-             (msg){.to_worker = 1, .w = w, .attempt = e->attempt_id, .json = json_incref(e->json)});
-}
-
-static void commit(sim *s)
-{
-    for (size_t i = 0; i < s->fx.n; i++) {
-        const core_effect *e = &s->fx.v[i];
-        mrun *r = e->run_id ? find_run(s, e->run_id) : NULL;
-        switch (e->kind) {
-        case FX_TASK_STATE:
-            commit_task_state(s, r, e);
-            if (e->key && !strmap_get(s->cache, e->key))
-                strmap_put(s->cache, e->key, json_incref(e->json));
-            s->hits += e->state == TS_SUCCEEDED && e->source != SRC_COMPUTED;
-            break;
-        case FX_LOOKUP: {
-            json_t *hit = strmap_get(s->cache, e->key);
-            xgrow(&s->lookups, &s->caplookups, s->nlookups + 1, sizeof *s->lookups);
-            s->lookups[s->nlookups++] = (core_event){.kind = EV_LOOKUP,
-                                                     .run_id = e->run_id,
-                                                     .task = e->task,
-                                                     .ok = hit != NULL,
-                                                     .outputs = hit,
-                                                     .source_task = hit ? "cached" : NULL};
-            break;
-        }
-        case FX_DISPATCH:
-            commit_dispatch(s, r, e);
-            break;
-        case FX_ATTEMPT_END:
-            if (r->t[e->task].running == e->attempt_id)
-                r->t[e->task].running = 0;
-            for (int w = 0; w < MAX_WORKERS; w++)
-                busy_del(s, w, e->attempt_id);
-            break;
-        case FX_STALE:
-            s->stale++;
-            break;
-        case FX_RUN_STATE:
-            if (r->ended++)
-                die(s, "run %llu ended twice", (unsigned long long)r->id);
-            /* Cancelled exactly when a cancel came first (a run that had already timed out
-             * stays failed). */
-            if ((e->state == RS_CANCELLED && !r->cancelled) ||
-                (r->cancelled && e->state != RS_CANCELLED &&
-                 !(e->message && strstr(e->message, "timed out"))))
-                die(s, "run %llu ended %s (%s) but %s cancelled", (unsigned long long)r->id,
-                    core_run_state_name(e->state), e->message ? e->message : "",
-                    r->cancelled ? "was" : "was not");
-            int bad = 0;
-            for (size_t k = 0; k < r->g->ntasks; k++) {
-                if (r->t[k].state < TS_SUCCEEDED)
-                    die(s, "run %llu ended with task %zu %s", (unsigned long long)r->id, k,
-                        core_task_state_name(r->t[k].state));
-                bad |= r->t[k].state == TS_FAILED || r->t[k].state == TS_SKIPPED;
-            }
-            int timed_out = e->message && strstr(e->message, "timed out");
-            if (timed_out && e->state != RS_FAILED)
-                die(s, "run %llu timed out but ended %s", (unsigned long long)r->id,
-                    core_run_state_name(e->state));
-            if (e->state != RS_CANCELLED && !timed_out && (e->state == RS_SUCCEEDED) == bad)
-                die(s, "run %llu ended %s with %s failed or skipped task",
-                    (unsigned long long)r->id, core_run_state_name(e->state), bad ? "a" : "no");
-            break;
-        case FX_STOP_ATTEMPT:
-            send_msg(s, (msg){.to_worker = 1,
-                              .stop = 1,
-                              .w = worker_index(s, e->worker),
-                              .attempt = e->attempt_id});
-            break;
-        case FX_WORKER_STATE:
-            if (!strcmp(e->message, "lost")) {
-                s->losses++;
-                s->nbusy[worker_index(s, e->worker)] = 0;
-            }
-            break;
-        }
-    }
-    core_effects_clear(&s->fx);
-    for (int i = 0; i < s->nruns; i++) {
-        mrun *r = &s->runs[i];
-        int open = 0;
-        for (size_t k = 0; k < r->g->ntasks && !open; k++)
-            open = r->t[k].state < TS_SUCCEEDED;
-        if (!open && !r->ended)
-            die(s, "run %llu has every task ended but did not end", (unsigned long long)r->id);
-    }
 }
 
 static void trace(sim *s, const core_event *ev)
@@ -580,6 +381,15 @@ static void crash_worker(sim *s, int w)
     sw->alive = sw->registered = 0;
 }
 
+static core_task_snapshot snapshot_of(const mtask *t)
+{
+    return (core_task_snapshot){.state = t->state,
+                                .attempts = t->attempts,
+                                .attempt_id = t->running,
+                                .outputs = t->outputs,
+                                .due_us = t->due};
+}
+
 /* The scheduler restarts: results queued at it are lost, and the core is rebuilt from the
  * committed model, as the scheduler rebuilds from the catalogue. */
 static void restart(sim *s)
@@ -604,17 +414,23 @@ static void restart(sim *s)
         if (r->ended)
             continue;
         core_task_snapshot *snap = xcalloc(r->g->ntasks, sizeof *snap);
-        for (size_t k = 0; k < r->g->ntasks; k++)
-            snap[k] = (core_task_snapshot){.state = r->t[k].state,
-                                           .attempts = r->t[k].attempts,
-                                           .attempt_id = r->t[k].running,
-                                           .outputs = r->t[k].outputs,
-                                           .due_us = r->t[k].due};
+        core_task_snapshot **elems = xcalloc(r->g->ntasks, sizeof *elems);
+        for (size_t k = 0; k < r->g->ntasks; k++) {
+            snap[k] = snapshot_of(&r->t[k]);
+            elems[k] = xcalloc(r->t[k].nelems + 1, sizeof **elems);
+            for (size_t j = 0; j < r->t[k].nelems; j++)
+                elems[k][j] = snapshot_of(&r->t[k].elems[j]);
+            snap[k].elems = elems[k];
+            snap[k].nelems = r->t[k].nelems;
+        }
         core_event ev = {.kind = EV_RUN_RESTORED,
                          .run_id = r->id,
                          .dag = compile_yaml(s, r->yaml),
                          .snapshot = snap};
         step_core(s, &ev);
+        for (size_t k = 0; k < r->g->ntasks; k++)
+            free(elems[k]);
+        free(elems);
         free(snap);
         if (r->cancelled && !r->ended) {
             core_event cancel = {.kind = EV_CANCEL, .run_id = r->id};
@@ -693,8 +509,13 @@ static void drain(sim *s)
 static void free_sim(sim *s)
 {
     for (int i = 0; i < s->nruns; i++) {
-        for (size_t k = 0; k < s->runs[i].g->ntasks; k++)
-            json_decref(s->runs[i].t[k].outputs);
+        for (size_t k = 0; k < s->runs[i].g->ntasks; k++) {
+            mtask *t = &s->runs[i].t[k];
+            for (size_t e = 0; e < t->nelems; e++)
+                json_decref(t->elems[e].outputs);
+            free(t->elems);
+            json_decref(t->outputs);
+        }
         free(s->runs[i].t);
         free(s->runs[i].yaml);
         dag_free(s->runs[i].g);
@@ -741,10 +562,10 @@ static void run_seed(uint64_t seed, long steps)
             caught += s.runs[i].t[k].state == TS_CAUGHT;
     }
     printf("seed %llu: %ld steps, %d runs (%d cancelled), %d caught failures, %ld dispatches, "
-           "%ld results (%ld stale), %ld outputs reused, %ld worker losses, "
+           "%ld results (%ld stale), %ld outputs reused, %ld map elements, %ld worker losses, "
            "%ld scheduler restarts: ok\n",
            (unsigned long long)seed, s.step, s.nruns, cancelled, caught, s.dispatches, s.results,
-           s.stale, s.hits, s.losses, s.restarts);
+           s.stale, s.hits, s.elements, s.losses, s.restarts);
     free_sim(&s);
 }
 

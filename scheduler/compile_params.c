@@ -1,0 +1,132 @@
+/* compile_params: the workflow's parameters: declared types and defaults, -p overrides, and
+ * file or dir values taken into the artifact store. See compile_int.h. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scheduler/compile_int.h"
+
+/* Converts a -p value to a JSON value of type t. Returns NULL when it does not parse. */
+static json_t *param_from_text(wtype t, const char *s)
+{
+    if (t.depth > 0 || t.base == WT_JSON)
+        return json_loads(s, JSON_DECODE_ANY, NULL);
+    char *end;
+    errno = 0;
+    switch (t.base) {
+    case WT_INT: {
+        long long v = strtoll(s, &end, 10);
+        return *s && !*end && !errno ? json_integer(v) : NULL;
+    }
+    case WT_FLOAT: {
+        double v = strtod(s, &end);
+        return *s && !*end && !errno && isfinite(v) ? json_real(v) : NULL;
+    }
+    case WT_BOOL:
+        if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "1"))
+            return json_true();
+        if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "0"))
+            return json_false();
+        return NULL;
+    default:
+        return json_string(s);
+    }
+}
+
+static int overridden(const compile_input *in, const char *name)
+{
+    for (size_t i = 0; i < in->nparams; i++)
+        if (!strcmp(in->params[i].name, name))
+            return 1;
+    return 0;
+}
+
+void cc_compile_params(cc *c, const ynode *params, const compile_input *in)
+{
+    c->params = json_object();
+    strmap *types = c->declared; /* name -> wtype packed in a pointer */
+    if (params && cc_expect(c, params, YN_MAP, "'params'")) {
+        for (size_t i = 0; i < params->n; i++) {
+            const ynode *k = params->keys[i], *v = params->items[i];
+            if (!cc_valid_name(k->text, 1)) {
+                diag_add(c->d, k->line, k->col, "bad parameter name '%s' (use [a-z0-9_-])",
+                         k->text);
+                continue;
+            }
+            const ynode *tn = v->kind == YN_MAP ? ytree_get(v, "type") : NULL;
+            const ynode *dn = v->kind == YN_MAP ? ytree_get(v, "default") : v;
+            wtype t = {WT_ANY, 0};
+            if (v->kind == YN_MAP) {
+                static const char *const known[] = {"type", "default", "doc", "description", NULL};
+                cc_check_keys(c, v, "a parameter", known, NULL);
+                if (!tn) {
+                    diag_add(c->d, v->line, v->col, "parameter '%s' has no 'type'", k->text);
+                    continue;
+                }
+                if (!cc_expect(c, tn, YN_SCALAR, "'type'") || wtype_parse(tn->text, &t) < 0 ||
+                    t.base == WT_ANY) {
+                    if (tn->kind == YN_SCALAR)
+                        diag_add(c->d, tn->line, tn->col, "unknown type '%s' for parameter '%s'",
+                                 tn->text, k->text);
+                    continue;
+                }
+            }
+            json_t *val = dn ? cv_literal(dn) : NULL;
+            if (v->kind != YN_MAP)
+                t = wtype_of_json(val);
+            if (in->param_values && json_object_get(in->param_values, k->text)) {
+                json_decref(val);
+                val = json_incref(json_object_get(in->param_values, k->text));
+                dn = k;
+            }
+            char why[256], what[200];
+            snprintf(what, sizeof what, "parameter '%s'", k->text);
+            strmap_put(types, k->text, (void *)(uintptr_t)(1 + t.base + 256 * t.depth));
+            if (overridden(in, k->text)) {
+                /* -p gives the value: the default is never read (its file need not exist). */
+                json_decref(val);
+                continue;
+            }
+            if (val && !json_is_null(val) && !(val = cv_artifacts(c, val, t, dn, what)))
+                continue;
+            if (val && !json_is_null(val) && !wtype_check_json(t, val, why, sizeof why))
+                diag_add(c->d, dn->line, dn->col, "default of parameter '%s': %s", k->text, why);
+            if (val && !json_is_null(val))
+                json_object_set_new(c->params, k->text, val);
+            else
+                json_decref(val);
+        }
+    }
+    for (size_t i = 0; i < in->nparams; i++) {
+        const compile_param *p = &in->params[i];
+        uintptr_t packed = (uintptr_t)strmap_get(types, p->name);
+        if (!packed) {
+            diag_add(c->d, 1, 1, "-p %s: the workflow has no parameter '%s'", p->name, p->name);
+            continue;
+        }
+        wtype t = {(uint8_t)((packed - 1) % 256), (uint8_t)((packed - 1) / 256)};
+        json_t *v = param_from_text(t, p->value);
+        char tb[64], why[256], what[200];
+        snprintf(what, sizeof what, "-p %s", p->name);
+        if (v && !(v = cv_artifacts(c, v, t, &(ynode){.line = 1, .col = 1}, what)))
+            continue;
+        if (!v || !wtype_check_json(t, v, why, sizeof why)) {
+            diag_add(c->d, 1, 1, "-p %s=%s: not a valid %s%s%s", p->name, p->value,
+                     wtype_format(t, tb, sizeof tb), v ? ": " : "", v ? why : "");
+            json_decref(v);
+            continue;
+        }
+        json_object_set_new(c->params, p->name, v);
+    }
+    if (params && params->kind == YN_MAP)
+        for (size_t i = 0; i < params->n; i++)
+            if (strmap_get(types, params->keys[i]->text) &&
+                !json_object_get(c->params, params->keys[i]->text))
+                diag_add(c->d, params->keys[i]->line, params->keys[i]->col,
+                         "parameter '%s' has no default; pass -p %s=VALUE", params->keys[i]->text,
+                         params->keys[i]->text);
+}
+

@@ -1,0 +1,112 @@
+/* core_worker: workers in the run state machine: joining (and re-registering after either
+ * side restarted), being lost, and the credits (free slots) dispatch may use. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/errclass.h"
+#include "common/xmem.h"
+#include "scheduler/core_int.h"
+
+void core_free_worker(cworker *w)
+{
+    strmap_destroy(&w->types);
+    u64map_destroy(&w->running);
+    u64map_destroy(&w->untracked);
+    free(w->name);
+    free(w);
+}
+
+/* A worker's credits are its slots minus everything occupying them: the attempts the core
+ * waits for on it and those it reported that the core no longer tracks. Derived, never
+ * counted up and down, so it cannot drift. */
+void core_refresh_credits(cworker *w)
+{
+    size_t busy = u64map_count(w->running) + u64map_count(w->untracked);
+    w->credits = w->slots > busy ? w->slots - (uint32_t)busy : 0;
+}
+
+cworker *core_find_worker(const core *c, const char *name, size_t *index)
+{
+    for (size_t i = 0; i < c->nworkers; i++)
+        if (strcmp(c->workers[i]->name, name) == 0) {
+            if (index)
+                *index = i;
+            return c->workers[i];
+        }
+    return NULL;
+}
+
+static void fail_running(core *c, cworker *w, const uint64_t *keep, size_t nkeep, const char *why,
+                         int64_t now, core_effects *fx)
+{
+    size_t n = u64map_count(w->running), k = 0, pos = 0;
+    cattempt **lost = xcalloc(n + 1, sizeof *lost);
+    uint64_t id;
+    void *v;
+    while (u64map_next(w->running, &pos, &id, &v)) {
+        int kept = 0;
+        for (size_t i = 0; i < nkeep && !kept; i++)
+            kept = keep[i] == id;
+        if (!kept)
+            lost[k++] = v;
+    }
+    for (size_t i = 0; i < k; i++)
+        core_attempt_ended(c, lost[i], 0, ERRC_LOST, why, NULL, now, fx);
+    free(lost);
+}
+
+void core_on_worker_joined(core *c, const core_event *ev, core_effects *fx)
+{
+    cworker *w = core_find_worker(c, ev->worker, NULL);
+    if (w) {
+        /* A worker we know registered again (it or we restarted): keep what it still runs,
+         * fail what it no longer knows about. */
+        char why[256];
+        snprintf(why, sizeof why, "worker '%s' re-registered without this attempt", w->name);
+        fail_running(c, w, ev->running, ev->nrunning, why, ev->now_us, fx);
+        strmap_destroy(&w->types);
+    } else {
+        w = xcalloc(1, sizeof *w);
+        w->name = xstrdup(ev->worker);
+        w->running = u64map_new();
+        w->untracked = u64map_new();
+        xgrow(&c->workers, &c->capworkers, c->nworkers + 1, sizeof *c->workers);
+        c->workers[c->nworkers++] = w;
+    }
+    /* Attempts restored after a scheduler restart belong to the worker that reports them;
+     * attempts it reports that the core no longer waits for still occupy its slots. */
+    u64map_destroy(&w->untracked);
+    w->untracked = u64map_new();
+    for (size_t i = 0; i < ev->nrunning; i++) {
+        cattempt *a = u64map_get(c->attempts, ev->running[i]);
+        if (a && !a->w) {
+            a->w = w;
+            u64map_put(w->running, a->id, a);
+        } else if (!a && ev->running[i]) {
+            u64map_put(w->untracked, ev->running[i], (void *)1);
+        }
+    }
+    w->types = strmap_new();
+    for (size_t i = 0; i < ev->ntypes; i++)
+        strmap_put(w->types, ev->types[i], (void *)1);
+    w->slots = ev->slots;
+    core_refresh_credits(w);
+    w->last_seen_us = ev->now_us;
+    w->heartbeat_us = ev->heartbeat_us > 0 ? ev->heartbeat_us : 1000000;
+    core_effect *e = core_emit(fx, FX_WORKER_STATE);
+    e->worker = xstrdup(w->name);
+    e->message = xstrdup("up");
+}
+
+void core_worker_lost(core *c, size_t index, const char *why, int64_t now, core_effects *fx)
+{
+    cworker *w = c->workers[index];
+    c->workers[index] = c->workers[--c->nworkers];
+    fail_running(c, w, NULL, 0, why, now, fx);
+    core_effect *e = core_emit(fx, FX_WORKER_STATE);
+    e->worker = xstrdup(w->name);
+    e->message = xstrdup("lost");
+    core_free_worker(w);
+}
+

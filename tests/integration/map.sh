@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Map fan-out through a real scheduler and worker: one element per list item, ${item} and
+# ${index}, at most max_parallel elements at once, downstream gets the list of element
+# outputs in order; min_success decides the task; the scheduler is killed with SIGKILL
+# mid-map and the map finishes after a restart with every element run exactly once;
+# cancelling a run mid-map cancels its elements.
+. "$(dirname "$0")/lib.sh"
+port=$(free_port)
+ep="tcp://127.0.0.1:$port"
+state="$T/state"
+start_scheduler "$state" "$ep"
+start_worker m1 "$ep" 4
+wait_for_workers "$ep" 1 || exit 1
+
+items=$(seq -s ', ' 1 40)
+write_map() { # NAME MAX_PARALLEL MIN_SUCCESS SLEEP FAIL_WHEN
+    cat >"$T/$1.yaml" <<YAML
+workflow: $1
+tasks:
+  src:
+    type: echo
+    with: { items: [$items] }
+  work:
+    type: shell
+    map: \${src.outputs.items}
+    max_parallel: $2
+    min_success: $3
+    retry: { max_attempts: 3, interval: 50ms, on: [lost, crash] }
+    with:
+      argv: [sh, -c, 'v=\$(echo \$0 | tr -d x); sleep $4; if $5; then echo "no \$v" >&2; exit 3; fi; echo "\$1:\$((v * 2))"',
+             "x\${item}", "i\${index}"]
+  join:
+    type: echo
+    with: { all: "\${work.outputs.stdout}", codes: "\${work.outputs.exit_code}" }
+YAML
+}
+submit() { "$weft" submit "$T/$1.yaml" --scheduler "$ep" "${@:2}"; }
+
+# 1. Everything succeeds; never more than 3 elements at once.
+write_map fan 3 100% 0.05 false
+submit fan --wait >"$T/fan.out" 2>&1
+expect "the mapped run succeeds" 0 $?
+expect "one row per element" 40 "$(sql "$state" "SELECT count(*) FROM tasks WHERE run_id = 1 AND elem >= 0")"
+expect "elements are named task[index]" "work[0] work[39]" "$(sql "$state" "SELECT min(name) || ' ' || max(name) FROM tasks WHERE run_id = 1 AND elem IN (0, 39)")"
+expect "one attempt per element" 40 "$(sql "$state" "SELECT count(*) FROM attempts WHERE run_id = 1 AND elem >= 0")"
+expect "join gets the element outputs in order" "i0:2 i1:4 i39:80" "$(sql "$state" "SELECT trim(json_extract(outputs, '\$.all[0]'), char(10)) || ' ' || trim(json_extract(outputs, '\$.all[1]'), char(10)) || ' ' || trim(json_extract(outputs, '\$.all[39]'), char(10)) FROM tasks WHERE run_id = 1 AND name = 'join'")"
+expect "join gets one exit code per element" 40 "$(sql "$state" "SELECT json_array_length(outputs, '\$.codes') FROM tasks WHERE run_id = 1 AND name = 'join'")"
+# Attempts overlapping in time: each attempt's start against every running one.
+overlap=$(sql "$state" "SELECT max(n) FROM (SELECT (SELECT count(*) FROM attempts b WHERE b.run_id = 1 AND b.elem >= 0 AND b.dispatched_us <= a.dispatched_us AND b.finished_us > a.dispatched_us) AS n FROM attempts a WHERE a.run_id = 1 AND a.elem >= 0)")
+[ "$overlap" -ge 1 ] && [ "$overlap" -le 3 ] && ok "at most 3 elements ran at once ($overlap)" || fail "max_parallel 3 broken: $overlap at once"
+"$weft" status 1 --scheduler "$ep" >"$T/status1.out"
+expect_grep "status summarises the elements" "work +shell +succeeded +40 .*40 elements: 40 succeeded" "$T/status1.out"
+
+# 2. min_success: 5 of 40 fail. 85% (34) lets the task succeed with nulls; a count of 36 fails it and
+# names the failed elements.
+write_map partial 8 85% 0 '[ $((v % 8)) -eq 0 ]'
+submit partial --wait >"$T/partial.out" 2>&1
+expect "85% of 40 with 5 failures succeeds" 0 $?
+expect "failed elements are null in the list" "5" "$(sql "$state" "SELECT count(*) FROM json_each((SELECT outputs FROM tasks WHERE run_id = 2 AND name = 'join'), '\$.all') WHERE type = 'null'")"
+sed -i "s/min_success: 85%/min_success: 36/" "$T/partial.yaml"
+submit partial --wait >"$T/partial2.out" 2>&1
+expect "a count above the successes fails the run" 1 $?
+expect_grep "the failure counts the elements" "work failed \(fatal\): 5 of 40 elements did not succeed \(at least 36 must\); first: work\[[0-9]+\]" "$T/partial2.out"
+expect_grep "and points at an element's log" "see: weft logs 3 'work\[7\]'" "$T/partial2.out"
+"$weft" logs 3 'work[7]' --scheduler "$ep" >"$T/log7.out" 2>&1
+expect_grep "an element has its own log" "no 8" "$T/log7.out"
+expect "join is skipped" skipped "$(sql "$state" "SELECT state FROM tasks WHERE run_id = 3 AND name = 'join'")"
+
+# 3. kill -9 mid-map: the restarted scheduler restores the elements and finishes the map.
+write_map restart 2 100% 0.2 false
+submit restart >/dev/null || fail "submit restart"
+for _ in $(seq 100); do
+    n=$(sql "$state" "SELECT count(*) FROM tasks WHERE run_id = 4 AND elem >= 0 AND state = 'succeeded'")
+    [ "${n:-0}" -ge 6 ] && break
+    sleep 0.1
+done
+kill_scheduler
+ok "killed the scheduler with $n elements done"
+mv "$T/scheduler.log" "$T/scheduler-1.log.txt"
+start_scheduler "$state" "$ep"
+wait_run_ended "$state" 4
+expect "the map finished after the restart" succeeded "$st"
+expect "every element succeeded" 40 "$(sql "$state" "SELECT count(*) FROM tasks WHERE run_id = 4 AND elem >= 0 AND state = 'succeeded'")"
+expect "no element succeeded twice" 0 "$(sql "$state" "SELECT count(*) FROM (SELECT elem FROM attempts WHERE run_id = 4 AND state = 'succeeded' GROUP BY idx, elem HAVING count(*) > 1)")"
+expect "join has all 40 outputs" 0 "$(sql "$state" "SELECT count(*) FROM json_each((SELECT outputs FROM tasks WHERE run_id = 4 AND name = 'join'), '\$.all') WHERE type = 'null'")"
+
+# 4. Cancel mid-map.
+write_map cancel 2 100% 0.3 false
+submit cancel >/dev/null || fail "submit cancel"
+for _ in $(seq 100); do
+    n=$(sql "$state" "SELECT count(*) FROM attempts WHERE run_id = 5 AND elem >= 0")
+    [ "${n:-0}" -ge 3 ] && break
+    sleep 0.1
+done
+"$weft" cancel 5 --scheduler "$ep" >/dev/null || fail "cancel"
+wait_run_ended "$state" 5
+expect "the run ends cancelled" cancelled "$st"
+expect "the mapped task ends cancelled" cancelled "$(sql "$state" "SELECT state FROM tasks WHERE run_id = 5 AND name = 'work'")"
+expect "no element is left open" 0 "$(sql "$state" "SELECT count(*) FROM tasks WHERE run_id = 5 AND elem >= 0 AND state NOT IN ('succeeded', 'cancelled')")"
+expect "unstarted elements never ran" 0 "$(sql "$state" "SELECT count(*) FROM tasks t WHERE run_id = 5 AND elem >= 0 AND state = 'cancelled' AND attempts = 0 AND EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = 5 AND a.idx = t.idx AND a.elem = t.elem)")"
+finish

@@ -1,0 +1,92 @@
+/* sim: the model and helpers weft-sim's two files share (see sim.c). */
+#ifndef WEFT_SIM_H
+#define WEFT_SIM_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/strmap.h"
+#include "scheduler/core.h"
+#include "scheduler/typereg.h"
+
+#define MAX_RUNS    4096
+#define MAX_WORKERS 3
+#define MAX_MSGS    4096
+#define MAX_HELD    8
+#define RECENT      16
+
+typedef struct mtask {
+    int state, attempts, succeeded;
+    uint64_t running; /* attempt in flight, 0 when none */
+    json_t *outputs;
+    int64_t due;
+    struct mtask *elems; /* a mapped task that expanded */
+    size_t nelems;
+} mtask;
+
+/* A run as the catalogue would hold it, with its own compiled dag for the checks. */
+typedef struct mrun {
+    uint64_t id;
+    char *yaml;
+    dag *g;
+    mtask *t;
+    int ended;
+    int cancelled;
+} mrun;
+
+typedef struct msg {
+    int to_worker; /* 1: a dispatch (or a stop) to worker w; 0: a result from worker w */
+    int stop;      /* with to_worker: stop the attempt */
+    int w;
+    uint64_t attempt;
+    int ok, cls;
+    json_t *json; /* dispatch: inputs; result: outputs */
+} msg;
+
+typedef struct sworker {
+    char name[16];
+    int alive, registered, slots;
+    uint64_t held[MAX_HELD];
+    json_t *held_inputs[MAX_HELD];
+    int nheld;
+    msg recent[RECENT]; /* results sent, resent after re-registering */
+    int nrecent;
+} sworker;
+
+typedef struct sim {
+    uint64_t rng, seed;
+    long step;
+    int64_t now;
+    core *c;
+    core_effects fx;
+    typereg *types;
+    mrun runs[MAX_RUNS];
+    int nruns;
+    uint64_t next_run;
+    sworker w[MAX_WORKERS];
+    msg net[MAX_MSGS];
+    int nnet;
+    uint64_t max_attempt;
+    /* Per worker, the attempts the core should count against its slots: those it dispatched
+     * and has not ended, plus those the worker reported running at registration. */
+    uint64_t busy[MAX_WORKERS][64];
+    int nbusy[MAX_WORKERS];
+    long dispatches, results, restarts, losses, stale, hits, elements;
+    strmap *cache;        /* cache key -> outputs recorded by memoized tasks */
+    core_event *lookups;  /* answers to give the core after the current step */
+    size_t nlookups, caplookups;
+} sim;
+
+uint64_t rnd(sim *s);
+int chance(sim *s, int percent);
+int pick(sim *s, int n);
+void die(sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+mrun *find_run(sim *s, uint64_t id);
+int worker_index(sim *s, const char *name);
+void busy_del(sim *s, int w, uint64_t id);
+void send_msg(sim *s, msg m);
+/* Applies the core's pending effects to the model, checking the invariants (sim_model.c). */
+void commit(sim *s);
+
+#endif

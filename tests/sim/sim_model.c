@@ -1,0 +1,220 @@
+/* sim_model: weft-sim's commit: the core's effects applied to the model of what the
+ * catalogue would hold, checking the invariants listed in sim.c after every step. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmem.h"
+#include "sim.h"
+
+/* ---- commit: apply the core's effects to the model, checking invariants ---- */
+
+static void check_retry_delay(sim *s, const mrun *r, const mtask *t, const core_effect *e)
+{
+    int task = e->task;
+    const dag_retry *rt = &r->g->tasks[task].retry;
+    int64_t delay = (e->due_us - s->now) / 1000;
+    int64_t bound = core_backoff_ms(rt, t->attempts, 1.0);
+    if (delay < 0 || delay > bound)
+        die(s, "retry delay %lld ms of run %llu task %d outside [0, %lld]", (long long)delay,
+            (unsigned long long)r->id, task, (long long)bound);
+    if (!rt->jitter_full && delay != bound)
+        die(s, "retry delay %lld ms without jitter, expected %lld", (long long)delay,
+            (long long)bound);
+}
+
+/* The model of a task, or of an element of a mapped task. */
+static mtask *unit(sim *s, mrun *r, int task, int elem)
+{
+    mtask *t = &r->t[task];
+    if (elem < 0)
+        return t;
+    if ((size_t)elem >= t->nelems)
+        die(s, "run %llu task %d has no element %d", (unsigned long long)r->id, task, elem);
+    return &t->elems[elem];
+}
+
+static int started(const mtask *t)
+{
+    return t->state > TS_PENDING && t->state < TS_SUCCEEDED;
+}
+
+/* Invariant 8 for a mapped task that ends in state. */
+static void check_map_end(sim *s, mrun *r, const core_effect *e)
+{
+    const mtask *t = &r->t[e->task];
+    size_t ok = 0;
+    for (size_t i = 0; i < t->nelems; i++) {
+        if (t->elems[i].state < TS_SUCCEEDED)
+            die(s, "run %llu mapped task %d ended %s with element %zu %s",
+                (unsigned long long)r->id, e->task, core_task_state_name(e->state), i,
+                core_task_state_name(t->elems[i].state));
+        ok += t->elems[i].state == TS_SUCCEEDED;
+    }
+    size_t need = dag_min_success(&r->g->tasks[e->task], t->nelems);
+    if ((e->state == TS_SUCCEEDED) != (ok >= need) && e->state != TS_CANCELLED)
+        die(s, "run %llu mapped task %d ended %s with %zu of %zu elements ok (need %zu)",
+            (unsigned long long)r->id, e->task, core_task_state_name(e->state), ok, t->nelems,
+            need);
+    const char *port;
+    json_t *list;
+    json_object_foreach(e->state == TS_SUCCEEDED ? e->json : NULL, port, list)
+        if (json_array_size(list) != t->nelems)
+            die(s, "run %llu mapped task %d output %s has %zu entries for %zu elements",
+                (unsigned long long)r->id, e->task, port, json_array_size(list), t->nelems);
+}
+
+static void commit_task_state(sim *s, mrun *r, const core_effect *e)
+{
+    mtask *t = unit(s, r, e->task, e->elem);
+    if (e->elem < 0 && t->elems && e->state >= TS_SUCCEEDED)
+        check_map_end(s, r, e);
+    if (e->state == TS_SUCCEEDED) {
+        if (t->succeeded++)
+            die(s, "run %llu task %d succeeded twice", (unsigned long long)r->id, e->task);
+        json_decref(t->outputs);
+        t->outputs = json_incref(e->json);
+    }
+    if (e->state == TS_RETRY_WAIT) {
+        check_retry_delay(s, r, t, e);
+        t->due = e->due_us;
+    }
+    if (e->state == TS_READY && t->state == TS_RETRY_WAIT && s->now < t->due)
+        die(s, "run %llu task %d retried %lld ms before its due time", (unsigned long long)r->id,
+            e->task, (long long)((t->due - s->now) / 1000));
+    t->state = e->state;
+}
+
+static void commit_dispatch(sim *s, mrun *r, const core_effect *e)
+{
+    const dag_task *dt = &r->g->tasks[e->task];
+    mtask *u = unit(s, r, e->task, e->elem);
+    if (e->elem >= 0 && dt->max_parallel) {
+        size_t n = 0;
+        for (size_t i = 0; i < r->t[e->task].nelems; i++)
+            n += started(&r->t[e->task].elems[i]) || (int)i == e->elem;
+        if (n > dt->max_parallel)
+            die(s, "run %llu mapped task %d has %zu elements started; max_parallel %u",
+                (unsigned long long)r->id, e->task, n, dt->max_parallel);
+    }
+    if (r->cancelled)
+        die(s, "run %llu dispatched task %d after it was cancelled", (unsigned long long)r->id,
+            e->task);
+    for (size_t k = 0; k < dt->nparents; k++) {
+        int p = dt->parents[k], want = dt->catch_of == p ? TS_CAUGHT : TS_SUCCEEDED;
+        if (r->t[p].state != want)
+            die(s, "run %llu task %d dispatched with parent %d %s", (unsigned long long)r->id,
+                e->task, p, core_task_state_name(r->t[p].state));
+    }
+    if (e->attempt_no > dt->retry.max_attempts)
+        die(s, "attempt %d of task %d exceeds max_attempts %d", e->attempt_no, e->task,
+            dt->retry.max_attempts);
+    int w = worker_index(s, e->worker);
+    if (w < 0 || s->nbusy[w] >= s->w[w].slots)
+        die(s, "worker %s given more attempts than its %d slots", e->worker,
+            w < 0 ? 0 : s->w[w].slots);
+    s->busy[w][s->nbusy[w]++] = e->attempt_id;
+    u->state = TS_RUNNING;
+    u->running = e->attempt_id;
+    u->attempts = e->attempt_no;
+    if (e->attempt_id > s->max_attempt)
+        s->max_attempt = e->attempt_id;
+    s->dispatches++;
+    send_msg(s,
+             (msg){.to_worker = 1, .w = w, .attempt = e->attempt_id, .json = json_incref(e->json)});
+}
+
+void commit(sim *s)
+{
+    for (size_t i = 0; i < s->fx.n; i++) {
+        const core_effect *e = &s->fx.v[i];
+        mrun *r = e->run_id ? find_run(s, e->run_id) : NULL;
+        switch (e->kind) {
+        case FX_TASK_STATE:
+            commit_task_state(s, r, e);
+            if (e->key && !strmap_get(s->cache, e->key))
+                strmap_put(s->cache, e->key, json_incref(e->json));
+            s->hits += e->state == TS_SUCCEEDED && e->source != SRC_COMPUTED;
+            break;
+        case FX_LOOKUP: {
+            json_t *hit = strmap_get(s->cache, e->key);
+            xgrow(&s->lookups, &s->caplookups, s->nlookups + 1, sizeof *s->lookups);
+            s->lookups[s->nlookups++] = (core_event){.kind = EV_LOOKUP,
+                                                     .run_id = e->run_id,
+                                                     .task = e->task,
+                                                     .elem = e->elem,
+                                                     .ok = hit != NULL,
+                                                     .outputs = hit,
+                                                     .source_task = hit ? "cached" : NULL};
+            break;
+        }
+        case FX_DISPATCH:
+            commit_dispatch(s, r, e);
+            break;
+        case FX_ATTEMPT_END:
+            if (unit(s, r, e->task, e->elem)->running == e->attempt_id)
+                unit(s, r, e->task, e->elem)->running = 0;
+            for (int w = 0; w < MAX_WORKERS; w++)
+                busy_del(s, w, e->attempt_id);
+            break;
+        case FX_STALE:
+            s->stale++;
+            break;
+        case FX_RUN_STATE:
+            if (r->ended++)
+                die(s, "run %llu ended twice", (unsigned long long)r->id);
+            /* Cancelled exactly when a cancel came first (a run that had already timed out
+             * stays failed). */
+            if ((e->state == RS_CANCELLED && !r->cancelled) ||
+                (r->cancelled && e->state != RS_CANCELLED &&
+                 !(e->message && strstr(e->message, "timed out"))))
+                die(s, "run %llu ended %s (%s) but %s cancelled", (unsigned long long)r->id,
+                    core_run_state_name(e->state), e->message ? e->message : "",
+                    r->cancelled ? "was" : "was not");
+            int bad = 0;
+            for (size_t k = 0; k < r->g->ntasks; k++) {
+                if (r->t[k].state < TS_SUCCEEDED)
+                    die(s, "run %llu ended with task %zu %s", (unsigned long long)r->id, k,
+                        core_task_state_name(r->t[k].state));
+                bad |= r->t[k].state == TS_FAILED || r->t[k].state == TS_SKIPPED;
+            }
+            int timed_out = e->message && strstr(e->message, "timed out");
+            if (timed_out && e->state != RS_FAILED)
+                die(s, "run %llu timed out but ended %s", (unsigned long long)r->id,
+                    core_run_state_name(e->state));
+            if (e->state != RS_CANCELLED && !timed_out && (e->state == RS_SUCCEEDED) == bad)
+                die(s, "run %llu ended %s with %s failed or skipped task",
+                    (unsigned long long)r->id, core_run_state_name(e->state), bad ? "a" : "no");
+            break;
+        case FX_STOP_ATTEMPT:
+            send_msg(s, (msg){.to_worker = 1,
+                              .stop = 1,
+                              .w = worker_index(s, e->worker),
+                              .attempt = e->attempt_id});
+            break;
+        case FX_MAP:
+            if (r->t[e->task].elems)
+                die(s, "run %llu task %d expanded twice", (unsigned long long)r->id, e->task);
+            r->t[e->task].nelems = json_array_size(e->json);
+            r->t[e->task].elems = xcalloc(r->t[e->task].nelems + 1, sizeof(mtask));
+            r->t[e->task].state = TS_RUNNING;
+            s->elements += (long)r->t[e->task].nelems;
+            break;
+        case FX_WORKER_STATE:
+            if (!strcmp(e->message, "lost")) {
+                s->losses++;
+                s->nbusy[worker_index(s, e->worker)] = 0;
+            }
+            break;
+        }
+    }
+    core_effects_clear(&s->fx);
+    for (int i = 0; i < s->nruns; i++) {
+        mrun *r = &s->runs[i];
+        int open = 0;
+        for (size_t k = 0; k < r->g->ntasks && !open; k++)
+            open = r->t[k].state < TS_SUCCEEDED;
+        if (!open && !r->ended)
+            die(s, "run %llu has every task ended but did not end", (unsigned long long)r->id);
+    }
+}
