@@ -111,7 +111,7 @@ static const char *const stmt_sql[ST__COUNT] = {
                         "created_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_GET_WORKFLOW] = "SELECT id FROM workflows WHERE hash = ?1",
     [ST_CREATE_RUN] = "INSERT INTO runs(workflow_id, state, params, ntasks, created_us, types, "
-                      "artifacts) VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6)",
+                      "artifacts, retry_of) VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_ADD_TASK] = "INSERT OR IGNORE INTO tasks(run_id, idx, name, type, type_version, state, "
                     "elem) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?20)",
     [ST_ADD_EDGE] = "INSERT OR IGNORE INTO edges(run_id, child, parent) VALUES (?1, ?2, ?3)",
@@ -352,6 +352,7 @@ int64_t catalog_create_run(catalog *c, const catalog_run *r, int64_t now_us)
     sqlite3_bind_int64(s, 4, now_us);
     cat_bind_text(s, 5, r->types);
     cat_bind_text(s, 6, r->artifacts ? r->artifacts : "{}");
+    cat_bind_time(s, 7, r->retry_of);
     if (cat_done(c, s, "create run") < 0)
         return WEFT_EDB;
     return sqlite3_last_insert_rowid(c->db);

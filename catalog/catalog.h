@@ -44,6 +44,7 @@ typedef struct catalog_run {
                               description */
     const char *artifacts; /* JSON: path -> artifact reference for every path it named */
     size_t ntasks;
+    int64_t retry_of;      /* the run this one retries, or 0 */
 } catalog_run;
 /* Creates a run in state "running"; returns its id (> 0) or WEFT_EDB. */
 int64_t catalog_create_run(catalog *c, const catalog_run *r, int64_t now_us);
@@ -135,7 +136,10 @@ int64_t catalog_cache_evict(catalog *c, const char *prefix, const char *workflow
 /* ---- queries (JSON; caller json_decrefs; NULL with err when not found) ---- */
 
 json_t *catalog_query_runs(catalog *c, int limit, weft_err *err);
-/* One run: its row, and its tasks with attempts. */
+/* One run: its row (with retry_of), and its tasks in order, each with its attempts
+ * ("attempt_list"), inputs, outputs and lineage ("source": computed, cache, in-flight or
+ * retry for a succeeded task; "source_run" and "source_task" when copied); a mapped task
+ * holds its elements, likewise, in "elements". */
 json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err);
 json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int limit,
                              weft_err *err);
@@ -143,7 +147,7 @@ json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int lim
 json_t *catalog_query_open_runs(catalog *c, weft_err *err);
 /* What a restarted scheduler needs to rebuild a run: {"id", "file", "spec", "params",
  * "types", "artifacts", "cancel_requested",
- * "tasks": [{"idx", "state", "attempts", "outputs", "retry_due_us",
+ * "tasks": [{"idx", "elem", "state", "attempts", "outputs", "retry_due_us",
  * "running_attempt"}]}. */
 json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err);
 /* Logs of a run (task NULL: every task), each {"task","attempt","log"}. */

@@ -28,6 +28,8 @@ typedef struct cli_opts {
     const char *workflow;    /* cache: --workflow */
     const char *task;        /* cache: --task */
     int all;                 /* cache evict --all */
+    const char *from;        /* retry --from TASK */
+    int dry_run;             /* retry --dry-run */
     compile_param *params;   /* -p name=value */
     size_t nparams;
     char **args;             /* positional arguments after the command */
@@ -54,6 +56,21 @@ int follow_run(source *s, uint64_t run, int quiet);
 /* Prints the summary of a finished run (failed tasks with their errors). */
 void print_run_summary(source *s, uint64_t run);
 
+/* Starts something on a scheduler (through s) and sets *run to the run to follow (0: none).
+ * Prints what it did; returns an exit code. */
+typedef int (*local_start)(source *s, cli_opts *o, uint64_t *run);
+/* A local scheduler and workers on o->state (child processes, stopped before returning):
+ * start runs against them, then the run is followed to its end. Returns the exit code. */
+int cli_local_session(cli_opts *o, local_start start);
+/* Opens the scheduler named by o, or else the one serving o->state. */
+int cli_open_scheduler(const cli_opts *o, source **out);
+/* The client of a scheduler source (NULL for a local catalogue). */
+client *source_client(source *s);
+/* o's -p parameters for a request (pointers into o); free both arrays. */
+Weft__Param **cli_wire_params(const cli_opts *o, Weft__Param **storage);
+/* Prints err and returns its exit code. */
+int cli_exit_for(const weft_err *err);
+
 /* The registry of task types on the plugin path (described by weft-executor). Prints the
  * problem and returns NULL when it cannot be obtained. */
 struct typereg *cli_types(const cli_opts *opts);
@@ -68,6 +85,7 @@ int cmd_logs(cli_opts *o);
 int cmd_run(cli_opts *o);
 int cmd_cancel(cli_opts *o);
 int cmd_cache(cli_opts *o);
+int cmd_retry(cli_opts *o);
 
 /* Whether to use colour on stdout (a TTY, and NO_COLOR unset). */
 int cli_color(void);

@@ -4,7 +4,7 @@
  * on the state directory and local workers as child processes (they die with this process),
  * submits the workflow, follows its progress, shuts the children down and exits with the
  * run's status. Everything is recorded in the state directory's catalogue, so `weft status`,
- * `weft logs` and `weft list` work afterwards. */
+ * `weft logs` and `weft list` work afterwards. `weft retry` uses the same local session. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -83,15 +83,8 @@ static int check_first(cli_opts *o)
     return rc;
 }
 
-int cmd_run(cli_opts *o)
+int cli_local_session(cli_opts *o, local_start start)
 {
-    if (o->nargs != 1) {
-        fprintf(stderr, "weft: run takes one workflow file\n");
-        return EXIT_USAGE;
-    }
-    int rc = check_first(o);
-    if (rc)
-        return rc;
     if (fs_mkdir_p(o->state, 0755) < 0) {
         fprintf(stderr, "weft: cannot create %s: %s\n", o->state, strerror(errno));
         return EXIT_USAGE;
@@ -120,19 +113,17 @@ int cmd_run(cli_opts *o)
         free(wdir);
     }
 
-    /* Submit through the scheduler like any client; the request waits in the socket until
-     * the scheduler has bound its endpoint. */
+    /* Talk to the scheduler like any client; the request waits in the socket until the
+     * scheduler has bound its endpoint. */
     cli_opts so = *o;
     so.scheduler = endpoint;
     so.wait = 0;
     source *s = NULL;
-    rc = source_open(&so, &s);
+    int rc = source_open(&so, &s);
     uint64_t run = 0;
     if (!rc)
-        rc = submit_file(s, &so, &run);
-    if (!rc && !o->json)
-        printf("run %llu: %s\n", (unsigned long long)run, o->args[0]);
-    if (!rc) {
+        rc = start(s, &so, &run);
+    if (!rc && run) {
         rc = follow_run(s, run, o->json);
         if (o->json)
             printf("{\"run\": %llu, \"state\": \"%s\"}\n", (unsigned long long)run,
@@ -162,4 +153,22 @@ int cmd_run(cli_opts *o)
     free(work);
     free(plugin_path);
     return rc;
+}
+
+static int submit_and_say(source *s, cli_opts *o, uint64_t *run)
+{
+    int rc = submit_file(s, o, run);
+    if (!rc && !o->json)
+        printf("run %llu: %s\n", (unsigned long long)*run, o->args[0]);
+    return rc;
+}
+
+int cmd_run(cli_opts *o)
+{
+    if (o->nargs != 1) {
+        fprintf(stderr, "weft: run takes one workflow file\n");
+        return EXIT_USAGE;
+    }
+    int rc = check_first(o);
+    return rc ? rc : cli_local_session(o, submit_and_say);
 }

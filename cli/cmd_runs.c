@@ -72,7 +72,12 @@ json_t *source_query(source *s, Weft__QueryKind kind, uint64_t run, const char *
     }
 }
 
-static int exit_for(const weft_err *err)
+client *source_client(source *s)
+{
+    return s->cl;
+}
+
+int cli_exit_for(const weft_err *err)
 {
     fprintf(stderr, "weft: %s\n", err->msg);
     return err->code == WEFT_EUNREACH ? EXIT_UNREACH : EXIT_USAGE;
@@ -184,7 +189,7 @@ int follow_run(source *s, uint64_t run, int quiet)
     weft_err err = {0};
     json_t *r = source_query(s, WEFT__QUERY_KIND__QUERY_STATUS, run, NULL, 0, &err);
     if (!r)
-        return exit_for(&err);
+        return cli_exit_for(&err);
     progress p = {.total = (size_t)geti(r, "ntasks"), .tty = !quiet && isatty(1),
                   .running = strmap_new()};
     json_decref(r);
@@ -197,7 +202,7 @@ int follow_run(source *s, uint64_t run, int quiet)
             if (p.tty)
                 printf("\n");
             strmap_destroy(&p.running);
-            return exit_for(&err);
+            return cli_exit_for(&err);
         }
         size_t i;
         json_t *e;
@@ -297,7 +302,7 @@ void print_run_summary(source *s, uint64_t run)
 
 /* Opens the scheduler named by o, or else the one serving o->state
  * (ipc://STATE/scheduler.sock). */
-static int open_scheduler(const cli_opts *o, source **out)
+int cli_open_scheduler(const cli_opts *o, source **out)
 {
     cli_opts so = *o;
     char *ipc = o->scheduler ? NULL : xasprintf("ipc://%s/scheduler.sock", o->state);
@@ -306,6 +311,20 @@ static int open_scheduler(const cli_opts *o, source **out)
     int rc = source_open(&so, out);
     free(ipc);
     return rc;
+}
+
+Weft__Param **cli_wire_params(const cli_opts *o, Weft__Param **storage)
+{
+    Weft__Param *params = xcalloc(o->nparams + 1, sizeof *params);
+    Weft__Param **pp = xcalloc(o->nparams + 1, sizeof *pp);
+    for (size_t i = 0; i < o->nparams; i++) {
+        weft__param__init(&params[i]);
+        params[i].name = (char *)o->params[i].name;
+        params[i].value = (char *)o->params[i].value;
+        pp[i] = &params[i];
+    }
+    *storage = params;
+    return pp;
 }
 
 int submit_file(source *s, const cli_opts *o, uint64_t *run)
@@ -317,14 +336,8 @@ int submit_file(source *s, const cli_opts *o, uint64_t *run)
         fprintf(stderr, "%s:1:1: %s\n", o->args[0], err.msg);
         return EXIT_USAGE;
     }
-    Weft__Param *params = xcalloc(o->nparams + 1, sizeof *params);
-    Weft__Param **pp = xcalloc(o->nparams + 1, sizeof *pp);
-    for (size_t i = 0; i < o->nparams; i++) {
-        weft__param__init(&params[i]);
-        params[i].name = (char *)o->params[i].name;
-        params[i].value = (char *)o->params[i].value;
-        pp[i] = &params[i];
-    }
+    Weft__Param *params;
+    Weft__Param **pp = cli_wire_params(o, &params);
     Weft__SubmitRequest rq = WEFT__SUBMIT_REQUEST__INIT;
     rq.file_name = o->args[0];
     rq.yaml = text;
@@ -342,7 +355,7 @@ int submit_file(source *s, const cli_opts *o, uint64_t *run)
     free(text);
     free(cwd);
     if (rc < 0)
-        return exit_for(&err);
+        return cli_exit_for(&err);
     rc = EXIT_OK;
     if (reply->reply->code != 0) {
         fputs(reply->reply->error, stderr);
@@ -361,7 +374,7 @@ int cmd_submit(cli_opts *o)
     }
     source *s = NULL;
     uint64_t run = 0;
-    int rc = open_scheduler(o, &s);
+    int rc = cli_open_scheduler(o, &s);
     if (!rc)
         rc = submit_file(s, o, &run);
     if (!rc) {
@@ -404,7 +417,7 @@ static int show(const cli_opts *o, Weft__QueryKind kind, uint64_t run, const cha
     weft_err err = {0};
     json_t *j = source_query(s, kind, run, task, 0, &err);
     if (!j)
-        rc = exit_for(&err);
+        rc = cli_exit_for(&err);
     else if (o->json)
         print_json(j);
     else
@@ -439,11 +452,14 @@ static int print_run(const json_t *r, const cli_opts *o)
             attempts += geti(e, "attempts");
         if (elems)
             element_summary(elems, summary, sizeof summary);
+        else if (geti(t, "source_run"))
+            snprintf(summary, sizeof summary, "reused (%s): run %lld, task %s", gets_(t, "source"),
+                     (long long)geti(t, "source_run"), gets_(t, "source_task"));
         printf("%-24s %-12s %s%-11s%s %8lld %9s  %s\n", gets_(t, "name"), gets_(t, "type"),
                paint(gets_(t, "state")), gets_(t, "state"), reset(), (long long)attempts,
                span(geti(t, elems ? "ready_us" : "started_us"), geti(t, "finished_us"), dur,
                     sizeof dur),
-               *err ? err : elems ? summary : gets_(t, "worker"));
+               *err ? err : *summary ? summary : gets_(t, "worker"));
         if (elems && *err)
             printf("%-24s %s\n", "", summary);
         if (elems)
@@ -536,7 +552,7 @@ int cmd_cancel(cli_opts *o)
         return EXIT_USAGE;
     }
     source *s = NULL;
-    int rc = open_scheduler(o, &s);
+    int rc = cli_open_scheduler(o, &s);
     if (!rc) {
         Weft__CancelRequest rq = WEFT__CANCEL_REQUEST__INIT;
         rq.run_id = run;
@@ -546,7 +562,7 @@ int cmd_cancel(cli_opts *o)
         Weft__Envelope *reply = NULL;
         weft_err err = {0};
         if (client_call(s->cl, &env, &reply, &err) < 0) {
-            rc = exit_for(&err);
+            rc = cli_exit_for(&err);
         } else if (reply->reply->code != 0) {
             fprintf(stderr, "weft: %s\n", reply->reply->error);
             rc = EXIT_USAGE;

@@ -18,6 +18,8 @@ static const char usage_text[] =
     "  list                              runs, newest first\n"
     "  logs RUN [TASK]                   task logs\n"
     "  cancel RUN                        stop a run: nothing new starts, running tasks stop\n"
+    "  retry RUN [--from TASK] [-p k=v]... [--dry-run]\n"
+    "                                    rerun a run, reusing what succeeded\n"
     "  validate FILE [-p k=v]...         check a workflow without running it\n"
     "  graph FILE --dot|--mermaid        print the task graph\n"
     "  plugins                           task types on the plugin path\n"
@@ -66,6 +68,10 @@ static int parse(int argc, char **argv, cli_opts *o)
             o->mermaid = 1;
         else if (!strcmp(a, "--wait"))
             o->wait = 1;
+        else if (!strcmp(a, "--dry-run"))
+            o->dry_run = 1;
+        else if (!strcmp(a, "--from") && v)
+            o->from = argv[++i];
         else if (!strcmp(a, "--all"))
             o->all = 1;
         else if (!strcmp(a, "--workflow") && v)
@@ -113,7 +119,7 @@ int main(int argc, char **argv)
     } commands[] = {{"run", cmd_run},         {"submit", cmd_submit}, {"status", cmd_status},
                     {"list", cmd_list},       {"logs", cmd_logs},     {"validate", cmd_validate},
                     {"graph", cmd_graph},     {"plugins", cmd_plugins},
-                    {"cancel", cmd_cancel},   {"cache", cmd_cache}};
+                    {"cancel", cmd_cancel},   {"cache", cmd_cache},   {"retry", cmd_retry}};
     log_init("weft", LOG_WARN);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {

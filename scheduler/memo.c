@@ -21,6 +21,15 @@ static void verify_ref(void *ud, const json_t *ref)
         v->bad = 1;
 }
 
+int memo_outputs_usable(store *st, const json_t *outputs, weft_err *err)
+{
+    verify_ctx v = {.st = st};
+    store_each_ref(outputs, verify_ref, &v);
+    if (v.bad)
+        *err = v.err;
+    return v.bad ? (v.err.code ? v.err.code : WEFT_ECORRUPT) : 0;
+}
+
 void memo_lookup(catalog *cat, store *st, const dag *g, const core_effect *e, int64_t now_us,
                  core_event *ans)
 {
@@ -34,12 +43,11 @@ void memo_lookup(catalog *cat, store *st, const dag *g, const core_effect *e, in
     json_t *entry = catalog_cache_get(cat, e->key);
     if (!entry)
         return;
-    verify_ctx v = {.st = st};
-    store_each_ref(json_object_get(entry, "outputs"), verify_ref, &v);
-    if (v.bad) {
+    weft_err err = {0};
+    if (memo_outputs_usable(st, json_object_get(entry, "outputs"), &err) != 0) {
         char detail[WEFT_ERR_MSG_MAX + 100], name[300];
         dag_unit_name(g, e->task, e->elem, name, sizeof name);
-        snprintf(detail, sizeof detail, "cache entry %.16s dropped: %s", e->key, v.err.msg);
+        snprintf(detail, sizeof detail, "cache entry %.16s dropped: %s", e->key, err.msg);
         log_warn("run %lld task %s: %s", (long long)run, name, detail);
         catalog_cache_del(cat, e->key);
         catalog_event(cat, run, name, "cache_invalid", detail, now_us);

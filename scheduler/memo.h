@@ -16,6 +16,9 @@
 #include "scheduler/core.h"
 #include "scheduler/dag.h"
 
+/* 0 when every artifact outputs reference verifies in st; else the store's error. */
+int memo_outputs_usable(store *st, const json_t *outputs, weft_err *err);
+
 /* Answers lookup e (an FX_LOOKUP: the task or element, its key and resolved inputs) of a
  * run of g, filling ans (an EV_LOOKUP). Records the key on the task. On a hit, ans->ok = 1
  * with outputs (new reference) and the entry's source_run and source_task (caller frees

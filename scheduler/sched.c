@@ -30,8 +30,6 @@
 #include "scheduler/sched_int.h"
 #include "scheduler/typereg.h"
 
-#define QUERY_LIMIT_MAX 10000
-
 /* A peer's routing id for the log: printable ids as they are, others in hex. */
 static const char *peer_name(zmq_msg_t *id, char *buf, size_t n)
 {
@@ -72,8 +70,8 @@ void sched_queue_to_worker(sched *s, const char *worker, const Weft__Envelope *e
     zmq_msg_close(&id);
 }
 
-static void reply(sched *s, const zmq_msg_t *id, int code, const char *error, const char *json,
-                  uint64_t run_id)
+void sched_reply(sched *s, const zmq_msg_t *id, int code, const char *error, const char *json,
+                 uint64_t run_id)
 {
     Weft__Reply r = WEFT__REPLY__INIT;
     r.code = code;
@@ -86,19 +84,18 @@ static void reply(sched *s, const zmq_msg_t *id, int code, const char *error, co
     queue_msg(s, id, &env, NULL);
 }
 
-static void reply_json(sched *s, const zmq_msg_t *id, json_t *j, const weft_err *err)
+void sched_reply_json(sched *s, const zmq_msg_t *id, json_t *j, const weft_err *err)
 {
     if (!j) {
-        reply(s, id, err->code ? err->code : WEFT_EDB, err->msg, NULL, 0);
+        sched_reply(s, id, err->code ? err->code : WEFT_EDB, err->msg, NULL, 0);
         return;
     }
     char *text = json_dumps(j, JSON_COMPACT);
-    reply(s, id, 0, NULL, text, 0);
+    sched_reply(s, id, 0, NULL, text, 0);
     free(text);
     json_decref(j);
 }
 
-static void step(sched *s, core_event *ev);
 
 /* Sends the queued messages. A worker we cannot reach is gone: its attempts fail as lost,
  * after the loop (the resulting messages wait for the next commit). */
@@ -130,13 +127,13 @@ static void flush_out(sched *s)
     s->nout = 0;
     for (size_t i = 0; i < nlost; i++) {
         core_event ev = {.kind = EV_WORKER_LOST, .now_us = clock_wall_us(), .worker = lost[i]};
-        step(s, &ev);
+        sched_step(s, &ev);
         free(lost[i]);
     }
     free(lost);
 }
 
-static void step(sched *s, core_event *ev)
+void sched_step(sched *s, core_event *ev)
 {
     core_step(s->core, ev, &s->fx);
     sched_apply_effects(s, ev->now_us);
@@ -203,7 +200,7 @@ static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r)
                      .running = r->running,
                      .nrunning = r->n_running,
                      .heartbeat_us = (int64_t)r->heartbeat_ms * 1000};
-    step(s, &ev);
+    sched_step(s, &ev);
     free(names);
     json_decref(desc);
 }
@@ -238,7 +235,7 @@ static void on_heartbeat(sched *s, const zmq_msg_t *id)
         return;
     }
     core_event ev = {.kind = EV_HEARTBEAT, .now_us = clock_wall_us(), .worker = name};
-    step(s, &ev);
+    sched_step(s, &ev);
 }
 
 static void on_result(sched *s, const zmq_msg_t *id, const Weft__Result *r)
@@ -267,137 +264,8 @@ static void on_result(sched *s, const zmq_msg_t *id, const Weft__Result *r)
                      .finished_us = r->finished_us};
     if (r->ok && !json_is_object(outputs))
         ev.errclass = ERRC_FATAL;
-    step(s, &ev);
+    sched_step(s, &ev);
     json_decref(outputs);
-}
-
-/* ---- messages from clients ---- */
-
-static void on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *rq)
-{
-    compile_param *params = xcalloc(rq->n_params + 1, sizeof *params);
-    for (size_t i = 0; i < rq->n_params; i++)
-        params[i] = (compile_param){rq->params[i]->name, rq->params[i]->value};
-    const char *file = rq->file_name && *rq->file_name ? rq->file_name : "workflow.yaml";
-    diag *d = diag_new(file);
-    ingest_ctx ic = {.store = s->store, .cwd = *rq->cwd ? rq->cwd : NULL, .pinned = json_object()};
-    compile_input in = {.file = file,
-                        .text = rq->yaml,
-                        .len = strlen(rq->yaml),
-                        .types = s->types,
-                        .params = params,
-                        .nparams = rq->n_params,
-                        .ingest = ingest_path,
-                        .ingest_ud = &ic};
-    dag *g = compile_workflow(&in, d);
-    free(params);
-    if (!g) {
-        json_decref(ic.pinned);
-        char *errors = diag_render(d);
-        reply(s, id, WEFT_ECOMPILE, errors, NULL, 0);
-        free(errors);
-        diag_destroy(&d);
-        return;
-    }
-    diag_destroy(&d);
-    int64_t now = clock_wall_us();
-    char *params_json = json_dumps(g->params, JSON_COMPACT | JSON_SORT_KEYS);
-    const char **names = xcalloc(g->ntasks, sizeof *names);
-    for (size_t i = 0; i < g->ntasks; i++)
-        names[i] = g->tasks[i].type;
-    json_t *used = typereg_subset(s->types, names, g->ntasks);
-    char *types_json = json_dumps(used, JSON_COMPACT);
-    json_decref(used);
-    free(names);
-    char *pinned = json_dumps(ic.pinned, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(ic.pinned);
-    int64_t wf = catalog_put_workflow(s->cat, g->name, g->version, g->hash, file, rq->yaml);
-    catalog_run cr = {.workflow_id = wf, .params = params_json, .types = types_json,
-                      .artifacts = pinned, .ntasks = g->ntasks};
-    int64_t run = wf > 0 ? catalog_create_run(s->cat, &cr, now) : wf;
-    free(params_json);
-    free(types_json);
-    free(pinned);
-    for (size_t i = 0; run > 0 && i < g->ntasks; i++) {
-        const dag_task *t = &g->tasks[i];
-        if (catalog_add_task(s->cat, run, (int)i, -1, t->name, t->type, t->type_version,
-                             "pending") < 0)
-            run = WEFT_EDB;
-        for (size_t k = 0; run > 0 && k < t->nparents; k++)
-            catalog_add_edge(s->cat, run, (int)i, t->parents[k]);
-    }
-    if (run < 0) {
-        reply(s, id, WEFT_EDB, "the catalogue refused the run (see the scheduler log)", NULL, 0);
-        dag_free(g);
-        return;
-    }
-    catalog_event(s->cat, run, NULL, "submitted", g->name, now);
-    log_info("run %lld: workflow %s, %zu tasks", (long long)run, g->name, g->ntasks);
-    core_event ev = {.kind = EV_RUN_SUBMITTED, .now_us = now, .run_id = (uint64_t)run, .dag = g};
-    step(s, &ev);
-    reply(s, id, 0, NULL, NULL, (uint64_t)run);
-}
-
-static void on_cancel(sched *s, const zmq_msg_t *id, const Weft__CancelRequest *rq)
-{
-    int64_t now = clock_wall_us();
-    if (!core_run_active(s->core, rq->run_id)) {
-        weft_err err = {0};
-        json_t *r = catalog_query_run(s->cat, (int64_t)rq->run_id, &err);
-        char msg[300];
-        if (r)
-            snprintf(msg, sizeof msg, "run %llu is not running (it %s)",
-                     (unsigned long long)rq->run_id,
-                     json_string_value(json_object_get(r, "state")));
-        json_decref(r);
-        reply(s, id, r ? WEFT_EINVAL : WEFT_ENOTFOUND, r ? msg : err.msg, NULL, 0);
-        return;
-    }
-    catalog_request_cancel(s->cat, (int64_t)rq->run_id, now);
-    log_info("run %llu: cancel requested", (unsigned long long)rq->run_id);
-    core_event ev = {.kind = EV_CANCEL, .now_us = now, .run_id = rq->run_id};
-    step(s, &ev);
-    reply(s, id, 0, NULL, "{}", rq->run_id);
-}
-
-static void on_query(sched *s, const zmq_msg_t *id, const Weft__QueryRequest *q)
-{
-    weft_err err = {0};
-    int limit = q->limit && q->limit < QUERY_LIMIT_MAX ? (int)q->limit : 0;
-    /* Readers see the committed state plus this turn's writes: same connection. */
-    switch (q->kind) {
-    case WEFT__QUERY_KIND__QUERY_STATUS:
-        if (q->run_id) {
-            reply_json(s, id, catalog_query_run(s->cat, (int64_t)q->run_id, &err), &err);
-        } else {
-            json_t *j = json_pack("{s:I, s:I, s:I}", "runs_active", (json_int_t)core_nruns(s->core),
-                                  "workers", (json_int_t)core_nworkers(s->core), "tasks_ready",
-                                  (json_int_t)core_nready(s->core));
-            reply_json(s, id, j, &err);
-        }
-        break;
-    case WEFT__QUERY_KIND__QUERY_LIST:
-        reply_json(s, id, catalog_query_runs(s->cat, limit, &err), &err);
-        break;
-    case WEFT__QUERY_KIND__QUERY_LOGS:
-        reply_json(s, id,
-                   catalog_query_logs(s->cat, (int64_t)q->run_id, *q->task ? q->task : NULL, &err),
-                   &err);
-        break;
-    case WEFT__QUERY_KIND__QUERY_EVENTS:
-        reply_json(
-            s, id,
-            catalog_query_events(s->cat, (int64_t)q->run_id, (int64_t)q->after_seq, limit, &err),
-            &err);
-        break;
-    case WEFT__QUERY_KIND__QUERY_SHUTDOWN:
-        log_info("shutdown requested by a client");
-        reply(s, id, 0, NULL, "{}", 0);
-        s->stopping = 1;
-        break;
-    default:
-        reply(s, id, WEFT_EPROTO, "unknown query kind", NULL, 0);
-    }
 }
 
 static void on_message(void *arg, zmq_msg_t *frames, size_t n)
@@ -428,13 +296,16 @@ static void on_message(void *arg, zmq_msg_t *frames, size_t n)
         on_result(s, &frames[0], env->result);
         break;
     case WEFT__ENVELOPE__BODY_SUBMIT:
-        on_submit(s, &frames[0], env->submit);
+        sched_on_submit(s, &frames[0], env->submit);
         break;
     case WEFT__ENVELOPE__BODY_QUERY:
-        on_query(s, &frames[0], env->query);
+        sched_on_query(s, &frames[0], env->query);
         break;
     case WEFT__ENVELOPE__BODY_CANCEL:
-        on_cancel(s, &frames[0], env->cancel);
+        sched_on_cancel(s, &frames[0], env->cancel);
+        break;
+    case WEFT__ENVELOPE__BODY_RETRY:
+        sched_on_retry(s, &frames[0], env->retry);
         break;
     default:
         log_warn("dropped an unexpected message (body %d) from %s", (int)env->body_case,
@@ -451,7 +322,7 @@ static void on_timer(uv_timer_t *t)
 {
     sched *s = t->data;
     core_event ev = {.kind = EV_TICK, .now_us = clock_wall_us()};
-    step(s, &ev);
+    sched_step(s, &ev);
 }
 
 static void arm_timer(sched *s)
@@ -559,10 +430,10 @@ static void recover_runs(sched *s)
         }
         log_info("run %lld resumed (%zu tasks)", (long long)id, rec.ev.dag->ntasks);
         catalog_event(s->cat, id, NULL, "resumed", "the scheduler restarted", now);
-        step(s, &rec.ev);
+        sched_step(s, &rec.ev);
         if (json_integer_value(json_object_get(rec.row, "cancel_requested"))) {
             core_event cancel = {.kind = EV_CANCEL, .now_us = now, .run_id = (uint64_t)id};
-            step(s, &cancel);
+            sched_step(s, &cancel);
         }
         recover_free(&rec);
     }

@@ -43,6 +43,18 @@ struct sched {
     char *state_dir;
 };
 
+/* Queues a reply to client id (error: lines of messages; json: the answer). */
+void sched_reply(sched *s, const zmq_msg_t *id, int code, const char *error, const char *json,
+                 uint64_t run_id);
+/* Replies with j (consumed), or with err when j is NULL. */
+void sched_reply_json(sched *s, const zmq_msg_t *id, json_t *j, const weft_err *err);
+/* Steps the core with ev and applies the effects (answering lookups). */
+void sched_step(sched *s, core_event *ev);
+/* sched_client.c: client requests. */
+void sched_on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *rq);
+void sched_on_cancel(sched *s, const zmq_msg_t *id, const Weft__CancelRequest *rq);
+void sched_on_query(sched *s, const zmq_msg_t *id, const Weft__QueryRequest *q);
+void sched_on_retry(sched *s, const zmq_msg_t *id, const Weft__RetryRequest *rq);
 /* Queues env for worker, sent after the turn's commit. */
 void sched_queue_to_worker(sched *s, const char *worker, const Weft__Envelope *env);
 /* Turns the core's pending effects into catalogue writes and queued messages, and clears

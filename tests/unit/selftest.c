@@ -10,7 +10,7 @@ static const struct {
 } tests[] = {
     {"units", test_units},     {"wtype", test_wtype}, {"maps", test_maps},
     {"frame", test_frame},     {"compile", test_compile}, {"core", test_core},
-    {"backoff", test_backoff},
+    {"backoff", test_backoff}, {"retry", test_retry},
 };
 
 int main(int argc, char **argv)

@@ -31,5 +31,6 @@ int test_frame(void);
 int test_compile(void);
 int test_core(void);
 int test_backoff(void);
+int test_retry(void);
 
 #endif

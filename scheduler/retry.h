@@ -1,0 +1,71 @@
+/* retry: the plan of `weft retry RUN`: which tasks (and map elements) of an ended run a new
+ * run reuses, and which it executes again, each with the reason.
+ *
+ * The new run's dag is the old run's workflow recompiled (with -p overrides, if any). In
+ * topological order, a task is reused when it succeeded in the old run, is not forced
+ * (--from TASK and everything downstream of it), every task it depends on is reused, its
+ * inputs resolved against those reused outputs equal the inputs it ran with, and its
+ * outputs are still usable (the caller's check: artifacts verify). A mapped task whose
+ * parents are reused fans out over the same list: each element is reused or executed by
+ * the same rules, and the task is reused when all of them are, "partial" otherwise. Any
+ * other task executes. Pure: no I/O. */
+#ifndef WEFT_RETRY_H
+#define WEFT_RETRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "scheduler/core.h"
+#include "scheduler/dag.h"
+
+enum retry_action { RETRY_EXECUTE, RETRY_REUSE, RETRY_PARTIAL };
+
+/* A reused task or element: its outputs and inputs (borrowed from the old rows) and the
+ * execution that computed them. */
+typedef struct retry_unit {
+    int reuse;
+    char *reason;          /* why it executes again, or where it comes from */
+    const json_t *outputs, *inputs;
+    uint64_t source_run;
+    const char *source_task;
+} retry_unit;
+
+typedef struct retry_task {
+    enum retry_action action;
+    retry_unit u;
+    retry_unit *elems;     /* RETRY_PARTIAL and mapped RETRY_REUSE: one per element */
+    size_t nelems;
+} retry_task;
+
+typedef struct retry_plan {
+    uint64_t old_run;
+    retry_task *t;         /* one per task of the dag */
+    size_t ntasks;
+    size_t nreuse, nexec;  /* units: tasks, and the elements of partially reused maps */
+} retry_plan;
+
+/* Whether outputs can be reused (0), or why not. */
+typedef int (*retry_usable_fn)(void *ud, const json_t *outputs, char *why, size_t n);
+
+/* Plans a rerun of old_run, whose task rows (catalog_query_run's "tasks", elements nested)
+ * are old_tasks, with dag g (the same tasks in the same order). from: the task to force
+ * with everything downstream, or -1. Returns NULL with why when the rows do not match g. */
+retry_plan *retry_plan_make(const dag *g, uint64_t old_run, const json_t *old_tasks, int from,
+                            retry_usable_fn usable, void *ud, char *why, size_t n);
+void retry_plan_free(retry_plan *p);
+
+/* The plan as JSON: {"run", "reused", "executed", "tasks": [{"name", "action", "reason",
+ * "elements": {"reused", "executed", "execute": [{"name", "reason"}]}}]}. */
+json_t *retry_plan_json(const retry_plan *p, const dag *g);
+
+/* The snapshot a new run starts from (EV_RUN_RESTORED): reused tasks succeeded, partial
+ * mapped tasks running with their reused elements succeeded, the rest pending. snap has
+ * g->ntasks entries; elems has room for every element; both borrow from p. */
+void retry_plan_snapshot(const retry_plan *p, core_task_snapshot *snap,
+                         core_task_snapshot *elems);
+/* The number of elements in the plan (room for retry_plan_snapshot's elems). */
+size_t retry_plan_nelems(const retry_plan *p);
+
+#endif

@@ -1,0 +1,311 @@
+/* sched_client: requests from clients: submit, cancel, retry and queries. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/xmem.h"
+#include "scheduler/compile.h"
+#include "scheduler/ingest.h"
+#include "scheduler/memo.h"
+#include "scheduler/retry.h"
+#include "scheduler/sched_int.h"
+
+#define QUERY_LIMIT_MAX 10000
+
+/* Records a new run of g: workflow, run row (retry_of: the run it retries, or 0), task rows
+ * and edges. Returns its id, or WEFT_EDB. */
+static int64_t create_run(sched *s, const dag *g, const char *file, const char *yaml,
+                          const json_t *pinned, int64_t retry_of, int64_t now)
+{
+    char *params_json = json_dumps(g->params, JSON_COMPACT | JSON_SORT_KEYS);
+    const char **names = xcalloc(g->ntasks, sizeof *names);
+    for (size_t i = 0; i < g->ntasks; i++)
+        names[i] = g->tasks[i].type;
+    json_t *used = typereg_subset(s->types, names, g->ntasks);
+    char *types_json = json_dumps(used, JSON_COMPACT);
+    json_decref(used);
+    free(names);
+    char *pinned_json = json_dumps(pinned, JSON_COMPACT | JSON_SORT_KEYS);
+    int64_t wf = catalog_put_workflow(s->cat, g->name, g->version, g->hash, file, yaml);
+    catalog_run cr = {.workflow_id = wf, .params = params_json, .types = types_json,
+                      .artifacts = pinned_json, .ntasks = g->ntasks, .retry_of = retry_of};
+    int64_t run = wf > 0 ? catalog_create_run(s->cat, &cr, now) : wf;
+    free(params_json);
+    free(types_json);
+    free(pinned_json);
+    for (size_t i = 0; run > 0 && i < g->ntasks; i++) {
+        const dag_task *t = &g->tasks[i];
+        if (catalog_add_task(s->cat, run, (int)i, -1, t->name, t->type, t->type_version,
+                             "pending") < 0)
+            run = WEFT_EDB;
+        for (size_t k = 0; run > 0 && k < t->nparents; k++)
+            catalog_add_edge(s->cat, run, (int)i, t->parents[k]);
+    }
+    return run;
+}
+
+void sched_on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *rq)
+{
+    compile_param *params = xcalloc(rq->n_params + 1, sizeof *params);
+    for (size_t i = 0; i < rq->n_params; i++)
+        params[i] = (compile_param){rq->params[i]->name, rq->params[i]->value};
+    const char *file = rq->file_name && *rq->file_name ? rq->file_name : "workflow.yaml";
+    diag *d = diag_new(file);
+    ingest_ctx ic = {.store = s->store, .cwd = *rq->cwd ? rq->cwd : NULL, .pinned = json_object()};
+    compile_input in = {.file = file,
+                        .text = rq->yaml,
+                        .len = strlen(rq->yaml),
+                        .types = s->types,
+                        .params = params,
+                        .nparams = rq->n_params,
+                        .ingest = ingest_path,
+                        .ingest_ud = &ic};
+    dag *g = compile_workflow(&in, d);
+    free(params);
+    if (!g) {
+        json_decref(ic.pinned);
+        char *errors = diag_render(d);
+        sched_reply(s, id, WEFT_ECOMPILE, errors, NULL, 0);
+        free(errors);
+        diag_destroy(&d);
+        return;
+    }
+    diag_destroy(&d);
+    int64_t now = clock_wall_us();
+    int64_t run = create_run(s, g, file, rq->yaml, ic.pinned, 0, now);
+    json_decref(ic.pinned);
+    if (run < 0) {
+        sched_reply(s, id, WEFT_EDB, "the catalogue refused the run (see the scheduler log)",
+                    NULL, 0);
+        dag_free(g);
+        return;
+    }
+    catalog_event(s->cat, run, NULL, "submitted", g->name, now);
+    log_info("run %lld: workflow %s, %zu tasks", (long long)run, g->name, g->ntasks);
+    core_event ev = {.kind = EV_RUN_SUBMITTED, .now_us = now, .run_id = (uint64_t)run, .dag = g};
+    sched_step(s, &ev);
+    sched_reply(s, id, 0, NULL, NULL, (uint64_t)run);
+}
+
+void sched_on_cancel(sched *s, const zmq_msg_t *id, const Weft__CancelRequest *rq)
+{
+    int64_t now = clock_wall_us();
+    if (!core_run_active(s->core, rq->run_id)) {
+        weft_err err = {0};
+        json_t *r = catalog_query_run(s->cat, (int64_t)rq->run_id, &err);
+        char msg[300];
+        if (r)
+            snprintf(msg, sizeof msg, "run %llu is not running (it %s)",
+                     (unsigned long long)rq->run_id,
+                     json_string_value(json_object_get(r, "state")));
+        json_decref(r);
+        sched_reply(s, id, r ? WEFT_EINVAL : WEFT_ENOTFOUND, r ? msg : err.msg, NULL, 0);
+        return;
+    }
+    catalog_request_cancel(s->cat, (int64_t)rq->run_id, now);
+    log_info("run %llu: cancel requested", (unsigned long long)rq->run_id);
+    core_event ev = {.kind = EV_CANCEL, .now_us = now, .run_id = rq->run_id};
+    sched_step(s, &ev);
+    sched_reply(s, id, 0, NULL, "{}", rq->run_id);
+}
+
+void sched_on_query(sched *s, const zmq_msg_t *id, const Weft__QueryRequest *q)
+{
+    weft_err err = {0};
+    int limit = q->limit && q->limit < QUERY_LIMIT_MAX ? (int)q->limit : 0;
+    /* Readers see the committed state plus this turn's writes: same connection. */
+    switch (q->kind) {
+    case WEFT__QUERY_KIND__QUERY_STATUS:
+        if (q->run_id) {
+            sched_reply_json(s, id, catalog_query_run(s->cat, (int64_t)q->run_id, &err), &err);
+        } else {
+            json_t *j = json_pack("{s:I, s:I, s:I}", "runs_active", (json_int_t)core_nruns(s->core),
+                                  "workers", (json_int_t)core_nworkers(s->core), "tasks_ready",
+                                  (json_int_t)core_nready(s->core));
+            sched_reply_json(s, id, j, &err);
+        }
+        break;
+    case WEFT__QUERY_KIND__QUERY_LIST:
+        sched_reply_json(s, id, catalog_query_runs(s->cat, limit, &err), &err);
+        break;
+    case WEFT__QUERY_KIND__QUERY_LOGS:
+        sched_reply_json(s, id,
+                   catalog_query_logs(s->cat, (int64_t)q->run_id, *q->task ? q->task : NULL, &err),
+                   &err);
+        break;
+    case WEFT__QUERY_KIND__QUERY_EVENTS:
+        sched_reply_json(
+            s, id,
+            catalog_query_events(s->cat, (int64_t)q->run_id, (int64_t)q->after_seq, limit, &err),
+            &err);
+        break;
+    case WEFT__QUERY_KIND__QUERY_SHUTDOWN:
+        log_info("shutdown requested by a client");
+        sched_reply(s, id, 0, NULL, "{}", 0);
+        s->stopping = 1;
+        break;
+    default:
+        sched_reply(s, id, WEFT_EPROTO, "unknown query kind", NULL, 0);
+    }
+}
+
+/* ---- retry ---- */
+
+/* retry_usable_fn: every artifact the outputs reference still verifies. */
+static int outputs_usable(void *ud, const json_t *outputs, char *why, size_t n)
+{
+    weft_err err = {0};
+    if (memo_outputs_usable(ud, outputs, &err) == 0)
+        return 0;
+    snprintf(why, n, "%s", err.msg);
+    return -1;
+}
+
+/* The old run's workflow, recompiled with its parameters and the request's overrides; its
+ * paths come from the old run's pins (new -p paths are taken from the client's cwd). */
+static dag *recompile_for_retry(sched *s, const json_t *row, const Weft__RetryRequest *rq,
+                                ingest_ctx *ic, char **errors)
+{
+    const char *file = json_string_value(json_object_get(row, "file"));
+    const char *spec = json_string_value(json_object_get(row, "spec"));
+    compile_param *params = xcalloc(rq->n_params + 1, sizeof *params);
+    for (size_t i = 0; i < rq->n_params; i++)
+        params[i] = (compile_param){rq->params[i]->name, rq->params[i]->value};
+    diag *d = diag_new(file ? file : "workflow.yaml");
+    compile_input in = {.file = file ? file : "workflow.yaml", .text = spec ? spec : "",
+                        .len = spec ? strlen(spec) : 0, .types = s->types,
+                        .params = params, .nparams = rq->n_params,
+                        .param_values = json_object_get(row, "params"),
+                        .ingest = ingest_path, .ingest_ud = ic};
+    dag *g = compile_workflow(&in, d);
+    if (!g)
+        *errors = diag_render(d);
+    diag_destroy(&d);
+    free(params);
+    return g;
+}
+
+/* Writes the reused tasks and elements of the new run: rows of elements, succeeded rows
+ * with outputs, inputs and where they came from. */
+static void record_reused(sched *s, const dag *g, int64_t run, const retry_plan *p, int64_t now)
+{
+    char name[300], detail[400];
+    for (size_t i = 0; i < p->ntasks; i++) {
+        const retry_task *t = &p->t[i];
+        const dag_task *dt = &g->tasks[i];
+        if (t->action == RETRY_PARTIAL) {
+            catalog_task_update u = {.run = run, .idx = (int)i, .elem = -1, .state = "running",
+                                     .task_name = dt->name, .ready_us = now};
+            catalog_update_task(s->cat, &u, now);
+        }
+        size_t n = t->elems ? t->nelems : 0;
+        for (size_t e = 0; e <= n; e++) {
+            int elem = e < n ? (int)e : -1;
+            const retry_unit *ru = elem >= 0 ? &t->elems[e] : &t->u;
+            if (elem >= 0) {
+                dag_unit_name(g, (int)i, elem, name, sizeof name);
+                catalog_add_task(s->cat, run, (int)i, elem, name, dt->type, dt->type_version,
+                                 "pending");
+            }
+            if (!ru->reuse || (elem < 0 && t->action != RETRY_REUSE))
+                continue;
+            dag_unit_name(g, (int)i, elem, name, sizeof name);
+            char *outputs = json_dumps(ru->outputs, JSON_COMPACT);
+            char *inputs = ru->inputs ? json_dumps(ru->inputs, JSON_COMPACT) : NULL;
+            snprintf(detail, sizeof detail, "reused (retry): computed by run %llu, task %s",
+                     (unsigned long long)ru->source_run, ru->source_task);
+            catalog_task_update u = {.run = run, .idx = (int)i, .elem = elem,
+                                     .state = "succeeded", .task_name = name, .error = detail,
+                                     .outputs = outputs, .finished_us = now};
+            catalog_update_task(s->cat, &u, now);
+            catalog_task_lookup(s->cat, run, (int)i, elem, NULL, NULL, inputs);
+            catalog_task_source(s->cat, run, (int)i, elem, "retry", (int64_t)ru->source_run,
+                                ru->source_task);
+            free(outputs);
+            free(inputs);
+        }
+    }
+}
+
+/* Starts the new run from the plan: the core gets it as a restored run whose reused tasks
+ * have succeeded. */
+static void start_retry(sched *s, dag *g, int64_t run, const retry_plan *p, int64_t now)
+{
+    core_task_snapshot *snap = xcalloc(g->ntasks + 1, sizeof *snap);
+    core_task_snapshot *elems = xcalloc(retry_plan_nelems(p) + 1, sizeof *elems);
+    retry_plan_snapshot(p, snap, elems);
+    record_reused(s, g, run, p, now);
+    catalog_event(s->cat, run, NULL, "submitted", g->name, now);
+    log_info("run %lld: retry of run %llu, %zu units reused, %zu to execute", (long long)run,
+             (unsigned long long)p->old_run, p->nreuse, p->nexec);
+    core_event ev = {.kind = EV_RUN_RESTORED, .now_us = now, .run_id = (uint64_t)run,
+                     .dag = g, .snapshot = snap, .started_us = now};
+    sched_step(s, &ev);
+    free(snap);
+    free(elems);
+}
+
+void sched_on_retry(sched *s, const zmq_msg_t *id, const Weft__RetryRequest *rq)
+{
+    weft_err err = {0};
+    char why[600], *errors = NULL;
+    if (core_run_active(s->core, rq->run_id)) {
+        snprintf(why, sizeof why, "run %llu is still running; cancel it or wait for it to end",
+                 (unsigned long long)rq->run_id);
+        sched_reply(s, id, WEFT_EINVAL, why, NULL, 0);
+        return;
+    }
+    json_t *row = catalog_query_recovery(s->cat, (int64_t)rq->run_id, &err);
+    json_t *old = row ? catalog_query_run(s->cat, (int64_t)rq->run_id, &err) : NULL;
+    if (!old) {
+        json_decref(row);
+        sched_reply(s, id, err.code ? err.code : WEFT_EDB, err.msg, NULL, 0);
+        return;
+    }
+    ingest_ctx ic = {.store = s->store, .cwd = *rq->cwd ? rq->cwd : NULL,
+                     .pinned = json_deep_copy(json_object_get(row, "artifacts"))};
+    dag *g = recompile_for_retry(s, row, rq, &ic, &errors);
+    int from = -1;
+    for (size_t i = 0; g && *rq->from_task && i < g->ntasks; i++)
+        if (!strcmp(g->tasks[i].name, rq->from_task))
+            from = (int)i;
+    retry_plan *p = NULL;
+    if (g && *rq->from_task && from < 0)
+        errors = xasprintf("--from %s: run %llu's workflow has no task '%s'", rq->from_task,
+                           (unsigned long long)rq->run_id, rq->from_task);
+    else if (g && !(p = retry_plan_make(g, rq->run_id, json_object_get(old, "tasks"), from,
+                                        outputs_usable, s->store, why, sizeof why)))
+        errors = xstrdup(why);
+    if (!p) {
+        sched_reply(s, id, g ? WEFT_EINVAL : WEFT_ECOMPILE, errors, NULL, 0);
+    } else {
+        json_t *plan = retry_plan_json(p, g);
+        char *text = json_dumps(plan, JSON_COMPACT);
+        int64_t now = clock_wall_us(), run = 0;
+        if (!rq->dry_run) {
+            const char *file = json_string_value(json_object_get(row, "file"));
+            const char *spec = json_string_value(json_object_get(row, "spec"));
+            run = create_run(s, g, file, spec, ic.pinned, (int64_t)rq->run_id, now);
+        }
+        if (run < 0) {
+            sched_reply(s, id, WEFT_EDB, "the catalogue refused the run (see the scheduler log)",
+                        NULL, 0);
+        } else {
+            if (run > 0) {
+                start_retry(s, g, run, p, now);
+                g = NULL; /* the core owns it */
+            }
+            sched_reply(s, id, 0, NULL, text, (uint64_t)run);
+        }
+        free(text);
+        json_decref(plan);
+    }
+    retry_plan_free(p);
+    dag_free(g);
+    free(errors);
+    json_decref(ic.pinned);
+    json_decref(old);
+    json_decref(row);
+}

@@ -1,0 +1,106 @@
+/* Unit tests for the rerun planner (scheduler/retry.c): reuse, partial maps, changed inputs,
+ * --from, unusable outputs, and rows that do not match the workflow. */
+#include <stdlib.h>
+
+#include "scheduler/compile.h"
+#include "scheduler/retry.h"
+#include "tests/unit/selftest.h"
+
+static dag *compile_echo(const char *text)
+{
+    json_t *j = json_loads(
+        "{\"plugins\":[{\"name\":\"builtin\",\"version\":\"1\",\"path\":\"/x.so\",\"types\":["
+        "{\"name\":\"echo\",\"version\":\"1\",\"inputs\":[{\"name\":\"*\",\"type\":\"any\","
+        "\"optional\":true}],\"outputs\":[{\"name\":\"*\",\"type\":\"any\"}]}]}]}",
+        0, NULL);
+    typereg *r = typereg_new();
+    typereg_add_description(r, j);
+    json_decref(j);
+    diag *d = diag_new("t.yaml");
+    compile_input in = {.file = "t.yaml", .text = text, .len = strlen(text), .types = r};
+    dag *g = compile_workflow(&in, d);
+    diag_destroy(&d);
+    typereg_destroy(&r);
+    return g;
+}
+
+static const char wf[] = "workflow: w\n"
+                         "tasks:\n"
+                         "  a: { type: echo, with: { l: [1, 2, 3] } }\n"
+                         "  m: { type: echo, map: \"${a.outputs.l}\", with: { x: \"${item}\" } }\n"
+                         "  b: { type: echo, with: { xs: \"${m.outputs.x}\" } }\n"
+                         "  c: { type: echo, with: { k: 1 } }\n";
+
+/* The old run: a and c succeeded, m's element 1 failed, b skipped. */
+static const char rows[] =
+    "[{\"name\":\"a\",\"state\":\"succeeded\",\"inputs\":{\"l\":[1,2,3]},"
+    "\"outputs\":{\"l\":[1,2,3]},\"source\":\"computed\"},"
+    "{\"name\":\"m\",\"state\":\"failed\",\"elements\":["
+    "{\"name\":\"m[0]\",\"state\":\"succeeded\",\"inputs\":{\"x\":1},\"outputs\":{\"x\":1},"
+    "\"source\":\"cache\",\"source_run\":4,\"source_task\":\"m[0]\"},"
+    "{\"name\":\"m[1]\",\"state\":\"failed\",\"error\":\"boom\"},"
+    "{\"name\":\"m[2]\",\"state\":\"succeeded\",\"inputs\":{\"x\":3},\"outputs\":{\"x\":3}}]},"
+    "{\"name\":\"b\",\"state\":\"skipped\"},"
+    "{\"name\":\"c\",\"state\":\"succeeded\",\"inputs\":{\"k\":2},\"outputs\":{\"k\":2}}]";
+
+static int refuse_c(void *ud, const json_t *outputs, char *why, size_t n)
+{
+    (void)ud;
+    if (!json_object_get(outputs, "k"))
+        return 0;
+    snprintf(why, n, "artifact gone");
+    return -1;
+}
+
+int test_retry(void)
+{
+    int fails = 0;
+    char why[256];
+    dag *g = compile_echo(wf);
+    json_t *old = json_loads(rows, 0, NULL);
+    CHECK(g && old);
+    if (!g || !old)
+        return fails;
+    retry_plan *p = retry_plan_make(g, 7, old, -1, NULL, NULL, why, sizeof why);
+    CHECK(p != NULL);
+    if (p) {
+        CHECK(p->t[0].action == RETRY_REUSE);
+        CHECK(p->t[1].action == RETRY_PARTIAL && p->t[1].nelems == 3);
+        CHECK(p->t[1].elems[0].reuse && !p->t[1].elems[1].reuse && p->t[1].elems[2].reuse);
+        CHECK_STR(p->t[1].elems[1].reason, "failed in run 7: boom");
+        /* Lineage follows a copied output to the execution that computed it. */
+        CHECK(p->t[1].elems[0].source_run == 4 && p->t[1].elems[2].source_run == 7);
+        CHECK_STR(p->t[2].u.reason, "upstream task 'm' executes again");
+        /* c's recorded inputs differ from what it would get now ({"k": 1}). */
+        CHECK(p->t[3].action == RETRY_EXECUTE);
+        CHECK_STR(p->t[3].u.reason, "its inputs changed since run 7");
+        CHECK(p->nreuse == 3 && p->nexec == 3); /* a, m[0], m[2]; m[1], b, c */
+        core_task_snapshot snap[4], elems[3];
+        retry_plan_snapshot(p, snap, elems);
+        CHECK(snap[0].state == TS_SUCCEEDED && snap[1].state == TS_RUNNING);
+        CHECK(snap[1].nelems == 3 && elems[1].state == TS_PENDING);
+        CHECK(snap[2].state == TS_PENDING);
+    }
+    retry_plan_free(p);
+
+    /* --from a forces everything below it. */
+    p = retry_plan_make(g, 7, old, 0, NULL, NULL, why, sizeof why);
+    CHECK(p && p->t[0].action == RETRY_EXECUTE && p->t[1].action == RETRY_EXECUTE);
+    CHECK(p && !strcmp(p->t[1].u.reason, "forced: --from a"));
+    retry_plan_free(p);
+
+    /* Outputs that no longer verify execute again. */
+    json_object_set_new(json_object_get(json_array_get(old, 3), "inputs"), "k", json_integer(1));
+    p = retry_plan_make(g, 7, old, -1, refuse_c, NULL, why, sizeof why);
+    CHECK(p && p->t[3].action == RETRY_EXECUTE);
+    CHECK(p && !strcmp(p->t[3].u.reason, "its outputs from run 7 cannot be reused: artifact gone"));
+    retry_plan_free(p);
+
+    /* Rows of another workflow are refused. */
+    json_array_remove(old, 3);
+    CHECK(retry_plan_make(g, 7, old, -1, NULL, NULL, why, sizeof why) == NULL);
+    CHECK_STR(why, "run 7 has 3 tasks; its workflow now compiles to 4");
+    json_decref(old);
+    dag_free(g);
+    return fails;
+}
