@@ -311,6 +311,13 @@ void cat_bind_time(sqlite3_stmt *s, int i, int64_t v)
         sqlite3_bind_int64(s, i, v);
 }
 
+void cat_bind_unit(sqlite3_stmt *s, int64_t run, int idx, int elem)
+{
+    sqlite3_bind_int64(s, 1, run);
+    sqlite3_bind_int(s, 2, idx);
+    sqlite3_bind_int(s, 20, elem);
+}
+
 int cat_done(catalog *c, sqlite3_stmt *s, const char *what)
 {
     if (!s)
@@ -364,9 +371,7 @@ int catalog_add_task(catalog *c, int64_t run, int idx, int elem, const char *nam
     sqlite3_stmt *s = cat_stmt(c, ST_ADD_TASK);
     if (!s)
         return WEFT_EDB;
-    sqlite3_bind_int64(s, 1, run);
-    sqlite3_bind_int(s, 2, idx);
-    sqlite3_bind_int(s, 20, elem);
+    cat_bind_unit(s, run, idx, elem);
     cat_bind_text(s, 3, name);
     cat_bind_text(s, 4, type);
     cat_bind_text(s, 5, type_version);
@@ -390,9 +395,7 @@ int catalog_update_task(catalog *c, const catalog_task_update *u, int64_t now_us
     sqlite3_stmt *s = cat_stmt(c, ST_UPDATE_TASK);
     if (!s)
         return WEFT_EDB;
-    sqlite3_bind_int64(s, 1, u->run);
-    sqlite3_bind_int(s, 2, u->idx);
-    sqlite3_bind_int(s, 20, u->elem);
+    cat_bind_unit(s, u->run, u->idx, u->elem);
     cat_bind_text(s, 3, u->state);
     cat_bind_text(s, 4, u->error_class);
     cat_bind_text(s, 5, u->error);
@@ -420,9 +423,7 @@ int catalog_start_attempt(catalog *c, const catalog_attempt *a, int64_t now_us)
     sqlite3_bind_int64(s, 6, now_us);
     if (cat_done(c, s, "start attempt") < 0 || !(s = cat_stmt(c, ST_TASK_RUNNING)))
         return WEFT_EDB;
-    sqlite3_bind_int64(s, 1, a->run);
-    sqlite3_bind_int(s, 2, a->idx);
-    sqlite3_bind_int(s, 20, a->elem);
+    cat_bind_unit(s, a->run, a->idx, a->elem);
     sqlite3_bind_int(s, 3, a->number);
     cat_bind_text(s, 4, a->worker);
     cat_bind_text(s, 5, a->inputs);

@@ -17,9 +17,7 @@ int catalog_task_lookup(catalog *c, int64_t run, int idx, int elem, const char *
     sqlite3_stmt *s = cat_stmt(c, ST_TASK_LOOKUP);
     if (!s)
         return WEFT_EDB;
-    sqlite3_bind_int64(s, 1, run);
-    sqlite3_bind_int(s, 2, idx);
-    sqlite3_bind_int(s, 20, elem);
+    cat_bind_unit(s, run, idx, elem);
     cat_bind_text(s, 3, key);
     cat_bind_text(s, 4, cache_version);
     cat_bind_text(s, 5, inputs_json);
@@ -32,9 +30,7 @@ int catalog_task_source(catalog *c, int64_t run, int idx, int elem, const char *
     sqlite3_stmt *s = cat_stmt(c, ST_TASK_SOURCE);
     if (!s)
         return WEFT_EDB;
-    sqlite3_bind_int64(s, 1, run);
-    sqlite3_bind_int(s, 2, idx);
-    sqlite3_bind_int(s, 20, elem);
+    cat_bind_unit(s, run, idx, elem);
     cat_bind_text(s, 3, via);
     cat_bind_time(s, 4, src_run);
     cat_bind_text(s, 5, src_task);
@@ -77,9 +73,7 @@ int catalog_cache_put(catalog *c, int64_t run, int idx, int elem, const char *ou
     sqlite3_stmt *s = cat_stmt(c, ST_CACHE_PUT);
     if (!s)
         return WEFT_EDB;
-    sqlite3_bind_int64(s, 1, run);
-    sqlite3_bind_int(s, 2, idx);
-    sqlite3_bind_int(s, 20, elem);
+    cat_bind_unit(s, run, idx, elem);
     cat_bind_text(s, 3, outputs_json);
     sqlite3_bind_int64(s, 4, now_us);
     return cat_done(c, s, "store cache entry");

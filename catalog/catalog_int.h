@@ -30,6 +30,9 @@ sqlite3_stmt *cat_stmt(catalog *c, enum stmt_id id);
 /* Binds text (NULL: leaves NULL) and times (0: leaves NULL). */
 void cat_bind_text(sqlite3_stmt *s, int i, const char *v);
 void cat_bind_time(sqlite3_stmt *s, int i, int64_t v);
+/* Binds the task (or element) a statement is about: run ?1, idx ?2, elem ?20, the
+ * convention of every statement that addresses one row of tasks. */
+void cat_bind_unit(sqlite3_stmt *s, int64_t run, int idx, int elem);
 /* Steps a write; 0 or WEFT_EDB (logged). */
 int cat_done(catalog *c, sqlite3_stmt *s, const char *what);
 /* Runs sql with int64 arguments (and one text argument after them) and returns the rows as

@@ -68,6 +68,8 @@ int cli_open_scheduler(const cli_opts *o, source **out);
 client *source_client(source *s);
 /* o's -p parameters for a request (pointers into o); free both arrays. */
 Weft__Param **cli_wire_params(const cli_opts *o, Weft__Param **storage);
+/* The string member k of o, or "" (answers print absent fields as empty). */
+const char *cli_str(const json_t *o, const char *k);
 /* Prints err and returns its exit code. */
 int cli_exit_for(const weft_err *err);
 

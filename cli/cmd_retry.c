@@ -15,12 +15,6 @@
 #include "common/units.h"
 #include "common/xmem.h"
 
-static const char *str(const json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
 /* Up to 10 elements that execute again, then a count of the rest. */
 static void print_elements(const json_t *elems)
 {
@@ -32,7 +26,7 @@ static void print_elements(const json_t *elems)
             printf("             ... and %zu more\n", n - 10);
             break;
         }
-        printf("             %s: %s\n", str(e, "name"), str(e, "reason"));
+        printf("             %s: %s\n", cli_str(e, "name"), cli_str(e, "reason"));
     }
 }
 
@@ -46,7 +40,7 @@ static void print_plan(const json_t *plan, uint64_t run)
     size_t i;
     json_t *t;
     json_array_foreach(json_object_get(plan, "tasks"), i, t) {
-        printf("  %-8s %-20s %s\n", str(t, "action"), str(t, "name"), str(t, "reason"));
+        printf("  %-8s %-20s %s\n", cli_str(t, "action"), cli_str(t, "name"), cli_str(t, "reason"));
         if (json_object_get(t, "elements"))
             print_elements(json_object_get(t, "elements"));
     }

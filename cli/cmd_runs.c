@@ -113,7 +113,7 @@ static json_int_t geti(const json_t *o, const char *k)
     return json_integer_value(json_object_get(o, k));
 }
 
-static const char *gets_(const json_t *o, const char *k)
+const char *cli_str(const json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
     return s ? s : "";
@@ -152,8 +152,8 @@ static void draw(const progress *p)
 /* Applies one event; prints a line for it when not drawing a bar. Returns 1 at run end. */
 static int on_event(const json_t *e, progress *p, int quiet, int *failed)
 {
-    const char *kind = gets_(e, "kind"), *task = gets_(e, "task");
-    const char *detail = gets_(e, "detail");
+    const char *kind = cli_str(e, "kind"), *task = cli_str(e, "task");
+    const char *detail = cli_str(e, "detail");
     if (!*task) {
         if (!strcmp(kind, "succeeded") || !strcmp(kind, "failed") || !strcmp(kind, "cancelled")) {
             *failed = strcmp(kind, "succeeded") != 0;
@@ -232,15 +232,15 @@ static void print_failed_elements(const json_t *elems, uint64_t run, size_t max)
     size_t i, shown = 0, nbad = 0;
     json_t *e;
     json_array_foreach(elems, i, e) {
-        const char *st = gets_(e, "state");
+        const char *st = cli_str(e, "state");
         if (!strcmp(st, "succeeded") || !strcmp(st, "pending"))
             continue;
         if (nbad++ >= max)
             continue;
         shown++;
         printf("    %s %s (%s, attempt %lld): %s\n      see: weft logs %lld '%s'\n",
-               gets_(e, "name"), st, gets_(e, "error_class"), (long long)geti(e, "attempts"),
-               gets_(e, "error"), (long long)run, gets_(e, "name"));
+               cli_str(e, "name"), st, cli_str(e, "error_class"), (long long)geti(e, "attempts"),
+               cli_str(e, "error"), (long long)run, cli_str(e, "name"));
     }
     if (nbad > shown)
         printf("    ... and %zu more (weft status %lld)\n", nbad - shown, (long long)run);
@@ -255,7 +255,7 @@ static void element_summary(const json_t *elems, char *buf, size_t n)
     json_t *e;
     json_array_foreach(elems, i, e)
         for (size_t k = 0; k < 7; k++)
-            count[k] += !strcmp(gets_(e, "state"), states[k]);
+            count[k] += !strcmp(cli_str(e, "state"), states[k]);
     off = (size_t)snprintf(buf, n, "%zu elements:", json_array_size(elems));
     for (size_t k = 0, first = 1; k < 7 && off < n; k++)
         if (count[k]) {
@@ -275,25 +275,25 @@ void print_run_summary(source *s, uint64_t run)
     json_t *t;
     char dur[32];
     json_array_foreach(json_object_get(r, "tasks"), i, t) nsucc +=
-        !strcmp(gets_(t, "state"), "succeeded");
-    const char *state = gets_(r, "state");
+        !strcmp(cli_str(t, "state"), "succeeded");
+    const char *state = cli_str(r, "state");
     printf("run %lld %s%s%s: %zu/%lld tasks succeeded in %s\n", (long long)run, paint(state), state,
            reset(), nsucc, (long long)geti(r, "ntasks"),
            span(geti(r, "created_us"), geti(r, "finished_us"), dur, sizeof dur));
     json_array_foreach(json_object_get(r, "tasks"), i, t)
     {
-        if (strcmp(gets_(t, "state"), "failed") != 0)
+        if (strcmp(cli_str(t, "state"), "failed") != 0)
             continue;
         const json_t *elems = json_object_get(t, "elements");
         if (elems) {
-            printf("  %s failed (%s): %s\n", gets_(t, "name"), gets_(t, "error_class"),
-                   gets_(t, "error"));
+            printf("  %s failed (%s): %s\n", cli_str(t, "name"), cli_str(t, "error_class"),
+                   cli_str(t, "error"));
             print_failed_elements(elems, run, 10);
             continue;
         }
-        printf("  %s failed (%s, attempt %lld): %s\n    see: weft logs %lld %s\n", gets_(t, "name"),
-               gets_(t, "error_class"), (long long)geti(t, "attempts"), gets_(t, "error"),
-               (long long)run, gets_(t, "name"));
+        printf("  %s failed (%s, attempt %lld): %s\n    see: weft logs %lld %s\n",
+               cli_str(t, "name"), cli_str(t, "error_class"), (long long)geti(t, "attempts"),
+               cli_str(t, "error"), (long long)run, cli_str(t, "name"));
     }
     json_decref(r);
 }
@@ -431,18 +431,18 @@ static int print_run(const json_t *r, const cli_opts *o)
 {
     (void)o;
     char dur[32];
-    printf("run %lld  workflow %s  %s%s%s  %s\n", (long long)geti(r, "id"), gets_(r, "workflow"),
-           paint(gets_(r, "state")), gets_(r, "state"), reset(),
+    printf("run %lld  workflow %s  %s%s%s  %s\n", (long long)geti(r, "id"), cli_str(r, "workflow"),
+           paint(cli_str(r, "state")), cli_str(r, "state"), reset(),
            span(geti(r, "created_us"), geti(r, "finished_us"), dur, sizeof dur));
-    if (*gets_(r, "error"))
-        printf("error: %s\n", gets_(r, "error"));
+    if (*cli_str(r, "error"))
+        printf("error: %s\n", cli_str(r, "error"));
     printf("%-24s %-12s %-11s %8s %9s  %s\n", "TASK", "TYPE", "STATE", "ATTEMPTS", "DURATION",
            "WORKER / ERROR");
     size_t i;
     json_t *t;
     json_array_foreach(json_object_get(r, "tasks"), i, t)
     {
-        const char *err = gets_(t, "error");
+        const char *err = cli_str(t, "error");
         const json_t *elems = json_object_get(t, "elements");
         char summary[200] = "";
         json_int_t attempts = geti(t, "attempts");
@@ -453,13 +453,14 @@ static int print_run(const json_t *r, const cli_opts *o)
         if (elems)
             element_summary(elems, summary, sizeof summary);
         else if (geti(t, "source_run"))
-            snprintf(summary, sizeof summary, "reused (%s): run %lld, task %s", gets_(t, "source"),
-                     (long long)geti(t, "source_run"), gets_(t, "source_task"));
-        printf("%-24s %-12s %s%-11s%s %8lld %9s  %s\n", gets_(t, "name"), gets_(t, "type"),
-               paint(gets_(t, "state")), gets_(t, "state"), reset(), (long long)attempts,
+            snprintf(summary, sizeof summary, "reused (%s): run %lld, task %s",
+                     cli_str(t, "source"), (long long)geti(t, "source_run"),
+                     cli_str(t, "source_task"));
+        printf("%-24s %-12s %s%-11s%s %8lld %9s  %s\n", cli_str(t, "name"), cli_str(t, "type"),
+               paint(cli_str(t, "state")), cli_str(t, "state"), reset(), (long long)attempts,
                span(geti(t, elems ? "ready_us" : "started_us"), geti(t, "finished_us"), dur,
                     sizeof dur),
-               *err ? err : *summary ? summary : gets_(t, "worker"));
+               *err ? err : *summary ? summary : cli_str(t, "worker"));
         if (elems && *err)
             printf("%-24s %s\n", "", summary);
         if (elems)
@@ -479,8 +480,9 @@ static int print_runs(const json_t *runs, const cli_opts *o)
         char tasks[48], dur[32];
         snprintf(tasks, sizeof tasks, "%lld/%lld", (long long)geti(r, "succeeded"),
                  (long long)geti(r, "ntasks"));
-        printf("%-6lld %-24s %s%-10s%s %-12s %s\n", (long long)geti(r, "id"), gets_(r, "workflow"),
-               paint(gets_(r, "state")), gets_(r, "state"), reset(), tasks,
+        printf("%-6lld %-24s %s%-10s%s %-12s %s\n", (long long)geti(r, "id"),
+               cli_str(r, "workflow"), paint(cli_str(r, "state")), cli_str(r, "state"), reset(),
+               tasks,
                span(geti(r, "created_us"), geti(r, "finished_us"), dur, sizeof dur));
     }
     return EXIT_OK;
@@ -508,8 +510,8 @@ static int print_logs(const json_t *j, const cli_opts *o)
     json_t *e;
     json_array_foreach(j, i, e)
     {
-        const char *log = gets_(e, "log");
-        printf("==> %s (attempt %lld) <==\n%s", gets_(e, "task"), (long long)geti(e, "attempt"),
+        const char *log = cli_str(e, "log");
+        printf("==> %s (attempt %lld) <==\n%s", cli_str(e, "task"), (long long)geti(e, "attempt"),
                log);
         if (*log && log[strlen(log) - 1] != '\n')
             printf("\n");

@@ -22,8 +22,6 @@ static void stop_run(core *c, crun *r, int cls, const char *why, int64_t now, co
         ctask *t = &r->t[i];
         if (t->map) {
             core_map_advance(c, r, (int)i, fx); /* ends it once its elements have */
-            if (!u64map_get(c->runs, id))
-                return;
         } else if (t->state == TS_RUNNING) {
             cattempt *a = u64map_get(c->attempts, t->attempt_id);
             if (a && a->w) {

@@ -5,9 +5,6 @@
 #include <string.h>
 
 #include "common/xmem.h"
-#include "scheduler/compile.h"
-#include "scheduler/ingest.h"
-#include "scheduler/typereg.h"
 
 static int parse_state(const char *s)
 {
@@ -17,26 +14,36 @@ static int parse_state(const char *s)
     return -1;
 }
 
-static dag *recompile(const json_t *row, weft_err *err)
+dag *recover_compile(const json_t *row, const typereg *types, const compile_param *params,
+                     size_t nparams, ingest_ctx *ic, char **errors)
 {
     const char *file = json_string_value(json_object_get(row, "file"));
     const char *spec = json_string_value(json_object_get(row, "spec"));
-    typereg *types = typereg_new();
-    typereg_add_description(types, json_object_get(row, "types"));
     diag *d = diag_new(file ? file : "workflow.yaml");
-    /* The paths it named are not read again: the run keeps the artifacts it was given. */
-    ingest_ctx ic = {.pinned = json_object_get(row, "artifacts"), .pinned_only = 1};
     compile_input in = {.file = file ? file : "workflow.yaml", .text = spec ? spec : "",
                         .len = spec ? strlen(spec) : 0, .types = types,
+                        .params = params, .nparams = nparams,
                         .param_values = json_object_get(row, "params"),
-                        .ingest = ingest_path, .ingest_ud = &ic};
+                        .ingest = ingest_path, .ingest_ud = ic};
     dag *g = compile_workflow(&in, d);
-    if (!g) {
-        char *errors = diag_render(d);
-        err_set(err, WEFT_ECOMPILE, "cannot recompile the workflow: %s", errors);
-        free(errors);
-    }
+    if (!g)
+        *errors = diag_render(d);
     diag_destroy(&d);
+    return g;
+}
+
+/* The run as it was submitted: the type declarations it was compiled against, and the
+ * paths it named are not read again (the run keeps the artifacts it was given). */
+static dag *recompile(const json_t *row, weft_err *err)
+{
+    typereg *types = typereg_new();
+    typereg_add_description(types, json_object_get(row, "types"));
+    ingest_ctx ic = {.pinned = json_object_get(row, "artifacts"), .pinned_only = 1};
+    char *errors = NULL;
+    dag *g = recover_compile(row, types, NULL, 0, &ic, &errors);
+    if (!g)
+        err_set(err, WEFT_ECOMPILE, "cannot recompile the workflow: %s", errors);
+    free(errors);
     typereg_destroy(&types);
     return g;
 }

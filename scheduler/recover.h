@@ -11,7 +11,9 @@
 #include <jansson.h>
 
 #include "catalog/catalog.h"
+#include "scheduler/compile.h"
 #include "scheduler/core.h"
+#include "scheduler/ingest.h"
 
 typedef struct recovered {
     core_event ev;              /* EV_RUN_RESTORED; ev.dag passes to the core with the event */
@@ -25,5 +27,12 @@ typedef struct recovered {
  * cannot be rebuilt; the caller marks it failed). Free with recover_free after stepping. */
 int recover_run(catalog *cat, int64_t run, int64_t now_us, recovered *out, weft_err *err);
 void recover_free(recovered *r);
+
+/* Compiles the workflow of a stored run (row: a catalog_query_recovery answer: file, spec,
+ * params) against types, with parameter overrides, taking paths through ic. Returns the
+ * dag, or NULL with the rendered errors in *errors (caller frees). Used by recover_run and
+ * by weft retry. */
+dag *recover_compile(const json_t *row, const typereg *types, const compile_param *params,
+                     size_t nparams, ingest_ctx *ic, char **errors);
 
 #endif

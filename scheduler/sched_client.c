@@ -9,10 +9,20 @@
 #include "scheduler/compile.h"
 #include "scheduler/ingest.h"
 #include "scheduler/memo.h"
+#include "scheduler/recover.h"
 #include "scheduler/retry.h"
 #include "scheduler/sched_int.h"
 
 #define QUERY_LIMIT_MAX 10000
+
+/* -p parameters from a request (borrowing its strings); caller frees the array. */
+static compile_param *wire_params(Weft__Param *const *wire, size_t n)
+{
+    compile_param *params = xcalloc(n + 1, sizeof *params);
+    for (size_t i = 0; i < n; i++)
+        params[i] = (compile_param){wire[i]->name, wire[i]->value};
+    return params;
+}
 
 /* Records a new run of g: workflow, run row (retry_of: the run it retries, or 0), task rows
  * and edges. Returns its id, or WEFT_EDB. */
@@ -48,9 +58,7 @@ static int64_t create_run(sched *s, const dag *g, const char *file, const char *
 
 void sched_on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *rq)
 {
-    compile_param *params = xcalloc(rq->n_params + 1, sizeof *params);
-    for (size_t i = 0; i < rq->n_params; i++)
-        params[i] = (compile_param){rq->params[i]->name, rq->params[i]->value};
+    compile_param *params = wire_params(rq->params, rq->n_params);
     const char *file = rq->file_name && *rq->file_name ? rq->file_name : "workflow.yaml";
     diag *d = diag_new(file);
     ingest_ctx ic = {.store = s->store, .cwd = *rq->cwd ? rq->cwd : NULL, .pinned = json_object()};
@@ -163,68 +171,50 @@ static int outputs_usable(void *ud, const json_t *outputs, char *why, size_t n)
     return -1;
 }
 
-/* The old run's workflow, recompiled with its parameters and the request's overrides; its
- * paths come from the old run's pins (new -p paths are taken from the client's cwd). */
-static dag *recompile_for_retry(sched *s, const json_t *row, const Weft__RetryRequest *rq,
-                                ingest_ctx *ic, char **errors)
-{
-    const char *file = json_string_value(json_object_get(row, "file"));
-    const char *spec = json_string_value(json_object_get(row, "spec"));
-    compile_param *params = xcalloc(rq->n_params + 1, sizeof *params);
-    for (size_t i = 0; i < rq->n_params; i++)
-        params[i] = (compile_param){rq->params[i]->name, rq->params[i]->value};
-    diag *d = diag_new(file ? file : "workflow.yaml");
-    compile_input in = {.file = file ? file : "workflow.yaml", .text = spec ? spec : "",
-                        .len = spec ? strlen(spec) : 0, .types = s->types,
-                        .params = params, .nparams = rq->n_params,
-                        .param_values = json_object_get(row, "params"),
-                        .ingest = ingest_path, .ingest_ud = ic};
-    dag *g = compile_workflow(&in, d);
-    if (!g)
-        *errors = diag_render(d);
-    diag_destroy(&d);
-    free(params);
-    return g;
-}
-
-/* Writes the reused tasks and elements of the new run: rows of elements, succeeded rows
- * with outputs, inputs and where they came from. */
-static void record_reused(sched *s, const dag *g, int64_t run, const retry_plan *p, int64_t now)
+/* Marks a reused task or element of the new run succeeded, with the outputs and inputs
+ * it reuses and where they were computed. */
+static void record_unit(sched *s, const dag *g, int64_t run, int task, int elem,
+                        const retry_unit *ru, int64_t now)
 {
     char name[300], detail[400];
+    dag_unit_name(g, task, elem, name, sizeof name);
+    char *outputs = json_dumps(ru->outputs, JSON_COMPACT);
+    char *inputs = ru->inputs ? json_dumps(ru->inputs, JSON_COMPACT) : NULL;
+    snprintf(detail, sizeof detail, "reused (retry): computed by run %llu, task %s",
+             (unsigned long long)ru->source_run, ru->source_task);
+    catalog_task_update u = {.run = run, .idx = task, .elem = elem, .state = "succeeded",
+                             .task_name = name, .error = detail, .outputs = outputs,
+                             .finished_us = now};
+    catalog_update_task(s->cat, &u, now);
+    catalog_task_lookup(s->cat, run, task, elem, NULL, NULL, inputs);
+    catalog_task_source(s->cat, run, task, elem, "retry", (int64_t)ru->source_run,
+                        ru->source_task);
+    free(outputs);
+    free(inputs);
+}
+
+/* Writes what the new run reuses: reused tasks succeeded; a mapped task that was planned
+ * element by element gets its element rows, the reused ones succeeded, and is running
+ * when some elements execute again. */
+static void record_reused(sched *s, const dag *g, int64_t run, const retry_plan *p, int64_t now)
+{
+    char name[300];
     for (size_t i = 0; i < p->ntasks; i++) {
         const retry_task *t = &p->t[i];
         const dag_task *dt = &g->tasks[i];
-        if (t->action == RETRY_PARTIAL) {
+        for (size_t e = 0; t->elems && e < t->nelems; e++) {
+            dag_unit_name(g, (int)i, (int)e, name, sizeof name);
+            catalog_add_task(s->cat, run, (int)i, (int)e, name, dt->type, dt->type_version,
+                             "pending");
+            if (t->elems[e].reuse)
+                record_unit(s, g, run, (int)i, (int)e, &t->elems[e], now);
+        }
+        if (t->action == RETRY_REUSE) {
+            record_unit(s, g, run, (int)i, -1, &t->u, now);
+        } else if (t->action == RETRY_PARTIAL) {
             catalog_task_update u = {.run = run, .idx = (int)i, .elem = -1, .state = "running",
                                      .task_name = dt->name, .ready_us = now};
             catalog_update_task(s->cat, &u, now);
-        }
-        size_t n = t->elems ? t->nelems : 0;
-        for (size_t e = 0; e <= n; e++) {
-            int elem = e < n ? (int)e : -1;
-            const retry_unit *ru = elem >= 0 ? &t->elems[e] : &t->u;
-            if (elem >= 0) {
-                dag_unit_name(g, (int)i, elem, name, sizeof name);
-                catalog_add_task(s->cat, run, (int)i, elem, name, dt->type, dt->type_version,
-                                 "pending");
-            }
-            if (!ru->reuse || (elem < 0 && t->action != RETRY_REUSE))
-                continue;
-            dag_unit_name(g, (int)i, elem, name, sizeof name);
-            char *outputs = json_dumps(ru->outputs, JSON_COMPACT);
-            char *inputs = ru->inputs ? json_dumps(ru->inputs, JSON_COMPACT) : NULL;
-            snprintf(detail, sizeof detail, "reused (retry): computed by run %llu, task %s",
-                     (unsigned long long)ru->source_run, ru->source_task);
-            catalog_task_update u = {.run = run, .idx = (int)i, .elem = elem,
-                                     .state = "succeeded", .task_name = name, .error = detail,
-                                     .outputs = outputs, .finished_us = now};
-            catalog_update_task(s->cat, &u, now);
-            catalog_task_lookup(s->cat, run, (int)i, elem, NULL, NULL, inputs);
-            catalog_task_source(s->cat, run, (int)i, elem, "retry", (int64_t)ru->source_run,
-                                ru->source_task);
-            free(outputs);
-            free(inputs);
         }
     }
 }
@@ -266,7 +256,11 @@ void sched_on_retry(sched *s, const zmq_msg_t *id, const Weft__RetryRequest *rq)
     }
     ingest_ctx ic = {.store = s->store, .cwd = *rq->cwd ? rq->cwd : NULL,
                      .pinned = json_deep_copy(json_object_get(row, "artifacts"))};
-    dag *g = recompile_for_retry(s, row, rq, &ic, &errors);
+    /* The old run's workflow with its parameters and the request's overrides; its paths
+     * come from the old run's pins (new -p paths are taken from the client's cwd). */
+    compile_param *params = wire_params(rq->params, rq->n_params);
+    dag *g = recover_compile(row, s->types, params, rq->n_params, &ic, &errors);
+    free(params);
     int from = -1;
     for (size_t i = 0; g && *rq->from_task && i < g->ntasks; i++)
         if (!strcmp(g->tasks[i].name, rq->from_task))
