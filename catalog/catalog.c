@@ -104,6 +104,9 @@ static const char *const migrations[] = {
     "ALTER TABLE attempts ADD COLUMN elem INTEGER NOT NULL DEFAULT -1;"
     "DROP INDEX attempts_task;"
     "CREATE INDEX attempts_task ON attempts(run_id, idx, elem);",
+    /* 7: the store is its own index of blobs, and the references that keep them alive live
+     * in the documents that hold them (runs, tasks, cache): no table of artifacts. */
+    "DROP TABLE artifacts;",
 };
 
 static const char *const stmt_sql[ST__COUNT] = {

@@ -21,7 +21,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 6
+#define CATALOG_SCHEMA_VERSION 7
 
 /* Opens (creating and migrating) the catalogue in directory dir (catalog.db, logs/).
  * readonly opens an existing database for queries only. On failure returns a negative code
@@ -132,6 +132,19 @@ json_t *catalog_query_cache_explain(catalog *c, int64_t run, const char *task, w
  * many, or a negative code. */
 int64_t catalog_cache_evict(catalog *c, const char *prefix, const char *workflow,
                             const char *task, weft_err *err);
+
+/* ---- garbage collection (catalog_gc.c) ---- */
+
+/* The references that keep artifacts alive live in JSON documents: the artifacts, task
+ * inputs and task outputs of every run that is running or finished at or after
+ * expire_before_us (0: of every run), and the inputs and outputs of every cache entry.
+ * fn is called with each document's text; a nonzero return stops and is returned. */
+typedef int (*catalog_root_fn)(void *ud, const char *json);
+typedef struct catalog_roots {
+    int64_t runs_kept, runs_expired, cache_entries;
+} catalog_roots;
+int catalog_each_root(catalog *c, int64_t expire_before_us, catalog_root_fn fn, void *ud,
+                      catalog_roots *n, weft_err *err);
 
 /* ---- queries (JSON; caller json_decrefs; NULL with err when not found) ---- */
 

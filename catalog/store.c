@@ -168,6 +168,84 @@ static int local_get(store *s, const char *hex, char **out, weft_err *err)
     return 0;
 }
 
+/* ---- local backend: listing and removal, for garbage collection ---- */
+
+static int64_t mtime_us(const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000000 + st->st_mtim.tv_nsec / 1000;
+}
+
+/* Lists the regular files of ROOT/sub as entries of kind; prefix + file name must make the
+ * entry's name (a blob's hash, or "sub/file"), and accept() must take it. */
+static int list_dir(store *s, const char *sub, store_entry_kind kind, const char *prefix,
+                    int (*accept)(const char *name), store_entry_fn fn, void *ud,
+                    weft_err *err)
+{
+    char *dir = xasprintf("%s/%s", s->root, sub);
+    DIR *d = opendir(dir);
+    if (!d) {
+        int e = errno;
+        free(dir);
+        return e == ENOENT ? 0 : err_set(err, WEFT_EIO, "artifact store %s/%s: %s", s->root,
+                                         sub, strerror(e));
+    }
+    int rc = 0;
+    struct dirent *de;
+    while (!rc && (de = readdir(d))) {
+        char *name = xasprintf("%s%s", prefix, de->d_name);
+        struct stat st;
+        if (accept(name) && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISREG(st.st_mode)) {
+            store_entry e = {kind, name, (uint64_t)st.st_size, mtime_us(&st)};
+            rc = fn(ud, &e);
+        }
+        free(name);
+    }
+    closedir(d);
+    free(dir);
+    return rc;
+}
+
+/* A leftover's name: "tmp/FILE" or "corrupt/FILE". */
+static int leftover_name(const char *name)
+{
+    const char *f = !strncmp(name, "tmp/", 4) ? name + 4
+                    : !strncmp(name, "corrupt/", 8) ? name + 8 : NULL;
+    return f && *f && !strchr(f, '/') && strcmp(f, ".") && strcmp(f, "..");
+}
+
+static int local_list(store *s, store_entry_fn fn, void *ud, weft_err *err)
+{
+    int rc = list_dir(s, "tmp", STORE_PARTIAL, "tmp/", leftover_name, fn, ud, err);
+    if (!rc)
+        rc = list_dir(s, "corrupt", STORE_QUARANTINED, "corrupt/", leftover_name, fn, ud, err);
+    for (int i = 0; !rc && i < 256; i++) {
+        char sub[3];
+        snprintf(sub, sizeof sub, "%02x", i);
+        rc = list_dir(s, sub, STORE_BLOB, sub, valid_hex, fn, ud, err);
+    }
+    return rc;
+}
+
+static int local_remove(store *s, const store_entry *e, int *kept, weft_err *err)
+{
+    *kept = 0;
+    if (e->kind == STORE_BLOB ? !valid_hex(e->name) : !leftover_name(e->name))
+        return err_set(err, WEFT_EINVAL, "artifact store %s: no entry '%.80s'", s->root,
+                       e->name);
+    char *path = e->kind == STORE_BLOB ? blob_path(s, e->name)
+                                       : xasprintf("%s/%s", s->root, e->name);
+    struct stat st;
+    int rc = 0;
+    if (lstat(path, &st) == 0 && mtime_us(&st) > e->mtime_us)
+        *kept = 1;
+    else if (unlink(path) < 0 && errno != ENOENT)
+        rc = err_set(err, WEFT_EIO, "artifact store: cannot remove %s: %s", path,
+                     strerror(errno));
+    free(path);
+    return rc;
+}
+
 static void local_close(store *s)
 {
     free(s->root);
@@ -178,6 +256,8 @@ static const store_ops local_ops = {
     .name = "local",
     .put = local_put,
     .get = local_get,
+    .list = local_list,
+    .remove = local_remove,
     .close = local_close,
 };
 
@@ -212,9 +292,9 @@ int store_is_ref(const json_t *v)
     return json_is_object(v) && kind && (!strcmp(kind, "file") || !strcmp(kind, "dir"));
 }
 
-static int ref_is_dir(const json_t *v)
+int store_ref_is_dir(const json_t *v)
 {
-    return !strcmp(json_string_value(json_object_get(v, "kind")), "dir");
+    return store_is_ref(v) && !strcmp(json_string_value(json_object_get(v, "kind")), "dir");
 }
 
 const char *store_ref_hash(const json_t *v)
@@ -465,9 +545,42 @@ int store_materialize(store *s, const json_t *ref, const char *dest, char **path
     const char *hex = store_ref_hash(ref);
     if (!hex)
         return err_set(err, WEFT_EINVAL, "not an artifact reference");
-    if (ref_is_dir(ref))
+    if (store_ref_is_dir(ref))
         return materialize_dir(s, ref, dest, path, err);
     return s->ops->get(s, hex, path, err);
+}
+
+int store_dir_blobs(store *s, const json_t *ref, int (*fn)(void *ud, const char *hex),
+                    void *ud, weft_err *err)
+{
+    json_t *m;
+    int rc = load_manifest(s, store_ref_hash(ref), &m, err);
+    if (rc)
+        return rc;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(m, "entries"), i, e) {
+        const char *hex = json_string_value(json_object_get(e, "hash"));
+        if (hex && (rc = fn(ud, hex)))
+            break;
+    }
+    json_decref(m);
+    return rc;
+}
+
+typedef struct verifier {
+    store *s;
+    weft_err *err;
+} verifier;
+
+static int verify_blob(void *ud, const char *hex)
+{
+    verifier *v = ud;
+    char *path;
+    int rc = v->s->ops->get(v->s, hex, &path, v->err);
+    if (!rc)
+        free(path);
+    return rc;
 }
 
 int store_verify(store *s, const json_t *ref, weft_err *err)
@@ -475,30 +588,10 @@ int store_verify(store *s, const json_t *ref, weft_err *err)
     const char *hex = store_ref_hash(ref);
     if (!hex)
         return err_set(err, WEFT_EINVAL, "not an artifact reference");
-    if (!ref_is_dir(ref)) {
-        char *path;
-        int rc = s->ops->get(s, hex, &path, err);
-        if (!rc)
-            free(path);
-        return rc;
-    }
-    json_t *m;
-    int rc = load_manifest(s, hex, &m, err);
-    if (rc)
-        return rc;
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(m, "entries"), i, e) {
-        const char *fh = json_string_value(json_object_get(e, "hash"));
-        char *path;
-        if (!fh)
-            continue;
-        if ((rc = s->ops->get(s, fh, &path, err)))
-            break;
-        free(path);
-    }
-    json_decref(m);
-    return rc;
+    verifier v = {s, err};
+    if (!store_ref_is_dir(ref))
+        return verify_blob(&v, hex);
+    return store_dir_blobs(s, ref, verify_blob, &v, err);
 }
 
 void store_each_ref(const json_t *v, void (*fn)(void *ud, const json_t *ref), void *ud)

@@ -24,6 +24,17 @@
 
 typedef struct store store;
 
+/* What a store holds: blobs, and the leftovers of its housekeeping (writes that never
+ * finished, blobs quarantined as corrupt). Listing them is what garbage collection needs. */
+typedef enum store_entry_kind { STORE_BLOB, STORE_PARTIAL, STORE_QUARANTINED } store_entry_kind;
+typedef struct store_entry {
+    store_entry_kind kind;
+    const char *name; /* a blob's hash; for the others, the backend's name for it */
+    uint64_t size;
+    int64_t mtime_us; /* when it was last written */
+} store_entry;
+typedef int (*store_entry_fn)(void *ud, const store_entry *e);
+
 typedef struct store_ops {
     const char *name; /* "local" */
     /* Adds the regular file at path (left as it was) and fills hex with its hash. */
@@ -32,6 +43,12 @@ typedef struct store_ops {
     /* A local path of blob hex, verified against its hash (caller frees *path).
      * WEFT_ENOTFOUND when absent, WEFT_ECORRUPT (blob quarantined) when it does not match. */
     int (*get)(store *s, const char *hex, char **path, weft_err *err);
+    /* Calls fn for every entry, in no particular order; a nonzero return from fn stops the
+     * listing and is returned. Names the backend does not recognise are left out. */
+    int (*list)(store *s, store_entry_fn fn, void *ud, weft_err *err);
+    /* Removes entry e as listed, unless it was written again since (*kept set to 1: a
+     * writer stored the same content meanwhile). An entry already gone is not an error. */
+    int (*remove)(store *s, const store_entry *e, int *kept, weft_err *err);
     void (*close)(store *s);
 } store_ops;
 
@@ -64,6 +81,13 @@ int store_materialize(store *s, const json_t *ref, const char *dest, char **path
 /* Verifies every blob of a reference (a directory's manifest and files). 0, or
  * WEFT_ENOTFOUND / WEFT_ECORRUPT naming the blob. */
 int store_verify(store *s, const json_t *ref, weft_err *err);
+/* Calls fn with the hash of every file a directory reference's manifest names (the
+ * manifest is read and verified: WEFT_ENOTFOUND / WEFT_ECORRUPT when it is not there or
+ * damaged). A nonzero return from fn stops and is returned. */
+int store_dir_blobs(store *s, const json_t *ref, int (*fn)(void *ud, const char *hex),
+                    void *ud, weft_err *err);
+/* Whether reference v is a directory (its blob is a manifest). */
+int store_ref_is_dir(const json_t *v);
 /* Calls fn for every reference inside v (objects and arrays are walked). */
 void store_each_ref(const json_t *v, void (*fn)(void *ud, const json_t *ref), void *ud);
 #endif

@@ -29,7 +29,9 @@ typedef struct cli_opts {
     const char *task;        /* cache: --task */
     int all;                 /* cache evict --all */
     const char *from;        /* retry --from TASK */
-    int dry_run;             /* retry --dry-run */
+    int dry_run;             /* retry, gc --dry-run */
+    int64_t grace_ms;        /* gc --grace (-1: not given) */
+    int64_t expire_ms;       /* gc --expire (-1: not given) */
     compile_param *params;   /* -p name=value */
     size_t nparams;
     char **args;             /* positional arguments after the command */
@@ -88,6 +90,7 @@ int cmd_run(cli_opts *o);
 int cmd_cancel(cli_opts *o);
 int cmd_cache(cli_opts *o);
 int cmd_retry(cli_opts *o);
+int cmd_gc(cli_opts *o);
 
 /* Whether to use colour on stdout (a TTY, and NO_COLOR unset). */
 int cli_color(void);

@@ -27,6 +27,7 @@ static const char usage_text[] =
     "  cache show KEY                    one cache entry with its inputs and outputs\n"
     "  cache evict KEY|--workflow W [--task T]|--all   forget cache entries\n"
     "  cache explain RUN TASK            why a task hit or missed the cache\n"
+    "  gc [--dry-run] [--grace D] [--expire D]   remove artifacts nothing references\n"
     "\n"
     "options:\n"
     "  --scheduler ENDPOINT  talk to this scheduler ($WEFT_SCHEDULER), e.g. tcp://host:7700\n"
@@ -92,6 +93,14 @@ static int parse(int argc, char **argv, cli_opts *o)
             if (units_duration_ms(argv[++i], &ms) < 0 || ms <= 0 || ms > 3600000)
                 return usage("--timeout takes a duration such as 500ms or 30s");
             o->timeout_ms = (int)ms;
+        } else if ((!strcmp(a, "--grace") || !strcmp(a, "--expire")) && v) {
+            int64_t ms;
+            if (units_duration_ms(argv[++i], &ms) < 0) {
+                fprintf(stderr, "weft: %s takes a duration such as 1h or 30d, not '%s'\n", a,
+                        argv[i]);
+                return usage(NULL);
+            }
+            *(a[2] == 'g' ? &o->grace_ms : &o->expire_ms) = ms;
         } else if (!strcmp(a, "--workers") && v) {
             if (parse_count(argv[++i], &o->workers) < 0)
                 return usage("--workers takes a number from 1 to 1024");
@@ -119,7 +128,8 @@ int main(int argc, char **argv)
     } commands[] = {{"run", cmd_run},         {"submit", cmd_submit}, {"status", cmd_status},
                     {"list", cmd_list},       {"logs", cmd_logs},     {"validate", cmd_validate},
                     {"graph", cmd_graph},     {"plugins", cmd_plugins},
-                    {"cancel", cmd_cancel},   {"cache", cmd_cache},   {"retry", cmd_retry}};
+                    {"cancel", cmd_cancel},   {"cache", cmd_cache},   {"retry", cmd_retry},
+                    {"gc", cmd_gc}};
     log_init("weft", LOG_WARN);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
@@ -127,7 +137,7 @@ int main(int argc, char **argv)
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     cli_opts o = {.scheduler = getenv("WEFT_SCHEDULER"), .state = getenv("WEFT_STATE"),
-                  .plugin_path = getenv("WEFT_PLUGIN_PATH")};
+                  .plugin_path = getenv("WEFT_PLUGIN_PATH"), .grace_ms = -1, .expire_ms = -1};
     if (o.scheduler && !*o.scheduler)
         o.scheduler = NULL;
     if (!o.state || !*o.state)

@@ -106,3 +106,19 @@ char *units_format_ms(int64_t ms, char *buf, size_t n)
                  (long long)(ms / 60000 % 60));
     return buf;
 }
+
+char *units_format_bytes(uint64_t bytes, char *buf, size_t n)
+{
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = (double)bytes;
+    size_t u = 0;
+    while (v >= 1024.0 && u + 1 < sizeof unit / sizeof *unit) {
+        v /= 1024.0;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, n, "%llu B", (unsigned long long)bytes);
+    else
+        snprintf(buf, n, "%.1f %s", v, unit[u]);
+    return buf;
+}

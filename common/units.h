@@ -18,5 +18,7 @@ int units_size_bytes(const char *s, uint64_t *out_bytes);
 int units_uint(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
 /* Formats milliseconds compactly ("1.5s", "250ms", "2m03s") into buf. Returns buf. */
 char *units_format_ms(int64_t ms, char *buf, size_t n);
+/* Formats a size in bytes with a binary unit ("512 B", "1.5 KiB", "3.2 GiB") into buf. */
+char *units_format_bytes(uint64_t bytes, char *buf, size_t n);
 
 #endif

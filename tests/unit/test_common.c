@@ -36,6 +36,9 @@ int test_units(void)
     CHECK_STR(units_format_ms(250, buf, sizeof buf), "250ms");
     CHECK_STR(units_format_ms(1500, buf, sizeof buf), "1.5s");
     CHECK_STR(units_format_ms(123000, buf, sizeof buf), "2m03s");
+    CHECK_STR(units_format_bytes(512, buf, sizeof buf), "512 B");
+    CHECK_STR(units_format_bytes(1536, buf, sizeof buf), "1.5 KiB");
+    CHECK_STR(units_format_bytes(3ull << 30, buf, sizeof buf), "3.0 GiB");
     return fails;
 }
 
