@@ -138,7 +138,7 @@ typedef struct weft_host {
 
 #if defined(__GNUC__)
 #define WEFT_EXPORT __attribute__((visibility("default")))
-#define WEFT_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define WEFT_PRINTF(a, b) __attribute__((format(__printf__, a, b)))
 #else
 #define WEFT_EXPORT
 #define WEFT_PRINTF(a, b)
