@@ -11,8 +11,6 @@ start_scheduler "$T/state" "$ep"
 start_worker d1 "$ep" 2
 wait_for_workers "$ep" 1 || exit 1
 q() { sql "$T/state" "$1"; }
-out() { q "SELECT json_extract(outputs, '\$.$3') FROM tasks WHERE run_id = $1 AND name = '$2'"; }
-blob() { local h; h=$(out "$1" "$2" "$3.artifact"); cat "$T/state/artifacts/${h:0:2}/${h:2}"; }
 err() { q "SELECT error FROM tasks WHERE run_id = $1 AND name = '$2'"; }
 bc="$WEFT_SRC/workflows/data/breast-cancer.csv"
 
@@ -44,17 +42,17 @@ YAML
 "$weft" submit "$T/good.yaml" --scheduler "$ep" --wait >"$T/run1.out" 2>&1
 expect "the checks and splits succeed" 0 $?
 expect "the report: all 9 expectations passed, 569 rows" "1 569 9" \
-    "$(out 1 check report.passed) $(out 1 check rows) $(q "SELECT json_array_length(outputs, '\$.report.checks') FROM tasks WHERE run_id = 1 AND name = 'check'")"
-expect "a quarter of the rows, rounded per class, go to test" "427 142" "$(out 1 split train_rows) $(out 1 split test_rows)"
-blob 1 split train >"$T/train.csv"
-blob 1 split test >"$T/test.csv"
+    "$(task_out 1 check report.passed) $(task_out 1 check rows) $(q "SELECT json_array_length(outputs, '\$.report.checks') FROM tasks WHERE run_id = 1 AND name = 'check'")"
+expect "a quarter of the rows, rounded per class, go to test" "427 142" "$(task_out 1 split train_rows) $(task_out 1 split test_rows)"
+task_blob 1 split train >"$T/train.csv"
+task_blob 1 split test >"$T/test.csv"
 expect "both sides have the header" "$(head -n 1 "$bc") $(head -n 1 "$bc")" "$(head -n 1 "$T/train.csv") $(head -n 1 "$T/test.csv")"
 expect "no row is lost or doubled" "$(tail -n +2 "$bc" | sort | md5sum)" \
     "$( (tail -n +2 "$T/train.csv"; tail -n +2 "$T/test.csv") | sort | md5sum)"
 expect "stratified: the test side keeps the class shares (89 benign, 53 malignant)" "53 89" \
     "$(tail -n +2 "$T/test.csv" | awk -F, '{n[$NF]++} END {print n[0], n[1]}')"
-expect "the same seed gives the same split" "$(out 1 split test.artifact)" "$(out 1 again test.artifact)"
-if [ "$(out 1 split test.artifact)" != "$(out 1 other test.artifact)" ]; then
+expect "the same seed gives the same split" "$(task_out 1 split test.artifact)" "$(task_out 1 again test.artifact)"
+if [ "$(task_out 1 split test.artifact)" != "$(task_out 1 other test.artifact)" ]; then
     ok "another seed gives another split"
 else
     fail "another seed gives another split"
@@ -69,8 +67,8 @@ tasks:
 YAML
 "$weft" submit "$T/quoted.yaml" --scheduler "$ep" --wait >"$T/run2.out" 2>&1
 expect "a file with quoted fields splits" 0 $?
-blob 2 split train >"$T/q-train.csv"
-blob 2 split test >"$T/q-test.csv"
+task_blob 2 split train >"$T/q-train.csv"
+task_blob 2 split test >"$T/q-test.csv"
 expect "the quoted fields come back intact" "[['1', 'a, b', '1'], ['2', 'say \"hi\"', '2'], ['3', 'two\\nlines', '3'], ['4', 'plain', '4']]" \
     "$(python3 -c 'import csv, sys
 rows = [r for f in sys.argv[1:] for r in list(csv.reader(open(f, newline="")))[1:]]

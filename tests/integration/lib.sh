@@ -116,6 +116,18 @@ worker_of_attempt() {
     echo "$w"
 }
 
+# task_out RUN TASK FIELD: a field of a task's outputs in $T/state's catalogue ("stdout",
+# "files.artifact", "objective[7]").
+task_out() {
+    sql "$T/state" "SELECT json_extract(outputs, '\$.$3') FROM tasks WHERE run_id = $1 AND name = '$2'"
+}
+# task_blob RUN TASK OUTPUT: the content of a task's file output, from the store.
+task_blob() {
+    local h
+    h=$(task_out "$1" "$2" "$3.artifact")
+    cat "$T/state/artifacts/${h:0:2}/${h:2}"
+}
+
 sql() { sqlite3 -batch -noheader -cmd ".timeout 10000" "$1/catalog.db" "$2"; }
 
 finish() {

@@ -12,18 +12,16 @@ start_scheduler "$T/state" "$ep"
 start_worker o1 "$ep" 2
 wait_for_workers "$ep" 1 || exit 1
 q() { sql "$T/state" "$1"; }
-out() { q "SELECT json_extract(outputs, '\$.$3') FROM tasks WHERE run_id = $1 AND name = '$2'"; }
-blob() { local h; h=$(out "$1" "$2" solution.artifact); cat "$T/state/artifacts/${h:0:2}/${h:2}"; }
 submit() { (cd "$WEFT_SRC" && "$weft" submit "$@" --scheduler "$ep" --wait); }
 
 submit workflows/optimize.yaml >"$T/run1.out" 2>&1
 expect "the three solvers' workflow succeeds" 0 $?
-expect "GLPK solves American Steel from MathProg" "optimal 15005.0" "$(out 1 steel_glpk status) $(out 1 steel_glpk objective)"
-expect "CBC solves its MPS export to the same cost" "optimal 15005.0" "$(out 1 steel_cbc status) $(out 1 steel_cbc objective)"
-expect "CBC solves the MathProg model too" "optimal 15005.0" "$(out 1 steel_cbc_mathprog status) $(out 1 steel_cbc_mathprog objective)"
+expect "GLPK solves American Steel from MathProg" "optimal 15005.0" "$(task_out 1 steel_glpk status) $(task_out 1 steel_glpk objective)"
+expect "CBC solves its MPS export to the same cost" "optimal 15005.0" "$(task_out 1 steel_cbc status) $(task_out 1 steel_cbc objective)"
+expect "CBC solves the MathProg model too" "optimal 15005.0" "$(task_out 1 steel_cbc_mathprog status) $(task_out 1 steel_cbc_mathprog objective)"
 expect "Ipopt solves HS71 to 17.014" "optimal 17.0140" \
-    "$(out 1 hs071 status) $(printf '%.4f' "$(out 1 hs071 objective)")"
-blob 1 steel_glpk >"$T/steel.csv"
+    "$(task_out 1 hs071 status) $(printf '%.4f' "$(task_out 1 hs071 objective)")"
+task_blob 1 steel_glpk solution >"$T/steel.csv"
 expect "the solution has a header and the 14 arcs" 15 "$(wc -l <"$T/steel.csv")"
 expect_grep "names with commas are quoted" '^"flow\[Youngstown,Albany\]",1000$' "$T/steel.csv"
 expect "the flows cost 15005" 15005 "$(awk -F'"' 'NR > 1 {split($3, v, ","); print $2, v[2]}' "$T/steel.csv" |
@@ -34,7 +32,7 @@ expect "the flows cost 15005" 15005 "$(awk -F'"' 'NR > 1 {split($3, v, ","); pri
                 c["Cincinnati Houston"]=0.55; c["KansasCity Houston"]=0.375; c["KansasCity Tempe"]=0.65;
                 c["Chicago Tempe"]=0.6; c["Chicago Gary"]=0.12}
          {s += c[$1 " " $2] * $3} END {print s}')"
-blob 1 hs071 >"$T/hs071.csv"
+task_blob 1 hs071 solution >"$T/hs071.csv"
 expect "HS71's solution" "1.0000 4.7430 3.8211 1.3794" \
     "$(awk -F, 'NR > 1 {printf "%s%.4f", (NR > 2 ? " " : ""), $2}' "$T/hs071.csv")"
 "$weft" logs 1 steel_glpk --scheduler "$ep" >"$T/glpk.log"
@@ -79,9 +77,9 @@ err() { q "SELECT error FROM tasks WHERE run_id = 3 AND name = '$1'"; }
 expect "a syntax error quotes GLPK with the file and line" \
     "glpk: cannot read model 'syntax.mod': syntax.mod:14: syntax error in variable statement" "$(err syntax)"
 expect "and is fatal (not retried)" "fatal 1" "$(q "SELECT error_class || ' ' || attempts FROM tasks WHERE run_id = 3 AND name = 'syntax'")"
-expect "an infeasible model is a result (GLPK)" "succeeded infeasible" "$(q "SELECT state FROM tasks WHERE run_id = 3 AND name = 'short_glpk'") $(out 3 short_glpk status)"
-expect "an infeasible model is a result (CBC)" "succeeded infeasible" "$(q "SELECT state FROM tasks WHERE run_id = 3 AND name = 'short_cbc'") $(out 3 short_cbc status)"
-expect "an unbounded LP is a result (GLPK, CBC)" "unbounded unbounded" "$(out 3 unbounded_glpk status) $(out 3 unbounded_cbc status)"
+expect "an infeasible model is a result (GLPK)" "succeeded infeasible" "$(q "SELECT state FROM tasks WHERE run_id = 3 AND name = 'short_glpk'") $(task_out 3 short_glpk status)"
+expect "an infeasible model is a result (CBC)" "succeeded infeasible" "$(q "SELECT state FROM tasks WHERE run_id = 3 AND name = 'short_cbc'") $(task_out 3 short_cbc status)"
+expect "an unbounded LP is a result (GLPK, CBC)" "unbounded unbounded" "$(task_out 3 unbounded_glpk status) $(task_out 3 unbounded_cbc status)"
 expect "a malformed MPS file quotes CBC's reader with the line" \
     "cbc: cannot read model 'bad.mps': the solver's reader crashed; Bad image at line 6 <  x obj 1 c1 1 zz >; Coin0008I bad read with 1 errors" "$(err bad_mps)"
 expect "a truncated .nl file quotes the ASL" \
@@ -94,6 +92,6 @@ expect "a model of unknown format is refused" \
 
 # The worker is still serving: the same workflow again, computed (no cache) on it.
 submit workflows/optimize.yaml >"$T/run4.out" 2>&1
-expect "the worker still solves" "0 15005.0" "$? $(out 4 steel_cbc objective)"
+expect "the worker still solves" "0 15005.0" "$? $(task_out 4 steel_cbc objective)"
 expect "on the same worker" o1 "$(q "SELECT DISTINCT worker FROM attempts WHERE run_id = 4")"
 finish
