@@ -4,11 +4,8 @@
  *
  * The ASL ends the process on some malformed files instead of returning an error, so a
  * model is first read in a child process (opt_check_in_child). */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "asl_pfgh.h"
 #include <IpStdCInterface.h>
@@ -19,6 +16,7 @@ typedef struct nlp {
     ASL *asl;
     double sign;  /* -1 when the model maximizes: Ipopt always minimizes */
     double *cons; /* scratch, n_con values */
+    double *ow;   /* the objectives' weights in the Hessian: n_obj values, only the first set */
 } nlp;
 
 /* The ASL's macros name their instance "asl". */
@@ -94,7 +92,6 @@ static Bool eval_h(Index n, Number *x, Bool new_x, Number obj_factor, Index m, N
         return TRUE;
     }
     fint ne = 0;
-    real ow = p->sign * obj_factor;
     /* sphes works at the point of the last evaluation: evaluate at x first. */
     if (n_obj)
         objval(0, x, &ne);
@@ -102,7 +99,10 @@ static Bool eval_h(Index n, Number *x, Bool new_x, Number obj_factor, Index m, N
         conval(x, p->cons, &ne);
     if (ne)
         return FALSE;
-    sphes(values, n_obj ? 0 : -1, n_obj ? &ow : NULL, m ? lambda : NULL);
+    /* With nobj -1, sphes weighs every objective by OW (the first one only is used). */
+    if (n_obj)
+        p->ow[0] = p->sign * obj_factor;
+    sphes(values, -1, n_obj ? p->ow : NULL, m ? lambda : NULL);
     return TRUE;
 }
 
@@ -183,7 +183,7 @@ static IpoptProblem make_problem(opt_job *job, nlp *p)
     double *b = malloc(sizeof *b * (size_t)(2 * n + 2 * m + 1));
     split_bounds(LUv, Uvx, n, b, b + n);
     split_bounds(LUrhs, Urhsx, m, b + 2 * n, b + 2 * n + m);
-    fint nnzh = sphsetup(n_obj ? 0 : -1, n_obj ? 1 : 0, m > 0, 1);
+    fint nnzh = sphsetup(-1, n_obj > 0, m > 0, 1);
     IpoptProblem pr = CreateIpoptProblem(n, b, b + n, m, b + 2 * n, b + 2 * n + m, (Index)nzc,
                                          (Index)nnzh, 0, eval_f, eval_g, eval_grad_f,
                                          eval_jac_g, eval_h);
@@ -238,8 +238,10 @@ int opt_nlp_solve(opt_job *job)
     if (n_obj && objtype[0])
         p.sign = -1;
     p.cons = calloc((size_t)n_con + 1, sizeof *p.cons);
+    p.ow = calloc((size_t)n_obj + 1, sizeof *p.ow);
     int rc = solve(job, &p, &text);
     free(p.cons);
+    free(p.ow);
     ASL_free(&p.asl);
     return rc;
 }
