@@ -1,5 +1,6 @@
 /* opt_glpk: LP and MIP through GLPK, and GLPK's MathProg translator. */
 #include <setjmp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <glpk.h>
@@ -163,8 +164,21 @@ static int solve(opt_job *job, glpk_out *o, glp_prob *P, glp_tran *tran)
     return WEFT_OK;
 }
 
-/* Runs body (solve, or translate to MPS at path) in one guarded GLPK session. */
-static int session(opt_job *job, const char *mps_path)
+/* The column names of P, in order (for a translated model). */
+static void column_names(glp_prob *P, char ***names, int *n)
+{
+    *n = glp_get_num_cols(P);
+    *names = calloc((size_t)*n + 1, sizeof **names);
+    for (int j = 1; j <= *n; j++) {
+        const char *name = glp_get_col_name(P, j);
+        char buf[32];
+        snprintf(buf, sizeof buf, "x%d", j);
+        (*names)[j - 1] = strdup(name ? name : buf);
+    }
+}
+
+/* Solves, or (with lp_path) translates to CPLEX LP, in one guarded GLPK session. */
+static int session(opt_job *job, const char *lp_path, char ***names, int *n)
 {
     glpk_out o = {.job = job};
     volatile int rc = WEFT_FAIL;
@@ -176,9 +190,11 @@ static int session(opt_job *job, const char *mps_path)
         glp_tran *t = NULL;
         rc = load(job, &o, P, &t);
         tran = t;
-        if (rc == WEFT_OK && mps_path && glp_write_mps(P, GLP_MPS_FILE, NULL, mps_path) != 0)
+        if (rc == WEFT_OK && lp_path && glp_write_lp(P, NULL, lp_path) != 0)
             rc = weft_fail(job->ctx, "%s: cannot write the translated model", job->solver);
-        else if (rc == WEFT_OK && !mps_path)
+        else if (rc == WEFT_OK && lp_path)
+            column_names(P, names, n);
+        else if (rc == WEFT_OK)
             rc = solve(job, &o, P, tran);
         glp_delete_prob(P);
         if (tran)
@@ -194,10 +210,10 @@ static int session(opt_job *job, const char *mps_path)
 
 int opt_glpk_solve(opt_job *job)
 {
-    return session(job, NULL);
+    return session(job, NULL, NULL, NULL);
 }
 
-int opt_glpk_mathprog_to_mps(opt_job *job, const char *path)
+int opt_glpk_mathprog_to_lp(opt_job *job, const char *path, char ***names, int *n)
 {
-    return session(job, path);
+    return session(job, path, names, n);
 }

@@ -62,8 +62,10 @@ int opt_capture(opt_job *job, int (*fn)(void *ud), void *ud, opt_text *text);
  * with "cannot read model" and the solver's diagnosis. */
 int opt_check_in_child(opt_job *job, int (*read)(void *ud), void *ud, opt_text *text);
 
-/* GLPK's translator for MathProg, shared with CBC (which reads the problem GLPK builds,
- * written as free MPS to path). */
-int opt_glpk_mathprog_to_mps(opt_job *job, const char *path);
+/* GLPK's translator for MathProg, shared with CBC: writes the problem GLPK builds to path
+ * in CPLEX LP format (which keeps the objective's sense, unlike free MPS) and returns its
+ * columns' names in order in *names (*n of them; free each and the array), since the LP
+ * format changes brackets to parentheses. */
+int opt_glpk_mathprog_to_lp(opt_job *job, const char *path, char ***names, int *n);
 
 #endif

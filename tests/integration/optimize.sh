@@ -58,6 +58,7 @@ printf 'NAME bad\nROWS\n N obj\n G c1\nCOLUMNS\n x obj 1 c1 1 zz\nRHS\n rhs c1 1
 printf 'maximize\n obj: x + y\nsubject to\n c1: x - y >= 1\nend\n' >"$T/unbounded.lp"
 head -n 5 "$WEFT_SRC/workflows/optimize/hs071.nl" >"$T/cut.nl"
 sed 's/^O0 0.*/O0 1/' "$WEFT_SRC/workflows/optimize/hs071.nl" >"$T/max71.nl"
+printf 'var x >= 0, <= 4;\nvar y >= 0, <= 3;\nmaximize z: 3 * x + 2 * y;\ns.t. c: x + y <= 5;\nend;\n' >"$T/max.mod"
 cat >"$T/bad.yaml" <<YAML
 workflow: bad-models
 tasks:
@@ -69,6 +70,8 @@ tasks:
   unbounded_cbc: { type: optimize.cbc, with: { model: $T/unbounded.lp } }
   cut_nl: { type: optimize.nlp, with: { model: $T/cut.nl } }
   maximize_nl: { type: optimize.nlp, with: { model: $T/max71.nl } }
+  max_glpk: { type: optimize.glpk, with: { model: $T/max.mod } }
+  max_cbc: { type: optimize.cbc, with: { model: $T/max.mod } }
   nl_to_glpk: { type: optimize.glpk, with: { model: $WEFT_SRC/workflows/optimize/hs071.nl } }
   bad_gap: { type: optimize.cbc, with: { model: $T/bad.mps, gap: 1.5 } }
   no_format: { type: optimize.glpk, with: { model: $T/bad.yaml } }
@@ -88,6 +91,8 @@ expect "a truncated .nl file quotes the ASL" \
     "ipopt: cannot read model 'cut.nl': Premature end of file, line 6 of cut.nl" "$(err cut_nl)"
 expect "a maximizing .nl model reports its maximum (HS71's objective maximized)" "optimal 134.7338" \
     "$(task_out 3 maximize_nl status) $(printf '%.4f' "$(task_out 3 maximize_nl objective)")"
+expect "a maximizing LP keeps its sense through GLPK's translation for CBC" "14.0 14.0" \
+    "$(task_out 3 max_glpk objective) $(task_out 3 max_cbc objective)"
 expect "a solver refuses a format it cannot read" \
     "glpk: cannot read nl models ('hs071.nl'); use optimize.nlp for .nl files" "$(err nl_to_glpk)"
 expect "a bad gap is refused" "cbc: gap is a relative MIP gap in [0, 1), not 1.5" "$(err bad_gap)"
