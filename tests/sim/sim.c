@@ -36,6 +36,7 @@
 #include "common/xmem.h"
 #include "scheduler/compile.h"
 #include "sim.h"
+#include "tests/unit/fixture.h"
 
 uint64_t rnd(sim *s)
 {
@@ -68,29 +69,13 @@ void die(sim *s, const char *fmt, ...)
     exit(1);
 }
 
-static typereg *sim_types(void)
-{
-    json_t *j = json_loads(
-        "{\"plugins\":[{\"name\":\"builtin\",\"version\":\"1\",\"path\":\"-\",\"types\":["
-        "{\"name\":\"echo\",\"version\":\"1\",\"inputs\":[{\"name\":\"*\",\"type\":\"any\","
-        "\"optional\":true}],\"outputs\":[{\"name\":\"*\",\"type\":\"any\"}]}]}]}",
-        0, NULL);
-    typereg *r = typereg_new();
-    typereg_add_description(r, j);
-    json_decref(j);
-    return r;
-}
-
 static dag *compile_yaml(sim *s, const char *yaml)
 {
-    diag *d = diag_new("sim.yaml");
-    compile_input in = {.file = "sim.yaml", .text = yaml, .len = strlen(yaml), .types = s->types};
-    dag *g = compile_workflow(&in, d);
-    if (!g) {
-        char *e = diag_render(d);
+    char *e = NULL;
+    dag *g = fixture_compile(s->types, "sim.yaml", yaml, &e);
+    if (!g)
         die(s, "generated workflow does not compile: %s", e);
-    }
-    diag_destroy(&d);
+    free(e);
     return g;
 }
 
@@ -544,7 +529,7 @@ static void run_seed(uint64_t seed, long steps)
     s.rng = seed * 0x9E3779B97F4A7C15ULL + 1;
     s.now = 1000000000;
     s.c = core_new(1, seed);
-    s.types = sim_types();
+    s.types = fixture_types();
     s.cache = strmap_new();
     for (int w = 0; w < MAX_WORKERS; w++) {
         snprintf(s.w[w].name, sizeof s.w[w].name, "w%d", w);

@@ -4,22 +4,13 @@
 
 #include "scheduler/compile.h"
 #include "scheduler/retry.h"
+#include "tests/unit/fixture.h"
 #include "tests/unit/selftest.h"
 
 static dag *compile_echo(const char *text)
 {
-    json_t *j = json_loads(
-        "{\"plugins\":[{\"name\":\"builtin\",\"version\":\"1\",\"path\":\"/x.so\",\"types\":["
-        "{\"name\":\"echo\",\"version\":\"1\",\"inputs\":[{\"name\":\"*\",\"type\":\"any\","
-        "\"optional\":true}],\"outputs\":[{\"name\":\"*\",\"type\":\"any\"}]}]}]}",
-        0, NULL);
-    typereg *r = typereg_new();
-    typereg_add_description(r, j);
-    json_decref(j);
-    diag *d = diag_new("t.yaml");
-    compile_input in = {.file = "t.yaml", .text = text, .len = strlen(text), .types = r};
-    dag *g = compile_workflow(&in, d);
-    diag_destroy(&d);
+    typereg *r = fixture_types();
+    dag *g = fixture_compile(r, "t.yaml", text, NULL);
     typereg_destroy(&r);
     return g;
 }

@@ -6,41 +6,19 @@
 #include "scheduler/compile.h"
 #include "scheduler/core.h"
 #include "scheduler/typereg.h"
+#include "tests/unit/fixture.h"
 #include "tests/unit/selftest.h"
-
-static typereg *types(void)
-{
-    const char *desc =
-        "{\"plugins\":[{\"name\":\"builtin\",\"version\":\"1\",\"path\":\"/x.so\",\"types\":["
-        "{\"name\":\"echo\",\"version\":\"1\",\"inputs\":[{\"name\":\"*\",\"type\":\"any\","
-        "\"optional\":true}],\"outputs\":[{\"name\":\"*\",\"type\":\"any\"}]},"
-        "{\"name\":\"sleep\",\"version\":\"1\",\"inputs\":[{\"name\":\"duration\",\"type\":"
-        "\"duration\"}],\"outputs\":[]},"
-        "{\"name\":\"count\",\"version\":\"2\",\"inputs\":[{\"name\":\"n\",\"type\":\"int\"},"
-        "{\"name\":\"tags\",\"type\":\"list<string>\",\"optional\":true}],"
-        "\"outputs\":[{\"name\":\"total\",\"type\":\"int\"}]}]}]}";
-    json_t *j = json_loads(desc, 0, NULL);
-    typereg *r = typereg_new();
-    typereg_add_description(r, j);
-    json_decref(j);
-    return r;
-}
 
 /* Compiles text; returns the dag, or NULL with the rendered errors in *errors. */
 static dag *compile(const typereg *r, const char *text, char **errors)
 {
-    diag *d = diag_new("t.yaml");
-    compile_input in = {.file = "t.yaml", .text = text, .len = strlen(text), .types = r};
-    dag *g = compile_workflow(&in, d);
-    *errors = diag_render(d);
-    diag_destroy(&d);
-    return g;
+    return fixture_compile(r, "t.yaml", text, errors);
 }
 
 int test_compile(void)
 {
     int fails = 0;
-    typereg *r = types();
+    typereg *r = fixture_types();
     char *errors;
     dag *g =
         compile(r,
@@ -170,7 +148,7 @@ static void result(sim *s, uint64_t attempt, int ok, int cls)
 int test_core(void)
 {
     int fails = 0;
-    typereg *r = types();
+    typereg *r = fixture_types();
     char *errors;
     const char *text =
         "workflow: w\n"
