@@ -10,14 +10,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 n=${2:-10000}
 bin="$build/bin"
-[ -x "$bin/weft" ] || { echo "build weft first (scripts/test or cmake --build build)"; exit 2; }
+. "$root/bench/lib.sh"
+bench_need_build
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
-echo "machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1)," \
-     "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
-echo "weft: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)," \
-     "build $(basename "$build"), weft run --workers 2 --slots 2"
+bench_header "weft run --workers 2 --slots 2"
 
 { echo "workflow: bench-cache"; echo "defaults: { cache: true }"; echo "tasks:"
   for i in $(seq 1 "$n"); do echo "  t$i: { type: echo, with: { i: $i } }"; done; } >"$T/wf.yaml"

@@ -11,14 +11,12 @@ build=${1:-$root/build}
 live=${2:-20000}
 garbage=${3:-20000}
 bin="$build/bin"
-[ -x "$bin/weft" ] || { echo "build weft first (scripts/test or cmake --build build)"; exit 2; }
+. "$root/bench/lib.sh"
+bench_need_build
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
-echo "machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1)," \
-     "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
-echo "weft: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)," \
-     "build $(basename "$build")"
+bench_header
 
 mkdir -p "$T/data"
 python3 - "$T/data" "$live" <<'PY'

@@ -12,15 +12,13 @@ n_indep=${2:-10000}
 n_chain=${3:-1000}
 slots=${4:-2}
 bin="$build/bin"
-[ -x "$bin/weft" ] || { echo "build weft first (scripts/test or cmake --build build)"; exit 2; }
+. "$root/bench/lib.sh"
+bench_need_build
 T=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait; rm -rf "$T"' EXIT
 
-echo "machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1)," \
-     "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
-echo "weft: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)," \
-     "build $(basename "$build"), 2 workers x $slots slots"
+bench_header "2 workers x $slots slots"
 
 port=$((20000 + RANDOM % 40000))
 ep="tcp://127.0.0.1:$port"

@@ -10,7 +10,8 @@ build=${1:-$root/build}
 first=${2:-100}
 seeds=${3:-200}
 steps=${4:-100000}
-echo "machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1)"
+. "$root/bench/lib.sh"
+bench_header "weft-sim, $seeds seeds of $steps steps"
 start=$(date +%s)
 "$build/bin/weft-sim" --seed "$first" --seeds "$seeds" --steps "$steps" | tail -n 3
 echo "$seeds seeds x $steps steps passed in $(($(date +%s) - start)) s"
