@@ -8,22 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
+#include "plugins/support/input.h"
+
 
 int data_open(weft_ctx *ctx, const char *task, const char *input, data_file *d)
 {
     memset(d, 0, sizeof *d);
     d->ctx = ctx;
     d->task = task;
-    const char *path, *ref;
-    snprintf(d->name, sizeof d->name, "%s", input);
-    if (weft_input_json(ctx, input, &ref) == WEFT_OK) {
-        json_t *j = json_loads(ref, 0, NULL);
-        const char *n = json_string_value(json_object_get(j, "name"));
-        if (n)
-            snprintf(d->name, sizeof d->name, "%s", n);
-        json_decref(j);
-    }
+    const char *path;
+    plugin_input_name(ctx, input, input, d->name, sizeof d->name);
     if (weft_input_path(ctx, input, &path) != WEFT_OK)
         return weft_fail(ctx, "%s: input '%s' is not a readable file", task, input);
     if (csv_open(&d->csv, path) < 0)

@@ -5,7 +5,7 @@
 
 #include <weft/plugin.h>
 
-#include "plugins/data/csv.h"
+#include "plugins/support/csv.h"
 
 typedef struct data_file {
     weft_ctx *ctx;

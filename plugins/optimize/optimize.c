@@ -9,13 +9,12 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <jansson.h>
+#include "plugins/support/input.h"
 
 static const struct {
     const char *ext, *name;
@@ -33,22 +32,6 @@ static const char *format_name(opt_format f)
         if (formats[i].format == f)
             return formats[i].name;
     return "?";
-}
-
-/* The name a file input was submitted under (its reference's "name"), or fallback. */
-static const char *submitted_name(weft_ctx *ctx, const char *input, const char *fallback,
-                                  char *buf, size_t n)
-{
-    const char *text;
-    snprintf(buf, n, "%s", fallback);
-    if (weft_input_json(ctx, input, &text) != WEFT_OK)
-        return buf;
-    json_t *ref = json_loads(text, 0, NULL);
-    const char *name = json_string_value(json_object_get(ref, "name"));
-    if (name && *name)
-        snprintf(buf, n, "%s", name);
-    json_decref(ref);
-    return buf;
 }
 
 static int pick_format(opt_job *job, unsigned accepted)
@@ -102,9 +85,9 @@ static int read_job(opt_job *job, unsigned accepted, char *names, size_t n)
     int64_t ms, threads;
     if (weft_input_path(ctx, "model", &job->model) != WEFT_OK)
         return weft_fail(ctx, "%s: input 'model' is not a readable file", job->solver);
-    job->model_name = submitted_name(ctx, "model", "model", names, n / 2);
+    job->model_name = plugin_input_name(ctx, "model", "model", names, n / 2);
     if (weft_input_path(ctx, "data", &job->data) == WEFT_OK)
-        job->data_name = submitted_name(ctx, "data", "data", names + n / 2, n / 2);
+        job->data_name = plugin_input_name(ctx, "data", "data", names + n / 2, n / 2);
     else
         job->data = NULL;
     int rc = pick_format(job, accepted);

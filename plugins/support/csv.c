@@ -1,5 +1,5 @@
 /* csv: see csv.h. */
-#include "plugins/data/csv.h"
+#include "plugins/support/csv.h"
 
 #include <errno.h>
 #include <math.h>
