@@ -266,6 +266,16 @@ int opt_capture(opt_job *job, int (*fn)(void *ud), void *ud, opt_text *text)
     return rc;
 }
 
+/* A reader that calls exit() in the child has failed. The child leaves at once: the exit
+ * handlers it inherited belong to the executor (a sanitizer's leak check among them, which
+ * cannot stop the threads a forked child does not have). */
+static void child_exit(void)
+{
+    fflush(stdout);
+    fflush(stderr);
+    _exit(1);
+}
+
 int opt_check_in_child(opt_job *job, int (*read)(void *ud), void *ud, opt_text *text)
 {
     int fds[2];
@@ -279,6 +289,7 @@ int opt_check_in_child(opt_job *job, int (*read)(void *ud), void *ud, opt_text *
         dup2(fds[1], 2);
         close(fds[0]);
         setvbuf(stdout, NULL, _IONBF, 0); /* what it says before an abort gets out */
+        atexit(child_exit);
         int failed = read(ud);
         fflush(stdout);
         fflush(stderr);
