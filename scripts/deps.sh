@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential cmake pkg-config libzmq3-dev libsodium-dev libprotobuf-c-dev \
 protobuf-c-compiler libsqlite3-dev sqlite3 libyaml-dev libuv1-dev libcurl4-openssl-dev \
 libjansson-dev \
-libglpk-dev coinor-libcbc-dev coinor-libipopt-dev libamplsolver-dev \
+libglpk-dev coinor-libcbc-dev coinor-libipopt-dev libamplsolver-dev libxgboost-dev liblinear-dev \
 jq python3"
 missing=""
 for p in $PKGS; do

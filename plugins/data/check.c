@@ -270,19 +270,19 @@ static size_t report(const checks *cs, size_t rows, json_t *rep, char *summary, 
 }
 
 /* Resolves each check's column; a missing one is that check's failure. */
-static void resolve(checks *cs, const data_file *d)
+static void resolve(checks *cs, const table *d)
 {
     for (size_t i = 0; i < cs->n; i++)
         if (cs->v[i].column)
             cs->v[i].col = csv_find(d->header, d->ncols, cs->v[i].column);
 }
 
-static int evaluate(weft_ctx *ctx, checks *cs, data_file *d)
+static int evaluate(weft_ctx *ctx, checks *cs, table *d)
 {
     resolve(cs, d);
     size_t rows = 0;
     int more;
-    while ((more = data_next(d)) == 1) {
+    while ((more = table_next(d)) == 1) {
         rows++;
         for (size_t i = 0; i < cs->n; i++)
             if (cs->v[i].col >= 0)
@@ -332,10 +332,10 @@ int data_check_run(weft_ctx *ctx)
         if (rc == WEFT_OK)
             rc = parse_key(ctx, k, v, &cs);
     }
-    data_file d;
-    if (rc == WEFT_OK && (rc = data_open(ctx, "data.check", "dataset", &d)) == WEFT_OK) {
+    table d;
+    if (rc == WEFT_OK && (rc = table_open(ctx, "data.check", "dataset", &d)) == WEFT_OK) {
         rc = evaluate(ctx, &cs, &d);
-        data_close(&d);
+        table_close(&d);
     }
     for (size_t i = 0; i < cs.n; i++)
         json_decref(cs.v[i].set);

@@ -13,15 +13,7 @@
 #include <jansson.h>
 
 #include "plugins/data/data.h"
-
-/* splitmix64: a small, well-mixed generator; the same seed gives the same split. */
-static uint64_t next_random(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+#include "plugins/support/rand.h"
 
 typedef struct rows {
     size_t n, cap;
@@ -30,11 +22,11 @@ typedef struct rows {
 } rows;
 
 /* Pass 1: counts the rows and classes. */
-static int count_rows(data_file *d, long strat, rows *r)
+static int count_rows(table *d, long strat, rows *r)
 {
     json_t *ids = json_object();
     int rc;
-    while ((rc = data_next(d)) == 1) {
+    while ((rc = table_next(d)) == 1) {
         uint32_t c = 0;
         if (strat >= 0) {
             const char *v = d->csv.fields[strat];
@@ -68,12 +60,7 @@ static uint8_t *choose_test(const rows *r, double fraction, uint64_t seed, size_
         for (size_t i = 0; i < r->n; i++)
             if (r->cls[i] == c)
                 idx[m++] = i;
-        for (size_t i = m; i > 1; i--) {
-            size_t j = (size_t)(next_random(&seed) % i);
-            size_t t = idx[i - 1];
-            idx[i - 1] = idx[j];
-            idx[j] = t;
-        }
+        rand_shuffle(idx, m, &seed);
         size_t k = (size_t)llround(fraction * (double)m);
         for (size_t i = 0; i < k; i++)
             test[idx[i]] = 1;
@@ -84,7 +71,7 @@ static uint8_t *choose_test(const rows *r, double fraction, uint64_t seed, size_
 }
 
 /* Pass 2: every row to its side. */
-static int write_sides(weft_ctx *ctx, data_file *d, const uint8_t *test)
+static int write_sides(weft_ctx *ctx, table *d, const uint8_t *test)
 {
     const char *paths[2];
     FILE *out[2] = {NULL, NULL};
@@ -95,12 +82,12 @@ static int write_sides(weft_ctx *ctx, data_file *d, const uint8_t *test)
             fclose(out[0]);
         return weft_fail(ctx, "data.split: cannot write the outputs: %s", strerror(errno));
     }
-    int rc = data_rewind(d);
+    int rc = table_rewind(d);
     for (int i = 0; i < 2 && rc == WEFT_OK; i++)
         csv_write(out[i], d->header, d->ncols);
     size_t row = 0;
     int more;
-    while (rc == WEFT_OK && (more = data_next(d)) == 1)
+    while (rc == WEFT_OK && (more = table_next(d)) == 1)
         csv_write(out[test[row++]], d->csv.fields, d->ncols);
     if (rc == WEFT_OK && more < 0)
         rc = WEFT_FAIL;
@@ -122,11 +109,11 @@ int data_split_run(weft_ctx *ctx)
     if (!(fraction > 0 && fraction < 1))
         return weft_fail(ctx, "data.split: test_fraction must be between 0 and 1, not %g",
                          fraction);
-    data_file d;
-    int rc = data_open(ctx, "data.split", "dataset", &d);
+    table d;
+    int rc = table_open(ctx, "data.split", "dataset", &d);
     if (rc != WEFT_OK)
         return rc;
-    long strat = stratify ? data_column(&d, stratify) : -1;
+    long strat = stratify ? table_column(&d, stratify) : -1;
     rows r = {0};
     if (stratify && strat < 0)
         rc = WEFT_FAIL;
@@ -148,6 +135,6 @@ int data_split_run(weft_ctx *ctx)
     }
     free(test);
     free(r.cls);
-    data_close(&d);
+    table_close(&d);
     return rc;
 }
