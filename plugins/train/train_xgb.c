@@ -20,12 +20,20 @@
 static weft_ctx *log_ctx;
 static char unused_params[512];
 
+/* XGBoost's messages span lines ("[time] WARNING: file:line: \nParameters: { ... } are
+ * not used.\n"): each nonempty line goes to the task log. */
 static void on_xgb_log(const char *msg)
 {
-    if (strstr(msg, "are not used") && !unused_params[0])
-        snprintf(unused_params, sizeof unused_params, "%.*s", (int)strcspn(msg, "\n"), msg);
-    if (log_ctx)
-        weft_log(log_ctx, "xgboost: %s", msg);
+    const char *unused = strstr(msg, "Parameters: {");
+    if (unused && strstr(unused, "are not used") && !unused_params[0])
+        snprintf(unused_params, sizeof unused_params, "%.*s", (int)strcspn(unused, "\n"),
+                 unused);
+    for (const char *line = msg; log_ctx && *line;) {
+        size_t len = strcspn(line, "\n");
+        if (len)
+            weft_log(log_ctx, "xgboost: %.*s", (int)len, line);
+        line += len + (line[len] == '\n');
+    }
 }
 
 typedef struct xgb_run {
@@ -83,6 +91,8 @@ static int set_params(xgb_run *r, int64_t seed, int64_t threads)
     static const char *const objectives[] = {"binary:logistic", "multi:softprob",
                                              "reg:squarederror"};
     char num[32];
+    XGBoosterSetParam(r->booster, "validate_parameters", "1"); /* off in the C API */
+    XGBoosterSetParam(r->booster, "tree_method", "hist"); /* XGBoost 2's default */
     XGBoosterSetParam(r->booster, "objective", objectives[job->objective]);
     if (job->objective == OBJ_MULTICLASS) {
         snprintf(num, sizeof num, "%zu", job->nclasses);

@@ -10,7 +10,8 @@ static const struct {
 } tests[] = {
     {"units", test_units},     {"wtype", test_wtype}, {"maps", test_maps},
     {"frame", test_frame},     {"compile", test_compile}, {"core", test_core},
-    {"backoff", test_backoff}, {"retry", test_retry},
+    {"backoff", test_backoff}, {"retry", test_retry}, {"metrics", test_metrics},
+    {"modelfile", test_modelfile},
 };
 
 int main(int argc, char **argv)

@@ -32,5 +32,7 @@ int test_compile(void);
 int test_core(void);
 int test_backoff(void);
 int test_retry(void);
+int test_metrics(void);
+int test_modelfile(void);
 
 #endif
