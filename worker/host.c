@@ -1,10 +1,12 @@
 /* host: the plugin-facing host functions. See host.h. */
 #include "worker/host.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/fsutil.h"
@@ -370,7 +372,8 @@ static int out_path(weft_ctx *c, const char *name, const char **out)
     wtype ty;
     if (!p)
         return WEFT_E_UNDECLARED;
-    if (wtype_parse(p->type, &ty) < 0 || ty.depth || !wtype_is_artifact(ty))
+    if (wtype_parse(p->type, &ty) < 0 || ty.depth > 1 || !wtype_is_artifact(ty) ||
+        (ty.depth == 1 && ty.base == WT_DIR))
         return WEFT_E_TYPE;
     if (!c->t->store)
         return WEFT_E_INVAL;
@@ -381,7 +384,7 @@ static int out_path(weft_ctx *c, const char *name, const char **out)
     }
     char *dir = xasprintf("%s/out", c->t->workdir);
     char *path = xasprintf("%s/%s", dir, name);
-    int rc = fs_mkdir_p(ty.base == WT_DIR ? path : dir, 0755);
+    int rc = fs_mkdir_p(ty.base == WT_DIR || ty.depth ? path : dir, 0755);
     free(dir);
     if (rc < 0) {
         free(path);
@@ -391,6 +394,46 @@ static int out_path(weft_ctx *c, const char *name, const char **out)
     free(path);
     *out = json_string_value(json_object_get(c->staged, name));
     return WEFT_OK;
+}
+
+static int only_files(const struct dirent *e)
+{
+    return e->d_name[0] != '.';
+}
+
+/* A list<file> output: each regular file in the staging directory, in name order. */
+static int ingest_list(weft_ctx *c, const char *name, const char *dir, json_t **list,
+                       char *msg, size_t n)
+{
+    struct dirent **names;
+    int count = scandir(dir, &names, only_files, alphasort);
+    if (count < 0) {
+        snprintf(msg, n, "output '%s': cannot list its staging directory", name);
+        return -1;
+    }
+    *list = json_array();
+    int rc = 0;
+    for (int i = 0; i < count; i++) {
+        char *path = xasprintf("%s/%s", dir, names[i]->d_name);
+        json_t *ref;
+        weft_err err = {0};
+        struct stat st;
+        if (rc == 0 && (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))) {
+            snprintf(msg, n, "output '%s': '%s' is not a regular file", name, names[i]->d_name);
+            rc = -1;
+        } else if (rc == 0 && store_put_path(c->t->store, path, 0, &ref, &err) != 0) {
+            snprintf(msg, n, "output '%s': %s", name, err.msg);
+            rc = -1;
+        } else if (rc == 0) {
+            json_array_append_new(*list, ref);
+        }
+        free(path);
+        free(names[i]);
+    }
+    free(names);
+    if (rc < 0)
+        json_decref(*list);
+    return rc;
 }
 
 /* After run() returned OK: every staged output goes into the store. Returns 0, or a
@@ -407,8 +450,11 @@ static int ingest_staged(weft_ctx *c, char *msg, size_t n)
         wtype_parse(p->type, &ty);
         json_t *ref;
         weft_err err = {0};
-        if (store_put_path(c->t->store, json_string_value(pathv), ty.base == WT_DIR, &ref,
-                           &err) != 0) {
+        if (ty.depth == 1) {
+            if (ingest_list(c, name, json_string_value(pathv), &ref, msg, n) < 0)
+                return -1;
+        } else if (store_put_path(c->t->store, json_string_value(pathv), ty.base == WT_DIR,
+                                  &ref, &err) != 0) {
             snprintf(msg, n, "output '%s': %s", name,
                      err.code == WEFT_ENOTFOUND ? "the plugin wrote nothing at its staging path"
                                                 : err.msg);

@@ -219,7 +219,9 @@ static inline int weft_artifact_path(weft_ctx *c, const char *ref_json, const ch
 { return weft__host->artifact_path(c, ref_json, o); }
 /* A staging path for a declared file or dir output: write the file there (or, for dir,
  * fill the directory, which exists already). After run() returns WEFT_OK the host hashes
- * it into the artifact store and sets the output to its reference. */
+ * it into the artifact store and sets the output to its reference. For a list<file>
+ * output the path is a directory (it exists already): each file written in it becomes one
+ * element of the list, in name order ("shard-0001.jsonl", "shard-0002.jsonl"). */
 static inline int weft_output_path(weft_ctx *c, const char *n, const char **o)
 { return weft__host->output_path(c, n, o); }
 

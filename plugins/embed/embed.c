@@ -1,0 +1,62 @@
+/* embed: chunking, embedding and vector search for retrieval pipelines. See embed.h. */
+#include "plugins/embed/embed.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "plugins/embed/hashing.h"
+
+int encoder_check(const encoder *e, char *why, size_t n)
+{
+    if (strcmp(e->backend, "hashing") != 0) {
+        snprintf(why, n, "backend must be hashing, not '%s'", e->backend);
+        return -1;
+    }
+    if (e->dim < 2 || e->dim > HASHING_DIM_MAX) {
+        snprintf(why, n, "dim must be 2 to %d, not %zu", HASHING_DIM_MAX, e->dim);
+        return -1;
+    }
+    return 0;
+}
+
+void encoder_run(const encoder *e, const char *const *texts, const size_t *lens, size_t n,
+                 float *out)
+{
+    for (size_t i = 0; i < n; i++)
+        hashing_encode(texts[i], lens[i], out + i * e->dim, e->dim);
+}
+
+static const weft_port chunk_in[] = {
+    {"source", "dir", WEFT_PORT_OPTIONAL, "a directory walked for text files"},
+    {"files", "list<file>", WEFT_PORT_OPTIONAL, "text files (with or instead of source)"},
+    {"size", "int", WEFT_PORT_OPTIONAL, "characters per chunk (1000)"},
+    {"overlap", "int", WEFT_PORT_OPTIONAL, "characters neighbouring chunks share (100)"},
+    {"shards", "int", WEFT_PORT_OPTIONAL, "shard count; a file's shard is fixed by its path (8)"},
+    {"extensions", "list<string>", WEFT_PORT_OPTIONAL,
+     "file name endings walked in source ([.txt, .md, .rst])"},
+    {NULL, NULL, 0, NULL}};
+static const weft_port chunk_out[] = {
+    {"shards", "list<file>", 0, "JSONL shards: {id, source, start, end, text} per chunk"},
+    {"chunks", "int", 0, NULL},
+    {"files", "int", 0, "files chunked"},
+    {"skipped", "int", 0, "files skipped (not UTF-8 text)"},
+    {NULL, NULL, 0, NULL}};
+static const weft_port encode_in[] = {
+    {"shard", "file", 0, "a JSONL shard from embed.chunk"},
+    {"backend", "string", WEFT_PORT_OPTIONAL, "hashing (the default)"},
+    {"dim", "int", WEFT_PORT_OPTIONAL, "vector dimension, hashing backend (384)"},
+    {NULL, NULL, 0, NULL}};
+static const weft_port encode_out[] = {
+    {"vectors", "file", 0, "float32 matrix, one row per chunk (.npy)"},
+    {"ids", "file", 0, "JSON: the encoder and the chunk ids, row for row"},
+    {"count", "int", 0, "chunks encoded"},
+    {NULL, NULL, 0, NULL}};
+
+static const weft_task_type types[] = {
+    {.name = "embed.chunk", .version = "1", .inputs = chunk_in, .outputs = chunk_out,
+     .run = embed_chunk_run},
+    {.name = "embed.encode", .version = "1", .inputs = encode_in, .outputs = encode_out,
+     .run = embed_encode_run},
+    {.name = NULL}};
+
+WEFT_PLUGIN_DECLARE("embed", "1.0.0", types)
