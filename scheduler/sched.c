@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -29,6 +30,8 @@
 #include "scheduler/recover.h"
 #include "scheduler/sched_int.h"
 #include "scheduler/typereg.h"
+
+#define REREGISTER_WAIT_MS 10000
 
 /* A peer's routing id for the log: printable ids as they are, others in hex. */
 static const char *peer_name(zmq_msg_t *id, char *buf, size_t n)
@@ -190,6 +193,7 @@ static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r)
     size_t ntypes;
     const char **names = type_names(desc, &ntypes);
     int64_t now = clock_wall_us();
+    strmap_del(s->reregister_asked, r->name);
     catalog_put_worker(s->cat, r->name, r->slots, r->types_json, "up", now);
     core_event ev = {.kind = EV_WORKER_JOINED,
                      .now_us = now,
@@ -226,7 +230,12 @@ static void on_heartbeat(sched *s, const zmq_msg_t *id)
         return;
     if (!core_worker_known(s->core, name)) {
         /* A worker we do not know (we restarted, or declared it lost): ask it to register
-         * again, with what it is running. */
+         * again, with what it is running; once, until it does or the wait is over. */
+        uint64_t now_ms = (uint64_t)(clock_wall_us() / 1000);
+        uint64_t asked = (uint64_t)(uintptr_t)strmap_get(s->reregister_asked, name);
+        if (asked && now_ms - asked < REREGISTER_WAIT_MS)
+            return;
+        strmap_put(s->reregister_asked, name, (void *)(uintptr_t)now_ms);
         Weft__Reregister rr = WEFT__REREGISTER__INIT;
         Weft__Envelope env = WEFT__ENVELOPE__INIT;
         env.body_case = WEFT__ENVELOPE__BODY_REREGISTER;
@@ -449,6 +458,7 @@ int sched_new(const sched_config *cfg, sched **out, weft_err *err)
     uv_loop_init(&s->loop);
     s->zctx = zmq_ctx_new();
     s->types = typereg_new();
+    s->reregister_asked = strmap_new();
     int rc = catalog_open(cfg->state_dir, 0, &s->cat, err);
     if (rc == 0)
         rc = lock_state(s, err);
@@ -533,6 +543,7 @@ void sched_destroy(sched **sp)
     core_effects_free(&s->fx);
     core_destroy(&s->core);
     typereg_destroy(&s->types);
+    strmap_destroy(&s->reregister_asked);
     catalog_close(&s->cat);
     store_close(&s->store);
     if (s->lock_fd >= 0)

@@ -7,6 +7,7 @@
 
 #include "catalog/catalog.h"
 #include "catalog/store.h"
+#include "common/strmap.h"
 #include "scheduler/core.h"
 #include "scheduler/sched.h"
 #include "scheduler/typereg.h"
@@ -41,6 +42,11 @@ struct sched {
     int lock_fd;
     int stopping;
     char *state_dir;
+    /* Unknown workers asked to register again -> when (ms, as a pointer): one request per
+     * REREGISTER_WAIT_MS, so heartbeats queued during our restart do not bring back
+     * duplicate registrations, the late one of which would fail attempts dispatched after
+     * the first. */
+    strmap *reregister_asked;
 };
 
 /* Queues a reply to client id (error: lines of messages; json: the answer). */

@@ -6,6 +6,7 @@ PKGS="build-essential cmake pkg-config libzmq3-dev libsodium-dev libprotobuf-c-d
 protobuf-c-compiler libsqlite3-dev sqlite3 libyaml-dev libuv1-dev libcurl4-openssl-dev \
 libjansson-dev \
 libglpk-dev coinor-libcbc-dev coinor-libipopt-dev libamplsolver-dev libxgboost-dev liblinear-dev \
+libfaiss-dev libopenblas-dev python3.11-doc \
 jq python3"
 missing=""
 for p in $PKGS; do

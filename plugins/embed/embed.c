@@ -52,11 +52,39 @@ static const weft_port encode_out[] = {
     {"count", "int", 0, "chunks encoded"},
     {NULL, NULL, 0, NULL}};
 
+static const weft_port index_in[] = {
+    {"vectors", "list<file>", 0, "the vectors of each shard, from embed.encode"},
+    {"ids", "list<file>", 0, "the ids of each shard, from embed.encode, in the same order"},
+    {"method", "string", WEFT_PORT_OPTIONAL, "hnsw (approximate, the default) or exact"},
+    {"m", "int", WEFT_PORT_OPTIONAL, "hnsw: links per node (32)"},
+    {"ef_construction", "int", WEFT_PORT_OPTIONAL, "hnsw: candidates while building (200)"},
+    {"ef_search", "int", WEFT_PORT_OPTIONAL, "hnsw: candidates while searching (128)"},
+    {NULL, NULL, 0, NULL}};
+static const weft_port index_out[] = {
+    {"index", "file", 0, "the index, for embed.search and weft"},
+    {"count", "int", 0, "vectors indexed"},
+    {"recall_at_10", "float", 0,
+     "hnsw: recall@10 against exact search over 500 blended corpus queries (exact: 1)"},
+    {NULL, NULL, 0, NULL}};
+static const weft_port search_in[] = {
+    {"index", "file", 0, "an index from embed.index"},
+    {"queries", "list<string>", 0, "texts to look up"},
+    {"k", "int", WEFT_PORT_OPTIONAL, "hits per query (10)"},
+    {"ef_search", "int", WEFT_PORT_OPTIONAL, "hnsw: candidates while searching (the index's)"},
+    {NULL, NULL, 0, NULL}};
+static const weft_port search_out[] = {
+    {"results", "json", 0, "[{query, hits: [{id, score}]}], nearest first"},
+    {NULL, NULL, 0, NULL}};
+
 static const weft_task_type types[] = {
     {.name = "embed.chunk", .version = "1", .inputs = chunk_in, .outputs = chunk_out,
      .run = embed_chunk_run},
     {.name = "embed.encode", .version = "1", .inputs = encode_in, .outputs = encode_out,
      .run = embed_encode_run},
+    {.name = "embed.index", .version = "1", .inputs = index_in, .outputs = index_out,
+     .run = embed_index_run},
+    {.name = "embed.search", .version = "1", .inputs = search_in, .outputs = search_out,
+     .run = embed_search_run},
     {.name = NULL}};
 
 WEFT_PLUGIN_DECLARE("embed", "1.0.0", types)

@@ -54,13 +54,14 @@ static int space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-/* The best end in (lo, hi]: just after a blank line, a sentence, whitespace; else hi. */
-static size_t best_end(const char *t, size_t lo, size_t hi)
+/* The best end in (lo, hi]: just after a blank line, a sentence, whitespace; else hi. The
+ * chunk starts at pos, so the two characters before an end are looked at from pos on. */
+static size_t best_end(const char *t, size_t pos, size_t lo, size_t hi)
 {
-    for (size_t i = hi; i > lo + 1; i--)
+    for (size_t i = hi; i > lo && i >= pos + 2; i--)
         if (t[i - 1] == '\n' && t[i - 2] == '\n')
             return i;
-    for (size_t i = hi; i > lo + 1; i--)
+    for (size_t i = hi; i > lo && i >= pos + 2; i--)
         if (space(t[i - 1]) && (t[i - 2] == '.' || t[i - 2] == '!' || t[i - 2] == '?'))
             return i;
     for (size_t i = hi; i > lo; i--)
@@ -89,7 +90,7 @@ int textsplit(const char *text, size_t len, size_t size, size_t overlap,
             break;
         size_t hi = forward(text, len, pos, size), end = hi;
         if (hi < len)
-            end = best_end(text, backward(text, pos, hi, size / 4), hi);
+            end = best_end(text, pos, backward(text, pos, hi, size / 4), hi);
         if (end <= pos)
             end = hi;
         if (has_text(text, pos, end)) {

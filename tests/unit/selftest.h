@@ -34,5 +34,6 @@ int test_backoff(void);
 int test_retry(void);
 int test_metrics(void);
 int test_modelfile(void);
+int test_embed(void);
 
 #endif

@@ -1,0 +1,258 @@
+/* embed.index and embed.search: a FAISS index over encoded shards, and top-k queries. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "plugins/embed/embed.h"
+#include "plugins/embed/indexfile.h"
+#include "plugins/embed/npy.h"
+#include "plugins/support/input.h"
+#include "plugins/support/rand.h"
+
+#define RECALL_QUERIES 500
+#define RECALL_K 10
+
+typedef struct corpus {
+    encoder enc;
+    float *x;        /* n x enc.dim */
+    size_t n;
+    json_t *ids;
+} corpus;
+
+/* Reads one encoded shard (its vectors and its ids file) onto the end of c. */
+static int add_shard(weft_ctx *ctx, corpus *c, size_t i)
+{
+    const char *vpath, *ipath;
+    char why[256];
+    float *x = NULL;
+    size_t rows, cols;
+    if (weft_input_path_at(ctx, "vectors", i, &vpath) != WEFT_OK ||
+        weft_input_path_at(ctx, "ids", i, &ipath) != WEFT_OK)
+        return weft_fail(ctx, "embed.index: shard %zu: its vectors or ids are not readable", i);
+    if (npy_read(vpath, &x, &rows, &cols, why, sizeof why) < 0)
+        return weft_fail(ctx, "embed.index: vectors[%zu]: %s", i, why);
+    json_t *doc = json_load_file(ipath, 0, NULL);
+    json_t *ids = json_object_get(doc, "ids");
+    encoder e = {.dim = (size_t)json_integer_value(json_object_get(doc, "dim"))};
+    const char *backend = json_string_value(json_object_get(doc, "backend"));
+    snprintf(e.backend, sizeof e.backend, "%s", backend ? backend : "");
+    int rc = WEFT_OK;
+    if (!json_is_array(ids) || encoder_check(&e, why, sizeof why) < 0)
+        rc = weft_fail(ctx, "embed.index: ids[%zu] is not an ids file from embed.encode", i);
+    else if (json_array_size(ids) != rows || e.dim != cols)
+        rc = weft_fail(ctx, "embed.index: shard %zu: %zu ids for %zu vectors of %zu dimensions "
+                       "(encoded as %zu)", i, json_array_size(ids), rows, cols, e.dim);
+    else if (c->ids && (strcmp(e.backend, c->enc.backend) || e.dim != c->enc.dim))
+        rc = weft_fail(ctx, "embed.index: shard %zu was encoded by %s/%zu, shard 0 by %s/%zu",
+                       i, e.backend, e.dim, c->enc.backend, c->enc.dim);
+    if (rc == WEFT_OK) {
+        if (!c->ids) {
+            c->enc = e;
+            c->ids = json_array();
+        }
+        c->x = realloc(c->x, (c->n + rows + 1) * e.dim * sizeof *c->x);
+        memcpy(c->x + c->n * e.dim, x, rows * e.dim * sizeof *x);
+        c->n += rows;
+        json_array_extend(c->ids, ids);
+    }
+    json_decref(doc);
+    free(x);
+    return rc;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* recall@10 of v against exact search, over queries that blend two random corpus vectors
+ * (so none is a corpus vector itself). */
+static int measure_recall(weft_ctx *ctx, const corpus *c, const vindex *v, double *recall)
+{
+    size_t nq = c->n < RECALL_QUERIES ? c->n : RECALL_QUERIES, d = c->enc.dim, k = RECALL_K;
+    float *q = calloc(nq * d, sizeof *q), *s = malloc(2 * nq * k * sizeof *s);
+    int64_t *got = malloc(2 * nq * k * sizeof *got);
+    uint64_t seed = 1;
+    for (size_t i = 0; i < nq; i++) {
+        size_t a = rand_next(&seed) % c->n, b = rand_next(&seed) % c->n;
+        double norm = 0;
+        for (size_t j = 0; j < d; j++) {
+            q[i * d + j] = c->x[a * d + j] + c->x[b * d + j];
+            norm += (double)q[i * d + j] * q[i * d + j];
+        }
+        for (size_t j = 0; norm > 0 && j < d; j++)
+            q[i * d + j] /= (float)sqrt(norm);
+    }
+    char err[256];
+    vindex *exact = vindex_build("exact", d, 0, 0, c->x, c->n, err, sizeof err);
+    int rc = exact && vindex_search(exact, q, nq, k, s, got, err, sizeof err) == 0 &&
+             vindex_search(v, q, nq, k, s + nq * k, got + nq * k, err, sizeof err) == 0
+             ? WEFT_OK : weft_fail(ctx, "embed.index: measuring recall: %s", err);
+    size_t found = 0, wanted = 0;
+    for (size_t i = 0; rc == WEFT_OK && i < nq; i++)
+        for (size_t a = 0; a < k; a++) {
+            if (got[i * k + a] < 0)
+                continue;
+            wanted++;
+            for (size_t b = 0; b < k; b++)
+                found += got[nq * k + i * k + b] == got[i * k + a];
+        }
+    *recall = wanted ? (double)found / (double)wanted : 1;
+    vindex_free(exact);
+    free(q);
+    free(s);
+    free(got);
+    return rc;
+}
+
+typedef struct index_params {
+    const char *method;
+    int64_t m, ef_construction, ef_search;
+} index_params;
+
+static int read_params(weft_ctx *ctx, index_params *p, size_t *nshards)
+{
+    *p = (index_params){"hnsw", 32, 200, 128};
+    weft_input_string(ctx, "method", &p->method);
+    weft_input_int(ctx, "m", &p->m);
+    weft_input_int(ctx, "ef_construction", &p->ef_construction);
+    weft_input_int(ctx, "ef_search", &p->ef_search);
+    size_t nids = 0;
+    weft_input_len(ctx, "vectors", nshards);
+    weft_input_len(ctx, "ids", &nids);
+    if (strcmp(p->method, "hnsw") && strcmp(p->method, "exact"))
+        return weft_fail(ctx, "embed.index: method must be hnsw or exact, not '%s'", p->method);
+    if (p->m < 2 || p->m > 512 || p->ef_construction < 1 || p->ef_search < 1 ||
+        p->ef_construction > 100000 || p->ef_search > 100000)
+        return weft_fail(ctx, "embed.index: m must be 2 to 512, ef_construction and ef_search "
+                         "1 to 100000");
+    if (*nshards != nids)
+        return weft_fail(ctx, "embed.index: %zu vectors files but %zu ids files", *nshards,
+                         nids);
+    return WEFT_OK;
+}
+
+static int save(weft_ctx *ctx, const corpus *c, const index_params *p, const vindex *v,
+                double recall, double secs)
+{
+    const char *path;
+    char err[256];
+    if (weft_output_path(ctx, "index", &path) != WEFT_OK)
+        return weft_fail(ctx, "embed.index: no staging path for the index");
+    json_t *meta = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:f}", "method", p->method,
+                             "backend", c->enc.backend, "dim", (json_int_t)c->enc.dim,
+                             "count", (json_int_t)c->n, "m", (json_int_t)p->m,
+                             "ef_construction", (json_int_t)p->ef_construction, "ef_search",
+                             (json_int_t)p->ef_search, "recall_at_10", recall);
+    int rc = indexfile_write(path, meta, c->ids, v, err, sizeof err);
+    json_decref(meta);
+    if (rc < 0)
+        return weft_fail(ctx, "embed.index: %s", err);
+    weft_log(ctx, "embed.index: %zu vectors, %s, built in %.2f s; recall@10 against exact "
+             "%.4f", c->n, p->method, secs, recall);
+    return weft_output_int(ctx, "count", (int64_t)c->n) == WEFT_OK &&
+           weft_output_float(ctx, "recall_at_10", recall) == WEFT_OK ? WEFT_OK : WEFT_FAIL;
+}
+
+int embed_index_run(weft_ctx *ctx)
+{
+    index_params p;
+    size_t nshards = 0;
+    int rc = read_params(ctx, &p, &nshards);
+    corpus c = {0};
+    for (size_t i = 0; rc == WEFT_OK && i < nshards; i++)
+        rc = add_shard(ctx, &c, i);
+    if (rc == WEFT_OK && c.n == 0)
+        rc = weft_fail(ctx, "embed.index: there are no vectors to index");
+    vindex *v = NULL;
+    char err[256];
+    double start = now(), recall = 1;
+    if (rc == WEFT_OK &&
+        !(v = vindex_build(p.method, c.enc.dim, (size_t)p.m, (size_t)p.ef_construction, c.x,
+                           c.n, err, sizeof err)))
+        rc = weft_fail(ctx, "embed.index: %s", err);
+    double secs = now() - start;
+    if (v)
+        vindex_set_ef_search(v, (size_t)p.ef_search);
+    if (rc == WEFT_OK && strcmp(p.method, "hnsw") == 0)
+        rc = measure_recall(ctx, &c, v, &recall);
+    if (rc == WEFT_OK)
+        rc = save(ctx, &c, &p, v, recall, secs);
+    vindex_free(v);
+    free(c.x);
+    json_decref(c.ids);
+    return rc;
+}
+
+/* ---- embed.search ---- */
+
+static json_t *hits(const indexfile *x, const float *s, const int64_t *l, size_t k)
+{
+    json_t *a = json_array();
+    for (size_t j = 0; j < k; j++)
+        if (l[j] >= 0)
+            json_array_append_new(a, json_pack("{s:O, s:f}", "id",
+                                               json_array_get(x->ids, (size_t)l[j]), "score",
+                                               (double)s[j]));
+    return a;
+}
+
+int embed_search_run(weft_ctx *ctx)
+{
+    const char *path;
+    char name[256], err[512];
+    int64_t k = 10, ef = 0;
+    size_t nq = 0;
+    weft_input_int(ctx, "k", &k);
+    weft_input_int(ctx, "ef_search", &ef);
+    weft_input_len(ctx, "queries", &nq);
+    if (k < 1 || k > 1000)
+        return weft_fail(ctx, "embed.search: k must be 1 to 1000, not %lld", (long long)k);
+    plugin_input_name(ctx, "index", "index", name, sizeof name);
+    if (weft_input_path(ctx, "index", &path) != WEFT_OK)
+        return weft_fail(ctx, "embed.search: input 'index' is not a readable file");
+    indexfile x;
+    if (indexfile_read(path, name, &x, err, sizeof err) < 0)
+        return weft_fail(ctx, "embed.search: %s", err);
+    if (ef > 0)
+        vindex_set_ef_search(x.index, (size_t)ef);
+    else
+        vindex_set_ef_search(x.index,
+                             (size_t)json_integer_value(json_object_get(x.meta, "ef_search")));
+    const char **texts = calloc(nq ? nq : 1, sizeof *texts);
+    size_t *lens = calloc(nq ? nq : 1, sizeof *lens);
+    for (size_t i = 0; i < nq; i++) {
+        weft_input_string_at(ctx, "queries", i, &texts[i]);
+        lens[i] = texts[i] ? strlen(texts[i]) : 0;
+        if (!texts[i])
+            texts[i] = "";
+    }
+    float *q = malloc((nq ? nq : 1) * x.enc.dim * sizeof *q);
+    float *s = malloc((nq ? nq : 1) * (size_t)k * sizeof *s);
+    int64_t *l = malloc((nq ? nq : 1) * (size_t)k * sizeof *l);
+    encoder_run(&x.enc, texts, lens, nq, q);
+    int rc = vindex_search(x.index, q, nq, (size_t)k, s, l, err, sizeof err) == 0
+             ? WEFT_OK : weft_fail(ctx, "embed.search: %s", err);
+    if (rc == WEFT_OK) {
+        json_t *results = json_array();
+        for (size_t i = 0; i < nq; i++)
+            json_array_append_new(results,
+                                  json_pack("{s:s, s:o}", "query", texts[i], "hits",
+                                            hits(&x, s + i * (size_t)k, l + i * (size_t)k,
+                                                 (size_t)k)));
+        char *text = json_dumps(results, JSON_COMPACT | JSON_REAL_PRECISION(6));
+        rc = weft_output_json(ctx, "results", text) == WEFT_OK ? WEFT_OK : WEFT_FAIL;
+        free(text);
+        json_decref(results);
+    }
+    free(texts);
+    free(lens);
+    free(q);
+    free(s);
+    free(l);
+    indexfile_free(&x);
+    return rc;
+}

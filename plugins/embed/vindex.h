@@ -1,0 +1,42 @@
+/* vindex: vector indexes through FAISS (a C++ library; this is its C face).
+ *
+ *   exact  IndexFlatIP: brute-force inner products, batched through BLAS
+ *   hnsw   IndexHNSWFlat over inner products: a navigable small-world graph (m links per
+ *          node, ef_construction candidates while building, ef_search while searching)
+ *
+ * Vectors are L2-normalized, so inner product is cosine similarity: higher is nearer. */
+#ifndef WEFT_EMBED_VINDEX_H
+#define WEFT_EMBED_VINDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vindex vindex;
+
+/* Builds an index of x (n x dim). NULL with err on a bad method or a FAISS error. */
+vindex *vindex_build(const char *method, size_t dim, size_t m, size_t ef_construction,
+                     const float *x, size_t n, char *err, size_t errn);
+/* Writes the index at f's position / reads one from it; 0 (or the index), or -1 (NULL)
+ * with err. */
+int vindex_save(const vindex *v, FILE *f, char *err, size_t errn);
+vindex *vindex_load(FILE *f, char *err, size_t errn);
+/* HNSW's search breadth (ignored by exact). */
+void vindex_set_ef_search(vindex *v, size_t ef);
+/* The k nearest of each of nq queries: scores and labels (row numbers, -1 past the end)
+ * are nq x k. 0, or -1 with err. */
+int vindex_search(const vindex *v, const float *q, size_t nq, size_t k, float *scores,
+                  int64_t *labels, char *err, size_t errn);
+size_t vindex_count(const vindex *v);
+size_t vindex_dim(const vindex *v);
+void vindex_free(vindex *v);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
