@@ -110,20 +110,34 @@ int cmd_graph(cli_opts *o)
     return EXIT_OK;
 }
 
+/* The widest string field `key` of ports, at least min. */
+static int column_width(const json_t *ports, const char *key, int min)
+{
+    size_t i;
+    json_t *p;
+    int w = min;
+    json_array_foreach(ports, i, p) {
+        const char *s = json_string_value(json_object_get(p, key));
+        if (s && (int)strlen(s) > w)
+            w = (int)strlen(s);
+    }
+    return w;
+}
+
 static void print_ports(const char *label, const json_t *ports)
 {
     size_t i;
     json_t *p;
+    int wname = column_width(ports, "name", 12), wty = column_width(ports, "type", 12);
     printf("    %s:", label);
     if (!json_array_size(ports))
         printf(" none");
     printf("\n");
     json_array_foreach(ports, i, p) {
         const char *doc = json_string_value(json_object_get(p, "doc"));
-        printf("      %-12s %-14s%s%s%s\n", json_string_value(json_object_get(p, "name")),
-               json_string_value(json_object_get(p, "type")),
-               json_is_true(json_object_get(p, "optional")) ? " (optional)" : "",
-               doc && *doc ? "  " : "", doc ? doc : "");
+        printf("      %-*s %-*s %-10s %s\n", wname, json_string_value(json_object_get(p, "name")),
+               wty, json_string_value(json_object_get(p, "type")),
+               json_is_true(json_object_get(p, "optional")) ? "(optional)" : "", doc ? doc : "");
     }
 }
 
