@@ -94,9 +94,8 @@ int embed_encode_run(weft_ctx *ctx)
     e.dim = dim > 0 ? (size_t)dim : 0;
     if (encoder_check(&e, why, sizeof why) < 0)
         return weft_fail(ctx, "embed.encode: %s", why);
-    plugin_input_name(ctx, "shard", "shard", name, sizeof name);
-    if (weft_input_path(ctx, "shard", &path) != WEFT_OK)
-        return weft_fail(ctx, "embed.encode: input 'shard' is not a readable file");
+    if (plugin_input_file(ctx, "embed.encode", "shard", &path, name, sizeof name) != WEFT_OK)
+        return WEFT_FAIL;
     shard s = {0};
     int rc = read_shard(ctx, path, name, &s);
     float *v = NULL;

@@ -2,11 +2,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "plugins/embed/embed.h"
 #include "plugins/embed/indexfile.h"
 #include "plugins/embed/npy.h"
+#include "plugins/support/clock.h"
 #include "plugins/support/input.h"
 #include "plugins/support/rand.h"
 
@@ -59,13 +59,6 @@ static int add_shard(weft_ctx *ctx, corpus *c, size_t i)
     json_decref(doc);
     free(x);
     return rc;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* recall@10 of v against exact search, over queries that blend two random corpus vectors
@@ -169,12 +162,12 @@ int embed_index_run(weft_ctx *ctx)
         rc = weft_fail(ctx, "embed.index: there are no vectors to index");
     vindex *v = NULL;
     char err[256];
-    double start = now(), recall = 1;
+    double start = plugin_seconds(), recall = 1;
     if (rc == WEFT_OK &&
         !(v = vindex_build(p.method, c.enc.dim, (size_t)p.m, (size_t)p.ef_construction, c.x,
                            c.n, err, sizeof err)))
         rc = weft_fail(ctx, "embed.index: %s", err);
-    double secs = now() - start;
+    double secs = plugin_seconds() - start;
     if (v)
         vindex_set_ef_search(v, (size_t)p.ef_search);
     if (rc == WEFT_OK && strcmp(p.method, "hnsw") == 0)
@@ -211,9 +204,8 @@ int embed_search_run(weft_ctx *ctx)
     weft_input_len(ctx, "queries", &nq);
     if (k < 1 || k > 1000)
         return weft_fail(ctx, "embed.search: k must be 1 to 1000, not %lld", (long long)k);
-    plugin_input_name(ctx, "index", "index", name, sizeof name);
-    if (weft_input_path(ctx, "index", &path) != WEFT_OK)
-        return weft_fail(ctx, "embed.search: input 'index' is not a readable file");
+    if (plugin_input_file(ctx, "embed.search", "index", &path, name, sizeof name) != WEFT_OK)
+        return WEFT_FAIL;
     indexfile x;
     if (indexfile_read(path, name, &x, err, sizeof err) < 0)
         return weft_fail(ctx, "embed.search: %s", err);

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "plugins/infer/infer.h"
 #include "plugins/ml/predict.h"
+#include "plugins/support/clock.h"
 #include "plugins/support/input.h"
 #include "plugins/support/table.h"
 
@@ -42,9 +42,8 @@ static int load_model(batch_job *b)
 {
     const char *path, *workdir = weft_info(b->ctx, "workdir");
     char name[256], err[512];
-    plugin_input_name(b->ctx, "model", "model", name, sizeof name);
-    if (weft_input_path(b->ctx, "model", &path) != WEFT_OK)
-        return weft_fail(b->ctx, "infer.batch: input 'model' is not a readable file");
+    if (plugin_input_file(b->ctx, "infer.batch", "model", &path, name, sizeof name) != WEFT_OK)
+        return WEFT_FAIL;
     if (modelfile_read(path, name, &b->model, err, sizeof err) < 0 ||
         !(b->pred = predictor_open(&b->model, workdir ? workdir : "/tmp", err, sizeof err)))
         return weft_fail(b->ctx, "infer.batch: %s", err);
@@ -204,13 +203,6 @@ static int predict_all(batch_job *b)
     return rows < 0 ? WEFT_FAIL : WEFT_OK;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int read_inputs(batch_job *b)
 {
     int64_t batch = BATCH_DEFAULT;
@@ -248,7 +240,7 @@ static void batch_free(batch_job *b)
 int infer_batch_run(weft_ctx *ctx)
 {
     batch_job b = {.ctx = ctx};
-    double start = now_seconds();
+    double start = plugin_seconds();
     int rc = read_inputs(&b);
     if (rc == WEFT_OK)
         rc = open_output(&b);
@@ -259,7 +251,7 @@ int infer_batch_run(weft_ctx *ctx)
     if (rc == WEFT_OK) {
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
-        double secs = now_seconds() - start;
+        double secs = plugin_seconds() - start;
         weft_log(ctx, "infer.batch: %zu rows in %.2f s (%.0f rows/s), batches of %zu; peak "
                  "RSS %ld KiB", b.rows, secs, secs > 0 ? (double)b.rows / secs : 0, b.batch,
                  ru.ru_maxrss);

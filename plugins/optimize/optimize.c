@@ -83,9 +83,9 @@ static int read_job(opt_job *job, unsigned accepted, char *names, size_t n)
 {
     weft_ctx *ctx = job->ctx;
     int64_t ms, threads;
-    if (weft_input_path(ctx, "model", &job->model) != WEFT_OK)
-        return weft_fail(ctx, "%s: input 'model' is not a readable file", job->solver);
-    job->model_name = plugin_input_name(ctx, "model", "model", names, n / 2);
+    if (plugin_input_file(ctx, job->solver, "model", &job->model, names, n / 2) != WEFT_OK)
+        return WEFT_FAIL;
+    job->model_name = names;
     if (weft_input_path(ctx, "data", &job->data) == WEFT_OK)
         job->data_name = plugin_input_name(ctx, "data", "data", names + n / 2, n / 2);
     else

@@ -19,3 +19,12 @@ const char *plugin_input_name(weft_ctx *ctx, const char *input, const char *fall
     json_decref(ref);
     return buf;
 }
+
+int plugin_input_file(weft_ctx *ctx, const char *task, const char *input, const char **path,
+                      char *name, size_t n)
+{
+    plugin_input_name(ctx, input, input, name, n);
+    if (weft_input_path(ctx, input, path) != WEFT_OK)
+        return weft_fail(ctx, "%s: input '%s' is not a readable file", task, input);
+    return WEFT_OK;
+}

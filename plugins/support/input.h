@@ -12,4 +12,10 @@
 const char *plugin_input_name(weft_ctx *ctx, const char *input, const char *fallback,
                               char *buf, size_t n);
 
+/* A required file input: its local path into *path and its submitted name (fallback: the
+ * input's name) into name. WEFT_OK, or WEFT_FAIL after failing the task with
+ * "TASK: input 'INPUT' is not a readable file". */
+int plugin_input_file(weft_ctx *ctx, const char *task, const char *input, const char **path,
+                      char *name, size_t n);
+
 #endif

@@ -14,9 +14,8 @@ int table_open(weft_ctx *ctx, const char *task, const char *input, table *d)
     d->ctx = ctx;
     d->task = task;
     const char *path;
-    plugin_input_name(ctx, input, input, d->name, sizeof d->name);
-    if (weft_input_path(ctx, input, &path) != WEFT_OK)
-        return weft_fail(ctx, "%s: input '%s' is not a readable file", task, input);
+    if (plugin_input_file(ctx, task, input, &path, d->name, sizeof d->name) != WEFT_OK)
+        return WEFT_FAIL;
     if (csv_open(&d->csv, path) < 0)
         return weft_fail(ctx, "%s: %s: %s", task, d->name, d->csv.err);
     int rc = csv_next(&d->csv);
