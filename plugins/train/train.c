@@ -28,12 +28,11 @@ static int choose_features(train_job *job, table *t, long target_col, long **col
         for (size_t j = 0; j < n; j++) {
             const char *name = NULL;
             weft_input_string_at(job->ctx, "features", j, &name);
-            job->features[j] = strdup(name ? name : "");
+            job->features[job->nfeat++] = strdup(name ? name : "");
             if (strcmp(job->features[j], job->target) == 0)
                 return weft_fail(job->ctx, "%s: the features list includes the target '%s'",
                                  job->task, job->target);
         }
-        job->nfeat = n;
     } else {
         job->features = calloc(t->ncols, sizeof *job->features);
         for (size_t c = 0; c < t->ncols; c++)

@@ -15,14 +15,6 @@ start_worker m1 "$ep" 2
 wait_for_workers "$ep" 1 || exit 1
 q() { sql "$T/state" "$1"; }
 submit() { (cd "$WEFT_SRC" && "$weft" submit "$@" --scheduler "$ep" --wait); }
-# at_least DESCRIPTION MIN VALUE
-at_least() {
-    if awk -v v="$3" -v m="$2" 'BEGIN { exit !(v != "" && v + 0 >= m + 0) }'; then
-        ok "$1 ($3)"
-    else
-        fail "$1: expected at least $2, got '$3'"
-    fi
-}
 data="$WEFT_SRC/workflows/data"
 
 # 1. The nightly-training example.
@@ -112,7 +104,7 @@ fi
 # 4. Bad inputs: fatal errors that name the cause.
 printf 'weft-model 1\n{"kind":"torch","objective":"binary","target":"y","features":["a"],"classes":["0","1"],"payload_bytes":3}\nabc' >"$T/torch.model"
 h=$(task_out 1 xgboost model.artifact)
-head -c 2000 "$T/state/artifacts/${h:0:2}/${h:2}" >"$T/cut.model"
+head -c 2000 "$(blob_path "$h")" >"$T/cut.model"
 sed 's/^\([^,]*\),/\1x,/; 2s/^[^,]*,/abc,/' "$data/breast-cancer.csv" >"$T/text.csv"
 cat >"$T/bad.yaml" <<YAML
 workflow: bad-ml
@@ -130,6 +122,7 @@ tasks:
   text_target: { type: train.xgboost, with: { dataset: $data/iris.csv, target: species, objective: regression } }
   not_predictions: { type: infer.metrics, with: { predictions: $data/iris.csv, target: species } }
   bad_objective: { type: train.linear, with: { dataset: $data/iris.csv, target: species, objective: ranking } }
+  target_feature: { type: train.linear, with: { dataset: $data/breast-cancer.csv, target: benign, objective: binary, features: [mean_radius, benign] } }
 YAML
 "$weft" submit "$T/bad.yaml" --scheduler "$ep" --wait >"$T/run4.out" 2>&1
 expect "the run with bad inputs fails" 1 $?
@@ -159,12 +152,14 @@ expect "infer.metrics refuses a file that is not predictions" \
     "infer.metrics: iris.csv is not a predictions file: it has no 'prediction' column (infer.batch writes one)" "$(err not_predictions)"
 expect "an unknown objective is named" \
     "train.linear: objective must be binary, multiclass or regression, not 'ranking'" "$(err bad_objective)"
-expect "every bad input is fatal, tried once" "12" \
+expect "the target cannot be a feature" \
+    "train.linear: the features list includes the target 'benign'" "$(err target_feature)"
+expect "every bad input is fatal, tried once" "13" \
     "$(q "SELECT count(*) FROM tasks WHERE run_id = 4 AND state = 'failed' AND error_class = 'fatal' AND attempts = 1")"
 
 # The worker still serves, and the earlier runs' outputs are intact.
 "$weft" submit "$T/iris.yaml" --scheduler "$ep" --wait >"$T/run5.out" 2>&1
 expect "the worker still trains (from the cache)" 0 $?
 expect "run 1's model is still in the store, intact" "$h" \
-    "$(b2sum -l 256 "$T/state/artifacts/${h:0:2}/${h:2}" | cut -d' ' -f1)"
+    "$(b2sum -l 256 "$(blob_path "$h")" | cut -d' ' -f1)"
 finish
