@@ -396,7 +396,7 @@ static int out_path(weft_ctx *c, const char *name, const char **out)
     return WEFT_OK;
 }
 
-static int only_files(const struct dirent *e)
+static int not_hidden(const struct dirent *e)
 {
     return e->d_name[0] != '.';
 }
@@ -406,7 +406,7 @@ static int ingest_list(weft_ctx *c, const char *name, const char *dir, json_t **
                        char *msg, size_t n)
 {
     struct dirent **names;
-    int count = scandir(dir, &names, only_files, alphasort);
+    int count = scandir(dir, &names, not_hidden, alphasort);
     if (count < 0) {
         snprintf(msg, n, "output '%s': cannot list its staging directory", name);
         return -1;

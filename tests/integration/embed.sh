@@ -12,7 +12,6 @@ start_scheduler "$T/state" "$ep"
 start_worker e1 "$ep" 2
 wait_for_workers "$ep" 1 || exit 1
 q() { sql "$T/state" "$1"; }
-blob() { cat "$T/state/artifacts/${1:0:2}/${1:2}"; }
 docs=/usr/share/doc/python3.11/html/_sources
 mkdir -p "$T/corpus"
 cp -r "$docs/tutorial" "$docs/faq" "$T/corpus/"
@@ -41,7 +40,7 @@ expect "every file but the one that is not UTF-8 is chunked" "$((files - 1)) 1" 
     "$(task_out 1 chunk files) $(task_out 1 chunk skipped)"
 expect "8 shards, each encoded" "8 8" \
     "$(q "SELECT json_array_length(outputs, '\$.shards') FROM tasks WHERE run_id = 1 AND name = 'chunk'") $(q "SELECT count(*) FROM tasks WHERE run_id = 1 AND elem >= 0 AND state = 'succeeded'")"
-for i in $(seq 0 7); do blob "$(task_out 1 chunk "shards[$i].artifact")"; done >"$T/chunks.jsonl"
+for i in $(seq 0 7); do task_blob 1 chunk "shards[$i]"; done >"$T/chunks.jsonl"
 python3 - "$T/chunks.jsonl" "$T/corpus" 400 >"$T/chunks.check" <<'PY'
 import json, os, sys
 path, root, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -68,12 +67,11 @@ PY
 read -r nchunks nfiles overlaps verdict <"$T/chunks.check"
 expect "chunks: at most 400 characters, their own bytes, unique ids, covering every file" \
     "$(task_out 1 chunk chunks) $((files - 1)) fine" "$nchunks $nfiles $verdict"
-at_least() { awk -v v="$3" -v m="$2" 'BEGIN { exit !(v != "" && v + 0 >= m + 0) }' && ok "$1 ($3)" || fail "$1: expected at least $2, got '$3'"; }
 at_least "neighbouring chunks overlap" "$((nchunks / 2))" "$overlaps"
 expect "multibyte characters survive whole" "Café crème brûlée 🍮. Naïve résumé." \
     "$(grep '"source":"utf8.txt"' "$T/chunks.jsonl" | head -n 1 | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["text"].splitlines()[0])')"
-blob "$(task_out 1 encode 'vectors[0].artifact')" >"$T/v0.npy"
-blob "$(task_out 1 encode 'ids[0].artifact')" >"$T/ids0.json"
+task_blob 1 encode 'vectors[0]' >"$T/v0.npy"
+task_blob 1 encode 'ids[0]' >"$T/ids0.json"
 expect "vectors are a float32 .npy matrix of unit rows, one per id" "ok" "$(python3 - "$T/v0.npy" "$T/ids0.json" <<'PY'
 import ast, json, math, struct, sys
 raw = open(sys.argv[1], "rb").read()

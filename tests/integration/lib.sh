@@ -50,6 +50,15 @@ expect_grep() {
     if grep -Eq -- "$2" "$3"; then ok "$1"; else fail "$1: /$2/ not in $3:"; cat "$3"; fi
 }
 
+# at_least DESCRIPTION MIN VALUE: VALUE is a number >= MIN.
+at_least() {
+    if awk -v v="$3" -v m="$2" 'BEGIN { exit !(v != "" && v + 0 >= m + 0) }'; then
+        ok "$1 ($3)"
+    else
+        fail "$1: expected at least $2, got '$3'"
+    fi
+}
+
 # A free-looking TCP port on loopback.
 free_port() {
     local p
@@ -121,12 +130,10 @@ worker_of_attempt() {
 task_out() {
     sql "$T/state" "SELECT json_extract(outputs, '\$.$3') FROM tasks WHERE run_id = $1 AND name = '$2'"
 }
+# blob_path HASH: where blob HASH lies in $T/state's store.
+blob_path() { echo "$T/state/artifacts/${1:0:2}/${1:2}"; }
 # task_blob RUN TASK OUTPUT: the content of a task's file output, from the store.
-task_blob() {
-    local h
-    h=$(task_out "$1" "$2" "$3.artifact")
-    cat "$T/state/artifacts/${h:0:2}/${h:2}"
-}
+task_blob() { cat "$(blob_path "$(task_out "$1" "$2" "$3.artifact")")"; }
 
 sql() { sqlite3 -batch -noheader -cmd ".timeout 10000" "$1/catalog.db" "$2"; }
 
