@@ -1,31 +1,6 @@
 /* embed: chunking, embedding and vector search for retrieval pipelines. See embed.h. */
 #include "plugins/embed/embed.h"
 
-#include <stdio.h>
-#include <string.h>
-
-#include "plugins/embed/hashing.h"
-
-int encoder_check(const encoder *e, char *why, size_t n)
-{
-    if (strcmp(e->backend, "hashing") != 0) {
-        snprintf(why, n, "backend must be hashing, not '%s'", e->backend);
-        return -1;
-    }
-    if (e->dim < 2 || e->dim > HASHING_DIM_MAX) {
-        snprintf(why, n, "dim must be 2 to %d, not %zu", HASHING_DIM_MAX, e->dim);
-        return -1;
-    }
-    return 0;
-}
-
-void encoder_run(const encoder *e, const char *const *texts, const size_t *lens, size_t n,
-                 float *out)
-{
-    for (size_t i = 0; i < n; i++)
-        hashing_encode(texts[i], lens[i], out + i * e->dim, e->dim);
-}
-
 static const weft_port chunk_in[] = {
     {"source", "dir", WEFT_PORT_OPTIONAL, "a directory walked for text files"},
     {"files", "list<file>", WEFT_PORT_OPTIONAL, "text files (with or instead of source)"},
@@ -41,10 +16,23 @@ static const weft_port chunk_out[] = {
     {"files", "int", 0, "files chunked"},
     {"skipped", "int", 0, "files skipped (not UTF-8 text)"},
     {NULL, NULL, 0, NULL}};
+/* The inputs that pick and configure an encoder (encoder_open). */
+#define ENCODER_PORTS                                                                        \
+    {"glove", "file", WEFT_PORT_OPTIONAL, "glove: the vectors file scripts/glove.sh makes"},   \
+    {"endpoint", "string", WEFT_PORT_OPTIONAL,                                               \
+     "http: the API base; POST {endpoint}/embeddings"},                                      \
+    {"api_key_env", "string", WEFT_PORT_OPTIONAL,                                            \
+     "http: the variable holding the API key (OPENAI_API_KEY)"},                             \
+    {"batch", "int", WEFT_PORT_OPTIONAL, "http: texts per request (64)"},                    \
+    {"timeout", "duration", WEFT_PORT_OPTIONAL, "http: per request (60s); then transient"}
+
 static const weft_port encode_in[] = {
     {"shard", "file", 0, "a JSONL shard from embed.chunk"},
-    {"backend", "string", WEFT_PORT_OPTIONAL, "hashing (the default)"},
-    {"dim", "int", WEFT_PORT_OPTIONAL, "vector dimension, hashing backend (384)"},
+    {"backend", "string", WEFT_PORT_OPTIONAL, "hashing (the default), glove or http"},
+    {"dim", "int", WEFT_PORT_OPTIONAL,
+     "hashing: vector dimension (384); http: the dimension required (any)"},
+    {"model", "string", WEFT_PORT_OPTIONAL, "http: the model the endpoint runs"},
+    ENCODER_PORTS,
     {NULL, NULL, 0, NULL}};
 static const weft_port encode_out[] = {
     {"vectors", "file", 0, "float32 matrix, one row per chunk (.npy)"},
@@ -71,6 +59,7 @@ static const weft_port search_in[] = {
     {"queries", "list<string>", 0, "texts to look up"},
     {"k", "int", WEFT_PORT_OPTIONAL, "hits per query (10)"},
     {"ef_search", "int", WEFT_PORT_OPTIONAL, "hnsw: candidates while searching (the index's)"},
+    ENCODER_PORTS,
     {NULL, NULL, 0, NULL}};
 static const weft_port search_out[] = {
     {"results", "json", 0, "[{query, hits: [{id, score}]}], nearest first"},

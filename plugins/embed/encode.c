@@ -72,8 +72,8 @@ static int write_outputs(weft_ctx *ctx, const encoder *e, const shard *s, const 
     int bad = !f || npy_write(f, v, s->n, e->dim) != 0;
     if (f && fclose(f) != 0)
         bad = 1;
-    json_t *doc = json_pack("{s:s, s:I, s:O}", "backend", e->backend, "dim",
-                            (json_int_t)e->dim, "ids", s->ids);
+    json_t *doc = json_pack("{s:O}", "ids", s->ids);
+    encoder_to_json(e, doc);
     bad |= json_dump_file(doc, ipath, JSON_COMPACT) != 0;
     json_decref(doc);
     if (bad)
@@ -83,30 +83,27 @@ static int write_outputs(weft_ctx *ctx, const encoder *e, const shard *s, const 
 
 int embed_encode_run(weft_ctx *ctx)
 {
-    encoder e = {.backend = "hashing", .dim = 384};
-    const char *backend = NULL, *path;
-    int64_t dim = 384;
-    char why[256], name[256];
-    weft_input_string(ctx, "backend", &backend);
-    weft_input_int(ctx, "dim", &dim);
-    if (backend)
-        snprintf(e.backend, sizeof e.backend, "%s", backend);
-    e.dim = dim > 0 ? (size_t)dim : 0;
-    if (encoder_check(&e, why, sizeof why) < 0)
-        return weft_fail(ctx, "embed.encode: %s", why);
+    const char *path;
+    char name[256];
+    encoder e;
     if (plugin_input_file(ctx, "embed.encode", "shard", &path, name, sizeof name) != WEFT_OK)
         return WEFT_FAIL;
+    int rc = encoder_open(ctx, "embed.encode", NULL, &e);
+    if (rc != WEFT_OK)
+        return rc;
     shard s = {0};
-    int rc = read_shard(ctx, path, name, &s);
     float *v = NULL;
+    rc = read_shard(ctx, path, name, &s);
+    if (rc == WEFT_OK)
+        rc = encoder_run(ctx, "embed.encode", &e, (const char *const *)s.texts, s.lens, s.n,
+                         &v);
     if (rc == WEFT_OK) {
-        v = malloc((s.n ? s.n : 1) * e.dim * sizeof *v);
-        encoder_run(&e, (const char *const *)s.texts, s.lens, s.n, v);
         rc = write_outputs(ctx, &e, &s, v);
-        weft_log(ctx, "embed.encode: %s: %zu chunks, %s backend, %zu dimensions", name, s.n,
-                 e.backend, e.dim);
+        weft_log(ctx, "embed.encode: %s: %zu chunks, %s backend %s, %zu dimensions", name, s.n,
+                 e.backend, e.model, e.dim);
     }
     free(v);
     shard_free(&s);
+    encoder_close(&e);
     return rc;
 }

@@ -34,19 +34,21 @@ static int add_shard(weft_ctx *ctx, corpus *c, size_t i)
         return weft_fail(ctx, "embed.index: vectors[%zu]: %s", i, why);
     json_t *doc = json_load_file(ipath, 0, NULL);
     json_t *ids = json_object_get(doc, "ids");
-    encoder e = {.dim = (size_t)json_integer_value(json_object_get(doc, "dim"))};
-    const char *backend = json_string_value(json_object_get(doc, "backend"));
-    snprintf(e.backend, sizeof e.backend, "%s", backend ? backend : "");
+    encoder e;
     int rc = WEFT_OK;
-    if (!json_is_array(ids) || encoder_check(&e, why, sizeof why) < 0)
+    if (json_is_array(ids) && json_array_size(ids) == 0 && rows == 0) {
+        /* an empty shard: nothing to add, and its encoder may be unknown (http learns the
+         * dimension from its first answer) */
+    } else if (!json_is_array(ids) || encoder_from_json(doc, &e, why, sizeof why) < 0) {
         rc = weft_fail(ctx, "embed.index: ids[%zu] is not an ids file from embed.encode", i);
-    else if (json_array_size(ids) != rows || e.dim != cols)
+    } else if (json_array_size(ids) != rows || e.dim != cols) {
         rc = weft_fail(ctx, "embed.index: shard %zu: %zu ids for %zu vectors of %zu dimensions "
                        "(encoded as %zu)", i, json_array_size(ids), rows, cols, e.dim);
-    else if (c->ids && (strcmp(e.backend, c->enc.backend) || e.dim != c->enc.dim))
-        rc = weft_fail(ctx, "embed.index: shard %zu was encoded by %s/%zu, shard 0 by %s/%zu",
-                       i, e.backend, e.dim, c->enc.backend, c->enc.dim);
-    if (rc == WEFT_OK) {
+    } else if (c->ids && !encoder_same(&e, &c->enc)) {
+        rc = weft_fail(ctx, "embed.index: shard %zu was encoded by %s %s/%zu, an earlier one by "
+                       "%s %s/%zu", i, e.backend, e.model, e.dim, c->enc.backend,
+                       c->enc.model, c->enc.dim);
+    } else {
         if (!c->ids) {
             c->enc = e;
             c->ids = json_array();
@@ -135,11 +137,11 @@ static int save(weft_ctx *ctx, const corpus *c, const index_params *p, const vin
     char err[256];
     if (weft_output_path(ctx, "index", &path) != WEFT_OK)
         return weft_fail(ctx, "embed.index: no staging path for the index");
-    json_t *meta = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:f}", "method", p->method,
-                             "backend", c->enc.backend, "dim", (json_int_t)c->enc.dim,
+    json_t *meta = json_pack("{s:s, s:I, s:I, s:I, s:I, s:f}", "method", p->method,
                              "count", (json_int_t)c->n, "m", (json_int_t)p->m,
                              "ef_construction", (json_int_t)p->ef_construction, "ef_search",
                              (json_int_t)p->ef_search, "recall_at_10", recall);
+    encoder_to_json(&c->enc, meta);
     int rc = indexfile_write(path, meta, c->ids, v, err, sizeof err);
     json_decref(meta);
     if (rc < 0)
@@ -222,12 +224,17 @@ int embed_search_run(weft_ctx *ctx)
         if (!texts[i])
             texts[i] = "";
     }
-    float *q = malloc((nq ? nq : 1) * x.enc.dim * sizeof *q);
+    encoder e;
+    float *q = NULL;
     float *s = malloc((nq ? nq : 1) * (size_t)k * sizeof *s);
     int64_t *l = malloc((nq ? nq : 1) * (size_t)k * sizeof *l);
-    encoder_run(&x.enc, texts, lens, nq, q);
-    int rc = vindex_search(x.index, q, nq, (size_t)k, s, l, err, sizeof err) == 0
-             ? WEFT_OK : weft_fail(ctx, "embed.search: %s", err);
+    int rc = encoder_open(ctx, "embed.search", &x.enc, &e);
+    if (rc == WEFT_OK) {
+        rc = encoder_run(ctx, "embed.search", &e, texts, lens, nq, &q);
+        encoder_close(&e);
+    }
+    if (rc == WEFT_OK && vindex_search(x.index, q, nq, (size_t)k, s, l, err, sizeof err) != 0)
+        rc = weft_fail(ctx, "embed.search: %s", err);
     if (rc == WEFT_OK) {
         json_t *results = json_array();
         for (size_t i = 0; i < nq; i++)

@@ -62,14 +62,9 @@ int indexfile_read(const char *path, const char *name, indexfile *x, char *err, 
     if (rc == 0 && (!(x->meta = json_line(f)) || !(x->ids = json_line(f)) ||
                     !json_is_array(x->ids)))
         rc = refuse(err, n, name, "its metadata or id list is malformed");
-    const char *backend = json_string_value(json_object_get(x->meta, "backend"));
-    if (rc == 0) {
-        snprintf(x->enc.backend, sizeof x->enc.backend, "%s", backend ? backend : "");
-        x->enc.dim = (size_t)json_integer_value(json_object_get(x->meta, "dim"));
-        char why[256];
-        if (encoder_check(&x->enc, why, sizeof why) < 0)
-            rc = refuse(err, n, name, why);
-    }
+    char why[256];
+    if (rc == 0 && encoder_from_json(x->meta, &x->enc, why, sizeof why) < 0)
+        rc = refuse(err, n, name, why);
     if (rc == 0 && !(x->index = vindex_load(f, err, n)))
         rc = -1;
     if (rc == 0 && (vindex_count(x->index) != json_array_size(x->ids) ||

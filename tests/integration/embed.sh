@@ -140,7 +140,7 @@ expect "overlap must be smaller than size" \
 expect "a chunk task needs something to read" "embed.chunk: give a source directory or files" "$(err nothing)"
 expect "a shard line that is not a chunk is named" \
     "embed.encode: bad.jsonl: line 1 is not a chunk ({id, text, ...}): '[' or '{' expected near 'not'" "$(err shard)"
-expect "an unknown backend is named" "embed.encode: backend must be hashing, not 'word2vec'" "$(err backend)"
+expect "an unknown backend is named" "embed.encode: backend must be hashing, glove or http, not 'word2vec'" "$(err backend)"
 expect "a text file is not a shard either" \
     "embed.encode: utf8.txt: line 1 is not a chunk ({id, text, ...}): '[' or '{' expected near 'Caf'" "$(err text | sed "s/\xc3\xa9.*'/'/")"
 expect "as many ids files as vectors files" "embed.index: 1 vectors files but 0 ids files" "$(err lists)"
