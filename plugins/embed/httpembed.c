@@ -45,7 +45,8 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 
 httpembed *httpembed_open(const httpembed_config *c, char *why, size_t n)
 {
-    if (!c->endpoint || (strncmp(c->endpoint, "http://", 7) && strncmp(c->endpoint, "https://", 8))) {
+    if (!c->endpoint ||
+        (strncmp(c->endpoint, "http://", 7) && strncmp(c->endpoint, "https://", 8))) {
         snprintf(why, n, "endpoint must be an http:// or https:// URL (the API base, such as "
                  "http://host:8080/v1)");
         return NULL;
