@@ -107,6 +107,8 @@ static const char *const migrations[] = {
     /* 7: the store is its own index of blobs, and the references that keep them alive live
      * in the documents that hold them (runs, tasks, cache): no table of artifacts. */
     "DROP TABLE artifacts;",
+    /* 8: checkpoints: the last one each attempt saved, handed to the task's next attempt. */
+    "ALTER TABLE attempts ADD COLUMN checkpoint TEXT;",
 };
 
 static const char *const stmt_sql[ST__COUNT] = {
@@ -134,6 +136,10 @@ static const char *const stmt_sql[ST__COUNT] = {
                         "retry_due_us = NULL WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
     [ST_FINISH_ATTEMPT] = "UPDATE attempts SET state = ?2, error_class = ?3, error = ?4, "
                           "started_us = ?5, finished_us = ?6 WHERE id = ?1",
+    [ST_SAVE_CHECKPOINT] = "UPDATE attempts SET checkpoint = ?2 WHERE id = ?1",
+    [ST_LAST_CHECKPOINT] = "SELECT checkpoint FROM attempts WHERE run_id = ?1 AND idx = ?2 "
+                           "AND elem = ?3 AND checkpoint IS NOT NULL ORDER BY number DESC "
+                           "LIMIT 1",
     [ST_FINISH_RUN] = "UPDATE runs SET state = ?2, error = ?3, finished_us = ?4 WHERE id = ?1",
     [ST_PUT_WORKER] = "INSERT INTO workers(name, slots, types, state, first_seen_us, "
                       "last_seen_us) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT(name) DO "
@@ -452,6 +458,31 @@ int catalog_finish_attempt(catalog *c, uint64_t id, const char *state, const cha
     cat_bind_time(s, 5, started_us);
     cat_bind_time(s, 6, finished_us);
     return cat_done(c, s, "finish attempt");
+}
+
+int catalog_save_checkpoint(catalog *c, uint64_t id, const char *ref_json)
+{
+    sqlite3_stmt *s = cat_stmt(c, ST_SAVE_CHECKPOINT);
+    if (!s)
+        return WEFT_EDB;
+    sqlite3_bind_int64(s, 1, (int64_t)id);
+    cat_bind_text(s, 2, ref_json);
+    return cat_done(c, s, "save checkpoint");
+}
+
+char *catalog_last_checkpoint(catalog *c, int64_t run, int idx, int elem)
+{
+    sqlite3_stmt *s = cat_stmt(c, ST_LAST_CHECKPOINT);
+    if (!s)
+        return NULL;
+    sqlite3_bind_int64(s, 1, run);
+    sqlite3_bind_int(s, 2, idx);
+    sqlite3_bind_int(s, 3, elem);
+    char *ref = NULL;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        ref = xstrdup((const char *)sqlite3_column_text(s, 0));
+    sqlite3_reset(s);
+    return ref;
 }
 
 int catalog_finish_run(catalog *c, int64_t run, const char *state, const char *error,

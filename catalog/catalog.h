@@ -21,7 +21,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 7
+#define CATALOG_SCHEMA_VERSION 8
 
 /* Opens (creating and migrating) the catalogue in directory dir (catalog.db, logs/).
  * readonly opens an existing database for queries only. On failure returns a negative code
@@ -83,6 +83,10 @@ int catalog_start_attempt(catalog *c, const catalog_attempt *a, int64_t now_us);
  * waited for, kept for the record). */
 int catalog_finish_attempt(catalog *c, uint64_t id, const char *state, const char *error_class,
                            const char *error, int64_t started_us, int64_t finished_us);
+/* Records the last checkpoint (an artifact reference, JSON) attempt id saved. */
+int catalog_save_checkpoint(catalog *c, uint64_t id, const char *ref_json);
+/* The checkpoint the latest earlier attempt of a task saved, malloc'd, or NULL. */
+char *catalog_last_checkpoint(catalog *c, int64_t run, int idx, int elem);
 int catalog_finish_run(catalog *c, int64_t run, const char *state, const char *error,
                        int64_t now_us);
 /* Records that run is to be cancelled (kept across restarts). */

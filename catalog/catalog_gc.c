@@ -13,6 +13,7 @@
 static const char *const root_sql[] = {
     "SELECT r.artifacts FROM runs r WHERE " RUN_KEPT,
     "SELECT t.inputs, t.outputs FROM tasks t JOIN runs r ON r.id = t.run_id WHERE " RUN_KEPT,
+    "SELECT a.checkpoint FROM attempts a JOIN runs r ON r.id = a.run_id WHERE " RUN_KEPT,
     "SELECT inputs, outputs FROM cache",
 };
 

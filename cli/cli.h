@@ -64,6 +64,9 @@ typedef int (*local_start)(source *s, cli_opts *o, uint64_t *run);
 /* A local scheduler and workers on o->state (child processes, stopped before returning):
  * start runs against them, then the run is followed to its end. Returns the exit code. */
 int cli_local_session(cli_opts *o, local_start start);
+/* Checks the workflow file o->args[0] (exit 2 on errors), then runs it in a local session
+ * started by start. */
+int cli_run_checked(cli_opts *o, local_start start);
 /* Opens the scheduler named by o, or else the one serving o->state. */
 int cli_open_scheduler(const cli_opts *o, source **out);
 /* The client of a scheduler source (NULL for a local catalogue). */
@@ -91,6 +94,7 @@ int cmd_cancel(cli_opts *o);
 int cmd_cache(cli_opts *o);
 int cmd_retry(cli_opts *o);
 int cmd_gc(cli_opts *o);
+int cmd_task(cli_opts *o);
 
 /* Whether to use colour on stdout (a TTY, and NO_COLOR unset). */
 int cli_color(void);

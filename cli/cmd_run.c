@@ -163,12 +163,17 @@ static int submit_and_say(source *s, cli_opts *o, uint64_t *run)
     return rc;
 }
 
+int cli_run_checked(cli_opts *o, local_start start)
+{
+    int rc = check_first(o);
+    return rc ? rc : cli_local_session(o, start);
+}
+
 int cmd_run(cli_opts *o)
 {
     if (o->nargs != 1) {
         fprintf(stderr, "weft: run takes one workflow file\n");
         return EXIT_USAGE;
     }
-    int rc = check_first(o);
-    return rc ? rc : cli_local_session(o, submit_and_say);
+    return cli_run_checked(o, submit_and_say);
 }

@@ -23,6 +23,7 @@ static const char usage_text[] =
     "  validate FILE [-p k=v]...         check a workflow without running it\n"
     "  graph FILE --dot|--mermaid        print the task graph\n"
     "  plugins                           task types on the plugin path\n"
+    "  task run TYPE [-i k=v]...         run one task alone (plugin development)\n"
     "  cache ls [--workflow W] [--task T]  memoized results, newest first\n"
     "  cache show KEY                    one cache entry with its inputs and outputs\n"
     "  cache evict KEY|--workflow W [--task T]|--all   forget cache entries\n"
@@ -104,10 +105,10 @@ static int parse(int argc, char **argv, cli_opts *o)
         } else if (!strcmp(a, "--workers") && v) {
             if (parse_count(argv[++i], &o->workers) < 0)
                 return usage("--workers takes a number from 1 to 1024");
-        } else if (!strcmp(a, "-p") && v) {
+        } else if ((!strcmp(a, "-p") || !strcmp(a, "-i")) && v) {
             char *eq = strchr(argv[++i], '=');
             if (!eq || eq == argv[i])
-                return usage("-p takes name=value");
+                return usage(a[1] == 'p' ? "-p takes name=value" : "-i takes name=value");
             *eq = '\0';
             o->params[o->nparams++] = (compile_param){argv[i], eq + 1};
         } else if (a[0] == '-' && a[1]) {
@@ -129,7 +130,7 @@ int main(int argc, char **argv)
                     {"list", cmd_list},       {"logs", cmd_logs},     {"validate", cmd_validate},
                     {"graph", cmd_graph},     {"plugins", cmd_plugins},
                     {"cancel", cmd_cancel},   {"cache", cmd_cache},   {"retry", cmd_retry},
-                    {"gc", cmd_gc}};
+                    {"gc", cmd_gc},           {"task", cmd_task}};
     log_init("weft", LOG_WARN);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {

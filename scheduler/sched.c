@@ -259,6 +259,9 @@ static void on_result(sched *s, const zmq_msg_t *id, const Weft__Result *r)
         dag_unit_name(core_run_dag(s->core, run), task, elem, name, sizeof name);
         catalog_write_log(s->cat, (int64_t)run, name, no, r->log.data, r->log.len);
     }
+    /* Kept even from a late result: it is what that attempt got done. */
+    if (r->checkpoint_json && r->checkpoint_json[0])
+        catalog_save_checkpoint(s->cat, r->attempt_id, r->checkpoint_json);
     json_t *outputs = r->ok ? json_loads(r->outputs_json, 0, NULL) : NULL;
     core_event ev = {.kind = EV_RESULT,
                      .now_us = now,

@@ -134,6 +134,27 @@ static const weft_task_type *find_type(executor *ex, const char *so, const char 
 
 /* Runs one request, filling res. Strings in res point into buffers the caller frees:
  * *outputs_text (free) and *log (free). */
+/* Tells the worker about a checkpoint while the attempt goes on. */
+typedef struct checkpoint_note {
+    executor *ex;
+    uint64_t attempt_id;
+} checkpoint_note;
+
+static void send_checkpoint(void *arg, const char *ref_json)
+{
+    const checkpoint_note *note = arg;
+    Weft__ExecResult res = WEFT__EXEC_RESULT__INIT;
+    res.attempt_id = note->attempt_id;
+    res.interim = 1;
+    res.checkpoint_json = (char *)ref_json;
+    size_t n = weft__exec_result__get_packed_size(&res);
+    uint8_t *out = xmalloc(n);
+    weft__exec_result__pack(&res, out);
+    if (frame_write(note->ex->out_fd, out, n) < 0)
+        dprintf(note->ex->err_fd, "weft-executor: cannot report a checkpoint to the worker\n");
+    free(out);
+}
+
 static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecResult *res,
                         char **outputs_text, uint8_t **log, char *msg, size_t msgcap)
 {
@@ -148,6 +169,8 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
     const weft_task_type *type = find_type(ex, rq->plugin, rq->type, &err);
     json_error_t jerr;
     json_t *inputs = type ? json_loads(rq->inputs_json, 0, &jerr) : NULL;
+    json_t *checkpoint = rq->checkpoint_json && rq->checkpoint_json[0]
+                         ? json_loads(rq->checkpoint_json, 0, NULL) : NULL;
     if (!type) {
         out.status = WEFT_FAIL;
         snprintf(out.msg, sizeof out.msg, "%s", err.msg);
@@ -159,10 +182,12 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
         snprintf(run, sizeof run, "%llu", (unsigned long long)rq->run_id);
         snprintf(attempt, sizeof attempt, "%u", rq->attempt);
         fs_mkdir_p(rq->workdir, 0755);
+        checkpoint_note note = {ex, rq->attempt_id};
         host_task t = {.type = type, .inputs = inputs, .run = run, .task = rq->task,
                        .attempt = attempt, .workdir = rq->workdir,
                        .log_fd = logfd >= 0 ? logfd : 2, .state = strmap_get(ex->states, rq->type),
-                       .store = request_store(ex, rq->store)};
+                       .store = request_store(ex, rq->store),
+                       .checkpoint = checkpoint, .saved = send_checkpoint, .saved_arg = &note};
         if (type->open && !strmap_get(ex->opened, rq->type)) {
             /* open() runs once per executor; its failure fails this task, and the next task
              * of the type tries again. */
@@ -180,6 +205,7 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
         }
     }
     json_decref(inputs);
+    json_decref(checkpoint);
     if (out.status != WEFT_OK)
         dprintf(2, "weft: %s\n", out.msg);
     if (logfd >= 0)

@@ -465,6 +465,51 @@ static int ingest_staged(weft_ctx *c, char *msg, size_t n)
     return 0;
 }
 
+/* ---- checkpoints ---- */
+
+static int checkpoint_save(weft_ctx *c, const char *path)
+{
+    check(c);
+    struct stat st;
+    if (!path || stat(path, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+        return WEFT_E_INVAL;
+    if (!c->t->store)
+        return WEFT_E_ARTIFACT;
+    json_t *ref;
+    weft_err err = {0};
+    if (store_put_path(c->t->store, path, S_ISDIR(st.st_mode), &ref, &err) != 0) {
+        dprintf(c->t->log_fd, "weft: checkpoint not saved: %s\n", err.msg);
+        return WEFT_E_ARTIFACT;
+    }
+    char *text = json_dumps(ref, JSON_COMPACT);
+    if (c->t->saved)
+        c->t->saved(c->t->saved_arg, text);
+    dprintf(c->t->log_fd, "weft: checkpoint saved (%s)\n",
+            json_string_value(json_object_get(ref, "artifact")));
+    free(text);
+    json_decref(ref);
+    return WEFT_OK;
+}
+
+/* A checkpoint that cannot be read is no checkpoint: the attempt starts over. */
+static int checkpoint_get(weft_ctx *c, const char **out)
+{
+    check(c);
+    if (!c->t->checkpoint || !c->t->store)
+        return WEFT_E_MISSING;
+    char *dest = xasprintf("%s/checkpoint", c->t->workdir), *path;
+    weft_err err = {0};
+    int rc = store_materialize(c->t->store, c->t->checkpoint, dest, &path, &err);
+    free(dest);
+    if (rc) {
+        dprintf(c->t->log_fd, "weft: the last checkpoint cannot be read (%s); starting over\n",
+                err.msg);
+        return WEFT_E_MISSING;
+    }
+    *out = borrow(c, path);
+    return WEFT_OK;
+}
+
 static const weft_host table = {
     .size = sizeof(weft_host),
     .abi = WEFT_PLUGIN_ABI,
@@ -493,6 +538,8 @@ static const weft_host table = {
     .input_path_at = in_path_at,
     .artifact_path = artifact_path,
     .output_path = out_path,
+    .checkpoint_save = checkpoint_save,
+    .checkpoint = checkpoint_get,
 };
 
 const weft_host *host_table(void)

@@ -22,6 +22,10 @@ typedef struct host_task {
     void *state;                /* what the type's open() stored, or NULL */
     store *store;               /* artifacts: inputs are read and outputs written here;
                                    NULL refuses file inputs and outputs */
+    json_t *checkpoint;         /* borrowed: the reference an earlier attempt saved, or NULL */
+    /* Called with each checkpoint's reference once it is in the store. */
+    void (*saved)(void *arg, const char *ref_json);
+    void *saved_arg;
 } host_task;
 
 /* The outcome of one run() call. */

@@ -46,6 +46,7 @@ typedef struct running {
     uint32_t attempt;
     char *task, *type;
     char *log_path, *workdir;
+    char *checkpoint; /* the last checkpoint the attempt saved (a reference), or NULL */
     int64_t started_us;
     int timed_out;  /* stopped because it passed its timeout */
     int cancelled;  /* stopped because its run was cancelled */
@@ -152,6 +153,8 @@ static void send_result(worker *w, const running *job, int ok, int cls, const ch
     r.log.len = loglen;
     r.started_us = job->started_us;
     r.finished_us = clock_wall_us();
+    if (job->checkpoint)
+        r.checkpoint_json = job->checkpoint;
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_RESULT;
     env.result = &r;
@@ -175,6 +178,7 @@ static void free_job(running *job)
     free(job->type);
     free(job->log_path);
     free(job->workdir);
+    free(job->checkpoint);
     free(job);
 }
 
@@ -221,6 +225,14 @@ static void on_exec_result(slot *sl, const uint8_t *data, size_t len)
         if (res)
             weft__exec_result__free_unpacked(res, NULL);
         uv_process_kill(&sl->ep->proc, SIGKILL);
+        return;
+    }
+    if (res->interim) {
+        /* A checkpoint, already stored: reported with the attempt's result, even when the
+         * executor dies before it ends. */
+        free(sl->job->checkpoint);
+        sl->job->checkpoint = res->checkpoint_json[0] ? xstrdup(res->checkpoint_json) : NULL;
+        weft__exec_result__free_unpacked(res, NULL);
         return;
     }
     int cls = sl->job->cancelled && !res->ok ? ERRC_CANCELLED : (int)res->error_class;
@@ -426,6 +438,7 @@ static void on_dispatch(worker *w, const Weft__Dispatch *d)
     rq.workdir = job->workdir;
     rq.mem_bytes = d->mem_bytes;
     rq.store = w->store ? w->store : d->store;
+    rq.checkpoint_json = d->checkpoint_json;
     size_t n = weft__exec_request__get_packed_size(&rq);
     write_req *wr = xcalloc(1, sizeof *wr);
     wr->data = xmalloc(n + 4);

@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define WEFT_PLUGIN_ABI_MAJOR 1 /* bumped when layout or semantics break: refused at load */
-#define WEFT_PLUGIN_ABI_MINOR 1 /* bumped when fields or host functions are appended */
+#define WEFT_PLUGIN_ABI_MINOR 2 /* bumped when fields or host functions are appended */
 #define WEFT_PLUGIN_ABI ((WEFT_PLUGIN_ABI_MAJOR << 16) | WEFT_PLUGIN_ABI_MINOR)
 
 /* The build signature: a plugin built for another data model or libc is refused. */
@@ -134,7 +134,14 @@ typedef struct weft_host {
     int (*input_path_at)(weft_ctx *ctx, const char *name, size_t i, const char **out);
     int (*artifact_path)(weft_ctx *ctx, const char *ref_json, const char **out);
     int (*output_path)(weft_ctx *ctx, const char *name, const char **out);
+    /* ABI 1.2 */
+    int (*checkpoint_save)(weft_ctx *ctx, const char *path);
+    int (*checkpoint)(weft_ctx *ctx, const char **out);
 } weft_host;
+
+/* Nonzero when the host's table has member f (a host of an older minor version lacks the
+ * functions appended after it). */
+#define WEFT_HOST_HAS(f) (offsetof(weft_host, f) < weft__host->size)
 
 #if defined(__GNUC__)
 #define WEFT_EXPORT __attribute__((visibility("default")))
@@ -224,6 +231,22 @@ static inline int weft_artifact_path(weft_ctx *c, const char *ref_json, const ch
  * element of the list, in name order ("shard-0001.jsonl", "shard-0002.jsonl"). */
 static inline int weft_output_path(weft_ctx *c, const char *n, const char **o)
 { return weft__host->output_path(c, n, o); }
+
+/* Checkpoints (ABI 1.2): a long task saves its progress so that a retry resumes instead of
+ * starting over. weft_checkpoint_save stores a file or directory the plugin wrote (under
+ * weft_info(ctx, "workdir"), say) in the artifact store and makes it this attempt's
+ * checkpoint; each save replaces the last, and the plugin may overwrite its file after the
+ * call. When the attempt fails in any way the worker reports (transient, fatal, crash,
+ * timeout, cancel), the task's next attempt gets the last checkpoint from weft_checkpoint:
+ * a read-only path, or WEFT_E_MISSING on a first attempt, when none was saved, when the
+ * worker was lost before reporting, or when the checkpoint no longer reads back. Its content
+ * is the plugin's own; the inputs of every attempt of a task are the same. Returns
+ * WEFT_E_INVAL when path is neither a file nor a directory, WEFT_E_ARTIFACT when the store
+ * refused it (the task log says why), WEFT_E_MISSING from a host older than 1.2. */
+static inline int weft_checkpoint_save(weft_ctx *c, const char *path)
+{ return WEFT_HOST_HAS(checkpoint_save) ? weft__host->checkpoint_save(c, path) : WEFT_E_MISSING; }
+static inline int weft_checkpoint(weft_ctx *c, const char **o)
+{ return WEFT_HOST_HAS(checkpoint) ? weft__host->checkpoint(c, o) : WEFT_E_MISSING; }
 
 /* Records a fatal failure message and returns WEFT_FAIL: `return weft_fail(ctx, "...")`. */
 static inline int weft_fail(weft_ctx *c, const char *fmt, ...) WEFT_PRINTF(2, 3);
