@@ -27,7 +27,8 @@ static char *task_workflow(const tt_decl *t, const cli_opts *o)
 {
     size_t cap = 4096, len = 0;
     char *y = xmalloc(cap), ty[128];
-    len += (size_t)snprintf(y + len, cap - len, "workflow: task-run\nparams:\n");
+    len += (size_t)snprintf(y + len, cap - len, "workflow: task-run\nparams:%s\n",
+                            o->nparams ? "" : " {}");
     for (size_t i = 0; i < o->nparams; i++) {
         const tt_port *p = tt_find_port(t->inputs, t->ninputs, o->params[i].name);
         if (!p) {

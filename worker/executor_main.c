@@ -118,7 +118,7 @@ static store *request_store(executor *ex, const char *location)
 }
 
 static const weft_task_type *find_type(executor *ex, const char *so, const char *name,
-                                       weft_err *err)
+                                       const char **plugin, weft_err *err)
 {
     plug *p = strmap_get(ex->plugins, so);
     if (!p) {
@@ -126,14 +126,13 @@ static const weft_task_type *find_type(executor *ex, const char *so, const char 
             return NULL;
         strmap_put(ex->plugins, so, p);
     }
+    *plugin = p->desc->name;
     const weft_task_type *t = plug_find_type(p, name);
     if (!t)
         err_set(err, WEFT_ENOTFOUND, "plugin '%s' does not provide task type '%s'", so, name);
     return t;
 }
 
-/* Runs one request, filling res. Strings in res point into buffers the caller frees:
- * *outputs_text (free) and *log (free). */
 /* Tells the worker about a checkpoint while the attempt goes on. */
 typedef struct checkpoint_note {
     executor *ex;
@@ -155,6 +154,8 @@ static void send_checkpoint(void *arg, const char *ref_json)
     free(out);
 }
 
+/* Runs one request, filling res. Strings in res point into buffers the caller frees:
+ * *outputs_text (free) and *log (free). */
 static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecResult *res,
                         char **outputs_text, uint8_t **log, char *msg, size_t msgcap)
 {
@@ -166,7 +167,8 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
         dup2(logfd, 1);
         dup2(logfd, 2);
     }
-    const weft_task_type *type = find_type(ex, rq->plugin, rq->type, &err);
+    const char *plugin = NULL;
+    const weft_task_type *type = find_type(ex, rq->plugin, rq->type, &plugin, &err);
     json_error_t jerr;
     json_t *inputs = type ? json_loads(rq->inputs_json, 0, &jerr) : NULL;
     json_t *checkpoint = rq->checkpoint_json && rq->checkpoint_json[0]
@@ -183,7 +185,8 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
         snprintf(attempt, sizeof attempt, "%u", rq->attempt);
         fs_mkdir_p(rq->workdir, 0755);
         checkpoint_note note = {ex, rq->attempt_id};
-        host_task t = {.type = type, .inputs = inputs, .run = run, .task = rq->task,
+        host_task t = {.type = type, .plugin = plugin, .inputs = inputs, .run = run,
+                       .task = rq->task,
                        .attempt = attempt, .workdir = rq->workdir,
                        .log_fd = logfd >= 0 ? logfd : 2, .state = strmap_get(ex->states, rq->type),
                        .store = request_store(ex, rq->store),

@@ -26,6 +26,7 @@ struct weft_ctx {
     char msg[1024];
     json_t *staged;     /* output name -> staging path (file and dir outputs) */
     char artifact_error[WEFT_ERR_MSG_MAX + 64]; /* an input artifact that could not be read */
+    char violation[512]; /* a breach of the type's declaration (an undeclared output) */
     unsigned nmaterialized;
 };
 
@@ -202,6 +203,10 @@ static int put_output(weft_ctx *c, const char *name, json_t *v)
     }
     const weft_port *p = find_port(c->t->type->outputs, name);
     if (!p) {
+        if (!c->violation[0])
+            snprintf(c->violation, sizeof c->violation, "plugin '%s' set output '%.100s', "
+                     "which task type '%s' does not declare", c->t->plugin ? c->t->plugin : "?",
+                     name, c->t->type->name);
         json_decref(v);
         return WEFT_E_UNDECLARED;
     }
@@ -584,7 +589,10 @@ void host_run(const host_task *t, host_outcome *out)
     weft_ctx c = {.tag = CTX_TAG, .t = t, .outputs = json_object(), .staged = json_object()};
     int rc = t->type->run(&c);
     memset(out, 0, sizeof *out);
-    if (c.artifact_error[0]) {
+    if (c.violation[0]) {
+        rc = WEFT_FAIL;
+        snprintf(out->msg, sizeof out->msg, "%s", c.violation);
+    } else if (c.artifact_error[0]) {
         /* An input that could not be read: that is the reason, whatever run() made of it. */
         rc = WEFT_FAIL;
         if (c.fail_status && c.msg[0])

@@ -16,6 +16,7 @@ const weft_host *host_table(void);
 
 typedef struct host_task {
     const weft_task_type *type; /* borrowed from the loaded plugin */
+    const char *plugin;         /* the plugin's name, for messages */
     json_t *inputs;             /* borrowed object; not modified */
     const char *run, *task, *attempt, *workdir; /* borrowed strings for weft_info */
     int log_fd;                 /* task log; weft_log appends here */
@@ -37,10 +38,11 @@ typedef struct host_outcome {
 
 /* Runs t->type->run under a fresh context and fills *out. A return other than the three
  * results becomes WEFT_FAIL; WEFT_OK with a declared output unset becomes WEFT_FAIL with
- * "plugin returned OK but did not set output 'x'". Outputs staged with weft_output_path are
- * ingested into the store first. An input artifact that could not be read fails the
- * attempt with the store's reason whatever run() returned. Caller json_decrefs
- * out->outputs. */
+ * "plugin returned OK but did not set output 'x'"; setting an output the type does not
+ * declare fails the attempt whatever run() returns, naming the plugin. Outputs staged
+ * with weft_output_path are ingested into the store first. An input artifact that could
+ * not be read fails the attempt with the store's reason whatever run() returned. Caller
+ * json_decrefs out->outputs. */
 void host_run(const host_task *t, host_outcome *out);
 
 /* Calls t->type->open (which must exist) under a context like run()'s, storing what it

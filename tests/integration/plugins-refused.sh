@@ -37,7 +37,7 @@ YAML
 "$weft" submit mis.yaml --scheduler "$ep" --wait >mis.out 2>&1
 expect "the run fails" 1 $?
 msg() { sql "$T/state" "SELECT error FROM tasks WHERE name = '$1'"; }
-expect "undeclared output refused" "setting undeclared output 'surprise' was refused" "$(msg undeclared)"
+expect "undeclared output refused, naming the plugin" "plugin 'misbehave' set output 'surprise', which task type 'misbehave.undeclared' does not declare" "$(msg undeclared)"
 expect "unset output caught" "plugin returned OK but did not set output 'value'" "$(msg unset)"
 expect "invalid return caught" "plugin returned 42 (not WEFT_OK, WEFT_RETRY or WEFT_FAIL)" "$(msg bogus)"
 expect "the good task ran" succeeded "$(sql "$T/state" "SELECT state FROM tasks WHERE name = 'fine'")"
