@@ -24,7 +24,9 @@ static const weft_port chunk_out[] = {
     {"api_key_env", "string", WEFT_PORT_OPTIONAL,                                            \
      "http: the variable holding the API key (OPENAI_API_KEY)"},                             \
     {"batch", "int", WEFT_PORT_OPTIONAL, "http: texts per request (64)"},                    \
-    {"timeout", "duration", WEFT_PORT_OPTIONAL, "http: per request (60s); then transient"}
+    {"timeout", "duration", WEFT_PORT_OPTIONAL, "http: per request (60s); then transient"},  \
+    {"checkpoint_batches", "int", WEFT_PORT_OPTIONAL,                                       \
+     "http: batches between checkpoints a retry resumes from (16; 0 never)"}
 
 static const weft_port encode_in[] = {
     {"shard", "file", 0, "a JSONL shard from embed.chunk"},

@@ -31,6 +31,7 @@ typedef struct encoder {
     char model[128];
     glove *glove;     /* open: the mapped vectors */
     httpembed *http;  /* open: the endpoint's client */
+    size_t checkpoint_batches; /* http: batches between checkpoints, 0 = none */
 } encoder;
 
 #define ENCODER_DIM_MAX 65536

@@ -11,6 +11,7 @@
 
 #define HTTP_BATCH 64
 #define HTTP_TIMEOUT_MS 60000
+#define HTTP_CHECKPOINT_BATCHES 16
 
 int encoder_check(const encoder *e, char *why, size_t n)
 {
@@ -82,6 +83,12 @@ static int open_http(weft_ctx *ctx, const char *task, const encoder *recorded, e
         c.model = recorded->model;
     else
         weft_input_string(ctx, "model", &c.model);
+    int64_t every = HTTP_CHECKPOINT_BATCHES;
+    weft_input_int(ctx, "checkpoint_batches", &every);
+    if (every < 0)
+        return weft_fail(ctx, "%s: checkpoint_batches must be 0 (never) or more, not %lld",
+                         task, (long long)every);
+    e->checkpoint_batches = (size_t)every;
     c.batch = batch > 0 ? (size_t)batch : 0;
     c.timeout_ms = (long)timeout;
     if (!(e->http = httpembed_open(&c, why, sizeof why)))
@@ -131,12 +138,59 @@ static void normalize(float *v, size_t dim)
         v[j] /= (float)sqrt(norm);
 }
 
+/* The http backend's checkpoint: "weft-encode-checkpoint 1 MODEL DIM DONE\n", then the
+ * first DONE rows as float32. A retried attempt (after a 429, a 5xx, a timeout) resumes
+ * after them instead of paying for them again. */
+static void save_progress(weft_ctx *ctx, const encoder *e, const float *rows, size_t done)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/encode.checkpoint", weft_info(ctx, "workdir"));
+    FILE *f = fopen(path, "wb");
+    int bad = !f || fprintf(f, "weft-encode-checkpoint 1 %s %zu %zu\n", e->model, e->dim,
+                            done) < 0 ||
+              fwrite(rows, sizeof *rows * e->dim, done, f) != done;
+    if (f && fclose(f) != 0)
+        bad = 1;
+    if (bad || weft_checkpoint_save(ctx, path) != WEFT_OK)
+        weft_log(ctx, "embed.encode: could not save a checkpoint after %zu texts", done);
+}
+
+/* Loads the last checkpoint into *out when it is this encoder's; returns the rows done. */
+static size_t load_progress(weft_ctx *ctx, encoder *e, size_t n, float **out)
+{
+    const char *path;
+    if (weft_checkpoint(ctx, &path) != WEFT_OK)
+        return 0;
+    FILE *f = fopen(path, "rb");
+    char model[sizeof e->model];
+    size_t dim = 0, done = 0;
+    int fine = f && fscanf(f, "weft-encode-checkpoint 1 %127s %zu %zu", model, &dim, &done) == 3 &&
+               fgetc(f) == '\n' && !strcmp(model, e->model) && dim >= 2 &&
+               dim <= ENCODER_DIM_MAX && (!e->dim || dim == e->dim) && done <= n;
+    if (fine) {
+        *out = malloc(n * dim * sizeof **out);
+        fine = fread(*out, sizeof **out * dim, done, f) == done;
+    }
+    if (f)
+        fclose(f);
+    if (!fine) {
+        free(*out);
+        *out = NULL;
+        weft_log(ctx, "embed.encode: the checkpoint does not fit these inputs; starting over");
+        return 0;
+    }
+    e->dim = dim;
+    weft_log(ctx, "embed.encode: resuming after %zu of %zu texts", done, n);
+    return done;
+}
+
 static int run_http(weft_ctx *ctx, const char *task, encoder *e, const char *const *texts,
                     const size_t *lens, size_t n, float **out)
 {
-    size_t step = httpembed_batch_size(e->http);
+    size_t step = httpembed_batch_size(e->http), batches = 0;
+    size_t first = load_progress(ctx, e, n, out);
     char why[512];
-    for (size_t first = 0; first < n; first += step) {
+    for (; first < n; first += step) {
         size_t count = n - first < step ? n - first : step;
         const float *rows;
         if (weft_cancelled(ctx))
@@ -154,6 +208,9 @@ static int run_http(weft_ctx *ctx, const char *task, encoder *e, const char *con
             normalize(*out + (first + i) * e->dim, e->dim);
         }
         weft_progress(ctx, (double)(first + count), (double)n);
+        if (e->checkpoint_batches && ++batches % e->checkpoint_batches == 0 &&
+            first + count < n)
+            save_progress(ctx, e, *out, first + count);
     }
     return WEFT_OK;
 }

@@ -7,6 +7,7 @@ get equal vectors. The model name picks a behaviour:
   garbage      answers 200 with a body that is not JSON
   short        answers 200 with one vector fewer than texts
   slow         sleeps 5 s before answering (to test timeouts)
+  fail-at-K    the K-th request naming this model answers 503 (once)
 The first --burst requests answer 429 with Retry-After: 0. Requests without the bearer
 token in $EMBED_SERVER_KEY answer 401. Each request is logged to --log as
 "STATUS BATCHSIZE AUTHORIZED". Writes the port it listens on to --port-file.
@@ -16,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DIM = 32
 lock = threading.Lock()
-state = {"burst": 0}
+state = {"burst": 0, "per_model": {}}
 
 
 def embed(text):
@@ -67,6 +68,11 @@ class Handler(BaseHTTPRequestHandler):
             self.note(401, len(texts), authorized)
             return self.answer(401, {"error": {"message": "Incorrect API key provided"}})
         model = req.get("model")
+        with lock:
+            seen = state["per_model"][model] = state["per_model"].get(model, 0) + 1
+        if model.startswith("fail-at-") and seen == int(model[8:]):
+            self.note(503, len(texts), authorized)
+            return self.answer(503, {"error": {"message": "overloaded"}})
         self.note(200, len(texts), authorized)
         if model == "garbage":
             return self.answer(200, b"<html>upstream error</html>")

@@ -67,6 +67,35 @@ expect "a chunk's own text finds that chunk first (vectors placed by index, not 
     "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ids"])' "$T/queries.json")" \
     "$(task_out 2 ask results | python3 -c 'import json,sys; print([r["hits"][0]["id"] for r in json.load(sys.stdin)])')"
 
+# A 503 in the middle of a shard: the retry resumes from the last checkpoint (one per
+# batch here) and asks only for the rest; its vectors are byte for byte those of a run
+# that never failed.
+head -n 40 "$T/chunks.jsonl" >"$T/forty.jsonl"
+cat >"$T/resume.yaml" <<YAML
+workflow: resume-http
+tasks:
+  flaky:
+    type: embed.encode
+    retry: { max_attempts: 3, interval: 100ms }
+    with: { shard: $T/forty.jsonl, backend: http, endpoint: "$api", model: fail-at-4, batch: 8, checkpoint_batches: 1 }
+  steady:
+    type: embed.encode
+    with: { shard: $T/forty.jsonl, backend: http, endpoint: "$api", model: fail-at-99, batch: 8 }
+YAML
+: >"$T/requests.txt"
+"$weft" submit "$T/resume.yaml" --scheduler "$ep" --wait >"$T/run3.out" 2>&1
+expect "the shard is encoded despite a 503 in its middle" 0 $?
+expect "attempt 1 failed transient on the 503, attempt 2 succeeded" "transient succeeded" \
+    "$(q "SELECT group_concat(coalesce(error_class, state), ' ') FROM (SELECT error_class, state FROM attempts WHERE run_id = 3 AND idx = 0 ORDER BY number)")"
+expect_grep "the retry resumed after the three batches done" "resuming after 24 of 40 texts" \
+    "$T/state/logs/3/flaky.2.log"
+# Both tasks: 5 answered requests each for their 40 texts, and one 503; starting over
+# would have cost the flaky one 3 more requests and 24 more texts.
+expect "only the texts left were asked for again (answered requests, texts, 503s)" "10 80 1" \
+    "$(awk '$1 == 200 { n++; t += $2 } $1 == 503 { f++ } END { print n, t, f }' "$T/requests.txt")"
+expect "its vectors are those of the run that never failed" \
+    "$(task_out 3 steady vectors.artifact)" "$(task_out 3 flaky vectors.artifact)"
+
 # fails RUN MODEL CLASS ATTEMPTS PATTERN WHAT [EXTRA WITH [ENDPOINT]]
 fails() {
     cat >"$T/bad$1.yaml" <<YAML
@@ -82,15 +111,15 @@ YAML
     expect_grep "$6: the message says why" "$5" <(q "SELECT error FROM tasks WHERE run_id = $1")
 }
 head -n 6 "$T/chunks.jsonl" >"$T/one.jsonl"
-fails 3 garbage fatal 1 "embed.encode: malformed answer from $api/embeddings: not JSON" \
+fails 4 garbage fatal 1 "embed.encode: malformed answer from $api/embeddings: not JSON" \
     "an answer that is not JSON"
-fails 4 short fatal 1 "malformed answer from $api/embeddings: 3 vectors in 'data' for 4 texts" \
+fails 5 short fatal 1 "malformed answer from $api/embeddings: 3 vectors in 'data' for 4 texts" \
     "an answer one vector short"
-fails 5 test-embed fatal 1 "answered HTTP 401: Incorrect API key provided" \
+fails 6 test-embed fatal 1 "answered HTTP 401: Incorrect API key provided" \
     "a key the endpoint refuses" ", api_key_env: WEFT_NO_SUCH_KEY"
-fails 6 slow transient 2 "embed.encode: $api/embeddings: Timeout was reached \(after 0 of 6 texts\)" \
+fails 7 slow transient 2 "embed.encode: $api/embeddings: Timeout was reached \(after 0 of 6 texts\)" \
     "an endpoint slower than the timeout" ", timeout: 300ms"
-fails 7 test-embed fatal 1 "embed.encode: http: endpoint must be an http:// or https:// URL" \
+fails 8 test-embed fatal 1 "embed.encode: http: endpoint must be an http:// or https:// URL" \
     "an endpoint that is not a URL" "" ftp.example.com
 if grep -rqF -- "$key" "$T/state" "$T"/*.log "$T"/work-* "$T"/*.out 2>/dev/null; then
     fail "the API key appears in the catalogue, a log or a work directory"
