@@ -20,6 +20,7 @@ typedef struct cli_opts {
     const char *state;       /* --state / $WEFT_STATE; default .weft */
     const char *plugin_path; /* --plugin-path / $WEFT_PLUGIN_PATH */
     int json;                /* --json */
+    int quiet;               /* local sessions: print nothing of the run's progress */
     int dot, mermaid;        /* graph formats */
     int wait;                /* submit --wait */
     uint32_t slots;          /* run --slots */
@@ -95,6 +96,7 @@ int cmd_cache(cli_opts *o);
 int cmd_retry(cli_opts *o);
 int cmd_gc(cli_opts *o);
 int cmd_task(cli_opts *o);
+int cmd_search(cli_opts *o);
 
 /* Whether to use colour on stdout (a TTY, and NO_COLOR unset). */
 int cli_color(void);

@@ -124,11 +124,11 @@ int cli_local_session(cli_opts *o, local_start start)
     if (!rc)
         rc = start(s, &so, &run);
     if (!rc && run) {
-        rc = follow_run(s, run, o->json);
-        if (o->json)
+        rc = follow_run(s, run, o->json || o->quiet);
+        if (o->json && !o->quiet)
             printf("{\"run\": %llu, \"state\": \"%s\"}\n", (unsigned long long)run,
                    rc == EXIT_OK ? "succeeded" : "failed");
-        else
+        else if (!o->quiet)
             print_run_summary(s, run);
     }
     int asked = 0;

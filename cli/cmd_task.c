@@ -1,7 +1,10 @@
 /* weft task run TYPE [-i name=value]...: runs one task of a type alone, for plugin
  * development. The inputs become the parameters of a one-task workflow (each typed as the
  * input it feeds, so values are checked and paths stored as for -p), which runs in a local
- * session on the state directory like `weft run`. Prints the task's outputs as JSON. */
+ * session on the state directory like `weft run`. Prints the task's outputs as JSON.
+ *
+ * weft search INDEX QUERY... [-k N]: embed.search run the same way against an index file,
+ * or the `index` output of RUN/TASK in the local catalogue; prints the hits. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,39 +68,39 @@ static char *task_workflow(const tt_decl *t, const cli_opts *o)
     return y;
 }
 
-static void print_outputs(cli_opts *o, uint64_t run)
+/* The task of a finished run in the local catalogue (a new reference), or NULL. */
+static json_t *local_task(const cli_opts *o, uint64_t run, const char *name)
 {
     cli_opts lo = *o;
-    lo.scheduler = NULL; /* the session's scheduler has stopped: read the catalogue */
+    lo.scheduler = NULL; /* a session's scheduler has stopped: read the catalogue */
     source *s = NULL;
     weft_err err = {0};
     if (source_open(&lo, &s))
-        return;
+        return NULL;
     json_t *r = source_query(s, WEFT__QUERY_KIND__QUERY_STATUS, run, NULL, 0, &err);
-    json_t *outputs = json_object_get(json_array_get(json_object_get(r, "tasks"), 0), "outputs");
-    if (json_is_object(outputs)) {
-        char *text = json_dumps(outputs, JSON_INDENT(2) | JSON_SORT_KEYS);
-        puts(text);
-        free(text);
-    }
+    json_t *t, *found = NULL;
+    size_t i;
+    json_array_foreach(json_object_get(r, "tasks"), i, t)
+        if (!found && !strcmp(cli_str(t, "name"), name))
+            found = json_incref(t);
     json_decref(r);
     source_close(&s);
+    return found;
 }
 
-int cmd_task(cli_opts *o)
+/* Runs one task of type with o's parameters as its inputs; *task is its catalogue entry
+ * (NULL when it never ran). Returns the exit code. */
+static int run_one(cli_opts *o, const char *type, json_t **task)
 {
-    if (o->nargs != 2 || strcmp(o->args[0], "run") != 0) {
-        fprintf(stderr, "weft: usage: weft task run TYPE [-i name=value]...\n");
-        return EXIT_USAGE;
-    }
+    *task = NULL;
     typereg *types = cli_types(o);
     if (!types)
         return EXIT_USAGE;
-    const tt_decl *t = typereg_find(types, o->args[1]);
+    const tt_decl *t = typereg_find(types, type);
     char *yaml = NULL;
     if (!t)
         fprintf(stderr, "weft: no plugin on the plugin path provides task type '%s' (see "
-                "weft plugins)\n", o->args[1]);
+                "weft plugins)\n", type);
     else
         yaml = task_workflow(t, o);
     typereg_destroy(&types);
@@ -116,12 +119,103 @@ int cmd_task(cli_opts *o)
         cli_opts ro = *o;
         ro.args = args;
         ro.nargs = 1;
+        started_run = 0;
         rc = cli_run_checked(&ro, submit_task);
         if (started_run && (rc == EXIT_OK || rc == EXIT_RUN_FAILED))
-            print_outputs(o, started_run);
+            *task = local_task(o, started_run, "task");
     }
     unlink(path);
     free(path);
     free(yaml);
+    return rc;
+}
+
+int cmd_task(cli_opts *o)
+{
+    if (o->nargs != 2 || strcmp(o->args[0], "run") != 0) {
+        fprintf(stderr, "weft: usage: weft task run TYPE [-i name=value]...\n");
+        return EXIT_USAGE;
+    }
+    json_t *task;
+    int rc = run_one(o, o->args[1], &task);
+    json_t *outputs = json_object_get(task, "outputs");
+    if (json_is_object(outputs)) {
+        char *text = json_dumps(outputs, JSON_INDENT(2) | JSON_SORT_KEYS);
+        puts(text);
+        free(text);
+    }
+    json_decref(task);
+    return rc;
+}
+
+/* INDEX as a path: itself when it is a file, else RUN/TASK's output 'index' in the local
+ * catalogue's store. Caller frees; NULL (message printed) when neither. */
+static char *index_path(const cli_opts *o, const char *arg)
+{
+    if (access(arg, R_OK) == 0)
+        return xstrdup(arg);
+    char name[128];
+    unsigned long long run;
+    json_t *task = sscanf(arg, "%llu/%127s", &run, name) == 2 ? local_task(o, run, name) : NULL;
+    const char *hash = json_string_value(
+        json_object_get(json_object_get(json_object_get(task, "outputs"), "index"), "artifact"));
+    char *path = hash && strlen(hash) > 2
+                 ? xasprintf("%s/artifacts/%.2s/%s", o->state, hash, hash + 2) : NULL;
+    if (!path)
+        fprintf(stderr, "weft: '%s' is neither a readable index file nor RUN/TASK naming a "
+                "task with an 'index' output in %s\n", arg, o->state);
+    json_decref(task);
+    return path;
+}
+
+static void print_hits(const json_t *results)
+{
+    size_t i, j;
+    json_t *r, *h;
+    json_array_foreach(results, i, r) {
+        printf("%s%s\n", i ? "\n" : "", cli_str(r, "query"));
+        json_array_foreach(json_object_get(r, "hits"), j, h)
+            printf("  %2zu  %.4f  %s\n", j + 1, json_number_value(json_object_get(h, "score")),
+                   cli_str(h, "id"));
+    }
+}
+
+int cmd_search(cli_opts *o)
+{
+    if (o->nargs < 2) {
+        fprintf(stderr, "weft: usage: weft search INDEX|RUN/TASK QUERY... [-k N] "
+                "[-i name=value]...\n");
+        return EXIT_USAGE;
+    }
+    char *path = index_path(o, o->args[0]);
+    if (!path)
+        return EXIT_USAGE;
+    json_t *queries = json_array();
+    for (size_t i = 1; i < o->nargs; i++)
+        json_array_append_new(queries, json_string(o->args[i]));
+    char *qtext = json_dumps(queries, JSON_COMPACT);
+    cli_opts so = *o;
+    so.params = xcalloc(o->nparams + 2, sizeof *so.params);
+    memcpy(so.params, o->params, o->nparams * sizeof *so.params);
+    so.params[so.nparams++] = (compile_param){"index", path};
+    so.params[so.nparams++] = (compile_param){"queries", qtext};
+    so.quiet = 1;
+    json_t *task;
+    int rc = run_one(&so, "embed.search", &task);
+    json_t *results = json_object_get(json_object_get(task, "outputs"), "results");
+    if (rc == EXIT_OK && o->json) {
+        char *text = json_dumps(results, JSON_INDENT(2));
+        puts(text);
+        free(text);
+    } else if (rc == EXIT_OK) {
+        print_hits(results);
+    } else if (task) {
+        fprintf(stderr, "weft: search failed: %s\n", cli_str(task, "error"));
+    }
+    json_decref(task);
+    free(so.params);
+    free(qtext);
+    json_decref(queries);
+    free(path);
     return rc;
 }

@@ -24,6 +24,7 @@ static const char usage_text[] =
     "  graph FILE --dot|--mermaid        print the task graph\n"
     "  plugins                           task types on the plugin path\n"
     "  task run TYPE [-i k=v]...         run one task alone (plugin development)\n"
+    "  search INDEX|RUN/TASK QUERY... [-k N]   nearest chunks in a vector index\n"
     "  cache ls [--workflow W] [--task T]  memoized results, newest first\n"
     "  cache show KEY                    one cache entry with its inputs and outputs\n"
     "  cache evict KEY|--workflow W [--task T]|--all   forget cache entries\n"
@@ -105,6 +106,8 @@ static int parse(int argc, char **argv, cli_opts *o)
         } else if (!strcmp(a, "--workers") && v) {
             if (parse_count(argv[++i], &o->workers) < 0)
                 return usage("--workers takes a number from 1 to 1024");
+        } else if (!strcmp(a, "-k") && v) {
+            o->params[o->nparams++] = (compile_param){"k", argv[++i]};
         } else if ((!strcmp(a, "-p") || !strcmp(a, "-i")) && v) {
             char *eq = strchr(argv[++i], '=');
             if (!eq || eq == argv[i])
@@ -130,7 +133,7 @@ int main(int argc, char **argv)
                     {"list", cmd_list},       {"logs", cmd_logs},     {"validate", cmd_validate},
                     {"graph", cmd_graph},     {"plugins", cmd_plugins},
                     {"cancel", cmd_cancel},   {"cache", cmd_cache},   {"retry", cmd_retry},
-                    {"gc", cmd_gc},           {"task", cmd_task}};
+                    {"gc", cmd_gc},           {"task", cmd_task},     {"search", cmd_search}};
     log_init("weft", LOG_WARN);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
