@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "common/err.h"
+#include "common/strmap.h"
 #include "common/hash.h"
 
 typedef struct store store;
@@ -54,7 +55,9 @@ typedef struct store_ops {
 
 struct store {
     const store_ops *ops;
-    char *root; /* the local backend's directory */
+    char *root;       /* the local backend's directory */
+    strmap *verified; /* local: blob hash -> its file's identity when this process last
+                         hashed it (see local_get) */
 };
 
 /* Opens the store at location (a directory, created if missing). */

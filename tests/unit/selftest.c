@@ -11,7 +11,7 @@ static const struct {
     {"units", test_units},     {"wtype", test_wtype}, {"maps", test_maps},
     {"frame", test_frame},     {"compile", test_compile}, {"core", test_core},
     {"backoff", test_backoff}, {"retry", test_retry}, {"metrics", test_metrics},
-    {"modelfile", test_modelfile}, {"embed", test_embed},
+    {"modelfile", test_modelfile}, {"embed", test_embed}, {"store", test_store},
 };
 
 int main(int argc, char **argv)

@@ -35,5 +35,6 @@ int test_retry(void);
 int test_metrics(void);
 int test_modelfile(void);
 int test_embed(void);
+int test_store(void);
 
 #endif
