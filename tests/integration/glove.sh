@@ -133,6 +133,15 @@ YAML
 expect_grep "searching with other vectors than the index's is refused" \
     "embed.search: the index was encoded by glove glove-[0-9a-f]{16}, but these inputs give glove glove-[0-9a-f]{16}" \
     <(sql "$T/state" "SELECT error FROM tasks WHERE run_id = 5")
+# The example workflow, end to end on the whole Python documentation.
+(cd "$T" && "$weft" run "$WEFT_SRC/workflows/rag-ingest-glove.yaml" -p glove="$glove" \
+    --state "$T/example" >"$T/example.out" 2>&1)
+expect "workflows/rag-ingest-glove.yaml runs" 0 $?
+at_least "its HNSW recall@10 against exact search is at least 0.95" 0.95 \
+    "$(sql "$T/example" "SELECT json_extract(outputs, '\$.recall_at_10') FROM tasks WHERE name = 'index'")"
+expect_grep "command-line arguments are found in argparse's documentation" "library/argparse" \
+    <(sql "$T/example" "SELECT json_extract(outputs, '\$.results[3].hits[0].id') FROM tasks WHERE name = 'search'")
+
 h=$(task_out 1 idx_w index.artifact)
 expect "run 1's index is untouched by the refusals" "$h" \
     "$(b2sum -l 256 "$(blob_path "$h")" | cut -d' ' -f1)"
