@@ -33,7 +33,13 @@ static char *task_workflow(const tt_decl *t, const cli_opts *o)
     len += (size_t)snprintf(y + len, cap - len, "workflow: task-run\nparams:%s\n",
                             o->nparams ? "" : " {}");
     for (size_t i = 0; i < o->nparams; i++) {
-        const tt_port *p = tt_find_port(t->inputs, t->ninputs, o->params[i].name);
+        const char *name = o->params[i].name;
+        if (strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(name)) {
+            fprintf(stderr, "weft: '%s' is not an input name ([a-z0-9_]+)\n", name);
+            free(y);
+            return NULL;
+        }
+        const tt_port *p = tt_find_port(t->inputs, t->ninputs, name);
         if (!p) {
             char *names = tt_port_list(t->inputs, t->ninputs);
             fprintf(stderr, "weft: %s has no input '%s' (its inputs: %s)\n", t->name,

@@ -186,11 +186,11 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
         fs_mkdir_p(rq->workdir, 0755);
         checkpoint_note note = {ex, rq->attempt_id};
         host_task t = {.type = type, .plugin = plugin, .inputs = inputs, .run = run,
-                       .task = rq->task,
-                       .attempt = attempt, .workdir = rq->workdir,
-                       .log_fd = logfd >= 0 ? logfd : 2, .state = strmap_get(ex->states, rq->type),
-                       .store = request_store(ex, rq->store),
-                       .checkpoint = checkpoint, .saved = send_checkpoint, .saved_arg = &note};
+                       .task = rq->task, .attempt = attempt, .workdir = rq->workdir,
+                       .log_fd = logfd >= 0 ? logfd : 2,
+                       .state = strmap_get(ex->states, rq->type),
+                       .store = request_store(ex, rq->store), .checkpoint = checkpoint,
+                       .saved = send_checkpoint, .saved_arg = &note};
         if (type->open && !strmap_get(ex->opened, rq->type)) {
             /* open() runs once per executor; its failure fails this task, and the next task
              * of the type tries again. */

@@ -193,6 +193,17 @@ static int in_name_at(weft_ctx *c, size_t i, const char **out)
     return WEFT_E_RANGE;
 }
 
+/* An output the type does not declare: recorded, so the attempt fails naming the plugin
+ * whatever run() then returns. */
+static int undeclared(weft_ctx *c, const char *name)
+{
+    if (!c->violation[0])
+        snprintf(c->violation, sizeof c->violation, "plugin '%s' set output '%.100s', which "
+                 "task type '%s' does not declare", c->t->plugin ? c->t->plugin : "?", name,
+                 c->t->type->name);
+    return WEFT_E_UNDECLARED;
+}
+
 /* Stores v (a new reference, consumed) as output name after checking the declaration. */
 static int put_output(weft_ctx *c, const char *name, json_t *v)
 {
@@ -203,12 +214,8 @@ static int put_output(weft_ctx *c, const char *name, json_t *v)
     }
     const weft_port *p = find_port(c->t->type->outputs, name);
     if (!p) {
-        if (!c->violation[0])
-            snprintf(c->violation, sizeof c->violation, "plugin '%s' set output '%.100s', "
-                     "which task type '%s' does not declare", c->t->plugin ? c->t->plugin : "?",
-                     name, c->t->type->name);
         json_decref(v);
-        return WEFT_E_UNDECLARED;
+        return undeclared(c, name);
     }
     if (json_object_get(c->outputs, name)) {
         json_decref(v);
@@ -376,7 +383,7 @@ static int out_path(weft_ctx *c, const char *name, const char **out)
     const weft_port *p = find_port(c->t->type->outputs, name);
     wtype ty;
     if (!p)
-        return WEFT_E_UNDECLARED;
+        return undeclared(c, name);
     if (wtype_parse(p->type, &ty) < 0 || ty.depth > 1 || !wtype_is_artifact(ty) ||
         (ty.depth == 1 && ty.base == WT_DIR))
         return WEFT_E_TYPE;

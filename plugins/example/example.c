@@ -221,7 +221,9 @@ static int set_outputs(weft_ctx *ctx, const table *counts, long resumed, long se
             total += counts->slots[i].count;
         }
     qsort(all, n, sizeof *all, by_count);
-    size_t cap = 64 + (size_t)top * (WORD_MAX + 40), len = 0;
+    /* Words are lowercase letters and digits, so they need no JSON escaping; an entry is
+     * at most WORD_MAX + 48 bytes. */
+    size_t cap = 8 + (size_t)top * (WORD_MAX + 64), len = 0;
     char *json = malloc(cap);
     len += (size_t)snprintf(json, cap, "[");
     for (size_t i = 0; i < n && i < (size_t)top; i++)

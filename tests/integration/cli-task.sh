@@ -13,6 +13,9 @@ expect_grep "naming it" "no plugin on the plugin path provides task type 'no.suc
 "$weft" task run embed.chunk -i nope=1 >noinput.out 2>&1
 expect "an unknown input exits 2" 2 $?
 expect_grep "listing the type's inputs" "embed.chunk has no input 'nope' \(its inputs: source, files, size, overlap, shards, extensions\)" noinput.out
+"$weft" task run echo -i 'a: b=1' >badname.out 2>&1
+expect "an input name that is not one exits 2" 2 $?
+expect_grep "naming the rule" "'a: b' is not an input name \(\[a-z0-9_\]\+\)" badname.out
 "$weft" task run embed.chunk -i size=big >badvalue.out 2>&1
 expect "a value of the wrong type exits 2" 2 $?
 expect_grep "naming the input" "size=big" badvalue.out
