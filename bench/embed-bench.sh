@@ -2,7 +2,7 @@
 # RAG ingestion on the Python 3.11 documentation's sources (python3.11-doc, 12 MB): chunks/s
 # of embed.chunk; vectors/s of embed.encode over 16 shards for each local backend (hashing
 # at 384 dimensions, glove at 100) with one worker and with two (one slot each, separate
-# worker processes); embed.index build time and recall@10 for HNSW and exact; embed.search
+# worker processes); embed.index build time and recall@10 for HNSW, IVF and exact; embed.search
 # queries/s against each. Times are the tasks' own, from the catalogue. The glove vectors
 # come from scripts/glove.sh (fetched and converted once).
 #
@@ -38,9 +38,11 @@ tasks:
   chunk: { type: embed.chunk, with: { source: $corpus, size: 1000, overlap: 150, shards: 16 } }
   encode: { type: embed.encode, map: "\${chunk.outputs.shards}", with: { shard: "\${item}", $with } }
   hnsw: { type: embed.index, with: { vectors: "\${encode.outputs.vectors}", ids: "\${encode.outputs.ids}" } }
-  exact: { type: embed.index, needs: [hnsw], with: { vectors: "\${encode.outputs.vectors}", ids: "\${encode.outputs.ids}", method: exact } }
+  ivf: { type: embed.index, needs: [hnsw], with: { vectors: "\${encode.outputs.vectors}", ids: "\${encode.outputs.ids}", method: ivf } }
+  exact: { type: embed.index, needs: [ivf], with: { vectors: "\${encode.outputs.vectors}", ids: "\${encode.outputs.ids}", method: exact } }
   search_hnsw: { type: embed.search, needs: [exact], with: { index: "\${hnsw.outputs.index}", queries: $(cat "$T/queries.json")$search } }
-  search_exact: { type: embed.search, needs: [search_hnsw], with: { index: "\${exact.outputs.index}", queries: $(cat "$T/queries.json")$search } }
+  search_ivf: { type: embed.search, needs: [search_hnsw], with: { index: "\${ivf.outputs.index}", queries: $(cat "$T/queries.json")$search } }
+  search_exact: { type: embed.search, needs: [search_ivf], with: { index: "\${exact.outputs.index}", queries: $(cat "$T/queries.json")$search } }
 YAML
 }
 q() { sqlite3 "$T/$1/catalog.db" "$2"; }
@@ -59,7 +61,7 @@ done
 chunk=$(span hashing-1 "name = 'chunk'")
 echo "chunk: $chunks chunks in $chunk s: $(rate "$chunks" "$chunk") chunks/s"
 for backend in hashing glove; do
-    for m in hnsw exact; do
+    for m in hnsw ivf exact; do
         st="$backend-1"
         echo "index $backend $m: built in $(span "$st" "name = '$m'") s (task), recall@10 $(q "$st" "SELECT json_extract(outputs, '\$.recall_at_10') FROM tasks WHERE name = '$m'")"
         s=$(span "$st" "name = 'search_$m'")

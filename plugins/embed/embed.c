@@ -45,22 +45,25 @@ static const weft_port encode_out[] = {
 static const weft_port index_in[] = {
     {"vectors", "list<file>", 0, "the vectors of each shard, from embed.encode"},
     {"ids", "list<file>", 0, "the ids of each shard, from embed.encode, in the same order"},
-    {"method", "string", WEFT_PORT_OPTIONAL, "hnsw (approximate, the default) or exact"},
+    {"method", "string", WEFT_PORT_OPTIONAL, "hnsw (approximate, the default), ivf or exact"},
     {"m", "int", WEFT_PORT_OPTIONAL, "hnsw: links per node (32)"},
     {"ef_construction", "int", WEFT_PORT_OPTIONAL, "hnsw: candidates while building (200)"},
     {"ef_search", "int", WEFT_PORT_OPTIONAL, "hnsw: candidates while searching (128)"},
+    {"nlist", "int", WEFT_PORT_OPTIONAL, "ivf: k-means cells (about sqrt of the vectors)"},
+    {"nprobe", "int", WEFT_PORT_OPTIONAL, "ivf: cells scanned per query (32)"},
     {NULL, NULL, 0, NULL}};
 static const weft_port index_out[] = {
     {"index", "file", 0, "the index, for embed.search and weft"},
     {"count", "int", 0, "vectors indexed"},
     {"recall_at_10", "float", 0,
-     "hnsw: recall@10 against exact search over 500 blended corpus queries (exact: 1)"},
+     "hnsw, ivf: recall@10 against exact search over 500 blended corpus queries (exact: 1)"},
     {NULL, NULL, 0, NULL}};
 static const weft_port search_in[] = {
     {"index", "file", 0, "an index from embed.index"},
     {"queries", "list<string>", 0, "texts to look up"},
     {"k", "int", WEFT_PORT_OPTIONAL, "hits per query (10)"},
     {"ef_search", "int", WEFT_PORT_OPTIONAL, "hnsw: candidates while searching (the index's)"},
+    {"nprobe", "int", WEFT_PORT_OPTIONAL, "ivf: cells scanned per query (the index's)"},
     ENCODER_PORTS,
     {NULL, NULL, 0, NULL}};
 static const weft_port search_out[] = {

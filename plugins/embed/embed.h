@@ -2,7 +2,7 @@
  *
  *   embed.chunk   files or a directory of text -> shards of chunks (JSONL)
  *   embed.encode  a shard -> a float32 matrix (.npy) and the chunk ids
- *   embed.index   encoded shards -> a vector index (exact or HNSW, through FAISS)
+ *   embed.index   encoded shards -> a vector index (exact, HNSW or IVF, through FAISS)
  *   embed.search  an index and queries -> the top-k chunk ids */
 #ifndef WEFT_EMBED_H
 #define WEFT_EMBED_H

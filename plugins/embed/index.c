@@ -82,7 +82,8 @@ static int measure_recall(weft_ctx *ctx, const corpus *c, const vindex *v, doubl
             q[i * d + j] /= (float)sqrt(norm);
     }
     char err[256];
-    vindex *exact = vindex_build("exact", d, 0, 0, c->x, c->n, err, sizeof err);
+    vindex_params flat = {.method = "exact"};
+    vindex *exact = vindex_build(&flat, d, c->x, c->n, err, sizeof err);
     int rc = exact && vindex_search(exact, q, nq, k, s, got, err, sizeof err) == 0 &&
              vindex_search(v, q, nq, k, s + nq * k, got + nq * k, err, sizeof err) == 0
              ? WEFT_OK : weft_fail(ctx, "embed.index: measuring recall: %s", err);
@@ -105,25 +106,32 @@ static int measure_recall(weft_ctx *ctx, const corpus *c, const vindex *v, doubl
 
 typedef struct index_params {
     const char *method;
-    int64_t m, ef_construction, ef_search;
+    int64_t m, ef_construction, ef_search; /* hnsw */
+    int64_t nlist, nprobe;                 /* ivf; nlist 0: about sqrt(vectors) */
 } index_params;
 
 static int read_params(weft_ctx *ctx, index_params *p, size_t *nshards)
 {
-    *p = (index_params){"hnsw", 32, 200, 128};
+    *p = (index_params){"hnsw", 32, 200, 128, 0, 32};
     weft_input_string(ctx, "method", &p->method);
     weft_input_int(ctx, "m", &p->m);
     weft_input_int(ctx, "ef_construction", &p->ef_construction);
     weft_input_int(ctx, "ef_search", &p->ef_search);
+    weft_input_int(ctx, "nlist", &p->nlist);
+    weft_input_int(ctx, "nprobe", &p->nprobe);
     size_t nids = 0;
     weft_input_len(ctx, "vectors", nshards);
     weft_input_len(ctx, "ids", &nids);
-    if (strcmp(p->method, "hnsw") && strcmp(p->method, "exact"))
-        return weft_fail(ctx, "embed.index: method must be hnsw or exact, not '%s'", p->method);
+    if (strcmp(p->method, "hnsw") && strcmp(p->method, "exact") && strcmp(p->method, "ivf"))
+        return weft_fail(ctx, "embed.index: method must be hnsw, ivf or exact, not '%s'",
+                         p->method);
     if (p->m < 2 || p->m > 512 || p->ef_construction < 1 || p->ef_search < 1 ||
         p->ef_construction > 100000 || p->ef_search > 100000)
         return weft_fail(ctx, "embed.index: m must be 2 to 512, ef_construction and ef_search "
                          "1 to 100000");
+    if (p->nlist < 0 || p->nlist > 1000000 || p->nprobe < 1 || p->nprobe > 1000000)
+        return weft_fail(ctx, "embed.index: nlist must be 1 to 1000000 (or 0: about the square "
+                         "root of the vectors), nprobe 1 to 1000000");
     if (*nshards != nids)
         return weft_fail(ctx, "embed.index: %zu vectors files but %zu ids files", *nshards,
                          nids);
@@ -137,10 +145,11 @@ static int save(weft_ctx *ctx, const corpus *c, const index_params *p, const vin
     char err[256];
     if (weft_output_path(ctx, "index", &path) != WEFT_OK)
         return weft_fail(ctx, "embed.index: no staging path for the index");
-    json_t *meta = json_pack("{s:s, s:I, s:I, s:I, s:I, s:f}", "method", p->method,
+    json_t *meta = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "method", p->method,
                              "count", (json_int_t)c->n, "m", (json_int_t)p->m,
                              "ef_construction", (json_int_t)p->ef_construction, "ef_search",
-                             (json_int_t)p->ef_search, "recall_at_10", recall);
+                             (json_int_t)p->ef_search, "nlist", (json_int_t)p->nlist,
+                             "nprobe", (json_int_t)p->nprobe, "recall_at_10", recall);
     encoder_to_json(&c->enc, meta);
     int rc = indexfile_write(path, meta, c->ids, v, err, sizeof err);
     json_decref(meta);
@@ -165,14 +174,18 @@ int embed_index_run(weft_ctx *ctx)
     vindex *v = NULL;
     char err[256];
     double start = plugin_seconds(), recall = 1;
-    if (rc == WEFT_OK &&
-        !(v = vindex_build(p.method, c.enc.dim, (size_t)p.m, (size_t)p.ef_construction, c.x,
-                           c.n, err, sizeof err)))
+    if (rc == WEFT_OK && p.nlist == 0)
+        p.nlist = (int64_t)ceil(sqrt((double)c.n));
+    if (rc == WEFT_OK && p.nlist > (int64_t)c.n)
+        rc = weft_fail(ctx, "embed.index: nlist %lld is more than the %zu vectors to index",
+                       (long long)p.nlist, c.n);
+    vindex_params vp = {p.method, (size_t)p.m, (size_t)p.ef_construction, (size_t)p.nlist};
+    if (rc == WEFT_OK && !(v = vindex_build(&vp, c.enc.dim, c.x, c.n, err, sizeof err)))
         rc = weft_fail(ctx, "embed.index: %s", err);
     double secs = plugin_seconds() - start;
     if (v)
-        vindex_set_ef_search(v, (size_t)p.ef_search);
-    if (rc == WEFT_OK && strcmp(p.method, "hnsw") == 0)
+        vindex_set_search(v, (size_t)p.ef_search, (size_t)p.nprobe);
+    if (rc == WEFT_OK && strcmp(p.method, "exact") != 0)
         rc = measure_recall(ctx, &c, v, &recall);
     if (rc == WEFT_OK)
         rc = save(ctx, &c, &p, v, recall, secs);
@@ -199,10 +212,11 @@ int embed_search_run(weft_ctx *ctx)
 {
     const char *path;
     char name[256], err[512];
-    int64_t k = 10, ef = 0;
+    int64_t k = 10, ef = 0, nprobe = 0;
     size_t nq = 0;
     weft_input_int(ctx, "k", &k);
     weft_input_int(ctx, "ef_search", &ef);
+    weft_input_int(ctx, "nprobe", &nprobe);
     weft_input_len(ctx, "queries", &nq);
     if (k < 1 || k > 1000)
         return weft_fail(ctx, "embed.search: k must be 1 to 1000, not %lld", (long long)k);
@@ -211,11 +225,11 @@ int embed_search_run(weft_ctx *ctx)
     indexfile x;
     if (indexfile_read(path, name, &x, err, sizeof err) < 0)
         return weft_fail(ctx, "embed.search: %s", err);
-    if (ef > 0)
-        vindex_set_ef_search(x.index, (size_t)ef);
-    else
-        vindex_set_ef_search(x.index,
-                             (size_t)json_integer_value(json_object_get(x.meta, "ef_search")));
+    if (ef <= 0)
+        ef = json_integer_value(json_object_get(x.meta, "ef_search"));
+    if (nprobe <= 0)
+        nprobe = json_integer_value(json_object_get(x.meta, "nprobe"));
+    vindex_set_search(x.index, (size_t)(ef > 0 ? ef : 1), (size_t)(nprobe > 0 ? nprobe : 1));
     const char **texts = calloc(nq ? nq : 1, sizeof *texts);
     size_t *lens = calloc(nq ? nq : 1, sizeof *lens);
     for (size_t i = 0; i < nq; i++) {

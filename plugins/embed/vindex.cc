@@ -8,6 +8,7 @@
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
+#include <faiss/IndexIVFFlat.h>
 #include <faiss/index_io.h>
 
 struct vindex {
@@ -21,19 +22,26 @@ static void set_err(char *err, size_t n, const char *what, const std::exception 
     std::snprintf(err, n, "%s: %s", what, line ? line + 7 : msg);
 }
 
-vindex *vindex_build(const char *method, size_t dim, size_t m, size_t ef_construction,
-                     const float *x, size_t n, char *err, size_t errn)
+vindex *vindex_build(const vindex_params *p, size_t dim, const float *x, size_t n, char *err,
+                     size_t errn)
 {
     faiss::Index *index = nullptr;
+    auto d = (faiss::Index::idx_t)dim;
     try {
-        if (std::strcmp(method, "exact") == 0) {
-            index = new faiss::IndexFlatIP((faiss::Index::idx_t)dim);
-        } else if (std::strcmp(method, "hnsw") == 0) {
-            auto *h = new faiss::IndexHNSWFlat((int)dim, (int)m, faiss::METRIC_INNER_PRODUCT);
-            h->hnsw.efConstruction = (int)ef_construction;
+        if (std::strcmp(p->method, "exact") == 0) {
+            index = new faiss::IndexFlatIP(d);
+        } else if (std::strcmp(p->method, "hnsw") == 0) {
+            auto *h = new faiss::IndexHNSWFlat((int)dim, (int)p->m, faiss::METRIC_INNER_PRODUCT);
+            h->hnsw.efConstruction = (int)p->ef_construction;
             index = h;
+        } else if (std::strcmp(p->method, "ivf") == 0) {
+            auto *ivf = new faiss::IndexIVFFlat(new faiss::IndexFlatIP(d), (size_t)d, p->nlist,
+                                                faiss::METRIC_INNER_PRODUCT);
+            ivf->own_fields = true; /* the quantizer goes with the index */
+            index = ivf;
+            ivf->train((faiss::Index::idx_t)n, x);
         } else {
-            std::snprintf(err, errn, "method must be exact or hnsw, not '%s'", method);
+            std::snprintf(err, errn, "method must be exact, hnsw or ivf, not '%s'", p->method);
             return nullptr;
         }
         index->add((faiss::Index::idx_t)n, x);
@@ -66,10 +74,12 @@ vindex *vindex_load(FILE *f, char *err, size_t errn)
     }
 }
 
-void vindex_set_ef_search(vindex *v, size_t ef)
+void vindex_set_search(vindex *v, size_t ef_search, size_t nprobe)
 {
     if (auto *h = dynamic_cast<faiss::IndexHNSW *>(v->index))
-        h->hnsw.efSearch = (int)ef;
+        h->hnsw.efSearch = (int)ef_search;
+    if (auto *ivf = dynamic_cast<faiss::IndexIVF *>(v->index))
+        ivf->nprobe = nprobe < ivf->nlist ? nprobe : ivf->nlist;
 }
 
 int vindex_search(const vindex *v, const float *q, size_t nq, size_t k, float *scores,

@@ -30,7 +30,9 @@ tasks:
   encode: { type: embed.encode, cache: true, map: "\${chunk.outputs.shards}", with: { shard: "\${item}", dim: 256 } }
   hnsw: { type: embed.index, with: { vectors: "\${encode.outputs.vectors}", ids: "\${encode.outputs.ids}" } }
   exact: { type: embed.index, with: { vectors: "\${encode.outputs.vectors}", ids: "\${encode.outputs.ids}", method: exact } }
+  ivf: { type: embed.index, with: { vectors: "\${encode.outputs.vectors}", ids: "\${encode.outputs.ids}", method: ivf } }
   search_hnsw: { type: embed.search, with: { index: "\${hnsw.outputs.index}", k: 10, queries: $queries } }
+  search_ivf: { type: embed.search, with: { index: "\${ivf.outputs.index}", k: 10, queries: $queries } }
   search_exact: { type: embed.search, with: { index: "\${exact.outputs.index}", k: 10, queries: $queries } }
 YAML
 "$weft" submit "$T/rag.yaml" --scheduler "$ep" --wait >"$T/run1.out" 2>&1
@@ -103,6 +105,16 @@ found = sum(len({x["id"] for x in a["hits"]} & {x["id"] for x in b["hits"]}) for
 print(found / sum(len(b["hits"]) for b in e))
 PY
 )"
+q "SELECT outputs FROM tasks WHERE run_id = 1 AND name = 'search_ivf'" >"$T/ivf.json"
+at_least "IVF's own recall@10 at its defaults (nlist about sqrt(n), nprobe 32)" 0.95 \
+    "$(task_out 1 ivf recall_at_10)"
+at_least "recall@10 of 20 queries, IVF against exact" 0.9 "$(python3 - "$T/ivf.json" "$T/exact.json" <<'PY'
+import json, sys
+h, e = (json.load(open(p))["results"] for p in sys.argv[1:3])
+found = sum(len({x["id"] for x in a["hits"]} & {x["id"] for x in b["hits"]}) for a, b in zip(h, e))
+print(found / sum(len(b["hits"]) for b in e))
+PY
+)"
 expect "a question finds its page among its hits" "tutorial/controlflow.rst.txt" \
     "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(sorted({h["id"].split("#")[0] for h in r["hits"]})[-1])' "$T/exact.json")"
 
@@ -128,6 +140,7 @@ tasks:
   backend: { type: embed.encode, with: { shard: $T/bad.jsonl, backend: word2vec } }
   lists: { type: embed.index, with: { vectors: ["\${ok.outputs.vectors}"], ids: [] } }
   method: { type: embed.index, with: { vectors: ["\${ok.outputs.vectors}"], ids: ["\${ok.outputs.ids}"], method: lsh } }
+  nlist: { type: embed.index, with: { vectors: ["\${ok.outputs.vectors}"], ids: ["\${ok.outputs.ids}"], method: ivf, nlist: 5 } }
   not_index: { type: embed.search, with: { index: $T/fake.index, queries: [x] } }
   text: { type: embed.encode, with: { shard: $T/corpus/utf8.txt } }
   ok: { type: embed.encode, with: { shard: $T/good.jsonl } }
@@ -144,10 +157,11 @@ expect "an unknown backend is named" "embed.encode: backend must be hashing, glo
 expect "a text file is not a shard either" \
     "embed.encode: utf8.txt: line 1 is not a chunk ({id, text, ...}): '[' or '{' expected near 'Caf'" "$(err text | sed "s/\xc3\xa9.*'/'/")"
 expect "as many ids files as vectors files" "embed.index: 1 vectors files but 0 ids files" "$(err lists)"
-expect "an unknown index method is named" "embed.index: method must be hnsw or exact, not 'lsh'" "$(err method)"
+expect "an unknown index method is named" "embed.index: method must be hnsw, ivf or exact, not 'lsh'" "$(err method)"
+expect "more IVF cells than vectors is refused" "embed.index: nlist 5 is more than the 2 vectors to index" "$(err nlist)"
 expect "an index file of the wrong kind is refused" \
     "embed.search: fake.index is not a usable weft index: it does not start with 'weft-index 1' (indexes come from embed.index)" "$(err not_index)"
-expect "all fatal, tried once" 8 "$(q "SELECT count(*) FROM tasks WHERE run_id = 3 AND state = 'failed' AND error_class = 'fatal' AND attempts = 1")"
+expect "all fatal, tried once" 9 "$(q "SELECT count(*) FROM tasks WHERE run_id = 3 AND state = 'failed' AND error_class = 'fatal' AND attempts = 1")"
 "$weft" submit "$T/rag.yaml" --scheduler "$ep" --wait >"$T/run4.out" 2>&1
 expect "the worker still serves" 0 $?
 finish
