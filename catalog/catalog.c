@@ -107,8 +107,10 @@ static const char *const migrations[] = {
     /* 7: the store is its own index of blobs, and the references that keep them alive live
      * in the documents that hold them (runs, tasks, cache): no table of artifacts. */
     "DROP TABLE artifacts;",
-    /* 8: checkpoints: the last one each attempt saved, handed to the task's next attempt. */
-    "ALTER TABLE attempts ADD COLUMN checkpoint TEXT;",
+    /* 8: checkpoints: the last one each attempt saved, handed to the task's next attempt
+     * (or to its first attempt in a run that retries this one, found by task name). */
+    "ALTER TABLE attempts ADD COLUMN checkpoint TEXT;"
+    "CREATE INDEX tasks_name ON tasks(run_id, name);",
 };
 
 static const char *const stmt_sql[ST__COUNT] = {
@@ -140,6 +142,12 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_LAST_CHECKPOINT] = "SELECT checkpoint FROM attempts WHERE run_id = ?1 AND idx = ?2 "
                            "AND elem = ?3 AND checkpoint IS NOT NULL ORDER BY number DESC "
                            "LIMIT 1",
+    [ST_RETRIED_CHECKPOINT] =
+        "SELECT a.checkpoint FROM runs r "
+        "JOIN tasks t ON t.run_id = r.retry_of AND t.name = ?2 AND t.elem = ?3 "
+        "JOIN attempts a ON a.run_id = t.run_id AND a.idx = t.idx AND a.elem = t.elem "
+        "WHERE r.id = ?1 AND t.state != 'succeeded' AND t.inputs = ?4 "
+        "AND a.checkpoint IS NOT NULL ORDER BY a.number DESC LIMIT 1",
     [ST_FINISH_RUN] = "UPDATE runs SET state = ?2, error = ?3, finished_us = ?4 WHERE id = ?1",
     [ST_PUT_WORKER] = "INSERT INTO workers(name, slots, types, state, first_seen_us, "
                       "last_seen_us) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT(name) DO "
@@ -470,19 +478,34 @@ int catalog_save_checkpoint(catalog *c, uint64_t id, const char *ref_json)
     return cat_done(c, s, "save checkpoint");
 }
 
-char *catalog_last_checkpoint(catalog *c, int64_t run, int idx, int elem)
+/* The first column of st's first row, malloc'd, or NULL; resets st. */
+static char *first_text(sqlite3_stmt *st)
 {
-    sqlite3_stmt *s = cat_stmt(c, ST_LAST_CHECKPOINT);
-    if (!s)
+    char *v = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = xstrdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    return v;
+}
+
+char *catalog_resume_checkpoint(catalog *c, const catalog_attempt *a)
+{
+    sqlite3_stmt *s;
+    if (a->number > 1 && (s = cat_stmt(c, ST_LAST_CHECKPOINT))) {
+        sqlite3_bind_int64(s, 1, a->run);
+        sqlite3_bind_int(s, 2, a->idx);
+        sqlite3_bind_int(s, 3, a->elem);
+        char *ref = first_text(s);
+        if (ref)
+            return ref;
+    }
+    if (!a->task_name || !a->inputs || !(s = cat_stmt(c, ST_RETRIED_CHECKPOINT)))
         return NULL;
-    sqlite3_bind_int64(s, 1, run);
-    sqlite3_bind_int(s, 2, idx);
-    sqlite3_bind_int(s, 3, elem);
-    char *ref = NULL;
-    if (sqlite3_step(s) == SQLITE_ROW)
-        ref = xstrdup((const char *)sqlite3_column_text(s, 0));
-    sqlite3_reset(s);
-    return ref;
+    sqlite3_bind_int64(s, 1, a->run);
+    cat_bind_text(s, 2, a->task_name);
+    sqlite3_bind_int(s, 3, a->elem);
+    cat_bind_text(s, 4, a->inputs);
+    return first_text(s);
 }
 
 int catalog_finish_run(catalog *c, int64_t run, const char *state, const char *error,

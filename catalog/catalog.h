@@ -85,8 +85,11 @@ int catalog_finish_attempt(catalog *c, uint64_t id, const char *state, const cha
                            const char *error, int64_t started_us, int64_t finished_us);
 /* Records the last checkpoint (an artifact reference, JSON) attempt id saved. */
 int catalog_save_checkpoint(catalog *c, uint64_t id, const char *ref_json);
-/* The checkpoint the latest earlier attempt of a task saved, malloc'd, or NULL. */
-char *catalog_last_checkpoint(catalog *c, int64_t run, int idx, int elem);
+/* The checkpoint attempt a (about to be dispatched) resumes from, malloc'd, or NULL: the
+ * last one an earlier attempt of its task saved; else, in a run made by weft retry, the last
+ * one the retried run's attempts of the task with the same name, element and inputs saved
+ * (when that task did not succeed there). */
+char *catalog_resume_checkpoint(catalog *c, const catalog_attempt *a);
 int catalog_finish_run(catalog *c, int64_t run, const char *state, const char *error,
                        int64_t now_us);
 /* Records that run is to be cancelled (kept across restarts). */

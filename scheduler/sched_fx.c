@@ -88,9 +88,7 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int64_t
     d.timeout_ms = (uint64_t)t->timeout_ms;
     d.mem_bytes = t->mem;
     d.store = s->store->root;
-    char *checkpoint = e->attempt_no > 1
-                       ? catalog_last_checkpoint(s->cat, (int64_t)e->run_id, e->task, e->elem)
-                       : NULL;
+    char *checkpoint = catalog_resume_checkpoint(s->cat, &a);
     if (checkpoint)
         d.checkpoint_json = checkpoint;
     Weft__Envelope env = WEFT__ENVELOPE__INIT;

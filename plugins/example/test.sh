@@ -63,4 +63,29 @@ ck=$(q "SELECT json_extract(checkpoint, '\$.artifact') FROM attempts WHERE run_i
 expect "the checkpoint blob is in the store, intact" "$ck" \
     "$(b2sum -l 256 "$(blob_path "$ck")" | cut -d' ' -f1)"
 expect_grep "it holds the counts after line 2500" "^example.wordcount 1 2500$" <(head -n 1 "$(blob_path "$ck")")
+# weft retry of a run whose task crashed: the new run's first attempt resumes from the
+# failed run's last checkpoint (same task, same inputs) instead of starting over, which
+# would crash again. With other inputs (-p top=5) the checkpoint is not theirs: it starts
+# over, and crashes.
+cat >"$T/once.yaml" <<YAML
+workflow: example-once
+params:
+  top: { type: int, default: 20 }
+tasks:
+  count:
+    type: example.wordcount
+    with: { text: $T/book.txt, every: 500, crash_after: 2600, top: "\${params.top}" }
+YAML
+"$weft" submit "$T/once.yaml" --scheduler "$ep" --wait >"$T/run3.out" 2>&1
+expect "without retries the crash fails the run" "failed crash" \
+    "$(q "SELECT state, error_class FROM tasks WHERE run_id = 3" | tr '|' ' ')"
+"$weft" retry 3 --scheduler "$ep" --wait >"$T/run4.out" 2>&1
+expect "weft retry succeeds" 0 $?
+expect "its first attempt resumed from the failed run's checkpoint" "1 2500" \
+    "$(q "SELECT attempts FROM tasks WHERE run_id = 4") $(task_out 4 count resumed_at)"
+expect "with the counts of an uninterrupted run" \
+    "$(task_out 2 whole words) $(task_out 2 whole top)" "$(task_out 4 count words) $(task_out 4 count top)"
+"$weft" retry 3 -p top=5 --scheduler "$ep" --wait >"$T/run5.out" 2>&1
+expect "with other inputs the retry starts over (and crashes again)" "failed crash 0" \
+    "$(q "SELECT state, error_class FROM tasks WHERE run_id = 5" | tr '|' ' ') $(cat "$T/state/logs/5/count.1.log" 2>/dev/null | grep -c resuming)"
 finish
