@@ -203,8 +203,8 @@ int cmd_search(cli_opts *o)
     cli_opts so = *o;
     so.params = xcalloc(o->nparams + 2, sizeof *so.params);
     memcpy(so.params, o->params, o->nparams * sizeof *so.params);
-    so.params[so.nparams++] = (compile_param){"index", path};
-    so.params[so.nparams++] = (compile_param){"queries", qtext};
+    so.params[so.nparams++] = (compile_param){"index", path, "weft search"};
+    so.params[so.nparams++] = (compile_param){"queries", qtext, "weft search"};
     so.quiet = 1;
     json_t *task;
     int rc = run_one(&so, "embed.search", &task);

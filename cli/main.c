@@ -107,13 +107,13 @@ static int parse(int argc, char **argv, cli_opts *o)
             if (parse_count(argv[++i], &o->workers) < 0)
                 return usage("--workers takes a number from 1 to 1024");
         } else if (!strcmp(a, "-k") && v) {
-            o->params[o->nparams++] = (compile_param){"k", argv[++i]};
+            o->params[o->nparams++] = (compile_param){"k", argv[++i], "-k"};
         } else if ((!strcmp(a, "-p") || !strcmp(a, "-i")) && v) {
             char *eq = strchr(argv[++i], '=');
             if (!eq || eq == argv[i])
                 return usage(a[1] == 'p' ? "-p takes name=value" : "-i takes name=value");
             *eq = '\0';
-            o->params[o->nparams++] = (compile_param){argv[i], eq + 1};
+            o->params[o->nparams++] = (compile_param){argv[i], eq + 1, a};
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "weft: unknown option '%s'\n", a);
             return usage(NULL);

@@ -21,6 +21,7 @@
 
 typedef struct compile_param {
     const char *name, *value; /* from -p name=value, borrowed */
+    const char *option;       /* the option it came from, for messages; NULL: "-p" */
 } compile_param;
 
 typedef struct compile_input {

@@ -102,19 +102,21 @@ void cc_compile_params(cc *c, const ynode *params, const compile_input *in)
     }
     for (size_t i = 0; i < in->nparams; i++) {
         const compile_param *p = &in->params[i];
+        const char *opt = p->option ? p->option : "-p";
         uintptr_t packed = (uintptr_t)strmap_get(types, p->name);
         if (!packed) {
-            diag_add(c->d, 1, 1, "-p %s: the workflow has no parameter '%s'", p->name, p->name);
+            diag_add(c->d, 1, 1, "%s %s: the workflow has no parameter '%s'", opt, p->name,
+                     p->name);
             continue;
         }
         wtype t = {(uint8_t)((packed - 1) % 256), (uint8_t)((packed - 1) / 256)};
         json_t *v = param_from_text(t, p->value);
         char tb[64], why[256], what[200];
-        snprintf(what, sizeof what, "-p %s", p->name);
+        snprintf(what, sizeof what, "%s %s", opt, p->name);
         if (v && !(v = cv_artifacts(c, v, t, &(ynode){.line = 1, .col = 1}, what)))
             continue;
         if (!v || !wtype_check_json(t, v, why, sizeof why)) {
-            diag_add(c->d, 1, 1, "-p %s=%s: not a valid %s%s%s", p->name, p->value,
+            diag_add(c->d, 1, 1, "%s %s=%s: not a valid %s%s%s", opt, p->name, p->value,
                      wtype_format(t, tb, sizeof tb), v ? ": " : "", v ? why : "");
             json_decref(v);
             continue;
@@ -124,7 +126,8 @@ void cc_compile_params(cc *c, const ynode *params, const compile_input *in)
     if (params && params->kind == YN_MAP)
         for (size_t i = 0; i < params->n; i++)
             if (strmap_get(types, params->keys[i]->text) &&
-                !json_object_get(c->params, params->keys[i]->text))
+                !json_object_get(c->params, params->keys[i]->text) &&
+                !overridden(in, params->keys[i]->text)) /* given but invalid: said above */
                 diag_add(c->d, params->keys[i]->line, params->keys[i]->col,
                          "parameter '%s' has no default; pass -p %s=VALUE", params->keys[i]->text,
                          params->keys[i]->text);

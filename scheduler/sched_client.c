@@ -20,7 +20,7 @@ static compile_param *wire_params(Weft__Param *const *wire, size_t n)
 {
     compile_param *params = xcalloc(n + 1, sizeof *params);
     for (size_t i = 0; i < n; i++)
-        params[i] = (compile_param){wire[i]->name, wire[i]->value};
+        params[i] = (compile_param){.name = wire[i]->name, .value = wire[i]->value};
     return params;
 }
 

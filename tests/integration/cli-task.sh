@@ -18,7 +18,8 @@ expect "an input name that is not one exits 2" 2 $?
 expect_grep "naming the rule" "'a: b' is not an input name \(\[a-z0-9_\]\+\)" badname.out
 "$weft" task run embed.chunk -i size=big >badvalue.out 2>&1
 expect "a value of the wrong type exits 2" 2 $?
-expect_grep "naming the input" "size=big" badvalue.out
+expect_grep "naming the input as it was given" "-i size=big: not a valid int$" badvalue.out
+expect "and nothing else" 1 "$(wc -l <badvalue.out)"
 printf 'one two three\n' >a.txt
 "$weft" task run embed.chunk -i files='["a.txt"]' -i size=10 -i overlap=20 >fails.out 2>&1
 expect "a failing task exits 1" 1 $?
