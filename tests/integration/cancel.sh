@@ -38,7 +38,7 @@ expect "run cancelled" cancelled "$st"
 took=$(($(date +%s) - start))
 [ "$took" -lt 10 ] && ok "stopped in ${took}s, not after the 30s sleeps" || fail "took ${took}s"
 expect "every task cancelled" "a|cancelled|cancelled b|cancelled|cancelled c|cancelled|cancelled d|cancelled|cancelled" \
-    "$(sql "$state" "SELECT group_concat(name || '|' || state || '|' || error_class, ' ') FROM tasks WHERE run_id = 1")"
+    "$(sql "$state" "SELECT group_concat(s, ' ') FROM (SELECT name || '|' || state || '|' || error_class AS s FROM tasks WHERE run_id = 1 ORDER BY idx, elem)")"
 expect "the running attempts ended cancelled" "cancelled cancelled" "$(sql "$state" "SELECT group_concat(error_class, ' ') FROM attempts WHERE run_id = 1")"
 expect_grep "the worker stopped them" 'stopping a \(attempt [0-9]+\): run cancelled' "$T/worker-w1.log"
 "$weft" cancel 1 --scheduler "$ep" >"$T/again.out" 2>&1
@@ -74,7 +74,7 @@ wait_run_ended "$state" 4
 expect "timed-out run failed" failed "$st"
 expect "with the reason" "run timed out after 2.0s" "$(sql "$state" "SELECT error FROM runs WHERE id = 4")"
 expect "its tasks stopped with class timeout" "a|cancelled|timeout b|cancelled|timeout" \
-    "$(sql "$state" "SELECT group_concat(name || '|' || state || '|' || error_class, ' ') FROM tasks WHERE run_id = 4")"
+    "$(sql "$state" "SELECT group_concat(s, ' ') FROM (SELECT name || '|' || state || '|' || error_class AS s FROM tasks WHERE run_id = 4 ORDER BY idx, elem)")"
 took=$(sql "$state" "SELECT (finished_us - created_us) / 1000 FROM runs WHERE id = 4")
 [ "$took" -ge 2000 ] && [ "$took" -lt 8000 ] && ok "ended ${took}ms after creation" || fail "ended ${took}ms after creation"
 finish

@@ -32,7 +32,7 @@ expect_grep "status --json has attempts" '"attempt_list"' status.json
 # catch: the failure is routed to its handler, which gets the error; the run succeeds.
 "$weft" run "$WEFT_SRC/workflows/catch-fallback.yaml" >run3.out 2>&1
 expect "catch-fallback exits 0" 0 $?
-states=$(sql .weft "SELECT group_concat(name || '=' || state, ' ') FROM tasks WHERE run_id = 3")
+states=$(sql .weft "SELECT group_concat(s, ' ') FROM (SELECT name || '=' || state AS s FROM tasks WHERE run_id = 3 ORDER BY idx, elem)")
 expect "task outcomes" "build=succeeded publish=caught report=not_run notify=succeeded checksum=succeeded archive=not_run" "$states"
 "$weft" logs 3 notify >notify.out 2>&1
 expect_grep "the handler got the error and its class" "^publish failed \(fatal\): shell: 'sh' exited with status 2$" notify.out
