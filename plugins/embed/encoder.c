@@ -1,5 +1,4 @@
 /* encoder: the embedding backends behind one face. See embed.h. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +7,7 @@
 #include "plugins/embed/glove.h"
 #include "plugins/embed/hashing.h"
 #include "plugins/embed/httpembed.h"
+#include "plugins/embed/words.h"
 
 #define HTTP_BATCH 64
 #define HTTP_TIMEOUT_MS 60000
@@ -129,15 +129,6 @@ int encoder_open(weft_ctx *ctx, const char *task, const encoder *recorded, encod
     return rc;
 }
 
-static void normalize(float *v, size_t dim)
-{
-    double norm = 0;
-    for (size_t j = 0; j < dim; j++)
-        norm += (double)v[j] * v[j];
-    for (size_t j = 0; norm > 0 && j < dim; j++)
-        v[j] /= (float)sqrt(norm);
-}
-
 /* The http backend's checkpoint: "weft-encode-checkpoint 1 MODEL DIM DONE\n", then the
  * first DONE rows as float32. A retried attempt (after a 429, a 5xx, a timeout) resumes
  * after them instead of paying for them again. */
@@ -205,7 +196,7 @@ static int run_http(weft_ctx *ctx, const char *task, encoder *e, const char *con
             *out = malloc(n * e->dim * sizeof **out);
         for (size_t i = 0; i < count; i++) {
             memcpy(*out + (first + i) * e->dim, rows + i * e->dim, e->dim * sizeof *rows);
-            normalize(*out + (first + i) * e->dim, e->dim);
+            vec_normalize(*out + (first + i) * e->dim, e->dim);
         }
         weft_progress(ctx, (double)(first + count), (double)n);
         if (e->checkpoint_batches && ++batches % e->checkpoint_batches == 0 &&

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "plugins/embed/hashing.h"
+#include "plugins/embed/words.h"
 
 struct glove {
     void *map;
@@ -131,26 +131,12 @@ long glove_lookup(const glove *g, const char *word, size_t len)
     }
 }
 
-static int word_byte(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c >= 0x80;
-}
-
 size_t glove_encode(const glove *g, const char *text, size_t len, float *v)
 {
     size_t dim = g->h->dim, known = 0;
     char w[GLOVE_WORD_MAX];
     memset(v, 0, dim * sizeof *v);
-    for (size_t i = 0; i < len;) {
-        if (!word_byte((unsigned char)text[i])) {
-            i++;
-            continue;
-        }
-        size_t n = 0;
-        for (; i < len && word_byte((unsigned char)text[i]); i++)
-            if (n < sizeof w)
-                w[n++] = (char)(text[i] >= 'A' && text[i] <= 'Z' ? text[i] + 32 : text[i]);
+    for (size_t i = 0, n; (n = words_next(text, len, &i, w, sizeof w));) {
         long k = n < sizeof w ? glove_lookup(g, w, n) : -1;
         if (k < 0)
             continue;
@@ -159,14 +145,11 @@ size_t glove_encode(const glove *g, const char *text, size_t len, float *v)
             v[j] += g->weight[k] * x[j];
         known++;
     }
-    double dot = 0, norm = 0;
+    double dot = 0;
     for (size_t j = 0; j < dim; j++)
         dot += (double)v[j] * g->common[j];
-    for (size_t j = 0; j < dim; j++) {
+    for (size_t j = 0; j < dim; j++)
         v[j] -= (float)dot * g->common[j];
-        norm += (double)v[j] * v[j];
-    }
-    for (size_t j = 0; norm > 0 && j < dim; j++)
-        v[j] /= (float)sqrt(norm);
+    vec_normalize(v, dim);
     return known;
 }

@@ -14,10 +14,9 @@
  *     uint32 offset[count]         word i's name in the pool
  *     char   pool[pool_bytes]      NUL-terminated lowercase words
  *
- * A text's vector: its words (runs of letters and digits, any non-ASCII byte counting as a
- * letter, lowercased) that are in the vocabulary, each vector times its weight, averaged;
- * the common direction projected out; L2-normalized. A text with no known word is the zero
- * vector. */
+ * A text's vector: its words (as words.h reads them) that are in the vocabulary, each
+ * vector times its weight, averaged; the common direction projected out; L2-normalized. A
+ * text with no known word is the zero vector. */
 #ifndef WEFT_EMBED_GLOVE_H
 #define WEFT_EMBED_GLOVE_H
 

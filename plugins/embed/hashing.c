@@ -1,8 +1,9 @@
 /* hashing: see hashing.h. */
 #include "plugins/embed/hashing.h"
 
-#include <math.h>
 #include <string.h>
+
+#include "plugins/embed/words.h"
 
 #define WORD_MAX 64 /* longer words are cut (their n-grams still count) */
 
@@ -28,12 +29,6 @@ static void add(float *v, size_t dim, uint64_t h, float weight)
     v[(h >> 1) % dim] += (h & 1) ? weight : -weight;
 }
 
-static int word_byte(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c >= 0x80;
-}
-
 static void ngrams(const char *w, size_t n, float *v, size_t dim)
 {
     char padded[WORD_MAX + 2];
@@ -51,17 +46,8 @@ void hashing_encode(const char *text, size_t len, float *v, size_t dim)
     memset(v, 0, dim * sizeof *v);
     char prev[WORD_MAX], word[WORD_MAX];
     size_t nprev = 0;
-    for (size_t i = 0; i < len;) {
-        while (i < len && !word_byte((unsigned char)text[i]))
-            i++;
-        size_t n = 0;
-        for (; i < len && word_byte((unsigned char)text[i]); i++)
-            if (n < WORD_MAX) {
-                char c = text[i];
-                word[n++] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-            }
-        if (n == 0)
-            break;
+    for (size_t i = 0, whole; (whole = words_next(text, len, &i, word, WORD_MAX));) {
+        size_t n = whole < WORD_MAX ? whole : WORD_MAX;
         add(v, dim, hashing_hash(word, n, SEED_WORD), 1.0f);
         ngrams(word, n, v, dim);
         if (nprev) {
@@ -74,12 +60,5 @@ void hashing_encode(const char *text, size_t len, float *v, size_t dim)
         memcpy(prev, word, n);
         nprev = n;
     }
-    double norm = 0;
-    for (size_t j = 0; j < dim; j++)
-        norm += (double)v[j] * v[j];
-    if (norm > 0) {
-        float inv = (float)(1 / sqrt(norm));
-        for (size_t j = 0; j < dim; j++)
-            v[j] *= inv;
-    }
+    vec_normalize(v, dim);
 }

@@ -6,6 +6,7 @@
 #include "plugins/embed/embed.h"
 #include "plugins/embed/indexfile.h"
 #include "plugins/embed/npy.h"
+#include "plugins/embed/words.h"
 #include "plugins/support/clock.h"
 #include "plugins/support/input.h"
 #include "plugins/support/rand.h"
@@ -73,13 +74,9 @@ static int measure_recall(weft_ctx *ctx, const corpus *c, const vindex *v, doubl
     uint64_t seed = 1;
     for (size_t i = 0; i < nq; i++) {
         size_t a = rand_next(&seed) % c->n, b = rand_next(&seed) % c->n;
-        double norm = 0;
-        for (size_t j = 0; j < d; j++) {
+        for (size_t j = 0; j < d; j++)
             q[i * d + j] = c->x[a * d + j] + c->x[b * d + j];
-            norm += (double)q[i * d + j] * q[i * d + j];
-        }
-        for (size_t j = 0; norm > 0 && j < d; j++)
-            q[i * d + j] /= (float)sqrt(norm);
+        vec_normalize(q + i * d, d);
     }
     char err[256];
     vindex_params flat = {.method = "exact"};
