@@ -95,26 +95,23 @@ PY
 at_least "HNSW's own recall@10 against exact search" 0.95 "$(task_out 1 hnsw recall_at_10)"
 expect "both indexes hold every chunk" "$nchunks $nchunks" "$(task_out 1 hnsw count) $(task_out 1 exact count)"
 
-# 20 questions through embed.search on both indexes (the search_* tasks).
-q "SELECT outputs FROM tasks WHERE run_id = 1 AND name = 'search_hnsw'" >"$T/hnsw.json"
-q "SELECT outputs FROM tasks WHERE run_id = 1 AND name = 'search_exact'" >"$T/exact.json"
-at_least "recall@10 of 20 queries, HNSW against exact" 0.95 "$(python3 - "$T/hnsw.json" "$T/exact.json" <<'PY'
+# 20 questions through embed.search on each index (the search_* tasks).
+for m in hnsw ivf exact; do
+    q "SELECT outputs FROM tasks WHERE run_id = 1 AND name = 'search_$m'" >"$T/$m.json"
+done
+# recall METHOD: the share of exact search's hits that METHOD's search found too.
+recall() {
+    python3 - "$T/$1.json" "$T/exact.json" <<'PY'
 import json, sys
 h, e = (json.load(open(p))["results"] for p in sys.argv[1:3])
 found = sum(len({x["id"] for x in a["hits"]} & {x["id"] for x in b["hits"]}) for a, b in zip(h, e))
 print(found / sum(len(b["hits"]) for b in e))
 PY
-)"
-q "SELECT outputs FROM tasks WHERE run_id = 1 AND name = 'search_ivf'" >"$T/ivf.json"
+}
+at_least "recall@10 of 20 queries, HNSW against exact" 0.95 "$(recall hnsw)"
 at_least "IVF's own recall@10 at its defaults (nlist about sqrt(n), nprobe 32)" 0.95 \
     "$(task_out 1 ivf recall_at_10)"
-at_least "recall@10 of 20 queries, IVF against exact" 0.9 "$(python3 - "$T/ivf.json" "$T/exact.json" <<'PY'
-import json, sys
-h, e = (json.load(open(p))["results"] for p in sys.argv[1:3])
-found = sum(len({x["id"] for x in a["hits"]} & {x["id"] for x in b["hits"]}) for a, b in zip(h, e))
-print(found / sum(len(b["hits"]) for b in e))
-PY
-)"
+at_least "recall@10 of 20 queries, IVF against exact" 0.9 "$(recall ivf)"
 expect "a question finds its page among its hits" "tutorial/controlflow.rst.txt" \
     "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(sorted({h["id"].split("#")[0] for h in r["hits"]})[-1])' "$T/exact.json")"
 
