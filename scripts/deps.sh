@@ -1,13 +1,15 @@
 #!/bin/sh
-# Installs the Debian packages weft needs to build and test, when any is missing.
+# Installs the Debian packages weft needs to build and test, when any is missing; with
+# arguments, those packages instead (scripts/glove.sh asks for npm this way).
 # Safe to run repeatedly; does nothing when everything is present.
 set -eu
-PKGS="build-essential cmake pkg-config libzmq3-dev libsodium-dev libprotobuf-c-dev \
+BUILD_PKGS="build-essential cmake pkg-config libzmq3-dev libsodium-dev libprotobuf-c-dev \
 protobuf-c-compiler libsqlite3-dev sqlite3 libyaml-dev libuv1-dev libcurl4-openssl-dev \
 libjansson-dev \
 libglpk-dev coinor-libcbc-dev coinor-libipopt-dev libamplsolver-dev libxgboost-dev liblinear-dev \
 libfaiss-dev libopenblas-dev python3.11-doc \
 jq python3"
+PKGS=${*:-$BUILD_PKGS}
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

