@@ -28,49 +28,44 @@ static int submit_task(source *s, cli_opts *o, uint64_t *run)
 /* The one-task workflow; NULL (message printed) when an input is not the type's. */
 static char *task_workflow(const tt_decl *t, const cli_opts *o)
 {
-    size_t cap = 4096, len = 0;
-    char *y = xmalloc(cap), ty[128];
-    len += (size_t)snprintf(y + len, cap - len, "workflow: task-run\nparams:%s\n",
-                            o->nparams ? "" : " {}");
-    for (size_t i = 0; i < o->nparams; i++) {
+    char *y = NULL, ty[128];
+    size_t len = 0;
+    FILE *f = open_memstream(&y, &len);
+    if (!f)
+        return NULL;
+    fprintf(f, "workflow: task-run\nparams:%s\n", o->nparams ? "" : " {}");
+    int bad = 0;
+    for (size_t i = 0; i < o->nparams && !bad; i++) {
         const char *name = o->params[i].name;
+        const tt_port *p = tt_find_port(t->inputs, t->ninputs, name);
         if (strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(name)) {
             fprintf(stderr, "weft: '%s' is not an input name ([a-z0-9_]+)\n", name);
-            free(y);
-            return NULL;
-        }
-        const tt_port *p = tt_find_port(t->inputs, t->ninputs, name);
-        if (!p) {
+            bad = 1;
+        } else if (!p) {
             char *names = tt_port_list(t->inputs, t->ninputs);
-            fprintf(stderr, "weft: %s has no input '%s' (its inputs: %s)\n", t->name,
-                    o->params[i].name, names);
+            fprintf(stderr, "weft: %s has no input '%s' (its inputs: %s)\n", t->name, name,
+                    names);
             free(names);
-            free(y);
-            return NULL;
+            bad = 1;
+        } else {
+            /* A "*" port takes anything: JSON when the value reads as JSON, else a string. */
+            json_t *as_json = json_loads(o->params[i].value, JSON_DECODE_ANY, NULL);
+            fprintf(f, "  %s: { type: \"%s\" }\n", name,
+                    strcmp(p->name, "*") ? wtype_format(p->type, ty, sizeof ty)
+                    : as_json            ? "json"
+                                         : "string");
+            json_decref(as_json);
         }
-        /* A "*" port takes anything: JSON when the value reads as JSON, else a string. */
-        json_t *as_json = json_loads(o->params[i].value, JSON_DECODE_ANY, NULL);
-        const char *type = strcmp(p->name, "*") ? wtype_format(p->type, ty, sizeof ty)
-                           : as_json                 ? "json"
-                                                     : "string";
-        json_decref(as_json);
-        size_t need = len + strlen(o->params[i].name) * 2 + strlen(type) + 64;
-        if (need > cap)
-            y = xrealloc(y, cap = need * 2);
-        len += (size_t)snprintf(y + len, cap - len, "  %s: { type: \"%s\" }\n",
-                                o->params[i].name, type);
     }
-    size_t need = len + strlen(t->name) + 64 + o->nparams * 80;
+    fprintf(f, "tasks:\n  task:\n    type: %s\n    with: {", t->name);
     for (size_t i = 0; i < o->nparams; i++)
-        need += 2 * strlen(o->params[i].name);
-    if (need > cap)
-        y = xrealloc(y, cap = need);
-    len += (size_t)snprintf(y + len, cap - len, "tasks:\n  task:\n    type: %s\n    with: {",
-                            t->name);
-    for (size_t i = 0; i < o->nparams; i++)
-        len += (size_t)snprintf(y + len, cap - len, "%s %s: \"${params.%s}\"", i ? "," : "",
-                                o->params[i].name, o->params[i].name);
-    snprintf(y + len, cap - len, " }\n");
+        fprintf(f, "%s %s: \"${params.%s}\"", i ? "," : "", o->params[i].name,
+                o->params[i].name);
+    fprintf(f, " }\n");
+    if (fclose(f) != 0 || bad) {
+        free(y);
+        return NULL;
+    }
     return y;
 }
 
