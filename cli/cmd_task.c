@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "catalog/store.h"
 #include "cli/cli.h"
 #include "common/fsutil.h"
 #include "common/xmem.h"
@@ -150,22 +151,26 @@ int cmd_task(cli_opts *o)
 }
 
 /* INDEX as a path: itself when it is a file, else RUN/TASK's output 'index' in the local
- * catalogue's store. Caller frees; NULL (message printed) when neither. */
+ * catalogue's store (verified there). Caller frees; NULL (message printed) when neither. */
 static char *index_path(const cli_opts *o, const char *arg)
 {
     if (access(arg, R_OK) == 0)
         return xstrdup(arg);
-    char name[128];
+    char name[128], *path = NULL, *where = xasprintf("%s/artifacts", o->state);
     unsigned long long run;
     json_t *task = sscanf(arg, "%llu/%127s", &run, name) == 2 ? local_task(o, run, name) : NULL;
-    const char *hash = json_string_value(
-        json_object_get(json_object_get(json_object_get(task, "outputs"), "index"), "artifact"));
-    char *path = hash && strlen(hash) > 2
-                 ? xasprintf("%s/artifacts/%.2s/%s", o->state, hash, hash + 2) : NULL;
+    const json_t *ref = json_object_get(json_object_get(task, "outputs"), "index");
+    store *st = NULL;
+    weft_err err = {0};
+    if (ref && store_open(where, &st, &err) == 0)
+        store_materialize(st, ref, o->state, &path, &err);
     if (!path)
         fprintf(stderr, "weft: '%s' is neither a readable index file nor RUN/TASK naming a "
-                "task with an 'index' output in %s\n", arg, o->state);
+                "task with an 'index' output in %s%s%s\n", arg, o->state, err.msg[0] ? ": " : "",
+                err.msg);
+    store_close(&st);
     json_decref(task);
+    free(where);
     return path;
 }
 
