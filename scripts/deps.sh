@@ -8,6 +8,7 @@ protobuf-c-compiler libsqlite3-dev sqlite3 libyaml-dev libuv1-dev libcurl4-opens
 libjansson-dev \
 libglpk-dev coinor-libcbc-dev coinor-libipopt-dev libamplsolver-dev libxgboost-dev liblinear-dev \
 libfaiss-dev libopenblas-dev python3.11-doc \
+clang libclang-rt-14-dev llvm \
 jq python3"
 PKGS=${*:-$BUILD_PKGS}
 missing=""

@@ -33,6 +33,10 @@ int encoder_from_json(json_t *obj, encoder *e, char *why, size_t n)
     const char *model = json_string_value(json_object_get(obj, "model"));
     json_int_t dim = json_integer_value(json_object_get(obj, "dim"));
     memset(e, 0, sizeof *e);
+    if (model && strlen(model) >= sizeof e->model) { /* truncated, it could name another model */
+        snprintf(why, n, "model name longer than %zu bytes", sizeof e->model - 1);
+        return -1;
+    }
     snprintf(e->backend, sizeof e->backend, "%s", backend ? backend : "");
     snprintf(e->model, sizeof e->model, "%s", model ? model : "");
     e->dim = dim > 0 ? (size_t)dim : 0;
@@ -88,6 +92,9 @@ static int open_http(weft_ctx *ctx, const char *task, const encoder *recorded, e
     if (every < 0)
         return weft_fail(ctx, "%s: checkpoint_batches must be 0 (never) or more, not %lld",
                          task, (long long)every);
+    if (c.model && strlen(c.model) >= sizeof e->model)
+        return weft_fail(ctx, "%s: http: the model name is longer than %zu bytes", task,
+                         sizeof e->model - 1);
     e->checkpoint_batches = (size_t)every;
     c.batch = batch > 0 ? (size_t)batch : 0;
     c.timeout_ms = (long)timeout;

@@ -121,7 +121,9 @@ const char *glove_name(const glove *g)
 long glove_lookup(const glove *g, const char *word, size_t len)
 {
     uint32_t mask = g->h->nslots - 1;
-    for (uint64_t s = glove_word_hash(word, len) & mask;; s = (s + 1) & mask) {
+    uint64_t s = glove_word_hash(word, len) & mask;
+    /* At most nslots probes: a damaged file's table may have no empty slot. */
+    for (uint32_t probes = 0; probes < g->h->nslots; probes++, s = (s + 1) & mask) {
         uint32_t e = g->slots[s];
         if (e == 0 || e > g->h->count)
             return -1;
@@ -129,6 +131,7 @@ long glove_lookup(const glove *g, const char *word, size_t len)
         if (strncmp(w, word, len) == 0 && w[len] == '\0')
             return (long)e - 1;
     }
+    return -1;
 }
 
 size_t glove_encode(const glove *g, const char *text, size_t len, float *v)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char magic[] = "\x93NUMPY";
 
@@ -69,6 +70,12 @@ int npy_read(const char *path, float **data, size_t *rows, size_t *cols, char *w
         rc = parse_header(header, rows, cols, why, n);
     if (rc == 0 && *cols && *rows > SIZE_MAX / sizeof(float) / *cols)
         rc = bad(why, n, "too large a shape");
+    /* The shape comes from the file: allocate no more than the file holds. */
+    struct stat st;
+    long at = rc == 0 ? ftell(f) : -1;
+    if (rc == 0 && (fstat(fileno(f), &st) != 0 || at < 0 || st.st_size < at ||
+                    (uint64_t)(st.st_size - at) != (uint64_t)*rows * *cols * sizeof(float)))
+        rc = bad(why, n, "the data does not match the shape");
     if (rc == 0) {
         size_t count = *rows * *cols;
         *data = malloc((count ? count : 1) * sizeof **data);

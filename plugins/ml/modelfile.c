@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *const objective_names[] = {"binary", "multiclass", "regression"};
 
@@ -99,8 +100,16 @@ static int read_payload(FILE *f, modelfile *m, const char *name, char *err, size
     if (want <= 0)
         return fail(err, n, name, "its metadata has no payload size");
     m->payload_len = (size_t)want;
-    m->payload = malloc(m->payload_len);
-    size_t got = fread(m->payload, 1, m->payload_len, f);
+    /* payload_bytes comes from the file: allocate no more than the file holds. */
+    struct stat st;
+    long at = ftell(f);
+    size_t got = fstat(fileno(f), &st) == 0 && at >= 0 && st.st_size >= at
+                     ? (size_t)(st.st_size - at)
+                     : 0;
+    if (m->payload_len <= got) {
+        m->payload = malloc(m->payload_len);
+        got = m->payload ? fread(m->payload, 1, m->payload_len, f) : 0;
+    }
     if (got != m->payload_len) {
         char why[128];
         snprintf(why, sizeof why, "the payload is truncated (%zu of %zu bytes)", got,

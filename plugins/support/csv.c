@@ -71,11 +71,18 @@ static int read_record(csv_reader *r, int *blank)
     r->len = 0;
     r->nfields = 0;
     r->line = r->next_line;
-    int c = getc_unlocked(r->f), quoted = 0, started = 0, quoted_any = 0;
+    /* cr: the last byte put is a CR read outside quotes, dropped at the record's end (CRLF) */
+    int c = getc_unlocked(r->f), quoted = 0, started = 0, quoted_any = 0, cr = 0;
     if (c == EOF)
         return ferror(r->f) ? (snprintf(r->err, sizeof r->err, "%s", strerror(errno)), -1) : 0;
     size_t start = 0;
     for (;; c = getc_unlocked(r->f)) {
+        if (c == '\0') {
+            /* Fields are C strings: a NUL would cut one short without a word. */
+            snprintf(r->err, sizeof r->err, "line %zu: a NUL byte (not a text file)",
+                     r->next_line);
+            return -1;
+        }
         if (quoted) {
             if (c == EOF) {
                 snprintf(r->err, sizeof r->err, "line %zu: a quoted field is not closed",
@@ -101,7 +108,7 @@ static int read_record(csv_reader *r, int *blank)
             continue;
         }
         if (c == ',' || c == '\n' || c == EOF) {
-            if (r->len > start && c != ',' && r->buf[r->len - 1] == '\r')
+            if (cr && c != ',')
                 r->len--;
             if (end_field(r) < 0)
                 return -1;
@@ -109,12 +116,13 @@ static int read_record(csv_reader *r, int *blank)
             if (put(r, '\0') < 0)
                 return -1;
             start = r->len;
-            started = 0;
+            started = cr = 0;
             if (c != ',')
                 break;
             continue;
         }
         started = 1;
+        cr = c == '\r';
         if (put(r, (char)c) < 0)
             return -1;
     }
@@ -147,7 +155,7 @@ void csv_write(FILE *f, char *const *fields, size_t n)
         const char *s = fields[i];
         if (i)
             fputc(',', f);
-        if (!strpbrk(s, ",\"\r\n")) {
+        if (!strpbrk(s, ",\"\r\n") && (*s || n > 1)) { /* a lone "" is not a blank line */
             fputs(s, f);
             continue;
         }

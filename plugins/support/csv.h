@@ -28,7 +28,7 @@ typedef struct csv_reader {
 /* Opens path; 0, or -1 with r->err. */
 int csv_open(csv_reader *r, const char *path);
 /* Reads the next record into r->fields / r->nfields: 1, 0 at the end, -1 with r->err (an
- * unterminated quote, a record over the limits, a read error). */
+ * unterminated quote, a NUL byte, a record over the limits, a read error). */
 int csv_next(csv_reader *r);
 /* Back to the first record. */
 int csv_rewind(csv_reader *r);
