@@ -16,109 +16,12 @@
 #include "common/xmem.h"
 #include "catalog/catalog_int.h"
 
-#define LOG_READ_MAX (8u << 20)
-
-/* Migrations, applied in order; migration i brings user_version from i to i + 1.
- * Only ever append. */
-static const char *const migrations[] = {
-    "CREATE TABLE workflows ("
-    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL,"
-    "  hash TEXT NOT NULL UNIQUE, file TEXT NOT NULL, spec TEXT NOT NULL,"
-    "  created_us INTEGER NOT NULL);"
-    "CREATE TABLE runs ("
-    "  id INTEGER PRIMARY KEY, workflow_id INTEGER NOT NULL REFERENCES workflows(id),"
-    "  state TEXT NOT NULL, params TEXT NOT NULL, ntasks INTEGER NOT NULL,"
-    "  created_us INTEGER NOT NULL, finished_us INTEGER, error TEXT);"
-    "CREATE TABLE tasks ("
-    "  run_id INTEGER NOT NULL REFERENCES runs(id), idx INTEGER NOT NULL, name TEXT NOT NULL,"
-    "  type TEXT NOT NULL, type_version TEXT NOT NULL, state TEXT NOT NULL,"
-    "  attempts INTEGER NOT NULL DEFAULT 0, worker TEXT, inputs TEXT, outputs TEXT,"
-    "  error_class TEXT, error TEXT, ready_us INTEGER, started_us INTEGER,"
-    "  finished_us INTEGER, retry_due_us INTEGER, PRIMARY KEY (run_id, idx));"
-    "CREATE TABLE edges ("
-    "  run_id INTEGER NOT NULL, child INTEGER NOT NULL, parent INTEGER NOT NULL,"
-    "  PRIMARY KEY (run_id, child, parent));"
-    "CREATE TABLE attempts ("
-    "  id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, idx INTEGER NOT NULL,"
-    "  number INTEGER NOT NULL, worker TEXT NOT NULL, state TEXT NOT NULL,"
-    "  error_class TEXT, error TEXT, dispatched_us INTEGER NOT NULL, started_us INTEGER,"
-    "  finished_us INTEGER);"
-    "CREATE INDEX attempts_task ON attempts(run_id, idx);"
-    "CREATE TABLE workers ("
-    "  name TEXT PRIMARY KEY, slots INTEGER NOT NULL, types TEXT NOT NULL,"
-    "  state TEXT NOT NULL, first_seen_us INTEGER NOT NULL, last_seen_us INTEGER NOT NULL);"
-    "CREATE TABLE events ("
-    "  seq INTEGER PRIMARY KEY, ts_us INTEGER NOT NULL, run_id INTEGER, task TEXT,"
-    "  kind TEXT NOT NULL, detail TEXT);"
-    "CREATE INDEX events_run ON events(run_id, seq);"
-    "CREATE TRIGGER events_append_only_u BEFORE UPDATE ON events"
-    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
-    "CREATE TRIGGER events_append_only_d BEFORE DELETE ON events"
-    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
-    /* 2: the task type declarations a run was compiled against, so a restarted scheduler
-     * recompiles it identically before any worker has registered. */
-    "ALTER TABLE runs ADD COLUMN types TEXT NOT NULL DEFAULT '{}';",
-    /* 3: a cancel, once requested, survives a scheduler restart. */
-    "ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;",
-    /* 4: artifacts and memoization. runs.artifacts pins the paths a run was submitted with
-     * (path -> reference); retry_of links a rerun to the run it retries. A task's outputs
-     * were computed, or came from the cache or from the run retried (source, source_run,
-     * source_task); cache_key is its memoization key. */
-    "ALTER TABLE runs ADD COLUMN artifacts TEXT NOT NULL DEFAULT '{}';"
-    "ALTER TABLE runs ADD COLUMN retry_of INTEGER;"
-    "ALTER TABLE tasks ADD COLUMN cache_key TEXT;"
-    "ALTER TABLE tasks ADD COLUMN source TEXT;"
-    "ALTER TABLE tasks ADD COLUMN source_run INTEGER;"
-    "ALTER TABLE tasks ADD COLUMN source_task TEXT;"
-    "CREATE TABLE cache ("
-    "  key TEXT PRIMARY KEY, workflow TEXT NOT NULL, task TEXT NOT NULL, type TEXT NOT NULL,"
-    "  type_version TEXT NOT NULL, cache_version TEXT NOT NULL, inputs TEXT NOT NULL,"
-    "  outputs TEXT NOT NULL, run_id INTEGER NOT NULL, created_us INTEGER NOT NULL,"
-    "  hits INTEGER NOT NULL DEFAULT 0, last_hit_us INTEGER);"
-    "CREATE INDEX cache_task ON cache(workflow, task, created_us);"
-    "CREATE TABLE artifacts ("
-    "  hash TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT, size INTEGER,"
-    "  run_id INTEGER, created_us INTEGER NOT NULL);",
-    /* 5: the cache version a memoized task was looked up with (for cache explain). */
-    "ALTER TABLE tasks ADD COLUMN cache_version TEXT;",
-    /* 6: map fan-out. Each element of a mapped task is a row of its own (elem >= 0; the task
-     * itself is elem -1), and so is each element's attempt. SQLite cannot change a primary
-     * key in place: the table is rebuilt. */
-    "CREATE TABLE tasks_v6 ("
-    "  run_id INTEGER NOT NULL REFERENCES runs(id), idx INTEGER NOT NULL,"
-    "  elem INTEGER NOT NULL DEFAULT -1, name TEXT NOT NULL,"
-    "  type TEXT NOT NULL, type_version TEXT NOT NULL, state TEXT NOT NULL,"
-    "  attempts INTEGER NOT NULL DEFAULT 0, worker TEXT, inputs TEXT, outputs TEXT,"
-    "  error_class TEXT, error TEXT, ready_us INTEGER, started_us INTEGER,"
-    "  finished_us INTEGER, retry_due_us INTEGER, cache_key TEXT, source TEXT,"
-    "  source_run INTEGER, source_task TEXT, cache_version TEXT,"
-    "  PRIMARY KEY (run_id, idx, elem));"
-    "INSERT INTO tasks_v6 (run_id, idx, name, type, type_version, state, attempts, worker,"
-    "  inputs, outputs, error_class, error, ready_us, started_us, finished_us, retry_due_us,"
-    "  cache_key, source, source_run, source_task, cache_version)"
-    "  SELECT run_id, idx, name, type, type_version, state, attempts, worker, inputs,"
-    "  outputs, error_class, error, ready_us, started_us, finished_us, retry_due_us,"
-    "  cache_key, source, source_run, source_task, cache_version FROM tasks;"
-    "DROP TABLE tasks;"
-    "ALTER TABLE tasks_v6 RENAME TO tasks;"
-    "ALTER TABLE attempts ADD COLUMN elem INTEGER NOT NULL DEFAULT -1;"
-    "DROP INDEX attempts_task;"
-    "CREATE INDEX attempts_task ON attempts(run_id, idx, elem);",
-    /* 7: the store is its own index of blobs, and the references that keep them alive live
-     * in the documents that hold them (runs, tasks, cache): no table of artifacts. */
-    "DROP TABLE artifacts;",
-    /* 8: checkpoints: the last one each attempt saved, handed to the task's next attempt
-     * (or to its first attempt in a run that retries this one, found by task name). */
-    "ALTER TABLE attempts ADD COLUMN checkpoint TEXT;"
-    "CREATE INDEX tasks_name ON tasks(run_id, name);",
-};
-
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_PUT_WORKFLOW] = "INSERT OR IGNORE INTO workflows(name, version, hash, file, spec, "
                         "created_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_GET_WORKFLOW] = "SELECT id FROM workflows WHERE hash = ?1",
     [ST_CREATE_RUN] = "INSERT INTO runs(workflow_id, state, params, ntasks, created_us, types, "
-                      "artifacts, retry_of) VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7)",
+                      "artifacts, retry_of, id) VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_ADD_TASK] = "INSERT OR IGNORE INTO tasks(run_id, idx, name, type, type_version, state, "
                     "elem) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?20)",
     [ST_ADD_EDGE] = "INSERT OR IGNORE INTO edges(run_id, child, parent) VALUES (?1, ?2, ?3)",
@@ -170,145 +73,84 @@ static const char *const stmt_sql[ST__COUNT] = {
                      "WHERE t.run_id = ?1 AND t.idx = ?2 AND t.elem = ?20 "
                      "AND t.cache_key IS NOT NULL",
     [ST_CACHE_DEL] = "DELETE FROM cache WHERE key = ?1",
+    /* A worker's state changes; its row (slots, types) stays as it registered. */
+    [ST_WORKER_STATE] = "UPDATE workers SET state = ?2, last_seen_us = ?3 WHERE name = ?1",
+    [ST_REQUEST_GET] = "SELECT kind, code, error, json, run_id FROM requests WHERE key = ?1",
+    [ST_REQUEST_PUT] = "INSERT INTO requests(key, kind, code, error, json, run_id, created_us) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 };
 
-
-int cat_db_fail(catalog *c, const char *what)
+/* Remembers the turn's first failed write (and logs it); returns WEFT_EDB. */
+static int turn_failed(catalog *c, const char *what)
 {
-    log_error("catalogue %s/catalog.db: %s: %s", c->dir, what, sqlite3_errmsg(c->db));
+    int code = sqlite3_extended_errcode(c->db);
+    if (!c->turn_err.code) {
+        err_set(&c->turn_err, (code & 0xff) == SQLITE_BUSY ? WEFT_EBUSY : WEFT_EDB,
+                "catalogue %s/catalog.db: %s: %s", c->dir, what, sqlite3_errmsg(c->db));
+        log_error("%s", c->turn_err.msg);
+    }
     return WEFT_EDB;
 }
 
-static int exec(catalog *c, const char *sql)
+int cat_db_fail(catalog *c, const char *what)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        log_error("catalogue: %s (in: %.60s)", msg ? msg : "?", sql);
-        sqlite3_free(msg);
-        return WEFT_EDB;
-    }
-    return 0;
+    return turn_failed(c, what);
 }
 
-static int user_version(catalog *c)
+int catalog_commit(catalog *c, weft_err *err)
 {
-    sqlite3_stmt *st;
-    int v = -1;
-    if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-static int migrate(catalog *c, weft_err *err)
-{
-    int v = user_version(c);
-    int target = (int)(sizeof migrations / sizeof migrations[0]);
-    if (v > target)
-        return err_set(err, WEFT_EDB, "%s/catalog.db has schema version %d; this weft knows "
-                       "up to %d (upgrade weft)", c->dir, v, target);
-    for (; v < target; v++) {
-        char pragma[64];
-        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
-        if (exec(c, "BEGIN IMMEDIATE") < 0 || exec(c, migrations[v]) < 0 ||
-            exec(c, pragma) < 0 || exec(c, "COMMIT") < 0) {
-            exec(c, "ROLLBACK");
-            return err_set(err, WEFT_EDB, "%s/catalog.db: migration to schema version %d "
-                           "failed: %s", c->dir, v + 1, sqlite3_errmsg(c->db));
-        }
-    }
-    return 0;
-}
-
-int catalog_open(const char *dir, int readonly, catalog **out, weft_err *err)
-{
-    if (!readonly && fs_mkdir_p(dir, 0755) < 0)
-        return err_set(err, WEFT_EIO, "cannot create state directory %s: %s", dir,
-                       strerror(errno));
-    catalog *c = xcalloc(1, sizeof *c);
-    c->dir = xstrdup(dir);
-    char *path = xasprintf("%s/catalog.db", dir);
-    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    int rc = sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        err_set(err, readonly ? WEFT_ENOTFOUND : WEFT_EDB, "cannot open catalogue %s: %s", path,
-                c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
-        free(path);
-        catalog_close(&c);
-        return err->code;
-    }
-    free(path);
-    sqlite3_busy_timeout(c->db, 5000);
-    sqlite3_extended_result_codes(c->db, 1);
-    if (!readonly) {
-        /* WAL: readers (the CLI) never block the scheduler. synchronous=FULL: a committed
-         * group survives power loss, not only a crash of the process. */
-        if (exec(c, "PRAGMA journal_mode = WAL") < 0 || exec(c, "PRAGMA synchronous = FULL") < 0 ||
-            exec(c, "PRAGMA foreign_keys = ON") < 0 || migrate(c, err) < 0) {
-            if (!err || !err->code)
-                err_set(err, WEFT_EDB, "cannot set up catalogue %s/catalog.db: %s", dir,
-                        sqlite3_errmsg(c->db));
-            int code = err ? err->code : WEFT_EDB;
-            catalog_close(&c);
-            return code;
-        }
-    } else if (user_version(c) != CATALOG_SCHEMA_VERSION) {
-        err_set(err, WEFT_EDB, "%s/catalog.db has schema version %d; expected %d", dir,
-                user_version(c), CATALOG_SCHEMA_VERSION);
-        catalog_close(&c);
-        return WEFT_EDB;
-    }
-    *out = c;
-    return 0;
-}
-
-void catalog_close(catalog **cp)
-{
-    if (!cp || !*cp)
-        return;
-    catalog *c = *cp;
-    if (c->db) {
-        catalog_commit(c);
-        for (int i = 0; i < ST__COUNT; i++)
-            sqlite3_finalize(c->stmts[i]);
-        sqlite3_close(c->db);
-    }
-    free(c->dir);
-    free(c);
-    *cp = NULL;
-}
-
-int catalog_commit(catalog *c)
-{
-    if (!c->in_txn)
+    if (!c->in_txn && !c->turn_err.code)
         return 0;
-    c->in_txn = 0;
     /* A statement left on a row would keep a read snapshot open past the commit; once
      * another connection (weft cache evict) writes, the next BEGIN IMMEDIATE would fail
      * with SQLITE_BUSY_SNAPSHOT instead of waiting. */
     for (int i = 0; i < ST__COUNT; i++)
         if (c->stmts[i])
             sqlite3_reset(c->stmts[i]);
-    if (exec(c, "COMMIT") < 0) {
-        exec(c, "ROLLBACK");
+    if (!c->turn_err.code && c->in_txn &&
+        sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        turn_failed(c, "commit");
+    c->in_txn = 0;
+    if (c->turn_err.code) {
+        if (!sqlite3_get_autocommit(c->db))
+            sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        int code = err_set(err, c->turn_err.code, "%s", c->turn_err.msg);
+        c->turn_err = (weft_err){0};
+        c->turn_run = c->turn_attempt = 0;
+        return code;
+    }
+    cat_marks_committed(c);
+    return 0;
+}
+
+int catalog_turn_failed(const catalog *c)
+{
+    return c->turn_err.code != 0;
+}
+
+/* Returns the prepared statement for id, reset and unbound, inside the turn's transaction;
+ * NULL once a write of the turn failed. */
+/* Opens the turn's transaction unless it is open; WEFT_EDB once a write of it failed. */
+static int turn_begin(catalog *c)
+{
+    if (c->turn_err.code)
         return WEFT_EDB;
+    if (!c->in_txn) {
+        if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+            return turn_failed(c, "begin");
+        c->in_txn = 1;
     }
     return 0;
 }
 
-/* Returns the prepared statement for id, reset and unbound, inside the turn's transaction. */
 sqlite3_stmt *cat_stmt(catalog *c, enum stmt_id id)
 {
-    if (!c->in_txn) {
-        if (exec(c, "BEGIN IMMEDIATE") < 0)
-            return NULL;
-        c->in_txn = 1;
-    }
+    if (turn_begin(c) < 0)
+        return NULL;
     if (!c->stmts[id] &&
         sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->stmts[id],
                            NULL) != SQLITE_OK) {
-        cat_db_fail(c, "prepare");
+        turn_failed(c, "prepare");
         return NULL;
     }
     sqlite3_reset(c->stmts[id]);
@@ -341,7 +183,7 @@ int cat_done(catalog *c, sqlite3_stmt *s, const char *what)
         return WEFT_EDB;
     int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return cat_db_fail(c, what);
+        return turn_failed(c, what);
     return 0;
 }
 
@@ -377,9 +219,15 @@ int64_t catalog_create_run(catalog *c, const catalog_run *r, int64_t now_us)
     cat_bind_text(s, 5, r->types);
     cat_bind_text(s, 6, r->artifacts ? r->artifacts : "{}");
     cat_bind_time(s, 7, r->retry_of);
+    /* Ids are issued, never derived from the table: a run id refused with its turn is
+     * skipped, not handed to the next run. */
+    int64_t id = c->next_run++;
+    sqlite3_bind_int64(s, 8, id);
     if (cat_done(c, s, "create run") < 0)
         return WEFT_EDB;
-    return sqlite3_last_insert_rowid(c->db);
+    if (id > c->turn_run)
+        c->turn_run = id;
+    return id;
 }
 
 int catalog_add_task(catalog *c, int64_t run, int idx, int elem, const char *name,
@@ -440,6 +288,8 @@ int catalog_start_attempt(catalog *c, const catalog_attempt *a, int64_t now_us)
     sqlite3_bind_int64(s, 6, now_us);
     if (cat_done(c, s, "start attempt") < 0 || !(s = cat_stmt(c, ST_TASK_RUNNING)))
         return WEFT_EDB;
+    if ((int64_t)a->id > c->turn_attempt)
+        c->turn_attempt = (int64_t)a->id;
     cat_bind_unit(s, a->run, a->idx, a->elem);
     sqlite3_bind_int(s, 3, a->number);
     cat_bind_text(s, 4, a->worker);
@@ -533,8 +383,7 @@ int catalog_put_worker(catalog *c, const char *name, uint32_t slots, const char 
     cat_bind_text(s, 3, types_json);
     cat_bind_text(s, 4, state);
     sqlite3_bind_int64(s, 5, now_us);
-    int rc = cat_done(c, s, "store worker");
-    return rc ? rc : catalog_event(c, 0, NULL, state, name, now_us);
+    return cat_done(c, s, "store worker");
 }
 
 int catalog_event(catalog *c, int64_t run, const char *task, const char *kind,
@@ -555,13 +404,14 @@ int catalog_event(catalog *c, int64_t run, const char *task, const char *kind,
 uint64_t catalog_max_attempt_id(catalog *c)
 {
     sqlite3_stmt *st;
-    uint64_t v = 0;
+    int64_t v = 0;
     if (sqlite3_prepare_v2(c->db, "SELECT coalesce(max(id), 0) FROM attempts", -1, &st,
                            NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW)
-        v = (uint64_t)sqlite3_column_int64(st, 0);
+        v = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    return v;
+    int64_t floor = marks_attempt_max(&c->marks);
+    return (uint64_t)(v > floor ? v : floor);
 }
 
 int catalog_write_log(catalog *c, int64_t run, const char *task, int attempt,
@@ -589,4 +439,93 @@ int catalog_request_cancel(catalog *c, int64_t run, int64_t now_us)
     sqlite3_bind_int64(s, 1, run);
     int rc = cat_done(c, s, "request cancel");
     return rc ? rc : catalog_event(c, run, NULL, "cancel_requested", NULL, now_us);
+}
+
+int catalog_worker_state(catalog *c, const char *name, const char *state, int64_t now_us)
+{
+    sqlite3_stmt *s = cat_stmt(c, ST_WORKER_STATE);
+    if (!s)
+        return WEFT_EDB;
+    cat_bind_text(s, 1, name);
+    cat_bind_text(s, 2, state);
+    sqlite3_bind_int64(s, 3, now_us);
+    int rc = cat_done(c, s, "store worker state");
+    char kind[32];
+    snprintf(kind, sizeof kind, "worker_%s", state);
+    return rc ? rc : catalog_event(c, 0, NULL, kind, name, now_us);
+}
+
+int catalog_workers_unknown(catalog *c)
+{
+    if (turn_begin(c) < 0)
+        return WEFT_EDB;
+    if (sqlite3_exec(c->db, "UPDATE workers SET state = 'unknown' WHERE state = 'up'", NULL,
+                     NULL, NULL) != SQLITE_OK)
+        return cat_db_fail(c, "reset worker states");
+    return 0;
+}
+
+/* ---- exactly-once requests ---- */
+
+#define REQUEST_KEEP_US (24LL * 3600 * 1000000)
+
+static char *column_dup(sqlite3_stmt *s, int i)
+{
+    const unsigned char *v = sqlite3_column_text(s, i);
+    return v ? xstrdup((const char *)v) : NULL;
+}
+
+int catalog_request_get(catalog *c, const char *key, catalog_answer *a)
+{
+    memset(a, 0, sizeof *a);
+    /* A read: it joins the turn's transaction when one is open (and sees its writes), but
+     * never opens one, so it works while the catalogue cannot be written. */
+    sqlite3_stmt *s = c->stmts[ST_REQUEST_GET];
+    if (!s && sqlite3_prepare_v3(c->db, stmt_sql[ST_REQUEST_GET], -1, SQLITE_PREPARE_PERSISTENT,
+                                 &c->stmts[ST_REQUEST_GET], NULL) != SQLITE_OK)
+        return WEFT_EDB;
+    s = c->stmts[ST_REQUEST_GET];
+    sqlite3_reset(s);
+    cat_bind_text(s, 1, key);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        snprintf(a->kind, sizeof a->kind, "%s", (const char *)sqlite3_column_text(s, 0));
+        a->code = sqlite3_column_int(s, 1);
+        a->error = column_dup(s, 2);
+        a->json = column_dup(s, 3);
+        a->run_id = sqlite3_column_int64(s, 4);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : WEFT_EDB;
+}
+
+void catalog_answer_free(catalog_answer *a)
+{
+    free(a->error);
+    free(a->json);
+    a->error = a->json = NULL;
+}
+
+int catalog_request_put(catalog *c, const char *key, const catalog_answer *a, int64_t now_us)
+{
+    sqlite3_stmt *s = cat_stmt(c, ST_REQUEST_PUT);
+    if (!s)
+        return WEFT_EDB;
+    cat_bind_text(s, 1, key);
+    cat_bind_text(s, 2, a->kind);
+    sqlite3_bind_int(s, 3, a->code);
+    cat_bind_text(s, 4, a->error);
+    cat_bind_text(s, 5, a->json);
+    cat_bind_time(s, 6, a->run_id);
+    sqlite3_bind_int64(s, 7, now_us);
+    int rc = cat_done(c, s, "record request");
+    if (rc == 0 && now_us - c->requests_pruned_us > 3600LL * 1000000) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "DELETE FROM requests WHERE created_us < %lld",
+                 (long long)(now_us - REQUEST_KEEP_US));
+        if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+            return cat_db_fail(c, "forget old requests");
+        c->requests_pruned_us = now_us;
+    }
+    return rc;
 }

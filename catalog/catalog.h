@@ -8,6 +8,12 @@
  * scheduler calls catalog_commit once per loop turn (group commit). Queries used by the
  * CLI return JSON, so the daemon and a local reader share one implementation.
  *
+ * A turn's writes commit together or not at all: once one write fails (disk full, I/O
+ * error, a lock held too long, a damaged page) the turn takes no more, and catalog_commit
+ * rolls it back and says why. Run ids are issued by the catalogue and never issued twice;
+ * catalog.marks beside the database records the highest ids committed, so that a database
+ * that lost history is refused on open (see marks.h).
+ *
  * Task logs live beside the database, in logs/RUN/TASK.ATTEMPT.log. Not here: artifacts. */
 #ifndef WEFT_CATALOG_H
 #define WEFT_CATALOG_H
@@ -21,16 +27,38 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 8
+#define CATALOG_SCHEMA_VERSION 9
 
+enum {
+    CATALOG_READONLY = 1,    /* an existing database, for queries only */
+    CATALOG_ACCEPT_LOSS = 2, /* open a database that lost history (ids continue after it) */
+    CATALOG_ANY_VERSION = 4, /* read-only: open whatever schema version it has (weft check) */
+};
 /* Opens (creating and migrating) the catalogue in directory dir (catalog.db, logs/).
- * readonly opens an existing database for queries only. On failure returns a negative code
- * with a message naming the file. */
-int catalog_open(const char *dir, int readonly, catalog **out, weft_err *err);
+ * A writable open checks the database against catalog.marks and logs/ and refuses one that
+ * holds less than was committed (WEFT_ECORRUPT, saying what it found and how to recover),
+ * unless flags has CATALOG_ACCEPT_LOSS. On failure returns a negative code with a message
+ * naming the file. */
+int catalog_open(const char *dir, int flags, catalog **out, weft_err *err);
 /* Commits any open transaction and closes. Accepts NULL; sets *cp to NULL. */
 void catalog_close(catalog **cp);
-/* Commits the current group of writes, if any. Returns 0 or WEFT_EDB (logged). */
-int catalog_commit(catalog *c);
+/* Commits the current group of writes, if any. When a write of the group or the commit
+ * failed, rolls the group back and returns WEFT_EBUSY (another connection held the write
+ * lock) or WEFT_EDB, with the first failure's message in err (may be NULL). */
+int catalog_commit(catalog *c, weft_err *err);
+/* Whether a write of the current group failed (the group will be rolled back). */
+int catalog_turn_failed(const catalog *c);
+/* How long a write waits for another connection's write lock (default 5 s). */
+void catalog_set_busy_wait(catalog *c, int ms);
+/* Checks the database file: PRAGMA quick_check, or integrity_check when full. 0, or
+ * WEFT_ECORRUPT with the first problems found and how to recover. */
+int catalog_check(catalog *c, int full, weft_err *err);
+/* Compares the database with catalog.marks and logs/ without changing anything: 0, or
+ * WEFT_ECORRUPT saying what was committed and what is left. */
+int catalog_check_history(catalog *c, weft_err *err);
+/* Whether the catalogue can be written now: a small write in a transaction of its own.
+ * 0, or WEFT_EDB with the reason. */
+int catalog_probe(catalog *c, int64_t now_us, weft_err *err);
 
 /* ---- writes (each joins the current group) ---- */
 
@@ -96,9 +124,32 @@ int catalog_finish_run(catalog *c, int64_t run, const char *state, const char *e
 int catalog_request_cancel(catalog *c, int64_t run, int64_t now_us);
 int catalog_put_worker(catalog *c, const char *name, uint32_t slots, const char *types_json,
                        const char *state, int64_t now_us);
+/* A known worker's new state ("lost", "unknown"), with an event (kind: "worker_" state). */
+int catalog_worker_state(catalog *c, const char *name, const char *state, int64_t now_us);
+/* Marks every worker "up" as "unknown": a starting scheduler knows none of them yet. */
+int catalog_workers_unknown(catalog *c);
+
+/* ---- exactly-once requests ---- */
+
+/* The first answer to a client request with idempotency key `key`. */
+typedef struct catalog_answer {
+    char kind[16];   /* "submit", "retry", "cancel" */
+    int code;        /* 0 or a weft error code */
+    char *error;     /* malloc'd or NULL */
+    char *json;      /* malloc'd or NULL */
+    int64_t run_id;
+} catalog_answer;
+/* 1 and fills a (free with catalog_answer_free) when key was answered before; 0 when not;
+ * a negative code when the catalogue cannot tell. */
+int catalog_request_get(catalog *c, const char *key, catalog_answer *a);
+void catalog_answer_free(catalog_answer *a);
+/* Records the answer to a request with key, in the current group (the answer is sent only
+ * after it commits). Keys older than a day are forgotten. */
+int catalog_request_put(catalog *c, const char *key, const catalog_answer *a, int64_t now_us);
 int catalog_event(catalog *c, int64_t run, const char *task, const char *kind,
                   const char *detail, int64_t now_us);
-/* The largest attempt id ever issued (0 when none). */
+/* The largest attempt id ever issued (0 when none), counting ids issued before a loss of
+ * history that was accepted. */
 uint64_t catalog_max_attempt_id(catalog *c);
 
 /* Writes a task log to logs/RUN/TASK.ATTEMPT.log; an empty log writes no file. */
@@ -153,6 +204,17 @@ typedef struct catalog_roots {
 int catalog_each_root(catalog *c, int64_t expire_before_us, catalog_root_fn fn, void *ud,
                       catalog_roots *n, weft_err *err);
 
+/* ---- backup and restore (catalog_backup.c) ---- */
+
+/* Copies the catalogue in dir to the file dest (which must not exist) with SQLite's online
+ * backup: a consistent copy even while a scheduler writes. The copy is checked. */
+int catalog_backup(const char *dir, const char *dest, weft_err *err);
+/* Replaces the catalogue in dir (no scheduler may be running on it) by the backup src,
+ * after checking src. The replaced file is kept as catalog.db.replaced-TIME; ids issued
+ * before stay issued (catalog.marks keeps them as floors). *kept gets the kept file's
+ * path (caller frees), or NULL when there was none. */
+int catalog_restore(const char *dir, const char *src, char **kept, weft_err *err);
+
 /* ---- queries (JSON; caller json_decrefs; NULL with err when not found) ---- */
 
 json_t *catalog_query_runs(catalog *c, int limit, weft_err *err);
@@ -168,7 +230,7 @@ json_t *catalog_query_open_runs(catalog *c, weft_err *err);
 /* What a restarted scheduler needs to rebuild a run: {"id", "file", "spec", "params",
  * "types", "artifacts", "cancel_requested",
  * "tasks": [{"idx", "elem", "state", "attempts", "outputs", "retry_due_us",
- * "running_attempt"}]}. */
+ * "running_attempt", "running_worker", "running_dispatched_us"}]}. */
 json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err);
 /* Logs of a run (task NULL: every task), each {"task","attempt","log"}. */
 json_t *catalog_query_logs(catalog *c, int64_t run, const char *task, weft_err *err);

@@ -7,23 +7,49 @@
 #include <sqlite3.h>
 
 #include "catalog/catalog.h"
+#include "catalog/marks.h"
 
 enum stmt_id {
     ST_PUT_WORKFLOW, ST_GET_WORKFLOW, ST_CREATE_RUN, ST_ADD_TASK, ST_ADD_EDGE, ST_UPDATE_TASK,
     ST_START_ATTEMPT, ST_TASK_RUNNING, ST_FINISH_ATTEMPT, ST_FINISH_RUN, ST_PUT_WORKER,
     ST_EVENT, ST_CANCEL_RUN, ST_TASK_LOOKUP, ST_TASK_SOURCE, ST_CACHE_GET, ST_CACHE_HIT,
     ST_CACHE_PUT, ST_CACHE_DEL, ST_SAVE_CHECKPOINT, ST_LAST_CHECKPOINT, ST_RETRIED_CHECKPOINT,
-    ST__COUNT
+    ST_WORKER_STATE, ST_REQUEST_GET, ST_REQUEST_PUT, ST__COUNT
 };
 
 struct catalog {
     sqlite3 *db;
     char *dir;
     int in_txn;
+    int readonly;
+    /* The first write of the turn that failed (code 0: none). Once set, the turn takes no
+     * more writes, and catalog_commit rolls it back: SQLite may already have rolled the
+     * transaction back itself (SQLITE_FULL, SQLITE_IOERR), and later statements would
+     * otherwise each commit on their own. */
+    weft_err turn_err;
+    /* Ids: the next run id to issue (never one issued before, committed or not), and the
+     * highest run and attempt ids written in the turn and committed (for catalog.marks). */
+    int64_t next_run;
+    catalog_marks marks;      /* what catalog.marks holds */
+    int64_t committed_attempt; /* may run ahead of marks.attempt (written once a second) */
+    int64_t turn_run, turn_attempt;
+    int64_t marks_written_us;  /* monotonic */
+    int64_t requests_pruned_us;
     sqlite3_stmt *stmts[ST__COUNT];
 };
 
-/* Logs the database's last error for what; returns WEFT_EDB. */
+/* PRAGMA quick_check (integrity_check when full) of db, the file at path: 0, or
+ * WEFT_ECORRUPT with the first problems and how to recover. */
+int cat_check_db(sqlite3 *db, const char *path, int full, weft_err *err);
+/* The highest run number among the directories of dir/logs (0 when none). */
+int64_t cat_logs_high(const char *dir);
+/* Runs sql; 0, or WEFT_EDB (logged). */
+int cat_exec(catalog *c, const char *sql);
+/* After a successful commit: raises catalog.marks to the ids the turn committed (run ids at
+ * once, attempt ids at most once a second). */
+void cat_marks_committed(catalog *c);
+/* Records the database's last error for what as the turn's failure (logged); returns
+ * WEFT_EDB. */
 int cat_db_fail(catalog *c, const char *what);
 /* The prepared statement for id, reset and unbound, inside the turn's transaction (opened
  * on first use); NULL on failure (logged). */

@@ -197,10 +197,12 @@ json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err)
         return NULL;
     json_t *tasks = cat_rows(c,
                          "SELECT t.idx, t.elem, t.state, t.attempts, t.outputs, t.retry_due_us, "
-                         "(SELECT max(a.id) FROM attempts a WHERE a.run_id = t.run_id AND "
-                         "a.idx = t.idx AND a.elem = t.elem AND a.state = 'running') "
-                         "AS running_attempt "
-                         "FROM tasks t WHERE t.run_id = ?1 ORDER BY t.idx, t.elem",
+                         "a.id AS running_attempt, a.worker AS running_worker, "
+                         "a.dispatched_us AS running_dispatched_us "
+                         "FROM tasks t LEFT JOIN attempts a ON a.id = "
+                         "(SELECT max(x.id) FROM attempts x WHERE x.run_id = t.run_id AND "
+                         "x.idx = t.idx AND x.elem = t.elem AND x.state = 'running') "
+                         "WHERE t.run_id = ?1 ORDER BY t.idx, t.elem",
                          args, 1, NULL, err);
     if (!tasks) {
         json_decref(out);

@@ -125,7 +125,7 @@ static void record(catalog *c, const gc_report *r, int64_t now_us)
              (unsigned long long)r->count[STORE_PARTIAL],
              (unsigned long long)r->count[STORE_QUARANTINED], (long long)r->roots.runs_expired);
     catalog_event(c, 0, NULL, "gc", detail, now_us);
-    catalog_commit(c);
+    catalog_commit(c, NULL);
 }
 
 int gc_collect(catalog *c, store *s, const gc_options *o, gc_report *r, weft_err *err)
@@ -157,4 +157,58 @@ void gc_report_free(gc_report *r)
 {
     json_decref(r->removed);
     r->removed = NULL;
+}
+
+/* ---- weft check ---- */
+
+#define CHECK_PROBLEMS_MAX 100
+
+typedef struct checker {
+    store *s;
+    gc_check_report *r;
+    strmap *seen;
+} checker;
+
+static void check_ref(void *ud, const json_t *ref)
+{
+    checker *k = ud;
+    const char *hex = store_ref_hash(ref);
+    if (!hex || strmap_get(k->seen, hex))
+        return;
+    strmap_put(k->seen, hex, &found);
+    k->r->referenced++;
+    weft_err e = {0};
+    int rc = store_verify(k->s, ref, &e);
+    if (rc == 0) {
+        k->r->ok++;
+        return;
+    }
+    *(rc == WEFT_ENOTFOUND ? &k->r->missing : &k->r->corrupt) += 1;
+    if (json_array_size(k->r->problems) < CHECK_PROBLEMS_MAX)
+        json_array_append_new(k->r->problems, json_string(e.msg));
+}
+
+static int check_doc(void *ud, const char *text)
+{
+    json_t *doc = json_loads(text, JSON_DECODE_ANY, NULL);
+    store_each_ref(doc, check_ref, ud);
+    json_decref(doc);
+    return 0;
+}
+
+int gc_check(catalog *c, store *s, gc_check_report *r, weft_err *err)
+{
+    memset(r, 0, sizeof *r);
+    r->problems = json_array();
+    checker k = {.s = s, .r = r, .seen = strmap_new()};
+    catalog_roots roots;
+    int rc = catalog_each_root(c, 0, check_doc, &k, &roots, err);
+    strmap_destroy(&k.seen);
+    return rc;
+}
+
+void gc_check_report_free(gc_check_report *r)
+{
+    json_decref(r->problems);
+    r->problems = NULL;
 }

@@ -44,6 +44,17 @@ typedef struct gc_report {
  * report says what was. Free the report with gc_report_free. */
 int gc_collect(catalog *c, store *s, const gc_options *o, gc_report *r, weft_err *err);
 void gc_report_free(gc_report *r);
+/* What weft check found in the store: every blob the catalogue references (all runs and
+ * cache entries, directories' files included), verified against its hash. */
+typedef struct gc_check_report {
+    uint64_t referenced, ok, missing, corrupt;
+    json_t *problems;      /* ["message", ...] for missing and corrupt blobs (at most 100) */
+} gc_check_report;
+/* Verifies the store s against catalogue c (a damaged blob is quarantined, as on any
+ * read). Free the report with gc_check_report_free. */
+int gc_check(catalog *c, store *s, gc_check_report *r, weft_err *err);
+void gc_check_report_free(gc_check_report *r);
+
 /* "blob", "partial" or "quarantined". */
 const char *gc_kind_name(store_entry_kind k);
 

@@ -31,8 +31,10 @@ typedef struct cli_opts {
     int all;                 /* cache evict --all */
     const char *from;        /* retry --from TASK */
     int dry_run;             /* retry, gc --dry-run */
+    int full;                /* check --full */
     int64_t grace_ms;        /* gc --grace (-1: not given) */
     int64_t expire_ms;       /* gc --expire (-1: not given) */
+    const char *idempotency_key; /* --idempotency-key: submit, retry, cancel */
     compile_param *params;   /* -p name=value */
     size_t nparams;
     char **args;             /* positional arguments after the command */
@@ -78,6 +80,12 @@ Weft__Param **cli_wire_params(const cli_opts *o, Weft__Param **storage);
 const char *cli_str(const json_t *o, const char *k);
 /* Prints err and returns its exit code. */
 int cli_exit_for(const weft_err *err);
+/* The idempotency key for a write request: o's --idempotency-key, or a new one in buf. */
+const char *cli_request_key(const cli_opts *o, char buf[33]);
+/* Prints a refusal from the scheduler; returns its exit code (3 when the scheduler cannot
+ * write its catalogue, 2 otherwise). Validation errors ("file:line:column: message" lines)
+ * are printed as they are. */
+int cli_refused(const Weft__Reply *r);
 
 /* The registry of task types on the plugin path (described by weft-executor). Prints the
  * problem and returns NULL when it cannot be obtained. */
@@ -97,6 +105,10 @@ int cmd_retry(cli_opts *o);
 int cmd_gc(cli_opts *o);
 int cmd_task(cli_opts *o);
 int cmd_search(cli_opts *o);
+int cmd_events(cli_opts *o);
+int cmd_backup(cli_opts *o);
+int cmd_restore(cli_opts *o);
+int cmd_check(cli_opts *o);
 
 /* Whether to use colour on stdout (a TTY, and NO_COLOR unset). */
 int cli_color(void);

@@ -2,8 +2,12 @@
 #include "cli/client.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <zmq.h>
 
@@ -16,19 +20,33 @@ struct client {
     char *endpoint;
 };
 
-int client_open(const char *endpoint, int timeout_ms, client **out, weft_err *err)
+#define RETRY_FIRST_MS 3000
+#define RETRY_MAX_MS 5000
+
+/* A new DEALER socket connected to c's endpoint (replacing any old one: a late answer to
+ * an earlier try then has nowhere to arrive). */
+static int connect_socket(client *c, weft_err *err)
 {
-    client *c = xcalloc(1, sizeof *c);
-    c->ctx = zmq_ctx_new();
+    if (c->sock)
+        zmq_close(c->sock);
     c->sock = zmq_socket(c->ctx, ZMQ_DEALER);
-    c->timeout_ms = timeout_ms;
-    c->endpoint = xstrdup(endpoint);
     int zero = 0;
     int64_t maxsize = WIRE_MAX;
     zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxsize, sizeof maxsize);
-    if (zmq_connect(c->sock, endpoint) < 0) {
-        err_set(err, WEFT_EUNREACH, "cannot connect to %s: %s", endpoint, zmq_strerror(errno));
+    if (zmq_connect(c->sock, c->endpoint) < 0)
+        return err_set(err, WEFT_EUNREACH, "cannot connect to %s: %s", c->endpoint,
+                       zmq_strerror(errno));
+    return 0;
+}
+
+int client_open(const char *endpoint, int timeout_ms, client **out, weft_err *err)
+{
+    client *c = xcalloc(1, sizeof *c);
+    c->ctx = zmq_ctx_new();
+    c->timeout_ms = timeout_ms;
+    c->endpoint = xstrdup(endpoint);
+    if (connect_socket(c, err) < 0) {
         client_close(&c);
         return WEFT_EUNREACH;
     }
@@ -47,7 +65,9 @@ void client_close(client **cp)
     *cp = NULL;
 }
 
-int client_call(client *c, const Weft__Envelope *env, Weft__Envelope **out, weft_err *err)
+/* One try: sends env and waits up to wait_ms for the reply. */
+static int call_once(client *c, const Weft__Envelope *env, int wait_ms, Weft__Envelope **out,
+                     weft_err *err)
 {
     size_t len;
     uint8_t *data = wire_pack(env, &len);
@@ -57,7 +77,7 @@ int client_call(client *c, const Weft__Envelope *env, Weft__Envelope **out, weft
         return err_set(err, WEFT_EUNREACH, "cannot send to %s: %s", c->endpoint,
                        zmq_strerror(errno));
     zmq_pollitem_t item = {.socket = c->sock, .events = ZMQ_POLLIN};
-    rc = zmq_poll(&item, 1, c->timeout_ms);
+    rc = zmq_poll(&item, 1, wait_ms);
     if (rc <= 0)
         return err_set(err, WEFT_EUNREACH,
                        "no answer from the scheduler at %s within %d ms (is it running?)",
@@ -79,6 +99,61 @@ int client_call(client *c, const Weft__Envelope *env, Weft__Envelope **out, weft
     }
     *out = reply;
     return 0;
+}
+
+int client_call(client *c, const Weft__Envelope *env, Weft__Envelope **out, weft_err *err)
+{
+    return call_once(c, env, c->timeout_ms, out, err);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int client_call_retry(client *c, const Weft__Envelope *env, Weft__Envelope **out, weft_err *err)
+{
+    int64_t deadline = now_ms() + c->timeout_ms;
+    int wait = RETRY_FIRST_MS;
+    for (;;) {
+        int64_t left = deadline - now_ms();
+        int rc = call_once(c, env, left < wait ? (int)(left > 0 ? left : 1) : wait, out, err);
+        if (rc == WEFT_EPROTO || (rc == 0 && (*out)->reply->code != WEFT_EUNAVAIL))
+            return rc;
+        /* No answer, or "cannot write now": nothing was done. Ask again, unless the time is
+         * up (then the last refusal, or unreachable, is the answer). */
+        if (now_ms() + (rc == 0 ? wait : 0) >= deadline)
+            return rc;
+        if (rc == 0) {
+            weft__envelope__free_unpacked(*out, NULL);
+            *out = NULL;
+            struct timespec ts = {wait / 1000, (long)(wait % 1000) * 1000000};
+            nanosleep(&ts, NULL);
+        }
+        if (connect_socket(c, err) < 0)
+            return WEFT_EUNREACH;
+        wait = wait * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : wait * 2;
+    }
+}
+
+void client_new_key(char key[33])
+{
+    unsigned char raw[16];
+    size_t got = 0;
+    while (got < sizeof raw) {
+        ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
+        if (n > 0)
+            got += (size_t)n;
+        else if (errno != EINTR)
+            break;
+    }
+    for (size_t i = got; i < sizeof raw; i++) /* no entropy source: time and pid */
+        raw[i] = (unsigned char)((uint64_t)now_ms() * 2654435761u >> (i % 8 * 8)) ^
+                 (unsigned char)getpid();
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(key + 2 * i, 3, "%02x", raw[i]);
 }
 
 json_t *client_query(client *c, Weft__QueryKind kind, uint64_t run_id, const char *task,

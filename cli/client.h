@@ -18,6 +18,15 @@ void client_close(client **cp);
 /* Sends env and waits for the Reply. On success *out is the reply (free with
  * weft__envelope__free_unpacked). WEFT_EUNREACH when nothing came back in time. */
 int client_call(client *c, const Weft__Envelope *env, Weft__Envelope **out, weft_err *err);
+/* For requests that carry an idempotency key (submit, retry, cancel): like client_call, but
+ * when no answer arrives within a try's wait (3 s, then 5 s), or the scheduler
+ * answers that it cannot write its catalogue right now, sends the request again on a fresh
+ * connection, until the client's timeout has passed. The scheduler answers a repeated key
+ * with its first answer, so a request is never carried out twice. A refusal that lasts
+ * past the timeout is returned as the reply. */
+int client_call_retry(client *c, const Weft__Envelope *env, Weft__Envelope **out, weft_err *err);
+/* A fresh idempotency key: 32 random hex digits and a NUL. */
+void client_new_key(char key[33]);
 /* A query; returns the reply's JSON (caller json_decrefs) or NULL with err set (err->code
  * is the scheduler's code, or WEFT_EUNREACH). */
 json_t *client_query(client *c, Weft__QueryKind kind, uint64_t run_id, const char *task,

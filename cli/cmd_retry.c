@@ -61,12 +61,14 @@ static int request_retry(source *s, cli_opts *o, uint64_t *run)
     rq.n_params = o->nparams;
     rq.dry_run = o->dry_run;
     rq.cwd = cwd ? cwd : "";
+    char key[33];
+    rq.idempotency_key = (char *)cli_request_key(o, key);
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_RETRY;
     env.retry = &rq;
     Weft__Envelope *reply = NULL;
     weft_err err = {0};
-    int rc = client_call(source_client(s), &env, &reply, &err);
+    int rc = client_call_retry(source_client(s), &env, &reply, &err);
     free(params);
     free(pp);
     free(cwd);
@@ -74,14 +76,7 @@ static int request_retry(source *s, cli_opts *o, uint64_t *run)
         return cli_exit_for(&err);
     rc = EXIT_OK;
     if (reply->reply->code != 0) {
-        /* Validation errors come as "file:line:column: message" lines; others as one
-         * message. */
-        const char *e = reply->reply->error;
-        if (*e && e[strlen(e) - 1] == '\n')
-            fputs(e, stderr);
-        else
-            fprintf(stderr, "weft: %s\n", e);
-        rc = EXIT_USAGE;
+        rc = cli_refused(reply->reply);
     } else {
         *run = reply->reply->run_id;
         json_t *plan = json_loads(reply->reply->json, 0, NULL);

@@ -80,7 +80,25 @@ client *source_client(source *s)
 int cli_exit_for(const weft_err *err)
 {
     fprintf(stderr, "weft: %s\n", err->msg);
-    return err->code == WEFT_EUNREACH ? EXIT_UNREACH : EXIT_USAGE;
+    return err->code == WEFT_EUNREACH || err->code == WEFT_EUNAVAIL ? EXIT_UNREACH : EXIT_USAGE;
+}
+
+const char *cli_request_key(const cli_opts *o, char buf[33])
+{
+    if (o->idempotency_key)
+        return o->idempotency_key;
+    client_new_key(buf);
+    return buf;
+}
+
+int cli_refused(const Weft__Reply *r)
+{
+    const char *e = r->error;
+    if (*e && e[strlen(e) - 1] == '\n')
+        fputs(e, stderr);
+    else
+        fprintf(stderr, "weft: %s\n", e);
+    return r->code == WEFT_EUNAVAIL ? EXIT_UNREACH : EXIT_USAGE;
 }
 
 static void print_json(const json_t *j)
@@ -343,24 +361,21 @@ int submit_file(source *s, const cli_opts *o, uint64_t *run)
     rq.yaml = text;
     rq.params = pp;
     rq.n_params = o->nparams;
-    char *cwd = getcwd(NULL, 0);
+    char *cwd = getcwd(NULL, 0), key[33];
     rq.cwd = cwd ? cwd : "";
+    rq.idempotency_key = (char *)cli_request_key(o, key);
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_SUBMIT;
     env.submit = &rq;
     Weft__Envelope *reply = NULL;
-    int rc = client_call(s->cl, &env, &reply, &err);
+    int rc = client_call_retry(s->cl, &env, &reply, &err);
     free(params);
     free(pp);
     free(text);
     free(cwd);
     if (rc < 0)
         return cli_exit_for(&err);
-    rc = EXIT_OK;
-    if (reply->reply->code != 0) {
-        fputs(reply->reply->error, stderr);
-        rc = EXIT_USAGE;
-    }
+    rc = reply->reply->code ? cli_refused(reply->reply) : EXIT_OK;
     *run = reply->reply->run_id;
     weft__envelope__free_unpacked(reply, NULL);
     return rc;
@@ -493,6 +508,14 @@ static int print_scheduler(const json_t *j, const cli_opts *o)
 {
     if (json_is_array(j))
         return print_runs(j, o);
+    const json_t *health = json_object_get(j, "scheduler");
+    if (!strcmp(cli_str(health, "state"), "degraded")) {
+        char since[32];
+        printf("scheduler: DEGRADED for %s: %s\n",
+               span(geti(health, "degraded_since_us"), 0, since, sizeof since),
+               cli_str(health, "reason"));
+        printf("  new work is refused until the catalogue can be written; reads still work\n");
+    }
     printf("scheduler: %lld active runs, %lld workers, %lld tasks ready\n",
            (long long)geti(j, "runs_active"), (long long)geti(j, "workers"),
            (long long)geti(j, "tasks_ready"));
@@ -557,17 +580,18 @@ int cmd_cancel(cli_opts *o)
     int rc = cli_open_scheduler(o, &s);
     if (!rc) {
         Weft__CancelRequest rq = WEFT__CANCEL_REQUEST__INIT;
+        char key[33];
         rq.run_id = run;
+        rq.idempotency_key = (char *)cli_request_key(o, key);
         Weft__Envelope env = WEFT__ENVELOPE__INIT;
         env.body_case = WEFT__ENVELOPE__BODY_CANCEL;
         env.cancel = &rq;
         Weft__Envelope *reply = NULL;
         weft_err err = {0};
-        if (client_call(s->cl, &env, &reply, &err) < 0) {
+        if (client_call_retry(s->cl, &env, &reply, &err) < 0) {
             rc = cli_exit_for(&err);
         } else if (reply->reply->code != 0) {
-            fprintf(stderr, "weft: %s\n", reply->reply->error);
-            rc = EXIT_USAGE;
+            rc = cli_refused(reply->reply);
         } else {
             printf("run %llu: cancel requested\n", (unsigned long long)run);
         }

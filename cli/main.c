@@ -30,6 +30,10 @@ static const char usage_text[] =
     "  cache evict KEY|--workflow W [--task T]|--all   forget cache entries\n"
     "  cache explain RUN TASK            why a task hit or missed the cache\n"
     "  gc [--dry-run] [--grace D] [--expire D]   remove artifacts nothing references\n"
+    "  events RUN                        a run's audit trail: every transition, in order\n"
+    "  backup DEST                       a consistent copy of the catalogue (while it runs)\n"
+    "  restore BACKUP                    put a backup in place (the scheduler stopped)\n"
+    "  check [--full]                    verify the catalogue and its artifacts offline\n"
     "\n"
     "options:\n"
     "  --scheduler ENDPOINT  talk to this scheduler ($WEFT_SCHEDULER), e.g. tcp://host:7700\n"
@@ -37,9 +41,11 @@ static const char usage_text[] =
     "  --plugin-path PATH    plugin directories ($WEFT_PLUGIN_PATH)\n"
     "  --json                machine-readable output\n"
     "  --timeout DURATION    how long to wait for the scheduler ($WEFT_TIMEOUT, default 10s)\n"
+    "  --idempotency-key K   submit, retry, cancel: a repeated key gets the first answer\n"
+    "                        (default: a new key, kept while the request is retried)\n"
     "\n"
-    "exit codes: 0 success, 1 run failed, 2 usage or validation error, "
-    "3 cannot reach the scheduler\n";
+    "exit codes: 0 success, 1 run failed (check: problems found), 2 usage or validation "
+    "error,\n  3 cannot reach the scheduler (or it cannot write its catalogue now)\n";
 
 static int usage(const char *why)
 {
@@ -73,6 +79,8 @@ static int parse(int argc, char **argv, cli_opts *o)
             o->wait = 1;
         else if (!strcmp(a, "--dry-run"))
             o->dry_run = 1;
+        else if (!strcmp(a, "--full"))
+            o->full = 1;
         else if (!strcmp(a, "--from") && v)
             o->from = argv[++i];
         else if (!strcmp(a, "--all"))
@@ -81,6 +89,11 @@ static int parse(int argc, char **argv, cli_opts *o)
             o->workflow = argv[++i];
         else if (!strcmp(a, "--task") && v)
             o->task = argv[++i];
+        else if (!strcmp(a, "--idempotency-key") && v) {
+            o->idempotency_key = argv[++i];
+            if (!*o->idempotency_key || strlen(o->idempotency_key) > 128)
+                return usage("--idempotency-key takes 1 to 128 characters");
+        }
         else if (!strcmp(a, "--scheduler") && v)
             o->scheduler = argv[++i];
         else if (!strcmp(a, "--state") && v)
@@ -133,7 +146,9 @@ int main(int argc, char **argv)
                     {"list", cmd_list},       {"logs", cmd_logs},     {"validate", cmd_validate},
                     {"graph", cmd_graph},     {"plugins", cmd_plugins},
                     {"cancel", cmd_cancel},   {"cache", cmd_cache},   {"retry", cmd_retry},
-                    {"gc", cmd_gc},           {"task", cmd_task},     {"search", cmd_search}};
+                    {"gc", cmd_gc},           {"task", cmd_task},     {"search", cmd_search},
+                    {"events", cmd_events},   {"backup", cmd_backup}, {"restore", cmd_restore},
+                    {"check", cmd_check}};
     log_init("weft", LOG_WARN);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {

@@ -126,16 +126,32 @@ core *core_new(uint64_t next_attempt_id, uint64_t seed)
     core *c = xcalloc(1, sizeof *c);
     c->runs = u64map_new();
     c->attempts = u64map_new();
-    c->queues = strmap_new();
     c->inflight = strmap_new();
     c->next_attempt = next_attempt_id ? next_attempt_id : 1;
-    c->orphan_grace_us = 5000000; /* how long a restored attempt waits to be claimed */
+    /* A restored attempt fails as lost when no worker claims it within the grace period of
+     * its dispatch, but never sooner than the claim window after the restart (time for
+     * the workers to register again). */
+    c->orphan_grace_us = 5000000;
+    c->orphan_claim_us = 2000000;
     c->rng = seed ? seed : 0x9e3779b97f4a7c15ULL;
     return c;
 }
 
+static void free_queues(strmap **qs)
+{
+    size_t pos = 0;
+    const char *name;
+    void *v;
+    while (strmap_next(*qs, &pos, &name, &v)) {
+        free(((tqueue *)v)->v);
+        free(v);
+    }
+    strmap_destroy(qs);
+}
+
 static void free_run(crun *r)
 {
+    free_queues(&r->queues);
     free(r->stop_reason);
     for (size_t i = 0; i < r->nslots; i++) {
         free(r->t[i].key);
@@ -159,14 +175,11 @@ void core_destroy(core **cp)
     while (u64map_next(c->runs, &pos, &k, &v))
         free_run(v);
     pos = 0;
-    while (u64map_next(c->attempts, &pos, &k, &v))
-        free(v);
-    const char *name;
-    pos = 0;
-    while (strmap_next(c->queues, &pos, &name, &v)) {
-        free(((tqueue *)v)->v);
+    while (u64map_next(c->attempts, &pos, &k, &v)) {
+        free(((cattempt *)v)->orphan_of);
         free(v);
     }
+    const char *name;
     pos = 0;
     while (strmap_next(c->inflight, &pos, &name, &v)) {
         free(((inflight *)v)->waiters);
@@ -186,7 +199,6 @@ void core_destroy(core **cp)
     free(c->heap);
     u64map_destroy(&c->runs);
     u64map_destroy(&c->attempts);
-    strmap_destroy(&c->queues);
     free(c);
     *cp = NULL;
 }
@@ -216,10 +228,10 @@ int64_t core_backoff_ms(const dag_retry *r, int n, double u)
 void core_enqueue(core *c, crun *r, int task)
 {
     const char *type = r->g->tasks[r->t[task].task].type;
-    tqueue *q = strmap_get(c->queues, type);
+    tqueue *q = strmap_get(r->queues, type);
     if (!q) {
         q = xcalloc(1, sizeof *q);
-        strmap_put(c->queues, type, q);
+        strmap_put(r->queues, type, q);
     }
     if (q->head == q->tail)
         q->head = q->tail = 0;
@@ -229,8 +241,18 @@ void core_enqueue(core *c, crun *r, int task)
         q->head = 0;
     }
     xgrow(&q->v, &q->cap, q->tail + 1, sizeof *q->v);
-    q->v[q->tail++] = (qentry){r->id, task};
+    q->v[q->tail++] = (qentry){c->ready_seq++, task};
     c->nready++;
+    r->nready++;
+}
+
+void core_requeue_ready(core *c, crun *r, int task, core_effects *fx)
+{
+    const dag_task *dt = &r->g->tasks[r->t[task].task];
+    r->t[task].state = TS_READY;
+    if (dt->cache_version && !r->stop_class && core_lookup(r, task, fx))
+        return;
+    core_enqueue(c, r, task);
 }
 
 void core_make_ready(core *c, crun *r, int task, core_effects *fx)
@@ -240,11 +262,8 @@ void core_make_ready(core *c, crun *r, int task, core_effects *fx)
         core_map_expand(c, r, task, fx);
         return;
     }
-    r->t[task].state = TS_READY;
     core_emit_task(fx, r, task, TS_READY);
-    if (dt->cache_version && !r->stop_class && core_lookup(r, task, fx))
-        return;
-    core_enqueue(c, r, task);
+    core_requeue_ready(c, r, task, fx);
 }
 
 void core_heap_push(core *c, timer t)
@@ -366,7 +385,9 @@ void core_maybe_finish_run(core *c, crun *r, core_effects *fx)
         e->message = xasprintf("%zu of %zu tasks failed", nfailed, r->g->ntasks);
     }
     /* The shell still reads the run's dag while applying this step's effects; free it at
-     * the start of the next step. */
+     * the start of the next step. Its queue holds no task that could still start. */
+    c->nready -= r->nready;
+    r->nready = 0;
     u64map_del(c->runs, r->id);
     xgrow(&c->ended, &c->capended, c->nended + 1, sizeof *c->ended);
     c->ended[c->nended++] = r;
@@ -457,6 +478,7 @@ static void dispatch_one(core *c, crun *r, int task, cworker *w, int64_t now, co
     cattempt *a = xcalloc(1, sizeof *a);
     a->id = c->next_attempt++;
     a->run = r;
+    r->inflight++;
     a->task = task;
     a->no = ++ct->attempts;
     a->w = w;
@@ -472,25 +494,64 @@ static void dispatch_one(core *c, crun *r, int task, cworker *w, int64_t now, co
     e->json = inputs;
 }
 
-static void dispatch(core *c, int64_t now, core_effects *fx)
+static int any_credits(const core *c)
 {
-    if (!c->nready)
-        return;
+    for (size_t i = 0; i < c->nworkers; i++)
+        if (c->workers[i]->credits)
+            return 1;
+    return 0;
+}
+
+/* The queue of r whose head became ready first among those some worker can run (that
+ * worker in *w), or NULL. */
+static tqueue *run_head(core *c, crun *r, cworker **w)
+{
+    tqueue *best = NULL;
     size_t pos = 0;
     const char *type;
     void *v;
-    while (strmap_next(c->queues, &pos, &type, &v)) {
+    while (strmap_next(r->queues, &pos, &type, &v)) {
         tqueue *q = v;
-        while (q->head < q->tail) {
-            cworker *w = pick_worker(c, type);
-            if (!w)
-                break;
-            qentry qe = q->v[q->head++];
-            c->nready--;
-            crun *r = u64map_get(c->runs, qe.run);
-            if (r && r->t[qe.task].state == TS_READY)
-                dispatch_one(c, r, qe.task, w, now, fx);
+        if (q->head == q->tail || (best && q->v[q->head].seq > best->v[best->head].seq))
+            continue;
+        cworker *cand = pick_worker(c, type);
+        if (cand) {
+            best = q;
+            *w = cand;
         }
+    }
+    return best;
+}
+
+/* Starts ready tasks while workers have credits. Each free slot goes to the run with the
+ * fewest attempts in flight (then to the run whose task became ready first), and within it
+ * to the task that became ready first, across task types (see tqueue). */
+static void dispatch(core *c, int64_t now, core_effects *fx)
+{
+    while (c->nready && any_credits(c)) {
+        crun *br = NULL;
+        tqueue *bq = NULL;
+        cworker *bw = NULL;
+        size_t pos = 0;
+        uint64_t id;
+        void *v;
+        while (u64map_next(c->runs, &pos, &id, &v)) {
+            crun *r = v;
+            cworker *w = NULL;
+            tqueue *q;
+            if (!r->nready || (br && r->inflight > br->inflight) || !(q = run_head(c, r, &w)))
+                continue;
+            if (br && r->inflight == br->inflight && q->v[q->head].seq > bq->v[bq->head].seq)
+                continue;
+            br = r, bq = q, bw = w;
+        }
+        if (!br)
+            return;
+        qentry qe = bq->v[bq->head++];
+        c->nready--;
+        br->nready--;
+        if (br->t[qe.task].state == TS_READY)
+            dispatch_one(c, br, qe.task, bw, now, fx);
     }
 }
 
@@ -501,6 +562,7 @@ crun *core_new_run(core *c, uint64_t id, dag *g)
     crun *r = xcalloc(1, sizeof *r);
     r->id = id;
     r->g = g;
+    r->queues = strmap_new();
     r->nleft = g->ntasks;
     core_add_slots(r, g->ntasks);
     for (size_t i = 0; i < g->ntasks; i++) {
@@ -530,6 +592,8 @@ void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
                         const core_event *ev, int64_t now, core_effects *fx)
 {
     u64map_del(c->attempts, a->id);
+    free(a->orphan_of);
+    a->run->inflight--;
     if (a->w) {
         u64map_del(a->w->running, a->id);
         core_refresh_credits(a->w);
@@ -583,6 +647,13 @@ static void on_tick(core *c, int64_t now, core_effects *fx)
         else if (r && r->t[t.task].state == TS_RETRY_WAIT)
             core_make_ready(c, r, t.task, fx);
     }
+}
+
+/* Workers not heard from for three heartbeat intervals are lost. Only on EV_TICK: the shell
+ * reads every message that arrived before it ticks, so a scheduler that was itself stalled
+ * (a blocked disk, a stopped process) hears the heartbeats that queued meanwhile first. */
+static void check_heartbeats(core *c, int64_t now, core_effects *fx)
+{
     for (size_t i = 0; i < c->nworkers;) {
         cworker *w = c->workers[i];
         if (now - w->last_seen_us > 3 * w->heartbeat_us) {
@@ -625,6 +696,7 @@ void core_step(core *c, const core_event *ev, core_effects *fx)
         on_result(c, ev, fx);
         break;
     case EV_TICK:
+        check_heartbeats(c, ev->now_us, fx);
         break;
     case EV_RUN_RESTORED:
         core_on_restore(c, ev, fx);
@@ -644,8 +716,11 @@ void core_step(core *c, const core_event *ev, core_effects *fx)
 int64_t core_next_deadline(const core *c)
 {
     int64_t next = c->nheap ? c->heap[0].due_us : -1;
-    if (c->norphans && (next < 0 || c->orphan_deadline < next))
-        next = c->orphan_deadline;
+    for (size_t i = 0; i < c->norphans; i++) {
+        const cattempt *a = u64map_get(c->attempts, c->orphans[i]);
+        if (a && !a->w && (next < 0 || a->orphan_deadline < next))
+            next = a->orphan_deadline;
+    }
     for (size_t i = 0; i < c->nworkers; i++) {
         int64_t d = c->workers[i]->last_seen_us + 3 * c->workers[i]->heartbeat_us + 1;
         if (next < 0 || d < next)
@@ -685,6 +760,11 @@ int core_attempt_info(const core *c, uint64_t attempt_id, uint64_t *run_id, int 
     *elem = a->run->t[a->task].elem;
     *attempt_no = a->no;
     return 1;
+}
+
+uint64_t core_next_attempt_id(const core *c)
+{
+    return c->next_attempt;
 }
 
 size_t core_nruns(const core *c)

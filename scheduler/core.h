@@ -56,7 +56,9 @@ enum core_ev_kind {
     EV_HEARTBEAT,     /* worker */
     EV_WORKER_LOST,   /* worker */
     EV_RESULT,        /* attempt_id, ok, errclass, message, outputs */
-    EV_TICK,          /* time passes: retry timers, heartbeat deadlines */
+    EV_TICK,          /* time passes: retry timers, heartbeat deadlines (workers are
+                         declared lost only on a tick: the shell first reads every message
+                         that has arrived) */
     EV_RUN_RESTORED,  /* run_id, dag, snapshot: a run rebuilt after a scheduler restart */
     EV_CANCEL,        /* run_id: stop the run */
     EV_LOOKUP         /* run_id, task; ok = 1: a cache hit, with outputs, source_run and
@@ -68,6 +70,8 @@ typedef struct core_task_snapshot {
     int state;           /* enum task_state */
     int attempts;        /* attempts started */
     uint64_t attempt_id; /* TS_RUNNING: the attempt in flight */
+    const char *worker;  /* TS_RUNNING: the worker it was dispatched to (borrowed) */
+    int64_t dispatched_us; /* TS_RUNNING: when it was dispatched */
     json_t *outputs;     /* TS_SUCCEEDED: borrowed */
     int64_t due_us;      /* TS_RETRY_WAIT: when to retry */
     const struct core_task_snapshot *elems; /* a mapped task that expanded: its elements */
@@ -85,6 +89,9 @@ typedef struct core_event {
     size_t ntypes;
     const uint64_t *running;  /* EV_WORKER_JOINED: attempts it is running now */
     size_t nrunning;
+    const uint64_t *finished; /* EV_WORKER_JOINED: attempts whose results it sends again
+                                 right after registering */
+    size_t nfinished;
     int64_t heartbeat_us;     /* EV_WORKER_JOINED: its heartbeat interval */
     uint64_t attempt_id;      /* EV_RESULT */
     int ok;                   /* EV_RESULT */
@@ -183,6 +190,9 @@ int core_run_active(const core *c, uint64_t run_id);
 int core_attempt_info(const core *c, uint64_t attempt_id, uint64_t *run_id, int *task,
                       int *elem, int *attempt_no);
 size_t core_nruns(const core *c);
+/* The next attempt id the core would issue (a core rebuilt after a failed commit starts
+ * there: ids of the rolled-back turn are never issued again). */
+uint64_t core_next_attempt_id(const core *c);
 size_t core_nworkers(const core *c);
 int core_worker_known(const core *c, const char *name);
 /* Tasks waiting for a worker (ready), across runs. */

@@ -37,6 +37,9 @@ typedef struct ctask {
 typedef struct crun {
     uint64_t id;
     dag *g;
+    strmap *queues;         /* type name -> tqueue* of its ready slots */
+    size_t nready;          /* entries in its queues */
+    size_t inflight;        /* attempts dispatched (or restored) and not ended */
     ctask *t;               /* per slot (see ctask) */
     json_t **outputs;       /* per slot, set on success */
     size_t nslots, capslots;
@@ -63,14 +66,19 @@ typedef struct cattempt {
     int task;
     int no;
     cworker *w;             /* NULL: restored after a restart, not yet claimed by a worker */
+    char *orphan_of;        /* restored: the worker it was dispatched to (owned) */
+    int64_t orphan_deadline;/* restored: when it fails as lost unless claimed */
 } cattempt;
 
 typedef struct qentry {
-    uint64_t run;
-    int task;
+    uint64_t seq;           /* when it became ready, in the order of the whole core */
+    int task;               /* its slot */
 } qentry;
 
-/* A FIFO of ready tasks of one task type. */
+/* A FIFO of one run's ready tasks of one task type. A free slot goes to the run with the
+ * fewest attempts in flight (fair share: a small run is not stuck behind a large one), and
+ * within that run to the task that became ready first among those some worker can run,
+ * across task types. */
 typedef struct tqueue {
     qentry *v;
     size_t head, tail, cap;
@@ -106,7 +114,6 @@ typedef struct timer {
 struct core {
     u64map *runs;           /* run id -> crun* */
     u64map *attempts;       /* attempt id -> cattempt* */
-    strmap *queues;         /* type name -> tqueue* */
     cworker **workers;
     size_t nworkers, capworkers;
     timer *heap;            /* retry timers, min-heap on due_us */
@@ -116,9 +123,10 @@ struct core {
     size_t nready;
     crun **ended;           /* runs that ended during the last step */
     size_t nended, capended;
+    uint64_t ready_seq;     /* the order in which tasks became ready */
     uint64_t *orphans;      /* restored attempts no worker has claimed yet */
     size_t norphans, caporphans;
-    int64_t orphan_deadline, orphan_grace_us;
+    int64_t orphan_grace_us, orphan_claim_us;
     strmap *inflight;       /* cache key -> inflight* */
     settle *settles;
     size_t nsettles, capsettles;
@@ -143,6 +151,8 @@ json_t *core_unit_inputs(const crun *r, int slot, char *why, size_t n);
 void core_task_failed(core *c, crun *r, int task, int cls, const char *msg, int retryable,
                       int64_t now, core_effects *fx);
 void core_make_ready(core *c, crun *r, int task, core_effects *fx);
+/* The same for a task the catalogue already holds as ready (restored): no new event. */
+void core_requeue_ready(core *c, crun *r, int task, core_effects *fx);
 void core_heap_push(core *c, timer t);
 void core_end_task(core *c, crun *r, int task, int state);
 /* What parent p's end means for its waiting child ch: 0 (one fewer to wait for),
@@ -154,7 +164,7 @@ void core_maybe_finish_run(core *c, crun *r, core_effects *fx);
 crun *core_new_run(core *c, uint64_t id, dag *g);
 void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
                         const core_event *ev, int64_t now, core_effects *fx);
-/* Appends task to its type's ready queue. */
+/* Appends task to its run's ready queue of its type. */
 void core_enqueue(core *c, crun *r, int task);
 /* Ends task as succeeded with outputs. source (enum core_source) says where they came
  * from: computed by its attempt (a memoized task then hands the shell its key to record
@@ -180,6 +190,11 @@ void core_map_restore(core *c, crun *r, int task, const core_task_snapshot *snap
 void core_map_free(cmap *m);
 /* Restores an attempt that was running: an orphan until a worker claims it. */
 void core_add_orphan(core *c, crun *r, int slot, const core_task_snapshot *snap, int64_t now);
+/* Worker w registered (ev): it claims its orphans among those it runs; its orphans it
+ * neither runs nor has a result for (dispatched to it, never received) fail as lost now. */
+void core_claim_orphans(core *c, cworker *w, const core_event *ev, core_effects *fx);
+/* Whether registration ev (may be NULL) reports attempt id running or finished. */
+int core_reported(const core_event *ev, uint64_t id);
 /* core_worker.c: EV_WORKER_JOINED; a worker lost (index in c->workers), failing what it
  * ran; lookup by name (index may be NULL); credits = slots minus attempts occupying them. */
 void core_on_worker_joined(core *c, const core_event *ev, core_effects *fx);

@@ -174,7 +174,7 @@ static void restore_element(core *c, crun *r, int slot, const core_task_snapshot
         return;
     case TS_READY:
         m->active++;
-        core_make_ready(c, r, slot, fx);
+        core_requeue_ready(c, r, slot, fx);
         return;
     case TS_RETRY_WAIT:
         m->active++;

@@ -2,12 +2,17 @@
  *
  * The catalogue holds, per task, the state its last committed turn left: that is the
  * snapshot. Tasks that were running come back with their attempt as an orphan: the worker
- * still running it claims it when it registers again, its result is accepted whenever it
- * comes, and if nobody reports it within the grace period it fails as lost (and is retried
- * if its policy allows). Nothing that succeeded runs again: its outputs are restored.
+ * still running it claims it when it registers again, and its result is accepted whenever it
+ * comes. When the worker it was dispatched to registers without it (the dispatch was
+ * committed but never arrived), it fails as lost at once; when nobody reports it, it fails
+ * as lost once the grace period since its dispatch has passed (but not within the claim
+ * window after the restart), so restarts in quick succession do not hold it forever.
+ * Either way it is retried if its policy allows. Nothing that succeeded runs again: its
+ * outputs are restored. Ready tasks are queued again without a new event.
  * A mapped task that had expanded gets its elements back the same way (core_map.c). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/errclass.h"
 #include "common/xmem.h"
@@ -18,15 +23,65 @@ void core_add_orphan(core *c, crun *r, int task, const core_task_snapshot *snap,
     cattempt *a = xcalloc(1, sizeof *a);
     a->id = snap->attempt_id;
     a->run = r;
+    r->inflight++;
     a->task = task;
     a->no = snap->attempts;
+    a->orphan_of = snap->worker ? xstrdup(snap->worker) : NULL;
+    int64_t since = snap->dispatched_us ? snap->dispatched_us : now;
+    a->orphan_deadline = since + c->orphan_grace_us;
+    if (a->orphan_deadline < now + c->orphan_claim_us)
+        a->orphan_deadline = now + c->orphan_claim_us;
     u64map_put(c->attempts, a->id, a);
     r->t[task].attempt_id = a->id;
     xgrow(&c->orphans, &c->caporphans, c->norphans + 1, sizeof *c->orphans);
     c->orphans[c->norphans++] = a->id;
-    c->orphan_deadline = now + c->orphan_grace_us;
     if (a->id >= c->next_attempt)
         c->next_attempt = a->id + 1;
+}
+
+/* Drops the orphan list entries that are no longer orphans (claimed or ended). */
+static void compact_orphans(core *c)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < c->norphans; i++) {
+        const cattempt *a = u64map_get(c->attempts, c->orphans[i]);
+        if (a && !a->w)
+            c->orphans[k++] = c->orphans[i];
+    }
+    c->norphans = k;
+}
+
+void core_claim_orphans(core *c, cworker *w, const core_event *ev, core_effects *fx)
+{
+    int64_t now = ev->now_us;
+    for (size_t i = 0; i < ev->nrunning; i++) {
+        cattempt *a = u64map_get(c->attempts, ev->running[i]);
+        if (a && !a->w) {
+            a->w = w;
+            u64map_put(w->running, a->id, a);
+        }
+    }
+    /* Collected first: ending an attempt can dispatch, which changes the maps. */
+    size_t nlost = 0;
+    uint64_t *lost = xcalloc(c->norphans + 1, sizeof *lost);
+    for (size_t i = 0; i < c->norphans; i++) {
+        const cattempt *a = u64map_get(c->attempts, c->orphans[i]);
+        if (a && !a->w && a->orphan_of && strcmp(a->orphan_of, w->name) == 0 &&
+            !core_reported(ev, a->id))
+            lost[nlost++] = a->id;
+    }
+    for (size_t i = 0; i < nlost; i++) {
+        cattempt *a = u64map_get(c->attempts, lost[i]);
+        if (!a || a->w)
+            continue;
+        char why[300];
+        snprintf(why, sizeof why, "worker '%s' registered again without attempt %llu (it was "
+                 "dispatched before the scheduler restarted and never arrived)", w->name,
+                 (unsigned long long)a->id);
+        core_attempt_ended(c, a, 0, ERRC_LOST, why, NULL, now, fx);
+    }
+    free(lost);
+    compact_orphans(c);
 }
 
 void core_on_restore(core *c, const core_event *ev, core_effects *fx)
@@ -77,8 +132,7 @@ void core_on_restore(core *c, const core_event *ev, core_effects *fx)
         const core_task_snapshot *snap = &ev->snapshot[i];
         switch (r->t[i].state) {
         case TS_READY:
-            r->t[i].state = TS_PENDING;
-            core_make_ready(c, r, (int)i, fx);
+            core_requeue_ready(c, r, (int)i, fx);
             break;
         case TS_RUNNING:
             if (r->g->tasks[i].map && snap->nelems) {
@@ -106,22 +160,28 @@ void core_on_restore(core *c, const core_event *ev, core_effects *fx)
 
 void core_expire_orphans(core *c, int64_t now, core_effects *fx)
 {
-    if (!c->norphans || now < c->orphan_deadline)
-        return;
-    size_t n = c->norphans;
-    uint64_t *ids = c->orphans;
-    c->orphans = NULL;
-    c->norphans = c->caporphans = 0;
-    for (size_t i = 0; i < n; i++) {
-        cattempt *a = u64map_get(c->attempts, ids[i]);
+    size_t nexp = 0;
+    uint64_t *expired = NULL;
+    for (size_t i = 0; i < c->norphans; i++) {
+        const cattempt *a = u64map_get(c->attempts, c->orphans[i]);
+        if (a && !a->w && now >= a->orphan_deadline) {
+            if (!expired)
+                expired = xcalloc(c->norphans, sizeof *expired);
+            expired[nexp++] = a->id;
+        }
+    }
+    for (size_t i = 0; i < nexp; i++) {
+        cattempt *a = u64map_get(c->attempts, expired[i]);
         if (!a || a->w)
             continue;
         char why[256];
         snprintf(why, sizeof why,
                  "attempt %llu was running when the scheduler restarted and no "
-                 "worker reported it within %.1fs",
+                 "worker reported it within %.1fs of its dispatch",
                  (unsigned long long)a->id, (double)c->orphan_grace_us / 1e6);
         core_attempt_ended(c, a, 0, ERRC_LOST, why, NULL, now, fx);
     }
-    free(ids);
+    free(expired);
+    if (nexp)
+        compact_orphans(c);
 }

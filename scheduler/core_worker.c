@@ -37,20 +37,29 @@ cworker *core_find_worker(const core *c, const char *name, size_t *index)
     return NULL;
 }
 
-static void fail_running(core *c, cworker *w, const uint64_t *keep, size_t nkeep, const char *why,
-                         int64_t now, core_effects *fx)
+int core_reported(const core_event *ev, uint64_t id)
+{
+    for (size_t i = 0; ev && i < ev->nrunning; i++)
+        if (ev->running[i] == id)
+            return 1;
+    for (size_t i = 0; ev && i < ev->nfinished; i++)
+        if (ev->finished[i] == id)
+            return 1;
+    return 0;
+}
+
+/* Fails what w runs, except what its registration ev (may be NULL) reports as running or
+ * finished (its result follows). */
+static void fail_running(core *c, cworker *w, const core_event *ev, const char *why, int64_t now,
+                         core_effects *fx)
 {
     size_t n = u64map_count(w->running), k = 0, pos = 0;
     cattempt **lost = xcalloc(n + 1, sizeof *lost);
     uint64_t id;
     void *v;
-    while (u64map_next(w->running, &pos, &id, &v)) {
-        int kept = 0;
-        for (size_t i = 0; i < nkeep && !kept; i++)
-            kept = keep[i] == id;
-        if (!kept)
+    while (u64map_next(w->running, &pos, &id, &v))
+        if (!core_reported(ev, id))
             lost[k++] = v;
-    }
     for (size_t i = 0; i < k; i++)
         core_attempt_ended(c, lost[i], 0, ERRC_LOST, why, NULL, now, fx);
     free(lost);
@@ -64,7 +73,7 @@ void core_on_worker_joined(core *c, const core_event *ev, core_effects *fx)
          * fail what it no longer knows about. */
         char why[256];
         snprintf(why, sizeof why, "worker '%s' re-registered without this attempt", w->name);
-        fail_running(c, w, ev->running, ev->nrunning, why, ev->now_us, fx);
+        fail_running(c, w, ev, why, ev->now_us, fx);
         strmap_destroy(&w->types);
     } else {
         w = xcalloc(1, sizeof *w);
@@ -78,15 +87,9 @@ void core_on_worker_joined(core *c, const core_event *ev, core_effects *fx)
      * attempts it reports that the core no longer waits for still occupy its slots. */
     u64map_destroy(&w->untracked);
     w->untracked = u64map_new();
-    for (size_t i = 0; i < ev->nrunning; i++) {
-        cattempt *a = u64map_get(c->attempts, ev->running[i]);
-        if (a && !a->w) {
-            a->w = w;
-            u64map_put(w->running, a->id, a);
-        } else if (!a && ev->running[i]) {
+    for (size_t i = 0; i < ev->nrunning; i++)
+        if (ev->running[i] && !u64map_get(c->attempts, ev->running[i]))
             u64map_put(w->untracked, ev->running[i], (void *)1);
-        }
-    }
     w->types = strmap_new();
     for (size_t i = 0; i < ev->ntypes; i++)
         strmap_put(w->types, ev->types[i], (void *)1);
@@ -97,13 +100,15 @@ void core_on_worker_joined(core *c, const core_event *ev, core_effects *fx)
     core_effect *e = core_emit(fx, FX_WORKER_STATE);
     e->worker = xstrdup(w->name);
     e->message = xstrdup("up");
+    core_claim_orphans(c, w, ev, fx);
+    core_refresh_credits(w);
 }
 
 void core_worker_lost(core *c, size_t index, const char *why, int64_t now, core_effects *fx)
 {
     cworker *w = c->workers[index];
     c->workers[index] = c->workers[--c->nworkers];
-    fail_running(c, w, NULL, 0, why, now, fx);
+    fail_running(c, w, NULL, why, now, fx);
     core_effect *e = core_emit(fx, FX_WORKER_STATE);
     e->worker = xstrdup(w->name);
     e->message = xstrdup("lost");

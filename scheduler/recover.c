@@ -55,6 +55,8 @@ static core_task_snapshot snapshot_of(const json_t *t, int64_t now_us)
         .state = state < 0 ? TS_PENDING : state,
         .attempts = (int)json_integer_value(json_object_get(t, "attempts")),
         .attempt_id = (uint64_t)json_integer_value(json_object_get(t, "running_attempt")),
+        .worker = json_string_value(json_object_get(t, "running_worker")),
+        .dispatched_us = json_integer_value(json_object_get(t, "running_dispatched_us")),
         .outputs = json_object_get(t, "outputs"),
         .due_us = json_integer_value(json_object_get(t, "retry_due_us"))};
     if (snap.state == TS_RETRY_WAIT && !snap.due_us)

@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/describe.h"
 #include "common/errclass.h"
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "common/strmap.h"
 #include "common/wire.h"
@@ -32,6 +33,7 @@
 #include "scheduler/typereg.h"
 
 #define REREGISTER_WAIT_MS 10000
+#define SCHED_BUSY_WAIT_MS 1000
 
 /* A peer's routing id for the log: printable ids as they are, others in hex. */
 static const char *peer_name(zmq_msg_t *id, char *buf, size_t n)
@@ -54,27 +56,40 @@ static const char *peer_name(zmq_msg_t *id, char *buf, size_t n)
 
 /* ---- outgoing messages ---- */
 
-static void queue_msg(sched *s, const zmq_msg_t *id, const Weft__Envelope *env, const char *worker)
+/* Queues packed bytes (takes ownership) for peer id. */
+static void queue_packed(sched *s, const zmq_msg_t *id, uint8_t *data, size_t len, int kind,
+                         const char *worker)
 {
     xgrow(&s->out, &s->capout, s->nout + 1, sizeof *s->out);
     outmsg *m = &s->out[s->nout++];
     m->idlen = zmq_msg_size((zmq_msg_t *)id);
     m->id = xmalloc(m->idlen);
     memcpy(m->id, zmq_msg_data((zmq_msg_t *)id), m->idlen);
-    m->data = wire_pack(env, &m->len);
+    m->data = data;
+    m->len = len;
+    m->kind = kind;
     m->worker = worker ? xstrdup(worker) : NULL;
+}
+
+static void queue_msg(sched *s, const zmq_msg_t *id, const Weft__Envelope *env, int kind)
+{
+    size_t len;
+    uint8_t *data = wire_pack(env, &len);
+    queue_packed(s, id, data, len, kind, NULL);
 }
 
 void sched_queue_to_worker(sched *s, const char *worker, const Weft__Envelope *env)
 {
     zmq_msg_t id;
     zmq_msg_init_data(&id, (void *)worker, strlen(worker), NULL, NULL);
-    queue_msg(s, &id, env, worker);
+    size_t len;
+    uint8_t *data = wire_pack(env, &len);
+    queue_packed(s, &id, data, len, OUT_WORKER, worker);
     zmq_msg_close(&id);
 }
 
-void sched_reply(sched *s, const zmq_msg_t *id, int code, const char *error, const char *json,
-                 uint64_t run_id)
+uint8_t *sched_pack_reply(int code, const char *error, const char *json, uint64_t run_id,
+                          size_t *len)
 {
     Weft__Reply r = WEFT__REPLY__INIT;
     r.code = code;
@@ -84,7 +99,15 @@ void sched_reply(sched *s, const zmq_msg_t *id, int code, const char *error, con
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_REPLY;
     env.reply = &r;
-    queue_msg(s, id, &env, NULL);
+    return wire_pack(&env, len);
+}
+
+void sched_reply(sched *s, const zmq_msg_t *id, int code, const char *error, const char *json,
+                 uint64_t run_id)
+{
+    size_t len;
+    uint8_t *data = sched_pack_reply(code, error, json, run_id, &len);
+    queue_packed(s, id, data, len, OUT_REPLY, NULL);
 }
 
 void sched_reply_json(sched *s, const zmq_msg_t *id, json_t *j, const weft_err *err)
@@ -115,7 +138,10 @@ static void flush_out(sched *s)
             zmq_msg_t id;
             char peer[80];
             zmq_msg_init_data(&id, m->id, m->idlen, NULL, NULL);
-            log_warn("cannot send to %s: %s", peer_name(&id, peer, sizeof peer), zmq_strerror(-rc));
+            /* A client that went away (it gave up, or asked again on a new connection) is
+             * not news; a worker that cannot be reached is. */
+            log_msg(m->kind == OUT_REPLY ? LOG_DEBUG : LOG_WARN, "cannot send to %s: %s",
+                    peer_name(&id, peer, sizeof peer), zmq_strerror(-rc));
             zmq_msg_close(&id);
             if (m->worker) {
                 xgrow(&lost, &caplost, nlost + 1, sizeof *lost);
@@ -175,23 +201,68 @@ static const char **type_names(const json_t *desc, size_t *n)
     return names;
 }
 
+/* Tells peer id its registration is refused, and why (it exits). */
+static void refuse(sched *s, const zmq_msg_t *id, const char *name, const char *why)
+{
+    log_warn("worker registration from '%.*s' refused: %s", WIRE_NAME_MAX, name, why);
+    Weft__Refused rf = WEFT__REFUSED__INIT;
+    rf.reason = (char *)why;
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_REFUSED;
+    env.refused = &rf;
+    queue_msg(s, id, &env, OUT_CONTROL);
+}
+
+/* Why a registration is outside the bounds every worker must keep (wire.h), or NULL. */
+static const char *registration_bounds(const Weft__Register *r, size_t ntypes, char *buf,
+                                       size_t n)
+{
+    size_t len = strlen(r->name), ok = strspn(r->name, "abcdefghijklmnopqrstuvwxyz"
+                                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+    if (len == 0 || len > WIRE_NAME_MAX || ok != len)
+        snprintf(buf, n, "worker name must be 1 to %d characters of [A-Za-z0-9._-]",
+                 WIRE_NAME_MAX);
+    else if (r->slots < 1 || r->slots > WIRE_SLOTS_MAX)
+        snprintf(buf, n, "slots %u outside 1..%d", r->slots, WIRE_SLOTS_MAX);
+    else if (r->heartbeat_ms &&
+             (r->heartbeat_ms < WIRE_HEARTBEAT_MIN_MS || r->heartbeat_ms > WIRE_HEARTBEAT_MAX_MS))
+        snprintf(buf, n, "heartbeat interval %u ms outside %d..%d ms", r->heartbeat_ms,
+                 WIRE_HEARTBEAT_MIN_MS, WIRE_HEARTBEAT_MAX_MS);
+    else if (ntypes > WIRE_TYPES_MAX)
+        snprintf(buf, n, "%zu task types; at most %d", ntypes, WIRE_TYPES_MAX);
+    else if (r->n_running > r->slots)
+        snprintf(buf, n, "reports %zu attempts running on %u slots", r->n_running, r->slots);
+    else if (r->n_finished > 2 * (size_t)WIRE_SLOTS_MAX)
+        snprintf(buf, n, "reports %zu finished attempts; at most %d", r->n_finished,
+                 2 * WIRE_SLOTS_MAX);
+    else
+        return NULL;
+    return buf;
+}
+
 static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r)
 {
     size_t idlen = zmq_msg_size((zmq_msg_t *)id);
     if (strlen(r->name) != idlen || memcmp(r->name, zmq_msg_data((zmq_msg_t *)id), idlen) != 0) {
-        log_warn("worker registration names '%s' but its socket identity differs; ignored",
-                 r->name);
+        refuse(s, id, r->name, "the registration's name differs from the socket's identity");
         return;
     }
     json_t *desc = json_loads(r->types_json, 0, NULL);
     if (!json_is_object(desc)) {
-        log_warn("worker %s sent an unreadable plugin description; ignored", r->name);
+        refuse(s, id, r->name, "unreadable plugin description");
+        json_decref(desc);
+        return;
+    }
+    size_t ntypes;
+    const char **names = type_names(desc, &ntypes);
+    char why[160];
+    if (registration_bounds(r, ntypes, why, sizeof why)) {
+        refuse(s, id, r->name, why);
+        free(names);
         json_decref(desc);
         return;
     }
     typereg_add_description(s->types, desc);
-    size_t ntypes;
-    const char **names = type_names(desc, &ntypes);
     int64_t now = clock_wall_us();
     strmap_del(s->reregister_asked, r->name);
     catalog_put_worker(s->cat, r->name, r->slots, r->types_json, "up", now);
@@ -203,6 +274,8 @@ static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r)
                      .ntypes = ntypes,
                      .running = r->running,
                      .nrunning = r->n_running,
+                     .finished = r->finished,
+                     .nfinished = r->n_finished,
                      .heartbeat_us = (int64_t)r->heartbeat_ms * 1000};
     sched_step(s, &ev);
     free(names);
@@ -240,7 +313,7 @@ static void on_heartbeat(sched *s, const zmq_msg_t *id)
         Weft__Envelope env = WEFT__ENVELOPE__INIT;
         env.body_case = WEFT__ENVELOPE__BODY_REREGISTER;
         env.reregister = &rr;
-        queue_msg(s, id, &env, NULL);
+        queue_msg(s, id, &env, OUT_CONTROL);
         return;
     }
     core_event ev = {.kind = EV_HEARTBEAT, .now_us = clock_wall_us(), .worker = name};
@@ -265,6 +338,7 @@ static void on_result(sched *s, const zmq_msg_t *id, const Weft__Result *r)
     json_t *outputs = r->ok ? json_loads(r->outputs_json, 0, NULL) : NULL;
     core_event ev = {.kind = EV_RESULT,
                      .now_us = now,
+                     .worker = sender[0] ? sender : NULL,
                      .attempt_id = r->attempt_id,
                      .ok = r->ok && json_is_object(outputs),
                      .errclass = (int)r->error_class,
@@ -278,6 +352,34 @@ static void on_result(sched *s, const zmq_msg_t *id, const Weft__Result *r)
         ev.errclass = ERRC_FATAL;
     sched_step(s, &ev);
     json_decref(outputs);
+}
+
+/* While degraded: worker messages wait (a worker resends its results when asked to
+ * register, once writes succeed again), write requests are refused with the reason unless
+ * their idempotency key was answered before. Returns 1 when env was handled here. */
+static int on_message_degraded(sched *s, const zmq_msg_t *id, const Weft__Envelope *env)
+{
+    const char *key = NULL;
+    switch (env->body_case) {
+    case WEFT__ENVELOPE__BODY_REGISTER:
+    case WEFT__ENVELOPE__BODY_HEARTBEAT:
+    case WEFT__ENVELOPE__BODY_RESULT:
+        return 1;
+    case WEFT__ENVELOPE__BODY_SUBMIT:
+        key = env->submit->idempotency_key;
+        break;
+    case WEFT__ENVELOPE__BODY_CANCEL:
+        key = env->cancel->idempotency_key;
+        break;
+    case WEFT__ENVELOPE__BODY_RETRY:
+        key = env->retry->idempotency_key;
+        break;
+    default:
+        return 0;
+    }
+    if (!sched_answered_before(s, id, key))
+        sched_refuse_degraded(s, id);
+    return 1;
 }
 
 static void on_message(void *arg, zmq_msg_t *frames, size_t n)
@@ -295,6 +397,10 @@ static void on_message(void *arg, zmq_msg_t *frames, size_t n)
     if (!env) {
         log_warn("dropped an undecodable message of %zu bytes from %s", zmq_msg_size(payload),
                  peer_name(&frames[0], peer, sizeof peer));
+        return;
+    }
+    if (s->degraded && on_message_degraded(s, &frames[0], env)) {
+        weft__envelope__free_unpacked(env, NULL);
         return;
     }
     switch (env->body_case) {
@@ -333,6 +439,11 @@ static void arm_timer(sched *s);
 static void on_timer(uv_timer_t *t)
 {
     sched *s = t->data;
+    if (s->degraded)
+        return;
+    /* Every message that arrived first: a scheduler that was stalled hears the heartbeats
+     * that queued meanwhile before it looks for lost workers. */
+    zsock_drain(s->router);
     core_event ev = {.kind = EV_TICK, .now_us = clock_wall_us()};
     sched_step(s, &ev);
 }
@@ -356,16 +467,17 @@ static void on_prepare(uv_prepare_t *p)
     sched *s = p->data;
     size_t got;
     do {
-        catalog_commit(s->cat);
+        sched_commit(s);
         flush_out(s);
-        catalog_commit(s->cat);
+        sched_commit(s);
         got = zsock_drain(s->router);
     } while (got || s->nout);
     if (s->stopping) {
         uv_stop(&s->loop);
         return;
     }
-    arm_timer(s);
+    if (!s->degraded)
+        arm_timer(s);
 }
 
 static void on_signal(uv_signal_t *h, int sig)
@@ -378,6 +490,9 @@ static void on_signal(uv_signal_t *h, int sig)
 
 static int lock_state(sched *s, weft_err *err)
 {
+    if (fs_mkdir_p(s->state_dir, 0755) < 0)
+        return err_set(err, WEFT_EIO, "cannot create state directory %s: %s", s->state_dir,
+                       strerror(errno));
     char *path = xasprintf("%s/scheduler.lock", s->state_dir);
     s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
@@ -421,38 +536,6 @@ static int open_router(sched *s, const sched_config *cfg, weft_err *err)
     return zsock_start(s->router) < 0 ? err_set(err, WEFT_EIO, "cannot watch the socket") : 0;
 }
 
-/* Rebuilds every run a previous scheduler left running; a run that cannot be rebuilt is
- * marked failed with the reason. */
-static void recover_runs(sched *s)
-{
-    weft_err err = {0};
-    json_t *runs = catalog_query_open_runs(s->cat, &err);
-    size_t i;
-    json_t *r;
-    json_array_foreach(runs, i, r)
-    {
-        int64_t id = json_integer_value(json_object_get(r, "id"));
-        int64_t now = clock_wall_us();
-        recovered rec;
-        weft_err rerr = {0};
-        if (recover_run(s->cat, id, now, &rec, &rerr) < 0) {
-            log_error("run %lld cannot be resumed: %s", (long long)id, rerr.msg);
-            catalog_finish_run(s->cat, id, "failed", rerr.msg, now);
-            continue;
-        }
-        log_info("run %lld resumed (%zu tasks)", (long long)id, rec.ev.dag->ntasks);
-        catalog_event(s->cat, id, NULL, "resumed", "the scheduler restarted", now);
-        sched_step(s, &rec.ev);
-        if (json_integer_value(json_object_get(rec.row, "cancel_requested"))) {
-            core_event cancel = {.kind = EV_CANCEL, .now_us = now, .run_id = (uint64_t)id};
-            sched_step(s, &cancel);
-        }
-        recover_free(&rec);
-    }
-    json_decref(runs);
-    catalog_commit(s->cat);
-}
-
 int sched_new(const sched_config *cfg, sched **out, weft_err *err)
 {
     sched *s = xcalloc(1, sizeof *s);
@@ -462,9 +545,13 @@ int sched_new(const sched_config *cfg, sched **out, weft_err *err)
     s->zctx = zmq_ctx_new();
     s->types = typereg_new();
     s->reregister_asked = strmap_new();
-    int rc = catalog_open(cfg->state_dir, 0, &s->cat, err);
+    /* The lock first: a second scheduler must not touch a catalogue in use. */
+    int rc = lock_state(s, err);
     if (rc == 0)
-        rc = lock_state(s, err);
+        rc = catalog_open(cfg->state_dir, cfg->accept_loss ? CATALOG_ACCEPT_LOSS : 0, &s->cat,
+                          err);
+    if (rc == 0)
+        rc = catalog_check(s->cat, 0, err);
     if (rc == 0) {
         /* Absolute: workers on this machine (or mounting it at the same path) use it as is. */
         char *abs = realpath(cfg->state_dir, NULL);
@@ -491,7 +578,13 @@ int sched_new(const sched_config *cfg, sched **out, weft_err *err)
             log_warn("cannot describe plugins: %s", derr.msg);
         }
     }
-    recover_runs(s);
+    catalog_workers_unknown(s->cat);
+    sched_recover_runs(s);
+    /* From now on a write waits for another connection's lock briefly, then the turn is
+     * rolled back and retried by the probe: the loop never blocks for long. */
+    catalog_set_busy_wait(s->cat, SCHED_BUSY_WAIT_MS);
+    uv_timer_init(&s->loop, &s->probe);
+    s->probe.data = s;
     uv_prepare_init(&s->loop, &s->prepare);
     s->prepare.data = s;
     uv_prepare_start(&s->prepare, on_prepare);
@@ -509,7 +602,7 @@ int sched_new(const sched_config *cfg, sched **out, weft_err *err)
 int sched_run(sched *s)
 {
     uv_run(&s->loop, UV_RUN_DEFAULT);
-    catalog_commit(s->cat);
+    sched_commit(s);
     flush_out(s);
     return 0;
 }

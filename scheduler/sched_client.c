@@ -14,6 +14,35 @@
 #include "scheduler/sched_int.h"
 
 #define QUERY_LIMIT_MAX 10000
+#define KEY_MAX 128
+
+int sched_answered_before(sched *s, const zmq_msg_t *id, const char *key)
+{
+    if (!key || !*key)
+        return 0;
+    if (strlen(key) > KEY_MAX) {
+        sched_reply(s, id, WEFT_EINVAL, "idempotency key longer than 128 bytes", NULL, 0);
+        return 1;
+    }
+    catalog_answer a;
+    if (catalog_request_get(s->cat, key, &a) <= 0)
+        return 0;
+    log_info("request with idempotency key %s answered again (%s)", key, a.kind);
+    sched_reply(s, id, a.code, a.error, a.json, (uint64_t)a.run_id);
+    catalog_answer_free(&a);
+    return 1;
+}
+
+/* Records a successful answer to a request with key (none: nothing), with the turn. */
+static void remember_answer(sched *s, const char *key, const char *kind, const char *json,
+                            uint64_t run_id, int64_t now)
+{
+    if (!key || !*key)
+        return;
+    catalog_answer a = {.code = 0, .json = (char *)json, .run_id = (int64_t)run_id};
+    snprintf(a.kind, sizeof a.kind, "%s", kind);
+    catalog_request_put(s->cat, key, &a, now);
+}
 
 /* -p parameters from a request (borrowing its strings); caller frees the array. */
 static compile_param *wire_params(Weft__Param *const *wire, size_t n)
@@ -58,6 +87,8 @@ static int64_t create_run(sched *s, const dag *g, const char *file, const char *
 
 void sched_on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *rq)
 {
+    if (sched_answered_before(s, id, rq->idempotency_key))
+        return;
     compile_param *params = wire_params(rq->params, rq->n_params);
     const char *file = rq->file_name && *rq->file_name ? rq->file_name : "workflow.yaml";
     diag *d = diag_new(file);
@@ -91,6 +122,7 @@ void sched_on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *r
         return;
     }
     catalog_event(s->cat, run, NULL, "submitted", g->name, now);
+    remember_answer(s, rq->idempotency_key, "submit", NULL, (uint64_t)run, now);
     log_info("run %lld: workflow %s, %zu tasks", (long long)run, g->name, g->ntasks);
     core_event ev = {.kind = EV_RUN_SUBMITTED, .now_us = now, .run_id = (uint64_t)run, .dag = g};
     sched_step(s, &ev);
@@ -99,6 +131,8 @@ void sched_on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *r
 
 void sched_on_cancel(sched *s, const zmq_msg_t *id, const Weft__CancelRequest *rq)
 {
+    if (sched_answered_before(s, id, rq->idempotency_key))
+        return;
     int64_t now = clock_wall_us();
     if (!core_run_active(s->core, rq->run_id)) {
         weft_err err = {0};
@@ -113,6 +147,7 @@ void sched_on_cancel(sched *s, const zmq_msg_t *id, const Weft__CancelRequest *r
         return;
     }
     catalog_request_cancel(s->cat, (int64_t)rq->run_id, now);
+    remember_answer(s, rq->idempotency_key, "cancel", "{}", rq->run_id, now);
     log_info("run %llu: cancel requested", (unsigned long long)rq->run_id);
     core_event ev = {.kind = EV_CANCEL, .now_us = now, .run_id = rq->run_id};
     sched_step(s, &ev);
@@ -129,9 +164,11 @@ void sched_on_query(sched *s, const zmq_msg_t *id, const Weft__QueryRequest *q)
         if (q->run_id) {
             sched_reply_json(s, id, catalog_query_run(s->cat, (int64_t)q->run_id, &err), &err);
         } else {
-            json_t *j = json_pack("{s:I, s:I, s:I}", "runs_active", (json_int_t)core_nruns(s->core),
-                                  "workers", (json_int_t)core_nworkers(s->core), "tasks_ready",
-                                  (json_int_t)core_nready(s->core));
+            json_t *j = json_pack("{s:I, s:I, s:I, s:o}", "runs_active",
+                                  (json_int_t)core_nruns(s->core), "workers",
+                                  (json_int_t)core_nworkers(s->core), "tasks_ready",
+                                  (json_int_t)core_nready(s->core), "scheduler",
+                                  sched_health(s));
             sched_reply_json(s, id, j, &err);
         }
         break;
@@ -239,6 +276,8 @@ static void start_retry(sched *s, dag *g, int64_t run, const retry_plan *p, int6
 
 void sched_on_retry(sched *s, const zmq_msg_t *id, const Weft__RetryRequest *rq)
 {
+    if (!rq->dry_run && sched_answered_before(s, id, rq->idempotency_key))
+        return;
     weft_err err = {0};
     char why[600], *errors = NULL;
     if (core_run_active(s->core, rq->run_id)) {
@@ -288,6 +327,7 @@ void sched_on_retry(sched *s, const zmq_msg_t *id, const Weft__RetryRequest *rq)
                         NULL, 0);
         } else {
             if (run > 0) {
+                remember_answer(s, rq->idempotency_key, "retry", text, (uint64_t)run, now);
                 start_retry(s, g, run, p, now);
                 g = NULL; /* the core owns it */
             }

@@ -151,8 +151,11 @@ void sched_apply_effects(sched *s, int64_t now)
             apply_map(s, e, g, now);
             break;
         case FX_WORKER_STATE:
-            catalog_event(s->cat, 0, NULL, strcmp(e->message, "up") ? "worker_lost" : "worker_up",
-                          e->worker, now);
+            /* The row of a worker that is up was written when it registered. */
+            if (strcmp(e->message, "up") == 0)
+                catalog_event(s->cat, 0, NULL, "worker_up", e->worker, now);
+            else
+                catalog_worker_state(s->cat, e->worker, e->message, now);
             log_info("worker %s %s", e->worker, e->message);
             break;
         }

@@ -14,12 +14,18 @@
 #include "weft.pb-c.h"
 #include "common/zsock.h"
 
+/* What a queued message is, for a turn that cannot commit: replies to clients are replaced
+ * by a refusal, messages to workers (dispatches, stops) are dropped, control messages
+ * (asking a worker to register) go out anyway. */
+enum out_kind { OUT_REPLY, OUT_WORKER, OUT_CONTROL };
+
 /* A message waiting for the turn's commit. */
 typedef struct outmsg {
     uint8_t *id;
     size_t idlen;
     uint8_t *data;
     size_t len;
+    int kind;     /* enum out_kind */
     char *worker; /* for dispatches: the worker to declare lost if unroutable */
 } outmsg;
 
@@ -47,8 +53,21 @@ struct sched {
      * duplicate registrations, the late one of which would fail attempts dispatched after
      * the first. */
     strmap *reregister_asked;
+    /* Degraded: the catalogue cannot be written (disk full, I/O error, damaged, locked by
+     * another process). The turn that failed was rolled back and the core set aside; until
+     * a probe write succeeds, write requests are refused with the reason, reads are served,
+     * and worker messages wait (workers resend their results when asked to register). */
+    int degraded;
+    weft_err degraded_why;
+    int64_t degraded_since_us;
+    uint64_t commit_failures;
+    uv_timer_t probe;
+    uint64_t probe_ms;
 };
 
+/* Packs a Reply envelope; caller frees. */
+uint8_t *sched_pack_reply(int code, const char *error, const char *json, uint64_t run_id,
+                          size_t *len);
 /* Queues a reply to client id (error: lines of messages; json: the answer). */
 void sched_reply(sched *s, const zmq_msg_t *id, int code, const char *error, const char *json,
                  uint64_t run_id);
@@ -61,10 +80,26 @@ void sched_on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *r
 void sched_on_cancel(sched *s, const zmq_msg_t *id, const Weft__CancelRequest *rq);
 void sched_on_query(sched *s, const zmq_msg_t *id, const Weft__QueryRequest *q);
 void sched_on_retry(sched *s, const zmq_msg_t *id, const Weft__RetryRequest *rq);
+/* When key (may be NULL or "") was answered before, queues that first answer to id and
+ * returns 1 (also for a key that is too long: refused). Else 0. */
+int sched_answered_before(sched *s, const zmq_msg_t *id, const char *key);
 /* Queues env for worker, sent after the turn's commit. */
 void sched_queue_to_worker(sched *s, const char *worker, const Weft__Envelope *env);
 /* Turns the core's pending effects into catalogue writes and queued messages, and clears
  * them. Lookups are answered into s->lookups, for the caller to step. */
 void sched_apply_effects(sched *s, int64_t now);
+
+/* sched_commit.c: commits the turn's writes. On failure the turn is rolled back (its
+ * replies become refusals, its worker messages are dropped) and the scheduler degrades;
+ * returns -1 then, else 0. */
+int sched_commit(sched *s);
+/* Rebuilds every run a previous scheduler (or the core set aside) left running; a run that
+ * cannot be rebuilt is marked failed with the reason. Commits. */
+void sched_recover_runs(sched *s);
+/* Refuses a write request from client id while degraded, with the reason. */
+void sched_refuse_degraded(sched *s, const zmq_msg_t *id);
+/* The scheduler's own state for weft status: "ok" or "degraded" with the reason (new
+ * reference). */
+json_t *sched_health(sched *s);
 
 #endif

@@ -1,10 +1,12 @@
 /* weft-scheduler: the scheduler daemon.
  *
  *   weft-scheduler [--state DIR] [--listen ENDPOINT]... [--plugin-path PATH]
- *                  [--log-level LEVEL]
+ *                  [--log-level LEVEL] [--accept-loss]
  *
  * DIR holds catalog.db and logs/ (default ./.weft). Without --listen the scheduler binds
- * ipc://DIR/scheduler.sock; workers and the CLI connect to any bound endpoint. */
+ * ipc://DIR/scheduler.sock; workers and the CLI connect to any bound endpoint. A catalogue
+ * that is damaged or holds less than was committed is refused; --accept-loss starts on
+ * what is left (ids continue after the lost ones). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,8 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: weft-scheduler [--state DIR] [--listen ENDPOINT]... "
-                    "[--plugin-path PATH] [--log-level debug|info|warn|error]\n");
+                    "[--plugin-path PATH] [--log-level debug|info|warn|error] "
+                    "[--accept-loss]\n");
 }
 
 int main(int argc, char **argv)
@@ -25,7 +28,7 @@ int main(int argc, char **argv)
     const char *state = ".weft", *plugin_path = NULL;
     const char **listen = xcalloc((size_t)argc + 1, sizeof *listen);
     size_t nlisten = 0;
-    int level = LOG_INFO;
+    int level = LOG_INFO, accept_loss = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--state") && v)
@@ -36,6 +39,8 @@ int main(int argc, char **argv)
             plugin_path = v, i++;
         else if (!strcmp(a, "--log-level") && v && (level = log_level_parse(v)) >= 0)
             i++;
+        else if (!strcmp(a, "--accept-loss"))
+            accept_loss = 1;
         else {
             usage();
             free(listen);
@@ -52,7 +57,7 @@ int main(int argc, char **argv)
     char *executor = fs_sibling_exe("weft-executor");
     sched_config cfg = {.state_dir = state, .listen = listen, .nlisten = nlisten,
                         .plugin_path = plugin_path ? plugin_path : default_path,
-                        .executor = executor};
+                        .executor = executor, .accept_loss = accept_loss};
     sched *s = NULL;
     weft_err err = {0};
     int rc = sched_new(&cfg, &s, &err);

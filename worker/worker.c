@@ -25,7 +25,8 @@
 
 #define KILL_GRACE_MS 2000
 #define LOG_CAP (1u << 20)
-#define RECENT_RESULTS 16 /* results kept to resend when the scheduler restarts */
+#define RECENT_MIN 16 /* results kept to resend when the scheduler restarts: at least this
+                          many, and twice the slots */
 
 typedef struct slot slot;
 
@@ -78,11 +79,15 @@ struct worker {
     uv_prepare_t prepare;
     uv_signal_t sigint, sigterm;
     int stopping;
-    /* The last results sent, packed, oldest first: a scheduler that restarted before
-     * committing them gets them again after we register (attempt ids make it idempotent). */
-    uint8_t *recent[RECENT_RESULTS];
-    size_t recent_len[RECENT_RESULTS];
-    size_t nrecent;
+    /* The last results sent, packed, oldest first: a scheduler that restarted (or rolled
+     * back a turn it could not commit) gets them again after we register (attempt ids make
+     * it idempotent). A scheduler that cannot commit dispatches nothing, so twice the slots
+     * covers every result of such a spell. */
+    uint8_t **recent;
+    size_t *recent_len;
+    uint64_t *recent_ids; /* their attempts, reported as finished when registering */
+    size_t nrecent, caprecent;
+    char *refused; /* the scheduler refused our registration: why (we exit) */
 };
 
 /* ---- messages to the scheduler ---- */
@@ -105,15 +110,17 @@ static void send_env(worker *w, const Weft__Envelope *env)
 }
 
 /* Keeps a packed result (takes ownership) among the most recent ones. */
-static void remember_result(worker *w, uint8_t *data, size_t len)
+static void remember_result(worker *w, uint64_t attempt_id, uint8_t *data, size_t len)
 {
-    if (w->nrecent == RECENT_RESULTS) {
+    if (w->nrecent == w->caprecent) {
         free(w->recent[0]);
-        memmove(w->recent, w->recent + 1, (RECENT_RESULTS - 1) * sizeof *w->recent);
-        memmove(w->recent_len, w->recent_len + 1, (RECENT_RESULTS - 1) * sizeof *w->recent_len);
+        memmove(w->recent, w->recent + 1, (w->caprecent - 1) * sizeof *w->recent);
+        memmove(w->recent_len, w->recent_len + 1, (w->caprecent - 1) * sizeof *w->recent_len);
+        memmove(w->recent_ids, w->recent_ids + 1, (w->caprecent - 1) * sizeof *w->recent_ids);
         w->nrecent--;
     }
     w->recent[w->nrecent] = data;
+    w->recent_ids[w->nrecent] = attempt_id;
     w->recent_len[w->nrecent++] = len;
 }
 
@@ -130,6 +137,8 @@ static void send_register(worker *w)
     r.types_json = w->types_json;
     r.running = running_ids;
     r.n_running = n;
+    r.finished = w->recent_ids; /* sent again right after this */
+    r.n_finished = w->nrecent;
     r.heartbeat_ms = w->heartbeat_ms;
     r.cpu = (uint32_t)uv_available_parallelism();
     r.mem = uv_get_total_memory();
@@ -161,7 +170,7 @@ static void send_result(worker *w, const running *job, int ok, int cls, const ch
     size_t len;
     uint8_t *data = wire_pack(&env, &len);
     send_packed(w, data, len);
-    remember_result(w, data, len);
+    remember_result(w, job->attempt_id, data, len);
 }
 
 /* ---- executors ---- */
@@ -488,6 +497,13 @@ static void on_message(void *arg, zmq_msg_t *frames, size_t n)
         w->stopping = 1;
         uv_stop(&w->loop);
         break;
+    case WEFT__ENVELOPE__BODY_REFUSED:
+        log_error("the scheduler refused this worker: %s", env->refused->reason);
+        free(w->refused);
+        w->refused = xstrdup(env->refused->reason);
+        w->stopping = 1;
+        uv_stop(&w->loop);
+        break;
     default:
         log_warn("dropped an unexpected message (body %d)", (int)env->body_case);
     }
@@ -589,6 +605,10 @@ int worker_new(const worker_config *cfg, worker **out, weft_err *err)
         return rc;
     }
     w->nslots = cfg->slots ? cfg->slots : (uint32_t)uv_available_parallelism();
+    w->caprecent = 2 * (size_t)w->nslots > RECENT_MIN ? 2 * (size_t)w->nslots : RECENT_MIN;
+    w->recent = xcalloc(w->caprecent, sizeof *w->recent);
+    w->recent_len = xcalloc(w->caprecent, sizeof *w->recent_len);
+    w->recent_ids = xcalloc(w->caprecent, sizeof *w->recent_ids);
     w->slots = xcalloc(w->nslots, sizeof *w->slots);
     for (uint32_t i = 0; i < w->nslots; i++) {
         slot *sl = &w->slots[i];
@@ -615,9 +635,11 @@ int worker_new(const worker_config *cfg, worker **out, weft_err *err)
     return 0;
 }
 
-int worker_run(worker *w)
+int worker_run(worker *w, weft_err *err)
 {
     uv_run(&w->loop, UV_RUN_DEFAULT);
+    if (w->refused)
+        return err_set(err, WEFT_EINVAL, "the scheduler refused this worker: %s", w->refused);
     return 0;
 }
 
@@ -697,6 +719,10 @@ void worker_destroy(worker **wp)
     strmap_destroy(&w->type_plugin);
     for (size_t i = 0; i < w->nrecent; i++)
         free(w->recent[i]);
+    free(w->recent);
+    free(w->recent_len);
+    free(w->recent_ids);
+    free(w->refused);
     free(w->slots);
     free(w->types_json);
     free(w->name);

@@ -29,8 +29,9 @@ typedef struct worker worker;
 /* Describes the plugin path (logging every refused plugin and going on without it), starts
  * the executors and connects. */
 int worker_new(const worker_config *cfg, worker **out, weft_err *err);
-/* Runs until SIGINT/SIGTERM or a Shutdown message. Returns 0. */
-int worker_run(worker *w);
+/* Runs until SIGINT/SIGTERM, a Shutdown message or a refused registration (then returns
+ * WEFT_EINVAL with the scheduler's reason in err); else returns 0. */
+int worker_run(worker *w, weft_err *err);
 void worker_destroy(worker **wp);
 
 #endif

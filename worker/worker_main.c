@@ -15,6 +15,7 @@
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/units.h"
+#include "common/wire.h"
 #include "common/xmem.h"
 #include "worker/worker.h"
 
@@ -25,10 +26,10 @@ static void usage(void)
                     "[--log-level debug|info|warn|error]\n");
 }
 
-static int parse_u32(const char *s, uint32_t *out)
+static int parse_u32(const char *s, uint64_t max, uint32_t *out)
 {
     uint64_t v;
-    if (units_uint(s, 1, 100000, &v) < 0)
+    if (units_uint(s, 1, max, &v) < 0)
         return -1;
     *out = (uint32_t)v;
     return 0;
@@ -47,7 +48,7 @@ int main(int argc, char **argv)
         else if (ok && !strcmp(a, "--name"))
             cfg.name = v;
         else if (ok && !strcmp(a, "--slots"))
-            ok = parse_u32(v, &cfg.slots) == 0;
+            ok = parse_u32(v, WIRE_SLOTS_MAX, &cfg.slots) == 0;
         else if (ok && !strcmp(a, "--plugin-path"))
             cfg.plugin_path = v;
         else if (ok && !strcmp(a, "--work-dir"))
@@ -55,7 +56,8 @@ int main(int argc, char **argv)
         else if (ok && !strcmp(a, "--store"))
             cfg.store = v;
         else if (ok && !strcmp(a, "--heartbeat"))
-            ok = parse_u32(v, &cfg.heartbeat_ms) == 0;
+            ok = parse_u32(v, WIRE_HEARTBEAT_MAX_MS, &cfg.heartbeat_ms) == 0 &&
+                 cfg.heartbeat_ms >= WIRE_HEARTBEAT_MIN_MS;
         else if (ok && !strcmp(a, "--log-level"))
             ok = (level = log_level_parse(v)) >= 0;
         else
@@ -82,10 +84,10 @@ int main(int argc, char **argv)
     worker *w = NULL;
     weft_err err = {0};
     int rc = worker_new(&cfg, &w, &err);
+    if (rc == 0)
+        rc = worker_run(w, &err);
     if (rc < 0)
         fprintf(stderr, "weft-worker: %s\n", err.msg);
-    else
-        worker_run(w);
     worker_destroy(&w);
     if (work)
         fs_remove_tree(work);

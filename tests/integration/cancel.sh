@@ -2,7 +2,8 @@
 # weft cancel: nothing new starts, running attempts are stopped by their worker, every open
 # task ends cancelled, and the run ends cancelled. The cancel survives a scheduler killed
 # right after accepting it. A run-level timeout stops a run the same way, with class
-# timeout, and its deadline survives a restart too.
+# timeout, and its deadline survives a restart too. The long tasks log each execution to a
+# file: across a restart, nothing runs again and nothing cancelled starts.
 . "$(dirname "$0")/lib.sh"
 port=$(free_port)
 ep="tcp://127.0.0.1:$port"
@@ -11,11 +12,27 @@ start_scheduler "$state" "$ep"
 start_worker w1 "$ep" 2
 wait_for_workers "$ep" 1 || exit 1
 
-cat >"$T/long.yaml" <<'YAML'
+# $long: a shell task that logs its execution, "RUN TASK ATTEMPT", then sleeps 30 s.
+read -r long <<'YAML'
+{ type: shell, with: { argv: [sh, -c, 'echo "$WEFT_RUN $WEFT_TASK $WEFT_ATTEMPT" >>"$EXECS"; exec sleep 30'], env: { EXECS: "@EXECS@" } } }
+YAML
+long=${long/@EXECS@/$T/executions.txt}
+: >"$T/executions.txt"
+executions() { # RUN: its executions, sorted, on one line
+    awk -v r="$1" '$1 == r { print $2, $3 }' "$T/executions.txt" | sort | paste -sd,
+}
+wait_executed() { # RUN N: until N executions of RUN have started
+    for _ in $(seq 100); do
+        [ "$(awk -v r="$1" '$1 == r' "$T/executions.txt" | wc -l)" -ge "$2" ] && return 0
+        sleep 0.1
+    done
+    fail "run $1 never had $2 executions"
+}
+cat >"$T/long.yaml" <<YAML
 workflow: long
 tasks:
-  a: { type: sleep, with: { duration: 30s } }
-  b: { type: sleep, with: { duration: 30s } }
+  a: $long
+  b: $long
   c: { type: echo, with: { x: 1 }, needs: [a] }
   d: { type: echo, with: { x: 2 }, needs: [c] }
 YAML
@@ -29,6 +46,7 @@ wait_running() { # RUN N: until N tasks of RUN are running
 
 "$weft" submit "$T/long.yaml" --scheduler "$ep" >/dev/null
 wait_running 1 2
+wait_executed 1 2
 start=$(date +%s)
 "$weft" cancel 1 --scheduler "$ep" >"$T/cancel.out" 2>&1
 expect "cancel exits 0" 0 $?
@@ -50,24 +68,27 @@ expect "cancelling an unknown run exits 2" 2 $?
 # Durable: the scheduler dies right after accepting a cancel; its successor finishes it.
 "$weft" submit "$T/long.yaml" --scheduler "$ep" >/dev/null
 wait_running 2 2
+wait_executed 2 2
 "$weft" cancel 2 --scheduler "$ep" >/dev/null 2>&1
 kill_scheduler
 start_scheduler "$state" "$ep"
 wait_run_ended "$state" 2
 expect "run cancelled across a restart" cancelled "$st"
 expect "no task of it left open" 0 "$(sql "$state" "SELECT count(*) FROM tasks WHERE run_id = 2 AND state NOT IN ('cancelled')")"
+expect "its running tasks ran once, the others never" "a 1,b 1" "$(executions 2)"
 "$weft" submit "$WEFT_SRC/workflows/word-count.yaml" --scheduler "$ep" --wait >/dev/null 2>&1
 expect "the worker serves the next run" 0 $?
 # Run-level timeout, counted from the run's creation even across a scheduler restart.
-cat >"$T/slow.yaml" <<'YAML'
+cat >"$T/slow.yaml" <<YAML
 workflow: slow
 timeout: 2s
 tasks:
-  a: { type: sleep, with: { duration: 30s } }
+  a: $long
   b: { type: echo, with: { x: 1 }, needs: [a] }
 YAML
 "$weft" submit "$T/slow.yaml" --scheduler "$ep" >/dev/null
 wait_running 4 1
+wait_executed 4 1
 kill_scheduler
 start_scheduler "$state" "$ep"
 wait_run_ended "$state" 4
@@ -77,4 +98,6 @@ expect "its tasks stopped with class timeout" "a|cancelled|timeout b|cancelled|t
     "$(sql "$state" "SELECT group_concat(s, ' ') FROM (SELECT name || '|' || state || '|' || error_class AS s FROM tasks WHERE run_id = 4 ORDER BY idx, elem)")"
 took=$(sql "$state" "SELECT (finished_us - created_us) / 1000 FROM runs WHERE id = 4")
 [ "$took" -ge 2000 ] && [ "$took" -lt 8000 ] && ok "ended ${took}ms after creation" || fail "ended ${took}ms after creation"
+expect "its task ran once, across the restart" "a 1" "$(executions 4)"
+expect "the first run's tasks ran once each" "a 1,b 1" "$(executions 1)"
 finish

@@ -37,7 +37,7 @@ expect "abort: crash" "failed|crash" "$(row abort)"
 expect "exit: crash" "failed|crash" "$(row exit)"
 expect "exit message" "executor exited with status 3 running crashy.exit, attempt 1" "$(msg exit)"
 if grep -q "WEFT_ASAN:BOOL=ON" "$WEFT_BIN/../CMakeCache.txt"; then
-    ok "oom: memory limits are not enforced in sanitizer builds; skipped"
+    skip "oom: memory limits are not enforced in AddressSanitizer builds"
 else
     expect "oom: crash" "failed|crash" "$(row oom)"
     "$weft" logs 1 oom --scheduler "$ep" >"$T/oom.log" 2>&1

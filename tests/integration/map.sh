@@ -2,7 +2,8 @@
 # Map fan-out through a real scheduler and worker: one element per list item, ${item} and
 # ${index}, at most max_parallel elements at once, downstream gets the list of element
 # outputs in order; min_success decides the task; the scheduler is killed with SIGKILL
-# mid-map and the map finishes after a restart with every element run exactly once;
+# mid-map and the map finishes after a restart with every element run exactly once (each
+# element logs its executions to a file, counted against the catalogue's attempts);
 # cancelling a run mid-map cancels its elements.
 . "$(dirname "$0")/lib.sh"
 port=$(free_port)
@@ -27,8 +28,9 @@ tasks:
     min_success: $3
     retry: { max_attempts: 3, interval: 50ms, on: [lost, crash] }
     with:
-      argv: [sh, -c, 'v=\$(echo \$0 | tr -d x); sleep $4; if $5; then echo "no \$v" >&2; exit 3; fi; echo "\$1:\$((v * 2))"',
+      argv: [sh, -c, 'echo "\$WEFT_TASK \$WEFT_ATTEMPT" >>"\$EXECS"; v=\$(echo \$0 | tr -d x); sleep $4; if $5; then echo "no \$v" >&2; exit 3; fi; echo "\$1:\$((v * 2))"',
              "x\${item}", "i\${index}"]
+      env: { EXECS: "$T/$1.executions" }
   join:
     type: echo
     with: { all: "\${work.outputs.stdout}", codes: "\${work.outputs.exit_code}" }
@@ -76,12 +78,14 @@ for _ in $(seq 100); do
 done
 kill_scheduler
 ok "killed the scheduler with $n elements done"
-mv "$T/scheduler.log" "$T/scheduler-1.log.txt"
 start_scheduler "$state" "$ep"
 wait_run_ended "$state" 4
 expect "the map finished after the restart" succeeded "$st"
 expect "every element succeeded" 40 "$(sql "$state" "SELECT count(*) FROM tasks WHERE run_id = 4 AND elem >= 0 AND state = 'succeeded'")"
 expect "no element succeeded twice" 0 "$(sql "$state" "SELECT count(*) FROM (SELECT elem FROM attempts WHERE run_id = 4 AND state = 'succeeded' GROUP BY idx, elem HAVING count(*) > 1)")"
+sleep 0.5 # time for any execution still under way (there should be none) to log itself
+check_executions "$state" 4 "$T/restart.executions"
+at_most "elements lost to the kill, at most the 2 running" 2 "$(sql "$state" "SELECT count(*) FROM attempts WHERE run_id = 4 AND error_class = 'lost'")"
 expect "join has all 40 outputs" 0 "$(sql "$state" "SELECT count(*) FROM json_each((SELECT outputs FROM tasks WHERE run_id = 4 AND name = 'join'), '\$.all') WHERE type = 'null'")"
 
 # 4. Cancel mid-map.

@@ -23,7 +23,8 @@ cc -shared -fPIC -fvisibility=hidden -Wall -Wextra -Werror $cflags -Wl,-z,defs \
     -o "$T/pc/example.so" "$WEFT_SRC/plugins/example/example.c" >"$T/pc.out" 2>&1
 expect "the example builds with cc and pkg-config --cflags weft-plugin" 0 $?
 
-suite() { WEFT="$T/prefix/bin/weft" "$T/prefix/bin/weft-plugin-test" "$@"; }
+wrap_cli "$T/prefix/bin/weft" "$T/cli/installed/weft"
+suite() { WEFT="$T/cli/installed/weft" "$T/prefix/bin/weft-plugin-test" "$@"; }
 suite "$T/ex/example.so" "$WEFT_SRC/plugins/example/cases.txt" >"$T/suite-ex.out" 2>&1
 expect "the installed weft-plugin-test passes the out-of-tree example" 0 $?
 expect_grep "with all its cases" "all checks passed \(5 cases\)" "$T/suite-ex.out"

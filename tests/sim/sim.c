@@ -6,7 +6,9 @@
  * core: dispatches are delivered late, out of order or to dead workers; results are
  * duplicated and reordered; workers crash, go silent and rejoin; the scheduler restarts,
  * rebuilding the core from what the driver had "committed" (the effects of completed steps,
- * as the catalogue would hold them). After every step it checks:
+ * as the catalogue would hold them); and commits fail (--commit-failures PER_MILLE): the
+ * step's effects are discarded unseen and the core is rebuilt from what was committed, as
+ * the scheduler does when the catalogue cannot be written. After every step it checks:
  *
  *   1. a task never succeeds twice;
  *   2. a task is never dispatched before all its parents succeeded (a catch handler: before
@@ -22,7 +24,9 @@
  *      succeeds exactly when none of its tasks failed or was skipped;
  *   8. a mapped task never has more than max_parallel elements started and not ended; it
  *      ends only after all its elements, succeeded exactly when at least min_success of
- *      them did, with one list entry per element in each output.
+ *      them did, with one list entry per element in each output;
+ *   9. no effect of a failed commit is ever observed: the attempt ids its dispatches took
+ *      are never dispatched again, and only committed dispatches reach workers.
  *
  * After the fault phase it drains (no more faults) and checks that every run ended
  * (liveness). A failure prints the seed and step; rerun with --seed to replay it. */
@@ -206,11 +210,43 @@ static void trace(sim *s, const core_event *ev)
                s->w[w].alive);
 }
 
+static void restart(sim *s);
+
+/* The step's commit fails: nothing of it is applied or sent. Its dispatches' attempt ids
+ * are remembered, and the core is rebuilt from what was committed. */
+static void commit_failed(sim *s)
+{
+    s->commit_failures++;
+    for (size_t i = 0; i < s->fx.n; i++)
+        if (s->fx.v[i].kind == FX_DISPATCH)
+            u64map_put(s->discarded, s->fx.v[i].attempt_id, (void *)1);
+    core_effects_clear(&s->fx);
+    s->nlookups = 0;
+    if (s->pending_submit) {
+        mrun *r = s->pending_submit;
+        free(r->t);
+        free(r->yaml);
+        dag_free(r->g);
+        s->nruns--;
+        s->pending_submit = NULL;
+    }
+    if (s->pending_cancel)
+        s->pending_cancel->cancelled = 0;
+    s->pending_cancel = NULL;
+    restart(s);
+}
+
 static void step_core(sim *s, core_event *ev)
 {
     ev->now_us = s->now;
     core_step(s->c, ev, &s->fx);
     trace(s, ev);
+    /* A whole turn (the step and the lookups it asks) commits or fails together; a failed
+     * one is decided before anything of it is applied. */
+    if (!s->restarting && (int)(rnd(s) % 1000) < s->commit_fail_pct10) {
+        commit_failed(s);
+        return;
+    }
     commit(s);
     /* The shell answers lookups right after the step that asked (hits hold a reference in
      * the cache map, which outlives the step). */
@@ -237,13 +273,18 @@ static void submit(sim *s)
     r->g = compile_yaml(s, r->yaml);
     r->t = xcalloc(r->g->ntasks, sizeof *r->t);
     core_event ev = {.kind = EV_RUN_SUBMITTED, .run_id = r->id, .dag = compile_yaml(s, r->yaml)};
+    s->pending_submit = r;
     step_core(s, &ev);
+    s->pending_submit = NULL;
 }
 
 static void join(sim *s, int w)
 {
     static const char *const types[] = {"echo"};
     sworker *sw = &s->w[w];
+    uint64_t finished[RECENT];
+    for (int i = 0; i < sw->nrecent; i++)
+        finished[i] = sw->recent[i].attempt;
     core_event ev = {.kind = EV_WORKER_JOINED,
                      .worker = sw->name,
                      .slots = (uint32_t)sw->slots,
@@ -251,6 +292,8 @@ static void join(sim *s, int w)
                      .ntypes = 1,
                      .running = sw->held,
                      .nrunning = (size_t)sw->nheld,
+                     .finished = finished,
+                     .nfinished = (size_t)sw->nrecent,
                      .heartbeat_us = 1000000};
     /* The core's count restarts from what the worker reports. */
     s->nbusy[w] = sw->nheld;
@@ -366,20 +409,27 @@ static void crash_worker(sim *s, int w)
     sw->alive = sw->registered = 0;
 }
 
-static core_task_snapshot snapshot_of(const mtask *t)
+static core_task_snapshot snapshot_of(sim *s, const mtask *t)
 {
     return (core_task_snapshot){.state = t->state,
                                 .attempts = t->attempts,
                                 .attempt_id = t->running,
+                                .worker = t->running ? s->w[t->worker].name : NULL,
+                                .dispatched_us = t->running ? t->dispatched : 0,
                                 .outputs = t->outputs,
                                 .due_us = t->due};
 }
 
 /* The scheduler restarts: results queued at it are lost, and the core is rebuilt from the
- * committed model, as the scheduler rebuilds from the catalogue. */
+ * committed model, as the scheduler rebuilds from the catalogue. Attempt ids go on after
+ * every id the old core issued, as the scheduler's do after a failed commit. */
 static void restart(sim *s)
 {
     s->restarts++;
+    s->restarting = 1;
+    uint64_t next = core_next_attempt_id(s->c);
+    if (next < s->max_attempt + 1)
+        next = s->max_attempt + 1;
     for (int i = 0; i < s->nnet;) {
         if (!s->net[i].to_worker && chance(s, 50)) {
             json_decref(s->net[i].json);
@@ -389,7 +439,7 @@ static void restart(sim *s)
         }
     }
     core_destroy(&s->c);
-    s->c = core_new(s->max_attempt + 1, s->seed + (uint64_t)s->step);
+    s->c = core_new(next, s->seed + (uint64_t)s->step);
     for (int w = 0; w < MAX_WORKERS; w++) {
         s->w[w].registered = 0;
         s->nbusy[w] = 0;
@@ -401,10 +451,10 @@ static void restart(sim *s)
         core_task_snapshot *snap = xcalloc(r->g->ntasks, sizeof *snap);
         core_task_snapshot **elems = xcalloc(r->g->ntasks, sizeof *elems);
         for (size_t k = 0; k < r->g->ntasks; k++) {
-            snap[k] = snapshot_of(&r->t[k]);
+            snap[k] = snapshot_of(s, &r->t[k]);
             elems[k] = xcalloc(r->t[k].nelems + 1, sizeof **elems);
             for (size_t j = 0; j < r->t[k].nelems; j++)
-                elems[k][j] = snapshot_of(&r->t[k].elems[j]);
+                elems[k][j] = snapshot_of(s, &r->t[k].elems[j]);
             snap[k].elems = elems[k];
             snap[k].nelems = r->t[k].nelems;
         }
@@ -422,6 +472,7 @@ static void restart(sim *s)
             step_core(s, &cancel);
         }
     }
+    s->restarting = 0;
 }
 
 static void fault_step(sim *s)
@@ -450,7 +501,9 @@ static void fault_step(sim *s)
         if (!r->ended && !r->cancelled) {
             r->cancelled = 1;
             core_event ev = {.kind = EV_CANCEL, .run_id = r->id};
+            s->pending_cancel = r;
             step_core(s, &ev);
+            s->pending_cancel = NULL;
         }
     } else if (roll < 945) {
         int open = 0;
@@ -465,6 +518,7 @@ static void fault_step(sim *s)
 /* No more faults: everything is delivered and completed until every run has ended. */
 static void drain(sim *s)
 {
+    s->commit_fail_pct10 = 0;
     for (int w = 0; w < MAX_WORKERS; w++)
         s->w[w].alive = 1;
     for (long i = 0; i < 200000; i++) {
@@ -518,14 +572,17 @@ static void free_sim(sim *s)
     while (strmap_next(s->cache, &pos, &k, &v))
         json_decref(v);
     strmap_destroy(&s->cache);
+    u64map_destroy(&s->discarded);
     free(s->lookups);
 }
 
-static void run_seed(uint64_t seed, long steps)
+static void run_seed(uint64_t seed, long steps, int commit_failures)
 {
     sim s;
     memset(&s, 0, sizeof s);
     s.seed = seed;
+    s.commit_fail_pct10 = commit_failures;
+    s.discarded = u64map_new();
     s.rng = seed * 0x9E3779B97F4A7C15ULL + 1;
     s.now = 1000000000;
     s.c = core_new(1, seed);
@@ -548,26 +605,29 @@ static void run_seed(uint64_t seed, long steps)
     }
     printf("seed %llu: %ld steps, %d runs (%d cancelled), %d caught failures, %ld dispatches, "
            "%ld results (%ld stale), %ld outputs reused, %ld map elements, %ld worker losses, "
-           "%ld scheduler restarts: ok\n",
+           "%ld scheduler restarts (%ld after a failed commit): ok\n",
            (unsigned long long)seed, s.step, s.nruns, cancelled, caught, s.dispatches, s.results,
-           s.stale, s.hits, s.elements, s.losses, s.restarts);
+           s.stale, s.hits, s.elements, s.losses, s.restarts, s.commit_failures);
     free_sim(&s);
 }
 
 int main(int argc, char **argv)
 {
-    uint64_t seed = 1, nseeds = 1, steps = 100000;
+    uint64_t seed = 1, nseeds = 1, steps = 100000, failures = 5;
     for (int i = 1; i < argc; i += 2) {
-        uint64_t *dst = !strcmp(argv[i], "--seed")    ? &seed
-                        : !strcmp(argv[i], "--seeds") ? &nseeds
-                        : !strcmp(argv[i], "--steps") ? &steps
-                                                      : NULL;
-        if (!dst || i + 1 >= argc || units_uint(argv[i + 1], 1, UINT64_MAX / 2, dst) < 0) {
-            fprintf(stderr, "usage: weft-sim [--seed N] [--seeds COUNT] [--steps N]\n");
+        uint64_t *dst = !strcmp(argv[i], "--seed")              ? &seed
+                        : !strcmp(argv[i], "--seeds")           ? &nseeds
+                        : !strcmp(argv[i], "--steps")           ? &steps
+                        : !strcmp(argv[i], "--commit-failures") ? &failures
+                                                                : NULL;
+        if (!dst || i + 1 >= argc || units_uint(argv[i + 1], 0, UINT64_MAX / 2, dst) < 0 ||
+            (dst != &failures && *dst == 0) || failures > 1000) {
+            fprintf(stderr, "usage: weft-sim [--seed N] [--seeds COUNT] [--steps N] "
+                            "[--commit-failures PER_MILLE]\n");
             return 2;
         }
     }
     for (uint64_t k = 0; k < nseeds; k++)
-        run_seed(seed + k, (long)steps);
+        run_seed(seed + k, (long)steps, (int)failures);
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "common/strmap.h"
+#include "common/u64map.h"
 #include "scheduler/core.h"
 #include "scheduler/typereg.h"
 
@@ -19,6 +20,8 @@
 typedef struct mtask {
     int state, attempts, succeeded;
     uint64_t running; /* attempt in flight, 0 when none */
+    int worker;       /* running: the worker it was dispatched to */
+    int64_t dispatched;
     json_t *outputs;
     int64_t due;
     struct mtask *elems; /* a mapped task that expanded */
@@ -72,7 +75,13 @@ typedef struct sim {
      * and has not ended, plus those the worker reported running at registration. */
     uint64_t busy[MAX_WORKERS][64];
     int nbusy[MAX_WORKERS];
-    long dispatches, results, restarts, losses, stale, hits, elements;
+    long dispatches, results, restarts, losses, stale, hits, elements, commit_failures;
+    int commit_fail_pct10; /* per mille of steps whose commit fails (--commit-failures) */
+    int restarting;
+    /* The request being stepped: a failed commit refuses it (the run is not created, the
+     * cancel is not recorded). */
+    mrun *pending_submit, *pending_cancel;
+    u64map *discarded;     /* attempt ids dispatched only by turns that failed to commit */
     strmap *cache;        /* cache key -> outputs recorded by memoized tasks */
     core_event *lookups;  /* answers to give the core after the current step */
     size_t nlookups, caplookups;

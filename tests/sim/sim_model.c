@@ -109,6 +109,9 @@ static void commit_dispatch(sim *s, mrun *r, const core_effect *e)
     if (e->attempt_no > dt->retry.max_attempts)
         die(s, "attempt %d of task %d exceeds max_attempts %d", e->attempt_no, e->task,
             dt->retry.max_attempts);
+    if (u64map_get(s->discarded, e->attempt_id))
+        die(s, "attempt %llu was dispatched by a turn that failed to commit, and again",
+            (unsigned long long)e->attempt_id);
     int w = worker_index(s, e->worker);
     if (w < 0 || s->nbusy[w] >= s->w[w].slots)
         die(s, "worker %s given more attempts than its %d slots", e->worker,
@@ -117,6 +120,8 @@ static void commit_dispatch(sim *s, mrun *r, const core_effect *e)
     u->state = TS_RUNNING;
     u->running = e->attempt_id;
     u->attempts = e->attempt_no;
+    u->worker = w;
+    u->dispatched = s->now;
     if (e->attempt_id > s->max_attempt)
         s->max_attempt = e->attempt_id;
     s->dispatches++;

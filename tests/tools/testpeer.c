@@ -6,7 +6,11 @@
  * message above the scheduler's 64 MiB cap), frames (a message of 12 frames).
  *
  * weft-testpeer ENDPOINT submit-file FILE: submits FILE with no client-side checks and
- * prints the scheduler's error text (the CLI itself refuses files above the limit). */
+ * prints the scheduler's error text (the CLI itself refuses files above the limit).
+ *
+ * weft-testpeer ENDPOINT register NAME SLOTS HEARTBEAT_MS: registers as worker NAME with
+ * the given values (no bounds checked here) and prints "refused: REASON" when the
+ * scheduler refuses, or "accepted" when no refusal comes within 2 s. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +55,54 @@ static int submit_file(void *s, const char *file)
     return 0;
 }
 
+/* Registers as a worker with raw values; prints what the scheduler said. */
+static int register_raw(const char *endpoint, const char *name, const char *slots,
+                        const char *heartbeat)
+{
+    void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(s, ZMQ_ROUTING_ID, name, strlen(name));
+    if (zmq_connect(s, endpoint) < 0)
+        return 1;
+    Weft__Register r = WEFT__REGISTER__INIT;
+    r.name = (char *)name;
+    r.slots = (uint32_t)strtoul(slots, NULL, 10);
+    r.heartbeat_ms = (uint32_t)strtoul(heartbeat, NULL, 10);
+    r.types_json = "{\"plugins\": [{\"name\": \"builtin\", \"types\": [{\"name\": \"noop\"}]}]}";
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_REGISTER;
+    env.register_ = &r;
+    size_t len;
+    uint8_t *buf = wire_pack(&env, &len);
+    int rc = zmq_send(s, buf, len, 0) < 0;
+    free(buf);
+    zmq_pollitem_t item = {.socket = s, .events = ZMQ_POLLIN};
+    while (!rc && zmq_poll(&item, 1, 2000) > 0) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        zmq_msg_recv(&m, s, 0);
+        Weft__Envelope *e = wire_unpack(zmq_msg_data(&m), zmq_msg_size(&m));
+        zmq_msg_close(&m);
+        int refused = e && e->body_case == WEFT__ENVELOPE__BODY_REFUSED;
+        if (refused)
+            printf("refused: %s\n", e->refused->reason);
+        if (e)
+            weft__envelope__free_unpacked(e, NULL);
+        if (refused)
+            goto done;
+    }
+    printf("accepted\n");
+done:
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 6 && !strcmp(argv[2], "register"))
+        return register_raw(argv[1], argv[3], argv[4], argv[5]);
     if (argc == 4 && !strcmp(argv[2], "submit-file")) {
         void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_DEALER);
         int linger = 0;

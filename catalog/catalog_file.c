@@ -1,0 +1,417 @@
+/* catalog_file: the catalogue's database file: schema and migrations, opening with care
+ * (the high-water marks of catalog.marks, see marks.h), checking, and the write probe.
+ * Not here: reads and writes of the catalogue's contents (catalog.c, catalog_query.c). */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "common/clock.h"
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "common/xmem.h"
+#include "catalog/catalog_int.h"
+
+#define BUSY_WAIT_MS 5000
+#define CHECK_LINES 3
+
+/* Migrations, applied in order; migration i brings user_version from i to i + 1.
+ * Only ever append. */
+static const char *const migrations[] = {
+    "CREATE TABLE workflows ("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL,"
+    "  hash TEXT NOT NULL UNIQUE, file TEXT NOT NULL, spec TEXT NOT NULL,"
+    "  created_us INTEGER NOT NULL);"
+    "CREATE TABLE runs ("
+    "  id INTEGER PRIMARY KEY, workflow_id INTEGER NOT NULL REFERENCES workflows(id),"
+    "  state TEXT NOT NULL, params TEXT NOT NULL, ntasks INTEGER NOT NULL,"
+    "  created_us INTEGER NOT NULL, finished_us INTEGER, error TEXT);"
+    "CREATE TABLE tasks ("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id), idx INTEGER NOT NULL, name TEXT NOT NULL,"
+    "  type TEXT NOT NULL, type_version TEXT NOT NULL, state TEXT NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0, worker TEXT, inputs TEXT, outputs TEXT,"
+    "  error_class TEXT, error TEXT, ready_us INTEGER, started_us INTEGER,"
+    "  finished_us INTEGER, retry_due_us INTEGER, PRIMARY KEY (run_id, idx));"
+    "CREATE TABLE edges ("
+    "  run_id INTEGER NOT NULL, child INTEGER NOT NULL, parent INTEGER NOT NULL,"
+    "  PRIMARY KEY (run_id, child, parent));"
+    "CREATE TABLE attempts ("
+    "  id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, idx INTEGER NOT NULL,"
+    "  number INTEGER NOT NULL, worker TEXT NOT NULL, state TEXT NOT NULL,"
+    "  error_class TEXT, error TEXT, dispatched_us INTEGER NOT NULL, started_us INTEGER,"
+    "  finished_us INTEGER);"
+    "CREATE INDEX attempts_task ON attempts(run_id, idx);"
+    "CREATE TABLE workers ("
+    "  name TEXT PRIMARY KEY, slots INTEGER NOT NULL, types TEXT NOT NULL,"
+    "  state TEXT NOT NULL, first_seen_us INTEGER NOT NULL, last_seen_us INTEGER NOT NULL);"
+    "CREATE TABLE events ("
+    "  seq INTEGER PRIMARY KEY, ts_us INTEGER NOT NULL, run_id INTEGER, task TEXT,"
+    "  kind TEXT NOT NULL, detail TEXT);"
+    "CREATE INDEX events_run ON events(run_id, seq);"
+    "CREATE TRIGGER events_append_only_u BEFORE UPDATE ON events"
+    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TRIGGER events_append_only_d BEFORE DELETE ON events"
+    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+    /* 2: the task type declarations a run was compiled against, so a restarted scheduler
+     * recompiles it identically before any worker has registered. */
+    "ALTER TABLE runs ADD COLUMN types TEXT NOT NULL DEFAULT '{}';",
+    /* 3: a cancel, once requested, survives a scheduler restart. */
+    "ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;",
+    /* 4: artifacts and memoization. runs.artifacts pins the paths a run was submitted with
+     * (path -> reference); retry_of links a rerun to the run it retries. A task's outputs
+     * were computed, or came from the cache or from the run retried (source, source_run,
+     * source_task); cache_key is its memoization key. */
+    "ALTER TABLE runs ADD COLUMN artifacts TEXT NOT NULL DEFAULT '{}';"
+    "ALTER TABLE runs ADD COLUMN retry_of INTEGER;"
+    "ALTER TABLE tasks ADD COLUMN cache_key TEXT;"
+    "ALTER TABLE tasks ADD COLUMN source TEXT;"
+    "ALTER TABLE tasks ADD COLUMN source_run INTEGER;"
+    "ALTER TABLE tasks ADD COLUMN source_task TEXT;"
+    "CREATE TABLE cache ("
+    "  key TEXT PRIMARY KEY, workflow TEXT NOT NULL, task TEXT NOT NULL, type TEXT NOT NULL,"
+    "  type_version TEXT NOT NULL, cache_version TEXT NOT NULL, inputs TEXT NOT NULL,"
+    "  outputs TEXT NOT NULL, run_id INTEGER NOT NULL, created_us INTEGER NOT NULL,"
+    "  hits INTEGER NOT NULL DEFAULT 0, last_hit_us INTEGER);"
+    "CREATE INDEX cache_task ON cache(workflow, task, created_us);"
+    "CREATE TABLE artifacts ("
+    "  hash TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT, size INTEGER,"
+    "  run_id INTEGER, created_us INTEGER NOT NULL);",
+    /* 5: the cache version a memoized task was looked up with (for cache explain). */
+    "ALTER TABLE tasks ADD COLUMN cache_version TEXT;",
+    /* 6: map fan-out. Each element of a mapped task is a row of its own (elem >= 0; the task
+     * itself is elem -1), and so is each element's attempt. SQLite cannot change a primary
+     * key in place: the table is rebuilt. */
+    "CREATE TABLE tasks_v6 ("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id), idx INTEGER NOT NULL,"
+    "  elem INTEGER NOT NULL DEFAULT -1, name TEXT NOT NULL,"
+    "  type TEXT NOT NULL, type_version TEXT NOT NULL, state TEXT NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0, worker TEXT, inputs TEXT, outputs TEXT,"
+    "  error_class TEXT, error TEXT, ready_us INTEGER, started_us INTEGER,"
+    "  finished_us INTEGER, retry_due_us INTEGER, cache_key TEXT, source TEXT,"
+    "  source_run INTEGER, source_task TEXT, cache_version TEXT,"
+    "  PRIMARY KEY (run_id, idx, elem));"
+    "INSERT INTO tasks_v6 (run_id, idx, name, type, type_version, state, attempts, worker,"
+    "  inputs, outputs, error_class, error, ready_us, started_us, finished_us, retry_due_us,"
+    "  cache_key, source, source_run, source_task, cache_version)"
+    "  SELECT run_id, idx, name, type, type_version, state, attempts, worker, inputs,"
+    "  outputs, error_class, error, ready_us, started_us, finished_us, retry_due_us,"
+    "  cache_key, source, source_run, source_task, cache_version FROM tasks;"
+    "DROP TABLE tasks;"
+    "ALTER TABLE tasks_v6 RENAME TO tasks;"
+    "ALTER TABLE attempts ADD COLUMN elem INTEGER NOT NULL DEFAULT -1;"
+    "DROP INDEX attempts_task;"
+    "CREATE INDEX attempts_task ON attempts(run_id, idx, elem);",
+    /* 7: the store is its own index of blobs, and the references that keep them alive live
+     * in the documents that hold them (runs, tasks, cache): no table of artifacts. */
+    "DROP TABLE artifacts;",
+    /* 8: checkpoints: the last one each attempt saved, handed to the task's next attempt
+     * (or to its first attempt in a run that retries this one, found by task name). */
+    "ALTER TABLE attempts ADD COLUMN checkpoint TEXT;"
+    "CREATE INDEX tasks_name ON tasks(run_id, name);",
+    /* 9: exactly-once requests: a client's idempotency key with the first answer it got;
+     * and the scheduler's own small records (the write probe of a degraded scheduler). */
+    "CREATE TABLE requests ("
+    "  key TEXT PRIMARY KEY, kind TEXT NOT NULL, code INTEGER NOT NULL, error TEXT,"
+    "  json TEXT, run_id INTEGER, created_us INTEGER NOT NULL);"
+    "CREATE INDEX requests_age ON requests(created_us);"
+    "CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT);",
+};
+
+
+int cat_exec(catalog *c, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        log_error("catalogue: %s (in: %.60s)", msg ? msg : "?", sql);
+        sqlite3_free(msg);
+        return WEFT_EDB;
+    }
+    return 0;
+}
+
+/* The first column of sql's first row as an integer; -1 when the query fails. */
+static int64_t scalar(catalog *c, const char *sql)
+{
+    sqlite3_stmt *st;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int migrate(catalog *c, int version, weft_err *err)
+{
+    int target = (int)(sizeof migrations / sizeof migrations[0]);
+    if (version > target)
+        return err_set(err, WEFT_EDB, "%s/catalog.db has schema version %d; this weft knows "
+                       "up to %d (upgrade weft)", c->dir, version, target);
+    for (int v = version; v < target; v++) {
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        if (cat_exec(c, "BEGIN IMMEDIATE") < 0 || cat_exec(c, migrations[v]) < 0 ||
+            cat_exec(c, pragma) < 0 || cat_exec(c, "COMMIT") < 0) {
+            err_set(err, WEFT_EDB, "%s/catalog.db: migration to schema version %d failed: %s",
+                    c->dir, v + 1, sqlite3_errmsg(c->db));
+            cat_exec(c, "ROLLBACK");
+            return WEFT_EDB;
+        }
+    }
+    return 0;
+}
+
+/* The highest run number among the directories of logs/ (0 when none): a run whose logs
+ * exist was committed once. */
+int64_t cat_logs_high(const char *dir)
+{
+    char *path = xasprintf("%s/logs", dir);
+    DIR *d = opendir(path);
+    free(path);
+    int64_t high = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char *end;
+        long long v = strtoll(e->d_name, &end, 10);
+        if (*end == '\0' && end != e->d_name && v > high)
+            high = v;
+    }
+    if (d)
+        closedir(d);
+    return high;
+}
+
+/* The refusal of a database that holds less than was committed. */
+static int lost_history(catalog *c, int64_t runs, int64_t attempts, int64_t logs, int found,
+                        weft_err *err)
+{
+    return err_set(err, WEFT_ECORRUPT,
+                   "%s/catalog.db lost history: it holds runs to %lld, attempts to %lld; "
+                   "%s shows runs to %lld, attempts to %lld committed. Recover: weft restore "
+                   "BACKUP, or start on what is left with --accept-loss", c->dir,
+                   (long long)runs, (long long)attempts, found ? "catalog.marks" : "logs/",
+                   (long long)(c->marks.run > logs ? c->marks.run : logs),
+                   (long long)c->marks.attempt);
+}
+
+int catalog_check_history(catalog *c, weft_err *err)
+{
+    int found = 0;
+    if (marks_read(c->dir, &c->marks, &found, err) < 0)
+        return err->code;
+    int version = (int)scalar(c, "PRAGMA user_version");
+    int64_t runs = version > 0 ? scalar(c, "SELECT coalesce(max(id), 0) FROM runs") : 0;
+    int64_t attempts = version > 0 ? scalar(c, "SELECT coalesce(max(id), 0) FROM attempts") : 0;
+    int64_t logs = cat_logs_high(c->dir);
+    if (version < 0 || runs < 0 || attempts < 0)
+        return err_set(err, WEFT_ECORRUPT, "%s/catalog.db cannot be read: %s", c->dir,
+                       sqlite3_errmsg(c->db));
+    const catalog_marks *m = &c->marks;
+    if (runs < m->run || attempts < m->attempt ||
+        logs > (runs > m->run_floor ? runs : m->run_floor))
+        return lost_history(c, runs, attempts, logs, found, err);
+    return 0;
+}
+
+/* Compares what the database holds with what was committed once (catalog.marks, the logs
+ * directory), refusing a database that lost history unless accept_loss; then sets the ids
+ * to issue next. version: the schema version the file had when opened (0: empty). */
+static int check_history(catalog *c, int version, int accept_loss, weft_err *err)
+{
+    int found = 0;
+    if (marks_read(c->dir, &c->marks, &found, err) < 0)
+        return err->code;
+    int64_t runs = version ? scalar(c, "SELECT coalesce(max(id), 0) FROM runs") : 0;
+    int64_t attempts = version ? scalar(c, "SELECT coalesce(max(id), 0) FROM attempts") : 0;
+    int64_t logs = cat_logs_high(c->dir);
+    if (runs < 0 || attempts < 0)
+        return err_set(err, WEFT_ECORRUPT, "%s/catalog.db cannot be read: %s", c->dir,
+                       sqlite3_errmsg(c->db));
+    int lost = (found && (runs < c->marks.run || attempts < c->marks.attempt)) ||
+               logs > (runs > c->marks.run_floor ? runs : c->marks.run_floor);
+    if (lost && !accept_loss)
+        return lost_history(c, runs, attempts, logs, found, err);
+    if (lost) {
+        log_warn("%s/catalog.db lost history (runs up to %lld committed, %lld left); "
+                 "continuing as asked, ids continue after the lost ones", c->dir,
+                 (long long)(c->marks.run > logs ? c->marks.run : logs), (long long)runs);
+        if (logs > c->marks.run)
+            c->marks.run = logs;
+        c->marks.run_floor = marks_run_max(&c->marks);
+        c->marks.attempt_floor = marks_attempt_max(&c->marks);
+    }
+    if (lost || !found || runs > c->marks.run || attempts > c->marks.attempt) {
+        c->marks.run = runs > c->marks.run || lost ? runs : c->marks.run;
+        c->marks.attempt = attempts > c->marks.attempt || lost ? attempts : c->marks.attempt;
+        int rc = marks_write(c->dir, &c->marks);
+        if (rc < 0)
+            return err_set(err, WEFT_EIO, "cannot write %s/catalog.marks: %s", c->dir,
+                           strerror(-rc));
+    }
+    c->committed_attempt = c->marks.attempt;
+    c->next_run = marks_run_max(&c->marks) + 1;
+    if (runs + 1 > c->next_run)
+        c->next_run = runs + 1;
+    return 0;
+}
+
+/* Sets up a writable catalogue: WAL, durability, schema, and its history checked. */
+static int open_writable(catalog *c, int flags, weft_err *err)
+{
+    int version = (int)scalar(c, "PRAGMA user_version");
+    if (version < 0 || scalar(c, "SELECT count(*) FROM sqlite_schema") < 0)
+        return err_set(err, WEFT_ECORRUPT, "%s/catalog.db cannot be read: %s", c->dir,
+                       sqlite3_errmsg(c->db));
+    int found = 0;
+    catalog_marks m;
+    if (version == 0 && marks_read(c->dir, &m, &found, err) < 0)
+        return err->code;
+    /* An empty file where history was committed: refuse before writing a schema into it. */
+    if (version == 0 && !(flags & CATALOG_ACCEPT_LOSS) &&
+        (marks_run_max(&m) || cat_logs_high(c->dir)))
+        return check_history(c, 0, 0, err);
+    /* WAL: readers (the CLI) never block the scheduler. synchronous=FULL: a committed
+     * group survives power loss, not only a crash of the process. */
+    if (cat_exec(c, "PRAGMA journal_mode = WAL") < 0 ||
+        cat_exec(c, "PRAGMA synchronous = FULL") < 0 || cat_exec(c, "PRAGMA foreign_keys = ON") < 0)
+        return err_set(err, WEFT_EDB, "cannot set up catalogue %s/catalog.db: %s", c->dir,
+                       sqlite3_errmsg(c->db));
+    if (migrate(c, version, err) < 0)
+        return err->code;
+    return check_history(c, version ? version : 1, flags & CATALOG_ACCEPT_LOSS, err);
+}
+
+int catalog_open(const char *dir, int flags, catalog **out, weft_err *err)
+{
+    int readonly = flags & CATALOG_READONLY;
+    if (!readonly && fs_mkdir_p(dir, 0755) < 0)
+        return err_set(err, WEFT_EIO, "cannot create state directory %s: %s", dir,
+                       strerror(errno));
+    catalog *c = xcalloc(1, sizeof *c);
+    c->dir = xstrdup(dir);
+    c->readonly = readonly;
+    char *path = xasprintf("%s/catalog.db", dir);
+    int oflags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(path, &c->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        err_set(err, readonly ? WEFT_ENOTFOUND : WEFT_EDB, "cannot open catalogue %s: %s", path,
+                c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        free(path);
+        catalog_close(&c);
+        return err->code;
+    }
+    free(path);
+    sqlite3_busy_timeout(c->db, BUSY_WAIT_MS);
+    sqlite3_extended_result_codes(c->db, 1);
+    if (!readonly)
+        rc = open_writable(c, flags, err);
+    else if (!(flags & CATALOG_ANY_VERSION) &&
+             scalar(c, "PRAGMA user_version") != CATALOG_SCHEMA_VERSION)
+        rc = err_set(err, WEFT_EDB, "%s/catalog.db has schema version %d; expected %d", dir,
+                     (int)scalar(c, "PRAGMA user_version"), CATALOG_SCHEMA_VERSION);
+    if (rc < 0) {
+        catalog_close(&c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void catalog_close(catalog **cp)
+{
+    if (!cp || !*cp)
+        return;
+    catalog *c = *cp;
+    if (c->db) {
+        catalog_commit(c, NULL);
+        for (int i = 0; i < ST__COUNT; i++)
+            sqlite3_finalize(c->stmts[i]);
+        sqlite3_close(c->db);
+    }
+    free(c->dir);
+    free(c);
+    *cp = NULL;
+}
+
+void catalog_set_busy_wait(catalog *c, int ms)
+{
+    sqlite3_busy_timeout(c->db, ms);
+}
+
+void cat_marks_committed(catalog *c)
+{
+    int write = 0;
+    if (c->turn_run > c->marks.run) {
+        c->marks.run = c->turn_run;
+        write = 1;
+    }
+    if (c->turn_attempt > c->committed_attempt)
+        c->committed_attempt = c->turn_attempt;
+    c->turn_run = c->turn_attempt = 0;
+    int64_t now = clock_mono_us();
+    if (c->committed_attempt > c->marks.attempt &&
+        (write || now - c->marks_written_us >= 1000000)) {
+        c->marks.attempt = c->committed_attempt;
+        write = 1;
+    }
+    if (!write)
+        return;
+    int rc = marks_write(c->dir, &c->marks);
+    if (rc < 0)
+        log_warn("cannot write %s/catalog.marks: %s", c->dir, strerror(-rc));
+    c->marks_written_us = now;
+}
+
+int cat_check_db(sqlite3 *db, const char *path, int full, weft_err *err)
+{
+    sqlite3_stmt *st;
+    const char *sql = full ? "PRAGMA integrity_check" : "PRAGMA quick_check";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return err_set(err, WEFT_ECORRUPT, "%s cannot be checked: %s", path, sqlite3_errmsg(db));
+    char found[WEFT_ERR_MSG_MAX] = "";
+    size_t len = 0;
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *line = (const char *)sqlite3_column_text(st, 0);
+        if (line && strcmp(line, "ok") != 0 && n++ < CHECK_LINES && len < sizeof found)
+            len += (size_t)snprintf(found + len, sizeof found - len, "%s%s", len ? "; " : "",
+                                    line);
+    }
+    if (rc != SQLITE_DONE && !n) {
+        snprintf(found, sizeof found, "%s", sqlite3_errmsg(db));
+        n = 1;
+    }
+    sqlite3_finalize(st);
+    if (n)
+        return err_set(err, WEFT_ECORRUPT, "%s is damaged (%s found %d problem%s: %s). "
+                       "Restore a backup (weft restore), or salvage what is readable with "
+                       "sqlite3's .recover", path, full ? "integrity_check" : "quick_check", n,
+                       n == 1 ? "" : "s", found);
+    return 0;
+}
+
+int catalog_check(catalog *c, int full, weft_err *err)
+{
+    char *path = xasprintf("%s/catalog.db", c->dir);
+    int rc = cat_check_db(c->db, path, full, err);
+    free(path);
+    return rc;
+}
+
+int catalog_probe(catalog *c, int64_t now_us, weft_err *err)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta(k, v) VALUES ('probe', '%lld')",
+             (long long)now_us);
+    if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
+        sqlite3_exec(c->db, sql, NULL, NULL, NULL) == SQLITE_OK &&
+        sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+        return 0;
+    err_set(err, WEFT_EDB, "catalogue %s/catalog.db: %s", c->dir, sqlite3_errmsg(c->db));
+    if (!sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    return WEFT_EDB;
+}
