@@ -52,9 +52,9 @@ round() {
         [ $(($(date +%s) - t0)) -gt 600 ] && { echo "run still $st after 600 s"; break; }
         sleep "$((RANDOM % 3)).$((RANDOM % 10))"
         case $((RANDOM % 10)) in
-        0|1|2|3) kill -9 "$sched"; wait "$sched" 2>/dev/null; start_sched; kills_s=$((kills_s + 1)) ;;
-        4|5) kill -9 "$w1"; wait "$w1" 2>/dev/null; start_w a w1; kills_w=$((kills_w + 1)) ;;
-        6|7) kill -9 "$w2"; wait "$w2" 2>/dev/null; start_w b w2; kills_w=$((kills_w + 1)) ;;
+        0|1|2|3) { kill -9 "$sched"; wait "$sched"; } 2>/dev/null; start_sched; kills_s=$((kills_s + 1)) ;;
+        4|5) { kill -9 "$w1"; wait "$w1"; } 2>/dev/null; start_w a w1; kills_w=$((kills_w + 1)) ;;
+        6|7) { kill -9 "$w2"; wait "$w2"; } 2>/dev/null; start_w b w2; kills_w=$((kills_w + 1)) ;;
         8) if [ "$filled" -eq 0 ]; then
                dd if=/dev/zero of="$T/small/filler" bs=64k 2>/dev/null
                sleep 3
@@ -77,8 +77,7 @@ round() {
     local verdict=ok
     [ "$st" = succeeded ] && [ "$once" = "$ntasks" ] && [ "$order" = 0 ] && [ "$open" = 0 ] && [ "$over" = 0 ] || verdict=FAILED
     echo "round $1: $verdict in ${took}s: scheduler killed $kills_s times, workers $kills_w times, disk filled $filled time(s) ($degraded degraded spell(s)); run $st, $once/$ntasks tasks succeeded exactly once, $order ordering violations, $open attempts open, $lost lost attempts, $ex executions, $over tasks executed more than successes + lost"
-    kill -9 "$sched" "$w1" "$w2" 2>/dev/null
-    wait 2>/dev/null
+    { kill -9 "$sched" "$w1" "$w2"; wait; } 2>/dev/null
     umount -l "$T/small"
     [ "$verdict" = ok ] && rm -rf "$T"
     [ "$verdict" = ok ] || echo "  kept $T for a look"
