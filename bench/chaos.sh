@@ -27,7 +27,8 @@ round() {
     ep="tcp://127.0.0.1:$((20000 + RANDOM % 40000))"
     q() { sqlite3 -batch -noheader -cmd ".timeout 10000" "$state/catalog.db" "$1"; }
     start_sched() { "$bin/weft-scheduler" --state "$state" --listen "$ep" --log-level warn 2>>"$T/sched.log" & sched=$!; }
-    start_w() { "$bin/weft-worker" --scheduler "$ep" --name "$1" --slots 2 --heartbeat 200 \
+    # The tasks append to $E, from the workers' environment (it keeps the file under 1 MiB).
+    start_w() { E="$T/exec.txt" "$bin/weft-worker" --scheduler "$ep" --name "$1" --slots 2 --heartbeat 200 \
                     --work-dir "$T/work-$1" --log-level warn 2>>"$T/worker-$1.log" & eval "$2=\$!"; }
     start_sched
     start_w a w1
@@ -40,7 +41,7 @@ round() {
         for i in $(seq 0 $((ntasks - 1))); do
             local needs=""
             [ "$i" -ge 100 ] && needs=", needs: [t$((i - 100))]"
-            echo "  t$i: { type: shell, with: { argv: [sh, -c, 'echo t$i \$WEFT_ATTEMPT >> $T/exec.txt'] }$needs }"
+            echo "  t$i: {type: shell, with: {argv: [sh, -c, 'echo \$WEFT_TASK \$WEFT_ATTEMPT >>\$E']}$needs}"
         done
     } >"$T/chaos.yaml"
     sleep 1
