@@ -80,8 +80,7 @@ static const char *const stmt_sql[ST__COUNT] = {
                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 };
 
-/* Remembers the turn's first failed write (and logs it); returns WEFT_EDB. */
-static int turn_failed(catalog *c, const char *what)
+int cat_db_fail(catalog *c, const char *what)
 {
     int code = sqlite3_extended_errcode(c->db);
     if (!c->turn_err.code) {
@@ -92,10 +91,6 @@ static int turn_failed(catalog *c, const char *what)
     return WEFT_EDB;
 }
 
-int cat_db_fail(catalog *c, const char *what)
-{
-    return turn_failed(c, what);
-}
 
 int catalog_commit(catalog *c, weft_err *err)
 {
@@ -109,7 +104,7 @@ int catalog_commit(catalog *c, weft_err *err)
             sqlite3_reset(c->stmts[i]);
     if (!c->turn_err.code && c->in_txn &&
         sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        turn_failed(c, "commit");
+        cat_db_fail(c, "commit");
     c->in_txn = 0;
     if (c->turn_err.code) {
         if (!sqlite3_get_autocommit(c->db))
@@ -123,13 +118,6 @@ int catalog_commit(catalog *c, weft_err *err)
     return 0;
 }
 
-int catalog_turn_failed(const catalog *c)
-{
-    return c->turn_err.code != 0;
-}
-
-/* Returns the prepared statement for id, reset and unbound, inside the turn's transaction;
- * NULL once a write of the turn failed. */
 /* Opens the turn's transaction unless it is open; WEFT_EDB once a write of it failed. */
 static int turn_begin(catalog *c)
 {
@@ -137,12 +125,14 @@ static int turn_begin(catalog *c)
         return WEFT_EDB;
     if (!c->in_txn) {
         if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-            return turn_failed(c, "begin");
+            return cat_db_fail(c, "begin");
         c->in_txn = 1;
     }
     return 0;
 }
 
+/* Returns the prepared statement for id, reset and unbound, inside the turn's transaction;
+ * NULL once a write of the turn failed. */
 sqlite3_stmt *cat_stmt(catalog *c, enum stmt_id id)
 {
     if (turn_begin(c) < 0)
@@ -150,7 +140,7 @@ sqlite3_stmt *cat_stmt(catalog *c, enum stmt_id id)
     if (!c->stmts[id] &&
         sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->stmts[id],
                            NULL) != SQLITE_OK) {
-        turn_failed(c, "prepare");
+        cat_db_fail(c, "prepare");
         return NULL;
     }
     sqlite3_reset(c->stmts[id]);
@@ -183,7 +173,7 @@ int cat_done(catalog *c, sqlite3_stmt *s, const char *what)
         return WEFT_EDB;
     int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return turn_failed(c, what);
+        return cat_db_fail(c, what);
     return 0;
 }
 

@@ -46,8 +46,6 @@ void catalog_close(catalog **cp);
  * failed, rolls the group back and returns WEFT_EBUSY (another connection held the write
  * lock) or WEFT_EDB, with the first failure's message in err (may be NULL). */
 int catalog_commit(catalog *c, weft_err *err);
-/* Whether a write of the current group failed (the group will be rolled back). */
-int catalog_turn_failed(const catalog *c);
 /* How long a write waits for another connection's write lock (default 5 s). */
 void catalog_set_busy_wait(catalog *c, int ms);
 /* Checks the database file: PRAGMA quick_check, or integrity_check when full. 0, or

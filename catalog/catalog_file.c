@@ -184,68 +184,79 @@ int64_t cat_logs_high(const char *dir)
     return high;
 }
 
+/* What the database holds against what was committed once. */
+typedef struct history {
+    int64_t runs, attempts; /* the database's highest ids */
+    int64_t logs;           /* the highest run with a directory in logs/ */
+    int found;              /* catalog.marks exists (then in c->marks) */
+} history;
+
+/* Reads catalog.marks into c->marks, and the highest ids of the database (version: its
+ * schema version, 0 for an empty file) and of logs/. */
+static int read_history(catalog *c, int version, history *h, weft_err *err)
+{
+    memset(h, 0, sizeof *h);
+    if (marks_read(c->dir, &c->marks, &h->found, err) < 0)
+        return err->code;
+    h->runs = version > 0 ? scalar(c, "SELECT coalesce(max(id), 0) FROM runs") : 0;
+    h->attempts = version > 0 ? scalar(c, "SELECT coalesce(max(id), 0) FROM attempts") : 0;
+    h->logs = cat_logs_high(c->dir);
+    if (version < 0 || h->runs < 0 || h->attempts < 0)
+        return err_set(err, WEFT_ECORRUPT, "%s/catalog.db cannot be read: %s", c->dir,
+                       sqlite3_errmsg(c->db));
+    return 0;
+}
+
+/* Whether the database holds less than catalog.marks or logs/ show was committed. */
+static int history_lost(const catalog *c, const history *h)
+{
+    const catalog_marks *m = &c->marks;
+    return h->runs < m->run || h->attempts < m->attempt ||
+           h->logs > (h->runs > m->run_floor ? h->runs : m->run_floor);
+}
+
 /* The refusal of a database that holds less than was committed. */
-static int lost_history(catalog *c, int64_t runs, int64_t attempts, int64_t logs, int found,
-                        weft_err *err)
+static int lost_history(const catalog *c, const history *h, weft_err *err)
 {
     return err_set(err, WEFT_ECORRUPT,
                    "%s/catalog.db lost history: it holds runs to %lld, attempts to %lld; "
                    "%s shows runs to %lld, attempts to %lld committed. Recover: weft restore "
                    "BACKUP, or start on what is left with --accept-loss", c->dir,
-                   (long long)runs, (long long)attempts, found ? "catalog.marks" : "logs/",
-                   (long long)(c->marks.run > logs ? c->marks.run : logs),
+                   (long long)h->runs, (long long)h->attempts,
+                   h->found ? "catalog.marks" : "logs/",
+                   (long long)(c->marks.run > h->logs ? c->marks.run : h->logs),
                    (long long)c->marks.attempt);
 }
 
 int catalog_check_history(catalog *c, weft_err *err)
 {
-    int found = 0;
-    if (marks_read(c->dir, &c->marks, &found, err) < 0)
+    history h;
+    if (read_history(c, (int)scalar(c, "PRAGMA user_version"), &h, err) < 0)
         return err->code;
-    int version = (int)scalar(c, "PRAGMA user_version");
-    int64_t runs = version > 0 ? scalar(c, "SELECT coalesce(max(id), 0) FROM runs") : 0;
-    int64_t attempts = version > 0 ? scalar(c, "SELECT coalesce(max(id), 0) FROM attempts") : 0;
-    int64_t logs = cat_logs_high(c->dir);
-    if (version < 0 || runs < 0 || attempts < 0)
-        return err_set(err, WEFT_ECORRUPT, "%s/catalog.db cannot be read: %s", c->dir,
-                       sqlite3_errmsg(c->db));
-    const catalog_marks *m = &c->marks;
-    if (runs < m->run || attempts < m->attempt ||
-        logs > (runs > m->run_floor ? runs : m->run_floor))
-        return lost_history(c, runs, attempts, logs, found, err);
-    return 0;
+    return history_lost(c, &h) ? lost_history(c, &h, err) : 0;
 }
 
-/* Compares what the database holds with what was committed once (catalog.marks, the logs
- * directory), refusing a database that lost history unless accept_loss; then sets the ids
- * to issue next. version: the schema version the file had when opened (0: empty). */
-static int check_history(catalog *c, int version, int accept_loss, weft_err *err)
+/* A database that lost history is refused unless accept_loss; accepted, the ids it lost
+ * become floors. Then catalog.marks is brought up to the database and the next run id set. */
+static int settle_history(catalog *c, const history *h, int accept_loss, weft_err *err)
 {
-    int found = 0;
-    if (marks_read(c->dir, &c->marks, &found, err) < 0)
-        return err->code;
-    int64_t runs = version ? scalar(c, "SELECT coalesce(max(id), 0) FROM runs") : 0;
-    int64_t attempts = version ? scalar(c, "SELECT coalesce(max(id), 0) FROM attempts") : 0;
-    int64_t logs = cat_logs_high(c->dir);
-    if (runs < 0 || attempts < 0)
-        return err_set(err, WEFT_ECORRUPT, "%s/catalog.db cannot be read: %s", c->dir,
-                       sqlite3_errmsg(c->db));
-    int lost = (found && (runs < c->marks.run || attempts < c->marks.attempt)) ||
-               logs > (runs > c->marks.run_floor ? runs : c->marks.run_floor);
+    int lost = history_lost(c, h);
     if (lost && !accept_loss)
-        return lost_history(c, runs, attempts, logs, found, err);
+        return lost_history(c, h, err);
     if (lost) {
         log_warn("%s/catalog.db lost history (runs up to %lld committed, %lld left); "
                  "continuing as asked, ids continue after the lost ones", c->dir,
-                 (long long)(c->marks.run > logs ? c->marks.run : logs), (long long)runs);
-        if (logs > c->marks.run)
-            c->marks.run = logs;
+                 (long long)(c->marks.run > h->logs ? c->marks.run : h->logs),
+                 (long long)h->runs);
+        if (h->logs > c->marks.run)
+            c->marks.run = h->logs;
         c->marks.run_floor = marks_run_max(&c->marks);
         c->marks.attempt_floor = marks_attempt_max(&c->marks);
     }
-    if (lost || !found || runs > c->marks.run || attempts > c->marks.attempt) {
-        c->marks.run = runs > c->marks.run || lost ? runs : c->marks.run;
-        c->marks.attempt = attempts > c->marks.attempt || lost ? attempts : c->marks.attempt;
+    if (lost || !h->found || h->runs > c->marks.run || h->attempts > c->marks.attempt) {
+        c->marks.run = h->runs > c->marks.run || lost ? h->runs : c->marks.run;
+        c->marks.attempt = h->attempts > c->marks.attempt || lost ? h->attempts
+                                                                  : c->marks.attempt;
         int rc = marks_write(c->dir, &c->marks);
         if (rc < 0)
             return err_set(err, WEFT_EIO, "cannot write %s/catalog.marks: %s", c->dir,
@@ -253,8 +264,8 @@ static int check_history(catalog *c, int version, int accept_loss, weft_err *err
     }
     c->committed_attempt = c->marks.attempt;
     c->next_run = marks_run_max(&c->marks) + 1;
-    if (runs + 1 > c->next_run)
-        c->next_run = runs + 1;
+    if (h->runs + 1 > c->next_run)
+        c->next_run = h->runs + 1;
     return 0;
 }
 
@@ -265,14 +276,12 @@ static int open_writable(catalog *c, int flags, weft_err *err)
     if (version < 0 || scalar(c, "SELECT count(*) FROM sqlite_schema") < 0)
         return err_set(err, WEFT_ECORRUPT, "%s/catalog.db cannot be read: %s", c->dir,
                        sqlite3_errmsg(c->db));
-    int found = 0;
-    catalog_marks m;
-    if (version == 0 && marks_read(c->dir, &m, &found, err) < 0)
+    history h;
+    if (read_history(c, version, &h, err) < 0)
         return err->code;
     /* An empty file where history was committed: refuse before writing a schema into it. */
-    if (version == 0 && !(flags & CATALOG_ACCEPT_LOSS) &&
-        (marks_run_max(&m) || cat_logs_high(c->dir)))
-        return check_history(c, 0, 0, err);
+    if (version == 0 && !(flags & CATALOG_ACCEPT_LOSS) && history_lost(c, &h))
+        return lost_history(c, &h, err);
     /* WAL: readers (the CLI) never block the scheduler. synchronous=FULL: a committed
      * group survives power loss, not only a crash of the process. */
     if (cat_exec(c, "PRAGMA journal_mode = WAL") < 0 ||
@@ -281,7 +290,7 @@ static int open_writable(catalog *c, int flags, weft_err *err)
                        sqlite3_errmsg(c->db));
     if (migrate(c, version, err) < 0)
         return err->code;
-    return check_history(c, version ? version : 1, flags & CATALOG_ACCEPT_LOSS, err);
+    return settle_history(c, &h, flags & CATALOG_ACCEPT_LOSS, err);
 }
 
 int catalog_open(const char *dir, int flags, catalog **out, weft_err *err)
@@ -292,7 +301,6 @@ int catalog_open(const char *dir, int flags, catalog **out, weft_err *err)
                        strerror(errno));
     catalog *c = xcalloc(1, sizeof *c);
     c->dir = xstrdup(dir);
-    c->readonly = readonly;
     char *path = xasprintf("%s/catalog.db", dir);
     int oflags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     int rc = sqlite3_open_v2(path, &c->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);

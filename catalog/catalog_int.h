@@ -21,7 +21,6 @@ struct catalog {
     sqlite3 *db;
     char *dir;
     int in_txn;
-    int readonly;
     /* The first write of the turn that failed (code 0: none). Once set, the turn takes no
      * more writes, and catalog_commit rolls it back: SQLite may already have rolled the
      * transaction back itself (SQLITE_FULL, SQLITE_IOERR), and later statements would

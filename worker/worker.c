@@ -62,6 +62,13 @@ struct slot {
     uv_timer_t timer; /* timeout, then kill grace */
 };
 
+/* A result as sent (packed), kept to be sent again. */
+typedef struct sent_result {
+    uint8_t *data;
+    size_t len;
+    uint64_t attempt_id; /* reported as finished when registering */
+} sent_result;
+
 struct worker {
     uv_loop_t loop;
     void *zctx;
@@ -83,9 +90,7 @@ struct worker {
      * back a turn it could not commit) gets them again after we register (attempt ids make
      * it idempotent). A scheduler that cannot commit dispatches nothing, so twice the slots
      * covers every result of such a spell. */
-    uint8_t **recent;
-    size_t *recent_len;
-    uint64_t *recent_ids; /* their attempts, reported as finished when registering */
+    sent_result *recent;
     size_t nrecent, caprecent;
     char *refused; /* the scheduler refused our registration: why (we exit) */
 };
@@ -113,15 +118,11 @@ static void send_env(worker *w, const Weft__Envelope *env)
 static void remember_result(worker *w, uint64_t attempt_id, uint8_t *data, size_t len)
 {
     if (w->nrecent == w->caprecent) {
-        free(w->recent[0]);
+        free(w->recent[0].data);
         memmove(w->recent, w->recent + 1, (w->caprecent - 1) * sizeof *w->recent);
-        memmove(w->recent_len, w->recent_len + 1, (w->caprecent - 1) * sizeof *w->recent_len);
-        memmove(w->recent_ids, w->recent_ids + 1, (w->caprecent - 1) * sizeof *w->recent_ids);
         w->nrecent--;
     }
-    w->recent[w->nrecent] = data;
-    w->recent_ids[w->nrecent] = attempt_id;
-    w->recent_len[w->nrecent++] = len;
+    w->recent[w->nrecent++] = (sent_result){data, len, attempt_id};
 }
 
 static void send_register(worker *w)
@@ -137,7 +138,10 @@ static void send_register(worker *w)
     r.types_json = w->types_json;
     r.running = running_ids;
     r.n_running = n;
-    r.finished = w->recent_ids; /* sent again right after this */
+    uint64_t *finished = xcalloc(w->nrecent + 1, sizeof *finished);
+    for (size_t i = 0; i < w->nrecent; i++)
+        finished[i] = w->recent[i].attempt_id;
+    r.finished = finished; /* sent again right after this */
     r.n_finished = w->nrecent;
     r.heartbeat_ms = w->heartbeat_ms;
     r.cpu = (uint32_t)uv_available_parallelism();
@@ -147,6 +151,7 @@ static void send_register(worker *w)
     env.register_ = &r;
     send_env(w, &env);
     free(running_ids);
+    free(finished);
 }
 
 static void send_result(worker *w, const running *job, int ok, int cls, const char *msg,
@@ -490,7 +495,7 @@ static void on_message(void *arg, zmq_msg_t *frames, size_t n)
                  w->nrecent);
         send_register(w);
         for (size_t i = 0; i < w->nrecent; i++)
-            send_packed(w, w->recent[i], w->recent_len[i]);
+            send_packed(w, w->recent[i].data, w->recent[i].len);
         break;
     case WEFT__ENVELOPE__BODY_SHUTDOWN:
         log_info("shutdown requested by the scheduler");
@@ -607,8 +612,6 @@ int worker_new(const worker_config *cfg, worker **out, weft_err *err)
     w->nslots = cfg->slots ? cfg->slots : (uint32_t)uv_available_parallelism();
     w->caprecent = 2 * (size_t)w->nslots > RECENT_MIN ? 2 * (size_t)w->nslots : RECENT_MIN;
     w->recent = xcalloc(w->caprecent, sizeof *w->recent);
-    w->recent_len = xcalloc(w->caprecent, sizeof *w->recent_len);
-    w->recent_ids = xcalloc(w->caprecent, sizeof *w->recent_ids);
     w->slots = xcalloc(w->nslots, sizeof *w->slots);
     for (uint32_t i = 0; i < w->nslots; i++) {
         slot *sl = &w->slots[i];
@@ -718,10 +721,8 @@ void worker_destroy(worker **wp)
         free(v);
     strmap_destroy(&w->type_plugin);
     for (size_t i = 0; i < w->nrecent; i++)
-        free(w->recent[i]);
+        free(w->recent[i].data);
     free(w->recent);
-    free(w->recent_len);
-    free(w->recent_ids);
     free(w->refused);
     free(w->slots);
     free(w->types_json);
