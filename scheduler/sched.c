@@ -359,25 +359,25 @@ static void on_result(sched *s, const zmq_msg_t *id, const Weft__Result *r)
  * their idempotency key was answered before. Returns 1 when env was handled here. */
 static int on_message_degraded(sched *s, const zmq_msg_t *id, const Weft__Envelope *env)
 {
-    const char *key = NULL;
+    const char *key = NULL, *kind = NULL;
     switch (env->body_case) {
     case WEFT__ENVELOPE__BODY_REGISTER:
     case WEFT__ENVELOPE__BODY_HEARTBEAT:
     case WEFT__ENVELOPE__BODY_RESULT:
         return 1;
     case WEFT__ENVELOPE__BODY_SUBMIT:
-        key = env->submit->idempotency_key;
+        key = env->submit->idempotency_key, kind = "submit";
         break;
     case WEFT__ENVELOPE__BODY_CANCEL:
-        key = env->cancel->idempotency_key;
+        key = env->cancel->idempotency_key, kind = "cancel";
         break;
     case WEFT__ENVELOPE__BODY_RETRY:
-        key = env->retry->idempotency_key;
+        key = env->retry->idempotency_key, kind = "retry";
         break;
     default:
         return 0;
     }
-    if (!sched_answered_before(s, id, key))
+    if (!sched_answered_before(s, id, kind, key))
         sched_refuse_degraded(s, id);
     return 1;
 }

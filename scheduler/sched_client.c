@@ -16,7 +16,7 @@
 #define QUERY_LIMIT_MAX 10000
 #define KEY_MAX 128
 
-int sched_answered_before(sched *s, const zmq_msg_t *id, const char *key)
+int sched_answered_before(sched *s, const zmq_msg_t *id, const char *kind, const char *key)
 {
     if (!key || !*key)
         return 0;
@@ -27,6 +27,14 @@ int sched_answered_before(sched *s, const zmq_msg_t *id, const char *key)
     catalog_answer a;
     if (catalog_request_get(s->cat, key, &a) <= 0)
         return 0;
+    if (strcmp(a.kind, kind) != 0) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "idempotency key '%s' was used for a %s; a %s needs a key "
+                 "of its own", key, a.kind, kind);
+        sched_reply(s, id, WEFT_EINVAL, msg, NULL, 0);
+        catalog_answer_free(&a);
+        return 1;
+    }
     log_info("request with idempotency key %s answered again (%s)", key, a.kind);
     sched_reply(s, id, a.code, a.error, a.json, (uint64_t)a.run_id);
     catalog_answer_free(&a);
@@ -87,7 +95,7 @@ static int64_t create_run(sched *s, const dag *g, const char *file, const char *
 
 void sched_on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *rq)
 {
-    if (sched_answered_before(s, id, rq->idempotency_key))
+    if (sched_answered_before(s, id, "submit", rq->idempotency_key))
         return;
     compile_param *params = wire_params(rq->params, rq->n_params);
     const char *file = rq->file_name && *rq->file_name ? rq->file_name : "workflow.yaml";
@@ -131,7 +139,7 @@ void sched_on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *r
 
 void sched_on_cancel(sched *s, const zmq_msg_t *id, const Weft__CancelRequest *rq)
 {
-    if (sched_answered_before(s, id, rq->idempotency_key))
+    if (sched_answered_before(s, id, "cancel", rq->idempotency_key))
         return;
     int64_t now = clock_wall_us();
     if (!core_run_active(s->core, rq->run_id)) {
@@ -276,7 +284,7 @@ static void start_retry(sched *s, dag *g, int64_t run, const retry_plan *p, int6
 
 void sched_on_retry(sched *s, const zmq_msg_t *id, const Weft__RetryRequest *rq)
 {
-    if (!rq->dry_run && sched_answered_before(s, id, rq->idempotency_key))
+    if (!rq->dry_run && sched_answered_before(s, id, "retry", rq->idempotency_key))
         return;
     weft_err err = {0};
     char why[600], *errors = NULL;

@@ -68,4 +68,10 @@ expect "a repeated key makes one run" 1 "$(sql "$state" "SELECT count(*) FROM re
 expect "runs so far" 5 "$(sql "$state" "SELECT count(*) FROM runs")"
 "$weft" submit "$T/small.yaml" --scheduler "$ep" --idempotency-key "$(head -c 200 /dev/zero | tr '\0' k)" 2>"$T/longkey.err"
 expect "a key over 128 characters is refused" 2 "$?"
+"$weft" submit "$T/long.yaml" --scheduler "$ep" >/dev/null || fail "submit run 6"
+"$weft" cancel 6 --scheduler "$ep" --idempotency-key stop-6 >/dev/null || fail "keyed cancel"
+"$weft" submit "$T/small.yaml" --scheduler "$ep" --idempotency-key stop-6 >"$T/kind.out" 2>"$T/kind.err"
+expect "a cancel's key given to a submit is refused" 2 "$?"
+expect_grep "and says why" "was used for a cancel" "$T/kind.err"
+expect "that submit made no run" 6 "$(sql "$state" "SELECT count(*) FROM runs")"
 finish
