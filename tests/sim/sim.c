@@ -496,7 +496,7 @@ static void fault_step(sim *s)
             s->w[w].alive = 1;
     } else if (roll < 933)
         restart(s);
-    else if (roll < 936) {
+    else if (roll < 936 && s->nruns) { /* none yet when the first submit's commit failed */
         mrun *r = &s->runs[s->nruns - 1 - pick(s, s->nruns < 4 ? s->nruns : 4)];
         if (!r->ended && !r->cancelled) {
             r->cancelled = 1;
