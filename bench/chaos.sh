@@ -26,9 +26,9 @@ round() {
     state="$T/small/state"
     ep="tcp://127.0.0.1:$((20000 + RANDOM % 40000))"
     q() { sqlite3 -batch -noheader -cmd ".timeout 10000" "$state/catalog.db" "$1"; }
-    start_sched() { "$bin/weft-scheduler" --state "$state" --listen "$ep" --log-level warn 2>>"$T/sched.log" & sched=$!; }
+    start_sched() { "$bin/weft-scheduler" --state "$state" --listen "$ep" --insecure --log-level warn 2>>"$T/sched.log" & sched=$!; }
     # The tasks append to $E, from the workers' environment (it keeps the file under 1 MiB).
-    start_w() { E="$T/exec.txt" "$bin/weft-worker" --scheduler "$ep" --name "$1" --slots 2 --heartbeat 200 \
+    start_w() { E="$T/exec.txt" "$bin/weft-worker" --scheduler "$ep" --insecure --name "$1" --slots 2 --heartbeat 200 \
                     --work-dir "$T/work-$1" --log-level warn 2>>"$T/worker-$1.log" & eval "$2=\$!"; }
     start_sched
     start_w a w1
@@ -45,7 +45,7 @@ round() {
         done
     } >"$T/chaos.yaml"
     sleep 1
-    "$bin/weft" submit "$T/chaos.yaml" --scheduler "$ep" --timeout 30s >/dev/null || { echo "submit failed"; }
+    "$bin/weft" submit "$T/chaos.yaml" --scheduler "$ep" --insecure --timeout 30s >/dev/null || { echo "submit failed"; }
     t0=$(date +%s)
     while :; do
         st=$(q "SELECT state FROM runs WHERE id = 1" 2>/dev/null)

@@ -2,9 +2,12 @@
 # Scheduler throughput and latency: 10,000 independent no-op tasks, then a 1,000-task chain,
 # through a real scheduler and two real workers on TCP loopback, with the catalogue durable
 # (WAL, synchronous=FULL). Prints the machine, then tasks/s and latency percentiles computed
-# from the catalogue's timestamps.
+# from the catalogue's timestamps. With SECURITY=curve (the default) every connection speaks
+# CURVE with keys the scheduler admits; SECURITY=insecure runs plain TCP, to measure CURVE's
+# cost.
 #
-#   bench/run-bench.sh [BUILD_DIR] [INDEPENDENT_TASKS] [CHAIN_LENGTH] [SLOTS_PER_WORKER]
+#   [SECURITY=curve|insecure] bench/run-bench.sh [BUILD_DIR] [INDEPENDENT_TASKS] [CHAIN_LENGTH]
+#                                                [SLOTS_PER_WORKER]
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
@@ -18,23 +21,40 @@ T=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait; rm -rf "$T"' EXIT
 
-bench_header "2 workers x $slots slots"
+security=${SECURITY:-curve}
+bench_header "2 workers x $slots slots, $security"
 
 port=$((20000 + RANDOM % 40000))
 ep="tcp://127.0.0.1:$port"
-"$bin/weft-scheduler" --state "$T/state" --listen "$ep" --log-level warn 2>"$T/sched.log" &
-sched_pid=$!
+if [ "$security" = curve ]; then
+    "$bin/weft-scheduler" --state "$T/state" --listen "$ep" --log-level warn 2>"$T/sched.log" &
+    sched_pid=$!
+    for k in client worker; do "$bin/weft" keys gen "$T/$k.key" >/dev/null; done
+    for _ in $(seq 100); do [ -S "$T/state/scheduler.sock" ] && break; sleep 0.05; done
+    "$bin/weft" keys add bench --role worker "$T/worker.key.pub" --state "$T/state" >/dev/null
+    "$bin/weft" keys add client --role client "$T/client.key.pub" --state "$T/state" >/dev/null
+    export WEFT_SERVER_KEY="$T/state/scheduler.key.pub"
+    client_key=(--key "$T/client.key")
+    worker_key=(--key "$T/worker.key")
+else
+    "$bin/weft-scheduler" --state "$T/state" --listen "$ep" --insecure --log-level warn \
+        2>"$T/sched.log" &
+    sched_pid=$!
+    export WEFT_INSECURE=1
+    client_key=()
+    worker_key=()
+fi
 pids+=($sched_pid)
 tick=$(getconf CLK_TCK)
 # The scheduler's CPU time so far (user + system), in microseconds.
 sched_cpu_us() { awk -v t="$tick" '{print ($14 + $15) * 1000000 / t}' "/proc/$sched_pid/stat"; }
 for w in a b; do
-    "$bin/weft-worker" --scheduler "$ep" --name "bench-$w" --slots "$slots" \
+    "$bin/weft-worker" --scheduler "$ep" --name "bench.$w" --slots "$slots" "${worker_key[@]}" \
         --work-dir "$T/work-$w" --log-level warn 2>"$T/worker-$w.log" &
     pids+=($!)
 done
 for _ in $(seq 100); do
-    "$bin/weft" status --scheduler "$ep" --json 2>/dev/null | grep -q '"workers": 2' && break
+    "$bin/weft" status --scheduler "$ep" "${client_key[@]}" --json 2>/dev/null | grep -q '"workers": 2' && break
     sleep 0.1
 done
 
@@ -55,7 +75,7 @@ pct() {
 run_one() { # NAME FILE
     local out cpu0 cpu1
     cpu0=$(sched_cpu_us)
-    out=$("$bin/weft" submit "$2" --scheduler "$ep" --wait --json --timeout 60s)
+    out=$("$bin/weft" submit "$2" --scheduler "$ep" "${client_key[@]}" --wait --json --timeout 60s)
     local run
     run=$(echo "$out" | sed -n '1s/.*"run": \([0-9]*\).*/\1/p')
     cpu1=$(sched_cpu_us)

@@ -78,6 +78,10 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_REQUEST_GET] = "SELECT kind, code, error, json, run_id FROM requests WHERE key = ?1",
     [ST_REQUEST_PUT] = "INSERT INTO requests(key, kind, code, error, json, run_id, created_us) "
                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_KEY_ADD] = "INSERT INTO principals(public_key, name, role, created_us) "
+                   "VALUES (?1, ?2, ?3, ?4)",
+    [ST_KEY_REVOKE] = "UPDATE principals SET revoked_us = ?2 WHERE revoked_us IS NULL AND "
+                      "(name = ?1 OR public_key = ?1)",
 };
 
 int cat_db_fail(catalog *c, const char *what)
@@ -518,4 +522,28 @@ int catalog_request_put(catalog *c, const char *key, const catalog_answer *a, in
         c->requests_pruned_us = now_us;
     }
     return rc;
+}
+
+int catalog_add_key(catalog *c, const char *public_key, const char *name, const char *role,
+                    int64_t now_us)
+{
+    sqlite3_stmt *s = cat_stmt(c, ST_KEY_ADD);
+    if (!s)
+        return WEFT_EDB;
+    cat_bind_text(s, 1, public_key);
+    cat_bind_text(s, 2, name);
+    cat_bind_text(s, 3, role);
+    sqlite3_bind_int64(s, 4, now_us);
+    return cat_done(c, s, "add key");
+}
+
+int catalog_revoke_keys(catalog *c, const char *name_or_key, int64_t now_us)
+{
+    sqlite3_stmt *s = cat_stmt(c, ST_KEY_REVOKE);
+    if (!s)
+        return WEFT_EDB;
+    cat_bind_text(s, 1, name_or_key);
+    sqlite3_bind_int64(s, 2, now_us);
+    int rc = cat_done(c, s, "revoke key");
+    return rc < 0 ? rc : sqlite3_changes(c->db);
 }

@@ -27,7 +27,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 9
+#define CATALOG_SCHEMA_VERSION 10
 
 enum {
     CATALOG_READONLY = 1,    /* an existing database, for queries only */
@@ -153,6 +153,19 @@ uint64_t catalog_max_attempt_id(catalog *c);
 /* Writes a task log to logs/RUN/TASK.ATTEMPT.log; an empty log writes no file. */
 int catalog_write_log(catalog *c, int64_t run, const char *task, int attempt,
                       const void *data, size_t len);
+
+/* ---- principals: the CURVE keys the scheduler admits ---- */
+
+/* Adds a key of principal name with role ("worker", "client" or "admin"). The caller checks
+ * that the key is new and the role is the name's (a duplicate key fails the turn). */
+int catalog_add_key(catalog *c, const char *public_key, const char *name, const char *role,
+                    int64_t now_us);
+/* Revokes every unrevoked key of the principal name_or_key, or the one key it is; returns
+ * how many were revoked (0: none) or WEFT_EDB. */
+int catalog_revoke_keys(catalog *c, const char *name_or_key, int64_t now_us);
+/* Every key, revoked ones too: [{"public_key", "name", "role", "projects", "created_us",
+ * "revoked_us"}], by name. */
+json_t *catalog_list_keys(catalog *c, weft_err *err);
 
 /* ---- memoization (catalog_cache.c) ---- */
 

@@ -118,6 +118,12 @@ static const char *const migrations[] = {
     "  json TEXT, run_id INTEGER, created_us INTEGER NOT NULL);"
     "CREATE INDEX requests_age ON requests(created_us);"
     "CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT);",
+    /* 10: the keys the scheduler admits: one row per CURVE public key, of a principal (a
+     * name with a role; a name may hold several keys while they are rotated). */
+    "CREATE TABLE principals ("
+    "  public_key TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,"
+    "  projects TEXT NOT NULL DEFAULT '[]', created_us INTEGER NOT NULL, revoked_us INTEGER);"
+    "CREATE INDEX principals_name ON principals(name);",
 };
 
 

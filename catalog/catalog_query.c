@@ -249,3 +249,9 @@ json_t *catalog_query_logs(catalog *c, int64_t run, const char *task, weft_err *
     }
     return list;
 }
+
+json_t *catalog_list_keys(catalog *c, weft_err *err)
+{
+    return cat_rows(c, "SELECT public_key, name, role, projects, created_us, revoked_us "
+                       "FROM principals ORDER BY name, created_us", NULL, 0, NULL, err);
+}

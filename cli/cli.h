@@ -1,7 +1,7 @@
 /* cli: shared pieces of the `weft` command-line client.
  *
  * Exit codes (DESIGN.md): 0 success, 1 the run failed, 2 usage or validation error,
- * 3 cannot reach the scheduler. */
+ * 3 cannot reach the scheduler, 4 the scheduler refused this client (key or role). */
 #ifndef WEFT_CLI_H
 #define WEFT_CLI_H
 
@@ -13,7 +13,7 @@
 #include "cli/client.h"
 #include "scheduler/compile.h"
 
-enum { EXIT_OK = 0, EXIT_RUN_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACH = 3 };
+enum { EXIT_OK = 0, EXIT_RUN_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACH = 3, EXIT_DENIED = 4 };
 
 typedef struct cli_opts {
     const char *scheduler;   /* --scheduler / $WEFT_SCHEDULER; NULL = local state */
@@ -35,6 +35,10 @@ typedef struct cli_opts {
     int64_t grace_ms;        /* gc --grace (-1: not given) */
     int64_t expire_ms;       /* gc --expire (-1: not given) */
     const char *idempotency_key; /* --idempotency-key: submit, retry, cancel */
+    const char *key_file;    /* --key / $WEFT_KEY: this client's CURVE key pair */
+    const char *server_key;  /* --server-key / $WEFT_SERVER_KEY: the scheduler's key */
+    int insecure;            /* --insecure / $WEFT_INSECURE=1: plain TCP to loopback */
+    const char *role;        /* keys add --role */
     compile_param *params;   /* -p name=value */
     size_t nparams;
     char **args;             /* positional arguments after the command */
@@ -109,6 +113,7 @@ int cmd_events(cli_opts *o);
 int cmd_backup(cli_opts *o);
 int cmd_restore(cli_opts *o);
 int cmd_check(cli_opts *o);
+int cmd_keys(cli_opts *o);
 
 /* Whether to use colour on stdout (a TTY, and NO_COLOR unset). */
 int cli_color(void);

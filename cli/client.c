@@ -11,13 +11,17 @@
 
 #include <zmq.h>
 
+#include "common/keys.h"
 #include "common/wire.h"
 #include "common/xmem.h"
 
 struct client {
     void *ctx, *sock;
+    void *monitor; /* the socket's refused handshakes */
     int timeout_ms;
     char *endpoint;
+    keys_conn keys;
+    int nsock;     /* sockets made, for the monitor's endpoint */
 };
 
 #define RETRY_FIRST_MS 3000
@@ -27,6 +31,8 @@ struct client {
  * an earlier try then has nowhere to arrive). */
 static int connect_socket(client *c, weft_err *err)
 {
+    if (c->monitor)
+        zmq_close(c->monitor);
     if (c->sock)
         zmq_close(c->sock);
     c->sock = zmq_socket(c->ctx, ZMQ_DEALER);
@@ -34,21 +40,32 @@ static int connect_socket(client *c, weft_err *err)
     int64_t maxsize = WIRE_MAX;
     zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxsize, sizeof maxsize);
+    keys_conn_apply(&c->keys, c->sock);
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://weft-client-monitor-%d", c->nsock++);
+    c->monitor = zmq_socket(c->ctx, ZMQ_PAIR);
+    zmq_setsockopt(c->monitor, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_socket_monitor(c->sock, ep, KEYS_HANDSHAKE_EVENTS) < 0 ||
+        zmq_connect(c->monitor, ep) < 0)
+        return err_set(err, WEFT_EUNREACH, "cannot watch the connection to %s: %s",
+                       c->endpoint, zmq_strerror(errno));
     if (zmq_connect(c->sock, c->endpoint) < 0)
         return err_set(err, WEFT_EUNREACH, "cannot connect to %s: %s", c->endpoint,
                        zmq_strerror(errno));
     return 0;
 }
 
-int client_open(const char *endpoint, int timeout_ms, client **out, weft_err *err)
+int client_open(const client_config *cfg, client **out, weft_err *err)
 {
     client *c = xcalloc(1, sizeof *c);
     c->ctx = zmq_ctx_new();
-    c->timeout_ms = timeout_ms;
-    c->endpoint = xstrdup(endpoint);
-    if (connect_socket(c, err) < 0) {
+    c->timeout_ms = cfg->timeout_ms;
+    c->endpoint = xstrdup(cfg->endpoint);
+    int rc = keys_conn_setup(&c->keys, cfg->endpoint, cfg->key_file, cfg->server_key,
+                             cfg->insecure, err);
+    if (rc < 0 || connect_socket(c, err) < 0) {
         client_close(&c);
-        return WEFT_EUNREACH;
+        return rc < 0 ? rc : WEFT_EUNREACH;
     }
     *out = c;
     return 0;
@@ -58,11 +75,34 @@ void client_close(client **cp)
 {
     if (!cp || !*cp)
         return;
+    zmq_close((*cp)->monitor);
     zmq_close((*cp)->sock);
     zmq_ctx_term((*cp)->ctx);
     free((*cp)->endpoint);
     free(*cp);
     *cp = NULL;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads one monitor event: why the handshake failed, or NULL for another event. */
+static const char *handshake_refused(client *c)
+{
+    zmq_msg_t ev, addr;
+    zmq_msg_init(&ev);
+    zmq_msg_init(&addr);
+    const char *why = NULL;
+    if (zmq_msg_recv(&ev, c->monitor, ZMQ_DONTWAIT) >= 0 &&
+        zmq_msg_recv(&addr, c->monitor, ZMQ_DONTWAIT) >= 0)
+        why = keys_handshake_why(zmq_msg_data(&ev), zmq_msg_size(&ev), 0);
+    zmq_msg_close(&ev);
+    zmq_msg_close(&addr);
+    return why;
 }
 
 /* One try: sends env and waits up to wait_ms for the reply. */
@@ -76,12 +116,22 @@ static int call_once(client *c, const Weft__Envelope *env, int wait_ms, Weft__En
     if (rc < 0)
         return err_set(err, WEFT_EUNREACH, "cannot send to %s: %s", c->endpoint,
                        zmq_strerror(errno));
-    zmq_pollitem_t item = {.socket = c->sock, .events = ZMQ_POLLIN};
-    rc = zmq_poll(&item, 1, wait_ms);
-    if (rc <= 0)
-        return err_set(err, WEFT_EUNREACH,
-                       "no answer from the scheduler at %s within %d ms (is it running?)",
-                       c->endpoint, c->timeout_ms);
+    zmq_pollitem_t items[] = {{.socket = c->sock, .events = ZMQ_POLLIN},
+                              {.socket = c->monitor, .events = ZMQ_POLLIN}};
+    int64_t until = now_ms() + wait_ms;
+    for (;;) {
+        int64_t left = until - now_ms();
+        rc = zmq_poll(items, 2, left > 0 ? (long)left : 0);
+        if (rc <= 0)
+            return err_set(err, WEFT_EUNREACH,
+                           "no answer from the scheduler at %s within %d ms (is it running?)",
+                           c->endpoint, c->timeout_ms);
+        if (items[0].revents & ZMQ_POLLIN)
+            break;
+        const char *why = handshake_refused(c);
+        if (why)
+            return err_set(err, WEFT_EDENIED, "%s: %s", c->endpoint, why);
+    }
     zmq_msg_t m;
     zmq_msg_init(&m);
     if (zmq_msg_recv(&m, c->sock, 0) < 0) {
@@ -106,13 +156,6 @@ int client_call(client *c, const Weft__Envelope *env, Weft__Envelope **out, weft
     return call_once(c, env, c->timeout_ms, out, err);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int client_call_retry(client *c, const Weft__Envelope *env, Weft__Envelope **out, weft_err *err)
 {
     int64_t deadline = now_ms() + c->timeout_ms;
@@ -120,7 +163,8 @@ int client_call_retry(client *c, const Weft__Envelope *env, Weft__Envelope **out
     for (;;) {
         int64_t left = deadline - now_ms();
         int rc = call_once(c, env, left < wait ? (int)(left > 0 ? left : 1) : wait, out, err);
-        if (rc == WEFT_EPROTO || (rc == 0 && (*out)->reply->code != WEFT_EUNAVAIL))
+        if (rc == WEFT_EPROTO || rc == WEFT_EDENIED ||
+            (rc == 0 && (*out)->reply->code != WEFT_EUNAVAIL))
             return rc;
         /* No answer, or "cannot write now": nothing was done. Ask again, unless the time is
          * up (then the last refusal, or unreachable, is the answer). */

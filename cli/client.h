@@ -12,8 +12,18 @@
 
 typedef struct client client;
 
-/* Connects to endpoint (connection completes in the background). */
-int client_open(const char *endpoint, int timeout_ms, client **out, weft_err *err);
+typedef struct client_config {
+    const char *endpoint;
+    int timeout_ms;
+    const char *key_file;   /* CURVE key pair for tcp:// (NULL: $WEFT_KEY) */
+    const char *server_key; /* the scheduler's public key (NULL: $WEFT_SERVER_KEY) */
+    int insecure;           /* plain TCP to a loopback address */
+} client_config;
+
+/* Connects to the endpoint (connection completes in the background); tcp:// speaks CURVE
+ * (see keys.h). A handshake the scheduler refuses (an unknown or revoked key, no CURVE)
+ * ends the request that waits for it with WEFT_EDENIED and the reason. */
+int client_open(const client_config *cfg, client **out, weft_err *err);
 void client_close(client **cp);
 /* Sends env and waits for the Reply. On success *out is the reply (free with
  * weft__envelope__free_unpacked). WEFT_EUNREACH when nothing came back in time. */

@@ -23,7 +23,10 @@ int source_open(const cli_opts *opts, source **out)
 {
     source *s = xcalloc(1, sizeof *s);
     weft_err err = {0};
-    int rc = opts->scheduler ? client_open(opts->scheduler, opts->timeout_ms, &s->cl, &err)
+    client_config cc = {.endpoint = opts->scheduler, .timeout_ms = opts->timeout_ms,
+                        .key_file = opts->key_file, .server_key = opts->server_key,
+                        .insecure = opts->insecure};
+    int rc = opts->scheduler ? client_open(&cc, &s->cl, &err)
                              : catalog_open(opts->state, 1, &s->cat, &err);
     if (rc < 0) {
         if (opts->scheduler)
@@ -34,7 +37,7 @@ int source_open(const cli_opts *opts, source **out)
                     "scheduler\n",
                     opts->state, err.msg);
         free(s);
-        return EXIT_UNREACH;
+        return opts->scheduler && rc == WEFT_EINVAL ? EXIT_USAGE : EXIT_UNREACH;
     }
     *out = s;
     return 0;
@@ -80,7 +83,9 @@ client *source_client(source *s)
 int cli_exit_for(const weft_err *err)
 {
     fprintf(stderr, "weft: %s\n", err->msg);
-    return err->code == WEFT_EUNREACH || err->code == WEFT_EUNAVAIL ? EXIT_UNREACH : EXIT_USAGE;
+    return err->code == WEFT_EUNREACH || err->code == WEFT_EUNAVAIL ? EXIT_UNREACH
+           : err->code == WEFT_EDENIED                               ? EXIT_DENIED
+                                                                      : EXIT_USAGE;
 }
 
 const char *cli_request_key(const cli_opts *o, char buf[33])
@@ -98,7 +103,9 @@ int cli_refused(const Weft__Reply *r)
         fputs(e, stderr);
     else
         fprintf(stderr, "weft: %s\n", e);
-    return r->code == WEFT_EUNAVAIL ? EXIT_UNREACH : EXIT_USAGE;
+    return r->code == WEFT_EUNAVAIL ? EXIT_UNREACH
+           : r->code == WEFT_EDENIED ? EXIT_DENIED
+                                     : EXIT_USAGE;
 }
 
 static void print_json(const json_t *j)

@@ -34,6 +34,10 @@ static const char usage_text[] =
     "  backup DEST                       a consistent copy of the catalogue (while it runs)\n"
     "  restore BACKUP                    put a backup in place (the scheduler stopped)\n"
     "  check [--full]                    verify the catalogue and its artifacts offline\n"
+    "  keys gen FILE                     make a CURVE key pair (FILE 0600, FILE.pub)\n"
+    "  keys add NAME --role R KEY|FILE   admit a public key (R: worker, client, admin)\n"
+    "  keys ls                           the keys the scheduler admits\n"
+    "  keys revoke NAME|KEY              refuse a principal's keys, or one key, at once\n"
     "\n"
     "options:\n"
     "  --scheduler ENDPOINT  talk to this scheduler ($WEFT_SCHEDULER), e.g. tcp://host:7700\n"
@@ -41,11 +45,15 @@ static const char usage_text[] =
     "  --plugin-path PATH    plugin directories ($WEFT_PLUGIN_PATH)\n"
     "  --json                machine-readable output\n"
     "  --timeout DURATION    how long to wait for the scheduler ($WEFT_TIMEOUT, default 10s)\n"
+    "  --key FILE            this client's CURVE key pair, for tcp:// ($WEFT_KEY)\n"
+    "  --server-key KEY      the scheduler's public key or its file ($WEFT_SERVER_KEY)\n"
+    "  --insecure            plain TCP, to a loopback address only ($WEFT_INSECURE=1)\n"
     "  --idempotency-key K   submit, retry, cancel: a repeated key gets the first answer\n"
     "                        (default: a new key, kept while the request is retried)\n"
     "\n"
     "exit codes: 0 success, 1 run failed (check: problems found), 2 usage or validation "
-    "error,\n  3 cannot reach the scheduler (or it cannot write its catalogue now)\n";
+    "error,\n  3 cannot reach the scheduler (or it cannot write its catalogue now), 4 the "
+    "scheduler\n  refused this client (its key, or a role it lacks)\n";
 
 static int usage(const char *why)
 {
@@ -94,6 +102,14 @@ static int parse(int argc, char **argv, cli_opts *o)
             if (!*o->idempotency_key || strlen(o->idempotency_key) > 128)
                 return usage("--idempotency-key takes 1 to 128 characters");
         }
+        else if (!strcmp(a, "--key") && v)
+            o->key_file = argv[++i];
+        else if (!strcmp(a, "--server-key") && v)
+            o->server_key = argv[++i];
+        else if (!strcmp(a, "--insecure"))
+            o->insecure = 1;
+        else if (!strcmp(a, "--role") && v)
+            o->role = argv[++i];
         else if (!strcmp(a, "--scheduler") && v)
             o->scheduler = argv[++i];
         else if (!strcmp(a, "--state") && v)
@@ -148,7 +164,7 @@ int main(int argc, char **argv)
                     {"cancel", cmd_cancel},   {"cache", cmd_cache},   {"retry", cmd_retry},
                     {"gc", cmd_gc},           {"task", cmd_task},     {"search", cmd_search},
                     {"events", cmd_events},   {"backup", cmd_backup}, {"restore", cmd_restore},
-                    {"check", cmd_check}};
+                    {"check", cmd_check},     {"keys", cmd_keys}};
     log_init("weft", LOG_WARN);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {

@@ -22,7 +22,8 @@
     X(WEFT_EPLUGIN, -10, "EPLUGIN", "plugin refused")                     \
     X(WEFT_ECOMPILE, -11, "ECOMPILE", "workflow is invalid")                 \
     X(WEFT_ECORRUPT, -12, "ECORRUPT", "content does not match its hash")   \
-    X(WEFT_EUNAVAIL, -13, "EUNAVAIL", "the catalogue cannot be written")
+    X(WEFT_EUNAVAIL, -13, "EUNAVAIL", "the catalogue cannot be written")     \
+    X(WEFT_EDENIED, -14, "EDENIED", "not allowed")
 
 enum weft_errcode {
 #define X(e, v, n, m) e = v,

@@ -10,11 +10,12 @@
 #define WIRE_MAX (64u << 20) /* the largest message any weft process accepts */
 
 /* What a worker may claim when it registers; the scheduler refuses anything outside. */
-#define WIRE_SLOTS_MAX 4096          /* executors per worker */
+#define WIRE_SLOTS_MAX 1024          /* executors per worker */
 #define WIRE_HEARTBEAT_MIN_MS 10     /* heartbeat interval */
 #define WIRE_HEARTBEAT_MAX_MS 60000
 #define WIRE_TYPES_MAX 4096          /* task types per worker */
 #define WIRE_NAME_MAX 128            /* worker name: [A-Za-z0-9._-], 1 to this many bytes */
+#define WIRE_LOG_MAX (1u << 20)      /* a Result's log: the scheduler keeps the last 1 MiB */
 
 /* Packs env into a fresh buffer (caller frees with free()). */
 uint8_t *wire_pack(const Weft__Envelope *env, size_t *len);

@@ -17,6 +17,7 @@ struct zsock {
     zsock_recv_cb cb;
     void *arg;
     int started;
+    size_t batch;
 };
 
 static void on_poll(uv_poll_t *h, int status, int events)
@@ -62,10 +63,17 @@ int zsock_start(zsock *s)
     return uv_poll_start(&s->poll, UV_READABLE, on_poll);
 }
 
+void zsock_set_batch(zsock *s, size_t n)
+{
+    s->batch = n;
+}
+
 size_t zsock_drain(zsock *s)
 {
     size_t delivered = 0;
     for (;;) {
+        if (s->batch && delivered == s->batch)
+            return delivered;
         int events = 0;
         size_t elen = sizeof events;
         if (zmq_getsockopt(s->sock, ZMQ_EVENTS, &events, &elen) < 0 || !(events & ZMQ_POLLIN))

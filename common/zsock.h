@@ -25,8 +25,13 @@ zsock *zsock_new(uv_loop_t *loop, void *zctx, int type, zsock_recv_cb cb, void *
 void *zsock_handle(zsock *s);
 /* Starts watching the socket (after bind or connect). 0 or a negative uv error. */
 int zsock_start(zsock *s);
-/* Receives and delivers every message ZMQ_EVENTS says is waiting. Returns how many. */
+/* Receives and delivers the messages ZMQ_EVENTS says are waiting, at most the socket's
+ * batch (see zsock_set_batch). Returns how many. */
 size_t zsock_drain(zsock *s);
+/* Delivers at most n messages per drain (0, the default: every one waiting), so that the
+ * caller can serve its other sockets between batches; it must then drain again until a
+ * drain returns 0 (as it does before its loop blocks). */
+void zsock_set_batch(zsock *s, size_t n);
 /* Sends a multipart message without blocking. Returns 0, or -errno (EAGAIN: the peer's
  * queue is full; EHOSTUNREACH: no such peer on a ROUTER_MANDATORY socket). */
 int zsock_send(zsock *s, const void *const *frames, const size_t *lens, size_t nframes);

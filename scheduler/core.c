@@ -133,6 +133,7 @@ core *core_new(uint64_t next_attempt_id, uint64_t seed)
      * the workers to register again). */
     c->orphan_grace_us = 5000000;
     c->orphan_claim_us = 2000000;
+    c->attempt_grace_us = CORE_ATTEMPT_GRACE_US;
     c->rng = seed ? seed : 0x9e3779b97f4a7c15ULL;
     return c;
 }
@@ -424,7 +425,7 @@ void core_task_failed(core *c, crun *r, int task, int cls, const char *msg, int 
         ct->state = TS_RETRY_WAIT;
         e->state = TS_RETRY_WAIT;
         e->due_us = now + delay * 1000;
-        core_heap_push(c, (timer){e->due_us, r->id, task});
+        core_heap_push(c, (timer){e->due_us, r->id, task, 0});
         return;
     }
     if (ct->elem >= 0 && !r->stop_class) {
@@ -492,6 +493,7 @@ static void dispatch_one(core *c, crun *r, int task, cworker *w, int64_t now, co
     e->attempt_no = a->no;
     e->worker = xstrdup(w->name);
     e->json = inputs;
+    core_arm_attempt_deadline(c, r, task, a->id, now);
 }
 
 static int any_credits(const core *c)
@@ -644,6 +646,8 @@ static void on_tick(core *c, int64_t now, core_effects *fx)
         crun *r = u64map_get(c->runs, t.run);
         if (r && t.task == RUN_DEADLINE)
             core_run_deadline(c, r, now, fx);
+        else if (r && t.task == ATTEMPT_DEADLINE)
+            core_attempt_deadline(c, t.attempt, now, fx);
         else if (r && r->t[t.task].state == TS_RETRY_WAIT)
             core_make_ready(c, r, t.task, fx);
     }

@@ -189,6 +189,20 @@ int core_run_active(const core *c, uint64_t run_id);
 /* The run, task and element of an attempt the core waits for; 0 when unknown. */
 int core_attempt_info(const core *c, uint64_t attempt_id, uint64_t *run_id, int *task,
                       int *elem, int *attempt_no);
+/* A mapped task fans out to at most this many elements, and a run holds at most this many
+ * tasks and elements together; a map past either fails its task with the reason. */
+#define CORE_MAP_MAX 10000
+/* An attempt of a task with a timeout that has not ended this long after its timeout (the
+ * worker should have stopped it) fails as timeout by the scheduler's own clock, and its
+ * worker is asked to stop it; its slot stays taken until the worker reports it. The
+ * default; core_set_attempt_grace changes it. */
+#define CORE_ATTEMPT_GRACE_US (30 * 1000000LL)
+#define CORE_RUN_UNITS_MAX 100000
+
+void core_set_attempt_grace(core *c, int64_t us);
+/* The worker an attempt the core waits for was dispatched to (a restored one: before the
+ * restart), or NULL. */
+const char *core_attempt_owner(const core *c, uint64_t attempt_id);
 size_t core_nruns(const core *c);
 /* The next attempt id the core would issue (a core rebuilt after a failed commit starts
  * there: ids of the rolled-back turn are never issued again). */

@@ -106,10 +106,13 @@ typedef struct settle {
 typedef struct timer {
     int64_t due_us;
     uint64_t run;
-    int task;               /* RUN_DEADLINE: the run's own timeout */
+    int task;               /* RUN_DEADLINE: the run's own timeout; ATTEMPT_DEADLINE: an
+                               attempt's timeout plus the grace (attempt) */
+    uint64_t attempt;
 } timer;
 
 #define RUN_DEADLINE (-1)
+#define ATTEMPT_DEADLINE (-2)
 
 struct core {
     u64map *runs;           /* run id -> crun* */
@@ -127,6 +130,7 @@ struct core {
     uint64_t *orphans;      /* restored attempts no worker has claimed yet */
     size_t norphans, caporphans;
     int64_t orphan_grace_us, orphan_claim_us;
+    int64_t attempt_grace_us; /* see CORE_ATTEMPT_GRACE_US */
     strmap *inflight;       /* cache key -> inflight* */
     settle *settles;
     size_t nsettles, capsettles;
@@ -154,6 +158,13 @@ void core_make_ready(core *c, crun *r, int task, core_effects *fx);
 /* The same for a task the catalogue already holds as ready (restored): no new event. */
 void core_requeue_ready(core *c, crun *r, int task, core_effects *fx);
 void core_heap_push(core *c, timer t);
+/* Arms the scheduler's own deadline of attempt a of task slot task, dispatched at since:
+ * its task's timeout plus CORE_ATTEMPT_GRACE_US (none without a timeout). */
+void core_arm_attempt_deadline(core *c, crun *r, int task, uint64_t attempt, int64_t since);
+/* An attempt past its timeout and the grace fails as timeout now (core_stop.c). Its worker
+ * (which should have stopped it) is asked to stop it, and its slot stays taken until it
+ * reports. */
+void core_attempt_deadline(core *c, uint64_t id, int64_t now, core_effects *fx);
 void core_end_task(core *c, crun *r, int task, int state);
 /* What parent p's end means for its waiting child ch: 0 (one fewer to wait for),
  * TS_SKIPPED (ch cannot run: an upstream failure) or TS_NOT_RUN (ch is not needed). */

@@ -50,6 +50,13 @@ static json_t *map_items(const crun *r, int task, char *why, size_t n)
         json_decref(items);
         return NULL;
     }
+    size_t count = items ? json_array_size(items) : 0;
+    if (count > CORE_MAP_MAX || r->nslots + count > CORE_RUN_UNITS_MAX) {
+        snprintf(why, n, "map: %zu elements; at most %d per map and %d tasks and elements per "
+                 "run", count, CORE_MAP_MAX, CORE_RUN_UNITS_MAX);
+        json_decref(items);
+        return NULL;
+    }
     return items;
 }
 
@@ -179,7 +186,7 @@ static void restore_element(core *c, crun *r, int slot, const core_task_snapshot
     case TS_RETRY_WAIT:
         m->active++;
         t->state = TS_RETRY_WAIT;
-        core_heap_push(c, (timer){es->due_us, r->id, slot});
+        core_heap_push(c, (timer){es->due_us, r->id, slot, 0});
         return;
     default: /* ended otherwise */
         if (es->state <= TS_SUCCEEDED || es->state >= TS__COUNT)

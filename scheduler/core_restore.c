@@ -33,6 +33,7 @@ void core_add_orphan(core *c, crun *r, int task, const core_task_snapshot *snap,
         a->orphan_deadline = now + c->orphan_claim_us;
     u64map_put(c->attempts, a->id, a);
     r->t[task].attempt_id = a->id;
+    core_arm_attempt_deadline(c, r, task, a->id, since);
     xgrow(&c->orphans, &c->caporphans, c->norphans + 1, sizeof *c->orphans);
     c->orphans[c->norphans++] = a->id;
     if (a->id >= c->next_attempt)
@@ -56,7 +57,8 @@ void core_claim_orphans(core *c, cworker *w, const core_event *ev, core_effects 
     int64_t now = ev->now_us;
     for (size_t i = 0; i < ev->nrunning; i++) {
         cattempt *a = u64map_get(c->attempts, ev->running[i]);
-        if (a && !a->w) {
+        /* Only the worker it was dispatched to may claim it. */
+        if (a && !a->w && a->orphan_of && strcmp(a->orphan_of, w->name) == 0) {
             a->w = w;
             u64map_put(w->running, a->id, a);
         }
@@ -145,7 +147,7 @@ void core_on_restore(core *c, const core_event *ev, core_effects *fx)
             }
             break;
         case TS_RETRY_WAIT:
-            core_heap_push(c, (timer){snap->due_us, r->id, (int)i});
+            core_heap_push(c, (timer){snap->due_us, r->id, (int)i, 0});
             break;
         case TS_PENDING:
             if (r->t[i].waiting == 0)

@@ -54,7 +54,7 @@ void core_on_cancel(core *c, const core_event *ev, core_effects *fx)
 void core_arm_deadline(core *c, crun *r, int64_t started_us)
 {
     if (r->g->timeout_ms > 0)
-        core_heap_push(c, (timer){started_us + r->g->timeout_ms * 1000, r->id, RUN_DEADLINE});
+        core_heap_push(c, (timer){started_us + r->g->timeout_ms * 1000, r->id, RUN_DEADLINE, 0});
 }
 
 void core_run_deadline(core *c, crun *r, int64_t now, core_effects *fx)
@@ -65,4 +65,37 @@ void core_run_deadline(core *c, crun *r, int64_t now, core_effects *fx)
     snprintf(why, sizeof why, "run timed out after %s",
              units_format_ms(r->g->timeout_ms, dur, sizeof dur));
     stop_run(c, r, ERRC_TIMEOUT, why, now, fx);
+}
+
+void core_arm_attempt_deadline(core *c, crun *r, int task, uint64_t attempt, int64_t since)
+{
+    int64_t timeout_ms = r->g->tasks[r->t[task].task].timeout_ms;
+    if (timeout_ms > 0)
+        core_heap_push(c, (timer){since + timeout_ms * 1000 + c->attempt_grace_us, r->id,
+                                  ATTEMPT_DEADLINE, attempt});
+}
+
+void core_attempt_deadline(core *c, uint64_t id, int64_t now, core_effects *fx)
+{
+    cattempt *a = u64map_get(c->attempts, id);
+    if (!a)
+        return;
+    const char *who = a->w ? a->w->name : a->orphan_of ? a->orphan_of : "?";
+    char why[300];
+    snprintf(why, sizeof why, "no result from worker '%s' within the task's timeout (%llds) "
+             "and a grace of %llds", who,
+             (long long)(a->run->g->tasks[a->run->t[a->task].task].timeout_ms / 1000),
+             (long long)(c->attempt_grace_us / 1000000));
+    if (a->w) {
+        core_effect *e = core_emit_unit(fx, FX_STOP_ATTEMPT, a->run, a->task);
+        e->attempt_id = a->id;
+        e->worker = xstrdup(a->w->name);
+        u64map_put(a->w->untracked, a->id, (void *)1);
+    }
+    core_attempt_ended(c, a, 0, ERRC_TIMEOUT, why, NULL, now, fx);
+}
+
+void core_set_attempt_grace(core *c, int64_t us)
+{
+    c->attempt_grace_us = us;
 }

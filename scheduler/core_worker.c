@@ -115,3 +115,8 @@ void core_worker_lost(core *c, size_t index, const char *why, int64_t now, core_
     core_free_worker(w);
 }
 
+const char *core_attempt_owner(const core *c, uint64_t attempt_id)
+{
+    cattempt *a = u64map_get(c->attempts, attempt_id);
+    return !a ? NULL : a->w ? a->w->name : a->orphan_of;
+}

@@ -34,133 +34,7 @@
 
 #define REREGISTER_WAIT_MS 10000
 #define SCHED_BUSY_WAIT_MS 1000
-
-/* A peer's routing id for the log: printable ids as they are, others in hex. */
-static const char *peer_name(zmq_msg_t *id, char *buf, size_t n)
-{
-    const unsigned char *p = zmq_msg_data(id);
-    size_t len = zmq_msg_size(id), i;
-    for (i = 0; i < len && p[i] >= 0x20 && p[i] < 0x7f; i++) {
-    }
-    if (i == len && len && len < n) {
-        memcpy(buf, p, len);
-        buf[len] = '\0';
-        return buf;
-    }
-    size_t off = 0;
-    for (i = 0; i < len && off + 3 < n; i++)
-        off += (size_t)snprintf(buf + off, n - off, "%02x", p[i]);
-    buf[off] = '\0';
-    return buf;
-}
-
-/* ---- outgoing messages ---- */
-
-/* Queues packed bytes (takes ownership) for peer id. */
-static void queue_packed(sched *s, const zmq_msg_t *id, uint8_t *data, size_t len, int kind,
-                         const char *worker)
-{
-    xgrow(&s->out, &s->capout, s->nout + 1, sizeof *s->out);
-    outmsg *m = &s->out[s->nout++];
-    m->idlen = zmq_msg_size((zmq_msg_t *)id);
-    m->id = xmalloc(m->idlen);
-    memcpy(m->id, zmq_msg_data((zmq_msg_t *)id), m->idlen);
-    m->data = data;
-    m->len = len;
-    m->kind = kind;
-    m->worker = worker ? xstrdup(worker) : NULL;
-}
-
-static void queue_msg(sched *s, const zmq_msg_t *id, const Weft__Envelope *env, int kind)
-{
-    size_t len;
-    uint8_t *data = wire_pack(env, &len);
-    queue_packed(s, id, data, len, kind, NULL);
-}
-
-void sched_queue_to_worker(sched *s, const char *worker, const Weft__Envelope *env)
-{
-    zmq_msg_t id;
-    zmq_msg_init_data(&id, (void *)worker, strlen(worker), NULL, NULL);
-    size_t len;
-    uint8_t *data = wire_pack(env, &len);
-    queue_packed(s, &id, data, len, OUT_WORKER, worker);
-    zmq_msg_close(&id);
-}
-
-uint8_t *sched_pack_reply(int code, const char *error, const char *json, uint64_t run_id,
-                          size_t *len)
-{
-    Weft__Reply r = WEFT__REPLY__INIT;
-    r.code = code;
-    r.error = (char *)(error ? error : "");
-    r.json = (char *)(json ? json : "");
-    r.run_id = run_id;
-    Weft__Envelope env = WEFT__ENVELOPE__INIT;
-    env.body_case = WEFT__ENVELOPE__BODY_REPLY;
-    env.reply = &r;
-    return wire_pack(&env, len);
-}
-
-void sched_reply(sched *s, const zmq_msg_t *id, int code, const char *error, const char *json,
-                 uint64_t run_id)
-{
-    size_t len;
-    uint8_t *data = sched_pack_reply(code, error, json, run_id, &len);
-    queue_packed(s, id, data, len, OUT_REPLY, NULL);
-}
-
-void sched_reply_json(sched *s, const zmq_msg_t *id, json_t *j, const weft_err *err)
-{
-    if (!j) {
-        sched_reply(s, id, err->code ? err->code : WEFT_EDB, err->msg, NULL, 0);
-        return;
-    }
-    char *text = json_dumps(j, JSON_COMPACT);
-    sched_reply(s, id, 0, NULL, text, 0);
-    free(text);
-    json_decref(j);
-}
-
-
-/* Sends the queued messages. A worker we cannot reach is gone: its attempts fail as lost,
- * after the loop (the resulting messages wait for the next commit). */
-static void flush_out(sched *s)
-{
-    char **lost = NULL;
-    size_t nlost = 0, caplost = 0;
-    for (size_t i = 0; i < s->nout; i++) {
-        outmsg *m = &s->out[i];
-        const void *frames[] = {m->id, m->data};
-        size_t lens[] = {m->idlen, m->len};
-        int rc = zsock_send(s->router, frames, lens, 2);
-        if (rc < 0) {
-            zmq_msg_t id;
-            char peer[80];
-            zmq_msg_init_data(&id, m->id, m->idlen, NULL, NULL);
-            /* A client that went away (it gave up, or asked again on a new connection) is
-             * not news; a worker that cannot be reached is. */
-            log_msg(m->kind == OUT_REPLY ? LOG_DEBUG : LOG_WARN, "cannot send to %s: %s",
-                    peer_name(&id, peer, sizeof peer), zmq_strerror(-rc));
-            zmq_msg_close(&id);
-            if (m->worker) {
-                xgrow(&lost, &caplost, nlost + 1, sizeof *lost);
-                lost[nlost++] = m->worker;
-                m->worker = NULL;
-            }
-        }
-        free(m->id);
-        free(m->data);
-        free(m->worker);
-    }
-    s->nout = 0;
-    for (size_t i = 0; i < nlost; i++) {
-        core_event ev = {.kind = EV_WORKER_LOST, .now_us = clock_wall_us(), .worker = lost[i]};
-        sched_step(s, &ev);
-        free(lost[i]);
-    }
-    free(lost);
-}
+#define PREPARE_SLICE_US 20000
 
 void sched_step(sched *s, core_event *ev)
 {
@@ -210,7 +84,7 @@ static void refuse(sched *s, const zmq_msg_t *id, const char *name, const char *
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_REFUSED;
     env.refused = &rf;
-    queue_msg(s, id, &env, OUT_CONTROL);
+    sched_queue_env(s, id, &env, OUT_CONTROL);
 }
 
 /* Why a registration is outside the bounds every worker must keep (wire.h), or NULL. */
@@ -240,13 +114,9 @@ static const char *registration_bounds(const Weft__Register *r, size_t ntypes, c
     return buf;
 }
 
-static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r)
+static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r,
+                        const auth_peer *peer, const char *user)
 {
-    size_t idlen = zmq_msg_size((zmq_msg_t *)id);
-    if (strlen(r->name) != idlen || memcmp(r->name, zmq_msg_data((zmq_msg_t *)id), idlen) != 0) {
-        refuse(s, id, r->name, "the registration's name differs from the socket's identity");
-        return;
-    }
     json_t *desc = json_loads(r->types_json, 0, NULL);
     if (!json_is_object(desc)) {
         refuse(s, id, r->name, "unreadable plugin description");
@@ -255,8 +125,11 @@ static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r)
     }
     size_t ntypes;
     const char **names = type_names(desc, &ntypes);
-    char why[160];
-    if (registration_bounds(r, ntypes, why, sizeof why)) {
+    char why[400] = "";
+    if (!registration_bounds(r, ntypes, why, sizeof why) && !auth_may_register(peer, r->name))
+        snprintf(why, sizeof why, "'%s' may not register a worker called '%s' (a worker key "
+                 "registers its own name, or NAME.SUFFIX)", peer->name, r->name);
+    if (why[0]) {
         refuse(s, id, r->name, why);
         free(names);
         json_decref(desc);
@@ -264,7 +137,10 @@ static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r)
     }
     typereg_add_description(s->types, desc);
     int64_t now = clock_wall_us();
+    sched_bind_worker(s, r->name, id, user);
     strmap_del(s->reregister_asked, r->name);
+    char key[2 * 64 + 2];
+    strmap_del(s->reregister_asked, sched_peer_name((zmq_msg_t *)id, key, sizeof key));
     catalog_put_worker(s->cat, r->name, r->slots, r->types_json, "up", now);
     core_event ev = {.kind = EV_WORKER_JOINED,
                      .now_us = now,
@@ -282,55 +158,82 @@ static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r)
     json_decref(desc);
 }
 
-/* A worker's name is its routing id. Copies it into buf; returns 0 when it does not fit
- * (no worker registers such a name), leaving buf empty. */
-static int worker_name(const zmq_msg_t *id, char *buf, size_t n)
+/* The registered worker that talks on connection id, or NULL after asking the connection
+ * to register (again: we restarted, or declared it lost), with what it is running; once,
+ * until it does or the wait is over. */
+static const char *known_worker(sched *s, const zmq_msg_t *id)
 {
-    size_t len = zmq_msg_size((zmq_msg_t *)id);
-    if (len >= n) {
-        buf[0] = '\0';
-        return 0;
-    }
-    memcpy(buf, zmq_msg_data((zmq_msg_t *)id), len);
-    buf[len] = '\0';
-    return 1;
+    const char *name = sched_worker_of(s, id);
+    if (name && core_worker_known(s->core, name))
+        return name;
+    /* Asked once per worker name, or per connection until it registers. */
+    char key[2 * 64 + 2];
+    if (name)
+        snprintf(key, sizeof key, "%s", name);
+    else
+        sched_peer_name((zmq_msg_t *)id, key, sizeof key);
+    uint64_t now_ms = (uint64_t)(clock_wall_us() / 1000);
+    uint64_t asked = (uint64_t)(uintptr_t)strmap_get(s->reregister_asked, key);
+    if (asked && now_ms - asked < REREGISTER_WAIT_MS)
+        return NULL;
+    strmap_put(s->reregister_asked, key, (void *)(uintptr_t)now_ms);
+    Weft__Reregister rr = WEFT__REREGISTER__INIT;
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_REREGISTER;
+    env.reregister = &rr;
+    sched_queue_env(s, id, &env, OUT_CONTROL);
+    return NULL;
 }
 
 static void on_heartbeat(sched *s, const zmq_msg_t *id)
 {
-    char name[256];
-    if (!worker_name(id, name, sizeof name))
+    const char *name = known_worker(s, id);
+    if (!name)
         return;
-    if (!core_worker_known(s->core, name)) {
-        /* A worker we do not know (we restarted, or declared it lost): ask it to register
-         * again, with what it is running; once, until it does or the wait is over. */
-        uint64_t now_ms = (uint64_t)(clock_wall_us() / 1000);
-        uint64_t asked = (uint64_t)(uintptr_t)strmap_get(s->reregister_asked, name);
-        if (asked && now_ms - asked < REREGISTER_WAIT_MS)
-            return;
-        strmap_put(s->reregister_asked, name, (void *)(uintptr_t)now_ms);
-        Weft__Reregister rr = WEFT__REREGISTER__INIT;
-        Weft__Envelope env = WEFT__ENVELOPE__INIT;
-        env.body_case = WEFT__ENVELOPE__BODY_REREGISTER;
-        env.reregister = &rr;
-        queue_msg(s, id, &env, OUT_CONTROL);
-        return;
-    }
     core_event ev = {.kind = EV_HEARTBEAT, .now_us = clock_wall_us(), .worker = name};
     sched_step(s, &ev);
 }
 
+/* Whether result r may be applied: it comes from the worker its attempt was dispatched to,
+ * with the attempt's nonce. A refusal is logged and changes nothing. */
+static int result_authentic(sched *s, const zmq_msg_t *id, const char *sender,
+                            const Weft__Result *r)
+{
+    char nonce[33], why[300];
+    const char *owner = core_attempt_owner(s->core, r->attempt_id);
+    sched_nonce(s, r->attempt_id, nonce);
+    if (owner && strcmp(owner, sender) != 0)
+        snprintf(why, sizeof why, "attempt %llu was dispatched to '%s', not to '%s'",
+                 (unsigned long long)r->attempt_id, owner, sender);
+    else if (strcmp(r->nonce, nonce) != 0)
+        snprintf(why, sizeof why, "attempt %llu: the result does not carry its dispatch's "
+                 "nonce", (unsigned long long)r->attempt_id);
+    else
+        return 1;
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_RESULT;
+    char who[200];
+    snprintf(who, sizeof who, "worker '%s'", sender);
+    sched_deny(s, id, who, &env, why);
+    return 0;
+}
+
 static void on_result(sched *s, const zmq_msg_t *id, const Weft__Result *r)
 {
-    char sender[256];
-    worker_name(id, sender, sizeof sender);
+    /* From a connection not registered (yet, again): the worker resends the result when it
+     * registers. */
+    const char *sender = known_worker(s, id);
+    if (!sender || !result_authentic(s, id, sender, r))
+        return;
     uint64_t run;
     int task, elem, no;
     int64_t now = clock_wall_us();
     if (core_attempt_info(s->core, r->attempt_id, &run, &task, &elem, &no)) {
         char name[300];
         dag_unit_name(core_run_dag(s->core, run), task, elem, name, sizeof name);
-        catalog_write_log(s->cat, (int64_t)run, name, no, r->log.data, r->log.len);
+        /* The last WIRE_LOG_MAX bytes, whatever the worker sent. */
+        size_t skip = r->log.len > WIRE_LOG_MAX ? r->log.len - WIRE_LOG_MAX : 0;
+        catalog_write_log(s->cat, (int64_t)run, name, no, r->log.data + skip, r->log.len - skip);
     }
     /* Kept even from a late result: it is what that attempt got done. */
     if (r->checkpoint_json && r->checkpoint_json[0])
@@ -338,7 +241,7 @@ static void on_result(sched *s, const zmq_msg_t *id, const Weft__Result *r)
     json_t *outputs = r->ok ? json_loads(r->outputs_json, 0, NULL) : NULL;
     core_event ev = {.kind = EV_RESULT,
                      .now_us = now,
-                     .worker = sender[0] ? sender : NULL,
+                     .worker = sender,
                      .attempt_id = r->attempt_id,
                      .ok = r->ok && json_is_object(outputs),
                      .errclass = (int)r->error_class,
@@ -374,6 +277,11 @@ static int on_message_degraded(sched *s, const zmq_msg_t *id, const Weft__Envelo
     case WEFT__ENVELOPE__BODY_RETRY:
         key = env->retry->idempotency_key, kind = "retry";
         break;
+    case WEFT__ENVELOPE__BODY_KEYS:
+        if (env->keys->op == WEFT__KEYS_OP__KEYS_LIST)
+            return 0;
+        sched_refuse_degraded(s, id);
+        return 1;
     default:
         return 0;
     }
@@ -382,21 +290,30 @@ static int on_message_degraded(sched *s, const zmq_msg_t *id, const Weft__Envelo
     return 1;
 }
 
-static void on_message(void *arg, zmq_msg_t *frames, size_t n)
+void sched_on_message(void *arg, zmq_msg_t *frames, size_t n)
 {
-    sched *s = arg;
+    listener *l = arg;
+    sched *s = l->s;
+    s->cur = l;
     char peer[80];
     /* DEALER peers send [identity, payload]; REQ peers add an empty delimiter. */
     if (n < 2 || n > 3) {
         log_warn("dropped a message of %zu frames from %s", n,
-                 peer_name(&frames[0], peer, sizeof peer));
+                 sched_peer_name(&frames[0], peer, sizeof peer));
         return;
     }
     zmq_msg_t *payload = &frames[n - 1];
     Weft__Envelope *env = wire_unpack(zmq_msg_data(payload), zmq_msg_size(payload));
     if (!env) {
         log_warn("dropped an undecodable message of %zu bytes from %s", zmq_msg_size(payload),
-                 peer_name(&frames[0], peer, sizeof peer));
+                 sched_peer_name(&frames[0], peer, sizeof peer));
+        return;
+    }
+    /* Who sent it: the identity its connection was admitted with by the ZAP handler. */
+    const char *user = zmq_msg_gets(payload, "User-Id");
+    auth_peer who;
+    if (!sched_authorize(s, &frames[0], user, env, &who)) {
+        weft__envelope__free_unpacked(env, NULL);
         return;
     }
     if (s->degraded && on_message_degraded(s, &frames[0], env)) {
@@ -405,7 +322,7 @@ static void on_message(void *arg, zmq_msg_t *frames, size_t n)
     }
     switch (env->body_case) {
     case WEFT__ENVELOPE__BODY_REGISTER:
-        on_register(s, &frames[0], env->register_);
+        on_register(s, &frames[0], env->register_, &who, user);
         break;
     case WEFT__ENVELOPE__BODY_HEARTBEAT:
         on_heartbeat(s, &frames[0]);
@@ -425,9 +342,12 @@ static void on_message(void *arg, zmq_msg_t *frames, size_t n)
     case WEFT__ENVELOPE__BODY_RETRY:
         sched_on_retry(s, &frames[0], env->retry);
         break;
+    case WEFT__ENVELOPE__BODY_KEYS:
+        sched_on_keys(s, &frames[0], env->keys);
+        break;
     default:
         log_warn("dropped an unexpected message (body %d) from %s", (int)env->body_case,
-                 peer_name(&frames[0], peer, sizeof peer));
+                 sched_peer_name(&frames[0], peer, sizeof peer));
     }
     weft__envelope__free_unpacked(env, NULL);
 }
@@ -441,9 +361,13 @@ static void on_timer(uv_timer_t *t)
     sched *s = t->data;
     if (s->degraded)
         return;
-    /* Every message that arrived first: a scheduler that was stalled hears the heartbeats
-     * that queued meanwhile before it looks for lost workers. */
-    zsock_drain(s->router);
+    /* The messages that arrived first: a scheduler that was stalled hears the heartbeats
+     * that queued meanwhile before it looks for lost workers. For a slice of time at most:
+     * ZeroMQ reads the connections in turn, so a peer that floods us delays the others'
+     * messages but cannot hold the tick back. */
+    int64_t until = clock_mono_us() + PREPARE_SLICE_US;
+    while (sched_drain(s) && clock_mono_us() < until) {
+    }
     core_event ev = {.kind = EV_TICK, .now_us = clock_wall_us()};
     sched_step(s, &ev);
 }
@@ -460,22 +384,34 @@ static void arm_timer(sched *s)
     uv_timer_start(&s->timer, on_timer, ms, 0);
 }
 
+static void on_spin(uv_idle_t *h)
+{
+    (void)h;
+}
+
 /* Before the loop blocks: commit the turn's writes, then send what they allow, then drain
- * again (sending can consume the ZMQ_FD edge). Repeat until nothing arrives. */
+ * again (sending can consume the ZMQ_FD edge). Repeat until nothing arrives, or for at most
+ * PREPARE_SLICE_US: then the loop goes round without blocking (an idle handle), so that
+ * timers and signals are served while a peer floods us, and comes back here. */
 static void on_prepare(uv_prepare_t *p)
 {
     sched *s = p->data;
     size_t got;
+    int64_t until = clock_mono_us() + PREPARE_SLICE_US;
     do {
         sched_commit(s);
-        flush_out(s);
+        sched_flush(s);
         sched_commit(s);
-        got = zsock_drain(s->router);
-    } while (got || s->nout);
+        got = sched_drain(s);
+    } while ((got || s->nout) && clock_mono_us() < until && !s->stopping);
     if (s->stopping) {
         uv_stop(&s->loop);
         return;
     }
+    if (got || s->nout)
+        uv_idle_start(&s->spin, on_spin);
+    else
+        uv_idle_stop(&s->spin);
     if (!s->degraded)
         arm_timer(s);
 }
@@ -490,7 +426,7 @@ static void on_signal(uv_signal_t *h, int sig)
 
 static int lock_state(sched *s, weft_err *err)
 {
-    if (fs_mkdir_p(s->state_dir, 0755) < 0)
+    if (fs_mkdir_p(s->state_dir, 0700) < 0)
         return err_set(err, WEFT_EIO, "cannot create state directory %s: %s", s->state_dir,
                        strerror(errno));
     char *path = xasprintf("%s/scheduler.lock", s->state_dir);
@@ -515,27 +451,6 @@ static int lock_state(sched *s, weft_err *err)
     return 0;
 }
 
-static int open_router(sched *s, const sched_config *cfg, weft_err *err)
-{
-    s->router = zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, on_message, s);
-    if (!s->router)
-        return err_set(err, WEFT_EIO, "cannot create the scheduler socket");
-    void *z = zsock_handle(s->router);
-    int one = 1, hwm = 0;
-    int64_t maxsize = WIRE_MAX;
-    zmq_setsockopt(z, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
-    zmq_setsockopt(z, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(z, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(z, ZMQ_MAXMSGSIZE, &maxsize, sizeof maxsize);
-    for (size_t i = 0; i < cfg->nlisten; i++) {
-        if (zmq_bind(z, cfg->listen[i]) < 0)
-            return err_set(err, WEFT_EIO, "cannot listen on %s: %s", cfg->listen[i],
-                           zmq_strerror(errno));
-        log_info("listening on %s", cfg->listen[i]);
-    }
-    return zsock_start(s->router) < 0 ? err_set(err, WEFT_EIO, "cannot watch the socket") : 0;
-}
-
 int sched_new(const sched_config *cfg, sched **out, weft_err *err)
 {
     sched *s = xcalloc(1, sizeof *s);
@@ -545,6 +460,8 @@ int sched_new(const sched_config *cfg, sched **out, weft_err *err)
     s->zctx = zmq_ctx_new();
     s->types = typereg_new();
     s->reregister_asked = strmap_new();
+    s->wconns = strmap_new();
+    s->wnames = strmap_new();
     /* The lock first: a second scheduler must not touch a catalogue in use. */
     int rc = lock_state(s, err);
     if (rc == 0)
@@ -561,12 +478,17 @@ int sched_new(const sched_config *cfg, sched **out, weft_err *err)
         free(abs);
     }
     if (rc == 0)
-        rc = open_router(s, cfg, err);
+        rc = sched_auth_open(s, err);
+    if (rc == 0)
+        rc = sched_listen(s, cfg, err);
     if (rc < 0) {
         sched_destroy(&s);
         return rc;
     }
     s->core = core_new(catalog_max_attempt_id(s->cat) + 1, (uint64_t)clock_wall_us());
+    s->attempt_grace_us = cfg->attempt_grace_ms > 0 ? cfg->attempt_grace_ms * 1000
+                                                    : CORE_ATTEMPT_GRACE_US;
+    core_set_attempt_grace(s->core, s->attempt_grace_us);
     if (cfg->plugin_path && cfg->executor) {
         json_t *desc = NULL;
         weft_err derr = {0};
@@ -590,6 +512,8 @@ int sched_new(const sched_config *cfg, sched **out, weft_err *err)
     uv_prepare_start(&s->prepare, on_prepare);
     uv_timer_init(&s->loop, &s->timer);
     s->timer.data = s;
+    uv_timer_init(&s->loop, &s->backlog_timer);
+    uv_idle_init(&s->loop, &s->spin);
     uv_signal_init(&s->loop, &s->sigint);
     uv_signal_init(&s->loop, &s->sigterm);
     s->sigint.data = s->sigterm.data = s;
@@ -603,7 +527,7 @@ int sched_run(sched *s)
 {
     uv_run(&s->loop, UV_RUN_DEFAULT);
     sched_commit(s);
-    flush_out(s);
+    sched_flush(s);
     return 0;
 }
 
@@ -623,23 +547,22 @@ void sched_destroy(sched **sp)
      * caught it are being closed). */
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
-    zsock_close(s->router);
+    sched_listeners_close(s);
+    zsock_close(s->zap);
+    s->zap = NULL;
     uv_walk(&s->loop, close_handle, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     uv_loop_close(&s->loop);
     if (s->zctx)
         zmq_ctx_term(s->zctx);
-    for (size_t i = 0; i < s->nout; i++) {
-        free(s->out[i].id);
-        free(s->out[i].data);
-        free(s->out[i].worker);
-    }
-    free(s->out);
+    sched_out_free(s);
     free(s->lookups);
     core_effects_free(&s->fx);
     core_destroy(&s->core);
     typereg_destroy(&s->types);
     strmap_destroy(&s->reregister_asked);
+    sched_conns_free(s);
+    sched_auth_close(s);
     catalog_close(&s->cat);
     store_close(&s->store);
     if (s->lock_fd >= 0)

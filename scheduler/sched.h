@@ -14,6 +14,8 @@
 #ifndef WEFT_SCHED_H
 #define WEFT_SCHED_H
 
+#include <stdint.h>
+
 #include "common/err.h"
 
 typedef struct sched_config {
@@ -23,6 +25,8 @@ typedef struct sched_config {
     const char *plugin_path;     /* described at start for type checking; may be NULL */
     const char *executor;        /* weft-executor to run --describe with */
     int accept_loss;             /* start on a catalogue that lost history (see catalog.h) */
+    int insecure;                /* plain TCP (every TCP endpoint must be loopback) */
+    int64_t attempt_grace_ms;    /* an attempt past its timeout plus this fails (0: 30 s) */
 } sched_config;
 
 typedef struct sched sched;

@@ -57,8 +57,12 @@ static void reset_core(sched *s)
     s->nlookups = 0;
     core_destroy(&s->core);
     s->core = core_new(next, (uint64_t)clock_wall_us());
+    core_set_attempt_grace(s->core, s->attempt_grace_us);
     strmap_destroy(&s->reregister_asked);
     s->reregister_asked = strmap_new();
+    sched_backlog_clear(s);
+    /* A key added or revoked in the failed turn was not: the catalogue's keys hold. */
+    sched_auth_reload(s);
 }
 
 static void degrade(sched *s, const weft_err *why)

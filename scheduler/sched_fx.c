@@ -88,6 +88,9 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int64_t
     d.timeout_ms = (uint64_t)t->timeout_ms;
     d.mem_bytes = t->mem;
     d.store = s->store->root;
+    char nonce[33];
+    sched_nonce(s, e->attempt_id, nonce);
+    d.nonce = nonce;
     char *checkpoint = catalog_resume_checkpoint(s->cat, &a);
     if (checkpoint)
         d.checkpoint_json = checkpoint;

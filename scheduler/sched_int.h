@@ -6,6 +6,8 @@
 #include <uv.h>
 
 #include "catalog/catalog.h"
+#include "common/keys.h"
+#include "scheduler/auth.h"
 #include "catalog/store.h"
 #include "common/strmap.h"
 #include "scheduler/core.h"
@@ -19,8 +21,30 @@
  * (asking a worker to register) go out anyway. */
 enum out_kind { OUT_REPLY, OUT_WORKER, OUT_CONTROL };
 
+/* A socket the scheduler listens on. TCP endpoints share one socket that speaks CURVE
+ * (or, with --insecure, plain loopback TCP); ipc:// endpoints another, without CURVE, whose
+ * peers are known by their uid. Each has a ZeroMQ monitor that logs refused handshakes. */
+typedef struct listener {
+    struct sched *s;
+    zsock *z;
+    zsock *monitor;
+    int index;
+} listener;
+
+#define SCHED_LISTENERS 2
+
+/* The connection a registered worker talks on: messages to it go there, and only messages
+ * from there are the worker's. */
+typedef struct wconn {
+    listener *via;
+    uint8_t *rid;     /* its routing id on via */
+    size_t ridlen;
+    char *user;       /* the User-Id it was admitted with */
+} wconn;
+
 /* A message waiting for the turn's commit. */
 typedef struct outmsg {
+    listener *via;
     uint8_t *id;
     size_t idlen;
     uint8_t *data;
@@ -32,7 +56,14 @@ typedef struct outmsg {
 struct sched {
     uv_loop_t loop;
     void *zctx;
-    zsock *router;
+    listener listeners[SCHED_LISTENERS];
+    listener *cur;    /* the listener of the message being handled: replies go there */
+    zsock *zap;       /* the ZAP handler (inproc://zeromq.zap.01) */
+    auth *auth;
+    keypair key;      /* the scheduler's own CURVE key pair (state dir/scheduler.key) */
+    uint8_t nonce_key[32];
+    strmap *wconns;   /* worker name -> wconn */
+    strmap *wnames;   /* listener index and routing id, in hex -> worker name (owned) */
     catalog *cat;
     core *core;
     typereg *types;
@@ -43,6 +74,10 @@ struct sched {
     uv_signal_t sigint, sigterm;
     outmsg *out;
     size_t nout, capout;
+    outmsg *backlog;  /* messages to workers whose queue was full, in order */
+    size_t nbacklog, capbacklog;
+    uv_timer_t backlog_timer;
+    uv_idle_t spin;   /* active while messages are left to read: the loop must not block */
     core_event *lookups; /* EV_LOOKUP answers waiting to be stepped */
     size_t nlookups, caplookups;
     int lock_fd;
@@ -61,10 +96,66 @@ struct sched {
     weft_err degraded_why;
     int64_t degraded_since_us;
     uint64_t commit_failures;
+    int64_t attempt_grace_us;
     uv_timer_t probe;
     uint64_t probe_ms;
 };
 
+/* ---- sched_conn.c: listeners and the connections of workers ---- */
+
+/* Opens the listeners for cfg's endpoints (CURVE on TCP unless cfg->insecure). */
+int sched_listen(sched *s, const sched_config *cfg, weft_err *err);
+void sched_listeners_close(sched *s);
+/* sched.c: handles one message of a listener (arg). */
+void sched_on_message(void *arg, zmq_msg_t *frames, size_t n);
+/* Receives from every listener; returns how many messages. */
+size_t sched_drain(sched *s);
+/* Records that worker talks on the current message's connection id (replacing its old one). */
+void sched_bind_worker(sched *s, const char *worker, const zmq_msg_t *id, const char *user);
+/* The worker that talks on the current message's connection id, or NULL. */
+const char *sched_worker_of(sched *s, const zmq_msg_t *id);
+/* The connection of worker, or NULL. */
+wconn *sched_worker_conn(sched *s, const char *worker);
+void sched_conns_free(sched *s);
+
+/* ---- sched_auth.c: keys, ZAP, and the authorization of every message ---- */
+
+/* Loads or makes the scheduler's key pair and the keys it admits, and starts the ZAP handler
+ * (before any listener binds). */
+int sched_auth_open(sched *s, weft_err *err);
+void sched_auth_close(sched *s);
+/* Whether the sender of env (admitted as user_id on the current listener) may send it;
+ * when not, logs who and why, answers a client with WEFT_EDENIED, and returns 0. */
+int sched_authorize(sched *s, const zmq_msg_t *id, const char *user_id,
+                    const Weft__Envelope *env, auth_peer *peer);
+/* Logs a refused message and, for a client request, answers it with WEFT_EDENIED. */
+void sched_deny(sched *s, const zmq_msg_t *id, const char *who, const Weft__Envelope *env,
+                const char *why);
+/* Key management: list, add, revoke (admin). */
+void sched_on_keys(sched *s, const zmq_msg_t *id, const Weft__KeysRequest *rq);
+/* Reloads the keys from the catalogue (after a turn that could not commit). */
+int sched_auth_reload(sched *s);
+/* The nonce of an attempt: a keyed hash of its id (32 hex digits and a NUL). */
+void sched_nonce(const sched *s, uint64_t attempt_id, char out[33]);
+
+/* ---- sched_out.c: outgoing messages ---- */
+
+/* A peer's routing id for the log: printable ids as they are, others in hex. */
+const char *sched_peer_name(zmq_msg_t *id, char *buf, size_t n);
+/* Queues env for peer id of the current listener. */
+void sched_queue_env(sched *s, const zmq_msg_t *id, const Weft__Envelope *env, int kind);
+/* Sends the queued messages (after the turn's commit), the backlog first. A reply that
+ * finds its client's queue full is dropped; a message to a worker waits in the backlog; a
+ * worker that cannot be reached is lost. */
+void sched_flush(sched *s);
+void sched_on_backlog_timer(uv_timer_t *t);
+/* Drops the backlog (its messages belong to a core set aside). */
+void sched_backlog_clear(sched *s);
+/* Frees the queue and the backlog. */
+void sched_out_free(sched *s);
+/* Queues packed bytes (takes ownership) for peer id of the current listener. */
+void sched_queue_packed(sched *s, const zmq_msg_t *id, uint8_t *data, size_t len, int kind,
+                        const char *worker);
 /* Packs a Reply envelope; caller frees. */
 uint8_t *sched_pack_reply(int code, const char *error, const char *json, uint64_t run_id,
                           size_t *len);

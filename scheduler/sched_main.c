@@ -1,18 +1,25 @@
 /* weft-scheduler: the scheduler daemon.
  *
  *   weft-scheduler [--state DIR] [--listen ENDPOINT]... [--plugin-path PATH]
- *                  [--log-level LEVEL] [--accept-loss]
+ *                  [--log-level LEVEL] [--accept-loss] [--insecure]
+ *                  [--attempt-grace DURATION]
  *
- * DIR holds catalog.db and logs/ (default ./.weft). Without --listen the scheduler binds
- * ipc://DIR/scheduler.sock; workers and the CLI connect to any bound endpoint. A catalogue
+ * DIR holds catalog.db, logs/ and the scheduler's key pair (default ./.weft). The scheduler
+ * binds ipc://DIR/scheduler.sock, for local peers of its own user, and every --listen
+ * endpoint; workers and the CLI connect to any of them. TCP endpoints speak CURVE and admit
+ * only the keys on the scheduler's list (weft keys); --insecure makes them plain, and is
+ * refused unless every TCP endpoint is a loopback address. A catalogue
  * that is damaged or holds less than was committed is refused; --accept-loss starts on
- * what is left (ids continue after the lost ones). */
+ * what is left (ids continue after the lost ones). An attempt of a task with a timeout that
+ * has not ended --attempt-grace (default 30s) after its timeout fails as timeout by the
+ * scheduler's own clock, whatever its worker does. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/units.h"
 #include "common/xmem.h"
 #include "scheduler/sched.h"
 
@@ -20,7 +27,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: weft-scheduler [--state DIR] [--listen ENDPOINT]... "
                     "[--plugin-path PATH] [--log-level debug|info|warn|error] "
-                    "[--accept-loss]\n");
+                    "[--accept-loss] [--insecure] [--attempt-grace DURATION]\n");
 }
 
 int main(int argc, char **argv)
@@ -28,7 +35,8 @@ int main(int argc, char **argv)
     const char *state = ".weft", *plugin_path = NULL;
     const char **listen = xcalloc((size_t)argc + 1, sizeof *listen);
     size_t nlisten = 0;
-    int level = LOG_INFO, accept_loss = 0;
+    int level = LOG_INFO, accept_loss = 0, insecure = 0;
+    int64_t grace_ms = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--state") && v)
@@ -41,6 +49,11 @@ int main(int argc, char **argv)
             i++;
         else if (!strcmp(a, "--accept-loss"))
             accept_loss = 1;
+        else if (!strcmp(a, "--insecure"))
+            insecure = 1;
+        else if (!strcmp(a, "--attempt-grace") && v && units_duration_ms(v, &grace_ms) == 0 &&
+                 grace_ms > 0)
+            i++;
         else {
             usage();
             free(listen);
@@ -48,16 +61,18 @@ int main(int argc, char **argv)
         }
     }
     log_init("scheduler", (enum log_level)level);
-    char *ipc = NULL;
-    if (!nlisten) {
-        ipc = xasprintf("ipc://%s/scheduler.sock", state);
+    char *ipc = xasprintf("ipc://%s/scheduler.sock", state);
+    int have = 0;
+    for (size_t i = 0; i < nlisten; i++)
+        have |= !strcmp(listen[i], ipc);
+    if (!have)
         listen[nlisten++] = ipc;
-    }
     char *default_path = plugin_path ? NULL : fs_default_plugin_path();
     char *executor = fs_sibling_exe("weft-executor");
     sched_config cfg = {.state_dir = state, .listen = listen, .nlisten = nlisten,
                         .plugin_path = plugin_path ? plugin_path : default_path,
-                        .executor = executor, .accept_loss = accept_loss};
+                        .executor = executor, .accept_loss = accept_loss,
+                        .insecure = insecure, .attempt_grace_ms = grace_ms};
     sched *s = NULL;
     weft_err err = {0};
     int rc = sched_new(&cfg, &s, &err);

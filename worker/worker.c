@@ -19,6 +19,7 @@
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/strmap.h"
+#include "common/keys.h"
 #include "common/wire.h"
 #include "common/xmem.h"
 #include "common/zsock.h"
@@ -48,6 +49,7 @@ typedef struct running {
     char *task, *type;
     char *log_path, *workdir;
     char *checkpoint; /* the last checkpoint the attempt saved (a reference), or NULL */
+    char *nonce;      /* from its Dispatch; its Result carries it back */
     int64_t started_us;
     int timed_out;  /* stopped because it passed its timeout */
     int cancelled;  /* stopped because its run was cancelled */
@@ -73,6 +75,9 @@ struct worker {
     uv_loop_t loop;
     void *zctx;
     zsock *dealer;
+    zsock *monitor;        /* handshake failures with the scheduler, logged */
+    const char *last_refusal;
+    int64_t last_refusal_us;
     char *name;
     uint32_t nslots;
     slot *slots;
@@ -169,6 +174,8 @@ static void send_result(worker *w, const running *job, int ok, int cls, const ch
     r.finished_us = clock_wall_us();
     if (job->checkpoint)
         r.checkpoint_json = job->checkpoint;
+    if (job->nonce)
+        r.nonce = job->nonce;
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_RESULT;
     env.result = &r;
@@ -189,6 +196,7 @@ static void free_job(running *job)
     fs_remove_tree(job->workdir);
     unlink(job->log_path);
     free(job->task);
+    free(job->nonce);
     free(job->type);
     free(job->log_path);
     free(job->workdir);
@@ -408,7 +416,8 @@ static void on_stop(worker *w, const Weft__Stop *st)
 
 static void reject(worker *w, const Weft__Dispatch *d, const char *why)
 {
-    running job = {.attempt_id = d->attempt_id, .started_us = clock_wall_us()};
+    running job = {.attempt_id = d->attempt_id, .nonce = d->nonce,
+                   .started_us = clock_wall_us()};
     log_warn("attempt %llu (%s): %s", (unsigned long long)d->attempt_id, d->task, why);
     send_result(w, &job, 0, ERRC_FATAL, why, NULL, NULL, 0);
 }
@@ -434,6 +443,7 @@ static void on_dispatch(worker *w, const Weft__Dispatch *d)
     job->run_id = d->run_id;
     job->attempt = d->attempt;
     job->task = xstrdup(d->task);
+    job->nonce = xstrdup(d->nonce);
     job->type = xstrdup(d->type);
     job->log_path = xasprintf("%s/logs/%llu.log", w->work_dir, (unsigned long long)d->attempt_id);
     job->workdir = xasprintf("%s/scratch/%llu", w->work_dir, (unsigned long long)d->attempt_id);
@@ -517,6 +527,34 @@ static void on_message(void *arg, zmq_msg_t *frames, size_t n)
 
 /* ---- loop plumbing ---- */
 
+/* A refused handshake (wrong key, revoked key, no CURVE) is logged when it first happens
+ * and then at most every 30 s: ZeroMQ goes on reconnecting, and a key added meanwhile
+ * works. */
+static void on_monitor(void *arg, zmq_msg_t *frames, size_t n)
+{
+    worker *w = arg;
+    const char *why = n == 2 ? keys_handshake_why(zmq_msg_data(&frames[0]),
+                                                  zmq_msg_size(&frames[0]), 0)
+                             : NULL;
+    int64_t now = clock_wall_us();
+    if (!why || (why == w->last_refusal && now - w->last_refusal_us < 30000000))
+        return;
+    w->last_refusal = why;
+    w->last_refusal_us = now;
+    log_error("cannot connect to the scheduler: %s", why);
+}
+
+static int watch_handshakes(worker *w)
+{
+    const char *ep = "inproc://weft-worker-monitor";
+    w->monitor = zsock_new(&w->loop, w->zctx, ZMQ_PAIR, on_monitor, w);
+    if (!w->monitor ||
+        zmq_socket_monitor(zsock_handle(w->dealer), ep, KEYS_HANDSHAKE_EVENTS) < 0 ||
+        zmq_connect(zsock_handle(w->monitor), ep) < 0 || zsock_start(w->monitor) < 0)
+        return -1;
+    return 0;
+}
+
 static void on_heartbeat(uv_timer_t *t)
 {
     worker *w = t->data;
@@ -533,6 +571,7 @@ static void on_prepare(uv_prepare_t *p)
 {
     worker *w = p->data;
     zsock_drain(w->dealer);
+    zsock_drain(w->monitor);
 }
 
 static void on_signal(uv_signal_t *h, int sig)
@@ -595,13 +634,20 @@ int worker_new(const worker_config *cfg, worker **out, weft_err *err)
         void *z = w->dealer ? zsock_handle(w->dealer) : NULL;
         int64_t maxsize = WIRE_MAX;
         int hwm = 0;
+        keys_conn kc;
+        if (z && keys_conn_setup(&kc, cfg->scheduler, cfg->key_file, cfg->server_key,
+                                 cfg->insecure, err) < 0) {
+            worker_destroy(&w);
+            return WEFT_EINVAL;
+        }
         if (z) {
-            zmq_setsockopt(z, ZMQ_ROUTING_ID, w->name, strlen(w->name));
+            keys_conn_apply(&kc, z);
             zmq_setsockopt(z, ZMQ_MAXMSGSIZE, &maxsize, sizeof maxsize);
             zmq_setsockopt(z, ZMQ_SNDHWM, &hwm, sizeof hwm);
             zmq_setsockopt(z, ZMQ_RCVHWM, &hwm, sizeof hwm);
         }
-        if (!z || zmq_connect(z, cfg->scheduler) < 0 || zsock_start(w->dealer) < 0)
+        if (!z || watch_handshakes(w) < 0 || zmq_connect(z, cfg->scheduler) < 0 ||
+            zsock_start(w->dealer) < 0)
             rc = err_set(err, WEFT_EUNREACH, "cannot connect to %s: %s", cfg->scheduler,
                          zmq_strerror(errno));
     }
@@ -708,6 +754,9 @@ void worker_destroy(worker **wp)
         free_job(w->slots[i].job);
         w->slots[i].job = NULL;
     }
+    if (w->dealer && w->monitor)
+        zmq_socket_monitor(zsock_handle(w->dealer), NULL, 0);
+    zsock_close(w->monitor);
     zsock_close(w->dealer);
     uv_walk(&w->loop, close_handle, NULL);
     uv_run(&w->loop, UV_RUN_DEFAULT);

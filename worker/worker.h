@@ -13,7 +13,8 @@
 #include "common/err.h"
 
 typedef struct worker_config {
-    const char *name;          /* routing id; unique per scheduler */
+    const char *name;          /* unique per scheduler; a worker key registers its own name
+                                  or NAME.SUFFIX */
     const char *scheduler;     /* endpoint to connect to */
     uint32_t slots;            /* executors */
     const char *plugin_path;
@@ -22,6 +23,9 @@ typedef struct worker_config {
     const char *store;         /* the artifact store directory, when this machine mounts the
                                   scheduler's store elsewhere; NULL: the path it names */
     uint32_t heartbeat_ms;
+    const char *key_file;      /* CURVE key pair (NULL: $WEFT_KEY) */
+    const char *server_key;    /* the scheduler's public key (NULL: $WEFT_SERVER_KEY) */
+    int insecure;              /* plain TCP to a loopback scheduler */
 } worker_config;
 
 typedef struct worker worker;

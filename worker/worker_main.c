@@ -2,11 +2,14 @@
  *
  *   weft-worker [--scheduler ENDPOINT] [--name NAME] [--slots N] [--plugin-path PATH]
  *               [--work-dir DIR] [--store DIR] [--heartbeat MS] [--log-level LEVEL]
+ *               [--key FILE --server-key KEY | --insecure]
  *
  * Defaults: ipc://.weft/scheduler.sock, NAME = host-pid, one slot per core, the default
  * plugin path, DIR = $TMPDIR/weft-worker-NAME, the artifact store at the path the scheduler
  * names in each dispatch (a worker on another machine needs the store on a shared
- * filesystem; --store gives its local mount point), a heartbeat every 1000 ms. */
+ * filesystem; --store gives its local mount point), a heartbeat every 1000 ms. Over TCP
+ * the worker speaks CURVE with its key pair (--key, $WEFT_KEY) and the scheduler's public
+ * key (--server-key, $WEFT_SERVER_KEY); --insecure allows plain TCP to a loopback address. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +26,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: weft-worker [--scheduler ENDPOINT] [--name NAME] [--slots N] "
                     "[--plugin-path PATH] [--work-dir DIR] [--store DIR] [--heartbeat MS] "
-                    "[--log-level debug|info|warn|error]\n");
+                    "[--log-level debug|info|warn|error] "
+                    "[--key FILE --server-key KEY | --insecure]\n");
 }
 
 static int parse_u32(const char *s, uint64_t max, uint32_t *out)
@@ -60,7 +64,14 @@ int main(int argc, char **argv)
                  cfg.heartbeat_ms >= WIRE_HEARTBEAT_MIN_MS;
         else if (ok && !strcmp(a, "--log-level"))
             ok = (level = log_level_parse(v)) >= 0;
-        else
+        else if (ok && !strcmp(a, "--key"))
+            cfg.key_file = v;
+        else if (ok && !strcmp(a, "--server-key"))
+            cfg.server_key = v;
+        else if (!strcmp(a, "--insecure")) {
+            cfg.insecure = 1;
+            continue;
+        } else
             ok = 0;
         if (!ok) {
             usage();

@@ -12,7 +12,7 @@ printf 'workflow: small\ntasks:\n  a: { type: noop }\n  b: { type: echo, with: {
 
 # refused WHAT PATTERN: a scheduler started on $state exits 1 at once, its error matching.
 refused() {
-    "$WEFT_BIN/weft-scheduler" --state "$state" --listen "$ep" >"$T/refused.log" 2>&1 &
+    "$WEFT_BIN/weft-scheduler" --state "$state" --listen "$ep" --insecure >"$T/refused.log" 2>&1 &
     local pid=$! rc
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$pid" 2>/dev/null; then
@@ -73,7 +73,7 @@ expect_grep "and says why" "in use by a running scheduler" "$T/restore-busy.err"
 kill_scheduler
 
 # ---- random bytes over a page ----
-"$WEFT_BIN/weft-scheduler" --state "$state" --listen "$ep" >"$T/clean.log" 2>&1 &
+"$WEFT_BIN/weft-scheduler" --state "$state" --listen "$ep" --insecure >"$T/clean.log" 2>&1 &
 pid=$!
 PIDS+=("$pid")
 wait_for_workers "$ep" 1
@@ -95,7 +95,7 @@ expect_grep "ids go on after every run ever issued" "^run 27 submitted" "$T/afte
 kill_scheduler
 rm -f "$state/catalog.db-wal" "$state/catalog.db-shm"
 refused "deleted WAL again" "lost history"
-"$WEFT_BIN/weft-scheduler" --state "$state" --listen "$ep" --accept-loss >"$T/accept.log" 2>&1 &
+"$WEFT_BIN/weft-scheduler" --state "$state" --listen "$ep" --insecure --accept-loss >"$T/accept.log" 2>&1 &
 PIDS+=("$!")
 wait_for_workers "$ep" 1
 expect_grep "--accept-loss says what was lost" "lost history" "$T/accept.log"

@@ -60,7 +60,7 @@ expect "unknown command exits 2" 2 $?
 expect "no command exits 2" 2 $?
 
 # A second scheduler on the same state directory is refused.
-"$WEFT_BIN/weft-scheduler" --state "$T/state" --listen "tcp://127.0.0.1:$(free_port)" >second.out 2>&1
+"$WEFT_BIN/weft-scheduler" --state "$T/state" --listen "tcp://127.0.0.1:$(free_port)" --insecure >second.out 2>&1
 expect "second scheduler on one state dir exits 1" 1 $?
 expect_grep "it says who holds it" 'is in use by another scheduler \(pid [0-9]+\)' second.out
 finish

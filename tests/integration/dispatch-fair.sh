@@ -14,14 +14,16 @@ wait_for_workers "$ep" 2 || exit 1
 
 # ---- registrations with absurd values ----
 "$WEFT_BIN/weft-testpeer" "$ep" register greedy 2147483648 1000 >"$T/reg1.txt"
-expect_grep "2^31 slots are refused" "refused: slots 2147483648 outside 1\.\.4096" "$T/reg1.txt"
+expect_grep "2^31 slots are refused" "refused: slots 2147483648 outside 1\.\.1024" "$T/reg1.txt"
 "$WEFT_BIN/weft-testpeer" "$ep" register sleepy 2 4294967295 >"$T/reg2.txt"
 expect_grep "a 2^32-1 ms heartbeat is refused" "refused: heartbeat interval 4294967295 ms outside" "$T/reg2.txt"
 "$WEFT_BIN/weft-testpeer" "$ep" register 'bad/name' 2 1000 >"$T/reg3.txt"
 expect_grep "a name outside [A-Za-z0-9._-] is refused" "refused: worker name" "$T/reg3.txt"
 expect "refused workers have no row" 0 "$(sql "$state" "SELECT count(*) FROM workers WHERE name IN ('greedy', 'sleepy')")"
-"$WEFT_BIN/weft-worker" --scheduler "$ep" --slots 5000 >"$T/bigworker.txt" 2>&1
-expect "weft-worker itself refuses --slots above 4096" 2 "$?"
+"$WEFT_BIN/weft-worker" --scheduler "$ep" --slots 1025 >"$T/bigworker.txt" 2>&1
+expect "weft-worker itself refuses --slots above 1024" 2 "$?"
+"$WEFT_BIN/weft-testpeer" "$ep" register big 1025 1000 >"$T/reg4.txt"
+expect_grep "1,025 slots are refused" "refused: slots 1025 outside 1\.\.1024" "$T/reg4.txt"
 
 # ---- two runs share the workers fairly ----
 {

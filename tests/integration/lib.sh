@@ -22,6 +22,9 @@ wrap_cli() {
 WRAPPER
     chmod +x "$2"
 }
+# The daemons and the CLI of most tests talk plain TCP on loopback (--insecure, which the
+# CLI and workers also take from the environment); auth.sh tests CURVE.
+export WEFT_INSECURE=1
 # Tests run the CLI as "$weft".
 weft="$T/cli/weft"
 wrap_cli "$WEFT_BIN/weft" "$weft"
@@ -59,7 +62,7 @@ cleanup() {
     if [ "$fails" -ne 0 ]; then
         for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }; done
     fi
-    rm -rf "$T"
+    [ -n "${KEEP_T:-}" ] || rm -rf "$T"
     [ "$fails" -eq 0 ] || exit 1
     [ "$rc" -eq 0 ] && [ "$skips" -gt 0 ] && exit 77
     exit "$rc"
@@ -112,7 +115,7 @@ free_port() {
 
 # start_scheduler STATE ENDPOINT -> sets SCHED_PID
 start_scheduler() {
-    "$WEFT_BIN/weft-scheduler" --state "$1" --listen "$2" >"$T/scheduler.log" 2>&1 &
+    "$WEFT_BIN/weft-scheduler" --state "$1" --listen "$2" --insecure >"$T/scheduler.log" 2>&1 &
     SCHED_PID=$!
     PIDS+=("$SCHED_PID")
 }

@@ -3,8 +3,8 @@
 # a 10,000-task run (2,000 in a sanitizer build, which runs about five times slower).
 # Dispatches committed but never sent before a kill fail as lost as soon as their worker
 # registers again without them, instead of waiting out a grace period that starts over at
-# every restart: the run must finish within 10 s of the last restart, every task succeed
-# once and after its parents, and the history stay true (one "ready" event per attempt,
+# every restart: none may wait for a worker that never comes, every task must succeed once
+# and after its parents, and the history stay true (one "ready" event per attempt,
 # whatever the restarts). Executions are counted by scheduler-restart and catalog-faults.
 . "$(dirname "$0")/lib.sh"
 units=10000
@@ -41,7 +41,12 @@ echo "tasks left at the last restart: $left"
 wait_run_ended "$state" 1
 took=$(( ($(date +%s%N) - last) / 1000000 ))
 expect "the run succeeded" succeeded "$st"
-at_most "it finished within 10 s of the last restart (ms)" 10000 "$took"
+echo "finished $took ms after the last restart"
+# Both workers live through every restart, so each attempt left open by a kill is settled
+# when its worker registers again (reported, or failed as lost at once): none may wait out
+# the grace for attempts nobody reports, which would start over at every restart.
+expect "no attempt waited for a worker that never came" 0 \
+    "$(sql "$state" "SELECT count(*) FROM attempts WHERE run_id = 1 AND error LIKE '%no worker reported it%'")"
 expect "every task succeeded" "$units" "$(sql "$state" "SELECT count(*) FROM tasks WHERE run_id = 1 AND state = 'succeeded'")"
 expect "succeeded attempts (exactly one per task)" "$units" "$(sql "$state" "SELECT count(*) FROM attempts WHERE run_id = 1 AND state = 'succeeded'")"
 expect "children started before a parent ended" 0 "$(sql "$state" "

@@ -129,6 +129,9 @@ static char *random_workflow(sim *s)
         len += (size_t)snprintf(y + len, cap - len, " }\n");
         if (chance(s, 30))
             len += (size_t)snprintf(y + len, cap - len, "    cache: true\n");
+        /* A task timeout arms the scheduler's own deadline (timeout plus grace). */
+        if (chance(s, 15))
+            len += (size_t)snprintf(y + len, cap - len, "    timeout: %ds\n", 1 + pick(s, 20));
         if (i > 0 && chance(s, 20))
             len += (size_t)snprintf(y + len, cap - len, "    needs: [t%d]\n", pick(s, i));
         if (i + 1 < n && chance(s, 15)) {

@@ -10,7 +10,28 @@
  *
  * weft-testpeer ENDPOINT register NAME SLOTS HEARTBEAT_MS: registers as worker NAME with
  * the given values (no bounds checked here) and prints "refused: REASON" when the
- * scheduler refuses, or "accepted" when no refusal comes within 2 s. */
+ * scheduler refuses, or "accepted" when no refusal comes within 2 s.
+ *
+ * weft-testpeer ENDPOINT forge-result NAME ATTEMPT OUTPUTS_JSON: registers as worker NAME,
+ * then sends a successful Result for ATTEMPT (dispatched to someone else, and without its
+ * nonce) with OUTPUTS_JSON, and a failed one that carries a checkpoint; prints "sent".
+ *
+ * weft-testpeer ENDPOINT query-twice FILE: asks for the scheduler's status, prints
+ * "first: CODE", waits (at most 20 s) until FILE exists, asks again on the same connection
+ * and prints "second: CODE ERROR".
+ *
+ * weft-testpeer ENDPOINT hold NAME SECONDS: a worker that registers (one noop slot),
+ * heartbeats, takes dispatches and never answers them; prints "dispatch ID" and "stop ID"
+ * for what it receives, for SECONDS.
+ *
+ * weft-testpeer ENDPOINT big-log NAME BYTES: a worker that answers its first dispatch with
+ * success and a log of BYTES bytes (ending "END-OF-LOG\n"), then exits.
+ *
+ * weft-testpeer ENDPOINT flood N RUN: sends N status queries for RUN and reads none of the
+ * replies, then stays connected for 3 s; prints "sent N".
+ *
+ * Over TCP the peer speaks CURVE when $WEFT_KEY and $WEFT_SERVER_KEY are set, or plain
+ * TCP with $WEFT_INSECURE=1. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +39,53 @@
 
 #include <zmq.h>
 
+#include "common/keys.h"
 #include "common/wire.h"
+
+/* A DEALER socket connected to endpoint, secured as the environment says; NULL (printed)
+ * when the environment does not allow the connection. */
+static void *open_peer(void *ctx, const char *endpoint, int linger)
+{
+    keys_conn kc;
+    weft_err err = {0};
+    if (keys_conn_setup(&kc, endpoint, NULL, NULL, 0, &err) < 0) {
+        fprintf(stderr, "weft-testpeer: %s\n", err.msg);
+        return NULL;
+    }
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    keys_conn_apply(&kc, s);
+    if (zmq_connect(s, endpoint) < 0) {
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+static int send_env(void *s, const Weft__Envelope *env)
+{
+    size_t len;
+    uint8_t *buf = wire_pack(env, &len);
+    int rc = zmq_send(s, buf, len, 0);
+    free(buf);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Receives one envelope within ms; NULL when none came. */
+static Weft__Envelope *recv_env(void *s, int ms)
+{
+    zmq_pollitem_t item = {.socket = s, .events = ZMQ_POLLIN};
+    if (zmq_poll(&item, 1, ms) <= 0)
+        return NULL;
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    zmq_msg_recv(&m, s, 0);
+    Weft__Envelope *e = wire_unpack(zmq_msg_data(&m), zmq_msg_size(&m));
+    zmq_msg_close(&m);
+    return e;
+}
+
+#define NOOP_TYPES "{\"plugins\": [{\"name\": \"builtin\", \"types\": [{\"name\": \"noop\"}]}]}"
 
 /* Sends FILE as a SubmitRequest and prints the reply's error. Returns 0 when a reply came. */
 static int submit_file(void *s, const char *file)
@@ -59,17 +126,14 @@ static int submit_file(void *s, const char *file)
 static int register_raw(const char *endpoint, const char *name, const char *slots,
                         const char *heartbeat)
 {
-    void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_DEALER);
-    int linger = 0;
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(s, ZMQ_ROUTING_ID, name, strlen(name));
-    if (zmq_connect(s, endpoint) < 0)
+    void *ctx = zmq_ctx_new(), *s = open_peer(ctx, endpoint, 0);
+    if (!s)
         return 1;
     Weft__Register r = WEFT__REGISTER__INIT;
     r.name = (char *)name;
     r.slots = (uint32_t)strtoul(slots, NULL, 10);
     r.heartbeat_ms = (uint32_t)strtoul(heartbeat, NULL, 10);
-    r.types_json = "{\"plugins\": [{\"name\": \"builtin\", \"types\": [{\"name\": \"noop\"}]}]}";
+    r.types_json = NOOP_TYPES;
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_REGISTER;
     env.register_ = &r;
@@ -99,16 +163,185 @@ done:
     return rc;
 }
 
+/* Sends a registration as worker name of one slot with task types types_json. */
+static int send_register(void *s, const char *name, uint32_t heartbeat_ms, const char *types)
+{
+    Weft__Register r = WEFT__REGISTER__INIT;
+    r.name = (char *)name;
+    r.slots = 1;
+    r.heartbeat_ms = heartbeat_ms;
+    r.types_json = (char *)types;
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_REGISTER;
+    env.register_ = &r;
+    return send_env(s, &env);
+}
+
+/* Registers as worker name, then sends forged results for attempt. */
+static int forge_result(const char *endpoint, const char *name, uint64_t attempt,
+                        const char *outputs)
+{
+    void *ctx = zmq_ctx_new(), *s = open_peer(ctx, endpoint, 1000);
+    if (!s)
+        return 1;
+    int rc = send_register(s, name, 1000, "{\"plugins\": []}");
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    Weft__Envelope *e = recv_env(s, 1000);
+    if (e && e->body_case == WEFT__ENVELOPE__BODY_REFUSED) {
+        printf("refused: %s\n", e->refused->reason);
+        rc = -1;
+    }
+    if (e)
+        weft__envelope__free_unpacked(e, NULL);
+    Weft__Result res = WEFT__RESULT__INIT;
+    res.attempt_id = attempt;
+    res.ok = 1;
+    res.outputs_json = (char *)outputs;
+    res.log.data = (uint8_t *)"forged\n";
+    res.log.len = 7;
+    env.body_case = WEFT__ENVELOPE__BODY_RESULT;
+    env.result = &res;
+    if (rc == 0)
+        rc = send_env(s, &env);
+    res.ok = 0;
+    res.error_class = WEFT__ERROR_CLASS__ERROR_TRANSIENT;
+    res.message = "forged failure";
+    res.checkpoint_json = "{\"$artifact\": \"0000\"}";
+    if (rc == 0 && (rc = send_env(s, &env)) == 0)
+        printf("sent\n");
+    usleep(300000);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    return rc < 0 ? 1 : 0;
+}
+
+/* One status query on s; prints its code (and error) after label. */
+static int query_once(void *s, const char *label)
+{
+    Weft__QueryRequest q = WEFT__QUERY_REQUEST__INIT;
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_QUERY;
+    env.query = &q;
+    if (send_env(s, &env) < 0)
+        return -1;
+    Weft__Envelope *e = recv_env(s, 5000);
+    if (!e || e->body_case != WEFT__ENVELOPE__BODY_REPLY) {
+        printf("%s: no reply\n", label);
+    } else {
+        printf("%s: %d %s\n", label, e->reply->code, e->reply->error);
+    }
+    if (e)
+        weft__envelope__free_unpacked(e, NULL);
+    fflush(stdout);
+    return 0;
+}
+
+static int query_twice(const char *endpoint, const char *file)
+{
+    void *ctx = zmq_ctx_new(), *s = open_peer(ctx, endpoint, 0);
+    if (!s)
+        return 1;
+    int rc = query_once(s, "first");
+    for (int i = 0; i < 200 && access(file, F_OK) != 0; i++)
+        usleep(100000);
+    if (rc == 0)
+        rc = query_once(s, "second");
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    return rc < 0 ? 1 : 0;
+}
+
+/* A worker of one noop slot: hold (never answer) or answer the first dispatch with a log
+ * of log_bytes. */
+static int fake_worker(const char *endpoint, const char *name, int seconds, size_t log_bytes)
+{
+    void *ctx = zmq_ctx_new(), *s = open_peer(ctx, endpoint, 1000);
+    if (!s)
+        return 1;
+    int rc = send_register(s, name, 200, NOOP_TYPES);
+    Weft__Heartbeat hb = WEFT__HEARTBEAT__INIT;
+    Weft__Envelope beat = WEFT__ENVELOPE__INIT;
+    beat.body_case = WEFT__ENVELOPE__BODY_HEARTBEAT;
+    beat.heartbeat = &hb;
+    for (int tick = 0; rc == 0 && tick < seconds * 5; tick++) {
+        Weft__Envelope *e = recv_env(s, 200);
+        send_env(s, &beat);
+        if (!e)
+            continue;
+        if (e->body_case == WEFT__ENVELOPE__BODY_STOP)
+            printf("stop %llu\n", (unsigned long long)e->stop->attempt_id);
+        if (e->body_case == WEFT__ENVELOPE__BODY_REFUSED)
+            printf("refused: %s\n", e->refused->reason);
+        if (e->body_case == WEFT__ENVELOPE__BODY_DISPATCH) {
+            printf("dispatch %llu\n", (unsigned long long)e->dispatch->attempt_id);
+            if (log_bytes) {
+                Weft__Result res = WEFT__RESULT__INIT;
+                res.attempt_id = e->dispatch->attempt_id;
+                res.nonce = e->dispatch->nonce;
+                res.ok = 1;
+                res.outputs_json = "{}";
+                uint8_t *log = malloc(log_bytes);
+                memset(log, 'x', log_bytes);
+                memcpy(log + log_bytes - 11, "END-OF-LOG\n", 11);
+                res.log.data = log;
+                res.log.len = log_bytes;
+                Weft__Envelope out = WEFT__ENVELOPE__INIT;
+                out.body_case = WEFT__ENVELOPE__BODY_RESULT;
+                out.result = &res;
+                rc = send_env(s, &out);
+                free(log);
+                tick = seconds * 5; /* done */
+            }
+        }
+        fflush(stdout);
+        weft__envelope__free_unpacked(e, NULL);
+    }
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    return rc < 0 ? 1 : 0;
+}
+
+/* N status queries whose replies are never read. */
+static int flood(const char *endpoint, int n, uint64_t run)
+{
+    void *ctx = zmq_ctx_new(), *s = open_peer(ctx, endpoint, 0);
+    if (!s)
+        return 1;
+    Weft__QueryRequest q = WEFT__QUERY_REQUEST__INIT;
+    q.run_id = run;
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_QUERY;
+    env.query = &q;
+    int sent = 0;
+    for (; sent < n && send_env(s, &env) == 0; sent++) {
+    }
+    printf("sent %d\n", sent);
+    fflush(stdout);
+    sleep(3);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 5 && !strcmp(argv[2], "hold"))
+        return fake_worker(argv[1], argv[3], (int)strtol(argv[4], NULL, 10), 0);
+    if (argc == 5 && !strcmp(argv[2], "big-log"))
+        return fake_worker(argv[1], argv[3], 30, strtoull(argv[4], NULL, 10));
+    if (argc == 5 && !strcmp(argv[2], "flood"))
+        return flood(argv[1], (int)strtol(argv[3], NULL, 10), strtoull(argv[4], NULL, 10));
     if (argc == 6 && !strcmp(argv[2], "register"))
         return register_raw(argv[1], argv[3], argv[4], argv[5]);
+    if (argc == 6 && !strcmp(argv[2], "forge-result"))
+        return forge_result(argv[1], argv[3], strtoull(argv[4], NULL, 10), argv[5]);
+    if (argc == 4 && !strcmp(argv[2], "query-twice"))
+        return query_twice(argv[1], argv[3]);
     if (argc == 4 && !strcmp(argv[2], "submit-file")) {
-        void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_DEALER);
-        int linger = 0;
-        zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-        int rc = zmq_connect(s, argv[1]) < 0 ? 1 : submit_file(s, argv[3]);
-        zmq_close(s);
+        void *ctx = zmq_ctx_new(), *s = open_peer(ctx, argv[1], 0);
+        int rc = !s ? 1 : submit_file(s, argv[3]);
+        if (s)
+            zmq_close(s);
         zmq_ctx_term(ctx);
         return rc;
     }
@@ -116,10 +349,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: weft-testpeer ENDPOINT MODE\n");
         return 2;
     }
-    void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_DEALER);
-    int linger = 2000;
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    if (zmq_connect(s, argv[1]) < 0)
+    void *ctx = zmq_ctx_new(), *s = open_peer(ctx, argv[1], 2000);
+    if (!s)
         return 1;
     const char *mode = argv[2];
     int rc = 0;

@@ -12,6 +12,7 @@ static const struct {
     {"frame", test_frame},     {"compile", test_compile}, {"core", test_core},
     {"backoff", test_backoff}, {"retry", test_retry}, {"metrics", test_metrics},
     {"modelfile", test_modelfile}, {"embed", test_embed}, {"store", test_store},
+    {"auth", test_auth},
 };
 
 int main(int argc, char **argv)

@@ -36,5 +36,6 @@ int test_metrics(void);
 int test_modelfile(void);
 int test_embed(void);
 int test_store(void);
+int test_auth(void);
 
 #endif

@@ -1,0 +1,184 @@
+/* auth: principals and their keys. See auth.h. */
+#include "scheduler/auth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/strmap.h"
+#include "common/xmem.h"
+
+typedef struct akey {
+    char *name;
+    int roles;
+    int revoked;
+} akey;
+
+struct auth {
+    strmap *keys; /* Z85 public key -> akey */
+};
+
+auth *auth_new(void)
+{
+    auth *a = xcalloc(1, sizeof *a);
+    a->keys = strmap_new();
+    return a;
+}
+
+void auth_destroy(auth **ap)
+{
+    if (!ap || !*ap)
+        return;
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (strmap_next((*ap)->keys, &pos, &k, &v)) {
+        free(((akey *)v)->name);
+        free(v);
+    }
+    strmap_destroy(&(*ap)->keys);
+    free(*ap);
+    *ap = NULL;
+}
+
+int auth_role_parse(const char *role)
+{
+    if (!role)
+        return 0;
+    if (!strcmp(role, "worker"))
+        return ROLE_WORKER;
+    if (!strcmp(role, "client"))
+        return ROLE_CLIENT;
+    if (!strcmp(role, "admin"))
+        return ROLE_CLIENT | ROLE_ADMIN;
+    return 0;
+}
+
+static void put_key(auth *a, const char *key, const char *name, int roles, int revoked)
+{
+    akey *ak = strmap_get(a->keys, key);
+    if (!ak) {
+        ak = xcalloc(1, sizeof *ak);
+        strmap_put(a->keys, key, ak);
+    }
+    free(ak->name);
+    ak->name = xstrdup(name);
+    ak->roles = roles;
+    ak->revoked = revoked;
+}
+
+void auth_load(auth *a, const json_t *rows)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r)
+    {
+        const char *key = json_string_value(json_object_get(r, "public_key"));
+        const char *name = json_string_value(json_object_get(r, "name"));
+        int roles = auth_role_parse(json_string_value(json_object_get(r, "role")));
+        if (key && name && roles)
+            put_key(a, key, name, roles, json_integer_value(json_object_get(r, "revoked_us")) > 0);
+    }
+}
+
+/* The roles of name's unrevoked keys (0: it has none); with revoke set, revokes them and
+ * returns how many instead. */
+static int visit_name(const auth *a, const char *name, int revoke)
+{
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    int roles = 0, revoked = 0;
+    while (strmap_next(a->keys, &pos, &k, &v)) {
+        akey *ak = v;
+        if (strcmp(ak->name, name) != 0 || ak->revoked)
+            continue;
+        roles = ak->roles;
+        if (revoke) {
+            ak->revoked = 1;
+            revoked++;
+        }
+    }
+    return revoke ? revoked : roles;
+}
+
+const char *auth_check_add(const auth *a, const char *key, const char *name, const char *role,
+                           char *buf, size_t n)
+{
+    size_t len = strlen(name);
+    int roles = auth_role_parse(role);
+    if (!len || len > 128 || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != len)
+        snprintf(buf, n, "a principal's name is 1 to 128 characters of [A-Za-z0-9_-]");
+    else if (!strcmp(name, AUTH_USER_LOCAL) || !strcmp(name, AUTH_USER_INSECURE))
+        snprintf(buf, n, "'%s' is reserved", name);
+    else if (!roles)
+        snprintf(buf, n, "unknown role '%.32s' (worker, client or admin)", role ? role : "");
+    else if (strmap_get(a->keys, key))
+        snprintf(buf, n, "this key is already on the list (as '%s')",
+                 ((akey *)strmap_get(a->keys, key))->name);
+    else {
+        int held = visit_name(a, name, 0);
+        if (held && held != roles) {
+            snprintf(buf, n, "'%s' already holds a key with another role", name);
+            return buf;
+        }
+        return NULL;
+    }
+    return buf;
+}
+
+void auth_add(auth *a, const char *key, const char *name, const char *role)
+{
+    put_key(a, key, name, auth_role_parse(role), 0);
+}
+
+int auth_revoke(auth *a, const char *name_or_key)
+{
+    akey *ak = strmap_get(a->keys, name_or_key);
+    if (ak) {
+        int was = !ak->revoked;
+        ak->revoked = 1;
+        return was;
+    }
+    return visit_name(a, name_or_key, 1);
+}
+
+const char *auth_admit(const auth *a, const char *z85)
+{
+    akey *ak = strmap_get(a->keys, z85);
+    if (!ak)
+        return "unknown key";
+    if (ak->revoked)
+        return "revoked key";
+    return NULL;
+}
+
+int auth_identify(const auth *a, const char *user_id, auth_peer *out, const char **why)
+{
+    if (user_id && (!strcmp(user_id, AUTH_USER_LOCAL) || !strcmp(user_id, AUTH_USER_INSECURE))) {
+        out->name = !strcmp(user_id, AUTH_USER_LOCAL) ? AUTH_USER_LOCAL : AUTH_USER_INSECURE;
+        out->roles = ROLE_ALL;
+        return 0;
+    }
+    if (!user_id || strncmp(user_id, "key:", 4) != 0) {
+        *why = "the connection was not authenticated";
+        return -1;
+    }
+    if ((*why = auth_admit(a, user_id + 4)) != NULL)
+        return -1;
+    akey *ak = strmap_get(a->keys, user_id + 4);
+    out->name = ak->name;
+    out->roles = ak->roles;
+    return 0;
+}
+
+int auth_may_register(const auth_peer *peer, const char *worker)
+{
+    if (peer->roles == ROLE_ALL)
+        return 1;
+    if (!(peer->roles & ROLE_WORKER))
+        return 0;
+    size_t n = strlen(peer->name);
+    return !strncmp(worker, peer->name, n) && (worker[n] == '\0' || worker[n] == '.');
+}

@@ -1,0 +1,54 @@
+/* auth: who a peer is and what it may do. Pure: no sockets, no catalogue.
+ *
+ * A principal is a name with a role and one or more CURVE public keys (several while a key
+ * is rotated). Roles: a worker registers and reports results; a client submits, queries,
+ * cancels and retries; an admin also manages keys and shuts the scheduler down. A peer is
+ * identified by the User-Id its connection was admitted with: "key:Z85" for a CURVE key,
+ * "local" for a local peer of the scheduler's own uid, "insecure" for a peer of an
+ * --insecure loopback endpoint; the last two may do anything. A key revoked is refused from
+ * its next message on, on the open connection too. */
+#ifndef WEFT_AUTH_H
+#define WEFT_AUTH_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+enum { ROLE_WORKER = 1, ROLE_CLIENT = 2, ROLE_ADMIN = 4, ROLE_ALL = 7 };
+
+#define AUTH_USER_LOCAL "local"
+#define AUTH_USER_INSECURE "insecure"
+
+typedef struct auth auth;
+
+/* Who sent a message: the principal's name and the roles it holds. */
+typedef struct auth_peer {
+    const char *name;
+    int roles;
+} auth_peer;
+
+auth *auth_new(void);
+void auth_destroy(auth **ap);
+/* Loads the rows of catalog_list_keys. */
+void auth_load(auth *a, const json_t *rows);
+
+/* "worker", "client", "admin" -> the roles it grants (admin: client and admin); 0 else. */
+int auth_role_parse(const char *role);
+
+/* Why key cannot be added as name's with role, or NULL (writes into buf). */
+const char *auth_check_add(const auth *a, const char *key, const char *name, const char *role,
+                           char *buf, size_t n);
+void auth_add(auth *a, const char *key, const char *name, const char *role);
+/* Revokes every key of the principal name_or_key, or that one key; returns how many. */
+int auth_revoke(auth *a, const char *name_or_key);
+
+/* ZAP: whether a connection with CURVE key z85 is admitted; NULL, or why not. */
+const char *auth_admit(const auth *a, const char *z85);
+/* The peer of a message admitted as user_id: 0, or -1 with why (unknown or revoked). The
+ * peer's name is valid until the table changes. */
+int auth_identify(const auth *a, const char *user_id, auth_peer *out, const char **why);
+/* Whether peer may register a worker called worker: a worker principal NAME registers
+ * NAME and NAME.ANYTHING; local and insecure peers any name. */
+int auth_may_register(const auth_peer *peer, const char *worker);
+
+#endif

@@ -1,0 +1,122 @@
+/* Unit tests: the principal table (scheduler/auth.c) and key files (common/keys.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/keys.h"
+#include "common/xmem.h"
+#include "scheduler/auth.h"
+#include "tests/unit/selftest.h"
+
+static int test_table(void)
+{
+    int fails = 0;
+    keypair a, b, c;
+    CHECK(keys_generate(&a, NULL) == 0 && keys_generate(&b, NULL) == 0 &&
+          keys_generate(&c, NULL) == 0);
+    auth *t = auth_new();
+    json_t *rows = json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s, s:i}]", "public_key", a.pub,
+                             "name", "gpu1", "role", "worker", "public_key", b.pub, "name",
+                             "old", "role", "client", "revoked_us", 5);
+    auth_load(t, rows);
+    json_decref(rows);
+    char buf[200], user[64];
+    auth_peer p;
+    const char *why = NULL;
+
+    CHECK(auth_admit(t, a.pub) == NULL);
+    CHECK_STR(auth_admit(t, b.pub), "revoked key");
+    CHECK_STR(auth_admit(t, c.pub), "unknown key");
+    snprintf(user, sizeof user, "key:%s", a.pub);
+    CHECK(auth_identify(t, user, &p, &why) == 0 && p.roles == ROLE_WORKER);
+    CHECK_STR(p.name, "gpu1");
+    CHECK(auth_may_register(&p, "gpu1") && auth_may_register(&p, "gpu1.0"));
+    CHECK(!auth_may_register(&p, "gpu10") && !auth_may_register(&p, "gpu") &&
+          !auth_may_register(&p, "other"));
+    CHECK(auth_identify(t, a.pub, &p, &why) < 0); /* no "key:" prefix: not from our ZAP */
+    CHECK(auth_identify(t, NULL, &p, &why) < 0);
+    CHECK(auth_identify(t, AUTH_USER_LOCAL, &p, &why) == 0 && p.roles == ROLE_ALL);
+    CHECK(auth_may_register(&p, "anything"));
+
+    /* Adding: a new key, a valid name, a known role, the role the name already has. */
+    CHECK(auth_check_add(t, c.pub, "gpu1", "worker", buf, sizeof buf) == NULL);
+    CHECK(strstr(auth_check_add(t, c.pub, "gpu1", "client", buf, sizeof buf), "another role"));
+    CHECK(strstr(auth_check_add(t, a.pub, "x", "client", buf, sizeof buf), "already on the list"));
+    CHECK(strstr(auth_check_add(t, c.pub, "bad name", "client", buf, sizeof buf), "[A-Za-z0-9_-]"));
+    CHECK(strstr(auth_check_add(t, c.pub, "local", "client", buf, sizeof buf), "reserved"));
+    CHECK(strstr(auth_check_add(t, c.pub, "x", "root", buf, sizeof buf), "unknown role"));
+    auth_add(t, c.pub, "gpu1", "worker");
+    CHECK(auth_admit(t, c.pub) == NULL);
+
+    /* Admin holds the client role too; a client not the admin role. */
+    CHECK(auth_role_parse("admin") == (ROLE_ADMIN | ROLE_CLIENT));
+    CHECK(auth_role_parse("client") == ROLE_CLIENT && auth_role_parse("Admin") == 0);
+
+    /* Revoking by name revokes every key of it, by key one key; a second time nothing. */
+    CHECK(auth_revoke(t, "gpu1") == 2);
+    CHECK_STR(auth_admit(t, a.pub), "revoked key");
+    CHECK(auth_identify(t, user, &p, &why) < 0);
+    CHECK_STR(why, "revoked key");
+    CHECK(auth_revoke(t, "gpu1") == 0 && auth_revoke(t, "nobody") == 0);
+    auth_destroy(&t);
+    CHECK(t == NULL);
+    return fails;
+}
+
+static int test_files(void)
+{
+    int fails = 0;
+    char dir[] = "/tmp/weft-keys-test.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char *path = xasprintf("%s/k", dir), *pub = xasprintf("%s/k.pub", dir);
+    keypair kp, back;
+    weft_err err = {0};
+    CHECK(keys_generate(&kp, &err) == 0 && keys_valid(kp.pub) && keys_valid(kp.sec));
+    CHECK(keys_write(path, &kp, &err) == 0);
+    CHECK(keys_write(path, &kp, &err) < 0 && strstr(err.msg, "cannot create"));
+    CHECK(keys_read(path, &back, &err) == 0);
+    CHECK_STR(back.pub, kp.pub);
+    CHECK_STR(back.sec, kp.sec);
+    char out[KEY_Z85_LEN + 1];
+    CHECK(keys_public_arg(pub, out, &err) == 0);
+    CHECK_STR(out, kp.pub);
+    CHECK(keys_public_arg(kp.pub, out, &err) == 0);
+    CHECK(keys_public_arg("short", out, &err) < 0 && strstr(err.msg, "neither"));
+    CHECK(keys_read(pub, &back, &err) < 0); /* no secret line (and 0644) */
+    chmod(path, 0640);
+    CHECK(keys_read(path, &back, &err) < 0 && strstr(err.msg, "chmod 600"));
+    CHECK(!keys_valid("0123456789012345678901234567890123456789x"));
+
+    /* Which connections need keys. */
+    keys_conn kc;
+    unsetenv("WEFT_KEY");
+    unsetenv("WEFT_SERVER_KEY");
+    unsetenv("WEFT_INSECURE");
+    CHECK(keys_conn_setup(&kc, "ipc:/" "//tmp/s.sock", NULL, NULL, 0, &err) == 0 && !kc.curve);
+    CHECK(keys_conn_setup(&kc, "tcp://127.0.0.1:1", NULL, NULL, 0, &err) < 0);
+    CHECK(keys_conn_setup(&kc, "tcp://127.0.0.1:1", NULL, NULL, 1, &err) == 0 && !kc.curve);
+    CHECK(keys_conn_setup(&kc, "tcp://10.0.0.1:1", NULL, NULL, 1, &err) < 0 &&
+          strstr(err.msg, "loopback"));
+    CHECK(keys_conn_setup(&kc, "tcp://10.0.0.1:1", NULL, kp.pub, 0, &err) < 0 &&
+          strstr(err.msg, "both"));
+    chmod(path, 0600);
+    CHECK(keys_conn_setup(&kc, "tcp://10.0.0.1:1", path, pub, 0, &err) == 0 && kc.curve);
+    CHECK(keys_is_loopback("tcp://localhost:5") && keys_is_loopback("tcp://[::1]:5") &&
+          keys_is_loopback("tcp://127.0.0.2:5") && !keys_is_loopback("tcp://*:5") &&
+          !keys_is_loopback("tcp://127.evil.example:5") && !keys_is_loopback("ipc://x"));
+    unlink(path);
+    unlink(pub);
+    rmdir(dir);
+    free(path);
+    free(pub);
+    return fails;
+}
+
+int test_auth(void)
+{
+    return test_table() + test_files();
+}
