@@ -1,7 +1,8 @@
 /* store: the content-addressed artifact store. See store.h.
  *
  * The local backend keeps blob HASH at ROOT/HA/SH... (the first two hex digits name a
- * directory), written through ROOT/tmp/ and renamed into place, mode 0444. */
+ * directory), written through ROOT/tmp/ and renamed into place, mode 0444 within the
+ * umask (0400 in a daemon, whose umask is 077). */
 #include "catalog/store.h"
 
 #include <dirent.h>
@@ -112,7 +113,7 @@ static int local_put(store *s, const char *path, char hex[HASH_HEX_LEN + 1], uin
     }
     /* A blob's content never changes: renaming the fresh copy over an existing one writes
      * the same bytes, and heals a blob that was damaged on disk. */
-    if (!rc && (chmod(tmp, 0444) < 0 || rename(tmp, dst) < 0))
+    if (!rc && (chmod(tmp, (mode_t)s->blob_mode) < 0 || rename(tmp, dst) < 0))
         rc = -errno;
     if (rc) {
         unlink(tmp);
@@ -335,6 +336,9 @@ int store_open(const char *location, store **out, weft_err *err)
     store *s = xcalloc(1, sizeof *s);
     s->ops = &local_ops;
     s->root = xstrdup(location);
+    mode_t mask = umask(0);
+    umask(mask);
+    s->blob_mode = 0444 & ~mask;
     *out = s;
     return 0;
 }

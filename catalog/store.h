@@ -56,6 +56,7 @@ typedef struct store_ops {
 struct store {
     const store_ops *ops;
     char *root;       /* the local backend's directory */
+    unsigned blob_mode; /* read-only, within the process's umask (0400 for daemons) */
     strmap *verified; /* local: blob hash -> its file's identity when this process last
                          hashed it (see local_get) */
 };

@@ -82,6 +82,13 @@ client *source_client(source *s);
 Weft__Param **cli_wire_params(const cli_opts *o, Weft__Param **storage);
 /* The string member k of o, or "" (answers print absent fields as empty). */
 const char *cli_str(const json_t *o, const char *k);
+/* Before printing JSON from a scheduler or catalogue for people: every string's control
+ * characters but newline and tab become \xNN, so a task's log or a plugin's message cannot
+ * drive the terminal. (--json output is left as it is: JSON escapes them.) */
+void cli_for_terminal(json_t *j);
+/* s with those control characters written as \xNN (caller frees), or NULL when it has
+ * none. */
+char *cli_terminal_safe(const char *s);
 /* Prints err and returns its exit code. */
 int cli_exit_for(const weft_err *err);
 /* The idempotency key for a write request: o's --idempotency-key, or a new one in buf. */

@@ -85,8 +85,9 @@ static int check_first(cli_opts *o)
 
 int cli_local_session(cli_opts *o, local_start start)
 {
-    if (fs_mkdir_p(o->state, 0755) < 0) {
-        fprintf(stderr, "weft: cannot create %s: %s\n", o->state, strerror(errno));
+    weft_err derr = {0};
+    if (fs_private_dir(o->state, &derr) < 0) {
+        fprintf(stderr, "weft: %s\n", derr.msg);
         return EXIT_USAGE;
     }
     char *sched_exe = fs_sibling_exe("weft-scheduler");

@@ -82,7 +82,9 @@ client *source_client(source *s)
 
 int cli_exit_for(const weft_err *err)
 {
-    fprintf(stderr, "weft: %s\n", err->msg);
+    char *safe = cli_terminal_safe(err->msg);
+    fprintf(stderr, "weft: %s\n", safe ? safe : err->msg);
+    free(safe);
     return err->code == WEFT_EUNREACH || err->code == WEFT_EUNAVAIL ? EXIT_UNREACH
            : err->code == WEFT_EDENIED                               ? EXIT_DENIED
                                                                       : EXIT_USAGE;
@@ -98,11 +100,13 @@ const char *cli_request_key(const cli_opts *o, char buf[33])
 
 int cli_refused(const Weft__Reply *r)
 {
-    const char *e = r->error;
+    char *safe = cli_terminal_safe(r->error);
+    const char *e = safe ? safe : r->error;
     if (*e && e[strlen(e) - 1] == '\n')
         fputs(e, stderr);
     else
         fprintf(stderr, "weft: %s\n", e);
+    free(safe);
     return r->code == WEFT_EUNAVAIL ? EXIT_UNREACH
            : r->code == WEFT_EDENIED ? EXIT_DENIED
                                      : EXIT_USAGE;
@@ -142,6 +146,68 @@ const char *cli_str(const json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
     return s ? s : "";
+}
+
+/* How many bytes at p form a control character a terminal would act on: C0 but newline
+ * and tab, DEL, and the C1 controls (U+0080..U+009F, in UTF-8 0xC2 0x80..0x9F); 0 else. */
+static int control_at(const unsigned char *p)
+{
+    if ((p[0] < 0x20 && p[0] != '\n' && p[0] != '\t') || p[0] == 0x7f)
+        return 1;
+    return p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f ? 2 : 0;
+}
+
+char *cli_terminal_safe(const char *s)
+{
+    size_t bad = 0, len = strlen(s);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        bad += control_at(p) != 0;
+    if (!bad)
+        return NULL;
+    char *out = xmalloc(len + 6 * bad + 1), *o = out;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int n = control_at(p);
+        for (int k = 0; k < n; k++)
+            o += snprintf(o, 5, "\\x%02x", p[k]);
+        if (!n)
+            *o++ = (char)*p;
+        p += n ? n : 1;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Replaces string v (in its container) by its terminal-safe copy, if it needs one; else
+ * descends into it. */
+static json_t *safe_value(json_t *v)
+{
+    char *safe = json_is_string(v) ? cli_terminal_safe(json_string_value(v)) : NULL;
+    if (!safe) {
+        cli_for_terminal(v);
+        return NULL;
+    }
+    json_t *copy = json_string(safe);
+    free(safe);
+    return copy;
+}
+
+void cli_for_terminal(json_t *j)
+{
+    size_t i;
+    const char *k;
+    json_t *v, *copy;
+    if (json_is_array(j))
+        json_array_foreach(j, i, v)
+        {
+            if ((copy = safe_value(v)))
+                json_array_set_new(j, i, copy);
+        }
+    else if (json_is_object(j))
+        json_object_foreach(j, k, v)
+        {
+            if ((copy = safe_value(v)))
+                json_object_set_new(j, k, copy);
+        }
 }
 
 static char *span(json_int_t from_us, json_int_t to_us, char *buf, size_t n)
@@ -231,6 +297,7 @@ int follow_run(source *s, uint64_t run, int quiet)
         }
         size_t i;
         json_t *e;
+        cli_for_terminal(events);
         json_array_foreach(events, i, e)
         {
             seq = geti(e, "seq");
@@ -296,6 +363,7 @@ void print_run_summary(source *s, uint64_t run)
     json_t *r = source_query(s, WEFT__QUERY_KIND__QUERY_STATUS, run, NULL, 0, &err);
     if (!r)
         return;
+    cli_for_terminal(r);
     size_t i, nsucc = 0;
     json_t *t;
     char dur[32];
@@ -442,8 +510,10 @@ static int show(const cli_opts *o, Weft__QueryKind kind, uint64_t run, const cha
         rc = cli_exit_for(&err);
     else if (o->json)
         print_json(j);
-    else
+    else {
+        cli_for_terminal(j);
         rc = print(j, o);
+    }
     json_decref(j);
     source_close(&s);
     return rc;

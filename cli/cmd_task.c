@@ -109,7 +109,7 @@ static int run_one(cli_opts *o, const char *type, json_t **task)
     if (!yaml)
         return EXIT_USAGE;
     char *path = xasprintf("%s/task-run-%d.yaml", o->state, (int)getpid());
-    FILE *f = fs_mkdir_p(o->state, 0755) == 0 ? fopen(path, "w") : NULL;
+    FILE *f = fs_private_dir(o->state, NULL) == 0 ? fopen(path, "w") : NULL;
     int written = f && fputs(yaml, f) >= 0;
     int rc = EXIT_USAGE;
     if (f && fclose(f) != 0)

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -166,6 +167,8 @@ int main(int argc, char **argv)
                     {"events", cmd_events},   {"backup", cmd_backup}, {"restore", cmd_restore},
                     {"check", cmd_check},     {"keys", cmd_keys}};
     log_init("weft", LOG_WARN);
+    /* What the CLI writes (local state, catalogue backups, key pairs) is its user's alone. */
+    umask(077);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
         fputs(usage_text, argc < 2 ? stderr : stdout);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/xmem.h"
 
 int fs_read_file(const char *path, size_t max, char **out, size_t *len, weft_err *err)
@@ -69,7 +70,7 @@ int fs_read_file(const char *path, size_t max, char **out, size_t *len, weft_err
 int fs_write_file(const char *path, const void *data, size_t len)
 {
     char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
         int e = errno;
         free(tmp);
@@ -96,6 +97,32 @@ int fs_write_file(const char *path, const void *data, size_t len)
     if (rc < 0)
         unlink(tmp);
     free(tmp);
+    return rc;
+}
+
+int fs_private_dir(const char *path, weft_err *err)
+{
+    if (fs_mkdir_p(path, 0700) < 0)
+        return err_set(err, WEFT_EIO, "cannot create directory %s: %s", path, strerror(errno));
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return err_set(err, WEFT_EIO, "%s: %s", path,
+                       e == ELOOP || e == ENOTDIR ? "is a symlink or not a directory"
+                                                  : strerror(e));
+    }
+    int rc = 0;
+    if (st.st_uid != geteuid())
+        rc = err_set(err, WEFT_EINVAL, "%s is owned by uid %u, not by this user (uid %u)", path,
+                     (unsigned)st.st_uid, (unsigned)geteuid());
+    else if ((st.st_mode & 077) && fchmod(fd, st.st_mode & 0700) < 0)
+        rc = err_set(err, WEFT_EIO, "cannot make %s private: %s", path, strerror(errno));
+    else if (st.st_mode & 077)
+        log_info("made %s private (it was %04o)", path, (unsigned)(st.st_mode & 07777));
+    close(fd);
     return rc;
 }
 

@@ -13,6 +13,12 @@ int fs_read_file(const char *path, size_t max, char **out, size_t *len, weft_err
 int fs_write_file(const char *path, const void *data, size_t len);
 /* mkdir -p; 0 or -errno. */
 int fs_mkdir_p(const char *path, unsigned mode);
+/* Makes path (and missing parents) a directory private to this user: created 0700; an
+ * existing one must be a real directory (not a symlink) owned by this user, and loses its
+ * group and other permissions (logged). Refused with the reason otherwise. */
+int fs_private_dir(const char *path, weft_err *err);
+/* The umask every weft daemon runs with: what it creates is its user's alone. */
+#define FS_DAEMON_UMASK 077
 /* rm -rf of a directory we created (scratch space); best effort. */
 void fs_remove_tree(const char *path);
 /* The directory holding the running executable, e.g. "/opt/weft/bin" (caller frees). */

@@ -177,6 +177,7 @@ int keys_conn_setup(keys_conn *kc, const char *endpoint, const char *key_file,
                     const char *server_key, int insecure, weft_err *err)
 {
     memset(kc, 0, sizeof *kc);
+    kc->ipv6 = strchr(endpoint, '[') != NULL; /* tcp://[::1]:PORT */
     key_file = env_or(key_file, "WEFT_KEY");
     server_key = env_or(server_key, "WEFT_SERVER_KEY");
     const char *ins = getenv("WEFT_INSECURE");
@@ -203,6 +204,9 @@ int keys_conn_setup(keys_conn *kc, const char *endpoint, const char *key_file,
 
 void keys_conn_apply(const keys_conn *kc, void *zsock)
 {
+    int one = 1;
+    if (kc->ipv6)
+        zmq_setsockopt(zsock, ZMQ_IPV6, &one, sizeof one);
     if (!kc->curve)
         return;
     zmq_setsockopt(zsock, ZMQ_CURVE_SERVERKEY, kc->server, KEY_Z85_LEN);

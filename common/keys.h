@@ -41,6 +41,7 @@ int keys_public_arg(const char *arg, char out[KEY_Z85_LEN + 1], weft_err *err);
 /* How a peer connects: with CURVE (curve = 1, mine and server set) or plainly. */
 typedef struct keys_conn {
     int curve;
+    int ipv6;     /* the endpoint is an IPv6 address */
     keypair mine;
     char server[KEY_Z85_LEN + 1];
 } keys_conn;
@@ -50,7 +51,7 @@ typedef struct keys_conn {
  * Fails with the reason when tcp:// has no keys and is not an insecure loopback address. */
 int keys_conn_setup(keys_conn *kc, const char *endpoint, const char *key_file,
                     const char *server_key, int insecure, weft_err *err);
-/* Sets the CURVE client options on a ZeroMQ socket, before it connects. */
+/* Sets the CURVE client options (and IPv6) on a ZeroMQ socket, before it connects. */
 void keys_conn_apply(const keys_conn *kc, void *zsock);
 /* Handshake failures, from a ZeroMQ socket monitor (zmq_socket_monitor). The events to
  * watch, and the reason an event frame (6 bytes: event, value) gives, in words for the

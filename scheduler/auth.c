@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/keys.h"
 #include "common/strmap.h"
 #include "common/xmem.h"
 
@@ -112,6 +113,8 @@ const char *auth_check_add(const auth *a, const char *key, const char *name, con
         snprintf(buf, n, "a principal's name is 1 to 128 characters of [A-Za-z0-9_-]");
     else if (!strcmp(name, AUTH_USER_LOCAL) || !strcmp(name, AUTH_USER_INSECURE))
         snprintf(buf, n, "'%s' is reserved", name);
+    else if (keys_valid(name))
+        snprintf(buf, n, "a principal's name must not read as a key");
     else if (!roles)
         snprintf(buf, n, "unknown role '%.32s' (worker, client or admin)", role ? role : "");
     else if (strmap_get(a->keys, key))

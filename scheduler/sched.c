@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include <uv.h>
 #include <zmq.h>
 
@@ -114,6 +115,22 @@ static const char *registration_bounds(const Weft__Register *r, size_t ntypes, c
     return buf;
 }
 
+/* The key under which a Reregister request is remembered: "n:" and the worker's name, or
+ * "c:" and the connection's routing id in hex (kept apart: a routing id may look like a
+ * name). */
+static const char *reregister_key(const zmq_msg_t *id, const char *name, char *buf, size_t n)
+{
+    if (name) {
+        snprintf(buf, n, "n:%s", name);
+        return buf;
+    }
+    const unsigned char *p = zmq_msg_data((zmq_msg_t *)id);
+    size_t len = zmq_msg_size((zmq_msg_t *)id), off = (size_t)snprintf(buf, n, "c:");
+    for (size_t i = 0; i < len && off + 3 <= n; i++)
+        off += (size_t)snprintf(buf + off, n - off, "%02x", p[i]);
+    return buf;
+}
+
 static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r,
                         const auth_peer *peer, const char *user)
 {
@@ -138,9 +155,9 @@ static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r,
     typereg_add_description(s->types, desc);
     int64_t now = clock_wall_us();
     sched_bind_worker(s, r->name, id, user);
-    strmap_del(s->reregister_asked, r->name);
-    char key[2 * 64 + 2];
-    strmap_del(s->reregister_asked, sched_peer_name((zmq_msg_t *)id, key, sizeof key));
+    char key[2 * 64 + 4];
+    strmap_del(s->reregister_asked, reregister_key(NULL, r->name, key, sizeof key));
+    strmap_del(s->reregister_asked, reregister_key(id, NULL, key, sizeof key));
     catalog_put_worker(s->cat, r->name, r->slots, r->types_json, "up", now);
     core_event ev = {.kind = EV_WORKER_JOINED,
                      .now_us = now,
@@ -161,17 +178,14 @@ static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r,
 /* The registered worker that talks on connection id, or NULL after asking the connection
  * to register (again: we restarted, or declared it lost), with what it is running; once,
  * until it does or the wait is over. */
-static const char *known_worker(sched *s, const zmq_msg_t *id)
+static const char *known_worker(sched *s, const zmq_msg_t *id, const char *user)
 {
-    const char *name = sched_worker_of(s, id);
+    const char *name = sched_worker_of(s, id, user);
     if (name && core_worker_known(s->core, name))
         return name;
     /* Asked once per worker name, or per connection until it registers. */
-    char key[2 * 64 + 2];
-    if (name)
-        snprintf(key, sizeof key, "%s", name);
-    else
-        sched_peer_name((zmq_msg_t *)id, key, sizeof key);
+    char key[2 * 64 + 4];
+    reregister_key(id, name, key, sizeof key);
     uint64_t now_ms = (uint64_t)(clock_wall_us() / 1000);
     uint64_t asked = (uint64_t)(uintptr_t)strmap_get(s->reregister_asked, key);
     if (asked && now_ms - asked < REREGISTER_WAIT_MS)
@@ -185,9 +199,9 @@ static const char *known_worker(sched *s, const zmq_msg_t *id)
     return NULL;
 }
 
-static void on_heartbeat(sched *s, const zmq_msg_t *id)
+static void on_heartbeat(sched *s, const zmq_msg_t *id, const char *user)
 {
-    const char *name = known_worker(s, id);
+    const char *name = known_worker(s, id, user);
     if (!name)
         return;
     core_event ev = {.kind = EV_HEARTBEAT, .now_us = clock_wall_us(), .worker = name};
@@ -205,7 +219,7 @@ static int result_authentic(sched *s, const zmq_msg_t *id, const char *sender,
     if (owner && strcmp(owner, sender) != 0)
         snprintf(why, sizeof why, "attempt %llu was dispatched to '%s', not to '%s'",
                  (unsigned long long)r->attempt_id, owner, sender);
-    else if (strcmp(r->nonce, nonce) != 0)
+    else if (strlen(r->nonce) != 32 || sodium_memcmp(r->nonce, nonce, 32) != 0)
         snprintf(why, sizeof why, "attempt %llu: the result does not carry its dispatch's "
                  "nonce", (unsigned long long)r->attempt_id);
     else
@@ -214,15 +228,15 @@ static int result_authentic(sched *s, const zmq_msg_t *id, const char *sender,
     env.body_case = WEFT__ENVELOPE__BODY_RESULT;
     char who[200];
     snprintf(who, sizeof who, "worker '%s'", sender);
-    sched_deny(s, id, who, &env, why);
+    sched_deny(s, id, who, &env, why, 0);
     return 0;
 }
 
-static void on_result(sched *s, const zmq_msg_t *id, const Weft__Result *r)
+static void on_result(sched *s, const zmq_msg_t *id, const char *user, const Weft__Result *r)
 {
     /* From a connection not registered (yet, again): the worker resends the result when it
      * registers. */
-    const char *sender = known_worker(s, id);
+    const char *sender = known_worker(s, id, user);
     if (!sender || !result_authentic(s, id, sender, r))
         return;
     uint64_t run;
@@ -325,10 +339,10 @@ void sched_on_message(void *arg, zmq_msg_t *frames, size_t n)
         on_register(s, &frames[0], env->register_, &who, user);
         break;
     case WEFT__ENVELOPE__BODY_HEARTBEAT:
-        on_heartbeat(s, &frames[0]);
+        on_heartbeat(s, &frames[0], user);
         break;
     case WEFT__ENVELOPE__BODY_RESULT:
-        on_result(s, &frames[0], env->result);
+        on_result(s, &frames[0], user, env->result);
         break;
     case WEFT__ENVELOPE__BODY_SUBMIT:
         sched_on_submit(s, &frames[0], env->submit);
@@ -426,11 +440,10 @@ static void on_signal(uv_signal_t *h, int sig)
 
 static int lock_state(sched *s, weft_err *err)
 {
-    if (fs_mkdir_p(s->state_dir, 0700) < 0)
-        return err_set(err, WEFT_EIO, "cannot create state directory %s: %s", s->state_dir,
-                       strerror(errno));
+    if (fs_private_dir(s->state_dir, err) < 0)
+        return err->code;
     char *path = xasprintf("%s/scheduler.lock", s->state_dir);
-    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
         int e = errno;
         char pid[32] = "?";
@@ -500,18 +513,20 @@ int sched_new(const sched_config *cfg, sched **out, weft_err *err)
             log_warn("cannot describe plugins: %s", derr.msg);
         }
     }
+    /* Before the first commit: one that fails (the disk full, the catalogue locked while the
+     * runs are recovered) degrades, which stops s->timer and starts s->probe. */
+    uv_timer_init(&s->loop, &s->probe);
+    s->probe.data = s;
+    uv_timer_init(&s->loop, &s->timer);
+    s->timer.data = s;
     catalog_workers_unknown(s->cat);
     sched_recover_runs(s);
     /* From now on a write waits for another connection's lock briefly, then the turn is
      * rolled back and retried by the probe: the loop never blocks for long. */
     catalog_set_busy_wait(s->cat, SCHED_BUSY_WAIT_MS);
-    uv_timer_init(&s->loop, &s->probe);
-    s->probe.data = s;
     uv_prepare_init(&s->loop, &s->prepare);
     s->prepare.data = s;
     uv_prepare_start(&s->prepare, on_prepare);
-    uv_timer_init(&s->loop, &s->timer);
-    s->timer.data = s;
     uv_timer_init(&s->loop, &s->backlog_timer);
     uv_idle_init(&s->loop, &s->spin);
     uv_signal_init(&s->loop, &s->sigint);

@@ -19,16 +19,20 @@
 
 /* ---- ZAP (RFC 27) ---- */
 
-/* The uid of a local (ipc) peer from the ZAP address libzmq gives it, "...:UID:GID:PID";
- * -1 when there is none. */
+/* The uid of a local (ipc) peer from the ZAP address libzmq gives it, which ends in
+ * ":UID:GID:PID" (three decimal fields); -1 when it does not. */
 static long ipc_uid(const char *addr)
 {
-    const char *p = addr + strlen(addr);
-    for (int colons = 0; p > addr;) {
-        if (*--p == ':' && ++colons == 3)
-            return strtol(p + 1, NULL, 10);
+    const char *field[3], *p = addr + strlen(addr);
+    for (int k = 2; k >= 0; k--) {
+        const char *end = p;
+        while (p > addr && p[-1] >= '0' && p[-1] <= '9')
+            p--;
+        if (p == end || p == addr || p[-1] != ':')
+            return -1;
+        field[k] = p--;
     }
-    return -1;
+    return strtol(field[0], NULL, 10);
 }
 
 /* Decides one ZAP request: returns the User-Id to admit it with, or NULL with why. */
@@ -70,8 +74,14 @@ static char *frame_str(zmq_msg_t *m)
 static void on_zap(void *arg, zmq_msg_t *frames, size_t n)
 {
     sched *s = arg;
-    if (n < 6)
-        return; /* not a ZAP request; a REP socket must still answer something */
+    if (n < 6) {
+        /* Not a ZAP request (only libzmq writes here); a REP socket must still answer. */
+        const void *reply[] = {"1.0", n > 1 ? zmq_msg_data(&frames[1]) : "", "500",
+                               "malformed request", "", ""};
+        size_t lens[] = {3, n > 1 ? zmq_msg_size(&frames[1]) : 0, 3, 17, 0, 0};
+        zsock_send(s->zap, reply, lens, 6);
+        return;
+    }
     char *version = frame_str(&frames[0]), *domain = frame_str(&frames[2]);
     char *addr = frame_str(&frames[3]), *lid = frame_str(&frames[4]);
     char *mech = frame_str(&frames[5]);
@@ -213,9 +223,8 @@ static int is_worker_body(int body)
 }
 
 /* Tells a worker connection it is refused (it exits with the reason). kind: OUT_CONTROL
- * goes out even if the turn cannot commit, OUT_WORKER (worker: its name) only with it. */
-static void refuse_worker(sched *s, const zmq_msg_t *id, const char *why, int kind,
-                          const char *worker)
+ * goes out even if the turn cannot commit, OUT_WORKER only with it. */
+static void refuse_worker(sched *s, const zmq_msg_t *id, const char *why, int kind)
 {
     Weft__Refused rf = WEFT__REFUSED__INIT;
     rf.reason = (char *)why;
@@ -224,18 +233,18 @@ static void refuse_worker(sched *s, const zmq_msg_t *id, const char *why, int ki
     env.refused = &rf;
     size_t len;
     uint8_t *data = wire_pack(&env, &len);
-    sched_queue_packed(s, id, data, len, kind, worker);
+    sched_queue_packed(s, id, data, len, kind, NULL);
 }
 
 void sched_deny(sched *s, const zmq_msg_t *id, const char *who, const Weft__Envelope *env,
-                const char *why)
+                const char *why, int tell)
 {
     log_warn("refused %s from %s: %s", body_name((int)env->body_case), who, why);
     if (is_worker_body((int)env->body_case)) {
-        /* A worker whose key was revoked, or that is not allowed, is told so once per
-         * registration attempt; heartbeats and results are dropped without answer. */
-        if (env->body_case == WEFT__ENVELOPE__BODY_REGISTER || strstr(why, "revoked"))
-            refuse_worker(s, id, why, OUT_CONTROL, NULL);
+        /* A worker is told (and exits) when its registration is refused or its key was
+         * revoked; its other refused heartbeats and results are dropped. */
+        if (tell || env->body_case == WEFT__ENVELOPE__BODY_REGISTER)
+            refuse_worker(s, id, why, OUT_CONTROL);
         return;
     }
     char *msg = xasprintf("refused: %s", why);
@@ -250,7 +259,7 @@ int sched_authorize(sched *s, const zmq_msg_t *id, const char *user_id,
     char who[200];
     if (auth_identify(s->auth, user_id, peer, &why) < 0) {
         snprintf(who, sizeof who, "%s", user_id ? user_id : "an unauthenticated peer");
-        sched_deny(s, id, who, env, why);
+        sched_deny(s, id, who, env, why, 1);
         return 0;
     }
     int need = role_needed(env, &what);
@@ -258,7 +267,7 @@ int sched_authorize(sched *s, const zmq_msg_t *id, const char *user_id,
         char buf[160];
         snprintf(buf, sizeof buf, "'%s' does not hold %s", peer->name, what);
         snprintf(who, sizeof who, "'%s'", peer->name);
-        sched_deny(s, id, who, env, buf);
+        sched_deny(s, id, who, env, buf, 0);
         return 0;
     }
     return 1;
@@ -290,7 +299,8 @@ static void drop_revoked_workers(sched *s)
         zmq_msg_init_data(&id, c->rid, c->ridlen, NULL, NULL);
         listener *cur = s->cur;
         s->cur = c->via;
-        refuse_worker(s, &id, "this worker's key was revoked", OUT_WORKER, gone[i]);
+        /* Not tied to the worker's name: it is lost below, and the message still goes. */
+        refuse_worker(s, &id, "this worker's key was revoked", OUT_WORKER);
         s->cur = cur;
         zmq_msg_close(&id);
         log_warn("worker '%s': its key was revoked; its attempts are lost", gone[i]);
@@ -363,12 +373,14 @@ int sched_auth_reload(sched *s)
 {
     weft_err err = {0};
     json_t *rows = catalog_list_keys(s->cat, &err);
-    if (!rows) {
-        log_error("cannot reload the keys: %s", err.msg);
-        return WEFT_EDB;
-    }
     auth_destroy(&s->auth);
     s->auth = auth_new();
+    if (!rows) {
+        /* What the list holds is unknown: no key is admitted until a reload succeeds (the
+         * probe's recovery reloads). Local peers are still admitted. */
+        log_error("cannot reload the keys, refusing every key until it can: %s", err.msg);
+        return WEFT_EDB;
+    }
     auth_load(s->auth, rows);
     json_decref(rows);
     return 0;

@@ -109,6 +109,7 @@ static void on_probe(uv_timer_t *t)
              (double)(now - s->degraded_since_us) / 1e6, s->degraded_why.msg);
     log_info("%s; rebuilding the runs", detail);
     s->degraded = 0;
+    sched_auth_reload(s);
     catalog_event(s->cat, 0, NULL, "recovered", detail, now);
     sched_recover_runs(s);
     /* The loop's prepare handle arms the housekeeping timer again. */

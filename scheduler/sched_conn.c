@@ -50,7 +50,7 @@ static int watch_handshakes(sched *s, listener *l, weft_err *err)
 }
 
 /* Makes listener i's socket with the options every listener has. */
-static int open_socket(sched *s, int i, int curve, weft_err *err)
+static int open_socket(sched *s, int i, int curve, int ipv6, weft_err *err)
 {
     listener *l = &s->listeners[i];
     l->s = s;
@@ -66,6 +66,8 @@ static int open_socket(sched *s, int i, int curve, weft_err *err)
     zmq_setsockopt(z, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm);
     zmq_setsockopt(z, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
     zmq_setsockopt(z, ZMQ_MAXMSGSIZE, &maxsize, sizeof maxsize);
+    if (ipv6)
+        zmq_setsockopt(z, ZMQ_IPV6, &one, sizeof one);
     /* Every connection goes through our ZAP handler (a NULL-mechanism one only when the
      * socket has a domain). */
     zmq_setsockopt(z, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN, strlen(ZAP_DOMAIN));
@@ -82,23 +84,27 @@ static int open_socket(sched *s, int i, int curve, weft_err *err)
 /* An ipc:// socket file may be used by its owner only. */
 static void restrict_ipc(const char *endpoint)
 {
-    if (strncmp(endpoint, "ipc://", 6) == 0 && chmod(endpoint + 6, 0600) < 0)
+    if (chmod(endpoint + 6, 0600) < 0)
         log_warn("cannot make %s private: %s", endpoint + 6, strerror(errno));
 }
 
 int sched_listen(sched *s, const sched_config *cfg, weft_err *err)
 {
-    int want[SCHED_LISTENERS] = {0};
+    int want[SCHED_LISTENERS] = {0}, ipv6 = 0;
     for (size_t i = 0; i < cfg->nlisten; i++) {
         int tcp = strncmp(cfg->listen[i], "tcp://", 6) == 0;
+        if (!tcp && strncmp(cfg->listen[i], "ipc://", 6) != 0)
+            return err_set(err, WEFT_EINVAL, "%s: the scheduler listens on tcp:// and ipc:// "
+                           "endpoints only", cfg->listen[i]);
         if (tcp && cfg->insecure && !keys_is_loopback(cfg->listen[i]))
             return err_set(err, WEFT_EINVAL,
                            "%s: --insecure allows plain TCP on loopback addresses only",
                            cfg->listen[i]);
         want[tcp ? LISTEN_TCP : LISTEN_LOCAL] = 1;
+        ipv6 |= tcp && strchr(cfg->listen[i], '[') != NULL;
     }
     for (int i = 0; i < SCHED_LISTENERS; i++)
-        if (want[i] && open_socket(s, i, i == LISTEN_TCP && !cfg->insecure, err) < 0)
+        if (want[i] && open_socket(s, i, i == LISTEN_TCP && !cfg->insecure, ipv6, err) < 0)
             return WEFT_EIO;
     for (size_t i = 0; i < cfg->nlisten; i++) {
         int tcp = strncmp(cfg->listen[i], "tcp://", 6) == 0;
@@ -106,7 +112,8 @@ int sched_listen(sched *s, const sched_config *cfg, weft_err *err)
         if (zmq_bind(zsock_handle(l->z), cfg->listen[i]) < 0)
             return err_set(err, WEFT_EIO, "cannot listen on %s: %s", cfg->listen[i],
                            zmq_strerror(errno));
-        restrict_ipc(cfg->listen[i]);
+        if (!tcp)
+            restrict_ipc(cfg->listen[i]);
         log_info("listening on %s%s", cfg->listen[i],
                  !tcp ? " (local peers of uid of this scheduler)"
                  : cfg->insecure ? " (plain TCP: --insecure)" : " (CURVE)");
@@ -155,7 +162,7 @@ static char *conn_key(const listener *via, const uint8_t *rid, size_t len)
     return k;
 }
 
-static void drop_conn(sched *s, const char *worker)
+void sched_unbind_worker(sched *s, const char *worker)
 {
     wconn *c = strmap_del(s->wconns, worker);
     if (!c)
@@ -170,12 +177,12 @@ static void drop_conn(sched *s, const char *worker)
 
 void sched_bind_worker(sched *s, const char *worker, const zmq_msg_t *id, const char *user)
 {
-    drop_conn(s, worker);
+    sched_unbind_worker(s, worker);
     /* The connection may have carried another worker name before: it is this one now. */
-    const char *before = sched_worker_of(s, id);
+    const char *before = sched_worker_of(s, id, user);
     if (before) {
         char *old = xstrdup(before);
-        drop_conn(s, old);
+        sched_unbind_worker(s, old);
         free(old);
     }
     wconn *c = xcalloc(1, sizeof *c);
@@ -190,12 +197,15 @@ void sched_bind_worker(sched *s, const char *worker, const zmq_msg_t *id, const 
     free(k);
 }
 
-const char *sched_worker_of(sched *s, const zmq_msg_t *id)
+const char *sched_worker_of(sched *s, const zmq_msg_t *id, const char *user)
 {
     char *k = conn_key(s->cur, zmq_msg_data((zmq_msg_t *)id), zmq_msg_size((zmq_msg_t *)id));
     const char *w = strmap_get(s->wnames, k);
     free(k);
-    return w;
+    /* A peer can choose its routing id: the connection is the worker's only if it was
+     * admitted with the same identity as the one the worker registered from. */
+    wconn *c = w ? strmap_get(s->wconns, w) : NULL;
+    return c && !strcmp(c->user, user ? user : "") ? w : NULL;
 }
 
 wconn *sched_worker_conn(sched *s, const char *worker)

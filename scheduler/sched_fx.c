@@ -159,6 +159,8 @@ void sched_apply_effects(sched *s, int64_t now)
                 catalog_event(s->cat, 0, NULL, "worker_up", e->worker, now);
             else
                 catalog_worker_state(s->cat, e->worker, e->message, now);
+            if (strcmp(e->message, "lost") == 0)
+                sched_unbind_worker(s, e->worker);
             log_info("worker %s %s", e->worker, e->message);
             break;
         }

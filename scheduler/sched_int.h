@@ -112,8 +112,11 @@ void sched_on_message(void *arg, zmq_msg_t *frames, size_t n);
 size_t sched_drain(sched *s);
 /* Records that worker talks on the current message's connection id (replacing its old one). */
 void sched_bind_worker(sched *s, const char *worker, const zmq_msg_t *id, const char *user);
-/* The worker that talks on the current message's connection id, or NULL. */
-const char *sched_worker_of(sched *s, const zmq_msg_t *id);
+/* The worker that talks on the current message's connection id, admitted as user, or
+ * NULL. */
+const char *sched_worker_of(sched *s, const zmq_msg_t *id, const char *user);
+/* Forgets worker's connection (it was lost). */
+void sched_unbind_worker(sched *s, const char *worker);
 /* The connection of worker, or NULL. */
 wconn *sched_worker_conn(sched *s, const char *worker);
 void sched_conns_free(sched *s);
@@ -128,9 +131,11 @@ void sched_auth_close(sched *s);
  * when not, logs who and why, answers a client with WEFT_EDENIED, and returns 0. */
 int sched_authorize(sched *s, const zmq_msg_t *id, const char *user_id,
                     const Weft__Envelope *env, auth_peer *peer);
-/* Logs a refused message and, for a client request, answers it with WEFT_EDENIED. */
+/* Logs a refused message and answers it: a client request with WEFT_EDENIED, a worker's
+ * registration (or, with tell, any worker message: its key is unknown or revoked) with
+ * Refused. */
 void sched_deny(sched *s, const zmq_msg_t *id, const char *who, const Weft__Envelope *env,
-                const char *why);
+                const char *why, int tell);
 /* Key management: list, add, revoke (admin). */
 void sched_on_keys(sched *s, const zmq_msg_t *id, const Weft__KeysRequest *rq);
 /* Reloads the keys from the catalogue (after a turn that could not commit). */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/fsutil.h"
 #include "common/log.h"
@@ -61,6 +62,7 @@ int main(int argc, char **argv)
         }
     }
     log_init("scheduler", (enum log_level)level);
+    umask(FS_DAEMON_UMASK);
     char *ipc = xasprintf("ipc://%s/scheduler.sock", state);
     int have = 0;
     for (size_t i = 0; i < nlisten; i++)

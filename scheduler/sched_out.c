@@ -152,6 +152,12 @@ static void send_one(sched *s, outmsg *m, pass *p)
         to_backlog(s, m);
         return;
     }
+    if (m->kind == OUT_WORKER && m->worker && !still_current(s, m)) {
+        /* The worker registered again on another connection (or was lost) since: what was
+         * meant for the old one is not sent, and does not make the worker lost. */
+        free_msg(m);
+        return;
+    }
     const void *frames[] = {m->id, m->data};
     size_t lens[] = {m->idlen, m->len};
     int rc = m->via ? zsock_send(m->via->z, frames, lens, 2) : -EHOSTUNREACH;

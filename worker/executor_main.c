@@ -162,7 +162,7 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
     weft_err err = {0};
     host_outcome out = {0};
     host_reset_cancel();
-    int logfd = open(rq->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int logfd = open(rq->log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (logfd >= 0) {
         dup2(logfd, 1);
         dup2(logfd, 2);

@@ -462,6 +462,14 @@ static int ingest_staged(weft_ctx *c, char *msg, size_t n)
         wtype_parse(p->type, &ty);
         json_t *ref;
         weft_err err = {0};
+        struct stat st;
+        /* The plugin (or the command it ran) filled the staging path; it must not have put
+         * a link there, which would store whatever it points at. */
+        if (lstat(json_string_value(pathv), &st) == 0 && S_ISLNK(st.st_mode)) {
+            snprintf(msg, n, "output '%s': its staging path was replaced by a symbolic link; "
+                     "refused", name);
+            return -1;
+        }
         if (ty.depth == 1) {
             if (ingest_list(c, name, json_string_value(pathv), &ref, msg, n) < 0)
                 return -1;

@@ -620,7 +620,10 @@ int worker_new(const worker_config *cfg, worker **out, weft_err *err)
     w->zctx = zmq_ctx_new();
     int rc = load_types(w, cfg, err);
     char *logs = xasprintf("%s/logs", w->work_dir), *scratch = xasprintf("%s/scratch", w->work_dir);
-    if (rc == 0 && (fs_mkdir_p(logs, 0755) < 0 || fs_mkdir_p(scratch, 0755) < 0))
+    /* Private, and ours: nobody else can read a task's log or plant a link in it. */
+    if (rc == 0)
+        rc = fs_private_dir(w->work_dir, err);
+    if (rc == 0 && (fs_mkdir_p(logs, 0700) < 0 || fs_mkdir_p(scratch, 0700) < 0))
         rc = err_set(err, WEFT_EIO, "cannot create work directory %s: %s", w->work_dir,
                      strerror(errno));
     free(logs);

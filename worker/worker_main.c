@@ -5,14 +5,18 @@
  *               [--key FILE --server-key KEY | --insecure]
  *
  * Defaults: ipc://.weft/scheduler.sock, NAME = host-pid, one slot per core, the default
- * plugin path, DIR = $TMPDIR/weft-worker-NAME, the artifact store at the path the scheduler
+ * plugin path, DIR = a fresh private $TMPDIR/weft-worker-NAME.XXXXXX (mkdtemp, removed at
+ * exit; a DIR given must be this user's, not a symlink, and is made 0700), the artifact
+ * store at the path the scheduler
  * names in each dispatch (a worker on another machine needs the store on a shared
  * filesystem; --store gives its local mount point), a heartbeat every 1000 ms. Over TCP
  * the worker speaks CURVE with its key pair (--key, $WEFT_KEY) and the scheduler's public
  * key (--server-key, $WEFT_SERVER_KEY); --insecure allows plain TCP to a loopback address. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/fsutil.h"
@@ -80,13 +84,23 @@ int main(int argc, char **argv)
         i++;
     }
     log_init("worker", (enum log_level)level);
+    umask(FS_DAEMON_UMASK);
     char host[128] = "worker", *name = NULL, *work = NULL, *path = NULL;
     gethostname(host, sizeof host - 1);
     if (!cfg.name)
         cfg.name = name = xasprintf("%s-%d", host, (int)getpid());
     if (!cfg.work_dir) {
+        /* A fresh private directory, never a predictable shared path. */
         const char *tmp = getenv("TMPDIR");
-        cfg.work_dir = work = xasprintf("%s/weft-worker-%s", tmp && *tmp ? tmp : "/tmp", cfg.name);
+        work = xasprintf("%s/weft-worker-%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", cfg.name);
+        if (!mkdtemp(work)) {
+            fprintf(stderr, "weft-worker: cannot create a work directory %s: %s\n", work,
+                    strerror(errno));
+            free(work);
+            free(name);
+            return 1;
+        }
+        cfg.work_dir = work;
     }
     if (!cfg.plugin_path)
         cfg.plugin_path = path = fs_default_plugin_path();

@@ -39,7 +39,7 @@ want=$(b2sum -l 256 "$T/data/numbers.txt" | cut -d' ' -f1)
 "$weft" status 1 --scheduler "$ep" --json >"$T/status1.json"
 got=$(jq -r '.params.numbers.artifact' "$T/status1.json")
 expect "the parameter is an artifact whose hash is BLAKE2b-256 of the file" "$want" "$got"
-expect "its blob is in the store, read-only" "-r--r--r--" \
+expect "its blob is in the store, read-only, its owner's alone" "-r--------" \
     "$(stat -c %A "$store/${want:0:2}/${want:2}")"
 expect "the dir artifact reached the next task as a local directory" \
     "part-aa part-ab part-ac part-ad part-ae sub 12502500" \
@@ -94,4 +94,19 @@ expect "and is no longer in place" 1 "$([ -e "$store/${want:0:2}/${want:2}" ]; e
 expect "the next run re-stores the file and succeeds" 0 $?
 expect "the blob is back, intact" "$want" \
     "$(b2sum -l 256 "$store/${want:0:2}/${want:2}" | cut -d' ' -f1)"
+
+# A command that replaces its outputs directory by a link (to /etc) stores nothing of it.
+cat >"$T/link.yaml" <<'YAML'
+workflow: link
+tasks:
+  sneak:
+    type: shell
+    with:
+      argv: [sh, -c, 'rmdir "$WEFT_OUT" && ln -s /etc "$WEFT_OUT"']
+      outputs_dir: true
+YAML
+"$weft" submit "$T/link.yaml" --scheduler "$ep" --wait >"$T/link.out" 2>&1
+expect "the run whose outputs directory became a link fails" 1 $?
+expect_grep "... saying why" "output 'files': its staging path was replaced by a symbolic link; refused" \
+    <(sql "$T/state" "SELECT error FROM tasks WHERE run_id = 4")
 finish

@@ -125,4 +125,25 @@ wait_run_ended "$state" "${r:-0}"
 expect "that run succeeded" succeeded "$st"
 check_executions "$state" 1 "$T/exec-locked.txt"
 check_executions "$state" 2 "$T/exec-during.txt"
+
+# ---- the scheduler restarts while another process holds the write lock ----
+# Its first commit (the runs it recovered) fails after the busy wait: it degrades as at any
+# other time, and recovers once the lock is released. (It once crashed here instead: the
+# first commit came before the probe timer existed.)
+shell_workflow restart 40 "$T/restart.yaml"
+sed -i 's/sleep 0.02/sleep 0.3/' "$T/restart.yaml"
+"$weft" submit "$T/restart.yaml" --scheduler "$ep" >/dev/null || fail "submit before the restart"
+sleep 1
+kill_scheduler
+(echo "BEGIN IMMEDIATE;"; sleep 8; echo "COMMIT;") | sqlite3 "$state/catalog.db" &
+lock_pid=$!
+sleep 0.5
+start_scheduler "$state" "$ep"
+wait "$lock_pid"
+wait_run_ended "$state" 3
+expect "the run recovered under the lock succeeded" succeeded "$st"
+if kill -0 "$SCHED_PID" 2>/dev/null; then ok "the scheduler lived through it"; else fail "the scheduler died"; fi
+expect_grep "it degraded at its first commit, and said why" "degraded: .*locked" "$T/scheduler.log"
+expect_grep "... and recovered" "can be written again" "$T/scheduler.log"
+check_executions "$state" 3 "$T/exec-restart.txt"
 finish

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "common/keys.h"
+#include "common/log.h"
 #include "common/xmem.h"
 #include "scheduler/auth.h"
 #include "tests/unit/selftest.h"
@@ -116,7 +117,22 @@ static int test_files(void)
     return fails;
 }
 
+/* Control characters never reach the daemon log raw. */
+static int test_escape(void)
+{
+    int fails = 0;
+    char out[64];
+    log_escape("a\nb\x1b[31m\tc\x7f", out, sizeof out);
+    CHECK_STR(out, "a\\x0ab\\x1b[31m\\x09c\\x7f");
+    char tiny[12];
+    log_escape("\n\n\n", tiny, sizeof tiny); /* truncated at a whole escape */
+    CHECK_STR(tiny, "\\x0a");
+    log_escape("\xc2\x9b" "2J caf\xc3\xa9", out, sizeof out); /* C1 CSI; UTF-8 text kept */
+    CHECK_STR(out, "\\xc2\\x9b" "2J caf\xc3\xa9");
+    return fails;
+}
+
 int test_auth(void)
 {
-    return test_table() + test_files();
+    return test_table() + test_files() + test_escape();
 }
