@@ -28,7 +28,7 @@ round() {
     q() { sqlite3 -batch -noheader -cmd ".timeout 10000" "$state/catalog.db" "$1"; }
     start_sched() { "$bin/weft-scheduler" --state "$state" --listen "$ep" --insecure --log-level warn 2>>"$T/sched.log" & sched=$!; }
     # The tasks append to $E, from the workers' environment (it keeps the file under 1 MiB).
-    start_w() { E="$T/exec.txt" "$bin/weft-worker" --scheduler "$ep" --insecure --name "$1" --slots 2 --heartbeat 200 \
+    start_w() { E="$T/exec.txt" "$bin/weft-worker" --scheduler "$ep" --insecure --pass-env E --name "$1" --slots 2 --heartbeat 200 \
                     --work-dir "$T/work-$1" --log-level warn 2>>"$T/worker-$1.log" & eval "$2=\$!"; }
     start_sched
     start_w a w1

@@ -2,7 +2,7 @@
  *
  *   weft-worker [--scheduler ENDPOINT] [--name NAME] [--slots N] [--plugin-path PATH]
  *               [--work-dir DIR] [--store DIR] [--heartbeat MS] [--log-level LEVEL]
- *               [--key FILE --server-key KEY | --insecure]
+ *               [--key FILE --server-key KEY | --insecure] [--pass-env NAME]...
  *
  * Defaults: ipc://.weft/scheduler.sock, NAME = host-pid, one slot per core, the default
  * plugin path, DIR = a fresh private $TMPDIR/weft-worker-NAME.XXXXXX (mkdtemp, removed at
@@ -11,7 +11,9 @@
  * names in each dispatch (a worker on another machine needs the store on a shared
  * filesystem; --store gives its local mount point), a heartbeat every 1000 ms. Over TCP
  * the worker speaks CURVE with its key pair (--key, $WEFT_KEY) and the scheduler's public
- * key (--server-key, $WEFT_SERVER_KEY); --insecure allows plain TCP to a loopback address. */
+ * key (--server-key, $WEFT_SERVER_KEY); --insecure allows plain TCP to a loopback address.
+ * `shell` tasks see only PATH, HOME, LANG, LC_ALL, TZ and TMPDIR of the worker's environment,
+ * and the variables named by --pass-env. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
@@ -31,7 +33,7 @@ static void usage(void)
     fprintf(stderr, "usage: weft-worker [--scheduler ENDPOINT] [--name NAME] [--slots N] "
                     "[--plugin-path PATH] [--work-dir DIR] [--store DIR] [--heartbeat MS] "
                     "[--log-level debug|info|warn|error] "
-                    "[--key FILE --server-key KEY | --insecure]\n");
+                    "[--key FILE --server-key KEY | --insecure] [--pass-env NAME]...\n");
 }
 
 static int parse_u32(const char *s, uint64_t max, uint32_t *out)
@@ -41,6 +43,21 @@ static int parse_u32(const char *s, uint64_t max, uint32_t *out)
         return -1;
     *out = (uint32_t)v;
     return 0;
+}
+
+/* Adds NAME to WEFT_PASS_ENV, the variables of this worker's environment that `shell`
+ * tasks receive (besides PATH, HOME, LANG, LC_ALL, TZ, TMPDIR); executors inherit it. */
+static int pass_env(const char *name)
+{
+    size_t n = strlen(name);
+    if (!n || n > 128 || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                      "0123456789_") != n || (name[0] >= '0' && name[0] <= '9'))
+        return -1;
+    const char *old = getenv("WEFT_PASS_ENV");
+    char *list = old && *old ? xasprintf("%s,%s", old, name) : xstrdup(name);
+    int rc = setenv("WEFT_PASS_ENV", list, 1);
+    free(list);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -72,6 +89,8 @@ int main(int argc, char **argv)
             cfg.key_file = v;
         else if (ok && !strcmp(a, "--server-key"))
             cfg.server_key = v;
+        else if (ok && !strcmp(a, "--pass-env"))
+            ok = pass_env(v) == 0;
         else if (!strcmp(a, "--insecure")) {
             cfg.insecure = 1;
             continue;

@@ -1,9 +1,12 @@
 /* shell: run a program from an argv list, never through a shell unless the user writes
  * ["sh", "-c", ...] themselves.
  *
- * The child gets the executor's environment plus `env` and WEFT_RUN, WEFT_TASK, WEFT_ATTEMPT,
- * WEFT_OUT. An `env` value that is an artifact (a file or dir parameter or output) arrives
- * as the local path of its verified, read-only content. With `outputs_dir: true`, the
+ * The child's environment is built from an allow-list, never the worker's whole environment
+ * (which may hold credentials): PATH, HOME, LANG, LC_ALL, TZ and TMPDIR from the executor's,
+ * the variables the worker's operator names in WEFT_PASS_ENV (weft-worker --pass-env),
+ * then `env` and WEFT_RUN, WEFT_TASK, WEFT_ATTEMPT, WEFT_OUT. An `env` value that is an
+ * artifact (a file or dir parameter or output) arrives as the local path of its verified,
+ * read-only content. With `outputs_dir: true`, the
  * files the command leaves in $WEFT_OUT become the `files` output (a dir artifact). Its
  * stderr goes straight to the task log; its stdout is copied to the task log and captured
  * (first 1 MiB, trailing newlines removed) as the `stdout` output. Exit status
@@ -84,11 +87,30 @@ static void env_set(strv *env, const char *name, const char *value)
     strv_push(env, kv);
 }
 
+/* Whether the executor's variable NAME=... (kv) may reach the child: one of the few every
+ * program needs, or one the worker's operator listed in WEFT_PASS_ENV (comma-separated). */
+static int passed_on(const char *kv)
+{
+    static const char *const always[] = {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"};
+    size_t n = strcspn(kv, "=");
+    for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
+        if (strlen(always[i]) == n && !strncmp(kv, always[i], n))
+            return 1;
+    const char *list = getenv("WEFT_PASS_ENV");
+    for (const char *p = list; p && *p; p += strcspn(p, ","), p += *p == ',') {
+        size_t len = strcspn(p, ",");
+        if (len == n && !strncmp(kv, p, n))
+            return 1;
+    }
+    return 0;
+}
+
 /* Builds the child's environment. Returns WEFT_OK or fails the task. */
 static int build_env(weft_ctx *ctx, strv *env, const char *outdir)
 {
     for (char **e = environ; *e; e++)
-        strv_push(env, dup_or_die(*e));
+        if (passed_on(*e))
+            strv_push(env, dup_or_die(*e));
     env_set(env, "WEFT_RUN", weft_info(ctx, "run"));
     env_set(env, "WEFT_TASK", weft_info(ctx, "task"));
     env_set(env, "WEFT_ATTEMPT", weft_info(ctx, "attempt"));
