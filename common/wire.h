@@ -17,6 +17,10 @@
 #define WIRE_NAME_MAX 128            /* worker name: [A-Za-z0-9._-], 1 to this many bytes */
 #define WIRE_LOG_MAX (1u << 20)      /* a Result's log: the scheduler keeps the last 1 MiB */
 
+/* names[i] = values[i] pairs as repeated Param fields, borrowing the strings: returns the
+ * array of n pointers, *storage the Params (caller frees both). */
+Weft__Param **wire_params(char *const *names, char *const *values, size_t n,
+                          Weft__Param **storage);
 /* Packs env into a fresh buffer (caller frees with free()). */
 uint8_t *wire_pack(const Weft__Envelope *env, size_t *len);
 /* Unpacks; NULL when len exceeds WIRE_MAX or the bytes are not an Envelope with a body.

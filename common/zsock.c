@@ -116,6 +116,24 @@ int zsock_send(zsock *s, const void *const *frames, const size_t *lens, size_t n
     return 0;
 }
 
+zsock *zsock_monitor(zsock *target, void *zctx, const char *endpoint, int events,
+                     zsock_recv_cb cb, void *arg)
+{
+    zsock *m = zsock_new(target->loop, zctx, ZMQ_PAIR, cb, arg);
+    if (m && zmq_socket_monitor(target->sock, endpoint, events) == 0 &&
+        zmq_connect(m->sock, endpoint) == 0 && zsock_start(m) == 0)
+        return m;
+    zsock_close(m);
+    return NULL;
+}
+
+void zsock_monitor_close(zsock *target, zsock *monitor)
+{
+    if (target && monitor)
+        zmq_socket_monitor(target->sock, NULL, 0);
+    zsock_close(monitor);
+}
+
 static void on_closed(uv_handle_t *h)
 {
     zsock *s = h->data;

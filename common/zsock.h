@@ -35,6 +35,14 @@ void zsock_set_batch(zsock *s, size_t n);
 /* Sends a multipart message without blocking. Returns 0, or -errno (EAGAIN: the peer's
  * queue is full; EHOSTUNREACH: no such peer on a ROUTER_MANDATORY socket). */
 int zsock_send(zsock *s, const void *const *frames, const size_t *lens, size_t nframes);
+/* Watches target's events (ZMQ_EVENT_* bits) through a ZeroMQ socket monitor published at
+ * endpoint (inproc://, unique in zctx): each event is delivered to cb as two frames (6
+ * bytes of event and value, then the address). The monitor is drained like any zsock.
+ * NULL on failure. */
+zsock *zsock_monitor(zsock *target, void *zctx, const char *endpoint, int events,
+                     zsock_recv_cb cb, void *arg);
+/* Stops monitoring target and closes its monitor. Accepts NULLs. */
+void zsock_monitor_close(zsock *target, zsock *monitor);
 /* Stops watching and closes the socket (linger 0). The zsock is freed once libuv has
  * closed the poll handle. Accepts NULL. */
 void zsock_close(zsock *s);

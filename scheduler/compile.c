@@ -397,7 +397,7 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
 {
     static const char *const known[] = {"type",  "with", "needs",       "timeout", "retry",
                                         "resources", "catch", "doc", "description", "cache",
-                                        "map", "max_parallel", "min_success", NULL};
+                                        "map", "max_parallel", "min_success", "secrets", NULL};
     dag_task *t = &c->g->tasks[self];
     t->line = tn->line;
     t->col = tn->col;
@@ -435,6 +435,9 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
     t->mem = s.mem;
     if (s.cache)
         t->cache_version = xstrdup(s.cache_version ? s.cache_version : "");
+    const ynode *sn = ytree_get(tn, "secrets");
+    if (sn)
+        cc_compile_secrets(c, self, sn);
 }
 
 /* Fills parents from deps (already computed per task) and children from parents. */

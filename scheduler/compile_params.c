@@ -1,5 +1,6 @@
 /* compile_params: the workflow's parameters: declared types and defaults, -p overrides, and
  * file or dir values taken into the artifact store. See compile_int.h. */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/xmem.h"
 #include "scheduler/compile_int.h"
 
 /* Converts a -p value to a JSON value of type t. Returns NULL when it does not parse. */
@@ -133,3 +135,48 @@ void cc_compile_params(cc *c, const ynode *params, const compile_input *in)
                          params->keys[i]->text);
 }
 
+/* An environment variable's name a secret may take: [A-Za-z_][A-Za-z0-9_]*, not weft's own
+ * (WEFT_...) nor one every program relies on. */
+static int secret_env_ok(const char *s)
+{
+    static const char *const taken[] = {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"};
+    size_t n = strlen(s);
+    if (!n || n > 128 || isdigit((unsigned char)s[0]) || !strncmp(s, "WEFT_", 5) ||
+        !strncmp(s, "LD_", 3) ||
+        strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != n)
+        return 0;
+    for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++)
+        if (!strcmp(s, taken[i]))
+            return 0;
+    return 1;
+}
+
+void cc_compile_secrets(cc *c, int self, const ynode *n)
+{
+    dag_task *t = &c->g->tasks[self];
+    if (!cc_expect(c, n, YN_MAP, "'secrets'"))
+        return;
+    t->secret_envs = xcalloc(n->n + 1, sizeof *t->secret_envs);
+    t->secret_names = xcalloc(n->n + 1, sizeof *t->secret_names);
+    for (size_t i = 0; i < n->n; i++) {
+        const ynode *k = n->keys[i], *v = n->items[i];
+        if (!secret_env_ok(k->text)) {
+            diag_add(c->d, k->line, k->col, "secrets: '%s' is not an environment variable a "
+                     "secret may take ([A-Za-z_][A-Za-z0-9_]*, not WEFT_... nor PATH, HOME, "
+                     "LANG, LC_ALL, TZ, TMPDIR, LD_...)", k->text);
+            continue;
+        }
+        if (!cc_expect(c, v, YN_SCALAR, "a secret's name"))
+            continue;
+        size_t len = strlen(v->text);
+        if (!len || len > 128 || v->text[0] == '.' ||
+            strspn(v->text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                            "0123456789._-") != len) {
+            diag_add(c->d, v->line, v->col, "secrets: '%s' is not a secret's name (1 to 128 "
+                     "characters of [A-Za-z0-9._-], not starting with '.')", v->text);
+            continue;
+        }
+        t->secret_envs[t->nsecrets] = xstrdup(k->text);
+        t->secret_names[t->nsecrets++] = xstrdup(v->text);
+    }
+}

@@ -35,6 +35,12 @@ void dag_free(dag *d)
         free(t->type);
         free(t->type_version);
         free(t->cache_version);
+        for (size_t k = 0; k < t->nsecrets; k++) {
+            free(t->secret_envs[k]);
+            free(t->secret_names[k]);
+        }
+        free(t->secret_envs);
+        free(t->secret_names);
         for (size_t k = 0; k < t->ninputs; k++) {
             free(t->input_names[k]);
             dag_value_free(t->inputs[k]);

@@ -67,6 +67,9 @@ typedef struct dag_task {
     double min_success_pct; /* mapped: percentage of the elements (100 by default) */
     char **output_names; /* mapped: the declared outputs, each a list over the elements */
     size_t noutputs;
+    char **secret_envs;  /* secrets: the environment variable each secret is given as... */
+    char **secret_names; /* ...and the secret's name (its value exists only on workers) */
+    size_t nsecrets;
 } dag_task;
 
 typedef struct dag {

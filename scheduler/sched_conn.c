@@ -40,13 +40,9 @@ static void on_monitor(void *arg, zmq_msg_t *frames, size_t n)
 static int watch_handshakes(sched *s, listener *l, weft_err *err)
 {
     char *ep = xasprintf("inproc://weft-monitor-%d", l->index);
-    int rc = zmq_socket_monitor(zsock_handle(l->z), ep, KEYS_HANDSHAKE_EVENTS);
-    l->monitor = zsock_new(&s->loop, s->zctx, ZMQ_PAIR, on_monitor, l);
-    if (rc < 0 || !l->monitor || zmq_connect(zsock_handle(l->monitor), ep) < 0 ||
-        zsock_start(l->monitor) < 0)
-        rc = err_set(err, WEFT_EIO, "cannot watch the socket's handshakes");
+    l->monitor = zsock_monitor(l->z, s->zctx, ep, KEYS_HANDSHAKE_EVENTS, on_monitor, l);
     free(ep);
-    return rc;
+    return l->monitor ? 0 : err_set(err, WEFT_EIO, "cannot watch the socket's handshakes");
 }
 
 /* Makes listener i's socket with the options every listener has. */
@@ -128,9 +124,7 @@ void sched_listeners_close(sched *s)
 {
     for (int i = 0; i < SCHED_LISTENERS; i++) {
         listener *l = &s->listeners[i];
-        if (l->z)
-            zmq_socket_monitor(zsock_handle(l->z), NULL, 0);
-        zsock_close(l->monitor);
+        zsock_monitor_close(l->z, l->monitor);
         zsock_close(l->z);
         l->monitor = l->z = NULL;
     }

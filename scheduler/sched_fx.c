@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/xmem.h"
 #include "scheduler/memo.h"
+#include "common/wire.h"
 #include "scheduler/sched_int.h"
 
 /* Answers a lookup now; the answer is stepped after this step's effects are applied. */
@@ -91,6 +92,10 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int64_t
     char nonce[33];
     sched_nonce(s, e->attempt_id, nonce);
     d.nonce = nonce;
+    Weft__Param *secrets, **sp = wire_params(t->secret_envs, t->secret_names, t->nsecrets,
+                                             &secrets);
+    d.secrets = sp;
+    d.n_secrets = t->nsecrets;
     char *checkpoint = catalog_resume_checkpoint(s->cat, &a);
     if (checkpoint)
         d.checkpoint_json = checkpoint;
@@ -98,6 +103,8 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int64_t
     env.body_case = WEFT__ENVELOPE__BODY_DISPATCH;
     env.dispatch = &d;
     sched_queue_to_worker(s, e->worker, &env);
+    free(secrets);
+    free(sp);
     free(checkpoint);
     free(inputs);
 }

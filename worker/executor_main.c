@@ -154,6 +154,41 @@ static void send_checkpoint(void *arg, const char *ref_json)
     free(out);
 }
 
+/* The task's secrets go into this process's environment for the task only, where plugins
+ * read them (embed.encode's api_key_env) and `shell` passes them to its child (their names
+ * join WEFT_PASS_ENV). Returns the WEFT_PASS_ENV to restore (caller passes it back). */
+static char *set_secrets(const Weft__ExecRequest *rq)
+{
+    const char *old = getenv("WEFT_PASS_ENV");
+    char *saved = old ? xstrdup(old) : NULL;
+    if (!rq->n_secrets)
+        return saved;
+    size_t cap = (old ? strlen(old) : 0) + 1;
+    for (size_t i = 0; i < rq->n_secrets; i++)
+        cap += strlen(rq->secrets[i]->name) + 1;
+    char *list = xmalloc(cap);
+    size_t off = (size_t)snprintf(list, cap, "%s", old ? old : "");
+    for (size_t i = 0; i < rq->n_secrets; i++) {
+        setenv(rq->secrets[i]->name, rq->secrets[i]->value, 1);
+        off += (size_t)snprintf(list + off, cap - off, "%s%s", off ? "," : "",
+                                rq->secrets[i]->name);
+    }
+    setenv("WEFT_PASS_ENV", list, 1);
+    free(list);
+    return saved;
+}
+
+static void unset_secrets(const Weft__ExecRequest *rq, char *passed)
+{
+    for (size_t i = 0; i < rq->n_secrets; i++)
+        unsetenv(rq->secrets[i]->name);
+    if (passed)
+        setenv("WEFT_PASS_ENV", passed, 1);
+    else
+        unsetenv("WEFT_PASS_ENV");
+    free(passed);
+}
+
 /* Runs one request, filling res. Strings in res point into buffers the caller frees:
  * *outputs_text (free) and *log (free). */
 static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecResult *res,
@@ -203,7 +238,9 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
         }
         if (out.status == WEFT_OK) {
             struct rlimit old = limit_memory(rq->mem_bytes);
+            char *passed = set_secrets(rq);
             host_run(&t, &out);
+            unset_secrets(rq, passed);
             setrlimit(RLIMIT_AS, &old);
         }
     }

@@ -17,12 +17,13 @@
 #include "common/errclass.h"
 #include "common/frame.h"
 #include "common/fsutil.h"
+#include "common/keys.h"
 #include "common/log.h"
 #include "common/strmap.h"
-#include "common/keys.h"
 #include "common/wire.h"
 #include "common/xmem.h"
 #include "common/zsock.h"
+#include "worker/secrets.h"
 
 #define KILL_GRACE_MS 2000
 #define LOG_CAP (1u << 20)
@@ -50,6 +51,7 @@ typedef struct running {
     char *log_path, *workdir;
     char *checkpoint; /* the last checkpoint the attempt saved (a reference), or NULL */
     char *nonce;      /* from its Dispatch; its Result carries it back */
+    secret_set secrets; /* the values of the secrets it names, masked in what is sent */
     int64_t started_us;
     int timed_out;  /* stopped because it passed its timeout */
     int cancelled;  /* stopped because its run was cancelled */
@@ -86,6 +88,7 @@ struct worker {
     char *executor;
     char *work_dir;
     char *store;         /* --store, absolute; NULL: the one each dispatch names */
+    char *secrets_dir;   /* --secrets-dir, or NULL */
     uint32_t heartbeat_ms;
     uv_timer_t heartbeat;
     uv_prepare_t prepare;
@@ -170,6 +173,9 @@ static void send_result(worker *w, const running *job, int ok, int cls, const ch
     r.outputs_json = (char *)(outputs ? outputs : "{}");
     r.log.data = (uint8_t *)log;
     r.log.len = loglen;
+    /* A secret's value never leaves the worker: masked wherever the task may have put it. */
+    char *held[3];
+    secrets_mask_result(&job->secrets, &r, held);
     r.started_us = job->started_us;
     r.finished_us = clock_wall_us();
     if (job->checkpoint)
@@ -183,6 +189,7 @@ static void send_result(worker *w, const running *job, int ok, int cls, const ch
     uint8_t *data = wire_pack(&env, &len);
     send_packed(w, data, len);
     remember_result(w, job->attempt_id, data, len);
+    secrets_release(held);
 }
 
 /* ---- executors ---- */
@@ -197,6 +204,7 @@ static void free_job(running *job)
     unlink(job->log_path);
     free(job->task);
     free(job->nonce);
+    secrets_free(&job->secrets);
     free(job->type);
     free(job->log_path);
     free(job->workdir);
@@ -220,16 +228,6 @@ static void close_execproc(execproc *ep)
     for (int i = 0; i < 3; i++)
         if (!uv_is_closing(hs[i]))
             uv_close(hs[i], on_handle_closed);
-}
-
-/* Reads the tail of a log file written by an executor that died. */
-static uint8_t *read_log_file(const char *path, size_t *len)
-{
-    char *text = NULL;
-    *len = 0;
-    if (fs_read_file(path, LOG_CAP, &text, len, NULL) < 0)
-        return NULL;
-    return (uint8_t *)text;
 }
 
 static void finish_job(slot *sl)
@@ -320,9 +318,12 @@ static void on_exec_exit(uv_process_t *p, int64_t status, int sig)
             snprintf(msg, sizeof msg, "executor exited with status %lld running %s, attempt %u",
                      (long long)status, sl->job->type, sl->job->attempt);
         log_warn("slot %d: %s", sl->index, msg);
-        size_t loglen;
-        uint8_t *log = read_log_file(sl->job->log_path, &loglen);
-        send_result(w, sl->job, 0, cls, msg, NULL, log, loglen);
+        /* The log the executor that died had written. */
+        char *log = NULL;
+        size_t loglen = 0;
+        if (fs_read_file(sl->job->log_path, LOG_CAP, &log, &loglen, NULL) < 0)
+            loglen = 0;
+        send_result(w, sl->job, 0, cls, msg, NULL, (uint8_t *)log, loglen);
         free(log);
         finish_job(sl);
     } else if (!w->stopping) {
@@ -438,7 +439,14 @@ static void on_dispatch(worker *w, const Weft__Dispatch *d)
         reject(w, d, "no executor available on this worker");
         return;
     }
+    secret_set secrets;
+    char why[300];
+    if (secrets_resolve(w->secrets_dir, d->secrets, d->n_secrets, &secrets, why, sizeof why)) {
+        reject(w, d, why);
+        return;
+    }
     running *job = xcalloc(1, sizeof *job);
+    job->secrets = secrets;
     job->attempt_id = d->attempt_id;
     job->run_id = d->run_id;
     job->attempt = d->attempt;
@@ -463,6 +471,9 @@ static void on_dispatch(worker *w, const Weft__Dispatch *d)
     rq.mem_bytes = d->mem_bytes;
     rq.store = w->store ? w->store : d->store;
     rq.checkpoint_json = d->checkpoint_json;
+    Weft__Param *values, **vp = secrets_params(&job->secrets, &values);
+    rq.secrets = vp;
+    rq.n_secrets = job->secrets.n;
     size_t n = weft__exec_request__get_packed_size(&rq);
     write_req *wr = xcalloc(1, sizeof *wr);
     wr->data = xmalloc(n + 4);
@@ -471,6 +482,8 @@ static void on_dispatch(worker *w, const Weft__Dispatch *d)
     wr->data[2] = (uint8_t)(n >> 8);
     wr->data[3] = (uint8_t)n;
     weft__exec_request__pack(&rq, wr->data + 4);
+    free(values);
+    free(vp);
     uv_buf_t buf = uv_buf_init((char *)wr->data, (unsigned)(n + 4));
     int rc = uv_write(&wr->req, (uv_stream_t *)&sl->ep->in, &buf, 1, on_written);
     if (rc < 0) {
@@ -542,17 +555,6 @@ static void on_monitor(void *arg, zmq_msg_t *frames, size_t n)
     w->last_refusal = why;
     w->last_refusal_us = now;
     log_error("cannot connect to the scheduler: %s", why);
-}
-
-static int watch_handshakes(worker *w)
-{
-    const char *ep = "inproc://weft-worker-monitor";
-    w->monitor = zsock_new(&w->loop, w->zctx, ZMQ_PAIR, on_monitor, w);
-    if (!w->monitor ||
-        zmq_socket_monitor(zsock_handle(w->dealer), ep, KEYS_HANDSHAKE_EVENTS) < 0 ||
-        zmq_connect(zsock_handle(w->monitor), ep) < 0 || zsock_start(w->monitor) < 0)
-        return -1;
-    return 0;
 }
 
 static void on_heartbeat(uv_timer_t *t)
@@ -632,6 +634,9 @@ int worker_new(const worker_config *cfg, worker **out, weft_err *err)
         (fs_mkdir_p(cfg->store, 0755) < 0 || !(w->store = realpath(cfg->store, NULL))))
         rc = err_set(err, WEFT_EIO, "cannot create artifact store %s: %s", cfg->store,
                      strerror(errno));
+    if (rc == 0 && cfg->secrets_dir && !(w->secrets_dir = realpath(cfg->secrets_dir, NULL)))
+        rc = err_set(err, WEFT_EIO, "secrets directory %s: %s", cfg->secrets_dir,
+                     strerror(errno));
     if (rc == 0) {
         w->dealer = zsock_new(&w->loop, w->zctx, ZMQ_DEALER, on_message, w);
         void *z = w->dealer ? zsock_handle(w->dealer) : NULL;
@@ -649,7 +654,10 @@ int worker_new(const worker_config *cfg, worker **out, weft_err *err)
             zmq_setsockopt(z, ZMQ_SNDHWM, &hwm, sizeof hwm);
             zmq_setsockopt(z, ZMQ_RCVHWM, &hwm, sizeof hwm);
         }
-        if (!z || watch_handshakes(w) < 0 || zmq_connect(z, cfg->scheduler) < 0 ||
+        if (z)
+            w->monitor = zsock_monitor(w->dealer, w->zctx, "inproc://weft-worker-monitor",
+                                       KEYS_HANDSHAKE_EVENTS, on_monitor, w);
+        if (!z || !w->monitor || zmq_connect(z, cfg->scheduler) < 0 ||
             zsock_start(w->dealer) < 0)
             rc = err_set(err, WEFT_EUNREACH, "cannot connect to %s: %s", cfg->scheduler,
                          zmq_strerror(errno));
@@ -757,9 +765,7 @@ void worker_destroy(worker **wp)
         free_job(w->slots[i].job);
         w->slots[i].job = NULL;
     }
-    if (w->dealer && w->monitor)
-        zmq_socket_monitor(zsock_handle(w->dealer), NULL, 0);
-    zsock_close(w->monitor);
+    zsock_monitor_close(w->dealer, w->monitor);
     zsock_close(w->dealer);
     uv_walk(&w->loop, close_handle, NULL);
     uv_run(&w->loop, UV_RUN_DEFAULT);
@@ -782,6 +788,7 @@ void worker_destroy(worker **wp)
     free(w->executor);
     free(w->work_dir);
     free(w->store);
+    free(w->secrets_dir);
     free(w);
     *wp = NULL;
 }

@@ -26,6 +26,7 @@ typedef struct worker_config {
     const char *key_file;      /* CURVE key pair (NULL: $WEFT_KEY) */
     const char *server_key;    /* the scheduler's public key (NULL: $WEFT_SERVER_KEY) */
     int insecure;              /* plain TCP to a loopback scheduler */
+    const char *secrets_dir;   /* one file per secret a task may name; NULL: none */
 } worker_config;
 
 typedef struct worker worker;

@@ -3,6 +3,7 @@
  *   weft-worker [--scheduler ENDPOINT] [--name NAME] [--slots N] [--plugin-path PATH]
  *               [--work-dir DIR] [--store DIR] [--heartbeat MS] [--log-level LEVEL]
  *               [--key FILE --server-key KEY | --insecure] [--pass-env NAME]...
+ *               [--secrets-dir DIR]
  *
  * Defaults: ipc://.weft/scheduler.sock, NAME = host-pid, one slot per core, the default
  * plugin path, DIR = a fresh private $TMPDIR/weft-worker-NAME.XXXXXX (mkdtemp, removed at
@@ -13,7 +14,8 @@
  * the worker speaks CURVE with its key pair (--key, $WEFT_KEY) and the scheduler's public
  * key (--server-key, $WEFT_SERVER_KEY); --insecure allows plain TCP to a loopback address.
  * `shell` tasks see only PATH, HOME, LANG, LC_ALL, TZ and TMPDIR of the worker's environment,
- * and the variables named by --pass-env. */
+ * and the variables named by --pass-env. A task's secrets are read from --secrets-dir (one
+ * file per secret) and masked in everything sent back (worker/secrets.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
@@ -33,7 +35,8 @@ static void usage(void)
     fprintf(stderr, "usage: weft-worker [--scheduler ENDPOINT] [--name NAME] [--slots N] "
                     "[--plugin-path PATH] [--work-dir DIR] [--store DIR] [--heartbeat MS] "
                     "[--log-level debug|info|warn|error] "
-                    "[--key FILE --server-key KEY | --insecure] [--pass-env NAME]...\n");
+                    "[--key FILE --server-key KEY | --insecure] [--pass-env NAME]... "
+                    "[--secrets-dir DIR]\n");
 }
 
 static int parse_u32(const char *s, uint64_t max, uint32_t *out)
@@ -89,6 +92,8 @@ int main(int argc, char **argv)
             cfg.key_file = v;
         else if (ok && !strcmp(a, "--server-key"))
             cfg.server_key = v;
+        else if (ok && !strcmp(a, "--secrets-dir"))
+            cfg.secrets_dir = v;
         else if (ok && !strcmp(a, "--pass-env"))
             ok = pass_env(v) == 0;
         else if (!strcmp(a, "--insecure")) {

@@ -54,8 +54,11 @@ expect "children started before a parent ended" 0 "$(sql "$state" "
     JOIN attempts p ON p.run_id = e.run_id AND p.idx = e.parent AND p.state = 'succeeded'
     JOIN attempts c ON c.run_id = e.run_id AND c.idx = e.child
     WHERE e.run_id = 1 AND c.started_us < p.finished_us")"
-# A scheduler killed before its first commit leaves no "resumed" event.
-at_least "resumed after the restarts" 5 "$(sql "$state" "SELECT count(*) FROM events WHERE run_id = 1 AND kind = 'resumed'")"
+# A scheduler killed before its first commit leaves no "resumed" event; a sanitizer build
+# starts about five times slower, so fewer of its 30 schedulers get that far.
+resumes=5
+[ -n "${WEFT_SANITIZED:-}" ] && resumes=2
+at_least "resumed after the restarts" "$resumes" "$(sql "$state" "SELECT count(*) FROM events WHERE run_id = 1 AND kind = 'resumed'")"
 expect "one ready event per attempt (restarts add none)" \
     "$(sql "$state" "SELECT count(*) FROM attempts WHERE run_id = 1")" \
     "$(sql "$state" "SELECT count(*) FROM events WHERE run_id = 1 AND kind = 'ready'")"

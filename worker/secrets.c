@@ -1,0 +1,146 @@
+/* secrets: resolving and masking a task's secrets. See secrets.h. */
+#include "worker/secrets.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "common/wire.h"
+#include "common/xmem.h"
+
+#define MASK "***"
+#define MASK_MIN 4 /* shorter values would mask ordinary text */
+
+/* Reads the secret file path into a fresh buffer (a trailing newline dropped). */
+static char *read_secret(const char *path, const char **why)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        *why = fd < 0 && errno == ENOENT ? "it is not in the secrets directory"
+                                         : "it is not a readable regular file";
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    if (st.st_size > (off_t)SECRET_MAX) {
+        close(fd);
+        *why = "it is larger than 64 KiB";
+        return NULL;
+    }
+    char *v = xmalloc((size_t)st.st_size + 1);
+    ssize_t got = read(fd, v, (size_t)st.st_size);
+    close(fd);
+    size_t len = got > 0 ? (size_t)got : 0;
+    if (len && v[len - 1] == '\n')
+        len--;
+    v[len] = '\0';
+    return v;
+}
+
+int secrets_resolve(const char *dir, Weft__Param *const *refs, size_t n, secret_set *out,
+                    char *why, size_t whylen)
+{
+    memset(out, 0, sizeof *out);
+    out->envs = xcalloc(n + 1, sizeof *out->envs);
+    out->values = xcalloc(n + 1, sizeof *out->values);
+    for (size_t i = 0; i < n; i++) {
+        const char *name = refs[i]->value, *reason = "this worker has no --secrets-dir";
+        /* The scheduler checked the name; a worker trusts nothing it is sent. */
+        char *v = NULL;
+        if (dir && !strchr(name, '/') && name[0] != '.' && name[0]) {
+            char *path = xasprintf("%s/%s", dir, name);
+            v = read_secret(path, &reason);
+            free(path);
+        }
+        if (!v) {
+            snprintf(why, whylen, "secret '%.128s' is not available on this worker: %s", name,
+                     reason);
+            secrets_free(out);
+            return -1;
+        }
+        out->envs[out->n] = xstrdup(refs[i]->name);
+        out->values[out->n++] = v;
+    }
+    return 0;
+}
+
+void secrets_free(secret_set *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->envs[i]);
+        sodium_memzero(s->values[i], strlen(s->values[i]));
+        free(s->values[i]);
+    }
+    free(s->envs);
+    free(s->values);
+    memset(s, 0, sizeof *s);
+}
+
+/* Replaces every occurrence of pat in buf (NUL-terminated, *len bytes) by MASK. */
+static char *replace_all(char *buf, size_t *len, const char *pat)
+{
+    size_t plen = strlen(pat);
+    if (plen < MASK_MIN)
+        return buf;
+    for (char *hit = memmem(buf, *len, pat, plen); hit;
+         hit = memmem(hit, *len - (size_t)(hit - buf), pat, plen)) {
+        memcpy(hit, MASK, 3);
+        memmove(hit + 3, hit + plen, *len - (size_t)(hit - buf) - plen + 1);
+        *len -= plen - 3;
+        hit += 3;
+    }
+    return buf;
+}
+
+char *secrets_mask(const secret_set *s, const char *data, size_t len, size_t *outlen)
+{
+    char *buf = xmalloc(len + 1);
+    memcpy(buf, data, len);
+    buf[len] = '\0';
+    for (size_t i = 0; i < s->n; i++) {
+        replace_all(buf, &len, s->values[i]);
+        /* As it appears inside JSON (outputs): quotes, backslashes, control characters. */
+        json_t *str = json_string(s->values[i]);
+        char *esc = str ? json_dumps(str, JSON_ENCODE_ANY) : NULL;
+        if (esc && strlen(esc) >= 2) {
+            esc[strlen(esc) - 1] = '\0';
+            if (strcmp(esc + 1, s->values[i]) != 0)
+                replace_all(buf, &len, esc + 1);
+        }
+        free(esc);
+        json_decref(str);
+    }
+    *outlen = len;
+    return buf;
+}
+
+void secrets_mask_result(const secret_set *s, Weft__Result *r, char *held[3])
+{
+    size_t n;
+    held[0] = secrets_mask(s, r->message, strlen(r->message), &n);
+    held[1] = secrets_mask(s, r->outputs_json, strlen(r->outputs_json), &n);
+    held[2] = secrets_mask(s, r->log.data ? (const char *)r->log.data : "", r->log.len, &n);
+    r->message = held[0];
+    r->outputs_json = held[1];
+    r->log.data = (uint8_t *)held[2];
+    r->log.len = n;
+}
+
+void secrets_release(char *held[3])
+{
+    for (int i = 0; i < 3; i++)
+        free(held[i]);
+}
+
+Weft__Param **secrets_params(const secret_set *s, Weft__Param **storage)
+{
+    return wire_params(s->envs, s->values, s->n, storage);
+}
