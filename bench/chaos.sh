@@ -24,7 +24,7 @@ round() {
     mkdir -p "$T/small"
     mount -t tmpfs -o size=24m tmpfs "$T/small" || { echo "cannot mount a tmpfs (root?)"; return 2; }
     state="$T/small/state"
-    ep="tcp://127.0.0.1:$((20000 + RANDOM % 40000))"
+    ep="tcp://127.0.0.1:$((10000 + RANDOM % 22000))"
     q() { sqlite3 -batch -noheader -cmd ".timeout 10000" "$state/catalog.db" "$1"; }
     start_sched() { "$bin/weft-scheduler" --state "$state" --listen "$ep" --insecure --log-level warn 2>>"$T/sched.log" & sched=$!; }
     # The tasks append to $E, from the workers' environment (it keeps the file under 1 MiB).

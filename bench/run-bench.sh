@@ -24,7 +24,7 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait; rm -rf "$T"' 
 security=${SECURITY:-curve}
 bench_header "2 workers x $slots slots, $security"
 
-port=$((20000 + RANDOM % 40000))
+port=$((10000 + RANDOM % 22000))
 ep="tcp://127.0.0.1:$port"
 if [ "$security" = curve ]; then
     "$bin/weft-scheduler" --state "$T/state" --listen "$ep" --log-level warn 2>"$T/sched.log" &

@@ -103,11 +103,15 @@ at_most() {
     if compare "$3" "<=" "$2"; then ok "$1 ($3)"; else fail "$1: expected at most $2, got '$3'"; fi
 }
 
-# A free-looking TCP port on loopback.
+# A free-looking TCP port on loopback, below the kernel's ephemeral range: a port in that
+# range may be taken between this check and the bind as the local end of any connection
+# (the tests' own included), and the bind then fails with "Address already in use".
 free_port() {
-    local p
+    local p lo
+    lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+    [ "${lo:-0}" -gt 11000 ] || lo=32768
     for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((10000 + RANDOM % (lo - 10000)))
         (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
     done
     echo 0
@@ -129,9 +133,14 @@ start_worker() {
     PIDS+=("$WORKER_PID")
 }
 
-# wait_for_workers ENDPOINT N: until the scheduler reports N workers.
+# wait_for_workers ENDPOINT N: until the scheduler reports N workers. A scheduler this test
+# started that has exited (it could not bind, say) fails the test at once.
 wait_for_workers() {
     for _ in $(seq 100); do
+        if [ -n "${SCHED_PID:-}" ] && ! kill -0 "$SCHED_PID" 2>/dev/null; then
+            fail "the scheduler (pid $SCHED_PID) exited: $(tail -n 1 "$T/scheduler.log" 2>/dev/null)"
+            return 1
+        fi
         n=$("$weft" status --scheduler "$1" --json 2>/dev/null | sed -n 's/.*"workers": \([0-9]*\).*/\1/p')
         [ "${n:-0}" -ge "$2" ] && return 0
         sleep 0.1
@@ -140,11 +149,13 @@ wait_for_workers() {
     return 1
 }
 
-# forget_pid PID: cleanup no longer stops PID (it was stopped here). Exact match only.
+# forget_pid PID: cleanup no longer stops PID (it was stopped here), and it is no longer the
+# test's scheduler (SCHED_PID). Exact match only.
 forget_pid() {
     local p keep=()
     for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
     PIDS=("${keep[@]}")
+    [ "${SCHED_PID:-}" != "$1" ] || SCHED_PID=""
 }
 
 # kill9 PID NAME LOG: SIGKILL a daemon this test started, and forget it. It must die of that
