@@ -87,6 +87,21 @@ static Weft__Envelope *recv_env(void *s, int ms)
 
 #define NOOP_TYPES "{\"plugins\": [{\"name\": \"builtin\", \"types\": [{\"name\": \"noop\"}]}]}"
 
+/* Sends a registration as worker name with slots and task types types_json. */
+static int send_register(void *s, const char *name, uint32_t slots, uint32_t heartbeat_ms,
+                         const char *types)
+{
+    Weft__Register r = WEFT__REGISTER__INIT;
+    r.name = (char *)name;
+    r.slots = slots;
+    r.heartbeat_ms = heartbeat_ms;
+    r.types_json = (char *)types;
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_REGISTER;
+    env.register_ = &r;
+    return send_env(s, &env);
+}
+
 /* Sends FILE as a SubmitRequest and prints the reply's error. Returns 0 when a reply came. */
 static int submit_file(void *s, const char *file)
 {
@@ -103,20 +118,12 @@ static int submit_file(void *s, const char *file)
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_SUBMIT;
     env.submit = &sub;
-    size_t len;
-    uint8_t *buf = wire_pack(&env, &len);
-    int rc = zmq_send(s, buf, len, 0);
-    free(buf);
-    zmq_pollitem_t item = {.socket = s, .events = ZMQ_POLLIN};
-    if (rc < 0 || zmq_poll(&item, 1, 5000) <= 0)
+    Weft__Envelope *reply = send_env(s, &env) == 0 ? recv_env(s, 5000) : NULL;
+    if (!reply || reply->body_case != WEFT__ENVELOPE__BODY_REPLY) {
+        if (reply)
+            weft__envelope__free_unpacked(reply, NULL);
         return 1;
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    zmq_msg_recv(&m, s, 0);
-    Weft__Envelope *reply = wire_unpack(zmq_msg_data(&m), zmq_msg_size(&m));
-    zmq_msg_close(&m);
-    if (!reply || reply->body_case != WEFT__ENVELOPE__BODY_REPLY)
-        return 1;
+    }
     printf("%s", reply->reply->error);
     weft__envelope__free_unpacked(reply, NULL);
     return 0;
@@ -129,30 +136,14 @@ static int register_raw(const char *endpoint, const char *name, const char *slot
     void *ctx = zmq_ctx_new(), *s = open_peer(ctx, endpoint, 0);
     if (!s)
         return 1;
-    Weft__Register r = WEFT__REGISTER__INIT;
-    r.name = (char *)name;
-    r.slots = (uint32_t)strtoul(slots, NULL, 10);
-    r.heartbeat_ms = (uint32_t)strtoul(heartbeat, NULL, 10);
-    r.types_json = NOOP_TYPES;
-    Weft__Envelope env = WEFT__ENVELOPE__INIT;
-    env.body_case = WEFT__ENVELOPE__BODY_REGISTER;
-    env.register_ = &r;
-    size_t len;
-    uint8_t *buf = wire_pack(&env, &len);
-    int rc = zmq_send(s, buf, len, 0) < 0;
-    free(buf);
-    zmq_pollitem_t item = {.socket = s, .events = ZMQ_POLLIN};
-    while (!rc && zmq_poll(&item, 1, 2000) > 0) {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        zmq_msg_recv(&m, s, 0);
-        Weft__Envelope *e = wire_unpack(zmq_msg_data(&m), zmq_msg_size(&m));
-        zmq_msg_close(&m);
-        int refused = e && e->body_case == WEFT__ENVELOPE__BODY_REFUSED;
+    int rc = send_register(s, name, (uint32_t)strtoul(slots, NULL, 10),
+                           (uint32_t)strtoul(heartbeat, NULL, 10), NOOP_TYPES) < 0;
+    Weft__Envelope *e;
+    while (!rc && (e = recv_env(s, 2000)) != NULL) {
+        int refused = e->body_case == WEFT__ENVELOPE__BODY_REFUSED;
         if (refused)
             printf("refused: %s\n", e->refused->reason);
-        if (e)
-            weft__envelope__free_unpacked(e, NULL);
+        weft__envelope__free_unpacked(e, NULL);
         if (refused)
             goto done;
     }
@@ -163,20 +154,6 @@ done:
     return rc;
 }
 
-/* Sends a registration as worker name of one slot with task types types_json. */
-static int send_register(void *s, const char *name, uint32_t heartbeat_ms, const char *types)
-{
-    Weft__Register r = WEFT__REGISTER__INIT;
-    r.name = (char *)name;
-    r.slots = 1;
-    r.heartbeat_ms = heartbeat_ms;
-    r.types_json = (char *)types;
-    Weft__Envelope env = WEFT__ENVELOPE__INIT;
-    env.body_case = WEFT__ENVELOPE__BODY_REGISTER;
-    env.register_ = &r;
-    return send_env(s, &env);
-}
-
 /* Registers as worker name, then sends forged results for attempt. */
 static int forge_result(const char *endpoint, const char *name, uint64_t attempt,
                         const char *outputs)
@@ -184,7 +161,7 @@ static int forge_result(const char *endpoint, const char *name, uint64_t attempt
     void *ctx = zmq_ctx_new(), *s = open_peer(ctx, endpoint, 1000);
     if (!s)
         return 1;
-    int rc = send_register(s, name, 1000, "{\"plugins\": []}");
+    int rc = send_register(s, name, 1, 1000, "{\"plugins\": []}");
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     Weft__Envelope *e = recv_env(s, 1000);
     if (e && e->body_case == WEFT__ENVELOPE__BODY_REFUSED) {
@@ -258,7 +235,7 @@ static int fake_worker(const char *endpoint, const char *name, int seconds, size
     void *ctx = zmq_ctx_new(), *s = open_peer(ctx, endpoint, 1000);
     if (!s)
         return 1;
-    int rc = send_register(s, name, 200, NOOP_TYPES);
+    int rc = send_register(s, name, 1, 200, NOOP_TYPES);
     Weft__Heartbeat hb = WEFT__HEARTBEAT__INIT;
     Weft__Envelope beat = WEFT__ENVELOPE__INIT;
     beat.body_case = WEFT__ENVELOPE__BODY_HEARTBEAT;
