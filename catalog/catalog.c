@@ -21,7 +21,8 @@ static const char *const stmt_sql[ST__COUNT] = {
                         "created_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_GET_WORKFLOW] = "SELECT id FROM workflows WHERE hash = ?1",
     [ST_CREATE_RUN] = "INSERT INTO runs(workflow_id, state, params, ntasks, created_us, types, "
-                      "artifacts, retry_of, id) VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                      "artifacts, retry_of, id, project) "
+                      "VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [ST_ADD_TASK] = "INSERT OR IGNORE INTO tasks(run_id, idx, name, type, type_version, state, "
                     "elem) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?20)",
     [ST_ADD_EDGE] = "INSERT OR IGNORE INTO edges(run_id, child, parent) VALUES (?1, ?2, ?3)",
@@ -65,9 +66,10 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_CACHE_GET] = "SELECT outputs, run_id, task FROM cache WHERE key = ?1",
     [ST_CACHE_HIT] = "UPDATE cache SET hits = hits + 1, last_hit_us = ?2 WHERE key = ?1",
     [ST_CACHE_PUT] = "INSERT OR REPLACE INTO cache(key, workflow, task, type, type_version, "
-                     "cache_version, inputs, outputs, run_id, created_us) "
+                     "cache_version, inputs, outputs, run_id, created_us, project) "
                      "SELECT t.cache_key, w.name, t.name, t.type, t.type_version, "
-                     "coalesce(t.cache_version, ''), coalesce(t.inputs, '{}'), ?3, t.run_id, ?4 "
+                     "coalesce(t.cache_version, ''), coalesce(t.inputs, '{}'), ?3, t.run_id, ?4, "
+                     "r.project "
                      "FROM tasks t JOIN runs r ON r.id = t.run_id "
                      "JOIN workflows w ON w.id = r.workflow_id "
                      "WHERE t.run_id = ?1 AND t.idx = ?2 AND t.elem = ?20 "
@@ -78,8 +80,11 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_REQUEST_GET] = "SELECT kind, code, error, json, run_id FROM requests WHERE key = ?1",
     [ST_REQUEST_PUT] = "INSERT INTO requests(key, kind, code, error, json, run_id, created_us) "
                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [ST_KEY_ADD] = "INSERT INTO principals(public_key, name, role, created_us) "
-                   "VALUES (?1, ?2, ?3, ?4)",
+    [ST_KEY_ADD] = "INSERT INTO principals(public_key, name, role, created_us, projects) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_PROJECT_SET] = "INSERT INTO projects(name, max_runs, max_tasks, max_inflight, "
+                       "updated_us) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(name) DO UPDATE "
+                       "SET max_runs = ?2, max_tasks = ?3, max_inflight = ?4, updated_us = ?5",
     [ST_KEY_REVOKE] = "UPDATE principals SET revoked_us = ?2 WHERE revoked_us IS NULL AND "
                       "(name = ?1 OR public_key = ?1)",
 };
@@ -217,6 +222,7 @@ int64_t catalog_create_run(catalog *c, const catalog_run *r, int64_t now_us)
      * skipped, not handed to the next run. */
     int64_t id = c->next_run++;
     sqlite3_bind_int64(s, 8, id);
+    cat_bind_text(s, 9, r->project ? r->project : CATALOG_DEFAULT_PROJECT);
     if (cat_done(c, s, "create run") < 0)
         return WEFT_EDB;
     if (id > c->turn_run)
@@ -524,17 +530,30 @@ int catalog_request_put(catalog *c, const char *key, const catalog_answer *a, in
     return rc;
 }
 
-int catalog_add_key(catalog *c, const char *public_key, const char *name, const char *role,
-                    int64_t now_us)
+int catalog_add_key(catalog *c, const catalog_key *k, int64_t now_us)
 {
     sqlite3_stmt *s = cat_stmt(c, ST_KEY_ADD);
     if (!s)
         return WEFT_EDB;
-    cat_bind_text(s, 1, public_key);
-    cat_bind_text(s, 2, name);
-    cat_bind_text(s, 3, role);
+    cat_bind_text(s, 1, k->public_key);
+    cat_bind_text(s, 2, k->name);
+    cat_bind_text(s, 3, k->role);
     sqlite3_bind_int64(s, 4, now_us);
+    cat_bind_text(s, 5, k->projects ? k->projects : "[]");
     return cat_done(c, s, "add key");
+}
+
+int catalog_set_project(catalog *c, const catalog_project *p, int64_t now_us)
+{
+    sqlite3_stmt *s = cat_stmt(c, ST_PROJECT_SET);
+    if (!s)
+        return WEFT_EDB;
+    cat_bind_text(s, 1, p->name);
+    sqlite3_bind_int64(s, 2, p->max_runs);
+    sqlite3_bind_int64(s, 3, p->max_tasks);
+    sqlite3_bind_int64(s, 4, p->max_inflight);
+    sqlite3_bind_int64(s, 5, now_us);
+    return cat_done(c, s, "set project limits");
 }
 
 int catalog_revoke_keys(catalog *c, const char *name_or_key, int64_t now_us)

@@ -27,7 +27,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 10
+#define CATALOG_SCHEMA_VERSION 11
 
 enum {
     CATALOG_READONLY = 1,    /* an existing database, for queries only */
@@ -71,6 +71,7 @@ typedef struct catalog_run {
     const char *artifacts; /* JSON: path -> artifact reference for every path it named */
     size_t ntasks;
     int64_t retry_of;      /* the run this one retries, or 0 */
+    const char *project;   /* NULL: CATALOG_DEFAULT_PROJECT */
 } catalog_run;
 /* Creates a run in state "running"; returns its id (> 0) or WEFT_EDB. */
 int64_t catalog_create_run(catalog *c, const catalog_run *r, int64_t now_us);
@@ -156,16 +157,39 @@ int catalog_write_log(catalog *c, int64_t run, const char *task, int attempt,
 
 /* ---- principals: the CURVE keys the scheduler admits ---- */
 
-/* Adds a key of principal name with role ("worker", "client" or "admin"). The caller checks
- * that the key is new and the role is the name's (a duplicate key fails the turn). */
-int catalog_add_key(catalog *c, const char *public_key, const char *name, const char *role,
-                    int64_t now_us);
+/* A key of principal name with role ("worker", "client" or "admin") and the projects it
+ * may use (a JSON array of names; NULL: none). */
+typedef struct catalog_key {
+    const char *public_key, *name, *role, *projects;
+} catalog_key;
+/* Adds a key. The caller checks that the key is new and the role is the name's (a duplicate
+ * key fails the turn). */
+int catalog_add_key(catalog *c, const catalog_key *k, int64_t now_us);
 /* Revokes every unrevoked key of the principal name_or_key, or the one key it is; returns
  * how many were revoked (0: none) or WEFT_EDB. */
 int catalog_revoke_keys(catalog *c, const char *name_or_key, int64_t now_us);
 /* Every key, revoked ones too: [{"public_key", "name", "role", "projects", "created_us",
  * "revoked_us"}], by name. */
 json_t *catalog_list_keys(catalog *c, weft_err *err);
+
+/* ---- projects: every run belongs to one ---- */
+
+#define CATALOG_DEFAULT_PROJECT "default"
+
+/* A project's limits; 0 means none. */
+typedef struct catalog_project {
+    const char *name;
+    int64_t max_runs;     /* runs running at once */
+    int64_t max_tasks;    /* tasks and map elements of one run */
+    int64_t max_inflight; /* attempts in flight at once, over all its runs */
+} catalog_project;
+/* Sets (replaces) a project's limits. */
+int catalog_set_project(catalog *c, const catalog_project *p, int64_t now_us);
+/* Every project that has limits or runs: [{"name", "max_runs", "max_tasks",
+ * "max_inflight", "runs"}], by name ("runs": how many it ever had). */
+json_t *catalog_list_projects(catalog *c, weft_err *err);
+/* The project of run into out (n bytes): 1, 0 when there is no such run, or WEFT_EDB. */
+int catalog_run_project(catalog *c, int64_t run, char *out, size_t n);
 
 /* ---- memoization (catalog_cache.c) ---- */
 
@@ -186,10 +210,14 @@ int catalog_cache_put(catalog *c, int64_t run, int idx, int elem, const char *ou
 /* Deletes the entry for key (0 whether or not there was one). */
 int catalog_cache_del(catalog *c, const char *key);
 
-/* Cache entries, newest first, filtered by workflow and task (NULL: any): each {"key",
- * "workflow", "task", "type", "type_version", "cache_version", "run_id", "created_us",
- * "hits", "last_hit_us"}. */
-json_t *catalog_query_cache(catalog *c, const char *workflow, const char *task, int limit,
+/* Which cache entries: key prefix, workflow, task and project (NULL: any). */
+typedef struct catalog_cache_filter {
+    const char *prefix, *workflow, *task, *project;
+} catalog_cache_filter;
+/* Cache entries, newest first, filtered by workflow, task and project (f->prefix unused):
+ * each {"key", "project", "workflow", "task", "type", "type_version", "cache_version",
+ * "run_id", "created_us", "hits", "last_hit_us"}. */
+json_t *catalog_query_cache(catalog *c, const catalog_cache_filter *f, int limit,
                             weft_err *err);
 /* The entries whose key starts with prefix, with inputs and outputs. */
 json_t *catalog_query_cache_entry(catalog *c, const char *prefix, weft_err *err);
@@ -197,10 +225,8 @@ json_t *catalog_query_cache_entry(catalog *c, const char *prefix, weft_err *err)
  * source, and run creation time; then "nearest": the latest entry for the same workflow
  * and task created before that run (or null), with inputs. */
 json_t *catalog_query_cache_explain(catalog *c, int64_t run, const char *task, weft_err *err);
-/* Deletes the entries matching key prefix, workflow and task (NULL: any); returns how
- * many, or a negative code. */
-int64_t catalog_cache_evict(catalog *c, const char *prefix, const char *workflow,
-                            const char *task, weft_err *err);
+/* Deletes the entries matching f; returns how many, or a negative code. */
+int64_t catalog_cache_evict(catalog *c, const catalog_cache_filter *f, weft_err *err);
 
 /* ---- garbage collection (catalog_gc.c) ---- */
 
@@ -228,7 +254,15 @@ int catalog_restore(const char *dir, const char *src, char **kept, weft_err *err
 
 /* ---- queries (JSON; caller json_decrefs; NULL with err when not found) ---- */
 
-json_t *catalog_query_runs(catalog *c, int limit, weft_err *err);
+/* Which runs catalog_query_runs lists: project NULL: of any project; within (a JSON array
+ * of project names) NULL: no restriction. */
+typedef struct catalog_runs_filter {
+    const char *project;
+    const char *within;
+    int limit;            /* <= 0: 50 */
+} catalog_runs_filter;
+/* Runs, newest first, each with its project. */
+json_t *catalog_query_runs(catalog *c, const catalog_runs_filter *f, weft_err *err);
 /* One run: its row (with retry_of), and its tasks in order, each with its attempts
  * ("attempt_list"), inputs, outputs and lineage ("source": computed, cache, in-flight or
  * retry for a succeeded task; "source_run" and "source_task" when copied); a mapped task
@@ -239,7 +273,7 @@ json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int lim
 /* Ids of the runs in state "running", oldest first: [{"id": N}, ...]. */
 json_t *catalog_query_open_runs(catalog *c, weft_err *err);
 /* What a restarted scheduler needs to rebuild a run: {"id", "file", "spec", "params",
- * "types", "artifacts", "cancel_requested",
+ * "types", "artifacts", "cancel_requested", "project",
  * "tasks": [{"idx", "elem", "state", "attempts", "outputs", "retry_due_us",
  * "running_attempt", "running_worker", "running_dispatched_us"}]}. */
 json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err);

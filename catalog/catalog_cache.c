@@ -103,24 +103,25 @@ static json_t *filtered(catalog *c, const char *sql, const char *const *texts, i
     return cat_rows_stmt(c, st, err);
 }
 
-json_t *catalog_query_cache(catalog *c, const char *workflow, const char *task, int limit,
+json_t *catalog_query_cache(catalog *c, const catalog_cache_filter *f, int limit,
                             weft_err *err)
 {
-    const char *texts[] = {workflow, task};
+    const char *texts[] = {f->workflow, f->task, f->project};
     return filtered(c,
-                    "SELECT key, workflow, task, type, type_version, cache_version, run_id, "
-                    "created_us, hits, last_hit_us FROM cache "
+                    "SELECT key, project, workflow, task, type, type_version, cache_version, "
+                    "run_id, created_us, hits, last_hit_us FROM cache "
                     "WHERE (?1 IS NULL OR workflow = ?1) AND (?2 IS NULL OR task = ?2) "
-                    "ORDER BY created_us DESC, key LIMIT ?3",
-                    texts, 2, limit > 0 ? limit : 100, err);
+                    "AND (?3 IS NULL OR project = ?3) "
+                    "ORDER BY created_us DESC, key LIMIT ?4",
+                    texts, 3, limit > 0 ? limit : 100, err);
 }
 
 json_t *catalog_query_cache_entry(catalog *c, const char *prefix, weft_err *err)
 {
     const char *texts[] = {prefix};
     return filtered(c,
-                    "SELECT key, workflow, task, type, type_version, cache_version, inputs, "
-                    "outputs, run_id, created_us, hits, last_hit_us FROM cache "
+                    "SELECT key, project, workflow, task, type, type_version, cache_version, "
+                    "inputs, outputs, run_id, created_us, hits, last_hit_us FROM cache "
                     "WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key LIMIT ?2",
                     texts, 1, 10, err);
 }
@@ -132,7 +133,7 @@ json_t *catalog_query_cache_explain(catalog *c, int64_t run, const char *task, w
     snprintf(sql, sizeof sql,
              "SELECT t.name AS task, w.name AS workflow, t.type, t.type_version, t.state, "
              "t.cache_key AS key, t.cache_version, t.inputs, t.source, t.source_run, "
-             "t.source_task, r.created_us FROM tasks t JOIN runs r ON r.id = t.run_id "
+             "t.source_task, r.created_us, r.project FROM tasks t JOIN runs r ON r.id = t.run_id "
              "JOIN workflows w ON w.id = r.workflow_id "
              "WHERE t.run_id = %lld AND t.name = ?1 LIMIT ?2",
              (long long)run);
@@ -149,8 +150,10 @@ json_t *catalog_query_cache_explain(catalog *c, int64_t run, const char *task, w
     snprintf(sql, sizeof sql,
              "SELECT key, type, type_version, cache_version, inputs, run_id, created_us "
              "FROM cache WHERE workflow = ?1 AND task = ?2 AND run_id <> %lld "
+             "AND project = (SELECT project FROM runs WHERE id = %lld) "
              "AND created_us <= %lld ORDER BY created_us DESC LIMIT ?3",
-             (long long)run, (long long)json_integer_value(json_object_get(t, "created_us")));
+             (long long)run, (long long)run,
+             (long long)json_integer_value(json_object_get(t, "created_us")));
     json_t *n = filtered(c, sql, near, 2, 1, err);
     if (!n) {
         json_decref(t);
@@ -162,17 +165,18 @@ json_t *catalog_query_cache_explain(catalog *c, int64_t run, const char *task, w
     return t;
 }
 
-int64_t catalog_cache_evict(catalog *c, const char *prefix, const char *workflow,
-                            const char *task, weft_err *err)
+int64_t catalog_cache_evict(catalog *c, const catalog_cache_filter *f, weft_err *err)
 {
     sqlite3_stmt *st;
     const char *sql = "DELETE FROM cache WHERE (?1 IS NULL OR substr(key, 1, length(?1)) = ?1) "
-                      "AND (?2 IS NULL OR workflow = ?2) AND (?3 IS NULL OR task = ?3)";
+                      "AND (?2 IS NULL OR workflow = ?2) AND (?3 IS NULL OR task = ?3) "
+                      "AND (?4 IS NULL OR project = ?4)";
     if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
         return err_set(err, WEFT_EDB, "catalogue: %s", sqlite3_errmsg(c->db));
-    cat_bind_text(st, 1, prefix);
-    cat_bind_text(st, 2, workflow);
-    cat_bind_text(st, 3, task);
+    cat_bind_text(st, 1, f->prefix);
+    cat_bind_text(st, 2, f->workflow);
+    cat_bind_text(st, 3, f->task);
+    cat_bind_text(st, 4, f->project);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)

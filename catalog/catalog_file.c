@@ -124,6 +124,16 @@ static const char *const migrations[] = {
     "  public_key TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,"
     "  projects TEXT NOT NULL DEFAULT '[]', created_us INTEGER NOT NULL, revoked_us INTEGER);"
     "CREATE INDEX principals_name ON principals(name);",
+    /* 11: projects. Every run belongs to one (runs before this belong to 'default'), and so
+     * does every cache entry (the project of the run that computed it); a project's limits
+     * (0: none) live in projects, a row per project an admin set limits for. */
+    "ALTER TABLE runs ADD COLUMN project TEXT NOT NULL DEFAULT 'default';"
+    "CREATE INDEX runs_project ON runs(project, id);"
+    "ALTER TABLE cache ADD COLUMN project TEXT NOT NULL DEFAULT 'default';"
+    "CREATE TABLE projects ("
+    "  name TEXT PRIMARY KEY, max_runs INTEGER NOT NULL DEFAULT 0,"
+    "  max_tasks INTEGER NOT NULL DEFAULT 0, max_inflight INTEGER NOT NULL DEFAULT 0,"
+    "  updated_us INTEGER NOT NULL);",
 };
 
 

@@ -54,7 +54,7 @@ json_t *cat_rows_stmt(catalog *c, sqlite3_stmt *st, weft_err *err)
                 json_t *v = NULL;
                 if (!strcmp(name, "params") || !strcmp(name, "inputs") ||
                     !strcmp(name, "outputs") || !strcmp(name, "types") ||
-                    !strcmp(name, "artifacts"))
+                    !strcmp(name, "artifacts") || !strcmp(name, "projects"))
                     v = json_loads(t, JSON_DECODE_ANY, NULL);
                 json_object_set_new(row, name, v ? v : json_string(t));
             }
@@ -82,19 +82,26 @@ json_t *cat_run_row(catalog *c, const char *sql, int64_t run, weft_err *err)
     return row;
 }
 
-json_t *catalog_query_runs(catalog *c, int limit, weft_err *err)
+json_t *catalog_query_runs(catalog *c, const catalog_runs_filter *f, weft_err *err)
 {
-    int64_t args[] = {limit > 0 ? limit : 50};
-    return cat_rows(c,
-                "SELECT r.id, w.name AS workflow, r.state, r.ntasks, r.created_us, "
-                "r.finished_us, r.error, "
-                "(SELECT count(*) FROM tasks t WHERE t.run_id = r.id AND t.elem = -1 AND "
-                "t.state = 'succeeded') AS succeeded, "
-                "(SELECT count(*) FROM tasks t WHERE t.run_id = r.id AND t.elem = -1 AND "
-                "t.state IN ('failed', 'skipped', 'cancelled')) AS failed "
-                "FROM runs r JOIN workflows w ON w.id = r.workflow_id "
-                "ORDER BY r.id DESC LIMIT ?1",
-                args, 1, NULL, err);
+    sqlite3_stmt *st;
+    const char *sql = "SELECT r.id, w.name AS workflow, r.project, r.state, r.ntasks, "
+                      "r.created_us, r.finished_us, r.error, "
+                      "(SELECT count(*) FROM tasks t WHERE t.run_id = r.id AND t.elem = -1 AND "
+                      "t.state = 'succeeded') AS succeeded, "
+                      "(SELECT count(*) FROM tasks t WHERE t.run_id = r.id AND t.elem = -1 AND "
+                      "t.state IN ('failed', 'skipped', 'cancelled')) AS failed "
+                      "FROM runs r JOIN workflows w ON w.id = r.workflow_id "
+                      "WHERE (?1 IS NULL OR r.project = ?1) AND (?2 IS NULL OR r.project IN "
+                      "(SELECT value FROM json_each(?2))) ORDER BY r.id DESC LIMIT ?3";
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
+        return NULL;
+    }
+    cat_bind_text(st, 1, f->project);
+    cat_bind_text(st, 2, f->within);
+    sqlite3_bind_int64(st, 3, f->limit > 0 ? f->limit : 50);
+    return cat_rows_stmt(c, st, err);
 }
 
 /* Attaches to each task row (ordered by idx, elem) its attempts (ordered the same way),
@@ -136,8 +143,9 @@ json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err)
 {
     int64_t args[] = {run};
     json_t *out = cat_run_row(c,
-                          "SELECT r.id, w.name AS workflow, w.version, w.file, w.hash, r.state, "
-                          "r.params, r.ntasks, r.created_us, r.finished_us, r.error, r.retry_of "
+                          "SELECT r.id, w.name AS workflow, w.version, w.file, w.hash, "
+                          "r.project, r.state, r.params, r.ntasks, r.created_us, r.finished_us, "
+                          "r.error, r.retry_of "
                           "FROM runs r JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
                           run, err);
     if (!out)
@@ -190,7 +198,7 @@ json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err)
     int64_t args[] = {run};
     json_t *out = cat_run_row(c,
                           "SELECT r.id, w.file, w.spec, r.params, r.types, r.artifacts, "
-                          "r.cancel_requested, r.created_us FROM runs r "
+                          "r.cancel_requested, r.created_us, r.project FROM runs r "
                           "JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
                           run, err);
     if (!out)
@@ -254,4 +262,32 @@ json_t *catalog_list_keys(catalog *c, weft_err *err)
 {
     return cat_rows(c, "SELECT public_key, name, role, projects, created_us, revoked_us "
                        "FROM principals ORDER BY name, created_us", NULL, 0, NULL, err);
+}
+
+json_t *catalog_list_projects(catalog *c, weft_err *err)
+{
+    return cat_rows(c,
+                    "SELECT n.name, coalesce(p.max_runs, 0) AS max_runs, "
+                    "coalesce(p.max_tasks, 0) AS max_tasks, "
+                    "coalesce(p.max_inflight, 0) AS max_inflight, "
+                    "(SELECT count(*) FROM runs r WHERE r.project = n.name) AS runs "
+                    "FROM (SELECT name FROM projects UNION SELECT DISTINCT project FROM runs) n "
+                    "LEFT JOIN projects p ON p.name = n.name ORDER BY n.name",
+                    NULL, 0, NULL, err);
+}
+
+int catalog_run_project(catalog *c, int64_t run, char *out, size_t n)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(c->db, "SELECT project FROM runs WHERE id = ?1", -1, &st, NULL) !=
+        SQLITE_OK)
+        return WEFT_EDB;
+    sqlite3_bind_int64(st, 1, run);
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW) {
+        snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+        found = 1;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : WEFT_EDB;
 }

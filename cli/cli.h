@@ -39,6 +39,11 @@ typedef struct cli_opts {
     const char *server_key;  /* --server-key / $WEFT_SERVER_KEY: the scheduler's key */
     int insecure;            /* --insecure / $WEFT_INSECURE=1: plain TCP to loopback */
     const char *role;        /* keys add --role */
+    const char *project;     /* --project / $WEFT_PROJECT: submit's project; list and cache
+                                filter; keys add: the last of projects */
+    const char **projects;   /* keys add: every --project given */
+    size_t nprojects;
+    int64_t max_runs, max_tasks, max_inflight; /* project set (-1: not given) */
     compile_param *params;   /* -p name=value */
     size_t nparams;
     char **args;             /* positional arguments after the command */
@@ -78,6 +83,9 @@ int cli_run_checked(cli_opts *o, local_start start);
 int cli_open_scheduler(const cli_opts *o, source **out);
 /* The client of a scheduler source (NULL for a local catalogue). */
 client *source_client(source *s);
+/* Sends env to the scheduler named by o (or serving o->state); returns the answer's JSON
+ * (caller json_decrefs), or NULL with the problem printed and *rc its exit code. */
+json_t *cli_ask(const cli_opts *o, const Weft__Envelope *env, int *rc);
 /* o's -p parameters for a request (pointers into o); free both arrays. */
 Weft__Param **cli_wire_params(const cli_opts *o, Weft__Param **storage);
 /* The string member k of o, or "" (answers print absent fields as empty). */
@@ -121,6 +129,7 @@ int cmd_backup(cli_opts *o);
 int cmd_restore(cli_opts *o);
 int cmd_check(cli_opts *o);
 int cmd_keys(cli_opts *o);
+int cmd_project(cli_opts *o);
 
 /* Whether to use colour on stdout (a TTY, and NO_COLOR unset). */
 int cli_color(void);

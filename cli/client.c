@@ -200,17 +200,11 @@ void client_new_key(char key[33])
         snprintf(key + 2 * i, 3, "%02x", raw[i]);
 }
 
-json_t *client_query(client *c, Weft__QueryKind kind, uint64_t run_id, const char *task,
-                     uint64_t after_seq, weft_err *err)
+json_t *client_query(client *c, const Weft__QueryRequest *q, weft_err *err)
 {
-    Weft__QueryRequest q = WEFT__QUERY_REQUEST__INIT;
-    q.kind = kind;
-    q.run_id = run_id;
-    q.task = (char *)(task ? task : "");
-    q.after_seq = after_seq;
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_QUERY;
-    env.query = &q;
+    env.query = (Weft__QueryRequest *)q;
     Weft__Envelope *reply = NULL;
     if (client_call(c, &env, &reply, err) < 0)
         return NULL;

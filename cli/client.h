@@ -39,7 +39,6 @@ int client_call_retry(client *c, const Weft__Envelope *env, Weft__Envelope **out
 void client_new_key(char key[33]);
 /* A query; returns the reply's JSON (caller json_decrefs) or NULL with err set (err->code
  * is the scheduler's code, or WEFT_EUNREACH). */
-json_t *client_query(client *c, Weft__QueryKind kind, uint64_t run_id, const char *task,
-                     uint64_t after_seq, weft_err *err);
+json_t *client_query(client *c, const Weft__QueryRequest *q, weft_err *err);
 
 #endif

@@ -1,9 +1,9 @@
 /* weft cache: the memoization cache in the state directory's catalogue.
  *
- *   weft cache ls [--workflow W] [--task T]   entries, newest first
+ *   weft cache ls [--workflow W] [--task T] [--project P]   entries, newest first
  *   weft cache show KEY                       one entry (a unique key prefix), with inputs
  *                                             and outputs
- *   weft cache evict KEY | --workflow W [--task T] | --all
+ *   weft cache evict KEY | --workflow W [--task T] | --project P | --all
  *   weft cache explain RUN TASK               why TASK of RUN hit or missed: which part of
  *                                             its key differs from the nearest earlier entry
  *
@@ -50,7 +50,8 @@ static const char *when(int64_t us, char *buf, size_t n)
 static int cache_ls(const cli_opts *o, catalog *cat)
 {
     weft_err err = {0};
-    json_t *rows = catalog_query_cache(cat, o->workflow, o->task, 1000, &err);
+    catalog_cache_filter f = {.workflow = o->workflow, .task = o->task, .project = o->project};
+    json_t *rows = catalog_query_cache(cat, &f, 1000, &err);
     if (!rows) {
         fprintf(stderr, "weft: %s\n", err.msg);
         return EXIT_USAGE;
@@ -58,14 +59,15 @@ static int cache_ls(const cli_opts *o, catalog *cat)
     if (o->json) {
         print_json(rows);
     } else {
-        printf("%-16s  %-20s  %-16s  %-10s  %5s  %4s  %s\n", "KEY", "WORKFLOW", "TASK", "TYPE",
-               "RUN", "HITS", "CREATED (UTC)");
+        printf("%-16s  %-12s  %-20s  %-16s  %-10s  %5s  %4s  %s\n", "KEY", "PROJECT",
+               "WORKFLOW", "TASK", "TYPE", "RUN", "HITS", "CREATED (UTC)");
         size_t i;
         json_t *r;
         char tb[32];
         json_array_foreach(rows, i, r) {
-            printf("%-16.16s  %-20s  %-16s  %-10s  %5lld  %4lld  %s\n",
+            printf("%-16.16s  %-12s  %-20s  %-16s  %-10s  %5lld  %4lld  %s\n",
                    json_string_value(json_object_get(r, "key")),
+                   json_string_value(json_object_get(r, "project")),
                    json_string_value(json_object_get(r, "workflow")),
                    json_string_value(json_object_get(r, "task")),
                    json_string_value(json_object_get(r, "type")),
@@ -105,12 +107,16 @@ static int cache_show(const cli_opts *o, catalog *cat)
 static int cache_evict(const cli_opts *o, catalog *cat)
 {
     const char *prefix = o->nargs == 2 ? o->args[1] : NULL;
-    if (o->nargs > 2 || (!prefix && !o->workflow && !o->all) || (prefix && !*prefix)) {
-        fprintf(stderr, "weft: cache evict takes a key, --workflow W [--task T], or --all\n");
+    if (o->nargs > 2 || (!prefix && !o->workflow && !o->project && !o->all) ||
+        (prefix && !*prefix)) {
+        fprintf(stderr, "weft: cache evict takes a key, --workflow W [--task T], --project P, "
+                        "or --all\n");
         return EXIT_USAGE;
     }
     weft_err err = {0};
-    int64_t n = catalog_cache_evict(cat, prefix, o->workflow, o->task, &err);
+    catalog_cache_filter f = {.prefix = prefix, .workflow = o->workflow, .task = o->task,
+                              .project = o->project};
+    int64_t n = catalog_cache_evict(cat, &f, &err);
     if (n < 0) {
         fprintf(stderr, "weft: %s\n", err.msg);
         return EXIT_USAGE;
@@ -213,6 +219,7 @@ static json_t *explain(const json_t *row)
     json_t *now = cachekey_components(json_string_value(json_object_get(row, "type")),
                                       json_string_value(json_object_get(row, "type_version")),
                                       json_string_value(json_object_get(row, "cache_version")),
+                                      json_string_value(json_object_get(row, "project")),
                                       json_object_get(row, "inputs"));
     json_object_set_new(out, "components", json_incref(now));
     if (via && strcmp(via, "computed") != 0) {
@@ -228,7 +235,7 @@ static json_t *explain(const json_t *row)
             json_string_value(json_object_get(near, "type")),
             json_string_value(json_object_get(near, "type_version")),
             json_string_value(json_object_get(near, "cache_version")),
-            json_object_get(near, "inputs"));
+            json_string_value(json_object_get(row, "project")), json_object_get(near, "inputs"));
         json_t *diffs = key_diffs(then, now);
         json_object_set_new(out, "verdict",
                             json_string(json_array_size(diffs)

@@ -1,7 +1,9 @@
 /* weft keys: CURVE key pairs, and the keys a scheduler admits.
  *
  *   weft keys gen FILE                    a new key pair: FILE (0600) and FILE.pub
- *   weft keys add NAME --role R KEY|FILE  admit a public key as principal NAME
+ *   weft keys add NAME --role R [--project P]... KEY|FILE
+ *                                         admit a public key as principal NAME; a client
+ *                                         uses the projects named ("default" when none)
  *   weft keys ls                          every key, revoked ones too
  *   weft keys revoke NAME|KEY             refuse NAME's keys, or one key, from now on
  *
@@ -34,19 +36,15 @@ static int keys_gen(cli_opts *o)
     return EXIT_OK;
 }
 
-/* Sends a key request to the scheduler; returns the answer's JSON or NULL (printed). */
-static json_t *ask(cli_opts *o, Weft__KeysRequest *rq, int *rc)
+json_t *cli_ask(const cli_opts *o, const Weft__Envelope *env, int *rc)
 {
     source *s = NULL;
     if ((*rc = cli_open_scheduler(o, &s)) != 0)
         return NULL;
-    Weft__Envelope env = WEFT__ENVELOPE__INIT;
-    env.body_case = WEFT__ENVELOPE__BODY_KEYS;
-    env.keys = rq;
     Weft__Envelope *reply = NULL;
     weft_err err = {0};
     json_t *j = NULL;
-    if (client_call(source_client(s), &env, &reply, &err) < 0)
+    if (client_call(source_client(s), env, &reply, &err) < 0)
         *rc = cli_exit_for(&err);
     else if (reply->reply->code)
         *rc = cli_refused(reply->reply);
@@ -56,6 +54,15 @@ static json_t *ask(cli_opts *o, Weft__KeysRequest *rq, int *rc)
         weft__envelope__free_unpacked(reply, NULL);
     source_close(&s);
     return j;
+}
+
+/* Sends a key request to the scheduler; returns the answer's JSON or NULL (printed). */
+static json_t *ask(cli_opts *o, Weft__KeysRequest *rq, int *rc)
+{
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_KEYS;
+    env.keys = rq;
+    return cli_ask(o, &env, rc);
 }
 
 static void print_time(int64_t us)
@@ -80,14 +87,20 @@ static int keys_ls(cli_opts *o)
         puts(text);
         free(text);
     } else {
-        printf("%-24s %-7s %-41s %-20s %s\n", "NAME", "ROLE", "PUBLIC KEY", "ADDED", "REVOKED");
+        printf("%-24s %-7s %-41s %-20s %-20s %s\n", "NAME", "ROLE", "PUBLIC KEY", "PROJECTS",
+               "ADDED", "REVOKED");
         size_t i;
         json_t *r;
         json_array_foreach(rows, i, r)
         {
-            printf("%-24s %-7s %-41s ", json_string_value(json_object_get(r, "name")),
-                   json_string_value(json_object_get(r, "role")),
-                   json_string_value(json_object_get(r, "public_key")));
+            const char *role = json_string_value(json_object_get(r, "role"));
+            char *projects = json_dumps(json_object_get(r, "projects"), JSON_COMPACT);
+            printf("%-24s %-7s %-41s %-20s ", json_string_value(json_object_get(r, "name")),
+                   role, json_string_value(json_object_get(r, "public_key")),
+                   !strcmp(role, "client") && projects ? projects
+                   : !strcmp(role, "admin")           ? "(all)"
+                                                      : "-");
+            free(projects);
             print_time(json_integer_value(json_object_get(r, "created_us")));
             int64_t rev = json_integer_value(json_object_get(r, "revoked_us"));
             if (rev)
@@ -117,15 +130,22 @@ static int keys_add(cli_opts *o)
     rq.name = o->args[1];
     rq.role = (char *)o->role;
     rq.public_key = pub;
+    rq.projects = (char **)o->projects;
+    rq.n_projects = o->nprojects;
     int rc;
     json_t *j = ask(o, &rq, &rc);
     if (!j)
         return rc;
+    char *text = json_dumps(j, JSON_COMPACT);
+    char *projects = json_dumps(json_object_get(j, "projects"), JSON_COMPACT);
     if (!o->json)
-        printf("added %s for '%s' (%s)\n", pub, o->args[1], o->role);
+        printf("added %s for '%s' (%s%s%s)\n", pub, o->args[1], o->role,
+               json_array_size(json_object_get(j, "projects")) ? ", projects " : "",
+               json_array_size(json_object_get(j, "projects")) ? projects : "");
     else
-        printf("{\"name\": \"%s\", \"role\": \"%s\", \"public_key\": \"%s\"}\n", o->args[1],
-               o->role, pub);
+        puts(text);
+    free(text);
+    free(projects);
     json_decref(j);
     return EXIT_OK;
 }

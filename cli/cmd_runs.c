@@ -17,6 +17,7 @@
 struct source {
     client *cl;
     catalog *cat;
+    const char *project; /* lists: only this project's runs (NULL: any) */
 };
 
 int source_open(const cli_opts *opts, source **out)
@@ -39,6 +40,7 @@ int source_open(const cli_opts *opts, source **out)
         free(s);
         return opts->scheduler && rc == WEFT_EINVAL ? EXIT_USAGE : EXIT_UNREACH;
     }
+    s->project = opts->project;
     *out = s;
     return 0;
 }
@@ -56,15 +58,25 @@ void source_close(source **sp)
 json_t *source_query(source *s, Weft__QueryKind kind, uint64_t run, const char *task,
                      uint64_t after_seq, weft_err *err)
 {
-    if (s->cl)
-        return client_query(s->cl, kind, run, task, after_seq, err);
+    if (s->cl) {
+        Weft__QueryRequest q = WEFT__QUERY_REQUEST__INIT;
+        q.kind = kind;
+        q.run_id = run;
+        q.task = (char *)(task ? task : "");
+        q.after_seq = after_seq;
+        q.project = (char *)(kind == WEFT__QUERY_KIND__QUERY_LIST && s->project ? s->project
+                                                                                : "");
+        return client_query(s->cl, &q, err);
+    }
+    catalog_runs_filter f = {.project = s->project, .limit = run ? 0 : 20};
     switch (kind) {
     case WEFT__QUERY_KIND__QUERY_STATUS:
         if (run)
             return catalog_query_run(s->cat, (int64_t)run, err);
-        return catalog_query_runs(s->cat, 20, err);
+        return catalog_query_runs(s->cat, &f, err);
     case WEFT__QUERY_KIND__QUERY_LIST:
-        return catalog_query_runs(s->cat, 50, err);
+        f.limit = 50;
+        return catalog_query_runs(s->cat, &f, err);
     case WEFT__QUERY_KIND__QUERY_LOGS:
         return catalog_query_logs(s->cat, (int64_t)run, task, err);
     case WEFT__QUERY_KIND__QUERY_EVENTS:
@@ -439,6 +451,7 @@ int submit_file(source *s, const cli_opts *o, uint64_t *run)
     char *cwd = getcwd(NULL, 0), key[33];
     rq.cwd = cwd ? cwd : "";
     rq.idempotency_key = (char *)cli_request_key(o, key);
+    rq.project = (char *)(o->project ? o->project : "");
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_SUBMIT;
     env.submit = &rq;
@@ -523,8 +536,9 @@ static int print_run(const json_t *r, const cli_opts *o)
 {
     (void)o;
     char dur[32];
-    printf("run %lld  workflow %s  %s%s%s  %s\n", (long long)geti(r, "id"), cli_str(r, "workflow"),
-           paint(cli_str(r, "state")), cli_str(r, "state"), reset(),
+    printf("run %lld  workflow %s  project %s  %s%s%s  %s\n", (long long)geti(r, "id"),
+           cli_str(r, "workflow"), cli_str(r, "project"), paint(cli_str(r, "state")),
+           cli_str(r, "state"), reset(),
            span(geti(r, "created_us"), geti(r, "finished_us"), dur, sizeof dur));
     if (*cli_str(r, "error"))
         printf("error: %s\n", cli_str(r, "error"));
@@ -564,7 +578,8 @@ static int print_run(const json_t *r, const cli_opts *o)
 static int print_runs(const json_t *runs, const cli_opts *o)
 {
     (void)o;
-    printf("%-6s %-24s %-10s %-12s %s\n", "RUN", "WORKFLOW", "STATE", "TASKS", "DURATION");
+    printf("%-6s %-24s %-12s %-10s %-12s %s\n", "RUN", "WORKFLOW", "PROJECT", "STATE", "TASKS",
+           "DURATION");
     size_t i;
     json_t *r;
     json_array_foreach(runs, i, r)
@@ -572,9 +587,9 @@ static int print_runs(const json_t *runs, const cli_opts *o)
         char tasks[48], dur[32];
         snprintf(tasks, sizeof tasks, "%lld/%lld", (long long)geti(r, "succeeded"),
                  (long long)geti(r, "ntasks"));
-        printf("%-6lld %-24s %s%-10s%s %-12s %s\n", (long long)geti(r, "id"),
-               cli_str(r, "workflow"), paint(cli_str(r, "state")), cli_str(r, "state"), reset(),
-               tasks,
+        printf("%-6lld %-24s %-12s %s%-10s%s %-12s %s\n", (long long)geti(r, "id"),
+               cli_str(r, "workflow"), cli_str(r, "project"), paint(cli_str(r, "state")),
+               cli_str(r, "state"), reset(), tasks,
                span(geti(r, "created_us"), geti(r, "finished_us"), dur, sizeof dur));
     }
     return EXIT_OK;

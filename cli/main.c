@@ -26,9 +26,9 @@ static const char usage_text[] =
     "  plugins                           task types on the plugin path\n"
     "  task run TYPE [-i k=v]...         run one task alone (plugin development)\n"
     "  search INDEX|RUN/TASK QUERY... [-k N]   nearest chunks in a vector index\n"
-    "  cache ls [--workflow W] [--task T]  memoized results, newest first\n"
+    "  cache ls [--workflow W] [--task T] [--project P]  memoized results, newest first\n"
     "  cache show KEY                    one cache entry with its inputs and outputs\n"
-    "  cache evict KEY|--workflow W [--task T]|--all   forget cache entries\n"
+    "  cache evict KEY|--workflow W [--task T]|--project P|--all   forget cache entries\n"
     "  cache explain RUN TASK            why a task hit or missed the cache\n"
     "  gc [--dry-run] [--grace D] [--expire D]   remove artifacts nothing references\n"
     "  events RUN                        a run's audit trail: every transition, in order\n"
@@ -36,9 +36,14 @@ static const char usage_text[] =
     "  restore BACKUP                    put a backup in place (the scheduler stopped)\n"
     "  check [--full]                    verify the catalogue and its artifacts offline\n"
     "  keys gen FILE                     make a CURVE key pair (FILE 0600, FILE.pub)\n"
-    "  keys add NAME --role R KEY|FILE   admit a public key (R: worker, client, admin)\n"
+    "  keys add NAME --role R [--project P]... KEY|FILE\n"
+    "                                    admit a public key (R: worker, client, admin); a\n"
+    "                                    client uses the projects named (default: default)\n"
     "  keys ls                           the keys the scheduler admits\n"
     "  keys revoke NAME|KEY              refuse a principal's keys, or one key, at once\n"
+    "  project set NAME [--max-runs N] [--max-tasks N] [--max-inflight N]\n"
+    "                                    a project's limits (admin; 0: none)\n"
+    "  project ls                        projects with their limits and what they use\n"
     "\n"
     "options:\n"
     "  --scheduler ENDPOINT  talk to this scheduler ($WEFT_SCHEDULER), e.g. tcp://host:7700\n"
@@ -49,6 +54,8 @@ static const char usage_text[] =
     "  --key FILE            this client's CURVE key pair, for tcp:// ($WEFT_KEY)\n"
     "  --server-key KEY      the scheduler's public key or its file ($WEFT_SERVER_KEY)\n"
     "  --insecure            plain TCP, to a loopback address only ($WEFT_INSECURE=1)\n"
+    "  --project P           submit: the run's project; list, cache: only project P\n"
+    "                        ($WEFT_PROJECT; default: default)\n"
     "  --idempotency-key K   submit, retry, cancel: a repeated key gets the first answer\n"
     "                        (default: a new key, kept while the request is retried)\n"
     "\n"
@@ -111,6 +118,18 @@ static int parse(int argc, char **argv, cli_opts *o)
             o->insecure = 1;
         else if (!strcmp(a, "--role") && v)
             o->role = argv[++i];
+        else if (!strcmp(a, "--project") && v)
+            o->project = o->projects[o->nprojects++] = argv[++i];
+        else if ((!strcmp(a, "--max-runs") || !strcmp(a, "--max-tasks") ||
+                  !strcmp(a, "--max-inflight")) && v) {
+            uint64_t n;
+            if (units_uint(argv[++i], 0, 1000000000, &n) < 0) {
+                fprintf(stderr, "weft: %s takes a count (0: no limit), not '%s'\n", a, argv[i]);
+                return usage(NULL);
+            }
+            *(a[6] == 'r' ? &o->max_runs : a[6] == 't' ? &o->max_tasks : &o->max_inflight) =
+                (int64_t)n;
+        }
         else if (!strcmp(a, "--scheduler") && v)
             o->scheduler = argv[++i];
         else if (!strcmp(a, "--state") && v)
@@ -165,7 +184,7 @@ int main(int argc, char **argv)
                     {"cancel", cmd_cancel},   {"cache", cmd_cache},   {"retry", cmd_retry},
                     {"gc", cmd_gc},           {"task", cmd_task},     {"search", cmd_search},
                     {"events", cmd_events},   {"backup", cmd_backup}, {"restore", cmd_restore},
-                    {"check", cmd_check},     {"keys", cmd_keys}};
+                    {"check", cmd_check},     {"keys", cmd_keys},     {"project", cmd_project}};
     log_init("weft", LOG_WARN);
     /* What the CLI writes (local state, catalogue backups, key pairs) is its user's alone. */
     umask(077);
@@ -175,7 +194,11 @@ int main(int argc, char **argv)
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     cli_opts o = {.scheduler = getenv("WEFT_SCHEDULER"), .state = getenv("WEFT_STATE"),
-                  .plugin_path = getenv("WEFT_PLUGIN_PATH"), .grace_ms = -1, .expire_ms = -1};
+                  .plugin_path = getenv("WEFT_PLUGIN_PATH"), .project = getenv("WEFT_PROJECT"),
+                  .grace_ms = -1, .expire_ms = -1, .max_runs = -1, .max_tasks = -1,
+                  .max_inflight = -1};
+    if (o.project && !*o.project)
+        o.project = NULL;
     if (o.scheduler && !*o.scheduler)
         o.scheduler = NULL;
     if (!o.state || !*o.state)
@@ -189,6 +212,7 @@ int main(int argc, char **argv)
     o.timeout_ms = (int)ms;
     o.params = xcalloc((size_t)argc, sizeof *o.params);
     o.args = xcalloc((size_t)argc, sizeof *o.args);
+    o.projects = xcalloc((size_t)argc, sizeof *o.projects);
     int rc = parse(argc, argv, &o);
     if (rc == 0) {
         rc = -1;
@@ -202,5 +226,6 @@ int main(int argc, char **argv)
     }
     free(o.params);
     free(o.args);
+    free(o.projects);
     return rc;
 }

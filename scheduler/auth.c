@@ -13,6 +13,7 @@ typedef struct akey {
     char *name;
     int roles;
     int revoked;
+    json_t *projects;  /* the project names it uses (never empty: ["default"]) */
 } akey;
 
 struct auth {
@@ -35,6 +36,7 @@ void auth_destroy(auth **ap)
     void *v;
     while (strmap_next((*ap)->keys, &pos, &k, &v)) {
         free(((akey *)v)->name);
+        json_decref(((akey *)v)->projects);
         free(v);
     }
     strmap_destroy(&(*ap)->keys);
@@ -55,7 +57,8 @@ int auth_role_parse(const char *role)
     return 0;
 }
 
-static void put_key(auth *a, const char *key, const char *name, int roles, int revoked)
+static void put_key(auth *a, const char *key, const char *name, int roles,
+                    const json_t *projects, int revoked)
 {
     akey *ak = strmap_get(a->keys, key);
     if (!ak) {
@@ -63,9 +66,18 @@ static void put_key(auth *a, const char *key, const char *name, int roles, int r
         strmap_put(a->keys, key, ak);
     }
     free(ak->name);
+    json_decref(ak->projects);
     ak->name = xstrdup(name);
     ak->roles = roles;
     ak->revoked = revoked;
+    ak->projects = json_array();
+    size_t i;
+    json_t *p;
+    json_array_foreach(projects, i, p)
+        if (json_is_string(p) && auth_project_name_ok(json_string_value(p)))
+            json_array_append(ak->projects, p);
+    if (!json_array_size(ak->projects))
+        json_array_append_new(ak->projects, json_string("default"));
 }
 
 void auth_load(auth *a, const json_t *rows)
@@ -78,7 +90,8 @@ void auth_load(auth *a, const json_t *rows)
         const char *name = json_string_value(json_object_get(r, "name"));
         int roles = auth_role_parse(json_string_value(json_object_get(r, "role")));
         if (key && name && roles)
-            put_key(a, key, name, roles, json_integer_value(json_object_get(r, "revoked_us")) > 0);
+            put_key(a, key, name, roles, json_object_get(r, "projects"),
+                    json_integer_value(json_object_get(r, "revoked_us")) > 0);
     }
 }
 
@@ -103,13 +116,33 @@ static int visit_name(const auth *a, const char *name, int revoke)
     return revoke ? revoked : roles;
 }
 
-const char *auth_check_add(const auth *a, const char *key, const char *name, const char *role,
-                           char *buf, size_t n)
+/* Whether s is 1 to max characters of [A-Za-z0-9_-]. */
+static int plain_name(const char *s, size_t max)
 {
-    size_t len = strlen(name);
+    size_t len = strlen(s);
+    return len && len <= max &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == len;
+}
+
+int auth_project_name_ok(const char *name)
+{
+    return name && plain_name(name, 64);
+}
+
+const char *auth_check_add(const auth *a, const char *key, const char *name, const char *role,
+                           const json_t *projects, char *buf, size_t n)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(projects, i, p) {
+        if (!auth_project_name_ok(json_string_value(p))) {
+            snprintf(buf, n, "a project's name is 1 to 64 characters of [A-Za-z0-9_-], "
+                     "not '%.64s'", json_is_string(p) ? json_string_value(p) : "?");
+            return buf;
+        }
+    }
     int roles = auth_role_parse(role);
-    if (!len || len > 128 || strspn(name, "abcdefghijklmnopqrstuvwxyz"
-                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != len)
+    if (!plain_name(name, 128))
         snprintf(buf, n, "a principal's name is 1 to 128 characters of [A-Za-z0-9_-]");
     else if (!strcmp(name, AUTH_USER_LOCAL) || !strcmp(name, AUTH_USER_INSECURE))
         snprintf(buf, n, "'%s' is reserved", name);
@@ -131,9 +164,10 @@ const char *auth_check_add(const auth *a, const char *key, const char *name, con
     return buf;
 }
 
-void auth_add(auth *a, const char *key, const char *name, const char *role)
+void auth_add(auth *a, const char *key, const char *name, const char *role,
+              const json_t *projects)
 {
-    put_key(a, key, name, auth_role_parse(role), 0);
+    put_key(a, key, name, auth_role_parse(role), projects, 0);
 }
 
 int auth_revoke(auth *a, const char *name_or_key)
@@ -162,6 +196,8 @@ int auth_identify(const auth *a, const char *user_id, auth_peer *out, const char
     if (user_id && (!strcmp(user_id, AUTH_USER_LOCAL) || !strcmp(user_id, AUTH_USER_INSECURE))) {
         out->name = !strcmp(user_id, AUTH_USER_LOCAL) ? AUTH_USER_LOCAL : AUTH_USER_INSECURE;
         out->roles = ROLE_ALL;
+        out->all_projects = 1;
+        out->projects = NULL;
         return 0;
     }
     if (!user_id || strncmp(user_id, "key:", 4) != 0) {
@@ -173,6 +209,8 @@ int auth_identify(const auth *a, const char *user_id, auth_peer *out, const char
     akey *ak = strmap_get(a->keys, user_id + 4);
     out->name = ak->name;
     out->roles = ak->roles;
+    out->all_projects = (ak->roles & ROLE_ADMIN) != 0;
+    out->projects = ak->projects;
     return 0;
 }
 
@@ -184,4 +222,21 @@ int auth_may_register(const auth_peer *peer, const char *worker)
         return 0;
     size_t n = strlen(peer->name);
     return !strncmp(worker, peer->name, n) && (worker[n] == '\0' || worker[n] == '.');
+}
+
+int auth_may_use(const auth_peer *peer, const char *project)
+{
+    if (peer->all_projects)
+        return 1;
+    size_t i;
+    json_t *p;
+    json_array_foreach(peer->projects, i, p)
+        if (!strcmp(json_string_value(p), project))
+            return 1;
+    return 0;
+}
+
+char *auth_projects_json(const auth_peer *peer)
+{
+    return peer->all_projects ? NULL : json_dumps(peer->projects, JSON_COMPACT);
 }

@@ -6,7 +6,10 @@
  * identified by the User-Id its connection was admitted with: "key:Z85" for a CURVE key,
  * "local" for a local peer of the scheduler's own uid, "insecure" for a peer of an
  * --insecure loopback endpoint; the last two may do anything. A key revoked is refused from
- * its next message on, on the open connection too. */
+ * its next message on, on the open connection too.
+ *
+ * Every run belongs to a project. A client key uses the projects it was added with
+ * ("default" when none); an admin, a local and an insecure peer use every project. */
 #ifndef WEFT_AUTH_H
 #define WEFT_AUTH_H
 
@@ -25,6 +28,8 @@ typedef struct auth auth;
 typedef struct auth_peer {
     const char *name;
     int roles;
+    int all_projects;             /* uses every project */
+    const json_t *projects;       /* else: the names of those it uses (a JSON array) */
 } auth_peer;
 
 auth *auth_new(void);
@@ -35,10 +40,15 @@ void auth_load(auth *a, const json_t *rows);
 /* "worker", "client", "admin" -> the roles it grants (admin: client and admin); 0 else. */
 int auth_role_parse(const char *role);
 
-/* Why key cannot be added as name's with role, or NULL (writes into buf). */
+/* Whether name is a valid project name: 1 to 64 characters of [A-Za-z0-9_-]. */
+int auth_project_name_ok(const char *name);
+/* Why key cannot be added as name's with role and projects (an array of names, or NULL),
+ * or NULL (writes into buf). */
 const char *auth_check_add(const auth *a, const char *key, const char *name, const char *role,
-                           char *buf, size_t n);
-void auth_add(auth *a, const char *key, const char *name, const char *role);
+                           const json_t *projects, char *buf, size_t n);
+/* Adds the key; projects: the array of project names (NULL or empty: "default"). */
+void auth_add(auth *a, const char *key, const char *name, const char *role,
+              const json_t *projects);
 /* Revokes every key of the principal name_or_key, or that one key; returns how many. */
 int auth_revoke(auth *a, const char *name_or_key);
 
@@ -50,5 +60,9 @@ int auth_identify(const auth *a, const char *user_id, auth_peer *out, const char
 /* Whether peer may register a worker called worker: a worker principal NAME registers
  * NAME and NAME.ANYTHING; local and insecure peers any name. */
 int auth_may_register(const auth_peer *peer, const char *worker);
+/* Whether peer may submit, see, cancel and retry runs of project. */
+int auth_may_use(const auth_peer *peer, const char *project);
+/* The projects peer may use as a JSON array text (caller frees), or NULL for every one. */
+char *auth_projects_json(const auth_peer *peer);
 
 #endif

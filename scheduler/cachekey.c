@@ -29,10 +29,15 @@ json_t *cachekey_inputs(const json_t *v)
 }
 
 json_t *cachekey_components(const char *type, const char *version, const char *cache_version,
-                            const json_t *inputs)
+                            const char *project, const json_t *inputs)
 {
-    return json_pack("{s:s, s:s, s:s, s:o}", "type", type, "version", version, "cache_version",
-                     cache_version ? cache_version : "", "inputs", cachekey_inputs(inputs));
+    json_t *c = json_pack("{s:s, s:s, s:s, s:o}", "type", type, "version", version,
+                          "cache_version", cache_version ? cache_version : "", "inputs",
+                          cachekey_inputs(inputs));
+    /* "default" adds nothing: keys made before projects existed stay valid. */
+    if (project && strcmp(project, "default") != 0)
+        json_object_set_new(c, "project", json_string(project));
+    return c;
 }
 
 void cachekey_of(const json_t *components, char hex[HASH_HEX_LEN + 1])

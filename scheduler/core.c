@@ -127,6 +127,7 @@ core *core_new(uint64_t next_attempt_id, uint64_t seed)
     c->runs = u64map_new();
     c->attempts = u64map_new();
     c->inflight = strmap_new();
+    c->projects = strmap_new();
     c->next_attempt = next_attempt_id ? next_attempt_id : 1;
     /* A restored attempt fails as lost when no worker claims it within the grace period of
      * its dispatch, but never sooner than the claim window after the restart (time for
@@ -187,6 +188,12 @@ void core_destroy(core **cp)
         free(v);
     }
     strmap_destroy(&c->inflight);
+    pos = 0;
+    while (strmap_next(c->projects, &pos, &name, &v)) {
+        free(((cproject *)v)->name);
+        free(v);
+    }
+    strmap_destroy(&c->projects);
     for (size_t i = 0; i < c->nsettles; i++)
         free(c->settles[i].key);
     free(c->settles);
@@ -389,6 +396,7 @@ void core_maybe_finish_run(core *c, crun *r, core_effects *fx)
      * the start of the next step. Its queue holds no task that could still start. */
     c->nready -= r->nready;
     r->nready = 0;
+    r->proj->runs--;
     u64map_del(c->runs, r->id);
     xgrow(&c->ended, &c->capended, c->nended + 1, sizeof *c->ended);
     c->ended[c->nended++] = r;
@@ -479,7 +487,7 @@ static void dispatch_one(core *c, crun *r, int task, cworker *w, int64_t now, co
     cattempt *a = xcalloc(1, sizeof *a);
     a->id = c->next_attempt++;
     a->run = r;
-    r->inflight++;
+    core_inflight_add(r, 1);
     a->task = task;
     a->no = ++ct->attempts;
     a->w = w;
@@ -541,7 +549,10 @@ static void dispatch(core *c, int64_t now, core_effects *fx)
             crun *r = v;
             cworker *w = NULL;
             tqueue *q;
-            if (!r->nready || (br && r->inflight > br->inflight) || !(q = run_head(c, r, &w)))
+            const cproject *p = r->proj;
+            if (!r->nready || (br && r->inflight > br->inflight) ||
+                (p->max_inflight && p->inflight >= p->max_inflight) ||
+                !(q = run_head(c, r, &w)))
                 continue;
             if (br && r->inflight == br->inflight && q->v[q->head].seq > bq->v[bq->head].seq)
                 continue;
@@ -559,11 +570,13 @@ static void dispatch(core *c, int64_t now, core_effects *fx)
 
 /* ---- events ---- */
 
-crun *core_new_run(core *c, uint64_t id, dag *g)
+crun *core_new_run(core *c, uint64_t id, dag *g, const char *project)
 {
     crun *r = xcalloc(1, sizeof *r);
     r->id = id;
     r->g = g;
+    r->proj = core_project(c, project);
+    r->proj->runs++;
     r->queues = strmap_new();
     r->nleft = g->ntasks;
     core_add_slots(r, g->ntasks);
@@ -578,7 +591,7 @@ crun *core_new_run(core *c, uint64_t id, dag *g)
 
 static void on_submit(core *c, const core_event *ev, core_effects *fx)
 {
-    crun *r = core_new_run(c, ev->run_id, ev->dag);
+    crun *r = core_new_run(c, ev->run_id, ev->dag, ev->project);
     core_arm_deadline(c, r, ev->now_us);
     for (size_t i = 0; i < r->g->ntasks; i++)
         r->t[i].waiting = (uint32_t)r->g->tasks[i].nparents;
@@ -595,7 +608,7 @@ void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
 {
     u64map_del(c->attempts, a->id);
     free(a->orphan_of);
-    a->run->inflight--;
+    core_inflight_add(a->run, -1);
     if (a->w) {
         u64map_del(a->w->running, a->id);
         core_refresh_credits(a->w);
@@ -774,16 +787,6 @@ uint64_t core_next_attempt_id(const core *c)
 size_t core_nruns(const core *c)
 {
     return u64map_count(c->runs);
-}
-
-size_t core_nworkers(const core *c)
-{
-    return c->nworkers;
-}
-
-int core_worker_known(const core *c, const char *name)
-{
-    return core_find_worker(c, name, NULL) != NULL;
 }
 
 size_t core_nready(const core *c)

@@ -83,6 +83,8 @@ typedef struct core_event {
     int64_t now_us;
     uint64_t run_id;          /* EV_RUN_SUBMITTED */
     dag *dag;                 /* EV_RUN_SUBMITTED: ownership passes to the core */
+    const char *project;      /* EV_RUN_SUBMITTED, EV_RUN_RESTORED: the run's project (NULL:
+                                 "default") */
     const char *worker;       /* EV_WORKER_*, EV_HEARTBEAT; EV_RESULT: the sender, if known */
     uint32_t slots;           /* EV_WORKER_JOINED */
     const char *const *types; /* EV_WORKER_JOINED: task type names it runs */
@@ -200,6 +202,12 @@ int core_attempt_info(const core *c, uint64_t attempt_id, uint64_t *run_id, int 
 #define CORE_RUN_UNITS_MAX 100000
 
 void core_set_attempt_grace(core *c, int64_t us);
+/* A project's limits (0: none), from the next dispatch on: attempts in flight over all its
+ * runs (ready tasks of a project at its limit wait, and other projects' go first), and
+ * tasks and map elements of one run (a map past it fails its task with the reason). */
+void core_set_project(core *c, const char *project, size_t max_inflight, size_t max_units);
+/* What project uses now: its active runs and attempts in flight. */
+void core_project_usage(const core *c, const char *project, size_t *runs, size_t *attempts);
 /* The worker an attempt the core waits for was dispatched to (a restored one: before the
  * restart), or NULL. */
 const char *core_attempt_owner(const core *c, uint64_t attempt_id);

@@ -34,9 +34,19 @@ typedef struct ctask {
     cmap *map;              /* a mapped task, once expanded */
 } ctask;
 
+/* A project: its limits (0: none) and what its active runs use. */
+typedef struct cproject {
+    char *name;
+    size_t max_inflight;    /* attempts in flight over its runs */
+    size_t max_units;       /* tasks and map elements of one run */
+    size_t runs;            /* active runs */
+    size_t inflight;        /* attempts in flight over them */
+} cproject;
+
 typedef struct crun {
     uint64_t id;
     dag *g;
+    cproject *proj;         /* its project (owned by the core) */
     strmap *queues;         /* type name -> tqueue* of its ready slots */
     size_t nready;          /* entries in its queues */
     size_t inflight;        /* attempts dispatched (or restored) and not ended */
@@ -132,6 +142,7 @@ struct core {
     int64_t orphan_grace_us, orphan_claim_us;
     int64_t attempt_grace_us; /* see CORE_ATTEMPT_GRACE_US */
     strmap *inflight;       /* cache key -> inflight* */
+    strmap *projects;       /* project name -> cproject* */
     settle *settles;
     size_t nsettles, capsettles;
 };
@@ -172,7 +183,12 @@ int core_fate(const crun *r, int p, int ch);
 /* Applies task's end to its pending children (ready, skipped or not_run), recursively. */
 void core_settle_children(core *c, crun *r, int task, core_effects *fx);
 void core_maybe_finish_run(core *c, crun *r, core_effects *fx);
-crun *core_new_run(core *c, uint64_t id, dag *g);
+/* A new run of project (NULL: "default"). */
+crun *core_new_run(core *c, uint64_t id, dag *g, const char *project);
+/* The project called name (NULL: "default"), made without limits when new. */
+cproject *core_project(core *c, const char *name);
+/* An attempt of r starts (delta 1) or ends (-1) being in flight. */
+void core_inflight_add(crun *r, int delta);
 void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
                         const core_event *ev, int64_t now, core_effects *fx);
 /* Appends task to its run's ready queue of its type. */

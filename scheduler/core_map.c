@@ -50,14 +50,22 @@ static json_t *map_items(const crun *r, int task, char *why, size_t n)
         json_decref(items);
         return NULL;
     }
-    size_t count = items ? json_array_size(items) : 0;
+    if (!items)
+        return NULL;
+    size_t count = json_array_size(items), units = r->proj->max_units;
     if (count > CORE_MAP_MAX || r->nslots + count > CORE_RUN_UNITS_MAX) {
         snprintf(why, n, "map: %zu elements; at most %d per map and %d tasks and elements per "
                  "run", count, CORE_MAP_MAX, CORE_RUN_UNITS_MAX);
-        json_decref(items);
-        return NULL;
+    } else if (units && r->nslots + count > units) {
+        /* nslots counts the tasks and the elements of maps expanded before. */
+        snprintf(why, n, "map: %zu elements would make %zu tasks and elements in this run; "
+                 "its project allows %zu (weft project set --max-tasks)", count,
+                 r->nslots + count, units);
+    } else {
+        return items;
     }
-    return items;
+    json_decref(items);
+    return NULL;
 }
 
 /* Appends the elements' slots (pending); the task is running from now on. */

@@ -21,7 +21,8 @@ int core_lookup(crun *r, int task, core_effects *fx)
     json_t *inputs = core_unit_inputs(r, task, why, sizeof why);
     if (!inputs)
         return 0;
-    json_t *comp = cachekey_components(t->type, t->type_version, t->cache_version, inputs);
+    json_t *comp = cachekey_components(t->type, t->type_version, t->cache_version,
+                                       r->proj->name, inputs);
     cachekey_of(comp, hex);
     json_decref(comp);
     ctask *ct = &r->t[task];

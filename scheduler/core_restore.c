@@ -23,7 +23,7 @@ void core_add_orphan(core *c, crun *r, int task, const core_task_snapshot *snap,
     cattempt *a = xcalloc(1, sizeof *a);
     a->id = snap->attempt_id;
     a->run = r;
-    r->inflight++;
+    core_inflight_add(r, 1);
     a->task = task;
     a->no = snap->attempts;
     a->orphan_of = snap->worker ? xstrdup(snap->worker) : NULL;
@@ -88,7 +88,7 @@ void core_claim_orphans(core *c, cworker *w, const core_event *ev, core_effects 
 
 void core_on_restore(core *c, const core_event *ev, core_effects *fx)
 {
-    crun *r = core_new_run(c, ev->run_id, ev->dag);
+    crun *r = core_new_run(c, ev->run_id, ev->dag, ev->project);
     core_arm_deadline(c, r, ev->started_us ? ev->started_us : ev->now_us);
     size_t n = r->g->ntasks;
     /* First pass: states, attempts, outputs; ended tasks leave the count of open ones. */

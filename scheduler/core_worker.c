@@ -120,3 +120,13 @@ const char *core_attempt_owner(const core *c, uint64_t attempt_id)
     cattempt *a = u64map_get(c->attempts, attempt_id);
     return !a ? NULL : a->w ? a->w->name : a->orphan_of;
 }
+
+size_t core_nworkers(const core *c)
+{
+    return c->nworkers;
+}
+
+int core_worker_known(const core *c, const char *name)
+{
+    return core_find_worker(c, name, NULL) != NULL;
+}

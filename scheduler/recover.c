@@ -111,7 +111,8 @@ int recover_run(catalog *cat, int64_t run, int64_t now_us, recovered *out, weft_
     }
     out->ev = (core_event){.kind = EV_RUN_RESTORED, .now_us = now_us, .run_id = (uint64_t)run,
                            .dag = g, .snapshot = out->snap,
-                           .started_us = json_integer_value(json_object_get(row, "created_us"))};
+                           .started_us = json_integer_value(json_object_get(row, "created_us")),
+                           .project = json_string_value(json_object_get(row, "project"))};
     return 0;
 }
 

@@ -296,6 +296,11 @@ static int on_message_degraded(sched *s, const zmq_msg_t *id, const Weft__Envelo
             return 0;
         sched_refuse_degraded(s, id);
         return 1;
+    case WEFT__ENVELOPE__BODY_PROJECT:
+        if (env->project->op == WEFT__PROJECT_OP__PROJECT_LIST)
+            return 0;
+        sched_refuse_degraded(s, id);
+        return 1;
     default:
         return 0;
     }
@@ -345,19 +350,22 @@ void sched_on_message(void *arg, zmq_msg_t *frames, size_t n)
         on_result(s, &frames[0], user, env->result);
         break;
     case WEFT__ENVELOPE__BODY_SUBMIT:
-        sched_on_submit(s, &frames[0], env->submit);
+        sched_on_submit(s, &frames[0], &who, env->submit);
         break;
     case WEFT__ENVELOPE__BODY_QUERY:
-        sched_on_query(s, &frames[0], env->query);
+        sched_on_query(s, &frames[0], &who, env->query);
         break;
     case WEFT__ENVELOPE__BODY_CANCEL:
-        sched_on_cancel(s, &frames[0], env->cancel);
+        sched_on_cancel(s, &frames[0], &who, env->cancel);
         break;
     case WEFT__ENVELOPE__BODY_RETRY:
-        sched_on_retry(s, &frames[0], env->retry);
+        sched_on_retry(s, &frames[0], &who, env->retry);
         break;
     case WEFT__ENVELOPE__BODY_KEYS:
         sched_on_keys(s, &frames[0], env->keys);
+        break;
+    case WEFT__ENVELOPE__BODY_PROJECT:
+        sched_on_project(s, &frames[0], &who, env->project);
         break;
     default:
         log_warn("dropped an unexpected message (body %d) from %s", (int)env->body_case,
@@ -502,6 +510,10 @@ int sched_new(const sched_config *cfg, sched **out, weft_err *err)
     s->attempt_grace_us = cfg->attempt_grace_ms > 0 ? cfg->attempt_grace_ms * 1000
                                                     : CORE_ATTEMPT_GRACE_US;
     core_set_attempt_grace(s->core, s->attempt_grace_us);
+    if (sched_projects_load(s) < 0) {
+        sched_destroy(&s);
+        return err_set(err, WEFT_EDB, "cannot read the projects from the catalogue");
+    }
     if (cfg->plugin_path && cfg->executor) {
         json_t *desc = NULL;
         weft_err derr = {0};
@@ -576,6 +588,7 @@ void sched_destroy(sched **sp)
     core_destroy(&s->core);
     typereg_destroy(&s->types);
     strmap_destroy(&s->reregister_asked);
+    json_decref(s->project_limits);
     sched_conns_free(s);
     sched_auth_close(s);
     catalog_close(&s->cat);

@@ -182,6 +182,7 @@ static const char *body_name(int body)
     case WEFT__ENVELOPE__BODY_CANCEL: return "a cancel";
     case WEFT__ENVELOPE__BODY_RETRY: return "a retry";
     case WEFT__ENVELOPE__BODY_KEYS: return "a key request";
+    case WEFT__ENVELOPE__BODY_PROJECT: return "a project request";
     default: return "a message";
     }
 }
@@ -209,6 +210,13 @@ static int role_needed(const Weft__Envelope *env, const char **what)
         *what = "the client role";
         return ROLE_CLIENT;
     case WEFT__ENVELOPE__BODY_KEYS:
+        *what = "the admin role";
+        return ROLE_ADMIN;
+    case WEFT__ENVELOPE__BODY_PROJECT:
+        if (env->project->op == WEFT__PROJECT_OP__PROJECT_LIST) {
+            *what = "the client role";
+            return ROLE_CLIENT;
+        }
         *what = "the admin role";
         return ROLE_ADMIN;
     default:
@@ -316,22 +324,34 @@ static void drop_revoked_workers(sched *s)
 static void keys_add(sched *s, const zmq_msg_t *id, const Weft__KeysRequest *rq)
 {
     char buf[200];
+    json_t *projects = json_array();
+    for (size_t i = 0; i < rq->n_projects && i < 256; i++)
+        json_array_append_new(projects, json_string(rq->projects[i]));
     const char *why = !keys_valid(rq->public_key)
                           ? "the public key must be 40 Z85 characters (see weft keys gen)"
-                          : auth_check_add(s->auth, rq->public_key, rq->name, rq->role, buf,
-                                           sizeof buf);
-    if (why) {
-        sched_reply(s, id, WEFT_EINVAL, why, NULL, 0);
+                      : rq->n_projects > 256 ? "a key may name at most 256 projects"
+                          : auth_check_add(s->auth, rq->public_key, rq->name, rq->role,
+                                           projects, buf, sizeof buf);
+    if (!why && rq->n_projects && auth_role_parse(rq->role) != ROLE_CLIENT)
+        why = "only a client key takes projects (workers serve, and admins use, every one)";
+    if (!why && !rq->n_projects && auth_role_parse(rq->role) == ROLE_CLIENT)
+        json_array_append_new(projects, json_string(CATALOG_DEFAULT_PROJECT));
+    char *text = json_dumps(projects, JSON_COMPACT);
+    catalog_key k = {.public_key = rq->public_key, .name = rq->name, .role = rq->role,
+                     .projects = text};
+    int rc = why ? WEFT_EINVAL : catalog_add_key(s->cat, &k, clock_wall_us());
+    if (rc < 0) {
+        sched_reply(s, id, rc, why ? why : "cannot store the key", NULL, 0);
+        free(text);
+        json_decref(projects);
         return;
     }
-    if (catalog_add_key(s->cat, rq->public_key, rq->name, rq->role, clock_wall_us()) < 0) {
-        sched_reply(s, id, WEFT_EDB, "cannot store the key", NULL, 0);
-        return;
-    }
-    auth_add(s->auth, rq->public_key, rq->name, rq->role);
-    log_info("key %s added for '%s' (%s)", rq->public_key, rq->name, rq->role);
-    json_t *j = json_pack("{s:s, s:s, s:s}", "name", rq->name, "role", rq->role, "public_key",
-                          rq->public_key);
+    auth_add(s->auth, rq->public_key, rq->name, rq->role, projects);
+    log_info("key %s added for '%s' (%s, projects %s)", rq->public_key, rq->name, rq->role,
+             text);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:o}", "name", rq->name, "role", rq->role,
+                          "public_key", rq->public_key, "projects", projects);
+    free(text);
     sched_reply_json(s, id, j, NULL);
 }
 

@@ -64,7 +64,8 @@ static compile_param *wire_params(Weft__Param *const *wire, size_t n)
 /* Records a new run of g: workflow, run row (retry_of: the run it retries, or 0), task rows
  * and edges. Returns its id, or WEFT_EDB. */
 static int64_t create_run(sched *s, const dag *g, const char *file, const char *yaml,
-                          const json_t *pinned, int64_t retry_of, int64_t now)
+                          const json_t *pinned, int64_t retry_of, const char *project,
+                          int64_t now)
 {
     char *params_json = json_dumps(g->params, JSON_COMPACT | JSON_SORT_KEYS);
     const char **names = xcalloc(g->ntasks, sizeof *names);
@@ -77,7 +78,8 @@ static int64_t create_run(sched *s, const dag *g, const char *file, const char *
     char *pinned_json = json_dumps(pinned, JSON_COMPACT | JSON_SORT_KEYS);
     int64_t wf = catalog_put_workflow(s->cat, g->name, g->version, g->hash, file, yaml);
     catalog_run cr = {.workflow_id = wf, .params = params_json, .types = types_json,
-                      .artifacts = pinned_json, .ntasks = g->ntasks, .retry_of = retry_of};
+                      .artifacts = pinned_json, .ntasks = g->ntasks, .retry_of = retry_of,
+                      .project = project};
     int64_t run = wf > 0 ? catalog_create_run(s->cat, &cr, now) : wf;
     free(params_json);
     free(types_json);
@@ -93,9 +95,12 @@ static int64_t create_run(sched *s, const dag *g, const char *file, const char *
     return run;
 }
 
-void sched_on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *rq)
+void sched_on_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer,
+                     const Weft__SubmitRequest *rq)
 {
-    if (sched_answered_before(s, id, "submit", rq->idempotency_key))
+    const char *project = *rq->project ? rq->project : CATALOG_DEFAULT_PROJECT;
+    if (!sched_may_use(s, id, peer, project, "a submit") ||
+        sched_answered_before(s, id, "submit", rq->idempotency_key))
         return;
     compile_param *params = wire_params(rq->params, rq->n_params);
     const char *file = rq->file_name && *rq->file_name ? rq->file_name : "workflow.yaml";
@@ -120,8 +125,13 @@ void sched_on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *r
         return;
     }
     diag_destroy(&d);
+    if (!sched_within_limits(s, id, project, g->ntasks)) {
+        json_decref(ic.pinned);
+        dag_free(g);
+        return;
+    }
     int64_t now = clock_wall_us();
-    int64_t run = create_run(s, g, file, rq->yaml, ic.pinned, 0, now);
+    int64_t run = create_run(s, g, file, rq->yaml, ic.pinned, 0, project, now);
     json_decref(ic.pinned);
     if (run < 0) {
         sched_reply(s, id, WEFT_EDB, "the catalogue refused the run (see the scheduler log)",
@@ -131,15 +141,19 @@ void sched_on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *r
     }
     catalog_event(s->cat, run, NULL, "submitted", g->name, now);
     remember_answer(s, rq->idempotency_key, "submit", NULL, (uint64_t)run, now);
-    log_info("run %lld: workflow %s, %zu tasks", (long long)run, g->name, g->ntasks);
-    core_event ev = {.kind = EV_RUN_SUBMITTED, .now_us = now, .run_id = (uint64_t)run, .dag = g};
+    log_info("run %lld: workflow %s, %zu tasks, project %s", (long long)run, g->name,
+             g->ntasks, project);
+    core_event ev = {.kind = EV_RUN_SUBMITTED, .now_us = now, .run_id = (uint64_t)run, .dag = g,
+                     .project = project};
     sched_step(s, &ev);
     sched_reply(s, id, 0, NULL, NULL, (uint64_t)run);
 }
 
-void sched_on_cancel(sched *s, const zmq_msg_t *id, const Weft__CancelRequest *rq)
+void sched_on_cancel(sched *s, const zmq_msg_t *id, const auth_peer *peer,
+                     const Weft__CancelRequest *rq)
 {
-    if (sched_answered_before(s, id, "cancel", rq->idempotency_key))
+    if (!sched_may_see_run(s, id, peer, rq->run_id, "a cancel") ||
+        sched_answered_before(s, id, "cancel", rq->idempotency_key))
         return;
     int64_t now = clock_wall_us();
     if (!core_run_active(s->core, rq->run_id)) {
@@ -162,10 +176,29 @@ void sched_on_cancel(sched *s, const zmq_msg_t *id, const Weft__CancelRequest *r
     sched_reply(s, id, 0, NULL, "{}", rq->run_id);
 }
 
-void sched_on_query(sched *s, const zmq_msg_t *id, const Weft__QueryRequest *q)
+/* The runs peer may list: those of q's project (when it names one), of the projects peer
+ * may use. */
+static void list_runs(sched *s, const zmq_msg_t *id, const auth_peer *peer,
+                      const Weft__QueryRequest *q, int limit)
+{
+    weft_err err = {0};
+    if (*q->project && !sched_may_use(s, id, peer, q->project, "a list"))
+        return;
+    char *within = auth_projects_json(peer);
+    catalog_runs_filter f = {.project = *q->project ? q->project : NULL, .within = within,
+                             .limit = limit};
+    sched_reply_json(s, id, catalog_query_runs(s->cat, &f, &err), &err);
+    free(within);
+}
+
+void sched_on_query(sched *s, const zmq_msg_t *id, const auth_peer *peer,
+                    const Weft__QueryRequest *q)
 {
     weft_err err = {0};
     int limit = q->limit && q->limit < QUERY_LIMIT_MAX ? (int)q->limit : 0;
+    if (q->kind != WEFT__QUERY_KIND__QUERY_LIST && q->kind != WEFT__QUERY_KIND__QUERY_SHUTDOWN &&
+        !sched_may_see_run(s, id, peer, q->run_id, "a query"))
+        return;
     /* Readers see the committed state plus this turn's writes: same connection. */
     switch (q->kind) {
     case WEFT__QUERY_KIND__QUERY_STATUS:
@@ -181,7 +214,7 @@ void sched_on_query(sched *s, const zmq_msg_t *id, const Weft__QueryRequest *q)
         }
         break;
     case WEFT__QUERY_KIND__QUERY_LIST:
-        sched_reply_json(s, id, catalog_query_runs(s->cat, limit, &err), &err);
+        list_runs(s, id, peer, q, limit);
         break;
     case WEFT__QUERY_KIND__QUERY_LOGS:
         sched_reply_json(s, id,
@@ -266,7 +299,8 @@ static void record_reused(sched *s, const dag *g, int64_t run, const retry_plan 
 
 /* Starts the new run from the plan: the core gets it as a restored run whose reused tasks
  * have succeeded. */
-static void start_retry(sched *s, dag *g, int64_t run, const retry_plan *p, int64_t now)
+static void start_retry(sched *s, dag *g, int64_t run, const retry_plan *p,
+                        const char *project, int64_t now)
 {
     core_task_snapshot *snap = xcalloc(g->ntasks + 1, sizeof *snap);
     core_task_snapshot *elems = xcalloc(retry_plan_nelems(p) + 1, sizeof *elems);
@@ -276,15 +310,17 @@ static void start_retry(sched *s, dag *g, int64_t run, const retry_plan *p, int6
     log_info("run %lld: retry of run %llu, %zu units reused, %zu to execute", (long long)run,
              (unsigned long long)p->old_run, p->nreuse, p->nexec);
     core_event ev = {.kind = EV_RUN_RESTORED, .now_us = now, .run_id = (uint64_t)run,
-                     .dag = g, .snapshot = snap, .started_us = now};
+                     .dag = g, .snapshot = snap, .started_us = now, .project = project};
     sched_step(s, &ev);
     free(snap);
     free(elems);
 }
 
-void sched_on_retry(sched *s, const zmq_msg_t *id, const Weft__RetryRequest *rq)
+void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,
+                    const Weft__RetryRequest *rq)
 {
-    if (!rq->dry_run && sched_answered_before(s, id, "retry", rq->idempotency_key))
+    if (!sched_may_see_run(s, id, peer, rq->run_id, "a retry") ||
+        (!rq->dry_run && sched_answered_before(s, id, "retry", rq->idempotency_key)))
         return;
     weft_err err = {0};
     char why[600], *errors = NULL;
@@ -319,16 +355,18 @@ void sched_on_retry(sched *s, const zmq_msg_t *id, const Weft__RetryRequest *rq)
     else if (g && !(p = retry_plan_make(g, rq->run_id, json_object_get(old, "tasks"), from,
                                         outputs_usable, s->store, why, sizeof why)))
         errors = xstrdup(why);
+    /* The new run belongs to the old run's project. */
+    const char *project = json_string_value(json_object_get(row, "project"));
     if (!p) {
         sched_reply(s, id, g ? WEFT_EINVAL : WEFT_ECOMPILE, errors, NULL, 0);
-    } else {
+    } else if (rq->dry_run || sched_within_limits(s, id, project, g->ntasks)) {
         json_t *plan = retry_plan_json(p, g);
         char *text = json_dumps(plan, JSON_COMPACT);
         int64_t now = clock_wall_us(), run = 0;
         if (!rq->dry_run) {
             const char *file = json_string_value(json_object_get(row, "file"));
             const char *spec = json_string_value(json_object_get(row, "spec"));
-            run = create_run(s, g, file, spec, ic.pinned, (int64_t)rq->run_id, now);
+            run = create_run(s, g, file, spec, ic.pinned, (int64_t)rq->run_id, project, now);
         }
         if (run < 0) {
             sched_reply(s, id, WEFT_EDB, "the catalogue refused the run (see the scheduler log)",
@@ -336,7 +374,7 @@ void sched_on_retry(sched *s, const zmq_msg_t *id, const Weft__RetryRequest *rq)
         } else {
             if (run > 0) {
                 remember_answer(s, rq->idempotency_key, "retry", text, (uint64_t)run, now);
-                start_retry(s, g, run, p, now);
+                start_retry(s, g, run, p, project, now);
                 g = NULL; /* the core owns it */
             }
             sched_reply(s, id, 0, NULL, text, (uint64_t)run);

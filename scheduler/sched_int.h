@@ -99,6 +99,7 @@ struct sched {
     int64_t attempt_grace_us;
     uv_timer_t probe;
     uint64_t probe_ms;
+    json_t *project_limits; /* project name -> its row of catalog_list_projects */
 };
 
 /* ---- sched_conn.c: listeners and the connections of workers ---- */
@@ -143,6 +144,26 @@ int sched_auth_reload(sched *s);
 /* The nonce of an attempt: a keyed hash of its id (32 hex digits and a NUL). */
 void sched_nonce(const sched *s, uint64_t attempt_id, char out[33]);
 
+/* ---- sched_project.c: projects ---- */
+
+/* Reads every project's limits from the catalogue and gives them to the core (after it is
+ * made). */
+int sched_projects_load(sched *s);
+/* Whether peer may use project for what ("a submit"); else the request is refused (logged,
+ * answered) and 0 returned. */
+int sched_may_use(sched *s, const zmq_msg_t *id, const auth_peer *peer, const char *project,
+                  const char *what);
+/* Whether peer may see and act on run (also when there is no such run: the request says
+ * so); else the request is refused and 0 returned. */
+int sched_may_see_run(sched *s, const zmq_msg_t *id, const auth_peer *peer, uint64_t run,
+                      const char *what);
+/* Whether a new run of project with ntasks tasks is within the project's limits (running
+ * runs, tasks per run); else the request is answered with WEFT_ELIMIT and 0 returned. */
+int sched_within_limits(sched *s, const zmq_msg_t *id, const char *project, size_t ntasks);
+/* A project request: list (what peer may use), or set limits (admin). */
+void sched_on_project(sched *s, const zmq_msg_t *id, const auth_peer *peer,
+                      const Weft__ProjectRequest *rq);
+
 /* ---- sched_out.c: outgoing messages ---- */
 
 /* A peer's routing id for the log: printable ids as they are, others in hex. */
@@ -172,10 +193,14 @@ void sched_reply_json(sched *s, const zmq_msg_t *id, json_t *j, const weft_err *
 /* Steps the core with ev and applies the effects (answering lookups). */
 void sched_step(sched *s, core_event *ev);
 /* sched_client.c: client requests. */
-void sched_on_submit(sched *s, const zmq_msg_t *id, const Weft__SubmitRequest *rq);
-void sched_on_cancel(sched *s, const zmq_msg_t *id, const Weft__CancelRequest *rq);
-void sched_on_query(sched *s, const zmq_msg_t *id, const Weft__QueryRequest *q);
-void sched_on_retry(sched *s, const zmq_msg_t *id, const Weft__RetryRequest *rq);
+void sched_on_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer,
+                     const Weft__SubmitRequest *rq);
+void sched_on_cancel(sched *s, const zmq_msg_t *id, const auth_peer *peer,
+                     const Weft__CancelRequest *rq);
+void sched_on_query(sched *s, const zmq_msg_t *id, const auth_peer *peer,
+                    const Weft__QueryRequest *q);
+void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,
+                    const Weft__RetryRequest *rq);
 /* When key (may be NULL or "") was answered before, queues that first answer to id and
  * returns 1; a key that is too long, or was used for a request of another kind ("submit",
  * "retry", "cancel"), is refused (also 1). Else 0. */

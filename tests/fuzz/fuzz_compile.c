@@ -107,7 +107,7 @@ static void key_inputs(const dag *g, size_t i, const dag_scope *sc)
     if (!in)
         return;
     json_t *comp = cachekey_components(g->tasks[i].type, g->tasks[i].type_version,
-                                       g->tasks[i].cache_version, in);
+                                       g->tasks[i].cache_version, NULL, in);
     cachekey_of(comp, hex);
     WEFT_ASSERT(strlen(hex) == HASH_HEX_LEN);
     json_decref(comp);

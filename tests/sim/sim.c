@@ -26,7 +26,9 @@
  *      ends only after all its elements, succeeded exactly when at least min_success of
  *      them did, with one list entry per element in each output;
  *   9. no effect of a failed commit is ever observed: the attempt ids its dispatches took
- *      are never dispatched again, and only committed dispatches reach workers.
+ *      are never dispatched again, and only committed dispatches reach workers;
+ *  10. the runs of a project (the odd runs, project "capped") never have more attempts in
+ *      flight together than the project's limit.
  *
  * After the fault phase it drains (no more faults) and checks that every run ended
  * (liveness). A failure prints the seed and step; rerun with --seed to replay it. */
@@ -275,7 +277,8 @@ static void submit(sim *s)
     r->yaml = random_workflow(s);
     r->g = compile_yaml(s, r->yaml);
     r->t = xcalloc(r->g->ntasks, sizeof *r->t);
-    core_event ev = {.kind = EV_RUN_SUBMITTED, .run_id = r->id, .dag = compile_yaml(s, r->yaml)};
+    core_event ev = {.kind = EV_RUN_SUBMITTED, .run_id = r->id, .dag = compile_yaml(s, r->yaml),
+                     .project = SIM_PROJECT(r->id)};
     s->pending_submit = r;
     step_core(s, &ev);
     s->pending_submit = NULL;
@@ -443,6 +446,7 @@ static void restart(sim *s)
     }
     core_destroy(&s->c);
     s->c = core_new(next, s->seed + (uint64_t)s->step);
+    core_set_project(s->c, "capped", CAPPED_INFLIGHT, 0);
     for (int w = 0; w < MAX_WORKERS; w++) {
         s->w[w].registered = 0;
         s->nbusy[w] = 0;
@@ -464,7 +468,8 @@ static void restart(sim *s)
         core_event ev = {.kind = EV_RUN_RESTORED,
                          .run_id = r->id,
                          .dag = compile_yaml(s, r->yaml),
-                         .snapshot = snap};
+                         .snapshot = snap,
+                         .project = SIM_PROJECT(r->id)};
         step_core(s, &ev);
         for (size_t k = 0; k < r->g->ntasks; k++)
             free(elems[k]);
@@ -589,6 +594,7 @@ static void run_seed(uint64_t seed, long steps, int commit_failures)
     s.rng = seed * 0x9E3779B97F4A7C15ULL + 1;
     s.now = 1000000000;
     s.c = core_new(1, seed);
+    core_set_project(s.c, "capped", CAPPED_INFLIGHT, 0);
     s.types = fixture_types();
     s.cache = strmap_new();
     for (int w = 0; w < MAX_WORKERS; w++) {

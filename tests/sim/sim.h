@@ -16,6 +16,9 @@
 #define MAX_MSGS    4096
 #define MAX_HELD    8
 #define RECENT      16
+/* Odd runs belong to project "capped", which has at most this many attempts in flight. */
+#define CAPPED_INFLIGHT 2
+#define SIM_PROJECT(run_id) ((run_id) % 2 ? "capped" : NULL)
 
 typedef struct mtask {
     int state, attempts, succeeded;

@@ -214,6 +214,18 @@ void commit(sim *s)
         }
     }
     core_effects_clear(&s->fx);
+    int capped = 0;
+    for (int i = 0; i < s->nruns; i++) {
+        const mrun *r = &s->runs[i];
+        for (size_t k = 0; SIM_PROJECT(r->id) && !r->ended && k < r->g->ntasks; k++) {
+            capped += r->t[k].running != 0;
+            for (size_t j = 0; j < r->t[k].nelems; j++)
+                capped += r->t[k].elems[j].running != 0;
+        }
+    }
+    if (capped > CAPPED_INFLIGHT)
+        die(s, "project capped has %d attempts in flight; its limit is %d", capped,
+            CAPPED_INFLIGHT);
     for (int i = 0; i < s->nruns; i++) {
         mrun *r = &s->runs[i];
         int open = 0;

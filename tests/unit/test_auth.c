@@ -44,13 +44,15 @@ static int test_table(void)
     CHECK(auth_may_register(&p, "anything"));
 
     /* Adding: a new key, a valid name, a known role, the role the name already has. */
-    CHECK(auth_check_add(t, c.pub, "gpu1", "worker", buf, sizeof buf) == NULL);
-    CHECK(strstr(auth_check_add(t, c.pub, "gpu1", "client", buf, sizeof buf), "another role"));
-    CHECK(strstr(auth_check_add(t, a.pub, "x", "client", buf, sizeof buf), "already on the list"));
-    CHECK(strstr(auth_check_add(t, c.pub, "bad name", "client", buf, sizeof buf), "[A-Za-z0-9_-]"));
-    CHECK(strstr(auth_check_add(t, c.pub, "local", "client", buf, sizeof buf), "reserved"));
-    CHECK(strstr(auth_check_add(t, c.pub, "x", "root", buf, sizeof buf), "unknown role"));
-    auth_add(t, c.pub, "gpu1", "worker");
+#define ADD(key, name, role) auth_check_add(t, key, name, role, NULL, buf, sizeof buf)
+    CHECK(ADD(c.pub, "gpu1", "worker") == NULL);
+    CHECK(strstr(ADD(c.pub, "gpu1", "client"), "another role"));
+    CHECK(strstr(ADD(a.pub, "x", "client"), "already on the list"));
+    CHECK(strstr(ADD(c.pub, "bad name", "client"), "[A-Za-z0-9_-]"));
+    CHECK(strstr(ADD(c.pub, "local", "client"), "reserved"));
+    CHECK(strstr(ADD(c.pub, "x", "root"), "unknown role"));
+#undef ADD
+    auth_add(t, c.pub, "gpu1", "worker", NULL);
     CHECK(auth_admit(t, c.pub) == NULL);
 
     /* Admin holds the client role too; a client not the admin role. */
@@ -65,6 +67,55 @@ static int test_table(void)
     CHECK(auth_revoke(t, "gpu1") == 0 && auth_revoke(t, "nobody") == 0);
     auth_destroy(&t);
     CHECK(t == NULL);
+    return fails;
+}
+
+/* Projects: a client uses those it was added with ("default" when none), an admin and a
+ * local peer every one; names are checked. */
+static int test_projects(void)
+{
+    int fails = 0;
+    keypair a, b, c, d;
+    CHECK(keys_generate(&a, NULL) == 0 && keys_generate(&b, NULL) == 0 &&
+          keys_generate(&c, NULL) == 0 && keys_generate(&d, NULL) == 0);
+    auth *t = auth_new();
+    json_t *ab = json_pack("[s, s]", "a", "b"), *bad = json_pack("[s]", "x y");
+    char buf[200], user[64];
+    auth_peer p;
+    const char *why = NULL;
+    CHECK(auth_check_add(t, a.pub, "alice", "client", ab, buf, sizeof buf) == NULL);
+    CHECK(strstr(auth_check_add(t, a.pub, "alice", "client", bad, buf, sizeof buf),
+                 "not 'x y'"));
+    auth_add(t, a.pub, "alice", "client", ab);
+    auth_add(t, b.pub, "bob", "client", NULL);
+    auth_add(t, c.pub, "root", "admin", NULL);
+    snprintf(user, sizeof user, "key:%s", a.pub);
+    CHECK(auth_identify(t, user, &p, &why) == 0);
+    CHECK(auth_may_use(&p, "a") && auth_may_use(&p, "b"));
+    CHECK(!auth_may_use(&p, "default") && !auth_may_use(&p, "c"));
+    char *j = auth_projects_json(&p);
+    CHECK_STR(j, "[\"a\",\"b\"]");
+    free(j);
+    snprintf(user, sizeof user, "key:%s", b.pub);
+    CHECK(auth_identify(t, user, &p, &why) == 0);
+    CHECK(auth_may_use(&p, "default") && !auth_may_use(&p, "a"));
+    snprintf(user, sizeof user, "key:%s", c.pub);
+    CHECK(auth_identify(t, user, &p, &why) == 0);
+    CHECK(auth_may_use(&p, "a") && auth_may_use(&p, "anything") && !auth_projects_json(&p));
+    CHECK(auth_identify(t, AUTH_USER_LOCAL, &p, &why) == 0 && auth_may_use(&p, "a"));
+    CHECK(auth_project_name_ok("ml-team_2") && !auth_project_name_ok("") &&
+          !auth_project_name_ok("a/b") && !auth_project_name_ok(NULL));
+    /* Loaded from the catalogue's rows: the same. */
+    json_t *rows = json_pack("[{s:s, s:s, s:s, s:[s]}]", "public_key", d.pub, "name", "carol",
+                             "role", "client", "projects", "ml");
+    auth_load(t, rows);
+    snprintf(user, sizeof user, "key:%s", d.pub);
+    CHECK(auth_identify(t, user, &p, &why) == 0 && auth_may_use(&p, "ml") &&
+          !auth_may_use(&p, "default"));
+    json_decref(rows);
+    json_decref(ab);
+    json_decref(bad);
+    auth_destroy(&t);
     return fails;
 }
 
@@ -134,5 +185,5 @@ static int test_escape(void)
 
 int test_auth(void)
 {
-    return test_table() + test_files() + test_escape();
+    return test_table() + test_projects() + test_files() + test_escape();
 }
