@@ -85,6 +85,9 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_PROJECT_SET] = "INSERT INTO projects(name, max_runs, max_tasks, max_inflight, "
                        "updated_us) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(name) DO UPDATE "
                        "SET max_runs = ?2, max_tasks = ?3, max_inflight = ?4, updated_us = ?5",
+    [ST_UPLOAD_PUT] = "INSERT OR IGNORE INTO uploads(project, hash, size, created_us) "
+                      "VALUES (?1, ?2, ?3, ?4)",
+    [ST_UPLOAD_HAS] = "SELECT 1 FROM uploads WHERE project = ?1 AND hash = ?2",
     [ST_KEY_REVOKE] = "UPDATE principals SET revoked_us = ?2 WHERE revoked_us IS NULL AND "
                       "(name = ?1 OR public_key = ?1)",
 };
@@ -565,4 +568,29 @@ int catalog_revoke_keys(catalog *c, const char *name_or_key, int64_t now_us)
     sqlite3_bind_int64(s, 2, now_us);
     int rc = cat_done(c, s, "revoke key");
     return rc < 0 ? rc : sqlite3_changes(c->db);
+}
+
+int catalog_put_upload(catalog *c, const char *project, const char *hash, uint64_t size,
+                       int64_t now_us)
+{
+    sqlite3_stmt *s = cat_stmt(c, ST_UPLOAD_PUT);
+    if (!s)
+        return WEFT_EDB;
+    cat_bind_text(s, 1, project);
+    cat_bind_text(s, 2, hash);
+    sqlite3_bind_int64(s, 3, (int64_t)size);
+    sqlite3_bind_int64(s, 4, now_us);
+    return cat_done(c, s, "record an upload");
+}
+
+int catalog_has_upload(catalog *c, const char *project, const char *hash)
+{
+    sqlite3_stmt *s = cat_stmt(c, ST_UPLOAD_HAS);
+    if (!s)
+        return WEFT_EDB;
+    cat_bind_text(s, 1, project);
+    cat_bind_text(s, 2, hash);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : WEFT_EDB;
 }

@@ -27,7 +27,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 11
+#define CATALOG_SCHEMA_VERSION 12
 
 enum {
     CATALOG_READONLY = 1,    /* an existing database, for queries only */
@@ -190,6 +190,11 @@ int catalog_set_project(catalog *c, const catalog_project *p, int64_t now_us);
 json_t *catalog_list_projects(catalog *c, weft_err *err);
 /* The project of run into out (n bytes): 1, 0 when there is no such run, or WEFT_EDB. */
 int catalog_run_project(catalog *c, int64_t run, char *out, size_t n);
+/* Records that project uploaded blob hash (once). */
+int catalog_put_upload(catalog *c, const char *project, const char *hash, uint64_t size,
+                       int64_t now_us);
+/* Whether project uploaded blob hash: 1, 0, or WEFT_EDB. */
+int catalog_has_upload(catalog *c, const char *project, const char *hash);
 
 /* ---- memoization (catalog_cache.c) ---- */
 

@@ -134,6 +134,11 @@ static const char *const migrations[] = {
     "  name TEXT PRIMARY KEY, max_runs INTEGER NOT NULL DEFAULT 0,"
     "  max_tasks INTEGER NOT NULL DEFAULT 0, max_inflight INTEGER NOT NULL DEFAULT 0,"
     "  updated_us INTEGER NOT NULL);",
+    /* 12: blobs remote clients uploaded, by project: a submit may name only what its
+     * project uploaded, and a blob a project holds is not sent again. */
+    "CREATE TABLE uploads ("
+    "  project TEXT NOT NULL, hash TEXT NOT NULL, size INTEGER NOT NULL,"
+    "  created_us INTEGER NOT NULL, PRIMARY KEY (project, hash));",
 };
 
 

@@ -675,3 +675,82 @@ void store_each_ref(const json_t *v, void (*fn)(void *ud, const json_t *ref), vo
         json_object_foreach((json_t *)v, k, e) store_each_ref(e, fn, ud);
     }
 }
+
+/* ---- uploads: blobs received from elsewhere ---- */
+
+int store_has(store *s, const char *hex)
+{
+    if (!valid_hex(hex))
+        return 0;
+    char *path = blob_path(s, hex);
+    struct stat st;
+    int yes = lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+    free(path);
+    return yes;
+}
+
+char *store_partial_path(store *s, const char *name)
+{
+    return xasprintf("%s/tmp/%s", s->root, name);
+}
+
+int store_adopt(store *s, const char *path, const char *hex, weft_err *err)
+{
+    if (!valid_hex(hex))
+        return err_set(err, WEFT_EINVAL, "artifact store: '%.80s' is not a blob's hash", hex);
+    char *dst = blob_path(s, hex), *sub = xasprintf("%s/%.2s", s->root, hex);
+    int rc = 0;
+    if ((mkdir(sub, 0755) < 0 && errno != EEXIST) || chmod(path, (mode_t)s->blob_mode) < 0 ||
+        rename(path, dst) < 0)
+        rc = err_set(err, WEFT_EIO, "artifact store %s: cannot store %s: %s", s->root, hex,
+                     strerror(errno));
+    free(sub);
+    free(dst);
+    return rc;
+}
+
+/* Adds a directory manifest entry's file size to *total (store_dir_blobs' walk reads the
+ * manifest; sizes come from the blobs themselves). */
+typedef struct dir_total {
+    store *s;
+    uint64_t total;
+    weft_err *err;
+} dir_total;
+
+static int add_blob_size(void *ud, const char *hex)
+{
+    dir_total *t = ud;
+    char *path;
+    int rc = t->s->ops->get(t->s, hex, &path, t->err);
+    if (rc)
+        return rc;
+    struct stat st;
+    if (stat(path, &st) == 0)
+        t->total += (uint64_t)st.st_size;
+    free(path);
+    return 0;
+}
+
+int store_ref_of(store *s, const char *hex, int is_dir, const char *path, json_t **ref,
+                 weft_err *err)
+{
+    char *blob;
+    int rc = s->ops->get(s, hex, &blob, err);
+    if (rc)
+        return rc;
+    struct stat st;
+    uint64_t size = stat(blob, &st) == 0 ? (uint64_t)st.st_size : 0;
+    free(blob);
+    json_t *r = make_ref(hex, is_dir, path, size);
+    if (is_dir) {
+        dir_total t = {s, 0, err};
+        rc = store_dir_blobs(s, r, add_blob_size, &t, err);
+        json_object_set_new(r, "size", json_integer((json_int_t)t.total));
+    }
+    if (rc) {
+        json_decref(r);
+        return rc;
+    }
+    *ref = r;
+    return 0;
+}

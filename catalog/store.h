@@ -92,6 +92,18 @@ int store_dir_blobs(store *s, const json_t *ref, int (*fn)(void *ud, const char 
                     void *ud, weft_err *err);
 /* Whether reference v is a directory (its blob is a manifest). */
 int store_ref_is_dir(const json_t *v);
+/* Whether blob hex is in the store (not verified). */
+int store_has(store *s, const char *hex);
+/* Where a blob received from elsewhere is written until store_adopt takes it, named name
+ * (local backend: in ROOT/tmp/, whose leftovers weft gc removes). Caller frees. */
+char *store_partial_path(store *s, const char *name);
+/* Moves the file at path (from store_partial_path), whose content the caller has hashed to
+ * hex, into the store as blob hex. */
+int store_adopt(store *s, const char *path, const char *hex, weft_err *err);
+/* A reference to blob hex as a file, or as a directory whose manifest it is (its blobs
+ * verified), named after path's last component, its size from the blobs. */
+int store_ref_of(store *s, const char *hex, int is_dir, const char *path, json_t **ref,
+                 weft_err *err);
 /* Calls fn for every reference inside v (objects and arrays are walked). */
 void store_each_ref(const json_t *v, void (*fn)(void *ud, const json_t *ref), void *ud);
 #endif

@@ -86,6 +86,11 @@ client *source_client(source *s);
 /* Sends env to the scheduler named by o (or serving o->state); returns the answer's JSON
  * (caller json_decrefs), or NULL with the problem printed and *rc its exit code. */
 json_t *cli_ask(const cli_opts *o, const Weft__Envelope *env, int *rc);
+/* Sends env (a submit or retry) through cl; when the scheduler asks for the client's files
+ * and directories first (a remote client's paths travel with it), uploads them and sends
+ * it again (cli/upload.c). Returns 0 with *reply (caller frees), or -1 with err. */
+int cli_call_uploading(client *cl, Weft__Envelope *env, Weft__Envelope **reply,
+                       weft_err *err);
 /* o's -p parameters for a request (pointers into o); free both arrays. */
 Weft__Param **cli_wire_params(const cli_opts *o, Weft__Param **storage);
 /* The string member k of o, or "" (answers print absent fields as empty). */

@@ -68,7 +68,7 @@ static int request_retry(source *s, cli_opts *o, uint64_t *run)
     env.retry = &rq;
     Weft__Envelope *reply = NULL;
     weft_err err = {0};
-    int rc = client_call_retry(source_client(s), &env, &reply, &err);
+    int rc = cli_call_uploading(source_client(s), &env, &reply, &err);
     free(params);
     free(pp);
     free(cwd);

@@ -456,7 +456,7 @@ int submit_file(source *s, const cli_opts *o, uint64_t *run)
     env.body_case = WEFT__ENVELOPE__BODY_SUBMIT;
     env.submit = &rq;
     Weft__Envelope *reply = NULL;
-    int rc = client_call_retry(s->cl, &env, &reply, &err);
+    int rc = cli_call_uploading(s->cl, &env, &reply, &err);
     free(params);
     free(pp);
     free(text);

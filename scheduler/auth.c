@@ -196,6 +196,7 @@ int auth_identify(const auth *a, const char *user_id, auth_peer *out, const char
     if (user_id && (!strcmp(user_id, AUTH_USER_LOCAL) || !strcmp(user_id, AUTH_USER_INSECURE))) {
         out->name = !strcmp(user_id, AUTH_USER_LOCAL) ? AUTH_USER_LOCAL : AUTH_USER_INSECURE;
         out->roles = ROLE_ALL;
+        out->local = !strcmp(user_id, AUTH_USER_LOCAL);
         out->all_projects = 1;
         out->projects = NULL;
         return 0;
@@ -209,6 +210,7 @@ int auth_identify(const auth *a, const char *user_id, auth_peer *out, const char
     akey *ak = strmap_get(a->keys, user_id + 4);
     out->name = ak->name;
     out->roles = ak->roles;
+    out->local = 0;
     out->all_projects = (ak->roles & ROLE_ADMIN) != 0;
     out->projects = ak->projects;
     return 0;

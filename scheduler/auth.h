@@ -28,6 +28,7 @@ typedef struct auth auth;
 typedef struct auth_peer {
     const char *name;
     int roles;
+    int local;                    /* the local identity (its paths may be read here) */
     int all_projects;             /* uses every project */
     const json_t *projects;       /* else: the names of those it uses (a JSON array) */
 } auth_peer;

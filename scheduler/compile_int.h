@@ -45,6 +45,10 @@ dag_value *cv_compile(cc *c, const ynode *n, int self, int **deps, size_t *ndeps
  * reference (compile_input.ingest, or a pending reference). Returns v's replacement (a new
  * reference; v is consumed), or NULL after reporting at n why a path could not be taken. */
 json_t *cv_artifacts(cc *c, json_t *v, wtype t, const ynode *n, const char *what);
+/* Whether literal v holds an artifact reference (an object with a hash and a kind of file
+ * or dir): a workflow names files by their paths, and only ingestion makes references (one
+ * written by hand could name any blob in the store). Adds the error at n. */
+int cv_refuse_refs(cc *c, const json_t *v, const ynode *n, const char *what);
 /* The same for the literals of a compiled input value (in place). */
 void cv_ingest(cc *c, dag_value *v, wtype want, const ynode *n, const char *what);
 /* Checks v against a declared port type, reporting mismatches at n's position. */

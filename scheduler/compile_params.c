@@ -79,6 +79,12 @@ void cc_compile_params(cc *c, const ynode *params, const compile_input *in)
             json_t *val = dn ? cv_literal(dn) : NULL;
             if (v->kind != YN_MAP)
                 t = wtype_of_json(val);
+            char pw[200];
+            snprintf(pw, sizeof pw, "default of parameter '%s'", k->text);
+            if (val && cv_refuse_refs(c, val, dn, pw)) {
+                json_decref(val);
+                continue;
+            }
             if (in->param_values && json_object_get(in->param_values, k->text)) {
                 json_decref(val);
                 val = json_incref(json_object_get(in->param_values, k->text));
@@ -115,6 +121,10 @@ void cc_compile_params(cc *c, const ynode *params, const compile_input *in)
         json_t *v = param_from_text(t, p->value);
         char tb[64], why[256], what[200];
         snprintf(what, sizeof what, "%s %s", opt, p->name);
+        if (v && cv_refuse_refs(c, v, &(ynode){.line = 1, .col = 1}, what)) {
+            json_decref(v);
+            continue;
+        }
         if (v && !(v = cv_artifacts(c, v, t, &(ynode){.line = 1, .col = 1}, what)))
             continue;
         if (!v || !wtype_check_json(t, v, why, sizeof why)) {

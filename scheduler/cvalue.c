@@ -316,6 +316,10 @@ dag_value *cv_compile(cc *c, const ynode *n, int self, int **deps, size_t *ndeps
         }
         push_item(v, item, &cap);
     }
+    json_t *lit = ok && v->kind == DV_MAP ? cv_literal(n) : NULL;
+    if (lit && cv_refuse_refs(c, lit, n, "a mapping"))
+        ok = 0;
+    json_decref(lit);
     if (!ok) {
         dag_value_free(v);
         return NULL;
@@ -353,6 +357,29 @@ json_t *cv_artifacts(cc *c, json_t *v, wtype t, const ynode *n, const char *what
     }
     json_decref(v);
     return ref;
+}
+
+static int holds_ref(const json_t *v)
+{
+    if (store_ref_hash(v))
+        return 1;
+    size_t i;
+    const char *k;
+    json_t *e;
+    if (json_is_array(v))
+        json_array_foreach(v, i, e) if (holds_ref(e)) return 1;
+    if (json_is_object(v))
+        json_object_foreach((json_t *)v, k, e) if (holds_ref(e)) return 1;
+    return 0;
+}
+
+int cv_refuse_refs(cc *c, const json_t *v, const ynode *n, const char *what)
+{
+    if (!holds_ref(v))
+        return 0;
+    diag_add(c->d, n->line, n->col, "%s: an artifact reference cannot be written in a "
+             "workflow; name the file or directory by its path", what);
+    return 1;
 }
 
 void cv_ingest(cc *c, dag_value *v, wtype want, const ynode *n, const char *what)

@@ -301,6 +301,9 @@ static int on_message_degraded(sched *s, const zmq_msg_t *id, const Weft__Envelo
             return 0;
         sched_refuse_degraded(s, id);
         return 1;
+    case WEFT__ENVELOPE__BODY_UPLOAD:
+        sched_refuse_degraded(s, id);
+        return 1;
     default:
         return 0;
     }
@@ -366,6 +369,9 @@ void sched_on_message(void *arg, zmq_msg_t *frames, size_t n)
         break;
     case WEFT__ENVELOPE__BODY_PROJECT:
         sched_on_project(s, &frames[0], &who, env->project);
+        break;
+    case WEFT__ENVELOPE__BODY_UPLOAD:
+        sched_on_upload(s, &frames[0], &who, env->upload);
         break;
     default:
         log_warn("dropped an unexpected message (body %d) from %s", (int)env->body_case,
@@ -510,6 +516,8 @@ int sched_new(const sched_config *cfg, sched **out, weft_err *err)
     s->attempt_grace_us = cfg->attempt_grace_ms > 0 ? cfg->attempt_grace_ms * 1000
                                                     : CORE_ATTEMPT_GRACE_US;
     core_set_attempt_grace(s->core, s->attempt_grace_us);
+    s->uploads = strmap_new();
+    s->max_upload = cfg->max_upload ? cfg->max_upload : 16ull << 30;
     if (sched_projects_load(s) < 0) {
         sched_destroy(&s);
         return err_set(err, WEFT_EDB, "cannot read the projects from the catalogue");
@@ -589,6 +597,7 @@ void sched_destroy(sched **sp)
     typereg_destroy(&s->types);
     strmap_destroy(&s->reregister_asked);
     json_decref(s->project_limits);
+    sched_uploads_free(s);
     sched_conns_free(s);
     sched_auth_close(s);
     catalog_close(&s->cat);

@@ -27,6 +27,7 @@ typedef struct sched_config {
     int accept_loss;             /* start on a catalogue that lost history (see catalog.h) */
     int insecure;                /* plain TCP (every TCP endpoint must be loopback) */
     int64_t attempt_grace_ms;    /* an attempt past its timeout plus this fails (0: 30 s) */
+    uint64_t max_upload;         /* the largest blob a client may upload (0: 16 GiB) */
 } sched_config;
 
 typedef struct sched sched;

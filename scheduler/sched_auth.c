@@ -183,6 +183,7 @@ static const char *body_name(int body)
     case WEFT__ENVELOPE__BODY_RETRY: return "a retry";
     case WEFT__ENVELOPE__BODY_KEYS: return "a key request";
     case WEFT__ENVELOPE__BODY_PROJECT: return "a project request";
+    case WEFT__ENVELOPE__BODY_UPLOAD: return "an upload";
     default: return "a message";
     }
 }
@@ -200,6 +201,7 @@ static int role_needed(const Weft__Envelope *env, const char **what)
     case WEFT__ENVELOPE__BODY_SUBMIT:
     case WEFT__ENVELOPE__BODY_CANCEL:
     case WEFT__ENVELOPE__BODY_RETRY:
+    case WEFT__ENVELOPE__BODY_UPLOAD:
         *what = "the client role";
         return ROLE_CLIENT;
     case WEFT__ENVELOPE__BODY_QUERY:

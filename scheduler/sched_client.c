@@ -95,6 +95,50 @@ static int64_t create_run(sched *s, const dag *g, const char *file, const char *
     return run;
 }
 
+/* The ingest context of a request from peer naming paths: a local peer's are read from
+ * its working directory; a remote peer's come from what it uploaded (ingest.h). */
+static void ingest_begin(sched *s, ingest_ctx *ic, const auth_peer *peer, const char *cwd,
+                         Weft__Param *const *uploads, size_t n, const char *project)
+{
+    ic->store = s->store;
+    ic->remote = !peer->local;
+    ic->cwd = !ic->remote && *cwd ? cwd : NULL;
+    ic->cat = s->cat;
+    ic->project = project;
+    ic->missing = json_array();
+    json_t *up = json_object();
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_loads(uploads[i]->value, 0, NULL);
+        if (json_is_object(v))
+            json_object_set(up, uploads[i]->name, v);
+        json_decref(v);
+    }
+    ic->uploaded = up;
+}
+
+static void ingest_end(ingest_ctx *ic)
+{
+    json_decref((json_t *)ic->uploaded);
+    json_decref(ic->missing);
+    json_decref(ic->pinned);
+}
+
+/* Answers a request that failed to compile with errors: when some of its paths were not
+ * uploaded, with the list of them for the client to upload first. */
+static void reply_compile_errors(sched *s, const zmq_msg_t *id, const ingest_ctx *ic,
+                                 const char *errors, int code)
+{
+    if (!json_array_size(ic->missing)) {
+        sched_reply(s, id, code, errors, NULL, 0);
+        return;
+    }
+    json_t *j = json_pack("{s:O, s:s}", "upload", ic->missing, "project", ic->project);
+    char *text = json_dumps(j, JSON_COMPACT);
+    sched_reply(s, id, WEFT_ENOTFOUND, errors, text, 0);
+    free(text);
+    json_decref(j);
+}
+
 void sched_on_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                      const Weft__SubmitRequest *rq)
 {
@@ -105,7 +149,8 @@ void sched_on_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     compile_param *params = wire_params(rq->params, rq->n_params);
     const char *file = rq->file_name && *rq->file_name ? rq->file_name : "workflow.yaml";
     diag *d = diag_new(file);
-    ingest_ctx ic = {.store = s->store, .cwd = *rq->cwd ? rq->cwd : NULL, .pinned = json_object()};
+    ingest_ctx ic = {.pinned = json_object()};
+    ingest_begin(s, &ic, peer, rq->cwd, rq->uploads, rq->n_uploads, project);
     compile_input in = {.file = file,
                         .text = rq->yaml,
                         .len = strlen(rq->yaml),
@@ -117,22 +162,22 @@ void sched_on_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     dag *g = compile_workflow(&in, d);
     free(params);
     if (!g) {
-        json_decref(ic.pinned);
         char *errors = diag_render(d);
-        sched_reply(s, id, WEFT_ECOMPILE, errors, NULL, 0);
+        reply_compile_errors(s, id, &ic, errors, WEFT_ECOMPILE);
+        ingest_end(&ic);
         free(errors);
         diag_destroy(&d);
         return;
     }
     diag_destroy(&d);
     if (!sched_within_limits(s, id, project, g->ntasks)) {
-        json_decref(ic.pinned);
+        ingest_end(&ic);
         dag_free(g);
         return;
     }
     int64_t now = clock_wall_us();
     int64_t run = create_run(s, g, file, rq->yaml, ic.pinned, 0, project, now);
-    json_decref(ic.pinned);
+    ingest_end(&ic);
     if (run < 0) {
         sched_reply(s, id, WEFT_EDB, "the catalogue refused the run (see the scheduler log)",
                     NULL, 0);
@@ -337,10 +382,13 @@ void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,
         sched_reply(s, id, err.code ? err.code : WEFT_EDB, err.msg, NULL, 0);
         return;
     }
-    ingest_ctx ic = {.store = s->store, .cwd = *rq->cwd ? rq->cwd : NULL,
-                     .pinned = json_deep_copy(json_object_get(row, "artifacts"))};
+    /* The new run belongs to the old run's project. */
+    const char *project = json_string_value(json_object_get(row, "project"));
+    ingest_ctx ic = {.pinned = json_deep_copy(json_object_get(row, "artifacts"))};
+    ingest_begin(s, &ic, peer, rq->cwd, rq->uploads, rq->n_uploads, project);
     /* The old run's workflow with its parameters and the request's overrides; its paths
-     * come from the old run's pins (new -p paths are taken from the client's cwd). */
+     * come from the old run's pins (new -p paths are taken from the client's cwd, or from
+     * what a remote client uploaded). */
     compile_param *params = wire_params(rq->params, rq->n_params);
     dag *g = recover_compile(row, s->types, params, rq->n_params, &ic, &errors);
     free(params);
@@ -355,10 +403,8 @@ void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     else if (g && !(p = retry_plan_make(g, rq->run_id, json_object_get(old, "tasks"), from,
                                         outputs_usable, s->store, why, sizeof why)))
         errors = xstrdup(why);
-    /* The new run belongs to the old run's project. */
-    const char *project = json_string_value(json_object_get(row, "project"));
     if (!p) {
-        sched_reply(s, id, g ? WEFT_EINVAL : WEFT_ECOMPILE, errors, NULL, 0);
+        reply_compile_errors(s, id, &ic, errors, g ? WEFT_EINVAL : WEFT_ECOMPILE);
     } else if (rq->dry_run || sched_within_limits(s, id, project, g->ntasks)) {
         json_t *plan = retry_plan_json(p, g);
         char *text = json_dumps(plan, JSON_COMPACT);
@@ -385,7 +431,7 @@ void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     retry_plan_free(p);
     dag_free(g);
     free(errors);
-    json_decref(ic.pinned);
+    ingest_end(&ic);
     json_decref(old);
     json_decref(row);
 }

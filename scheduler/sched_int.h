@@ -100,6 +100,8 @@ struct sched {
     uv_timer_t probe;
     uint64_t probe_ms;
     json_t *project_limits; /* project name -> its row of catalog_list_projects */
+    strmap *uploads;  /* principal-hash -> upload under way (sched_upload.c) */
+    uint64_t max_upload;
 };
 
 /* ---- sched_conn.c: listeners and the connections of workers ---- */
@@ -163,6 +165,12 @@ int sched_within_limits(sched *s, const zmq_msg_t *id, const char *project, size
 /* A project request: list (what peer may use), or set limits (admin). */
 void sched_on_project(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                       const Weft__ProjectRequest *rq);
+
+/* ---- sched_upload.c: blobs remote clients upload ---- */
+
+void sched_on_upload(sched *s, const zmq_msg_t *id, const auth_peer *peer,
+                     const Weft__UploadRequest *rq);
+void sched_uploads_free(sched *s);
 
 /* ---- sched_out.c: outgoing messages ---- */
 

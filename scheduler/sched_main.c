@@ -2,7 +2,7 @@
  *
  *   weft-scheduler [--state DIR] [--listen ENDPOINT]... [--plugin-path PATH]
  *                  [--log-level LEVEL] [--accept-loss] [--insecure]
- *                  [--attempt-grace DURATION]
+ *                  [--attempt-grace DURATION] [--max-upload SIZE]
  *
  * DIR holds catalog.db, logs/ and the scheduler's key pair (default ./.weft). The scheduler
  * binds ipc://DIR/scheduler.sock, for local peers of its own user, and every --listen
@@ -12,7 +12,8 @@
  * that is damaged or holds less than was committed is refused; --accept-loss starts on
  * what is left (ids continue after the lost ones). An attempt of a task with a timeout that
  * has not ended --attempt-grace (default 30s) after its timeout fails as timeout by the
- * scheduler's own clock, whatever its worker does. */
+ * scheduler's own clock, whatever its worker does. A remote client's uploaded file (one
+ * blob) may be at most --max-upload (default 16G). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: weft-scheduler [--state DIR] [--listen ENDPOINT]... "
                     "[--plugin-path PATH] [--log-level debug|info|warn|error] "
-                    "[--accept-loss] [--insecure] [--attempt-grace DURATION]\n");
+                    "[--accept-loss] [--insecure] [--attempt-grace DURATION] "
+                    "[--max-upload SIZE]\n");
 }
 
 int main(int argc, char **argv)
@@ -38,6 +40,7 @@ int main(int argc, char **argv)
     size_t nlisten = 0;
     int level = LOG_INFO, accept_loss = 0, insecure = 0;
     int64_t grace_ms = 0;
+    uint64_t max_upload = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--state") && v)
@@ -54,6 +57,9 @@ int main(int argc, char **argv)
             insecure = 1;
         else if (!strcmp(a, "--attempt-grace") && v && units_duration_ms(v, &grace_ms) == 0 &&
                  grace_ms > 0)
+            i++;
+        else if (!strcmp(a, "--max-upload") && v && units_size_bytes(v, &max_upload) == 0 &&
+                 max_upload > 0)
             i++;
         else {
             usage();
@@ -74,7 +80,8 @@ int main(int argc, char **argv)
     sched_config cfg = {.state_dir = state, .listen = listen, .nlisten = nlisten,
                         .plugin_path = plugin_path ? plugin_path : default_path,
                         .executor = executor, .accept_loss = accept_loss,
-                        .insecure = insecure, .attempt_grace_ms = grace_ms};
+                        .insecure = insecure, .attempt_grace_ms = grace_ms,
+                        .max_upload = max_upload};
     sched *s = NULL;
     weft_err err = {0};
     int rc = sched_new(&cfg, &s, &err);

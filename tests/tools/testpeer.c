@@ -8,6 +8,10 @@
  * weft-testpeer ENDPOINT submit-file FILE: submits FILE with no client-side checks and
  * prints the scheduler's error text (the CLI itself refuses files above the limit).
  *
+ * weft-testpeer ENDPOINT upload|upload-corrupt FILE BYTES: uploads the first BYTES of FILE
+ * (announcing its whole size and hash, or a wrong hash) and prints the reply's code and
+ * text.
+ *
  * weft-testpeer ENDPOINT register NAME SLOTS HEARTBEAT_MS: registers as worker NAME with
  * the given values (no bounds checked here) and prints "refused: REASON" when the
  * scheduler refuses, or "accepted" when no refusal comes within 2 s.
@@ -40,6 +44,8 @@
 #include <zmq.h>
 
 #include "common/keys.h"
+#include "common/fsutil.h"
+#include "common/hash.h"
 #include "common/wire.h"
 
 /* A DEALER socket connected to endpoint, secured as the environment says; NULL (printed)
@@ -115,6 +121,7 @@ static int submit_file(void *s, const char *file)
     Weft__SubmitRequest sub = WEFT__SUBMIT_REQUEST__INIT;
     sub.file_name = (char *)file;
     sub.yaml = text;
+    sub.cwd = "/etc"; /* relative paths: what a remote client may never make it read */
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_SUBMIT;
     env.submit = &sub;
@@ -125,6 +132,42 @@ static int submit_file(void *s, const char *file)
         return 1;
     }
     printf("%s", reply->reply->error);
+    weft__envelope__free_unpacked(reply, NULL);
+    return 0;
+}
+
+/* Uploads the first `bytes` bytes of file (announced whole: its hash and size) and prints
+ * the reply's code and JSON; with a corrupt hash announces a wrong one. */
+static int upload_part(void *s, const char *file, size_t bytes, int corrupt)
+{
+    char *data = NULL;
+    size_t len = 0;
+    weft_err err = {0};
+    if (fs_read_file(file, 64u << 20, &data, &len, &err) < 0)
+        return 1;
+    hash_ctx h;
+    char hex[HASH_HEX_LEN + 1];
+    hash_init(&h);
+    hash_update(&h, data, len);
+    hash_final_hex(&h, hex);
+    if (corrupt)
+        hex[0] = hex[0] == '0' ? '1' : '0';
+    Weft__UploadRequest up = WEFT__UPLOAD_REQUEST__INIT;
+    up.hash = hex;
+    up.size = len;
+    up.data.data = (uint8_t *)data;
+    up.data.len = bytes < len ? bytes : len;
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_UPLOAD;
+    env.upload = &up;
+    Weft__Envelope *reply = send_env(s, &env) == 0 ? recv_env(s, 5000) : NULL;
+    free(data);
+    if (!reply || reply->body_case != WEFT__ENVELOPE__BODY_REPLY) {
+        if (reply)
+            weft__envelope__free_unpacked(reply, NULL);
+        return 1;
+    }
+    printf("%d %s%s\n", reply->reply->code, reply->reply->json, reply->reply->error);
     weft__envelope__free_unpacked(reply, NULL);
     return 0;
 }
@@ -317,6 +360,15 @@ int main(int argc, char **argv)
     if (argc == 4 && !strcmp(argv[2], "submit-file")) {
         void *ctx = zmq_ctx_new(), *s = open_peer(ctx, argv[1], 0);
         int rc = !s ? 1 : submit_file(s, argv[3]);
+        if (s)
+            zmq_close(s);
+        zmq_ctx_term(ctx);
+        return rc;
+    }
+    if (argc == 5 && (!strcmp(argv[2], "upload") || !strcmp(argv[2], "upload-corrupt"))) {
+        void *ctx = zmq_ctx_new(), *s = open_peer(ctx, argv[1], 0);
+        int rc = !s ? 1 : upload_part(s, argv[3], strtoul(argv[4], NULL, 10),
+                                      !strcmp(argv[2], "upload-corrupt"));
         if (s)
             zmq_close(s);
         zmq_ctx_term(ctx);
