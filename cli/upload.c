@@ -20,7 +20,7 @@
 #include "common/xmem.h"
 
 #define UPLOAD_CHUNK (1u << 20)
-#define UPLOAD_ROUNDS 3
+#define UPLOAD_ROUNDS 4
 #define STALLS_MAX 3
 
 typedef struct uploader {

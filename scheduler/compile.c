@@ -629,7 +629,7 @@ dag *compile_workflow(const compile_input *in, diag *d)
             .in = in,
             .types = in->types,
             .task_index = strmap_new(),
-            .declared = strmap_new()};
+            .declared = strmap_new(), .secret_params = strmap_new()};
     c.g = xcalloc(1, sizeof *c.g);
     c.g->file = xstrdup(in->file);
     task_settings defaults = {.retry = {.max_attempts = 1,
@@ -652,6 +652,7 @@ dag *compile_workflow(const compile_input *in, diag *d)
     c.g->params = c.params ? c.params : json_object();
     strmap_destroy(&c.task_index);
     strmap_destroy(&c.declared);
+    strmap_destroy(&c.secret_params);
     free(c.decls);
     free(c.mapped);
     free(c.item_types);

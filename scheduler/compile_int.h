@@ -16,6 +16,8 @@ typedef struct cc {
     dag *g;
     json_t *params;          /* resolved parameter values */
     strmap *declared;        /* parameter names declared in the file (values unused) */
+    strmap *secret_params;   /* parameters of type secret: their values name secrets, and
+                                only a task's secrets: may use them */
     strmap *task_index;      /* task name -> index + 1 (as a pointer-sized integer) */
     const tt_decl **decls;   /* per task; NULL when the type is unknown */
     unsigned char *mapped;   /* per task: it has map: (so ${item} and ${index} are defined) */

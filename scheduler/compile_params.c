@@ -12,6 +12,8 @@
 #include "scheduler/compile_int.h"
 
 /* Converts a -p value to a JSON value of type t. Returns NULL when it does not parse. */
+static void check_secret_values(cc *c, const ynode *params);
+
 static json_t *param_from_text(wtype t, const char *s)
 {
     if (t.depth > 0 || t.base == WT_JSON)
@@ -68,8 +70,13 @@ void cc_compile_params(cc *c, const ynode *params, const compile_input *in)
                     diag_add(c->d, v->line, v->col, "parameter '%s' has no 'type'", k->text);
                     continue;
                 }
-                if (!cc_expect(c, tn, YN_SCALAR, "'type'") || wtype_parse(tn->text, &t) < 0 ||
-                    t.base == WT_ANY) {
+                int secret = tn->kind == YN_SCALAR && !strcmp(tn->text, "secret");
+                if (secret) {
+                    /* A secret's name, given at submit time; never its value. */
+                    strmap_put(c->secret_params, k->text, (void *)1);
+                    t = (wtype){WT_STRING, 0};
+                } else if (!cc_expect(c, tn, YN_SCALAR, "'type'") ||
+                           wtype_parse(tn->text, &t) < 0 || t.base == WT_ANY) {
                     if (tn->kind == YN_SCALAR)
                         diag_add(c->d, tn->line, tn->col, "unknown type '%s' for parameter '%s'",
                                  tn->text, k->text);
@@ -135,6 +142,7 @@ void cc_compile_params(cc *c, const ynode *params, const compile_input *in)
         }
         json_object_set_new(c->params, p->name, v);
     }
+    check_secret_values(c, params);
     if (params && params->kind == YN_MAP)
         for (size_t i = 0; i < params->n; i++)
             if (strmap_get(types, params->keys[i]->text) &&
@@ -147,6 +155,14 @@ void cc_compile_params(cc *c, const ynode *params, const compile_input *in)
 
 /* An environment variable's name a secret may take: [A-Za-z_][A-Za-z0-9_]*, not weft's own
  * (WEFT_...) nor one every program relies on. */
+/* A secret's name: 1 to 128 characters of [A-Za-z0-9._-], not starting with '.'. */
+static int secret_name_ok(const char *s)
+{
+    size_t len = strlen(s);
+    return len && len <= 128 && s[0] != '.' &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len;
+}
+
 static int secret_env_ok(const char *s)
 {
     static const char *const taken[] = {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"};
@@ -159,6 +175,45 @@ static int secret_env_ok(const char *s)
         if (!strcmp(s, taken[i]))
             return 0;
     return 1;
+}
+
+/* A task's secret: a name as written, or "${params.X}" with X a parameter of type secret
+ * (its value). NULL when that is not so (reported). */
+static const char *secret_param(cc *c, const ynode *v)
+{
+    const char *s = v->text;
+    size_t len = strlen(s);
+    if (strncmp(s, "${", 2) != 0)
+        return s;
+    if (len < 11 || strncmp(s, "${params.", 9) != 0 || s[len - 1] != '}') {
+        diag_add(c->d, v->line, v->col, "secrets: a secret is named as written or by a "
+                 "parameter of type secret (${params.NAME}), not by '%s'", s);
+        return NULL;
+    }
+    char *param = xstrndup(s + 9, len - 10);
+    const char *name = json_string_value(json_object_get(c->params, param));
+    if (!strmap_get(c->secret_params, param)) {
+        diag_add(c->d, v->line, v->col, "secrets: parameter '%s' is not of type secret", param);
+        name = NULL;
+    }
+    free(param);
+    return name; /* a missing value was reported where the parameter is declared */
+}
+
+/* Every value of a parameter of type secret names a secret. */
+static void check_secret_values(cc *c, const ynode *params)
+{
+    const char *k;
+    void *unused;
+    size_t pos = 0;
+    while (strmap_next(c->secret_params, &pos, &k, &unused)) {
+        const char *v = json_string_value(json_object_get(c->params, k));
+        const ynode *at = params ? ytree_get(params, k) : NULL;
+        if (json_object_get(c->params, k) && (!v || !secret_name_ok(v)))
+            diag_add(c->d, at ? at->line : 1, at ? at->col : 1, "parameter '%s' names a "
+                     "secret: '%s' is not a secret's name (1 to 128 characters of "
+                     "[A-Za-z0-9._-], not starting with '.')", k, v ? v : "(not a string)");
+    }
 }
 
 void cc_compile_secrets(cc *c, int self, const ynode *n)
@@ -178,15 +233,15 @@ void cc_compile_secrets(cc *c, int self, const ynode *n)
         }
         if (!cc_expect(c, v, YN_SCALAR, "a secret's name"))
             continue;
-        size_t len = strlen(v->text);
-        if (!len || len > 128 || v->text[0] == '.' ||
-            strspn(v->text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                            "0123456789._-") != len) {
+        const char *name = secret_param(c, v);
+        if (!name)
+            continue;
+        if (!secret_name_ok(name)) {
             diag_add(c->d, v->line, v->col, "secrets: '%s' is not a secret's name (1 to 128 "
-                     "characters of [A-Za-z0-9._-], not starting with '.')", v->text);
+                     "characters of [A-Za-z0-9._-], not starting with '.')", name);
             continue;
         }
         t->secret_envs[t->nsecrets] = xstrdup(k->text);
-        t->secret_names[t->nsecrets++] = xstrdup(v->text);
+        t->secret_names[t->nsecrets++] = xstrdup(name);
     }
 }

@@ -162,6 +162,11 @@ static dag_value *compile_ref(cc *c, const ynode *n, const char *expr, int self,
     const char *dot = strchr(expr, '.');
     if (dot && strncmp(expr, "params.", 7) == 0) {
         json_t *v = json_object_get(c->params, expr + 7);
+        if (strmap_get(c->secret_params, expr + 7)) {
+            diag_add(c->d, n->line, n->col, "parameter '%s' is a secret: it can only name a "
+                     "task's secret (secrets: { VAR: \"${%s}\" })", expr + 7, expr);
+            return NULL;
+        }
         if (!v) {
             /* A declared parameter without a value was reported where it is declared. */
             if (!strmap_get(c->declared, expr + 7))
@@ -330,14 +335,18 @@ dag_value *cv_compile(cc *c, const ynode *n, int self, int **deps, size_t *ndeps
 json_t *cv_artifacts(cc *c, json_t *v, wtype t, const ynode *n, const char *what)
 {
     if (t.depth > 0 && json_is_array(v)) {
+        /* Every element is tried (a remote client learns of every path it must upload). */
         wtype elem = {t.base, (uint8_t)(t.depth - 1)};
+        int ok = 1;
         for (size_t i = 0; i < json_array_size(v); i++) {
             json_t *e = cv_artifacts(c, json_incref(json_array_get(v, i)), elem, n, what);
-            if (!e) {
-                json_decref(v);
-                return NULL;
-            }
-            json_array_set_new(v, i, e);
+            if (e)
+                json_array_set_new(v, i, e);
+            ok &= e != NULL;
+        }
+        if (!ok) {
+            json_decref(v);
+            return NULL;
         }
         return v;
     }

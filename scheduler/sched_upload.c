@@ -156,6 +156,12 @@ static int append(sched *s, const zmq_msg_t *id, upload *u, int fd,
         reply_have(s, id, u->have, 0);
         return 0;
     }
+    if (fsync(fd) < 0) { /* "stored" is a promise: the bytes are on disk first */
+        log_error("upload of %s: %s", rq->hash, strerror(errno));
+        sched_reply(s, id, WEFT_EIO, "the scheduler cannot write the upload (see its log)",
+                    NULL, 0);
+        return 0;
+    }
     return 1;
 }
 

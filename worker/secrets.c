@@ -45,14 +45,58 @@ static char *read_secret(const char *path, const char **why)
     return v;
 }
 
-int secrets_resolve(const char *dir, Weft__Param *const *refs, size_t n, secret_set *out,
-                    char *why, size_t whylen)
+int secrets_from_env(const char *const *names, size_t n, secret_set *out, char *why,
+                     size_t whylen)
 {
     memset(out, 0, sizeof *out);
     out->envs = xcalloc(n + 1, sizeof *out->envs);
     out->values = xcalloc(n + 1, sizeof *out->values);
     for (size_t i = 0; i < n; i++) {
-        const char *name = refs[i]->value, *reason = "this worker has no --secrets-dir";
+        size_t len = strlen(names[i]);
+        char *v = getenv(names[i]);
+        if (!len || len > 128 || (names[i][0] >= '0' && names[i][0] <= '9') ||
+            strspn(names[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                             "0123456789_") != len) {
+            snprintf(why, whylen, "--secret-env %.128s: not an environment variable's name",
+                     names[i]);
+        } else if (!v) {
+            snprintf(why, whylen, "--secret-env %.128s: the worker's environment has no %s",
+                     names[i], names[i]);
+        } else if (strlen(v) > SECRET_MAX) {
+            snprintf(why, whylen, "--secret-env %.128s: larger than 64 KiB", names[i]);
+        } else {
+            out->envs[out->n] = xstrdup(names[i]);
+            out->values[out->n++] = xstrdup(v);
+            /* The value leaves the environment (no executor inherits it) and its bytes are
+             * wiped where they were (for the initial environment: what /proc shows). */
+            sodium_memzero(v, strlen(v));
+            unsetenv(names[i]);
+            continue;
+        }
+        secrets_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+/* The value of secret name in env, or NULL. */
+static const char *env_secret(const secret_set *env, const char *name)
+{
+    for (size_t i = 0; env && i < env->n; i++)
+        if (!strcmp(env->envs[i], name))
+            return env->values[i];
+    return NULL;
+}
+
+int secrets_resolve(const char *dir, const secret_set *env, Weft__Param *const *refs,
+                    size_t n, secret_set *out, char *why, size_t whylen)
+{
+    memset(out, 0, sizeof *out);
+    out->envs = xcalloc(n + 1, sizeof *out->envs);
+    out->values = xcalloc(n + 1, sizeof *out->values);
+    for (size_t i = 0; i < n; i++) {
+        const char *name = refs[i]->value;
+        const char *reason = "this worker has neither --secrets-dir nor --secret-env for it";
         /* The scheduler checked the name; a worker trusts nothing it is sent. */
         char *v = NULL;
         if (dir && !strchr(name, '/') && name[0] != '.' && name[0]) {
@@ -60,6 +104,11 @@ int secrets_resolve(const char *dir, Weft__Param *const *refs, size_t n, secret_
             v = read_secret(path, &reason);
             free(path);
         }
+        const char *from_env = v ? NULL : env_secret(env, name);
+        if (from_env)
+            v = xstrdup(from_env);
+        else if (!v && env && env->n && dir)
+            reason = "it is neither in the secrets directory nor among --secret-env";
         if (!v) {
             snprintf(why, whylen, "secret '%.128s' is not available on this worker: %s", name,
                      reason);

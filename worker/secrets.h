@@ -3,7 +3,10 @@
  *
  * A dispatch names secrets (environment variable -> secret name); the worker reads each
  * from its secrets directory (--secrets-dir: one file per secret, as a mounted Kubernetes
- * secret; a trailing newline is dropped), never from anything the scheduler sends. The
+ * secret; a trailing newline is dropped), else from the variables of its own environment it
+ * was allowed to take secrets from (--secret-env NAME: the secret NAME is the variable
+ * NAME, read once at start and then removed from its environment and wiped, so no executor
+ * inherits it), never from anything the scheduler sends. The
  * values travel to the executor over its private pipe, never in argv; a value of 4 bytes or
  * more that a task prints is replaced by *** in its log, message and outputs. */
 #ifndef WEFT_SECRETS_H
@@ -21,10 +24,16 @@ typedef struct secret_set {
     char **values;
 } secret_set;
 
-/* Reads the secrets refs names (name = variable, value = secret name) from dir. 0, or -1
- * with why (the first secret missing, unreadable or too large). */
-int secrets_resolve(const char *dir, Weft__Param *const *refs, size_t n, secret_set *out,
-                    char *why, size_t whylen);
+/* Takes the secrets names[0..n) from the process's environment into out (each secret as
+ * its variable's name) and removes and wipes the variables. 0, or -1 with why (a name that
+ * is not a variable's, or a variable that is not set). */
+int secrets_from_env(const char *const *names, size_t n, secret_set *out, char *why,
+                     size_t whylen);
+/* Reads the secrets refs names (name = variable, value = secret name) from dir, else from
+ * env (secrets_from_env; may be NULL). 0, or -1 with why (the first secret missing,
+ * unreadable or too large). */
+int secrets_resolve(const char *dir, const secret_set *env, Weft__Param *const *refs,
+                    size_t n, secret_set *out, char *why, size_t whylen);
 void secrets_free(secret_set *s);
 /* data (len bytes) with every value of s, raw or JSON-escaped, replaced by "***". A new
  * NUL-terminated buffer (caller frees); *outlen its length. */

@@ -89,6 +89,7 @@ struct worker {
     char *work_dir;
     char *store;         /* --store, absolute; NULL: the one each dispatch names */
     char *secrets_dir;   /* --secrets-dir, or NULL */
+    const secret_set *env_secrets; /* --secret-env (borrowed), or NULL */
     uint32_t heartbeat_ms;
     uv_timer_t heartbeat;
     uv_prepare_t prepare;
@@ -441,7 +442,8 @@ static void on_dispatch(worker *w, const Weft__Dispatch *d)
     }
     secret_set secrets;
     char why[300];
-    if (secrets_resolve(w->secrets_dir, d->secrets, d->n_secrets, &secrets, why, sizeof why)) {
+    if (secrets_resolve(w->secrets_dir, w->env_secrets, d->secrets, d->n_secrets, &secrets, why,
+                        sizeof why)) {
         reject(w, d, why);
         return;
     }
@@ -634,6 +636,7 @@ int worker_new(const worker_config *cfg, worker **out, weft_err *err)
         (fs_mkdir_p(cfg->store, 0755) < 0 || !(w->store = realpath(cfg->store, NULL))))
         rc = err_set(err, WEFT_EIO, "cannot create artifact store %s: %s", cfg->store,
                      strerror(errno));
+    w->env_secrets = cfg->env_secrets;
     if (rc == 0 && cfg->secrets_dir && !(w->secrets_dir = realpath(cfg->secrets_dir, NULL)))
         rc = err_set(err, WEFT_EIO, "secrets directory %s: %s", cfg->secrets_dir,
                      strerror(errno));

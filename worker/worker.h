@@ -27,6 +27,8 @@ typedef struct worker_config {
     const char *server_key;    /* the scheduler's public key (NULL: $WEFT_SERVER_KEY) */
     int insecure;              /* plain TCP to a loopback scheduler */
     const char *secrets_dir;   /* one file per secret a task may name; NULL: none */
+    const struct secret_set *env_secrets; /* secrets taken from the environment (--secret-env,
+                                             secrets.h), borrowed; NULL: none */
 } worker_config;
 
 typedef struct worker worker;

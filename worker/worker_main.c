@@ -3,7 +3,7 @@
  *   weft-worker [--scheduler ENDPOINT] [--name NAME] [--slots N] [--plugin-path PATH]
  *               [--work-dir DIR] [--store DIR] [--heartbeat MS] [--log-level LEVEL]
  *               [--key FILE --server-key KEY | --insecure] [--pass-env NAME]...
- *               [--secrets-dir DIR]
+ *               [--secrets-dir DIR] [--secret-env NAME]...
  *
  * Defaults: ipc://.weft/scheduler.sock, NAME = host-pid, one slot per core, the default
  * plugin path, DIR = a fresh private $TMPDIR/weft-worker-NAME.XXXXXX (mkdtemp, removed at
@@ -15,7 +15,8 @@
  * key (--server-key, $WEFT_SERVER_KEY); --insecure allows plain TCP to a loopback address.
  * `shell` tasks see only PATH, HOME, LANG, LC_ALL, TZ and TMPDIR of the worker's environment,
  * and the variables named by --pass-env. A task's secrets are read from --secrets-dir (one
- * file per secret) and masked in everything sent back (worker/secrets.h). */
+ * file per secret), else from the worker's environment variables --secret-env allows (read
+ * at start, then removed), and masked in everything sent back (worker/secrets.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
@@ -28,6 +29,7 @@
 #include "common/units.h"
 #include "common/wire.h"
 #include "common/xmem.h"
+#include "worker/secrets.h"
 #include "worker/worker.h"
 
 static void usage(void)
@@ -36,7 +38,7 @@ static void usage(void)
                     "[--plugin-path PATH] [--work-dir DIR] [--store DIR] [--heartbeat MS] "
                     "[--log-level debug|info|warn|error] "
                     "[--key FILE --server-key KEY | --insecure] [--pass-env NAME]... "
-                    "[--secrets-dir DIR]\n");
+                    "[--secrets-dir DIR] [--secret-env NAME]...\n");
 }
 
 static int parse_u32(const char *s, uint64_t max, uint32_t *out)
@@ -68,6 +70,8 @@ int main(int argc, char **argv)
     worker_config cfg = {.scheduler = "ipc://.weft/scheduler.sock",
                          .heartbeat_ms = 1000};
     int level = LOG_INFO;
+    const char **secret_envs = xcalloc((size_t)argc + 1, sizeof *secret_envs);
+    size_t nsecret_envs = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int ok = v != NULL;
@@ -94,6 +98,8 @@ int main(int argc, char **argv)
             cfg.server_key = v;
         else if (ok && !strcmp(a, "--secrets-dir"))
             cfg.secrets_dir = v;
+        else if (ok && !strcmp(a, "--secret-env"))
+            secret_envs[nsecret_envs++] = v;
         else if (ok && !strcmp(a, "--pass-env"))
             ok = pass_env(v) == 0;
         else if (!strcmp(a, "--insecure")) {
@@ -103,11 +109,22 @@ int main(int argc, char **argv)
             ok = 0;
         if (!ok) {
             usage();
+            free(secret_envs);
             return 2;
         }
         i++;
     }
     log_init("worker", (enum log_level)level);
+    /* Before any executor is started: they must not inherit these variables. */
+    secret_set env_secrets;
+    char why[300];
+    int taken = secrets_from_env(secret_envs, nsecret_envs, &env_secrets, why, sizeof why);
+    free(secret_envs);
+    if (taken < 0) {
+        fprintf(stderr, "weft-worker: %s\n", why);
+        return 2;
+    }
+    cfg.env_secrets = &env_secrets;
     umask(FS_DAEMON_UMASK);
     char host[128] = "worker", *name = NULL, *work = NULL, *path = NULL;
     gethostname(host, sizeof host - 1);
@@ -122,6 +139,7 @@ int main(int argc, char **argv)
                     strerror(errno));
             free(work);
             free(name);
+            secrets_free(&env_secrets);
             return 1;
         }
         cfg.work_dir = work;
@@ -144,5 +162,6 @@ int main(int argc, char **argv)
     free(name);
     free(work);
     free(path);
+    secrets_free(&env_secrets);
     return rc < 0 ? 1 : 0;
 }
