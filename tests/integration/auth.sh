@@ -85,6 +85,11 @@ expect "nothing was recorded" 0 "$(sql "$state" "SELECT count(*) FROM runs")"
 expect "a client cannot list keys" 4 "$?"
 expect_grep "... with the reason" "'alice' does not hold the admin role" "$T/notadmin.txt"
 expect_grep "the refusal is logged with the principal" "refused a key request from 'alice'" "$T/scheduler.log"
+WEFT_KEY="$T/alice.key" WEFT_SERVER_KEY="$skey" "$WEFT_BIN/weft-testpeer" "$ep" shutdown \
+    >"$T/shutdown.txt" 2>&1
+expect_grep "a client cannot shut the scheduler down" \
+    "shutdown: -14 refused: 'alice' does not hold the admin role" "$T/shutdown.txt"
+kill -0 "$SCHED_PID" 2>/dev/null && ok "... and it still runs" || fail "a client shut the scheduler down"
 "$weft" submit "$T/wf.yaml" --scheduler "$ep" --key "$T/w1.key" --server-key "$skey" 2>"$T/wsubmit.txt"
 expect "a worker key cannot submit" 4 "$?"
 expect_grep "... with the reason" "'w1' does not hold the client role" "$T/wsubmit.txt"

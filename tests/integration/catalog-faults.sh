@@ -62,6 +62,16 @@ else
     expect_grep "the refusal says why" "cannot write its catalogue.*full" "$T/refused.err"
     expect "the refused submit printed no run" "" "$(cat "$T/refused.out")"
     "$weft" list --scheduler "$ep" >"$T/list.txt" || fail "reads are served while degraded"
+    # Key and project changes are writes too: refused with the reason; their lists are read.
+    "$weft" keys gen "$T/late.key" >/dev/null
+    "$weft" keys add late --role client "$T/late.key.pub" --scheduler "$ep" --timeout 2s \
+        2>"$T/key-refused.err"
+    expect "a key added while the disk is full is refused (exit 3)" 3 "$?"
+    expect_grep "... saying why" "cannot write its catalogue.*full" "$T/key-refused.err"
+    "$weft" project set p --max-runs 1 --scheduler "$ep" --timeout 2s 2>"$T/project-refused.err"
+    expect "project limits set while the disk is full are refused (exit 3)" 3 "$?"
+    "$weft" keys ls --scheduler "$ep" --json >"$T/keys.json" || fail "keys are listed while degraded"
+    expect "the refused key is not on the list" 0 "$(grep -c '"late"' "$T/keys.json")"
     rm -f "$mnt/filler"
     "$weft" submit "$T/other2.yaml" --scheduler "$ep" --timeout 20s >"$T/submit2.txt" ||
         fail "a submit after space was freed"

@@ -12,6 +12,9 @@
  * (announcing its whole size and hash, or a wrong hash) and prints the reply's code and
  * text.
  *
+ * weft-testpeer ENDPOINT shutdown: asks the scheduler to shut down; prints
+ * "shutdown: CODE ERROR".
+ *
  * weft-testpeer ENDPOINT register NAME SLOTS HEARTBEAT_MS: registers as worker NAME with
  * the given values (no bounds checked here) and prints "refused: REASON" when the
  * scheduler refuses, or "accepted" when no refusal comes within 2 s.
@@ -236,9 +239,10 @@ static int forge_result(const char *endpoint, const char *name, uint64_t attempt
 }
 
 /* One status query on s; prints its code (and error) after label. */
-static int query_once(void *s, const char *label)
+static int query_once(void *s, const char *label, Weft__QueryKind kind)
 {
     Weft__QueryRequest q = WEFT__QUERY_REQUEST__INIT;
+    q.kind = kind;
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_QUERY;
     env.query = &q;
@@ -261,11 +265,11 @@ static int query_twice(const char *endpoint, const char *file)
     void *ctx = zmq_ctx_new(), *s = open_peer(ctx, endpoint, 0);
     if (!s)
         return 1;
-    int rc = query_once(s, "first");
+    int rc = query_once(s, "first", WEFT__QUERY_KIND__QUERY_STATUS);
     for (int i = 0; i < 200 && access(file, F_OK) != 0; i++)
         usleep(100000);
     if (rc == 0)
-        rc = query_once(s, "second");
+        rc = query_once(s, "second", WEFT__QUERY_KIND__QUERY_STATUS);
     zmq_close(s);
     zmq_ctx_term(ctx);
     return rc < 0 ? 1 : 0;
@@ -417,6 +421,8 @@ int main(int argc, char **argv)
         char *buf = calloc(1, len);
         rc = buf ? zmq_send(s, buf, len, 0) : -1;
         free(buf);
+    } else if (!strcmp(mode, "shutdown")) {
+        rc = query_once(s, "shutdown", WEFT__QUERY_KIND__QUERY_SHUTDOWN);
     } else if (!strcmp(mode, "frames")) {
         for (int i = 0; i < 12 && rc >= 0; i++)
             rc = zmq_send(s, "x", 1, i < 11 ? ZMQ_SNDMORE : 0);
