@@ -44,6 +44,8 @@ typedef struct cli_opts {
     const char **projects;   /* keys add: every --project given */
     size_t nprojects;
     int64_t max_runs, max_tasks, max_inflight; /* project set (-1: not given) */
+    uint32_t count;          /* schedule next -n */
+    const char *after;       /* schedule next --after TIME */
     compile_param *params;   /* -p name=value */
     size_t nparams;
     char **args;             /* positional arguments after the command */
@@ -115,6 +117,10 @@ int cli_refused(const Weft__Reply *r);
  * problem and returns NULL when it cannot be obtained. */
 struct typereg *cli_types(const cli_opts *opts);
 
+/* Compiles the workflow file path with o's parameters against the plugin path's types;
+ * prints errors. The dag, or NULL with *rc set. */
+dag *cli_compile(cli_opts *o, const char *path, int *rc);
+
 int cmd_validate(cli_opts *o);
 int cmd_graph(cli_opts *o);
 int cmd_plugins(cli_opts *o);
@@ -135,6 +141,7 @@ int cmd_restore(cli_opts *o);
 int cmd_check(cli_opts *o);
 int cmd_keys(cli_opts *o);
 int cmd_project(cli_opts *o);
+int cmd_schedule(cli_opts *o);
 
 /* Whether to use colour on stdout (a TTY, and NO_COLOR unset). */
 int cli_color(void);

@@ -42,21 +42,15 @@ typereg *cli_types(const cli_opts *opts)
     return r;
 }
 
-/* Compiles opts->args[0]; prints errors. Returns the dag or NULL (with *rc set). */
-static dag *compile_arg(cli_opts *o, int *rc)
+dag *cli_compile(cli_opts *o, const char *path, int *rc)
 {
-    if (o->nargs != 1) {
-        fprintf(stderr, "weft: expected one workflow file\n");
-        *rc = EXIT_USAGE;
-        return NULL;
-    }
     typereg *types = cli_types(o);
     if (!types) {
         *rc = EXIT_USAGE;
         return NULL;
     }
-    diag *d = diag_new(o->args[0]);
-    dag *g = compile_file(o->args[0], types, o->params, o->nparams, d);
+    diag *d = diag_new(path);
+    dag *g = compile_file(path, types, o->params, o->nparams, d);
     if (!g) {
         char *errors = diag_render(d);
         fputs(errors, stderr);
@@ -66,6 +60,17 @@ static dag *compile_arg(cli_opts *o, int *rc)
     diag_destroy(&d);
     typereg_destroy(&types);
     return g;
+}
+
+/* Compiles opts->args[0]; prints errors. Returns the dag or NULL (with *rc set). */
+static dag *compile_arg(cli_opts *o, int *rc)
+{
+    if (o->nargs != 1) {
+        fprintf(stderr, "weft: expected one workflow file\n");
+        *rc = EXIT_USAGE;
+        return NULL;
+    }
+    return cli_compile(o, o->args[0], rc);
 }
 
 int cmd_validate(cli_opts *o)

@@ -31,6 +31,7 @@ static const char usage_text[] =
     "  cache evict KEY|--workflow W [--task T]|--project P|--all   forget cache entries\n"
     "  cache explain RUN TASK            why a task hit or missed the cache\n"
     "  gc [--dry-run] [--grace D] [--expire D]   remove artifacts nothing references\n"
+    "  schedule next FILE [-n N] [--after TIME]  the next fire times of FILE's schedule\n"
     "  events RUN                        a run's audit trail: every transition, in order\n"
     "  backup DEST                       a consistent copy of the catalogue (while it runs)\n"
     "  restore BACKUP                    put a backup in place (the scheduler stopped)\n"
@@ -155,6 +156,13 @@ static int parse(int argc, char **argv, cli_opts *o)
         } else if (!strcmp(a, "--workers") && v) {
             if (parse_count(argv[++i], &o->workers) < 0)
                 return usage("--workers takes a number from 1 to 1024");
+        } else if (!strcmp(a, "-n") && v) {
+            uint64_t n;
+            if (units_uint(argv[++i], 1, 10000, &n) < 0)
+                return usage("-n takes a count from 1 to 10000");
+            o->count = (uint32_t)n;
+        } else if (!strcmp(a, "--after") && v) {
+            o->after = argv[++i];
         } else if (!strcmp(a, "-k") && v) {
             o->params[o->nparams++] = (compile_param){"k", argv[++i], "-k"};
         } else if ((!strcmp(a, "-p") || !strcmp(a, "-i")) && v) {
@@ -184,7 +192,8 @@ int main(int argc, char **argv)
                     {"cancel", cmd_cancel},   {"cache", cmd_cache},   {"retry", cmd_retry},
                     {"gc", cmd_gc},           {"task", cmd_task},     {"search", cmd_search},
                     {"events", cmd_events},   {"backup", cmd_backup}, {"restore", cmd_restore},
-                    {"check", cmd_check},     {"keys", cmd_keys},     {"project", cmd_project}};
+                    {"check", cmd_check},     {"keys", cmd_keys},     {"project", cmd_project},
+                    {"schedule", cmd_schedule}};
     log_init("weft", LOG_WARN);
     /* What the CLI writes (local state, catalogue backups, key pairs) is its user's alone. */
     umask(077);

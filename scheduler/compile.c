@@ -23,7 +23,7 @@
 
 /* Fields of DESIGN.md's language that this version does not implement yet. Using one is an
  * error rather than a silently ignored line. */
-static const char *const unsupported_top[] = {"schedule", "timezone", "notify", NULL};
+static const char *const unsupported_top[] = {"notify", NULL};
 
 static int in_list(const char *s, const char *const *list)
 {
@@ -615,7 +615,8 @@ static void hash_workflow(dag *g, const compile_input *in)
 dag *compile_workflow(const compile_input *in, diag *d)
 {
     static const char *const known[] = {"workflow", "version", "description", "doc", "params",
-                                        "defaults", "tasks",   "timeout",     NULL};
+                                        "defaults", "tasks",   "timeout",     "schedule",
+                                        "timezone", NULL};
     static const char *const known_defaults[] = {"retry", "timeout", "resources", "cache", NULL};
     if (in->len > COMPILE_MAX_FILE) {
         diag_add(d, 1, 1, "workflow is %zu bytes; the limit is %u bytes", in->len,
@@ -648,6 +649,7 @@ dag *compile_workflow(const compile_input *in, diag *d)
             compile_settings(&c, dn, &defaults);
         }
         compile_tasks(&c, ytree_get(root, "tasks"), &defaults);
+        cc_compile_schedule(&c, ytree_get(root, "schedule"), ytree_get(root, "timezone"));
     }
     c.g->params = c.params ? c.params : json_object();
     strmap_destroy(&c.task_index);

@@ -62,6 +62,9 @@ wtype cv_type(cc *c, const dag_value *v);
 void cc_compile_params(cc *c, const ynode *params, const compile_input *in);
 /* compile_params.c: a task's secrets: { ENV_VAR: secret-name } (names only). */
 void cc_compile_secrets(cc *c, int self, const ynode *n);
+/* compile_schedule.c: `schedule:` sn and a `timezone:` tzn beside it (either may be NULL)
+ * into c->g->schedule. */
+void cc_compile_schedule(cc *c, const ynode *sn, const ynode *tzn);
 
 /* compile_map.c: map fan-out. cm_settings reads max_parallel and min_success (task self
  * must be flagged mapped first); cm_compile compiles the map: value, adding its producer

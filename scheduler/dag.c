@@ -60,6 +60,7 @@ void dag_free(dag *d)
     free(d->file);
     free(d->hash);
     json_decref(d->params);
+    json_decref(d->schedule);
     free(d);
 }
 

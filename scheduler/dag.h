@@ -78,6 +78,7 @@ typedef struct dag {
     char *file;       /* file name as given */
     char *hash;       /* hex hash of the workflow text and resolved parameters */
     json_t *params;   /* resolved parameters (object) */
+    json_t *schedule; /* schedule:, normalized (compile_schedule.c); NULL when none */
     int64_t timeout_ms; /* run-level timeout, 0 = none */
     dag_task *tasks;
     size_t ntasks;

@@ -59,6 +59,24 @@ expect "unknown command exits 2" 2 $?
 "$weft" >usage.out 2>&1
 expect "no command exits 2" 2 $?
 
+# weft schedule next: a schedule's next fire times, in its zone, across a DST night.
+cat >nightly.yaml <<'YAML'
+workflow: nightly
+schedule: { cron: "30 2 * * *", timezone: Europe/Oslo }
+tasks:
+  t: { type: noop }
+YAML
+"$weft" schedule next nightly.yaml -n 2 --after 2026-03-28T12:00:00Z >next.out 2>&1
+expect "schedule next lists the fires, the skipped 02:30 at 03:00" \
+    "2026-03-29T03:00:00+02:00 2026-03-30T02:30:00+02:00" "$(tr '\n' ' ' <next.out | sed 's/ $//')"
+"$weft" schedule next nightly.yaml -n 1 --after 2026-03-28T12:00:00Z --json >next.json 2>&1
+expect "... and as JSON" 2026-03-29T03:00:00+02:00 "$(jq -r '.fires[0]' next.json)"
+"$weft" schedule next nightly.yaml --after tomorrow >next-bad.out 2>&1
+expect "a bad --after is a usage error" 2 $?
+expect_grep "... saying what it takes" "--after takes an RFC 3339 time" next-bad.out
+"$weft" schedule next "$WEFT_SRC/workflows/word-count.yaml" >none.out 2>&1
+expect_grep "a workflow without a schedule is named" "has no schedule" none.out
+
 # A second scheduler on the same state directory is refused.
 "$WEFT_BIN/weft-scheduler" --state "$T/state" --listen "tcp://127.0.0.1:$(free_port)" --insecure >second.out 2>&1
 expect "second scheduler on one state dir exits 1" 1 $?

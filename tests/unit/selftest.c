@@ -13,6 +13,7 @@ static const struct {
     {"backoff", test_backoff}, {"retry", test_retry}, {"metrics", test_metrics},
     {"modelfile", test_modelfile}, {"embed", test_embed}, {"store", test_store},
     {"auth", test_auth},
+    {"cron", test_cron},
 };
 
 int main(int argc, char **argv)

@@ -37,5 +37,6 @@ int test_modelfile(void);
 int test_embed(void);
 int test_store(void);
 int test_auth(void);
+int test_cron(void);
 
 #endif
