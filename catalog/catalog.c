@@ -21,8 +21,8 @@ static const char *const stmt_sql[ST__COUNT] = {
                         "created_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_GET_WORKFLOW] = "SELECT id FROM workflows WHERE hash = ?1",
     [ST_CREATE_RUN] = "INSERT INTO runs(workflow_id, state, params, ntasks, created_us, types, "
-                      "artifacts, retry_of, id, project) "
-                      "VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                      "artifacts, retry_of, id, project, labels) "
+                      "VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [ST_ADD_TASK] = "INSERT OR IGNORE INTO tasks(run_id, idx, name, type, type_version, state, "
                     "elem) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?20)",
     [ST_ADD_EDGE] = "INSERT OR IGNORE INTO edges(run_id, child, parent) VALUES (?1, ?2, ?3)",
@@ -226,6 +226,7 @@ int64_t catalog_create_run(catalog *c, const catalog_run *r, int64_t now_us)
     int64_t id = c->next_run++;
     sqlite3_bind_int64(s, 8, id);
     cat_bind_text(s, 9, r->project ? r->project : CATALOG_DEFAULT_PROJECT);
+    cat_bind_text(s, 10, r->labels ? r->labels : "{}");
     if (cat_done(c, s, "create run") < 0)
         return WEFT_EDB;
     if (id > c->turn_run)

@@ -27,7 +27,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 12
+#define CATALOG_SCHEMA_VERSION 13
 
 enum {
     CATALOG_READONLY = 1,    /* an existing database, for queries only */
@@ -72,6 +72,7 @@ typedef struct catalog_run {
     size_t ntasks;
     int64_t retry_of;      /* the run this one retries, or 0 */
     const char *project;   /* NULL: CATALOG_DEFAULT_PROJECT */
+    const char *labels;    /* JSON object of strings; NULL: none */
 } catalog_run;
 /* Creates a run in state "running"; returns its id (> 0) or WEFT_EDB. */
 int64_t catalog_create_run(catalog *c, const catalog_run *r, int64_t now_us);
@@ -260,10 +261,15 @@ int catalog_restore(const char *dir, const char *src, char **kept, weft_err *err
 /* ---- queries (JSON; caller json_decrefs; NULL with err when not found) ---- */
 
 /* Which runs catalog_query_runs lists: project NULL: of any project; within (a JSON array
- * of project names) NULL: no restriction. */
+ * of project names) NULL: no restriction; the others NULL or 0: any. */
 typedef struct catalog_runs_filter {
     const char *project;
     const char *within;
+    const char *workflow;
+    const char *state;
+    int64_t since_us, until_us; /* created in [since, until) */
+    const char *labels;   /* a JSON object: runs carrying every one of these labels */
+    int64_t before_run;   /* ids below this one (paging) */
     int limit;            /* <= 0: 50 */
 } catalog_runs_filter;
 /* Runs, newest first, each with its project. */

@@ -139,6 +139,8 @@ static const char *const migrations[] = {
     "CREATE TABLE uploads ("
     "  project TEXT NOT NULL, hash TEXT NOT NULL, size INTEGER NOT NULL,"
     "  created_us INTEGER NOT NULL, PRIMARY KEY (project, hash));",
+    /* 13: a run's labels (a JSON object of strings), given at submit, for finding it. */
+    "ALTER TABLE runs ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';",
 };
 
 

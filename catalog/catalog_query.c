@@ -54,7 +54,8 @@ json_t *cat_rows_stmt(catalog *c, sqlite3_stmt *st, weft_err *err)
                 json_t *v = NULL;
                 if (!strcmp(name, "params") || !strcmp(name, "inputs") ||
                     !strcmp(name, "outputs") || !strcmp(name, "types") ||
-                    !strcmp(name, "artifacts") || !strcmp(name, "projects"))
+                    !strcmp(name, "artifacts") || !strcmp(name, "projects") ||
+                    !strcmp(name, "labels"))
                     v = json_loads(t, JSON_DECODE_ANY, NULL);
                 json_object_set_new(row, name, v ? v : json_string(t));
             }
@@ -86,14 +87,20 @@ json_t *catalog_query_runs(catalog *c, const catalog_runs_filter *f, weft_err *e
 {
     sqlite3_stmt *st;
     const char *sql = "SELECT r.id, w.name AS workflow, r.project, r.state, r.ntasks, "
-                      "r.created_us, r.finished_us, r.error, "
+                      "r.created_us, r.finished_us, r.error, r.labels, "
                       "(SELECT count(*) FROM tasks t WHERE t.run_id = r.id AND t.elem = -1 AND "
                       "t.state = 'succeeded') AS succeeded, "
                       "(SELECT count(*) FROM tasks t WHERE t.run_id = r.id AND t.elem = -1 AND "
                       "t.state IN ('failed', 'skipped', 'cancelled')) AS failed "
                       "FROM runs r JOIN workflows w ON w.id = r.workflow_id "
                       "WHERE (?1 IS NULL OR r.project = ?1) AND (?2 IS NULL OR r.project IN "
-                      "(SELECT value FROM json_each(?2))) ORDER BY r.id DESC LIMIT ?3";
+                      "(SELECT value FROM json_each(?2))) AND (?4 IS NULL OR w.name = ?4) "
+                      "AND (?5 IS NULL OR r.state = ?5) AND (?6 = 0 OR r.created_us >= ?6) "
+                      "AND (?7 = 0 OR r.created_us < ?7) AND (?8 = 0 OR r.id < ?8) "
+                      "AND (?9 IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(?9) l WHERE "
+                      "NOT EXISTS (SELECT 1 FROM json_each(r.labels) x WHERE x.key = l.key "
+                      "AND x.value = l.value))) "
+                      "ORDER BY r.id DESC LIMIT ?3";
     if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
         err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
         return NULL;
@@ -101,6 +108,12 @@ json_t *catalog_query_runs(catalog *c, const catalog_runs_filter *f, weft_err *e
     cat_bind_text(st, 1, f->project);
     cat_bind_text(st, 2, f->within);
     sqlite3_bind_int64(st, 3, f->limit > 0 ? f->limit : 50);
+    cat_bind_text(st, 4, f->workflow);
+    cat_bind_text(st, 5, f->state);
+    sqlite3_bind_int64(st, 6, f->since_us);
+    sqlite3_bind_int64(st, 7, f->until_us);
+    sqlite3_bind_int64(st, 8, f->before_run);
+    cat_bind_text(st, 9, f->labels);
     return cat_rows_stmt(c, st, err);
 }
 
@@ -145,7 +158,7 @@ json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err)
     json_t *out = cat_run_row(c,
                           "SELECT r.id, w.name AS workflow, w.version, w.file, w.hash, "
                           "r.project, r.state, r.params, r.ntasks, r.created_us, r.finished_us, "
-                          "r.error, r.retry_of "
+                          "r.error, r.retry_of, r.labels "
                           "FROM runs r JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
                           run, err);
     if (!out)
@@ -198,7 +211,7 @@ json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err)
     int64_t args[] = {run};
     json_t *out = cat_run_row(c,
                           "SELECT r.id, w.file, w.spec, r.params, r.types, r.artifacts, "
-                          "r.cancel_requested, r.created_us, r.project FROM runs r "
+                          "r.cancel_requested, r.created_us, r.project, r.labels FROM runs r "
                           "JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
                           run, err);
     if (!out)

@@ -46,6 +46,12 @@ typedef struct cli_opts {
     int64_t max_runs, max_tasks, max_inflight; /* project set (-1: not given) */
     uint32_t count;          /* schedule next -n */
     const char *after;       /* schedule next --after TIME */
+    compile_param *labels;   /* submit -l k=v; list --label k=v */
+    size_t nlabels;
+    const char *status;      /* list --status STATE */
+    int64_t since_us, until_us; /* list --since/--until (0: not given) */
+    uint32_t limit;          /* list --limit N (0: the default) */
+    uint64_t before;         /* list --before RUN */
     compile_param *params;   /* -p name=value */
     size_t nparams;
     char **args;             /* positional arguments after the command */

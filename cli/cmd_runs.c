@@ -17,7 +17,7 @@
 struct source {
     client *cl;
     catalog *cat;
-    const char *project; /* lists: only this project's runs (NULL: any) */
+    const cli_opts *o;   /* lists: its filters (project, workflow, status, times, labels) */
 };
 
 int source_open(const cli_opts *opts, source **out)
@@ -40,7 +40,7 @@ int source_open(const cli_opts *opts, source **out)
         free(s);
         return opts->scheduler && rc == WEFT_EINVAL ? EXIT_USAGE : EXIT_UNREACH;
     }
-    s->project = opts->project;
+    s->o = opts;
     *out = s;
     return 0;
 }
@@ -55,28 +55,70 @@ void source_close(source **sp)
     *sp = NULL;
 }
 
+/* A list request's filters from o; *storage and q->labels are the caller's to free. */
+static void list_filters(const cli_opts *o, Weft__QueryRequest *q, Weft__Param **storage)
+{
+    q->project = (char *)(o->project ? o->project : "");
+    q->workflow = (char *)(o->workflow ? o->workflow : "");
+    q->state = (char *)(o->status ? o->status : "");
+    q->since_us = o->since_us;
+    q->until_us = o->until_us;
+    q->before_run = o->before;
+    q->limit = o->limit;
+    *storage = xcalloc(o->nlabels + 1, sizeof **storage);
+    q->labels = xcalloc(o->nlabels + 1, sizeof *q->labels);
+    for (size_t i = 0; i < o->nlabels; i++) {
+        weft__param__init(&(*storage)[i]);
+        (*storage)[i].name = (char *)o->labels[i].name;
+        (*storage)[i].value = (char *)o->labels[i].value;
+        q->labels[i] = &(*storage)[i];
+    }
+    q->n_labels = o->nlabels;
+}
+
+/* The list from a local catalogue, with o's filters. */
+static json_t *local_list(catalog *cat, const cli_opts *o, weft_err *err)
+{
+    json_t *labels = json_object();
+    for (size_t i = 0; i < o->nlabels; i++)
+        json_object_set_new(labels, o->labels[i].name, json_string(o->labels[i].value));
+    char *text = o->nlabels ? json_dumps(labels, JSON_COMPACT) : NULL;
+    catalog_runs_filter f = {.project = o->project, .workflow = o->workflow,
+                             .state = o->status, .since_us = o->since_us,
+                             .until_us = o->until_us, .labels = text,
+                             .before_run = (int64_t)o->before, .limit = (int)o->limit};
+    json_t *j = catalog_query_runs(cat, &f, err);
+    free(text);
+    json_decref(labels);
+    return j;
+}
+
 json_t *source_query(source *s, Weft__QueryKind kind, uint64_t run, const char *task,
                      uint64_t after_seq, weft_err *err)
 {
     if (s->cl) {
         Weft__QueryRequest q = WEFT__QUERY_REQUEST__INIT;
+        Weft__Param *labels = NULL;
         q.kind = kind;
         q.run_id = run;
         q.task = (char *)(task ? task : "");
         q.after_seq = after_seq;
-        q.project = (char *)(kind == WEFT__QUERY_KIND__QUERY_LIST && s->project ? s->project
-                                                                                : "");
-        return client_query(s->cl, &q, err);
+        if (kind == WEFT__QUERY_KIND__QUERY_LIST)
+            list_filters(s->o, &q, &labels);
+        json_t *j = client_query(s->cl, &q, err);
+        if (kind == WEFT__QUERY_KIND__QUERY_LIST) {
+            free(labels);
+            free(q.labels);
+        }
+        return j;
     }
-    catalog_runs_filter f = {.project = s->project, .limit = run ? 0 : 20};
     switch (kind) {
     case WEFT__QUERY_KIND__QUERY_STATUS:
         if (run)
             return catalog_query_run(s->cat, (int64_t)run, err);
-        return catalog_query_runs(s->cat, &f, err);
+        return catalog_query_runs(s->cat, &(catalog_runs_filter){.limit = 20}, err);
     case WEFT__QUERY_KIND__QUERY_LIST:
-        f.limit = 50;
-        return catalog_query_runs(s->cat, &f, err);
+        return local_list(s->cat, s->o, err);
     case WEFT__QUERY_KIND__QUERY_LOGS:
         return catalog_query_logs(s->cat, (int64_t)run, task, err);
     case WEFT__QUERY_KIND__QUERY_EVENTS:
@@ -452,11 +494,22 @@ int submit_file(source *s, const cli_opts *o, uint64_t *run)
     rq.cwd = cwd ? cwd : "";
     rq.idempotency_key = (char *)cli_request_key(o, key);
     rq.project = (char *)(o->project ? o->project : "");
+    Weft__Param *label_storage = xcalloc(o->nlabels + 1, sizeof *label_storage);
+    rq.labels = xcalloc(o->nlabels + 1, sizeof *rq.labels);
+    for (size_t i = 0; i < o->nlabels; i++) {
+        weft__param__init(&label_storage[i]);
+        label_storage[i].name = (char *)o->labels[i].name;
+        label_storage[i].value = (char *)o->labels[i].value;
+        rq.labels[i] = &label_storage[i];
+    }
+    rq.n_labels = o->nlabels;
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_SUBMIT;
     env.submit = &rq;
     Weft__Envelope *reply = NULL;
     int rc = cli_call_uploading(s->cl, &env, &reply, &err);
+    free(label_storage);
+    free(rq.labels);
     free(params);
     free(pp);
     free(text);
@@ -532,6 +585,23 @@ static int show(const cli_opts *o, Weft__QueryKind kind, uint64_t run, const cha
     return rc;
 }
 
+/* Labels as "k=v, k2=v2" into buf. */
+static const char *labels_text(const json_t *labels, char *buf, size_t n)
+{
+    const char *k;
+    json_t *v;
+    size_t used = 0;
+    buf[0] = '\0';
+    json_object_foreach((json_t *)labels, k, v) {
+        int w = snprintf(buf + used, n - used, "%s%s=%s", used ? ", " : "", k,
+                         json_string_value(v));
+        if (w < 0 || (size_t)w >= n - used)
+            break;
+        used += (size_t)w;
+    }
+    return buf;
+}
+
 static int print_run(const json_t *r, const cli_opts *o)
 {
     (void)o;
@@ -542,6 +612,10 @@ static int print_run(const json_t *r, const cli_opts *o)
            span(geti(r, "created_us"), geti(r, "finished_us"), dur, sizeof dur));
     if (*cli_str(r, "error"))
         printf("error: %s\n", cli_str(r, "error"));
+    if (json_object_size(json_object_get(r, "labels"))) {
+        char labels[512];
+        printf("labels: %s\n", labels_text(json_object_get(r, "labels"), labels, sizeof labels));
+    }
     printf("%-24s %-12s %-11s %8s %9s  %s\n", "TASK", "TYPE", "STATE", "ATTEMPTS", "DURATION",
            "WORKER / ERROR");
     size_t i;
@@ -577,9 +651,8 @@ static int print_run(const json_t *r, const cli_opts *o)
 
 static int print_runs(const json_t *runs, const cli_opts *o)
 {
-    (void)o;
-    printf("%-6s %-24s %-12s %-10s %-12s %s\n", "RUN", "WORKFLOW", "PROJECT", "STATE", "TASKS",
-           "DURATION");
+    printf("%-6s %-24s %-12s %-10s %-12s %-10s %s\n", "RUN", "WORKFLOW", "PROJECT", "STATE",
+           "TASKS", "DURATION", "LABELS");
     size_t i;
     json_t *r;
     json_array_foreach(runs, i, r)
@@ -587,11 +660,17 @@ static int print_runs(const json_t *runs, const cli_opts *o)
         char tasks[48], dur[32];
         snprintf(tasks, sizeof tasks, "%lld/%lld", (long long)geti(r, "succeeded"),
                  (long long)geti(r, "ntasks"));
-        printf("%-6lld %-24s %-12s %s%-10s%s %-12s %s\n", (long long)geti(r, "id"),
+        char labels[256];
+        printf("%-6lld %-24s %-12s %s%-10s%s %-12s %-10s %s\n", (long long)geti(r, "id"),
                cli_str(r, "workflow"), cli_str(r, "project"), paint(cli_str(r, "state")),
                cli_str(r, "state"), reset(), tasks,
-               span(geti(r, "created_us"), geti(r, "finished_us"), dur, sizeof dur));
+               span(geti(r, "created_us"), geti(r, "finished_us"), dur, sizeof dur),
+               labels_text(json_object_get(r, "labels"), labels, sizeof labels));
     }
+    size_t shown = json_array_size(runs);
+    if (shown && shown == (o->limit ? o->limit : 50))
+        printf("next page: weft list --before %lld\n",
+               (long long)geti(json_array_get(runs, shown - 1), "id"));
     return EXIT_OK;
 }
 

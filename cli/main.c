@@ -2,10 +2,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/cron.h"
 #include "common/log.h"
 #include "common/units.h"
 #include "common/xmem.h"
@@ -14,9 +16,10 @@ static const char usage_text[] =
     "usage: weft COMMAND [options]\n"
     "\n"
     "  run FILE [-p k=v]... [--slots N]  run a workflow locally (embedded scheduler + worker)\n"
-    "  submit FILE [-p k=v]... [--wait]  submit a workflow to a scheduler\n"
+    "  submit FILE [-p k=v]... [-l k=v]... [--wait]  submit a workflow (with labels)\n"
     "  status [RUN]                      a run and its tasks, or the scheduler\n"
-    "  list                              runs, newest first\n"
+    "  list [--workflow W] [--status S] [--since T] [--until T] [--label k=v]...\n"
+    "       [--limit N] [--before RUN]  runs, newest first (the next page: --before)\n"
     "  logs RUN [TASK]                   task logs\n"
     "  cancel RUN                        stop a run: nothing new starts, running tasks stop\n"
     "  retry RUN [--from TASK] [-p k=v]... [--dry-run]\n"
@@ -78,6 +81,20 @@ static int parse_count(const char *s, uint32_t *out)
     if (units_uint(s, 1, 1024, &v) < 0)
         return -1;
     *out = (uint32_t)v;
+    return 0;
+}
+
+/* A time for --since/--until: RFC 3339, or a duration before now. */
+static int parse_when(const char *s, int64_t *us)
+{
+    int64_t t, ms;
+    if (cron_parse_time(s, &t) == 0) {
+        *us = t * 1000000;
+        return 0;
+    }
+    if (units_duration_ms(s, &ms) < 0)
+        return -1;
+    *us = (int64_t)time(NULL) * 1000000 - ms * 1000;
     return 0;
 }
 
@@ -163,6 +180,31 @@ static int parse(int argc, char **argv, cli_opts *o)
             o->count = (uint32_t)n;
         } else if (!strcmp(a, "--after") && v) {
             o->after = argv[++i];
+        } else if ((!strcmp(a, "-l") || !strcmp(a, "--label")) && v) {
+            char *eq = strchr(argv[++i], '=');
+            if (!eq || eq == argv[i])
+                return usage("-l and --label take key=value");
+            *eq = '\0';
+            o->labels[o->nlabels++] = (compile_param){argv[i], eq + 1, a};
+        } else if (!strcmp(a, "--status") && v) {
+            o->status = argv[++i];
+            if (strcmp(o->status, "running") && strcmp(o->status, "succeeded") &&
+                strcmp(o->status, "failed") && strcmp(o->status, "cancelled"))
+                return usage("--status takes running, succeeded, failed or cancelled");
+        } else if ((!strcmp(a, "--since") || !strcmp(a, "--until")) && v) {
+            if (parse_when(argv[++i], a[2] == 's' ? &o->since_us : &o->until_us) < 0) {
+                fprintf(stderr, "weft: %s takes an RFC 3339 time (2026-01-01T00:00:00Z) or a "
+                                "duration ago (24h), not '%s'\n", a, argv[i]);
+                return usage(NULL);
+            }
+        } else if (!strcmp(a, "--limit") && v) {
+            uint64_t n;
+            if (units_uint(argv[++i], 1, 10000, &n) < 0)
+                return usage("--limit takes a count from 1 to 10000");
+            o->limit = (uint32_t)n;
+        } else if (!strcmp(a, "--before") && v) {
+            if (units_uint(argv[++i], 1, INT64_MAX, &o->before) < 0)
+                return usage("--before takes a run id");
         } else if (!strcmp(a, "-k") && v) {
             o->params[o->nparams++] = (compile_param){"k", argv[++i], "-k"};
         } else if ((!strcmp(a, "-p") || !strcmp(a, "-i")) && v) {
@@ -222,6 +264,7 @@ int main(int argc, char **argv)
     o.params = xcalloc((size_t)argc, sizeof *o.params);
     o.args = xcalloc((size_t)argc, sizeof *o.args);
     o.projects = xcalloc((size_t)argc, sizeof *o.projects);
+    o.labels = xcalloc((size_t)argc, sizeof *o.labels);
     int rc = parse(argc, argv, &o);
     if (rc == 0) {
         rc = -1;
@@ -236,5 +279,6 @@ int main(int argc, char **argv)
     free(o.params);
     free(o.args);
     free(o.projects);
+    free(o.labels);
     return rc;
 }

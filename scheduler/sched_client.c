@@ -65,7 +65,7 @@ static compile_param *wire_params(Weft__Param *const *wire, size_t n)
  * and edges. Returns its id, or WEFT_EDB. */
 static int64_t create_run(sched *s, const dag *g, const char *file, const char *yaml,
                           const json_t *pinned, int64_t retry_of, const char *project,
-                          int64_t now)
+                          const char *labels, int64_t now)
 {
     char *params_json = json_dumps(g->params, JSON_COMPACT | JSON_SORT_KEYS);
     const char **names = xcalloc(g->ntasks, sizeof *names);
@@ -79,7 +79,7 @@ static int64_t create_run(sched *s, const dag *g, const char *file, const char *
     int64_t wf = catalog_put_workflow(s->cat, g->name, g->version, g->hash, file, yaml);
     catalog_run cr = {.workflow_id = wf, .params = params_json, .types = types_json,
                       .artifacts = pinned_json, .ntasks = g->ntasks, .retry_of = retry_of,
-                      .project = project};
+                      .project = project, .labels = labels};
     int64_t run = wf > 0 ? catalog_create_run(s->cat, &cr, now) : wf;
     free(params_json);
     free(types_json);
@@ -93,6 +93,39 @@ static int64_t create_run(sched *s, const dag *g, const char *file, const char *
             catalog_add_edge(s->cat, run, (int)i, t->parents[k]);
     }
     return run;
+}
+
+#define LABELS_MAX 32
+#define LABEL_KEY_MAX 63
+#define LABEL_VALUE_MAX 256
+
+/* Labels (key -> value) as a JSON object text (caller frees), or NULL with why. */
+static char *labels_json(Weft__Param *const *labels, size_t n, char *why, size_t wn)
+{
+    if (n > LABELS_MAX) {
+        snprintf(why, wn, "at most %d labels", LABELS_MAX);
+        return NULL;
+    }
+    json_t *o = json_object();
+    for (size_t i = 0; i < n; i++) {
+        const char *k = labels[i]->name, *v = labels[i]->value;
+        size_t kl = strlen(k);
+        int ok = kl && kl <= LABEL_KEY_MAX && strlen(v) <= LABEL_VALUE_MAX &&
+                 strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                           "0123456789_.-/") == kl;
+        for (const char *p = v; ok && *p; p++)
+            ok = (unsigned char)*p >= 0x20 && *p != 0x7f;
+        if (!ok) {
+            snprintf(why, wn, "label '%.64s': a key is 1 to %d characters of [A-Za-z0-9_./-], a "
+                     "value at most %d printable bytes", k, LABEL_KEY_MAX, LABEL_VALUE_MAX);
+            json_decref(o);
+            return NULL;
+        }
+        json_object_set_new(o, k, json_string(v));
+    }
+    char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return text;
 }
 
 /* The ingest context of a request from peer naming paths: a local peer's are read from
@@ -146,6 +179,12 @@ void sched_on_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     if (!sched_may_use(s, id, peer, project, "a submit") ||
         sched_answered_before(s, id, "submit", rq->idempotency_key))
         return;
+    char why[300];
+    char *labels = labels_json(rq->labels, rq->n_labels, why, sizeof why);
+    if (!labels) {
+        sched_reply(s, id, WEFT_EINVAL, why, NULL, 0);
+        return;
+    }
     compile_param *params = wire_params(rq->params, rq->n_params);
     const char *file = rq->file_name && *rq->file_name ? rq->file_name : "workflow.yaml";
     diag *d = diag_new(file);
@@ -166,18 +205,21 @@ void sched_on_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer,
         reply_compile_errors(s, id, &ic, errors, WEFT_ECOMPILE);
         ingest_end(&ic);
         free(errors);
+        free(labels);
         diag_destroy(&d);
         return;
     }
     diag_destroy(&d);
     if (!sched_within_limits(s, id, project, g->ntasks)) {
         ingest_end(&ic);
+        free(labels);
         dag_free(g);
         return;
     }
     int64_t now = clock_wall_us();
-    int64_t run = create_run(s, g, file, rq->yaml, ic.pinned, 0, project, now);
+    int64_t run = create_run(s, g, file, rq->yaml, ic.pinned, 0, project, labels, now);
     ingest_end(&ic);
+    free(labels);
     if (run < 0) {
         sched_reply(s, id, WEFT_EDB, "the catalogue refused the run (see the scheduler log)",
                     NULL, 0);
@@ -229,11 +271,21 @@ static void list_runs(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     weft_err err = {0};
     if (*q->project && !sched_may_use(s, id, peer, q->project, "a list"))
         return;
+    char why[300];
+    char *labels = q->n_labels ? labels_json(q->labels, q->n_labels, why, sizeof why) : NULL;
+    if (q->n_labels && !labels) {
+        sched_reply(s, id, WEFT_EINVAL, why, NULL, 0);
+        return;
+    }
     char *within = auth_projects_json(peer);
     catalog_runs_filter f = {.project = *q->project ? q->project : NULL, .within = within,
-                             .limit = limit};
+                             .workflow = *q->workflow ? q->workflow : NULL,
+                             .state = *q->state ? q->state : NULL, .since_us = q->since_us,
+                             .until_us = q->until_us, .labels = labels,
+                             .before_run = (int64_t)q->before_run, .limit = limit};
     sched_reply_json(s, id, catalog_query_runs(s->cat, &f, &err), &err);
     free(within);
+    free(labels);
 }
 
 void sched_on_query(sched *s, const zmq_msg_t *id, const auth_peer *peer,
@@ -412,7 +464,10 @@ void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,
         if (!rq->dry_run) {
             const char *file = json_string_value(json_object_get(row, "file"));
             const char *spec = json_string_value(json_object_get(row, "spec"));
-            run = create_run(s, g, file, spec, ic.pinned, (int64_t)rq->run_id, project, now);
+            char *labels = json_dumps(json_object_get(row, "labels"), JSON_COMPACT);
+            run = create_run(s, g, file, spec, ic.pinned, (int64_t)rq->run_id, project, labels,
+                             now);
+            free(labels);
         }
         if (run < 0) {
             sched_reply(s, id, WEFT_EDB, "the catalogue refused the run (see the scheduler log)",
