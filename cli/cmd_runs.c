@@ -13,126 +13,7 @@
 #include "common/xmem.h"
 
 #define FOLLOW_POLL_MS 100
-
-struct source {
-    client *cl;
-    catalog *cat;
-    const cli_opts *o;   /* lists: its filters (project, workflow, status, times, labels) */
-};
-
-int source_open(const cli_opts *opts, source **out)
-{
-    source *s = xcalloc(1, sizeof *s);
-    weft_err err = {0};
-    client_config cc = {.endpoint = opts->scheduler, .timeout_ms = opts->timeout_ms,
-                        .key_file = opts->key_file, .server_key = opts->server_key,
-                        .insecure = opts->insecure};
-    int rc = opts->scheduler ? client_open(&cc, &s->cl, &err)
-                             : catalog_open(opts->state, 1, &s->cat, &err);
-    if (rc < 0) {
-        if (opts->scheduler)
-            fprintf(stderr, "weft: %s\n", err.msg);
-        else
-            fprintf(stderr,
-                    "weft: no local state in %s (%s); use --scheduler to ask a "
-                    "scheduler\n",
-                    opts->state, err.msg);
-        free(s);
-        return opts->scheduler && rc == WEFT_EINVAL ? EXIT_USAGE : EXIT_UNREACH;
-    }
-    s->o = opts;
-    *out = s;
-    return 0;
-}
-
-void source_close(source **sp)
-{
-    if (!sp || !*sp)
-        return;
-    client_close(&(*sp)->cl);
-    catalog_close(&(*sp)->cat);
-    free(*sp);
-    *sp = NULL;
-}
-
-/* A list request's filters from o; *storage and q->labels are the caller's to free. */
-static void list_filters(const cli_opts *o, Weft__QueryRequest *q, Weft__Param **storage)
-{
-    q->project = (char *)(o->project ? o->project : "");
-    q->workflow = (char *)(o->workflow ? o->workflow : "");
-    q->state = (char *)(o->status ? o->status : "");
-    q->since_us = o->since_us;
-    q->until_us = o->until_us;
-    q->before_run = o->before;
-    q->limit = o->limit;
-    *storage = xcalloc(o->nlabels + 1, sizeof **storage);
-    q->labels = xcalloc(o->nlabels + 1, sizeof *q->labels);
-    for (size_t i = 0; i < o->nlabels; i++) {
-        weft__param__init(&(*storage)[i]);
-        (*storage)[i].name = (char *)o->labels[i].name;
-        (*storage)[i].value = (char *)o->labels[i].value;
-        q->labels[i] = &(*storage)[i];
-    }
-    q->n_labels = o->nlabels;
-}
-
-/* The list from a local catalogue, with o's filters. */
-static json_t *local_list(catalog *cat, const cli_opts *o, weft_err *err)
-{
-    json_t *labels = json_object();
-    for (size_t i = 0; i < o->nlabels; i++)
-        json_object_set_new(labels, o->labels[i].name, json_string(o->labels[i].value));
-    char *text = o->nlabels ? json_dumps(labels, JSON_COMPACT) : NULL;
-    catalog_runs_filter f = {.project = o->project, .workflow = o->workflow,
-                             .state = o->status, .since_us = o->since_us,
-                             .until_us = o->until_us, .labels = text,
-                             .before_run = (int64_t)o->before, .limit = (int)o->limit};
-    json_t *j = catalog_query_runs(cat, &f, err);
-    free(text);
-    json_decref(labels);
-    return j;
-}
-
-json_t *source_query(source *s, Weft__QueryKind kind, uint64_t run, const char *task,
-                     uint64_t after_seq, weft_err *err)
-{
-    if (s->cl) {
-        Weft__QueryRequest q = WEFT__QUERY_REQUEST__INIT;
-        Weft__Param *labels = NULL;
-        q.kind = kind;
-        q.run_id = run;
-        q.task = (char *)(task ? task : "");
-        q.after_seq = after_seq;
-        if (kind == WEFT__QUERY_KIND__QUERY_LIST)
-            list_filters(s->o, &q, &labels);
-        json_t *j = client_query(s->cl, &q, err);
-        if (kind == WEFT__QUERY_KIND__QUERY_LIST) {
-            free(labels);
-            free(q.labels);
-        }
-        return j;
-    }
-    switch (kind) {
-    case WEFT__QUERY_KIND__QUERY_STATUS:
-        if (run)
-            return catalog_query_run(s->cat, (int64_t)run, err);
-        return catalog_query_runs(s->cat, &(catalog_runs_filter){.limit = 20}, err);
-    case WEFT__QUERY_KIND__QUERY_LIST:
-        return local_list(s->cat, s->o, err);
-    case WEFT__QUERY_KIND__QUERY_LOGS:
-        return catalog_query_logs(s->cat, (int64_t)run, task, err);
-    case WEFT__QUERY_KIND__QUERY_EVENTS:
-        return catalog_query_events(s->cat, (int64_t)run, (int64_t)after_seq, 1000, err);
-    default:
-        err_set(err, WEFT_EINVAL, "not available without a scheduler");
-        return NULL;
-    }
-}
-
-client *source_client(source *s)
-{
-    return s->cl;
-}
+#define LOG_TAIL_LINES 20
 
 int cli_exit_for(const weft_err *err)
 {
@@ -411,6 +292,32 @@ static void element_summary(const json_t *elems, char *buf, size_t n)
         }
 }
 
+/* The last LOG_TAIL_LINES lines of task's last attempt's log, indented. */
+static void print_log_tail(source *s, uint64_t run, const char *task)
+{
+    weft_err err = {0};
+    json_t *logs = source_query(s, WEFT__QUERY_KIND__QUERY_LOGS, run, task, 0, &err);
+    size_t n = json_array_size(logs);
+    const char *log = n ? cli_str(json_array_get(logs, n - 1), "log") : "";
+    char *safe = cli_terminal_safe(log);
+    const char *text = safe ? safe : log, *end = text + strlen(text), *from = end;
+    while (from > text && from[-1] == '\n')
+        end = --from; /* trailing newlines */
+    for (int lines = 0; from > text && lines < LOG_TAIL_LINES;)
+        if (*--from == '\n' && ++lines == LOG_TAIL_LINES)
+            from++;
+    if (end > from)
+        printf("    last lines of its log:\n");
+    while (from < end) {
+        const char *nl = memchr(from, '\n', (size_t)(end - from));
+        const char *stop = nl ? nl : end;
+        printf("    | %.*s\n", (int)(stop - from), from);
+        from = nl ? nl + 1 : end;
+    }
+    free(safe);
+    json_decref(logs);
+}
+
 void print_run_summary(source *s, uint64_t run)
 {
     weft_err err = {0};
@@ -438,27 +345,15 @@ void print_run_summary(source *s, uint64_t run)
             print_failed_elements(elems, run, 10);
             continue;
         }
-        printf("  %s failed (%s, attempt %lld): %s\n    see: weft logs %lld %s\n",
-               cli_str(t, "name"), cli_str(t, "error_class"), (long long)geti(t, "attempts"),
-               cli_str(t, "error"), (long long)run, cli_str(t, "name"));
+        printf("  %s failed (%s, attempt %lld): %s\n", cli_str(t, "name"),
+               cli_str(t, "error_class"), (long long)geti(t, "attempts"), cli_str(t, "error"));
+        print_log_tail(s, run, cli_str(t, "name"));
+        printf("    see: weft logs %lld %s\n", (long long)run, cli_str(t, "name"));
     }
     json_decref(r);
 }
 
 /* ---- submit ---- */
-
-/* Opens the scheduler named by o, or else the one serving o->state
- * (ipc://STATE/scheduler.sock). */
-int cli_open_scheduler(const cli_opts *o, source **out)
-{
-    cli_opts so = *o;
-    char *ipc = o->scheduler ? NULL : xasprintf("ipc://%s/scheduler.sock", o->state);
-    if (ipc)
-        so.scheduler = ipc;
-    int rc = source_open(&so, out);
-    free(ipc);
-    return rc;
-}
 
 Weft__Param **cli_wire_params(const cli_opts *o, Weft__Param **storage)
 {
@@ -507,7 +402,7 @@ int submit_file(source *s, const cli_opts *o, uint64_t *run)
     env.body_case = WEFT__ENVELOPE__BODY_SUBMIT;
     env.submit = &rq;
     Weft__Envelope *reply = NULL;
-    int rc = cli_call_uploading(s->cl, &env, &reply, &err);
+    int rc = cli_call_uploading(source_client(s), &env, &reply, &err);
     free(label_storage);
     free(rq.labels);
     free(params);
@@ -759,7 +654,7 @@ int cmd_cancel(cli_opts *o)
         env.cancel = &rq;
         Weft__Envelope *reply = NULL;
         weft_err err = {0};
-        if (client_call_retry(s->cl, &env, &reply, &err) < 0) {
+        if (client_call_retry(source_client(s), &env, &reply, &err) < 0) {
             rc = cli_exit_for(&err);
         } else if (reply->reply->code != 0) {
             rc = cli_refused(reply->reply);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run history: runs carry labels given at submit (-l k=v), kept by a retry and shown by
+# Run history: a failed run's summary shows its failed task's log tail; runs carry labels given at submit (-l k=v), kept by a retry and shown by
 # weft status; weft list filters by workflow, state (--status), creation time (--since,
 # --until), labels, and pages with --limit and --before, from a scheduler and from the
 # local catalogue alike; bad labels and filters are refused with the reason.
@@ -17,12 +17,17 @@ YAML
 cat >"$T/bad.yaml" <<'YAML'
 workflow: bad
 tasks:
-  a: { type: shell, with: { argv: [sh, -c, 'exit 3'] } }
+  a: { type: shell, with: { argv: [sh, -c, 'for i in $(seq 1 25); do echo "line $i" >&2; done; exit 3'] } }
 YAML
 sub() { "$weft" submit "$@" --scheduler "$ep" --wait >/dev/null 2>&1; }
 sub "$T/ok.yaml" -l team=a -l stage=dev || fail "run 1"
 sub "$T/ok.yaml" -l team=b || fail "run 2"
-sub "$T/bad.yaml" -l team=a
+"$weft" submit "$T/bad.yaml" -l team=a --scheduler "$ep" --wait >"$T/bad.out" 2>&1
+expect "the failing run fails" 1 "$?"
+expect_grep "--wait prints the failed task's error" "a failed \(fatal, attempt 1\)" "$T/bad.out"
+expect_grep "... and the last lines of its log" "^    \| line 25$" "$T/bad.out"
+expect "... 20 of them: from line 7 (the last is the plugin's own message)" "20 line 7" \
+    "$(grep -c '^    | ' "$T/bad.out") $(grep '^    | ' "$T/bad.out" | head -n 1 | sed 's/^    | //')"
 sleep 1.1 # (the time is to the second)
 mid=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 sleep 1.1
