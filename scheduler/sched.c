@@ -274,7 +274,8 @@ static void on_result(sched *s, const zmq_msg_t *id, const char *user, const Wef
 /* While degraded: worker messages wait (a worker resends its results when asked to
  * register, once writes succeed again), write requests are refused with the reason unless
  * their idempotency key was answered before. Returns 1 when env was handled here. */
-static int on_message_degraded(sched *s, const zmq_msg_t *id, const Weft__Envelope *env)
+static int on_message_degraded(sched *s, const zmq_msg_t *id, const auth_peer *peer,
+                               const Weft__Envelope *env)
 {
     const char *key = NULL, *kind = NULL;
     switch (env->body_case) {
@@ -307,7 +308,7 @@ static int on_message_degraded(sched *s, const zmq_msg_t *id, const Weft__Envelo
     default:
         return 0;
     }
-    if (!sched_answered_before(s, id, kind, key))
+    if (!sched_answered_before(s, id, peer, kind, key))
         sched_refuse_degraded(s, id);
     return 1;
 }
@@ -338,7 +339,7 @@ void sched_on_message(void *arg, zmq_msg_t *frames, size_t n)
         weft__envelope__free_unpacked(env, NULL);
         return;
     }
-    if (s->degraded && on_message_degraded(s, &frames[0], env)) {
+    if (s->degraded && on_message_degraded(s, &frames[0], &who, env)) {
         weft__envelope__free_unpacked(env, NULL);
         return;
     }

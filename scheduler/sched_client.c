@@ -16,7 +16,15 @@
 #define QUERY_LIMIT_MAX 10000
 #define KEY_MAX 128
 
-int sched_answered_before(sched *s, const zmq_msg_t *id, const char *kind, const char *key)
+/* An idempotency key as stored: within its principal's own namespace ("NAME/KEY"; names
+ * hold no '/'), so one principal's key never answers another's request. Caller frees. */
+static char *scoped_key(const auth_peer *peer, const char *key)
+{
+    return xasprintf("%s/%s", peer->name, key);
+}
+
+int sched_answered_before(sched *s, const zmq_msg_t *id, const auth_peer *peer,
+                          const char *kind, const char *key)
 {
     if (!key || !*key)
         return 0;
@@ -25,7 +33,10 @@ int sched_answered_before(sched *s, const zmq_msg_t *id, const char *kind, const
         return 1;
     }
     catalog_answer a;
-    if (catalog_request_get(s->cat, key, &a) <= 0)
+    char *stored = scoped_key(peer, key);
+    int found = catalog_request_get(s->cat, stored, &a);
+    free(stored);
+    if (found <= 0)
         return 0;
     if (strcmp(a.kind, kind) != 0) {
         char msg[300];
@@ -41,15 +52,17 @@ int sched_answered_before(sched *s, const zmq_msg_t *id, const char *kind, const
     return 1;
 }
 
-/* Records a successful answer to a request with key (none: nothing), with the turn. */
-static void remember_answer(sched *s, const char *key, const char *kind, const char *json,
-                            uint64_t run_id, int64_t now)
+/* Records a successful answer to peer's request with key (none: nothing), with the turn. */
+static void remember_answer(sched *s, const auth_peer *peer, const char *key, const char *kind,
+                            const char *json, uint64_t run_id, int64_t now)
 {
     if (!key || !*key)
         return;
     catalog_answer a = {.code = 0, .json = (char *)json, .run_id = (int64_t)run_id};
     snprintf(a.kind, sizeof a.kind, "%s", kind);
-    catalog_request_put(s->cat, key, &a, now);
+    char *stored = scoped_key(peer, key);
+    catalog_request_put(s->cat, stored, &a, now);
+    free(stored);
 }
 
 /* -p parameters from a request (borrowing its strings); caller frees the array. */
@@ -177,7 +190,7 @@ void sched_on_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer,
 {
     const char *project = *rq->project ? rq->project : CATALOG_DEFAULT_PROJECT;
     if (!sched_may_use(s, id, peer, project, "a submit") ||
-        sched_answered_before(s, id, "submit", rq->idempotency_key))
+        sched_answered_before(s, id, peer, "submit", rq->idempotency_key))
         return;
     char why[300];
     char *labels = labels_json(rq->labels, rq->n_labels, why, sizeof why);
@@ -227,7 +240,7 @@ void sched_on_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer,
         return;
     }
     catalog_event(s->cat, run, NULL, "submitted", g->name, now);
-    remember_answer(s, rq->idempotency_key, "submit", NULL, (uint64_t)run, now);
+    remember_answer(s, peer, rq->idempotency_key, "submit", NULL, (uint64_t)run, now);
     log_info("run %lld: workflow %s, %zu tasks, project %s", (long long)run, g->name,
              g->ntasks, project);
     core_event ev = {.kind = EV_RUN_SUBMITTED, .now_us = now, .run_id = (uint64_t)run, .dag = g,
@@ -240,7 +253,7 @@ void sched_on_cancel(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                      const Weft__CancelRequest *rq)
 {
     if (!sched_may_see_run(s, id, peer, rq->run_id, "a cancel") ||
-        sched_answered_before(s, id, "cancel", rq->idempotency_key))
+        sched_answered_before(s, id, peer, "cancel", rq->idempotency_key))
         return;
     int64_t now = clock_wall_us();
     if (!core_run_active(s->core, rq->run_id)) {
@@ -256,7 +269,7 @@ void sched_on_cancel(sched *s, const zmq_msg_t *id, const auth_peer *peer,
         return;
     }
     catalog_request_cancel(s->cat, (int64_t)rq->run_id, now);
-    remember_answer(s, rq->idempotency_key, "cancel", "{}", rq->run_id, now);
+    remember_answer(s, peer, rq->idempotency_key, "cancel", "{}", rq->run_id, now);
     log_info("run %llu: cancel requested", (unsigned long long)rq->run_id);
     core_event ev = {.kind = EV_CANCEL, .now_us = now, .run_id = rq->run_id};
     sched_step(s, &ev);
@@ -417,7 +430,7 @@ void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                     const Weft__RetryRequest *rq)
 {
     if (!sched_may_see_run(s, id, peer, rq->run_id, "a retry") ||
-        (!rq->dry_run && sched_answered_before(s, id, "retry", rq->idempotency_key)))
+        (!rq->dry_run && sched_answered_before(s, id, peer, "retry", rq->idempotency_key)))
         return;
     weft_err err = {0};
     char why[600], *errors = NULL;
@@ -474,7 +487,7 @@ void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                         NULL, 0);
         } else {
             if (run > 0) {
-                remember_answer(s, rq->idempotency_key, "retry", text, (uint64_t)run, now);
+                remember_answer(s, peer, rq->idempotency_key, "retry", text, (uint64_t)run, now);
                 start_retry(s, g, run, p, project, now);
                 g = NULL; /* the core owns it */
             }

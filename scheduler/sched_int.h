@@ -209,10 +209,12 @@ void sched_on_query(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                     const Weft__QueryRequest *q);
 void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                     const Weft__RetryRequest *rq);
-/* When key (may be NULL or "") was answered before, queues that first answer to id and
- * returns 1; a key that is too long, or was used for a request of another kind ("submit",
- * "retry", "cancel"), is refused (also 1). Else 0. */
-int sched_answered_before(sched *s, const zmq_msg_t *id, const char *kind, const char *key);
+/* When peer's key (may be NULL or "") was answered before, queues that first answer to id
+ * and returns 1; a key that is too long, or was used for a request of another kind
+ * ("submit", "retry", "cancel"), is refused (also 1). Else 0. Keys are per principal: the
+ * same key from another principal is another request. */
+int sched_answered_before(sched *s, const zmq_msg_t *id, const auth_peer *peer,
+                          const char *kind, const char *key);
 /* Queues env for worker, sent after the turn's commit. */
 void sched_queue_to_worker(sched *s, const char *worker, const Weft__Envelope *env);
 /* Turns the core's pending effects into catalogue writes and queued messages, and clears

@@ -66,7 +66,7 @@ expect "worker one is up again" up "$(sql "$state" "SELECT state FROM workers WH
 "$weft" submit "$T/small.yaml" --scheduler "$ep" --idempotency-key nightly-42 >"$T/k1.txt" || fail "keyed submit"
 "$weft" submit "$T/small.yaml" --scheduler "$ep" --idempotency-key nightly-42 >"$T/k2.txt" || fail "repeated keyed submit"
 expect "a repeated key answers with the first run" "$(cat "$T/k1.txt")" "$(cat "$T/k2.txt")"
-expect "a repeated key makes one run" 1 "$(sql "$state" "SELECT count(*) FROM requests WHERE key = 'nightly-42'")"
+expect "a repeated key makes one run (keys are stored per principal)" 1 "$(sql "$state" "SELECT count(*) FROM requests WHERE key = 'insecure/nightly-42'")"
 expect "runs so far" 5 "$(sql "$state" "SELECT count(*) FROM runs")"
 "$weft" submit "$T/small.yaml" --scheduler "$ep" --idempotency-key "$(head -c 200 /dev/zero | tr '\0' k)" 2>"$T/longkey.err"
 expect "a key over 128 characters is refused" 2 "$?"

@@ -168,6 +168,23 @@ expect_grep "... naming the limit" \
     <(sql "$state" "SELECT error FROM tasks WHERE run_id = $fan AND name = 'work'")
 "$weft" submit "$T/fan.yaml" --project b --wait "${as_bob[@]}" >/dev/null || fail "the same map in b succeeds"
 
+# Idempotency keys are per principal: bob's key never answers with alice's run.
+submitted() { sed -n 's/^run \([0-9]*\) submitted.*/\1/p' "$1"; }
+"$weft" submit "$T/memo.yaml" --project a --idempotency-key shared-1 "${as_alice[@]}" \
+    >"$T/k-alice.txt" || fail "alice's keyed submit"
+"$weft" submit "$T/memo.yaml" --project b --idempotency-key shared-1 "${as_bob[@]}" \
+    >"$T/k-bob.txt" || fail "bob's submit with the same key"
+"$weft" submit "$T/memo.yaml" --project a --idempotency-key shared-1 "${as_alice[@]}" \
+    >"$T/k-alice2.txt" || fail "alice's repeated keyed submit"
+expect "alice's repeated key answers with her run" "$(submitted "$T/k-alice.txt")" \
+    "$(submitted "$T/k-alice2.txt")"
+if [ -n "$(submitted "$T/k-bob.txt")" ] && [ "$(submitted "$T/k-bob.txt")" != "$(submitted "$T/k-alice.txt")" ]; then
+    ok "bob's same key made a run of his own"
+else
+    fail "bob's key answered with alice's run: $(cat "$T/k-bob.txt")"
+fi
+wait_run_ended "$state" "$(submitted "$T/k-alice.txt")"
+
 # The limits survive a restart; a client's old key rows load with their projects.
 kill_scheduler
 "$WEFT_BIN/weft-scheduler" --state "$state" --listen "$ep" >>"$T/scheduler.log" 2>&1 &
