@@ -28,15 +28,6 @@ static char *blob_path(const store *s, const char *hex)
     return xasprintf("%s/%.2s/%s", s->root, hex, hex + 2);
 }
 
-static int valid_hex(const char *hex)
-{
-    size_t n = 0;
-    for (; hex[n]; n++)
-        if (!strchr("0123456789abcdef", hex[n]))
-            return 0;
-    return n == HASH_HEX_LEN;
-}
-
 /* Copies fd `in` to fd `out` (out < 0: only hashes), hashing what passes. */
 static int copy_hash(int in, int out, char hex[HASH_HEX_LEN + 1], uint64_t *size)
 {
@@ -189,7 +180,7 @@ static void remember_verified(store *s, const char *hex, const struct stat *st)
 
 static int local_get(store *s, const char *hex, char **out, weft_err *err)
 {
-    if (!valid_hex(hex))
+    if (!hash_hex_valid(hex))
         return err_set(err, WEFT_EINVAL, "'%.80s' is not an artifact hash", hex);
     char *path = blob_path(s, hex);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -285,7 +276,7 @@ static int local_list(store *s, store_entry_fn fn, void *ud, weft_err *err)
     for (int i = 0; !rc && i < 256; i++) {
         char sub[3];
         snprintf(sub, sizeof sub, "%02x", i);
-        rc = list_dir(s, sub, STORE_BLOB, sub, valid_hex, fn, ud, err);
+        rc = list_dir(s, sub, STORE_BLOB, sub, hash_hex_valid, fn, ud, err);
     }
     return rc;
 }
@@ -293,7 +284,7 @@ static int local_list(store *s, store_entry_fn fn, void *ud, weft_err *err)
 static int local_remove(store *s, const store_entry *e, int *kept, weft_err *err)
 {
     *kept = 0;
-    if (e->kind == STORE_BLOB ? !valid_hex(e->name) : !leftover_name(e->name))
+    if (e->kind == STORE_BLOB ? !hash_hex_valid(e->name) : !leftover_name(e->name))
         return err_set(err, WEFT_EINVAL, "artifact store %s: no entry '%.80s'", s->root,
                        e->name);
     char *path = e->kind == STORE_BLOB ? blob_path(s, e->name)
@@ -680,7 +671,7 @@ void store_each_ref(const json_t *v, void (*fn)(void *ud, const json_t *ref), vo
 
 int store_has(store *s, const char *hex)
 {
-    if (!valid_hex(hex))
+    if (!hash_hex_valid(hex))
         return 0;
     char *path = blob_path(s, hex);
     struct stat st;
@@ -696,7 +687,7 @@ char *store_partial_path(store *s, const char *name)
 
 int store_adopt(store *s, const char *path, const char *hex, weft_err *err)
 {
-    if (!valid_hex(hex))
+    if (!hash_hex_valid(hex))
         return err_set(err, WEFT_EINVAL, "artifact store: '%.80s' is not a blob's hash", hex);
     char *dst = blob_path(s, hex), *sub = xasprintf("%s/%.2s", s->root, hex);
     int rc = 0;

@@ -99,8 +99,11 @@ json_t *cli_ask(const cli_opts *o, const Weft__Envelope *env, int *rc);
  * it again (cli/upload.c). Returns 0 with *reply (caller frees), or -1 with err. */
 int cli_call_uploading(client *cl, Weft__Envelope *env, Weft__Envelope **reply,
                        weft_err *err);
-/* o's -p parameters for a request (pointers into o); free both arrays. */
-Weft__Param **cli_wire_params(const cli_opts *o, Weft__Param **storage);
+/* n name=value pairs (-p parameters, -l labels) for a request (pointers into pairs); free
+ * both arrays. */
+Weft__Param **cli_wire_params(const compile_param *pairs, size_t n, Weft__Param **storage);
+/* Prints j as indented JSON. */
+void cli_print_json(const json_t *j);
 /* The string member k of o, or "" (answers print absent fields as empty). */
 const char *cli_str(const json_t *o, const char *k);
 /* Before printing JSON from a scheduler or catalogue for people: every string's control

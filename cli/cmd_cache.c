@@ -31,13 +31,6 @@ static int open_catalog(const cli_opts *o, int readonly, catalog **cat)
     return EXIT_OK;
 }
 
-static void print_json(const json_t *j)
-{
-    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    printf("%s\n", s);
-    free(s);
-}
-
 static const char *when(int64_t us, char *buf, size_t n)
 {
     time_t t = (time_t)(us / 1000000);
@@ -57,7 +50,7 @@ static int cache_ls(const cli_opts *o, catalog *cat)
         return EXIT_USAGE;
     }
     if (o->json) {
-        print_json(rows);
+        cli_print_json(rows);
     } else {
         printf("%-16s  %-12s  %-20s  %-16s  %-10s  %5s  %4s  %s\n", "KEY", "PROJECT",
                "WORKFLOW", "TASK", "TYPE", "RUN", "HITS", "CREATED (UTC)");
@@ -98,7 +91,7 @@ static int cache_show(const cli_opts *o, catalog *cat)
                 json_array_size(rows) ? "more than one" : "no", o->args[1]);
         rc = EXIT_USAGE;
     } else {
-        print_json(json_array_get(rows, 0));
+        cli_print_json(json_array_get(rows, 0));
     }
     json_decref(rows);
     return rc;
@@ -269,7 +262,7 @@ static int cache_explain(const cli_opts *o, catalog *cat)
     json_t *x = explain(row);
     json_decref(row);
     if (o->json) {
-        print_json(x);
+        cli_print_json(x);
         json_decref(x);
         return EXIT_OK;
     }

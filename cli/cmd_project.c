@@ -22,13 +22,6 @@ static json_t *ask(const cli_opts *o, Weft__ProjectRequest *rq, int *rc)
     return cli_ask(o, &env, rc);
 }
 
-static void print_json(const json_t *j)
-{
-    char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    puts(text);
-    free(text);
-}
-
 /* A limit for people: "-" for none. */
 static const char *limit(const json_t *row, const char *k, char *buf, size_t n)
 {
@@ -48,7 +41,7 @@ static int project_ls(const cli_opts *o)
     if (!rows)
         return rc;
     if (o->json) {
-        print_json(rows);
+        cli_print_json(rows);
     } else {
         printf("%-24s %9s %9s %9s %9s %9s %9s\n", "PROJECT", "RUNNING", "MAX-RUNS", "INFLIGHT",
                "MAX-INFL", "MAX-TASKS", "RUNS");
@@ -122,7 +115,7 @@ static int project_set(const cli_opts *o)
     if (!row)
         return rc;
     if (o->json) {
-        print_json(row);
+        cli_print_json(row);
     } else {
         char a[24], b[24], c[24];
         printf("project %s: max runs %s, max tasks per run %s, max attempts in flight %s\n",

@@ -52,7 +52,7 @@ static int request_retry(source *s, cli_opts *o, uint64_t *run)
     uint64_t old = 0;
     units_uint(o->args[0], 1, INT64_MAX, &old);
     Weft__Param *params;
-    Weft__Param **pp = cli_wire_params(o, &params);
+    Weft__Param **pp = cli_wire_params(o->params, o->nparams, &params);
     char *cwd = getcwd(NULL, 0);
     Weft__RetryRequest rq = WEFT__RETRY_REQUEST__INIT;
     rq.run_id = old;

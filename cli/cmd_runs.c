@@ -47,7 +47,7 @@ int cli_refused(const Weft__Reply *r)
                                      : EXIT_USAGE;
 }
 
-static void print_json(const json_t *j)
+void cli_print_json(const json_t *j)
 {
     char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     puts(s);
@@ -355,14 +355,14 @@ void print_run_summary(source *s, uint64_t run)
 
 /* ---- submit ---- */
 
-Weft__Param **cli_wire_params(const cli_opts *o, Weft__Param **storage)
+Weft__Param **cli_wire_params(const compile_param *pairs, size_t n, Weft__Param **storage)
 {
-    Weft__Param *params = xcalloc(o->nparams + 1, sizeof *params);
-    Weft__Param **pp = xcalloc(o->nparams + 1, sizeof *pp);
-    for (size_t i = 0; i < o->nparams; i++) {
+    Weft__Param *params = xcalloc(n + 1, sizeof *params);
+    Weft__Param **pp = xcalloc(n + 1, sizeof *pp);
+    for (size_t i = 0; i < n; i++) {
         weft__param__init(&params[i]);
-        params[i].name = (char *)o->params[i].name;
-        params[i].value = (char *)o->params[i].value;
+        params[i].name = (char *)pairs[i].name;
+        params[i].value = (char *)pairs[i].value;
         pp[i] = &params[i];
     }
     *storage = params;
@@ -379,7 +379,7 @@ int submit_file(source *s, const cli_opts *o, uint64_t *run)
         return EXIT_USAGE;
     }
     Weft__Param *params;
-    Weft__Param **pp = cli_wire_params(o, &params);
+    Weft__Param **pp = cli_wire_params(o->params, o->nparams, &params);
     Weft__SubmitRequest rq = WEFT__SUBMIT_REQUEST__INIT;
     rq.file_name = o->args[0];
     rq.yaml = text;
@@ -389,14 +389,8 @@ int submit_file(source *s, const cli_opts *o, uint64_t *run)
     rq.cwd = cwd ? cwd : "";
     rq.idempotency_key = (char *)cli_request_key(o, key);
     rq.project = (char *)(o->project ? o->project : "");
-    Weft__Param *label_storage = xcalloc(o->nlabels + 1, sizeof *label_storage);
-    rq.labels = xcalloc(o->nlabels + 1, sizeof *rq.labels);
-    for (size_t i = 0; i < o->nlabels; i++) {
-        weft__param__init(&label_storage[i]);
-        label_storage[i].name = (char *)o->labels[i].name;
-        label_storage[i].value = (char *)o->labels[i].value;
-        rq.labels[i] = &label_storage[i];
-    }
+    Weft__Param *label_storage;
+    rq.labels = cli_wire_params(o->labels, o->nlabels, &label_storage);
     rq.n_labels = o->nlabels;
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_SUBMIT;
@@ -470,7 +464,7 @@ static int show(const cli_opts *o, Weft__QueryKind kind, uint64_t run, const cha
     if (!j)
         rc = cli_exit_for(&err);
     else if (o->json)
-        print_json(j);
+        cli_print_json(j);
     else {
         cli_for_terminal(j);
         rc = print(j, o);

@@ -59,14 +59,7 @@ static void list_filters(const cli_opts *o, Weft__QueryRequest *q, Weft__Param *
     q->until_us = o->until_us;
     q->before_run = o->before;
     q->limit = o->limit;
-    *storage = xcalloc(o->nlabels + 1, sizeof **storage);
-    q->labels = xcalloc(o->nlabels + 1, sizeof *q->labels);
-    for (size_t i = 0; i < o->nlabels; i++) {
-        weft__param__init(&(*storage)[i]);
-        (*storage)[i].name = (char *)o->labels[i].name;
-        (*storage)[i].value = (char *)o->labels[i].value;
-        q->labels[i] = &(*storage)[i];
-    }
+    q->labels = cli_wire_params(o->labels, o->nlabels, storage);
     q->n_labels = o->nlabels;
 }
 

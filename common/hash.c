@@ -1,6 +1,8 @@
 /* hash: BLAKE2b-256 via libsodium. See hash.h. */
 #include "common/hash.h"
 
+#include <string.h>
+
 void hash_init(hash_ctx *h)
 {
     crypto_generichash_init(&h->st, NULL, 0, 32);
@@ -16,4 +18,10 @@ void hash_final_hex(hash_ctx *h, char hex[HASH_HEX_LEN + 1])
     unsigned char out[32];
     crypto_generichash_final(&h->st, out, sizeof out);
     sodium_bin2hex(hex, HASH_HEX_LEN + 1, out, sizeof out);
+}
+
+int hash_hex_valid(const char *s)
+{
+    size_t n = strspn(s, "0123456789abcdef");
+    return n == HASH_HEX_LEN && s[n] == '\0';
 }

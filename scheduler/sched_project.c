@@ -9,6 +9,8 @@
 #include "common/xmem.h"
 #include "scheduler/sched_int.h"
 
+#define BAD_PROJECT_NAME "a project's name is 1 to 64 characters of [A-Za-z0-9_-]"
+
 /* A limit of a project's row (0: none). */
 static size_t limit_of(const json_t *row, const char *what)
 {
@@ -51,8 +53,7 @@ int sched_may_use(sched *s, const zmq_msg_t *id, const auth_peer *peer, const ch
                   const char *what)
 {
     if (!auth_project_name_ok(project)) {
-        sched_reply(s, id, WEFT_EINVAL,
-                    "a project's name is 1 to 64 characters of [A-Za-z0-9_-]", NULL, 0);
+        sched_reply(s, id, WEFT_EINVAL, BAD_PROJECT_NAME, NULL, 0);
         return 0;
     }
     if (auth_may_use(peer, project))
@@ -131,8 +132,7 @@ static json_t *list_projects(sched *s, const auth_peer *peer, weft_err *err)
 static void set_project(sched *s, const zmq_msg_t *id, const Weft__ProjectRequest *rq)
 {
     if (!auth_project_name_ok(rq->name)) {
-        sched_reply(s, id, WEFT_EINVAL,
-                    "a project's name is 1 to 64 characters of [A-Za-z0-9_-]", NULL, 0);
+        sched_reply(s, id, WEFT_EINVAL, BAD_PROJECT_NAME, NULL, 0);
         return;
     }
     if (rq->max_runs > 1000000000 || rq->max_tasks > 1000000000 ||

@@ -35,37 +35,29 @@ typedef struct upload {
     int64_t touched_us;
 } upload;
 
-static int valid_hex(const char *s)
-{
-    if (strlen(s) != HASH_HEX_LEN)
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-            return 0;
-    return 1;
-}
-
 /* How many uploads the principal has under way. An upload nobody touched for
  * UPLOAD_IDLE_US is forgotten first (its partial file stays, for a late resume, until weft
  * gc removes it). */
 static size_t uploads_of(sched *s, const char *principal)
 {
-    size_t pos = 0, n = 0, len = strlen(principal);
+    size_t pos = 0, n = 0, len = strlen(principal), nidle = 0, cap = 0;
     const char *k;
     void *v;
     int64_t old = clock_wall_us() - UPLOAD_IDLE_US;
-    char *idle = NULL;
+    char **idle = NULL; /* forgotten after the walk: the map may not change during it */
     while (strmap_next(s->uploads, &pos, &k, &v)) {
-        if (!idle && ((upload *)v)->touched_us < old)
-            idle = xstrdup(k);
-        else
+        if (((upload *)v)->touched_us < old) {
+            xgrow(&idle, &cap, nidle + 1, sizeof *idle);
+            idle[nidle++] = xstrdup(k);
+        } else {
             n += !strncmp(k, principal, len) && k[len] == '-';
+        }
     }
-    if (idle) { /* one at a time: the map may not change while it is walked */
-        free(strmap_del(s->uploads, idle));
-        free(idle);
-        return uploads_of(s, principal);
+    for (size_t i = 0; i < nidle; i++) {
+        free(strmap_del(s->uploads, idle[i]));
+        free(idle[i]);
     }
+    free(idle);
     return n;
 }
 
@@ -196,7 +188,7 @@ static void finish(sched *s, const zmq_msg_t *id, const char *key, const char *p
 /* Why the request is refused, or NULL. */
 static const char *check(sched *s, const Weft__UploadRequest *rq)
 {
-    if (!valid_hex(rq->hash))
+    if (!hash_hex_valid(rq->hash))
         return "an upload names its blob by its BLAKE2b-256 hash (64 hex digits)";
     if (rq->data.len > UPLOAD_CHUNK_MAX)
         return "an upload's chunk is at most 1 MiB";

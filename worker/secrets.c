@@ -45,6 +45,14 @@ static char *read_secret(const char *path, const char **why)
     return v;
 }
 
+int secrets_env_name_ok(const char *name)
+{
+    size_t len = strlen(name);
+    return len && len <= 128 && !(name[0] >= '0' && name[0] <= '9') &&
+           strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") ==
+               len;
+}
+
 int secrets_from_env(const char *const *names, size_t n, secret_set *out, char *why,
                      size_t whylen)
 {
@@ -52,11 +60,8 @@ int secrets_from_env(const char *const *names, size_t n, secret_set *out, char *
     out->envs = xcalloc(n + 1, sizeof *out->envs);
     out->values = xcalloc(n + 1, sizeof *out->values);
     for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(names[i]);
         char *v = getenv(names[i]);
-        if (!len || len > 128 || (names[i][0] >= '0' && names[i][0] <= '9') ||
-            strspn(names[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                             "0123456789_") != len) {
+        if (!secrets_env_name_ok(names[i])) {
             snprintf(why, whylen, "--secret-env %.128s: not an environment variable's name",
                      names[i]);
         } else if (!v) {

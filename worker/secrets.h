@@ -24,6 +24,9 @@ typedef struct secret_set {
     char **values;
 } secret_set;
 
+/* Whether name is an environment variable's: 1 to 128 of [A-Za-z0-9_], not starting with a
+ * digit. */
+int secrets_env_name_ok(const char *name);
 /* Takes the secrets names[0..n) from the process's environment into out (each secret as
  * its variable's name) and removes and wipes the variables. 0, or -1 with why (a name that
  * is not a variable's, or a variable that is not set). */

@@ -54,9 +54,7 @@ static int parse_u32(const char *s, uint64_t max, uint32_t *out)
  * tasks receive (besides PATH, HOME, LANG, LC_ALL, TZ, TMPDIR); executors inherit it. */
 static int pass_env(const char *name)
 {
-    size_t n = strlen(name);
-    if (!n || n > 128 || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                      "0123456789_") != n || (name[0] >= '0' && name[0] <= '9'))
+    if (!secrets_env_name_ok(name))
         return -1;
     const char *old = getenv("WEFT_PASS_ENV");
     char *list = old && *old ? xasprintf("%s,%s", old, name) : xstrdup(name);

@@ -9,10 +9,7 @@
 unset WEFT_INSECURE
 ep="tcp://127.0.0.1:$(free_port)"
 state="$T/state"
-"$WEFT_BIN/weft-scheduler" --state "$state" --listen "$ep" >"$T/scheduler.log" 2>&1 &
-SCHED_PID=$!
-PIDS+=("$SCHED_PID")
-for _ in $(seq 100); do [ -S "$state/scheduler.sock" ] && break; sleep 0.05; done
+start_curve_scheduler "$state" "$ep"
 skey="$state/scheduler.key.pub"
 expect "the scheduler's secret key is 0600" 600 "$(stat -c %a "$state/scheduler.key")"
 # has_line DESCRIPTION FIXED_STRING FILE (keys hold regex characters)

@@ -124,6 +124,15 @@ start_scheduler() {
     PIDS+=("$SCHED_PID")
 }
 
+# start_curve_scheduler STATE ENDPOINT -> sets SCHED_PID: a scheduler speaking CURVE on
+# ENDPOINT, once its local socket is up (its key pair made: STATE/scheduler.key.pub).
+start_curve_scheduler() {
+    "$WEFT_BIN/weft-scheduler" --state "$1" --listen "$2" >"$T/scheduler.log" 2>&1 &
+    SCHED_PID=$!
+    PIDS+=("$SCHED_PID")
+    for _ in $(seq 100); do [ -S "$1/scheduler.sock" ] && break; sleep 0.05; done
+}
+
 # start_worker NAME ENDPOINT SLOTS [PLUGIN_PATH] -> sets WORKER_PID
 start_worker() {
     "$WEFT_BIN/weft-worker" --scheduler "$2" --name "$1" --slots "$3" \

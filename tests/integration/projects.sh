@@ -9,10 +9,7 @@
 unset WEFT_INSECURE
 ep="tcp://127.0.0.1:$(free_port)"
 state="$T/state"
-"$WEFT_BIN/weft-scheduler" --state "$state" --listen "$ep" >"$T/scheduler.log" 2>&1 &
-SCHED_PID=$!
-PIDS+=("$SCHED_PID")
-for _ in $(seq 100); do [ -S "$state/scheduler.sock" ] && break; sleep 0.05; done
+start_curve_scheduler "$state" "$ep"
 skey="$state/scheduler.key.pub"
 runs() { sql "$state" "SELECT count(*) FROM runs"; }
 
@@ -187,9 +184,7 @@ wait_run_ended "$state" "$(submitted "$T/k-alice.txt")"
 
 # The limits survive a restart; a client's old key rows load with their projects.
 kill_scheduler
-"$WEFT_BIN/weft-scheduler" --state "$state" --listen "$ep" >>"$T/scheduler.log" 2>&1 &
-SCHED_PID=$!
-PIDS+=("$SCHED_PID")
+start_curve_scheduler "$state" "$ep"
 WEFT_KEY="$T/alice.key" WEFT_SERVER_KEY="$skey" wait_for_workers "$ep" 1 || exit 1
 "$weft" submit "$T/five.yaml" --project a "${as_alice[@]}" 2>"$T/five-again.txt"
 expect "after a restart a's limit still holds" 2 "$?"
