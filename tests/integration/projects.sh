@@ -165,6 +165,19 @@ expect_grep "... naming the limit" \
     <(sql "$state" "SELECT error FROM tasks WHERE run_id = $fan AND name = 'work'")
 "$weft" submit "$T/fan.yaml" --project b --wait "${as_bob[@]}" >/dev/null || fail "the same map in b succeeds"
 
+# Uploads are a client's, for its projects: bob cannot upload for 'default', a worker key
+# not at all; nothing is stored.
+printf 'abc' >"$T/blob.txt"
+WEFT_KEY="$T/bob.key" WEFT_SERVER_KEY="$skey" "$WEFT_BIN/weft-testpeer" "$ep" upload \
+    "$T/blob.txt" 3 >"$T/up-bob.txt" 2>&1
+expect_grep "an upload for a project the client may not use is refused" \
+    "^-14 refused: 'bob' may not use project 'default'" "$T/up-bob.txt"
+WEFT_KEY="$T/w1.key" WEFT_SERVER_KEY="$skey" "$WEFT_BIN/weft-testpeer" "$ep" upload \
+    "$T/blob.txt" 3 >"$T/up-w1.txt" 2>&1
+expect_grep "a worker key cannot upload" "^-14 refused: 'w1' does not hold the client role" \
+    "$T/up-w1.txt"
+expect "neither upload was recorded" 0 "$(sql "$state" "SELECT count(*) FROM uploads")"
+
 # Idempotency keys are per principal: bob's key never answers with alice's run.
 submitted() { sed -n 's/^run \([0-9]*\) submitted.*/\1/p' "$1"; }
 "$weft" submit "$T/memo.yaml" --project a --idempotency-key shared-1 "${as_alice[@]}" \
