@@ -21,8 +21,10 @@ static const char *const stmt_sql[ST__COUNT] = {
                         "created_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_GET_WORKFLOW] = "SELECT id FROM workflows WHERE hash = ?1",
     [ST_CREATE_RUN] = "INSERT INTO runs(workflow_id, state, params, ntasks, created_us, types, "
-                      "artifacts, retry_of, id, project, labels) "
-                      "VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                      "artifacts, retry_of, id, project, labels, schedule_id, logical_s, "
+                      "schedule_vars) "
+                      "VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                      "?13)",
     [ST_ADD_TASK] = "INSERT OR IGNORE INTO tasks(run_id, idx, name, type, type_version, state, "
                     "elem) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?20)",
     [ST_ADD_EDGE] = "INSERT OR IGNORE INTO edges(run_id, child, parent) VALUES (?1, ?2, ?3)",
@@ -147,10 +149,15 @@ static int turn_begin(catalog *c)
  * NULL once a write of the turn failed. */
 sqlite3_stmt *cat_stmt(catalog *c, enum stmt_id id)
 {
+    return cat_prepared(c, id, stmt_sql[id]);
+}
+
+sqlite3_stmt *cat_prepared(catalog *c, enum stmt_id id, const char *sql)
+{
     if (turn_begin(c) < 0)
         return NULL;
     if (!c->stmts[id] &&
-        sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->stmts[id],
+        sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->stmts[id],
                            NULL) != SQLITE_OK) {
         cat_db_fail(c, "prepare");
         return NULL;
@@ -227,6 +234,10 @@ int64_t catalog_create_run(catalog *c, const catalog_run *r, int64_t now_us)
     sqlite3_bind_int64(s, 8, id);
     cat_bind_text(s, 9, r->project ? r->project : CATALOG_DEFAULT_PROJECT);
     cat_bind_text(s, 10, r->labels ? r->labels : "{}");
+    cat_bind_time(s, 11, r->schedule_id);
+    if (r->schedule_id)
+        sqlite3_bind_int64(s, 12, r->logical_s);
+    cat_bind_text(s, 13, r->schedule_vars);
     if (cat_done(c, s, "create run") < 0)
         return WEFT_EDB;
     if (id > c->turn_run)

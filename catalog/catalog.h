@@ -27,7 +27,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 13
+#define CATALOG_SCHEMA_VERSION 14
 
 enum {
     CATALOG_READONLY = 1,    /* an existing database, for queries only */
@@ -73,6 +73,9 @@ typedef struct catalog_run {
     int64_t retry_of;      /* the run this one retries, or 0 */
     const char *project;   /* NULL: CATALOG_DEFAULT_PROJECT */
     const char *labels;    /* JSON object of strings; NULL: none */
+    int64_t schedule_id;   /* the schedule that fired it (or whose slot it retries), or 0 */
+    int64_t logical_s;     /* with schedule_id: the slot */
+    const char *schedule_vars; /* JSON: the ${schedule.*} values it was compiled with */
 } catalog_run;
 /* Creates a run in state "running"; returns its id (> 0) or WEFT_EDB. */
 int64_t catalog_create_run(catalog *c, const catalog_run *r, int64_t now_us);
@@ -197,6 +200,53 @@ int catalog_put_upload(catalog *c, const char *project, const char *hash, uint64
 /* Whether project uploaded blob hash: 1, 0, or WEFT_EDB. */
 int catalog_has_upload(catalog *c, const char *project, const char *hash);
 
+/* ---- schedules and backfills (catalog_schedule.c) ---- */
+
+/* A schedule (kind "cron": fires at its slots after cursor_s) or a backfill (kind
+ * "backfill": runs the slots queued when it was made). timing is the workflow's normalized
+ * schedule (JSON); spec, file, params (resolved, JSON) and artifacts (pins, JSON) are what
+ * every run it starts is compiled from. */
+typedef struct catalog_schedule {
+    const char *name, *kind, *project, *workflow, *file, *spec, *params, *artifacts,
+        *labels, *timing, *created_by;
+    int64_t max_active, cursor_s;
+} catalog_schedule;
+/* Adds one (name NULL: "backfill-ID"); returns its id (> 0) or WEFT_EDB (also when a live
+ * one has the name: check first). */
+int64_t catalog_add_schedule(catalog *c, const catalog_schedule *s, int64_t now_us);
+/* Pauses or resumes a schedule, or (removed_us) removes it: it fires no more, and its name
+ * is free again; its row stays for its runs' history. */
+int catalog_schedule_set(catalog *c, int64_t id, int paused, int64_t removed_us);
+/* Every slot up to cursor_s has been decided (fired, or passed over by catchup). */
+int catalog_schedule_cursor(catalog *c, int64_t id, int64_t cursor_s);
+/* Records that slot_s of schedule fired (queued: no run yet), its data interval starting at
+ * start_s. 1, or 0 when the slot fired before (nothing is written), or WEFT_EDB. */
+int catalog_put_fire(catalog *c, int64_t schedule, int64_t slot_s, int64_t start_s,
+                     int64_t now_us);
+/* A queued slot started run (> 0), or could not start (error). */
+int catalog_fire_started(catalog *c, int64_t schedule, int64_t slot_s, int64_t run,
+                         const char *error);
+/* Schedules and backfills, by name (removed ones too when removed), of the projects in
+ * within (a JSON array; NULL: every project): each {"id", "name", "kind", "project",
+ * "workflow", "timing", "labels", "max_active", "paused", "cursor_s", "created_us",
+ * "created_by", "removed_us", "fired", "queued", "running", "last_run", "last_state",
+ * "last_slot_s", "last_error"}. */
+json_t *catalog_list_schedules(catalog *c, const char *within, int removed, weft_err *err);
+/* One schedule by id (> 0), or by name among the live ones: the listing's row with "file",
+ * "spec", "params" and "artifacts"; NULL with WEFT_ENOTFOUND when there is none. */
+json_t *catalog_schedule_get(catalog *c, int64_t id, const char *name, weft_err *err);
+/* The ids of the live (not removed) schedules and backfills: [{"id"}]. */
+json_t *catalog_live_schedules(catalog *c, weft_err *err);
+/* The first limit queued slots of schedule, oldest first: [{"slot_s",
+ * "interval_start_s"}]. */
+json_t *catalog_queued_fires(catalog *c, int64_t schedule, int limit, weft_err *err);
+/* How many runs of schedule are running, or WEFT_EDB. */
+int64_t catalog_schedule_running(catalog *c, int64_t schedule);
+/* Whether a run of workflow in project for slot_s succeeded (by any schedule or backfill,
+ * or a retry of one): 1, 0, or WEFT_EDB. */
+int catalog_slot_succeeded(catalog *c, const char *project, const char *workflow,
+                           int64_t slot_s);
+
 /* ---- memoization (catalog_cache.c) ---- */
 
 /* A memoized task was looked up: its key, cache version and resolved inputs. */
@@ -269,22 +319,25 @@ typedef struct catalog_runs_filter {
     const char *state;
     int64_t since_us, until_us; /* created in [since, until) */
     const char *labels;   /* a JSON object: runs carrying every one of these labels */
+    const char *schedule; /* runs fired by the schedule or backfill of this name */
     int64_t before_run;   /* ids below this one (paging) */
     int limit;            /* <= 0: 50 */
 } catalog_runs_filter;
-/* Runs, newest first, each with its project. */
+/* Runs, newest first, each with its project, and its schedule and logical time (null when
+ * started by hand). */
 json_t *catalog_query_runs(catalog *c, const catalog_runs_filter *f, weft_err *err);
-/* One run: its row (with retry_of), and its tasks in order, each with its attempts
- * ("attempt_list"), inputs, outputs and lineage ("source": computed, cache, in-flight or
- * retry for a succeeded task; "source_run" and "source_task" when copied); a mapped task
- * holds its elements, likewise, in "elements". */
+/* One run: its row (with retry_of, schedule, logical_s and schedule_vars), and its tasks in
+ * order, each with its attempts ("attempt_list"), inputs, outputs and lineage ("source":
+ * computed, cache, in-flight or retry for a succeeded task; "source_run" and "source_task"
+ * when copied); a mapped task holds its elements, likewise, in "elements". */
 json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err);
 json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int limit,
                              weft_err *err);
 /* Ids of the runs in state "running", oldest first: [{"id": N}, ...]. */
 json_t *catalog_query_open_runs(catalog *c, weft_err *err);
 /* What a restarted scheduler needs to rebuild a run: {"id", "file", "spec", "params",
- * "types", "artifacts", "cancel_requested", "project",
+ * "types", "artifacts", "cancel_requested", "project", "labels", "schedule_id", "logical_s",
+ * "schedule_vars",
  * "tasks": [{"idx", "elem", "state", "attempts", "outputs", "retry_due_us",
  * "running_attempt", "running_worker", "running_dispatched_us"}]}. */
 json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err);

@@ -141,6 +141,31 @@ static const char *const migrations[] = {
     "  created_us INTEGER NOT NULL, PRIMARY KEY (project, hash));",
     /* 13: a run's labels (a JSON object of strings), given at submit, for finding it. */
     "ALTER TABLE runs ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';",
+    /* 14: schedules and the slots they fired. A schedule (kind cron) fires at the slots of
+     * its expression after its cursor; a backfill (kind backfill) queues a range of slots
+     * once. A fired slot is a row of fires, unique per schedule, written in the turn that
+     * creates its run (run_id NULL: queued behind max_active; error: it could not start).
+     * A run knows its schedule, logical time and the ${schedule.*} values it was compiled
+     * with. A removed schedule keeps its row, for its runs' history. */
+    "CREATE TABLE schedules ("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, project TEXT NOT NULL,"
+    "  workflow TEXT NOT NULL, file TEXT NOT NULL, spec TEXT NOT NULL, params TEXT NOT NULL,"
+    "  artifacts TEXT NOT NULL, labels TEXT NOT NULL, timing TEXT NOT NULL,"
+    "  max_active INTEGER NOT NULL, paused INTEGER NOT NULL DEFAULT 0,"
+    "  cursor_s INTEGER NOT NULL, created_us INTEGER NOT NULL, created_by TEXT NOT NULL,"
+    "  removed_us INTEGER);"
+    "CREATE UNIQUE INDEX schedules_name ON schedules(name) WHERE removed_us IS NULL;"
+    "CREATE TABLE fires ("
+    "  schedule_id INTEGER NOT NULL, slot_s INTEGER NOT NULL,"
+    "  interval_start_s INTEGER NOT NULL, run_id INTEGER, error TEXT,"
+    "  queued_us INTEGER NOT NULL, PRIMARY KEY (schedule_id, slot_s));"
+    "CREATE INDEX fires_queued ON fires(schedule_id, slot_s) WHERE run_id IS NULL AND "
+    "  error IS NULL;"
+    "ALTER TABLE runs ADD COLUMN schedule_id INTEGER;"
+    "ALTER TABLE runs ADD COLUMN logical_s INTEGER;"
+    "ALTER TABLE runs ADD COLUMN schedule_vars TEXT;"
+    "CREATE INDEX runs_schedule ON runs(schedule_id) WHERE schedule_id IS NOT NULL;"
+    "CREATE INDEX runs_logical ON runs(logical_s) WHERE logical_s IS NOT NULL;",
 };
 
 

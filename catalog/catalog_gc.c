@@ -15,6 +15,7 @@ static const char *const root_sql[] = {
     "SELECT t.inputs, t.outputs FROM tasks t JOIN runs r ON r.id = t.run_id WHERE " RUN_KEPT,
     "SELECT a.checkpoint FROM attempts a JOIN runs r ON r.id = a.run_id WHERE " RUN_KEPT,
     "SELECT inputs, outputs FROM cache",
+    "SELECT artifacts FROM schedules WHERE removed_us IS NULL",
 };
 
 static int64_t count_of(catalog *c, const char *sql, int64_t arg, weft_err *err)

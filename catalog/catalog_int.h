@@ -15,7 +15,10 @@ enum stmt_id {
     ST_EVENT, ST_CANCEL_RUN, ST_TASK_LOOKUP, ST_TASK_SOURCE, ST_CACHE_GET, ST_CACHE_HIT,
     ST_CACHE_PUT, ST_CACHE_DEL, ST_SAVE_CHECKPOINT, ST_LAST_CHECKPOINT, ST_RETRIED_CHECKPOINT,
     ST_WORKER_STATE, ST_REQUEST_GET, ST_REQUEST_PUT, ST_KEY_ADD, ST_KEY_REVOKE, ST_PROJECT_SET,
-    ST_UPLOAD_PUT, ST_UPLOAD_HAS, ST__COUNT
+    ST_UPLOAD_PUT, ST_UPLOAD_HAS,
+    /* catalog_schedule.c's, with their SQL there */
+    ST_SCHEDULE_ADD, ST_SCHEDULE_SET, ST_SCHEDULE_CURSOR, ST_FIRE_PUT, ST_FIRE_STARTED,
+    ST__COUNT
 };
 
 struct catalog {
@@ -54,6 +57,8 @@ int cat_db_fail(catalog *c, const char *what);
 /* The prepared statement for id, reset and unbound, inside the turn's transaction (opened
  * on first use); NULL on failure (logged). */
 sqlite3_stmt *cat_stmt(catalog *c, enum stmt_id id);
+/* The same for a statement whose SQL its module keeps (sql: the same text every time). */
+sqlite3_stmt *cat_prepared(catalog *c, enum stmt_id id, const char *sql);
 /* Binds text (NULL: leaves NULL) and times (0: leaves NULL). */
 void cat_bind_text(sqlite3_stmt *s, int i, const char *v);
 void cat_bind_time(sqlite3_stmt *s, int i, int64_t v);

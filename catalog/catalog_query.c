@@ -55,7 +55,8 @@ json_t *cat_rows_stmt(catalog *c, sqlite3_stmt *st, weft_err *err)
                 if (!strcmp(name, "params") || !strcmp(name, "inputs") ||
                     !strcmp(name, "outputs") || !strcmp(name, "types") ||
                     !strcmp(name, "artifacts") || !strcmp(name, "projects") ||
-                    !strcmp(name, "labels"))
+                    !strcmp(name, "labels") || !strcmp(name, "timing") ||
+                    !strcmp(name, "schedule_vars"))
                     v = json_loads(t, JSON_DECODE_ANY, NULL);
                 json_object_set_new(row, name, v ? v : json_string(t));
             }
@@ -87,7 +88,8 @@ json_t *catalog_query_runs(catalog *c, const catalog_runs_filter *f, weft_err *e
 {
     sqlite3_stmt *st;
     const char *sql = "SELECT r.id, w.name AS workflow, r.project, r.state, r.ntasks, "
-                      "r.created_us, r.finished_us, r.error, r.labels, "
+                      "r.created_us, r.finished_us, r.error, r.labels, r.logical_s, "
+                      "(SELECT s.name FROM schedules s WHERE s.id = r.schedule_id) AS schedule, "
                       "(SELECT count(*) FROM tasks t WHERE t.run_id = r.id AND t.elem = -1 AND "
                       "t.state = 'succeeded') AS succeeded, "
                       "(SELECT count(*) FROM tasks t WHERE t.run_id = r.id AND t.elem = -1 AND "
@@ -99,7 +101,8 @@ json_t *catalog_query_runs(catalog *c, const catalog_runs_filter *f, weft_err *e
                       "AND (?7 = 0 OR r.created_us < ?7) AND (?8 = 0 OR r.id < ?8) "
                       "AND (?9 IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(?9) l WHERE "
                       "NOT EXISTS (SELECT 1 FROM json_each(r.labels) x WHERE x.key = l.key "
-                      "AND x.value = l.value))) "
+                      "AND x.value = l.value))) AND (?10 IS NULL OR r.schedule_id IN "
+                      "(SELECT s.id FROM schedules s WHERE s.name = ?10)) "
                       "ORDER BY r.id DESC LIMIT ?3";
     if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
         err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
@@ -114,6 +117,7 @@ json_t *catalog_query_runs(catalog *c, const catalog_runs_filter *f, weft_err *e
     sqlite3_bind_int64(st, 7, f->until_us);
     sqlite3_bind_int64(st, 8, f->before_run);
     cat_bind_text(st, 9, f->labels);
+    cat_bind_text(st, 10, f->schedule);
     return cat_rows_stmt(c, st, err);
 }
 
@@ -158,7 +162,9 @@ json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err)
     json_t *out = cat_run_row(c,
                           "SELECT r.id, w.name AS workflow, w.version, w.file, w.hash, "
                           "r.project, r.state, r.params, r.ntasks, r.created_us, r.finished_us, "
-                          "r.error, r.retry_of, r.labels "
+                          "r.error, r.retry_of, r.labels, r.logical_s, r.schedule_vars, "
+                          "(SELECT s.name FROM schedules s WHERE s.id = r.schedule_id) "
+                          "AS schedule "
                           "FROM runs r JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
                           run, err);
     if (!out)
@@ -211,7 +217,8 @@ json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err)
     int64_t args[] = {run};
     json_t *out = cat_run_row(c,
                           "SELECT r.id, w.file, w.spec, r.params, r.types, r.artifacts, "
-                          "r.cancel_requested, r.created_us, r.project, r.labels FROM runs r "
+                          "r.cancel_requested, r.created_us, r.project, r.labels, "
+                          "r.schedule_id, r.logical_s, r.schedule_vars FROM runs r "
                           "JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
                           run, err);
     if (!out)

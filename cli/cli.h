@@ -46,6 +46,11 @@ typedef struct cli_opts {
     int64_t max_runs, max_tasks, max_inflight; /* project set (-1: not given) */
     uint32_t count;          /* schedule next -n */
     const char *after;       /* schedule next --after TIME */
+    const char *to;          /* backfill --to TIME (and --from TIME, in from) */
+    const char *name;        /* schedule add, backfill: --name */
+    const char *schedule;    /* list --schedule NAME */
+    uint32_t max_active;     /* backfill --max-active N (0: the schedule's) */
+    int rerun;               /* backfill --rerun */
     compile_param *labels;   /* submit -l k=v; list --label k=v */
     size_t nlabels;
     const char *status;      /* list --status STATE */
@@ -71,6 +76,12 @@ json_t *source_query(source *s, Weft__QueryKind kind, uint64_t run, const char *
 /* Submits the workflow file opts->args[0] with opts' parameters through s (which must be a
  * scheduler). Prints errors; returns an exit code, with *run set on success. */
 int submit_file(source *s, const cli_opts *opts, uint64_t *run);
+
+/* The same for path, with how's mode fields (mode, schedule_name, from_s, to_s, max_active,
+ * rerun): "" starts a run (*run), "schedule" and "backfill" register one, described by
+ * *answer (when answer is not NULL; caller json_decrefs). */
+int cli_submit(source *s, const cli_opts *o, const char *path, const Weft__SubmitRequest *how,
+               uint64_t *run, json_t **answer);
 
 /* Prints the events of run until it ends; returns EXIT_OK or EXIT_RUN_FAILED (or
  * EXIT_UNREACH when the source stops answering). */
@@ -151,6 +162,7 @@ int cmd_check(cli_opts *o);
 int cmd_keys(cli_opts *o);
 int cmd_project(cli_opts *o);
 int cmd_schedule(cli_opts *o);
+int cmd_backfill(cli_opts *o);
 
 /* Whether to use colour on stdout (a TTY, and NO_COLOR unset). */
 int cli_color(void);

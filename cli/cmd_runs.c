@@ -371,17 +371,24 @@ Weft__Param **cli_wire_params(const compile_param *pairs, size_t n, Weft__Param 
 
 int submit_file(source *s, const cli_opts *o, uint64_t *run)
 {
+    Weft__SubmitRequest now = WEFT__SUBMIT_REQUEST__INIT;
+    return cli_submit(s, o, o->args[0], &now, run, NULL);
+}
+
+int cli_submit(source *s, const cli_opts *o, const char *path, const Weft__SubmitRequest *how,
+               uint64_t *run, json_t **answer)
+{
     char *text;
     size_t len;
     weft_err err = {0};
-    if (fs_read_file(o->args[0], COMPILE_MAX_FILE, &text, &len, &err) < 0) {
-        fprintf(stderr, "%s:1:1: %s\n", o->args[0], err.msg);
+    if (fs_read_file(path, COMPILE_MAX_FILE, &text, &len, &err) < 0) {
+        fprintf(stderr, "%s:1:1: %s\n", path, err.msg);
         return EXIT_USAGE;
     }
     Weft__Param *params;
     Weft__Param **pp = cli_wire_params(o->params, o->nparams, &params);
-    Weft__SubmitRequest rq = WEFT__SUBMIT_REQUEST__INIT;
-    rq.file_name = o->args[0];
+    Weft__SubmitRequest rq = *how;
+    rq.file_name = (char *)path;
     rq.yaml = text;
     rq.params = pp;
     rq.n_params = o->nparams;
@@ -407,6 +414,8 @@ int submit_file(source *s, const cli_opts *o, uint64_t *run)
         return cli_exit_for(&err);
     rc = reply->reply->code ? cli_refused(reply->reply) : EXIT_OK;
     *run = reply->reply->run_id;
+    if (answer)
+        *answer = rc ? NULL : json_loads(reply->reply->json, 0, NULL);
     weft__envelope__free_unpacked(reply, NULL);
     return rc;
 }
@@ -501,6 +510,11 @@ static int print_run(const json_t *r, const cli_opts *o)
            span(geti(r, "created_us"), geti(r, "finished_us"), dur, sizeof dur));
     if (*cli_str(r, "error"))
         printf("error: %s\n", cli_str(r, "error"));
+    if (*cli_str(r, "schedule"))
+        printf("schedule: %s, slot %s (interval %s to %s)\n", cli_str(r, "schedule"),
+               cli_str(json_object_get(r, "schedule_vars"), "time"),
+               cli_str(json_object_get(r, "schedule_vars"), "interval_start"),
+               cli_str(json_object_get(r, "schedule_vars"), "interval_end"));
     if (json_object_size(json_object_get(r, "labels"))) {
         char labels[512];
         printf("labels: %s\n", labels_text(json_object_get(r, "labels"), labels, sizeof labels));

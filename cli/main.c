@@ -19,7 +19,8 @@ static const char usage_text[] =
     "  submit FILE [-p k=v]... [-l k=v]... [--wait]  submit a workflow (with labels)\n"
     "  status [RUN]                      a run and its tasks, or the scheduler\n"
     "  list [--workflow W] [--status S] [--since T] [--until T] [--label k=v]...\n"
-    "       [--limit N] [--before RUN]  runs, newest first (the next page: --before)\n"
+    "       [--schedule NAME] [--limit N] [--before RUN]\n"
+    "                                    runs, newest first (the next page: --before)\n"
     "  logs RUN [TASK]                   task logs\n"
     "  cancel RUN                        stop a run: nothing new starts, running tasks stop\n"
     "  retry RUN [--from TASK] [-p k=v]... [--dry-run]\n"
@@ -35,6 +36,12 @@ static const char usage_text[] =
     "  cache explain RUN TASK            why a task hit or missed the cache\n"
     "  gc [--dry-run] [--grace D] [--expire D]   remove artifacts nothing references\n"
     "  schedule next FILE [-n N] [--after TIME]  the next fire times of FILE's schedule\n"
+    "  schedule add FILE [-p k=v]... [-l k=v]... [--name N]\n"
+    "                                    fire FILE's schedule on the scheduler\n"
+    "  schedule ls [--all]               schedules and backfills: next fire, last run\n"
+    "  schedule pause|resume|rm NAME     stop firing, fire again (with catchup), remove\n"
+    "  backfill FILE --from T --to T [--max-active N] [--rerun] [--name N]\n"
+    "                                    run every slot of FILE's schedule in a range\n"
     "  events RUN                        a run's audit trail: every transition, in order\n"
     "  backup DEST                       a consistent copy of the catalogue (while it runs)\n"
     "  restore BACKUP                    put a backup in place (the scheduler stopped)\n"
@@ -119,6 +126,14 @@ static int parse(int argc, char **argv, cli_opts *o)
             o->from = argv[++i];
         else if (!strcmp(a, "--all"))
             o->all = 1;
+        else if (!strcmp(a, "--rerun"))
+            o->rerun = 1;
+        else if (!strcmp(a, "--to") && v)
+            o->to = argv[++i];
+        else if (!strcmp(a, "--name") && v)
+            o->name = argv[++i];
+        else if (!strcmp(a, "--schedule") && v)
+            o->schedule = argv[++i];
         else if (!strcmp(a, "--workflow") && v)
             o->workflow = argv[++i];
         else if (!strcmp(a, "--task") && v)
@@ -173,6 +188,11 @@ static int parse(int argc, char **argv, cli_opts *o)
         } else if (!strcmp(a, "--workers") && v) {
             if (parse_count(argv[++i], &o->workers) < 0)
                 return usage("--workers takes a number from 1 to 1024");
+        } else if (!strcmp(a, "--max-active") && v) {
+            uint64_t n;
+            if (units_uint(argv[++i], 1, 1000, &n) < 0)
+                return usage("--max-active takes a count from 1 to 1000");
+            o->max_active = (uint32_t)n;
         } else if (!strcmp(a, "-n") && v) {
             uint64_t n;
             if (units_uint(argv[++i], 1, 10000, &n) < 0)
@@ -235,7 +255,7 @@ int main(int argc, char **argv)
                     {"gc", cmd_gc},           {"task", cmd_task},     {"search", cmd_search},
                     {"events", cmd_events},   {"backup", cmd_backup}, {"restore", cmd_restore},
                     {"check", cmd_check},     {"keys", cmd_keys},     {"project", cmd_project},
-                    {"schedule", cmd_schedule}};
+                    {"schedule", cmd_schedule}, {"backfill", cmd_backfill}};
     log_init("weft", LOG_WARN);
     /* What the CLI writes (local state, catalogue backups, key pairs) is its user's alone. */
     umask(077);

@@ -61,6 +61,7 @@ static void list_filters(const cli_opts *o, Weft__QueryRequest *q, Weft__Param *
     q->limit = o->limit;
     q->labels = cli_wire_params(o->labels, o->nlabels, storage);
     q->n_labels = o->nlabels;
+    q->schedule = (char *)(o->schedule ? o->schedule : "");
 }
 
 /* The list from a local catalogue, with o's filters. */
@@ -73,7 +74,8 @@ static json_t *local_list(catalog *cat, const cli_opts *o, weft_err *err)
     catalog_runs_filter f = {.project = o->project, .workflow = o->workflow,
                              .state = o->status, .since_us = o->since_us,
                              .until_us = o->until_us, .labels = text,
-                             .before_run = (int64_t)o->before, .limit = (int)o->limit};
+                             .before_run = (int64_t)o->before, .limit = (int)o->limit,
+                             .schedule = o->schedule};
     json_t *j = catalog_query_runs(cat, &f, err);
     free(text);
     json_decref(labels);

@@ -317,22 +317,55 @@ int64_t cron_next_every(int64_t anchor_s, int64_t every_s, int64_t after_s)
     return anchor_s + ((after_s - anchor_s) / every_s + 1) * every_s;
 }
 
+/* The first fire of schedule's expression or interval strictly after after_s, ignoring its
+ * start (but an interval counts from it) and end. */
+static int64_t unbounded_next(const json_t *schedule, int64_t after_s)
+{
+    const json_t *start = json_object_get(schedule, "start_s");
+    const char *text = json_string_value(json_object_get(schedule, "cron"));
+    int64_t every = json_integer_value(json_object_get(schedule, "every_s"));
+    cron_expr e;
+    char why[200];
+    if (text && cron_parse(text, &e, why, sizeof why) == 0)
+        return cron_next(&e, json_string_value(json_object_get(schedule, "timezone")), after_s);
+    if (!text && every > 0)
+        return cron_next_every(start ? json_integer_value(start) : 0, every, after_s);
+    return -1;
+}
+
 int64_t cron_schedule_next(const json_t *schedule, int64_t after_s)
 {
     const json_t *start = json_object_get(schedule, "start_s");
     const json_t *end = json_object_get(schedule, "end_s");
-    const char *text = json_string_value(json_object_get(schedule, "cron"));
-    int64_t every = json_integer_value(json_object_get(schedule, "every_s"));
     if (start && after_s < json_integer_value(start) - 1)
         after_s = json_integer_value(start) - 1; /* the start itself may fire */
-    int64_t t = -1;
-    cron_expr e;
-    char why[200];
-    if (text && cron_parse(text, &e, why, sizeof why) == 0)
-        t = cron_next(&e, json_string_value(json_object_get(schedule, "timezone")), after_s);
-    else if (!text && every > 0)
-        t = cron_next_every(start ? json_integer_value(start) : 0, every, after_s);
+    int64_t t = unbounded_next(schedule, after_s);
     return t >= 0 && end && t > json_integer_value(end) ? -1 : t;
+}
+
+#define PREV_WINDOW_MAX (SEARCH_DAYS * 24 * 3600)
+
+int64_t cron_schedule_prev(const json_t *schedule, int64_t before_s)
+{
+    int64_t every = json_integer_value(json_object_get(schedule, "every_s"));
+    if (every > 0) { /* anchor + k * every, k of either sign */
+        int64_t anchor = json_integer_value(json_object_get(schedule, "start_s"));
+        int64_t k = (before_s - 1 - anchor) / every;
+        if ((before_s - 1 - anchor) % every < 0)
+            k--;
+        return anchor + k * every;
+    }
+    /* Look back over a window four times longer each time, then walk forward from the
+     * first fire in it to the last one before before_s. */
+    for (int64_t w = 60; w <= PREV_WINDOW_MAX; w *= 4) {
+        int64_t t = unbounded_next(schedule, before_s - w - 1);
+        if (t < 0 || t >= before_s)
+            continue;
+        for (int64_t n; (n = unbounded_next(schedule, t)) >= 0 && n < before_s;)
+            t = n;
+        return t;
+    }
+    return -1;
 }
 
 /* ---- RFC 3339 ---- */

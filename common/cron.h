@@ -47,6 +47,10 @@ int64_t cron_next_every(int64_t anchor_s, int64_t every_s, int64_t after_s);
  * "start_s", "end_s"}) strictly after after_s, not before its start nor after its end (an
  * interval schedule counts from its start, else from the Unix epoch); -1 when none. */
 int64_t cron_schedule_next(const json_t *schedule, int64_t after_s);
+/* The last fire of a schedule's expression or interval strictly before before_s, ignoring
+ * its start and end (the beginning of the data interval that ends at a fire); -1 when none
+ * in the 8 years before. */
+int64_t cron_schedule_prev(const json_t *schedule, int64_t before_s);
 /* t as RFC 3339 in zone (NULL: UTC), with its offset ("2026-03-29T03:00:00+02:00", UTC as
  * "Z"); returns buf. */
 const char *cron_format(int64_t t, const char *zone, char *buf, size_t n);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/errclass.h"
 #include "common/fsutil.h"
@@ -648,8 +649,11 @@ dag *compile_workflow(const compile_input *in, diag *d)
             cc_check_keys(&c, dn, "'defaults'", known_defaults, NULL);
             compile_settings(&c, dn, &defaults);
         }
-        compile_tasks(&c, ytree_get(root, "tasks"), &defaults);
         cc_compile_schedule(&c, ytree_get(root, "schedule"), ytree_get(root, "timezone"));
+        c.g->schedule_vars = json_is_object(in->schedule_vars)
+                                 ? json_deep_copy(in->schedule_vars)
+                                 : compile_schedule_vars(c.g->schedule, in->now_s, 0);
+        compile_tasks(&c, ytree_get(root, "tasks"), &defaults);
     }
     c.g->params = c.params ? c.params : json_object();
     strmap_destroy(&c.task_index);
@@ -687,7 +691,8 @@ dag *compile_file(const char *path, const typereg *types, const compile_param *p
                         .len = len,
                         .types = types,
                         .params = params,
-                        .nparams = nparams};
+                        .nparams = nparams,
+                        .now_s = (int64_t)time(NULL)};
     dag *g = compile_workflow(&in, d);
     free(text);
     return g;

@@ -9,6 +9,7 @@
 #define WEFT_COMPILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -39,10 +40,21 @@ typedef struct compile_input {
      * pending references ({"kind", "path"}), which type-check alike (validate, graph). */
     int (*ingest)(void *ud, const char *path, int is_dir, json_t **ref, char *why, size_t n);
     void *ingest_ud;
+    /* The values of ${schedule.*} (compile_schedule_vars), borrowed; NULL: a run started by
+     * hand at now_s. */
+    const json_t *schedule_vars;
+    int64_t now_s;
 } compile_input;
 
 /* Compiles; returns a new dag (free with dag_free), or NULL with every error in d. */
 dag *compile_workflow(const compile_input *in, diag *d);
+
+/* The values of ${schedule.time}, ${schedule.date}, ${schedule.interval_start} and
+ * ${schedule.interval_end} (RFC 3339 in the schedule's zone) for a run at time_s of a
+ * workflow with schedule (NULL: none). A fired slot is its own interval's end, and the
+ * interval starts at the fire before it. A run started by hand (fired 0) gets the last
+ * complete interval before time_s; without a schedule, all are time_s. New reference. */
+json_t *compile_schedule_vars(const json_t *schedule, int64_t time_s, int fired);
 
 /* Reads path (at most COMPILE_MAX_FILE bytes) and compiles it. A file that cannot be read
  * or is too large is reported in d as "path:1:1: ...". */

@@ -77,6 +77,24 @@ static void compile_policy(cc *c, const ynode *map, json_t *out)
     json_object_set_new(out, "max_active_runs", json_integer(active));
 }
 
+json_t *compile_schedule_vars(const json_t *schedule, int64_t time_s, int fired)
+{
+    int64_t end = time_s, start;
+    if (schedule && !fired) {
+        int64_t last = cron_schedule_prev(schedule, time_s + 1);
+        end = last >= 0 ? last : time_s;
+    }
+    start = schedule ? cron_schedule_prev(schedule, end) : end;
+    if (start < 0)
+        start = end;
+    const char *zone = schedule ? json_string_value(json_object_get(schedule, "timezone")) : NULL;
+    char t[64], s[64], e[64];
+    cron_format(time_s, zone, t, sizeof t);
+    return json_pack("{s:s, s:s%, s:s, s:s}", "time", t, "date", t, (size_t)10,
+                     "interval_start", cron_format(start, zone, s, sizeof s), "interval_end",
+                     cron_format(end, zone, e, sizeof e));
+}
+
 void cc_compile_schedule(cc *c, const ynode *sn, const ynode *tzn)
 {
     static const char *const known[] = {"cron", "every", "timezone", "start", "end",

@@ -176,6 +176,16 @@ static dag_value *compile_ref(cc *c, const ynode *n, const char *expr, int self,
         }
         return lit_value(json_incref(v));
     }
+    if (dot && strncmp(expr, "schedule.", 9) == 0) {
+        json_t *v = json_object_get(c->g->schedule_vars, expr + 9);
+        if (!v) {
+            diag_add(c->d, n->line, n->col, "unknown ${%s}: a schedule gives ${schedule.time}, "
+                     "${schedule.date}, ${schedule.interval_start} and "
+                     "${schedule.interval_end}", expr);
+            return NULL;
+        }
+        return lit_value(json_incref(v));
+    }
     if (!strcmp(expr, "item") || !strcmp(expr, "index")) {
         if (!c->mapped[self] || c->in_map) {
             diag_add(c->d, n->line, n->col, "${%s} is defined only in the inputs of a task "
@@ -191,7 +201,7 @@ static dag_value *compile_ref(cc *c, const ynode *n, const char *expr, int self,
         !valid_ident(dot + 9, strlen(dot + 9))) {
         diag_add(c->d, n->line, n->col,
                  "bad reference ${%s}: use ${params.NAME}, ${TASK.outputs.NAME}, "
-                 "${TASK.error.message}, ${item} or ${index}", expr);
+                 "${TASK.error.message}, ${schedule.time}, ${item} or ${index}", expr);
         return NULL;
     }
     char *task = xstrndup(expr, (size_t)(dot - expr));

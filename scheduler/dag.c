@@ -61,6 +61,7 @@ void dag_free(dag *d)
     free(d->hash);
     json_decref(d->params);
     json_decref(d->schedule);
+    json_decref(d->schedule_vars);
     free(d);
 }
 

@@ -79,6 +79,7 @@ typedef struct dag {
     char *hash;       /* hex hash of the workflow text and resolved parameters */
     json_t *params;   /* resolved parameters (object) */
     json_t *schedule; /* schedule:, normalized (compile_schedule.c); NULL when none */
+    json_t *schedule_vars; /* the values of ${schedule.*} it was compiled with */
     int64_t timeout_ms; /* run-level timeout, 0 = none */
     dag_task *tasks;
     size_t ntasks;

@@ -24,7 +24,10 @@ dag *recover_compile(const json_t *row, const typereg *types, const compile_para
                         .len = spec ? strlen(spec) : 0, .types = types,
                         .params = params, .nparams = nparams,
                         .param_values = json_object_get(row, "params"),
-                        .ingest = ingest_path, .ingest_ud = ic};
+                        .ingest = ingest_path, .ingest_ud = ic,
+                        .schedule_vars = json_object_get(row, "schedule_vars"),
+                        .now_s = json_integer_value(json_object_get(row, "created_us")) /
+                                 1000000};
     dag *g = compile_workflow(&in, d);
     if (!g)
         *errors = diag_render(d);

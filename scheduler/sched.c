@@ -305,6 +305,11 @@ static int on_message_degraded(sched *s, const zmq_msg_t *id, const auth_peer *p
     case WEFT__ENVELOPE__BODY_UPLOAD:
         sched_refuse_degraded(s, id);
         return 1;
+    case WEFT__ENVELOPE__BODY_SCHEDULE:
+        if (env->schedule->op == WEFT__SCHEDULE_OP__SCHEDULE_LIST)
+            return 0;
+        sched_refuse_degraded(s, id);
+        return 1;
     default:
         return 0;
     }
@@ -373,6 +378,9 @@ void sched_on_message(void *arg, zmq_msg_t *frames, size_t n)
         break;
     case WEFT__ENVELOPE__BODY_UPLOAD:
         sched_on_upload(s, &frames[0], &who, env->upload);
+        break;
+    case WEFT__ENVELOPE__BODY_SCHEDULE:
+        sched_on_schedule(s, &frames[0], &who, env->schedule);
         break;
     default:
         log_warn("dropped an unexpected message (body %d) from %s", (int)env->body_case,
@@ -599,6 +607,7 @@ void sched_destroy(sched **sp)
     strmap_destroy(&s->reregister_asked);
     json_decref(s->project_limits);
     sched_uploads_free(s);
+    sched_schedules_free(s);
     sched_conns_free(s);
     sched_auth_close(s);
     catalog_close(&s->cat);

@@ -52,9 +52,8 @@ int sched_answered_before(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     return 1;
 }
 
-/* Records a successful answer to peer's request with key (none: nothing), with the turn. */
-static void remember_answer(sched *s, const auth_peer *peer, const char *key, const char *kind,
-                            const char *json, uint64_t run_id, int64_t now)
+void sched_remember_answer(sched *s, const auth_peer *peer, const char *key, const char *kind,
+                           const char *json, uint64_t run_id, int64_t now)
 {
     if (!key || !*key)
         return;
@@ -65,8 +64,7 @@ static void remember_answer(sched *s, const auth_peer *peer, const char *key, co
     free(stored);
 }
 
-/* -p parameters from a request (borrowing its strings); caller frees the array. */
-static compile_param *wire_params(Weft__Param *const *wire, size_t n)
+compile_param *sched_wire_params(Weft__Param *const *wire, size_t n)
 {
     compile_param *params = xcalloc(n + 1, sizeof *params);
     for (size_t i = 0; i < n; i++)
@@ -74,11 +72,7 @@ static compile_param *wire_params(Weft__Param *const *wire, size_t n)
     return params;
 }
 
-/* Records a new run of g: workflow, run row (retry_of: the run it retries, or 0), task rows
- * and edges. Returns its id, or WEFT_EDB. */
-static int64_t create_run(sched *s, const dag *g, const char *file, const char *yaml,
-                          const json_t *pinned, int64_t retry_of, const char *project,
-                          const char *labels, int64_t now)
+int64_t sched_create_run(sched *s, const dag *g, const sched_new_run *nr, int64_t now)
 {
     char *params_json = json_dumps(g->params, JSON_COMPACT | JSON_SORT_KEYS);
     const char **names = xcalloc(g->ntasks, sizeof *names);
@@ -88,15 +82,20 @@ static int64_t create_run(sched *s, const dag *g, const char *file, const char *
     char *types_json = json_dumps(used, JSON_COMPACT);
     json_decref(used);
     free(names);
-    char *pinned_json = json_dumps(pinned, JSON_COMPACT | JSON_SORT_KEYS);
-    int64_t wf = catalog_put_workflow(s->cat, g->name, g->version, g->hash, file, yaml);
+    char *pinned_json = json_dumps(nr->pinned, JSON_COMPACT | JSON_SORT_KEYS);
+    char *vars_json = json_dumps(g->schedule_vars, JSON_COMPACT | JSON_SORT_KEYS);
+    int64_t wf = catalog_put_workflow(s->cat, g->name, g->version, g->hash, nr->file,
+                                      nr->yaml);
     catalog_run cr = {.workflow_id = wf, .params = params_json, .types = types_json,
-                      .artifacts = pinned_json, .ntasks = g->ntasks, .retry_of = retry_of,
-                      .project = project, .labels = labels};
+                      .artifacts = pinned_json, .ntasks = g->ntasks, .retry_of = nr->retry_of,
+                      .project = nr->project, .labels = nr->labels,
+                      .schedule_id = nr->schedule_id, .logical_s = nr->logical_s,
+                      .schedule_vars = vars_json};
     int64_t run = wf > 0 ? catalog_create_run(s->cat, &cr, now) : wf;
     free(params_json);
     free(types_json);
     free(pinned_json);
+    free(vars_json);
     for (size_t i = 0; run > 0 && i < g->ntasks; i++) {
         const dag_task *t = &g->tasks[i];
         if (catalog_add_task(s->cat, run, (int)i, -1, t->name, t->type, t->type_version,
@@ -112,8 +111,7 @@ static int64_t create_run(sched *s, const dag *g, const char *file, const char *
 #define LABEL_KEY_MAX 63
 #define LABEL_VALUE_MAX 256
 
-/* Labels (key -> value) as a JSON object text (caller frees), or NULL with why. */
-static char *labels_json(Weft__Param *const *labels, size_t n, char *why, size_t wn)
+char *sched_labels_json(Weft__Param *const *labels, size_t n, char *why, size_t wn)
 {
     if (n > LABELS_MAX) {
         snprintf(why, wn, "at most %d labels", LABELS_MAX);
@@ -141,10 +139,8 @@ static char *labels_json(Weft__Param *const *labels, size_t n, char *why, size_t
     return text;
 }
 
-/* The ingest context of a request from peer naming paths: a local peer's are read from
- * its working directory; a remote peer's come from what it uploaded (ingest.h). */
-static void ingest_begin(sched *s, ingest_ctx *ic, const auth_peer *peer, const char *cwd,
-                         Weft__Param *const *uploads, size_t n, const char *project)
+void sched_ingest_begin(sched *s, ingest_ctx *ic, const auth_peer *peer, const char *cwd,
+                        Weft__Param *const *uploads, size_t n, const char *project)
 {
     ic->store = s->store;
     ic->remote = !peer->local;
@@ -162,17 +158,15 @@ static void ingest_begin(sched *s, ingest_ctx *ic, const auth_peer *peer, const 
     ic->uploaded = up;
 }
 
-static void ingest_end(ingest_ctx *ic)
+void sched_ingest_end(ingest_ctx *ic)
 {
     json_decref((json_t *)ic->uploaded);
     json_decref(ic->missing);
     json_decref(ic->pinned);
 }
 
-/* Answers a request that failed to compile with errors: when some of its paths were not
- * uploaded, with the list of them for the client to upload first. */
-static void reply_compile_errors(sched *s, const zmq_msg_t *id, const ingest_ctx *ic,
-                                 const char *errors, int code)
+void sched_reply_compile_errors(sched *s, const zmq_msg_t *id, const ingest_ctx *ic,
+                                const char *errors, int code)
 {
     if (!json_array_size(ic->missing)) {
         sched_reply(s, id, code, errors, NULL, 0);
@@ -193,16 +187,17 @@ void sched_on_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer,
         sched_answered_before(s, id, peer, "submit", rq->idempotency_key))
         return;
     char why[300];
-    char *labels = labels_json(rq->labels, rq->n_labels, why, sizeof why);
+    char *labels = sched_labels_json(rq->labels, rq->n_labels, why, sizeof why);
     if (!labels) {
         sched_reply(s, id, WEFT_EINVAL, why, NULL, 0);
         return;
     }
-    compile_param *params = wire_params(rq->params, rq->n_params);
+    compile_param *params = sched_wire_params(rq->params, rq->n_params);
     const char *file = rq->file_name && *rq->file_name ? rq->file_name : "workflow.yaml";
     diag *d = diag_new(file);
     ingest_ctx ic = {.pinned = json_object()};
-    ingest_begin(s, &ic, peer, rq->cwd, rq->uploads, rq->n_uploads, project);
+    sched_ingest_begin(s, &ic, peer, rq->cwd, rq->uploads, rq->n_uploads, project);
+    int64_t now = clock_wall_us();
     compile_input in = {.file = file,
                         .text = rq->yaml,
                         .len = strlen(rq->yaml),
@@ -210,43 +205,58 @@ void sched_on_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                         .params = params,
                         .nparams = rq->n_params,
                         .ingest = ingest_path,
-                        .ingest_ud = &ic};
+                        .ingest_ud = &ic,
+                        .now_s = now / 1000000};
     dag *g = compile_workflow(&in, d);
     free(params);
     if (!g) {
         char *errors = diag_render(d);
-        reply_compile_errors(s, id, &ic, errors, WEFT_ECOMPILE);
-        ingest_end(&ic);
+        sched_reply_compile_errors(s, id, &ic, errors, WEFT_ECOMPILE);
+        sched_ingest_end(&ic);
         free(errors);
         free(labels);
         diag_destroy(&d);
         return;
     }
     diag_destroy(&d);
-    if (!sched_within_limits(s, id, project, g->ntasks)) {
-        ingest_end(&ic);
-        free(labels);
-        dag_free(g);
-        return;
+    sched_new_run nr = {.file = file, .yaml = rq->yaml, .pinned = ic.pinned,
+                        .project = project, .labels = labels};
+    if (*rq->mode) {
+        sched_schedule_submit(s, id, peer, g, &nr, rq, now);
+        g = NULL;
+    } else if (sched_within_limits(s, id, project, g->ntasks)) {
+        int64_t run = sched_start_run(s, g, &nr, g->name, now);
+        g = NULL;
+        if (run < 0) {
+            sched_reply(s, id, WEFT_EDB, "the catalogue refused the run (see the scheduler "
+                        "log)", NULL, 0);
+        } else {
+            sched_remember_answer(s, peer, rq->idempotency_key, "submit", NULL, (uint64_t)run,
+                                  now);
+            sched_reply(s, id, 0, NULL, NULL, (uint64_t)run);
+        }
     }
-    int64_t now = clock_wall_us();
-    int64_t run = create_run(s, g, file, rq->yaml, ic.pinned, 0, project, labels, now);
-    ingest_end(&ic);
+    dag_free(g);
+    sched_ingest_end(&ic);
     free(labels);
+}
+
+int64_t sched_start_run(sched *s, dag *g, const sched_new_run *nr, const char *detail,
+                        int64_t now)
+{
+    int64_t run = sched_create_run(s, g, nr, now);
     if (run < 0) {
-        sched_reply(s, id, WEFT_EDB, "the catalogue refused the run (see the scheduler log)",
-                    NULL, 0);
         dag_free(g);
-        return;
+        return run;
     }
-    catalog_event(s->cat, run, NULL, "submitted", g->name, now);
-    remember_answer(s, peer, rq->idempotency_key, "submit", NULL, (uint64_t)run, now);
-    log_info("run %lld: workflow %s, %zu tasks, project %s", (long long)run, g->name,
-             g->ntasks, project);
+    catalog_event(s->cat, run, NULL, "submitted", detail, now);
+    log_info("run %lld: workflow %s, %zu tasks, project %s%s%s", (long long)run, g->name,
+             g->ntasks, nr->project, nr->schedule_id ? ", " : "",
+             nr->schedule_id ? detail : "");
     core_event ev = {.kind = EV_RUN_SUBMITTED, .now_us = now, .run_id = (uint64_t)run, .dag = g,
-                     .project = project};
+                     .project = nr->project};
     sched_step(s, &ev);
-    sched_reply(s, id, 0, NULL, NULL, (uint64_t)run);
+    return run;
 }
 
 void sched_on_cancel(sched *s, const zmq_msg_t *id, const auth_peer *peer,
@@ -269,7 +279,7 @@ void sched_on_cancel(sched *s, const zmq_msg_t *id, const auth_peer *peer,
         return;
     }
     catalog_request_cancel(s->cat, (int64_t)rq->run_id, now);
-    remember_answer(s, peer, rq->idempotency_key, "cancel", "{}", rq->run_id, now);
+    sched_remember_answer(s, peer, rq->idempotency_key, "cancel", "{}", rq->run_id, now);
     log_info("run %llu: cancel requested", (unsigned long long)rq->run_id);
     core_event ev = {.kind = EV_CANCEL, .now_us = now, .run_id = rq->run_id};
     sched_step(s, &ev);
@@ -285,7 +295,8 @@ static void list_runs(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     if (*q->project && !sched_may_use(s, id, peer, q->project, "a list"))
         return;
     char why[300];
-    char *labels = q->n_labels ? labels_json(q->labels, q->n_labels, why, sizeof why) : NULL;
+    char *labels = q->n_labels ? sched_labels_json(q->labels, q->n_labels, why, sizeof why)
+                               : NULL;
     if (q->n_labels && !labels) {
         sched_reply(s, id, WEFT_EINVAL, why, NULL, 0);
         return;
@@ -295,7 +306,8 @@ static void list_runs(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                              .workflow = *q->workflow ? q->workflow : NULL,
                              .state = *q->state ? q->state : NULL, .since_us = q->since_us,
                              .until_us = q->until_us, .labels = labels,
-                             .before_run = (int64_t)q->before_run, .limit = limit};
+                             .before_run = (int64_t)q->before_run, .limit = limit,
+                             .schedule = *q->schedule ? q->schedule : NULL};
     sched_reply_json(s, id, catalog_query_runs(s->cat, &f, &err), &err);
     free(within);
     free(labels);
@@ -450,11 +462,11 @@ void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     /* The new run belongs to the old run's project. */
     const char *project = json_string_value(json_object_get(row, "project"));
     ingest_ctx ic = {.pinned = json_deep_copy(json_object_get(row, "artifacts"))};
-    ingest_begin(s, &ic, peer, rq->cwd, rq->uploads, rq->n_uploads, project);
+    sched_ingest_begin(s, &ic, peer, rq->cwd, rq->uploads, rq->n_uploads, project);
     /* The old run's workflow with its parameters and the request's overrides; its paths
      * come from the old run's pins (new -p paths are taken from the client's cwd, or from
      * what a remote client uploaded). */
-    compile_param *params = wire_params(rq->params, rq->n_params);
+    compile_param *params = sched_wire_params(rq->params, rq->n_params);
     dag *g = recover_compile(row, s->types, params, rq->n_params, &ic, &errors);
     free(params);
     int from = -1;
@@ -469,7 +481,7 @@ void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                                         outputs_usable, s->store, why, sizeof why)))
         errors = xstrdup(why);
     if (!p) {
-        reply_compile_errors(s, id, &ic, errors, g ? WEFT_EINVAL : WEFT_ECOMPILE);
+        sched_reply_compile_errors(s, id, &ic, errors, g ? WEFT_EINVAL : WEFT_ECOMPILE);
     } else if (rq->dry_run || sched_within_limits(s, id, project, g->ntasks)) {
         json_t *plan = retry_plan_json(p, g);
         char *text = json_dumps(plan, JSON_COMPACT);
@@ -478,8 +490,12 @@ void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,
             const char *file = json_string_value(json_object_get(row, "file"));
             const char *spec = json_string_value(json_object_get(row, "spec"));
             char *labels = json_dumps(json_object_get(row, "labels"), JSON_COMPACT);
-            run = create_run(s, g, file, spec, ic.pinned, (int64_t)rq->run_id, project, labels,
-                             now);
+            sched_new_run nr = {
+                .file = file, .yaml = spec, .pinned = ic.pinned,
+                .retry_of = (int64_t)rq->run_id, .project = project, .labels = labels,
+                .schedule_id = json_integer_value(json_object_get(row, "schedule_id")),
+                .logical_s = json_integer_value(json_object_get(row, "logical_s"))};
+            run = sched_create_run(s, g, &nr, now);
             free(labels);
         }
         if (run < 0) {
@@ -487,7 +503,8 @@ void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                         NULL, 0);
         } else {
             if (run > 0) {
-                remember_answer(s, peer, rq->idempotency_key, "retry", text, (uint64_t)run, now);
+                sched_remember_answer(s, peer, rq->idempotency_key, "retry", text,
+                                      (uint64_t)run, now);
                 start_retry(s, g, run, p, project, now);
                 g = NULL; /* the core owns it */
             }
@@ -499,7 +516,7 @@ void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     retry_plan_free(p);
     dag_free(g);
     free(errors);
-    ingest_end(&ic);
+    sched_ingest_end(&ic);
     json_decref(old);
     json_decref(row);
 }

@@ -145,6 +145,7 @@ void sched_recover_runs(sched *s)
         recover_free(&rec);
     }
     json_decref(runs);
+    sched_schedules_load(s);
     sched_commit(s);
 }
 

@@ -144,6 +144,7 @@ void sched_apply_effects(sched *s, int64_t now)
             log_info("run %llu %s%s%s", (unsigned long long)e->run_id,
                      core_run_state_name(e->state), e->message ? ": " : "",
                      e->message ? e->message : "");
+            sched_schedules_kick(s); /* a slot waiting for it may start */
             break;
         case FX_STOP_ATTEMPT: {
             Weft__Stop stop = WEFT__STOP__INIT;

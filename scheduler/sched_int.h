@@ -8,11 +8,13 @@
 #include "catalog/catalog.h"
 #include "common/keys.h"
 #include "scheduler/auth.h"
+#include "scheduler/compile.h"
 #include "catalog/store.h"
 #include "common/strmap.h"
 #include "scheduler/core.h"
 #include "scheduler/sched.h"
 #include "scheduler/typereg.h"
+#include "scheduler/ingest.h"
 #include "weft.pb-c.h"
 #include "common/zsock.h"
 
@@ -52,6 +54,17 @@ typedef struct outmsg {
     int kind;     /* enum out_kind */
     char *worker; /* for dispatches: the worker to declare lost if unroutable */
 } outmsg;
+
+/* What a new run is made from (borrowed). */
+typedef struct sched_new_run {
+    const char *file, *yaml;
+    const json_t *pinned;   /* path -> artifact reference, for every path it named */
+    int64_t retry_of;       /* the run it retries, or 0 */
+    const char *project;
+    const char *labels;     /* JSON object */
+    int64_t schedule_id;    /* the schedule that fired it (0: none) ... */
+    int64_t logical_s;      /* ... and the slot */
+} sched_new_run;
 
 struct sched {
     uv_loop_t loop;
@@ -101,6 +114,8 @@ struct sched {
     uint64_t probe_ms;
     json_t *project_limits; /* project name -> its row of catalog_list_projects */
     strmap *uploads;  /* principal-hash -> upload under way (sched_upload.c) */
+    struct schedules *schedules; /* the live schedules (sched_schedule.c) */
+    uv_timer_t schedule_timer;
     uint64_t max_upload;
 };
 
@@ -162,9 +177,30 @@ int sched_may_see_run(sched *s, const zmq_msg_t *id, const auth_peer *peer, uint
 /* Whether a new run of project with ntasks tasks is within the project's limits (running
  * runs, tasks per run); else the request is answered with WEFT_ELIMIT and 0 returned. */
 int sched_within_limits(sched *s, const zmq_msg_t *id, const char *project, size_t ntasks);
+/* The same without answering: 1 when a run of project with ntasks tasks is within its
+ * limits (new_run 0: only the tasks per run are checked), else 0 with why. */
+int sched_limits_why(sched *s, const char *project, size_t ntasks, int new_run, char *why,
+                     size_t n);
 /* A project request: list (what peer may use), or set limits (admin). */
 void sched_on_project(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                       const Weft__ProjectRequest *rq);
+
+/* ---- sched_schedule.c: schedules and backfills ---- */
+
+/* A submit whose mode is "schedule" (register g's schedule) or "backfill" (queue the slots
+ * of a range); answers it. g is consumed. */
+void sched_schedule_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer, dag *g,
+                           const sched_new_run *nr, const Weft__SubmitRequest *rq,
+                           int64_t now);
+/* List, pause, resume, remove. */
+void sched_on_schedule(sched *s, const zmq_msg_t *id, const auth_peer *peer,
+                       const Weft__ScheduleRequest *rq);
+/* (Re)reads the live schedules from the catalogue: slots that passed since a schedule's
+ * cursor (the scheduler was down or degraded) follow its catchup. */
+int sched_schedules_load(sched *s);
+/* Looks at the schedules in the next loop turn (a run ended: a queued slot may start). */
+void sched_schedules_kick(sched *s);
+void sched_schedules_free(sched *s);
 
 /* ---- sched_upload.c: blobs remote clients upload ---- */
 
@@ -200,6 +236,29 @@ void sched_reply(sched *s, const zmq_msg_t *id, int code, const char *error, con
 void sched_reply_json(sched *s, const zmq_msg_t *id, json_t *j, const weft_err *err);
 /* Steps the core with ev and applies the effects (answering lookups). */
 void sched_step(sched *s, core_event *ev);
+/* Records a new run of g: workflow, run row, task rows and edges. Returns its id, or
+ * WEFT_EDB. */
+int64_t sched_create_run(sched *s, const dag *g, const sched_new_run *nr, int64_t now);
+/* Records a new run of g (consumed) with its "submitted" event (detail) and gives it to the
+ * core. Returns its id, or WEFT_EDB. */
+int64_t sched_start_run(sched *s, dag *g, const sched_new_run *nr, const char *detail,
+                        int64_t now);
+/* Records a successful answer to peer's request with key (none: nothing), with the turn. */
+void sched_remember_answer(sched *s, const auth_peer *peer, const char *key, const char *kind,
+                           const char *json, uint64_t run_id, int64_t now);
+/* -p parameters from a request (borrowing its strings); caller frees the array. */
+compile_param *sched_wire_params(Weft__Param *const *wire, size_t n);
+/* Labels (key -> value) as a JSON object text (caller frees), or NULL with why. */
+char *sched_labels_json(Weft__Param *const *labels, size_t n, char *why, size_t wn);
+/* The ingest context of a request from peer naming paths: a local peer's are read from
+ * its working directory; a remote peer's come from what it uploaded (ingest.h). */
+void sched_ingest_begin(sched *s, ingest_ctx *ic, const auth_peer *peer, const char *cwd,
+                        Weft__Param *const *uploads, size_t n, const char *project);
+void sched_ingest_end(ingest_ctx *ic);
+/* Answers a request that failed to compile with errors: when some of its paths were not
+ * uploaded, with the list of them for the client to upload first. */
+void sched_reply_compile_errors(sched *s, const zmq_msg_t *id, const ingest_ctx *ic,
+                                const char *errors, int code);
 /* sched_client.c: client requests. */
 void sched_on_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                      const Weft__SubmitRequest *rq);

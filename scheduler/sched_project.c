@@ -85,21 +85,30 @@ int sched_may_see_run(sched *s, const zmq_msg_t *id, const auth_peer *peer, uint
     return 0;
 }
 
-int sched_within_limits(sched *s, const zmq_msg_t *id, const char *project, size_t ntasks)
+int sched_limits_why(sched *s, const char *project, size_t ntasks, int new_run, char *why,
+                     size_t n)
 {
     const json_t *row = json_object_get(s->project_limits, project);
     size_t max_runs = limit_of(row, "max_runs"), max_tasks = limit_of(row, "max_tasks");
     size_t runs, inflight;
     core_project_usage(s->core, project, &runs, &inflight);
-    char why[300] = "";
-    if (max_tasks && ntasks > max_tasks)
-        snprintf(why, sizeof why, "project '%s' allows %zu tasks and map elements per run; "
-                 "this run has %zu tasks (weft project set --max-tasks)", project, max_tasks,
-                 ntasks);
-    else if (max_runs && runs >= max_runs)
-        snprintf(why, sizeof why, "project '%s' has %zu runs running, its limit; wait for one "
-                 "to end (weft project set --max-runs)", project, runs);
-    if (!*why)
+    if (max_tasks && ntasks > max_tasks) {
+        snprintf(why, n, "project '%s' allows %zu tasks and map elements per run; this run "
+                 "has %zu tasks (weft project set --max-tasks)", project, max_tasks, ntasks);
+        return 0;
+    }
+    if (new_run && max_runs && runs >= max_runs) {
+        snprintf(why, n, "project '%s' has %zu runs running, its limit; wait for one to end "
+                 "(weft project set --max-runs)", project, runs);
+        return 0;
+    }
+    return 1;
+}
+
+int sched_within_limits(sched *s, const zmq_msg_t *id, const char *project, size_t ntasks)
+{
+    char why[300];
+    if (sched_limits_why(s, project, ntasks, 1, why, sizeof why))
         return 1;
     log_warn("refused a run of project '%s': %s", project, why);
     sched_reply(s, id, WEFT_ELIMIT, why, NULL, 0);

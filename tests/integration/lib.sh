@@ -85,6 +85,11 @@ expect_grep() {
     if grep -Eq -- "$2" "$3"; then ok "$1"; else fail "$1: /$2/ not in $3:"; cat "$3"; fi
 }
 
+# expect_text DESCRIPTION PATTERN TEXT: TEXT (a command's output) matches PATTERN (ERE).
+expect_text() {
+    if grep -Eq -- "$2" <<<"$3"; then ok "$1"; else fail "$1: /$2/ not in: $3"; fi
+}
+
 # compare VALUE OP BOUND: VALUE is a number (an empty or non-numeric one never is) and
 # VALUE OP BOUND holds, OP being ">=" or "<=".
 compare() {

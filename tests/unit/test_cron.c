@@ -135,10 +135,44 @@ static int test_misc(void)
     return fails;
 }
 
+/* The previous fire: the start of a slot's data interval. */
+static int test_prev(void)
+{
+    int fails = 0;
+    int64_t t, want;
+    json_t *daily = json_pack("{s:s, s:s}", "cron", "30 2 * * *", "timezone", "Europe/Oslo");
+    /* Across spring-forward: 02:30 did not exist on 29 March, it fired at 03:00 local. */
+    CHECK(cron_parse_time("2026-03-30T02:30:00+02:00", &t) == 0);
+    CHECK(cron_parse_time("2026-03-29T03:00:00+02:00", &want) == 0);
+    CHECK(cron_schedule_prev(daily, t) == want);
+    CHECK(cron_schedule_next(daily, want) == t);
+    json_decref(daily);
+    json_t *sparse = json_pack("{s:s}", "cron", "* 0 * * *"); /* minutes of 00:xx only */
+    CHECK(cron_parse_time("2026-01-02T00:00:00Z", &t) == 0);
+    CHECK(cron_parse_time("2026-01-01T00:59:00Z", &want) == 0);
+    CHECK(cron_schedule_prev(sparse, t) == want);
+    json_decref(sparse);
+    json_t *leap = json_pack("{s:s}", "cron", "0 0 29 2 *");
+    CHECK(cron_parse_time("2028-02-29T00:00:00Z", &t) == 0);
+    CHECK(cron_parse_time("2024-02-29T00:00:00Z", &want) == 0);
+    CHECK(cron_schedule_prev(leap, t) == want);
+    json_decref(leap);
+    json_t *never = json_pack("{s:s}", "cron", "0 0 30 2 *");
+    CHECK(cron_schedule_prev(never, t) == -1);
+    json_decref(never);
+    /* Intervals step back from their anchor, also past it. */
+    json_t *every = json_pack("{s:i, s:i}", "every_s", 900, "start_s", 1000);
+    CHECK(cron_schedule_prev(every, 1000) == 100);
+    CHECK(cron_schedule_prev(every, 1901) == 1900);
+    CHECK(cron_schedule_prev(every, 1900) == 1000);
+    json_decref(every);
+    return fails;
+}
+
 int test_cron(void)
 {
     int fails = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         fails += check_case(&cases[i]);
-    return fails + test_bad() + test_misc();
+    return fails + test_bad() + test_misc() + test_prev();
 }
