@@ -27,7 +27,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 14
+#define CATALOG_SCHEMA_VERSION 15
 
 enum {
     CATALOG_READONLY = 1,    /* an existing database, for queries only */
@@ -247,6 +247,42 @@ int64_t catalog_schedule_running(catalog *c, int64_t schedule);
 int catalog_slot_succeeded(catalog *c, const char *project, const char *workflow,
                            int64_t slot_s);
 
+/* ---- the notification outbox (catalog_notify.c) ---- */
+
+/* What to send to one target about one event. */
+typedef struct catalog_notification {
+    const char *key;     /* unique: the event and the target */
+    int64_t run;         /* or 0 */
+    const char *project, *event;
+    const char *target;  /* JSON: the normalized notify target */
+    const char *payload; /* JSON: what happened */
+} catalog_notification;
+/* Queues n (pending, due now): 1, or 0 when its key was queued before, or WEFT_EDB. */
+int catalog_put_notification(catalog *c, const catalog_notification *n, int64_t now_us);
+/* Up to limit pending notifications due by now_us, oldest first: [{"id", "key", "run_id",
+ * "project", "event", "target", "payload", "attempts", "created_us"}]. */
+json_t *catalog_due_notifications(catalog *c, int64_t now_us, int limit, weft_err *err);
+/* When the next pending notification is due (0: none). */
+int64_t catalog_next_notification_us(catalog *c);
+/* Records delivery attempt number of notification id (status: the HTTP or SMTP reply code,
+ * 0 when none; error NULL when it was delivered) and its new state: "delivered", "pending"
+ * (again at next_us) or "failed" (given up). */
+typedef struct catalog_delivery {
+    int64_t id;
+    int number;
+    int64_t started_us, finished_us;
+    long status;
+    const char *error;
+    const char *state;
+    int64_t next_us;
+} catalog_delivery;
+int catalog_record_delivery(catalog *c, const catalog_delivery *d);
+/* Notifications of run (0: every run) within the projects of within (a JSON array; NULL:
+ * all), newest first, each with its attempts: [{"id", "run_id", "project", "event", "type",
+ * "state", "attempts", "created_us", "finished_us", "last_error", "attempt_list"}]. */
+json_t *catalog_query_notifications(catalog *c, int64_t run, const char *within, int limit,
+                                    weft_err *err);
+
 /* ---- memoization (catalog_cache.c) ---- */
 
 /* A memoized task was looked up: its key, cache version and resolved inputs. */
@@ -333,7 +369,7 @@ json_t *catalog_query_runs(catalog *c, const catalog_runs_filter *f, weft_err *e
 json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err);
 json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int limit,
                              weft_err *err);
-/* Ids of the runs in state "running", oldest first: [{"id": N}, ...]. */
+/* The runs in state "running", oldest first: [{"id", "created_us"}, ...]. */
 json_t *catalog_query_open_runs(catalog *c, weft_err *err);
 /* What a restarted scheduler needs to rebuild a run: {"id", "file", "spec", "params",
  * "types", "artifacts", "cancel_requested", "project", "labels", "schedule_id", "logical_s",

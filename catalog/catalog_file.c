@@ -166,6 +166,21 @@ static const char *const migrations[] = {
     "ALTER TABLE runs ADD COLUMN schedule_vars TEXT;"
     "CREATE INDEX runs_schedule ON runs(schedule_id) WHERE schedule_id IS NOT NULL;"
     "CREATE INDEX runs_logical ON runs(logical_s) WHERE logical_s IS NOT NULL;",
+    /* 15: the notification outbox. A row per event and target, queued in the turn that
+     * records the event (key: unique, so an event queues once), with what to send; the
+     * scheduler delivers it, recording every attempt, until it is delivered or given up. */
+    "CREATE TABLE notifications ("
+    "  id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, run_id INTEGER,"
+    "  project TEXT NOT NULL, event TEXT NOT NULL, target TEXT NOT NULL,"
+    "  payload TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_us INTEGER NOT NULL, created_us INTEGER NOT NULL, finished_us INTEGER,"
+    "  last_error TEXT);"
+    "CREATE INDEX notifications_due ON notifications(next_us) WHERE state = 'pending';"
+    "CREATE INDEX notifications_run ON notifications(run_id);"
+    "CREATE TABLE notification_attempts ("
+    "  notification_id INTEGER NOT NULL, number INTEGER NOT NULL,"
+    "  started_us INTEGER NOT NULL, finished_us INTEGER NOT NULL, status INTEGER,"
+    "  error TEXT, PRIMARY KEY (notification_id, number));",
 };
 
 

@@ -18,6 +18,8 @@ enum stmt_id {
     ST_UPLOAD_PUT, ST_UPLOAD_HAS,
     /* catalog_schedule.c's, with their SQL there */
     ST_SCHEDULE_ADD, ST_SCHEDULE_SET, ST_SCHEDULE_CURSOR, ST_FIRE_PUT, ST_FIRE_STARTED,
+    /* catalog_notify.c's */
+    ST_NOTIFY_PUT, ST_NOTIFY_ATTEMPT, ST_NOTIFY_STATE,
     ST__COUNT
 };
 

@@ -56,7 +56,8 @@ json_t *cat_rows_stmt(catalog *c, sqlite3_stmt *st, weft_err *err)
                     !strcmp(name, "outputs") || !strcmp(name, "types") ||
                     !strcmp(name, "artifacts") || !strcmp(name, "projects") ||
                     !strcmp(name, "labels") || !strcmp(name, "timing") ||
-                    !strcmp(name, "schedule_vars"))
+                    !strcmp(name, "schedule_vars") || !strcmp(name, "target") ||
+                    !strcmp(name, "payload"))
                     v = json_loads(t, JSON_DECODE_ANY, NULL);
                 json_object_set_new(row, name, v ? v : json_string(t));
             }
@@ -208,8 +209,8 @@ json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int lim
 
 json_t *catalog_query_open_runs(catalog *c, weft_err *err)
 {
-    return cat_rows(c, "SELECT id FROM runs WHERE state = 'running' ORDER BY id", NULL, 0, NULL,
-                    err);
+    return cat_rows(c, "SELECT id, created_us FROM runs WHERE state = 'running' ORDER BY id",
+                    NULL, 0, NULL, err);
 }
 
 json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err)

@@ -163,6 +163,7 @@ int cmd_keys(cli_opts *o);
 int cmd_project(cli_opts *o);
 int cmd_schedule(cli_opts *o);
 int cmd_backfill(cli_opts *o);
+int cmd_notifications(cli_opts *o);
 
 /* Whether to use colour on stdout (a TTY, and NO_COLOR unset). */
 int cli_color(void);

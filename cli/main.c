@@ -43,6 +43,7 @@ static const char usage_text[] =
     "  backfill FILE --from T --to T [--max-active N] [--rerun] [--name N]\n"
     "                                    run every slot of FILE's schedule in a range\n"
     "  events RUN                        a run's audit trail: every transition, in order\n"
+    "  notifications [RUN]               notifications queued and their deliveries\n"
     "  backup DEST                       a consistent copy of the catalogue (while it runs)\n"
     "  restore BACKUP                    put a backup in place (the scheduler stopped)\n"
     "  check [--full]                    verify the catalogue and its artifacts offline\n"
@@ -255,7 +256,8 @@ int main(int argc, char **argv)
                     {"gc", cmd_gc},           {"task", cmd_task},     {"search", cmd_search},
                     {"events", cmd_events},   {"backup", cmd_backup}, {"restore", cmd_restore},
                     {"check", cmd_check},     {"keys", cmd_keys},     {"project", cmd_project},
-                    {"schedule", cmd_schedule}, {"backfill", cmd_backfill}};
+                    {"schedule", cmd_schedule}, {"backfill", cmd_backfill},
+                    {"notifications", cmd_notifications}};
     log_init("weft", LOG_WARN);
     /* What the CLI writes (local state, catalogue backups, key pairs) is its user's alone. */
     umask(077);

@@ -24,7 +24,6 @@
 
 /* Fields of DESIGN.md's language that this version does not implement yet. Using one is an
  * error rather than a silently ignored line. */
-static const char *const unsupported_top[] = {"notify", NULL};
 
 static int in_list(const char *s, const char *const *list)
 {
@@ -45,18 +44,12 @@ int cc_valid_name(const char *s, int allow_underscore)
     return 1;
 }
 
-/* Reports keys of map not in known; unsupported ones get their own message. */
-void cc_check_keys(cc *c, const ynode *map, const char *where, const char *const *known,
-                   const char *const *unsupported)
+/* Reports keys of map not in known. */
+void cc_check_keys(cc *c, const ynode *map, const char *where, const char *const *known)
 {
     for (size_t i = 0; i < map->n; i++) {
         const ynode *k = map->keys[i];
-        if (in_list(k->text, known))
-            continue;
-        if (unsupported && in_list(k->text, unsupported))
-            diag_add(c->d, k->line, k->col, "'%s' is not supported by this version of weft",
-                     k->text);
-        else
+        if (!in_list(k->text, known))
             diag_add(c->d, k->line, k->col, "unknown field '%s' in %s", k->text, where);
     }
 }
@@ -74,7 +67,7 @@ const ynode *cc_expect(cc *c, const ynode *n, enum ynode_kind kind, const char *
     return n;
 }
 
-static int get_duration(cc *c, const ynode *n, const char *what, int64_t *out)
+int cc_get_duration(cc *c, const ynode *n, const char *what, int64_t *out)
 {
     if (!cc_expect(c, n, YN_SCALAR, what))
         return -1;
@@ -157,7 +150,7 @@ static void compile_retry(cc *c, const ynode *n, dag_retry *r)
         "max_attempts", "interval", "backoff_rate", "max_delay", "jitter", "on", NULL};
     if (!cc_expect(c, n, YN_MAP, "'retry'"))
         return;
-    cc_check_keys(c, n, "'retry'", known, NULL);
+    cc_check_keys(c, n, "'retry'", known);
     if (r->max_attempts <= 1)
         r->max_attempts = 3; /* Step Functions' default once retry is written */
     long long v;
@@ -165,9 +158,9 @@ static void compile_retry(cc *c, const ynode *n, dag_retry *r)
     if ((f = ytree_get(n, "max_attempts")) && cc_get_int(c, f, "'max_attempts'", 1, 100, &v) == 0)
         r->max_attempts = (int)v;
     if ((f = ytree_get(n, "interval")))
-        get_duration(c, f, "'interval'", &r->interval_ms);
+        cc_get_duration(c, f, "'interval'", &r->interval_ms);
     if ((f = ytree_get(n, "max_delay")))
-        get_duration(c, f, "'max_delay'", &r->max_delay_ms);
+        cc_get_duration(c, f, "'max_delay'", &r->max_delay_ms);
     if ((f = ytree_get(n, "backoff_rate")))
         get_float(c, f, "'backoff_rate'", 1.0, 100.0, &r->backoff_rate);
     if ((f = ytree_get(n, "jitter")) && cc_expect(c, f, YN_SCALAR, "'jitter'")) {
@@ -204,7 +197,7 @@ static void compile_cache(cc *c, const ynode *n, task_settings *s)
         diag_add(c->d, n->line, n->col, "'cache' must be true, false or { version: \"N\" }");
         return;
     }
-    cc_check_keys(c, n, "'cache'", known, NULL);
+    cc_check_keys(c, n, "'cache'", known);
     const ynode *v = ytree_get(n, "version");
     if (v && cc_expect(c, v, YN_SCALAR, "'version'")) {
         if (!*v->text || strlen(v->text) > 64)
@@ -219,7 +212,7 @@ static void compile_resources(cc *c, const ynode *n, task_settings *s)
     static const char *const known[] = {"cpu", "mem", "gpu", NULL};
     if (!cc_expect(c, n, YN_MAP, "'resources'"))
         return;
-    cc_check_keys(c, n, "'resources'", known, NULL);
+    cc_check_keys(c, n, "'resources'", known);
     long long v;
     const ynode *f;
     if ((f = ytree_get(n, "cpu")) && cc_get_int(c, f, "'cpu'", 0, 4096, &v) == 0)
@@ -236,7 +229,7 @@ static void compile_settings(cc *c, const ynode *n, task_settings *s)
 {
     const ynode *f;
     if ((f = ytree_get(n, "timeout")))
-        get_duration(c, f, "'timeout'", &s->timeout_ms);
+        cc_get_duration(c, f, "'timeout'", &s->timeout_ms);
     if ((f = ytree_get(n, "retry")))
         compile_retry(c, f, &s->retry);
     if ((f = ytree_get(n, "resources")))
@@ -255,7 +248,7 @@ static void compile_catch(cc *c, int self, const ynode *n)
     dag_task *t = &c->g->tasks[self];
     if (!cc_expect(c, n, YN_MAP, "'catch'"))
         return;
-    cc_check_keys(c, n, "'catch'", known, NULL);
+    cc_check_keys(c, n, "'catch'", known);
     const unsigned catchable = ALL_CLASSES & ~(1u << ERRC_CANCELLED);
     t->catch_on = catchable;
     const ynode *on = ytree_get(n, "on"), *next = ytree_get(n, "next");
@@ -409,7 +402,7 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
         t->type_version = xstrdup("");
         return;
     }
-    cc_check_keys(c, tn, "a task", known, NULL);
+    cc_check_keys(c, tn, "a task", known);
     c->mapped[self] = ytree_get(tn, "map") != NULL;
     cm_settings(c, self, tn);
     const ynode *type = ytree_get(tn, "type");
@@ -596,7 +589,7 @@ static void compile_header(cc *c, const ynode *root)
         diag_add(c->d, root->line, root->col, "missing 'tasks'");
     const ynode *timeout = ytree_get(root, "timeout");
     if (timeout)
-        get_duration(c, timeout, "'timeout'", &c->g->timeout_ms);
+        cc_get_duration(c, timeout, "'timeout'", &c->g->timeout_ms);
 }
 
 static void hash_workflow(dag *g, const compile_input *in)
@@ -617,7 +610,7 @@ dag *compile_workflow(const compile_input *in, diag *d)
 {
     static const char *const known[] = {"workflow", "version", "description", "doc", "params",
                                         "defaults", "tasks",   "timeout",     "schedule",
-                                        "timezone", NULL};
+                                        "timezone", "notify",   "sla",         NULL};
     static const char *const known_defaults[] = {"retry", "timeout", "resources", "cache", NULL};
     if (in->len > COMPILE_MAX_FILE) {
         diag_add(d, 1, 1, "workflow is %zu bytes; the limit is %u bytes", in->len,
@@ -641,12 +634,12 @@ dag *compile_workflow(const compile_input *in, diag *d)
                                         .on = 1u << ERRC_TRANSIENT | 1u << ERRC_TIMEOUT |
                                               1u << ERRC_CRASH | 1u << ERRC_LOST}};
     if (cc_expect(&c, root, YN_MAP, "a workflow file")) {
-        cc_check_keys(&c, root, "the workflow", known, unsupported_top);
+        cc_check_keys(&c, root, "the workflow", known);
         compile_header(&c, root);
         cc_compile_params(&c, ytree_get(root, "params"), in);
         const ynode *dn = ytree_get(root, "defaults");
         if (dn && cc_expect(&c, dn, YN_MAP, "'defaults'")) {
-            cc_check_keys(&c, dn, "'defaults'", known_defaults, NULL);
+            cc_check_keys(&c, dn, "'defaults'", known_defaults);
             compile_settings(&c, dn, &defaults);
         }
         cc_compile_schedule(&c, ytree_get(root, "schedule"), ytree_get(root, "timezone"));
@@ -654,6 +647,7 @@ dag *compile_workflow(const compile_input *in, diag *d)
                                  ? json_deep_copy(in->schedule_vars)
                                  : compile_schedule_vars(c.g->schedule, in->now_s, 0);
         compile_tasks(&c, ytree_get(root, "tasks"), &defaults);
+        cc_compile_notify(&c, ytree_get(root, "notify"), ytree_get(root, "sla"));
     }
     c.g->params = c.params ? c.params : json_object();
     strmap_destroy(&c.task_index);

@@ -28,12 +28,12 @@ typedef struct cc {
 
 /* Shared helpers of compile.c: each reports at n and returns NULL / -1 on a mismatch. */
 int cc_valid_name(const char *s, int allow_underscore);
-/* Reports keys of map not in known; unsupported ones get their own message. */
-void cc_check_keys(cc *c, const ynode *map, const char *where, const char *const *known,
-                   const char *const *unsupported);
+/* Reports keys of map not in known. */
+void cc_check_keys(cc *c, const ynode *map, const char *where, const char *const *known);
 const ynode *cc_expect(cc *c, const ynode *n, enum ynode_kind kind, const char *what);
 int cc_get_int(cc *c, const ynode *n, const char *what, long long lo, long long hi,
                long long *out);
+int cc_get_duration(cc *c, const ynode *n, const char *what, int64_t *out);
 
 /* A plain scalar typed per YAML's core schema; a quoted one is a string. New reference. */
 json_t *cv_scalar(const ynode *n);
@@ -60,6 +60,12 @@ wtype cv_type(cc *c, const dag_value *v);
 
 /* compile_params.c: resolves the parameters (defaults, then -p overrides) into c->params. */
 void cc_compile_params(cc *c, const ynode *params, const compile_input *in);
+/* compile_params.c: whether s is a secret's name: 1 to 128 characters of [A-Za-z0-9._-],
+ * not starting with '.'. */
+int cc_secret_name_ok(const char *s);
+/* compile_notify.c: `notify:` n and `sla:` slan (either may be NULL) into c->g->notify and
+ * c->g->sla_ms. */
+void cc_compile_notify(cc *c, const ynode *n, const ynode *slan);
 /* compile_params.c: a task's secrets: { ENV_VAR: secret-name } (names only). */
 void cc_compile_secrets(cc *c, int self, const ynode *n);
 /* compile_schedule.c: `schedule:` sn and a `timezone:` tzn beside it (either may be NULL)

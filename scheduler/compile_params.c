@@ -65,7 +65,7 @@ void cc_compile_params(cc *c, const ynode *params, const compile_input *in)
             wtype t = {WT_ANY, 0};
             if (v->kind == YN_MAP) {
                 static const char *const known[] = {"type", "default", "doc", "description", NULL};
-                cc_check_keys(c, v, "a parameter", known, NULL);
+                cc_check_keys(c, v, "a parameter", known);
                 if (!tn) {
                     diag_add(c->d, v->line, v->col, "parameter '%s' has no 'type'", k->text);
                     continue;
@@ -153,15 +153,15 @@ void cc_compile_params(cc *c, const ynode *params, const compile_input *in)
                          params->keys[i]->text);
 }
 
-/* An environment variable's name a secret may take: [A-Za-z_][A-Za-z0-9_]*, not weft's own
- * (WEFT_...) nor one every program relies on. */
-/* A secret's name: 1 to 128 characters of [A-Za-z0-9._-], not starting with '.'. */
-static int secret_name_ok(const char *s)
+int cc_secret_name_ok(const char *s)
 {
     size_t len = strlen(s);
     return len && len <= 128 && s[0] != '.' &&
            strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len;
 }
+
+/* An environment variable's name a secret may take: [A-Za-z_][A-Za-z0-9_]*, not weft's own
+ * (WEFT_...) nor one every program relies on. */
 
 static int secret_env_ok(const char *s)
 {
@@ -209,7 +209,7 @@ static void check_secret_values(cc *c, const ynode *params)
     while (strmap_next(c->secret_params, &pos, &k, &unused)) {
         const char *v = json_string_value(json_object_get(c->params, k));
         const ynode *at = params ? ytree_get(params, k) : NULL;
-        if (json_object_get(c->params, k) && (!v || !secret_name_ok(v)))
+        if (json_object_get(c->params, k) && (!v || !cc_secret_name_ok(v)))
             diag_add(c->d, at ? at->line : 1, at ? at->col : 1, "parameter '%s' names a "
                      "secret: '%s' is not a secret's name (1 to 128 characters of "
                      "[A-Za-z0-9._-], not starting with '.')", k, v ? v : "(not a string)");
@@ -236,7 +236,7 @@ void cc_compile_secrets(cc *c, int self, const ynode *n)
         const char *name = secret_param(c, v);
         if (!name)
             continue;
-        if (!secret_name_ok(name)) {
+        if (!cc_secret_name_ok(name)) {
             diag_add(c->d, v->line, v->col, "secrets: '%s' is not a secret's name (1 to 128 "
                      "characters of [A-Za-z0-9._-], not starting with '.')", name);
             continue;

@@ -112,7 +112,7 @@ void cc_compile_schedule(cc *c, const ynode *sn, const ynode *tzn)
             compile_zone(c, tzn, out);
         compile_policy(c, &(ynode){.kind = YN_MAP}, out);
     } else if (cc_expect(c, sn, YN_MAP, "'schedule'")) {
-        cc_check_keys(c, sn, "'schedule'", known, NULL);
+        cc_check_keys(c, sn, "'schedule'", known);
         const ynode *cron = ytree_get(sn, "cron"), *every = ytree_get(sn, "every");
         if (!cron == !every)
             diag_add(c->d, sn->line, sn->col, "schedule: give either 'cron' or 'every'");

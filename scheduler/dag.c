@@ -62,6 +62,7 @@ void dag_free(dag *d)
     json_decref(d->params);
     json_decref(d->schedule);
     json_decref(d->schedule_vars);
+    json_decref(d->notify);
     free(d);
 }
 

@@ -80,6 +80,8 @@ typedef struct dag {
     json_t *params;   /* resolved parameters (object) */
     json_t *schedule; /* schedule:, normalized (compile_schedule.c); NULL when none */
     json_t *schedule_vars; /* the values of ${schedule.*} it was compiled with */
+    json_t *notify;   /* notify:, normalized (compile_notify.c); NULL when none */
+    int64_t sla_ms;   /* sla: a run not finished this long after it started is late; 0 */
     int64_t timeout_ms; /* run-level timeout, 0 = none */
     dag_task *tasks;
     size_t ntasks;

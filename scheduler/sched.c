@@ -548,6 +548,10 @@ int sched_new(const sched_config *cfg, sched **out, weft_err *err)
     s->probe.data = s;
     uv_timer_init(&s->loop, &s->timer);
     s->timer.data = s;
+    if (sched_notify_open(s, cfg) < 0) {
+        sched_destroy(&s);
+        return err_set(err, WEFT_EDB, "libcurl cannot start (notifications)");
+    }
     catalog_workers_unknown(s->cat);
     sched_recover_runs(s);
     /* From now on a write waits for another connection's lock briefly, then the turn is
@@ -592,6 +596,7 @@ void sched_destroy(sched **sp)
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
     sched_listeners_close(s);
+    sched_notify_close(s);
     zsock_close(s->zap);
     s->zap = NULL;
     uv_walk(&s->loop, close_handle, NULL);

@@ -253,6 +253,7 @@ int64_t sched_start_run(sched *s, dag *g, const sched_new_run *nr, const char *d
     log_info("run %lld: workflow %s, %zu tasks, project %s%s%s", (long long)run, g->name,
              g->ntasks, nr->project, nr->schedule_id ? ", " : "",
              nr->schedule_id ? detail : "");
+    sched_notify_event(s, g, (uint64_t)run, "started", NULL);
     core_event ev = {.kind = EV_RUN_SUBMITTED, .now_us = now, .run_id = (uint64_t)run, .dag = g,
                      .project = nr->project};
     sched_step(s, &ev);
@@ -349,6 +350,13 @@ void sched_on_query(sched *s, const zmq_msg_t *id, const auth_peer *peer,
             catalog_query_events(s->cat, (int64_t)q->run_id, (int64_t)q->after_seq, limit, &err),
             &err);
         break;
+    case WEFT__QUERY_KIND__QUERY_NOTIFICATIONS: {
+        char *within = auth_projects_json(peer);
+        sched_reply_json(s, id, catalog_query_notifications(s->cat, (int64_t)q->run_id, within,
+                                                            limit, &err), &err);
+        free(within);
+        break;
+    }
     case WEFT__QUERY_KIND__QUERY_SHUTDOWN:
         log_info("shutdown requested by a client");
         sched_reply(s, id, 0, NULL, "{}", 0);
@@ -429,6 +437,7 @@ static void start_retry(sched *s, dag *g, int64_t run, const retry_plan *p,
     retry_plan_snapshot(p, snap, elems);
     record_reused(s, g, run, p, now);
     catalog_event(s->cat, run, NULL, "submitted", g->name, now);
+    sched_notify_event(s, g, (uint64_t)run, "started", NULL);
     log_info("run %lld: retry of run %llu, %zu units reused, %zu to execute", (long long)run,
              (unsigned long long)p->old_run, p->nreuse, p->nexec);
     core_event ev = {.kind = EV_RUN_RESTORED, .now_us = now, .run_id = (uint64_t)run,

@@ -18,6 +18,18 @@ static void answer_lookup(sched *s, const core_effect *e, const dag *g, int64_t 
     memo_lookup(s->cat, s->store, g, e, now, &s->lookups[s->nlookups++]);
 }
 
+/* A task failed after its retries, or will be retried: its notifications. */
+static void notify_task(sched *s, const core_effect *e, const dag *g, const char *name)
+{
+    if (e->state != TS_RETRY_WAIT && (e->state != TS_FAILED || e->elem >= 0))
+        return;
+    sched_notify_task nt = {.name = name,
+                            .errclass = e->errclass ? errclass_name(e->errclass) : NULL,
+                            .message = e->message, .seq = e->due_us};
+    sched_notify_event(s, g, e->run_id, e->state == TS_FAILED ? "task_failed" : "retrying",
+                       &nt);
+}
+
 static void apply_task_state(sched *s, const core_effect *e, const dag *g, int64_t now)
 {
     char *outputs = e->json ? json_dumps(e->json, JSON_COMPACT) : NULL;
@@ -45,6 +57,7 @@ static void apply_task_state(sched *s, const core_effect *e, const dag *g, int64
     free(outputs);
     if (copied || e->key)
         memo_task_succeeded(s->cat, e, now);
+    notify_task(s, e, g, name);
 }
 
 /* A mapped task expanded: a row per element, and the task is running. */
@@ -145,6 +158,7 @@ void sched_apply_effects(sched *s, int64_t now)
                      core_run_state_name(e->state), e->message ? ": " : "",
                      e->message ? e->message : "");
             sched_schedules_kick(s); /* a slot waiting for it may start */
+            sched_notify_event(s, g, e->run_id, core_run_state_name(e->state), NULL);
             break;
         case FX_STOP_ATTEMPT: {
             Weft__Stop stop = WEFT__STOP__INIT;

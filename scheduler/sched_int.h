@@ -115,6 +115,7 @@ struct sched {
     json_t *project_limits; /* project name -> its row of catalog_list_projects */
     strmap *uploads;  /* principal-hash -> upload under way (sched_upload.c) */
     struct schedules *schedules; /* the live schedules (sched_schedule.c) */
+    struct notifier *notifier;   /* the outbox's deliveries (sched_notify.c) */
     uv_timer_t schedule_timer;
     uint64_t max_upload;
 };
@@ -201,6 +202,25 @@ int sched_schedules_load(sched *s);
 /* Looks at the schedules in the next loop turn (a run ended: a queued slot may start). */
 void sched_schedules_kick(sched *s);
 void sched_schedules_free(sched *s);
+
+/* ---- sched_notify.c: notifications through the outbox ---- */
+
+/* The task a task event is about. */
+typedef struct sched_notify_task {
+    const char *name;    /* the task, or "task[i]" for an element */
+    const char *errclass, *message;
+    int64_t seq;         /* tells one retry of it from the next */
+} sched_notify_task;
+/* Queues event of run (compiled as g) for every target of g's notify: that listens for it,
+ * with the turn; task: for task_failed and retrying, else NULL. */
+void sched_notify_event(sched *s, const dag *g, uint64_t run, const char *event,
+                        const sched_notify_task *task);
+/* Looks at the outbox in the next loop turn. */
+void sched_notify_kick(sched *s);
+/* Starts delivering (secrets as cfg says); -1 when libcurl cannot. */
+int sched_notify_open(sched *s, const sched_config *cfg);
+/* Stops: transfers under way are abandoned (delivered again after a restart). */
+void sched_notify_close(sched *s);
 
 /* ---- sched_upload.c: blobs remote clients upload ---- */
 

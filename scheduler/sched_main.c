@@ -3,6 +3,7 @@
  *   weft-scheduler [--state DIR] [--listen ENDPOINT]... [--plugin-path PATH]
  *                  [--log-level LEVEL] [--accept-loss] [--insecure]
  *                  [--attempt-grace DURATION] [--max-upload SIZE]
+ *                  [--secrets-dir DIR] [--secret-env NAME]...
  *
  * DIR holds catalog.db, logs/ and the scheduler's key pair (default ./.weft). The scheduler
  * binds ipc://DIR/scheduler.sock, for local peers of its own user, and every --listen
@@ -13,14 +14,20 @@
  * what is left (ids continue after the lost ones). An attempt of a task with a timeout that
  * has not ended --attempt-grace (default 30s) after its timeout fails as timeout by the
  * scheduler's own clock, whatever its worker does. A remote client's uploaded file (one
- * blob) may be at most --max-upload (default 16G). */
+ * blob) may be at most --max-upload (default 16G). The secrets notifications name (webhook
+ * signing keys, Slack URLs, SMTP passwords) are read from --secrets-dir (one file per
+ * secret), else from the environment variables --secret-env allows (read at start, then
+ * removed; common/secrets.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include <curl/curl.h>
+
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/secrets.h"
 #include "common/units.h"
 #include "common/xmem.h"
 #include "scheduler/sched.h"
@@ -30,14 +37,16 @@ static void usage(void)
     fprintf(stderr, "usage: weft-scheduler [--state DIR] [--listen ENDPOINT]... "
                     "[--plugin-path PATH] [--log-level debug|info|warn|error] "
                     "[--accept-loss] [--insecure] [--attempt-grace DURATION] "
-                    "[--max-upload SIZE]\n");
+                    "[--max-upload SIZE] [--secrets-dir DIR] [--secret-env NAME]...\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *state = ".weft", *plugin_path = NULL;
     const char **listen = xcalloc((size_t)argc + 1, sizeof *listen);
-    size_t nlisten = 0;
+    const char **secret_envs = xcalloc((size_t)argc + 1, sizeof *secret_envs);
+    const char *secrets_dir = NULL;
+    size_t nlisten = 0, nsecret_envs = 0;
     int level = LOG_INFO, accept_loss = 0, insecure = 0;
     int64_t grace_ms = 0;
     uint64_t max_upload = 0;
@@ -49,6 +58,10 @@ int main(int argc, char **argv)
             listen[nlisten++] = v, i++;
         else if (!strcmp(a, "--plugin-path") && v)
             plugin_path = v, i++;
+        else if (!strcmp(a, "--secrets-dir") && v)
+            secrets_dir = v, i++;
+        else if (!strcmp(a, "--secret-env") && v)
+            secret_envs[nsecret_envs++] = v, i++;
         else if (!strcmp(a, "--log-level") && v && (level = log_level_parse(v)) >= 0)
             i++;
         else if (!strcmp(a, "--accept-loss"))
@@ -64,10 +77,21 @@ int main(int argc, char **argv)
         else {
             usage();
             free(listen);
+            free(secret_envs);
             return 2;
         }
     }
     log_init("scheduler", (enum log_level)level);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    secret_set env_secrets;
+    char why[300];
+    int taken = secrets_from_env(secret_envs, nsecret_envs, &env_secrets, why, sizeof why);
+    free(secret_envs);
+    if (taken < 0) {
+        fprintf(stderr, "weft-scheduler: %s\n", why);
+        free(listen);
+        return 2;
+    }
     umask(FS_DAEMON_UMASK);
     char *ipc = xasprintf("ipc://%s/scheduler.sock", state);
     int have = 0;
@@ -81,7 +105,8 @@ int main(int argc, char **argv)
                         .plugin_path = plugin_path ? plugin_path : default_path,
                         .executor = executor, .accept_loss = accept_loss,
                         .insecure = insecure, .attempt_grace_ms = grace_ms,
-                        .max_upload = max_upload};
+                        .max_upload = max_upload, .secrets_dir = secrets_dir,
+                        .env_secrets = &env_secrets};
     sched *s = NULL;
     weft_err err = {0};
     int rc = sched_new(&cfg, &s, &err);
@@ -90,6 +115,8 @@ int main(int argc, char **argv)
     else
         sched_run(s);
     sched_destroy(&s);
+    secrets_free(&env_secrets);
+    curl_global_cleanup();
     free(executor);
     free(default_path);
     free(ipc);

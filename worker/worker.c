@@ -23,7 +23,7 @@
 #include "common/wire.h"
 #include "common/xmem.h"
 #include "common/zsock.h"
-#include "worker/secrets.h"
+#include "common/secrets.h"
 
 #define KILL_GRACE_MS 2000
 #define LOG_CAP (1u << 20)

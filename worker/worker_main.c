@@ -16,7 +16,7 @@
  * `shell` tasks see only PATH, HOME, LANG, LC_ALL, TZ and TMPDIR of the worker's environment,
  * and the variables named by --pass-env. A task's secrets are read from --secrets-dir (one
  * file per secret), else from the worker's environment variables --secret-env allows (read
- * at start, then removed), and masked in everything sent back (worker/secrets.h). */
+ * at start, then removed), and masked in everything sent back (common/secrets.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
@@ -29,7 +29,7 @@
 #include "common/units.h"
 #include "common/wire.h"
 #include "common/xmem.h"
-#include "worker/secrets.h"
+#include "common/secrets.h"
 #include "worker/worker.h"
 
 static void usage(void)

@@ -1,5 +1,5 @@
 /* secrets: resolving and masking a task's secrets. See secrets.h. */
-#include "worker/secrets.h"
+#include "common/secrets.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -93,6 +93,28 @@ static const char *env_secret(const secret_set *env, const char *name)
     return NULL;
 }
 
+char *secrets_read(const char *dir, const secret_set *env, const char *name,
+                   const char *where, char *why, size_t whylen)
+{
+    const char *reason = "it has neither --secrets-dir nor --secret-env for it";
+    /* Names were checked where they were written; nothing sent is trusted. */
+    char *v = NULL;
+    if (dir && !strchr(name, '/') && name[0] != '.' && name[0]) {
+        char *path = xasprintf("%s/%s", dir, name);
+        v = read_secret(path, &reason);
+        free(path);
+    }
+    const char *from_env = v ? NULL : env_secret(env, name);
+    if (from_env)
+        v = xstrdup(from_env);
+    else if (!v && env && env->n && dir)
+        reason = "it is neither in the secrets directory nor among --secret-env";
+    if (!v)
+        snprintf(why, whylen, "secret '%.128s' is not available on %s: %s", name, where,
+                 reason);
+    return v;
+}
+
 int secrets_resolve(const char *dir, const secret_set *env, Weft__Param *const *refs,
                     size_t n, secret_set *out, char *why, size_t whylen)
 {
@@ -100,23 +122,8 @@ int secrets_resolve(const char *dir, const secret_set *env, Weft__Param *const *
     out->envs = xcalloc(n + 1, sizeof *out->envs);
     out->values = xcalloc(n + 1, sizeof *out->values);
     for (size_t i = 0; i < n; i++) {
-        const char *name = refs[i]->value;
-        const char *reason = "this worker has neither --secrets-dir nor --secret-env for it";
-        /* The scheduler checked the name; a worker trusts nothing it is sent. */
-        char *v = NULL;
-        if (dir && !strchr(name, '/') && name[0] != '.' && name[0]) {
-            char *path = xasprintf("%s/%s", dir, name);
-            v = read_secret(path, &reason);
-            free(path);
-        }
-        const char *from_env = v ? NULL : env_secret(env, name);
-        if (from_env)
-            v = xstrdup(from_env);
-        else if (!v && env && env->n && dir)
-            reason = "it is neither in the secrets directory nor among --secret-env";
+        char *v = secrets_read(dir, env, refs[i]->value, "this worker", why, whylen);
         if (!v) {
-            snprintf(why, whylen, "secret '%.128s' is not available on this worker: %s", name,
-                     reason);
             secrets_free(out);
             return -1;
         }

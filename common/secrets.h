@@ -1,5 +1,6 @@
 /* secrets: the values of a task's secrets, resolved on the worker that runs it, and their
- * masking in everything the worker sends back.
+ * masking in everything the worker sends back; the scheduler reads the secrets of its
+ * notifications (webhook signing keys, Slack URLs, SMTP passwords) the same way.
  *
  * A dispatch names secrets (environment variable -> secret name); the worker reads each
  * from its secrets directory (--secrets-dir: one file per secret, as a mounted Kubernetes
@@ -32,6 +33,10 @@ int secrets_env_name_ok(const char *name);
  * is not a variable's, or a variable that is not set). */
 int secrets_from_env(const char *const *names, size_t n, secret_set *out, char *why,
                      size_t whylen);
+/* The value of secret name (caller frees and wipes): from dir (a file per secret), else
+ * from env (may be NULL); NULL with why ("secret 'X' is not available on WHERE: ..."). */
+char *secrets_read(const char *dir, const secret_set *env, const char *name,
+                   const char *where, char *why, size_t whylen);
 /* Reads the secrets refs names (name = variable, value = secret name) from dir, else from
  * env (secrets_from_env; may be NULL). 0, or -1 with why (the first secret missing,
  * unreadable or too large). */
