@@ -159,6 +159,20 @@ uint64_t catalog_max_attempt_id(catalog *c);
 int catalog_write_log(catalog *c, int64_t run, const char *task, int attempt,
                       const void *data, size_t len);
 
+/* ---- a running attempt's log (catalog_log.c) ---- */
+
+#define CATALOG_LOG_STREAM_MAX (64ull << 20) /* a streamed log's size */
+#define CATALOG_LOG_TAIL_MAX (1u << 20)      /* what one read of a log returns */
+/* Writes data at offset of the log of attempt number attempt of task in run (what a
+ * running attempt's log gained; the log written when it ends replaces it). WEFT_ELIMIT
+ * past CATALOG_LOG_STREAM_MAX. */
+int catalog_append_log(catalog *c, int64_t run, const char *task, int attempt,
+                       uint64_t offset, const void *data, size_t len);
+/* That log from offset on (at most CATALOG_LOG_TAIL_MAX bytes, whole UTF-8 characters):
+ * {"data", "next" (the offset after it), "size" (of the log now)}. */
+json_t *catalog_query_log_tail(catalog *c, int64_t run, const char *task, int attempt,
+                               uint64_t offset, weft_err *err);
+
 /* ---- principals: the CURVE keys the scheduler admits ---- */
 
 /* A key of principal name with role ("worker", "client" or "admin") and the projects it

@@ -51,6 +51,7 @@ typedef struct cli_opts {
     const char *schedule;    /* list --schedule NAME */
     uint32_t max_active;     /* backfill --max-active N (0: the schedule's) */
     int rerun;               /* backfill --rerun */
+    int follow;              /* logs -f */
     compile_param *labels;   /* submit -l k=v; list --label k=v */
     size_t nlabels;
     const char *status;      /* list --status STATE */
@@ -72,6 +73,9 @@ int source_open(const cli_opts *opts, source **out);
 void source_close(source **sp);
 json_t *source_query(source *s, Weft__QueryKind kind, uint64_t run, const char *task,
                      uint64_t after_seq, weft_err *err);
+/* Attempt number attempt of task's log in run from offset on (catalog_query_log_tail). */
+json_t *source_log_tail(source *s, uint64_t run, const char *task, uint32_t attempt,
+                        uint64_t offset, weft_err *err);
 
 /* Submits the workflow file opts->args[0] with opts' parameters through s (which must be a
  * scheduler). Prints errors; returns an exit code, with *run set on success. */
@@ -164,6 +168,9 @@ int cmd_project(cli_opts *o);
 int cmd_schedule(cli_opts *o);
 int cmd_backfill(cli_opts *o);
 int cmd_notifications(cli_opts *o);
+/* weft logs -f (cmd_follow.c): prints run's logs (task's, or every task's) as they are
+ * written, until they end. Returns an exit code. */
+int cli_follow_logs(cli_opts *o, uint64_t run, const char *task);
 
 /* Whether to use colour on stdout (a TTY, and NO_COLOR unset). */
 int cli_color(void);

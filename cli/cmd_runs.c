@@ -1,4 +1,5 @@
 /* Commands about runs: submit, status, list, logs, and following a run's progress. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "cli/cli.h"
 #include "common/fsutil.h"
 #include "common/strmap.h"
+#include "common/text.h"
 #include "common/units.h"
 #include "common/xmem.h"
 
@@ -300,12 +302,10 @@ static void print_log_tail(source *s, uint64_t run, const char *task)
     size_t n = json_array_size(logs);
     const char *log = n ? cli_str(json_array_get(logs, n - 1), "log") : "";
     char *safe = cli_terminal_safe(log);
-    const char *text = safe ? safe : log, *end = text + strlen(text), *from = end;
-    while (from > text && from[-1] == '\n')
-        end = --from; /* trailing newlines */
-    for (int lines = 0; from > text && lines < LOG_TAIL_LINES;)
-        if (*--from == '\n' && ++lines == LOG_TAIL_LINES)
-            from++;
+    const char *text = safe ? safe : log, *end = text + strlen(text);
+    const char *from = text + text_tail(text, (size_t)(end - text), LOG_TAIL_LINES, SIZE_MAX);
+    while (end > from && end[-1] == '\n')
+        end--;
     if (end > from)
         printf("    last lines of its log:\n");
     while (from < end) {
@@ -638,6 +638,8 @@ int cmd_logs(cli_opts *o)
     }
     if (parse_run(o->args[0], &run))
         return EXIT_USAGE;
+    if (o->follow)
+        return cli_follow_logs(o, run, o->nargs == 2 ? o->args[1] : NULL);
     return show(o, WEFT__QUERY_KIND__QUERY_LOGS, run, o->nargs == 2 ? o->args[1] : NULL,
                 print_logs);
 }

@@ -21,7 +21,7 @@ static const char usage_text[] =
     "  list [--workflow W] [--status S] [--since T] [--until T] [--label k=v]...\n"
     "       [--schedule NAME] [--limit N] [--before RUN]\n"
     "                                    runs, newest first (the next page: --before)\n"
-    "  logs RUN [TASK]                   task logs\n"
+    "  logs RUN [TASK] [-f]              task logs (-f: follow them as they are written)\n"
     "  cancel RUN                        stop a run: nothing new starts, running tasks stop\n"
     "  retry RUN [--from TASK] [-p k=v]... [--dry-run]\n"
     "                                    rerun a run, reusing what succeeded\n"
@@ -129,6 +129,8 @@ static int parse(int argc, char **argv, cli_opts *o)
             o->all = 1;
         else if (!strcmp(a, "--rerun"))
             o->rerun = 1;
+        else if (!strcmp(a, "-f") || !strcmp(a, "--follow"))
+            o->follow = 1;
         else if (!strcmp(a, "--to") && v)
             o->to = argv[++i];
         else if (!strcmp(a, "--name") && v)

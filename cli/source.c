@@ -120,6 +120,20 @@ json_t *source_query(source *s, Weft__QueryKind kind, uint64_t run, const char *
     }
 }
 
+json_t *source_log_tail(source *s, uint64_t run, const char *task, uint32_t attempt,
+                        uint64_t offset, weft_err *err)
+{
+    if (!s->cl)
+        return catalog_query_log_tail(s->cat, (int64_t)run, task, (int)attempt, offset, err);
+    Weft__QueryRequest q = WEFT__QUERY_REQUEST__INIT;
+    q.kind = WEFT__QUERY_KIND__QUERY_LOG_TAIL;
+    q.run_id = run;
+    q.task = (char *)task;
+    q.attempt = attempt;
+    q.offset = offset;
+    return client_query(s->cl, &q, err);
+}
+
 client *source_client(source *s)
 {
     return s->cl;

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/xmem.h"
 
 #define DESCRIBE_MAX (16u << 20)
@@ -61,4 +62,20 @@ int describe_plugins(const char *executor, const char *plugin_path, json_t **out
     }
     *out = j;
     return 0;
+}
+
+void describe_index(const json_t *desc, strmap *type_plugin)
+{
+    size_t i, j;
+    const json_t *e, *pl, *t;
+    json_array_foreach(json_object_get(desc, "errors"), i, e)
+        log_error("%s", json_string_value(json_object_get(e, "message")));
+    json_array_foreach(json_object_get(desc, "plugins"), i, pl) {
+        const char *path = json_string_value(json_object_get(pl, "path"));
+        json_array_foreach(json_object_get(pl, "types"), j, t) {
+            const char *name = json_string_value(json_object_get(t, "name"));
+            if (name && path)
+                free(strmap_put(type_plugin, name, xstrdup(path)));
+        }
+    }
 }

@@ -417,8 +417,8 @@ void core_task_succeeded(core *c, crun *r, int task, json_t *outputs, int source
     core_settle_children(c, r, task, fx);
 }
 
-void core_task_failed(core *c, crun *r, int task, int cls, const char *msg, int retryable,
-                      int64_t now, core_effects *fx)
+void core_task_failed(core *c, crun *r, int task, int cls, const char *msg,
+                      const char *log, int retryable, int64_t now, core_effects *fx)
 {
     ctask *ct = &r->t[task];
     const dag_task *dt = &r->g->tasks[ct->task];
@@ -449,8 +449,9 @@ void core_task_failed(core *c, crun *r, int task, int cls, const char *msg, int 
     if (!r->stop_class && ct->elem < 0 && dt->catch_next >= 0 && (dt->catch_on & (1u << cls))) {
         /* Caught: the handler gets the error as ${task.error.message} and .class. */
         json_decref(r->outputs[task]);
-        r->outputs[task] =
-            json_pack("{s:s, s:s}", "error.message", e->message, "error.class", errclass_name(cls));
+        r->outputs[task] = json_pack("{s:s, s:s, s:s}", "error.message", e->message,
+                                     "error.class", errclass_name(cls), "error.log",
+                                     log ? log : "");
         e->state = TS_CAUGHT;
         e->json = json_incref(r->outputs[task]);
     } else {
@@ -480,7 +481,7 @@ static void dispatch_one(core *c, crun *r, int task, cworker *w, int64_t now, co
     ctask *ct = &r->t[task];
     if (!inputs) {
         /* Deterministic: no attempt is made, and a retry could not help. */
-        core_task_failed(c, r, task, ERRC_FATAL, why, 0, now, fx);
+        core_task_failed(c, r, task, ERRC_FATAL, why, NULL, 0, now, fx);
         core_maybe_finish_run(c, r, fx);
         return;
     }
@@ -628,7 +629,7 @@ void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
     if (ok)
         core_task_succeeded(c, r, task, ev ? ev->outputs : NULL, SRC_COMPUTED, 0, NULL, fx);
     else
-        core_task_failed(c, r, task, cls, msg, 1, now, fx);
+        core_task_failed(c, r, task, cls, msg, ev ? ev->log_tail : NULL, 1, now, fx);
     core_maybe_finish_run(c, r, fx);
 }
 

@@ -99,6 +99,8 @@ typedef struct core_event {
     int ok;                   /* EV_RESULT */
     int errclass;             /* EV_RESULT on failure (enum errclass) */
     const char *message;      /* EV_RESULT on failure */
+    const char *log_tail;     /* EV_RESULT on failure: the end of the attempt's log (a catch
+                                 handler's ${task.error.log}) */
     json_t *outputs;          /* EV_RESULT on success (borrowed) */
     int64_t started_us;       /* EV_RESULT: when the worker started and ended the attempt;
                                  EV_RUN_RESTORED: when the run was created */

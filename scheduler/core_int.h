@@ -162,9 +162,10 @@ void core_unit_name(const crun *r, int slot, char *buf, size_t n);
 /* A slot's inputs, resolved (new reference), or NULL with why. */
 json_t *core_unit_inputs(const crun *r, int slot, char *why, size_t n);
 /* Fails task with class cls (see core.c): retried when retryable and its policy allows,
- * caught when its catch handles cls, failed (or cancelled, in a stopped run) otherwise. */
-void core_task_failed(core *c, crun *r, int task, int cls, const char *msg, int retryable,
-                      int64_t now, core_effects *fx);
+ * caught when its catch handles cls (its handler gets msg, cls and log, the end of the
+ * attempt's log, or NULL), failed (or cancelled, in a stopped run) otherwise. */
+void core_task_failed(core *c, crun *r, int task, int cls, const char *msg, const char *log,
+                      int retryable, int64_t now, core_effects *fx);
 void core_make_ready(core *c, crun *r, int task, core_effects *fx);
 /* The same for a task the catalogue already holds as ready (restored): no new event. */
 void core_requeue_ready(core *c, crun *r, int task, core_effects *fx);

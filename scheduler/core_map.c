@@ -88,12 +88,12 @@ void core_map_expand(core *c, crun *r, int task, core_effects *fx)
 {
     char why[512];
     if (r->stop_class) {
-        core_task_failed(c, r, task, r->stop_class, r->stop_reason, 0, 0, fx);
+        core_task_failed(c, r, task, r->stop_class, r->stop_reason, NULL, 0, 0, fx);
         return;
     }
     json_t *items = map_items(r, task, why, sizeof why);
     if (!items) {
-        core_task_failed(c, r, task, ERRC_FATAL, why, 0, 0, fx);
+        core_task_failed(c, r, task, ERRC_FATAL, why, NULL, 0, 0, fx);
         return;
     }
     add_elements(r, task, items);
@@ -133,7 +133,7 @@ static void map_finish(core *c, crun *r, int task, cmap *m, core_effects *fx)
     const dag_task *dt = &r->g->tasks[task];
     size_t need = dag_min_success(dt, m->n);
     if (r->stop_class) {
-        core_task_failed(c, r, task, r->stop_class, r->stop_reason, 0, 0, fx);
+        core_task_failed(c, r, task, r->stop_class, r->stop_reason, NULL, 0, 0, fx);
     } else if (m->nok >= need) {
         json_t *out = map_outputs(r, task, m);
         core_task_succeeded(c, r, task, out, SRC_COMPUTED, 0, NULL, fx);
@@ -142,7 +142,7 @@ static void map_finish(core *c, crun *r, int task, cmap *m, core_effects *fx)
         char *msg = xasprintf("%zu of %zu elements did not succeed (at least %zu must)%s%s",
                               m->n - m->nok, m->n, need, m->err ? "; first: " : "",
                               m->err ? m->err : "");
-        core_task_failed(c, r, task, m->err ? m->err_class : ERRC_FATAL, msg, 0, 0, fx);
+        core_task_failed(c, r, task, m->err ? m->err_class : ERRC_FATAL, msg, NULL, 0, 0, fx);
         free(msg);
     }
 }
@@ -216,7 +216,7 @@ void core_map_restore(core *c, crun *r, int task, const core_task_snapshot *snap
     char why[512];
     json_t *items = map_items(r, task, why, sizeof why);
     if (!items) {
-        core_task_failed(c, r, task, ERRC_FATAL, why, 0, 0, fx);
+        core_task_failed(c, r, task, ERRC_FATAL, why, NULL, 0, 0, fx);
         return;
     }
     cmap *m = add_elements(r, task, items);

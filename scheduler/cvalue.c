@@ -128,7 +128,8 @@ static int valid_ident(const char *s, size_t len)
     return 1;
 }
 
-/* ${TASK.error.message} and ${TASK.error.class}: the error of the task this one is the
+/* ${TASK.error.message}, ${TASK.error.class} and ${TASK.error.log}: the error of the task
+ * this one is the
  * catch handler of (a string; the core sets it when it routes the failure here). */
 static dag_value *compile_error_ref(cc *c, const ynode *n, const char *expr, int self,
                                    int **deps, size_t *ndeps, size_t *capdeps)
@@ -147,7 +148,7 @@ static dag_value *compile_error_ref(cc *c, const ynode *n, const char *expr, int
         v = xcalloc(1, sizeof *v);
         v->kind = DV_OUT;
         v->task = (int)idx;
-        v->port = xstrdup(dot + 1); /* "error.message" or "error.class" */
+        v->port = xstrdup(dot + 1); /* "error.message", "error.class" or "error.log" */
         add_dep((int)idx, deps, ndeps, capdeps);
     }
     free(task);
@@ -194,7 +195,8 @@ static dag_value *compile_ref(cc *c, const ynode *n, const char *expr, int self,
         }
         return new_value(expr[1] == 't' ? DV_ITEM : DV_INDEX);
     }
-    if (dot && (!strcmp(dot, ".error.message") || !strcmp(dot, ".error.class")))
+    if (dot && (!strcmp(dot, ".error.message") || !strcmp(dot, ".error.class") ||
+                !strcmp(dot, ".error.log")))
         return compile_error_ref(c, n, expr, self, deps, ndeps, capdeps);
     const char *mid = dot ? strstr(dot, ".outputs.") : NULL;
     if (!dot || mid != dot || !valid_ident(expr, (size_t)(dot - expr)) ||

@@ -21,6 +21,7 @@
 #include "common/errclass.h"
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/strmap.h"
 #include "common/wire.h"
 #include "common/xmem.h"
@@ -36,6 +37,9 @@
 #define REREGISTER_WAIT_MS 10000
 #define SCHED_BUSY_WAIT_MS 1000
 #define PREPARE_SLICE_US 20000
+#define LOG_CHUNK_MAX (64u << 10)
+#define LOG_TAIL_LINES 20
+#define LOG_TAIL_MAX 4096
 
 void sched_step(sched *s, core_event *ev)
 {
@@ -210,26 +214,45 @@ static void on_heartbeat(sched *s, const zmq_msg_t *id, const char *user)
 
 /* Whether result r may be applied: it comes from the worker its attempt was dispatched to,
  * with the attempt's nonce. A refusal is logged and changes nothing. */
-static int result_authentic(sched *s, const zmq_msg_t *id, const char *sender,
-                            const Weft__Result *r)
+/* Whether a message about attempt (a result, a log chunk: body) from sender carries the
+ * attempt's nonce and sender is the worker it was dispatched to; else it is refused. */
+static int attempt_authentic(sched *s, const zmq_msg_t *id, const char *sender,
+                             uint64_t attempt, const char *given, int body)
 {
     char nonce[33], why[300];
-    const char *owner = core_attempt_owner(s->core, r->attempt_id);
-    sched_nonce(s, r->attempt_id, nonce);
+    const char *owner = core_attempt_owner(s->core, attempt);
+    sched_nonce(s, attempt, nonce);
     if (owner && strcmp(owner, sender) != 0)
         snprintf(why, sizeof why, "attempt %llu was dispatched to '%s', not to '%s'",
-                 (unsigned long long)r->attempt_id, owner, sender);
-    else if (strlen(r->nonce) != 32 || sodium_memcmp(r->nonce, nonce, 32) != 0)
-        snprintf(why, sizeof why, "attempt %llu: the result does not carry its dispatch's "
-                 "nonce", (unsigned long long)r->attempt_id);
+                 (unsigned long long)attempt, owner, sender);
+    else if (strlen(given) != 32 || sodium_memcmp(given, nonce, 32) != 0)
+        snprintf(why, sizeof why, "attempt %llu: the message does not carry its dispatch's "
+                 "nonce", (unsigned long long)attempt);
     else
         return 1;
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
-    env.body_case = WEFT__ENVELOPE__BODY_RESULT;
+    env.body_case = body;
     char who[200];
     snprintf(who, sizeof who, "worker '%s'", sender);
     sched_deny(s, id, who, &env, why, 0);
     return 0;
+}
+
+/* What a running attempt's log gained, written where its log is kept (no turn: a file). */
+static void on_log_chunk(sched *s, const zmq_msg_t *id, const char *user,
+                         const Weft__LogChunk *c)
+{
+    const char *sender = known_worker(s, id, user);
+    uint64_t run;
+    int task, elem, no;
+    if (!sender || c->data.len > LOG_CHUNK_MAX ||
+        !core_attempt_info(s->core, c->attempt_id, &run, &task, &elem, &no) ||
+        !attempt_authentic(s, id, sender, c->attempt_id, c->nonce,
+                           WEFT__ENVELOPE__BODY_LOG_CHUNK))
+        return;
+    char name[300];
+    dag_unit_name(core_run_dag(s->core, run), task, elem, name, sizeof name);
+    catalog_append_log(s->cat, (int64_t)run, name, no, c->offset, c->data.data, c->data.len);
 }
 
 static void on_result(sched *s, const zmq_msg_t *id, const char *user, const Weft__Result *r)
@@ -237,7 +260,8 @@ static void on_result(sched *s, const zmq_msg_t *id, const char *user, const Wef
     /* From a connection not registered (yet, again): the worker resends the result when it
      * registers. */
     const char *sender = known_worker(s, id, user);
-    if (!sender || !result_authentic(s, id, sender, r))
+    if (!sender ||
+        !attempt_authentic(s, id, sender, r->attempt_id, r->nonce, WEFT__ENVELOPE__BODY_RESULT))
         return;
     uint64_t run;
     int task, elem, no;
@@ -253,6 +277,10 @@ static void on_result(sched *s, const zmq_msg_t *id, const char *user, const Wef
     if (r->checkpoint_json && r->checkpoint_json[0])
         catalog_save_checkpoint(s->cat, r->attempt_id, r->checkpoint_json);
     json_t *outputs = r->ok ? json_loads(r->outputs_json, 0, NULL) : NULL;
+    /* The end of a failed attempt's log, as text (a catch handler gets it). */
+    const char *log = r->log.data ? (const char *)r->log.data : "";
+    size_t tail = text_tail(log, r->log.len, LOG_TAIL_LINES, LOG_TAIL_MAX);
+    char *tail_text = r->ok ? NULL : xstrndup(log + tail, r->log.len - tail);
     core_event ev = {.kind = EV_RESULT,
                      .now_us = now,
                      .worker = sender,
@@ -264,11 +292,13 @@ static void on_result(sched *s, const zmq_msg_t *id, const char *user, const Wef
                                     : r->message,
                      .outputs = outputs,
                      .started_us = r->started_us,
-                     .finished_us = r->finished_us};
+                     .finished_us = r->finished_us,
+                     .log_tail = tail_text};
     if (r->ok && !json_is_object(outputs))
         ev.errclass = ERRC_FATAL;
     sched_step(s, &ev);
     json_decref(outputs);
+    free(tail_text);
 }
 
 /* While degraded: worker messages wait (a worker resends its results when asked to
@@ -282,6 +312,7 @@ static int on_message_degraded(sched *s, const zmq_msg_t *id, const auth_peer *p
     case WEFT__ENVELOPE__BODY_REGISTER:
     case WEFT__ENVELOPE__BODY_HEARTBEAT:
     case WEFT__ENVELOPE__BODY_RESULT:
+    case WEFT__ENVELOPE__BODY_LOG_CHUNK:
         return 1;
     case WEFT__ENVELOPE__BODY_SUBMIT:
         key = env->submit->idempotency_key, kind = "submit";
@@ -357,6 +388,9 @@ void sched_on_message(void *arg, zmq_msg_t *frames, size_t n)
         break;
     case WEFT__ENVELOPE__BODY_RESULT:
         on_result(s, &frames[0], user, env->result);
+        break;
+    case WEFT__ENVELOPE__BODY_LOG_CHUNK:
+        on_log_chunk(s, &frames[0], user, env->log_chunk);
         break;
     case WEFT__ENVELOPE__BODY_SUBMIT:
         sched_on_submit(s, &frames[0], &who, env->submit);

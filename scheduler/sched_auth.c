@@ -177,6 +177,7 @@ static const char *body_name(int body)
     case WEFT__ENVELOPE__BODY_REGISTER: return "a registration";
     case WEFT__ENVELOPE__BODY_HEARTBEAT: return "a heartbeat";
     case WEFT__ENVELOPE__BODY_RESULT: return "a result";
+    case WEFT__ENVELOPE__BODY_LOG_CHUNK: return "a log chunk";
     case WEFT__ENVELOPE__BODY_SUBMIT: return "a submit";
     case WEFT__ENVELOPE__BODY_QUERY: return "a query";
     case WEFT__ENVELOPE__BODY_CANCEL: return "a cancel";
@@ -197,6 +198,7 @@ static int role_needed(const Weft__Envelope *env, const char **what)
     case WEFT__ENVELOPE__BODY_REGISTER:
     case WEFT__ENVELOPE__BODY_HEARTBEAT:
     case WEFT__ENVELOPE__BODY_RESULT:
+    case WEFT__ENVELOPE__BODY_LOG_CHUNK:
         *what = "the worker role";
         return ROLE_WORKER;
     case WEFT__ENVELOPE__BODY_SUBMIT:
@@ -231,7 +233,7 @@ static int role_needed(const Weft__Envelope *env, const char **what)
 static int is_worker_body(int body)
 {
     return body == WEFT__ENVELOPE__BODY_REGISTER || body == WEFT__ENVELOPE__BODY_HEARTBEAT ||
-           body == WEFT__ENVELOPE__BODY_RESULT;
+           body == WEFT__ENVELOPE__BODY_RESULT || body == WEFT__ENVELOPE__BODY_LOG_CHUNK;
 }
 
 /* Tells a worker connection it is refused (it exits with the reason). kind: OUT_CONTROL

@@ -350,6 +350,11 @@ void sched_on_query(sched *s, const zmq_msg_t *id, const auth_peer *peer,
             catalog_query_events(s->cat, (int64_t)q->run_id, (int64_t)q->after_seq, limit, &err),
             &err);
         break;
+    case WEFT__QUERY_KIND__QUERY_LOG_TAIL:
+        sched_reply_json(s, id, catalog_query_log_tail(s->cat, (int64_t)q->run_id, q->task,
+                                                       (int)q->attempt, q->offset, &err),
+                         &err);
+        break;
     case WEFT__QUERY_KIND__QUERY_NOTIFICATIONS: {
         char *within = auth_projects_json(peer);
         sched_reply_json(s, id, catalog_query_notifications(s->cat, (int64_t)q->run_id, within,

@@ -22,6 +22,7 @@
 #include "common/errclass.h"
 #include "common/log.h"
 #include "common/secrets.h"
+#include "common/text.h"
 #include "common/xmem.h"
 #include "scheduler/notify_send.h"
 #include "scheduler/sched_int.h"
@@ -63,21 +64,11 @@ static json_t *log_tail(sched *s, uint64_t run, const char *task)
     json_t *logs = catalog_query_logs(s->cat, (int64_t)run, task, &err);
     const char *log = json_string_value(
         json_object_get(json_array_get(logs, json_array_size(logs) - 1), "log"));
-    json_t *out = json_string("");
-    if (log && *log) {
-        size_t len = strlen(log), lines = 0, start = len;
-        while (start > 0 && len - start < LOG_TAIL_MAX) {
-            if (log[start - 1] == '\n' && start != len && ++lines == LOG_TAIL_LINES)
-                break;
-            start--;
-        }
-        json_decref(out);
-        out = json_string(log + start);
-        if (!out) /* not UTF-8 at the cut */
-            out = json_string("");
-    }
+    json_t *out = NULL;
+    if (log)
+        out = json_string(log + text_tail(log, strlen(log), LOG_TAIL_LINES, LOG_TAIL_MAX));
     json_decref(logs);
-    return out;
+    return out ? out : json_string("");
 }
 
 static json_t *task_json(sched *s, uint64_t run, const char *name, const char *cls,

@@ -24,6 +24,7 @@
 #include "common/xmem.h"
 #include "common/zsock.h"
 #include "common/secrets.h"
+#include "worker/logstream.h"
 
 #define KILL_GRACE_MS 2000
 #define LOG_CAP (1u << 20)
@@ -52,6 +53,7 @@ typedef struct running {
     char *checkpoint; /* the last checkpoint the attempt saved (a reference), or NULL */
     char *nonce;      /* from its Dispatch; its Result carries it back */
     secret_set secrets; /* the values of the secrets it names, masked in what is sent */
+    logstream stream;   /* how much of its log was streamed */
     int64_t started_us;
     int timed_out;  /* stopped because it passed its timeout */
     int cancelled;  /* stopped because its run was cancelled */
@@ -115,8 +117,9 @@ static void send_packed(worker *w, const uint8_t *data, size_t len)
         log_warn("cannot send to the scheduler: %s", zmq_strerror(-rc));
 }
 
-static void send_env(worker *w, const Weft__Envelope *env)
+static void send_env(void *ud, const Weft__Envelope *env)
 {
+    worker *w = ud;
     size_t len;
     uint8_t *data = wire_pack(env, &len);
     send_packed(w, data, len);
@@ -569,6 +572,12 @@ static void on_heartbeat(uv_timer_t *t)
     env.body_case = WEFT__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &hb;
     send_env(w, &env);
+    for (uint32_t i = 0; i < w->nslots; i++) {
+        running *job = w->slots[i].job;
+        if (job)
+            logstream_pump(&job->stream, job->log_path, &job->secrets, job->attempt_id,
+                           job->nonce, send_env, w);
+    }
 }
 
 static void on_prepare(uv_prepare_t *p)
@@ -592,18 +601,7 @@ static int load_types(worker *w, const worker_config *cfg, weft_err *err)
     int rc = describe_plugins(cfg->executor, cfg->plugin_path, &desc, err);
     if (rc < 0)
         return rc;
-    size_t i, j;
-    json_t *e, *pl, *t;
-    json_array_foreach(json_object_get(desc, "errors"), i, e)
-        log_error("%s", json_string_value(json_object_get(e, "message")));
-    json_array_foreach(json_object_get(desc, "plugins"), i, pl) {
-        const char *path = json_string_value(json_object_get(pl, "path"));
-        json_array_foreach(json_object_get(pl, "types"), j, t) {
-            const char *name = json_string_value(json_object_get(t, "name"));
-            if (name && path)
-                free(strmap_put(w->type_plugin, name, xstrdup(path)));
-        }
-    }
+    describe_index(desc, w->type_plugin);
     w->types_json = json_dumps(desc, JSON_COMPACT);
     log_info("%zu task types from %s", strmap_count(w->type_plugin), cfg->plugin_path);
     json_decref(desc);

@@ -36,6 +36,7 @@ states=$(sql .weft "SELECT group_concat(s, ' ') FROM (SELECT name || '=' || stat
 expect "task outcomes" "build=succeeded publish=caught report=not_run notify=succeeded checksum=succeeded archive=not_run" "$states"
 "$weft" logs 3 notify >notify.out 2>&1
 expect_grep "the handler got the error and its class" "^publish failed \(fatal\): shell: 'sh' exited with status 2$" notify.out
+expect_grep "... and the end of the failed attempt's log" "^registry answered 403 Forbidden$" notify.out
 
 # A workflow error stops weft run before anything starts.
 printf 'workflow: w\ntasks:\n  a: { type: sleep, with: { duration: 3 } }\n' >bad.yaml

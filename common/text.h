@@ -1,0 +1,11 @@
+/* text: small operations on text that several parts of weft show people. */
+#ifndef WEFT_TEXT_H
+#define WEFT_TEXT_H
+
+#include <stddef.h>
+
+/* Where the last `lines` lines of s (len bytes; trailing line breaks do not count as lines)
+ * begin, taking at most max bytes and starting on a UTF-8 character. */
+size_t text_tail(const char *s, size_t len, unsigned lines, size_t max);
+
+#endif
