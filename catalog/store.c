@@ -530,12 +530,12 @@ static int safe_rel(const char *p)
     return 1;
 }
 
-static int copy_file(const char *from, const char *to, int exec)
+static int copy_file(const char *from, const char *to, unsigned mode)
 {
     int in = open(from, O_RDONLY | O_CLOEXEC);
     if (in < 0)
         return -errno;
-    int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, exec ? 0555 : 0444);
+    int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (out < 0) {
         int e = errno;
         close(in);
@@ -549,17 +549,15 @@ static int copy_file(const char *from, const char *to, int exec)
     return rc;
 }
 
-static int materialize_dir(store *s, const json_t *ref, const char *dest, char **out,
-                           weft_err *err)
+/* Builds directory ref at top: its files hard links to the blobs (or read-only copies), or
+ * with export, writable copies. */
+static int build_dir(store *s, const json_t *ref, const char *top, int export, weft_err *err)
 {
     json_t *m;
     int rc = load_manifest(s, store_ref_hash(ref), &m, err);
     if (rc)
         return rc;
-    const char *name = json_string_value(json_object_get(ref, "name"));
-    char *top = xasprintf("%s/%s", dest, name && safe_rel(name) && !strchr(name, '/') ? name
-                                                                                       : "dir");
-    rc = fs_mkdir_p(top, 0755);
+    rc = export ? (mkdir(top, 0755) < 0 ? -errno : 0) : fs_mkdir_p(top, 0755);
     if (rc < 0)
         rc = err_set(err, WEFT_EIO, "%s: %s", top, strerror(-rc));
     size_t i;
@@ -582,7 +580,9 @@ static int materialize_dir(store *s, const json_t *ref, const char *dest, char *
             const char *hex = json_string_value(json_object_get(e, "hash"));
             rc = s->ops->get(s, hex ? hex : "", &blob, err);
             int exec = json_is_true(json_object_get(e, "exec"));
-            if (!rc && link(blob, target) < 0 && (rc = copy_file(blob, target, exec)) < 0)
+            unsigned mode = (exec ? 0555 : 0444) | (export ? 0200 : 0);
+            if (!rc && (export || link(blob, target) < 0) &&
+                (rc = copy_file(blob, target, mode)) < 0)
                 rc = err_set(err, WEFT_EIO, "%s: %s", target, strerror(-rc));
             if (!rc)
                 free(blob);
@@ -590,10 +590,37 @@ static int materialize_dir(store *s, const json_t *ref, const char *dest, char *
         free(target);
     }
     json_decref(m);
+    return rc;
+}
+
+static int materialize_dir(store *s, const json_t *ref, const char *dest, char **out,
+                           weft_err *err)
+{
+    const char *name = json_string_value(json_object_get(ref, "name"));
+    char *top = xasprintf("%s/%s", dest, name && safe_rel(name) && !strchr(name, '/') ? name
+                                                                                       : "dir");
+    int rc = build_dir(s, ref, top, 0, err);
     if (rc)
         free(top);
     else
         *out = top;
+    return rc;
+}
+
+int store_export(store *s, const json_t *ref, const char *dest, weft_err *err)
+{
+    const char *hex = store_ref_hash(ref);
+    if (!hex)
+        return err_set(err, WEFT_EINVAL, "not an artifact reference");
+    if (store_ref_is_dir(ref))
+        return build_dir(s, ref, dest, 1, err);
+    char *blob;
+    int rc = s->ops->get(s, hex, &blob, err);
+    if (rc)
+        return rc;
+    if ((rc = copy_file(blob, dest, 0644)) < 0)
+        rc = err_set(err, WEFT_EIO, "%s: %s", dest, strerror(-rc));
+    free(blob);
     return rc;
 }
 

@@ -82,6 +82,9 @@ int store_put_path(store *s, const char *path, int is_dir, json_t **ref, weft_er
  * filesystems). Caller frees *path. */
 int store_materialize(store *s, const json_t *ref, const char *dest, char **path,
                       weft_err *err);
+/* Writes the artifact of ref at dest, which must not exist: the file, or the directory
+ * with its files, as writable copies (never links into the store), every blob verified. */
+int store_export(store *s, const json_t *ref, const char *dest, weft_err *err);
 /* Verifies every blob of a reference (a directory's manifest and files). 0, or
  * WEFT_ENOTFOUND / WEFT_ECORRUPT naming the blob. */
 int store_verify(store *s, const json_t *ref, weft_err *err);

@@ -52,6 +52,7 @@ typedef struct cli_opts {
     uint32_t max_active;     /* backfill --max-active N (0: the schedule's) */
     int rerun;               /* backfill --rerun */
     int follow;              /* logs -f */
+    const char *out;         /* get -o PATH */
     compile_param *labels;   /* submit -l k=v; list --label k=v */
     size_t nlabels;
     const char *status;      /* list --status STATE */
@@ -168,6 +169,7 @@ int cmd_project(cli_opts *o);
 int cmd_schedule(cli_opts *o);
 int cmd_backfill(cli_opts *o);
 int cmd_notifications(cli_opts *o);
+int cmd_get(cli_opts *o);
 /* weft logs -f (cmd_follow.c): prints run's logs (task's, or every task's) as they are
  * written, until they end. Returns an exit code. */
 int cli_follow_logs(cli_opts *o, uint64_t run, const char *task);

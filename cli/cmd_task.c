@@ -1,7 +1,8 @@
-/* weft task run TYPE [-i name=value]...: runs one task of a type alone, for plugin
+/* weft task run TYPE [-i name=value]... [-o DIR]: runs one task of a type alone, for plugin
  * development. The inputs become the parameters of a one-task workflow (each typed as the
  * input it feeds, so values are checked and paths stored as for -p), which runs in a local
- * session on the state directory like `weft run`. Prints the task's outputs as JSON.
+ * session on the state directory like `weft run`. Prints the task's outputs as JSON and
+ * writes its file and directory outputs into DIR (default: the current directory).
  *
  * weft search INDEX QUERY... [-k N]: embed.search run the same way against an index file,
  * or the `index` output of RUN/TASK in the local catalogue; prints the hits. */
@@ -132,6 +133,37 @@ static int run_one(cli_opts *o, const char *type, json_t **task)
     return rc;
 }
 
+/* Writes every file or directory among outputs into o->out (default: the current
+ * directory) under its own name; an existing path is left alone, with a note. */
+static int write_outputs(const cli_opts *o, const json_t *outputs)
+{
+    char *where = xasprintf("%s/artifacts", o->state);
+    store *st = NULL;
+    weft_err err = {0};
+    int rc = EXIT_OK;
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)outputs, k, v) {
+        const char *name = cli_str(v, "name");
+        if (!store_ref_hash(v) || (!st && store_open(where, &st, &err) < 0))
+            continue;
+        char *dest = xasprintf("%s/%s", o->out ? o->out : ".",
+                               *name && !strchr(name, '/') && name[0] != '.' ? name : k);
+        if (access(dest, F_OK) == 0)
+            fprintf(stderr, "weft: output '%s': %s exists; not overwritten\n", k, dest);
+        else if (store_export(st, v, dest, &err) < 0)
+            rc = cli_exit_for(&err);
+        else
+            fprintf(stderr, "weft: output '%s' written to %s\n", k, dest);
+        free(dest);
+    }
+    if (err.code && !st)
+        rc = cli_exit_for(&err);
+    store_close(&st);
+    free(where);
+    return rc;
+}
+
 int cmd_task(cli_opts *o)
 {
     if (o->nargs != 2 || strcmp(o->args[0], "run") != 0) {
@@ -145,6 +177,8 @@ int cmd_task(cli_opts *o)
         char *text = json_dumps(outputs, JSON_INDENT(2) | JSON_SORT_KEYS);
         puts(text);
         free(text);
+        int wrc = write_outputs(o, outputs);
+        rc = rc ? rc : wrc;
     }
     json_decref(task);
     return rc;

@@ -22,13 +22,15 @@ static const char usage_text[] =
     "       [--schedule NAME] [--limit N] [--before RUN]\n"
     "                                    runs, newest first (the next page: --before)\n"
     "  logs RUN [TASK] [-f]              task logs (-f: follow them as they are written)\n"
+    "  get RUN/TASK[/OUTPUT] [-o PATH]   a task's output: a file or directory, or JSON\n"
     "  cancel RUN                        stop a run: nothing new starts, running tasks stop\n"
     "  retry RUN [--from TASK] [-p k=v]... [--dry-run]\n"
     "                                    rerun a run, reusing what succeeded\n"
     "  validate FILE [-p k=v]...         check a workflow without running it\n"
     "  graph FILE --dot|--mermaid        print the task graph\n"
     "  plugins                           task types on the plugin path\n"
-    "  task run TYPE [-i k=v]...         run one task alone (plugin development)\n"
+    "  task run TYPE [-i k=v]... [-o DIR]  run one task alone (plugin development); its\n"
+    "                                    files are written into DIR (default: here)\n"
     "  search INDEX|RUN/TASK QUERY... [-k N]   nearest chunks in a vector index\n"
     "  cache ls [--workflow W] [--task T] [--project P]  memoized results, newest first\n"
     "  cache show KEY                    one cache entry with its inputs and outputs\n"
@@ -137,6 +139,8 @@ static int parse(int argc, char **argv, cli_opts *o)
             o->name = argv[++i];
         else if (!strcmp(a, "--schedule") && v)
             o->schedule = argv[++i];
+        else if (!strcmp(a, "-o") && v)
+            o->out = argv[++i];
         else if (!strcmp(a, "--workflow") && v)
             o->workflow = argv[++i];
         else if (!strcmp(a, "--task") && v)
@@ -259,7 +263,8 @@ int main(int argc, char **argv)
                     {"events", cmd_events},   {"backup", cmd_backup}, {"restore", cmd_restore},
                     {"check", cmd_check},     {"keys", cmd_keys},     {"project", cmd_project},
                     {"schedule", cmd_schedule}, {"backfill", cmd_backfill},
-                    {"notifications", cmd_notifications}};
+                    {"notifications", cmd_notifications},
+                    {"get", cmd_get}};
     log_init("weft", LOG_WARN);
     /* What the CLI writes (local state, catalogue backups, key pairs) is its user's alone. */
     umask(077);

@@ -416,6 +416,9 @@ void sched_on_message(void *arg, zmq_msg_t *frames, size_t n)
     case WEFT__ENVELOPE__BODY_SCHEDULE:
         sched_on_schedule(s, &frames[0], &who, env->schedule);
         break;
+    case WEFT__ENVELOPE__BODY_DOWNLOAD:
+        sched_on_download(s, &frames[0], &who, env->download);
+        break;
     default:
         log_warn("dropped an unexpected message (body %d) from %s", (int)env->body_case,
                  sched_peer_name(&frames[0], peer, sizeof peer));

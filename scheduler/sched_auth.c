@@ -186,6 +186,7 @@ static const char *body_name(int body)
     case WEFT__ENVELOPE__BODY_PROJECT: return "a project request";
     case WEFT__ENVELOPE__BODY_UPLOAD: return "an upload";
     case WEFT__ENVELOPE__BODY_SCHEDULE: return "a schedule request";
+    case WEFT__ENVELOPE__BODY_DOWNLOAD: return "a download";
     default: return "a message";
     }
 }
@@ -206,6 +207,7 @@ static int role_needed(const Weft__Envelope *env, const char **what)
     case WEFT__ENVELOPE__BODY_RETRY:
     case WEFT__ENVELOPE__BODY_UPLOAD:
     case WEFT__ENVELOPE__BODY_SCHEDULE:
+    case WEFT__ENVELOPE__BODY_DOWNLOAD:
         *what = "the client role";
         return ROLE_CLIENT;
     case WEFT__ENVELOPE__BODY_QUERY:

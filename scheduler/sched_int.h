@@ -226,6 +226,9 @@ void sched_notify_close(sched *s);
 
 void sched_on_upload(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                      const Weft__UploadRequest *rq);
+/* A piece of a blob of a task's outputs, for a client that may see its run. */
+void sched_on_download(sched *s, const zmq_msg_t *id, const auth_peer *peer,
+                       const Weft__DownloadRequest *rq);
 void sched_uploads_free(sched *s);
 
 /* ---- sched_out.c: outgoing messages ---- */
@@ -252,6 +255,9 @@ uint8_t *sched_pack_reply(int code, const char *error, const char *json, uint64_
 /* Queues a reply to client id (error: lines of messages; json: the answer). */
 void sched_reply(sched *s, const zmq_msg_t *id, int code, const char *error, const char *json,
                  uint64_t run_id);
+/* A successful reply carrying bytes (a download's piece) beside json. */
+void sched_reply_data(sched *s, const zmq_msg_t *id, const char *json, const void *bytes,
+                      size_t n);
 /* Replies with j (consumed), or with err when j is NULL. */
 void sched_reply_json(sched *s, const zmq_msg_t *id, json_t *j, const weft_err *err);
 /* Steps the core with ev and applies the effects (answering lookups). */

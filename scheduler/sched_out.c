@@ -94,6 +94,22 @@ uint8_t *sched_pack_reply(int code, const char *error, const char *json, uint64_
     return wire_pack(&env, len);
 }
 
+void sched_reply_data(sched *s, const zmq_msg_t *id, const char *json, const void *bytes,
+                      size_t n)
+{
+    Weft__Reply r = WEFT__REPLY__INIT;
+    r.error = "";
+    r.json = (char *)json;
+    r.data.data = (uint8_t *)bytes;
+    r.data.len = n;
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_REPLY;
+    env.reply = &r;
+    size_t len;
+    uint8_t *data = wire_pack(&env, &len);
+    sched_queue_packed(s, id, data, len, OUT_REPLY, NULL);
+}
+
 void sched_reply(sched *s, const zmq_msg_t *id, int code, const char *error, const char *json,
                  uint64_t run_id)
 {

@@ -26,6 +26,15 @@ expect "a failing task exits 1" 1 $?
 expect_grep "with the plugin's message" "embed.chunk: overlap must be at least 0 and less than size \(10\), not 20" fails.out
 "$weft" task run sleep -i duration=1ms >plain.out 2>&1
 expect "a type with no outputs prints an empty object" '{}' "$(sed -n '/^{/,/^}/p' plain.out | tr -d ' \n')"
+printf 'id,x\n1,a\n2,b\n3,c\n4,d\n' >rows.csv
+mkdir split-out
+"$weft" task run data.split -i dataset=rows.csv -i test_fraction=0.5 -o split-out >split.out 2>&1
+expect "a task with file outputs succeeds" 0 $?
+expect "... and its files are written, each with the header, the rows split between them" \
+    "test train|2|4" \
+    "$(ls split-out | tr '\n' ' ' | sed 's/ $//')|$(cat split-out/* | grep -c '^id,x$')|$(cat split-out/* | grep -vc '^id,x$')"
+"$weft" task run data.split -i dataset=rows.csv -i test_fraction=0.5 -o split-out >split2.out 2>&1
+expect_grep "... and never overwritten" "exists; not overwritten" split2.out
 
 mkdir corpus
 cp /usr/share/doc/python3.11/html/_sources/tutorial/{inputoutput,errors,classes,modules}.rst.txt corpus/
