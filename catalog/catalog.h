@@ -168,6 +168,8 @@ int catalog_write_log(catalog *c, int64_t run, const char *task, int attempt,
  * past CATALOG_LOG_STREAM_MAX. */
 int catalog_append_log(catalog *c, int64_t run, const char *task, int attempt,
                        uint64_t offset, const void *data, size_t len);
+/* The size of that log now (0 when there is none). */
+int64_t catalog_log_size(catalog *c, int64_t run, const char *task, int attempt);
 /* That log from offset on (at most CATALOG_LOG_TAIL_MAX bytes, whole UTF-8 characters):
  * {"data", "next" (the offset after it), "size" (of the log now)}. */
 json_t *catalog_query_log_tail(catalog *c, int64_t run, const char *task, int attempt,
@@ -283,6 +285,7 @@ int64_t catalog_next_notification_us(catalog *c);
  * (again at next_us) or "failed" (given up). */
 typedef struct catalog_delivery {
     int64_t id;
+    const char *key;     /* the row's key too (an id may be reissued after a rollback) */
     int number;
     int64_t started_us, finished_us;
     long status;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "catalog/catalog.h"
@@ -37,6 +38,15 @@ int catalog_append_log(catalog *c, int64_t run, const char *task, int attempt,
     free(dir);
     free(path);
     return rc;
+}
+
+int64_t catalog_log_size(catalog *c, int64_t run, const char *task, int attempt)
+{
+    char *path = log_path(c, run, task, attempt);
+    struct stat st;
+    int64_t size = stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
+    free(path);
+    return size;
 }
 
 /* How much of buf (len bytes) is whole UTF-8 characters: a character cut at the end comes

@@ -47,7 +47,8 @@ int catalog_record_delivery(catalog *c, const catalog_delivery *d)
 {
     sqlite3_stmt *s = cat_prepared(c, ST_NOTIFY_ATTEMPT,
         "INSERT OR REPLACE INTO notification_attempts(notification_id, number, started_us, "
-        "finished_us, status, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+        "finished_us, status, error) SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM "
+        "notifications WHERE id = ?1 AND key = ?7)");
     if (!s)
         return WEFT_EDB;
     sqlite3_bind_int64(s, 1, d->id);
@@ -57,11 +58,13 @@ int catalog_record_delivery(catalog *c, const catalog_delivery *d)
     if (d->status)
         sqlite3_bind_int64(s, 5, d->status);
     cat_bind_text(s, 6, d->error);
+    cat_bind_text(s, 7, d->key);
     if (cat_done(c, s, "record a delivery") < 0)
         return WEFT_EDB;
     s = cat_prepared(c, ST_NOTIFY_STATE,
         "UPDATE notifications SET state = ?2, attempts = ?3, next_us = ?4, last_error = ?5, "
-        "finished_us = CASE WHEN ?2 = 'pending' THEN NULL ELSE ?6 END WHERE id = ?1");
+        "finished_us = CASE WHEN ?2 = 'pending' THEN NULL ELSE ?6 END WHERE id = ?1 AND "
+        "key = ?7");
     if (!s)
         return WEFT_EDB;
     sqlite3_bind_int64(s, 1, d->id);
@@ -70,6 +73,7 @@ int catalog_record_delivery(catalog *c, const catalog_delivery *d)
     sqlite3_bind_int64(s, 4, d->next_us);
     cat_bind_text(s, 5, d->error);
     sqlite3_bind_int64(s, 6, d->finished_us);
+    cat_bind_text(s, 7, d->key);
     return cat_done(c, s, "record a delivery");
 }
 

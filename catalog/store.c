@@ -557,7 +557,7 @@ static int build_dir(store *s, const json_t *ref, const char *top, int export, w
     int rc = load_manifest(s, store_ref_hash(ref), &m, err);
     if (rc)
         return rc;
-    rc = export ? (mkdir(top, 0755) < 0 ? -errno : 0) : fs_mkdir_p(top, 0755);
+    rc = fs_mkdir_p(top, 0755);
     if (rc < 0)
         rc = err_set(err, WEFT_EIO, "%s: %s", top, strerror(-rc));
     size_t i;
@@ -579,12 +579,12 @@ static int build_dir(store *s, const json_t *ref, const char *top, int export, w
             char *blob;
             const char *hex = json_string_value(json_object_get(e, "hash"));
             rc = s->ops->get(s, hex ? hex : "", &blob, err);
-            int exec = json_is_true(json_object_get(e, "exec"));
+            int got = rc == 0, exec = json_is_true(json_object_get(e, "exec"));
             unsigned mode = (exec ? 0555 : 0444) | (export ? 0200 : 0);
             if (!rc && (export || link(blob, target) < 0) &&
                 (rc = copy_file(blob, target, mode)) < 0)
                 rc = err_set(err, WEFT_EIO, "%s: %s", target, strerror(-rc));
-            if (!rc)
+            if (got)
                 free(blob);
         }
         free(target);
@@ -612,14 +612,23 @@ int store_export(store *s, const json_t *ref, const char *dest, weft_err *err)
     const char *hex = store_ref_hash(ref);
     if (!hex)
         return err_set(err, WEFT_EINVAL, "not an artifact reference");
-    if (store_ref_is_dir(ref))
-        return build_dir(s, ref, dest, 1, err);
+    if (store_ref_is_dir(ref)) {
+        if (mkdir(dest, 0755) < 0) /* never into what exists */
+            return err_set(err, WEFT_EIO, "%s: %s", dest, strerror(errno));
+        int rc = build_dir(s, ref, dest, 1, err);
+        if (rc)
+            fs_remove_tree(dest); /* nothing half-written is left behind */
+        return rc;
+    }
     char *blob;
     int rc = s->ops->get(s, hex, &blob, err);
     if (rc)
         return rc;
-    if ((rc = copy_file(blob, dest, 0644)) < 0)
+    if ((rc = copy_file(blob, dest, 0644)) < 0) {
+        if (rc != -EEXIST)
+            unlink(dest);
         rc = err_set(err, WEFT_EIO, "%s: %s", dest, strerror(-rc));
+    }
     free(blob);
     return rc;
 }

@@ -45,7 +45,9 @@ static int pump(follow *f, const json_t *unit, const json_t *attempt)
     weft_err err = {0};
     json_t *tail = source_log_tail(f->s, f->run, name, (uint32_t)number,
                                    at ? (uint64_t)(at - 1) : 0, &err);
-    const char *data = tail ? cli_str(tail, "data") : "";
+    if (!tail)
+        return 1; /* not this time: looked at again on the next round */
+    const char *data = cli_str(tail, "data");
     if (*data) {
         if (!f->current || strcmp(f->current, key)) {
             printf("%s==> %s (attempt %lld) <==\n", f->current ? "\n" : "", name,
@@ -58,7 +60,7 @@ static int pump(follow *f, const json_t *unit, const json_t *attempt)
         free(safe);
         fflush(stdout);
     }
-    uint64_t next = tail ? (uint64_t)json_integer_value(json_object_get(tail, "next")) : 0;
+    uint64_t next = (uint64_t)json_integer_value(json_object_get(tail, "next"));
     int more = running || *data;
     strmap_put(f->offsets, key, (void *)((next + 1) | (more ? 0 : DONE_BIT)));
     json_decref(tail);
@@ -75,7 +77,7 @@ static int look(follow *f, const char *task, int *rc)
         *rc = cli_exit_for(&err);
         return 0;
     }
-    int more = !strcmp(cli_str(r, "state"), "running"), found = !task;
+    int more = !strcmp(cli_str(r, "state"), "running"), found = !task, task_more = 0;
     size_t i, j, k;
     const json_t *t, *e, *a;
     json_array_foreach(json_object_get(r, "tasks"), i, t) {
@@ -91,10 +93,8 @@ static int look(follow *f, const char *task, int *rc)
             int pumping = 0;
             json_array_foreach(json_object_get(e, "attempt_list"), k, a)
                 pumping |= pump(f, e, a);
-            if (task)
-                more = open || pumping;
-            else
-                more |= pumping;
+            task_more |= open || pumping;
+            more |= pumping;
         }
         json_decref(units);
     }
@@ -104,7 +104,7 @@ static int look(follow *f, const char *task, int *rc)
         *rc = EXIT_USAGE;
         return 0;
     }
-    return more;
+    return task ? task_more : more;
 }
 
 int cli_follow_logs(cli_opts *o, uint64_t run, const char *task)

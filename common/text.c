@@ -1,6 +1,11 @@
 /* text: see text.h. */
 #include "common/text.h"
 
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
 size_t text_tail(const char *s, size_t len, unsigned lines, size_t max)
 {
     size_t end = len, start;
@@ -13,4 +18,28 @@ size_t text_tail(const char *s, size_t len, unsigned lines, size_t max)
     while (start < len && ((unsigned char)s[start] & 0xC0) == 0x80)
         start++;
     return start;
+}
+
+char *text_utf8(const char *s, size_t len)
+{
+    char *out = malloc(len + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+        json_t *one = n && i + n <= len && c ? json_stringn(s + i, n) : NULL;
+        if (one) {
+            memcpy(out + o, s + i, n);
+            o += n;
+            i += n;
+            json_decref(one);
+        } else {
+            out[o++] = '?';
+            i++;
+        }
+    }
+    out[o] = '\0';
+    return out;
 }

@@ -7,5 +7,8 @@
 /* Where the last `lines` lines of s (len bytes; trailing line breaks do not count as lines)
  * begin, taking at most max bytes and starting on a UTF-8 character. */
 size_t text_tail(const char *s, size_t len, unsigned lines, size_t max);
+/* s (len bytes) as valid UTF-8 without NUL: every byte that is not part of a well-formed
+ * character becomes '?'. A new string (caller frees). */
+char *text_utf8(const char *s, size_t len);
 
 #endif

@@ -11,6 +11,9 @@
 
 #include "common/xmem.h"
 
+#define SLACK_HEADER_MAX 150
+#define SLACK_SECTION_MAX 3000
+
 static const char *str(const json_t *o, const char *k)
 {
     const char *v = json_string_value(json_object_get(o, k));
@@ -90,12 +93,28 @@ void notify_text(const json_t *payload, char **subject, char **text)
     *text = t;
 }
 
-/* An incoming-webhook body: the summary as text, and as a header and a section block. */
+/* Cuts s to at most max bytes, at a UTF-8 character, ending with "..." when cut. */
+static void cut(char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max)
+        return;
+    n = max - 3;
+    while (n && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    memcpy(s + n, "...", 4);
+}
+
+/* An incoming-webhook body: the summary as text, and as a header and a section block,
+ * within Slack's limits (a header's text 150 characters, a section's 3000). */
 static char *slack_body(const json_t *payload)
 {
     char *subject, *text;
     notify_text(payload, &subject, &text);
-    const char *rest = strchr(text, '\n');
+    char *rest = strchr(text, '\n');
+    cut(subject, SLACK_HEADER_MAX);
+    if (rest)
+        cut(rest + 1, SLACK_SECTION_MAX);
     json_t *b = json_pack("{s:s, s:[{s:s, s:{s:s, s:s}}, {s:s, s:{s:s, s:s}}]}", "text", subject,
                           "blocks", "type", "header", "text", "type", "plain_text", "text",
                           subject, "type", "section", "text", "type", "mrkdwn", "text",
@@ -218,6 +237,8 @@ static int make_smtp(notify_request *r, const json_t *target, const json_t *payl
         if (!pw)
             return -1;
         curl_easy_setopt(r->easy, CURLOPT_USERNAME, str(target, "user"));
+        /* A password never crosses the network in the clear: STARTTLS or smtps://. */
+        curl_easy_setopt(r->easy, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
         curl_easy_setopt(r->easy, CURLOPT_PASSWORD, pw); /* libcurl keeps a copy */
         sodium_memzero(pw, strlen(pw));
         free(pw);

@@ -271,7 +271,11 @@ static void on_result(sched *s, const zmq_msg_t *id, const char *user, const Wef
         dag_unit_name(core_run_dag(s->core, run), task, elem, name, sizeof name);
         /* The last WIRE_LOG_MAX bytes, whatever the worker sent. */
         size_t skip = r->log.len > WIRE_LOG_MAX ? r->log.len - WIRE_LOG_MAX : 0;
-        catalog_write_log(s->cat, (int64_t)run, name, no, r->log.data + skip, r->log.len - skip);
+        /* It replaces the streamed log, unless it is the end of a longer one. */
+        if (r->log.len < WIRE_LOG_MAX ||
+            catalog_log_size(s->cat, (int64_t)run, name, no) < (int64_t)(r->log.len - skip))
+            catalog_write_log(s->cat, (int64_t)run, name, no, r->log.data + skip,
+                              r->log.len - skip);
     }
     /* Kept even from a late result: it is what that attempt got done. */
     if (r->checkpoint_json && r->checkpoint_json[0])
@@ -280,7 +284,7 @@ static void on_result(sched *s, const zmq_msg_t *id, const char *user, const Wef
     /* The end of a failed attempt's log, as text (a catch handler gets it). */
     const char *log = r->log.data ? (const char *)r->log.data : "";
     size_t tail = text_tail(log, r->log.len, LOG_TAIL_LINES, LOG_TAIL_MAX);
-    char *tail_text = r->ok ? NULL : xstrndup(log + tail, r->log.len - tail);
+    char *tail_text = r->ok ? NULL : text_utf8(log + tail, r->log.len - tail);
     core_event ev = {.kind = EV_RESULT,
                      .now_us = now,
                      .worker = sender,

@@ -145,7 +145,12 @@ void sched_recover_runs(sched *s)
         recover_free(&rec);
     }
     json_decref(runs);
-    sched_schedules_load(s);
+    /* At start, slots that passed while we were down were missed; after a spell of being
+     * degraded, the slots of the spell (and of the turn that failed, a moment before it
+     * began) are merely late. */
+    int64_t up_us = s->degraded_since_us ? s->degraded_since_us - 1000000 : clock_wall_us();
+    sched_schedules_load(s, up_us / 1000000);
+    s->degraded_since_us = 0;
     sched_commit(s);
 }
 

@@ -197,8 +197,9 @@ void sched_schedule_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer,
 void sched_on_schedule(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                        const Weft__ScheduleRequest *rq);
 /* (Re)reads the live schedules from the catalogue: slots that passed since a schedule's
- * cursor (the scheduler was down or degraded) follow its catchup. */
-int sched_schedules_load(sched *s);
+ * cursor up to live_from_s (the scheduler was down) follow its catchup; later ones (a
+ * spell of being degraded) are due. */
+int sched_schedules_load(sched *s, int64_t live_from_s);
 /* Looks at the schedules in the next loop turn (a run ended: a queued slot may start). */
 void sched_schedules_kick(sched *s);
 void sched_schedules_free(sched *s);

@@ -15,9 +15,9 @@
  * has not ended --attempt-grace (default 30s) after its timeout fails as timeout by the
  * scheduler's own clock, whatever its worker does. A remote client's uploaded file (one
  * blob) may be at most --max-upload (default 16G). The secrets notifications name (webhook
- * signing keys, Slack URLs, SMTP passwords) are read from --secrets-dir (one file per
- * secret), else from the environment variables --secret-env allows (read at start, then
- * removed; common/secrets.h). */
+ * signing keys, Slack URLs, SMTP passwords) are read from --secrets-dir, a directory per
+ * project (DIR/PROJECT/NAME), or for the default project from the environment variables
+ * --secret-env allows (read at start, then removed; common/secrets.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/secrets.h"
 #include "common/text.h"
+#include "common/u64map.h"
 #include "common/xmem.h"
 #include "scheduler/notify_send.h"
 #include "scheduler/sched_int.h"
@@ -43,6 +44,7 @@ struct notifier {
     int64_t inflight[INFLIGHT_MAX]; /* ids being delivered (0: a free place) */
     size_t ninflight;
     int64_t sla_checked_us;
+    u64map *sla_late;        /* runs whose sla_missed is queued (a run -> 1) */
     const char *secrets_dir;
     const secret_set *env_secrets;
 };
@@ -50,6 +52,7 @@ struct notifier {
 /* One delivery under way. */
 typedef struct delivery {
     sched *s;
+    char *key;       /* the row's key: a row id alone may be reissued after a rollback */
     int64_t id, created_us, started_us;
     int number;
     notify_request req;
@@ -199,32 +202,56 @@ void sched_notify_event(sched *s, const dag *g, uint64_t run, const char *event,
     sched_notify_kick(s);
 }
 
-/* Runs past their sla: each gets its sla_missed once (the key sees to that). */
+/* Runs past their sla: each gets its sla_missed once (the key sees to that; the set of
+ * late runs spares the catalogue the asking). */
 static void check_slas(sched *s, int64_t now)
 {
-    if (now - s->notifier->sla_checked_us < SLA_CHECK_US)
+    struct notifier *nt = s->notifier;
+    if (now - nt->sla_checked_us < SLA_CHECK_US)
         return;
-    s->notifier->sla_checked_us = now;
+    nt->sla_checked_us = now;
     weft_err err = {0};
     json_t *runs = catalog_query_open_runs(s->cat, &err);
     size_t i;
     const json_t *r;
+    u64map *late = u64map_new();
     json_array_foreach(runs, i, r) {
         uint64_t id = (uint64_t)json_integer_value(json_object_get(r, "id"));
         const dag *g = core_run_dag(s->core, id);
-        if (g && g->sla_ms &&
-            now > json_integer_value(json_object_get(r, "created_us")) + g->sla_ms * 1000)
+        if (!g || !g->sla_ms ||
+            now <= json_integer_value(json_object_get(r, "created_us")) + g->sla_ms * 1000)
+            continue;
+        if (!u64map_get(nt->sla_late, id))
             sched_notify_event(s, g, id, "sla_missed", NULL);
+        u64map_put(late, id, (void *)1);
     }
     json_decref(runs);
+    u64map_destroy(&nt->sla_late); /* forgets the runs that ended */
+    nt->sla_late = late;
 }
 
 /* ---- delivery ---- */
 
+/* Whose secrets a delivery may read: its run's project's. */
+typedef struct secret_scope {
+    const struct notifier *nt;
+    const char *project;
+} secret_scope;
+
+/* A notification's secret: from the project's own directory, DIR/PROJECT/NAME; the
+ * variables --secret-env allows serve the default project only. */
 static char *read_secret(void *ud, const char *name, char *why, size_t n)
 {
-    struct notifier *nt = ud;
-    return secrets_read(nt->secrets_dir, nt->env_secrets, name, "the scheduler", why, n);
+    const secret_scope *sc = ud;
+    int deflt = !strcmp(sc->project, CATALOG_DEFAULT_PROJECT);
+    char *dir = sc->nt->secrets_dir && auth_project_name_ok(sc->project)
+                    ? xasprintf("%s/%s", sc->nt->secrets_dir, sc->project)
+                    : NULL;
+    char where[120];
+    snprintf(where, sizeof where, "the scheduler for project '%s'", sc->project);
+    char *v = secrets_read(dir, deflt ? sc->nt->env_secrets : NULL, name, where, why, n);
+    free(dir);
+    return v;
 }
 
 static int inflight_has(const struct notifier *nt, int64_t id)
@@ -257,7 +284,8 @@ static void record(sched *s, const delivery *d, long status, const char *why)
     const char *state = !why ? "delivered"
                         : now + wait_ms * 1000 - d->created_us > NOTIFY_GIVE_UP_US ? "failed"
                                                                                    : "pending";
-    catalog_delivery cd = {.id = d->id, .number = d->number, .started_us = d->started_us,
+    catalog_delivery cd = {.id = d->id, .key = d->key, .number = d->number,
+                           .started_us = d->started_us,
                            .finished_us = now, .status = status, .error = why, .state = state,
                            .next_us = now + wait_ms * 1000};
     catalog_record_delivery(s->cat, &cd);
@@ -282,6 +310,7 @@ static void on_delivered(void *ud, CURL *easy, CURLcode rc)
     }
     inflight_set(s->notifier, d->id, 0);
     notify_request_free(&d->req);
+    free(d->key);
     free(d);
     if (!s->stopping)
         sched_notify_kick(s);
@@ -296,12 +325,18 @@ static void deliver(sched *s, const json_t *row, int64_t now)
     d->created_us = json_integer_value(json_object_get(row, "created_us"));
     d->number = (int)json_integer_value(json_object_get(row, "attempts")) + 1;
     d->started_us = now;
+    d->key = xstrdup(json_string_value(json_object_get(row, "key")));
     char why[400];
+    secret_scope scope = {.nt = nt, .project = json_string_value(json_object_get(row,
+                                                                                 "project"))};
+    if (!scope.project)
+        scope.project = "";
     if (notify_request_make(&d->req, json_object_get(row, "target"),
                             json_object_get(row, "payload"),
                             json_string_value(json_object_get(row, "key")), now / 1000000,
-                            read_secret, nt, why, sizeof why) < 0) {
+                            read_secret, &scope, why, sizeof why) < 0) {
         record(s, d, 0, why);
+        free(d->key);
         free(d);
         return;
     }
@@ -310,6 +345,7 @@ static void deliver(sched *s, const json_t *row, int64_t now)
         inflight_set(nt, d->id, 0);
         record(s, d, 0, "libcurl refused the transfer");
         notify_request_free(&d->req);
+        free(d->key);
         free(d);
     }
 }
@@ -321,7 +357,6 @@ static void on_tick(uv_timer_t *t)
     int64_t now = clock_wall_us();
     uint64_t wait = TICK_MS;
     if (!s->degraded) {
-        check_slas(s, now);
         weft_err err = {0};
         json_t *due = catalog_due_notifications(s->cat, now, INFLIGHT_MAX * 2, &err);
         size_t i;
@@ -334,6 +369,8 @@ static void on_tick(uv_timer_t *t)
         int64_t next = catalog_next_notification_us(s->cat);
         if (next > now && (next - now) / 1000 < TICK_MS)
             wait = (uint64_t)((next - now) / 1000) + 1;
+        /* Last: what it queues is sent in a later turn, once this one has committed. */
+        check_slas(s, now);
     }
     uv_timer_start(&nt->timer, on_tick, wait, 0);
 }
@@ -354,6 +391,7 @@ int sched_notify_open(sched *s, const sched_config *cfg)
         free(nt);
         return -1;
     }
+    nt->sla_late = u64map_new();
     nt->secrets_dir = cfg->secrets_dir;
     nt->env_secrets = cfg->env_secrets;
     uv_timer_init(&s->loop, &nt->timer);
@@ -366,6 +404,7 @@ int sched_notify_open(sched *s, const sched_config *cfg)
 static void free_notifier(uv_handle_t *h)
 {
     sched *s = h->data;
+    u64map_destroy(&s->notifier->sla_late);
     free(s->notifier);
     s->notifier = NULL;
 }

@@ -26,6 +26,9 @@
 #define BACKFILL_MAX 10000   /* slots of one backfill */
 #define TICK_MAX_MS 60000
 #define NAME_MAX_LEN 64
+#define MAX_ACTIVE_MAX 1000
+#define TIME_MIN 0                  /* 1970 */
+#define TIME_MAX 253402300799LL     /* 9999-12-31T23:59:59Z */
 
 enum catchup { CATCHUP_NONE, CATCHUP_LAST, CATCHUP_ALL };
 
@@ -121,7 +124,7 @@ void sched_schedules_free(sched *s)
     s->schedules = NULL;
 }
 
-int sched_schedules_load(sched *s)
+int sched_schedules_load(sched *s, int64_t live_from_s)
 {
     if (!s->schedules) {
         s->schedules = xcalloc(1, sizeof *s->schedules);
@@ -137,12 +140,11 @@ int sched_schedules_load(sched *s)
         log_error("cannot read the schedules: %s", err.msg);
         return -1;
     }
-    int64_t now_s = clock_wall_us() / 1000000;
     size_t i;
     json_t *r;
     int rc = 0;
     json_array_foreach(ids, i, r)
-        rc |= add_live(s, json_integer_value(json_object_get(r, "id")), now_s);
+        rc |= add_live(s, json_integer_value(json_object_get(r, "id")), live_from_s);
     json_decref(ids);
     if (s->schedules->n)
         log_info("%zu schedules and backfills", s->schedules->n);
@@ -286,12 +288,13 @@ static int start_slot(sched *s, live *l, int64_t slot, int64_t now_us)
     return 0;
 }
 
-/* Starts l's queued slots, oldest first, while fewer than max_active of its runs run. */
-static void launch(sched *s, live *l, int64_t now_us)
+/* Starts l's queued slots, oldest first, while fewer than max_active of its runs run.
+ * Returns 1 when l is a backfill with nothing left to start or wait for. */
+static int launch(sched *s, live *l, int64_t now_us)
 {
     int64_t running = catalog_schedule_running(s->cat, l->id);
     if (running < 0 || running >= l->max_active)
-        return;
+        return 0;
     weft_err err = {0};
     json_t *queued = catalog_queued_fires(s->cat, l->id, (int)(l->max_active - running), &err);
     size_t i;
@@ -299,7 +302,9 @@ static void launch(sched *s, live *l, int64_t now_us)
     json_array_foreach(queued, i, q)
         if (start_slot(s, l, json_integer_value(json_object_get(q, "slot_s")), now_us) < 0)
             break;
+    int done = l->backfill && queued && !json_array_size(queued) && !running;
     json_decref(queued);
+    return done;
 }
 
 static void on_tick(uv_timer_t *t);
@@ -336,7 +341,10 @@ static void on_tick(uv_timer_t *t)
             continue;
         if (!l->backfill)
             more |= advance(s, l, now_us / 1000000, now_us);
-        launch(s, l, now_us);
+        if (launch(s, l, now_us)) { /* a finished backfill: nothing more to look at */
+            drop_live(s, l->id);
+            i--;
+        }
     }
     arm(s, more);
 }
@@ -349,10 +357,11 @@ void sched_schedules_kick(sched *s)
 
 /* ---- requests ---- */
 
+/* 1 to 64 of [A-Za-z0-9_.-], not "backfill-..." (the names of unnamed backfills). */
 static int name_ok(const char *name)
 {
     size_t n = strlen(name);
-    return n && n <= NAME_MAX_LEN &&
+    return n && n <= NAME_MAX_LEN && strncmp(name, "backfill-", 9) != 0 &&
            strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }
 
@@ -554,7 +563,12 @@ void sched_schedule_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer,
         sched_reply(s, id, WEFT_EINVAL, why, NULL, 0);
     } else if (*rq->schedule_name && !name_ok(rq->schedule_name)) {
         sched_reply(s, id, WEFT_EINVAL, "a schedule's name is 1 to 64 characters of "
-                    "[A-Za-z0-9_.-]", NULL, 0);
+                    "[A-Za-z0-9_.-], not starting with backfill- (unnamed backfills' names)",
+                    NULL, 0);
+    } else if (backfill && (rq->max_active > MAX_ACTIVE_MAX || rq->from_s < TIME_MIN ||
+                            rq->to_s > TIME_MAX)) {
+        sched_reply(s, id, WEFT_EINVAL, "a backfill takes --max-active 1 to 1000, and times "
+                    "between the years 1970 and 9999", NULL, 0);
     } else if (!sched_limits_why(s, nr->project, g->ntasks, 0, why, sizeof why)) {
         sched_reply(s, id, WEFT_ELIMIT, why, NULL, 0);
     } else if (backfill) {

@@ -2,6 +2,7 @@
 #include "worker/logstream.h"
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,14 +19,17 @@ static int secret_spans_lines(const secret_set *s)
 }
 
 /* The next chunk of the file at ls->in (masked; caller frees), or NULL. */
-static char *next_chunk(logstream *ls, int fd, const secret_set *secrets, size_t *len)
+static char *next_chunk(logstream *ls, int fd, const secret_set *secrets, int final,
+                        size_t *len)
 {
     char *buf = xmalloc(LOGSTREAM_CHUNK);
     ssize_t n = pread(fd, buf, LOGSTREAM_CHUNK, (off_t)ls->in);
     size_t take = n > 0 ? (size_t)n : 0;
-    if (take && secrets && secrets->n) {
+    if (take && secrets && secrets->n && !(final && take < LOGSTREAM_CHUNK)) {
         while (take && buf[take - 1] != '\n')
-            take--; /* a whole line at least: else wait for its end */
+            take--; /* whole lines: else wait for the line's end */
+        if (!take && n == LOGSTREAM_CHUNK)
+            ls->stopped = 1; /* a line longer than a chunk could hide a secret's cut */
     }
     if (!take) {
         free(buf);
@@ -42,16 +46,17 @@ static char *next_chunk(logstream *ls, int fd, const secret_set *secrets, size_t
 }
 
 void logstream_pump(logstream *ls, const char *path, const secret_set *secrets,
-                    uint64_t attempt_id, const char *nonce, logstream_send_fn send, void *ud)
+                    uint64_t attempt_id, const char *nonce, int final, logstream_send_fn send,
+                    void *ud)
 {
-    if (secrets && secret_spans_lines(secrets))
+    if (ls->stopped || (secrets && secret_spans_lines(secrets)))
         return;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return;
-    for (int i = 0; i < LOGSTREAM_MAX_CHUNKS; i++) {
+    for (int i = 0; i < (final ? INT32_MAX : LOGSTREAM_MAX_CHUNKS); i++) {
         size_t len;
-        char *data = next_chunk(ls, fd, secrets, &len);
+        char *data = next_chunk(ls, fd, secrets, final, &len);
         if (!data)
             break;
         Weft__LogChunk c = WEFT__LOG_CHUNK__INIT;

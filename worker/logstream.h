@@ -5,7 +5,9 @@
  * scheduler keeps it (a resent chunk lands where it did before). Secrets are masked as in
  * everything else the worker sends: with secrets, a chunk ends at a line break, so a
  * secret (which holds none) is never cut in two; an attempt whose secrets hold a line break
- * is not streamed (its log arrives, masked, with its result). */
+ * is not streamed, nor the rest of one that writes a line longer than a chunk (its log
+ * arrives, masked, with its result). A chunk the scheduler could not take (it was
+ * restarting) leaves a gap that the log sent with the result fills. */
 #ifndef WEFT_LOGSTREAM_H
 #define WEFT_LOGSTREAM_H
 
@@ -21,12 +23,15 @@
 typedef struct logstream {
     uint64_t in;  /* bytes of the file taken */
     uint64_t out; /* bytes sent (masked) */
+    int stopped;  /* a line too long to mask in one chunk: no more streaming */
 } logstream;
 
 typedef void (*logstream_send_fn)(void *ud, const Weft__Envelope *env);
 
-/* Sends what path gained (see above) as LogChunk messages of attempt attempt_id. */
+/* Sends what path gained (see above) as LogChunk messages of attempt attempt_id; final
+ * (the attempt has ended): all of it, up to its last byte. */
 void logstream_pump(logstream *ls, const char *path, const secret_set *secrets,
-                    uint64_t attempt_id, const char *nonce, logstream_send_fn send, void *ud);
+                    uint64_t attempt_id, const char *nonce, int final, logstream_send_fn send,
+                    void *ud);
 
 #endif

@@ -166,9 +166,11 @@ static void send_register(worker *w)
     free(finished);
 }
 
-static void send_result(worker *w, const running *job, int ok, int cls, const char *msg,
+static void send_result(worker *w, running *job, int ok, int cls, const char *msg,
                         const char *outputs, const uint8_t *log, size_t loglen)
 {
+    logstream_pump(&job->stream, job->log_path, &job->secrets, job->attempt_id,
+                   job->nonce, 1, send_env, w); /* the log's end, before the result */
     Weft__Result r = WEFT__RESULT__INIT;
     r.attempt_id = job->attempt_id;
     r.ok = ok;
@@ -576,7 +578,7 @@ static void on_heartbeat(uv_timer_t *t)
         running *job = w->slots[i].job;
         if (job)
             logstream_pump(&job->stream, job->log_path, &job->secrets, job->attempt_id,
-                           job->nonce, send_env, w);
+                           job->nonce, 0, send_env, w);
     }
 }
 

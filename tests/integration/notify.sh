@@ -17,7 +17,7 @@ hook_port=$(free_port)
 smtp_port=$(free_port)
 down_port=$(free_port)
 hooks="http://127.0.0.1:$hook_port"
-mkdir -p "$T/hooks" "$T/mail/tmp" "$T/mail/new" "$T/mail/cur" "$T/secrets"
+mkdir -p "$T/hooks" "$T/mail/tmp" "$T/mail/new" "$T/mail/cur" "$T/secrets/default"
 "$py" "$WEFT_SRC/tests/integration/hook_server.py" "$hook_port" "$T/hooks" >"$T/hook-server.out" 2>&1 &
 PIDS+=($!)
 # aiosmtpd ends with status 0 on SIGTERM only when told to: run it from a wrapper that is.
@@ -28,8 +28,8 @@ from aiosmtpd.main import main
 main()' -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Mailbox "$T/mail" \
     >"$T/smtp-server.out" 2>&1 &
 PIDS+=($!)
-printf 'hook-key-0123456789' >"$T/secrets/hook-key"
-chmod 600 "$T/secrets/hook-key"
+printf 'hook-key-0123456789' >"$T/secrets/default/hook-key" # project default's secrets
+chmod 600 "$T/secrets/default/hook-key"
 "$WEFT_BIN/weft-scheduler" --state "$state" --listen "$ep" --insecure \
     --secrets-dir "$T/secrets" >"$T/scheduler.log" 2>&1 &
 SCHED_PID=$!
@@ -210,6 +210,24 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 expect_text "a missing secret is named in the attempt's error" \
-    "secret 'no-such-key' is not available on the scheduler" \
+    "secret 'no-such-key' is not available on the scheduler for project 'default'" \
     "$(w notifications "$run")"
 expect "... and nothing was sent" 0 "$(requests /ok/nokey | wc -l)"
+
+# ---- a project reads only its own secrets ----
+cat >"$T/other.yaml" <<EOF
+workflow: other
+notify: [ { type: webhook, url: "$hooks/ok/other", secret: hook-key, on: succeeded } ]
+tasks:
+  t: { type: noop }
+EOF
+w submit "$T/other.yaml" --project other --wait >/dev/null || fail "other run"
+run=$(sql "$state" "SELECT max(id) FROM runs")
+for _ in $(seq 100); do
+    [ -n "$(sql "$state" "SELECT last_error FROM notifications WHERE run_id = $run")" ] && break
+    sleep 0.1
+done
+expect_text "another project's run cannot use project default's signing key" \
+    "secret 'hook-key' is not available on the scheduler for project 'other'" \
+    "$(w notifications "$run")"
+expect "... and nothing was sent" 0 "$(requests /ok/other | wc -l)"
