@@ -69,7 +69,8 @@ expect "one cache entry per project" "a b" \
     "$(sql "$state" "SELECT group_concat(project, ' ') FROM (SELECT project FROM cache ORDER BY project)")"
 
 # Bob cannot read, follow, cancel or retry alice's runs.
-for cmd in "status 1" "logs 1" "events 1" "cancel 1" "retry 1" "retry 1 --dry-run"; do
+for cmd in "status 1" "logs 1" "events 1" "cancel 1" "retry 1" "retry 1 --dry-run" \
+    "logs 1 rand -f" "get 1/rand/stdout" "notifications 1"; do
     # shellcheck disable=SC2086
     "$weft" $cmd "${as_bob[@]}" >"$T/bob-cmd.txt" 2>&1
     expect "bob: weft $cmd is refused" 4 "$?"
@@ -194,6 +195,30 @@ else
     fail "bob's key answered with alice's run: $(cat "$T/k-bob.txt")"
 fi
 wait_run_ended "$state" "$(submitted "$T/k-alice.txt")"
+
+# Schedules belong to their project: bob can neither see nor pause nor remove alice's.
+cat >"$T/hourly.yaml" <<'YAML'
+workflow: hourly
+schedule: { every: 1h }
+tasks:
+  t: { type: noop }
+YAML
+"$weft" schedule add "$T/hourly.yaml" --project a "${as_alice[@]}" >/dev/null ||
+    fail "alice adds a schedule"
+for cmd in pause resume rm; do
+    "$weft" schedule "$cmd" hourly "${as_bob[@]}" 2>"$T/bob-sched.txt"
+    expect "bob: weft schedule $cmd of alice's schedule is refused" 4 "$?"
+    expect_grep "... with the reason" "'bob' may not use project 'a'" "$T/bob-sched.txt"
+done
+"$weft" schedule add "$T/hourly.yaml" --project a --name bobs "${as_bob[@]}" 2>/dev/null
+expect "bob cannot add a schedule to project a" 4 "$?"
+expect "bob's schedule ls shows none of a's" "" \
+    "$("$weft" schedule ls --json "${as_bob[@]}" | jq -r '.[].name')"
+expect "alice's schedule is untouched" "hourly|0|" \
+    "$(sql "$state" "SELECT name || '|' || paused || '|' || coalesce(removed_us, '')
+        FROM schedules")"
+"$weft" notifications "${as_bob[@]}" --json >"$T/bob-notes.json" || fail "bob notifications"
+expect "bob's notifications list holds none of a's" 0 "$(jq length "$T/bob-notes.json")"
 
 # The limits survive a restart; a client's old key rows load with their projects.
 kill_scheduler
