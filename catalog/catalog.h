@@ -168,6 +168,8 @@ int catalog_write_log(catalog *c, int64_t run, const char *task, int attempt,
  * past CATALOG_LOG_STREAM_MAX. */
 int catalog_append_log(catalog *c, int64_t run, const char *task, int attempt,
                        uint64_t offset, const void *data, size_t len);
+/* The number of task's (or element "task[i]"'s) last attempt in run, or 0. */
+int catalog_last_attempt(catalog *c, int64_t run, const char *task);
 /* The size of that log now (0 when there is none). */
 int64_t catalog_log_size(catalog *c, int64_t run, const char *task, int attempt);
 /* That log from offset on (at most CATALOG_LOG_TAIL_MAX bytes, whole UTF-8 characters):
@@ -258,10 +260,9 @@ json_t *catalog_live_schedules(catalog *c, weft_err *err);
 json_t *catalog_queued_fires(catalog *c, int64_t schedule, int limit, weft_err *err);
 /* How many runs of schedule are running, or WEFT_EDB. */
 int64_t catalog_schedule_running(catalog *c, int64_t schedule);
-/* Whether a run of workflow in project for slot_s succeeded (by any schedule or backfill,
- * or a retry of one): 1, 0, or WEFT_EDB. */
-int catalog_slot_succeeded(catalog *c, const char *project, const char *workflow,
-                           int64_t slot_s);
+/* Whether a run of workflow in project for slot_s succeeded or is running (by any schedule
+ * or backfill, or a retry of one): 1, 0, or WEFT_EDB. */
+int catalog_slot_taken(catalog *c, const char *project, const char *workflow, int64_t slot_s);
 
 /* ---- the notification outbox (catalog_notify.c) ---- */
 
@@ -384,6 +385,8 @@ json_t *catalog_query_runs(catalog *c, const catalog_runs_filter *f, weft_err *e
  * computed, cache, in-flight or retry for a succeeded task; "source_run" and "source_task"
  * when copied); a mapped task holds its elements, likewise, in "elements". */
 json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err);
+/* The same row without its tasks. */
+json_t *catalog_query_run_row(catalog *c, int64_t run, weft_err *err);
 json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int limit,
                              weft_err *err);
 /* The runs in state "running", oldest first: [{"id", "created_us"}, ...]. */

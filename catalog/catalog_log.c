@@ -40,6 +40,17 @@ int catalog_append_log(catalog *c, int64_t run, const char *task, int attempt,
     return rc;
 }
 
+int catalog_last_attempt(catalog *c, int64_t run, const char *task)
+{
+    int64_t args[] = {run};
+    weft_err err = {0};
+    json_t *rows = cat_rows(c, "SELECT attempts FROM tasks WHERE run_id = ?1 AND name = ?2",
+                            args, 1, task, &err);
+    int n = (int)json_integer_value(json_object_get(json_array_get(rows, 0), "attempts"));
+    json_decref(rows);
+    return n;
+}
+
 int64_t catalog_log_size(catalog *c, int64_t run, const char *task, int attempt)
 {
     char *path = log_path(c, run, task, attempt);

@@ -157,10 +157,9 @@ static json_t *nest_tasks(json_t *rows, json_t *attempts)
     return tasks;
 }
 
-json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err)
+json_t *catalog_query_run_row(catalog *c, int64_t run, weft_err *err)
 {
-    int64_t args[] = {run};
-    json_t *out = cat_run_row(c,
+    return cat_run_row(c,
                           "SELECT r.id, w.name AS workflow, w.version, w.file, w.hash, "
                           "r.project, r.state, r.params, r.ntasks, r.created_us, r.finished_us, "
                           "r.error, r.retry_of, r.labels, r.logical_s, r.schedule_vars, "
@@ -168,6 +167,12 @@ json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err)
                           "AS schedule "
                           "FROM runs r JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
                           run, err);
+}
+
+json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err)
+{
+    int64_t args[] = {run};
+    json_t *out = catalog_query_run_row(c, run, err);
     if (!out)
         return NULL;
     /* source: where a succeeded task's outputs came from (computed, cache, in-flight,

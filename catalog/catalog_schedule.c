@@ -160,13 +160,12 @@ int64_t catalog_schedule_running(catalog *c, int64_t schedule)
     return n;
 }
 
-int catalog_slot_succeeded(catalog *c, const char *project, const char *workflow,
-                           int64_t slot_s)
+int catalog_slot_taken(catalog *c, const char *project, const char *workflow, int64_t slot_s)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(c->db,
                            "SELECT 1 FROM runs r JOIN workflows w ON w.id = r.workflow_id "
-                           "WHERE r.logical_s = ?3 AND r.state = 'succeeded' AND "
+                           "WHERE r.logical_s = ?3 AND r.state IN ('succeeded', 'running') AND "
                            "r.project = ?1 AND w.name = ?2 LIMIT 1", -1, &st, NULL) !=
         SQLITE_OK)
         return WEFT_EDB;

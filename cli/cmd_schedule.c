@@ -173,7 +173,7 @@ static int register_file(cli_opts *o, size_t file, Weft__SubmitRequest *how)
         printf("schedule %s added; next fire %s\n", cli_str(answer, "name"),
                when(answer, "next_s", next, sizeof next));
     else
-        printf("backfill %s: %lld slots, %lld queued, %lld succeeded before (weft list "
+        printf("backfill %s: %lld slots, %lld queued, %lld succeeded or running (weft list "
                "--schedule %s)\n", cli_str(answer, "name"),
                (long long)json_integer_value(json_object_get(answer, "slots")),
                (long long)json_integer_value(json_object_get(answer, "queued")),

@@ -60,17 +60,21 @@ typedef struct delivery {
 
 /* ---- events into the outbox ---- */
 
-/* The last LOG_TAIL_LINES lines (at most LOG_TAIL_MAX bytes) of task's last log in run. */
+/* The last LOG_TAIL_LINES lines (at most LOG_TAIL_MAX bytes) of task's last attempt's log
+ * in run: only its end is read. */
 static json_t *log_tail(sched *s, uint64_t run, const char *task)
 {
     weft_err err = {0};
-    json_t *logs = catalog_query_logs(s->cat, (int64_t)run, task, &err);
-    const char *log = json_string_value(
-        json_object_get(json_array_get(logs, json_array_size(logs) - 1), "log"));
+    int attempt = catalog_last_attempt(s->cat, (int64_t)run, task);
+    int64_t size = catalog_log_size(s->cat, (int64_t)run, task, attempt);
+    json_t *t = catalog_query_log_tail(s->cat, (int64_t)run, task, attempt,
+                                       size > LOG_TAIL_MAX ? (uint64_t)(size - LOG_TAIL_MAX) : 0,
+                                       &err);
+    const char *log = json_string_value(json_object_get(t, "data"));
     json_t *out = NULL;
     if (log)
         out = json_string(log + text_tail(log, strlen(log), LOG_TAIL_LINES, LOG_TAIL_MAX));
-    json_decref(logs);
+    json_decref(t);
     return out ? out : json_string("");
 }
 
@@ -117,7 +121,9 @@ static json_t *payload_of(sched *s, uint64_t run, const char *event, const char 
                           json_t *task)
 {
     weft_err err = {0};
-    json_t *r = catalog_query_run(s->cat, (int64_t)run, &err);
+    int failed = !strcmp(event, "failed"); /* only then are its tasks read */
+    json_t *r = failed ? catalog_query_run(s->cat, (int64_t)run, &err)
+                       : catalog_query_run_row(s->cat, (int64_t)run, &err);
     if (!r) {
         json_decref(task);
         return NULL;
@@ -138,7 +144,7 @@ static json_t *payload_of(sched *s, uint64_t run, const char *event, const char 
             json_object_get(json_object_get(r, "schedule_vars"), "time")));
     if (task)
         json_object_set_new(p, "task", task);
-    if (!strcmp(event, "failed")) {
+    if (failed) {
         json_object_set_new(p, "failed_tasks", failed_tasks(s, run, json_object_get(r, "tasks")));
         char retry[64];
         snprintf(retry, sizeof retry, "weft retry %llu", (unsigned long long)run);

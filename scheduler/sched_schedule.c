@@ -521,7 +521,7 @@ static void add_backfill(sched *s, const zmq_msg_t *id, const auth_peer *peer, c
         free(texts[i]);
     size_t queued = 0, skipped = 0;
     for (size_t i = 0; sid > 0 && i < n; i++) {
-        int done = rq->rerun ? 0 : catalog_slot_succeeded(s->cat, nr->project, g->name, slots[i]);
+        int done = rq->rerun ? 0 : catalog_slot_taken(s->cat, nr->project, g->name, slots[i]);
         if (done == 1) {
             skipped++;
             continue;
@@ -537,7 +537,7 @@ static void add_backfill(sched *s, const zmq_msg_t *id, const auth_peer *peer, c
                     "log)", NULL, 0);
         return;
     }
-    log_info("backfill %lld by %s: workflow %s, %zu slots, %zu queued, %zu succeeded before",
+    log_info("backfill %lld by %s: workflow %s, %zu slots, %zu queued, %zu succeeded or running",
              (long long)sid, peer->name, g->name, n, queued, skipped);
     add_live(s, sid, now / 1000000);
     sched_schedules_kick(s);

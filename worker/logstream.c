@@ -49,8 +49,8 @@ void logstream_pump(logstream *ls, const char *path, const secret_set *secrets,
                     uint64_t attempt_id, const char *nonce, int final, logstream_send_fn send,
                     void *ud)
 {
-    if (ls->stopped || (secrets && secret_spans_lines(secrets)))
-        return;
+    if (!path || ls->stopped || (secrets && secret_spans_lines(secrets)))
+        return; /* (no path: an attempt refused before it had a log) */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return;
