@@ -16,13 +16,22 @@ for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
         missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
-echo "weft: installing missing packages:$missing" >&2
-if [ "$(id -u)" -ne 0 ]; then
-    echo "weft: need root to install packages (run as root or install them yourself)" >&2
-    exit 1
+# Node.js and npm run the tests' validators: Debian's unless a Node.js with npm is there.
+[ $# -eq 0 ] && ! command -v npm >/dev/null && missing="$missing nodejs npm"
+if [ -n "$missing" ]; then
+    echo "weft: installing missing packages:$missing" >&2
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "weft: need root to install packages (run as root or install them yourself)" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-# shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing
+# The npm packages the tests use (tests/node/package-lock.json), once.
+node_dir="$(dirname "$0")/../tests/node"
+if [ $# -eq 0 ] && [ ! -d "$node_dir/node_modules/kubernetes-models" ]; then
+    echo "weft: installing the tests' npm packages into tests/node" >&2
+    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
