@@ -435,7 +435,7 @@ int catalog_write_log(catalog *c, int64_t run, const char *task, int attempt,
     if (len == 0)
         return 0; /* an absent log file reads as empty */
     char *dir = xasprintf("%s/logs/%lld", c->dir, (long long)run);
-    char *path = xasprintf("%s/%s.%d.log", dir, task, attempt);
+    char *path = cat_log_path(c, run, task, attempt);
     int rc = fs_mkdir_p(dir, 0755);
     if (rc == 0)
         rc = fs_write_file(path, data, len);

@@ -385,6 +385,8 @@ json_t *catalog_query_runs(catalog *c, const catalog_runs_filter *f, weft_err *e
  * computed, cache, in-flight or retry for a succeeded task; "source_run" and "source_task"
  * when copied); a mapped task holds its elements, likewise, in "elements". */
 json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err);
+/* In a catalog_query_run answer, the task or element ("task[i]") called name, or NULL. */
+const json_t *catalog_run_unit(const json_t *run, const char *name);
 /* The same row without its tasks. */
 json_t *catalog_query_run_row(catalog *c, int64_t run, weft_err *err);
 json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int limit,

@@ -48,6 +48,8 @@ struct catalog {
 int cat_check_db(sqlite3 *db, const char *path, int full, weft_err *err);
 /* The highest run number among the directories of dir/logs (0 when none). */
 int64_t cat_logs_high(const char *dir);
+/* The file of attempt number attempt of task's log in run (catalog_log.c; caller frees). */
+char *cat_log_path(const catalog *c, int64_t run, const char *task, int attempt);
 /* Runs sql; 0, or WEFT_EDB (logged). */
 int cat_exec(catalog *c, const char *sql);
 /* After a successful commit: raises catalog.marks to the ids the turn committed (run ids at

@@ -14,7 +14,7 @@
 #include "common/log.h"
 #include "common/xmem.h"
 
-static char *log_path(const catalog *c, int64_t run, const char *task, int attempt)
+char *cat_log_path(const catalog *c, int64_t run, const char *task, int attempt)
 {
     return xasprintf("%s/logs/%lld/%s.%d.log", c->dir, (long long)run, task, attempt);
 }
@@ -25,7 +25,7 @@ int catalog_append_log(catalog *c, int64_t run, const char *task, int attempt,
     if (offset > CATALOG_LOG_STREAM_MAX || len > CATALOG_LOG_STREAM_MAX - offset)
         return WEFT_ELIMIT;
     char *dir = xasprintf("%s/logs/%lld", c->dir, (long long)run);
-    char *path = log_path(c, run, task, attempt);
+    char *path = cat_log_path(c, run, task, attempt);
     int rc = fs_mkdir_p(dir, 0755), fd = -1;
     if (rc == 0 && (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
         rc = -errno;
@@ -53,7 +53,7 @@ int catalog_last_attempt(catalog *c, int64_t run, const char *task)
 
 int64_t catalog_log_size(catalog *c, int64_t run, const char *task, int attempt)
 {
-    char *path = log_path(c, run, task, attempt);
+    char *path = cat_log_path(c, run, task, attempt);
     struct stat st;
     int64_t size = stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
     free(path);
@@ -81,7 +81,7 @@ json_t *catalog_query_log_tail(catalog *c, int64_t run, const char *task, int at
         err_set(err, WEFT_EINVAL, "no task '%s'", task ? task : "");
         return NULL;
     }
-    char *path = log_path(c, run, task, attempt);
+    char *path = cat_log_path(c, run, task, attempt);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     free(path);
     off_t size = fd >= 0 ? lseek(fd, 0, SEEK_END) : 0;

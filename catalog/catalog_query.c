@@ -202,6 +202,23 @@ json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err)
     return out;
 }
 
+const json_t *catalog_run_unit(const json_t *run, const char *name)
+{
+    size_t i, k;
+    const json_t *t, *e;
+    json_array_foreach(json_object_get(run, "tasks"), i, t) {
+        const char *tn = json_string_value(json_object_get(t, "name"));
+        if (tn && !strcmp(tn, name))
+            return t;
+        json_array_foreach(json_object_get(t, "elements"), k, e) {
+            const char *en = json_string_value(json_object_get(e, "name"));
+            if (en && !strcmp(en, name))
+                return e;
+        }
+    }
+    return NULL;
+}
+
 json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int limit,
                              weft_err *err)
 {
@@ -265,9 +282,8 @@ json_t *catalog_query_logs(catalog *c, int64_t run, const char *task, weft_err *
     json_t *e;
     size_t total = 0;
     json_array_foreach(list, i, e) {
-        char *path = xasprintf("%s/logs/%lld/%s.%lld.log", c->dir, (long long)run,
-                               json_string_value(json_object_get(e, "task")),
-                               (long long)json_integer_value(json_object_get(e, "attempt")));
+        char *path = cat_log_path(c, run, json_string_value(json_object_get(e, "task")),
+                                  (int)json_integer_value(json_object_get(e, "attempt")));
         char *text = NULL;
         size_t len = 0;
         if (total < LOG_READ_MAX &&

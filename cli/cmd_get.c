@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "catalog/catalog.h"
 #include "catalog/store.h"
 #include "cli/cli.h"
 #include "common/fsutil.h"
@@ -43,20 +44,6 @@ static int parse_spec(char *spec, uint64_t *run, char **task, char **output)
         *output = out + 1;
     }
     return units_uint(spec, 1, INT64_MAX, run) < 0 || !**task || (*output && !**output) ? -1 : 0;
-}
-
-static const json_t *unit_outputs(const json_t *r, const char *task)
-{
-    size_t i, k;
-    const json_t *t, *e;
-    json_array_foreach(json_object_get(r, "tasks"), i, t) {
-        if (!strcmp(cli_str(t, "name"), task))
-            return json_object_get(t, "outputs");
-        json_array_foreach(json_object_get(t, "elements"), k, e)
-            if (!strcmp(cli_str(e, "name"), task))
-                return json_object_get(e, "outputs");
-    }
-    return NULL;
 }
 
 /* Fetches blob hex from the scheduler into the staging store (verified), unless there. */
@@ -201,13 +188,14 @@ int cmd_get(cli_opts *o)
         return rc;
     getter g = {.run = run, .task = task};
     json_t *r = source_query(s, WEFT__QUERY_KIND__QUERY_STATUS, run, NULL, 0, &g.err);
-    const json_t *outputs = r ? unit_outputs(r, task) : NULL;
+    const json_t *unit = r ? catalog_run_unit(r, task) : NULL;
+    const json_t *outputs = json_object_get(unit, "outputs");
     const json_t *v = outputs && output ? json_object_get(outputs, output) : outputs;
     if (!r) {
         rc = cli_exit_for(&g.err);
     } else if (!outputs || json_is_null(outputs)) {
         fprintf(stderr, "weft: run %llu has no task '%s'%s\n", (unsigned long long)run, task,
-                unit_outputs(r, task) ? " with outputs (it has not succeeded)" : "");
+                unit ? " with outputs (it has not succeeded)" : "");
         rc = EXIT_USAGE;
     } else if (!v) {
         fprintf(stderr, "weft: task '%s' of run %llu has no output '%s'; its outputs:", task,

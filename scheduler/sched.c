@@ -282,9 +282,12 @@ static void on_result(sched *s, const zmq_msg_t *id, const char *user, const Wef
         catalog_save_checkpoint(s->cat, r->attempt_id, r->checkpoint_json);
     json_t *outputs = r->ok ? json_loads(r->outputs_json, 0, NULL) : NULL;
     /* The end of a failed attempt's log, as text (a catch handler gets it). */
-    const char *log = r->log.data ? (const char *)r->log.data : "";
-    size_t tail = text_tail(log, r->log.len, LOG_TAIL_LINES, LOG_TAIL_MAX);
-    char *tail_text = r->ok ? NULL : text_utf8(log + tail, r->log.len - tail);
+    char *tail_text = NULL;
+    if (!r->ok) {
+        const char *log = r->log.data ? (const char *)r->log.data : "";
+        size_t tail = text_tail(log, r->log.len, LOG_TAIL_LINES, LOG_TAIL_MAX);
+        tail_text = text_utf8(log + tail, r->log.len - tail);
+    }
     core_event ev = {.kind = EV_RESULT,
                      .now_us = now,
                      .worker = sender,

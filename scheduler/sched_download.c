@@ -17,21 +17,6 @@
 
 #define DOWNLOAD_CHUNK_MAX (1u << 20)
 
-/* The outputs of task (or element "task[i]") in r, or NULL. */
-static const json_t *outputs_of(const json_t *r, const char *task)
-{
-    size_t i, k;
-    const json_t *t, *e;
-    json_array_foreach(json_object_get(r, "tasks"), i, t) {
-        if (!strcmp(json_string_value(json_object_get(t, "name")), task))
-            return json_object_get(t, "outputs");
-        json_array_foreach(json_object_get(t, "elements"), k, e)
-            if (!strcmp(json_string_value(json_object_get(e, "name")), task))
-                return json_object_get(e, "outputs");
-    }
-    return NULL;
-}
-
 typedef struct holds {
     store *store;
     const char *hex;
@@ -71,7 +56,8 @@ void sched_on_download(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     }
     weft_err err = {0};
     json_t *r = catalog_query_run(s->cat, (int64_t)rq->run_id, &err);
-    const json_t *outputs = r ? outputs_of(r, rq->task) : NULL;
+    const json_t *outputs = r ? json_object_get(catalog_run_unit(r, rq->task), "outputs")
+                              : NULL;
     holds h = {.store = s->store, .hex = rq->hash};
     if (outputs)
         store_each_ref(outputs, check_ref, &h);

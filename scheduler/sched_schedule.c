@@ -155,10 +155,18 @@ int sched_schedules_load(sched *s, int64_t live_from_s)
 /* ---- firing ---- */
 
 /* Records that slot fired (queued until it starts). */
+/* Queues slot of schedule sid (whose timing gives its data interval's start): 1, 0 when it
+ * was queued before, or WEFT_EDB. */
+static int queue_slot(sched *s, int64_t sid, const json_t *timing, int64_t slot,
+                      int64_t now_us)
+{
+    int64_t start = cron_schedule_prev(timing, slot);
+    return catalog_put_fire(s->cat, sid, slot, start >= 0 ? start : slot, now_us);
+}
+
 static void fire(sched *s, live *l, int64_t slot, int64_t now_us)
 {
-    int64_t start = cron_schedule_prev(l->timing, slot);
-    if (catalog_put_fire(s->cat, l->id, slot, start >= 0 ? start : slot, now_us) == 1) {
+    if (queue_slot(s, l->id, l->timing, slot, now_us) == 1) {
         char t[64];
         log_info("schedule %s: slot %s fired", l->name,
                  cron_format(slot, json_string_value(json_object_get(l->timing, "timezone")),
@@ -526,8 +534,7 @@ static void add_backfill(sched *s, const zmq_msg_t *id, const auth_peer *peer, c
             skipped++;
             continue;
         }
-        int64_t start = cron_schedule_prev(g->schedule, slots[i]);
-        if (catalog_put_fire(s->cat, sid, slots[i], start >= 0 ? start : slots[i], now) < 0)
+        if (queue_slot(s, sid, g->schedule, slots[i], now) < 0)
             sid = WEFT_EDB;
         queued++;
     }
