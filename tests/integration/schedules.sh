@@ -33,10 +33,10 @@ sleep_to_frac() {
     sleep "$(printf '0.%09d' "$frac")"
 }
 
-every_wf() { # NAME CATCHUP MAX_ACTIVE SLEEP
+every_wf() { # NAME CATCHUP MAX_ACTIVE SLEEP [EVERY]
     cat >"$T/$1.yaml" <<EOF
 workflow: $1
-schedule: { every: 1s, catchup: $2, max_active_runs: $3 }
+schedule: { every: ${5:-1s}, catchup: $2, max_active_runs: $3 }
 tasks:
   t:
     type: shell
@@ -134,24 +134,29 @@ expect_text "a removed schedule is listed with --all" "ticks .* removed" "$(w sc
 expect "... but not without" "" "$(w schedule ls | grep ticks)"
 
 # ---- catchup after a 10-slot outage: none 0, last 1, all 10 ----
-for c in none last all; do every_wf "c$c" "$c" 20 0; w schedule add "$T/c$c.yaml" >/dev/null || fail "add c$c"; done
+# Slots every 2 s, so that a restart slow to start (sanitizers, a busy machine) has 1.7 s
+# before the outage would take in an 11th slot.
+for c in none last all; do
+    every_wf "c$c" "$c" 20 0 2s
+    w schedule add "$T/c$c.yaml" >/dev/null || fail "add c$c"
+done
 wait_until "SELECT count(DISTINCT schedule_id) FROM fires WHERE schedule_id IN
     (SELECT id FROM schedules WHERE name LIKE 'c%' AND removed_us IS NULL)" 3
-sleep_to_frac 30
-kill_scheduler # at L + 0.3 s, L the last slot fired
-sleep_to_frac 30
-sleep 9 # restart at L + 10.3 s: slots L+1 .. L+10 were missed
+now=$(date +%s%N)
+sleep "$(awk -v n="$now" 'BEGIN { s = n / 1e9; printf "%.3f", (int(s / 2) + 1) * 2 + 0.3 - s }')"
+kill_scheduler # at L + 0.3 s, L the last slot fired (an even second)
+sleep 20 # restart at L + 20.3 s: slots L+2 .. L+20, ten of them, were missed
 start_scheduler "$state" "$ep"
-sleep 1.2
+sleep 2.5
 for c in none:0 last:1 all:10; do
     name=c${c%%:*}
     id=$(sid "$name")
-    # The slots fired in the outage: after L, the cursor at the kill, up to L + 10 (the
+    # The slots fired in the outage: after L, the cursor at the kill, up to L + 20 (the
     # first slot after the restart is due, not missed).
     L=$(grep -h "schedule $name: slots from" "$T/scheduler.log" | sed -n 's/.*slots from \([^ ]*\) to.*/\1/p' | head -n 1)
     Ls=$(date -d "$L" +%s 2>/dev/null || echo 0)
     got=$(sql "$state" "SELECT count(*) FROM fires WHERE schedule_id = $id AND slot_s > $Ls
-        AND slot_s <= $Ls + 10")
+        AND slot_s <= $Ls + 20")
     expect "catchup ${c%%:*} after a 10-slot outage fires" "${c##*:}" "$got"
     expect_text "... and the log says so" \
         "schedule $name: slots from .* were missed; catchup ${c%%:*} fired ${c##*:}" \
