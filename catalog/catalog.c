@@ -42,6 +42,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_TASK_RUNNING] = "UPDATE tasks SET state = 'running', attempts = ?3, worker = ?4, "
                         "inputs = ?5, started_us = coalesce(started_us, ?6), "
                         "retry_due_us = NULL WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
+    [ST_TASK_INPUTS] = "SELECT inputs FROM tasks WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
     [ST_FINISH_ATTEMPT] = "UPDATE attempts SET state = ?2, error_class = ?3, error = ?4, "
                           "started_us = ?5, finished_us = ?6 WHERE id = ?1",
     [ST_SAVE_CHECKPOINT] = "UPDATE attempts SET checkpoint = ?2 WHERE id = ?1",
@@ -351,6 +352,15 @@ static char *first_text(sqlite3_stmt *st)
         v = xstrdup((const char *)sqlite3_column_text(st, 0));
     sqlite3_reset(st);
     return v;
+}
+
+char *catalog_task_inputs(catalog *c, int64_t run, int idx, int elem)
+{
+    sqlite3_stmt *s = cat_stmt(c, ST_TASK_INPUTS);
+    if (!s)
+        return NULL;
+    cat_bind_unit(s, run, idx, elem);
+    return first_text(s);
 }
 
 char *catalog_resume_checkpoint(catalog *c, const catalog_attempt *a)

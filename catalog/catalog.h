@@ -121,6 +121,9 @@ int catalog_save_checkpoint(catalog *c, uint64_t id, const char *ref_json);
  * one the retried run's attempts of the task with the same name, element and inputs saved
  * (when that task did not succeed there). */
 char *catalog_resume_checkpoint(catalog *c, const catalog_attempt *a);
+/* The inputs (JSON, malloc'd) task idx (element elem, or -1) of run was last dispatched
+ * with, or NULL. */
+char *catalog_task_inputs(catalog *c, int64_t run, int idx, int elem);
 int catalog_finish_run(catalog *c, int64_t run, const char *state, const char *error,
                        int64_t now_us);
 /* Records that run is to be cancelled (kept across restarts). */

@@ -56,6 +56,7 @@ typedef struct store_ops {
 struct store {
     const store_ops *ops;
     char *root;       /* the local backend's directory */
+    char *id;         /* its identity (ROOT/store-id, 32 hex digits), or NULL */
     unsigned blob_mode; /* read-only, within the process's umask (0400 for daemons) */
     strmap *verified; /* local: blob hash -> its file's identity when this process last
                          hashed it (see local_get) */
@@ -97,6 +98,9 @@ int store_dir_blobs(store *s, const json_t *ref, int (*fn)(void *ud, const char 
 int store_ref_is_dir(const json_t *v);
 /* Whether blob hex is in the store (not verified). */
 int store_has(store *s, const char *hex);
+/* Opens blob hex for reading without verifying it (a reader that checks the whole blob's
+ * hash itself, like a worker fetching it): *fd and its *size. WEFT_ENOTFOUND when absent. */
+int store_open_blob(store *s, const char *hex, int *fd, uint64_t *size, weft_err *err);
 /* Where a blob received from elsewhere is written until store_adopt takes it, named name
  * (local backend: in ROOT/tmp/, whose leftovers weft gc removes). Caller frees. */
 char *store_partial_path(store *s, const char *name);

@@ -212,12 +212,8 @@ static void on_heartbeat(sched *s, const zmq_msg_t *id, const char *user)
     sched_step(s, &ev);
 }
 
-/* Whether result r may be applied: it comes from the worker its attempt was dispatched to,
- * with the attempt's nonce. A refusal is logged and changes nothing. */
-/* Whether a message about attempt (a result, a log chunk: body) from sender carries the
- * attempt's nonce and sender is the worker it was dispatched to; else it is refused. */
-static int attempt_authentic(sched *s, const zmq_msg_t *id, const char *sender,
-                             uint64_t attempt, const char *given, int body)
+int sched_attempt_authentic(sched *s, const zmq_msg_t *id, const char *sender,
+                            uint64_t attempt, const char *given, int body)
 {
     char nonce[33], why[300];
     const char *owner = core_attempt_owner(s->core, attempt);
@@ -247,7 +243,7 @@ static void on_log_chunk(sched *s, const zmq_msg_t *id, const char *user,
     int task, elem, no;
     if (!sender || c->data.len > LOG_CHUNK_MAX ||
         !core_attempt_info(s->core, c->attempt_id, &run, &task, &elem, &no) ||
-        !attempt_authentic(s, id, sender, c->attempt_id, c->nonce,
+        !sched_attempt_authentic(s, id, sender, c->attempt_id, c->nonce,
                            WEFT__ENVELOPE__BODY_LOG_CHUNK))
         return;
     char name[300];
@@ -255,13 +251,26 @@ static void on_log_chunk(sched *s, const zmq_msg_t *id, const char *user,
     catalog_append_log(s->cat, (int64_t)run, name, no, c->offset, c->data.data, c->data.len);
 }
 
+/* Records the checkpoint an attempt saved, once its blobs are in the store. */
+static void save_checkpoint(sched *s, uint64_t attempt, const char *ref_json)
+{
+    json_t *ref = json_loads(ref_json, 0, NULL);
+    char why[200];
+    if (ref && sched_blobs_present(s, ref, why, sizeof why))
+        catalog_save_checkpoint(s->cat, attempt, ref_json);
+    else
+        log_warn("attempt %llu: checkpoint not kept: %s", (unsigned long long)attempt,
+                 ref ? why : "not JSON");
+    json_decref(ref);
+}
+
 static void on_result(sched *s, const zmq_msg_t *id, const char *user, const Weft__Result *r)
 {
     /* From a connection not registered (yet, again): the worker resends the result when it
      * registers. */
     const char *sender = known_worker(s, id, user);
-    if (!sender ||
-        !attempt_authentic(s, id, sender, r->attempt_id, r->nonce, WEFT__ENVELOPE__BODY_RESULT))
+    if (!sender || !sched_attempt_authentic(s, id, sender, r->attempt_id, r->nonce,
+                                            WEFT__ENVELOPE__BODY_RESULT))
         return;
     uint64_t run;
     int task, elem, no;
@@ -279,7 +288,7 @@ static void on_result(sched *s, const zmq_msg_t *id, const char *user, const Wef
     }
     /* Kept even from a late result: it is what that attempt got done. */
     if (r->checkpoint_json && r->checkpoint_json[0])
-        catalog_save_checkpoint(s->cat, r->attempt_id, r->checkpoint_json);
+        save_checkpoint(s, r->attempt_id, r->checkpoint_json);
     json_t *outputs = r->ok ? json_loads(r->outputs_json, 0, NULL) : NULL;
     /* The end of a failed attempt's log, as text (a catch handler gets it). */
     char *tail_text = NULL;
@@ -288,21 +297,28 @@ static void on_result(sched *s, const zmq_msg_t *id, const char *user, const Wef
         size_t tail = text_tail(log, r->log.len, LOG_TAIL_LINES, LOG_TAIL_MAX);
         tail_text = text_utf8(log + tail, r->log.len - tail);
     }
+    /* Outputs are recorded only once every blob they reference is in the store. */
+    char missing[200];
+    int whole = !json_is_object(outputs) || sched_blobs_present(s, outputs, missing,
+                                                               sizeof missing);
     core_event ev = {.kind = EV_RESULT,
                      .now_us = now,
                      .worker = sender,
                      .attempt_id = r->attempt_id,
-                     .ok = r->ok && json_is_object(outputs),
+                     .ok = r->ok && json_is_object(outputs) && whole,
                      .errclass = (int)r->error_class,
                      .message = r->ok && !json_is_object(outputs)
                                     ? "worker sent outputs that are not a JSON object"
-                                    : r->message,
+                                : r->ok && !whole ? missing
+                                                  : r->message,
                      .outputs = outputs,
                      .started_us = r->started_us,
                      .finished_us = r->finished_us,
                      .log_tail = tail_text};
     if (r->ok && !json_is_object(outputs))
         ev.errclass = ERRC_FATAL;
+    else if (r->ok && !whole)
+        ev.errclass = ERRC_TRANSIENT;
     sched_step(s, &ev);
     json_decref(outputs);
     free(tail_text);
@@ -386,6 +402,7 @@ void sched_on_message(void *arg, zmq_msg_t *frames, size_t n)
         weft__envelope__free_unpacked(env, NULL);
         return;
     }
+    const char *sender;
     switch (env->body_case) {
     case WEFT__ENVELOPE__BODY_REGISTER:
         on_register(s, &frames[0], env->register_, &who, user);
@@ -398,6 +415,14 @@ void sched_on_message(void *arg, zmq_msg_t *frames, size_t n)
         break;
     case WEFT__ENVELOPE__BODY_LOG_CHUNK:
         on_log_chunk(s, &frames[0], user, env->log_chunk);
+        break;
+    case WEFT__ENVELOPE__BODY_BLOB_FETCH:
+        if ((sender = known_worker(s, &frames[0], user)))
+            sched_on_blob_fetch(s, &frames[0], sender, env->blob_fetch);
+        break;
+    case WEFT__ENVELOPE__BODY_BLOB_PUSH:
+        if ((sender = known_worker(s, &frames[0], user)))
+            sched_on_blob_push(s, &frames[0], sender, env->blob_push);
         break;
     case WEFT__ENVELOPE__BODY_SUBMIT:
         sched_on_submit(s, &frames[0], &who, env->submit);
@@ -656,6 +681,7 @@ void sched_destroy(sched **sp)
     strmap_destroy(&s->reregister_asked);
     json_decref(s->project_limits);
     sched_uploads_free(s);
+    sched_blobs_free(s);
     sched_schedules_free(s);
     sched_conns_free(s);
     sched_auth_close(s);

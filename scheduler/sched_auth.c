@@ -187,6 +187,8 @@ static const char *body_name(int body)
     case WEFT__ENVELOPE__BODY_UPLOAD: return "an upload";
     case WEFT__ENVELOPE__BODY_SCHEDULE: return "a schedule request";
     case WEFT__ENVELOPE__BODY_DOWNLOAD: return "a download";
+    case WEFT__ENVELOPE__BODY_BLOB_FETCH: return "a blob fetch";
+    case WEFT__ENVELOPE__BODY_BLOB_PUSH: return "a blob push";
     default: return "a message";
     }
 }
@@ -200,6 +202,8 @@ static int role_needed(const Weft__Envelope *env, const char **what)
     case WEFT__ENVELOPE__BODY_HEARTBEAT:
     case WEFT__ENVELOPE__BODY_RESULT:
     case WEFT__ENVELOPE__BODY_LOG_CHUNK:
+    case WEFT__ENVELOPE__BODY_BLOB_FETCH:
+    case WEFT__ENVELOPE__BODY_BLOB_PUSH:
         *what = "the worker role";
         return ROLE_WORKER;
     case WEFT__ENVELOPE__BODY_SUBMIT:
@@ -235,7 +239,8 @@ static int role_needed(const Weft__Envelope *env, const char **what)
 static int is_worker_body(int body)
 {
     return body == WEFT__ENVELOPE__BODY_REGISTER || body == WEFT__ENVELOPE__BODY_HEARTBEAT ||
-           body == WEFT__ENVELOPE__BODY_RESULT || body == WEFT__ENVELOPE__BODY_LOG_CHUNK;
+           body == WEFT__ENVELOPE__BODY_RESULT || body == WEFT__ENVELOPE__BODY_LOG_CHUNK ||
+           body == WEFT__ENVELOPE__BODY_BLOB_FETCH || body == WEFT__ENVELOPE__BODY_BLOB_PUSH;
 }
 
 /* Tells a worker connection it is refused (it exits with the reason). kind: OUT_CONTROL

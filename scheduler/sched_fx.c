@@ -102,6 +102,8 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int64_t
     d.timeout_ms = (uint64_t)t->timeout_ms;
     d.mem_bytes = t->mem;
     d.store = s->store->root;
+    if (s->store->id)
+        d.store_id = s->store->id;
     char nonce[33];
     sched_nonce(s, e->attempt_id, nonce);
     d.nonce = nonce;
@@ -135,6 +137,7 @@ void sched_apply_effects(sched *s, int64_t now)
             apply_dispatch(s, e, g, now);
             break;
         case FX_ATTEMPT_END:
+            sched_blob_forget(s, e->attempt_id);
             catalog_finish_attempt(s->cat, e->attempt_id, e->ok ? "succeeded" : "failed",
                                    e->ok ? NULL : errclass_name(e->errclass), e->message,
                                    e->started_us, e->finished_us ? e->finished_us : now);

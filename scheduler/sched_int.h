@@ -11,6 +11,7 @@
 #include "scheduler/compile.h"
 #include "catalog/store.h"
 #include "common/strmap.h"
+#include "common/u64map.h"
 #include "scheduler/core.h"
 #include "scheduler/sched.h"
 #include "scheduler/typereg.h"
@@ -114,6 +115,7 @@ struct sched {
     uint64_t probe_ms;
     json_t *project_limits; /* project name -> its row of catalog_list_projects */
     strmap *uploads;  /* principal-hash -> upload under way (sched_upload.c) */
+    u64map *grants;   /* attempt id -> the blobs its worker may fetch (sched_blob.c) */
     struct schedules *schedules; /* the live schedules (sched_schedule.c) */
     struct notifier *notifier;   /* the outbox's deliveries (sched_notify.c) */
     uv_timer_t schedule_timer;
@@ -231,6 +233,37 @@ void sched_on_upload(sched *s, const zmq_msg_t *id, const auth_peer *peer,
 void sched_on_download(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                        const Weft__DownloadRequest *rq);
 void sched_uploads_free(sched *s);
+/* A piece of a blob the scheduler receives: a client's upload, a worker's push. */
+#define BLOB_PIECE_MAX (1u << 20)
+typedef struct blob_piece {
+    const char *hash;
+    uint64_t size, offset; /* the whole blob's size; where data starts */
+    const uint8_t *data;
+    size_t len;
+} blob_piece;
+/* Writes p into the partial blob sender is sending (resumed from where it stopped, even
+ * after a restart), which joins the store once whole and matching its hash. *have: how
+ * much the scheduler holds (the sender goes on from there); *stored: the blob is in the
+ * store. dedup: a blob already in the store counts as sent. At most max_partial blobs of one
+ * sender under way. 0, or an error (err set). */
+int sched_receive(sched *s, const char *sender, const blob_piece *p, int dedup,
+                  size_t max_partial, uint64_t *have, int *stored, weft_err *err);
+/* Whether a message about attempt (body: a result, a log chunk, a blob) from worker sender
+ * carries the attempt's nonce and sender is the worker it was dispatched to; else it is
+ * refused (logged, nothing changes). */
+int sched_attempt_authentic(sched *s, const zmq_msg_t *id, const char *sender,
+                            uint64_t attempt, const char *given, int body);
+/* A worker's BlobFetch and BlobPush (sched_blob.c), from sender, authenticated. */
+void sched_on_blob_fetch(sched *s, const zmq_msg_t *id, const char *sender,
+                         const Weft__BlobFetch *rq);
+void sched_on_blob_push(sched *s, const zmq_msg_t *id, const char *sender,
+                        const Weft__BlobPush *rq);
+/* Whether every blob v references (and every file of its directories) is in the store;
+ * else why names the first one missing. */
+int sched_blobs_present(sched *s, const json_t *v, char *why, size_t n);
+/* Forgets what attempt_id was allowed to fetch (it ended). */
+void sched_blob_forget(sched *s, uint64_t attempt_id);
+void sched_blobs_free(sched *s);
 
 /* ---- sched_out.c: outgoing messages ---- */
 

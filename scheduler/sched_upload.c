@@ -23,7 +23,6 @@
 #include "common/xmem.h"
 #include "scheduler/sched_int.h"
 
-#define UPLOAD_CHUNK_MAX (1u << 20)
 #define UPLOADS_PER_PRINCIPAL 8
 #define REHASH_BUF (1u << 16)
 #define UPLOAD_IDLE_US (3600 * 1000000LL)
@@ -114,89 +113,109 @@ static void forget_upload(sched *s, const char *key, const char *path)
     unlink(path);
 }
 
-static void reply_have(sched *s, const zmq_msg_t *id, uint64_t have, int stored)
+/* Appends p's data when it starts where the partial blob ends; else *have tells the
+ * sender where to go on. Returns 1 when the blob is now whole (and on disk), 0 when not,
+ * or an error (err set). */
+static int append(upload *u, int fd, const blob_piece *p, uint64_t *have, weft_err *err)
 {
-    json_t *j = json_pack("{s:I, s:b}", "have", (json_int_t)have, "stored", stored);
-    sched_reply_json(s, id, j, NULL);
-}
-
-/* Appends the request's data at its offset when that is what the scheduler holds; else
- * the reply tells the client where to go on. Returns 1 when the blob is now whole. */
-static int append(sched *s, const zmq_msg_t *id, upload *u, int fd,
-                  const Weft__UploadRequest *rq)
-{
-    if (rq->offset != u->have || (!rq->data.len && u->have < rq->size)) {
-        if (u->have && !rq->data.len)
-            log_info("upload of %s: the client resumes at %llu bytes", rq->hash,
+    *have = u->have;
+    if (p->offset != u->have || (!p->len && u->have < p->size)) {
+        if (u->have && !p->len)
+            log_info("blob %s: the sender resumes at %llu bytes", p->hash,
                      (unsigned long long)u->have);
-        reply_have(s, id, u->have, 0);
         return 0;
     }
-    if (rq->data.len &&
-        pwrite(fd, rq->data.data, rq->data.len, (off_t)rq->offset) != (ssize_t)rq->data.len) {
-        log_error("upload of %s: %s", rq->hash, strerror(errno));
+    if (p->len && pwrite(fd, p->data, p->len, (off_t)p->offset) != (ssize_t)p->len) {
+        log_error("receiving blob %s: %s", p->hash, strerror(errno));
         if (ftruncate(fd, (off_t)u->have) < 0) /* what was written of the chunk goes */
-            log_error("upload of %s: %s", rq->hash, strerror(errno));
-        sched_reply(s, id, WEFT_EIO, "the scheduler cannot write the upload (see its log)",
-                    NULL, 0);
-        return 0;
+            log_error("receiving blob %s: %s", p->hash, strerror(errno));
+        return err_set(err, WEFT_EIO, "the scheduler cannot write the blob (see its log)");
     }
-    hash_update(&u->h, rq->data.data, rq->data.len);
-    u->have += rq->data.len;
+    hash_update(&u->h, p->data, p->len);
+    u->have += p->len;
     u->touched_us = clock_wall_us();
-    if (u->have < rq->size) {
-        reply_have(s, id, u->have, 0);
+    *have = u->have;
+    if (u->have < p->size)
         return 0;
-    }
     if (fsync(fd) < 0) { /* "stored" is a promise: the bytes are on disk first */
-        log_error("upload of %s: %s", rq->hash, strerror(errno));
-        sched_reply(s, id, WEFT_EIO, "the scheduler cannot write the upload (see its log)",
-                    NULL, 0);
-        return 0;
+        log_error("receiving blob %s: %s", p->hash, strerror(errno));
+        return err_set(err, WEFT_EIO, "the scheduler cannot write the blob (see its log)");
     }
     return 1;
 }
 
 /* The blob is whole: it joins the store if its hash is the one announced. */
-static void finish(sched *s, const zmq_msg_t *id, const char *key, const char *path,
-                   upload *u, const char *project, const Weft__UploadRequest *rq)
+static int finish(sched *s, const char *key, const char *path, upload *u, const blob_piece *p,
+                  weft_err *err)
 {
     char hex[HASH_HEX_LEN + 1];
     hash_final_hex(&u->h, hex);
-    weft_err err = {0};
-    if (strcmp(hex, rq->hash) != 0) {
+    if (strcmp(hex, p->hash) != 0) {
         forget_upload(s, key, path);
-        char *msg = xasprintf("upload of %s: the content's hash is %s; send it again",
-                              rq->hash, hex);
-        sched_reply(s, id, WEFT_ECORRUPT, msg, NULL, 0);
-        free(msg);
-        return;
+        return err_set(err, WEFT_ECORRUPT, "blob %s: the content's hash is %s; send it again",
+                       p->hash, hex);
     }
     free(strmap_del(s->uploads, key));
-    if (store_adopt(s->store, path, hex, &err) < 0 ||
-        catalog_put_upload(s->cat, project, hex, rq->size, clock_wall_us()) < 0) {
+    if (store_adopt(s->store, path, hex, err) < 0) {
         unlink(path);
-        sched_reply(s, id, err.code ? err.code : WEFT_EDB,
-                    err.code ? err.msg : "cannot record the upload", NULL, 0);
-        return;
+        return err->code;
     }
-    log_info("upload of %s (%llu bytes) stored for project %s", hex,
-             (unsigned long long)rq->size, project);
-    reply_have(s, id, rq->size, 1);
+    return 0;
 }
 
-/* Why the request is refused, or NULL. */
-static const char *check(sched *s, const Weft__UploadRequest *rq)
+/* Why a piece is refused, or NULL. */
+static const char *check_piece(const blob_piece *p)
 {
-    if (!hash_hex_valid(rq->hash))
-        return "an upload names its blob by its BLAKE2b-256 hash (64 hex digits)";
-    if (rq->data.len > UPLOAD_CHUNK_MAX)
-        return "an upload's chunk is at most 1 MiB";
-    if (rq->size > s->max_upload)
-        return "the blob is larger than the scheduler's --max-upload";
-    if (rq->offset > rq->size || rq->data.len > rq->size - rq->offset)
-        return "the chunk lies outside the blob";
+    if (!hash_hex_valid(p->hash))
+        return "a blob is named by its BLAKE2b-256 hash (64 hex digits)";
+    if (p->len > BLOB_PIECE_MAX)
+        return "a piece of a blob is at most 1 MiB";
+    if (p->offset > p->size || p->len > p->size - p->offset)
+        return "the piece lies outside the blob";
     return NULL;
+}
+
+int sched_receive(sched *s, const char *sender, const blob_piece *p, int dedup,
+                  size_t max_partial, uint64_t *have, int *stored, weft_err *err)
+{
+    *have = 0;
+    *stored = 0;
+    const char *why = check_piece(p);
+    if (why)
+        return err_set(err, WEFT_EINVAL, "%s", why);
+    if (dedup && store_has(s->store, p->hash)) {
+        *have = p->size;
+        *stored = 1;
+        return 0;
+    }
+    char *key = xasprintf("%s-%s", sender, p->hash);
+    if (!strmap_get(s->uploads, key) && uploads_of(s, sender) >= max_partial) {
+        free(key);
+        return err_set(err, WEFT_ELIMIT, "at most %zu blobs under way per sender; finish one "
+                       "first", max_partial);
+    }
+    char *path = store_partial_path(s->store, key);
+    int fd = -1, rc = 0;
+    upload *u = open_upload(s, key, path, &fd, &why);
+    if (u && u->have > p->size) { /* an earlier sender claimed another size: start over */
+        if (ftruncate(fd, 0) == 0) {
+            u->have = 0;
+            hash_init(&u->h);
+        } else {
+            u = NULL;
+            why = "the scheduler cannot restart the blob (see its log)";
+        }
+    }
+    if (!u)
+        rc = err_set(err, WEFT_EIO, "%s", why);
+    else if ((rc = append(u, fd, p, have, err)) == 1 &&
+             (rc = finish(s, key, path, u, p, err)) == 0)
+        *stored = 1;
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    free(key);
+    return rc < 0 ? rc : 0;
 }
 
 void sched_on_upload(sched *s, const zmq_msg_t *id, const auth_peer *peer,
@@ -205,42 +224,33 @@ void sched_on_upload(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     const char *project = *rq->project ? rq->project : CATALOG_DEFAULT_PROJECT;
     if (!sched_may_use(s, id, peer, project, "an upload"))
         return;
-    const char *why = check(s, rq);
-    if (why) {
-        sched_reply(s, id, WEFT_EINVAL, why, NULL, 0);
+    if (rq->size > s->max_upload) {
+        sched_reply(s, id, WEFT_EINVAL, "the blob is larger than the scheduler's --max-upload",
+                    NULL, 0);
         return;
     }
-    if (catalog_has_upload(s->cat, project, rq->hash) > 0 && store_has(s->store, rq->hash)) {
-        reply_have(s, id, rq->size, 1);
+    blob_piece p = {rq->hash, rq->size, rq->offset, rq->data.data, rq->data.len};
+    uint64_t have;
+    int stored;
+    weft_err err = {0};
+    int known = hash_hex_valid(rq->hash) && catalog_has_upload(s->cat, project, rq->hash) > 0;
+    /* A blob counts as sent only when this project sent it: holding its hash is no proof of
+     * holding its content. */
+    if (sched_receive(s, peer->name, &p, known, UPLOADS_PER_PRINCIPAL, &have, &stored,
+                      &err) < 0) {
+        sched_reply(s, id, err.code, err.msg, NULL, 0);
         return;
     }
-    char *key = xasprintf("%s-%s", peer->name, rq->hash);
-    if (!strmap_get(s->uploads, key) && uploads_of(s, peer->name) >= UPLOADS_PER_PRINCIPAL) {
-        sched_reply(s, id, WEFT_ELIMIT, "at most 8 uploads under way per principal; finish "
-                    "one first", NULL, 0);
-        free(key);
+    if (stored && !known &&
+        catalog_put_upload(s->cat, project, rq->hash, rq->size, clock_wall_us()) < 0) {
+        sched_reply(s, id, WEFT_EDB, "cannot record the upload", NULL, 0);
         return;
     }
-    char *path = store_partial_path(s->store, key);
-    int fd = -1;
-    upload *u = open_upload(s, key, path, &fd, &why);
-    if (u && u->have > rq->size) { /* an earlier upload claimed another size: start over */
-        if (ftruncate(fd, 0) == 0) {
-            u->have = 0;
-            hash_init(&u->h);
-        } else {
-            u = NULL;
-            why = "the scheduler cannot restart the upload (see its log)";
-        }
-    }
-    if (!u)
-        sched_reply(s, id, WEFT_EIO, why, NULL, 0);
-    else if (append(s, id, u, fd, rq))
-        finish(s, id, key, path, u, project, rq);
-    if (fd >= 0)
-        close(fd);
-    free(path);
-    free(key);
+    if (stored && !known)
+        log_info("upload of %s (%llu bytes) stored for project %s", rq->hash,
+                 (unsigned long long)rq->size, project);
+    json_t *j = json_pack("{s:I, s:b}", "have", (json_int_t)have, "stored", stored);
+    sched_reply_json(s, id, j, NULL);
 }
 
 void sched_uploads_free(sched *s)

@@ -1,16 +1,18 @@
 /* weft-worker: the worker daemon.
  *
  *   weft-worker [--scheduler ENDPOINT] [--name NAME] [--slots N] [--plugin-path PATH]
- *               [--work-dir DIR] [--store DIR] [--heartbeat MS] [--log-level LEVEL]
+ *               [--work-dir DIR] [--store DIR] [--cache-size SIZE] [--heartbeat MS]
+ *               [--log-level LEVEL]
  *               [--key FILE --server-key KEY | --insecure] [--pass-env NAME]...
  *               [--secrets-dir DIR] [--secret-env NAME]...
  *
  * Defaults: ipc://.weft/scheduler.sock, NAME = host-pid, one slot per core, the default
  * plugin path, DIR = a fresh private $TMPDIR/weft-worker-NAME.XXXXXX (mkdtemp, removed at
  * exit; a DIR given must be this user's, not a symlink, and is made 0700), the artifact
- * store at the path the scheduler
- * names in each dispatch (a worker on another machine needs the store on a shared
- * filesystem; --store gives its local mount point), a heartbeat every 1000 ms. Over TCP
+ * store at the path the scheduler names in each dispatch when that directory holds the
+ * scheduler's store (same machine, or a shared filesystem; --store gives its local mount
+ * point), else blobs fetched from and pushed to the scheduler over the connection through
+ * a cache in DIR/cache of at most --cache-size (10G), a heartbeat every 1000 ms. Over TCP
  * the worker speaks CURVE with its key pair (--key, $WEFT_KEY) and the scheduler's public
  * key (--server-key, $WEFT_SERVER_KEY); --insecure allows plain TCP to a loopback address.
  * `shell` tasks see only PATH, HOME, LANG, LC_ALL, TZ and TMPDIR of the worker's environment,
@@ -35,7 +37,8 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: weft-worker [--scheduler ENDPOINT] [--name NAME] [--slots N] "
-                    "[--plugin-path PATH] [--work-dir DIR] [--store DIR] [--heartbeat MS] "
+                    "[--plugin-path PATH] [--work-dir DIR] [--store DIR] [--cache-size SIZE] "
+                    "[--heartbeat MS] "
                     "[--log-level debug|info|warn|error] "
                     "[--key FILE --server-key KEY | --insecure] [--pass-env NAME]... "
                     "[--secrets-dir DIR] [--secret-env NAME]...\n");
@@ -85,6 +88,8 @@ int main(int argc, char **argv)
             cfg.work_dir = v;
         else if (ok && !strcmp(a, "--store"))
             cfg.store = v;
+        else if (ok && !strcmp(a, "--cache-size"))
+            ok = units_size_bytes(v, &cfg.cache_bytes) == 0 && cfg.cache_bytes > 0;
         else if (ok && !strcmp(a, "--heartbeat"))
             ok = parse_u32(v, WIRE_HEARTBEAT_MAX_MS, &cfg.heartbeat_ms) == 0 &&
                  cfg.heartbeat_ms >= WIRE_HEARTBEAT_MIN_MS;

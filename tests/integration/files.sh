@@ -48,7 +48,7 @@ expect "the ipc socket is 0600" 600 "$(mode "$state/scheduler.sock")"
 log=$(ls "$state"/logs/1/*)
 expect "a task log is 0600" 600 "$(mode "$log")"
 expect "the logs directory is 0700" 700 "$(mode "$state/logs")"
-blob=$(find "$state/artifacts" -type f ! -path "$state/artifacts/tmp/*" | head -n 1)
+blob=$(find "$state/artifacts" -type f ! -path "$state/artifacts/tmp/*" ! -name store-id | head -n 1)
 expect "an artifact is 0400" 400 "$(mode "$blob")"
 work=$(ls -d "$T"/tmp/weft-worker-files.* 2>/dev/null | head -n 1)
 expect_grep "the worker's default work directory is made by mkdtemp" 'weft-worker-files\.[A-Za-z0-9]{6}$' <(echo "$work")

@@ -10,7 +10,7 @@ state="$T/state"
 start_scheduler "$state" "$ep"
 start_worker u1 "$ep" 1
 wait_for_workers "$ep" 1 || exit 1
-blobs() { find "$state/artifacts" -path '*/tmp' -prune -o -type f -print | grep -vc /corrupt/; }
+blobs() { find "$state/artifacts" -path '*/tmp' -prune -o -type f ! -name store-id -print | grep -vc /corrupt/; }
 
 # The attack: a relative path with a claimed working directory of /etc.
 cat >"$T/steal.yaml" <<'YAML'
@@ -66,7 +66,7 @@ head -c 2500000 /dev/urandom >"$T/client/in/part.bin"
 expect_grep "the first chunk is taken" '^0 \{"have": ?1048576, ?"stored": ?false\}' "$T/part.txt"
 (cd "$T/client" && "$weft" submit up.yaml -p f=in/part.bin --scheduler "$ep" --wait >/dev/null 2>&1) ||
     fail "submit after a partial upload"
-expect_grep "the client resumed at the first MiB" "the client resumes at 1048576 bytes" "$T/scheduler.log"
+expect_grep "the client resumed at the first MiB" "the sender resumes at 1048576 bytes" "$T/scheduler.log"
 run=$(sql "$state" "SELECT max(id) FROM runs")
 expect "the resumed blob is whole" "$(sha256sum <"$T/client/in/part.bin" | cut -c1-64)" \
     "$(sql "$state" "SELECT json_extract(outputs, '\$.stdout') FROM tasks WHERE run_id = $run" | head -n 1)"
@@ -79,5 +79,5 @@ expect_grep "a blob that does not match its hash is refused" "^-12 .*the content
 expect "and not stored" "$before" "$(blobs)"
 head -c 1100000 /dev/zero >"$T/chunk.bin"
 "$WEFT_BIN/weft-testpeer" "$ep" upload "$T/chunk.bin" 1100000 >"$T/chunk.txt"
-expect_grep "a chunk over 1 MiB is refused" "an upload's chunk is at most 1 MiB" "$T/chunk.txt"
+expect_grep "a chunk over 1 MiB is refused" "a piece of a blob is at most 1 MiB" "$T/chunk.txt"
 finish

@@ -37,6 +37,13 @@
  * weft-testpeer ENDPOINT flood N RUN: sends N status queries for RUN and reads none of the
  * replies, then stays connected for 3 s; prints "sent N".
  *
+ * weft-testpeer ENDPOINT blob-peer NAME: a worker providing `shell` that, on its first
+ * dispatch, tries the blob messages as a hostile worker would and prints what the scheduler
+ * answers: a fetch without the attempt's nonce ("forged nonce: ..."), a fetch of a blob
+ * the attempt has no input of ("other blob: ..."), a fetch of its input ("input: ..."), a
+ * push whose content does not match its hash ("bad push: ..."), then a successful Result
+ * whose output names a blob it never pushed ("result sent").
+ *
  * Over TCP the peer speaks CURVE when $WEFT_KEY and $WEFT_SERVER_KEY are set, or plain
  * TCP with $WEFT_INSECURE=1. */
 #include <stdio.h>
@@ -325,6 +332,142 @@ static int fake_worker(const char *endpoint, const char *name, int seconds, size
     return rc < 0 ? 1 : 0;
 }
 
+static void heartbeat(void *s)
+{
+    Weft__Heartbeat hb = WEFT__HEARTBEAT__INIT;
+    Weft__Envelope beat = WEFT__ENVELOPE__INIT;
+    beat.body_case = WEFT__ENVELOPE__BODY_HEARTBEAT;
+    beat.heartbeat = &hb;
+    send_env(s, &beat);
+}
+
+/* Sends a BlobFetch and prints the answer (or that none came within a second). */
+static void try_fetch(void *s, const char *label, uint64_t attempt, const char *nonce,
+                      const char *hash)
+{
+    heartbeat(s);
+    Weft__BlobFetch f = WEFT__BLOB_FETCH__INIT;
+    f.attempt_id = attempt;
+    f.nonce = (char *)nonce;
+    f.hash = (char *)hash;
+    f.length = 1u << 20;
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_BLOB_FETCH;
+    env.blob_fetch = &f;
+    send_env(s, &env);
+    Weft__Envelope *e;
+    while ((e = recv_env(s, 1000)) && e->body_case != WEFT__ENVELOPE__BODY_BLOB_REPLY)
+        weft__envelope__free_unpacked(e, NULL);
+    if (!e) {
+        printf("%s: no answer\n", label);
+        return;
+    }
+    Weft__BlobReply *r = e->blob_reply;
+    if (r->code) {
+        printf("%s: %d %s\n", label, r->code, r->error);
+    } else {
+        hash_ctx h;
+        char hex[HASH_HEX_LEN + 1];
+        hash_init(&h);
+        hash_update(&h, r->data.data, r->data.len);
+        hash_final_hex(&h, hex);
+        printf("%s: %zu bytes of %llu, %s\n", label, r->data.len, (unsigned long long)r->size,
+               !strcmp(hex, hash) ? "matching its hash" : "NOT matching its hash");
+    }
+    weft__envelope__free_unpacked(e, NULL);
+}
+
+static void try_bad_push(void *s, uint64_t attempt, const char *nonce)
+{
+    heartbeat(s);
+    static const char zeros[HASH_HEX_LEN + 1] =
+        "0000000000000000000000000000000000000000000000000000000000000000";
+    Weft__BlobPush p = WEFT__BLOB_PUSH__INIT;
+    p.attempt_id = attempt;
+    p.nonce = (char *)nonce;
+    p.hash = (char *)zeros;
+    p.size = 5;
+    p.data.data = (uint8_t *)"hello";
+    p.data.len = 5;
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_BLOB_PUSH;
+    env.blob_push = &p;
+    send_env(s, &env);
+    Weft__Envelope *e;
+    while ((e = recv_env(s, 1000)) && e->body_case != WEFT__ENVELOPE__BODY_BLOB_REPLY)
+        weft__envelope__free_unpacked(e, NULL);
+    if (e)
+        printf("bad push: %d %s (stored %d)\n", e->blob_reply->code, e->blob_reply->error,
+               e->blob_reply->stored);
+    else
+        printf("bad push: no answer\n");
+    if (e)
+        weft__envelope__free_unpacked(e, NULL);
+}
+
+/* The blob of the first artifact reference in inputs (a JSON object), or NULL. */
+static char *first_artifact(const char *inputs)
+{
+    const char *k = strstr(inputs, "\"artifact\":");
+    const char *q = k ? strchr(k + 11, '"') : NULL;
+    if (!q || strlen(q + 1) < HASH_HEX_LEN)
+        return NULL;
+    return strndup(q + 1, HASH_HEX_LEN);
+}
+
+static int blob_peer(const char *endpoint, const char *name)
+{
+    void *ctx = zmq_ctx_new(), *s = open_peer(ctx, endpoint, 1000);
+    if (!s)
+        return 1;
+    int rc = send_register(s, name, 1, 1000,
+                           "{\"plugins\": [{\"name\": \"builtin\", \"types\": "
+                           "[{\"name\": \"shell\"}]}]}");
+    Weft__Envelope *e = NULL;
+    for (int i = 0; rc == 0 && i < 300; i++) {
+        heartbeat(s);
+        e = recv_env(s, 100);
+        if (e && e->body_case == WEFT__ENVELOPE__BODY_DISPATCH)
+            break;
+        if (e)
+            weft__envelope__free_unpacked(e, NULL);
+        e = NULL;
+    }
+    char *input = e ? first_artifact(e->dispatch->inputs_json) : NULL;
+    if (!input) {
+        printf("no dispatch with an artifact came\n");
+        if (e)
+            weft__envelope__free_unpacked(e, NULL);
+        zmq_close(s);
+        zmq_ctx_term(ctx);
+        return 1;
+    }
+    const Weft__Dispatch *d = e->dispatch;
+    try_fetch(s, "forged nonce", d->attempt_id, "0123456789abcdef0123456789abcdef", input);
+    try_fetch(s, "other blob", d->attempt_id, d->nonce,
+              "1111111111111111111111111111111111111111111111111111111111111111");
+    try_fetch(s, "input", d->attempt_id, d->nonce, input);
+    try_bad_push(s, d->attempt_id, d->nonce);
+    Weft__Result res = WEFT__RESULT__INIT;
+    res.attempt_id = d->attempt_id;
+    res.nonce = d->nonce;
+    res.ok = 1;
+    res.outputs_json = "{\"out\": {\"artifact\": \"2222222222222222222222222222222222222222"
+                       "222222222222222222222222\", \"kind\": \"file\", \"name\": \"x\", "
+                       "\"size\": 3}}";
+    Weft__Envelope out = WEFT__ENVELOPE__INIT;
+    out.body_case = WEFT__ENVELOPE__BODY_RESULT;
+    out.result = &res;
+    rc = send_env(s, &out);
+    printf("result sent\n");
+    free(input);
+    weft__envelope__free_unpacked(e, NULL);
+    usleep(300000);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    return rc < 0 ? 1 : 0;
+}
+
 /* N status queries whose replies are never read. */
 static int flood(const char *endpoint, int n, uint64_t run)
 {
@@ -351,6 +494,8 @@ int main(int argc, char **argv)
 {
     if (argc == 5 && !strcmp(argv[2], "hold"))
         return fake_worker(argv[1], argv[3], (int)strtol(argv[4], NULL, 10), 0);
+    if (argc == 4 && !strcmp(argv[2], "blob-peer"))
+        return blob_peer(argv[1], argv[3]);
     if (argc == 5 && !strcmp(argv[2], "big-log"))
         return fake_worker(argv[1], argv[3], 30, strtoull(argv[4], NULL, 10));
     if (argc == 5 && !strcmp(argv[2], "flood"))

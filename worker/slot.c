@@ -1,0 +1,607 @@
+/* slot: a worker's slots, each running one attempt at a time in its long-lived executor
+ * process. See worker_int.h.
+ *
+ * An attempt goes through up to three phases. When the scheduler's store is not on this
+ * machine (the directory a dispatch names holds another store, or none), its inputs are
+ * fetched into the blob cache first, and the blobs it made (outputs, checkpoint) are pushed
+ * to the scheduler before its result, so the scheduler records outputs that are all in its
+ * store. A slot whose attempt is fetching or pushing is taken: the scheduler's credit for it
+ * comes back with the result. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/errclass.h"
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "common/wire.h"
+#include "common/xmem.h"
+#include "worker/worker_int.h"
+
+#define KILL_GRACE_MS 2000
+#define LOG_CAP (1u << 20)
+#define CACHE_DEFAULT_BYTES (10ull << 30)
+
+static void send_result(worker *w, running *job, int ok, int cls, const char *msg,
+                        const char *outputs, const uint8_t *log, size_t loglen)
+{
+    logstream_pump(&job->stream, job->log_path, &job->secrets, job->attempt_id,
+                   job->nonce, 1, worker_send_env, w); /* the log's end, before the result */
+    Weft__Result r = WEFT__RESULT__INIT;
+    r.attempt_id = job->attempt_id;
+    r.ok = ok;
+    r.error_class = (Weft__ErrorClass)(ok ? ERRC_NONE : cls);
+    r.message = (char *)(msg ? msg : "");
+    r.outputs_json = (char *)(outputs ? outputs : "{}");
+    r.log.data = (uint8_t *)log;
+    r.log.len = loglen;
+    /* A secret's value never leaves the worker: masked wherever the task may have put it. */
+    char *held[3];
+    secrets_mask_result(&job->secrets, &r, held);
+    r.started_us = job->started_us;
+    r.finished_us = clock_wall_us();
+    if (job->checkpoint)
+        r.checkpoint_json = job->checkpoint;
+    if (job->nonce)
+        r.nonce = job->nonce;
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_RESULT;
+    env.result = &r;
+    size_t len;
+    uint8_t *data = wire_pack(&env, &len);
+    worker_send_result_packed(w, job->attempt_id, data, len);
+    secrets_release(held);
+}
+
+/* ---- jobs ---- */
+
+static void spawn_executor(slot *sl);
+
+static void free_job(worker *w, running *job)
+{
+    if (!job)
+        return;
+    xfer_cancel(job->transfer);
+    if (w->cache)
+        bcache_release(w->cache, job->attempt_id);
+    fs_remove_tree(job->workdir);
+    unlink(job->log_path);
+    free(job->task);
+    free(job->nonce);
+    secrets_free(&job->secrets);
+    free(job->type);
+    free(job->inputs);
+    free(job->checkpoint_in);
+    free(job->store);
+    free(job->log_path);
+    free(job->workdir);
+    free(job->checkpoint);
+    free(job->message);
+    free(job->outputs);
+    free(job->log);
+    free(job);
+}
+
+static void finish_job(slot *sl)
+{
+    uv_timer_stop(&sl->timer);
+    free_job(sl->w, sl->job);
+    sl->job = NULL;
+}
+
+/* The pushed outputs are in the scheduler's store (rc 0), or not: the result goes. */
+static void on_pushed(void *ud, int rc, const char *why)
+{
+    slot *sl = ud;
+    running *job = sl->job;
+    job->transfer = NULL;
+    if (rc) {
+        char *msg = xasprintf("the attempt's outputs could not be sent to the scheduler: %s",
+                              why);
+        log_warn("slot %d: %s", sl->index, msg);
+        send_result(sl->w, job, 0, ERRC_TRANSIENT, msg, NULL, job->log, job->loglen);
+        free(msg);
+    } else {
+        send_result(sl->w, job, job->ok, job->errclass, job->message, job->outputs, job->log,
+                    job->loglen);
+    }
+    finish_job(sl);
+}
+
+/* The attempt ended: its result goes to the scheduler, after the blobs it made when the
+ * store is elsewhere. */
+static void conclude(slot *sl, int ok, int cls, const char *msg, const char *outputs,
+                     const uint8_t *log, size_t loglen)
+{
+    running *job = sl->job;
+    uv_timer_stop(&sl->timer);
+    weft_err err = {0};
+    if (job->remote) {
+        json_t *made = json_array();
+        json_array_append_new(made, ok && outputs ? json_loads(outputs, 0, NULL) : json_null());
+        json_array_append_new(made, job->checkpoint ? json_loads(job->checkpoint, 0, NULL)
+                                                    : json_null());
+        job->phase = JOB_PUSHING;
+        int rc = xfer_push(sl->w->xfers, job->attempt_id, job->nonce, made, on_pushed, sl,
+                           &job->transfer, &err);
+        json_decref(made);
+        if (rc == 0 && job->transfer) {
+            job->ok = ok;
+            job->errclass = cls;
+            job->message = xstrdup(msg ? msg : "");
+            job->outputs = outputs ? xstrdup(outputs) : NULL;
+            job->log = loglen ? memcpy(xmalloc(loglen), log, loglen) : NULL;
+            job->loglen = loglen;
+            return;
+        }
+        if (rc < 0) {
+            ok = 0;
+            cls = ERRC_TRANSIENT;
+            msg = err.msg;
+        }
+    }
+    send_result(sl->w, job, ok, cls, msg, outputs, log, loglen);
+    finish_job(sl);
+}
+
+/* ---- executors ---- */
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    execproc *ep = h->data;
+    if (--ep->open_handles == 0) {
+        framebuf_free(&ep->fb);
+        free(ep);
+    }
+}
+
+void slot_close_handle(uv_handle_t *h)
+{
+    uv_close(h, h->type == UV_PROCESS || h->type == UV_NAMED_PIPE ? on_handle_closed : NULL);
+}
+
+static void close_execproc(execproc *ep)
+{
+    uv_handle_t *hs[] = {(uv_handle_t *)&ep->in, (uv_handle_t *)&ep->out,
+                         (uv_handle_t *)&ep->proc};
+    for (int i = 0; i < 3; i++)
+        if (!uv_is_closing(hs[i]))
+            uv_close(hs[i], on_handle_closed);
+}
+
+static void on_exec_result(slot *sl, const uint8_t *data, size_t len)
+{
+    Weft__ExecResult *res = weft__exec_result__unpack(NULL, len, data);
+    if (!res || !sl->job || sl->job->phase != JOB_RUNNING ||
+        res->attempt_id != sl->job->attempt_id) {
+        log_error("slot %d: executor sent an unexpected result; replacing it", sl->index);
+        if (res)
+            weft__exec_result__free_unpacked(res, NULL);
+        uv_process_kill(&sl->ep->proc, SIGKILL);
+        return;
+    }
+    if (res->interim) {
+        /* A checkpoint, already stored: reported with the attempt's result, even when the
+         * executor dies before it ends. */
+        free(sl->job->checkpoint);
+        sl->job->checkpoint = res->checkpoint_json[0] ? xstrdup(res->checkpoint_json) : NULL;
+        weft__exec_result__free_unpacked(res, NULL);
+        return;
+    }
+    int cls = sl->job->cancelled && !res->ok ? ERRC_CANCELLED : (int)res->error_class;
+    conclude(sl, res->ok, cls, res->message, res->outputs_json, res->log.data, res->log.len);
+    weft__exec_result__free_unpacked(res, NULL);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    buf->base = xmalloc(suggested);
+    buf->len = suggested;
+}
+
+static void on_exec_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    execproc *ep = s->data;
+    if (n > 0 && ep->slot) {
+        framebuf_feed(&ep->fb, buf->base, (size_t)n);
+        const uint8_t *frame;
+        size_t len;
+        int rc;
+        while (ep->slot && (rc = framebuf_next(&ep->fb, &frame, &len)) == 1)
+            on_exec_result(ep->slot, frame, len);
+        if (ep->slot && rc < 0) {
+            log_error("slot %d: oversized frame from executor; replacing it", ep->slot->index);
+            uv_process_kill(&ep->proc, SIGKILL);
+        }
+    } else if (n < 0) {
+        uv_read_stop(s);
+    }
+    free(buf->base);
+}
+
+/* Why the executor running job died, for its result. */
+static int death_message(const running *job, int64_t status, int sig, char *msg, size_t n)
+{
+    if (job->cancelled)
+        snprintf(msg, n, "%s stopped: its run was cancelled (attempt %u)", job->type,
+                 job->attempt);
+    else if (job->timed_out)
+        snprintf(msg, n, "%s timed out; executor killed (attempt %u)", job->type, job->attempt);
+    else if (sig)
+        snprintf(msg, n, "executor killed by %s running %s, attempt %u", strsignal(sig),
+                 job->type, job->attempt);
+    else
+        snprintf(msg, n, "executor exited with status %lld running %s, attempt %u",
+                 (long long)status, job->type, job->attempt);
+    return job->cancelled ? ERRC_CANCELLED : job->timed_out ? ERRC_TIMEOUT : ERRC_CRASH;
+}
+
+static void on_exec_exit(uv_process_t *p, int64_t status, int sig)
+{
+    execproc *ep = p->data;
+    ep->exited = 1;
+    slot *sl = ep->slot;
+    close_execproc(ep);
+    if (!sl)
+        return;
+    sl->ep = NULL;
+    ep->slot = NULL;
+    worker *w = sl->w;
+    if (sl->job && sl->job->phase == JOB_RUNNING) {
+        char msg[512];
+        int cls = death_message(sl->job, status, sig, msg, sizeof msg);
+        log_warn("slot %d: %s", sl->index, msg);
+        /* The log the executor that died had written. */
+        char *log = NULL;
+        size_t loglen = 0;
+        if (fs_read_file(sl->job->log_path, LOG_CAP, &log, &loglen, NULL) < 0)
+            loglen = 0;
+        conclude(sl, 0, cls, msg, NULL, (uint8_t *)log, loglen);
+        free(log);
+    } else if (!w->stopping) {
+        log_warn("slot %d: idle executor exited (status %lld, signal %d); replacing it",
+                 sl->index, (long long)status, sig);
+    }
+    if (!w->stopping)
+        spawn_executor(sl);
+}
+
+static void spawn_executor(slot *sl)
+{
+    worker *w = sl->w;
+    execproc *ep = xcalloc(1, sizeof *ep);
+    framebuf_init(&ep->fb, FRAME_MAX);
+    ep->slot = sl;
+    ep->proc.data = ep->in.data = ep->out.data = ep;
+    uv_pipe_init(&w->loop, &ep->in, 0);
+    uv_pipe_init(&w->loop, &ep->out, 0);
+    ep->open_handles = 3;
+    uv_stdio_container_t stdio[3] = {
+        {.flags = UV_CREATE_PIPE | UV_READABLE_PIPE, .data.stream = (uv_stream_t *)&ep->in},
+        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&ep->out},
+        {.flags = UV_INHERIT_FD, .data.fd = 2}};
+    char *args[] = {w->executor, NULL};
+    uv_process_options_t opt = {.exit_cb = on_exec_exit, .file = w->executor, .args = args,
+                                .stdio = stdio, .stdio_count = 3};
+    int rc = uv_spawn(&w->loop, &ep->proc, &opt);
+    if (rc < 0) {
+        log_error("cannot start %s: %s", w->executor, uv_strerror(rc));
+        /* The process handle must still be closed. */
+        close_execproc(ep);
+        sl->ep = NULL;
+        return;
+    }
+    uv_read_start((uv_stream_t *)&ep->out, alloc_cb, on_exec_read);
+    sl->ep = ep;
+}
+
+void slots_start(worker *w)
+{
+    for (uint32_t i = 0; i < w->nslots; i++) {
+        slot *sl = &w->slots[i];
+        sl->w = w;
+        sl->index = (int)i;
+        uv_timer_init(&w->loop, &sl->timer);
+        sl->timer.data = sl;
+        spawn_executor(sl);
+    }
+}
+
+typedef struct write_req {
+    uv_write_t req;
+    uint8_t *data;
+} write_req;
+
+static void on_written(uv_write_t *req, int status)
+{
+    write_req *wr = (write_req *)req;
+    if (status < 0)
+        log_warn("write to executor failed: %s", uv_strerror(status));
+    free(wr->data);
+    free(wr);
+}
+
+/* Escalates the stop of a slot's attempt: SIGTERM, then SIGKILL after a grace period. */
+static void kill_step(uv_timer_t *t)
+{
+    slot *sl = t->data;
+    if (!sl->job || !sl->ep || sl->job->phase != JOB_RUNNING)
+        return;
+    if (!sl->job->cancelled && !sl->job->timed_out) {
+        sl->job->timed_out = 1;
+        log_warn("slot %d: %s (attempt %llu) passed its timeout; stopping it", sl->index,
+                 sl->job->task, (unsigned long long)sl->job->attempt_id);
+    }
+    if (sl->job->stopping++ == 0) {
+        uv_process_kill(&sl->ep->proc, SIGTERM);
+        uv_timer_start(&sl->timer, kill_step, KILL_GRACE_MS, 0);
+    } else {
+        uv_process_kill(&sl->ep->proc, SIGKILL);
+    }
+}
+
+/* Hands the slot's attempt to its executor. */
+static void exec_start(slot *sl)
+{
+    running *job = sl->job;
+    job->phase = JOB_RUNNING;
+    if (!sl->ep) {
+        conclude(sl, 0, ERRC_CRASH, "no executor available on this worker", NULL, NULL, 0);
+        return;
+    }
+    Weft__ExecRequest rq = WEFT__EXEC_REQUEST__INIT;
+    rq.attempt_id = job->attempt_id;
+    rq.type = job->type;
+    rq.plugin = (char *)job->plugin;
+    rq.inputs_json = job->inputs;
+    rq.log_path = job->log_path;
+    rq.run_id = job->run_id;
+    rq.task = job->task;
+    rq.attempt = job->attempt;
+    rq.workdir = job->workdir;
+    rq.mem_bytes = job->mem_bytes;
+    rq.store = job->store;
+    rq.checkpoint_json = job->checkpoint_in;
+    Weft__Param *values, **vp = secrets_params(&job->secrets, &values);
+    rq.secrets = vp;
+    rq.n_secrets = job->secrets.n;
+    size_t n = weft__exec_request__get_packed_size(&rq);
+    write_req *wr = xcalloc(1, sizeof *wr);
+    wr->data = xmalloc(n + 4);
+    wr->data[0] = (uint8_t)(n >> 24);
+    wr->data[1] = (uint8_t)(n >> 16);
+    wr->data[2] = (uint8_t)(n >> 8);
+    wr->data[3] = (uint8_t)n;
+    weft__exec_request__pack(&rq, wr->data + 4);
+    free(values);
+    free(vp);
+    uv_buf_t buf = uv_buf_init((char *)wr->data, (unsigned)(n + 4));
+    int rc = uv_write(&wr->req, (uv_stream_t *)&sl->ep->in, &buf, 1, on_written);
+    if (rc < 0) {
+        free(wr->data);
+        free(wr);
+        log_error("slot %d: cannot write to executor: %s", sl->index, uv_strerror(rc));
+        uv_process_kill(&sl->ep->proc, SIGKILL); /* on_exec_exit reports the crash */
+        return;
+    }
+    if (job->timeout_ms)
+        uv_timer_start(&sl->timer, kill_step, job->timeout_ms, 0);
+}
+
+void slot_stop(worker *w, const Weft__Stop *st)
+{
+    for (uint32_t i = 0; i < w->nslots; i++) {
+        slot *sl = &w->slots[i];
+        running *job = sl->job;
+        if (!job || job->attempt_id != st->attempt_id)
+            continue;
+        log_info("slot %d: stopping %s (attempt %llu): run cancelled", sl->index, job->task,
+                 (unsigned long long)st->attempt_id);
+        if (job->phase == JOB_FETCHING) {
+            xfer_cancel(job->transfer);
+            job->transfer = NULL;
+            char msg[300];
+            snprintf(msg, sizeof msg, "%s stopped before it started: its run was cancelled "
+                     "(attempt %u)", job->type, job->attempt);
+            conclude(sl, 0, ERRC_CANCELLED, msg, NULL, NULL, 0);
+        } else if (job->phase == JOB_RUNNING && sl->ep) {
+            job->cancelled = 1;
+            uv_process_kill(&sl->ep->proc, SIGUSR1);
+            uv_timer_start(&sl->timer, kill_step, KILL_GRACE_MS, 0);
+        }
+        return;
+    }
+}
+
+/* ---- dispatch ---- */
+
+static void reject(worker *w, const Weft__Dispatch *d, int cls, const char *why)
+{
+    running job = {.attempt_id = d->attempt_id, .nonce = d->nonce,
+                   .started_us = clock_wall_us()};
+    log_warn("attempt %llu (%s): %s", (unsigned long long)d->attempt_id, d->task, why);
+    send_result(w, &job, 0, cls, why, NULL, NULL, 0);
+}
+
+/* Whether the store a dispatch names is on this machine: the directory holds a store of
+ * the same identity. Remembered for the next dispatch naming the same. */
+static int store_is_here(worker *w, const Weft__Dispatch *d)
+{
+    if (w->store || !*d->store_id) /* --store; or a scheduler that names no identity */
+        return 1;
+    if (w->seen_store && !strcmp(w->seen_store, d->store) && !strcmp(w->seen_store_id, d->store_id))
+        return w->seen_local;
+    char *path = xasprintf("%s/store-id", d->store), *id = NULL;
+    size_t len = 0;
+    int here = fs_read_file(path, 256, &id, &len, NULL) == 0 && len == strlen(d->store_id) &&
+               !memcmp(id, d->store_id, len);
+    free(path);
+    free(id);
+    free(w->seen_store);
+    free(w->seen_store_id);
+    w->seen_store = xstrdup(d->store);
+    w->seen_store_id = xstrdup(d->store_id);
+    w->seen_local = here;
+    log_info("the scheduler's artifact store %s is %s", d->store,
+             here ? "on this machine" : "elsewhere: blobs travel over the connection");
+    return here;
+}
+
+/* The blob cache, opened on first need. NULL with why. */
+static bcache *cache_of(worker *w, char *why, size_t n)
+{
+    if (w->cache)
+        return w->cache;
+    char *dir = xasprintf("%s/cache", w->work_dir);
+    weft_err err = {0};
+    if (bcache_open(dir, w->cache_bytes ? w->cache_bytes : CACHE_DEFAULT_BYTES, &w->cache,
+                    &err) < 0)
+        snprintf(why, n, "cannot open the blob cache: %s", err.msg);
+    else
+        w->xfers = xfer_ctx_new(w->cache, worker_send_env, w);
+    free(dir);
+    return w->cache;
+}
+
+/* The inputs are in the blob cache (rc 0), or cannot be had. */
+static void on_fetched(void *ud, int rc, const char *why)
+{
+    slot *sl = ud;
+    sl->job->transfer = NULL;
+    if (!rc) {
+        exec_start(sl);
+        return;
+    }
+    char *msg = xasprintf("the attempt's inputs could not be fetched: %s", why);
+    log_warn("slot %d: %s", sl->index, msg);
+    conclude(sl, 0, ERRC_TRANSIENT, msg, NULL, NULL, 0);
+    free(msg);
+}
+
+/* Fetches what the slot's attempt reads (inputs, checkpoint) when the store is elsewhere,
+ * then runs it. */
+static void stage(slot *sl)
+{
+    running *job = sl->job;
+    json_t *reads = json_array();
+    json_array_append_new(reads, json_loads(job->inputs, 0, NULL));
+    if (*job->checkpoint_in)
+        json_array_append_new(reads, json_loads(job->checkpoint_in, 0, NULL));
+    weft_err err = {0};
+    job->phase = JOB_FETCHING;
+    int rc = xfer_fetch(sl->w->xfers, job->attempt_id, job->nonce, reads, on_fetched, sl,
+                        &job->transfer, &err);
+    json_decref(reads);
+    if (rc < 0)
+        on_fetched(sl, rc, err.msg);
+    else if (!job->transfer)
+        exec_start(sl);
+}
+
+static running *new_job(worker *w, const Weft__Dispatch *d, const char *plugin)
+{
+    running *job = xcalloc(1, sizeof *job);
+    job->attempt_id = d->attempt_id;
+    job->run_id = d->run_id;
+    job->attempt = d->attempt;
+    job->task = xstrdup(d->task);
+    job->nonce = xstrdup(d->nonce);
+    job->type = xstrdup(d->type);
+    job->plugin = plugin;
+    job->inputs = xstrdup(d->inputs_json);
+    job->checkpoint_in = xstrdup(d->checkpoint_json);
+    job->mem_bytes = d->mem_bytes;
+    job->timeout_ms = d->timeout_ms;
+    job->log_path = xasprintf("%s/logs/%llu.log", w->work_dir, (unsigned long long)d->attempt_id);
+    job->workdir = xasprintf("%s/scratch/%llu", w->work_dir, (unsigned long long)d->attempt_id);
+    job->started_us = clock_wall_us();
+    return job;
+}
+
+void slot_dispatch(worker *w, const Weft__Dispatch *d)
+{
+    slot *sl = NULL;
+    for (uint32_t i = 0; i < w->nslots && !sl; i++)
+        if (!w->slots[i].job && w->slots[i].ep)
+            sl = &w->slots[i];
+    const char *plugin = strmap_get(w->type_plugin, d->type);
+    char why[600];
+    int here = store_is_here(w, d);
+    if (!plugin) {
+        reject(w, d, ERRC_FATAL, "this worker does not provide the task type");
+        return;
+    }
+    if (!sl) {
+        /* Credits make this impossible unless an executor could not be started. */
+        reject(w, d, ERRC_FATAL, "no executor available on this worker");
+        return;
+    }
+    if (!here && !cache_of(w, why, sizeof why)) {
+        reject(w, d, ERRC_TRANSIENT, why);
+        return;
+    }
+    secret_set secrets;
+    if (secrets_resolve(w->secrets_dir, w->env_secrets, d->secrets, d->n_secrets, &secrets, why,
+                        sizeof why)) {
+        reject(w, d, ERRC_FATAL, why);
+        return;
+    }
+    running *job = new_job(w, d, plugin);
+    job->secrets = secrets;
+    job->remote = !here;
+    job->store = xstrdup(!here ? bcache_dir(w->cache) : w->store ? w->store : d->store);
+    sl->job = job;
+    if (job->remote)
+        stage(sl);
+    else
+        exec_start(sl);
+}
+
+/* ---- teardown ---- */
+
+static void on_grace_expired(uv_timer_t *t)
+{
+    worker *w = t->data;
+    for (uint32_t i = 0; i < w->nslots; i++)
+        if (w->slots[i].ep) {
+            log_warn("slot %d: executor did not exit within %d ms; killing it", (int)i,
+                     KILL_GRACE_MS);
+            uv_process_kill(&w->slots[i].ep->proc, SIGKILL);
+        }
+}
+
+void slots_stop(worker *w)
+{
+    int alive = 0;
+    for (uint32_t i = 0; i < w->nslots; i++) {
+        execproc *ep = w->slots[i].ep;
+        if (!ep)
+            continue;
+        alive = 1;
+        if (w->slots[i].job && w->slots[i].job->phase == JOB_RUNNING)
+            uv_process_kill(&ep->proc, SIGKILL);
+        if (!uv_is_closing((uv_handle_t *)&ep->in))
+            uv_close((uv_handle_t *)&ep->in, on_handle_closed);
+    }
+    if (alive) {
+        uv_timer_stop(&w->heartbeat);
+        uv_timer_start(&w->heartbeat, on_grace_expired, KILL_GRACE_MS, 0);
+    }
+    for (;;) {
+        alive = 0;
+        for (uint32_t i = 0; i < w->nslots; i++)
+            alive |= w->slots[i].ep != NULL;
+        if (!alive)
+            break;
+        uv_run(&w->loop, UV_RUN_ONCE);
+    }
+    for (uint32_t i = 0; i < w->nslots; i++) {
+        free_job(w, w->slots[i].job);
+        w->slots[i].job = NULL;
+    }
+}

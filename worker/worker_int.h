@@ -1,0 +1,139 @@
+/* worker_int: what the worker daemon's modules share: the daemon (worker.c) and its slots
+ * (slot.c), each running one attempt at a time in its executor process. */
+#ifndef WEFT_WORKER_INT_H
+#define WEFT_WORKER_INT_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "common/frame.h"
+#include "common/secrets.h"
+#include "common/strmap.h"
+#include "common/zsock.h"
+#include "weft.pb-c.h"
+#include "worker/blobcache.h"
+#include "worker/logstream.h"
+#include "worker/transfer.h"
+#include "worker/worker.h"
+
+typedef struct slot slot;
+
+/* One executor process and its pipes. Freed when all three handles have closed. */
+typedef struct execproc {
+    uv_process_t proc;
+    uv_pipe_t in, out;
+    framebuf fb;
+    slot *slot;       /* NULL once detached from its slot */
+    int open_handles;
+    int exited;
+} execproc;
+
+/* Where a slot's attempt is: fetching its inputs, running in the executor, sending its
+ * outputs before its result. */
+enum job_phase { JOB_FETCHING, JOB_RUNNING, JOB_PUSHING };
+
+/* The attempt a slot is running. */
+typedef struct running {
+    uint64_t attempt_id;
+    uint64_t run_id;
+    uint32_t attempt;
+    char *task, *type;
+    const char *plugin; /* the .so providing type (the worker's) */
+    char *inputs, *checkpoint_in; /* as dispatched (JSON) */
+    char *store;      /* the store the executor uses: the scheduler's, or the blob cache */
+    int remote;       /* the store is not on this machine: blobs travel (transfer.h) */
+    xfer *transfer;   /* the fetch or push under way, or NULL */
+    uint64_t mem_bytes, timeout_ms;
+    enum job_phase phase;
+    char *log_path, *workdir;
+    char *checkpoint; /* the last checkpoint the attempt saved (a reference), or NULL */
+    char *nonce;      /* from its Dispatch; its Result carries it back */
+    secret_set secrets; /* the values of the secrets it names, masked in what is sent */
+    logstream stream;   /* how much of its log was streamed */
+    int64_t started_us;
+    int timed_out;  /* stopped because it passed its timeout */
+    int cancelled;  /* stopped because its run was cancelled */
+    int stopping;   /* escalation: 0 none yet, 1 SIGTERM sent, 2 SIGKILL sent */
+    /* JOB_PUSHING: the result, sent once the outputs are in the scheduler's store */
+    int ok, errclass;
+    char *message, *outputs;
+    uint8_t *log;
+    size_t loglen;
+} running;
+
+struct slot {
+    struct worker *w;
+    int index;
+    execproc *ep;
+    running *job;     /* NULL when free */
+    uv_timer_t timer; /* timeout, then kill grace */
+};
+
+/* A result as sent (packed), kept to be sent again. */
+typedef struct sent_result {
+    uint8_t *data;
+    size_t len;
+    uint64_t attempt_id; /* reported as finished when registering */
+} sent_result;
+
+struct worker {
+    uv_loop_t loop;
+    void *zctx;
+    zsock *dealer;
+    zsock *monitor;        /* handshake failures with the scheduler, logged */
+    const char *last_refusal;
+    int64_t last_refusal_us;
+    char *name;
+    uint32_t nslots;
+    slot *slots;
+    char *types_json;    /* plugin description sent with Register */
+    strmap *type_plugin; /* type name -> .so path (owned strings) */
+    char *executor;
+    char *work_dir;
+    char *store;         /* --store, absolute; NULL: the one each dispatch names */
+    uint64_t cache_bytes; /* --cache-size, 0: the default */
+    bcache *cache;       /* blobs fetched and made when the scheduler's store is elsewhere */
+    xfer_ctx *xfers;
+    char *seen_store, *seen_store_id; /* the last store a dispatch named and its identity */
+    int seen_local;      /* whether that store is on this machine */
+    char *secrets_dir;   /* --secrets-dir, or NULL */
+    const secret_set *env_secrets; /* --secret-env (borrowed), or NULL */
+    uint32_t heartbeat_ms;
+    uv_timer_t heartbeat;
+    uv_prepare_t prepare;
+    uv_idle_t spin;      /* keeps the loop from blocking while messages wait */
+    uv_signal_t sigint, sigterm;
+    int stopping;
+    /* The last results sent, packed, oldest first: a scheduler that restarted (or rolled
+     * back a turn it could not commit) gets them again after we register (attempt ids make
+     * it idempotent). A scheduler that cannot commit dispatches nothing, so twice the slots
+     * covers every result of such a spell. */
+    sent_result *recent;
+    size_t nrecent, caprecent;
+    char *refused; /* the scheduler refused our registration: why (we exit) */
+};
+
+/* ---- worker.c ---- */
+
+/* Sends env to the scheduler. */
+void worker_send_env(void *w, const Weft__Envelope *env);
+/* Sends a packed result and keeps it (takes ownership) among the most recent ones. */
+void worker_send_result_packed(worker *w, uint64_t attempt_id, uint8_t *data, size_t len);
+
+/* ---- slot.c ---- */
+
+/* Starts every slot's executor. */
+void slots_start(worker *w);
+/* Runs a dispatched attempt in a free slot, fetching its inputs first when the store is
+ * elsewhere. */
+void slot_dispatch(worker *w, const Weft__Dispatch *d);
+/* The scheduler cancelled the run of an attempt. */
+void slot_stop(worker *w, const Weft__Stop *st);
+/* Ends every executor (closing stdin lets an idle one exit; a busy one is killed), waiting
+ * up to the kill grace, then kills the rest; frees the jobs. */
+void slots_stop(worker *w);
+/* Closes an executor's handle (loop teardown). */
+void slot_close_handle(uv_handle_t *h);
+
+#endif
