@@ -9,7 +9,8 @@ libjansson-dev \
 libglpk-dev coinor-libcbc-dev coinor-libipopt-dev libamplsolver-dev libxgboost-dev liblinear-dev \
 libfaiss-dev libopenblas-dev python3.11-doc \
 clang libclang-rt-14-dev llvm \
-jq python3 python3-aiosmtpd tzdata systemd"
+jq python3 python3-aiosmtpd tzdata systemd \
+slurmctld slurmd slurm-client munge netcat-openbsd"
 PKGS=${*:-$BUILD_PKGS}
 missing=""
 for p in $PKGS; do

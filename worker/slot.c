@@ -457,14 +457,14 @@ static bcache *cache_of(worker *w, char *why, size_t n)
 {
     if (w->cache)
         return w->cache;
-    char *dir = xasprintf("%s/cache", w->work_dir);
     weft_err err = {0};
-    if (bcache_open(dir, w->cache_bytes ? w->cache_bytes : CACHE_DEFAULT_BYTES, &w->cache,
-                    &err) < 0)
+    /* Private, like the work directory: it holds what tasks read and made. */
+    if (fs_private_dir(w->cache_dir, &err) < 0 ||
+        bcache_open(w->cache_dir, w->cache_bytes ? w->cache_bytes : CACHE_DEFAULT_BYTES,
+                    &w->cache, &err) < 0)
         snprintf(why, n, "cannot open the blob cache: %s", err.msg);
     else
         w->xfers = xfer_ctx_new(w->cache, worker_send_env, w);
-    free(dir);
     return w->cache;
 }
 

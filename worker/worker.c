@@ -225,6 +225,7 @@ int worker_new(const worker_config *cfg, worker **out, weft_err *err)
     w->work_dir = xstrdup(cfg->work_dir);
     w->heartbeat_ms = cfg->heartbeat_ms ? cfg->heartbeat_ms : 1000;
     w->cache_bytes = cfg->cache_bytes;
+    w->cache_dir = cfg->cache_dir ? xstrdup(cfg->cache_dir) : xasprintf("%s/cache", w->work_dir);
     w->type_plugin = strmap_new();
     w->zctx = zmq_ctx_new();
     int rc = load_types(w, cfg, err);
@@ -350,6 +351,7 @@ void worker_destroy(worker **wp)
     free(w->executor);
     free(w->work_dir);
     free(w->store);
+    free(w->cache_dir);
     free(w->seen_store);
     free(w->seen_store_id);
     free(w->secrets_dir);

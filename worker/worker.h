@@ -22,8 +22,9 @@ typedef struct worker_config {
     const char *work_dir;      /* scratch space and attempt logs */
     const char *store;         /* the artifact store directory, when this machine mounts the
                                   scheduler's store elsewhere; NULL: the path it names */
-    uint64_t cache_bytes;      /* the blob cache's limit (work_dir/cache, used when the
-                                  scheduler's store is not on this machine); 0: 10 GiB */
+    const char *cache_dir;     /* the blob cache (used when the scheduler's store is not on
+                                  this machine); NULL: work_dir/cache */
+    uint64_t cache_bytes;      /* its limit; 0: 10 GiB */
     uint32_t heartbeat_ms;
     const char *key_file;      /* CURVE key pair (NULL: $WEFT_KEY) */
     const char *server_key;    /* the scheduler's public key (NULL: $WEFT_SERVER_KEY) */

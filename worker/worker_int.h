@@ -92,6 +92,7 @@ struct worker {
     char *executor;
     char *work_dir;
     char *store;         /* --store, absolute; NULL: the one each dispatch names */
+    char *cache_dir;      /* --cache-dir, or work_dir/cache */
     uint64_t cache_bytes; /* --cache-size, 0: the default */
     bcache *cache;       /* blobs fetched and made when the scheduler's store is elsewhere */
     xfer_ctx *xfers;

@@ -1,7 +1,8 @@
 /* weft-worker: the worker daemon.
  *
  *   weft-worker [--scheduler ENDPOINT] [--name NAME] [--slots N] [--plugin-path PATH]
- *               [--work-dir DIR] [--store DIR] [--cache-size SIZE] [--heartbeat MS]
+ *               [--work-dir DIR] [--store DIR] [--cache-dir DIR] [--cache-size SIZE]
+ *               [--heartbeat MS]
  *               [--log-level LEVEL]
  *               [--key FILE --server-key KEY | --insecure] [--pass-env NAME]...
  *               [--secrets-dir DIR] [--secret-env NAME]...
@@ -12,7 +13,8 @@
  * store at the path the scheduler names in each dispatch when that directory holds the
  * scheduler's store (same machine, or a shared filesystem; --store gives its local mount
  * point), else blobs fetched from and pushed to the scheduler over the connection through
- * a cache in DIR/cache of at most --cache-size (10G), a heartbeat every 1000 ms. Over TCP
+ * a blob cache (--cache-dir, default DIR/cache) of at most --cache-size (10G), a heartbeat
+ * every 1000 ms. Over TCP
  * the worker speaks CURVE with its key pair (--key, $WEFT_KEY) and the scheduler's public
  * key (--server-key, $WEFT_SERVER_KEY); --insecure allows plain TCP to a loopback address.
  * `shell` tasks see only PATH, HOME, LANG, LC_ALL, TZ and TMPDIR of the worker's environment,
@@ -37,7 +39,8 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: weft-worker [--scheduler ENDPOINT] [--name NAME] [--slots N] "
-                    "[--plugin-path PATH] [--work-dir DIR] [--store DIR] [--cache-size SIZE] "
+                    "[--plugin-path PATH] [--work-dir DIR] [--store DIR] [--cache-dir DIR] "
+                    "[--cache-size SIZE] "
                     "[--heartbeat MS] "
                     "[--log-level debug|info|warn|error] "
                     "[--key FILE --server-key KEY | --insecure] [--pass-env NAME]... "
@@ -88,6 +91,8 @@ int main(int argc, char **argv)
             cfg.work_dir = v;
         else if (ok && !strcmp(a, "--store"))
             cfg.store = v;
+        else if (ok && !strcmp(a, "--cache-dir"))
+            cfg.cache_dir = v;
         else if (ok && !strcmp(a, "--cache-size"))
             ok = units_size_bytes(v, &cfg.cache_bytes) == 0 && cfg.cache_bytes > 0;
         else if (ok && !strcmp(a, "--heartbeat"))

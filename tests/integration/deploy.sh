@@ -31,7 +31,7 @@ execstart() { # UNIT: its ExecStart command, paths and variables replaced
         -e "s|/etc/weft/secrets|$T/secrets|g" -e "s|/etc/weft/task-secrets|$T/task-secrets|g" \
         -e "s|/etc/weft/workers/%i.key|$T/w1.key|g" \
         -e "s|/etc/weft/scheduler.key.pub|$T/state/scheduler.key.pub|g" \
-        -e "s|/srv/weft/artifacts|$T/state/artifacts|g" -e "s|%i|w1|g" \
+        -e "s|%i|w1|g" -e "s|\${CACHE_DIRECTORY}|$T/cache-w1|" -e "s|\${WEFT_CACHE_SIZE}|1G|" \
         -e "s|\${WEFT_LISTEN}|$ep|" -e "s|\${WEFT_SCHEDULER}|$ep|" -e "s|\${WEFT_SLOTS}|2|" \
         -e "s|\${RUNTIME_DIRECTORY}|$T/run-w1|"
 }

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Hosts apart: a scheduler and two workers in network namespaces of their own, joined by
-# veth pairs to a bridge this test makes (10.77.0.0/24), speaking CURVE over TCP. A worker
-# cut off mid-task (its link down) is declared lost and its task finishes on the other;
-# when the link comes back it rejoins and nothing succeeds twice. The scheduler cut off
-# from every worker for 30 s loses nothing: the run ends succeeded, each task succeeding
-# once. (The workers still read the artifact store on the one filesystem: these tasks
-# pass values only.)
+# veth pairs to a bridge this test makes (10.77.0.0/24), speaking CURVE over TCP. Each
+# worker also has a filesystem view of its own, where the scheduler's state directory (and
+# its artifact store) is an empty tmpfs: files cross hosts only over the connections.
+# - A workflow whose files cross hosts (data.split -> train.xgboost -> infer.batch ->
+#   infer.metrics, and embed.chunk -> a map of embed.encode -> embed.index) runs to the
+#   same results as `weft run` on one machine.
+# - A worker cut off mid-task (its link down) is declared lost and its task finishes on the
+#   other; when the link comes back it rejoins and nothing succeeds twice.
+# - The scheduler cut off from every worker for 30 s loses nothing: the run ends
+#   succeeded, each task succeeding once.
 . "$(dirname "$0")/lib.sh"
 unset WEFT_INSECURE
 id=$$
@@ -48,8 +52,10 @@ for w in 1 2; do
     "$weft" keys gen "$T/w$w.key" >/dev/null || fail "keys gen w$w"
     "$weft" keys add "w$w" --role worker "$T/w$w.key.pub" --state "$state" >/dev/null ||
         fail "keys add w$w"
-    ip netns exec "$(ns "$w")" "$WEFT_BIN/weft-worker" --scheduler "$ep" --name "w$w" \
-        --slots 2 --key "$T/w$w.key" --server-key "$state/scheduler.key.pub" \
+    cp "$state/scheduler.key.pub" "$T/server-w$w.pub" # what the worker's host was given
+    ip netns exec "$(ns "$w")" unshare -m sh -c 'mount -t tmpfs none "$0" && exec "$@"' \
+        "$state" "$WEFT_BIN/weft-worker" --scheduler "$ep" --name "w$w" \
+        --slots 2 --key "$T/w$w.key" --server-key "$T/server-w$w.pub" \
         --plugin-path "$WEFT_PLUGIN_PATH" --work-dir "$T/work-w$w" --heartbeat 200 \
         >"$T/worker-w$w.log" 2>&1 &
     PIDS+=("$!")
@@ -70,6 +76,63 @@ once() {
             state = 'succeeded' GROUP BY idx, elem HAVING count(*) > 1)")"
 }
 
+# ---- files that cross hosts ----
+mkdir -p "$T/corpus" "$T/local"
+cp "$WEFT_SRC"/docs/*.md "$T/corpus/"
+cat >"$T/fleet.yaml" <<YAML
+workflow: fleet
+params:
+  tumours: { type: dataset, default: "$WEFT_SRC/workflows/data/breast-cancer.csv" }
+  corpus: { type: dir, default: "$T/corpus" }
+tasks:
+  split:
+    type: data.split
+    with: { dataset: "\${params.tumours}", test_fraction: 0.25, seed: 42, stratify: benign }
+  train:
+    type: train.xgboost
+    with: { dataset: "\${split.outputs.train}", target: benign, objective: binary, rounds: 40,
+            seed: 42, threads: 1, params: { max_depth: 2, eta: 0.1 } }
+  predict:
+    type: infer.batch
+    with: { model: "\${train.outputs.model}", dataset: "\${split.outputs.test}" }
+  metrics:
+    type: infer.metrics
+    with: { predictions: "\${predict.outputs.predictions}", target: benign }
+  chunk:
+    type: embed.chunk
+    with: { source: "\${params.corpus}", size: 600, overlap: 60, shards: 4 }
+  encode:
+    type: embed.encode
+    map: "\${chunk.outputs.shards}"
+    with: { shard: "\${item}", dim: 128 }
+  index:
+    type: embed.index
+    with: { vectors: "\${encode.outputs.vectors}", ids: "\${encode.outputs.ids}",
+            method: exact }
+YAML
+run=$(submit "$T/fleet.yaml")
+wait_run_ended "$state" "$run"
+expect "the workflow whose files cross hosts succeeded" succeeded "$st"
+(cd "$T/local" && "$weft" run "$T/fleet.yaml" >run.out 2>&1) || fail "the same workflow on one machine"
+# outputs STATE RUN: every task's (and element's) outputs, by name.
+outputs() {
+    sql "$1" "SELECT name || coalesce('[' || nullif(elem, -1) || ']', '') || ' ' || outputs
+        FROM tasks WHERE run_id = $2 ORDER BY name, elem"
+}
+outputs "$state" "$run" >"$T/fleet-hosts.txt"
+outputs "$T/local/.weft" 1 >"$T/fleet-local.txt"
+expect "every task's outputs (artifact hashes, metrics) are those of the one-machine run" "" \
+    "$(diff "$T/fleet-local.txt" "$T/fleet-hosts.txt")"
+at_least "... with files in them" 8 "$(grep -o '"artifact"' "$T/fleet-hosts.txt" | wc -l)"
+for w in 1 2; do
+    expect_grep "worker w$w fetched blobs over its connection" "worker info: fetched blob" \
+        "$T/worker-w$w.log"
+done
+expect_grep "... and pushed what its tasks made" "worker info: pushed blob" \
+    <(cat "$T/worker-w1.log" "$T/worker-w2.log")
+[ -e "$T/work-w1/cache/store-id" ] && ok "the workers keep blobs in caches of their own" ||
+    fail "worker w1 has no blob cache"
+
 # ---- a worker cut off mid-task ----
 cat >"$T/one.yaml" <<'EOF'
 workflow: one
@@ -80,7 +143,11 @@ tasks:
     with: { argv: [sh, -c, 'sleep 3; echo done'] }
 EOF
 run=$(submit "$T/one.yaml")
-w=$(worker_of_attempt "$state" 1)
+for _ in $(seq 50); do
+    w=$(sql "$state" "SELECT worker FROM attempts WHERE run_id = $run AND number = 1")
+    [ -n "$w" ] && break
+    sleep 0.1
+done
 w=${w#w}
 link "$w" down
 wait_run_ended "$state" "$run"
