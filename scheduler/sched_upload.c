@@ -26,6 +26,7 @@
 #define UPLOADS_PER_PRINCIPAL 8
 #define REHASH_BUF (1u << 16)
 #define UPLOAD_IDLE_US (3600 * 1000000LL)
+#define WRITEBACK_STEP (8u << 20)
 
 /* A blob being received: its hash so far, over the first `have` bytes of its file. */
 typedef struct upload {
@@ -132,6 +133,10 @@ static int append(upload *u, int fd, const blob_piece *p, uint64_t *have, weft_e
         return err_set(err, WEFT_EIO, "the scheduler cannot write the blob (see its log)");
     }
     hash_update(&u->h, p->data, p->len);
+    /* Writeback starts as the blob grows (without waiting for it), so the fsync that makes
+     * it whole has little left to wait for. */
+    if ((u->have + p->len) / WRITEBACK_STEP != u->have / WRITEBACK_STEP)
+        sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     u->have += p->len;
     u->touched_us = clock_wall_us();
     *have = u->have;

@@ -21,7 +21,7 @@
 #include "weft.pb-c.h"
 #include "worker/blobcache.h"
 
-#define XFER_PIECE (512u << 10)
+#define XFER_PIECE (256u << 10)
 #define XFER_CREDIT 8
 #define XFER_STALL_MS 5000
 #define XFER_GIVE_UP_MS 120000
