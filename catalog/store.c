@@ -17,6 +17,71 @@
 #define MANIFEST_MAX (64u << 20)
 #define DIR_DEPTH_MAX 64
 
+/* ---- any backend ---- */
+
+int store_open(const char *location, store **out, weft_err *err)
+{
+    return !strncmp(location, "s3://", 5) ? store_s3_open(location, out, err)
+                                           : store_local_open(location, out, err);
+}
+
+char *store_location_of_state(const char *state_dir)
+{
+    char *path = xasprintf("%s/store", state_dir), *text = NULL;
+    size_t len = 0;
+    int rc = fs_read_file(path, 4096, &text, &len, NULL);
+    free(path);
+    if (rc == 0 && len && !memchr(text, '\0', len)) {
+        text[strcspn(text, "\n")] = '\0';
+        return text;
+    }
+    free(text);
+    return xasprintf("%s/artifacts", state_dir);
+}
+
+int store_record_location(const char *state_dir, const char *location, weft_err *err)
+{
+    char *path = xasprintf("%s/store", state_dir), *line = xasprintf("%s\n", location);
+    int rc = fs_write_file(path, line, strlen(line));
+    free(line);
+    if (rc < 0)
+        err_set(err, WEFT_EIO, "cannot record the store in %s: %s", path, strerror(-rc));
+    free(path);
+    return rc < 0 ? WEFT_EIO : 0;
+}
+
+void store_close(store **sp)
+{
+    if (sp && *sp)
+        (*sp)->ops->close(*sp);
+    if (sp)
+        *sp = NULL;
+}
+
+int store_has(store *s, const char *hex)
+{
+    return hash_hex_valid(hex) && s->ops->has(s, hex);
+}
+
+int store_open_blob(store *s, const char *hex, int *fd, uint64_t *size, weft_err *err)
+{
+    if (!hash_hex_valid(hex))
+        return err_set(err, WEFT_EINVAL, "'%.80s' is not a blob's hash", hex);
+    return s->ops->open_blob(s, hex, fd, size, err);
+}
+
+int store_adopt(store *s, const char *path, const char *hex, weft_err *err)
+{
+    if (!hash_hex_valid(hex))
+        return err_set(err, WEFT_EINVAL, "artifact store: '%.80s' is not a blob's hash", hex);
+    return s->ops->adopt(s, path, hex, err);
+}
+
+char *store_partial_path(store *s, const char *name)
+{
+    return xasprintf("%s/tmp/%s", s->root, name);
+}
+
 /* ---- references ---- */
 
 int store_is_ref(const json_t *v)

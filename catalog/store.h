@@ -8,8 +8,9 @@
  * content against its hash, and a blob that no longer matches is moved to ROOT/corrupt/ and
  * reported as WEFT_ECORRUPT, so corrupt data is never handed to a task.
  *
- * A store is a backend behind store_ops (a local or shared directory today); the functions
- * below work for any backend. The scheduler ingests submitted files; executors materialize
+ * A store is a backend behind store_ops: a local or shared directory (store_local.c), or
+ * S3-compatible object storage (store_s3.c, s3://BUCKET/PREFIX); the functions below work
+ * for any backend. The scheduler ingests submitted files; executors materialize
  * inputs as local read-only paths and ingest outputs. The store keeps no index: the
  * catalogue records which runs and cache entries reference which hashes. */
 #ifndef WEFT_STORE_H
@@ -50,20 +51,35 @@ typedef struct store_ops {
     /* Removes entry e as listed, unless it was written again since (*kept set to 1: a
      * writer stored the same content meanwhile). An entry already gone is not an error. */
     int (*remove)(store *s, const store_entry *e, int *kept, weft_err *err);
+    /* Whether blob hex is in the store (not verified). */
+    int (*has)(store *s, const char *hex);
+    /* Moves the file at path, whose content hashes to hex, into the store as blob hex. */
+    int (*adopt)(store *s, const char *path, const char *hex, weft_err *err);
+    /* Opens blob hex for reading (see store_open_blob). */
+    int (*open_blob)(store *s, const char *hex, int *fd, uint64_t *size, weft_err *err);
     void (*close)(store *s);
 } store_ops;
 
 struct store {
     const store_ops *ops;
-    char *root;       /* the local backend's directory */
+    char *location;   /* what the store was opened as: a directory, or s3://BUCKET/PREFIX */
+    void *impl;       /* the backend's own state */
+    char *root;       /* a local directory: the local backend's store, the S3 backend's
+                         cache of blobs it read */
     char *id;         /* its identity (ROOT/store-id, 32 hex digits), or NULL */
     unsigned blob_mode; /* read-only, within the process's umask (0400 for daemons) */
     strmap *verified; /* local: blob hash -> its file's identity when this process last
                          hashed it (see local_get) */
 };
 
-/* Opens the store at location (a directory, created if missing). */
+/* Opens the store at location: a directory (created if missing), or s3://BUCKET[/PREFIX]
+ * (configured from the environment, s3.h). */
 int store_open(const char *location, store **out, weft_err *err);
+/* The store a scheduler's state directory works with: the one the scheduler recorded in
+ * STATE/store, else STATE/artifacts. Caller frees. */
+char *store_location_of_state(const char *state_dir);
+/* Records location as the store of state_dir (for store_location_of_state). */
+int store_record_location(const char *state_dir, const char *location, weft_err *err);
 /* Closes; accepts NULL and sets *sp to NULL. */
 void store_close(store **sp);
 

@@ -13,4 +13,8 @@
  * counting it into *size (may be NULL). 0, or -errno. */
 int store_copy_hash(int in, int out, char hex[HASH_HEX_LEN + 1], uint64_t *size);
 
+/* The backends' openers (store_open picks one by the location's form). */
+int store_local_open(const char *location, store **out, weft_err *err);
+int store_s3_open(const char *location, store **out, weft_err *err);
+
 #endif

@@ -301,18 +301,11 @@ static void local_close(store *s)
 {
     forget_verified(s);
     free(s->id);
+    free(s->location);
     free(s->root);
     free(s);
 }
 
-static const store_ops local_ops = {
-    .name = "local",
-    .put = local_put,
-    .get = local_get,
-    .list = local_list,
-    .remove = local_remove,
-    .close = local_close,
-};
 
 /* The store's identity, ROOT/store-id: made when the store is first opened, so a worker
  * can tell whether the directory a dispatch names is this store or another one. */
@@ -345,7 +338,23 @@ static char *read_or_make_id(const char *root)
     return id;
 }
 
-int store_open(const char *location, store **out, weft_err *err)
+static int local_has(store *s, const char *hex);
+static int local_adopt(store *s, const char *path, const char *hex, weft_err *err);
+static int local_open_blob(store *s, const char *hex, int *fd, uint64_t *size, weft_err *err);
+
+static const store_ops local_ops = {
+    .name = "local",
+    .put = local_put,
+    .get = local_get,
+    .list = local_list,
+    .remove = local_remove,
+    .has = local_has,
+    .adopt = local_adopt,
+    .open_blob = local_open_blob,
+    .close = local_close,
+};
+
+int store_local_open(const char *location, store **out, weft_err *err)
 {
     char *tmp = xasprintf("%s/tmp", location);
     int rc = fs_mkdir_p(tmp, 0755);
@@ -356,6 +365,7 @@ int store_open(const char *location, store **out, weft_err *err)
     store *s = xcalloc(1, sizeof *s);
     s->ops = &local_ops;
     s->root = xstrdup(location);
+    s->location = xstrdup(location);
     s->id = read_or_make_id(location);
     mode_t mask = umask(0);
     umask(mask);
@@ -364,17 +374,9 @@ int store_open(const char *location, store **out, weft_err *err)
     return 0;
 }
 
-void store_close(store **sp)
-{
-    if (sp && *sp)
-        (*sp)->ops->close(*sp);
-    if (sp)
-        *sp = NULL;
-}
-
 /* ---- uploads: blobs received from elsewhere ---- */
 
-int store_has(store *s, const char *hex)
+static int local_has(store *s, const char *hex)
 {
     if (!hash_hex_valid(hex))
         return 0;
@@ -385,7 +387,7 @@ int store_has(store *s, const char *hex)
     return yes;
 }
 
-int store_open_blob(store *s, const char *hex, int *fd, uint64_t *size, weft_err *err)
+static int local_open_blob(store *s, const char *hex, int *fd, uint64_t *size, weft_err *err)
 {
     if (!hash_hex_valid(hex))
         return err_set(err, WEFT_EINVAL, "'%.80s' is not a blob's hash", hex);
@@ -407,12 +409,8 @@ int store_open_blob(store *s, const char *hex, int *fd, uint64_t *size, weft_err
                    "artifact %.16s... is not in the store: %s", hex, strerror(e));
 }
 
-char *store_partial_path(store *s, const char *name)
-{
-    return xasprintf("%s/tmp/%s", s->root, name);
-}
 
-int store_adopt(store *s, const char *path, const char *hex, weft_err *err)
+static int local_adopt(store *s, const char *path, const char *hex, weft_err *err)
 {
     if (!hash_hex_valid(hex))
         return err_set(err, WEFT_EINVAL, "artifact store: '%.80s' is not a blob's hash", hex);

@@ -166,7 +166,7 @@ int cmd_check(cli_opts *o)
     catalog *cat = NULL;
     store *st = NULL;
     weft_err err = {0}, db = {0}, hist = {0};
-    char *where = xasprintf("%s/artifacts", o->state), *db_path = xasprintf("%s/catalog.db",
+    char *where = store_location_of_state(o->state), *db_path = xasprintf("%s/catalog.db",
                                                                             o->state);
     int missing = access(db_path, F_OK) < 0;
     free(db_path);

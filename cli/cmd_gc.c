@@ -116,7 +116,7 @@ int cmd_gc(cli_opts *o)
         return code;
     store *st = NULL;
     weft_err err = {0};
-    char *where = xasprintf("%s/artifacts", o->state);
+    char *where = store_location_of_state(o->state);
     if (store_open(where, &st, &err) < 0) {
         fprintf(stderr, "weft gc: %s\n", err.msg);
         free(where);

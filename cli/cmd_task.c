@@ -137,7 +137,7 @@ static int run_one(cli_opts *o, const char *type, json_t **task)
  * directory) under its own name; an existing path is left alone, with a note. */
 static int write_outputs(const cli_opts *o, const json_t *outputs)
 {
-    char *where = xasprintf("%s/artifacts", o->state);
+    char *where = store_location_of_state(o->state);
     store *st = NULL;
     weft_err err = {0};
     int rc = EXIT_OK;
@@ -190,7 +190,7 @@ static char *index_path(const cli_opts *o, const char *arg)
 {
     if (access(arg, R_OK) == 0)
         return xstrdup(arg);
-    char name[128], *path = NULL, *where = xasprintf("%s/artifacts", o->state);
+    char name[128], *path = NULL, *where = store_location_of_state(o->state);
     unsigned long long run;
     json_t *task = sscanf(arg, "%llu/%127s", &run, name) == 2 ? local_task(o, run, name) : NULL;
     const json_t *ref = json_object_get(json_object_get(task, "outputs"), "index");

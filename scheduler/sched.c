@@ -575,10 +575,17 @@ int sched_new(const sched_config *cfg, sched **out, weft_err *err)
     if (rc == 0)
         rc = catalog_check(s->cat, 0, err);
     if (rc == 0) {
-        /* Absolute: workers on this machine (or mounting it at the same path) use it as is. */
+        /* Absolute: workers on this machine (or mounting it at the same path) use it as is.
+         * Blobs read from object storage are kept in STATE/s3-cache. */
         char *abs = realpath(cfg->state_dir, NULL);
-        char *where = xasprintf("%s/artifacts", abs ? abs : cfg->state_dir);
+        char *where = cfg->store ? xstrdup(cfg->store)
+                                 : xasprintf("%s/artifacts", abs ? abs : cfg->state_dir);
+        char *s3cache = xasprintf("%s/s3-cache", abs ? abs : cfg->state_dir);
+        setenv("WEFT_S3_CACHE", s3cache, 0);
         rc = store_open(where, &s->store, err);
+        if (rc == 0)
+            rc = store_record_location(cfg->state_dir, where, err);
+        free(s3cache);
         free(where);
         free(abs);
     }

@@ -29,6 +29,8 @@ typedef struct sched_config {
     int64_t attempt_grace_ms;    /* an attempt past its timeout plus this fails (0: 30 s) */
     uint64_t max_upload;         /* the largest blob a client may upload (0: 16 GiB) */
     const char *secrets_dir;     /* secrets notifications name: a file each; NULL: none */
+    const char *store;           /* the artifact store (s3://BUCKET/PREFIX); NULL:
+                                    STATE/artifacts */
     const struct secret_set *env_secrets; /* or taken from the environment; may be NULL */
 } sched_config;
 

@@ -101,7 +101,7 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int64_t
     d.attempt = (uint32_t)e->attempt_no;
     d.timeout_ms = (uint64_t)t->timeout_ms;
     d.mem_bytes = t->mem;
-    d.store = s->store->root;
+    d.store = s->store->location;
     if (s->store->id)
         d.store_id = s->store->id;
     char nonce[33];

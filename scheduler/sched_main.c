@@ -37,7 +37,8 @@ static void usage(void)
     fprintf(stderr, "usage: weft-scheduler [--state DIR] [--listen ENDPOINT]... "
                     "[--plugin-path PATH] [--log-level debug|info|warn|error] "
                     "[--accept-loss] [--insecure] [--attempt-grace DURATION] "
-                    "[--max-upload SIZE] [--secrets-dir DIR] [--secret-env NAME]...\n");
+                    "[--max-upload SIZE] [--secrets-dir DIR] [--secret-env NAME]... "
+                    "[--store s3://BUCKET/PREFIX]\n");
 }
 
 int main(int argc, char **argv)
@@ -45,7 +46,7 @@ int main(int argc, char **argv)
     const char *state = ".weft", *plugin_path = NULL;
     const char **listen = xcalloc((size_t)argc + 1, sizeof *listen);
     const char **secret_envs = xcalloc((size_t)argc + 1, sizeof *secret_envs);
-    const char *secrets_dir = NULL;
+    const char *secrets_dir = NULL, *store = NULL;
     size_t nlisten = 0, nsecret_envs = 0;
     int level = LOG_INFO, accept_loss = 0, insecure = 0;
     int64_t grace_ms = 0;
@@ -60,6 +61,8 @@ int main(int argc, char **argv)
             plugin_path = v, i++;
         else if (!strcmp(a, "--secrets-dir") && v)
             secrets_dir = v, i++;
+        else if (!strcmp(a, "--store") && v)
+            store = v, i++;
         else if (!strcmp(a, "--secret-env") && v)
             secret_envs[nsecret_envs++] = v, i++;
         else if (!strcmp(a, "--log-level") && v && (level = log_level_parse(v)) >= 0)
@@ -105,7 +108,7 @@ int main(int argc, char **argv)
                         .plugin_path = plugin_path ? plugin_path : default_path,
                         .executor = executor, .accept_loss = accept_loss,
                         .insecure = insecure, .attempt_grace_ms = grace_ms,
-                        .max_upload = max_upload, .secrets_dir = secrets_dir,
+                        .max_upload = max_upload, .secrets_dir = secrets_dir, .store = store,
                         .env_secrets = &env_secrets};
     sched *s = NULL;
     weft_err err = {0};

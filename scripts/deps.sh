@@ -10,7 +10,7 @@ libglpk-dev coinor-libcbc-dev coinor-libipopt-dev libamplsolver-dev libxgboost-d
 libfaiss-dev libopenblas-dev python3.11-doc \
 clang libclang-rt-14-dev llvm \
 jq python3 python3-aiosmtpd tzdata systemd \
-slurmctld slurmd slurm-client munge netcat-openbsd"
+slurmctld slurmd slurm-client munge netcat-openbsd awscli"
 PKGS=${*:-$BUILD_PKGS}
 missing=""
 for p in $PKGS; do
@@ -32,7 +32,8 @@ if [ -n "$missing" ]; then
 fi
 # The npm packages the tests use (tests/node/package-lock.json), once.
 node_dir="$(dirname "$0")/../tests/node"
-if [ $# -eq 0 ] && [ ! -d "$node_dir/node_modules/kubernetes-models" ]; then
+if [ $# -eq 0 ] && { [ ! -d "$node_dir/node_modules/kubernetes-models" ] ||
+    [ ! -d "$node_dir/node_modules/s3rver" ]; }; then
     echo "weft: installing the tests' npm packages into tests/node" >&2
     (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -108,7 +108,7 @@ static store *request_store(executor *ex, const char *location)
 {
     if (!location || !*location)
         return NULL;
-    if (ex->store && strcmp(ex->store->root, location) == 0)
+    if (ex->store && strcmp(ex->store->location, location) == 0)
         return ex->store;
     store_close(&ex->store);
     weft_err err = {0};

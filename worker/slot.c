@@ -432,7 +432,9 @@ static void reject(worker *w, const Weft__Dispatch *d, int cls, const char *why)
  * the same identity. Remembered for the next dispatch naming the same. */
 static int store_is_here(worker *w, const Weft__Dispatch *d)
 {
-    if (w->store || !*d->store_id) /* --store; or a scheduler that names no identity */
+    /* --store; a scheduler that names no identity; or object storage, which every worker
+     * reaches itself */
+    if (w->store || !*d->store_id || !strncmp(d->store, "s3://", 5))
         return 1;
     if (w->seen_store && !strcmp(w->seen_store, d->store) && !strcmp(w->seen_store_id, d->store_id))
         return w->seen_local;

@@ -226,6 +226,10 @@ int worker_new(const worker_config *cfg, worker **out, weft_err *err)
     w->heartbeat_ms = cfg->heartbeat_ms ? cfg->heartbeat_ms : 1000;
     w->cache_bytes = cfg->cache_bytes;
     w->cache_dir = cfg->cache_dir ? xstrdup(cfg->cache_dir) : xasprintf("%s/cache", w->work_dir);
+    /* Executors keep what they read from object storage beside the blob cache. */
+    char *s3cache = xasprintf("%s/s3", w->cache_dir);
+    setenv("WEFT_S3_CACHE", s3cache, 0);
+    free(s3cache);
     w->type_plugin = strmap_new();
     w->zctx = zmq_ctx_new();
     int rc = load_types(w, cfg, err);

@@ -14,6 +14,7 @@ static const struct {
     {"modelfile", test_modelfile}, {"embed", test_embed}, {"store", test_store},
     {"auth", test_auth},
     {"cron", test_cron},
+    {"s3", test_s3},
 };
 
 int main(int argc, char **argv)

@@ -38,5 +38,6 @@ int test_embed(void);
 int test_store(void);
 int test_auth(void);
 int test_cron(void);
+int test_s3(void);
 
 #endif
