@@ -32,7 +32,8 @@
  * for what it receives, for SECONDS.
  *
  * weft-testpeer ENDPOINT big-log NAME BYTES: a worker that answers its first dispatch with
- * success and a log of BYTES bytes (ending "END-OF-LOG\n"), then exits.
+ * success and a log of BYTES bytes (ending "END-OF-LOG\n"), heartbeats a second more, then
+ * exits.
  *
  * weft-testpeer ENDPOINT flood N RUN: sends N status queries for RUN and reads none of the
  * replies, then stays connected for 3 s; prints "sent N".
@@ -321,7 +322,9 @@ static int fake_worker(const char *endpoint, const char *name, int seconds, size
                 out.result = &res;
                 rc = send_env(s, &out);
                 free(log);
-                tick = seconds * 5; /* done */
+                /* done: heartbeat a second more, as a worker that stays does, so that
+                 * a slow scheduler takes the result before it could miss us */
+                tick = seconds * 5 - 5;
             }
         }
         fflush(stdout);
