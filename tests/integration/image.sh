@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# deploy/container/Containerfile, checked without building it: two stages (build, then a
+# Debian slim runtime), a non-root numeric USER, no remote ADD, apt lists removed, and a
+# runtime stage that installs the Debian package of every shared library weft's binaries
+# and plugins link directly (so a new dependency cannot be forgotten there). Building the
+# image (scripts/build-image.sh: debootstrap, then a full build inside) takes longer than
+# the suite may; with WEFT_IMAGE_BUILD=1 this test builds and checks it too.
+. "$(dirname "$0")/lib.sh"
+cf="$WEFT_SRC/deploy/container/Containerfile"
+expect "two stages: build, then the runtime" 2 "$(grep -c '^FROM ' "$cf")"
+expect_grep "the build stage is named" '^FROM \$\{DEBIAN\} AS build$' "$cf"
+expect_grep "the base is Debian 12 slim" '^ARG DEBIAN=docker.io/library/debian:bookworm-slim$' "$cf"
+expect_grep "the runtime takes only the build's installation" '^COPY --from=build /opt/weft /opt/weft$' "$cf"
+user=$(sed -n 's/^USER //p' "$cf" | tail -n 1)
+expect_grep "the image runs as a numeric non-root user" '^[1-9][0-9]{3,}:[1-9][0-9]{3,}$' <(echo "$user")
+[ "$(grep -cE '^ADD .*https?://' "$cf")" = 0 ] && ok "nothing is fetched by ADD" || fail "a remote ADD"
+expect "every apt-get install skips recommends" "$(grep -c 'apt-get install' "$cf")" \
+    "$(grep -c 'apt-get install -y --no-install-recommends' "$cf")"
+expect "every stage removes apt's lists" 2 "$(grep -c 'rm -rf /var/lib/apt/lists/\*' "$cf")"
+expect_grep ".containerignore leaves out the build trees and .git" '^build\*$' \
+    "$WEFT_SRC/.containerignore"
+
+# The runtime stage's packages: from its apt-get install to the next command.
+runtime=$(awk '/^FROM \$\{DEBIAN\}$/ {on = 1} on' "$cf" |
+    sed -n '/apt-get install/,/&& rm -rf/p' | tr ' \\' '\n\n' | grep -E '^[a-z0-9][a-z0-9.+-]+$' |
+    grep -vE '^(apt-get|install|rm|rf|y)$' | sort -u)
+missing=""
+for f in "$WEFT_BIN"/weft "$WEFT_BIN"/weft-scheduler "$WEFT_BIN"/weft-worker \
+    "$WEFT_BIN"/weft-executor "$WEFT_PLUGIN_PATH"/*.so; do
+    for lib in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+        case "$lib" in libc.so.*|libm.so.*|libgcc_s.so.*|libstdc++.so.*|ld-linux*|libdl.so.*|libpthread.so.*|libasan*|libubsan*) continue ;; esac
+        path=$(ldconfig -p | awk -v l="$lib" '$1 == l {print $NF; exit}')
+        pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -n 1 | cut -d: -f1)
+        [ -z "$pkg" ] && pkg=$(dpkg -S "$path" 2>/dev/null | head -n 1 | cut -d: -f1)
+        grep -qx "$pkg" <<<"$runtime" || missing="$missing $lib($pkg)"
+    done
+done
+expect "the runtime stage installs the package of every library weft links" "" \
+    "$(echo "$missing" | tr ' ' '\n' | sort -u | tr '\n' ' ' | sed 's/^ *//; s/ *$//')"
+
+if [ "${WEFT_IMAGE_BUILD:-0}" = 1 ]; then
+    "$WEFT_SRC/scripts/build-image.sh" "weft:test-$$" >"$T/build.log" 2>&1
+    expect "the image builds and passes its checks (scripts/build-image.sh)" 0 $?
+    tail -n 8 "$T/build.log"
+else
+    echo "note: the image is not built here (minutes of debootstrap and compiling): WEFT_IMAGE_BUILD=1 builds it"
+fi
+finish
