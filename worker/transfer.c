@@ -47,6 +47,7 @@ struct xfer {
     int inflight;
     int probing;        /* push: the question in flight asks how much the scheduler holds */
     int rewinding;      /* push: a piece was refused; go on from `have` once all answered */
+    int waiting;        /* another transfer moves the same blob the same way: after it */
     int64_t progress_us, asked_us, began_us; /* began: the blob under way */
     char why[400];
     xfer_done_fn done;
@@ -315,8 +316,20 @@ static int start_push(xfer *t)
 
 /* ---- both ---- */
 
-/* Moves on to the next blob to transfer. 1: every blob is done; 0: one is under way; -1:
- * failed (t->why). */
+/* Whether another transfer is moving t's current blob the same way (two attempts reading
+ * one input, say): t waits for it rather than moving the blob twice. */
+static int busy(const xfer *t)
+{
+    const char *hex = t->items[t->cur].hex;
+    for (const xfer *o = t->x->head; o; o = o->lnext)
+        if (o != t && o->push == t->push && o->fd >= 0 && o->cur < o->n &&
+            !strcmp(o->items[o->cur].hex, hex))
+            return 1;
+    return 0;
+}
+
+/* Moves on to the next blob to transfer. 1: every blob is done; 0: one is under way (or
+ * waits for another transfer of it); -1: failed (t->why). */
 static int advance(xfer *t)
 {
     bcache *c = t->x->cache;
@@ -328,9 +341,14 @@ static int advance(xfer *t)
                 return -1;
             it = &t->items[t->cur];
         }
+        int there = !t->push && bcache_has(c, it->hex);
+        if (!there && busy(t)) {
+            t->waiting = 1;
+            return 0;
+        }
         if (t->push)
             return start_push(t);
-        if (!bcache_has(c, it->hex))
+        if (!there)
             return start_fetch(t);
         bcache_hold(c, t->attempt, it->hex);
         if (it->manifest && expand(t, it->hex) < 0)
@@ -468,6 +486,23 @@ static void on_ack(xfer *t, const Weft__BlobReply *r)
         conclude(t, -1);
 }
 
+/* Transfers that waited for a blob nobody moves any more go on (with the blob in the cache
+ * when it was fetched; else they move it themselves). */
+static void wake_waiters(xfer_ctx *x)
+{
+again:
+    for (xfer *t = x->head; t; t = t->lnext) {
+        if (!t->waiting || busy(t))
+            continue;
+        t->waiting = 0;
+        int rc = advance(t);
+        if (rc != 0) {
+            conclude(t, rc < 0 ? -1 : 0);
+            goto again; /* done may have changed the list */
+        }
+    }
+}
+
 void xfer_on_reply(xfer_ctx *x, const Weft__BlobReply *r)
 {
     xfer *t = x->head;
@@ -488,10 +523,12 @@ void xfer_on_reply(xfer_ctx *x, const Weft__BlobReply *r)
     } else {
         on_piece(t, r);
     }
+    wake_waiters(x);
 }
 
 void xfer_tick(xfer_ctx *x, int64_t now_us)
 {
+    wake_waiters(x); /* a transfer they waited for was cancelled */
 again:
     for (xfer *t = x->head; t; t = t->lnext) {
         if (t->fd < 0)

@@ -4,7 +4,8 @@
 # read over their connection and push the blobs their tasks make before the result.
 # - A chain of file and directory artifacts runs to the same results as with the store on
 #   the worker's disk; what a task made is in the scheduler's store.
-# - A blob the worker's cache holds is not fetched again.
+# - A blob the worker's cache holds is not fetched again; two attempts reading one blob at
+#   once on one worker fetch it once.
 # - A fetch cut off by a killed worker resumes from its partial file when the worker is
 #   back, and the task succeeds; the cache stays within --cache-size, evicting the least
 #   recently used blob.
@@ -186,4 +187,26 @@ expect_grep "the task reading the damaged blob fails, naming it" \
     "$T/damaged.status"
 [ -e "$T/work-far1/cache/tmp/fetch-$fragile" ] && fail "the damaged blob's partial file was kept" ||
     ok "the damaged blob is not kept in the cache"
+# ---- two attempts reading one blob at once ----
+kill9 "$WORKER_PID" "worker far1" "$T/worker-far1.log"
+start_far_worker far2 --slots 2
+for _ in $(seq 100); do grep -q "worker far2 up" "$T/scheduler.log" && break; sleep 0.1; done
+head -c 64M /dev/urandom >"$T/shared.bin"
+cat >"$T/shared.yaml" <<'YAML'
+workflow: shared
+params:
+  blob: { type: file }
+tasks:
+  src:
+    type: echo
+    with: { items: [1, 2] }
+  read:
+    type: shell
+    map: ${src.outputs.items}
+    with: { argv: [sh, -c, 'wc -c <"$IN"'], env: { IN: "${params.blob}" } }
+YAML
+"$weft" submit "$T/shared.yaml" -p blob="$T/shared.bin" --scheduler "$ep" --wait >"$T/shared.out" 2>&1
+expect "two elements read one 64 MiB input on a two-slot worker" 0 $?
+shared=$(b2sum -l 256 "$T/shared.bin" | cut -d' ' -f1)
+expect "... fetched once for both" 1 "$(grep -c "fetched blob ${shared:0:16}" "$T/worker-far2.log")"
 finish
