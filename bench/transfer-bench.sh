@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Transfer benchmark: a 1 GiB artifact from the scheduler's host to a worker's host and back,
+# Transfer benchmark: a 1 GiB artifact (SIZE_MIB=N for another size) from the scheduler's
+# host to a worker's host and back,
 # over CURVE on a veth pair, with the worker unable to see the scheduler's store (its own
 # mount namespace). Three network namespaces on a bridge (10.78.0.0/24): the scheduler, a
 # worker that copies the file (fetch 1 GiB, push 1 GiB), and a worker that runs a chain of
@@ -49,22 +50,23 @@ done
 weft="$build/bin/weft"
 state="$B/state"
 ep="tcp://10.78.0.1:7710"
-bench_header "1 GiB over CURVE on a veth pair, 256 KiB pieces, 8 in flight"
+mib=${SIZE_MIB:-1024}
+bench_header "$mib MiB over CURVE on a veth pair, 256 KiB pieces, 8 in flight"
 
-rate() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f", 1073.741824 / (b - a)}'; }
-head -c 1G /dev/urandom >"$B/big.bin"
+rate() { awk -v a="$1" -v b="$2" -v m="$mib" 'BEGIN {printf "%.0f", m * 1.048576 / (b - a)}'; }
+head -c "${mib}M" /dev/urandom >"$B/big.bin"
 sync
 t0=$(date +%s.%N)
 cp "$B/big.bin" "$B/copy.bin" && sync
 t1=$(date +%s.%N)
 rm -f "$B/copy.bin"
-echo "cp 1 GiB on the same disk (with sync): $(rate "$t0" "$t1") MB/s"
+echo "cp on the same disk (with sync): $(rate "$t0" "$t1") MB/s"
 ip netns exec "$(ns 1)" nc -l -p 9000 >/dev/null &
 sleep 0.3
 t0=$(date +%s.%N)
 ip netns exec "$(ns s)" nc -N 10.78.0.2 9000 <"$B/big.bin"
 t1=$(date +%s.%N)
-echo "netcat 1 GiB over the veth (no encryption): $(rate "$t0" "$t1") MB/s"
+echo "netcat over the veth (no encryption): $(rate "$t0" "$t1") MB/s"
 
 ip netns exec "$(ns s)" "$build/bin/weft-scheduler" --state "$state" --listen "$ep" \
     >"$B/scheduler.log" 2>&1 &
@@ -127,12 +129,13 @@ copy=$(runid "$B/copy.out")
 sed -i 's/^workflow: chain/workflow: chain-during/' "$B/chain.yaml"
 for _ in $(seq 200); do grep -q 'elsewhere' "$B/worker-w1.log" && break; sleep 0.05; done
 "$weft" submit "$B/chain.yaml" --state "$state" --wait >"$B/chain2.out" 2>&1
-for _ in $(seq 600); do
+for _ in $(seq 3000); do
     [ "$(sql "SELECT state FROM runs WHERE id = $copy")" != running ] && break
     sleep 0.1
 done
 echo "copy run: $(sql "SELECT state || ' in ' || printf('%.1f', (finished_us - created_us) / 1e6) || ' s' FROM runs WHERE id = $copy")"
-sed -n 's/.*worker info: \(fetched\|pushed\) blob [0-9a-f.]* (107374182[45] bytes in \([0-9.]*\) s, \([0-9]*\) MB\/s).*/\1 1 GiB: \3 MB\/s (\2 s)/p' \
+bytes=$((mib * 1048576))
+sed -nE "s/.*worker info: (fetched|pushed) blob [0-9a-f.]* \(($bytes|$((bytes + 1))) bytes in ([0-9.]*) s, ([0-9]*) MB\/s\).*/\1 $mib MiB: \4 MB\/s (\3 s)/p" \
     "$B/worker-w1.log"
 echo "chain while it moves: $(hops "$(runid "$B/chain2.out")")"
 wpid=$(pgrep -f -- "--name w1 " | head -n 1)
