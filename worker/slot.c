@@ -91,6 +91,8 @@ static void finish_job(slot *sl)
     uv_timer_stop(&sl->timer);
     free_job(sl->w, sl->job);
     sl->job = NULL;
+    if (sl->w->cache) /* what the attempt made counts too, and what it held may go now */
+        bcache_trim(sl->w->cache, 0);
 }
 
 /* The pushed outputs are in the scheduler's store (rc 0), or not: the result goes. */
