@@ -158,7 +158,7 @@ static int get_artifact(cli_opts *o, source *s, getter *g, const json_t *ref)
     if (g->cl) {
         staging = open_staging(g);
     } else {
-        local = xasprintf("%s/artifacts", o->state);
+        local = store_location_of_state(o->state);
         store_open(local, &g->store, &g->err);
     }
     int rc = g->store ? write_artifact(g, ref, dest) : -1;
