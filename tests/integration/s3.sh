@@ -8,7 +8,8 @@
 #   PREFIX/ab/cdef... and reads them back byte for byte (their names are their BLAKE2b).
 # - A blob above the part size goes up as a multipart upload and comes back whole.
 # - A burst of 503 SlowDown answers is waited out (retries with backoff): the run succeeds.
-# - weft gc removes only the unreferenced object; what runs reference stays.
+# - weft get copies an output out of it; weft gc removes only the unreferenced object, and
+#   what runs reference stays.
 # - A bad location or no credentials is refused naming what is wrong.
 . "$(dirname "$0")/lib.sh"
 node_dir="$WEFT_SRC/tests/node"
@@ -106,6 +107,10 @@ expect "a run through a burst of 503 SlowDown succeeds" 0 $?
 expect "... the whole burst was refused" 6 "$(cat "$T/refused" 2>/dev/null)"
 expect_grep "... and waited out with backoff" "S3 [A-Z]+ runs/[0-9a-f/]+: throttled or failed; again in [0-9]+ ms" \
     <(cat "$T/scheduler.log" "$T/worker-w1.log")
+
+"$weft" get 1/split/files -o "$T/got" --state "$state" >"$T/get.out" 2>&1
+expect "weft get copies an output out of the S3 store" "$big" \
+    "$(b2sum -l 256 "$T/got/big.copy" 2>/dev/null | cut -d' ' -f1)"
 
 # ---- gc ----
 head -c 1000 /dev/urandom >"$T/orphan.bin"
