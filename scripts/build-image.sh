@@ -10,8 +10,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 tag=${1:-weft:latest}
 base=localhost/debian:bookworm-slim
 export STORAGE_DRIVER=${STORAGE_DRIVER:-vfs} # works without overlay mounts, e.g. in a container
-command -v buildah >/dev/null && command -v debootstrap >/dev/null ||
-    "$root/scripts/deps.sh" buildah debootstrap
+export BUILDAH_ISOLATION=${BUILDAH_ISOLATION:-chroot} # and without a cgroup manager
+command -v buildah >/dev/null && command -v crun >/dev/null && command -v debootstrap >/dev/null ||
+    "$root/scripts/deps.sh" buildah crun debootstrap
 if ! buildah inspect --type image "$base" >/dev/null 2>&1; then
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT

@@ -10,7 +10,8 @@ libglpk-dev coinor-libcbc-dev coinor-libipopt-dev libamplsolver-dev libxgboost-d
 libfaiss-dev libopenblas-dev python3.11-doc \
 clang libclang-rt-14-dev llvm \
 jq python3 python3-aiosmtpd tzdata systemd \
-slurmctld slurmd slurm-client munge netcat-openbsd awscli"
+slurmctld slurmd slurm-client munge netcat-openbsd awscli \
+buildah crun debootstrap"
 PKGS=${*:-$BUILD_PKGS}
 missing=""
 for p in $PKGS; do

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# deploy/container/Containerfile, checked without building it: two stages (build, then a
-# Debian slim runtime), a non-root numeric USER, no remote ADD, apt lists removed, and a
-# runtime stage that installs (itself or as a dependency) the Debian package of every shared
-# library weft's binaries and plugins link directly, so a new dependency cannot be forgotten
-# there. Building the
-# image (scripts/build-image.sh: debootstrap, then a full build inside) takes longer than
-# the suite may; with WEFT_IMAGE_BUILD=1 this test builds and checks it too.
+# deploy/container/Containerfile, checked, then built. The recipe: two stages (build, then
+# a Debian slim runtime), a numeric non-root USER, no remote ADD, apt lists removed, and a
+# runtime stage that installs (itself or as a dependency) the Debian package of every
+# shared library weft's binaries and plugins link directly, so that a new dependency cannot
+# be forgotten there. The image: scripts/build-image.sh builds it with buildah on a
+# debootstrapped Debian 12 base (kept for the next build) and checks that it runs as uid
+# 10001, that its plugins load and that a workflow runs in it.
 . "$(dirname "$0")/lib.sh"
 cf="$WEFT_SRC/deploy/container/Containerfile"
 expect "two stages: build, then the runtime" 2 "$(grep -c '^FROM ' "$cf")"
@@ -42,11 +42,19 @@ done
 expect "the runtime stage brings the package of every library weft links" "" \
     "$(echo "$missing" | tr ' ' '\n' | sort -u | tr '\n' ' ' | sed 's/^ *//; s/ *$//')"
 
-if [ "${WEFT_IMAGE_BUILD:-0}" = 1 ]; then
-    "$WEFT_SRC/scripts/build-image.sh" "weft:test-$$" >"$T/build.log" 2>&1
-    expect "the image builds and passes its checks (scripts/build-image.sh)" 0 $?
-    tail -n 8 "$T/build.log"
+# The build itself, once per suite (the sanitizer run checks the same recipe): Debian's
+# buildah, crun and debootstrap, as root (scripts/deps.sh installs them).
+if [ "${WEFT_IMAGE_BUILD:-1}" = 0 ]; then
+    echo "note: WEFT_IMAGE_BUILD=0: the image is not built"
+elif [[ "$WEFT_BIN" == *asan* ]]; then
+    echo "note: the image is built by the suite's plain run, not again under sanitizers"
+elif [ "$(id -u)" -ne 0 ] || ! command -v buildah >/dev/null || ! command -v debootstrap >/dev/null; then
+    skip "building the image needs root, buildah and debootstrap (scripts/deps.sh installs them)"
 else
-    echo "note: the image is not built here (minutes of debootstrap and compiling): WEFT_IMAGE_BUILD=1 builds it"
+    tag="localhost/weft:test-$$"
+    "$WEFT_SRC/scripts/build-image.sh" "$tag" >"$T/build.log" 2>&1
+    expect "the image builds and passes its checks (scripts/build-image.sh)" 0 $?
+    grep -E '^(ok|FAIL|image)' "$T/build.log"
+    STORAGE_DRIVER=vfs buildah rmi "$tag" >/dev/null 2>&1
 fi
 finish
