@@ -124,8 +124,11 @@ hops() {
 runid() { sed -n 's/^run \([0-9]*\) .*/\1/p' "$1" | head -n 1; }
 "$weft" submit "$B/chain.yaml" --state "$state" --wait >"$B/chain1.out" 2>&1
 echo "chain alone: $(hops "$(runid "$B/chain1.out")")"
-"$weft" submit "$B/copy.yaml" --state "$state" >"$B/copy.out" 2>&1
+t_sub=$(date +%s.%N)
+WEFT_TIMEOUT=600s "$weft" submit "$B/copy.yaml" --state "$state" >"$B/copy.out" 2>&1
+echo "local submit of the artifact (the scheduler stores it): $(awk -v a="$t_sub" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s"
 copy=$(runid "$B/copy.out")
+[ -n "$copy" ] || { echo "the copy was not submitted: $(cat "$B/copy.out")"; exit 1; }
 sed -i 's/^workflow: chain/workflow: chain-during/' "$B/chain.yaml"
 for _ in $(seq 200); do grep -q 'elsewhere' "$B/worker-w1.log" && break; sleep 0.05; done
 "$weft" submit "$B/chain.yaml" --state "$state" --wait >"$B/chain2.out" 2>&1
