@@ -55,6 +55,9 @@ else
     "$WEFT_SRC/scripts/build-image.sh" "$tag" >"$T/build.log" 2>&1
     expect "the image builds and passes its checks (scripts/build-image.sh)" 0 $?
     grep -E '^(ok|FAIL|image)' "$T/build.log"
+    # The image goes, and the build stage's layers with it (a gigabyte each build); the
+    # debootstrapped base stays for the next build.
     STORAGE_DRIVER=vfs buildah rmi "$tag" >/dev/null 2>&1
+    STORAGE_DRIVER=vfs buildah rmi --prune >/dev/null 2>&1
 fi
 finish
