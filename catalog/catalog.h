@@ -402,6 +402,16 @@ json_t *catalog_query_open_runs(catalog *c, weft_err *err);
  * "tasks": [{"idx", "elem", "state", "attempts", "outputs", "retry_due_us",
  * "running_attempt", "running_worker", "running_dispatched_us"}]}. */
 json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err);
+/* The workflows that ran in the projects of within (a JSON array; NULL: every project),
+ * by name: [{"name", "version" (the highest), "runs", "last_run_us", "last_state"}]. */
+json_t *catalog_query_workflows(catalog *c, const char *within, weft_err *err);
+/* The workflow name as its latest run in within's projects ran it: {"name", "version",
+ * "hash", "file", "spec", "created_us", "project", "last_run"}; WEFT_ENOTFOUND when none. */
+json_t *catalog_query_workflow(catalog *c, const char *name, const char *within,
+                               weft_err *err);
+/* Every worker that ever registered: [{"name", "slots", "state", "types" (JSON text),
+ * "first_seen_us", "last_seen_us", "running" (attempts running on it now)}]. */
+json_t *catalog_query_workers(catalog *c, weft_err *err);
 /* Logs of a run (task NULL: every task), each {"task","attempt","log"}. */
 json_t *catalog_query_logs(catalog *c, int64_t run, const char *task, weft_err *err);
 

@@ -255,6 +255,17 @@ static int load_manifest(store *s, const char *hex, json_t **out, weft_err *err)
     return 0;
 }
 
+int store_dir_entries(store *s, const json_t *ref, json_t **entries, weft_err *err)
+{
+    json_t *m;
+    int rc = load_manifest(s, store_ref_hash(ref), &m, err);
+    if (rc)
+        return rc;
+    *entries = json_incref(json_object_get(m, "entries"));
+    json_decref(m);
+    return 0;
+}
+
 /* A manifest path is relative, without "..", "." or empty parts. */
 static int safe_rel(const char *p)
 {

@@ -110,6 +110,9 @@ int store_verify(store *s, const json_t *ref, weft_err *err);
  * damaged). A nonzero return from fn stops and is returned. */
 int store_dir_blobs(store *s, const json_t *ref, int (*fn)(void *ud, const char *hex),
                     void *ud, weft_err *err);
+/* A directory reference's entries as its manifest lists them (verified): a new array of
+ * {"path", "dir": true} and {"path", "hash", "size", "exec"}. */
+int store_dir_entries(store *s, const json_t *ref, json_t **entries, weft_err *err);
 /* Whether reference v is a directory (its blob is a manifest). */
 int store_ref_is_dir(const json_t *v);
 /* Whether blob hex is in the store (not verified). */

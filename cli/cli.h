@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "cli/client.h"
+#include "common/client.h"
 #include "scheduler/compile.h"
 
 enum { EXIT_OK = 0, EXIT_RUN_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACH = 3, EXIT_DENIED = 4 };
@@ -110,11 +110,6 @@ client *source_client(source *s);
 /* Sends env to the scheduler named by o (or serving o->state); returns the answer's JSON
  * (caller json_decrefs), or NULL with the problem printed and *rc its exit code. */
 json_t *cli_ask(const cli_opts *o, const Weft__Envelope *env, int *rc);
-/* Sends env (a submit or retry) through cl; when the scheduler asks for the client's files
- * and directories first (a remote client's paths travel with it), uploads them and sends
- * it again (cli/upload.c). Returns 0 with *reply (caller frees), or -1 with err. */
-int cli_call_uploading(client *cl, Weft__Envelope *env, Weft__Envelope **reply,
-                       weft_err *err);
 /* n name=value pairs (-p parameters, -l labels) for a request (pointers into pairs); free
  * both arrays. */
 Weft__Param **cli_wire_params(const compile_param *pairs, size_t n, Weft__Param **storage);

@@ -4,8 +4,13 @@
  *   weft keys add NAME --role R [--project P]... KEY|FILE
  *                                         admit a public key as principal NAME; a client
  *                                         uses the projects named ("default" when none)
- *   weft keys ls                          every key, revoked ones too
- *   weft keys revoke NAME|KEY             refuse NAME's keys, or one key, from now on
+ *   weft keys token NAME [--role R] [--project P]...
+ *                                         an HTTP bearer token acting as principal NAME
+ *                                         (with its role and projects; a new NAME takes
+ *                                         them from --role and --project), printed once
+ *   weft keys ls                          every key and token, revoked ones too
+ *   weft keys revoke NAME|KEY|TOKEN-ID    refuse NAME's keys and tokens, or one of them,
+ *                                         from now on
  *
  * Everything but gen asks the scheduler (--scheduler, else the one serving --state) and
  * needs the admin role; a local peer of the scheduler's own user has it. */
@@ -87,7 +92,7 @@ static int keys_ls(cli_opts *o)
         puts(text);
         free(text);
     } else {
-        printf("%-24s %-7s %-41s %-20s %-20s %s\n", "NAME", "ROLE", "PUBLIC KEY", "PROJECTS",
+        printf("%-24s %-7s %-41s %-20s %-20s %s\n", "NAME", "ROLE", "KEY OR TOKEN", "PROJECTS",
                "ADDED", "REVOKED");
         size_t i;
         json_t *r;
@@ -150,10 +155,41 @@ static int keys_add(cli_opts *o)
     return EXIT_OK;
 }
 
+static int keys_token(cli_opts *o)
+{
+    if (o->nargs != 2) {
+        fprintf(stderr, "weft: keys token takes the principal's name\n");
+        return EXIT_USAGE;
+    }
+    Weft__KeysRequest rq = WEFT__KEYS_REQUEST__INIT;
+    rq.op = WEFT__KEYS_OP__KEYS_TOKEN;
+    rq.name = o->args[1];
+    rq.role = (char *)(o->role ? o->role : "");
+    rq.projects = (char **)o->projects;
+    rq.n_projects = o->nprojects;
+    int rc;
+    json_t *j = ask(o, &rq, &rc);
+    if (!j)
+        return rc;
+    if (o->json) {
+        char *text = json_dumps(j, JSON_COMPACT);
+        puts(text);
+        free(text);
+    } else {
+        printf("%s\n", json_string_value(json_object_get(j, "token")));
+        fprintf(stderr, "weft: a token for '%s' (%s; revoke with weft keys revoke %s); it is "
+                "shown only now\n", o->args[1], json_string_value(json_object_get(j, "role")),
+                json_string_value(json_object_get(j, "id")));
+    }
+    json_decref(j);
+    return EXIT_OK;
+}
+
 static int keys_revoke(cli_opts *o)
 {
     if (o->nargs != 2) {
-        fprintf(stderr, "weft: keys revoke takes a principal's name or a public key\n");
+        fprintf(stderr, "weft: keys revoke takes a principal's name, a public key or a "
+                "token's id\n");
         return EXIT_USAGE;
     }
     Weft__KeysRequest rq = WEFT__KEYS_REQUEST__INIT;
@@ -183,6 +219,8 @@ int cmd_keys(cli_opts *o)
         return keys_add(o);
     if (!strcmp(sub, "revoke"))
         return keys_revoke(o);
-    fprintf(stderr, "weft: keys takes gen, add, ls or revoke\n");
+    if (!strcmp(sub, "token"))
+        return keys_token(o);
+    fprintf(stderr, "weft: keys takes gen, add, token, ls or revoke\n");
     return EXIT_USAGE;
 }

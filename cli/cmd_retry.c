@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog/upload.h"
 #include "cli/cli.h"
 #include "common/units.h"
 #include "common/xmem.h"
@@ -68,7 +69,7 @@ static int request_retry(source *s, cli_opts *o, uint64_t *run)
     env.retry = &rq;
     Weft__Envelope *reply = NULL;
     weft_err err = {0};
-    int rc = cli_call_uploading(source_client(s), &env, &reply, &err);
+    int rc = upload_call(source_client(s), &env, NULL, &reply, &err);
     free(params);
     free(pp);
     free(cwd);

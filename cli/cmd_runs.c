@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "catalog/catalog.h"
+#include "catalog/upload.h"
 #include "cli/cli.h"
 #include "common/fsutil.h"
 #include "common/strmap.h"
@@ -403,7 +404,7 @@ int cli_submit(source *s, const cli_opts *o, const char *path, const Weft__Submi
     env.body_case = WEFT__ENVELOPE__BODY_SUBMIT;
     env.submit = &rq;
     Weft__Envelope *reply = NULL;
-    int rc = cli_call_uploading(source_client(s), &env, &reply, &err);
+    int rc = upload_call(source_client(s), &env, NULL, &reply, &err);
     free(label_storage);
     free(rq.labels);
     free(params);

@@ -1,4 +1,5 @@
 /* weft: the command-line client. Parses options and dispatches to a command. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "common/cron.h"
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "common/units.h"
 #include "common/xmem.h"
@@ -51,10 +53,14 @@ static const char usage_text[] =
     "  check [--full]                    verify the catalogue and its artifacts offline\n"
     "  keys gen FILE                     make a CURVE key pair (FILE 0600, FILE.pub)\n"
     "  keys add NAME --role R [--project P]... KEY|FILE\n"
-    "                                    admit a public key (R: worker, client, admin); a\n"
-    "                                    client uses the projects named (default: default)\n"
-    "  keys ls                           the keys the scheduler admits\n"
-    "  keys revoke NAME|KEY              refuse a principal's keys, or one key, at once\n"
+    "                                    admit a public key (R: worker, client, admin,\n"
+    "                                    gateway); a client uses the projects named\n"
+    "                                    (default: default)\n"
+    "  keys token NAME [--role R] [--project P]...\n"
+    "                                    an HTTP bearer token for principal NAME (weft serve)\n"
+    "  keys ls                           the keys and tokens the scheduler admits\n"
+    "  keys revoke NAME|KEY|TOKEN-ID     refuse a principal's keys and tokens, or one, at once\n"
+    "  serve [--listen URL] ...          the HTTP API, metrics and web UI (weft-gateway)\n"
     "  project set NAME [--max-runs N] [--max-tasks N] [--max-inflight N]\n"
     "                                    a project's limits (admin; 0: none)\n"
     "  project ls                        projects with their limits and what they use\n"
@@ -77,6 +83,21 @@ static const char usage_text[] =
     "error,\n  3 cannot reach the scheduler (or it cannot write its catalogue now), 4 the "
     "scheduler\n  refused this client (its key, or a role it lacks)\n";
 
+/* weft serve ARGS...: the gateway, weft-gateway ARGS... (beside this program). */
+static int cmd_serve(int argc, char **argv)
+{
+    char *exe = fs_sibling_exe("weft-gateway");
+    char **args = xcalloc((size_t)argc + 1, sizeof *args);
+    args[0] = exe;
+    for (int i = 1; i < argc; i++)
+        args[i] = argv[i];
+    execv(exe, args);
+    fprintf(stderr, "weft: cannot start %s: %s\n", exe, strerror(errno));
+    free(args);
+    free(exe);
+    return EXIT_UNREACH;
+}
+
 static int usage(const char *why)
 {
     if (why)
@@ -91,20 +112,6 @@ static int parse_count(const char *s, uint32_t *out)
     if (units_uint(s, 1, 1024, &v) < 0)
         return -1;
     *out = (uint32_t)v;
-    return 0;
-}
-
-/* A time for --since/--until: RFC 3339, or a duration before now. */
-static int parse_when(const char *s, int64_t *us)
-{
-    int64_t t, ms;
-    if (cron_parse_time(s, &t) == 0) {
-        *us = t * 1000000;
-        return 0;
-    }
-    if (units_duration_ms(s, &ms) < 0)
-        return -1;
-    *us = (int64_t)time(NULL) * 1000000 - ms * 1000;
     return 0;
 }
 
@@ -219,7 +226,8 @@ static int parse(int argc, char **argv, cli_opts *o)
                 strcmp(o->status, "failed") && strcmp(o->status, "cancelled"))
                 return usage("--status takes running, succeeded, failed or cancelled");
         } else if ((!strcmp(a, "--since") || !strcmp(a, "--until")) && v) {
-            if (parse_when(argv[++i], a[2] == 's' ? &o->since_us : &o->until_us) < 0) {
+            if (cron_parse_when(argv[++i], (int64_t)time(NULL), a[2] == 's' ? &o->since_us
+                                                                        : &o->until_us) < 0) {
                 fprintf(stderr, "weft: %s takes an RFC 3339 time (2026-01-01T00:00:00Z) or a "
                                 "duration ago (24h), not '%s'\n", a, argv[i]);
                 return usage(NULL);
@@ -273,6 +281,8 @@ int main(int argc, char **argv)
         fputs(usage_text, argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
+    if (!strcmp(argv[1], "serve"))
+        return cmd_serve(argc - 1, argv + 1);
     cli_opts o = {.scheduler = getenv("WEFT_SCHEDULER"), .state = getenv("WEFT_STATE"),
                   .plugin_path = getenv("WEFT_PLUGIN_PATH"), .project = getenv("WEFT_PROJECT"),
                   .grace_ms = -1, .expire_ms = -1, .max_runs = -1, .max_tasks = -1,

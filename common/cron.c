@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/units.h"
 #include "common/xmem.h"
 
 #define SEARCH_DAYS (8 * 366)
@@ -423,5 +424,18 @@ int cron_parse_time(const char *s, int64_t *out)
         return -1;
     *out = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + sec -
            sign * (oh * 3600 + om * 60);
+    return 0;
+}
+
+int cron_parse_when(const char *s, int64_t now_s, int64_t *us)
+{
+    int64_t t, ms;
+    if (cron_parse_time(s, &t) == 0) {
+        *us = t * 1000000;
+        return 0;
+    }
+    if (units_duration_ms(s, &ms) < 0)
+        return -1;
+    *us = now_s * 1000000 - ms * 1000;
     return 0;
 }

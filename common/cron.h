@@ -57,5 +57,8 @@ const char *cron_format(int64_t t, const char *zone, char *buf, size_t n);
 /* Parses an RFC 3339 time ("2026-03-29T01:00:00Z", "...+02:00"; seconds optional) into
  * Unix seconds: 0, or -1. */
 int cron_parse_time(const char *s, int64_t *out);
+/* A time as a person gives it to a filter: RFC 3339, or a duration before now_s ("90m")
+ * into Unix microseconds: 0, or -1. */
+int cron_parse_when(const char *s, int64_t now_s, int64_t *us);
 
 #endif

@@ -56,6 +56,11 @@ dag *compile_workflow(const compile_input *in, diag *d);
  * complete interval before time_s; without a schedule, all are time_s. New reference. */
 json_t *compile_schedule_vars(const json_t *schedule, int64_t time_s, int fired);
 
+/* The parameters a workflow text declares, in order, for a form or an API: [{"name",
+ * "type" (as written: int, file, list<string>, secret...), "required", "default" (null
+ * when none), "doc" (when given)}]. Nothing is checked (compile_workflow does that): a
+ * text that does not parse declares none. */
+json_t *compile_describe_params(const char *file, const char *text, size_t len);
 /* Reads path (at most COMPILE_MAX_FILE bytes) and compiles it. A file that cannot be read
  * or is too large is reported in d as "path:1:1: ...". */
 dag *compile_file(const char *path, const typereg *types, const compile_param *params,

@@ -245,3 +245,39 @@ void cc_compile_secrets(cc *c, int self, const ynode *n)
         t->secret_names[t->nsecrets++] = xstrdup(name);
     }
 }
+
+/* One declared parameter as compile_describe_params describes it. */
+static json_t *describe_param(const ynode *k, const ynode *v)
+{
+    const ynode *tn = v->kind == YN_MAP ? ytree_get(v, "type") : NULL;
+    const ynode *dn = v->kind == YN_MAP ? ytree_get(v, "default") : v;
+    const ynode *doc = v->kind == YN_MAP ? ytree_get(v, "doc") : NULL;
+    if (!doc && v->kind == YN_MAP)
+        doc = ytree_get(v, "description");
+    json_t *def = dn ? cv_literal(dn) : NULL;
+    char buf[64];
+    const char *type = tn && tn->kind == YN_SCALAR ? tn->text
+                                                   : wtype_format(wtype_of_json(def), buf,
+                                                                  sizeof buf);
+    json_t *p = json_pack("{s:s, s:s, s:b}", "name", k->text, "type", type, "required",
+                          !def || json_is_null(def));
+    json_object_set_new(p, "default", def && !json_is_null(def) ? def : json_null());
+    if (def && json_is_null(def))
+        json_decref(def);
+    if (doc && doc->kind == YN_SCALAR)
+        json_object_set_new(p, "doc", json_string(doc->text));
+    return p;
+}
+
+json_t *compile_describe_params(const char *file, const char *text, size_t len)
+{
+    diag *d = diag_new(file);
+    ynode *root = ytree_parse(text, len, d);
+    diag_destroy(&d);
+    const ynode *params = root && root->kind == YN_MAP ? ytree_get(root, "params") : NULL;
+    json_t *out = json_array();
+    for (size_t i = 0; params && params->kind == YN_MAP && i < params->n; i++)
+        json_array_append_new(out, describe_param(params->keys[i], params->items[i]));
+    ytree_free(root);
+    return out;
+}

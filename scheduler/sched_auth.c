@@ -219,6 +219,10 @@ static int role_needed(const Weft__Envelope *env, const char **what)
             *what = "the admin role";
             return ROLE_ADMIN;
         }
+        if (env->query->kind == WEFT__QUERY_KIND__QUERY_STATUS && !env->query->run_id) {
+            *what = "the client or gateway role"; /* the scheduler's own status */
+            return ROLE_CLIENT | ROLE_GATEWAY;
+        }
         *what = "the client role";
         return ROLE_CLIENT;
     case WEFT__ENVELOPE__BODY_KEYS:
@@ -273,6 +277,28 @@ void sched_deny(sched *s, const zmq_msg_t *id, const char *who, const Weft__Enve
     free(msg);
 }
 
+/* A gateway's request made for the holder of a bearer token: *peer becomes the token's
+ * principal. 0 (refused and answered) when the sender may not relay tokens or the token is
+ * unknown or revoked. */
+static int act_for_token(sched *s, const zmq_msg_t *id, const Weft__Envelope *env,
+                         auth_peer *peer)
+{
+    char who[200], tid[AUTH_TOKEN_ID_LEN + 1];
+    const char *why = NULL;
+    snprintf(who, sizeof who, "'%s'", peer->name);
+    if (!(peer->roles & ROLE_GATEWAY))
+        why = "only a gateway relays requests made with a token";
+    else if (is_worker_body((int)env->body_case))
+        why = "a token does not act as a worker";
+    else {
+        auth_token_id(env->token, tid);
+        if (auth_identify(s->auth, tid[0] ? tid : "token:", peer, &why) == 0)
+            return 1;
+    }
+    sched_deny(s, id, who, env, why, 0);
+    return 0;
+}
+
 int sched_authorize(sched *s, const zmq_msg_t *id, const char *user_id,
                     const Weft__Envelope *env, auth_peer *peer)
 {
@@ -283,6 +309,8 @@ int sched_authorize(sched *s, const zmq_msg_t *id, const char *user_id,
         sched_deny(s, id, who, env, why, 1);
         return 0;
     }
+    if (env->token && *env->token && !act_for_token(s, id, env, peer))
+        return 0;
     int need = role_needed(env, &what);
     if (need && !(peer->roles & need)) {
         char buf[160];
@@ -387,10 +415,60 @@ static void keys_revoke(sched *s, const zmq_msg_t *id, const Weft__KeysRequest *
     sched_reply_json(s, id, json_pack("{s:s, s:i}", "revoked", target, "keys", n), NULL);
 }
 
+/* A bearer token for the principal rq->name: its role and projects are the principal's
+ * (an existing one) or rq's (a new one, made by this token). Only the token's hash is
+ * kept; the token is in the answer, once. */
+static void keys_token(sched *s, const zmq_msg_t *id, const Weft__KeysRequest *rq)
+{
+    char buf[200], token[AUTH_TOKEN_LEN + 1], tid[AUTH_TOKEN_ID_LEN + 1];
+    int roles = 0;
+    const json_t *held = NULL;
+    int exists = auth_principal(s->auth, rq->name, &roles, &held);
+    const char *role = exists ? auth_role_name(roles) : rq->role;
+    const char *why = NULL;
+    if (exists && rq->role[0] && auth_role_parse(rq->role) != roles)
+        why = "the principal holds another role (a token acts with the principal's role)";
+    else if (exists && rq->n_projects)
+        why = "the principal's projects are its keys' (give --project only for a new name)";
+    else if (!exists && !rq->role[0])
+        why = "no principal of this name: give its role (--role client or admin)";
+    else if (role && (auth_role_parse(role) & (ROLE_WORKER | ROLE_GATEWAY)))
+        why = "a token acts for a client or an admin, not a worker or a gateway";
+    json_t *projects = json_array();
+    for (size_t i = 0; i < rq->n_projects && i < 256; i++)
+        json_array_append_new(projects, json_string(rq->projects[i]));
+    if (exists)
+        json_array_extend(projects, (json_t *)held);
+    else if (!json_array_size(projects) && auth_role_parse(role) == ROLE_CLIENT)
+        json_array_append_new(projects, json_string(CATALOG_DEFAULT_PROJECT));
+    auth_token_new(token);
+    auth_token_id(token, tid);
+    if (!why)
+        why = auth_check_add(s->auth, tid, rq->name, role, projects, buf, sizeof buf);
+    char *text = json_dumps(projects, JSON_COMPACT);
+    catalog_key k = {.public_key = tid, .name = rq->name, .role = role, .projects = text};
+    int rc = why ? WEFT_EINVAL : catalog_add_key(s->cat, &k, clock_wall_us());
+    free(text);
+    if (rc < 0) {
+        sched_reply(s, id, rc, why ? why : "cannot store the token", NULL, 0);
+        json_decref(projects);
+        return;
+    }
+    auth_add(s->auth, tid, rq->name, role, projects);
+    log_info("token %.22s... issued for '%s' (%s)", tid, rq->name, role);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o}", "name", rq->name, "role", role,
+                          "token", token, "id", tid, "projects", projects);
+    sodium_memzero(token, sizeof token);
+    sched_reply_json(s, id, j, NULL);
+}
+
 void sched_on_keys(sched *s, const zmq_msg_t *id, const Weft__KeysRequest *rq)
 {
     weft_err err = {0};
     switch (rq->op) {
+    case WEFT__KEYS_OP__KEYS_TOKEN:
+        keys_token(s, id, rq);
+        break;
     case WEFT__KEYS_OP__KEYS_ADD:
         keys_add(s, id, rq);
         break;

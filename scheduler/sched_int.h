@@ -7,7 +7,7 @@
 
 #include "catalog/catalog.h"
 #include "common/keys.h"
-#include "scheduler/auth.h"
+#include "common/auth.h"
 #include "scheduler/compile.h"
 #include "catalog/store.h"
 #include "common/strmap.h"

@@ -5,7 +5,7 @@
 set -eu
 BUILD_PKGS="build-essential cmake pkg-config libzmq3-dev libsodium-dev libprotobuf-c-dev \
 protobuf-c-compiler libsqlite3-dev sqlite3 libyaml-dev libuv1-dev libcurl4-openssl-dev \
-libjansson-dev \
+libjansson-dev libmicrohttpd-dev openssl \
 libglpk-dev coinor-libcbc-dev coinor-libipopt-dev libamplsolver-dev libxgboost-dev liblinear-dev \
 libfaiss-dev libopenblas-dev python3.11-doc \
 clang libclang-rt-14-dev llvm \
@@ -34,7 +34,9 @@ fi
 # The npm packages the tests use (tests/node/package-lock.json), once.
 node_dir="$(dirname "$0")/../tests/node"
 if [ $# -eq 0 ] && { [ ! -d "$node_dir/node_modules/kubernetes-models" ] ||
-    [ ! -d "$node_dir/node_modules/s3rver" ]; }; then
+    [ ! -d "$node_dir/node_modules/s3rver" ] ||
+    [ ! -d "$node_dir/node_modules/@apidevtools/swagger-parser" ] ||
+    [ ! -d "$node_dir/node_modules/playwright-core" ]; }; then
     echo "weft: installing the tests' npm packages into tests/node" >&2
     (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -1,4 +1,4 @@
-/* Unit tests: the principal table (scheduler/auth.c) and key files (common/keys.c). */
+/* Unit tests: the principal table (common/auth.c) and key files (common/keys.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +10,7 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/xmem.h"
-#include "scheduler/auth.h"
+#include "common/auth.h"
 #include "tests/unit/selftest.h"
 
 static int test_table(void)
@@ -183,7 +183,65 @@ static int test_escape(void)
     return fails;
 }
 
+/* Bearer tokens: their form, their identity (a hash, never the token), and a principal's
+ * tokens acting, and revoked, with its keys. */
+static int test_tokens(void)
+{
+    int fails = 0;
+    char t1[AUTH_TOKEN_LEN + 1], t2[AUTH_TOKEN_LEN + 1], id[AUTH_TOKEN_ID_LEN + 1];
+    auth_token_new(t1);
+    auth_token_new(t2);
+    CHECK(strlen(t1) == AUTH_TOKEN_LEN && !strncmp(t1, "weft_", 5) && strcmp(t1, t2) != 0);
+    auth_token_id(t1, id);
+    CHECK(!strncmp(id, "token:", 6) && strlen(id) == AUTH_TOKEN_ID_LEN && !strstr(id, t1 + 5));
+    auth_token_id("weft_short", id);
+    CHECK_STR(id, "");
+    char bad[AUTH_TOKEN_LEN + 1];
+    memcpy(bad, t1, sizeof bad);
+    bad[10] = '!';
+    auth_token_id(bad, id);
+    CHECK_STR(id, "");
+    auth_token_id(NULL, id);
+    CHECK_STR(id, "");
+    CHECK(auth_role_parse("gateway") == ROLE_GATEWAY);
+    CHECK_STR(auth_role_name(ROLE_GATEWAY), "gateway");
+    CHECK_STR(auth_role_name(ROLE_CLIENT | ROLE_ADMIN), "admin");
+    CHECK(auth_role_name(ROLE_WORKER | ROLE_CLIENT) == NULL);
+
+    auth *t = auth_new();
+    keypair k;
+    CHECK(keys_generate(&k, NULL) == 0);
+    json_t *projects = json_pack("[s]", "p1");
+    auth_add(t, k.pub, "alice", "client", projects);
+    auth_token_id(t1, id);
+    char buf[200];
+    CHECK(auth_check_add(t, id, "alice", "admin", projects, buf, sizeof buf) != NULL);
+    CHECK(auth_check_add(t, id, "alice", "client", projects, buf, sizeof buf) == NULL);
+    auth_add(t, id, "alice", "client", projects);
+    json_decref(projects);
+    auth_peer p;
+    const char *why = NULL;
+    CHECK(auth_identify(t, id, &p, &why) == 0 && !strcmp(p.name, "alice") &&
+          p.roles == ROLE_CLIENT && !p.local && auth_may_use(&p, "p1") &&
+          !auth_may_use(&p, "p2"));
+    char other[AUTH_TOKEN_ID_LEN + 1];
+    auth_token_id(t2, other);
+    CHECK(auth_identify(t, other, &p, &why) < 0);
+    CHECK_STR(why, "unknown token");
+    int roles = 0;
+    const json_t *held = NULL;
+    CHECK(auth_principal(t, "alice", &roles, &held) == 1 && roles == ROLE_CLIENT &&
+          json_array_size(held) == 1);
+    CHECK(auth_principal(t, "nobody", &roles, &held) == 0);
+    CHECK(auth_revoke(t, "alice") == 2); /* the key and the token */
+    CHECK(auth_identify(t, id, &p, &why) < 0);
+    CHECK_STR(why, "revoked token");
+    CHECK(auth_principal(t, "alice", &roles, &held) == 0);
+    auth_destroy(&t);
+    return fails;
+}
+
 int test_auth(void)
 {
-    return test_table() + test_projects() + test_files() + test_escape();
+    return test_table() + test_projects() + test_files() + test_escape() + test_tokens();
 }

@@ -1,5 +1,6 @@
 /* upload: a remote client's files and directories travel to the scheduler before its
- * submit or retry (the scheduler never reads its own disk for a remote client).
+ * submit or retry (the scheduler never reads its own disk for a remote client). See
+ * upload.h.
  *
  * The scheduler answers a request naming paths it has not received with the list of them.
  * The client then stores each path in a private staging store (the same content-addressed
@@ -14,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog/upload.h"
 #include "catalog/store.h"
-#include "cli/cli.h"
 #include "common/fsutil.h"
 #include "common/xmem.h"
 
@@ -25,6 +26,8 @@
 
 typedef struct uploader {
     client *cl;
+    const char *only_under; /* paths the scheduler may ask for (NULL: any) */
+    const char *token;      /* the request's bearer token, relayed with every upload */
     store *stage;
     const char *project;
     json_t *blobs; /* hashes to send (an array of strings) */
@@ -46,6 +49,7 @@ static int64_t send_chunk(uploader *u, const char *hex, uint64_t size, uint64_t 
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_UPLOAD;
     env.upload = &rq;
+    env.token = (char *)u->token;
     Weft__Envelope *reply = NULL;
     if (client_call_retry(u->cl, &env, &reply, &u->err) < 0)
         return -1;
@@ -108,6 +112,13 @@ static int add_blob(void *ud, const char *hex)
  * the request carries it ({"artifact", "kind"}), or NULL (err set). */
 static json_t *stage_path(uploader *u, const char *path, int is_dir)
 {
+    size_t ul = u->only_under ? strlen(u->only_under) : 0;
+    if (u->only_under &&
+        (!ul || strncmp(path, u->only_under, ul) || path[ul] != '/' || strstr(path, "/../"))) {
+        err_set(&u->err, WEFT_EINVAL, "a path on the server's machine, not an upload (send "
+                "the file with the request)");
+        return NULL;
+    }
     char *cwd = getcwd(NULL, 0);
     char *abs = path[0] == '/' || !cwd ? xstrdup(path) : xasprintf("%s/%s", cwd, path);
     free(cwd);
@@ -206,13 +217,14 @@ static void name_where(weft_err *err, const char *path, const char *errors)
     free(msg);
 }
 
-static int upload_round(client *cl, const json_t *ask, const char *errors, Weft__Envelope *env,
-                        weft_err *err)
+static int upload_round(client *cl, const char *only_under, const json_t *ask,
+                        const char *errors, Weft__Envelope *env, weft_err *err)
 {
     char tmpl[4096];
     const char *tmpdir = getenv("TMPDIR");
     snprintf(tmpl, sizeof tmpl, "%s/weft-upload.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-    uploader u = {.cl = cl, .blobs = json_array(),
+    uploader u = {.cl = cl, .only_under = only_under, .token = env->token,
+                  .blobs = json_array(),
                   .project = json_string_value(json_object_get(ask, "project"))};
     Weft__Param **params = NULL;
     size_t n = 0;
@@ -234,8 +246,8 @@ static int upload_round(client *cl, const json_t *ask, const char *errors, Weft_
     return 0;
 }
 
-int cli_call_uploading(client *cl, Weft__Envelope *env, Weft__Envelope **reply,
-                       weft_err *err)
+int upload_call(client *cl, Weft__Envelope *env, const char *only_under,
+                Weft__Envelope **reply, weft_err *err)
 {
     int rc = client_call_retry(cl, env, reply, err);
     json_t *ask = NULL;
@@ -243,7 +255,7 @@ int cli_call_uploading(client *cl, Weft__Envelope *env, Weft__Envelope **reply,
         char *errors = xstrdup((*reply)->reply->error);
         weft__envelope__free_unpacked(*reply, NULL);
         *reply = NULL;
-        rc = upload_round(cl, ask, errors, env, err);
+        rc = upload_round(cl, only_under, ask, errors, env, err);
         free(errors);
         json_decref(ask);
         ask = NULL;

@@ -1,4 +1,5 @@
-/* client: the CLI's request/reply channel to a scheduler (a ZeroMQ DEALER socket).
+/* client: a client's request/reply channel to a scheduler (a ZeroMQ DEALER socket), used
+ * by the CLI and the gateway.
  *
  * One request at a time; each waits up to a timeout for its reply. A scheduler that does
  * not answer is reported as unreachable (exit code 3). */

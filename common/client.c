@@ -1,5 +1,5 @@
 /* client: CLI to scheduler requests. See client.h. */
-#include "cli/client.h"
+#include "common/client.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,10 +1,13 @@
 /* auth: principals and their keys. See auth.h. */
-#include "scheduler/auth.h"
+#include "common/auth.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "common/hash.h"
 #include "common/keys.h"
 #include "common/strmap.h"
 #include "common/xmem.h"
@@ -54,7 +57,44 @@ int auth_role_parse(const char *role)
         return ROLE_CLIENT;
     if (!strcmp(role, "admin"))
         return ROLE_CLIENT | ROLE_ADMIN;
+    if (!strcmp(role, "gateway"))
+        return ROLE_GATEWAY;
     return 0;
+}
+
+const char *auth_role_name(int roles)
+{
+    switch (roles) {
+    case ROLE_WORKER: return "worker";
+    case ROLE_CLIENT: return "client";
+    case ROLE_CLIENT | ROLE_ADMIN: return "admin";
+    case ROLE_GATEWAY: return "gateway";
+    default: return NULL;
+    }
+}
+
+void auth_token_new(char out[AUTH_TOKEN_LEN + 1])
+{
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof raw);
+    memcpy(out, AUTH_TOKEN_PREFIX, strlen(AUTH_TOKEN_PREFIX));
+    sodium_bin2base64(out + strlen(AUTH_TOKEN_PREFIX), AUTH_TOKEN_LEN + 1 - 5, raw,
+                      sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+void auth_token_id(const char *token, char out[AUTH_TOKEN_ID_LEN + 1])
+{
+    size_t plen = strlen(AUTH_TOKEN_PREFIX);
+    out[0] = '\0';
+    if (!token || strlen(token) != AUTH_TOKEN_LEN || strncmp(token, AUTH_TOKEN_PREFIX, plen) ||
+        strspn(token + plen, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                             "0123456789-_") != AUTH_TOKEN_LEN - plen)
+        return;
+    hash_ctx h;
+    hash_init(&h);
+    hash_update(&h, token, AUTH_TOKEN_LEN);
+    memcpy(out, "token:", 6);
+    hash_final_hex(&h, out + 6);
 }
 
 static void put_key(auth *a, const char *key, const char *name, int roles,
@@ -116,6 +156,22 @@ static int visit_name(const auth *a, const char *name, int revoke)
     return revoke ? revoked : roles;
 }
 
+int auth_principal(const auth *a, const char *name, int *roles, const json_t **projects)
+{
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (strmap_next(a->keys, &pos, &k, &v)) {
+        akey *ak = v;
+        if (!ak->revoked && !strcmp(ak->name, name)) {
+            *roles = ak->roles;
+            *projects = ak->projects;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Whether s is 1 to max characters of [A-Za-z0-9_-]. */
 static int plain_name(const char *s, size_t max)
 {
@@ -149,7 +205,8 @@ const char *auth_check_add(const auth *a, const char *key, const char *name, con
     else if (keys_valid(name))
         snprintf(buf, n, "a principal's name must not read as a key");
     else if (!roles)
-        snprintf(buf, n, "unknown role '%.32s' (worker, client or admin)", role ? role : "");
+        snprintf(buf, n, "unknown role '%.32s' (worker, client, admin or gateway)",
+                 role ? role : "");
     else if (strmap_get(a->keys, key))
         snprintf(buf, n, "this key is already on the list (as '%s')",
                  ((akey *)strmap_get(a->keys, key))->name);
@@ -201,13 +258,19 @@ int auth_identify(const auth *a, const char *user_id, auth_peer *out, const char
         out->projects = NULL;
         return 0;
     }
-    if (!user_id || strncmp(user_id, "key:", 4) != 0) {
+    const char *cred = !user_id ? NULL
+                       : !strncmp(user_id, "key:", 4) ? user_id + 4
+                       : !strncmp(user_id, "token:", 6) ? user_id : NULL;
+    if (!cred) {
         *why = "the connection was not authenticated";
         return -1;
     }
-    if ((*why = auth_admit(a, user_id + 4)) != NULL)
+    akey *ak = strmap_get(a->keys, cred);
+    if (!ak || ak->revoked) {
+        *why = cred == user_id ? (ak ? "revoked token" : "unknown token")
+                               : (ak ? "revoked key" : "unknown key");
         return -1;
-    akey *ak = strmap_get(a->keys, user_id + 4);
+    }
     out->name = ak->name;
     out->roles = ak->roles;
     out->local = 0;

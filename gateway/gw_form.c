@@ -1,0 +1,226 @@
+/* gw_form: forms as request bodies (multipart/form-data, with files), parsed by
+ * libmicrohttpd's post processor as they arrive; any other body is JSON. Files go to a
+ * private directory of the request's own, never into memory, and are removed when the
+ * request ends; --max-upload bounds the whole body, --max-body the fields that are not
+ * files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "common/fsutil.h"
+#include "common/xmem.h"
+#include "gateway/gw.h"
+
+#define FORM_BUFFER (64u << 10)
+#define FORM_FIELDS_MAX 512
+
+/* The name a received file is kept under: its own, stripped of anything but
+ * [A-Za-z0-9._-] (so the scheduler names it in messages), after a counter. */
+static char *file_path(gw_req *r, const char *filename)
+{
+    char safe[128];
+    size_t j = 0;
+    for (const char *p = filename; *p && j + 1 < sizeof safe; p++)
+        safe[j++] = (strchr("._-", *p) || (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+                     (*p >= 'A' && *p <= 'Z')) ? *p : '_';
+    safe[j] = '\0';
+    if (!j || safe[0] == '.')
+        snprintf(safe, sizeof safe, "upload");
+    return xasprintf("%s/%zu-%s", r->updir, json_object_size(r->form), safe);
+}
+
+/* Starts receiving the file of field key; -1 with r->form_error when it cannot. */
+static int open_part(gw_req *r, const char *key, const char *filename)
+{
+    if (!r->updir) {
+        const char *tmp = getenv("TMPDIR");
+        char *dir = xasprintf("%s/weft-gateway.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(dir)) {
+            free(dir);
+            r->form_error = "cannot make a directory for the uploaded files";
+            return -1;
+        }
+        r->updir = dir;
+    }
+    char *path = file_path(r, filename);
+    r->part_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (r->part_fd < 0) {
+        free(path);
+        r->form_error = "cannot store an uploaded file";
+        return -1;
+    }
+    json_object_set_new(r->form, key, json_pack("{s:s}", "path", path));
+    free(path);
+    free(r->part_key);
+    r->part_key = xstrdup(key);
+    return 0;
+}
+
+static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *filename, const char *content_type,
+                               const char *encoding, const char *data, uint64_t off,
+                               size_t size)
+{
+    gw_req *r = cls;
+    if (!key || !*key)
+        return MHD_YES;
+    if (filename) {
+        if (off == 0 || !r->part_key || strcmp(r->part_key, key)) {
+            if (r->part_fd >= 0)
+                close(r->part_fd);
+            r->part_fd = -1;
+            if (json_object_size(r->form) >= FORM_FIELDS_MAX || json_object_get(r->form, key)) {
+                r->form_error = "a field given twice, or too many fields";
+                return MHD_NO;
+            }
+            if (open_part(r, key, filename) < 0)
+                return MHD_NO;
+        }
+        if (size && write(r->part_fd, data, size) != (ssize_t)size) {
+            r->form_error = "cannot store an uploaded file (disk full?)";
+            return MHD_NO;
+        }
+        return MHD_YES;
+    }
+    json_t *v = json_object_get(r->form, key);
+    if (!v && json_object_size(r->form) >= FORM_FIELDS_MAX) {
+        r->form_error = "too many fields";
+        return MHD_NO;
+    }
+    const char *had = json_string_value(v);
+    if (v && !had) {
+        r->form_error = "a field given twice";
+        return MHD_NO;
+    }
+    r->len += size;
+    if (r->len > r->g->cfg.max_body) {
+        r->too_large = 1; /* the fields alone: --max-body */
+        return MHD_NO;
+    }
+    char *joined = xasprintf("%s%.*s", had && off ? had : "", (int)size, data);
+    json_t *s = json_string(joined);
+    free(joined);
+    if (!s) {
+        r->form_error = "a field that is not UTF-8 text";
+        return MHD_NO;
+    }
+    json_object_set_new(r->form, key, s);
+    return MHD_YES;
+}
+
+int gw_form_begin(gw_req *r)
+{
+    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!ct || strncasecmp(ct, "multipart/form-data", 19))
+        return 0;
+    r->part_fd = -1;
+    r->form = json_object();
+    r->form_pp = MHD_create_post_processor(r->conn, FORM_BUFFER, on_part, r);
+    if (!r->form_pp)
+        r->form_error = "a form without a boundary, or of an encoding not understood";
+    return 1;
+}
+
+void gw_form_take(gw_req *r, const char *data, size_t n)
+{
+    r->received += n;
+    if (r->too_large || r->form_error)
+        return;
+    if (r->received > r->g->cfg.max_upload) {
+        r->too_large = 1;
+        return;
+    }
+    if (MHD_post_process(r->form_pp, data, n) != MHD_YES && !r->form_error && !r->too_large)
+        r->form_error = "a form that does not parse";
+}
+
+/* Adds form field key (text, or a file {"path"}) to out: "params.NAME" into out.params,
+ * a JSON object field (params, labels) parsed. -1 with r->form_error. */
+static int add_field(gw_req *r, json_t *out, const char *key, json_t *v)
+{
+    const char *text = json_string_value(v);
+    json_t *value = text ? json_string(text) : json_incref(json_object_get(v, "path"));
+    if (!strncmp(key, "params.", 7) && key[7]) {
+        json_t *params = json_object_get(out, "params");
+        if (!params)
+            json_object_set_new(out, "params", params = json_object());
+        json_object_set_new(params, key + 7, value);
+        return 0;
+    }
+    if (text && (!strcmp(key, "params") || !strcmp(key, "labels") || !strcmp(key, "dry_run"))) {
+        json_decref(value);
+        value = json_loads(text, JSON_DECODE_ANY, NULL);
+        if (!value) {
+            r->form_error = "a field that must hold JSON does not";
+            return -1;
+        }
+        json_t *had = json_object_get(out, key);
+        if (json_is_object(had) && json_is_object(value)) {
+            json_object_update_missing(had, value); /* params.NAME fields win */
+            json_decref(value);
+            return 0;
+        }
+    }
+    json_object_set_new(out, key, value);
+    return 0;
+}
+
+json_t *gw_form_json(gw_req *r)
+{
+    if (r->part_fd >= 0 && close(r->part_fd) < 0 && !r->form_error)
+        r->form_error = "cannot store an uploaded file";
+    r->part_fd = -1;
+    json_t *out = json_object();
+    const char *k;
+    json_t *v;
+    if (!r->form_error) {
+        json_object_foreach(r->form, k, v)
+            if (add_field(r, out, k, v) < 0)
+                break;
+    }
+    if (r->form_error) {
+        gw_error(r, 400, "invalid_form", NULL, "%s", r->form_error);
+        json_decref(out);
+        return NULL;
+    }
+    /* A workflow sent as a file is its text. */
+    const char *wf = json_string_value(json_object_get(json_object_get(r->form, "yaml"),
+                                                       "path"));
+    if (wf) {
+        char *text = NULL;
+        weft_err err = {0};
+        if (fs_read_file(wf, 1u << 20, &text, NULL, &err) < 0) {
+            gw_error(r, 400, "invalid_argument", "yaml", "the workflow file: %s", err.msg);
+            json_decref(out);
+            return NULL;
+        }
+        json_object_set_new(out, "yaml", json_string(text));
+        free(text);
+    }
+    return out;
+}
+
+void gw_form_end(gw_req *r)
+{
+    if (!r->form)
+        return;
+    if (r->form_pp)
+        MHD_destroy_post_processor(r->form_pp);
+    r->form_pp = NULL;
+    if (r->part_fd >= 0)
+        close(r->part_fd);
+    r->part_fd = -1;
+    if (r->updir)
+        fs_remove_tree(r->updir);
+    free(r->updir);
+    r->updir = NULL;
+    free(r->part_key);
+    r->part_key = NULL;
+    json_decref(r->form);
+    r->form = NULL;
+}
