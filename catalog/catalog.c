@@ -107,6 +107,11 @@ int cat_db_fail(catalog *c, const char *what)
 }
 
 
+int catalog_in_turn(const catalog *c)
+{
+    return c->in_txn || c->turn_err.code;
+}
+
 int catalog_commit(catalog *c, weft_err *err)
 {
     if (!c->in_txn && !c->turn_err.code)

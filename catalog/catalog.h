@@ -46,6 +46,8 @@ void catalog_close(catalog **cp);
  * failed, rolls the group back and returns WEFT_EBUSY (another connection held the write
  * lock) or WEFT_EDB, with the first failure's message in err (may be NULL). */
 int catalog_commit(catalog *c, weft_err *err);
+/* Whether this turn has writes to commit. */
+int catalog_in_turn(const catalog *c);
 /* How long a write waits for another connection's write lock (default 5 s). */
 void catalog_set_busy_wait(catalog *c, int ms);
 /* Checks the database file: PRAGMA quick_check, or integrity_check when full. 0, or
@@ -412,6 +414,13 @@ json_t *catalog_query_workflow(catalog *c, const char *name, const char *within,
 /* Every worker that ever registered: [{"name", "slots", "state", "types" (JSON text),
  * "first_seen_us", "last_seen_us", "running" (attempts running on it now)}]. */
 json_t *catalog_query_workers(catalog *c, weft_err *err);
+/* Counts for metrics, by project, of the projects of within (NULL: every one): {"runs",
+ * "tasks" (elements not counted): [{"project", "workflow", "state", "n"}], "attempts":
+ * [{... "error_class" ("" when none)}], "cache": [{"project", "result" (hit or miss, of
+ * memoized tasks that succeeded), "n"}], "notifications": [{"project", "state", "n"}],
+ * "deliveries": [{"project", "outcome" (ok or error), "n"}], "schedules": [{"project",
+ * "name", "paused", "lag_s" (how late its last fire started, null before one)}]}. */
+json_t *catalog_metrics(catalog *c, const char *within, weft_err *err);
 /* Logs of a run (task NULL: every task), each {"task","attempt","log"}. */
 json_t *catalog_query_logs(catalog *c, int64_t run, const char *task, weft_err *err);
 

@@ -56,7 +56,16 @@ typedef struct gw {
     client *conns[GW_SCHED_CONNS_MAX];
     int busy[GW_SCHED_CONNS_MAX];
     unsigned nconns;
+    /* Requests answered, by route and status (for /metrics), under lock. */
+    struct gw_count *counts;
+    size_t ncounts, capcounts;
 } gw;
+
+typedef struct gw_count {
+    int route;                /* index in the route table, -1: none matched */
+    int status;
+    uint64_t n;
+} gw_count;
 
 /* One HTTP request, from its first byte to its answer. */
 typedef struct gw_req {
@@ -82,12 +91,15 @@ typedef struct gw_req {
     auth_peer peer;           /* who asks (after gw_authenticate) */
     char token[AUTH_TOKEN_LEN + 1];
     int status;               /* the answer's status, for the access log */
+    int route;                /* the route matched, -1: none */
 } gw_req;
 
 /* ---- gw_http.c ---- */
 
 /* Prints every route, "METHOD /path/{}" a line ({}: a path parameter). */
 void gw_print_routes(FILE *f);
+/* Writes weft_http_requests_total: the requests answered, by route and status. */
+void gw_http_metrics(gw *g, FILE *f);
 /* Serves on addr (tls: with the PEM texts cert and key): 0, or -1 with why (caller
  * frees). */
 int gw_http_start(gw *g, const struct sockaddr *addr, int tls, const char *cert,
@@ -144,6 +156,9 @@ void gw_sched_close(gw *g);
  * *run_id (may be NULL), or NULL with r answered (the scheduler's refusal, or 503); a
  * refusal names field about unless it names a parameter. */
 json_t *gw_sched_call(gw_req *r, Weft__Envelope *env, const char *about, uint64_t *run_id);
+/* Sends env (a query) with token and returns the answer's JSON, or NULL when there is
+ * none (nothing answered to the caller). */
+json_t *gw_sched_ask(gw *g, Weft__Envelope *env, const char *token);
 /* Whether the scheduler answers now (for /readyz). */
 int gw_sched_ready(gw *g, char *why, size_t n);
 
@@ -167,6 +182,7 @@ void gw_cache_list(gw_req *r);
 void gw_healthz(gw_req *r);
 void gw_readyz(gw_req *r);
 void gw_openapi(gw_req *r);
+void gw_metrics(gw_req *r);
 
 /* A run id from a path part: 1..INT64_MAX, or 0 answered 400. */
 int64_t gw_run_arg(gw_req *r, const char *s);

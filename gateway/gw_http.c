@@ -36,9 +36,41 @@ static const route routes[] = {
     {"POST", "/api/v1/schedules/{}/resume", gw_schedule_resume, 0},
     {"GET", "/api/v1/workers", gw_workers_list, 0},
     {"GET", "/api/v1/cache", gw_cache_list, 0},
+    {"GET", "/metrics", gw_metrics, 0},
 };
 
 #define NROUTES (sizeof routes / sizeof routes[0])
+
+/* Counts r's answer under its route and status. */
+static void count(gw_req *r)
+{
+    gw *g = r->g;
+    pthread_mutex_lock(&g->lock);
+    size_t i = 0;
+    while (i < g->ncounts && (g->counts[i].route != r->route || g->counts[i].status != r->status))
+        i++;
+    if (i == g->ncounts) {
+        xgrow(&g->counts, &g->capcounts, g->ncounts + 1, sizeof *g->counts);
+        g->counts[g->ncounts++] = (gw_count){r->route, r->status, 0};
+    }
+    g->counts[i].n++;
+    pthread_mutex_unlock(&g->lock);
+}
+
+void gw_http_metrics(gw *g, FILE *f)
+{
+    fprintf(f, "# HELP weft_http_requests_total HTTP requests the gateway answered, by route "
+               "and status.\n# TYPE weft_http_requests_total counter\n");
+    pthread_mutex_lock(&g->lock);
+    for (size_t i = 0; i < g->ncounts; i++) {
+        const gw_count *c = &g->counts[i];
+        fprintf(f, "weft_http_requests_total{method=\"%s\",route=\"%s\",code=\"%d\"} %llu\n",
+                c->route >= 0 ? routes[c->route].method : "any",
+                c->route >= 0 ? routes[c->route].path : "unknown", c->status,
+                (unsigned long long)c->n);
+    }
+    pthread_mutex_unlock(&g->lock);
+}
 
 void gw_print_routes(FILE *f)
 {
@@ -82,8 +114,10 @@ static const route *find_route(gw_req *r)
             free_args(r);
             continue;
         }
-        if (!strcmp(routes[i].method, r->method))
+        if (!strcmp(routes[i].method, r->method)) {
+            r->route = (int)i;
             return &routes[i];
+        }
         path_known = 1;
         free_args(r);
     }
@@ -276,6 +310,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r = xcalloc(1, sizeof *r);
         r->g = cls;
         r->conn = conn;
+        r->route = -1;
         r->method = method;
         r->url = url;
         *ctx = r;
@@ -307,6 +342,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
     if (!r)
         return;
     log_info("%s %s %d", r->method, r->url, r->status);
+    if (r->status)
+        count(r);
     free_args(r);
     gw_form_end(r);
     free(r->body);

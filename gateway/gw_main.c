@@ -206,6 +206,7 @@ int main(int argc, char **argv)
         rc = serve(&g, (struct sockaddr *)&ss, tls);
     free(g.scheduler);
     free(g.openapi);
+    free(g.counts);
     free(dir);
     return rc;
 }

@@ -116,6 +116,22 @@ json_t *gw_sched_call(gw_req *r, Weft__Envelope *env, const char *about,
     return j;
 }
 
+json_t *gw_sched_ask(gw *g, Weft__Envelope *env, const char *token)
+{
+    env->token = (char *)token;
+    unsigned i = take(g);
+    Weft__Envelope *reply = NULL;
+    weft_err err = {0};
+    int rc = client_call(g->conns[i], env, &reply, &err);
+    give_back(g, i);
+    env->token = (char *)"";
+    json_t *j = rc == 0 && !reply->reply->code ? json_loads(reply->reply->json, 0, NULL)
+                                               : NULL;
+    if (reply)
+        weft__envelope__free_unpacked(reply, NULL);
+    return j;
+}
+
 int gw_sched_ready(gw *g, char *why, size_t n)
 {
     unsigned i = take(g);

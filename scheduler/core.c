@@ -249,7 +249,7 @@ void core_enqueue(core *c, crun *r, int task)
         q->head = 0;
     }
     xgrow(&q->v, &q->cap, q->tail + 1, sizeof *q->v);
-    q->v[q->tail++] = (qentry){c->ready_seq++, task};
+    q->v[q->tail++] = (qentry){c->ready_seq++, c->now_us, task};
     c->nready++;
     r->nready++;
 }
@@ -474,7 +474,8 @@ static cworker *pick_worker(core *c, const char *type)
     return best;
 }
 
-static void dispatch_one(core *c, crun *r, int task, cworker *w, int64_t now, core_effects *fx)
+static void dispatch_one(core *c, crun *r, int task, cworker *w, int64_t ready_us, int64_t now,
+                         core_effects *fx)
 {
     char why[512];
     json_t *inputs = core_unit_inputs(r, task, why, sizeof why);
@@ -492,6 +493,7 @@ static void dispatch_one(core *c, crun *r, int task, cworker *w, int64_t now, co
     a->task = task;
     a->no = ++ct->attempts;
     a->w = w;
+    a->dispatched_us = now;
     u64map_put(c->attempts, a->id, a);
     u64map_put(w->running, a->id, a);
     core_refresh_credits(w);
@@ -502,6 +504,7 @@ static void dispatch_one(core *c, crun *r, int task, cworker *w, int64_t now, co
     e->attempt_no = a->no;
     e->worker = xstrdup(w->name);
     e->json = inputs;
+    e->due_us = ready_us;
     core_arm_attempt_deadline(c, r, task, a->id, now);
 }
 
@@ -565,7 +568,7 @@ static void dispatch(core *c, int64_t now, core_effects *fx)
         c->nready--;
         br->nready--;
         if (br->t[qe.task].state == TS_READY)
-            dispatch_one(c, br, qe.task, bw, now, fx);
+            dispatch_one(c, br, qe.task, bw, qe.ready_us, now, fx);
     }
 }
 
@@ -622,6 +625,7 @@ void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
     e->message = ok ? NULL : xstrdup(msg ? msg : "");
     e->started_us = ev ? ev->started_us : 0;
     e->finished_us = ev ? ev->finished_us : 0;
+    e->due_us = a->dispatched_us;
     crun *r = a->run;
     int task = a->task;
     free(a);
@@ -692,6 +696,7 @@ void core_step(core *c, const core_event *ev, core_effects *fx)
     for (size_t i = 0; i < c->nended; i++)
         free_run(c->ended[i]);
     c->nended = 0;
+    c->now_us = ev->now_us;
     switch (ev->kind) {
     case EV_RUN_SUBMITTED:
         on_submit(c, ev, fx);
@@ -790,7 +795,3 @@ size_t core_nruns(const core *c)
     return u64map_count(c->runs);
 }
 
-size_t core_nready(const core *c)
-{
-    return c->nready;
-}

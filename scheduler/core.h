@@ -124,9 +124,11 @@ const char *core_source_name(int src);
 enum core_fx_kind {
     FX_TASK_STATE,  /* run_id, task, state; errclass+message on failure; json = outputs on
                        success; due_us for retry_wait */
-    FX_DISPATCH,    /* run_id, task, attempt_id, attempt_no, worker, json = inputs */
+    FX_DISPATCH,    /* run_id, task, attempt_id, attempt_no, worker, json = inputs;
+                       due_us: when the task became ready (its wait in the queue) */
     FX_ATTEMPT_END, /* attempt_id, run_id, task, attempt_no, ok, errclass, message;
-                       started_us and finished_us from the worker (0 when it never said) */
+                       started_us and finished_us from the worker (0 when it never said);
+                       due_us: when it was dispatched (0: restored after a restart) */
     FX_STALE,       /* attempt_id: a result nobody waits for; recorded, ignored */
     FX_RUN_STATE,   /* run_id, state, message */
     FX_WORKER_STATE,/* worker, message = "up" | "lost" */
@@ -221,6 +223,10 @@ size_t core_nworkers(const core *c);
 int core_worker_known(const core *c, const char *name);
 /* Tasks waiting for a worker (ready), across runs. */
 size_t core_nready(const core *c);
+/* The same by task type: a new object {type: count} (types with none left out). */
+json_t *core_ready_by_type(const core *c);
+/* The slots of the connected workers, and how many are free. */
+void core_slots(const core *c, size_t *total, size_t *free_slots);
 
 /* Backoff: the delay before attempt n+1 after n failed attempts (n >= 1), before jitter:
  * min(interval * rate^(n-1), max_delay). With jitter_full, u in [0,1) scales it. */

@@ -76,12 +76,14 @@ typedef struct cattempt {
     int task;
     int no;
     cworker *w;             /* NULL: restored after a restart, not yet claimed by a worker */
+    int64_t dispatched_us;  /* 0: restored */
     char *orphan_of;        /* restored: the worker it was dispatched to (owned) */
     int64_t orphan_deadline;/* restored: when it fails as lost unless claimed */
 } cattempt;
 
 typedef struct qentry {
     uint64_t seq;           /* when it became ready, in the order of the whole core */
+    int64_t ready_us;       /* and by the clock of the event that made it ready */
     int task;               /* its slot */
 } qentry;
 
@@ -137,6 +139,7 @@ struct core {
     crun **ended;           /* runs that ended during the last step */
     size_t nended, capended;
     uint64_t ready_seq;     /* the order in which tasks became ready */
+    int64_t now_us;         /* the time of the event being stepped */
     uint64_t *orphans;      /* restored attempts no worker has claimed yet */
     size_t norphans, caporphans;
     int64_t orphan_grace_us, orphan_claim_us;

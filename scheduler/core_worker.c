@@ -126,6 +126,40 @@ size_t core_nworkers(const core *c)
     return c->nworkers;
 }
 
+size_t core_nready(const core *c)
+{
+    return c->nready;
+}
+
+json_t *core_ready_by_type(const core *c)
+{
+    json_t *o = json_object();
+    size_t pos = 0, qpos;
+    uint64_t id;
+    void *v, *qv;
+    const char *type;
+    while (u64map_next(c->runs, &pos, &id, &v)) {
+        const crun *r = v;
+        for (qpos = 0; r->nready && strmap_next(r->queues, &qpos, &type, &qv);) {
+            const tqueue *q = qv;
+            if (q->tail == q->head)
+                continue;
+            json_int_t had = json_integer_value(json_object_get(o, type));
+            json_object_set_new(o, type, json_integer(had + (json_int_t)(q->tail - q->head)));
+        }
+    }
+    return o;
+}
+
+void core_slots(const core *c, size_t *total, size_t *free_slots)
+{
+    *total = *free_slots = 0;
+    for (size_t i = 0; i < c->nworkers; i++) {
+        *total += c->workers[i]->slots;
+        *free_slots += c->workers[i]->credits;
+    }
+}
+
 int core_worker_known(const core *c, const char *name)
 {
     return core_find_worker(c, name, NULL) != NULL;

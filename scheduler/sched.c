@@ -603,6 +603,9 @@ int sched_new(const sched_config *cfg, sched **out, weft_err *err)
     core_set_attempt_grace(s->core, s->attempt_grace_us);
     s->uploads = strmap_new();
     s->max_upload = cfg->max_upload ? cfg->max_upload : 16ull << 30;
+    histo_init_latency(&s->queue_wait);
+    histo_init_latency(&s->dispatch_latency);
+    histo_init_latency(&s->commit_time);
     if (sched_projects_load(s) < 0) {
         sched_destroy(&s);
         return err_set(err, WEFT_EDB, "cannot read the projects from the catalogue");

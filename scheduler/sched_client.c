@@ -287,6 +287,19 @@ void sched_on_cancel(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     sched_reply(s, id, 0, NULL, "{}", rq->run_id);
 }
 
+json_t *sched_metrics(sched *s)
+{
+    size_t slots, free_slots;
+    core_slots(s->core, &slots, &free_slots);
+    return json_pack("{s:o, s:I, s:I, s:I, s:I, s:b, s:o, s:o, s:o}", "ready_by_type",
+                     core_ready_by_type(s->core), "workers", (json_int_t)core_nworkers(s->core),
+                     "slots", (json_int_t)slots, "free_slots", (json_int_t)free_slots,
+                     "runs_active", (json_int_t)core_nruns(s->core), "degraded", s->degraded,
+                     "queue_wait", histo_json(&s->queue_wait), "dispatch_latency",
+                     histo_json(&s->dispatch_latency), "commit_time",
+                     histo_json(&s->commit_time));
+}
+
 /* The runs peer may list: those of q's project (when it names one), of the projects peer
  * may use. */
 static void list_runs(sched *s, const zmq_msg_t *id, const auth_peer *peer,
@@ -362,6 +375,9 @@ void sched_on_query(sched *s, const zmq_msg_t *id, const auth_peer *peer,
         free(within);
         break;
     }
+    case WEFT__QUERY_KIND__QUERY_METRICS:
+        sched_reply_json(s, id, sched_metrics(s), &err);
+        break;
     case WEFT__QUERY_KIND__QUERY_SHUTDOWN:
         log_info("shutdown requested by a client");
         sched_reply(s, id, 0, NULL, "{}", 0);

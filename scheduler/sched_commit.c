@@ -85,8 +85,13 @@ static void degrade(sched *s, const weft_err *why)
 int sched_commit(sched *s)
 {
     weft_err err = {0};
-    if (catalog_commit(s->cat, &err) == 0)
+    int writes = catalog_in_turn(s->cat);
+    int64_t t0 = clock_mono_us();
+    if (catalog_commit(s->cat, &err) == 0) {
+        if (writes)
+            histo_observe(&s->commit_time, (double)(clock_mono_us() - t0) / 1e6);
         return 0;
+    }
     release_nothing(s, &err);
     degrade(s, &err);
     return -1;

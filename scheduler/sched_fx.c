@@ -134,9 +134,12 @@ void sched_apply_effects(sched *s, int64_t now)
             apply_task_state(s, e, g, now);
             break;
         case FX_DISPATCH:
+            histo_observe(&s->queue_wait, (double)(now - e->due_us) / 1e6);
             apply_dispatch(s, e, g, now);
             break;
         case FX_ATTEMPT_END:
+            if (e->due_us && e->started_us)
+                histo_observe(&s->dispatch_latency, (double)(e->started_us - e->due_us) / 1e6);
             sched_blob_forget(s, e->attempt_id);
             catalog_finish_attempt(s->cat, e->attempt_id, e->ok ? "succeeded" : "failed",
                                    e->ok ? NULL : errclass_name(e->errclass), e->message,

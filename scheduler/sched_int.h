@@ -8,6 +8,7 @@
 #include "catalog/catalog.h"
 #include "common/keys.h"
 #include "common/auth.h"
+#include "common/histo.h"
 #include "scheduler/compile.h"
 #include "catalog/store.h"
 #include "common/strmap.h"
@@ -120,7 +121,16 @@ struct sched {
     struct notifier *notifier;   /* the outbox's deliveries (sched_notify.c) */
     uv_timer_t schedule_timer;
     uint64_t max_upload;
+    /* What only the scheduler sees, for the gateway's /metrics (QUERY_METRICS): the wait
+     * of ready tasks for a slot, the time from a dispatch to its attempt's start on the
+     * worker, and each turn's commit. Since this scheduler started. */
+    histo queue_wait, dispatch_latency, commit_time;
 };
+
+/* What only the scheduler knows, for /metrics (QUERY_METRICS): {"ready_by_type",
+ * "workers", "slots", "free_slots", "runs_active", "degraded", and the histograms
+ * "queue_wait", "dispatch_latency", "commit_time" (histo_json)}. New reference. */
+json_t *sched_metrics(sched *s);
 
 /* ---- sched_conn.c: listeners and the connections of workers ---- */
 

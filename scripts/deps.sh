@@ -11,7 +11,7 @@ libfaiss-dev libopenblas-dev python3.11-doc \
 clang libclang-rt-14-dev llvm \
 jq python3 python3-aiosmtpd tzdata systemd \
 slurmctld slurmd slurm-client munge netcat-openbsd awscli \
-buildah crun debootstrap"
+buildah crun debootstrap prometheus chromium wrk"
 PKGS=${*:-$BUILD_PKGS}
 missing=""
 for p in $PKGS; do

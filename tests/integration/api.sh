@@ -121,6 +121,14 @@ form=(-F "yaml=<$T/hello.yaml" -F project=p1 -F params.who=api -F params.n=6
 call "$alice" POST /api/v1/runs "${form[@]}"
 expect_status "submit as a form with a file: 201" 201
 run1=$(printf '%s' "$body" | jq -r .run_id)
+# A log followed live (Server-Sent Events) while the task prints.
+timeout 20 curl -s -N -H "Authorization: Bearer $alice" -H "Accept: text/event-stream" \
+    "$base/api/v1/runs/$run1/tasks/greet/log" >"$T/sse.txt"
+expect "the event stream ends when the attempt does" 0 $?
+expect_grep "... carrying the log as it was printed" '"data":"hello api' "$T/sse.txt"
+at_least "... in more than one event" 2 "$(grep -c '^event: log' "$T/sse.txt")"
+expect_grep "... then an end event" "event: end" "$T/sse.txt"
+wait_run_ended "$state" "$run1"
 call "$alice" POST /api/v1/runs "${form[@]}" -H "Idempotency-Key: k1"
 run_k=$(printf '%s' "$body" | jq -r .run_id)
 call "$alice" POST /api/v1/runs "${form[@]}" -H "Idempotency-Key: k1"
@@ -158,14 +166,6 @@ expect "... and refused submits made no run" 2 "$runs_before"
 leftover=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'weft-gateway.*' -user "$(id -u)" -newer "$T/doc.txt" | wc -l)
 expect "... and the gateway kept none of the files sent" 0 "$leftover"
 
-# ---- a log followed live (Server-Sent Events) ----
-timeout 20 curl -s -N -H "Authorization: Bearer $alice" -H "Accept: text/event-stream" \
-    "$base/api/v1/runs/$run1/tasks/greet/log" >"$T/sse.txt"
-expect "the event stream ends when the attempt does" 0 $?
-expect_grep "... carrying the log as it was printed" '"data":"hello api' "$T/sse.txt"
-at_least "... in more than one event" 2 "$(grep -c '^event: log' "$T/sse.txt")"
-expect_grep "... then an end event" "event: end" "$T/sse.txt"
-wait_run_ended "$state" "$run1"
 
 # ---- runs: list, show, events ----
 call "$alice" GET "/api/v1/runs?limit=1"
@@ -293,6 +293,11 @@ call "$alice" GET "/api/v1/cache?project=p1"
 expect_status "cache entries: 200" 200
 call "$alice" GET "/api/v1/cache?project=p2"
 expect_status "cache of a project the token may not use: 403" 403 project
+
+call "$alice" GET /metrics
+expect_status "metrics: 200" 200
+call "" GET /metrics
+expect_status "metrics without a token: 401" 401
 
 # ---- a revoked token is refused at once ----
 wq keys revoke bob >/dev/null
