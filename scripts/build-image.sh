@@ -42,6 +42,9 @@ check "its plugins load" yes "$(buildah run "$ctr" -- weft plugins 2>&1 | grep -
 check "a workflow runs in it (weft run)" 0 "$(buildah run "$ctr" -- sh -c 'cd /tmp &&
     printf "workflow: w\ntasks:\n  a: { type: echo, with: { x: 1 } }\n" >w.yaml &&
     weft run w.yaml >/dev/null 2>&1; echo $?')"
+check "the gateway starts, with its OpenAPI document" 0 "$(buildah run "$ctr" -- sh -c \
+    'weft-gateway --routes | grep -q "^GET /metrics$" &&
+     test -s /opt/weft/share/weft/gateway/openapi.yaml'; echo $?)"
 buildah rm "$ctr" >/dev/null
 echo "image $tag: $(buildah images --format '{{.Size}}' "$tag" | head -n 1)"
 exit "$fail"

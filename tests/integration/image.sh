@@ -29,7 +29,7 @@ runtime=$(awk '/^FROM \$\{DEBIAN\}$/ {on = 1} on' "$cf" |
 closure=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
     --no-replaces --no-enhances $runtime 2>/dev/null | grep -E '^[a-z0-9]' | sort -u)
 missing=""
-for f in "$WEFT_BIN"/weft "$WEFT_BIN"/weft-scheduler "$WEFT_BIN"/weft-worker \
+for f in "$WEFT_BIN"/weft "$WEFT_BIN"/weft-scheduler "$WEFT_BIN"/weft-gateway "$WEFT_BIN"/weft-worker \
     "$WEFT_BIN"/weft-executor "$WEFT_PLUGIN_PATH"/*.so; do
     for lib in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
         case "$lib" in libc.so.*|libm.so.*|libgcc_s.so.*|libstdc++.so.*|ld-linux*|libdl.so.*|libpthread.so.*|libasan*|libubsan*) continue ;; esac

@@ -12,9 +12,9 @@ fi
 node "$v" "$WEFT_SRC"/deploy/kubernetes/*.yaml >"$T/valid.txt" 2>&1
 expect "the manifests are valid against the Kubernetes schemas" 0 "$?"
 expect "... every object of them" \
-    "Deployment weft-worker|NetworkPolicy weft-scheduler|NetworkPolicy weft-worker|Secret weft-scheduler-public-key|Secret weft-worker-key|Service weft-scheduler|StatefulSet weft-scheduler" \
+    "ConfigMap weft-prometheus-adapter|Deployment weft-worker|HorizontalPodAutoscaler weft-worker|NetworkPolicy weft-scheduler|NetworkPolicy weft-worker|Secret weft-scheduler-public-key|Secret weft-worker-key|Service weft-scheduler|StatefulSet weft-scheduler" \
     "$(sed -n 's/: valid$//p' "$T/valid.txt" | sort | tr '\n' '|' | sed 's/|$//')"
-expect "no object is left unchecked" 7 "$(wc -l <"$T/valid.txt")"
+expect "no object is left unchecked" 9 "$(wc -l <"$T/valid.txt")"
 sed 's/^  replicas: 2$/  replicas: two/' "$WEFT_SRC/deploy/kubernetes/weft.yaml" >"$T/broken.yaml"
 node "$v" "$T/broken.yaml" >"$T/broken.txt" 2>&1
 expect "a broken object is refused" 1 "$?"

@@ -66,6 +66,29 @@ until_promq "a running run is counted while it runs" 'sum(weft_runs{state="runni
 until_promq "... and its running task" 'sum(weft_tasks{workflow="slow",state="running"})' 1
 until_promq "... and the slots it takes" 'weft_free_slots' 1
 
+# ---- the autoscaler's signal: ready tasks, through prometheus-adapter's query ----
+# deploy/kubernetes scales workers on this expression (its ConfigMap's metricsQuery, for
+# this job).
+wait_run_ended "$state" 1
+hpa_query='sum(weft_ready_tasks{job="weft"}) or sum(0 * weft_scheduler_up{job="weft"})'
+until_promq "the autoscaler's signal is 0 while nothing waits" "$hpa_query" 0
+cat >"$T/wide.yaml" <<'EOF'
+workflow: wide
+tasks:
+  a: { type: shell, with: { argv: [sleep, "3"] } }
+  b: { type: shell, with: { argv: [sleep, "3"] } }
+  c: { type: shell, with: { argv: [sleep, "3"] } }
+  d: { type: shell, with: { argv: [sleep, "3"] } }
+  e: { type: shell, with: { argv: [sleep, "3"] } }
+EOF
+wq submit "$T/wide.yaml" >/dev/null
+until_promq "ready tasks by type while work waits for the two slots" \
+    'weft_ready_tasks{type="shell"}' 3
+until_promq "... which is the autoscaler's signal" "$hpa_query" 3
+expect "... by the query deploy/kubernetes gives prometheus-adapter" "$hpa_query" \
+    "$(sed -n "s/^ *metricsQuery: '\(.*\)'$/\1/p" "$WEFT_SRC/deploy/kubernetes/weft.yaml" |
+       sed 's/<<.LabelMatchers>>/job="weft"/g')"
+
 # ---- failures, retries, the cache ----
 wq submit "$WEFT_SRC/workflows/fail-on-purpose.yaml" --wait >/dev/null 2>&1
 wq submit "$WEFT_SRC/workflows/word-count.yaml" --wait >/dev/null 2>&1
