@@ -27,7 +27,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 15
+#define CATALOG_SCHEMA_VERSION 16
 
 enum {
     CATALOG_READONLY = 1,    /* an existing database, for queries only */
@@ -404,13 +404,31 @@ json_t *catalog_query_open_runs(catalog *c, weft_err *err);
  * "tasks": [{"idx", "elem", "state", "attempts", "outputs", "retry_due_us",
  * "running_attempt", "running_worker", "running_dispatched_us"}]}. */
 json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err);
-/* The workflows that ran in the projects of within (a JSON array; NULL: every project),
- * by name: [{"name", "version" (the highest), "runs", "last_run_us", "last_state"}]. */
+/* ---- workflows: registered, and as they ran (catalog_workflows.c) ---- */
+
+typedef struct catalog_registration {
+    const char *project, *name, *file, *spec;
+    const char *params;    /* compile_describe_params as JSON text */
+    const char *artifacts; /* pinned paths: JSON object text */
+    const char *by;        /* the principal registering it */
+} catalog_registration;
+/* Registers r (replacing the project's workflow of that name); returns its version (1, 2,
+ * ...) or WEFT_EDB. */
+int64_t catalog_register(catalog *c, const catalog_registration *r, int64_t now_us);
+/* The registration of name in project: {"project", "name", "version", "file", "spec",
+ * "params", "artifacts", "registered_us", "registered_by"}, or NULL (WEFT_ENOTFOUND). */
+json_t *catalog_registration_get(catalog *c, const char *project, const char *name,
+                                 weft_err *err);
+/* The workflows registered in, or that ran in, the projects of within (a JSON array; NULL:
+ * every project), by project and name: [{"project", "name", "registered" (its version,
+ * or null), "runs", "last_run_us", "last_state"}]. */
 json_t *catalog_query_workflows(catalog *c, const char *within, weft_err *err);
-/* The workflow name as its latest run in within's projects ran it: {"name", "version",
- * "hash", "file", "spec", "created_us", "project", "last_run"}; WEFT_ENOTFOUND when none. */
-json_t *catalog_query_workflow(catalog *c, const char *name, const char *within,
-                               weft_err *err);
+/* The workflow name of the projects of within (project NULL: any of them): registered, or
+ * else as its latest run ran it: {"project", "name", "version", "file", "spec",
+ * "registered" (true or false), "params" (registered: their description), "last_run"};
+ * WEFT_ENOTFOUND when none. */
+json_t *catalog_query_workflow(catalog *c, const char *name, const char *project,
+                               const char *within, weft_err *err);
 /* Every worker that ever registered: [{"name", "slots", "state", "types" (JSON text),
  * "first_seen_us", "last_seen_us", "running" (attempts running on it now)}]. */
 json_t *catalog_query_workers(catalog *c, weft_err *err);

@@ -181,6 +181,16 @@ static const char *const migrations[] = {
     "  notification_id INTEGER NOT NULL, number INTEGER NOT NULL,"
     "  started_us INTEGER NOT NULL, finished_us INTEGER NOT NULL, status INTEGER,"
     "  error TEXT, PRIMARY KEY (notification_id, number));",
+    /* 16: registered workflows: a workflow kept under its name in a project, to be run by
+     * name (weft register, POST /api/v1/workflows) with its typed parameters; artifacts
+     * pins the paths its defaults named (path -> reference), taken when it was registered,
+     * so a run of it never reads the scheduler's disk for a remote client. Registering a
+     * name again replaces it and counts its version up. */
+    "CREATE TABLE registrations ("
+    "  project TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,"
+    "  file TEXT NOT NULL, spec TEXT NOT NULL, params TEXT NOT NULL, artifacts TEXT NOT NULL,"
+    "  registered_us INTEGER NOT NULL, registered_by TEXT NOT NULL,"
+    "  PRIMARY KEY (project, name));",
 };
 
 

@@ -20,6 +20,8 @@ enum stmt_id {
     ST_SCHEDULE_ADD, ST_SCHEDULE_SET, ST_SCHEDULE_CURSOR, ST_FIRE_PUT, ST_FIRE_STARTED,
     /* catalog_notify.c's */
     ST_NOTIFY_PUT, ST_NOTIFY_ATTEMPT, ST_NOTIFY_STATE,
+    /* catalog_workflows.c's */
+    ST_REGISTER,
     ST__COUNT
 };
 

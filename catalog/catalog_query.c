@@ -334,51 +334,6 @@ int catalog_run_project(catalog *c, int64_t run, char *out, size_t n)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : WEFT_EDB;
 }
 
-/* The runs a workflow's rows count: those in the projects of within (NULL: every one). */
-#define WF_WITHIN "(?1 IS NULL OR r.project IN (SELECT value FROM json_each(?1)))"
-
-json_t *catalog_query_workflows(catalog *c, const char *within, weft_err *err)
-{
-    sqlite3_stmt *st;
-    const char *sql = "SELECT w.name, max(w.version) AS version, count(r.id) AS runs, "
-                      "max(r.created_us) AS last_run_us, "
-                      "(SELECT r2.state FROM runs r2 JOIN workflows w2 ON w2.id = r2.workflow_id "
-                      " WHERE w2.name = w.name AND (?1 IS NULL OR r2.project IN "
-                      " (SELECT value FROM json_each(?1))) ORDER BY r2.id DESC LIMIT 1) "
-                      "AS last_state "
-                      "FROM workflows w JOIN runs r ON r.workflow_id = w.id WHERE " WF_WITHIN
-                      " GROUP BY w.name ORDER BY w.name";
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
-        return NULL;
-    }
-    cat_bind_text(st, 1, within);
-    return cat_rows_stmt(c, st, err);
-}
-
-json_t *catalog_query_workflow(catalog *c, const char *name, const char *within,
-                               weft_err *err)
-{
-    sqlite3_stmt *st;
-    const char *sql = "SELECT w.name, w.version, w.hash, w.file, w.spec, w.created_us, "
-                      "r.project AS project, r.id AS last_run FROM workflows w "
-                      "JOIN runs r ON r.workflow_id = w.id WHERE w.name = ?2 AND " WF_WITHIN
-                      " ORDER BY r.id DESC LIMIT 1";
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
-        return NULL;
-    }
-    cat_bind_text(st, 1, within);
-    cat_bind_text(st, 2, name);
-    json_t *rows = cat_rows_stmt(c, st, err);
-    json_t *row = json_incref(json_array_get(rows, 0));
-    json_decref(rows);
-    if (rows && !row)
-        err_set(err, WEFT_ENOTFOUND, "no workflow '%.128s' has run in a project this caller "
-                "may use", name);
-    return row;
-}
-
 json_t *catalog_query_workers(catalog *c, weft_err *err)
 {
     sqlite3_stmt *st;

@@ -77,6 +77,41 @@ int store_adopt(store *s, const char *path, const char *hex, weft_err *err)
     return s->ops->adopt(s, path, hex, err);
 }
 
+int store_put_data(store *s, const void *data, size_t len, char hex[HASH_HEX_LEN + 1],
+                   weft_err *err)
+{
+    hash_ctx h;
+    hash_init(&h);
+    hash_update(&h, data, len);
+    hash_final_hex(&h, hex);
+    if (store_has(s, hex))
+        return 0;
+    static unsigned seq;
+    char name[64];
+    snprintf(name, sizeof name, "data.%d.%u", (int)getpid(), __atomic_add_fetch(&seq, 1,
+                                                                                 __ATOMIC_RELAXED));
+    char *tmp = store_partial_path(s, name);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600), rc = 0;
+    for (size_t off = 0; fd >= 0 && off < len && !rc;) {
+        ssize_t w = write(fd, (const char *)data + off, len - off);
+        if (w < 0 && errno != EINTR)
+            rc = -1;
+        else if (w > 0)
+            off += (size_t)w;
+    }
+    if (fd < 0 || rc || fsync(fd) < 0)
+        rc = err_set(err, WEFT_EIO, "artifact store %s: cannot write %s: %s", s->location, tmp,
+                     strerror(errno));
+    if (fd >= 0 && close(fd) < 0 && !rc)
+        rc = err_set(err, WEFT_EIO, "artifact store %s: %s", s->location, strerror(errno));
+    if (!rc)
+        rc = store_adopt(s, tmp, hex, err);
+    if (rc)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
 char *store_partial_path(store *s, const char *name)
 {
     return xasprintf("%s/tmp/%s", s->root, name);

@@ -68,6 +68,7 @@ struct store {
                          cache of blobs it read */
     char *id;         /* its identity (ROOT/store-id, 32 hex digits), or NULL */
     unsigned blob_mode; /* read-only, within the process's umask (0400 for daemons) */
+    int scratch;      /* a throwaway store (a client's staging): blobs are not fsynced */
     strmap *verified; /* local: blob hash -> its file's identity when this process last
                          hashed it (see local_get) */
 };
@@ -120,6 +121,10 @@ int store_has(store *s, const char *hex);
 /* Opens blob hex for reading without verifying it (a reader that checks the whole blob's
  * hash itself, like a worker fetching it): *fd and its *size. WEFT_ENOTFOUND when absent. */
 int store_open_blob(store *s, const char *hex, int *fd, uint64_t *size, weft_err *err);
+/* Stores len bytes of data as a blob (durably: written, synced, then moved into place),
+ * unless the store holds it already; its hash into hex. */
+int store_put_data(store *s, const void *data, size_t len, char hex[HASH_HEX_LEN + 1],
+                   weft_err *err);
 /* Where a blob received from elsewhere is written until store_adopt takes it, named name
  * (local backend: in ROOT/tmp/, whose leftovers weft gc removes). Caller frees. */
 char *store_partial_path(store *s, const char *name);

@@ -86,7 +86,7 @@ static int local_put(store *s, const char *path, char hex[HASH_HEX_LEN + 1], uin
     }
     int rc = store_copy_hash(in, out, hex, size);
     close(in);
-    if (!rc && fsync(out) < 0)
+    if (!rc && !s->scratch && fsync(out) < 0)
         rc = -errno;
     if (close(out) < 0 && !rc)
         rc = -errno;

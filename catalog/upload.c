@@ -8,6 +8,7 @@
  * in chunks of UPLOAD_CHUNK, resuming from what the scheduler says it holds, and sends the
  * request again with each path's reference. A blob the project already holds is not sent
  * again. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,9 @@ typedef struct uploader {
     client *cl;
     const char *only_under; /* paths the scheduler may ask for (NULL: any) */
     const char *token;      /* the request's bearer token, relayed with every upload */
+    Weft__InlineFile **files; /* small files, sent inside the request */
+    size_t nfiles, capfiles;
+    char *stage_dir;        /* the staging store's directory (a mkdtemp template until made) */
     store *stage;
     const char *project;
     json_t *blobs; /* hashes to send (an array of strings) */
@@ -110,18 +114,65 @@ static int add_blob(void *ud, const char *hex)
 
 /* Stages one path the scheduler asked for; appends its blobs and returns its reference as
  * the request carries it ({"artifact", "kind"}), or NULL (err set). */
-static json_t *stage_path(uploader *u, const char *path, int is_dir)
+/* Whether path may be sent (see only_under); -1 with u->err when not. */
+static int allowed(uploader *u, const char *path)
 {
     size_t ul = u->only_under ? strlen(u->only_under) : 0;
     if (u->only_under &&
-        (!ul || strncmp(path, u->only_under, ul) || path[ul] != '/' || strstr(path, "/../"))) {
-        err_set(&u->err, WEFT_EINVAL, "a path on the server's machine, not an upload (send "
-                "the file with the request)");
-        return NULL;
-    }
+        (!ul || strncmp(path, u->only_under, ul) || path[ul] != '/' || strstr(path, "/../")))
+        return err_set(&u->err, WEFT_EINVAL, "a path on the server's machine, not an upload "
+                       "(send the file with the request)");
+    return 0;
+}
+
+/* path as written, made absolute from the working directory. Caller frees. */
+static char *absolute(const char *path)
+{
     char *cwd = getcwd(NULL, 0);
     char *abs = path[0] == '/' || !cwd ? xstrdup(path) : xasprintf("%s/%s", cwd, path);
     free(cwd);
+    return abs;
+}
+
+/* Takes a small file into the request itself (InlineFile): 1, or 0 when it is not one
+ * (too large, not a regular file, the request full). */
+static int take_inline(uploader *u, const char *path)
+{
+    char *abs = absolute(path), *data = NULL;
+    struct stat st;
+    size_t len = 0;
+    weft_err err = {0};
+    int small = u->nfiles < UPLOAD_INLINE_FILES && stat(abs, &st) == 0 &&
+                S_ISREG(st.st_mode) && st.st_size <= (off_t)UPLOAD_INLINE_MAX &&
+                fs_read_file(abs, UPLOAD_INLINE_MAX, &data, &len, &err) == 0;
+    free(abs);
+    if (!small)
+        return 0;
+    Weft__InlineFile *f = xcalloc(1, sizeof *f);
+    weft__inline_file__init(f);
+    f->path = xstrdup(path);
+    f->data.data = (uint8_t *)data;
+    f->data.len = len;
+    xgrow(&u->files, &u->capfiles, u->nfiles + 1, sizeof *u->files);
+    u->files[u->nfiles++] = f;
+    return 1;
+}
+
+static json_t *stage_path(uploader *u, const char *path, int is_dir)
+{
+    if (!u->stage) {
+        /* Made for the first path that needs it: small files need none. */
+        if (!mkdtemp(u->stage_dir)) {
+            err_set(&u->err, WEFT_EIO, "cannot make a staging directory");
+            return NULL;
+        }
+        if (store_open(u->stage_dir, &u->stage, &u->err) < 0) {
+            fs_remove_tree(u->stage_dir);
+            return NULL;
+        }
+        u->stage->scratch = 1; /* removed after the upload: nothing needs the disk */
+    }
+    char *abs = absolute(path);
     json_t *ref = NULL;
     int rc = store_put_path(u->stage, abs, is_dir, &ref, &u->err);
     free(abs);
@@ -138,17 +189,26 @@ static json_t *stage_path(uploader *u, const char *path, int is_dir)
     return out;
 }
 
-/* Uploads what want lists; fills params (path -> reference JSON). */
-static int upload_all(uploader *u, const json_t *want, Weft__Param ***params, size_t *n)
+/* Uploads what want lists (staging in a store made from the template stage_dir when a
+ * path needs one) or takes it inline; fills params (path -> reference JSON). */
+static int upload_all(uploader *u, const json_t *want, Weft__Param ***params, size_t *n,
+                      char *stage_dir)
 {
+    u->stage_dir = stage_dir;
     size_t i;
     json_t *w;
     *params = xcalloc(json_array_size(want) + 1, sizeof **params);
     *n = 0;
     json_array_foreach(want, i, w) {
         const char *path = json_string_value(json_object_get(w, "path"));
-        json_t *ref = path ? stage_path(u, path, json_is_true(json_object_get(w, "dir")))
-                           : NULL;
+        int dir = json_is_true(json_object_get(w, "dir"));
+        if (path && allowed(u, path) < 0) {
+            u->failed = path;
+            return -1;
+        }
+        if (path && !dir && take_inline(u, path))
+            continue;
+        json_t *ref = path ? stage_path(u, path, dir) : NULL;
         if (!ref) {
             u->failed = path;
             return path ? -1 : err_set(&u->err, WEFT_EPROTO, "a bad list of uploads");
@@ -177,15 +237,31 @@ static void free_params(Weft__Param **params, size_t n)
     free(params);
 }
 
-/* Replaces the uploads a submit or retry request carries. */
-static void set_uploads(Weft__Envelope *env, Weft__Param **params, size_t n)
+static void free_files(Weft__InlineFile **files, size_t n)
+{
+    for (size_t i = 0; files && i < n; i++) {
+        free(files[i]->path);
+        free(files[i]->data.data);
+        free(files[i]);
+    }
+    free(files);
+}
+
+/* Replaces the uploads and inline files a submit or retry request carries. */
+static void set_uploads(Weft__Envelope *env, Weft__Param **params, size_t n,
+                        Weft__InlineFile **files, size_t nfiles)
 {
     int submit = env->body_case == WEFT__ENVELOPE__BODY_SUBMIT;
     Weft__Param ***field = submit ? &env->submit->uploads : &env->retry->uploads;
     size_t *count = submit ? &env->submit->n_uploads : &env->retry->n_uploads;
+    Weft__InlineFile ***ffield = submit ? &env->submit->files : &env->retry->files;
+    size_t *fcount = submit ? &env->submit->n_files : &env->retry->n_files;
     free_params(*field, *count);
+    free_files(*ffield, *fcount);
     *field = params;
     *count = n;
+    *ffield = files;
+    *fcount = nfiles;
 }
 
 /* The uploads the reply asks for, or NULL. */
@@ -228,29 +304,59 @@ static int upload_round(client *cl, const char *only_under, const json_t *ask,
                   .project = json_string_value(json_object_get(ask, "project"))};
     Weft__Param **params = NULL;
     size_t n = 0;
-    int rc = mkdtemp(tmpl) ? store_open(tmpl, &u.stage, &u.err)
-                           : err_set(&u.err, WEFT_EIO, "cannot make a staging directory");
-    if (rc == 0)
-        rc = upload_all(&u, json_object_get(ask, "upload"), &params, &n);
+    int rc = upload_all(&u, json_object_get(ask, "upload"), &params, &n, tmpl);
+    int staged = u.stage != NULL;
     store_close(&u.stage);
-    fs_remove_tree(tmpl);
+    if (staged)
+        fs_remove_tree(tmpl);
     json_decref(u.blobs);
     if (rc < 0) {
         *err = u.err;
         if (u.failed)
             name_where(err, u.failed, errors);
         free_params(params, n);
+        free_files(u.files, u.nfiles);
         return -1;
     }
-    set_uploads(env, params, n);
+    set_uploads(env, params, n, u.files, u.nfiles);
     return 0;
+}
+
+/* The files in dir (not below it) as the scheduler would ask for them, for the project of
+ * the submit env, or NULL when there are none or env is not a submit. */
+static json_t *ask_for_dir(const char *dir, const Weft__Envelope *env)
+{
+    DIR *d = env->body_case == WEFT__ENVELOPE__BODY_SUBMIT ? opendir(dir) : NULL;
+    if (!d)
+        return NULL;
+    json_t *files = json_array();
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *path = xasprintf("%s/%s", dir, e->d_name);
+        struct stat st;
+        if (e->d_name[0] != '.' && lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+            json_array_append_new(files, json_pack("{s:s, s:b}", "path", path, "dir", 0));
+        free(path);
+    }
+    closedir(d);
+    if (!json_array_size(files)) {
+        json_decref(files);
+        return NULL;
+    }
+    const char *project = *env->submit->project ? env->submit->project : "default";
+    return json_pack("{s:o, s:s}", "upload", files, "project", project);
 }
 
 int upload_call(client *cl, Weft__Envelope *env, const char *only_under,
                 Weft__Envelope **reply, weft_err *err)
 {
-    int rc = client_call_retry(cl, env, reply, err);
-    json_t *ask = NULL;
+    /* Files a gateway was sent go up before the request: the scheduler would ask for them. */
+    json_t *ask = only_under && *only_under ? ask_for_dir(only_under, env) : NULL;
+    int rc = ask ? upload_round(cl, only_under, ask, NULL, env, err) : 0;
+    json_decref(ask);
+    ask = NULL;
+    if (rc == 0)
+        rc = client_call_retry(cl, env, reply, err);
     for (int round = 0; rc == 0 && round < UPLOAD_ROUNDS && (ask = asked(*reply)); round++) {
         char *errors = xstrdup((*reply)->reply->error);
         weft__envelope__free_unpacked(*reply, NULL);
@@ -263,6 +369,6 @@ int upload_call(client *cl, Weft__Envelope *env, const char *only_under,
             rc = client_call_retry(cl, env, reply, err);
     }
     json_decref(ask);
-    set_uploads(env, NULL, 0);
+    set_uploads(env, NULL, 0, NULL, 0);
     return rc;
 }

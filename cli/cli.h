@@ -145,6 +145,7 @@ int cmd_validate(cli_opts *o);
 int cmd_graph(cli_opts *o);
 int cmd_plugins(cli_opts *o);
 int cmd_submit(cli_opts *o);
+int cmd_register(cli_opts *o);
 int cmd_status(cli_opts *o);
 int cmd_list(cli_opts *o);
 int cmd_logs(cli_opts *o);

@@ -447,6 +447,32 @@ int cmd_submit(cli_opts *o)
     return rc;
 }
 
+int cmd_register(cli_opts *o)
+{
+    if (o->nargs != 1) {
+        fprintf(stderr, "weft: register takes one workflow file\n");
+        return EXIT_USAGE;
+    }
+    source *s = NULL;
+    uint64_t run = 0;
+    json_t *answer = NULL;
+    Weft__SubmitRequest how = WEFT__SUBMIT_REQUEST__INIT;
+    how.mode = (char *)"register";
+    int rc = cli_open_scheduler(o, &s);
+    if (!rc)
+        rc = cli_submit(s, o, o->args[0], &how, &run, &answer);
+    if (!rc && o->json) {
+        cli_print_json(answer);
+    } else if (!rc) {
+        printf("registered %s in project %s (version %lld)\n", cli_str(answer, "name"),
+               cli_str(answer, "project"),
+               (long long)json_integer_value(json_object_get(answer, "version")));
+    }
+    json_decref(answer);
+    source_close(&s);
+    return rc;
+}
+
 /* ---- status, list, logs ---- */
 
 static int parse_run(const char *s, uint64_t *out)

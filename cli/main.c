@@ -19,6 +19,8 @@ static const char usage_text[] =
     "\n"
     "  run FILE [-p k=v]... [--slots N]  run a workflow locally (embedded scheduler + worker)\n"
     "  submit FILE [-p k=v]... [-l k=v]... [--wait]  submit a workflow (with labels)\n"
+    "  register FILE [--project P]       keep a workflow by name, to run it by name over\n"
+    "                                    HTTP (weft serve); its default paths are taken now\n"
     "  status [RUN]                      a run and its tasks, or the scheduler\n"
     "  list [--workflow W] [--status S] [--since T] [--until T] [--label k=v]...\n"
     "       [--schedule NAME] [--limit N] [--before RUN]\n"
@@ -272,7 +274,7 @@ int main(int argc, char **argv)
                     {"check", cmd_check},     {"keys", cmd_keys},     {"project", cmd_project},
                     {"schedule", cmd_schedule}, {"backfill", cmd_backfill},
                     {"notifications", cmd_notifications},
-                    {"get", cmd_get}};
+                    {"get", cmd_get},         {"register", cmd_register}};
     log_init("weft", LOG_WARN);
     /* What the CLI writes (local state, catalogue backups, key pairs) is its user's alone. */
     umask(077);

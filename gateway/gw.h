@@ -80,13 +80,14 @@ typedef struct gw_req {
     struct MHD_PostProcessor *form_pp;
     json_t *form;
     char *updir;              /* this request's uploads (removed when it ends) */
+    unsigned nfiles;          /* files kept there */
     uint64_t received;        /* bytes of the body so far */
     int part_fd;              /* the file being received, or -1 */
     char *part_key;
     const char *form_error;   /* why the form was refused (answered 400) */
     int answered;
     char *args[4];            /* the path's {} parts, in order */
-    catalog *cat;             /* this request's catalogue reader (gw_catalog) */
+    catalog *cat;             /* the catalogue reader of this request's thread (gw_catalog) */
     auth *auth;               /* the keys as this request read them */
     auth_peer peer;           /* who asks (after gw_authenticate) */
     char token[AUTH_TOKEN_LEN + 1];
@@ -133,6 +134,9 @@ int gw_form_begin(gw_req *r);
 void gw_form_take(gw_req *r, const char *data, size_t n);
 /* The form's fields as gw_body_json describes, or NULL answered 400. */
 json_t *gw_form_json(gw_req *r);
+/* Parameters given in JSON as files ({"content": TEXT, "name": NAME}) become files in r's
+ * upload directory, their values those paths: 0, or -1 answered (400, 503). */
+int gw_inline_files(gw_req *r, json_t *params);
 /* Frees the form and removes the files received. */
 void gw_form_end(gw_req *r);
 
@@ -144,8 +148,11 @@ int gw_authenticate(gw_req *r);
 int gw_may_use(gw_req *r, const char *project);
 /* Whether r's peer may see run: 1 with its project in out, or 0 answered (404, 403). */
 int gw_may_see_run(gw_req *r, int64_t run, char *project, size_t n);
-/* r's catalogue reader (opened on first use), or NULL answered 503. */
+/* The catalogue reader of r's thread (opened on its first use, kept for the thread's
+ * next requests), or NULL answered 503. */
 catalog *gw_catalog(gw_req *r);
+/* The artifact store the scheduler records, kept likewise per thread, or NULL (err). */
+struct store *gw_store(gw_req *r, weft_err *err);
 
 /* ---- gw_sched.c: the scheduler ---- */
 
@@ -174,6 +181,8 @@ void gw_task_log(gw_req *r);
 void gw_task_output(gw_req *r);
 void gw_workflows_list(gw_req *r);
 void gw_workflow_show(gw_req *r);
+void gw_workflows_register(gw_req *r);
+void gw_workflow_execute(gw_req *r);
 void gw_schedules_list(gw_req *r);
 void gw_schedule_pause(gw_req *r);
 void gw_schedule_resume(gw_req *r);
@@ -183,6 +192,12 @@ void gw_healthz(gw_req *r);
 void gw_readyz(gw_req *r);
 void gw_openapi(gw_req *r);
 void gw_metrics(gw_req *r);
+
+/* Submits body's workflow ({yaml, file} or {workflow}, project, params (files given as
+ * gw_inline_files says), labels) for r's
+ * caller, waiting up to wait_ms for the run's end (0: not at all): the scheduler's answer
+ * (caller decrefs) with the run in *run, or NULL with r answered. */
+json_t *gw_submit(gw_req *r, json_t *body, uint32_t wait_ms, uint64_t *run);
 
 /* A run id from a path part: 1..INT64_MAX, or 0 answered 400. */
 int64_t gw_run_arg(gw_req *r, const char *s);

@@ -2,13 +2,56 @@
  * catalogue holds as the request reads them, so a revoked token is refused at once) and
  * what it may see. The scheduler authorizes again whatever the gateway relays to it. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "catalog/store.h"
 #include "common/xmem.h"
 #include "gateway/gw.h"
 
+/* Each connection's thread keeps its catalogue reader for the requests that follow on the
+ * connection (opening one costs about a millisecond); it is closed when the thread ends. */
+static pthread_key_t reader_key;
+static pthread_once_t reader_once = PTHREAD_ONCE_INIT;
+
+static void close_reader(void *cat)
+{
+    catalog_close((catalog **)&cat);
+}
+
+/* The same for the artifact store the scheduler records (a local directory or S3). */
+static pthread_key_t store_key;
+
+static void close_store(void *st)
+{
+    store_close((store **)&st);
+}
+
+static void make_key(void)
+{
+    pthread_key_create(&reader_key, close_reader);
+    pthread_key_create(&store_key, close_store);
+}
+
+store *gw_store(gw_req *r, weft_err *err)
+{
+    pthread_once(&reader_once, make_key);
+    store *st = pthread_getspecific(store_key);
+    if (st)
+        return st;
+    char *where = store_location_of_state(r->g->cfg.state);
+    if (store_open(where, &st, err) == 0)
+        pthread_setspecific(store_key, st);
+    free(where);
+    return st;
+}
+
 catalog *gw_catalog(gw_req *r)
 {
+    if (r->cat)
+        return r->cat;
+    pthread_once(&reader_once, make_key);
+    r->cat = pthread_getspecific(reader_key);
     if (r->cat)
         return r->cat;
     weft_err err = {0};
@@ -16,6 +59,7 @@ catalog *gw_catalog(gw_req *r)
         gw_error(r, 503, "unavailable", NULL, "cannot read the catalogue: %s", err.msg);
         return NULL;
     }
+    pthread_setspecific(reader_key, r->cat);
     return r->cat;
 }
 

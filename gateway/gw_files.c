@@ -250,10 +250,9 @@ void gw_task_output(gw_req *r)
     } else if (v && !store_ref_hash(v)) {
         gw_json(r, 200, json_pack("{s:O}", "value", v));
     } else if (v) {
-        char *where = store_location_of_state(r->g->cfg.state);
-        store *st = NULL;
         weft_err err = {0};
-        if (store_open(where, &st, &err) < 0)
+        store *st = gw_store(r, &err);
+        if (!st)
             gw_error(r, 503, "unavailable", NULL, "cannot open the store: %s", err.msg);
         else if (store_ref_is_dir(v))
             send_dir(r, st, v);
@@ -261,8 +260,6 @@ void gw_task_output(gw_req *r)
             send_blob(r, st, store_ref_hash(v), json_string_value(json_object_get(v, "name")));
         else
             send_blob(r, st, store_ref_hash(v), r->args[2]);
-        store_close(&st);
-        free(where);
     }
     json_decref(rj);
 }

@@ -30,21 +30,30 @@ static char *file_path(gw_req *r, const char *filename)
     safe[j] = '\0';
     if (!j || safe[0] == '.')
         snprintf(safe, sizeof safe, "upload");
-    return xasprintf("%s/%zu-%s", r->updir, json_object_size(r->form), safe);
+    return xasprintf("%s/%u-%s", r->updir, r->nfiles++, safe);
+}
+
+/* r's private directory for the files it was sent (made on first use): 0, or -1. */
+static int updir(gw_req *r)
+{
+    if (r->updir)
+        return 0;
+    const char *tmp = getenv("TMPDIR");
+    char *dir = xasprintf("%s/weft-gateway.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        free(dir);
+        return -1;
+    }
+    r->updir = dir;
+    return 0;
 }
 
 /* Starts receiving the file of field key; -1 with r->form_error when it cannot. */
 static int open_part(gw_req *r, const char *key, const char *filename)
 {
-    if (!r->updir) {
-        const char *tmp = getenv("TMPDIR");
-        char *dir = xasprintf("%s/weft-gateway.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        if (!mkdtemp(dir)) {
-            free(dir);
-            r->form_error = "cannot make a directory for the uploaded files";
-            return -1;
-        }
-        r->updir = dir;
+    if (updir(r) < 0) {
+        r->form_error = "cannot make a directory for the uploaded files";
+        return -1;
     }
     char *path = file_path(r, filename);
     r->part_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -205,8 +214,50 @@ json_t *gw_form_json(gw_req *r)
     return out;
 }
 
+int gw_inline_files(gw_req *r, json_t *params)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(params, k, v) {
+        const json_t *content = json_object_get(v, "content");
+        if (!content)
+            continue; /* a value (a json parameter's object included) */
+        const char *name = json_string_value(json_object_get(v, "name"));
+        char field[160];
+        snprintf(field, sizeof field, "params.%s", k);
+        if (!json_is_string(content) || json_object_size(v) > (json_object_get(v, "name") ? 2u
+                                                                                          : 1u)) {
+            gw_error(r, 400, "invalid_argument", field, "%s: a file given in JSON is "
+                     "{\"content\": TEXT, \"name\": NAME}", field);
+            return -1;
+        }
+        if (updir(r) < 0) {
+            gw_error(r, 503, "unavailable", NULL, "cannot make a directory for the files sent");
+            return -1;
+        }
+        char *path = file_path(r, name ? name : k);
+        FILE *f = fopen(path, "wx");
+        size_t len = json_string_length(content);
+        int ok = f && fwrite(json_string_value(content), 1, len, f) == len;
+        if (f && fclose(f) != 0)
+            ok = 0;
+        if (ok)
+            json_object_set_new(params, k, json_string(path));
+        free(path);
+        if (!ok) {
+            gw_error(r, 503, "unavailable", NULL, "cannot store a file sent (disk full?)");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void gw_form_end(gw_req *r)
 {
+    if (r->updir)
+        fs_remove_tree(r->updir);
+    free(r->updir);
+    r->updir = NULL;
     if (!r->form)
         return;
     if (r->form_pp)
@@ -215,10 +266,6 @@ void gw_form_end(gw_req *r)
     if (r->part_fd >= 0)
         close(r->part_fd);
     r->part_fd = -1;
-    if (r->updir)
-        fs_remove_tree(r->updir);
-    free(r->updir);
-    r->updir = NULL;
     free(r->part_key);
     r->part_key = NULL;
     json_decref(r->form);

@@ -30,7 +30,9 @@ static const route routes[] = {
     {"GET", "/api/v1/runs/{}/tasks/{}/log", gw_task_log, 0},
     {"GET", "/api/v1/runs/{}/tasks/{}/outputs/{}", gw_task_output, 0},
     {"GET", "/api/v1/workflows", gw_workflows_list, 0},
+    {"POST", "/api/v1/workflows", gw_workflows_register, 0},
     {"GET", "/api/v1/workflows/{}", gw_workflow_show, 0},
+    {"POST", "/api/v1/workflows/{}/execute", gw_workflow_execute, 0},
     {"GET", "/api/v1/schedules", gw_schedules_list, 0},
     {"POST", "/api/v1/schedules/{}/pause", gw_schedule_pause, 0},
     {"POST", "/api/v1/schedules/{}/resume", gw_schedule_resume, 0},
@@ -347,7 +349,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
     free_args(r);
     gw_form_end(r);
     free(r->body);
-    catalog_close(&r->cat);
     auth_destroy(&r->auth);
     free(r);
     *ctx = NULL;

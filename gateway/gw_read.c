@@ -33,22 +33,26 @@ void gw_workflows_list(gw_req *r)
 
 void gw_workflow_show(gw_req *r)
 {
-    catalog *cat = gw_catalog(r);
+    const char *project = gw_arg(r, "project");
+    catalog *cat = !project || gw_may_use(r, project) ? gw_catalog(r) : NULL;
     if (!cat)
         return;
     char *within = auth_projects_json(&r->peer);
     weft_err err = {0};
-    json_t *wf = catalog_query_workflow(cat, r->args[0], within, &err);
+    json_t *wf = catalog_query_workflow(cat, r->args[0], project, within, &err);
     free(within);
     if (!wf) {
-        gw_weft_error(r, err.code, err.msg);
+        gw_weft_error_at(r, err.code, err.msg, "name");
         return;
     }
-    const char *spec = json_string_value(json_object_get(wf, "spec"));
-    const char *file = json_string_value(json_object_get(wf, "file"));
-    json_object_set_new(wf, "params", compile_describe_params(file ? file : "workflow.yaml",
-                                                              spec ? spec : "",
-                                                              spec ? strlen(spec) : 0));
+    if (!json_is_array(json_object_get(wf, "params"))) {
+        /* A workflow that only ran: its parameters as its text declares them. */
+        const char *spec = json_string_value(json_object_get(wf, "spec"));
+        const char *file = json_string_value(json_object_get(wf, "file"));
+        json_object_set_new(wf, "params",
+                            compile_describe_params(file ? file : "workflow.yaml",
+                                                    spec ? spec : "", spec ? strlen(spec) : 0));
+    }
     gw_json(r, 200, wf);
 }
 
@@ -99,15 +103,13 @@ void gw_workers_list(gw_req *r)
     size_t i;
     json_t *w;
     json_array_foreach(rows, i, w) {
-        /* The types a worker offers, by name (their declarations are the plugins'). */
-        json_t *types = json_loads(json_string_value(json_object_get(w, "types")), 0, NULL);
+        /* The types a worker offers, by name (its plugins' description has their ports). */
         json_t *names = json_array();
-        const char *k;
-        json_t *v;
-        json_object_foreach(json_object_get(types, "types") ? json_object_get(types, "types")
-                                                            : types, k, v)
-            json_array_append_new(names, json_string(k));
-        json_decref(types);
+        size_t k, t;
+        json_t *plugin, *type;
+        json_array_foreach(json_object_get(json_object_get(w, "types"), "plugins"), k, plugin)
+            json_array_foreach(json_object_get(plugin, "types"), t, type)
+                json_array_append(names, json_object_get(type, "name"));
         json_object_set_new(w, "types", names);
     }
     rows_answer(r, "workers", rows, &err);

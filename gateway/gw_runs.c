@@ -206,52 +206,59 @@ static const char *idempotency_key(gw_req *r, char buf[33])
     return buf;
 }
 
-void gw_runs_submit(gw_req *r)
+json_t *gw_submit(gw_req *r, json_t *body, uint32_t wait_ms, uint64_t *run)
 {
-    json_t *body = gw_body_json(r);
-    const char *yaml, *file, *project;
-    if (!body)
-        return;
+    const char *yaml, *file, *project, *workflow;
     if (str_member(r, body, "yaml", &yaml) < 0 || str_member(r, body, "file", &file) < 0 ||
-        str_member(r, body, "project", &project) < 0) {
-        json_decref(body);
-        return;
+        str_member(r, body, "project", &project) < 0 ||
+        str_member(r, body, "workflow", &workflow) < 0)
+        return NULL;
+    if (!yaml == !workflow) {
+        gw_error(r, 400, "invalid_argument", "yaml", "a submit names the workflow: its text "
+                 "(yaml), or a registered workflow's name (workflow), one of them");
+        return NULL;
     }
-    if (!yaml) {
-        gw_error(r, 400, "invalid_argument", "yaml", "a submit needs the workflow: yaml");
-        json_decref(body);
-        return;
-    }
-    if (project && !gw_may_use(r, project)) {
-        json_decref(body);
-        return;
-    }
+    if (project && !gw_may_use(r, project))
+        return NULL;
     size_t np = 0, nl = 0;
+    if (json_is_object(json_object_get(body, "params")) &&
+        gw_inline_files(r, json_object_get(body, "params")) < 0)
+        return NULL;
     Weft__Param **params = wire_params(r, json_object_get(body, "params"), "params", &np);
     Weft__Param **labels = r->answered ? NULL
                          : wire_params(r, json_object_get(body, "labels"), "labels", &nl);
+    json_t *j = NULL;
     if (!r->answered) {
         char key[33];
         Weft__SubmitRequest rq = WEFT__SUBMIT_REQUEST__INIT;
-        rq.yaml = (char *)yaml;
+        rq.yaml = (char *)(yaml ? yaml : "");
+        rq.workflow = (char *)(workflow ? workflow : "");
         rq.file_name = (char *)(file ? file : "workflow.yaml");
         rq.project = (char *)(project ? project : "");
         rq.params = params;
         rq.n_params = np;
         rq.labels = labels;
         rq.n_labels = nl;
+        rq.wait_ms = wait_ms;
         rq.idempotency_key = (char *)idempotency_key(r, key);
         Weft__Envelope env = WEFT__ENVELOPE__INIT;
         env.body_case = WEFT__ENVELOPE__BODY_SUBMIT;
         env.submit = &rq;
-        uint64_t run = 0;
-        json_t *j = gw_sched_call(r, &env, "yaml", &run);
-        if (j)
-            gw_json(r, 201, json_pack("{s:I}", "run_id", (json_int_t)run));
-        json_decref(j);
+        j = gw_sched_call(r, &env, workflow ? "workflow" : "yaml", run);
     }
     free_params(params, np);
     free_params(labels, nl);
+    return j;
+}
+
+void gw_runs_submit(gw_req *r)
+{
+    json_t *body = gw_body_json(r);
+    uint64_t run = 0;
+    json_t *j = body ? gw_submit(r, body, 0, &run) : NULL;
+    if (j)
+        gw_json(r, 201, json_pack("{s:I}", "run_id", (json_int_t)run));
+    json_decref(j);
     json_decref(body);
 }
 

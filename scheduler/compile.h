@@ -44,6 +44,9 @@ typedef struct compile_input {
      * hand at now_s. */
     const json_t *schedule_vars;
     int64_t now_s;
+    /* Registering: a parameter with neither a default nor a value gets a stand-in of its
+     * type (a pending reference for a file), so that everything else is checked. */
+    int placeholders;
 } compile_input;
 
 /* Compiles; returns a new dag (free with dag_free), or NULL with every error in d. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog/store.h"
 #include "common/xmem.h"
 #include "scheduler/compile_int.h"
 
@@ -46,6 +47,30 @@ static int overridden(const compile_input *in, const char *name)
         if (!strcmp(in->params[i].name, name))
             return 1;
     return 0;
+}
+
+/* A value of the declared type of parameter name, if it has none. */
+static void stand_in(cc *c, const char *name)
+{
+    uintptr_t packed = (uintptr_t)strmap_get(c->declared, name);
+    if (!packed || json_object_get(c->params, name))
+        return;
+    wtype t = {(uint8_t)((packed - 1) % 256), (uint8_t)((packed - 1) / 256)};
+    json_t *v;
+    switch (t.depth ? WT__COUNT : t.base) {
+    case WT__COUNT: v = json_array(); break;
+    case WT_BOOL: v = json_false(); break;
+    case WT_INT: v = json_integer(0); break;
+    case WT_FLOAT: v = json_real(0); break;
+    case WT_DURATION: v = json_string("1s"); break;
+    case WT_SIZE: v = json_string("1"); break;
+    case WT_JSON: v = json_object(); break;
+    case WT_FILE: case WT_MODEL: case WT_DATASET: case WT_DIR:
+        v = store_pending_ref(name, t.base == WT_DIR);
+        break;
+    default: v = json_string(name); break;
+    }
+    json_object_set_new(c->params, name, v);
 }
 
 void cc_compile_params(cc *c, const ynode *params, const compile_input *in)
@@ -143,6 +168,9 @@ void cc_compile_params(cc *c, const ynode *params, const compile_input *in)
         json_object_set_new(c->params, p->name, v);
     }
     check_secret_values(c, params);
+    if (in->placeholders && params && params->kind == YN_MAP)
+        for (size_t i = 0; i < params->n; i++)
+            stand_in(c, params->keys[i]->text);
     if (params && params->kind == YN_MAP)
         for (size_t i = 0; i < params->n; i++)
             if (strmap_get(types, params->keys[i]->text) &&

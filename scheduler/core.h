@@ -192,6 +192,9 @@ int64_t core_next_deadline(const core *c);
 const dag *core_run_dag(const core *c, uint64_t run_id);
 /* Whether the run is still going. */
 int core_run_active(const core *c, uint64_t run_id);
+/* The outputs of task (a dag index) of run, while the core holds the run (up to the step
+ * after it ended), or NULL. */
+const json_t *core_task_outputs(const core *c, uint64_t run_id, int task);
 /* The run, task and element of an attempt the core waits for; 0 when unknown. */
 int core_attempt_info(const core *c, uint64_t attempt_id, uint64_t *run_id, int *task,
                       int *elem, int *attempt_no);

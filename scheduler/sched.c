@@ -627,6 +627,7 @@ int sched_new(const sched_config *cfg, sched **out, weft_err *err)
     s->probe.data = s;
     uv_timer_init(&s->loop, &s->timer);
     s->timer.data = s;
+    sched_waits_init(s);
     if (sched_notify_open(s, cfg) < 0) {
         sched_destroy(&s);
         return err_set(err, WEFT_EDB, "libcurl cannot start (notifications)");
@@ -693,6 +694,7 @@ void sched_destroy(sched **sp)
     sched_uploads_free(s);
     sched_blobs_free(s);
     sched_schedules_free(s);
+    sched_waits_free(s);
     sched_conns_free(s);
     sched_auth_close(s);
     catalog_close(&s->cat);

@@ -139,8 +139,32 @@ char *sched_labels_json(Weft__Param *const *labels, size_t n, char *why, size_t 
     return text;
 }
 
-void sched_ingest_begin(sched *s, ingest_ctx *ic, const auth_peer *peer, const char *cwd,
-                        Weft__Param *const *uploads, size_t n, const char *project)
+/* Stores a client's inline file f, records it as uploaded for ic's project and adds it to
+ * up (path -> {"artifact", "kind"}): 0, or -1 with why. */
+static int take_inline(sched *s, ingest_ctx *ic, const Weft__InlineFile *f, json_t *up,
+                       char *why, size_t wn)
+{
+    if (f->data.len > SCHED_INLINE_MAX) {
+        snprintf(why, wn, "%.200s: a file sent with the request holds at most %u bytes",
+                 f->path, SCHED_INLINE_MAX);
+        return -1;
+    }
+    char hex[HASH_HEX_LEN + 1];
+    weft_err err = {0};
+    int rc = store_put_data(s->store, f->data.data, f->data.len, hex, &err);
+    if (rc == 0 &&
+        catalog_put_upload(s->cat, ic->project, hex, f->data.len, clock_wall_us()) < 0)
+        rc = err_set(&err, WEFT_EDB, "cannot record the upload");
+    if (rc) {
+        snprintf(why, wn, "%.200s: %s", f->path, err.msg);
+        return -1;
+    }
+    json_object_set_new(up, f->path, json_pack("{s:s, s:s}", "artifact", hex, "kind", "file"));
+    return 0;
+}
+
+int sched_ingest_begin(sched *s, ingest_ctx *ic, const auth_peer *peer, const char *cwd,
+                       const sched_sent *sent, const char *project, char *why, size_t wn)
 {
     ic->store = s->store;
     ic->remote = !peer->local;
@@ -149,13 +173,21 @@ void sched_ingest_begin(sched *s, ingest_ctx *ic, const auth_peer *peer, const c
     ic->project = project;
     ic->missing = json_array();
     json_t *up = json_object();
-    for (size_t i = 0; i < n; i++) {
-        json_t *v = json_loads(uploads[i]->value, 0, NULL);
+    ic->uploaded = up;
+    for (size_t i = 0; i < sent->nuploads; i++) {
+        json_t *v = json_loads(sent->uploads[i]->value, 0, NULL);
         if (json_is_object(v))
-            json_object_set(up, uploads[i]->name, v);
+            json_object_set(up, sent->uploads[i]->name, v);
         json_decref(v);
     }
-    ic->uploaded = up;
+    if (sent->nfiles > SCHED_INLINE_FILES) {
+        snprintf(why, wn, "at most %d files travel with a request", SCHED_INLINE_FILES);
+        return -1;
+    }
+    for (size_t i = 0; i < sent->nfiles; i++)
+        if (take_inline(s, ic, sent->files[i], up, why, wn) < 0)
+            return -1;
+    return 0;
 }
 
 void sched_ingest_end(ingest_ctx *ic)
@@ -186,21 +218,45 @@ void sched_on_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     if (!sched_may_use(s, id, peer, project, "a submit") ||
         sched_answered_before(s, id, peer, "submit", rq->idempotency_key))
         return;
+    if (!strcmp(rq->mode, "register")) {
+        sched_register(s, id, peer, rq, project);
+        return;
+    }
     char why[300];
+    weft_err err = {0};
+    json_t *reg = *rq->workflow ? sched_registration(s, project, rq->workflow, &err) : NULL;
+    if (*rq->workflow && !reg) {
+        sched_reply(s, id, err.code, err.msg, NULL, 0);
+        return;
+    }
     char *labels = sched_labels_json(rq->labels, rq->n_labels, why, sizeof why);
     if (!labels) {
         sched_reply(s, id, WEFT_EINVAL, why, NULL, 0);
+        json_decref(reg);
         return;
     }
+    const char *yaml = reg ? json_string_value(json_object_get(reg, "spec")) : rq->yaml;
     compile_param *params = sched_wire_params(rq->params, rq->n_params);
-    const char *file = rq->file_name && *rq->file_name ? rq->file_name : "workflow.yaml";
+    const char *file = reg ? json_string_value(json_object_get(reg, "file"))
+                     : *rq->file_name ? rq->file_name : "workflow.yaml";
     diag *d = diag_new(file);
-    ingest_ctx ic = {.pinned = json_object()};
-    sched_ingest_begin(s, &ic, peer, rq->cwd, rq->uploads, rq->n_uploads, project);
+    /* A registered workflow's defaults are the references taken when it was registered. */
+    ingest_ctx ic = {.pinned = reg ? json_deep_copy(json_object_get(reg, "artifacts"))
+                                   : json_object()};
+    sched_sent sent = SCHED_SENT(rq);
+    if (sched_ingest_begin(s, &ic, peer, rq->cwd, &sent, project, why, sizeof why) < 0) {
+        sched_reply(s, id, WEFT_EINVAL, why, NULL, 0);
+        sched_ingest_end(&ic);
+        free(params);
+        free(labels);
+        diag_destroy(&d);
+        json_decref(reg);
+        return;
+    }
     int64_t now = clock_wall_us();
     compile_input in = {.file = file,
-                        .text = rq->yaml,
-                        .len = strlen(rq->yaml),
+                        .text = yaml,
+                        .len = strlen(yaml),
                         .types = s->types,
                         .params = params,
                         .nparams = rq->n_params,
@@ -216,10 +272,11 @@ void sched_on_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer,
         free(errors);
         free(labels);
         diag_destroy(&d);
+        json_decref(reg);
         return;
     }
     diag_destroy(&d);
-    sched_new_run nr = {.file = file, .yaml = rq->yaml, .pinned = ic.pinned,
+    sched_new_run nr = {.file = file, .yaml = yaml, .pinned = ic.pinned,
                         .project = project, .labels = labels};
     if (*rq->mode) {
         sched_schedule_submit(s, id, peer, g, &nr, rq, now);
@@ -233,12 +290,16 @@ void sched_on_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer,
         } else {
             sched_remember_answer(s, peer, rq->idempotency_key, "submit", NULL, (uint64_t)run,
                                   now);
-            sched_reply(s, id, 0, NULL, NULL, (uint64_t)run);
+            if (rq->wait_ms)
+                sched_wait_for_run(s, id, (uint64_t)run, rq->wait_ms, now);
+            else
+                sched_reply(s, id, 0, NULL, NULL, (uint64_t)run);
         }
     }
     dag_free(g);
     sched_ingest_end(&ic);
     free(labels);
+    json_decref(reg);
 }
 
 int64_t sched_start_run(sched *s, dag *g, const sched_new_run *nr, const char *detail,
@@ -492,7 +553,14 @@ void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     /* The new run belongs to the old run's project. */
     const char *project = json_string_value(json_object_get(row, "project"));
     ingest_ctx ic = {.pinned = json_deep_copy(json_object_get(row, "artifacts"))};
-    sched_ingest_begin(s, &ic, peer, rq->cwd, rq->uploads, rq->n_uploads, project);
+    sched_sent sent = SCHED_SENT(rq);
+    if (sched_ingest_begin(s, &ic, peer, rq->cwd, &sent, project, why, sizeof why) < 0) {
+        sched_reply(s, id, WEFT_EINVAL, why, NULL, 0);
+        sched_ingest_end(&ic);
+        json_decref(row);
+        json_decref(old);
+        return;
+    }
     /* The old run's workflow with its parameters and the request's overrides; its paths
      * come from the old run's pins (new -p paths are taken from the client's cwd, or from
      * what a remote client uploaded). */

@@ -164,6 +164,7 @@ void sched_apply_effects(sched *s, int64_t now)
                      core_run_state_name(e->state), e->message ? ": " : "",
                      e->message ? e->message : "");
             sched_schedules_kick(s); /* a slot waiting for it may start */
+            sched_wait_run_ended(s, g, e->run_id, core_run_state_name(e->state), e->message);
             sched_notify_event(s, g, e->run_id, core_run_state_name(e->state), NULL);
             break;
         case FX_STOP_ATTEMPT: {

@@ -125,7 +125,25 @@ struct sched {
      * of ready tasks for a slot, the time from a dispatch to its attempt's start on the
      * worker, and each turn's commit. Since this scheduler started. */
     histo queue_wait, dispatch_latency, commit_time;
+    struct waits *waits; /* submits answered when their run ends (sched_exec.c) */
 };
+
+/* ---- sched_exec.c: registered workflows, and runs answered when they end ---- */
+
+/* Registers rq's workflow in project (SubmitRequest mode "register") and answers. */
+void sched_register(sched *s, const zmq_msg_t *id, const auth_peer *peer,
+                    const Weft__SubmitRequest *rq, const char *project);
+/* The registration of name in project (catalog_registration_get). */
+json_t *sched_registration(sched *s, const char *project, const char *name, weft_err *err);
+/* Answers the request id when run ends, or after wait_ms. */
+void sched_wait_for_run(sched *s, const zmq_msg_t *id, uint64_t run, uint32_t wait_ms,
+                        int64_t now);
+/* run ended in state (error: why, or NULL): answers whoever waits for it, with the outputs
+ * of g's last task. */
+void sched_wait_run_ended(sched *s, const dag *g, uint64_t run, const char *state,
+                          const char *error);
+void sched_waits_init(sched *s);
+void sched_waits_free(sched *s);
 
 /* What only the scheduler knows, for /metrics (QUERY_METRICS): {"ready_by_type",
  * "workers", "slots", "free_slots", "runs_active", "degraded", and the histograms
@@ -320,10 +338,24 @@ void sched_remember_answer(sched *s, const auth_peer *peer, const char *key, con
 compile_param *sched_wire_params(Weft__Param *const *wire, size_t n);
 /* Labels (key -> value) as a JSON object text (caller frees), or NULL with why. */
 char *sched_labels_json(Weft__Param *const *labels, size_t n, char *why, size_t wn);
-/* The ingest context of a request from peer naming paths: a local peer's are read from
- * its working directory; a remote peer's come from what it uploaded (ingest.h). */
-void sched_ingest_begin(sched *s, ingest_ctx *ic, const auth_peer *peer, const char *cwd,
-                        Weft__Param *const *uploads, size_t n, const char *project);
+/* What a client sent with a submit or retry for its paths: references to blobs it
+ * uploaded, and small files inline. */
+typedef struct sched_sent {
+    Weft__Param *const *uploads;
+    size_t nuploads;
+    Weft__InlineFile *const *files;
+    size_t nfiles;
+} sched_sent;
+#define SCHED_SENT(rq) \
+    ((sched_sent){(rq)->uploads, (rq)->n_uploads, (rq)->files, (rq)->n_files})
+#define SCHED_INLINE_MAX (64u << 10) /* a file sent inline */
+#define SCHED_INLINE_FILES 16        /* files sent inline with one request */
+/* Sets up ic for compiling a client's request in project: its paths from its cwd (a local
+ * client) or from what it sent (a remote one; inline files are stored and recorded as
+ * uploaded now). 0, or -1 with why (an inline file refused or not stored); either way
+ * sched_ingest_end frees ic. */
+int sched_ingest_begin(sched *s, ingest_ctx *ic, const auth_peer *peer, const char *cwd,
+                       const sched_sent *sent, const char *project, char *why, size_t wn);
 void sched_ingest_end(ingest_ctx *ic);
 /* Answers a request that failed to compile with errors: when some of its paths were not
  * uploaded, with the list of them for the client to upload first. */

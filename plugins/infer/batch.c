@@ -1,8 +1,9 @@
 /* infer.batch: predictions for a CSV file, a batch of rows at a time.
  *
- * Memory is the model, one batch of features (batch_size x features floats), its
- * predictions and the batch's kept fields: it does not grow with the file. Progress is the
- * share of the file's bytes read. */
+ * An executor keeps the last few models it loaded (models.h), so a stream of small
+ * requests against one model pays for loading it once. Memory is the model, one batch of
+ * features (batch_size x features floats), its predictions and the batch's kept fields: it
+ * does not grow with the file. Progress is the share of the file's bytes read. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "plugins/infer/infer.h"
+#include "plugins/infer/models.h"
 #include "plugins/ml/predict.h"
 #include "plugins/support/clock.h"
 #include "plugins/support/input.h"
@@ -22,8 +24,9 @@
 
 typedef struct batch_job {
     weft_ctx *ctx;
-    modelfile model;
+    modelfile model;       /* the executor's kept model (a copy of its handle), or owned */
     predictor *pred;
+    int cached;            /* model and pred are the executor's (models.h): not freed */
     table data;
     long *cols;            /* the model's features in the dataset */
     long *keep;            /* kept columns */
@@ -38,20 +41,44 @@ typedef struct batch_job {
     double file_size;
 } batch_job;
 
+/* The model: from the executor's kept models (the plugin's open() state), else read. */
 static int load_model(batch_job *b)
 {
     const char *path, *workdir = weft_info(b->ctx, "workdir");
     char name[256], err[512];
+    models *kept = weft_state(b->ctx);
+    const modelfile *m;
+    int hit = 0;
     if (plugin_input_file(b->ctx, "infer.batch", "model", &path, name, sizeof name) != WEFT_OK)
         return WEFT_FAIL;
-    if (modelfile_read(path, name, &b->model, err, sizeof err) < 0 ||
-        !(b->pred = predictor_open(&b->model, workdir ? workdir : "/tmp", err, sizeof err)))
+    if (kept) {
+        if (models_get(kept, path, name, workdir ? workdir : "/tmp", &m, &b->pred, &hit, err,
+                       sizeof err) < 0)
+            return weft_fail(b->ctx, "infer.batch: %s", err);
+        b->model = *m;
+        b->cached = 1;
+    } else if (modelfile_read(path, name, &b->model, err, sizeof err) < 0 ||
+               !(b->pred = predictor_open(&b->model, workdir ? workdir : "/tmp", err,
+                                          sizeof err))) {
         return weft_fail(b->ctx, "infer.batch: %s", err);
+    }
     b->nscores = predictor_nscores(b->pred);
-    weft_log(b->ctx, "infer.batch: %s: a %s %s model of %zu features predicting '%s'", name,
+    weft_log(b->ctx, "infer.batch: %s: a %s %s model of %zu features predicting '%s'%s", name,
              b->model.kind, model_objective_name(b->model.objective), b->model.nfeatures,
-             b->model.target);
+             b->model.target, hit ? " (kept loaded by this executor)" : "");
     return WEFT_OK;
+}
+
+int infer_batch_open(weft_ctx *ctx, void **state)
+{
+    (void)ctx;
+    *state = models_new();
+    return *state ? WEFT_OK : WEFT_FAIL;
+}
+
+void infer_batch_close(void *state)
+{
+    models_free(state);
 }
 
 /* The kept columns: the keep input, or the target when the dataset has it. */
@@ -225,8 +252,10 @@ static int read_inputs(batch_job *b)
 
 static void batch_free(batch_job *b)
 {
-    predictor_close(b->pred);
-    modelfile_free(&b->model);
+    if (!b->cached) {
+        predictor_close(b->pred);
+        modelfile_free(&b->model);
+    }
     table_close(&b->data);
     free(b->cols);
     free(b->keep);

@@ -29,7 +29,7 @@ static const weft_port metrics_out[] = {
 
 static const weft_task_type types[] = {
     {.name = "infer.batch", .version = "1", .inputs = batch_in, .outputs = batch_out,
-     .run = infer_batch_run},
+     .run = infer_batch_run, .open = infer_batch_open, .close = infer_batch_close},
     {.name = "infer.metrics", .version = "1", .inputs = metrics_in, .outputs = metrics_out,
      .run = infer_metrics_run},
     {.name = NULL}};

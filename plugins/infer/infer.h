@@ -10,6 +10,9 @@
 #define SCORE_PREFIX "score_"
 
 int infer_batch_run(weft_ctx *ctx);
+/* infer.batch's open() and close(): the executor's kept models. */
+int infer_batch_open(weft_ctx *ctx, void **state);
+void infer_batch_close(void *state);
 int infer_metrics_run(weft_ctx *ctx);
 
 #endif

@@ -1,6 +1,7 @@
 /* predict_xgb: XGBoost models (a UBJSON booster) through XGBoost's C API. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <xgboost/c_api.h>
@@ -21,6 +22,15 @@ const char *xgb_last_error(char *buf, size_t n)
     return buf;
 }
 
+/* Below this many rows a prediction runs on one thread: waking a thread pool costs more
+ * (milliseconds) than the rows do. */
+#define XGB_ONE_THREAD_ROWS 2048
+
+typedef struct xgb {
+    BoosterHandle b;
+    int one_thread;  /* the booster's nthread is 1 (else: every core) */
+} xgb;
+
 static void *xgb_open(const modelfile *m, const char *workdir, char *err, size_t n)
 {
     (void)workdir;
@@ -40,7 +50,14 @@ static void *xgb_open(const modelfile *m, const char *workdir, char *err, size_t
         XGBoosterFree(b);
         return NULL;
     }
-    return b;
+    xgb *x = calloc(1, sizeof *x);
+    if (!x) {
+        snprintf(err, n, "out of memory");
+        XGBoosterFree(b);
+        return NULL;
+    }
+    x->b = b;
+    return x;
 }
 
 static void fill(const modelfile *m, const float *out, size_t rows, double *pred,
@@ -72,8 +89,12 @@ static int xgb_run(void *impl, const modelfile *m, const float *x, size_t rows, 
     const float *out = NULL;
     char why[512];
     size_t per_row = m->objective == OBJ_MULTICLASS ? m->nclasses : 1;
-    if (XGDMatrixCreateFromMat(x, rows, m->nfeatures, NAN, &dm) != 0 ||
-        XGBoosterPredict(impl, dm, 0, 0, 0, &len, &out) != 0) {
+    xgb *g = impl;
+    int one = rows < XGB_ONE_THREAD_ROWS;
+    if (one != g->one_thread && XGBoosterSetParam(g->b, "nthread", one ? "1" : "0") == 0)
+        g->one_thread = one;
+    if (XGDMatrixCreateFromMat_omp(x, rows, m->nfeatures, NAN, &dm, one ? 1 : 0) != 0 ||
+        XGBoosterPredict(g->b, dm, 0, 0, 0, &len, &out) != 0) {
         snprintf(err, n, "xgboost cannot predict: %s", xgb_last_error(why, sizeof why));
         XGDMatrixFree(dm);
         return -1;
@@ -92,7 +113,9 @@ static int xgb_run(void *impl, const modelfile *m, const float *x, size_t rows, 
 
 static void xgb_close(void *impl)
 {
-    XGBoosterFree(impl);
+    xgb *g = impl;
+    XGBoosterFree(g->b);
+    free(g);
 }
 
 const predictor_ops predict_xgb_ops = {"xgboost", xgb_open, xgb_run, xgb_close};

@@ -175,6 +175,7 @@ cursor=$(printf '%s' "$body" | jq -r .next_cursor)
 call "$alice" GET "/api/v1/runs?limit=1&cursor=$cursor"
 first=$(jq '.runs[0].id' "$T/resp/$((n - 1))")
 at_most "... the cursor gives the next page" "$((first - 1))" "$(printf '%s' "$body" | jq '.runs[0].id')"
+wait_run_ended "$state" "$run_k"
 call "$alice" GET "/api/v1/runs?label=team=api&state=succeeded&workflow=hello&since=2020-01-01T00:00:00Z"
 expect "... filters by label, state, workflow and time" 2 "$(printf '%s' "$body" | jq '.runs | length')"
 call "$alice" GET "/api/v1/runs?limit=0"
@@ -293,6 +294,130 @@ call "$alice" GET "/api/v1/cache?project=p1"
 expect_status "cache entries: 200" 200
 call "$alice" GET "/api/v1/cache?project=p2"
 expect_status "cache of a project the token may not use: 403" 403 project
+
+# ---- registered workflows, run synchronously ----
+echo "a note kept at registration" >"$T/note.txt"
+cat >"$T/greet.yaml" <<EOF
+workflow: greet
+params:
+  who: { type: string }
+  note: { type: file, default: $T/note.txt }
+  rows: { type: file, doc: "a CSV" }
+tasks:
+  hi:
+    type: shell
+    with:
+      argv: [sh, -c, 'printf "hello %s, %s" "\$0" "\$(cat "\$NOTE")"', "\${params.who}"]
+      env: { NOTE: "\${params.note}" }
+  keep:
+    type: echo
+    with: { greeting: "\${hi.outputs.stdout}", rows: "\${params.rows}" }
+EOF
+WEFT_PROJECT=p1 wq register "$T/greet.yaml" >"$T/register.out"
+expect "weft register keeps a workflow by name" "registered greet in project p1 (version 1)" \
+    "$(cat "$T/register.out")"
+exec_body='{"project": "p1", "params": {"who": "ann", "rows": {"content": "a,b\n1,2\n", "name": "rows.csv"}}}'
+call "$alice" POST /api/v1/workflows/greet/execute --data-binary "$exec_body"
+expect_status "execute: 200 when the run ends" 200
+expect "... with the last task's outputs" "hello ann, a note kept at registration" \
+    "$(printf '%s' "$body" | jq -r .outputs.greeting)"
+expect "... a file output's content inline" "$(printf 'a,b\n1,2')" \
+    "$(printf '%s' "$body" | jq -r .outputs.rows.content)"
+exec_run=$(printf '%s' "$body" | jq -r .run_id)
+url=$(printf '%s' "$body" | jq -r .outputs.rows.url)
+call "$alice" GET "$url"
+expect "... and its url downloads it" "$(printf 'a,b\n1,2')" "$(cat "$T/resp/$n")"
+expect "... the run is in the catalogue" succeeded \
+    "$(sql "$state" "SELECT state FROM runs WHERE id = $exec_run")"
+call "$alice" POST /api/v1/workflows/greet/execute --data-binary "$exec_body" -H "Idempotency-Key: e1"
+first=$(printf '%s' "$body" | jq -r .run_id)
+call "$alice" POST /api/v1/workflows/greet/execute --data-binary "$exec_body" -H "Idempotency-Key: e1"
+expect "a repeated execute gets the same run, ended" "$first succeeded" \
+    "$(printf '%s' "$body" | jq -r '"\(.run_id) \(.state)"')"
+printf 'x,y\n3,4\n' >"$T/rows.csv"
+call "$alice" POST /api/v1/workflows/greet/execute -F project=p1 -F params.who=bob \
+    -F "params.rows=@$T/rows.csv"
+expect "execute with a form and a file" "hello bob, a note kept at registration" \
+    "$(printf '%s' "$body" | jq -r .outputs.greeting)"
+call "$alice" POST /api/v1/runs --data-binary \
+    '{"workflow": "greet", "project": "p1", "params": {"who": "cy", "rows": {"content": "1\n"}}}'
+expect_status "submit a registered workflow by name: 201" 201
+call "$alice" POST /api/v1/workflows/greet/execute --data-binary '{"project": "p1", "params": {"rows": {"content": "1"}}}'
+expect_status "execute without a required parameter: 400 naming it" 400 params.who
+call "$alice" POST /api/v1/workflows/greet/execute --data-binary '{"project": "p1", "params": {"zzz": 1}}'
+expect_status "execute with a parameter it lacks: 400 naming it" 400 params.zzz
+call "$alice" POST /api/v1/workflows/greet/execute --data-binary '{"project": "p1", "timeout_ms": 0}'
+expect_status "execute with a bad timeout: 400 naming it" 400 timeout_ms
+call "$alice" POST /api/v1/workflows/greet/execute --data-binary '{"project": "p1", "params": {"rows": {"content": 5}}}'
+expect_status "a file given in JSON without text content: 400" 400 params.rows
+call "$alice" POST /api/v1/workflows/nope/execute --data-binary '{"project": "p1"}'
+expect_status "execute of no such workflow: 404" 404 workflow
+call "$bob" POST /api/v1/workflows/greet/execute --data-binary '{"project": "p1"}'
+expect_status "execute in another project: 403" 403 project
+cat >"$T/slow2.yaml" <<'EOF'
+workflow: slowpoke
+tasks:
+  nap: { type: shell, with: { argv: [sleep, "2"] } }
+EOF
+call "$alice" POST /api/v1/workflows --data-binary "$(jq -n --rawfile y "$T/slow2.yaml" '{yaml: $y, project: "p1"}')"
+expect_status "register over HTTP: 201" 201
+expect "... version 1" 1 "$(printf '%s' "$body" | jq .version)"
+call "$alice" POST /api/v1/workflows --data-binary "$(jq -n --rawfile y "$T/slow2.yaml" '{yaml: $y, project: "p1"}')"
+expect "registering the name again counts its version up" 2 "$(printf '%s' "$body" | jq .version)"
+call "$alice" POST /api/v1/workflows --data-binary "$(jq -n --rawfile y "$T/greet.yaml" '{yaml: $y, project: "p1"}')"
+expect_status "a registration over HTTP whose default names a file of the server: 400" 400
+call "$alice" POST /api/v1/workflows --data-binary '{"yaml": "workflow: [", "project": "p1"}'
+expect_status "a registration that does not compile: 400 naming yaml" 400 yaml
+call "$alice" POST /api/v1/workflows/slowpoke/execute --data-binary '{"project": "p1", "timeout_ms": 300}'
+expect_status "an execute past its timeout: 202" 202
+slow_run=$(printf '%s' "$body" | jq -r .run_id)
+expect "... with where to follow the run" "/api/v1/runs/$slow_run" "$(printf '%s' "$body" | jq -r .url)"
+wait_run_ended "$state" "$slow_run"
+expect "... which goes on to succeed" succeeded \
+    "$(sql "$state" "SELECT state FROM runs WHERE id = $slow_run")"
+cat >"$T/broken.yaml" <<'EOF'
+workflow: broken
+tasks:
+  fail: { type: shell, with: { argv: [sh, -c, "echo no >&2; exit 3"] } }
+EOF
+WEFT_PROJECT=p1 wq register "$T/broken.yaml" >/dev/null
+call "$alice" POST /api/v1/workflows/broken/execute --data-binary '{"project": "p1"}'
+expect_status "an execute whose run fails: 200" 200
+expect "... saying so" failed "$(printf '%s' "$body" | jq -r .state)"
+call "$alice" GET "/api/v1/workflows/greet?project=p1"
+expect "a registered workflow shows its typed parameters" "who:string:true note:file:false rows:file:true" \
+    "$(printf '%s' "$body" | jq -r '[.params[] | "\(.name):\(.type):\(.required)"] | join(" ")')"
+# Realtime prediction on a warm executor (XGBoost under the sanitizers is skipped, as in
+# plugins.ml): the second request finds the model loaded.
+if [ -z "${WEFT_SANITIZED:-}" ]; then
+    cat >"$T/train.yaml" <<EOF
+workflow: train
+tasks:
+  model:
+    type: train.xgboost
+    with: { dataset: $WEFT_SRC/workflows/data/iris.csv, target: species, objective: multiclass, rounds: 10 }
+EOF
+    wq submit "$T/train.yaml" --wait >/dev/null
+    tr=$(sql "$state" "SELECT max(id) FROM runs")
+    (cd "$T" && wq get "$tr/model/model" -o "$T/iris.model" >/dev/null)
+    cat >"$T/predict.yaml" <<EOF
+workflow: predict
+params:
+  model: { type: model, default: $T/iris.model }
+  rows: { type: dataset }
+tasks:
+  predict: { type: infer.batch, with: { model: "\${params.model}", dataset: "\${params.rows}" } }
+EOF
+    WEFT_PROJECT=p1 wq register "$T/predict.yaml" >/dev/null
+    row=$(head -n 2 "$WEFT_SRC/workflows/data/iris.csv" | cut -d, -f1-4)
+    pbody=$(jq -n --arg c "$row" '{project: "p1", params: {rows: {content: ($c + "\n")}}}')
+    call "$alice" POST /api/v1/workflows/predict/execute --data-binary "$pbody"
+    call "$alice" POST /api/v1/workflows/predict/execute --data-binary "$pbody"
+    expect "a prediction of one row, in the answer" 2 \
+        "$(printf "%s" "$body" | jq -j .outputs.predictions.content | wc -l)"
+    expect "... by an executor that kept the model loaded" 1 \
+        "$(grep -l 'kept loaded by this executor' "$state"/logs/*/predict.*.log | wc -l)"
+fi
 
 call "$alice" GET /metrics
 expect_status "metrics: 200" 200

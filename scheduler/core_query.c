@@ -1,0 +1,91 @@
+/* core_query: what the shell may ask the core about its state, between steps: runs,
+ * attempts, ready queues and slots. Nothing here changes it. */
+#include "scheduler/core_int.h"
+
+crun *core_find_run(const core *c, uint64_t run_id)
+{
+    crun *r = u64map_get(c->runs, run_id);
+    for (size_t i = 0; !r && i < c->nended; i++)
+        if (c->ended[i]->id == run_id)
+            r = c->ended[i];
+    return r;
+}
+
+const dag *core_run_dag(const core *c, uint64_t run_id)
+{
+    crun *r = core_find_run(c, run_id);
+    return r ? r->g : NULL;
+}
+
+int core_run_active(const core *c, uint64_t run_id)
+{
+    return u64map_get(c->runs, run_id) != NULL;
+}
+
+int core_attempt_info(const core *c, uint64_t attempt_id, uint64_t *run_id, int *task,
+                      int *elem, int *attempt_no)
+{
+    cattempt *a = u64map_get(c->attempts, attempt_id);
+    if (!a)
+        return 0;
+    *run_id = a->run->id;
+    *task = a->run->t[a->task].task;
+    *elem = a->run->t[a->task].elem;
+    *attempt_no = a->no;
+    return 1;
+}
+
+uint64_t core_next_attempt_id(const core *c)
+{
+    return c->next_attempt;
+}
+
+size_t core_nruns(const core *c)
+{
+    return u64map_count(c->runs);
+}
+
+size_t core_nready(const core *c)
+{
+    return c->nready;
+}
+
+json_t *core_ready_by_type(const core *c)
+{
+    json_t *o = json_object();
+    size_t pos = 0, qpos;
+    uint64_t id;
+    void *v, *qv;
+    const char *type;
+    while (u64map_next(c->runs, &pos, &id, &v)) {
+        const crun *r = v;
+        for (qpos = 0; r->nready && strmap_next(r->queues, &qpos, &type, &qv);) {
+            const tqueue *q = qv;
+            if (q->tail == q->head)
+                continue;
+            json_int_t had = json_integer_value(json_object_get(o, type));
+            json_object_set_new(o, type, json_integer(had + (json_int_t)(q->tail - q->head)));
+        }
+    }
+    return o;
+}
+
+void core_slots(const core *c, size_t *total, size_t *free_slots)
+{
+    *total = *free_slots = 0;
+    for (size_t i = 0; i < c->nworkers; i++) {
+        *total += c->workers[i]->slots;
+        *free_slots += c->workers[i]->credits;
+    }
+}
+
+int core_worker_known(const core *c, const char *name)
+{
+    return core_find_worker(c, name, NULL) != NULL;
+}
+
+const json_t *core_task_outputs(const core *c, uint64_t run_id, int task)
+{
+    crun *r = core_find_run(c, run_id);
+    return r && task >= 0 && (size_t)task < r->g->ntasks ? r->outputs[task] : NULL;
+}
