@@ -255,6 +255,10 @@ int catalog_fire_started(catalog *c, int64_t schedule, int64_t slot_s, int64_t r
  * "created_by", "removed_us", "fired", "queued", "running", "last_run", "last_state",
  * "last_slot_s", "last_error"}. */
 json_t *catalog_list_schedules(catalog *c, const char *within, int removed, weft_err *err);
+/* Adds to a row of those what people look for: "state" (active, paused, removed; a
+ * backfill: running, paused, done) and "next_s" (the next fire of an active schedule,
+ * after now_s). */
+void catalog_schedule_describe(json_t *row, int64_t now_s);
 /* One schedule by id (> 0), or by name among the live ones: the listing's row with "file",
  * "spec", "params" and "artifacts"; NULL with WEFT_ENOTFOUND when there is none. */
 json_t *catalog_schedule_get(catalog *c, int64_t id, const char *name, weft_err *err);
@@ -392,6 +396,8 @@ json_t *catalog_query_runs(catalog *c, const catalog_runs_filter *f, weft_err *e
 json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err);
 /* In a catalog_query_run answer, the task or element ("task[i]") called name, or NULL. */
 const json_t *catalog_run_unit(const json_t *run, const char *name);
+/* The edges of run's graph: [[child, parent], ...] by task index. */
+json_t *catalog_query_edges(catalog *c, int64_t run, weft_err *err);
 /* The same row without its tasks. */
 json_t *catalog_query_run_row(catalog *c, int64_t run, weft_err *err);
 json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int limit,

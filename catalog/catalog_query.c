@@ -346,3 +346,18 @@ json_t *catalog_query_workers(catalog *c, weft_err *err)
     }
     return cat_rows_stmt(c, st, err);
 }
+
+json_t *catalog_query_edges(catalog *c, int64_t run, weft_err *err)
+{
+    int64_t args[] = {run};
+    json_t *rows = cat_rows(c, "SELECT child, parent FROM edges WHERE run_id = ?1 "
+                               "ORDER BY child, parent", args, 1, NULL, err);
+    json_t *out = rows ? json_array() : NULL;
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r)
+        json_array_append_new(out, json_pack("[O, O]", json_object_get(r, "child"),
+                                             json_object_get(r, "parent")));
+    json_decref(rows);
+    return out;
+}

@@ -1,10 +1,12 @@
 /* catalog_schedule: schedules, backfills and the slots they fired (see catalog.h). */
 #include <stdio.h>
+#include <string.h>
 
 #include <sqlite3.h>
 
 #include "catalog/catalog.h"
 #include "catalog/catalog_int.h"
+#include "common/cron.h"
 
 int64_t catalog_add_schedule(catalog *c, const catalog_schedule *sc, int64_t now_us)
 {
@@ -175,4 +177,26 @@ int catalog_slot_taken(catalog *c, const char *project, const char *workflow, in
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : WEFT_EDB;
+}
+
+void catalog_schedule_describe(json_t *row, int64_t now_s)
+{
+    int backfill = !strcmp(json_string_value(json_object_get(row, "kind")), "backfill");
+    const char *state = "active";
+    if (!json_is_null(json_object_get(row, "removed_us")))
+        state = "removed";
+    else if (json_integer_value(json_object_get(row, "paused")))
+        state = "paused";
+    else if (backfill && !json_integer_value(json_object_get(row, "queued")) &&
+             !json_integer_value(json_object_get(row, "running")))
+        state = "done";
+    else if (backfill)
+        state = "running";
+    json_object_set_new(row, "state", json_string(state));
+    if (!backfill && !strcmp(state, "active")) {
+        int64_t cursor = json_integer_value(json_object_get(row, "cursor_s"));
+        int64_t next = cron_schedule_next(json_object_get(row, "timing"),
+                                          cursor > now_s ? cursor : now_s);
+        json_object_set_new(row, "next_s", next >= 0 ? json_integer(next) : json_null());
+    }
 }

@@ -188,6 +188,8 @@ void gw_schedule_pause(gw_req *r);
 void gw_schedule_resume(gw_req *r);
 void gw_workers_list(gw_req *r);
 void gw_cache_list(gw_req *r);
+void gw_whoami(gw_req *r);
+void gw_ui(gw_req *r);
 void gw_healthz(gw_req *r);
 void gw_readyz(gw_req *r);
 void gw_openapi(gw_req *r);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/xmem.h"
 #include "gateway/gw.h"
@@ -64,8 +65,12 @@ void gw_schedules_list(gw_req *r)
     char *within = auth_projects_json(&r->peer);
     const char *all = gw_arg(r, "all");
     weft_err err = {0};
-    rows_answer(r, "schedules",
-                catalog_list_schedules(cat, within, all && strcmp(all, "0"), &err), &err);
+    json_t *rows = catalog_list_schedules(cat, within, all && strcmp(all, "0"), &err);
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+        catalog_schedule_describe(row, (int64_t)time(NULL));
+    rows_answer(r, "schedules", rows, &err);
     free(within);
 }
 
@@ -132,6 +137,14 @@ void gw_cache_list(gw_req *r)
             json_array_remove(rows, i);
     }
     rows_answer(r, "entries", rows, &err);
+}
+
+void gw_whoami(gw_req *r)
+{
+    const char *role = auth_role_name(r->peer.roles);
+    json_t *projects = r->peer.all_projects ? json_null() : json_deep_copy(r->peer.projects);
+    gw_json(r, 200, json_pack("{s:s, s:s, s:o}", "name", r->peer.name, "role",
+                              role ? role : "client", "projects", projects));
 }
 
 void gw_healthz(gw_req *r)

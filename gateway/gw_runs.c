@@ -124,10 +124,13 @@ void gw_run_show(gw_req *r)
         return;
     weft_err err = {0};
     json_t *j = catalog_query_run(r->cat, run, &err);
-    if (!j) {
+    json_t *edges = j ? catalog_query_edges(r->cat, run, &err) : NULL;
+    if (!edges) {
+        json_decref(j);
         gw_weft_error(r, err.code, err.msg);
         return;
     }
+    json_object_set_new(j, "edges", edges);
     gw_json(r, 200, j);
 }
 

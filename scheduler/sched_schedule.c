@@ -373,30 +373,6 @@ static int name_ok(const char *name)
            strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }
 
-/* A listing's row with what people look for: "state" (active, paused, removed; a
- * backfill: running, paused, done) and "next_s" (the next fire of an active schedule). */
-static void describe(json_t *row, int64_t now_s)
-{
-    int backfill = !strcmp(json_string_value(json_object_get(row, "kind")), "backfill");
-    const char *state = "active";
-    if (!json_is_null(json_object_get(row, "removed_us")))
-        state = "removed";
-    else if (json_integer_value(json_object_get(row, "paused")))
-        state = "paused";
-    else if (backfill && !json_integer_value(json_object_get(row, "queued")) &&
-             !json_integer_value(json_object_get(row, "running")))
-        state = "done";
-    else if (backfill)
-        state = "running";
-    json_object_set_new(row, "state", json_string(state));
-    if (!backfill && !strcmp(state, "active")) {
-        int64_t cursor = json_integer_value(json_object_get(row, "cursor_s"));
-        int64_t next = cron_schedule_next(json_object_get(row, "timing"),
-                                          cursor > now_s ? cursor : now_s);
-        json_object_set_new(row, "next_s", next >= 0 ? json_integer(next) : json_null());
-    }
-}
-
 /* The summary of schedule id for a reply (new reference), or NULL. */
 static json_t *summary(sched *s, int64_t id)
 {
@@ -407,7 +383,7 @@ static json_t *summary(sched *s, int64_t id)
     json_object_del(row, "spec");
     json_object_del(row, "params");
     json_object_del(row, "artifacts");
-    describe(row, clock_wall_us() / 1000000);
+    catalog_schedule_describe(row, clock_wall_us() / 1000000);
     return row;
 }
 
@@ -597,7 +573,7 @@ static void list_schedules(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     size_t i;
     json_t *r;
     json_array_foreach(rows, i, r)
-        describe(r, now_s);
+        catalog_schedule_describe(r, now_s);
     sched_reply_json(s, id, rows, &err);
 }
 

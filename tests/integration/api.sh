@@ -82,6 +82,18 @@ expect_status "/readyz: the catalogue reads and the scheduler answers" 200
 call "" GET /api/v1/openapi.yaml
 expect_status "the OpenAPI document is served" 200
 cp "$T/resp/$n" "$T/served-openapi.yaml"
+call "" GET /
+expect_status "the web UI's page is served without a token" 200
+call "" GET /ui/app.js
+expect_status "... and its script" 200
+call "" GET /ui/nope.js
+expect_status "... but no file it does not have" 404
+call "" GET "/ui/.hidden.js"
+expect_status "... nor one outside its plain names" 404
+call "$alice" GET /api/v1/whoami
+expect_status "whoami: 200" 200
+expect "... naming the token's principal" "alice client p1" \
+    "$(printf '%s' "$body" | jq -r '"\(.name) \(.role) \(.projects | join(","))"')"
 call "$alice" GET /api/v1/nothing
 expect_status "an unknown route is 404" 404
 call "$alice" DELETE /api/v1/runs
