@@ -13,6 +13,7 @@
 """
 import http.client
 import json
+import signal
 import sys
 import threading
 import time
@@ -105,14 +106,18 @@ def execute(url, token, bodies, rate, seconds, clients=16):
 
 
 def poll(base, token, clients, interval, seconds):
+    """Runs until SECONDS pass or SIGINT/SIGTERM comes, then prints its summary."""
     u = urllib.parse.urlsplit(base)
     lat, errors = [], [0]
     lock = threading.Lock()
-    stop = time.monotonic() + seconds
+    began = time.monotonic()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
 
     def client():
         conn = Conn()
-        while time.monotonic() < stop:
+        while not stop.is_set() and time.monotonic() < began + seconds:
             t0 = time.monotonic()
             status, data = request(conn, u.hostname, u.port, "GET", "/api/v1/runs?limit=20",
                                    token)
@@ -128,15 +133,15 @@ def poll(base, token, clients, interval, seconds):
                     lat.append(took)
                 else:
                     errors[0] += 1
-            time.sleep(max(0.0, interval - took))
+            stop.wait(max(0.0, interval - took))
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    while any(t.is_alive() for t in threads):
+        time.sleep(0.2)
     summary(f"{clients} pollers (list + newest run, every {interval:g} s)", lat, errors[0],
-            seconds)
+            time.monotonic() - began)
 
 
 if __name__ == "__main__":

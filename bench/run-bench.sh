@@ -6,8 +6,12 @@
 # CURVE with keys the scheduler admits; SECURITY=insecure runs plain TCP, to measure CURVE's
 # cost.
 #
-#   [SECURITY=curve|insecure] bench/run-bench.sh [BUILD_DIR] [INDEPENDENT_TASKS] [CHAIN_LENGTH]
-#                                                [SLOTS_PER_WORKER]
+# With POLLERS=N, a gateway (weft serve) runs beside the scheduler and N clients poll it as
+# web UIs left open do (the run list and the newest run, every POLL_S seconds, default 1),
+# to measure what they cost the scheduler.
+#
+#   [SECURITY=curve|insecure] [POLLERS=N [POLL_S=S]] bench/run-bench.sh [BUILD_DIR]
+#       [INDEPENDENT_TASKS] [CHAIN_LENGTH] [SLOTS_PER_WORKER]
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
@@ -22,7 +26,8 @@ pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait; rm -rf "$T"' EXIT
 
 security=${SECURITY:-curve}
-bench_header "2 workers x $slots slots, $security"
+pollers=${POLLERS:-0}
+bench_header "2 workers x $slots slots, $security, $pollers HTTP pollers"
 
 port=$((10000 + RANDOM % 22000))
 ep="tcp://127.0.0.1:$port"
@@ -96,5 +101,24 @@ run_one() { # NAME FILE
          "p99 $(pct "$run" 99 'a.finished_us - a.started_us')"
 }
 
+if [ "$pollers" -gt 0 ]; then
+    gport=$((10000 + RANDOM % 22000))
+    "$bin/weft-gateway" --state "$T/state" --listen "http://127.0.0.1:$gport" --log-level warn \
+        2>"$T/gateway.log" &
+    pids+=($!)
+    token=$("$bin/weft" keys token poller --role admin --state "$T/state" 2>/dev/null)
+    for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$gport/healthz" && break; sleep 0.05; done
+    python3 "$root/bench/http-load.py" poll "http://127.0.0.1:$gport" "$token" "$pollers" \
+        "${POLL_S:-1}" 100000 >"$T/poll.out" 2>&1 &
+    poll_pid=$!
+    pids+=($poll_pid)
+fi
+
 run_one "independent no-op x $n_indep" "$T/indep.yaml"
 run_one "chain of $n_chain no-op (per link)" "$T/chain.yaml"
+if [ "$pollers" -gt 0 ]; then
+    kill -INT "$poll_pid" 2>/dev/null
+    wait "$poll_pid" 2>/dev/null
+    echo
+    tail -n 1 "$T/poll.out"
+fi

@@ -59,6 +59,7 @@ typedef struct gw {
     /* Requests answered, by route and status (for /metrics), under lock. */
     struct gw_count *counts;
     size_t ncounts, capcounts;
+    struct gw_cache *cache;   /* runs' answers (gw_cache.c) */
 } gw;
 
 typedef struct gw_count {
@@ -139,6 +140,16 @@ json_t *gw_form_json(gw_req *r);
 int gw_inline_files(gw_req *r, json_t *params);
 /* Frees the form and removes the files received. */
 void gw_form_end(gw_req *r);
+
+/* ---- gw_cache.c: runs' answers, shared ---- */
+
+typedef struct gw_cache gw_cache;
+gw_cache *gw_cache_new(void);
+void gw_cache_free(gw_cache *c);
+/* run's answer (caller frees, *len its length): the one made less than a second ago, else
+ * a new one from make (NULL: make failed; its reason is the caller's). */
+char *gw_cache_run(gw_cache *c, int64_t run, char *(*make)(void *ud, size_t *len), void *ud,
+                   size_t *len);
 
 /* ---- gw_auth.c ---- */
 

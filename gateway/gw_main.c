@@ -202,8 +202,10 @@ int main(int argc, char **argv)
     free(openapi);
     g.scheduler = g.cfg.scheduler ? xstrdup(g.cfg.scheduler)
                                   : xasprintf("ipc://%s/scheduler.sock", g.cfg.state);
+    g.cache = gw_cache_new();
     if (!rc)
         rc = serve(&g, (struct sockaddr *)&ss, tls);
+    gw_cache_free(g.cache);
     free(g.scheduler);
     free(g.openapi);
     free(g.counts);

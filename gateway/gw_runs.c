@@ -116,22 +116,44 @@ void gw_runs_list(gw_req *r)
     gw_json(r, 200, json_pack("{s:o, s:o}", "runs", runs, "next_cursor", next));
 }
 
+typedef struct show {
+    gw_req *r;
+    int64_t run;
+    weft_err err;
+} show;
+
+/* The run's answer as JSON text: its row, tasks, attempts and graph edges. */
+static char *make_show(void *ud, size_t *len)
+{
+    show *sh = ud;
+    json_t *j = catalog_query_run(sh->r->cat, sh->run, &sh->err);
+    json_t *edges = j ? catalog_query_edges(sh->r->cat, sh->run, &sh->err) : NULL;
+    char *text = NULL;
+    if (edges) {
+        json_object_set_new(j, "edges", edges);
+        text = json_dumps(j, JSON_COMPACT);
+        *len = text ? strlen(text) : 0;
+    }
+    json_decref(j);
+    return text;
+}
+
 void gw_run_show(gw_req *r)
 {
     char project[80];
     int64_t run = gw_run_arg(r, r->args[0]);
     if (!run || !gw_may_see_run(r, run, project, sizeof project))
         return;
-    weft_err err = {0};
-    json_t *j = catalog_query_run(r->cat, run, &err);
-    json_t *edges = j ? catalog_query_edges(r->cat, run, &err) : NULL;
-    if (!edges) {
-        json_decref(j);
-        gw_weft_error(r, err.code, err.msg);
+    show sh = {.r = r, .run = run};
+    size_t len = 0;
+    char *text = gw_cache_run(r->g->cache, run, make_show, &sh, &len);
+    if (!text) {
+        gw_weft_error(r, sh.err.code ? sh.err.code : WEFT_EDB, sh.err.msg);
         return;
     }
-    json_object_set_new(j, "edges", edges);
-    gw_json(r, 200, j);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    gw_respond(r, 200, resp);
 }
 
 void gw_run_events(gw_req *r)
