@@ -175,6 +175,9 @@ int catalog_append_log(catalog *c, int64_t run, const char *task, int attempt,
                        uint64_t offset, const void *data, size_t len);
 /* The number of task's (or element "task[i]"'s) last attempt in run, or 0. */
 int catalog_last_attempt(catalog *c, int64_t run, const char *task);
+/* Whether attempt number attempt of task (or element "task[i]") in run is still running:
+ * 1, 0, or -1 when the catalogue cannot say. */
+int catalog_attempt_running(catalog *c, int64_t run, const char *task, int attempt);
 /* The size of that log now (0 when there is none). */
 int64_t catalog_log_size(catalog *c, int64_t run, const char *task, int attempt);
 /* That log from offset on (at most CATALOG_LOG_TAIL_MAX bytes, whole UTF-8 characters):

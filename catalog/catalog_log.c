@@ -51,6 +51,21 @@ int catalog_last_attempt(catalog *c, int64_t run, const char *task)
     return n;
 }
 
+int catalog_attempt_running(catalog *c, int64_t run, const char *task, int attempt)
+{
+    int64_t args[] = {run, attempt};
+    weft_err err = {0};
+    json_t *rows = cat_rows(c, "SELECT a.state FROM tasks t JOIN attempts a ON a.run_id = "
+                               "t.run_id AND a.idx = t.idx AND a.elem = t.elem WHERE "
+                               "t.run_id = ?1 AND a.number = ?2 AND t.name = ?3",
+                            args, 2, task, &err);
+    const char *state = json_string_value(json_object_get(json_array_get(rows, 0), "state"));
+    int running = !rows ? -1 : state && (!strcmp(state, "running") ||
+                                         !strcmp(state, "dispatched"));
+    json_decref(rows);
+    return running;
+}
+
 int64_t catalog_log_size(catalog *c, int64_t run, const char *task, int attempt)
 {
     char *path = cat_log_path(c, run, task, attempt);

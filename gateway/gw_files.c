@@ -68,17 +68,10 @@ typedef struct follow {
     size_t plen, ppos;
 } follow;
 
-/* Whether attempt number n of unit name in run is still running. */
+/* Whether the followed attempt still runs (a catalogue that cannot say: keep following). */
 static int still_running(follow *f)
 {
-    weft_err err = {0};
-    json_t *run = catalog_query_run(f->cat, f->run, &err);
-    const json_t *u = run ? catalog_run_unit(run, f->task) : NULL;
-    const json_t *a = json_array_get(json_object_get(u, "attempt_list"), (size_t)f->attempt - 1);
-    const char *state = json_string_value(json_object_get(a, "state"));
-    int running = state && (!strcmp(state, "running") || !strcmp(state, "dispatched"));
-    json_decref(run);
-    return running;
+    return catalog_attempt_running(f->cat, f->run, f->task, f->attempt) != 0;
 }
 
 /* The next event of the stream into f->pending: data the log gained ("log"), an "end"
