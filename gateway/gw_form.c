@@ -110,14 +110,14 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
         r->too_large = 1; /* the fields alone: --max-body */
         return MHD_NO;
     }
-    char *joined = xasprintf("%s%.*s", had && off ? had : "", (int)size, data);
-    json_t *s = json_string(joined);
+    /* A value may come in pieces, cut anywhere (inside a UTF-8 character too): its bytes
+     * are joined here and checked as text once whole (gw_form_json). */
+    size_t hl = had && off ? json_string_length(v) : 0;
+    char *joined = xmalloc(hl + size + 1);
+    memcpy(joined, hl ? had : "", hl);
+    memcpy(joined + hl, data, size);
+    json_object_set_new(r->form, key, json_stringn_nocheck(joined, hl + size));
     free(joined);
-    if (!s) {
-        r->form_error = "a field that is not UTF-8 text";
-        return MHD_NO;
-    }
-    json_object_set_new(r->form, key, s);
     return MHD_YES;
 }
 
@@ -153,6 +153,12 @@ void gw_form_take(gw_req *r, const char *data, size_t n)
 static int add_field(gw_req *r, json_t *out, const char *key, json_t *v)
 {
     const char *text = json_string_value(v);
+    json_t *checked = text ? json_stringn(text, json_string_length(v)) : NULL;
+    if (text && !checked) {
+        r->form_error = "a field that is not UTF-8 text";
+        return -1;
+    }
+    json_decref(checked);
     json_t *value = text ? json_string(text) : json_incref(json_object_get(v, "path"));
     if (!strncmp(key, "params.", 7) && key[7]) {
         json_t *params = json_object_get(out, "params");

@@ -163,6 +163,10 @@ call "$alice" POST /api/v1/runs --data-binary 'not json'
 expect_status "submit with a body that is not JSON: 400" 400
 call "$alice" POST /api/v1/runs -F 'params={not json' -F "yaml=<$T/hello.yaml"
 expect_status "a form field that must hold JSON but does not: 400" 400
+printf 'x\377y' >"$T/bad-utf8.txt"
+call "$alice" POST /api/v1/runs -F "project=<$T/bad-utf8.txt" -F "yaml=<$T/hello.yaml"
+expect_status "a form field that is not UTF-8: 400" 400
+expect "... saying so" "a field that is not UTF-8 text" "$(printf '%s' "$body" | jq -r .error.message)"
 head -c 2000000 /dev/zero >"$T/big.bin"
 call "$alice" POST /api/v1/runs -F "yaml=<$T/hello.yaml" -F "params.doc=@$T/big.bin"
 expect_status "an upload past --max-upload: 413" 413
@@ -347,9 +351,9 @@ call "$alice" POST /api/v1/workflows/greet/execute --data-binary "$exec_body" -H
 expect "a repeated execute gets the same run, ended" "$first succeeded" \
     "$(printf '%s' "$body" | jq -r '"\(.run_id) \(.state)"')"
 printf 'x,y\n3,4\n' >"$T/rows.csv"
-call "$alice" POST /api/v1/workflows/greet/execute -F project=p1 -F params.who=bob \
+call "$alice" POST /api/v1/workflows/greet/execute -F project=p1 -F params.who=bøb \
     -F "params.rows=@$T/rows.csv"
-expect "execute with a form and a file" "hello bob, a note kept at registration" \
+expect "execute with a form and a file (a field in UTF-8)" "hello bøb, a note kept at registration" \
     "$(printf '%s' "$body" | jq -r .outputs.greeting)"
 call "$alice" POST /api/v1/runs --data-binary \
     '{"workflow": "greet", "project": "p1", "params": {"who": "cy", "rows": {"content": "1\n"}}}'
