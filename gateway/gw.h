@@ -121,6 +121,9 @@ void gw_weft_error_at(gw_req *r, int code, const char *msg, const char *about);
 void gw_respond(gw_req *r, unsigned status, struct MHD_Response *resp);
 /* A query argument, or NULL. */
 const char *gw_arg(gw_req *r, const char *name);
+/* The string member name of body into *out (NULL when absent): 0, or -1 answered 400 when
+ * it is there but not a string. */
+int gw_str_member(gw_req *r, const json_t *body, const char *name, const char **out);
 /* The body as a JSON object, or NULL (answered 400). An empty body is {}. A form
  * (multipart/form-data) is its fields: a field holding JSON where JSON is
  * expected (params, labels) is parsed; "params.NAME" fields join "params", a file's

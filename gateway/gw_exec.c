@@ -19,9 +19,12 @@ void gw_workflows_register(gw_req *r)
     json_t *body = gw_body_json(r);
     if (!body)
         return;
-    const char *yaml = json_string_value(json_object_get(body, "yaml"));
-    const char *file = json_string_value(json_object_get(body, "file"));
-    const char *project = json_string_value(json_object_get(body, "project"));
+    const char *yaml, *file, *project;
+    if (gw_str_member(r, body, "yaml", &yaml) < 0 || gw_str_member(r, body, "file", &file) < 0 ||
+        gw_str_member(r, body, "project", &project) < 0) {
+        json_decref(body);
+        return;
+    }
     if (!yaml)
         gw_error(r, 400, "invalid_argument", "yaml", "a registration needs the workflow's "
                  "text: yaml (a string, or a file in a form)");

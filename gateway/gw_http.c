@@ -250,6 +250,17 @@ json_t *gw_body_json(gw_req *r)
     return j;
 }
 
+int gw_str_member(gw_req *r, const json_t *body, const char *name, const char **out)
+{
+    const json_t *v = json_object_get(body, name);
+    *out = json_string_value(v);
+    if (v && !json_is_string(v)) {
+        gw_error(r, 400, "invalid_argument", name, "%s must be a string", name);
+        return -1;
+    }
+    return 0;
+}
+
 int64_t gw_run_arg(gw_req *r, const char *s)
 {
     char *end;

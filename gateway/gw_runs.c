@@ -209,18 +209,6 @@ static void free_params(Weft__Param **ps, size_t n)
     free(ps);
 }
 
-/* A string member of body (NULL when absent), or answers 400 when it is not a string. */
-static int str_member(gw_req *r, const json_t *body, const char *name, const char **out)
-{
-    const json_t *v = json_object_get(body, name);
-    *out = json_string_value(v);
-    if (v && !json_is_string(v)) {
-        gw_error(r, 400, "invalid_argument", name, "%s must be a string", name);
-        return -1;
-    }
-    return 0;
-}
-
 /* The header Idempotency-Key, or a fresh key in buf. */
 static const char *idempotency_key(gw_req *r, char buf[33])
 {
@@ -234,9 +222,9 @@ static const char *idempotency_key(gw_req *r, char buf[33])
 json_t *gw_submit(gw_req *r, json_t *body, uint32_t wait_ms, uint64_t *run)
 {
     const char *yaml, *file, *project, *workflow;
-    if (str_member(r, body, "yaml", &yaml) < 0 || str_member(r, body, "file", &file) < 0 ||
-        str_member(r, body, "project", &project) < 0 ||
-        str_member(r, body, "workflow", &workflow) < 0)
+    if (gw_str_member(r, body, "yaml", &yaml) < 0 || gw_str_member(r, body, "file", &file) < 0 ||
+        gw_str_member(r, body, "project", &project) < 0 ||
+        gw_str_member(r, body, "workflow", &workflow) < 0)
         return NULL;
     if (!yaml == !workflow) {
         gw_error(r, 400, "invalid_argument", "yaml", "a submit names the workflow: its text "
@@ -315,7 +303,7 @@ void gw_run_retry(gw_req *r)
     if (!body)
         return;
     const json_t *dry = json_object_get(body, "dry_run");
-    if (str_member(r, body, "from", &from) < 0 ||
+    if (gw_str_member(r, body, "from", &from) < 0 ||
         (dry && !json_is_boolean(dry) &&
          (gw_error(r, 400, "invalid_argument", "dry_run", "dry_run must be true or false"),
           1)) ||

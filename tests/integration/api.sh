@@ -382,6 +382,8 @@ call "$alice" POST /api/v1/workflows --data-binary "$(jq -n --rawfile y "$T/slow
 expect "registering the name again counts its version up" 2 "$(printf '%s' "$body" | jq .version)"
 call "$alice" POST /api/v1/workflows --data-binary "$(jq -n --rawfile y "$T/greet.yaml" '{yaml: $y, project: "p1"}')"
 expect_status "a registration over HTTP whose default names a file of the server: 400" 400
+call "$alice" POST /api/v1/workflows --data-binary "$(jq -n --rawfile y "$T/slow2.yaml" '{yaml: $y, project: 5}')"
+expect_status "a registration whose project is not a string: 400 naming it" 400 project
 call "$alice" POST /api/v1/workflows --data-binary '{"yaml": "workflow: [", "project": "p1"}'
 expect_status "a registration that does not compile: 400 naming yaml" 400 yaml
 call "$alice" POST /api/v1/workflows/slowpoke/execute --data-binary '{"project": "p1", "timeout_ms": 300}'
