@@ -11,7 +11,6 @@
 
 #include <sqlite3.h>
 
-#include "common/fsutil.h"
 #include "common/log.h"
 #include "common/xmem.h"
 #include "catalog/catalog_int.h"
@@ -442,23 +441,6 @@ uint64_t catalog_max_attempt_id(catalog *c)
     sqlite3_finalize(st);
     int64_t floor = marks_attempt_max(&c->marks);
     return (uint64_t)(v > floor ? v : floor);
-}
-
-int catalog_write_log(catalog *c, int64_t run, const char *task, int attempt,
-                      const void *data, size_t len)
-{
-    if (len == 0)
-        return 0; /* an absent log file reads as empty */
-    char *dir = xasprintf("%s/logs/%lld", c->dir, (long long)run);
-    char *path = cat_log_path(c, run, task, attempt);
-    int rc = fs_mkdir_p(dir, 0755);
-    if (rc == 0)
-        rc = fs_write_file(path, data, len);
-    if (rc < 0)
-        log_warn("cannot write task log %s: %s", path, strerror(-rc));
-    free(dir);
-    free(path);
-    return rc;
 }
 
 int catalog_request_cancel(catalog *c, int64_t run, int64_t now_us)

@@ -27,7 +27,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 16
+#define CATALOG_SCHEMA_VERSION 17
 
 enum {
     CATALOG_READONLY = 1,    /* an existing database, for queries only */
@@ -46,6 +46,10 @@ void catalog_close(catalog **cp);
  * failed, rolls the group back and returns WEFT_EBUSY (another connection held the write
  * lock) or WEFT_EDB, with the first failure's message in err (may be NULL). */
 int catalog_commit(catalog *c, weft_err *err);
+/* Writes catalog.marks if a commit raised them since it was last written (logged when it
+ * cannot be). The scheduler calls it after sending what a turn's commit allowed, so the
+ * file's rename is not on the way from a commit to its messages; catalog_close calls it. */
+void catalog_write_marks(catalog *c);
 /* Whether this turn has writes to commit. */
 int catalog_in_turn(const catalog *c);
 /* How long a write waits for another connection's write lock (default 5 s). */
@@ -448,6 +452,24 @@ json_t *catalog_query_workers(catalog *c, weft_err *err);
  * "deliveries": [{"project", "outcome" (ok or error), "n"}], "schedules": [{"project",
  * "name", "paused", "lag_s" (how late its last fire started, null before one)}]}. */
 json_t *catalog_metrics(catalog *c, const char *within, weft_err *err);
+/* ---- the blob journal (catalog_journal.c) ----
+ *
+ * A small blob (a task's output, a client's inline file) can be made durable by the commit
+ * that references it instead of an fsync of its own: the scheduler adds it here in that
+ * commit, writes its store file unsynced after, and drops the entries once a sync of the
+ * store's file system has covered them. On start it writes and syncs every blob still
+ * here (a power cut may have lost its file) before dropping them. */
+
+/* Adds blob hex (its len bytes of data) to the journal, in the turn: its entry's id (> 0),
+ * or WEFT_EDB. */
+int64_t catalog_journal_add(catalog *c, const char *hex, const void *data, size_t len);
+/* Drops the entries up to id upto, in the turn. */
+int catalog_journal_drop(catalog *c, int64_t upto);
+/* Calls fn for every entry, oldest first; a nonzero return from fn stops and is returned. */
+typedef int (*catalog_journal_fn)(void *ud, int64_t id, const char *hex, const void *data,
+                                  size_t len);
+int catalog_journal_each(catalog *c, catalog_journal_fn fn, void *ud, weft_err *err);
+
 /* Logs of a run (task NULL: every task), each {"task","attempt","log"}. */
 json_t *catalog_query_logs(catalog *c, int64_t run, const char *task, weft_err *err);
 

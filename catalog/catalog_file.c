@@ -191,6 +191,12 @@ static const char *const migrations[] = {
     "  file TEXT NOT NULL, spec TEXT NOT NULL, params TEXT NOT NULL, artifacts TEXT NOT NULL,"
     "  registered_us INTEGER NOT NULL, registered_by TEXT NOT NULL,"
     "  PRIMARY KEY (project, name));",
+    /* 17: the blob journal: small blobs (a task's outputs, a client's inline files) whose
+     * store files were written without fsync, kept here in the commit that references them
+     * until the store's file system has synced them (see catalog.h). Ids are never reused:
+     * the scheduler drops entries up to an id. */
+    "CREATE TABLE blob_journal ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT, hash TEXT NOT NULL, data BLOB NOT NULL);",
 };
 
 
@@ -408,6 +414,7 @@ void catalog_close(catalog **cp)
     catalog *c = *cp;
     if (c->db) {
         catalog_commit(c, NULL);
+        catalog_write_marks(c);
         for (int i = 0; i < ST__COUNT; i++)
             sqlite3_finalize(c->stmts[i]);
         sqlite3_close(c->db);
@@ -424,26 +431,29 @@ void catalog_set_busy_wait(catalog *c, int ms)
 
 void cat_marks_committed(catalog *c)
 {
-    int write = 0;
     if (c->turn_run > c->marks.run) {
         c->marks.run = c->turn_run;
-        write = 1;
+        c->marks_due = 1;
     }
     if (c->turn_attempt > c->committed_attempt)
         c->committed_attempt = c->turn_attempt;
     c->turn_run = c->turn_attempt = 0;
-    int64_t now = clock_mono_us();
     if (c->committed_attempt > c->marks.attempt &&
-        (write || now - c->marks_written_us >= 1000000)) {
+        (c->marks_due || clock_mono_us() - c->marks_written_us >= 1000000)) {
         c->marks.attempt = c->committed_attempt;
-        write = 1;
+        c->marks_due = 1;
     }
-    if (!write)
+}
+
+void catalog_write_marks(catalog *c)
+{
+    if (!c->marks_due)
         return;
+    c->marks_due = 0;
     int rc = marks_write(c->dir, &c->marks);
     if (rc < 0)
         log_warn("cannot write %s/catalog.marks: %s", c->dir, strerror(-rc));
-    c->marks_written_us = now;
+    c->marks_written_us = clock_mono_us();
 }
 
 int cat_check_db(sqlite3 *db, const char *path, int full, weft_err *err)

@@ -22,6 +22,8 @@ enum stmt_id {
     ST_NOTIFY_PUT, ST_NOTIFY_ATTEMPT, ST_NOTIFY_STATE,
     /* catalog_workflows.c's */
     ST_REGISTER,
+    /* catalog_journal.c's */
+    ST_JOURNAL_ADD, ST_JOURNAL_DROP,
     ST__COUNT
 };
 
@@ -41,6 +43,7 @@ struct catalog {
     int64_t committed_attempt; /* may run ahead of marks.attempt (written once a second) */
     int64_t turn_run, turn_attempt;
     int64_t marks_written_us;  /* monotonic */
+    int marks_due;             /* marks raised by a commit, not yet written (catalog_write_marks) */
     int64_t requests_pruned_us;
     sqlite3_stmt *stmts[ST__COUNT];
 };
@@ -54,8 +57,8 @@ int64_t cat_logs_high(const char *dir);
 char *cat_log_path(const catalog *c, int64_t run, const char *task, int attempt);
 /* Runs sql; 0, or WEFT_EDB (logged). */
 int cat_exec(catalog *c, const char *sql);
-/* After a successful commit: raises catalog.marks to the ids the turn committed (run ids at
- * once, attempt ids at most once a second). */
+/* After a successful commit: raises the marks to the ids the turn committed (run ids at
+ * once, attempt ids at most once a second), for catalog_write_marks to write. */
 void cat_marks_committed(catalog *c);
 /* Records the database's last error for what as the turn's failure (logged); returns
  * WEFT_EDB. */

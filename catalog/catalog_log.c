@@ -1,5 +1,5 @@
-/* catalog_log: a running attempt's log as it is streamed, and reading it from an offset
- * (see catalog.h). The file is the one catalog_write_log writes when the attempt ends. */
+/* catalog_log: an attempt's log as it is streamed and as its result ends it, and reading it
+ * from an offset (see catalog.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,25 +19,46 @@ char *cat_log_path(const catalog *c, int64_t run, const char *task, int attempt)
     return xasprintf("%s/logs/%lld/%s.%d.log", c->dir, (long long)run, task, attempt);
 }
 
-int catalog_append_log(catalog *c, int64_t run, const char *task, int attempt,
-                       uint64_t offset, const void *data, size_t len)
+/* Writes data at offset of the attempt's log file (made if missing), then cuts the file
+ * there when whole: 0 or -errno (logged). In place: a rename over the file would have the
+ * file system flush the new one and free the old one's blocks. */
+static int log_put(catalog *c, int64_t run, const char *task, int attempt, uint64_t offset,
+                   const void *data, size_t len, int whole)
 {
-    if (offset > CATALOG_LOG_STREAM_MAX || len > CATALOG_LOG_STREAM_MAX - offset)
-        return WEFT_ELIMIT;
     char *dir = xasprintf("%s/logs/%lld", c->dir, (long long)run);
     char *path = cat_log_path(c, run, task, attempt);
     int rc = fs_mkdir_p(dir, 0755), fd = -1;
     if (rc == 0 && (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
         rc = -errno;
-    if (fd >= 0 && pwrite(fd, data, len, (off_t)offset) != (ssize_t)len)
-        rc = -errno;
-    if (fd >= 0)
+    if (fd >= 0) {
+        ssize_t n = pwrite(fd, data, len, (off_t)offset);
+        if (n != (ssize_t)len)
+            rc = n < 0 ? -errno : -EIO;
+        else if (whole && ftruncate(fd, (off_t)(offset + len)) < 0)
+            rc = -errno;
         close(fd);
+    }
     if (rc < 0)
         log_warn("cannot write task log %s: %s", path, strerror(-rc));
     free(dir);
     free(path);
     return rc;
+}
+
+int catalog_append_log(catalog *c, int64_t run, const char *task, int attempt,
+                       uint64_t offset, const void *data, size_t len)
+{
+    if (offset > CATALOG_LOG_STREAM_MAX || len > CATALOG_LOG_STREAM_MAX - offset)
+        return WEFT_ELIMIT;
+    return log_put(c, run, task, attempt, offset, data, len, 0);
+}
+
+int catalog_write_log(catalog *c, int64_t run, const char *task, int attempt,
+                      const void *data, size_t len)
+{
+    if (len == 0)
+        return 0; /* an absent log file reads as empty */
+    return log_put(c, run, task, attempt, 0, data, len, 1);
 }
 
 int catalog_last_attempt(catalog *c, int64_t run, const char *task)

@@ -2,9 +2,12 @@
 #include "catalog/marks.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/fsutil.h"
 #include "common/xmem.h"
@@ -63,14 +66,25 @@ int marks_read(const char *dir, catalog_marks *m, int *found, weft_err *err)
     return err->code;
 }
 
+/* Every value has 19 digits' room, so the file keeps its size (under one disk sector) and
+ * an update rewrites it in place: no metadata changes. A rename over it, once per committed
+ * run, would have the file system flush the new file and free the old one's block. */
 int marks_write(const char *dir, const catalog_marks *m)
 {
     char buf[256];
-    int n = snprintf(buf, sizeof buf, MARKS_HEADER "run %lld\nattempt %lld\nrun_floor %lld\n"
-                     "attempt_floor %lld\n", (long long)m->run, (long long)m->attempt,
-                     (long long)m->run_floor, (long long)m->attempt_floor);
+    int n = snprintf(buf, sizeof buf, MARKS_HEADER "run %19lld\nattempt %19lld\n"
+                     "run_floor %19lld\nattempt_floor %19lld\n", (long long)m->run,
+                     (long long)m->attempt, (long long)m->run_floor, (long long)m->attempt_floor);
     char *path = xasprintf("%s/catalog.marks", dir);
-    int rc = fs_write_file(path, buf, (size_t)n);
+    int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    int rc = 1;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == n)
+        rc = pwrite(fd, buf, (size_t)n, 0) == n ? 0 : -errno;
+    if (fd >= 0)
+        close(fd);
+    if (rc > 0) /* missing, or written in another width: replaced whole */
+        rc = fs_write_file(path, buf, (size_t)n);
     free(path);
     return rc;
 }

@@ -52,15 +52,38 @@ int store_record_location(const char *state_dir, const char *location, weft_err 
 
 void store_close(store **sp)
 {
-    if (sp && *sp)
+    if (sp && *sp) {
+        store_release_held(*sp);
         (*sp)->ops->close(*sp);
+    }
     if (sp)
         *sp = NULL;
 }
 
+void store_hold(store *s, const char *hex, uint64_t size)
+{
+    if (!s->held)
+        s->held = strmap_new();
+    strmap_put(s->held, hex, (void *)(uintptr_t)(size + 1));
+}
+
+void store_release_held(store *s)
+{
+    strmap_destroy(&s->held);
+}
+
+/* Whether blob hex is held (store_hold), with its size. */
+static int held(const store *s, const char *hex, uint64_t *size)
+{
+    uintptr_t v = s->held ? (uintptr_t)strmap_get(s->held, hex) : 0;
+    if (v && size)
+        *size = (uint64_t)(v - 1);
+    return v != 0;
+}
+
 int store_has(store *s, const char *hex)
 {
-    return hash_hex_valid(hex) && s->ops->has(s, hex);
+    return hash_hex_valid(hex) && (held(s, hex, NULL) || s->ops->has(s, hex));
 }
 
 int store_open_blob(store *s, const char *hex, int *fd, uint64_t *size, weft_err *err)
@@ -77,14 +100,12 @@ int store_adopt(store *s, const char *path, const char *hex, weft_err *err)
     return s->ops->adopt(s, path, hex, err);
 }
 
-int store_put_data(store *s, const void *data, size_t len, char hex[HASH_HEX_LEN + 1],
-                   weft_err *err)
+/* Writes len bytes of data, whose hash is hex, into the store unless it holds them: synced
+ * before they are moved into place unless sync is 0. */
+static int put_data(store *s, const void *data, size_t len, const char *hex, int sync,
+                    weft_err *err)
 {
-    hash_ctx h;
-    hash_init(&h);
-    hash_update(&h, data, len);
-    hash_final_hex(&h, hex);
-    if (store_has(s, hex))
+    if (hash_hex_valid(hex) && s->ops->has(s, hex)) /* in the store, not only held */
         return 0;
     static unsigned seq;
     char name[64];
@@ -99,7 +120,7 @@ int store_put_data(store *s, const void *data, size_t len, char hex[HASH_HEX_LEN
         else if (w > 0)
             off += (size_t)w;
     }
-    if (fd < 0 || rc || fsync(fd) < 0)
+    if (fd < 0 || rc || (sync && fsync(fd) < 0))
         rc = err_set(err, WEFT_EIO, "artifact store %s: cannot write %s: %s", s->location, tmp,
                      strerror(errno));
     if (fd >= 0 && close(fd) < 0 && !rc)
@@ -109,6 +130,38 @@ int store_put_data(store *s, const void *data, size_t len, char hex[HASH_HEX_LEN
     if (rc)
         unlink(tmp);
     free(tmp);
+    return rc;
+}
+
+int store_put_data(store *s, const void *data, size_t len, char hex[HASH_HEX_LEN + 1],
+                   weft_err *err)
+{
+    hash_ctx h;
+    hash_init(&h);
+    hash_update(&h, data, len);
+    hash_final_hex(&h, hex);
+    return put_data(s, data, len, hex, 1, err);
+}
+
+int store_put_data_unsynced(store *s, const void *data, size_t len, const char *hex,
+                            weft_err *err)
+{
+    if (!hash_hex_valid(hex))
+        return err_set(err, WEFT_EINVAL, "artifact store: '%.80s' is not a blob's hash", hex);
+    return put_data(s, data, len, hex, 0, err);
+}
+
+int store_sync_blob(store *s, const char *hex, weft_err *err)
+{
+    int fd;
+    uint64_t size;
+    int rc = store_open_blob(s, hex, &fd, &size, err);
+    if (rc)
+        return rc;
+    if (fsync(fd) < 0)
+        rc = err_set(err, WEFT_EIO, "artifact store %s: cannot sync blob %.16s...: %s",
+                     s->location, hex, strerror(errno));
+    close(fd);
     return rc;
 }
 
@@ -267,6 +320,25 @@ int store_put_path(store *s, const char *path, int is_dir, json_t **ref, weft_er
     if (!rc)
         *ref = make_ref(hex, 0, path, size);
     return rc;
+}
+
+int store_ref_small_file(const char *path, size_t max, json_t **ref, char **data, size_t *len,
+                         weft_err *err)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max)
+        return err_set(err, WEFT_ELIMIT, "%s: not a regular file of at most %zu bytes", path,
+                       max);
+    int rc = fs_read_file(path, max, data, len, err);
+    if (rc)
+        return rc;
+    char hex[HASH_HEX_LEN + 1];
+    hash_ctx h;
+    hash_init(&h);
+    hash_update(&h, *data, *len);
+    hash_final_hex(&h, hex);
+    *ref = make_ref(hex, 0, path, *len);
+    return 0;
 }
 
 /* Reads and parses a directory reference's manifest (verified). New reference. */
@@ -456,6 +528,8 @@ typedef struct verifier {
 static int verify_blob(void *ud, const char *hex)
 {
     verifier *v = ud;
+    if (held(v->s, hex, NULL))
+        return 0;
     char *path;
     int rc = v->s->ops->get(v->s, hex, &path, v->err);
     if (!rc)
@@ -514,13 +588,17 @@ static int add_blob_size(void *ud, const char *hex)
 int store_ref_of(store *s, const char *hex, int is_dir, const char *path, json_t **ref,
                  weft_err *err)
 {
-    char *blob;
-    int rc = s->ops->get(s, hex, &blob, err);
-    if (rc)
-        return rc;
-    struct stat st;
-    uint64_t size = stat(blob, &st) == 0 ? (uint64_t)st.st_size : 0;
-    free(blob);
+    uint64_t size = 0;
+    if (is_dir || !held(s, hex, &size)) {
+        char *blob;
+        int got = s->ops->get(s, hex, &blob, err);
+        if (got)
+            return got;
+        struct stat st;
+        size = stat(blob, &st) == 0 ? (uint64_t)st.st_size : 0;
+        free(blob);
+    }
+    int rc = 0;
     json_t *r = make_ref(hex, is_dir, path, size);
     if (is_dir) {
         dir_total t = {s, 0, err};

@@ -71,6 +71,9 @@ struct store {
     int scratch;      /* a throwaway store (a client's staging): blobs are not fsynced */
     strmap *verified; /* local: blob hash -> its file's identity when this process last
                          hashed it (see local_get) */
+    strmap *held;     /* blob hash -> its size + 1: blobs this process holds in memory for
+                         a moment, present to store_has, store_verify and store_ref_of
+                         (store_hold) */
 };
 
 /* Opens the store at location: a directory (created if missing), or s3://BUCKET[/PREFIX]
@@ -125,6 +128,24 @@ int store_open_blob(store *s, const char *hex, int *fd, uint64_t *size, weft_err
  * unless the store holds it already; its hash into hex. */
 int store_put_data(store *s, const void *data, size_t len, char hex[HASH_HEX_LEN + 1],
                    weft_err *err);
+/* Makes blob hex, of size bytes, which the caller holds in memory and writes later,
+ * present to store_has, store_verify and store_ref_of (as a file) until
+ * store_release_held: for a scheduler's turn that references a blob it writes once the
+ * turn is committed. */
+void store_hold(store *s, const char *hex, uint64_t size);
+void store_release_held(store *s);
+/* Stores data, whose hash the caller computed (hex), without syncing it: for a caller that
+ * keeps the bytes durable elsewhere until the file system has them (the scheduler's blob
+ * journal). Nothing is written when the store holds the blob. */
+int store_put_data_unsynced(store *s, const void *data, size_t len, const char *hex,
+                            weft_err *err);
+/* fsyncs blob hex (local backend): WEFT_ENOTFOUND when absent. */
+int store_sync_blob(store *s, const char *hex, weft_err *err);
+/* The reference store_put_path would give the regular file at path, with its content
+ * (caller frees *data), without storing it: WEFT_ELIMIT when it is not a regular file of
+ * at most max bytes. For an executor whose small outputs go back inside its result. */
+int store_ref_small_file(const char *path, size_t max, json_t **ref, char **data, size_t *len,
+                         weft_err *err);
 /* Where a blob received from elsewhere is written until store_adopt takes it, named name
  * (local backend: in ROOT/tmp/, whose leftovers weft gc removes). Caller frees. */
 char *store_partial_path(store *s, const char *name);

@@ -373,12 +373,17 @@ int64_t cron_schedule_prev(const json_t *schedule, int64_t before_s)
 
 const char *cron_format(int64_t t, const char *zone, char *buf, size_t n)
 {
-    zone_saved z;
-    zone_enter(zone, &z);
     time_t tt = (time_t)t;
     struct tm tm;
-    localtime_r(&tt, &tm);
-    zone_leave(&z);
+    if (is_utc(zone)) {
+        /* No zone to enter: tzset would read /etc/localtime twice, for every run. */
+        gmtime_r(&tt, &tm);
+    } else {
+        zone_saved z;
+        zone_enter(zone, &z);
+        localtime_r(&tt, &tm);
+        zone_leave(&z);
+    }
     int off = (int)(tm.tm_gmtoff / 60); /* minutes; within a day */
     char tail[16] = "Z";
     if (!is_utc(zone) || off)

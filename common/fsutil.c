@@ -128,6 +128,11 @@ int fs_private_dir(const char *path, weft_err *err)
 
 int fs_mkdir_p(const char *path, unsigned mode)
 {
+    /* The directory itself first: its parents exist as a rule. */
+    if (mkdir(path, (mode_t)mode) == 0 || errno == EEXIST)
+        return 0;
+    if (errno != ENOENT)
+        return -errno;
     char *p = xstrdup(path);
     int rc = 0;
     for (char *s = p + 1;; s++) {

@@ -16,6 +16,7 @@
 #define WIRE_TYPES_MAX 4096          /* task types per worker */
 #define WIRE_NAME_MAX 128            /* worker name: [A-Za-z0-9._-], 1 to this many bytes */
 #define WIRE_LOG_MAX (1u << 20)      /* a Result's log: the scheduler keeps the last 1 MiB */
+#define WIRE_INLINE_BLOBS_MAX 16     /* file outputs inside one Result (Dispatch.inline_max) */
 
 /* names[i] = values[i] pairs as repeated Param fields, borrowing the strings: returns the
  * array of n pointers, *storage the Params (caller frees both). */

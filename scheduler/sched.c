@@ -234,7 +234,8 @@ int sched_attempt_authentic(sched *s, const zmq_msg_t *id, const char *sender,
     return 0;
 }
 
-/* What a running attempt's log gained, written where its log is kept (no turn: a file). */
+/* What a running attempt's log gained, written where its log is kept (no turn: a file),
+ * after the turn's sends. */
 static void on_log_chunk(sched *s, const zmq_msg_t *id, const char *user,
                          const Weft__LogChunk *c)
 {
@@ -248,7 +249,9 @@ static void on_log_chunk(sched *s, const zmq_msg_t *id, const char *user,
         return;
     char name[300];
     dag_unit_name(core_run_dag(s->core, run), task, elem, name, sizeof name);
-    catalog_append_log(s->cat, (int64_t)run, name, no, c->offset, c->data.data, c->data.len);
+    if (c->offset > CATALOG_LOG_STREAM_MAX || c->data.len > CATALOG_LOG_STREAM_MAX - c->offset)
+        return;
+    sched_log_keep(s, run, name, no, c->offset, 0, c->data.data, c->data.len);
 }
 
 /* Records the checkpoint an attempt saved, once its blobs are in the store. */
@@ -262,6 +265,41 @@ static void save_checkpoint(sched *s, uint64_t attempt, const char *ref_json)
         log_warn("attempt %llu: checkpoint not kept: %s", (unsigned long long)attempt,
                  ref ? why : "not JSON");
     json_decref(ref);
+}
+
+
+typedef struct named_blobs {
+    const Weft__Result *r;
+    char *taken; /* r->blobs[i] is referenced by the outputs */
+} named_blobs;
+
+static void mark_named(void *ud, const json_t *ref)
+{
+    named_blobs *nb = ud;
+    const char *hex = store_ref_hash(ref);
+    for (size_t i = 0; hex && i < nb->r->n_blobs; i++)
+        if (strcmp(nb->r->blobs[i]->hash, hex) == 0)
+            nb->taken[i] = 1;
+}
+
+/* The blobs a result carries that its outputs reference go into the journal (at most as
+ * many as Dispatch.inline_max allowed); one that is not what it claims is left out, and
+ * the outputs then name a blob the store lacks. */
+static void take_blobs(sched *s, const char *worker, const Weft__Result *r,
+                       const json_t *outputs)
+{
+    if (!r->n_blobs)
+        return;
+    named_blobs nb = {r, xcalloc(r->n_blobs, 1)};
+    store_each_ref(outputs, mark_named, &nb);
+    for (size_t i = 0; i < r->n_blobs && i < WIRE_INLINE_BLOBS_MAX; i++) {
+        weft_err err = {0};
+        if (nb.taken[i] && sched_journal_take(s, r->blobs[i]->hash, r->blobs[i]->data.data,
+                                              r->blobs[i]->data.len, &err) < 0)
+            log_warn("worker %s, attempt %llu: %s", worker, (unsigned long long)r->attempt_id,
+                     err.msg);
+    }
+    free(nb.taken);
 }
 
 static void on_result(sched *s, const zmq_msg_t *id, const char *user, const Weft__Result *r)
@@ -283,13 +321,14 @@ static void on_result(sched *s, const zmq_msg_t *id, const char *user, const Wef
         /* It replaces the streamed log, unless it is the end of a longer one. */
         if (r->log.len < WIRE_LOG_MAX ||
             catalog_log_size(s->cat, (int64_t)run, name, no) < (int64_t)(r->log.len - skip))
-            catalog_write_log(s->cat, (int64_t)run, name, no, r->log.data + skip,
-                              r->log.len - skip);
+            sched_log_keep(s, run, name, no, 0, 1, r->log.data + skip, r->log.len - skip);
     }
     /* Kept even from a late result: it is what that attempt got done. */
     if (r->checkpoint_json && r->checkpoint_json[0])
         save_checkpoint(s, r->attempt_id, r->checkpoint_json);
     json_t *outputs = r->ok ? json_loads(r->outputs_json, 0, NULL) : NULL;
+    if (json_is_object(outputs))
+        take_blobs(s, sender, r, outputs);
     /* The end of a failed attempt's log, as text (a catch handler gets it). */
     char *tail_text = NULL;
     if (!r->ok) {
@@ -505,9 +544,12 @@ static void on_prepare(uv_prepare_t *p)
     size_t got;
     int64_t until = clock_mono_us() + PREPARE_SLICE_US;
     do {
+        sched_journal_tick(s);
         sched_commit(s);
         sched_flush(s);
         sched_commit(s);
+        sched_logs_write(s);
+        catalog_write_marks(s->cat);
         got = sched_drain(s);
     } while ((got || s->nout) && clock_mono_us() < until && !s->stopping);
     if (s->stopping) {
@@ -585,6 +627,8 @@ int sched_new(const sched_config *cfg, sched **out, weft_err *err)
         rc = store_open(where, &s->store, err);
         if (rc == 0)
             rc = store_record_location(cfg->state_dir, where, err);
+        if (rc == 0)
+            rc = sched_journal_open(s, err);
         free(s3cache);
         free(where);
         free(abs);
@@ -656,6 +700,7 @@ int sched_run(sched *s)
     uv_run(&s->loop, UV_RUN_DEFAULT);
     sched_commit(s);
     sched_flush(s);
+    sched_logs_write(s);
     return 0;
 }
 
@@ -695,8 +740,12 @@ void sched_destroy(sched **sp)
     sched_blobs_free(s);
     sched_schedules_free(s);
     sched_waits_free(s);
+    sched_journal_free(s);
     sched_conns_free(s);
     sched_auth_close(s);
+    sched_logs_free(s);
+    if (s->cat)
+        catalog_write_marks(s->cat);
     catalog_close(&s->cat);
     store_close(&s->store);
     if (s->lock_fd >= 0)

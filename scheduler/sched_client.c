@@ -151,7 +151,7 @@ static int take_inline(sched *s, ingest_ctx *ic, const Weft__InlineFile *f, json
     }
     char hex[HASH_HEX_LEN + 1];
     weft_err err = {0};
-    int rc = store_put_data(s->store, f->data.data, f->data.len, hex, &err);
+    int rc = sched_journal_put(s, f->data.data, f->data.len, hex, &err);
     if (rc == 0 &&
         catalog_put_upload(s->cat, ic->project, hex, f->data.len, clock_wall_us()) < 0)
         rc = err_set(&err, WEFT_EDB, "cannot record the upload");

@@ -90,8 +90,10 @@ int sched_commit(sched *s)
     if (catalog_commit(s->cat, &err) == 0) {
         if (writes)
             histo_observe(&s->commit_time, (double)(clock_mono_us() - t0) / 1e6);
+        sched_journal_committed(s, 1);
         return 0;
     }
+    sched_journal_committed(s, 0);
     release_nothing(s, &err);
     degrade(s, &err);
     return -1;

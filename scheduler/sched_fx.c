@@ -102,6 +102,7 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int64_t
     d.timeout_ms = (uint64_t)t->timeout_ms;
     d.mem_bytes = t->mem;
     d.store = s->store->location;
+    d.inline_max = sched_journal_inline_max(s);
     if (s->store->id)
         d.store_id = s->store->id;
     char nonce[33];

@@ -89,6 +89,8 @@ struct sched {
     uv_signal_t sigint, sigterm;
     outmsg *out;
     size_t nout, capout;
+    struct log_piece *log_pieces; /* attempts' logs, written after the turn's sends */
+    size_t nlog_pieces, caplog_pieces;
     outmsg *backlog;  /* messages to workers whose queue was full, in order */
     size_t nbacklog, capbacklog;
     uv_timer_t backlog_timer;
@@ -126,6 +128,7 @@ struct sched {
      * worker, and each turn's commit. Since this scheduler started. */
     histo queue_wait, dispatch_latency, commit_time;
     struct waits *waits; /* submits answered when their run ends (sched_exec.c) */
+    struct journal *journal; /* small blobs the commit makes durable (sched_journal.c) */
 };
 
 /* ---- sched_exec.c: registered workflows, and runs answered when they end ---- */
@@ -292,6 +295,49 @@ int sched_blobs_present(sched *s, const json_t *v, char *why, size_t n);
 /* Forgets what attempt_id was allowed to fetch (it ended). */
 void sched_blob_forget(sched *s, uint64_t attempt_id);
 void sched_blobs_free(sched *s);
+
+/* ---- sched_logs.c: attempts' logs, written after the turn's sends ---- */
+
+/* Keeps len bytes of the log of attempt number attempt of task in run, at offset (whole:
+ * the whole log, which the file ends with), for sched_logs_write. */
+void sched_log_keep(sched *s, uint64_t run, const char *task, int attempt, uint64_t offset,
+                    int whole, const uint8_t *data, size_t len);
+/* Writes what was kept, in order. */
+void sched_logs_write(sched *s);
+/* Writes what is left, then frees. */
+void sched_logs_free(sched *s);
+
+/* ---- sched_journal.c: small blobs made durable by the turn's commit ----
+ *
+ * A blob of at most SCHED_JOURNAL_BLOB_MAX bytes for a local store is added to the
+ * catalogue's blob journal in the turn that references it (held by the store meanwhile,
+ * store_hold), and its store file is written unsynced once that turn has committed, before
+ * the turn's messages go: no fsync of its own
+ * on the way from a result to what it releases. A sync of the store's file system, off the
+ * loop at most once a second, lets the journal drop what it covered; on start, what is
+ * still journalled is written again if lost and synced (sched_journal_replay). */
+
+#define SCHED_JOURNAL_BLOB_MAX (64u << 10)
+
+/* Opens the journal for s's store (kept only for a local store), after replaying what the
+ * catalogue still journals. 0, or an error (a blob that can be neither found nor written). */
+int sched_journal_open(sched *s, weft_err *err);
+/* The largest blob a worker may send back inside its Result (0: none, store not local). */
+uint32_t sched_journal_inline_max(const sched *s);
+/* Stores len bytes of data as a blob (its hash into hex): journalled in the turn when
+ * small and the store local, else written and synced now. */
+int sched_journal_put(sched *s, const void *data, size_t len, char hex[HASH_HEX_LEN + 1],
+                      weft_err *err);
+/* A blob a worker sent with its result (hash as sent): journalled when it is what its hash
+ * says, small enough, and not in the store. 0, or WEFT_EINVAL / WEFT_EDB with why. */
+int sched_journal_take(sched *s, const char *hash, const void *data, size_t len, weft_err *err);
+/* After the turn's commit: writes the files of what it journalled (ok), or forgets them
+ * (the turn was rolled back). */
+void sched_journal_committed(sched *s, int ok);
+/* Starts a sync of the store's file system when journalled blobs wait for one, and drops
+ * the entries a finished sync covered (in the turn). */
+void sched_journal_tick(sched *s);
+void sched_journal_free(sched *s);
 
 /* ---- sched_out.c: outgoing messages ---- */
 

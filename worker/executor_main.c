@@ -191,8 +191,28 @@ static void unset_secrets(const Weft__ExecRequest *rq, char *passed)
 
 /* Runs one request, filling res. Strings in res point into buffers the caller frees:
  * *outputs_text (free) and *log (free). */
+/* Blobs of the outcome as the result's (borrowing them; caller frees *storage and the
+ * array). */
+static Weft__Blob **result_blobs(const host_outcome *out, Weft__Blob **storage)
+{
+    Weft__Blob **v = xcalloc(out->nblobs + 1, sizeof *v);
+    *storage = xcalloc(out->nblobs + 1, sizeof **storage);
+    for (size_t i = 0; i < out->nblobs; i++) {
+        Weft__Blob *b = &(*storage)[i];
+        weft__blob__init(b);
+        b->hash = (char *)out->blobs[i].hex;
+        b->data.data = (uint8_t *)out->blobs[i].data;
+        b->data.len = out->blobs[i].len;
+        v[i] = b;
+    }
+    return v;
+}
+
+/* Runs rq into res, whose strings and blobs point into *outputs_text, *log, msg and out
+ * (the caller frees them after sending res). */
 static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecResult *res,
-                        char **outputs_text, uint8_t **log, char *msg, size_t msgcap)
+                        char **outputs_text, uint8_t **log, char *msg, size_t msgcap,
+                        host_outcome *outcome)
 {
     weft_err err = {0};
     host_outcome out = {0};
@@ -225,6 +245,7 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
                        .log_fd = logfd >= 0 ? logfd : 2,
                        .state = strmap_get(ex->states, rq->type),
                        .store = request_store(ex, rq->store), .checkpoint = checkpoint,
+                       .inline_max = rq->inline_max,
                        .saved = send_checkpoint, .saved_arg = &note};
         if (type->open && !strmap_get(ex->opened, rq->type)) {
             /* open() runs once per executor; its failure fails this task, and the next task
@@ -263,6 +284,8 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
     *outputs_text = out.outputs ? json_dumps(out.outputs, JSON_COMPACT) : xstrdup("{}");
     res->outputs_json = *outputs_text;
     json_decref(out.outputs);
+    out.outputs = NULL;
+    *outcome = out;
     size_t loglen;
     read_log_tail(rq->log_path, log, &loglen);
     res->log.data = *log;
@@ -290,12 +313,19 @@ static int serve(executor *ex)
         Weft__ExecResult res = WEFT__EXEC_RESULT__INIT;
         char *outputs = NULL, msg[1024];
         uint8_t *log = NULL;
-        run_request(ex, rq, &res, &outputs, &log, msg, sizeof msg);
+        host_outcome outcome = {0};
+        run_request(ex, rq, &res, &outputs, &log, msg, sizeof msg, &outcome);
+        Weft__Blob *blob_storage;
+        res.blobs = result_blobs(&outcome, &blob_storage);
+        res.n_blobs = outcome.nblobs;
         size_t n = weft__exec_result__get_packed_size(&res);
         uint8_t *out = xmalloc(n);
         weft__exec_result__pack(&res, out);
         rc = frame_write(ex->out_fd, out, n);
         free(out);
+        free(res.blobs);
+        free(blob_storage);
+        host_outcome_free_blobs(&outcome);
         free(outputs);
         free(log);
         weft__exec_request__free_unpacked(rq, NULL);

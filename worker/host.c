@@ -11,6 +11,7 @@
 
 #include "common/fsutil.h"
 #include "common/units.h"
+#include "common/wire.h"
 #include "common/wtype.h"
 #include "common/xmem.h"
 
@@ -28,6 +29,8 @@ struct weft_ctx {
     char artifact_error[WEFT_ERR_MSG_MAX + 64]; /* an input artifact that could not be read */
     char violation[512]; /* a breach of the type's declaration (an undeclared output) */
     unsigned nmaterialized;
+    host_blob *blobs; /* file outputs kept out of the store (t->inline_max) */
+    size_t nblobs, capblobs;
 };
 
 static volatile sig_atomic_t cancel_requested;
@@ -413,6 +416,26 @@ static int not_hidden(const struct dirent *e)
     return e->d_name[0] != '.';
 }
 
+/* Puts the regular file at path as an output's file: kept for the result when it is small
+ * enough (t->inline_max) and the result has room, else written to the store. */
+static int put_output_file(weft_ctx *c, const char *path, json_t **ref, weft_err *err)
+{
+    char *data;
+    size_t len;
+    weft_err small = {0};
+    if (c->t->inline_max && c->nblobs < WIRE_INLINE_BLOBS_MAX &&
+        store_ref_small_file(path, c->t->inline_max, ref, &data, &len, &small) == 0) {
+        xgrow(&c->blobs, &c->capblobs, c->nblobs + 1, sizeof *c->blobs);
+        host_blob *b = &c->blobs[c->nblobs++];
+        snprintf(b->hex, sizeof b->hex, "%s", json_string_value(json_object_get(*ref,
+                                                                                "artifact")));
+        b->data = data;
+        b->len = len;
+        return 0;
+    }
+    return store_put_path(c->t->store, path, 0, ref, err);
+}
+
 /* A list<file> output: each regular file in the staging directory, in name order. */
 static int ingest_list(weft_ctx *c, const char *name, const char *dir, json_t **list,
                        char *msg, size_t n)
@@ -433,7 +456,7 @@ static int ingest_list(weft_ctx *c, const char *name, const char *dir, json_t **
         if (rc == 0 && (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))) {
             snprintf(msg, n, "output '%s': '%s' is not a regular file", name, names[i]->d_name);
             rc = -1;
-        } else if (rc == 0 && store_put_path(c->t->store, path, 0, &ref, &err) != 0) {
+        } else if (rc == 0 && put_output_file(c, path, &ref, &err) != 0) {
             snprintf(msg, n, "output '%s': %s", name, err.msg);
             rc = -1;
         } else if (rc == 0) {
@@ -473,8 +496,10 @@ static int ingest_staged(weft_ctx *c, char *msg, size_t n)
         if (ty.depth == 1) {
             if (ingest_list(c, name, json_string_value(pathv), &ref, msg, n) < 0)
                 return -1;
-        } else if (store_put_path(c->t->store, json_string_value(pathv), ty.base == WT_DIR,
-                                  &ref, &err) != 0) {
+        } else if ((ty.base == WT_DIR ? store_put_path(c->t->store, json_string_value(pathv),
+                                                       1, &ref, &err)
+                                      : put_output_file(c, json_string_value(pathv), &ref,
+                                                        &err)) != 0) {
             snprintf(msg, n, "output '%s': %s", name,
                      err.code == WEFT_ENOTFOUND ? "the plugin wrote nothing at its staging path"
                                                 : err.msg);
@@ -599,6 +624,15 @@ int host_open(const host_task *t, void **state, char *msg, size_t msgcap)
     return rc == WEFT_OK ? WEFT_OK : WEFT_FAIL;
 }
 
+void host_outcome_free_blobs(host_outcome *out)
+{
+    for (size_t i = 0; i < out->nblobs; i++)
+        free(out->blobs[i].data);
+    free(out->blobs);
+    out->blobs = NULL;
+    out->nblobs = 0;
+}
+
 void host_run(const host_task *t, host_outcome *out)
 {
     weft_ctx c = {.tag = CTX_TAG, .t = t, .outputs = json_object(), .staged = json_object()};
@@ -643,9 +677,13 @@ void host_run(const host_task *t, host_outcome *out)
     out->status = rc;
     if (rc == WEFT_OK) {
         out->outputs = c.outputs;
+        out->blobs = c.blobs;
+        out->nblobs = c.nblobs;
     } else {
         json_decref(c.outputs);
         out->outputs = json_object();
+        host_outcome tmp = {.blobs = c.blobs, .nblobs = c.nblobs};
+        host_outcome_free_blobs(&tmp);
     }
     release(&c);
 }

@@ -24,17 +24,31 @@ typedef struct host_task {
     store *store;               /* artifacts: inputs are read and outputs written here;
                                    NULL refuses file inputs and outputs */
     json_t *checkpoint;         /* borrowed: the reference an earlier attempt saved, or NULL */
+    size_t inline_max;          /* a file output up to this size goes back inside the result
+                                   (host_outcome.blobs), not into the store; 0: none */
     /* Called with each checkpoint's reference once it is in the store. */
     void (*saved)(void *arg, const char *ref_json);
     void *saved_arg;
 } host_task;
+
+/* A file output kept out of the store (host_task.inline_max): its hash and content. */
+typedef struct host_blob {
+    char hex[HASH_HEX_LEN + 1];
+    char *data;
+    size_t len;
+} host_blob;
 
 /* The outcome of one run() call. */
 typedef struct host_outcome {
     int status;      /* WEFT_OK, WEFT_RETRY or WEFT_FAIL (after normalisation) */
     char msg[1024];  /* failure message, "" on success */
     json_t *outputs; /* new reference; an object, empty on failure */
+    host_blob *blobs; /* on success: the outputs' blobs not in the store */
+    size_t nblobs;
 } host_outcome;
+
+/* Frees out->blobs. */
+void host_outcome_free_blobs(host_outcome *out);
 
 /* Runs t->type->run under a fresh context and fills *out. A return other than the three
  * results becomes WEFT_FAIL; WEFT_OK with a declared output unset becomes WEFT_FAIL with

@@ -37,6 +37,10 @@ static void send_result(worker *w, running *job, int ok, int cls, const char *ms
     r.error_class = (Weft__ErrorClass)(ok ? ERRC_NONE : cls);
     r.message = (char *)(msg ? msg : "");
     r.outputs_json = (char *)(outputs ? outputs : "{}");
+    if (ok) {
+        r.blobs = job->blobs;
+        r.n_blobs = job->nblobs;
+    }
     r.log.data = (uint8_t *)log;
     r.log.len = loglen;
     /* A secret's value never leaves the worker: masked wherever the task may have put it. */
@@ -61,6 +65,42 @@ static void send_result(worker *w, running *job, int ok, int cls, const char *ms
 
 static void spawn_executor(slot *sl);
 
+/* An ended attempt's scratch directory and log file, removed in libuv's thread pool:
+ * removing a directory can wait for the disk, and the loop has results to send. */
+typedef struct leftovers {
+    uv_work_t work;
+    char *workdir, *log_path;
+} leftovers;
+
+static void remove_leftovers(uv_work_t *wk)
+{
+    leftovers *l = wk->data;
+    fs_remove_tree(l->workdir);
+    unlink(l->log_path);
+}
+
+static void leftovers_removed(uv_work_t *wk, int status)
+{
+    (void)status;
+    leftovers *l = wk->data;
+    free(l->workdir);
+    free(l->log_path);
+    free(l);
+}
+
+static void remove_later(worker *w, running *job)
+{
+    leftovers *l = xcalloc(1, sizeof *l);
+    l->work.data = l;
+    l->workdir = job->workdir;
+    l->log_path = job->log_path;
+    job->workdir = job->log_path = NULL;
+    if (uv_queue_work(&w->loop, &l->work, remove_leftovers, leftovers_removed) != 0) {
+        remove_leftovers(&l->work);
+        leftovers_removed(&l->work, 0);
+    }
+}
+
 static void free_job(worker *w, running *job)
 {
     if (!job)
@@ -68,8 +108,7 @@ static void free_job(worker *w, running *job)
     xfer_cancel(job->transfer);
     if (w->cache)
         bcache_release(w->cache, job->attempt_id);
-    fs_remove_tree(job->workdir);
-    unlink(job->log_path);
+    remove_later(w, job);
     free(job->task);
     free(job->nonce);
     secrets_free(&job->secrets);
@@ -195,7 +234,14 @@ static void on_exec_result(slot *sl, const uint8_t *data, size_t len)
         return;
     }
     int cls = sl->job->cancelled && !res->ok ? ERRC_CANCELLED : (int)res->error_class;
+    /* Only what was asked for: more blobs than that are left out, failing the result. */
+    sl->job->blobs = res->blobs;
+    sl->job->nblobs = sl->job->inline_max ? res->n_blobs : 0;
     conclude(sl, res->ok, cls, res->message, res->outputs_json, res->log.data, res->log.len);
+    if (sl->job) { /* still pushing its outputs (remote: nothing was kept out) */
+        sl->job->blobs = NULL;
+        sl->job->nblobs = 0;
+    }
     weft__exec_result__free_unpacked(res, NULL);
 }
 
@@ -368,6 +414,7 @@ static void exec_start(slot *sl)
     rq.workdir = job->workdir;
     rq.mem_bytes = job->mem_bytes;
     rq.store = job->store;
+    rq.inline_max = job->inline_max;
     rq.checkpoint_json = job->checkpoint_in;
     Weft__Param *values, **vp = secrets_params(&job->secrets, &values);
     rq.secrets = vp;
@@ -558,6 +605,7 @@ void slot_dispatch(worker *w, const Weft__Dispatch *d)
     running *job = new_job(w, d, plugin);
     job->secrets = secrets;
     job->remote = !here;
+    job->inline_max = here ? d->inline_max : 0;
     job->store = xstrdup(!here ? bcache_dir(w->cache) : w->store ? w->store : d->store);
     sl->job = job;
     if (job->remote)

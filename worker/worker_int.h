@@ -43,6 +43,11 @@ typedef struct running {
     char *inputs, *checkpoint_in; /* as dispatched (JSON) */
     char *store;      /* the store the executor uses: the scheduler's, or the blob cache */
     int remote;       /* the store is not on this machine: blobs travel (transfer.h) */
+    uint32_t inline_max; /* file outputs up to this size come back inside the result */
+    /* While its result is sent: the file outputs its executor kept out of the store
+     * (borrowed from the executor's result). */
+    Weft__Blob **blobs;
+    size_t nblobs;
     xfer *transfer;   /* the fetch or push under way, or NULL */
     uint64_t mem_bytes, timeout_ms;
     enum job_phase phase;

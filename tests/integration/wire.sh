@@ -12,8 +12,8 @@
 # - A blob damaged in the scheduler's store is refused by the worker (it does not match its
 #   hash) and the task fails naming it.
 # - A hostile worker gets nothing without the attempt's nonce, nothing the attempt does not
-#   read, cannot store a blob under a hash that is not its content's, and a result naming
-#   an output blob that was never sent fails its task.
+#   read, cannot store a blob under a hash that is not its content's (pushed, or inside
+#   its result), and a result naming an output blob that was never sent fails its task.
 . "$(dirname "$0")/lib.sh"
 if [ "$(id -u)" -ne 0 ] || ! unshare -m true 2>/dev/null; then
     skip "needs root and unshare -m to give workers a filesystem without the store"
@@ -70,6 +70,9 @@ expect_grep "a push whose content is not its hash's is refused and not stored" \
     "$T/peer.out"
 [ -e "$store/00/$(printf '0%.0s' $(seq 63))" ] && fail "the bad push is in the store" ||
     ok "the bad push is not in the store"
+expect_grep "a blob inside a result that is not its hash's content is refused, named" \
+    "worker peer, attempt [0-9]+: a blob inside a result does not hash to 2222222222222222\.\.\." \
+    "$T/scheduler.log"
 expect_grep "the result naming a blob never sent fails its task, saying why" \
     "blob 2222222222222222\.\.\. of the attempt's outputs is not in the scheduler's store: the worker did not send it" \
     "$T/probe.out"

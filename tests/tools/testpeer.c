@@ -43,7 +43,8 @@
  * answers: a fetch without the attempt's nonce ("forged nonce: ..."), a fetch of a blob
  * the attempt has no input of ("other blob: ..."), a fetch of its input ("input: ..."), a
  * push whose content does not match its hash ("bad push: ..."), then a successful Result
- * whose output names a blob it never pushed ("result sent").
+ * whose output names a blob it never pushed, carrying inside it (when the dispatch allows
+ * blobs inside results) content that is not that blob's ("result sent").
  *
  * Over TCP the peer speaks CURVE when $WEFT_KEY and $WEFT_SERVER_KEY are set, or plain
  * TCP with $WEFT_INSECURE=1. */
@@ -458,6 +459,13 @@ static int blob_peer(const char *endpoint, const char *name)
     res.outputs_json = "{\"out\": {\"artifact\": \"2222222222222222222222222222222222222222"
                        "222222222222222222222222\", \"kind\": \"file\", \"name\": \"x\", "
                        "\"size\": 3}}";
+    /* ... and carries it inside, under that hash, though its content is not the hash's. */
+    Weft__Blob forged = WEFT__BLOB__INIT, *forged_v[1] = {&forged};
+    forged.hash = "2222222222222222222222222222222222222222222222222222222222222222";
+    forged.data.data = (uint8_t *)"abc";
+    forged.data.len = 3;
+    res.blobs = forged_v;
+    res.n_blobs = d->inline_max ? 1 : 0;
     Weft__Envelope out = WEFT__ENVELOPE__INIT;
     out.body_case = WEFT__ENVELOPE__BODY_RESULT;
     out.result = &res;
