@@ -31,6 +31,7 @@ typedef struct uploader {
     const char *token;      /* the request's bearer token, relayed with every upload */
     Weft__InlineFile **files; /* small files, sent inside the request */
     size_t nfiles, capfiles;
+    size_t given;           /* inline files the caller put in the request itself */
     char *stage_dir;        /* the staging store's directory (a mkdtemp template until made) */
     store *stage;
     const char *project;
@@ -142,7 +143,7 @@ static int take_inline(uploader *u, const char *path)
     struct stat st;
     size_t len = 0;
     weft_err err = {0};
-    int small = u->nfiles < UPLOAD_INLINE_FILES && stat(abs, &st) == 0 &&
+    int small = u->given + u->nfiles < UPLOAD_INLINE_FILES && stat(abs, &st) == 0 &&
                 S_ISREG(st.st_mode) && st.st_size <= (off_t)UPLOAD_INLINE_MAX &&
                 fs_read_file(abs, UPLOAD_INLINE_MAX, &data, &len, &err) == 0;
     free(abs);
@@ -237,31 +238,53 @@ static void free_params(Weft__Param **params, size_t n)
     free(params);
 }
 
+static void free_file(Weft__InlineFile *f)
+{
+    free(f->path);
+    free(f->data.data);
+    free(f);
+}
+
 static void free_files(Weft__InlineFile **files, size_t n)
 {
-    for (size_t i = 0; files && i < n; i++) {
-        free(files[i]->path);
-        free(files[i]->data.data);
-        free(files[i]);
-    }
+    for (size_t i = 0; files && i < n; i++)
+        free_file(files[i]);
     free(files);
 }
 
-/* Replaces the uploads and inline files a submit or retry request carries. */
+/* The inline files a submit or retry request carries, and their count. */
+static Weft__InlineFile ***files_of(Weft__Envelope *env, size_t **count)
+{
+    int submit = env->body_case == WEFT__ENVELOPE__BODY_SUBMIT;
+    *count = submit ? &env->submit->n_files : &env->retry->n_files;
+    return submit ? &env->submit->files : &env->retry->files;
+}
+
+/* Replaces the uploads a submit or retry request carries, and its inline files after the
+ * first keep (the caller's own), taking params and files. */
 static void set_uploads(Weft__Envelope *env, Weft__Param **params, size_t n,
-                        Weft__InlineFile **files, size_t nfiles)
+                        Weft__InlineFile **files, size_t nfiles, size_t keep)
 {
     int submit = env->body_case == WEFT__ENVELOPE__BODY_SUBMIT;
     Weft__Param ***field = submit ? &env->submit->uploads : &env->retry->uploads;
-    size_t *count = submit ? &env->submit->n_uploads : &env->retry->n_uploads;
-    Weft__InlineFile ***ffield = submit ? &env->submit->files : &env->retry->files;
-    size_t *fcount = submit ? &env->submit->n_files : &env->retry->n_files;
+    size_t *count = submit ? &env->submit->n_uploads : &env->retry->n_uploads, *fcount;
+    Weft__InlineFile ***ffield = files_of(env, &fcount);
     free_params(*field, *count);
-    free_files(*ffield, *fcount);
     *field = params;
     *count = n;
-    *ffield = files;
-    *fcount = nfiles;
+    Weft__InlineFile **all = keep + nfiles ? xcalloc(keep + nfiles, sizeof *all) : NULL;
+    for (size_t i = 0; i < *fcount; i++) {
+        if (i < keep)
+            all[i] = (*ffield)[i];
+        else
+            free_file((*ffield)[i]);
+    }
+    free(*ffield);
+    for (size_t i = 0; i < nfiles; i++)
+        all[keep + i] = files[i];
+    free(files);
+    *ffield = all;
+    *fcount = keep + nfiles;
 }
 
 /* The uploads the reply asks for, or NULL. */
@@ -294,13 +317,13 @@ static void name_where(weft_err *err, const char *path, const char *errors)
 }
 
 static int upload_round(client *cl, const char *only_under, const json_t *ask,
-                        const char *errors, Weft__Envelope *env, weft_err *err)
+                        const char *errors, size_t given, Weft__Envelope *env, weft_err *err)
 {
     char tmpl[4096];
     const char *tmpdir = getenv("TMPDIR");
     snprintf(tmpl, sizeof tmpl, "%s/weft-upload.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
     uploader u = {.cl = cl, .only_under = only_under, .token = env->token,
-                  .blobs = json_array(),
+                  .blobs = json_array(), .given = given,
                   .project = json_string_value(json_object_get(ask, "project"))};
     Weft__Param **params = NULL;
     size_t n = 0;
@@ -318,7 +341,7 @@ static int upload_round(client *cl, const char *only_under, const json_t *ask,
         free_files(u.files, u.nfiles);
         return -1;
     }
-    set_uploads(env, params, n, u.files, u.nfiles);
+    set_uploads(env, params, n, u.files, u.nfiles, given);
     return 0;
 }
 
@@ -350,9 +373,12 @@ static json_t *ask_for_dir(const char *dir, const Weft__Envelope *env)
 int upload_call(client *cl, Weft__Envelope *env, const char *only_under,
                 Weft__Envelope **reply, weft_err *err)
 {
+    size_t *nfiles;
+    files_of(env, &nfiles);
+    size_t given = *nfiles;
     /* Files a gateway was sent go up before the request: the scheduler would ask for them. */
     json_t *ask = only_under && *only_under ? ask_for_dir(only_under, env) : NULL;
-    int rc = ask ? upload_round(cl, only_under, ask, NULL, env, err) : 0;
+    int rc = ask ? upload_round(cl, only_under, ask, NULL, given, env, err) : 0;
     json_decref(ask);
     ask = NULL;
     if (rc == 0)
@@ -361,7 +387,7 @@ int upload_call(client *cl, Weft__Envelope *env, const char *only_under,
         char *errors = xstrdup((*reply)->reply->error);
         weft__envelope__free_unpacked(*reply, NULL);
         *reply = NULL;
-        rc = upload_round(cl, only_under, ask, errors, env, err);
+        rc = upload_round(cl, only_under, ask, errors, given, env, err);
         free(errors);
         json_decref(ask);
         ask = NULL;
@@ -369,6 +395,6 @@ int upload_call(client *cl, Weft__Envelope *env, const char *only_under,
             rc = client_call_retry(cl, env, reply, err);
     }
     json_decref(ask);
-    set_uploads(env, NULL, 0, NULL, 0);
+    set_uploads(env, NULL, 0, NULL, 0, 0);
     return rc;
 }

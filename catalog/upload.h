@@ -21,7 +21,9 @@
  * 0 with *reply (caller frees), or -1 with err. only_under (NULL: anything the client can
  * read) limits what may be sent to the files under that directory ("": nothing): a
  * gateway sends only what its caller sent it, never a file of its own machine; the files
- * in that directory go with the first request, before the scheduler asks. */
+ * in that directory go with the first request, before the scheduler asks. Inline files
+ * env already carries (allocated with malloc, a file's content in hand) go with every
+ * round, count towards UPLOAD_INLINE_FILES, and are freed with the rest. */
 int upload_call(client *cl, Weft__Envelope *env, const char *only_under,
                 Weft__Envelope **reply, weft_err *err);
 

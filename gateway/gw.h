@@ -82,6 +82,9 @@ typedef struct gw_req {
     json_t *form;
     char *updir;              /* this request's uploads (removed when it ends) */
     unsigned nfiles;          /* files kept there */
+    /* Small files given in JSON, sent inside the submit (upload_call frees them). */
+    Weft__InlineFile **sent;
+    size_t nsent, capsent;
     uint64_t received;        /* bytes of the body so far */
     int part_fd;              /* the file being received, or -1 */
     char *part_key;
@@ -138,8 +141,10 @@ int gw_form_begin(gw_req *r);
 void gw_form_take(gw_req *r, const char *data, size_t n);
 /* The form's fields as gw_body_json describes, or NULL answered 400. */
 json_t *gw_form_json(gw_req *r);
-/* Parameters given in JSON as files ({"content": TEXT, "name": NAME}) become files in r's
- * upload directory, their values those paths: 0, or -1 answered (400, 503). */
+/* Parameters given in JSON as files ({"content": TEXT, "name": NAME}) become files the
+ * submit carries: a small one (UPLOAD_INLINE_MAX) inside the request (r->sent, named under
+ * /request/), a larger one as a file in r's upload directory; their values become those
+ * paths. 0, or -1 answered (400, 503). */
 int gw_inline_files(gw_req *r, json_t *params);
 /* Frees the form and removes the files received. */
 void gw_form_end(gw_req *r);

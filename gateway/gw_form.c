@@ -11,16 +11,18 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "catalog/upload.h"
 #include "common/fsutil.h"
 #include "common/xmem.h"
 #include "gateway/gw.h"
 
 #define FORM_BUFFER (64u << 10)
 #define FORM_FIELDS_MAX 512
+#define SENT_DIR "/request" /* where the files given in JSON are said to be (no directory) */
 
-/* The name a received file is kept under: its own, stripped of anything but
+/* The name a received file is kept under, in dir: its own, stripped of anything but
  * [A-Za-z0-9._-] (so the scheduler names it in messages), after a counter. */
-static char *file_path(gw_req *r, const char *filename)
+static char *file_path(gw_req *r, const char *dir, const char *filename)
 {
     char safe[128];
     size_t j = 0;
@@ -30,7 +32,7 @@ static char *file_path(gw_req *r, const char *filename)
     safe[j] = '\0';
     if (!j || safe[0] == '.')
         snprintf(safe, sizeof safe, "upload");
-    return xasprintf("%s/%u-%s", r->updir, r->nfiles++, safe);
+    return xasprintf("%s/%u-%s", dir, r->nfiles++, safe);
 }
 
 /* r's private directory for the files it was sent (made on first use): 0, or -1. */
@@ -55,7 +57,7 @@ static int open_part(gw_req *r, const char *key, const char *filename)
         r->form_error = "cannot make a directory for the uploaded files";
         return -1;
     }
-    char *path = file_path(r, filename);
+    char *path = file_path(r, r->updir, filename);
     r->part_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (r->part_fd < 0) {
         free(path);
@@ -237,13 +239,25 @@ int gw_inline_files(gw_req *r, json_t *params)
                      "{\"content\": TEXT, \"name\": NAME}", field);
             return -1;
         }
+        size_t len = json_string_length(content);
+        if (len <= UPLOAD_INLINE_MAX && r->nsent < UPLOAD_INLINE_FILES) {
+            /* Small: sent inside the submit as it is, no file made. */
+            Weft__InlineFile *f = xcalloc(1, sizeof *f);
+            weft__inline_file__init(f);
+            f->path = file_path(r, SENT_DIR, name ? name : k);
+            f->data.data = len ? memcpy(xmalloc(len), json_string_value(content), len) : NULL;
+            f->data.len = len;
+            xgrow(&r->sent, &r->capsent, r->nsent + 1, sizeof *r->sent);
+            r->sent[r->nsent++] = f;
+            json_object_set_new(params, k, json_string(f->path));
+            continue;
+        }
         if (updir(r) < 0) {
             gw_error(r, 503, "unavailable", NULL, "cannot make a directory for the files sent");
             return -1;
         }
-        char *path = file_path(r, name ? name : k);
+        char *path = file_path(r, r->updir, name ? name : k);
         FILE *f = fopen(path, "wx");
-        size_t len = json_string_length(content);
         int ok = f && fwrite(json_string_value(content), 1, len, f) == len;
         if (f && fclose(f) != 0)
             ok = 0;
@@ -260,6 +274,14 @@ int gw_inline_files(gw_req *r, json_t *params)
 
 void gw_form_end(gw_req *r)
 {
+    for (size_t i = 0; i < r->nsent; i++) {
+        free(r->sent[i]->path);
+        free(r->sent[i]->data.data);
+        free(r->sent[i]);
+    }
+    free(r->sent);
+    r->sent = NULL;
+    r->nsent = 0;
     if (r->updir)
         fs_remove_tree(r->updir);
     free(r->updir);

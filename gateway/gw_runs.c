@@ -254,6 +254,10 @@ json_t *gw_submit(gw_req *r, json_t *body, uint32_t wait_ms, uint64_t *run)
         rq.n_labels = nl;
         rq.wait_ms = wait_ms;
         rq.idempotency_key = (char *)idempotency_key(r, key);
+        rq.files = r->sent; /* upload_call frees them */
+        rq.n_files = r->nsent;
+        r->sent = NULL;
+        r->nsent = r->capsent = 0;
         Weft__Envelope env = WEFT__ENVELOPE__INIT;
         env.body_case = WEFT__ENVELOPE__BODY_SUBMIT;
         env.submit = &rq;

@@ -32,7 +32,7 @@ expect "a token for a new name without a role is refused" 2 $?
 expect_grep "... saying what to give" "no principal of this name: give its role" "$T/token2.err"
 
 port=$(free_port)
-"$WEFT_BIN/weft" serve --state "$state" --listen "http://127.0.0.1:$port" --max-body 64K --max-upload 1M \
+"$WEFT_BIN/weft" serve --state "$state" --listen "http://127.0.0.1:$port" --max-body 96K --max-upload 1M \
     >"$T/gateway.log" 2>&1 &
 GW_PID=$!
 PIDS+=("$GW_PID")
@@ -345,6 +345,15 @@ call "$alice" GET "$url"
 expect "... and its url downloads it" "$(printf 'a,b\n1,2')" "$(cat "$T/resp/$n")"
 expect "... the run is in the catalogue" succeeded \
     "$(sql "$state" "SELECT state FROM runs WHERE id = $exec_run")"
+expect_text "... the file given in JSON travelled inside the submit, named under /request/" \
+    '"/request/[0-9]+-rows\.csv": *\{' "$(sql "$state" "SELECT artifacts FROM runs WHERE id = $exec_run")"
+big=$(python3 -c 'import json; print(json.dumps({"project": "p1", "params": {"who": "dee",
+    "rows": {"content": "z" * 70000 + "\n", "name": "big.csv"}}}))')
+call "$alice" POST /api/v1/workflows/greet/execute --data-binary "$big"
+expect_status "execute with a file given in JSON over 64 KiB (uploaded, not inside)" 200
+expect "... whose output is not inline but downloads whole" "null 70001" \
+    "$(printf '%s' "$body" | jq -r .outputs.rows.content) $(call "$alice" GET \
+    "$(printf '%s' "$body" | jq -r .outputs.rows.url)"; wc -c <"$T/resp/$n")"
 call "$alice" POST /api/v1/workflows/greet/execute --data-binary "$exec_body" -H "Idempotency-Key: e1"
 first=$(printf '%s' "$body" | jq -r .run_id)
 call "$alice" POST /api/v1/workflows/greet/execute --data-binary "$exec_body" -H "Idempotency-Key: e1"
