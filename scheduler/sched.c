@@ -234,8 +234,7 @@ int sched_attempt_authentic(sched *s, const zmq_msg_t *id, const char *sender,
     return 0;
 }
 
-/* What a running attempt's log gained, written where its log is kept (no turn: a file),
- * after the turn's sends. */
+/* What a running attempt's log gained, written where its log is kept (no turn: a file). */
 static void on_log_chunk(sched *s, const zmq_msg_t *id, const char *user,
                          const Weft__LogChunk *c)
 {
@@ -249,9 +248,7 @@ static void on_log_chunk(sched *s, const zmq_msg_t *id, const char *user,
         return;
     char name[300];
     dag_unit_name(core_run_dag(s->core, run), task, elem, name, sizeof name);
-    if (c->offset > CATALOG_LOG_STREAM_MAX || c->data.len > CATALOG_LOG_STREAM_MAX - c->offset)
-        return;
-    sched_log_keep(s, run, name, no, c->offset, 0, c->data.data, c->data.len);
+    catalog_append_log(s->cat, (int64_t)run, name, no, c->offset, c->data.data, c->data.len);
 }
 
 /* Records the checkpoint an attempt saved, once its blobs are in the store. */
@@ -267,7 +264,6 @@ static void save_checkpoint(sched *s, uint64_t attempt, const char *ref_json)
     json_decref(ref);
 }
 
-
 typedef struct named_blobs {
     const Weft__Result *r;
     char *taken; /* r->blobs[i] is referenced by the outputs */
@@ -282,9 +278,9 @@ static void mark_named(void *ud, const json_t *ref)
             nb->taken[i] = 1;
 }
 
-/* The blobs a result carries that its outputs reference go into the journal (at most as
- * many as Dispatch.inline_max allowed); one that is not what it claims is left out, and
- * the outputs then name a blob the store lacks. */
+/* The blobs a result carries that its outputs reference go into the journal (at most
+ * WIRE_INLINE_BLOBS_MAX); one that is not what it claims is left out, and the outputs then
+ * name a blob the store lacks. */
 static void take_blobs(sched *s, const char *worker, const Weft__Result *r,
                        const json_t *outputs)
 {
@@ -321,7 +317,8 @@ static void on_result(sched *s, const zmq_msg_t *id, const char *user, const Wef
         /* It replaces the streamed log, unless it is the end of a longer one. */
         if (r->log.len < WIRE_LOG_MAX ||
             catalog_log_size(s->cat, (int64_t)run, name, no) < (int64_t)(r->log.len - skip))
-            sched_log_keep(s, run, name, no, 0, 1, r->log.data + skip, r->log.len - skip);
+            catalog_write_log(s->cat, (int64_t)run, name, no, r->log.data + skip,
+                              r->log.len - skip);
     }
     /* Kept even from a late result: it is what that attempt got done. */
     if (r->checkpoint_json && r->checkpoint_json[0])
@@ -548,8 +545,7 @@ static void on_prepare(uv_prepare_t *p)
         sched_commit(s);
         sched_flush(s);
         sched_commit(s);
-        sched_logs_write(s);
-        catalog_write_marks(s->cat);
+        catalog_write_marks(s->cat); /* after the sends: only a restart reads it */
         got = sched_drain(s);
     } while ((got || s->nout) && clock_mono_us() < until && !s->stopping);
     if (s->stopping) {
@@ -700,7 +696,6 @@ int sched_run(sched *s)
     uv_run(&s->loop, UV_RUN_DEFAULT);
     sched_commit(s);
     sched_flush(s);
-    sched_logs_write(s);
     return 0;
 }
 
@@ -720,6 +715,7 @@ void sched_destroy(sched **sp)
      * caught it are being closed). */
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
+    s->stopping = 1; /* a sync of the blob journal that ends now starts no other */
     sched_listeners_close(s);
     sched_notify_close(s);
     zsock_close(s->zap);
@@ -743,7 +739,6 @@ void sched_destroy(sched **sp)
     sched_journal_free(s);
     sched_conns_free(s);
     sched_auth_close(s);
-    sched_logs_free(s);
     if (s->cat)
         catalog_write_marks(s->cat);
     catalog_close(&s->cat);

@@ -89,8 +89,6 @@ struct sched {
     uv_signal_t sigint, sigterm;
     outmsg *out;
     size_t nout, capout;
-    struct log_piece *log_pieces; /* attempts' logs, written after the turn's sends */
-    size_t nlog_pieces, caplog_pieces;
     outmsg *backlog;  /* messages to workers whose queue was full, in order */
     size_t nbacklog, capbacklog;
     uv_timer_t backlog_timer;
@@ -295,17 +293,6 @@ int sched_blobs_present(sched *s, const json_t *v, char *why, size_t n);
 /* Forgets what attempt_id was allowed to fetch (it ended). */
 void sched_blob_forget(sched *s, uint64_t attempt_id);
 void sched_blobs_free(sched *s);
-
-/* ---- sched_logs.c: attempts' logs, written after the turn's sends ---- */
-
-/* Keeps len bytes of the log of attempt number attempt of task in run, at offset (whole:
- * the whole log, which the file ends with), for sched_logs_write. */
-void sched_log_keep(sched *s, uint64_t run, const char *task, int attempt, uint64_t offset,
-                    int whole, const uint8_t *data, size_t len);
-/* Writes what was kept, in order. */
-void sched_logs_write(sched *s);
-/* Writes what is left, then frees. */
-void sched_logs_free(sched *s);
 
 /* ---- sched_journal.c: small blobs made durable by the turn's commit ----
  *

@@ -71,7 +71,9 @@ static int replay_one(void *ud, int64_t id, const char *hex, const void *data, s
     weft_err verr = {0};
     int rc = store_verify(r->s->store, ref, &verr);
     json_decref(ref);
-    if (rc == 0 && store_sync_blob(r->s->store, hex, r->err) == 0) {
+    if (rc == 0) { /* whole: made durable where it is */
+        if (store_sync_blob(r->s->store, hex, r->err) < 0)
+            return r->err->code;
         r->kept++;
         return 0;
     }
