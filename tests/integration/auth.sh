@@ -77,11 +77,17 @@ has_line "the scheduler logs the unknown key" "unknown key $(pubkey "$T/stranger
 expect "a wrong server key fails the handshake" 4 "$?"
 expect "nothing was recorded" 0 "$(sql "$state" "SELECT count(*) FROM runs")"
 
-# Roles: a client cannot manage keys or stop the scheduler; a worker key cannot submit.
+# Roles: a client cannot manage keys, issue tokens or stop the scheduler; a worker key cannot
+# submit.
 "$weft" keys ls "${as_alice[@]}" 2>"$T/notadmin.txt"
 expect "a client cannot list keys" 4 "$?"
 expect_grep "... with the reason" "'alice' does not hold the admin role" "$T/notadmin.txt"
 expect_grep "the refusal is logged with the principal" "refused a key request from 'alice'" "$T/scheduler.log"
+"$weft" keys token t1 --role client "${as_alice[@]}" >"$T/token.txt" 2>"$T/notadmin-token.txt"
+expect "a client cannot issue a bearer token" 4 "$?"
+expect_grep "... with the reason" "'alice' does not hold the admin role" "$T/notadmin-token.txt"
+expect "... and none was made or printed" "0 0" \
+    "$(sql "$state" "SELECT count(*) FROM principals WHERE public_key LIKE 'token:%'") $(wc -c <"$T/token.txt")"
 WEFT_KEY="$T/alice.key" WEFT_SERVER_KEY="$skey" "$WEFT_BIN/weft-testpeer" "$ep" shutdown \
     >"$T/shutdown.txt" 2>&1
 expect_grep "a client cannot shut the scheduler down" \
