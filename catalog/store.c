@@ -136,10 +136,7 @@ static int put_data(store *s, const void *data, size_t len, const char *hex, int
 int store_put_data(store *s, const void *data, size_t len, char hex[HASH_HEX_LEN + 1],
                    weft_err *err)
 {
-    hash_ctx h;
-    hash_init(&h);
-    hash_update(&h, data, len);
-    hash_final_hex(&h, hex);
+    hash_hex(data, len, hex);
     return put_data(s, data, len, hex, 1, err);
 }
 
@@ -333,10 +330,7 @@ int store_ref_small_file(const char *path, size_t max, json_t **ref, char **data
     if (rc)
         return rc;
     char hex[HASH_HEX_LEN + 1];
-    hash_ctx h;
-    hash_init(&h);
-    hash_update(&h, *data, *len);
-    hash_final_hex(&h, hex);
+    hash_hex(*data, *len, hex);
     *ref = make_ref(hex, 0, path, *len);
     return 0;
 }

@@ -90,11 +90,8 @@ void auth_token_id(const char *token, char out[AUTH_TOKEN_ID_LEN + 1])
         strspn(token + plen, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                              "0123456789-_") != AUTH_TOKEN_LEN - plen)
         return;
-    hash_ctx h;
-    hash_init(&h);
-    hash_update(&h, token, AUTH_TOKEN_LEN);
     memcpy(out, "token:", 6);
-    hash_final_hex(&h, out + 6);
+    hash_hex(token, AUTH_TOKEN_LEN, out + 6);
 }
 
 static void put_key(auth *a, const char *key, const char *name, int roles,

@@ -20,6 +20,14 @@ void hash_final_hex(hash_ctx *h, char hex[HASH_HEX_LEN + 1])
     sodium_bin2hex(hex, HASH_HEX_LEN + 1, out, sizeof out);
 }
 
+void hash_hex(const void *data, size_t len, char hex[HASH_HEX_LEN + 1])
+{
+    hash_ctx h;
+    hash_init(&h);
+    hash_update(&h, data, len);
+    hash_final_hex(&h, hex);
+}
+
 int hash_hex_valid(const char *s)
 {
     size_t n = strspn(s, "0123456789abcdef");

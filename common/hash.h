@@ -16,6 +16,8 @@ void hash_init(hash_ctx *h);
 void hash_update(hash_ctx *h, const void *data, size_t len);
 /* Writes HASH_HEX_LEN hex digits and a NUL into hex. */
 void hash_final_hex(hash_ctx *h, char hex[HASH_HEX_LEN + 1]);
+/* The hash of len bytes of data, in one call. */
+void hash_hex(const void *data, size_t len, char hex[HASH_HEX_LEN + 1]);
 /* Whether s is a hash as printed: exactly HASH_HEX_LEN lowercase hex digits. */
 int hash_hex_valid(const char *s);
 

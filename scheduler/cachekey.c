@@ -43,9 +43,6 @@ json_t *cachekey_components(const char *type, const char *version, const char *c
 void cachekey_of(const json_t *components, char hex[HASH_HEX_LEN + 1])
 {
     char *text = json_dumps(components, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-    hash_ctx h;
-    hash_init(&h);
-    hash_update(&h, text, strlen(text));
-    hash_final_hex(&h, hex);
+    hash_hex(text, strlen(text), hex);
     free(text);
 }

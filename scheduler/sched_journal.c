@@ -58,10 +58,7 @@ static int replay_one(void *ud, int64_t id, const char *hex, const void *data, s
     replay *r = ud;
     r->last = id;
     char got[HASH_HEX_LEN + 1];
-    hash_ctx h;
-    hash_init(&h);
-    hash_update(&h, data, len);
-    hash_final_hex(&h, got);
+    hash_hex(data, len, got);
     if (strcmp(got, hex) != 0) {
         log_warn("blob journal: entry %lld does not hash to %.16s...; skipped", (long long)id,
                  hex);
@@ -142,10 +139,7 @@ int sched_journal_put(sched *s, const void *data, size_t len, char hex[HASH_HEX_
 {
     if (!s->journal || len > SCHED_JOURNAL_BLOB_MAX)
         return store_put_data(s->store, data, len, hex, err);
-    hash_ctx h;
-    hash_init(&h);
-    hash_update(&h, data, len);
-    hash_final_hex(&h, hex);
+    hash_hex(data, len, hex);
     return journal_add(s, hex, data, len, err);
 }
 
@@ -157,10 +151,7 @@ int sched_journal_take(sched *s, const char *hash, const void *data, size_t len,
         return err_set(err, WEFT_EINVAL, "a blob inside a result has %zu bytes; the limit is "
                        "%u", len, SCHED_JOURNAL_BLOB_MAX);
     char hex[HASH_HEX_LEN + 1];
-    hash_ctx h;
-    hash_init(&h);
-    hash_update(&h, data, len);
-    hash_final_hex(&h, hex);
+    hash_hex(data, len, hex);
     if (strcmp(hex, hash) != 0)
         return err_set(err, WEFT_EINVAL, "a blob inside a result does not hash to %.16s...",
                        hash);

@@ -157,11 +157,8 @@ static int upload_part(void *s, const char *file, size_t bytes, int corrupt)
     weft_err err = {0};
     if (fs_read_file(file, 64u << 20, &data, &len, &err) < 0)
         return 1;
-    hash_ctx h;
     char hex[HASH_HEX_LEN + 1];
-    hash_init(&h);
-    hash_update(&h, data, len);
-    hash_final_hex(&h, hex);
+    hash_hex(data, len, hex);
     if (corrupt)
         hex[0] = hex[0] == '0' ? '1' : '0';
     Weft__UploadRequest up = WEFT__UPLOAD_REQUEST__INIT;
@@ -370,11 +367,8 @@ static void try_fetch(void *s, const char *label, uint64_t attempt, const char *
     if (r->code) {
         printf("%s: %d %s\n", label, r->code, r->error);
     } else {
-        hash_ctx h;
         char hex[HASH_HEX_LEN + 1];
-        hash_init(&h);
-        hash_update(&h, r->data.data, r->data.len);
-        hash_final_hex(&h, hex);
+        hash_hex(r->data.data, r->data.len, hex);
         printf("%s: %zu bytes of %llu, %s\n", label, r->data.len, (unsigned long long)r->size,
                !strcmp(hex, hash) ? "matching its hash" : "NOT matching its hash");
     }

@@ -55,10 +55,7 @@ int test_store(void)
     /* Held: present to has, verify and ref_of (with its size) before any file exists. */
     const char *text = "held bytes";
     char hex[HASH_HEX_LEN + 1];
-    hash_ctx h;
-    hash_init(&h);
-    hash_update(&h, text, 10);
-    hash_final_hex(&h, hex);
+    hash_hex(text, 10, hex);
     json_t *href = json_pack("{s:s, s:s}", "artifact", hex, "kind", "file"), *of = NULL;
     CHECK(!store_has(s, hex));
     store_hold(s, hex, 10);
