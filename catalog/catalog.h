@@ -48,7 +48,7 @@ void catalog_close(catalog **cp);
 int catalog_commit(catalog *c, weft_err *err);
 /* Writes catalog.marks if a commit raised them since it was last written (logged when it
  * cannot be). The scheduler calls it after sending what a turn's commit allowed, so the
- * file's rename is not on the way from a commit to its messages; catalog_close calls it. */
+ * write is not on the way from a commit to its messages; catalog_close calls it. */
 void catalog_write_marks(catalog *c);
 /* Whether this turn has writes to commit. */
 int catalog_in_turn(const catalog *c);

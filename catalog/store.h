@@ -136,7 +136,8 @@ void store_hold(store *s, const char *hex, uint64_t size);
 void store_release_held(store *s);
 /* Stores data, whose hash the caller computed (hex), without syncing it: for a caller that
  * keeps the bytes durable elsewhere until the file system has them (the scheduler's blob
- * journal). Nothing is written when the store holds the blob. */
+ * journal). Nothing is written when the store has the blob's file (a held blob is
+ * written). */
 int store_put_data_unsynced(store *s, const void *data, size_t len, const char *hex,
                             weft_err *err);
 /* fsyncs blob hex (local backend): WEFT_ENOTFOUND when absent. */

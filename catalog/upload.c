@@ -245,7 +245,7 @@ static void free_file(Weft__InlineFile *f)
     free(f);
 }
 
-static void free_files(Weft__InlineFile **files, size_t n)
+void upload_files_free(Weft__InlineFile **files, size_t n)
 {
     for (size_t i = 0; files && i < n; i++)
         free_file(files[i]);
@@ -338,7 +338,7 @@ static int upload_round(client *cl, const char *only_under, const json_t *ask,
         if (u.failed)
             name_where(err, u.failed, errors);
         free_params(params, n);
-        free_files(u.files, u.nfiles);
+        upload_files_free(u.files, u.nfiles);
         return -1;
     }
     set_uploads(env, params, n, u.files, u.nfiles, given);

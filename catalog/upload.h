@@ -17,6 +17,9 @@
 #define UPLOAD_INLINE_MAX (64u << 10) /* the protocol's limits (weft.proto InlineFile) */
 #define UPLOAD_INLINE_FILES 16
 
+/* Frees n inline files (their paths and data, allocated with malloc) and the array. */
+void upload_files_free(Weft__InlineFile **files, size_t n);
+
 /* Sends env (a submit or retry) through cl, with what the scheduler asks for, and returns
  * 0 with *reply (caller frees), or -1 with err. only_under (NULL: anything the client can
  * read) limits what may be sent to the files under that directory ("": nothing): a

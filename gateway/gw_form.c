@@ -274,14 +274,9 @@ int gw_inline_files(gw_req *r, json_t *params)
 
 void gw_form_end(gw_req *r)
 {
-    for (size_t i = 0; i < r->nsent; i++) {
-        free(r->sent[i]->path);
-        free(r->sent[i]->data.data);
-        free(r->sent[i]);
-    }
-    free(r->sent);
+    upload_files_free(r->sent, r->nsent);
     r->sent = NULL;
-    r->nsent = 0;
+    r->nsent = r->capsent = 0;
     if (r->updir)
         fs_remove_tree(r->updir);
     free(r->updir);

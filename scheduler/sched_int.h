@@ -299,10 +299,10 @@ void sched_blobs_free(sched *s);
  * A blob of at most SCHED_JOURNAL_BLOB_MAX bytes for a local store is added to the
  * catalogue's blob journal in the turn that references it (held by the store meanwhile,
  * store_hold), and its store file is written unsynced once that turn has committed, before
- * the turn's messages go: no fsync of its own
- * on the way from a result to what it releases. A sync of the store's file system, off the
- * loop at most once a second, lets the journal drop what it covered; on start, what is
- * still journalled is written again if lost and synced (sched_journal_replay). */
+ * the turn's messages go: no fsync of its own on the way from a result to what it
+ * releases. A sync of the store's file system, off the loop at most once a second, lets the
+ * journal drop what it covered; on start, what is still journalled is written again if lost
+ * and synced (sched_journal_open). */
 
 #define SCHED_JOURNAL_BLOB_MAX (64u << 10)
 

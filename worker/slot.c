@@ -234,7 +234,8 @@ static void on_exec_result(slot *sl, const uint8_t *data, size_t len)
         return;
     }
     int cls = sl->job->cancelled && !res->ok ? ERRC_CANCELLED : (int)res->error_class;
-    /* Only what was asked for: more blobs than that are left out, failing the result. */
+    /* Only when the dispatch asked for them: blobs it did not are left out, and the
+     * outputs then name blobs the scheduler lacks, failing the result. */
     sl->job->blobs = res->blobs;
     sl->job->nblobs = sl->job->inline_max ? res->n_blobs : 0;
     conclude(sl, res->ok, cls, res->message, res->outputs_json, res->log.data, res->log.len);
