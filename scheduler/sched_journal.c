@@ -19,6 +19,9 @@
 #include "scheduler/sched_int.h"
 
 #define SYNC_EVERY_US 1000000 /* at most one sync of the store's file system a second */
+/* Synced entries are dropped by the next turn that commits anyway; by a commit of their
+ * own only when none came for this long (a commit is an fsync on the loop). */
+#define DROP_ALONE_US 1000000
 
 typedef struct pending_blob {
     char hex[HASH_HEX_LEN + 1];
@@ -33,6 +36,7 @@ typedef struct journal {
     int64_t written;      /* every entry up to this id has its file written */
     int64_t dropped;      /* entries up to this id are dropped (or being dropped) */
     int64_t synced;       /* entries up to this id are covered by a finished sync */
+    int64_t synced_us;    /* monotonic, when that sync finished */
     int syncing;          /* a sync is under way in libuv's thread pool */
     int64_t sync_upto;    /* what the sync under way covers */
     int sync_errno;
@@ -199,9 +203,10 @@ static void sync_done(uv_work_t *w, int status)
 {
     journal *j = w->data;
     j->syncing = 0;
-    if (status == 0 && j->sync_errno == 0)
+    if (status == 0 && j->sync_errno == 0) {
         j->synced = j->sync_upto;
-    else if (status == 0)
+        j->synced_us = clock_mono_us();
+    } else if (status == 0)
         log_warn("blob journal: cannot sync the store's file system (%s): %s", j->root,
                  strerror(j->sync_errno));
     sched_journal_tick(j->s);
@@ -212,12 +217,13 @@ void sched_journal_tick(sched *s)
     journal *j = s->journal;
     if (!j)
         return;
-    if (j->synced > j->dropped && !s->degraded) {
+    int64_t now = clock_mono_us();
+    if (j->synced > j->dropped && !s->degraded &&
+        (catalog_in_turn(s->cat) || now - j->synced_us >= DROP_ALONE_US)) {
         /* Joins the turn; should it roll back, the entries stay, which costs a replay. */
         if (catalog_journal_drop(s->cat, j->synced) == 0)
             j->dropped = j->synced;
     }
-    int64_t now = clock_mono_us();
     if (j->syncing || s->stopping || j->written <= j->synced ||
         now - j->last_sync_us < SYNC_EVERY_US)
         return;

@@ -29,8 +29,11 @@
 static void send_result(worker *w, running *job, int ok, int cls, const char *msg,
                         const char *outputs, const uint8_t *log, size_t loglen)
 {
-    logstream_pump(&job->stream, job->log_path, &job->secrets, job->attempt_id,
-                   job->nonce, 1, worker_send_env, w); /* the log's end, before the result */
+    /* The result's log replaces the streamed one unless it is only the end of a longer
+     * one: then the stream's end goes first. */
+    if (loglen >= WIRE_LOG_MAX)
+        logstream_pump(&job->stream, job->log_path, &job->secrets, job->attempt_id,
+                       job->nonce, 1, worker_send_env, w);
     Weft__Result r = WEFT__RESULT__INIT;
     r.attempt_id = job->attempt_id;
     r.ok = ok;
