@@ -48,12 +48,12 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_LAST_CHECKPOINT] = "SELECT checkpoint FROM attempts WHERE run_id = ?1 AND idx = ?2 "
                            "AND elem = ?3 AND checkpoint IS NOT NULL ORDER BY number DESC "
                            "LIMIT 1",
+    [ST_RETRY_OF] = "SELECT retry_of FROM runs WHERE id = ?1",
     [ST_RETRIED_CHECKPOINT] =
-        "SELECT a.checkpoint FROM runs r "
-        "JOIN tasks t ON t.run_id = r.retry_of AND t.name = ?2 AND t.elem = ?3 "
+        "SELECT a.checkpoint FROM tasks t "
         "JOIN attempts a ON a.run_id = t.run_id AND a.idx = t.idx AND a.elem = t.elem "
-        "WHERE r.id = ?1 AND t.state != 'succeeded' AND t.inputs = ?4 "
-        "AND a.checkpoint IS NOT NULL ORDER BY a.number DESC LIMIT 1",
+        "WHERE t.run_id = ?1 AND t.name = ?2 AND t.elem = ?3 AND t.state != 'succeeded' "
+        "AND t.inputs = ?4 AND a.checkpoint IS NOT NULL ORDER BY a.number DESC LIMIT 1",
     [ST_FINISH_RUN] = "UPDATE runs SET state = ?2, error = ?3, finished_us = ?4 WHERE id = ?1",
     [ST_PUT_WORKER] = "INSERT INTO workers(name, slots, types, state, first_seen_us, "
                       "last_seen_us) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT(name) DO "
@@ -378,9 +378,16 @@ char *catalog_resume_checkpoint(catalog *c, const catalog_attempt *a)
         if (ref)
             return ref;
     }
-    if (!a->task_name || !a->inputs || !(s = cat_stmt(c, ST_RETRIED_CHECKPOINT)))
+    /* A run that retries another (a lookup by key, where the next query would set up a
+     * sort even when it finds nothing). */
+    if (!a->task_name || !a->inputs || !(s = cat_stmt(c, ST_RETRY_OF)))
         return NULL;
     sqlite3_bind_int64(s, 1, a->run);
+    int64_t retried = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    if (!retried || !(s = cat_stmt(c, ST_RETRIED_CHECKPOINT)))
+        return NULL;
+    sqlite3_bind_int64(s, 1, retried);
     cat_bind_text(s, 2, a->task_name);
     sqlite3_bind_int(s, 3, a->elem);
     cat_bind_text(s, 4, a->inputs);

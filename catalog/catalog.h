@@ -409,6 +409,12 @@ json_t *catalog_query_edges(catalog *c, int64_t run, weft_err *err);
 json_t *catalog_query_run_row(catalog *c, int64_t run, weft_err *err);
 json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int limit,
                              weft_err *err);
+/* A run's progress, for a client following it: {"seq": S, "counts": {state: n}, "events":
+ * [...]}: its tasks and map elements counted by state (when count; else "counts" is {}),
+ * and the notable events (a task failed or waiting to retry, and the run's own) with a
+ * sequence number after after_seq, up to S, the cursor for the next call. */
+json_t *catalog_query_progress(catalog *c, int64_t run, int64_t after_seq, int count,
+                               weft_err *err);
 /* The runs in state "running", oldest first: [{"id", "created_us"}, ...]. */
 json_t *catalog_query_open_runs(catalog *c, weft_err *err);
 /* What a restarted scheduler needs to rebuild a run: {"id", "file", "spec", "params",

@@ -417,6 +417,8 @@ void catalog_close(catalog **cp)
         catalog_write_marks(c);
         for (int i = 0; i < ST__COUNT; i++)
             sqlite3_finalize(c->stmts[i]);
+        for (int i = 0; i < CAT_QUERIES; i++)
+            cat_query_forget(&c->queries[i]);
         sqlite3_close(c->db);
     }
     free(c->dir);

@@ -13,7 +13,7 @@ enum stmt_id {
     ST_PUT_WORKFLOW, ST_GET_WORKFLOW, ST_CREATE_RUN, ST_ADD_TASK, ST_ADD_EDGE, ST_UPDATE_TASK,
     ST_START_ATTEMPT, ST_TASK_RUNNING, ST_FINISH_ATTEMPT, ST_FINISH_RUN, ST_PUT_WORKER,
     ST_EVENT, ST_CANCEL_RUN, ST_TASK_LOOKUP, ST_TASK_SOURCE, ST_CACHE_GET, ST_CACHE_HIT,
-    ST_CACHE_PUT, ST_CACHE_DEL, ST_SAVE_CHECKPOINT, ST_LAST_CHECKPOINT, ST_RETRIED_CHECKPOINT,
+    ST_CACHE_PUT, ST_CACHE_DEL, ST_SAVE_CHECKPOINT, ST_LAST_CHECKPOINT, ST_RETRY_OF, ST_RETRIED_CHECKPOINT,
     ST_WORKER_STATE, ST_REQUEST_GET, ST_REQUEST_PUT, ST_KEY_ADD, ST_KEY_REVOKE, ST_PROJECT_SET,
     ST_UPLOAD_PUT, ST_UPLOAD_HAS, ST_TASK_INPUTS,
     /* catalog_schedule.c's, with their SQL there */
@@ -26,6 +26,14 @@ enum stmt_id {
     ST_JOURNAL_ADD, ST_JOURNAL_DROP,
     ST__COUNT
 };
+
+/* A read query's prepared statement, kept for the next call with the same SQL text. */
+#define CAT_QUERIES 32
+typedef struct cat_query {
+    char *sql;
+    sqlite3_stmt *st;
+    uint64_t used; /* the query clock when last used (the least recent is replaced) */
+} cat_query;
 
 struct catalog {
     sqlite3 *db;
@@ -46,6 +54,8 @@ struct catalog {
     int marks_due;             /* marks raised by a commit, not yet written (catalog_write_marks) */
     int64_t requests_pruned_us;
     sqlite3_stmt *stmts[ST__COUNT];
+    cat_query queries[CAT_QUERIES];
+    uint64_t query_clock;
 };
 
 /* PRAGMA quick_check (integrity_check when full) of db, the file at path: 0, or
@@ -77,11 +87,14 @@ void cat_bind_unit(sqlite3_stmt *s, int64_t run, int idx, int elem);
 /* Steps a write; 0 or WEFT_EDB (logged). */
 int cat_done(catalog *c, sqlite3_stmt *s, const char *what);
 /* Runs sql with int64 arguments (and one text argument after them) and returns the rows as
- * an array of objects keyed by column; JSON columns come back as JSON. NULL with err. */
+ * an array of objects keyed by column; JSON columns come back as JSON. NULL with err. Its
+ * statement is kept for the next call with the same text (catalog.queries). */
 json_t *cat_rows(catalog *c, const char *sql, const int64_t *args, int nargs,
                  const char *text_arg, weft_err *err);
 /* The same for a prepared, bound statement, which it finalizes. */
 json_t *cat_rows_stmt(catalog *c, sqlite3_stmt *st, weft_err *err);
+/* Finalizes a kept query and empties its place. */
+void cat_query_forget(cat_query *q);
 /* The one row sql (?1 = run) returns, or NULL with "no run N". */
 json_t *cat_run_row(catalog *c, const char *sql, int64_t run, weft_err *err);
 

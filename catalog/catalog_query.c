@@ -13,24 +13,70 @@
 
 #define LOG_READ_MAX (8u << 20)
 
+/* The prepared statement for sql, reset and unbound: kept from an earlier call with the same
+ * text (preparing costs more than most of the queries it serves), else prepared and kept in
+ * place of the least recently used. NULL with err. */
+static sqlite3_stmt *query_stmt(catalog *c, const char *sql, weft_err *err)
+{
+    cat_query *q = NULL, *oldest = &c->queries[0];
+    for (int i = 0; i < CAT_QUERIES && !q; i++) {
+        cat_query *k = &c->queries[i];
+        if (k->sql && strcmp(k->sql, sql) == 0)
+            q = k;
+        else if (k->used < oldest->used)
+            oldest = k;
+    }
+    if (!q) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+            SQLITE_OK) {
+            err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
+            return NULL;
+        }
+        q = oldest;
+        cat_query_forget(q);
+        q->sql = xstrdup(sql);
+        q->st = st;
+    }
+    q->used = ++c->query_clock;
+    sqlite3_reset(q->st);
+    sqlite3_clear_bindings(q->st);
+    return q->st;
+}
+
+void cat_query_forget(cat_query *q)
+{
+    sqlite3_finalize(q->st);
+    free(q->sql);
+    *q = (cat_query){0};
+}
+
+/* The rows st yields, as JSON (see cat_rows); st is left reset, holding no snapshot. */
+static json_t *rows_of(catalog *c, sqlite3_stmt *st, weft_err *err);
+
 /* Runs sql with int64 bindings and returns the rows as an array of objects keyed by
  * column name. */
 json_t *cat_rows(catalog *c, const char *sql, const int64_t *args, int nargs,
                  const char *text_arg, weft_err *err)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
+    sqlite3_stmt *st = query_stmt(c, sql, err);
+    if (!st)
         return NULL;
-    }
     for (int i = 0; i < nargs; i++)
         sqlite3_bind_int64(st, i + 1, args[i]);
     if (text_arg)
         sqlite3_bind_text(st, nargs + 1, text_arg, -1, SQLITE_TRANSIENT);
-    return cat_rows_stmt(c, st, err);
+    return rows_of(c, st, err);
 }
 
 json_t *cat_rows_stmt(catalog *c, sqlite3_stmt *st, weft_err *err)
+{
+    json_t *out = rows_of(c, st, err);
+    sqlite3_finalize(st);
+    return out;
+}
+
+static json_t *rows_of(catalog *c, sqlite3_stmt *st, weft_err *err)
 {
     json_t *out = json_array();
     int rc;
@@ -70,7 +116,7 @@ json_t *cat_rows_stmt(catalog *c, sqlite3_stmt *st, weft_err *err)
         json_decref(out);
         out = NULL;
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     return out;
 }
 
@@ -227,6 +273,43 @@ json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int lim
                 "SELECT seq, ts_us, task, kind, detail FROM events "
                 "WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
                 args, 3, NULL, err);
+}
+
+json_t *catalog_query_progress(catalog *c, int64_t run, int64_t after_seq, int count,
+                               weft_err *err)
+{
+    int64_t args[] = {run, after_seq, 0};
+    json_t *last = cat_rows(c, "SELECT coalesce(max(seq), 0) AS seq FROM events "
+                               "WHERE run_id = ?1", args, 1, NULL, err);
+    if (!last)
+        return NULL;
+    args[2] = json_integer_value(json_object_get(json_array_get(last, 0), "seq"));
+    json_decref(last);
+    json_t *events = cat_rows(c,
+                              "SELECT seq, ts_us, task, kind, detail FROM events "
+                              "WHERE run_id = ?1 AND seq > ?2 AND seq <= ?3 AND (task IS NULL "
+                              "OR kind IN ('failed', 'retry_wait')) ORDER BY seq LIMIT 1000",
+                              args, 3, NULL, err);
+    json_t *states = !events ? NULL
+                     : !count ? json_array()
+                              : cat_rows(c, "SELECT state, count(*) AS n FROM tasks "
+                                            "WHERE run_id = ?1 GROUP BY state",
+                                         args, 1, NULL, err);
+    if (!states) {
+        json_decref(events);
+        return NULL;
+    }
+    if (json_array_size(events) == 1000)
+        args[2] = json_integer_value(json_object_get(json_array_get(events, 999), "seq"));
+    json_t *counts = json_object();
+    size_t i;
+    json_t *row;
+    json_array_foreach(states, i, row)
+        json_object_set(counts, json_string_value(json_object_get(row, "state")),
+                        json_object_get(row, "n"));
+    json_decref(states);
+    return json_pack("{s:I, s:o, s:o}", "seq", (json_int_t)args[2], "counts", counts,
+                     "events", events);
 }
 
 json_t *catalog_query_open_runs(catalog *c, weft_err *err)

@@ -160,8 +160,8 @@ static char *span(json_int_t from_us, json_int_t to_us, char *buf, size_t n)
 /* ---- following a run ---- */
 
 typedef struct progress {
-    size_t total, succeeded, failed, skipped; /* tasks and map elements */
-    strmap *running;                          /* names of those with an attempt out */
+    size_t total, succeeded, failed, skipped, running; /* tasks and map elements */
+    strmap *names; /* line mode: names of those with an attempt out */
     int tty;
 } progress;
 
@@ -174,63 +174,57 @@ static void draw(const progress *p)
     for (int i = 0; i < width; i++)
         putchar(i < filled ? '#' : '-');
     printf("] %zu/%zu  %zu succeeded  %zu failed  %zu running ", done, p->total, p->succeeded,
-           p->failed + p->skipped, strmap_count(p->running));
+           p->failed + p->skipped, p->running);
     fflush(stdout);
 }
 
-/* Applies one event; prints a line for it when not drawing a bar. Returns 1 at run end. */
-static int on_event(const json_t *e, progress *p, int quiet, int *failed)
+/* Whether e is the run's own end event (then *failed says how it ended). */
+static int run_ended(const json_t *e, int *failed)
 {
-    const char *kind = cli_str(e, "kind"), *task = cli_str(e, "task");
-    const char *detail = cli_str(e, "detail");
-    if (!*task) {
-        if (!strcmp(kind, "succeeded") || !strcmp(kind, "failed") || !strcmp(kind, "cancelled")) {
-            *failed = strcmp(kind, "succeeded") != 0;
-            return 1;
-        }
+    const char *kind = cli_str(e, "kind");
+    if (*cli_str(e, "task") ||
+        (strcmp(kind, "succeeded") && strcmp(kind, "failed") && strcmp(kind, "cancelled")))
         return 0;
-    }
-    if (!strcmp(kind, "dispatched"))
-        strmap_put(p->running, task, (void *)1);
-    else if (strcmp(kind, "ready") && strcmp(kind, "running") && strcmp(kind, "map"))
-        strmap_del(p->running, task);
-    if (!strcmp(kind, "succeeded"))
-        p->succeeded++;
-    else if (!strcmp(kind, "failed"))
-        p->failed++;
-    else if (!strcmp(kind, "skipped") || !strcmp(kind, "cancelled"))
-        p->skipped++;
-    else if (!strcmp(kind, "map"))
-        p->total += strtoull(detail, NULL, 10); /* "N elements" */
-    int notable = !strcmp(kind, "failed") || !strcmp(kind, "retry_wait");
-    if (quiet || (p->tty && !notable))
-        return 0;
-    if (!strcmp(kind, "ready") || !strcmp(kind, "pending") || !strcmp(kind, "running"))
-        return 0;
+    *failed = strcmp(kind, "succeeded") != 0;
+    return 1;
+}
+
+static void print_event(const json_t *e, const progress *p)
+{
+    const char *kind = cli_str(e, "kind"), *detail = cli_str(e, "detail");
     if (p->tty)
         printf("\r\033[K");
-    printf("%s%-10s%s %s%s%s\n", paint(kind), kind, reset(), task, *detail ? ": " : "", detail);
+    printf("%s%-10s%s %s%s%s\n", paint(kind), kind, reset(), cli_str(e, "task"),
+           *detail ? ": " : "", detail);
+}
+
+/* Line mode: applies one event and prints a line for it. Returns 1 at run end. */
+static int on_event(const json_t *e, progress *p, int *failed)
+{
+    const char *kind = cli_str(e, "kind"), *task = cli_str(e, "task");
+    if (!*task)
+        return run_ended(e, failed);
+    if (!strcmp(kind, "dispatched"))
+        strmap_put(p->names, task, (void *)1);
+    else if (strcmp(kind, "ready") && strcmp(kind, "running") && strcmp(kind, "map"))
+        strmap_del(p->names, task);
+    if (strcmp(kind, "ready") && strcmp(kind, "pending") && strcmp(kind, "running"))
+        print_event(e, p);
     return 0;
 }
 
-int follow_run(source *s, uint64_t run, int quiet)
+/* Prints every event of the run as it happens (output that is not a terminal). */
+static int follow_events(source *s, uint64_t run)
 {
     weft_err err = {0};
-    json_t *r = source_query(s, WEFT__QUERY_KIND__QUERY_STATUS, run, NULL, 0, &err);
-    if (!r)
-        return cli_exit_for(&err);
-    progress p = {.total = (size_t)geti(r, "ntasks"), .tty = !quiet && isatty(1),
-                  .running = strmap_new()};
-    json_decref(r);
+    progress p = {.names = strmap_new()};
     json_int_t seq = 0;
     int ended = 0, failed = 0;
     while (!ended) {
         json_t *events =
             source_query(s, WEFT__QUERY_KIND__QUERY_EVENTS, run, NULL, (uint64_t)seq, &err);
         if (!events) {
-            if (p.tty)
-                printf("\n");
-            strmap_destroy(&p.running);
+            strmap_destroy(&p.names);
             return cli_exit_for(&err);
         }
         size_t i;
@@ -240,19 +234,80 @@ int follow_run(source *s, uint64_t run, int quiet)
         {
             seq = geti(e, "seq");
             if (!ended)
-                ended = on_event(e, &p, quiet, &failed);
+                ended = on_event(e, &p, &failed);
         }
-        if (p.tty)
-            draw(&p);
         if (!ended && json_array_size(events) == 0) {
             struct timespec ts = {0, FOLLOW_POLL_MS * 1000000L};
             nanosleep(&ts, NULL);
         }
         json_decref(events);
     }
+    strmap_destroy(&p.names);
+    return failed ? EXIT_RUN_FAILED : EXIT_OK;
+}
+
+/* The bar's numbers from a progress answer's counts by state. */
+static void count_progress(const json_t *counts, progress *p)
+{
+    const char *k;
+    json_t *v;
+    *p = (progress){.tty = p->tty};
+    json_object_foreach((json_t *)counts, k, v)
+    {
+        size_t n = (size_t)json_integer_value(v);
+        p->total += n;
+        if (!strcmp(k, "succeeded"))
+            p->succeeded += n;
+        else if (!strcmp(k, "failed"))
+            p->failed += n;
+        else if (!strcmp(k, "running"))
+            p->running += n;
+        else if (strcmp(k, "pending") && strcmp(k, "ready") && strcmp(k, "retry_wait"))
+            p->skipped += n; /* skipped, cancelled, caught, not run */
+    }
+}
+
+/* Follows a run by its counts and notable events (a bar on a terminal, or nothing when
+ * quiet): the scheduler counts, the client holds no copy of the run's tasks. */
+int follow_run(source *s, uint64_t run, int quiet)
+{
+    progress p = {.tty = !quiet && isatty(1)};
+    if (!quiet && !p.tty)
+        return follow_events(s, run);
+    weft_err err = {0};
+    json_int_t seq = 0;
+    int ended = 0, failed = 0;
+    while (!ended) {
+        json_t *j = source_query(s, WEFT__QUERY_KIND__QUERY_PROGRESS, run, NULL,
+                                 (uint64_t)seq, &err);
+        if (!j) {
+            if (p.tty)
+                printf("\n");
+            return cli_exit_for(&err);
+        }
+        count_progress(json_object_get(j, "counts"), &p);
+        json_t *events = json_object_get(j, "events");
+        cli_for_terminal(events);
+        size_t i;
+        json_t *e;
+        json_array_foreach(events, i, e)
+        {
+            if (!ended)
+                ended = run_ended(e, &failed);
+            if (p.tty && *cli_str(e, "task"))
+                print_event(e, &p);
+        }
+        seq = geti(j, "seq");
+        json_decref(j);
+        if (p.tty)
+            draw(&p);
+        if (!ended) {
+            struct timespec ts = {0, FOLLOW_POLL_MS * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
     if (p.tty)
         printf("\n");
-    strmap_destroy(&p.running);
     return failed ? EXIT_RUN_FAILED : EXIT_OK;
 }
 

@@ -112,6 +112,8 @@ json_t *source_query(source *s, Weft__QueryKind kind, uint64_t run, const char *
         return catalog_query_logs(s->cat, (int64_t)run, task, err);
     case WEFT__QUERY_KIND__QUERY_EVENTS:
         return catalog_query_events(s->cat, (int64_t)run, (int64_t)after_seq, 1000, err);
+    case WEFT__QUERY_KIND__QUERY_PROGRESS:
+        return catalog_query_progress(s->cat, (int64_t)run, (int64_t)after_seq, 1, err);
     case WEFT__QUERY_KIND__QUERY_NOTIFICATIONS:
         return catalog_query_notifications(s->cat, (int64_t)run, NULL, (int)s->o->limit, err);
     default:

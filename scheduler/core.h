@@ -192,6 +192,9 @@ int64_t core_next_deadline(const core *c);
 const dag *core_run_dag(const core *c, uint64_t run_id);
 /* Whether the run is still going. */
 int core_run_active(const core *c, uint64_t run_id);
+/* The run's tasks and map elements counted by state (enum task_state) into
+ * counts[TS__COUNT]; 0 when the core does not hold the run. */
+int core_run_counts(const core *c, uint64_t run_id, size_t *counts);
 /* The outputs of task (a dag index) of run, while the core holds the run (up to the step
  * after it ended), or NULL. */
 const json_t *core_task_outputs(const core *c, uint64_t run_id, int task);

@@ -22,6 +22,18 @@ int core_run_active(const core *c, uint64_t run_id)
     return u64map_get(c->runs, run_id) != NULL;
 }
 
+int core_run_counts(const core *c, uint64_t run_id, size_t *counts)
+{
+    const crun *r = u64map_get(c->runs, run_id);
+    if (!r)
+        return 0;
+    for (int i = 0; i < TS__COUNT; i++)
+        counts[i] = 0;
+    for (size_t i = 0; i < r->nslots; i++)
+        counts[r->t[i].state]++;
+    return 1;
+}
+
 int core_attempt_info(const core *c, uint64_t attempt_id, uint64_t *run_id, int *task,
                       int *elem, int *attempt_no)
 {

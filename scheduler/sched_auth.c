@@ -165,8 +165,7 @@ void sched_nonce(const sched *s, uint64_t attempt_id, char out[33])
     for (int i = 0; i < 8; i++)
         le[i] = (uint8_t)(attempt_id >> (8 * i));
     crypto_generichash(h, sizeof h, le, sizeof le, s->nonce_key, sizeof s->nonce_key);
-    for (int i = 0; i < 16; i++)
-        snprintf(out + 2 * i, 3, "%02x", h[i]);
+    sodium_bin2hex(out, 33, h, sizeof h);
 }
 
 /* ---- authorization ---- */

@@ -388,6 +388,24 @@ static void list_runs(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     free(labels);
 }
 
+/* The catalogue's progress of a run, counted by the core while it holds the run (a count
+ * over the catalogue's rows of a large run, at every poll, costs more than the run). */
+static json_t *progress(sched *s, uint64_t run, uint64_t after_seq, weft_err *err)
+{
+    size_t counts[TS__COUNT];
+    int held = core_run_counts(s->core, run, counts);
+    json_t *j = catalog_query_progress(s->cat, (int64_t)run, (int64_t)after_seq, !held, err);
+    if (j && held) {
+        json_t *c = json_object();
+        for (int i = 0; i < TS__COUNT; i++)
+            if (counts[i])
+                json_object_set_new(c, core_task_state_name(i),
+                                    json_integer((json_int_t)counts[i]));
+        json_object_set_new(j, "counts", c);
+    }
+    return j;
+}
+
 void sched_on_query(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                     const Weft__QueryRequest *q)
 {
@@ -423,6 +441,9 @@ void sched_on_query(sched *s, const zmq_msg_t *id, const auth_peer *peer,
             s, id,
             catalog_query_events(s->cat, (int64_t)q->run_id, (int64_t)q->after_seq, limit, &err),
             &err);
+        break;
+    case WEFT__QUERY_KIND__QUERY_PROGRESS:
+        sched_reply_json(s, id, progress(s, q->run_id, q->after_seq, &err), &err);
         break;
     case WEFT__QUERY_KIND__QUERY_LOG_TAIL:
         sched_reply_json(s, id, catalog_query_log_tail(s->cat, (int64_t)q->run_id, q->task,

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <sodium.h>
 #include <zmq.h>
 
 #include "common/log.h"
@@ -150,9 +151,7 @@ static char *conn_key(const listener *via, const uint8_t *rid, size_t len)
 {
     char *k = xmalloc(2 * len + 2);
     k[0] = (char)('0' + via->index);
-    for (size_t i = 0; i < len; i++)
-        snprintf(k + 1 + 2 * i, 3, "%02x", rid[i]);
-    k[1 + 2 * len] = '\0';
+    sodium_bin2hex(k + 1, 2 * len + 1, rid, len);
     return k;
 }
 

@@ -76,6 +76,14 @@ for cmd in "status 1" "logs 1" "events 1" "cancel 1" "retry 1" "retry 1 --dry-ru
     expect "bob: weft $cmd is refused" 4 "$?"
     expect_grep "... with the reason" "refused: run 1 is not in a project 'bob' may use" "$T/bob-cmd.txt"
 done
+# Nor the progress a following client asks for (weft submit --wait on a terminal).
+WEFT_KEY="$T/bob.key" WEFT_SERVER_KEY="$skey" "$WEFT_BIN/weft-testpeer" "$ep" progress 1 \
+    >"$T/bob-progress.txt" 2>&1
+expect_grep "bob: the progress of run 1 is refused, with the reason" \
+    "^progress: -[0-9]+ refused: run 1 is not in a project 'bob' may use" "$T/bob-progress.txt"
+WEFT_KEY="$T/alice.key" WEFT_SERVER_KEY="$skey" "$WEFT_BIN/weft-testpeer" "$ep" progress 1 \
+    >"$T/alice-progress.txt" 2>&1
+expect_grep "alice: the progress of run 1 is answered" "^progress: 0 $" "$T/alice-progress.txt"
 "$weft" status 99 "${as_bob[@]}" 2>"$T/bob-99.txt"
 expect "an unknown run is still unknown" 2 "$?"
 "$weft" list "${as_bob[@]}" --json >"$T/bob-list.json" || fail "bob list"

@@ -50,9 +50,13 @@ submit() { "$weft" submit "$T/pipe.yaml" --scheduler "$ep" --wait "$@"; }
 q() { sql "$state" "$1"; }
 failed_items() { q "SELECT group_concat(elem + 1, ' ') FROM (SELECT elem FROM tasks WHERE run_id = $1 AND name LIKE 'square[%' AND state = '$2' ORDER BY elem)"; }
 
-# Run 1: 7 elements fail; the stages below the map are skipped.
-submit >"$T/run1.out" 2>&1
+# Run 1: 7 elements fail; the stages below the map are skipped. On a terminal (script(1)),
+# the bar shows what the scheduler counted, and each failure has its line.
+script -qec "$weft submit $T/pipe.yaml --scheduler $ep --wait" /dev/null >"$T/run1.out" 2>&1
 expect "run 1 fails" 1 $?
+expect_grep "the bar ends with every task and element counted" \
+    "105/105  94 succeeded  11 failed  0 running" "$T/run1.out"
+expect "each failed element has its line" 7 "$(grep -c 'm square\[[0-9]*\]: ' "$T/run1.out")"
 expect "exactly the 7 bad items failed" "3 17 29 44 58 71 96" "$(failed_items 1 failed)"
 expect "93 elements succeeded" 93 "$(q "SELECT count(*) FROM tasks WHERE run_id = 1 AND elem >= 0 AND state = 'succeeded'")"
 expect "the stages below the map were skipped" "skipped skipped skipped" "$(q "SELECT group_concat(state, ' ') FROM (SELECT state FROM tasks WHERE run_id = 1 AND name IN ('combine', 'analyze', 'report') ORDER BY idx)")"
@@ -129,4 +133,26 @@ expect_grep "and named" "weft: no run 99" "$T/bad2.out"
 expect "an unknown parameter is refused" 2 $?
 expect_grep "and named" "-p nope: the workflow has no parameter 'nope'" "$T/bad3.out"
 expect "no run was created by the refused requests" 4 "$(q "SELECT max(id) FROM runs")"
+# A weft retry run's first attempt resumes from the last checkpoint its task saved in the
+# failed run (same inputs), instead of starting over; a run that retries none starts over.
+seq 1 50 | sed 's/^/counted line /' >"$T/text.txt"
+cat >"$T/wc.yaml" <<YAML
+workflow: wc
+tasks:
+  count:
+    type: example.wordcount
+    retry: { max_attempts: 1 }
+    with: { text: $T/text.txt, every: 10, crash_after: 25 }
+YAML
+"$weft" submit "$T/wc.yaml" --scheduler "$ep" --wait >"$T/wc1.out" 2>&1
+expect "the counting run fails (its plugin crashes at line 25)" 1 $?
+wc_run=$(q "SELECT max(id) FROM runs")
+expect "its attempt left a checkpoint" 1 \
+    "$(q "SELECT count(*) FROM attempts WHERE run_id = $wc_run AND checkpoint IS NOT NULL")"
+"$weft" retry "$wc_run" --scheduler "$ep" --wait >"$T/wc2.out" 2>&1
+expect "its retry succeeds" 0 $?
+expect "... resuming after the checkpoint of line 20" 20 \
+    "$(q "SELECT json_extract(outputs, '\$.resumed_at') FROM tasks WHERE run_id = $((wc_run + 1))")"
+expect "... having counted the words of every line" 150 \
+    "$(q "SELECT json_extract(outputs, '\$.words') FROM tasks WHERE run_id = $((wc_run + 1))")"
 finish

@@ -27,6 +27,9 @@
  * "first: CODE", waits (at most 20 s) until FILE exists, asks again on the same connection
  * and prints "second: CODE ERROR".
  *
+ * weft-testpeer ENDPOINT progress RUN: asks for RUN's progress (what a following client
+ * asks for) and prints "progress: CODE ERROR".
+ *
  * weft-testpeer ENDPOINT hold NAME SECONDS: a worker that registers (one noop slot),
  * heartbeats, takes dispatches and never answers them; prints "dispatch ID" and "stop ID"
  * for what it receives, for SECONDS.
@@ -244,11 +247,12 @@ static int forge_result(const char *endpoint, const char *name, uint64_t attempt
     return rc < 0 ? 1 : 0;
 }
 
-/* One status query on s; prints its code (and error) after label. */
-static int query_once(void *s, const char *label, Weft__QueryKind kind)
+/* One query of kind (about run) on s; prints its code (and error) after label. */
+static int query_once(void *s, const char *label, Weft__QueryKind kind, uint64_t run)
 {
     Weft__QueryRequest q = WEFT__QUERY_REQUEST__INIT;
     q.kind = kind;
+    q.run_id = run;
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_QUERY;
     env.query = &q;
@@ -271,11 +275,11 @@ static int query_twice(const char *endpoint, const char *file)
     void *ctx = zmq_ctx_new(), *s = open_peer(ctx, endpoint, 0);
     if (!s)
         return 1;
-    int rc = query_once(s, "first", WEFT__QUERY_KIND__QUERY_STATUS);
+    int rc = query_once(s, "first", WEFT__QUERY_KIND__QUERY_STATUS, 0);
     for (int i = 0; i < 200 && access(file, F_OK) != 0; i++)
         usleep(100000);
     if (rc == 0)
-        rc = query_once(s, "second", WEFT__QUERY_KIND__QUERY_STATUS);
+        rc = query_once(s, "second", WEFT__QUERY_KIND__QUERY_STATUS, 0);
     zmq_close(s);
     zmq_ctx_term(ctx);
     return rc < 0 ? 1 : 0;
@@ -473,6 +477,18 @@ static int blob_peer(const char *endpoint, const char *name)
     return rc < 0 ? 1 : 0;
 }
 
+/* One progress query for run. */
+static int progress(const char *endpoint, uint64_t run)
+{
+    void *ctx = zmq_ctx_new(), *s = open_peer(ctx, endpoint, 0);
+    if (!s)
+        return 1;
+    int rc = query_once(s, "progress", WEFT__QUERY_KIND__QUERY_PROGRESS, run);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    return rc < 0 ? 1 : 0;
+}
+
 /* N status queries whose replies are never read. */
 static int flood(const char *endpoint, int n, uint64_t run)
 {
@@ -509,6 +525,8 @@ int main(int argc, char **argv)
         return register_raw(argv[1], argv[3], argv[4], argv[5]);
     if (argc == 6 && !strcmp(argv[2], "forge-result"))
         return forge_result(argv[1], argv[3], strtoull(argv[4], NULL, 10), argv[5]);
+    if (argc == 4 && !strcmp(argv[2], "progress"))
+        return progress(argv[1], strtoull(argv[3], NULL, 10));
     if (argc == 4 && !strcmp(argv[2], "query-twice"))
         return query_twice(argv[1], argv[3]);
     if (argc == 4 && !strcmp(argv[2], "submit-file")) {
@@ -572,7 +590,7 @@ int main(int argc, char **argv)
         rc = buf ? zmq_send(s, buf, len, 0) : -1;
         free(buf);
     } else if (!strcmp(mode, "shutdown")) {
-        rc = query_once(s, "shutdown", WEFT__QUERY_KIND__QUERY_SHUTDOWN);
+        rc = query_once(s, "shutdown", WEFT__QUERY_KIND__QUERY_SHUTDOWN, 0);
     } else if (!strcmp(mode, "frames")) {
         for (int i = 0; i < 12 && rc >= 0; i++)
             rc = zmq_send(s, "x", 1, i < 11 ? ZMQ_SNDMORE : 0);
