@@ -13,8 +13,9 @@ enum stmt_id {
     ST_PUT_WORKFLOW, ST_GET_WORKFLOW, ST_CREATE_RUN, ST_ADD_TASK, ST_ADD_EDGE, ST_UPDATE_TASK,
     ST_START_ATTEMPT, ST_TASK_RUNNING, ST_FINISH_ATTEMPT, ST_FINISH_RUN, ST_PUT_WORKER,
     ST_EVENT, ST_CANCEL_RUN, ST_TASK_LOOKUP, ST_TASK_SOURCE, ST_CACHE_GET, ST_CACHE_HIT,
-    ST_CACHE_PUT, ST_CACHE_DEL, ST_SAVE_CHECKPOINT, ST_LAST_CHECKPOINT, ST_RETRY_OF, ST_RETRIED_CHECKPOINT,
-    ST_WORKER_STATE, ST_REQUEST_GET, ST_REQUEST_PUT, ST_KEY_ADD, ST_KEY_REVOKE, ST_PROJECT_SET,
+    ST_CACHE_PUT, ST_CACHE_DEL, ST_SAVE_CHECKPOINT, ST_LAST_CHECKPOINT, ST_RETRY_OF,
+    ST_RETRIED_CHECKPOINT, ST_WORKER_STATE, ST_REQUEST_GET, ST_REQUEST_PUT, ST_KEY_ADD,
+    ST_KEY_REVOKE, ST_PROJECT_SET,
     ST_UPLOAD_PUT, ST_UPLOAD_HAS, ST_TASK_INPUTS,
     /* catalog_schedule.c's, with their SQL there */
     ST_SCHEDULE_ADD, ST_SCHEDULE_SET, ST_SCHEDULE_CURSOR, ST_FIRE_PUT, ST_FIRE_STARTED,
@@ -29,11 +30,11 @@ enum stmt_id {
 
 /* A read query's prepared statement, kept for the next call with the same SQL text. */
 #define CAT_QUERIES 32
-typedef struct cat_query {
+typedef struct kept_query {
     char *sql;
     sqlite3_stmt *st;
     uint64_t used; /* the query clock when last used (the least recent is replaced) */
-} cat_query;
+} kept_query;
 
 struct catalog {
     sqlite3 *db;
@@ -54,7 +55,7 @@ struct catalog {
     int marks_due;             /* marks raised by a commit, not yet written (catalog_write_marks) */
     int64_t requests_pruned_us;
     sqlite3_stmt *stmts[ST__COUNT];
-    cat_query queries[CAT_QUERIES];
+    kept_query queries[CAT_QUERIES];
     uint64_t query_clock;
 };
 
@@ -93,8 +94,15 @@ json_t *cat_rows(catalog *c, const char *sql, const int64_t *args, int nargs,
                  const char *text_arg, weft_err *err);
 /* The same for a prepared, bound statement, which it finalizes. */
 json_t *cat_rows_stmt(catalog *c, sqlite3_stmt *st, weft_err *err);
+/* The prepared statement for sql, reset and unbound: kept from an earlier call with the same
+ * text (preparing costs more than most of the queries it serves), else prepared and kept in
+ * place of the least recently used (catalog.queries). NULL with err. */
+sqlite3_stmt *cat_query(catalog *c, const char *sql, weft_err *err);
+/* The rows of a bound statement (as cat_rows returns them), leaving it reset (holding no
+ * read snapshot) for its next use. */
+json_t *cat_query_rows(catalog *c, sqlite3_stmt *st, weft_err *err);
 /* Finalizes a kept query and empties its place. */
-void cat_query_forget(cat_query *q);
+void cat_query_forget(kept_query *q);
 /* The one row sql (?1 = run) returns, or NULL with "no run N". */
 json_t *cat_run_row(catalog *c, const char *sql, int64_t run, weft_err *err);
 

@@ -13,14 +13,11 @@
 
 #define LOG_READ_MAX (8u << 20)
 
-/* The prepared statement for sql, reset and unbound: kept from an earlier call with the same
- * text (preparing costs more than most of the queries it serves), else prepared and kept in
- * place of the least recently used. NULL with err. */
-static sqlite3_stmt *query_stmt(catalog *c, const char *sql, weft_err *err)
+sqlite3_stmt *cat_query(catalog *c, const char *sql, weft_err *err)
 {
-    cat_query *q = NULL, *oldest = &c->queries[0];
+    kept_query *q = NULL, *oldest = &c->queries[0];
     for (int i = 0; i < CAT_QUERIES && !q; i++) {
-        cat_query *k = &c->queries[i];
+        kept_query *k = &c->queries[i];
         if (k->sql && strcmp(k->sql, sql) == 0)
             q = k;
         else if (k->used < oldest->used)
@@ -44,39 +41,36 @@ static sqlite3_stmt *query_stmt(catalog *c, const char *sql, weft_err *err)
     return q->st;
 }
 
-void cat_query_forget(cat_query *q)
+void cat_query_forget(kept_query *q)
 {
     sqlite3_finalize(q->st);
     free(q->sql);
-    *q = (cat_query){0};
+    *q = (kept_query){0};
 }
-
-/* The rows st yields, as JSON (see cat_rows); st is left reset, holding no snapshot. */
-static json_t *rows_of(catalog *c, sqlite3_stmt *st, weft_err *err);
 
 /* Runs sql with int64 bindings and returns the rows as an array of objects keyed by
  * column name. */
 json_t *cat_rows(catalog *c, const char *sql, const int64_t *args, int nargs,
                  const char *text_arg, weft_err *err)
 {
-    sqlite3_stmt *st = query_stmt(c, sql, err);
+    sqlite3_stmt *st = cat_query(c, sql, err);
     if (!st)
         return NULL;
     for (int i = 0; i < nargs; i++)
         sqlite3_bind_int64(st, i + 1, args[i]);
     if (text_arg)
         sqlite3_bind_text(st, nargs + 1, text_arg, -1, SQLITE_TRANSIENT);
-    return rows_of(c, st, err);
+    return cat_query_rows(c, st, err);
 }
 
 json_t *cat_rows_stmt(catalog *c, sqlite3_stmt *st, weft_err *err)
 {
-    json_t *out = rows_of(c, st, err);
+    json_t *out = cat_query_rows(c, st, err);
     sqlite3_finalize(st);
     return out;
 }
 
-static json_t *rows_of(catalog *c, sqlite3_stmt *st, weft_err *err)
+json_t *cat_query_rows(catalog *c, sqlite3_stmt *st, weft_err *err)
 {
     json_t *out = json_array();
     int rc;

@@ -37,15 +37,13 @@ int64_t catalog_register(catalog *c, const catalog_registration *r, int64_t now_
 static json_t *first_row(catalog *c, const char *sql, const char *within, const char *a,
                          const char *b, weft_err *err)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
+    sqlite3_stmt *st = cat_query(c, sql, err);
+    if (!st)
         return NULL;
-    }
     cat_bind_text(st, 1, within);
     cat_bind_text(st, 2, a);
     cat_bind_text(st, 3, b);
-    json_t *rows = cat_rows_stmt(c, st, err);
+    json_t *rows = cat_query_rows(c, st, err);
     json_t *row = json_incref(json_array_get(rows, 0));
     json_decref(rows);
     return row;

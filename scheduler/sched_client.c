@@ -78,9 +78,7 @@ int64_t sched_create_run(sched *s, const dag *g, const sched_new_run *nr, int64_
     const char **names = xcalloc(g->ntasks, sizeof *names);
     for (size_t i = 0; i < g->ntasks; i++)
         names[i] = g->tasks[i].type;
-    json_t *used = typereg_subset(s->types, names, g->ntasks);
-    char *types_json = json_dumps(used, JSON_COMPACT);
-    json_decref(used);
+    char *types_json = typereg_subset(s->types, names, g->ntasks);
     free(names);
     char *pinned_json = json_dumps(nr->pinned, JSON_COMPACT | JSON_SORT_KEYS);
     char *vars_json = json_dumps(g->schedule_vars, JSON_COMPACT | JSON_SORT_KEYS);

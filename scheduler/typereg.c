@@ -34,6 +34,7 @@ static void free_decl(tt_decl *d)
     free(d->plugin);
     free(d->plugin_version);
     free(d->path);
+    free(d->entry);
     free_ports(d->inputs, d->ninputs);
     free_ports(d->outputs, d->noutputs);
     free(d);
@@ -77,6 +78,30 @@ static int load_ports(const json_t *arr, tt_port **out, size_t *n)
     return 0;
 }
 
+static json_t *ports_json(const tt_port *p, size_t n)
+{
+    json_t *a = json_array();
+    char tb[64];
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:s}", "name", p[i].name, "type",
+                                           wtype_format(p[i].type, tb, sizeof tb), "optional",
+                                           p[i].optional, "doc", p[i].doc));
+    return a;
+}
+
+/* d's entry in a description: its plugin, holding d alone. */
+static char *entry_json(const tt_decl *d)
+{
+    json_t *type = json_pack("{s:s, s:s, s:o, s:o}", "name", d->name, "version", d->version,
+                             "inputs", ports_json(d->inputs, d->ninputs), "outputs",
+                             ports_json(d->outputs, d->noutputs));
+    json_t *pl = json_pack("{s:s, s:s, s:s, s:[o]}", "name", d->plugin, "version",
+                           d->plugin_version, "path", d->path, "types", type);
+    char *text = json_dumps(pl, JSON_COMPACT);
+    json_decref(pl);
+    return text;
+}
+
 size_t typereg_add_description(typereg *r, const json_t *desc)
 {
     size_t added = 0, i, j;
@@ -101,6 +126,7 @@ size_t typereg_add_description(typereg *r, const json_t *desc)
             d->plugin = xstrdup(pname);
             d->plugin_version = xstrdup(pver ? pver : "");
             d->path = xstrdup(path ? path : "");
+            d->entry = entry_json(d);
             strmap_put(r->types, name, d);
             added++;
         }
@@ -113,34 +139,34 @@ const tt_decl *typereg_find(const typereg *r, const char *name)
     return strmap_get(r->types, name);
 }
 
-static json_t *ports_json(const tt_port *p, size_t n)
-{
-    json_t *a = json_array();
-    char tb[64];
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:s}", "name", p[i].name, "type",
-                                           wtype_format(p[i].type, tb, sizeof tb), "optional",
-                                           p[i].optional, "doc", p[i].doc));
-    return a;
-}
 
-json_t *typereg_subset(const typereg *r, const char *const *names, size_t n)
+char *typereg_subset(const typereg *r, const char *const *names, size_t n)
 {
-    json_t *plugins = json_array();
+    static const char head[] = "{\"plugins\":[", tail[] = "],\"errors\":[]}";
+    const tt_decl **used = xcalloc(n ? n : 1, sizeof *used);
+    size_t nused = 0, len = sizeof head + sizeof tail;
     strmap *seen = strmap_new();
     for (size_t i = 0; i < n; i++) {
         const tt_decl *d = strmap_get(r->types, names[i]);
-        if (!d || strmap_put(seen, d->name, (void *)1))
+        if (!d || !d->entry || strmap_put(seen, d->name, (void *)1))
             continue;
-        json_t *type = json_pack("{s:s, s:s, s:o, s:o}", "name", d->name, "version", d->version,
-                                 "inputs", ports_json(d->inputs, d->ninputs), "outputs",
-                                 ports_json(d->outputs, d->noutputs));
-        json_array_append_new(plugins, json_pack("{s:s, s:s, s:s, s:[o]}", "name", d->plugin,
-                                                 "version", d->plugin_version, "path", d->path,
-                                                 "types", type));
+        used[nused++] = d;
+        len += strlen(d->entry) + 1;
     }
     strmap_destroy(&seen);
-    return json_pack("{s:o, s:[]}", "plugins", plugins, "errors");
+    char *text = xmalloc(len), *p = text;
+    memcpy(p, head, sizeof head - 1);
+    p += sizeof head - 1;
+    for (size_t i = 0; i < nused; i++) {
+        if (i)
+            *p++ = ',';
+        size_t k = strlen(used[i]->entry);
+        memcpy(p, used[i]->entry, k);
+        p += k;
+    }
+    memcpy(p, tail, sizeof tail);
+    free(used);
+    return text;
 }
 
 const tt_port *tt_find_port(const tt_port *ports, size_t n, const char *name)

@@ -25,6 +25,7 @@ typedef struct tt_decl {
     char *plugin, *plugin_version, *path;
     tt_port *inputs, *outputs;
     size_t ninputs, noutputs;
+    char *entry; /* its plugin entry of a description, as compact JSON (typereg_subset) */
 } tt_decl;
 
 typedef struct typereg typereg;
@@ -36,8 +37,9 @@ void typereg_destroy(typereg **rp);
 size_t typereg_add_description(typereg *r, const json_t *desc);
 const tt_decl *typereg_find(const typereg *r, const char *name);
 /* A plugin description (the shape weft-executor --describe prints) holding only the types
- * named in names. Caller json_decrefs. */
-json_t *typereg_subset(const typereg *r, const char *const *names, size_t n);
+ * named in names, as compact JSON text (each type's part was made when it was added: a run
+ * records it, and a one-task run should not pay for formatting it). Caller frees. */
+char *typereg_subset(const typereg *r, const char *const *names, size_t n);
 /* The port of a declaration by name, falling back to a "*" port; NULL when neither. */
 const tt_port *tt_find_port(const tt_port *ports, size_t n, const char *name);
 /* Comma-separated port names for messages ("argv, env, cwd"). Caller frees. */
