@@ -6,11 +6,14 @@
 # CURVE with keys the scheduler admits; SECURITY=insecure runs plain TCP, to measure CURVE's
 # cost.
 #
+# PREFETCH=N gives each worker a queue of N attempts beyond its slots (default: as many as
+# its slots; 0: none, each slot waits for the scheduler between tasks).
+#
 # With POLLERS=N, a gateway (weft serve) runs beside the scheduler and N clients poll it as
 # web UIs left open do (the run list and the newest run, every POLL_S seconds, default 1),
 # to measure what they cost the scheduler.
 #
-#   [SECURITY=curve|insecure] [POLLERS=N [POLL_S=S]] bench/run-bench.sh [BUILD_DIR]
+#   [SECURITY=curve|insecure] [PREFETCH=N] [POLLERS=N [POLL_S=S]] bench/run-bench.sh [BUILD_DIR]
 #       [INDEPENDENT_TASKS] [CHAIN_LENGTH] [SLOTS_PER_WORKER]
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +30,8 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait; rm -rf "$T"' 
 
 security=${SECURITY:-curve}
 pollers=${POLLERS:-0}
-bench_header "2 workers x $slots slots, $security, $pollers HTTP pollers"
+prefetch=${PREFETCH:-$slots}
+bench_header "2 workers x $slots slots (queue $prefetch), $security, $pollers HTTP pollers"
 
 port=$((10000 + RANDOM % 22000))
 ep="tcp://127.0.0.1:$port"
@@ -54,7 +58,8 @@ tick=$(getconf CLK_TCK)
 # The scheduler's CPU time so far (user + system), in microseconds.
 sched_cpu_us() { awk -v t="$tick" '{print ($14 + $15) * 1000000 / t}' "/proc/$sched_pid/stat"; }
 for w in a b; do
-    "$bin/weft-worker" --scheduler "$ep" --name "bench.$w" --slots "$slots" "${worker_key[@]}" \
+    "$bin/weft-worker" --scheduler "$ep" --name "bench.$w" --slots "$slots" \
+        --prefetch "$prefetch" "${worker_key[@]}" \
         --work-dir "$T/work-$w" --log-level warn 2>"$T/worker-$w.log" &
     pids+=($!)
 done

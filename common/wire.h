@@ -11,6 +11,7 @@
 
 /* What a worker may claim when it registers; the scheduler refuses anything outside. */
 #define WIRE_SLOTS_MAX 1024          /* executors per worker */
+#define WIRE_PREFETCH_MAX 1024       /* attempts a worker queues beyond its slots */
 #define WIRE_HEARTBEAT_MIN_MS 10     /* heartbeat interval */
 #define WIRE_HEARTBEAT_MAX_MS 60000
 #define WIRE_TYPES_MAX 4096          /* task types per worker */

@@ -463,13 +463,22 @@ void core_task_failed(core *c, crun *r, int task, int cls, const char *msg,
 
 /* ---- dispatch ---- */
 
-static cworker *pick_worker(core *c, const char *type)
+/* The worker of type to give an attempt: one with a free slot (the most free), else one
+ * that can queue it (the most credits) unless need_slot: an attempt with a timeout is
+ * never queued behind others, since its clock runs from its dispatch. */
+static cworker *pick_worker(core *c, const char *type, int need_slot)
 {
     cworker *best = NULL;
+    uint32_t best_free = 0;
     for (size_t i = 0; i < c->nworkers; i++) {
         cworker *w = c->workers[i];
-        if (w->credits && (!best || w->credits > best->credits) && strmap_get(w->types, type))
+        uint32_t f = core_free_slots(w);
+        if (!w->credits || (need_slot && !f) || !strmap_get(w->types, type))
+            continue;
+        if (!best || f > best_free || (f == best_free && w->credits > best->credits)) {
             best = w;
+            best_free = f;
+        }
     }
     return best;
 }
@@ -528,7 +537,8 @@ static tqueue *run_head(core *c, crun *r, cworker **w)
         tqueue *q = v;
         if (q->head == q->tail || (best && q->v[q->head].seq > best->v[best->head].seq))
             continue;
-        cworker *cand = pick_worker(c, type);
+        const ctask *head = &r->t[q->v[q->head].task];
+        cworker *cand = pick_worker(c, type, r->g->tasks[head->task].timeout_ms > 0);
         if (cand) {
             best = q;
             *w = cand;

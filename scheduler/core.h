@@ -87,6 +87,7 @@ typedef struct core_event {
                                  "default") */
     const char *worker;       /* EV_WORKER_*, EV_HEARTBEAT; EV_RESULT: the sender, if known */
     uint32_t slots;           /* EV_WORKER_JOINED */
+    uint32_t prefetch;        /* EV_WORKER_JOINED: attempts it queues beyond its slots */
     const char *const *types; /* EV_WORKER_JOINED: task type names it runs */
     size_t ntypes;
     const uint64_t *running;  /* EV_WORKER_JOINED: attempts it is running now */

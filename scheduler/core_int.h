@@ -64,6 +64,7 @@ typedef struct cworker {
     char *name;
     strmap *types;          /* type name -> (void *)1 */
     uint32_t slots, credits;
+    uint32_t prefetch;      /* attempts it queues beyond its slots (credits count them) */
     int64_t last_seen_us, heartbeat_us;
     u64map *running;        /* attempt id -> cattempt* */
     u64map *untracked;      /* attempts it reported running that the core no longer waits
@@ -231,6 +232,9 @@ int core_reported(const core_event *ev, uint64_t id);
 void core_on_worker_joined(core *c, const core_event *ev, core_effects *fx);
 void core_worker_lost(core *c, size_t index, const char *why, int64_t now, core_effects *fx);
 cworker *core_find_worker(const core *c, const char *name, size_t *index);
+/* Its slots not occupied: an attempt given now starts at once (credits beyond these are
+ * its queue). */
+uint32_t core_free_slots(const cworker *w);
 void core_refresh_credits(cworker *w);
 void core_free_worker(cworker *w);
 /* EV_RUN_RESTORED (core_restore.c). */

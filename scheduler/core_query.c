@@ -87,7 +87,7 @@ void core_slots(const core *c, size_t *total, size_t *free_slots)
     *total = *free_slots = 0;
     for (size_t i = 0; i < c->nworkers; i++) {
         *total += c->workers[i]->slots;
-        *free_slots += c->workers[i]->credits;
+        *free_slots += core_free_slots(c->workers[i]);
     }
 }
 

@@ -17,13 +17,24 @@ void core_free_worker(cworker *w)
     free(w);
 }
 
-/* A worker's credits are its slots minus everything occupying them: the attempts the core
- * waits for on it and those it reported that the core no longer tracks. Derived, never
- * counted up and down, so it cannot drift. */
+static size_t busy(const cworker *w)
+{
+    return u64map_count(w->running) + u64map_count(w->untracked);
+}
+
+/* A worker's credits are its slots and the attempts it queues (prefetch), minus everything
+ * occupying them: the attempts the core waits for on it and those it reported that the
+ * core no longer tracks. Derived, never counted up and down, so it cannot drift. */
 void core_refresh_credits(cworker *w)
 {
-    size_t busy = u64map_count(w->running) + u64map_count(w->untracked);
-    w->credits = w->slots > busy ? w->slots - (uint32_t)busy : 0;
+    size_t cap = (size_t)w->slots + w->prefetch, b = busy(w);
+    w->credits = cap > b ? (uint32_t)(cap - b) : 0;
+}
+
+uint32_t core_free_slots(const cworker *w)
+{
+    size_t b = busy(w);
+    return w->slots > b ? w->slots - (uint32_t)b : 0;
 }
 
 cworker *core_find_worker(const core *c, const char *name, size_t *index)
@@ -94,6 +105,7 @@ void core_on_worker_joined(core *c, const core_event *ev, core_effects *fx)
     for (size_t i = 0; i < ev->ntypes; i++)
         strmap_put(w->types, ev->types[i], (void *)1);
     w->slots = ev->slots;
+    w->prefetch = ev->prefetch;
     core_refresh_credits(w);
     w->last_seen_us = ev->now_us;
     w->heartbeat_us = ev->heartbeat_us > 0 ? ev->heartbeat_us : 1000000;

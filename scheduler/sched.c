@@ -107,13 +107,16 @@ static const char *registration_bounds(const Weft__Register *r, size_t ntypes, c
              (r->heartbeat_ms < WIRE_HEARTBEAT_MIN_MS || r->heartbeat_ms > WIRE_HEARTBEAT_MAX_MS))
         snprintf(buf, n, "heartbeat interval %u ms outside %d..%d ms", r->heartbeat_ms,
                  WIRE_HEARTBEAT_MIN_MS, WIRE_HEARTBEAT_MAX_MS);
+    else if (r->prefetch > WIRE_PREFETCH_MAX)
+        snprintf(buf, n, "prefetch %u above %d", r->prefetch, WIRE_PREFETCH_MAX);
     else if (ntypes > WIRE_TYPES_MAX)
         snprintf(buf, n, "%zu task types; at most %d", ntypes, WIRE_TYPES_MAX);
-    else if (r->n_running > r->slots)
-        snprintf(buf, n, "reports %zu attempts running on %u slots", r->n_running, r->slots);
-    else if (r->n_finished > 2 * (size_t)WIRE_SLOTS_MAX)
+    else if (r->n_running > (size_t)r->slots + r->prefetch)
+        snprintf(buf, n, "reports %zu attempts held on %u slots and %u queued", r->n_running,
+                 r->slots, r->prefetch);
+    else if (r->n_finished > 2 * (size_t)(WIRE_SLOTS_MAX + WIRE_PREFETCH_MAX))
         snprintf(buf, n, "reports %zu finished attempts; at most %d", r->n_finished,
-                 2 * WIRE_SLOTS_MAX);
+                 2 * (WIRE_SLOTS_MAX + WIRE_PREFETCH_MAX));
     else
         return NULL;
     return buf;
@@ -167,6 +170,7 @@ static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r,
                      .now_us = now,
                      .worker = r->name,
                      .slots = r->slots,
+                     .prefetch = r->prefetch,
                      .types = names,
                      .ntypes = ntypes,
                      .running = r->running,

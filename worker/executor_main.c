@@ -238,7 +238,6 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
         char run[32], attempt[16];
         snprintf(run, sizeof run, "%llu", (unsigned long long)rq->run_id);
         snprintf(attempt, sizeof attempt, "%u", rq->attempt);
-        fs_mkdir_p(rq->workdir, 0755);
         checkpoint_note note = {ex, rq->attempt_id};
         host_task t = {.type = type, .plugin = plugin, .inputs = inputs, .run = run,
                        .task = rq->task, .attempt = attempt, .workdir = rq->workdir,

@@ -29,6 +29,7 @@ struct weft_ctx {
     char artifact_error[WEFT_ERR_MSG_MAX + 64]; /* an input artifact that could not be read */
     char violation[512]; /* a breach of the type's declaration (an undeclared output) */
     unsigned nmaterialized;
+    int workdir_made;
     host_blob *blobs; /* file outputs kept out of the store (t->inline_max) */
     size_t nblobs, capblobs;
 };
@@ -297,6 +298,15 @@ static int cancelled(weft_ctx *c)
     return cancel_requested != 0;
 }
 
+/* The attempt's scratch directory, made the first time anything asks for it: a task that
+ * never does (noop, a model answering from memory) costs no directory made and removed. */
+static const char *workdir(weft_ctx *c)
+{
+    if (!c->workdir_made && fs_mkdir_p(c->t->workdir, 0755) == 0)
+        c->workdir_made = 1;
+    return c->t->workdir;
+}
+
 static const char *info(weft_ctx *c, const char *key)
 {
     check(c);
@@ -309,7 +319,7 @@ static const char *info(weft_ctx *c, const char *key)
     if (strcmp(key, "attempt") == 0)
         return c->t->attempt;
     if (strcmp(key, "workdir") == 0)
-        return c->t->workdir;
+        return workdir(c);
     return NULL;
 }
 
@@ -330,7 +340,7 @@ static int materialize(weft_ctx *c, const json_t *ref, const char *what, const c
         return WEFT_E_ARTIFACT;
     }
     /* A file is its blob's own path; a directory is built under dest. */
-    char *dest = xasprintf("%s/in/%u", c->t->workdir, c->nmaterialized++), *path;
+    char *dest = xasprintf("%s/in/%u", workdir(c), c->nmaterialized++), *path;
     weft_err err = {0};
     int rc = store_materialize(c->t->store, ref, dest, &path, &err);
     free(dest);
@@ -397,7 +407,7 @@ static int out_path(weft_ctx *c, const char *name, const char **out)
         *out = json_string_value(have);
         return WEFT_OK;
     }
-    char *dir = xasprintf("%s/out", c->t->workdir);
+    char *dir = xasprintf("%s/out", workdir(c));
     char *path = xasprintf("%s/%s", dir, name);
     int rc = fs_mkdir_p(ty.base == WT_DIR || ty.depth ? path : dir, 0755);
     free(dir);
@@ -542,7 +552,7 @@ static int checkpoint_get(weft_ctx *c, const char **out)
     check(c);
     if (!c->t->checkpoint || !c->t->store)
         return WEFT_E_MISSING;
-    char *dest = xasprintf("%s/checkpoint", c->t->workdir), *path;
+    char *dest = xasprintf("%s/checkpoint", workdir(c)), *path;
     weft_err err = {0};
     int rc = store_materialize(c->t->store, c->t->checkpoint, dest, &path, &err);
     free(dest);

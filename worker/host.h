@@ -18,7 +18,8 @@ typedef struct host_task {
     const weft_task_type *type; /* borrowed from the loaded plugin */
     const char *plugin;         /* the plugin's name, for messages */
     json_t *inputs;             /* borrowed object; not modified */
-    const char *run, *task, *attempt, *workdir; /* borrowed strings for weft_info */
+    const char *run, *task, *attempt; /* borrowed strings for weft_info */
+    const char *workdir;        /* made when the task first asks for it (weft_info, files) */
     int log_fd;                 /* task log; weft_log appends here */
     void *state;                /* what the type's open() stored, or NULL */
     store *store;               /* artifacts: inputs are read and outputs written here;

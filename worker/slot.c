@@ -67,6 +67,7 @@ static void send_result(worker *w, running *job, int ok, int cls, const char *ms
 /* ---- jobs ---- */
 
 static void spawn_executor(slot *sl);
+static void take_queued(worker *w);
 
 /* An ended attempt's scratch directory and log file, removed in libuv's thread pool:
  * removing a directory can wait for the disk, and the loop has results to send. */
@@ -135,6 +136,7 @@ static void finish_job(slot *sl)
     sl->job = NULL;
     if (sl->w->cache) /* what the attempt made counts too, and what it held may go now */
         bcache_trim(sl->w->cache, 0);
+    take_queued(sl->w);
 }
 
 /* The pushed outputs are in the scheduler's store (rc 0), or not: the result goes. */
@@ -350,6 +352,7 @@ static void spawn_executor(slot *sl)
     }
     uv_read_start((uv_stream_t *)&ep->out, alloc_cb, on_exec_read);
     sl->ep = ep;
+    take_queued(w);
 }
 
 void slots_start(worker *w)
@@ -446,8 +449,35 @@ static void exec_start(slot *sl)
         uv_timer_start(&sl->timer, kill_step, job->timeout_ms, 0);
 }
 
+static void reject(worker *w, const Weft__Dispatch *d, int cls, const char *why);
+
+/* Takes a queued dispatch out (it never started): 1 when it was there. */
+static int unqueue(worker *w, uint64_t attempt_id, const char *why)
+{
+    for (uint32_t i = 0; i < w->nqueued; i++) {
+        if (w->queue[i].attempt_id != attempt_id)
+            continue;
+        queued q = w->queue[i];
+        memmove(&w->queue[i], &w->queue[i + 1], (w->nqueued - i - 1) * sizeof *w->queue);
+        w->nqueued--;
+        Weft__Dispatch *d = weft__dispatch__unpack(NULL, q.len, q.data);
+        free(q.data);
+        if (d) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "%s stopped before it started: %s (attempt %u)",
+                     d->type, why, d->attempt);
+            reject(w, d, ERRC_CANCELLED, msg);
+            weft__dispatch__free_unpacked(d, NULL);
+        }
+        return 1;
+    }
+    return 0;
+}
+
 void slot_stop(worker *w, const Weft__Stop *st)
 {
+    if (unqueue(w, st->attempt_id, "its run was cancelled"))
+        return;
     for (uint32_t i = 0; i < w->nslots; i++) {
         slot *sl = &w->slots[i];
         running *job = sl->job;
@@ -578,12 +608,52 @@ static running *new_job(worker *w, const Weft__Dispatch *d, const char *plugin)
     return job;
 }
 
+static slot *free_slot(worker *w)
+{
+    for (uint32_t i = 0; i < w->nslots; i++)
+        if (!w->slots[i].job && w->slots[i].ep)
+            return &w->slots[i];
+    return NULL;
+}
+
+static void start_attempt(worker *w, const Weft__Dispatch *d);
+
+/* Starts queued dispatches, first come first, while slots are free. */
+static void take_queued(worker *w)
+{
+    while (w->nqueued && !w->stopping && free_slot(w)) {
+        queued q = w->queue[0];
+        memmove(&w->queue[0], &w->queue[1], (w->nqueued - 1) * sizeof *w->queue);
+        w->nqueued--;
+        Weft__Dispatch *d = weft__dispatch__unpack(NULL, q.len, q.data);
+        free(q.data);
+        if (d) {
+            start_attempt(w, d);
+            weft__dispatch__free_unpacked(d, NULL);
+        }
+    }
+}
+
+/* A dispatch runs in a free slot, or waits in the queue (at most w->prefetch) behind the
+ * ones that came first; beyond that it fails (the scheduler's credits make that happen only
+ * when an executor could not be started). */
 void slot_dispatch(worker *w, const Weft__Dispatch *d)
 {
-    slot *sl = NULL;
-    for (uint32_t i = 0; i < w->nslots && !sl; i++)
-        if (!w->slots[i].job && w->slots[i].ep)
-            sl = &w->slots[i];
+    take_queued(w);
+    if ((!free_slot(w) || w->nqueued) && w->nqueued < w->prefetch) {
+        queued *q = &w->queue[w->nqueued++];
+        q->attempt_id = d->attempt_id;
+        q->len = weft__dispatch__get_packed_size(d);
+        q->data = xmalloc(q->len ? q->len : 1);
+        weft__dispatch__pack(d, q->data);
+        return;
+    }
+    start_attempt(w, d);
+}
+
+static void start_attempt(worker *w, const Weft__Dispatch *d)
+{
+    slot *sl = free_slot(w);
     const char *plugin = strmap_get(w->type_plugin, d->type);
     char why[600];
     int here = store_is_here(w, d);
@@ -660,4 +730,8 @@ void slots_stop(worker *w)
         free_job(w, w->slots[i].job);
         w->slots[i].job = NULL;
     }
+    /* Queued ones never started: the scheduler fails them with the worker. */
+    for (uint32_t i = 0; i < w->nqueued; i++)
+        free(w->queue[i].data);
+    w->nqueued = 0;
 }

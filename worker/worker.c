@@ -64,13 +64,16 @@ void worker_send_result_packed(worker *w, uint64_t attempt_id, uint8_t *data, si
 static void send_register(worker *w)
 {
     Weft__Register r = WEFT__REGISTER__INIT;
-    uint64_t *running_ids = xcalloc(w->nslots + 1, sizeof *running_ids);
+    uint64_t *running_ids = xcalloc(w->nslots + w->nqueued + 1, sizeof *running_ids);
     size_t n = 0;
     for (uint32_t i = 0; i < w->nslots; i++)
         if (w->slots[i].job)
             running_ids[n++] = w->slots[i].job->attempt_id;
+    for (uint32_t i = 0; i < w->nqueued; i++) /* held too: they start as slots free */
+        running_ids[n++] = w->queue[i].attempt_id;
     r.name = w->name;
     r.slots = w->nslots;
+    r.prefetch = w->prefetch;
     r.types_json = w->types_json;
     r.running = running_ids;
     r.n_running = n;
@@ -282,6 +285,8 @@ int worker_new(const worker_config *cfg, worker **out, weft_err *err)
         return rc;
     }
     w->nslots = cfg->slots ? cfg->slots : (uint32_t)uv_available_parallelism();
+    w->prefetch = cfg->prefetch_given ? cfg->prefetch : w->nslots;
+    w->queue = xcalloc(w->prefetch + 1, sizeof *w->queue);
     w->caprecent = 2 * (size_t)w->nslots > RECENT_MIN ? 2 * (size_t)w->nslots : RECENT_MIN;
     w->recent = xcalloc(w->caprecent, sizeof *w->recent);
     w->slots = xcalloc(w->nslots, sizeof *w->slots);
@@ -350,6 +355,7 @@ void worker_destroy(worker **wp)
     free(w->recent);
     free(w->refused);
     free(w->slots);
+    free(w->queue);
     free(w->types_json);
     free(w->name);
     free(w->executor);

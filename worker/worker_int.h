@@ -82,6 +82,13 @@ typedef struct sent_result {
     uint64_t attempt_id; /* reported as finished when registering */
 } sent_result;
 
+/* A dispatch waiting for a slot (packed), in arrival order. */
+typedef struct queued {
+    uint64_t attempt_id;
+    uint8_t *data;
+    size_t len;
+} queued;
+
 struct worker {
     uv_loop_t loop;
     void *zctx;
@@ -92,6 +99,9 @@ struct worker {
     char *name;
     uint32_t nslots;
     slot *slots;
+    uint32_t prefetch;   /* dispatches queued at most while every slot is busy */
+    queued *queue;       /* w->prefetch places, the first nqueued in use */
+    uint32_t nqueued;
     char *types_json;    /* plugin description sent with Register */
     strmap *type_plugin; /* type name -> .so path (owned strings) */
     char *executor;

@@ -1,13 +1,17 @@
 /* weft-worker: the worker daemon.
  *
- *   weft-worker [--scheduler ENDPOINT] [--name NAME] [--slots N] [--plugin-path PATH]
+ *   weft-worker [--scheduler ENDPOINT] [--name NAME] [--slots N] [--prefetch N]
+ *               [--plugin-path PATH]
  *               [--work-dir DIR] [--store DIR] [--cache-dir DIR] [--cache-size SIZE]
  *               [--heartbeat MS]
  *               [--log-level LEVEL]
  *               [--key FILE --server-key KEY | --insecure] [--pass-env NAME]...
  *               [--secrets-dir DIR] [--secret-env NAME]...
  *
- * Defaults: ipc://.weft/scheduler.sock, NAME = host-pid, one slot per core, the default
+ * Defaults: ipc://.weft/scheduler.sock, NAME = host-pid, one slot per core, as many
+ * attempts queued beyond the slots as there are slots (--prefetch: given while every slot
+ * is busy, started as one frees, so a slot never waits for a round trip; an attempt with a
+ * timeout is never queued), the default
  * plugin path, DIR = a fresh private $TMPDIR/weft-worker-NAME.XXXXXX (mkdtemp, removed at
  * exit; a DIR given must be this user's, not a symlink, and is made 0700), the artifact
  * store at the path the scheduler names in each dispatch when that directory holds the
@@ -39,8 +43,8 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: weft-worker [--scheduler ENDPOINT] [--name NAME] [--slots N] "
-                    "[--plugin-path PATH] [--work-dir DIR] [--store DIR] [--cache-dir DIR] "
-                    "[--cache-size SIZE] "
+                    "[--prefetch N] [--plugin-path PATH] [--work-dir DIR] [--store DIR] "
+                    "[--cache-dir DIR] [--cache-size SIZE] "
                     "[--heartbeat MS] "
                     "[--log-level debug|info|warn|error] "
                     "[--key FILE --server-key KEY | --insecure] [--pass-env NAME]... "
@@ -85,6 +89,12 @@ int main(int argc, char **argv)
             cfg.name = v;
         else if (ok && !strcmp(a, "--slots"))
             ok = parse_u32(v, WIRE_SLOTS_MAX, &cfg.slots) == 0;
+        else if (ok && !strcmp(a, "--prefetch")) {
+            uint64_t n;
+            ok = units_uint(v, 0, WIRE_PREFETCH_MAX, &n) == 0;
+            cfg.prefetch = (uint32_t)n;
+            cfg.prefetch_given = 1;
+        }
         else if (ok && !strcmp(a, "--plugin-path"))
             cfg.plugin_path = v;
         else if (ok && !strcmp(a, "--work-dir"))

@@ -24,6 +24,10 @@ expect "refused workers have no row" 0 "$(sql "$state" "SELECT count(*) FROM wor
 expect "weft-worker itself refuses --slots above 1024" 2 "$?"
 "$WEFT_BIN/weft-testpeer" "$ep" register big 1025 1000 >"$T/reg4.txt"
 expect_grep "1,025 slots are refused" "refused: slots 1025 outside 1\.\.1024" "$T/reg4.txt"
+"$WEFT_BIN/weft-testpeer" "$ep" register deep 2 1000 1025 >"$T/reg5.txt"
+expect_grep "a queue of 1,025 is refused" "refused: prefetch 1025 above 1024" "$T/reg5.txt"
+"$WEFT_BIN/weft-worker" --scheduler "$ep" --prefetch 1025 >"$T/deepworker.txt" 2>&1
+expect "weft-worker itself refuses --prefetch above 1024" 2 "$?"
 
 # ---- two runs share the workers fairly ----
 {

@@ -18,7 +18,8 @@
  *   5. every retry delay lies within [0, min(interval * rate^(n-1), max_delay)], and equals
  *      the bound when jitter is none; no retry starts before its stored due time, even
  *      after a restart;
- *   6. a worker is never given more attempts than it has slots;
+ *   6. a worker is never given more attempts than it has slots and queue (prefetch), nor
+ *      an attempt with a timeout while its slots are all busy;
  *   7. nothing of a cancelled run is dispatched after the cancel, and it ends cancelled
  *      (unless its run-level timeout had already stopped it); a run that was not stopped
  *      succeeds exactly when none of its tasks failed or was skipped;
@@ -294,6 +295,7 @@ static void join(sim *s, int w)
     core_event ev = {.kind = EV_WORKER_JOINED,
                      .worker = sw->name,
                      .slots = (uint32_t)sw->slots,
+                     .prefetch = (uint32_t)sw->prefetch,
                      .types = types,
                      .ntypes = 1,
                      .running = sw->held,
@@ -338,7 +340,7 @@ static void deliver(sim *s, int allow_dup)
     }
     if (m.to_worker) {
         sworker *sw = &s->w[m.w];
-        if (sw->alive && sw->nheld < sw->slots) {
+        if (sw->alive && sw->nheld < sw->slots + sw->prefetch) {
             sw->held_inputs[sw->nheld] = m.json;
             sw->held[sw->nheld++] = m.attempt;
         } else if (sw->alive) {
@@ -601,6 +603,7 @@ static void run_seed(uint64_t seed, long steps, int commit_failures)
         snprintf(s.w[w].name, sizeof s.w[w].name, "w%d", w);
         s.w[w].alive = 1;
         s.w[w].slots = 1 + pick(&s, 4);
+        s.w[w].prefetch = pick(&s, 3);
     }
     submit(&s);
     for (s.step = 1; s.step <= steps; s.step++)

@@ -53,6 +53,7 @@ typedef struct msg {
 typedef struct sworker {
     char name[16];
     int alive, registered, slots;
+    int prefetch; /* attempts it queues beyond its slots */
     uint64_t held[MAX_HELD];
     json_t *held_inputs[MAX_HELD];
     int nheld;

@@ -113,9 +113,12 @@ static void commit_dispatch(sim *s, mrun *r, const core_effect *e)
         die(s, "attempt %llu was dispatched by a turn that failed to commit, and again",
             (unsigned long long)e->attempt_id);
     int w = worker_index(s, e->worker);
-    if (w < 0 || s->nbusy[w] >= s->w[w].slots)
-        die(s, "worker %s given more attempts than its %d slots", e->worker,
-            w < 0 ? 0 : s->w[w].slots);
+    if (w < 0 || s->nbusy[w] >= s->w[w].slots + s->w[w].prefetch)
+        die(s, "worker %s given more attempts than its %d slots and %d queued", e->worker,
+            w < 0 ? 0 : s->w[w].slots, w < 0 ? 0 : s->w[w].prefetch);
+    if (dt->timeout_ms && s->nbusy[w] >= s->w[w].slots)
+        die(s, "worker %s given task %d, which has a timeout, while its %d slots are busy",
+            e->worker, e->task, s->w[w].slots);
     s->busy[w][s->nbusy[w]++] = e->attempt_id;
     u->state = TS_RUNNING;
     u->running = e->attempt_id;

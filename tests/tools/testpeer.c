@@ -15,8 +15,8 @@
  * weft-testpeer ENDPOINT shutdown: asks the scheduler to shut down; prints
  * "shutdown: CODE ERROR".
  *
- * weft-testpeer ENDPOINT register NAME SLOTS HEARTBEAT_MS: registers as worker NAME with
- * the given values (no bounds checked here) and prints "refused: REASON" when the
+ * weft-testpeer ENDPOINT register NAME SLOTS HEARTBEAT_MS [PREFETCH]: registers as worker
+ * NAME with the given values (no bounds checked here) and prints "refused: REASON" when the
  * scheduler refuses, or "accepted" when no refusal comes within 2 s.
  *
  * weft-testpeer ENDPOINT forge-result NAME ATTEMPT OUTPUTS_JSON: registers as worker NAME,
@@ -109,18 +109,25 @@ static Weft__Envelope *recv_env(void *s, int ms)
 #define NOOP_TYPES "{\"plugins\": [{\"name\": \"builtin\", \"types\": [{\"name\": \"noop\"}]}]}"
 
 /* Sends a registration as worker name with slots and task types types_json. */
-static int send_register(void *s, const char *name, uint32_t slots, uint32_t heartbeat_ms,
-                         const char *types)
+static int send_register_queue(void *s, const char *name, uint32_t slots, uint32_t prefetch,
+                               uint32_t heartbeat_ms, const char *types)
 {
     Weft__Register r = WEFT__REGISTER__INIT;
     r.name = (char *)name;
     r.slots = slots;
+    r.prefetch = prefetch;
     r.heartbeat_ms = heartbeat_ms;
     r.types_json = (char *)types;
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_REGISTER;
     env.register_ = &r;
     return send_env(s, &env);
+}
+
+static int send_register(void *s, const char *name, uint32_t slots, uint32_t heartbeat_ms,
+                         const char *types)
+{
+    return send_register_queue(s, name, slots, 0, heartbeat_ms, types);
 }
 
 /* Sends FILE as a SubmitRequest and prints the reply's error. Returns 0 when a reply came. */
@@ -186,13 +193,14 @@ static int upload_part(void *s, const char *file, size_t bytes, int corrupt)
 
 /* Registers as a worker with raw values; prints what the scheduler said. */
 static int register_raw(const char *endpoint, const char *name, const char *slots,
-                        const char *heartbeat)
+                        const char *heartbeat, const char *prefetch)
 {
     void *ctx = zmq_ctx_new(), *s = open_peer(ctx, endpoint, 0);
     if (!s)
         return 1;
-    int rc = send_register(s, name, (uint32_t)strtoul(slots, NULL, 10),
-                           (uint32_t)strtoul(heartbeat, NULL, 10), NOOP_TYPES) < 0;
+    int rc = send_register_queue(s, name, (uint32_t)strtoul(slots, NULL, 10),
+                                 (uint32_t)strtoul(prefetch, NULL, 10),
+                                 (uint32_t)strtoul(heartbeat, NULL, 10), NOOP_TYPES) < 0;
     Weft__Envelope *e;
     while (!rc && (e = recv_env(s, 2000)) != NULL) {
         int refused = e->body_case == WEFT__ENVELOPE__BODY_REFUSED;
@@ -521,8 +529,8 @@ int main(int argc, char **argv)
         return fake_worker(argv[1], argv[3], 30, strtoull(argv[4], NULL, 10));
     if (argc == 5 && !strcmp(argv[2], "flood"))
         return flood(argv[1], (int)strtol(argv[3], NULL, 10), strtoull(argv[4], NULL, 10));
-    if (argc == 6 && !strcmp(argv[2], "register"))
-        return register_raw(argv[1], argv[3], argv[4], argv[5]);
+    if ((argc == 6 || argc == 7) && !strcmp(argv[2], "register"))
+        return register_raw(argv[1], argv[3], argv[4], argv[5], argc == 7 ? argv[6] : "0");
     if (argc == 6 && !strcmp(argv[2], "forge-result"))
         return forge_result(argv[1], argv[3], strtoull(argv[4], NULL, 10), argv[5]);
     if (argc == 4 && !strcmp(argv[2], "progress"))
