@@ -451,17 +451,24 @@ static void exec_start(slot *sl)
 
 static void reject(worker *w, const Weft__Dispatch *d, int cls, const char *why);
 
+/* The queued dispatch at i, taken out of the queue (caller frees it), or NULL. */
+static Weft__Dispatch *dequeue(worker *w, uint32_t i)
+{
+    queued q = w->queue[i];
+    memmove(&w->queue[i], &w->queue[i + 1], (w->nqueued - i - 1) * sizeof *w->queue);
+    w->nqueued--;
+    Weft__Dispatch *d = weft__dispatch__unpack(NULL, q.len, q.data);
+    free(q.data);
+    return d;
+}
+
 /* Takes a queued dispatch out (it never started): 1 when it was there. */
 static int unqueue(worker *w, uint64_t attempt_id, const char *why)
 {
     for (uint32_t i = 0; i < w->nqueued; i++) {
         if (w->queue[i].attempt_id != attempt_id)
             continue;
-        queued q = w->queue[i];
-        memmove(&w->queue[i], &w->queue[i + 1], (w->nqueued - i - 1) * sizeof *w->queue);
-        w->nqueued--;
-        Weft__Dispatch *d = weft__dispatch__unpack(NULL, q.len, q.data);
-        free(q.data);
+        Weft__Dispatch *d = dequeue(w, i);
         if (d) {
             char msg[300];
             snprintf(msg, sizeof msg, "%s stopped before it started: %s (attempt %u)",
@@ -622,11 +629,7 @@ static void start_attempt(worker *w, const Weft__Dispatch *d);
 static void take_queued(worker *w)
 {
     while (w->nqueued && !w->stopping && free_slot(w)) {
-        queued q = w->queue[0];
-        memmove(&w->queue[0], &w->queue[1], (w->nqueued - 1) * sizeof *w->queue);
-        w->nqueued--;
-        Weft__Dispatch *d = weft__dispatch__unpack(NULL, q.len, q.data);
-        free(q.data);
+        Weft__Dispatch *d = dequeue(w, 0);
         if (d) {
             start_attempt(w, d);
             weft__dispatch__free_unpacked(d, NULL);

@@ -285,7 +285,7 @@ int worker_new(const worker_config *cfg, worker **out, weft_err *err)
         return rc;
     }
     w->nslots = cfg->slots ? cfg->slots : (uint32_t)uv_available_parallelism();
-    w->prefetch = cfg->prefetch_given ? cfg->prefetch : w->nslots;
+    w->prefetch = cfg->prefetch;
     w->queue = xcalloc(w->prefetch + 1, sizeof *w->queue);
     w->caprecent = 2 * (size_t)w->nslots > RECENT_MIN ? 2 * (size_t)w->nslots : RECENT_MIN;
     w->recent = xcalloc(w->caprecent, sizeof *w->recent);

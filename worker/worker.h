@@ -17,9 +17,7 @@ typedef struct worker_config {
                                   or NAME.SUFFIX */
     const char *scheduler;     /* endpoint to connect to */
     uint32_t slots;            /* executors */
-    uint32_t prefetch;         /* attempts queued beyond the slots, started as slots free
-                                  (prefetch_given; else as many as slots) */
-    int prefetch_given;
+    uint32_t prefetch;         /* attempts queued beyond the slots, started as slots free */
     const char *plugin_path;
     const char *executor;      /* path of weft-executor */
     const char *work_dir;      /* scratch space and attempt logs */

@@ -8,10 +8,10 @@
  *               [--key FILE --server-key KEY | --insecure] [--pass-env NAME]...
  *               [--secrets-dir DIR] [--secret-env NAME]...
  *
- * Defaults: ipc://.weft/scheduler.sock, NAME = host-pid, one slot per core, as many
- * attempts queued beyond the slots as there are slots (--prefetch: given while every slot
- * is busy, started as one frees, so a slot never waits for a round trip; an attempt with a
- * timeout is never queued), the default
+ * Defaults: ipc://.weft/scheduler.sock, NAME = host-pid, one slot per core, no attempts
+ * queued beyond the slots (--prefetch N: given while every slot is busy, each started as a
+ * slot frees, so a slot never waits for a round trip; an attempt with a timeout is never
+ * queued), the default
  * plugin path, DIR = a fresh private $TMPDIR/weft-worker-NAME.XXXXXX (mkdtemp, removed at
  * exit; a DIR given must be this user's, not a symlink, and is made 0700), the artifact
  * store at the path the scheduler names in each dispatch when that directory holds the
@@ -93,7 +93,6 @@ int main(int argc, char **argv)
             uint64_t n;
             ok = units_uint(v, 0, WIRE_PREFETCH_MAX, &n) == 0;
             cfg.prefetch = (uint32_t)n;
-            cfg.prefetch_given = 1;
         }
         else if (ok && !strcmp(a, "--plugin-path"))
             cfg.plugin_path = v;
