@@ -30,7 +30,7 @@ bin="$build/bin"
 bench_need_build
 T=$(mktemp -d)
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait; rm -rf "$T"' EXIT
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait; rm -rf "$T"' EXIT
 
 security=${SECURITY:-curve}
 pollers=${POLLERS:-0}
@@ -90,9 +90,11 @@ pct() {
 }
 
 run_one() { # NAME FILE
-    local out cpu0 cpu1
+    local out cpu0 cpu1 t0 t1
     cpu0=$(sched_cpu_us)
+    t0=$(date +%s%6N)
     out=$("$bin/weft" submit "$2" --scheduler "$ep" "${client_key[@]}" --wait --json --timeout 60s)
+    t1=$(date +%s%6N)
     local run
     run=$(echo "$out" | sed -n '1s/.*"run": \([0-9]*\).*/\1/p')
     cpu1=$(sched_cpu_us)
@@ -101,8 +103,13 @@ run_one() { # NAME FILE
     wall=$(q "SELECT finished_us - created_us FROM runs WHERE id = $run")
     n=$(q "SELECT count(*) FROM tasks WHERE run_id = $run AND state = 'succeeded'")
     echo
-    echo "$1: run $run $state, $n tasks in $(awk "BEGIN {printf \"%.3f\", $wall / 1e6}") s" \
-         "= $(awk "BEGIN {printf \"%.0f\", $n / ($wall / 1e6)}") tasks/s"
+    if [ "$wall" -gt 0 ]; then
+        echo "$1: run $run $state, $n tasks in $(awk "BEGIN {printf \"%.3f\", $wall / 1e6}") s" \
+             "= $(awk "BEGIN {printf \"%.0f\", $n / ($wall / 1e6)}") tasks/s"
+    else
+        echo "$1: run $run $state, $n tasks within the turn that created it"
+    fi
+    echo "  end to end at the client (submit, compile, run, answer): $(awk "BEGIN {printf \"%.3f\", ($t1 - $t0) / 1e6}") s"
     echo "  scheduler CPU: $(awk "BEGIN {printf \"%.1f\", ($cpu1 - $cpu0) / $n}") us/task" \
          "(fsync waits excluded; steadier than wall time on a shared disk)"
     [ "$(q "SELECT count(*) FROM attempts WHERE run_id = $run")" -gt 0 ] || return 0
