@@ -92,15 +92,13 @@ int catalog_cache_del(catalog *c, const char *key)
 static json_t *filtered(catalog *c, const char *sql, const char *const *texts, int ntexts,
                         int64_t limit, weft_err *err)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
+    sqlite3_stmt *st = cat_query(c, sql, err);
+    if (!st)
         return NULL;
-    }
     for (int i = 0; i < ntexts; i++)
         cat_bind_text(st, i + 1, texts[i]);
     sqlite3_bind_int64(st, ntexts + 1, limit);
-    return cat_rows_stmt(c, st, err);
+    return cat_query_rows(c, st, err);
 }
 
 json_t *catalog_query_cache(catalog *c, const catalog_cache_filter *f, int limit,

@@ -92,8 +92,6 @@ int cat_done(catalog *c, sqlite3_stmt *s, const char *what);
  * statement is kept for the next call with the same text (catalog.queries). */
 json_t *cat_rows(catalog *c, const char *sql, const int64_t *args, int nargs,
                  const char *text_arg, weft_err *err);
-/* The same for a prepared, bound statement, which it finalizes. */
-json_t *cat_rows_stmt(catalog *c, sqlite3_stmt *st, weft_err *err);
 /* The prepared statement for sql, reset and unbound: kept from an earlier call with the same
  * text (preparing costs more than most of the queries it serves), else prepared and kept in
  * place of the least recently used (catalog.queries). NULL with err. */

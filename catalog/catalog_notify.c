@@ -85,14 +85,13 @@ json_t *catalog_query_notifications(catalog *c, int64_t run, const char *within,
                       "type, state, attempts, created_us, finished_us, last_error "
                       "FROM notifications WHERE (?1 = 0 OR run_id = ?1) AND (?2 IS NULL OR "
                       "project IN (SELECT value FROM json_each(?2))) ORDER BY id DESC LIMIT ?3";
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
+    st = cat_query(c, sql, err);
+    if (!st)
         return NULL;
-    }
     sqlite3_bind_int64(st, 1, run);
     cat_bind_text(st, 2, within);
     sqlite3_bind_int(st, 3, limit > 0 ? limit : 100);
-    json_t *rows = cat_rows_stmt(c, st, err);
+    json_t *rows = cat_query_rows(c, st, err);
     size_t i;
     json_t *r;
     json_array_foreach(rows, i, r) {

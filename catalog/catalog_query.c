@@ -63,13 +63,6 @@ json_t *cat_rows(catalog *c, const char *sql, const int64_t *args, int nargs,
     return cat_query_rows(c, st, err);
 }
 
-json_t *cat_rows_stmt(catalog *c, sqlite3_stmt *st, weft_err *err)
-{
-    json_t *out = cat_query_rows(c, st, err);
-    sqlite3_finalize(st);
-    return out;
-}
-
 json_t *cat_query_rows(catalog *c, sqlite3_stmt *st, weft_err *err)
 {
     json_t *out = json_array();
@@ -145,10 +138,9 @@ json_t *catalog_query_runs(catalog *c, const catalog_runs_filter *f, weft_err *e
                       "AND x.value = l.value))) AND (?10 IS NULL OR r.schedule_id IN "
                       "(SELECT s.id FROM schedules s WHERE s.name = ?10)) "
                       "ORDER BY r.id DESC LIMIT ?3";
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
+    st = cat_query(c, sql, err);
+    if (!st)
         return NULL;
-    }
     cat_bind_text(st, 1, f->project);
     cat_bind_text(st, 2, f->within);
     sqlite3_bind_int64(st, 3, f->limit > 0 ? f->limit : 50);
@@ -159,7 +151,7 @@ json_t *catalog_query_runs(catalog *c, const catalog_runs_filter *f, weft_err *e
     sqlite3_bind_int64(st, 8, f->before_run);
     cat_bind_text(st, 9, f->labels);
     cat_bind_text(st, 10, f->schedule);
-    return cat_rows_stmt(c, st, err);
+    return cat_query_rows(c, st, err);
 }
 
 /* Attaches to each task row (ordered by idx, elem) its attempts (ordered the same way),
@@ -417,11 +409,10 @@ json_t *catalog_query_workers(catalog *c, weft_err *err)
     const char *sql = "SELECT name, slots, state, types, first_seen_us, last_seen_us, "
                       "(SELECT count(*) FROM attempts a WHERE a.worker = workers.name AND "
                       "a.state = 'running') AS running FROM workers ORDER BY name";
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
+    st = cat_query(c, sql, err);
+    if (!st)
         return NULL;
-    }
-    return cat_rows_stmt(c, st, err);
+    return cat_query_rows(c, st, err);
 }
 
 json_t *catalog_query_edges(catalog *c, int64_t run, weft_err *err)

@@ -107,13 +107,12 @@ json_t *catalog_list_schedules(catalog *c, const char *within, int removed, weft
     const char *sql = "SELECT " SCHEDULE_SUMMARY "FROM schedules s "
                       "WHERE (?1 IS NULL OR s.project IN (SELECT value FROM json_each(?1))) "
                       "AND (?2 OR s.removed_us IS NULL) ORDER BY s.name, s.id";
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
+    st = cat_query(c, sql, err);
+    if (!st)
         return NULL;
-    }
     cat_bind_text(st, 1, within);
     sqlite3_bind_int(st, 2, removed);
-    return cat_rows_stmt(c, st, err);
+    return cat_query_rows(c, st, err);
 }
 
 json_t *catalog_schedule_get(catalog *c, int64_t id, const char *name, weft_err *err)

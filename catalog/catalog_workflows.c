@@ -75,12 +75,11 @@ json_t *catalog_query_workflows(catalog *c, const char *within, weft_err *err)
         "ran.last_run_us, (SELECT state FROM runs WHERE id = ran.last_id) AS last_state "
         "FROM names n LEFT JOIN registrations g ON g.project = n.project AND g.name = n.name "
         "LEFT JOIN ran ON ran.project = n.project AND ran.name = n.name ORDER BY 2, 1";
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
+    st = cat_query(c, sql, err);
+    if (!st)
         return NULL;
-    }
     cat_bind_text(st, 1, within);
-    return cat_rows_stmt(c, st, err);
+    return cat_query_rows(c, st, err);
 }
 
 json_t *catalog_query_workflow(catalog *c, const char *name, const char *project,
