@@ -95,6 +95,8 @@ typedef struct core_event {
     const uint64_t *finished; /* EV_WORKER_JOINED: attempts whose results it sends again
                                  right after registering */
     size_t nfinished;
+    int again;                /* EV_WORKER_JOINED: the same worker process registered before
+                                 (not a new one); what it does not report never reached it */
     int64_t heartbeat_us;     /* EV_WORKER_JOINED: its heartbeat interval */
     uint64_t attempt_id;      /* EV_RESULT */
     int ok;                   /* EV_RESULT */
@@ -127,6 +129,9 @@ enum core_fx_kind {
                        success; due_us for retry_wait */
     FX_DISPATCH,    /* run_id, task, attempt_id, attempt_no, worker, json = inputs;
                        due_us: when the task became ready (its wait in the queue) */
+    FX_REDISPATCH,  /* as FX_DISPATCH, of an attempt already recorded that never reached
+                       its worker (the scheduler restarted between committing and sending
+                       it): sent again, same id */
     FX_ATTEMPT_END, /* attempt_id, run_id, task, attempt_no, ok, errclass, message;
                        started_us and finished_us from the worker (0 when it never said);
                        due_us: when it was dispatched (0: restored after a restart) */

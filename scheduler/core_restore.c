@@ -4,10 +4,11 @@
  * snapshot. Tasks that were running come back with their attempt as an orphan: the worker
  * still running it claims it when it registers again, and its result is accepted whenever it
  * comes. When the worker it was dispatched to registers without it (the dispatch was
- * committed but never arrived), it fails as lost at once; when nobody reports it, it fails
- * as lost once the grace period since its dispatch has passed (but not within the claim
- * window after the restart), so restarts in quick succession do not hold it forever.
- * Either way it is retried if its policy allows. Nothing that succeeded runs again: its
+ * committed but never sent), it is sent again if that worker is the same process
+ * (Register.again), and fails as lost at once if it is a new one. When nobody reports it,
+ * it fails as lost once the grace period since its dispatch has passed (but not within the
+ * claim window after the restart), so restarts in quick succession do not hold it forever.
+ * A lost attempt is retried if its policy allows. Nothing that succeeded runs again: its
  * outputs are restored. Ready tasks are queued again without a new event.
  * A mapped task that had expanded gets its elements back the same way (core_map.c). */
 #include <stdio.h>
@@ -52,6 +53,39 @@ static void compact_orphans(core *c)
     c->norphans = k;
 }
 
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* Sends restored attempt a again to its worker w, the same process it was dispatched to,
+ * which never got it: the dispatch was committed, and the scheduler stopped before sending
+ * it. Same id and attempt number: nothing ran, so nothing is counted twice. */
+static int resend(cattempt *a, cworker *w, int64_t now, core_effects *fx)
+{
+    char why[512];
+    /* As at dispatch: never beyond its credits, and an attempt with a timeout is never
+     * queued behind a busy slot. */
+    core_refresh_credits(w);
+    if (!w->credits ||
+        (a->run->g->tasks[a->run->t[a->task].task].timeout_ms > 0 && !core_free_slots(w)))
+        return -1;
+    json_t *inputs = core_unit_inputs(a->run, a->task, why, sizeof why);
+    if (!inputs)
+        return -1;
+    a->w = w;
+    a->dispatched_us = now;
+    u64map_put(w->running, a->id, a);
+    core_effect *e = core_emit_unit(fx, FX_REDISPATCH, a->run, a->task);
+    e->attempt_id = a->id;
+    e->attempt_no = a->no;
+    e->worker = xstrdup(w->name);
+    e->json = inputs;
+    e->due_us = now;
+    return 0;
+}
+
 void core_claim_orphans(core *c, cworker *w, const core_event *ev, core_effects *fx)
 {
     int64_t now = ev->now_us;
@@ -72,14 +106,21 @@ void core_claim_orphans(core *c, cworker *w, const core_event *ev, core_effects 
             !core_reported(ev, a->id))
             lost[nlost++] = a->id;
     }
+    /* In the order they were first dispatched, which the worker starts them in. */
+    qsort(lost, nlost, sizeof *lost, cmp_u64);
     for (size_t i = 0; i < nlost; i++) {
         cattempt *a = u64map_get(c->attempts, lost[i]);
-        if (!a || a->w)
+        if (!a || a->w || (ev->again && resend(a, w, now, fx) == 0))
             continue;
         char why[300];
-        snprintf(why, sizeof why, "worker '%s' registered again without attempt %llu (it was "
-                 "dispatched before the scheduler restarted and never arrived)", w->name,
-                 (unsigned long long)a->id);
+        if (ev->again)
+            snprintf(why, sizeof why, "worker '%s' never got attempt %llu (dispatched to it "
+                     "before the scheduler restarted), and its slots are now busy", w->name,
+                     (unsigned long long)a->id);
+        else
+            snprintf(why, sizeof why, "worker '%s' registered again, a new process, without "
+                     "attempt %llu (dispatched to it before the scheduler restarted)", w->name,
+                     (unsigned long long)a->id);
         core_attempt_ended(c, a, 0, ERRC_LOST, why, NULL, now, fx);
     }
     free(lost);

@@ -177,6 +177,7 @@ static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r,
                      .nrunning = r->n_running,
                      .finished = r->finished,
                      .nfinished = r->n_finished,
+                     .again = r->again,
                      .heartbeat_us = (int64_t)r->heartbeat_ms * 1000};
     sched_step(s, &ev);
     free(names);

@@ -78,7 +78,9 @@ static void apply_map(sched *s, const core_effect *e, const dag *g, int64_t now)
     catalog_event(s->cat, (int64_t)e->run_id, t->name, "map", detail, now);
 }
 
-static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int64_t now)
+/* Records the attempt (unless it was recorded before: resend) and sends it. */
+static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int resend,
+                           int64_t now)
 {
     const dag_task *t = &g->tasks[e->task];
     char *inputs = json_dumps(e->json, JSON_COMPACT), name[300];
@@ -91,7 +93,15 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int64_t
                          .number = e->attempt_no,
                          .worker = e->worker,
                          .inputs = inputs};
-    catalog_start_attempt(s->cat, &a, now);
+    if (resend) {
+        char detail[400];
+        snprintf(detail, sizeof detail, "attempt %llu sent again to worker %s, which never got "
+                 "it (the scheduler restarted before sending it)",
+                 (unsigned long long)e->attempt_id, e->worker);
+        catalog_event(s->cat, a.run, name, "redispatched", detail, now);
+        log_info("%s: %s", name, detail);
+    } else
+        catalog_start_attempt(s->cat, &a, now);
     Weft__Dispatch d = WEFT__DISPATCH__INIT;
     d.attempt_id = e->attempt_id;
     d.run_id = e->run_id;
@@ -136,7 +146,10 @@ void sched_apply_effects(sched *s, int64_t now)
             break;
         case FX_DISPATCH:
             histo_observe(&s->queue_wait, (double)(now - e->due_us) / 1e6);
-            apply_dispatch(s, e, g, now);
+            apply_dispatch(s, e, g, 0, now);
+            break;
+        case FX_REDISPATCH:
+            apply_dispatch(s, e, g, 1, now);
             break;
         case FX_ATTEMPT_END:
             if (e->due_us && e->started_us)

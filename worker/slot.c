@@ -640,8 +640,27 @@ static void take_queued(worker *w)
 /* A dispatch runs in a free slot, or waits in the queue (at most w->prefetch) behind the
  * ones that came first; beyond that it fails (the scheduler's credits make that happen only
  * when an executor could not be started). */
+/* Whether the attempt is running here or queued. */
+static int holds(const worker *w, uint64_t attempt_id)
+{
+    for (uint32_t i = 0; i < w->nslots; i++)
+        if (w->slots[i].job && w->slots[i].job->attempt_id == attempt_id)
+            return 1;
+    for (uint32_t i = 0; i < w->nqueued; i++)
+        if (w->queue[i].attempt_id == attempt_id)
+            return 1;
+    return 0;
+}
+
 void slot_dispatch(worker *w, const Weft__Dispatch *d)
 {
+    /* The scheduler sends an attempt again only when we registered without it; a second
+     * copy would run it twice. */
+    if (holds(w, d->attempt_id)) {
+        log_warn("ignored a second dispatch of attempt %llu, which runs here already",
+                 (unsigned long long)d->attempt_id);
+        return;
+    }
     take_queued(w);
     if ((!free_slot(w) || w->nqueued) && w->nqueued < w->prefetch) {
         queued *q = &w->queue[w->nqueued++];

@@ -85,6 +85,8 @@ static void send_register(worker *w)
     r.heartbeat_ms = w->heartbeat_ms;
     r.cpu = (uint32_t)uv_available_parallelism();
     r.mem = uv_get_total_memory();
+    r.again = w->registered;
+    w->registered = 1;
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_REGISTER;
     env.register_ = &r;

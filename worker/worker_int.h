@@ -128,6 +128,7 @@ struct worker {
     sent_result *recent;
     size_t nrecent, caprecent;
     char *refused; /* the scheduler refused our registration: why (we exit) */
+    int registered; /* Register was sent before: a later one answers Reregister */
 };
 
 /* ---- worker.c ---- */

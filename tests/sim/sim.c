@@ -29,7 +29,9 @@
  *   9. no effect of a failed commit is ever observed: the attempt ids its dispatches took
  *      are never dispatched again, and only committed dispatches reach workers;
  *  10. the runs of a project (the odd runs, project "capped") never have more attempts in
- *      flight together than the project's limit.
+ *      flight together than the project's limit;
+ *  11. an attempt is sent again only to the worker it was dispatched to, the same process,
+ *      only while its task still waits for it, and only when that worker does not hold it.
  *
  * After the fault phase it drains (no more faults) and checks that every run ended
  * (liveness). A failure prints the seed and step; rerun with --seed to replay it. */
@@ -302,16 +304,51 @@ static void join(sim *s, int w)
                      .nrunning = (size_t)sw->nheld,
                      .finished = finished,
                      .nfinished = (size_t)sw->nrecent,
+                     .again = sw->again,
                      .heartbeat_us = 1000000};
     /* The core's count restarts from what the worker reports. */
     s->nbusy[w] = sw->nheld;
     memcpy(s->busy[w], sw->held, (size_t)sw->nheld * sizeof *sw->held);
     sw->registered = 1;
     step_core(s, &ev);
+    sw->again = 1;
     for (int i = 0; i < sw->nrecent; i++) {
         msg m = sw->recent[i];
         m.json = json_incref(m.json);
         send_msg(s, m);
+    }
+}
+
+/* A dispatch or a stop reaches worker m.w. */
+static void deliver_to_worker(sim *s, msg m)
+{
+    if (m.stop) {
+        sworker *sw = &s->w[m.w];
+        for (int k = 0; sw->alive && k < sw->nheld; k++)
+            if (sw->held[k] == m.attempt) {
+                json_decref(sw->held_inputs[k]);
+                sw->held[k] = sw->held[--sw->nheld];
+                sw->held_inputs[k] = sw->held_inputs[sw->nheld];
+                send_msg(s, (msg){.w = m.w, .attempt = m.attempt, .ok = 0, .cls = ERRC_CANCELLED});
+                break;
+            }
+        return;
+    }
+    sworker *sw = &s->w[m.w];
+    for (int k = 0; sw->alive && k < sw->nheld; k++)
+        if (sw->held[k] == m.attempt) {
+            json_decref(m.json); /* like weft-worker: a second copy is ignored */
+            return;
+        }
+    if (sw->alive && sw->nheld < sw->slots + sw->prefetch) {
+        sw->held_inputs[sw->nheld] = m.json;
+        sw->held[sw->nheld++] = m.attempt;
+    } else if (sw->alive) {
+        /* Like weft-worker: no free executor, so the attempt fails at once. */
+        json_decref(m.json);
+        send_msg(s, (msg){.w = m.w, .attempt = m.attempt, .ok = 0, .cls = ERRC_FATAL});
+    } else {
+        json_decref(m.json);
     }
 }
 
@@ -326,30 +363,8 @@ static void deliver(sim *s, int allow_dup)
         s->net[i] = s->net[--s->nnet];
     else
         m.json = json_incref(m.json);
-    if (m.to_worker && m.stop) {
-        sworker *sw = &s->w[m.w];
-        for (int k = 0; sw->alive && k < sw->nheld; k++)
-            if (sw->held[k] == m.attempt) {
-                json_decref(sw->held_inputs[k]);
-                sw->held[k] = sw->held[--sw->nheld];
-                sw->held_inputs[k] = sw->held_inputs[sw->nheld];
-                send_msg(s, (msg){.w = m.w, .attempt = m.attempt, .ok = 0, .cls = ERRC_CANCELLED});
-                break;
-            }
-        return;
-    }
     if (m.to_worker) {
-        sworker *sw = &s->w[m.w];
-        if (sw->alive && sw->nheld < sw->slots + sw->prefetch) {
-            sw->held_inputs[sw->nheld] = m.json;
-            sw->held[sw->nheld++] = m.attempt;
-        } else if (sw->alive) {
-            /* Like weft-worker: no free executor, so the attempt fails at once. */
-            json_decref(m.json);
-            send_msg(s, (msg){.w = m.w, .attempt = m.attempt, .ok = 0, .cls = ERRC_FATAL});
-        } else {
-            json_decref(m.json);
-        }
+        deliver_to_worker(s, m);
         return;
     }
     core_event ev = {.kind = EV_RESULT,
@@ -409,12 +424,21 @@ static void heartbeat(sim *s, int w)
 static void crash_worker(sim *s, int w)
 {
     sworker *sw = &s->w[w];
+    /* Its connection goes with it: what was sent to it never reaches its successor. */
+    for (int i = 0; i < s->nnet;) {
+        if (s->net[i].to_worker && s->net[i].w == w) {
+            json_decref(s->net[i].json);
+            s->net[i] = s->net[--s->nnet];
+        } else {
+            i++;
+        }
+    }
     for (int i = 0; i < sw->nheld; i++)
         json_decref(sw->held_inputs[i]);
     for (int i = 0; i < sw->nrecent; i++)
         json_decref(sw->recent[i].json);
     sw->nheld = sw->nrecent = 0;
-    sw->alive = sw->registered = 0;
+    sw->alive = sw->registered = sw->again = 0;
 }
 
 static core_task_snapshot snapshot_of(sim *s, const mtask *t)
@@ -428,9 +452,11 @@ static core_task_snapshot snapshot_of(sim *s, const mtask *t)
                                 .due_us = t->due};
 }
 
-/* The scheduler restarts: results queued at it are lost, and the core is rebuilt from the
- * committed model, as the scheduler rebuilds from the catalogue. Attempt ids go on after
- * every id the old core issued, as the scheduler's do after a failed commit. */
+/* The scheduler restarts: what it had sent to workers either reaches them before they
+ * register again (a connection delivers in order) or never does; results queued at it are
+ * lost; and the core is rebuilt from the committed model, as the scheduler rebuilds from
+ * the catalogue. Attempt ids go on after every id the old core issued, as the scheduler's
+ * do after a failed commit. */
 static void restart(sim *s)
 {
     s->restarts++;
@@ -438,6 +464,18 @@ static void restart(sim *s)
     uint64_t next = core_next_attempt_id(s->c);
     if (next < s->max_attempt + 1)
         next = s->max_attempt + 1;
+    for (int i = 0; i < s->nnet;) {
+        if (!s->net[i].to_worker) {
+            i++;
+            continue;
+        }
+        msg m = s->net[i];
+        s->net[i] = s->net[--s->nnet];
+        if (chance(s, 50))
+            deliver_to_worker(s, m);
+        else
+            json_decref(m.json);
+    }
     for (int i = 0; i < s->nnet;) {
         if (!s->net[i].to_worker && chance(s, 50)) {
             json_decref(s->net[i].json);
@@ -617,9 +655,10 @@ static void run_seed(uint64_t seed, long steps, int commit_failures)
     }
     printf("seed %llu: %ld steps, %d runs (%d cancelled), %d caught failures, %ld dispatches, "
            "%ld results (%ld stale), %ld outputs reused, %ld map elements, %ld worker losses, "
-           "%ld scheduler restarts (%ld after a failed commit): ok\n",
+           "%ld scheduler restarts (%ld after a failed commit), %ld dispatches sent again: "
+           "ok\n",
            (unsigned long long)seed, s.step, s.nruns, cancelled, caught, s.dispatches, s.results,
-           s.stale, s.hits, s.elements, s.losses, s.restarts, s.commit_failures);
+           s.stale, s.hits, s.elements, s.losses, s.restarts, s.commit_failures, s.resent);
     free_sim(&s);
 }
 

@@ -53,6 +53,7 @@ typedef struct msg {
 typedef struct sworker {
     char name[16];
     int alive, registered, slots;
+    int again; /* this process registered before (Register.again) */
     int prefetch; /* attempts it queues beyond its slots */
     uint64_t held[MAX_HELD];
     json_t *held_inputs[MAX_HELD];
@@ -80,6 +81,7 @@ typedef struct sim {
     uint64_t busy[MAX_WORKERS][64];
     int nbusy[MAX_WORKERS];
     long dispatches, results, restarts, losses, stale, hits, elements, commit_failures;
+    long resent;
     int commit_fail_pct10; /* per mille of steps whose commit fails (--commit-failures) */
     int restarting;
     /* The request being stepped: a failed commit refuses it (the run is not created, the

@@ -85,6 +85,43 @@ static void commit_task_state(sim *s, mrun *r, const core_effect *e)
     t->state = e->state;
 }
 
+/* Invariant 6: the worker e is sent to has room for it; it now counts against it. */
+static int take_capacity(sim *s, const dag_task *dt, const core_effect *e)
+{
+    int w = worker_index(s, e->worker);
+    if (w < 0 || s->nbusy[w] >= s->w[w].slots + s->w[w].prefetch)
+        die(s, "worker %s given more attempts than its %d slots and %d queued", e->worker,
+            w < 0 ? 0 : s->w[w].slots, w < 0 ? 0 : s->w[w].prefetch);
+    if (dt->timeout_ms && s->nbusy[w] >= s->w[w].slots)
+        die(s, "worker %s given task %d, which has a timeout, while its %d slots are busy",
+            e->worker, e->task, s->w[w].slots);
+    s->busy[w][s->nbusy[w]++] = e->attempt_id;
+    return w;
+}
+
+/* Invariant 11. */
+static void commit_redispatch(sim *s, mrun *r, const core_effect *e)
+{
+    const mtask *u = unit(s, r, e->task, e->elem);
+    int w = worker_index(s, e->worker);
+    if (u->running != e->attempt_id || w != u->worker)
+        die(s, "attempt %llu sent again to %s, but run %llu task %d waits for attempt %llu "
+            "on %s", (unsigned long long)e->attempt_id, e->worker, (unsigned long long)r->id,
+            e->task, (unsigned long long)u->running, s->w[u->worker].name);
+    const sworker *sw = &s->w[w];
+    if (!sw->alive || !sw->again)
+        die(s, "attempt %llu sent again to %s, which is not the process it was sent to",
+            (unsigned long long)e->attempt_id, e->worker);
+    for (int k = 0; k < sw->nheld; k++)
+        if (sw->held[k] == e->attempt_id)
+            die(s, "attempt %llu sent again to %s, which holds it",
+                (unsigned long long)e->attempt_id, e->worker);
+    take_capacity(s, &r->g->tasks[e->task], e);
+    s->resent++;
+    send_msg(s,
+             (msg){.to_worker = 1, .w = w, .attempt = e->attempt_id, .json = json_incref(e->json)});
+}
+
 static void commit_dispatch(sim *s, mrun *r, const core_effect *e)
 {
     const dag_task *dt = &r->g->tasks[e->task];
@@ -112,14 +149,7 @@ static void commit_dispatch(sim *s, mrun *r, const core_effect *e)
     if (u64map_get(s->discarded, e->attempt_id))
         die(s, "attempt %llu was dispatched by a turn that failed to commit, and again",
             (unsigned long long)e->attempt_id);
-    int w = worker_index(s, e->worker);
-    if (w < 0 || s->nbusy[w] >= s->w[w].slots + s->w[w].prefetch)
-        die(s, "worker %s given more attempts than its %d slots and %d queued", e->worker,
-            w < 0 ? 0 : s->w[w].slots, w < 0 ? 0 : s->w[w].prefetch);
-    if (dt->timeout_ms && s->nbusy[w] >= s->w[w].slots)
-        die(s, "worker %s given task %d, which has a timeout, while its %d slots are busy",
-            e->worker, e->task, s->w[w].slots);
-    s->busy[w][s->nbusy[w]++] = e->attempt_id;
+    int w = take_capacity(s, dt, e);
     u->state = TS_RUNNING;
     u->running = e->attempt_id;
     u->attempts = e->attempt_no;
@@ -158,6 +188,9 @@ void commit(sim *s)
         }
         case FX_DISPATCH:
             commit_dispatch(s, r, e);
+            break;
+        case FX_REDISPATCH:
+            commit_redispatch(s, r, e);
             break;
         case FX_ATTEMPT_END:
             if (unit(s, r, e->task, e->elem)->running == e->attempt_id)

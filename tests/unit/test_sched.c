@@ -1,6 +1,7 @@
 /* Unit tests for the compiler and the run state machine (no I/O: a hand-written type
  * registry, and events fed to the core directly). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/errclass.h"
 #include "scheduler/compile.h"
@@ -210,6 +211,83 @@ int test_core(void)
     CHECK(core_nruns(s.c) == 0);
     core_effects_free(&s.fx);
     core_destroy(&s.c);
+    typereg_destroy(&r);
+    return fails;
+}
+
+/* After a restart, two attempts were committed as dispatched to w1 and never sent. w1, the
+ * same process, registers again without them (again = 1): both are sent again, same ids
+ * and attempt numbers, in the order first dispatched, and none is lost. A new process
+ * (again = 0) never got them: they fail as lost. */
+static void restore_two_orphans(sim *s, dag *g)
+{
+    core_task_snapshot snap[3] = {
+        {.state = TS_RUNNING, .attempts = 1, .attempt_id = 7, .worker = "w1", .dispatched_us = 1},
+        {.state = TS_PENDING},
+        {.state = TS_RUNNING, .attempts = 2, .attempt_id = 5, .worker = "w1", .dispatched_us = 1}};
+    core_event ev = {
+        .kind = EV_RUN_RESTORED, .now_us = s->now, .run_id = 1, .dag = g, .snapshot = snap};
+    core_step(s->c, &ev, &s->fx);
+}
+
+static void rejoin(sim *s, int again)
+{
+    const char *t[] = {"echo", "count", "sleep"};
+    core_event ev = {.kind = EV_WORKER_JOINED,
+                     .now_us = s->now,
+                     .worker = "w1",
+                     .slots = 2,
+                     .types = t,
+                     .ntypes = 3,
+                     .again = again,
+                     .heartbeat_us = 1000000};
+    core_step(s->c, &ev, &s->fx);
+}
+
+int test_core_restore(void)
+{
+    int fails = 0;
+    typereg *r = fixture_types();
+    char *errors;
+    const char *text = "workflow: w\n"
+                       "tasks:\n"
+                       "  a: { type: count, with: { n: 1 } }\n"
+                       "  b: { type: count, with: { n: \"${a.outputs.total}\" } }\n"
+                       "  c: { type: echo }\n";
+    for (int again = 1; again >= 0; again--) {
+        sim s = {.c = core_new(100, 42), .now = 1000000};
+        restore_two_orphans(&s, compile(r, text, &errors));
+        free(errors);
+        core_effects_clear(&s.fx);
+        rejoin(&s, again);
+        size_t resent = 0, lost = 0;
+        for (size_t i = 0; i < s.fx.n; i++) {
+            const core_effect *e = &s.fx.v[i];
+            if (e->kind == FX_REDISPATCH) {
+                /* Attempt 5 (task c, its second attempt) first, then 7 (task a). */
+                CHECK(e->attempt_id == (resent ? 7u : 5u));
+                CHECK(e->task == (resent ? 0 : 2) && e->attempt_no == (resent ? 1 : 2));
+                CHECK_STR(e->worker, "w1");
+                resent++;
+            }
+            if (e->kind == FX_ATTEMPT_END) {
+                CHECK(e->errclass == ERRC_LOST);
+                CHECK(strstr(e->message, "registered again, a new process, without attempt"));
+                lost++;
+            }
+        }
+        CHECK(resent == (again ? 2u : 0u) && lost == (again ? 0u : 2u));
+        CHECK(count_fx(&s, FX_DISPATCH, -1) == 0);
+        core_effects_clear(&s.fx);
+        if (again) {
+            /* Their results are accepted as those of the attempts the core waits for. */
+            result(&s, 7, 1, 0);
+            CHECK(count_fx(&s, FX_TASK_STATE, TS_SUCCEEDED) == 1);
+            CHECK(count_fx(&s, FX_STALE, -1) == 0);
+        }
+        core_effects_free(&s.fx);
+        core_destroy(&s.c);
+    }
     typereg_destroy(&r);
     return fails;
 }
