@@ -517,7 +517,7 @@ static void compile_tasks(cc *c, const ynode *tasks, const task_settings *defaul
         return;
     }
     if (tasks->n > COMPILE_MAX_TASKS) {
-        diag_add(c->d, tasks->line, tasks->col, "%zu tasks; the limit is %d", tasks->n,
+        diag_add(c->d, tasks->line, tasks->col, "%u tasks; the limit is %d", tasks->n,
                  COMPILE_MAX_TASKS);
         return;
     }
@@ -617,9 +617,10 @@ dag *compile_workflow(const compile_input *in, diag *d)
                  COMPILE_MAX_FILE);
         return NULL;
     }
-    ynode *root = ytree_parse(in->text, in->len, d);
-    if (!root)
+    ytree *t = ytree_parse(in->text, in->len, d);
+    if (!t)
         return NULL;
+    const ynode *root = t->root;
     cc c = {.d = d,
             .in = in,
             .types = in->types,
@@ -656,7 +657,7 @@ dag *compile_workflow(const compile_input *in, diag *d)
     free(c.decls);
     free(c.mapped);
     free(c.item_types);
-    ytree_free(root);
+    ytree_free(&t);
     if (diag_count(d)) {
         dag_free(c.g);
         return NULL;

@@ -17,7 +17,7 @@
 #include "scheduler/diag.h"
 #include "scheduler/typereg.h"
 
-#define COMPILE_MAX_FILE (1u << 20) /* workflow files above 1 MiB are refused */
+#define COMPILE_MAX_FILE (16u << 20) /* workflow files above 16 MiB are refused */
 #define COMPILE_MAX_TASKS 100000
 
 typedef struct compile_param {

@@ -300,12 +300,13 @@ static json_t *describe_param(const ynode *k, const ynode *v)
 json_t *compile_describe_params(const char *file, const char *text, size_t len)
 {
     diag *d = diag_new(file);
-    ynode *root = ytree_parse(text, len, d);
+    ytree *t = ytree_parse(text, len, d);
+    const ynode *root = t ? t->root : NULL;
     diag_destroy(&d);
     const ynode *params = root && root->kind == YN_MAP ? ytree_get(root, "params") : NULL;
     json_t *out = json_array();
     for (size_t i = 0; params && params->kind == YN_MAP && i < params->n; i++)
         json_array_append_new(out, describe_param(params->keys[i], params->items[i]));
-    ytree_free(root);
+    ytree_free(&t);
     return out;
 }

@@ -8,11 +8,47 @@
 #include "common/strmap.h"
 #include "common/xmem.h"
 
+/* Nodes, their child arrays and their text live in blocks freed together (a workflow file
+ * of 100,000 tasks is millions of small pieces). */
+#define YBLOCK (64u << 10)
+
+typedef struct yblock {
+    struct yblock *next;
+    size_t used, cap;
+    void *data[]; /* pieces are aligned for pointers: nothing else is stored */
+} yblock;
+
 typedef struct builder {
     yaml_parser_t parser;
     diag *d;
     int failed;
+    ytree *t;
+    ynode **stack; /* the children of the mappings and lists being built, innermost last */
+    size_t nstack, capstack;
 } builder;
+
+static void *yalloc(builder *b, size_t n)
+{
+    n = (n + sizeof(void *) - 1) & ~(sizeof(void *) - 1);
+    yblock *k = b->t->blocks;
+    if (!k || k->cap - k->used < n) {
+        size_t cap = n > YBLOCK / 4 ? n : YBLOCK;
+        yblock *nk = xmalloc(sizeof *nk + cap);
+        nk->used = 0;
+        nk->cap = cap;
+        if (k && cap != YBLOCK) { /* a large piece: its own block, behind the current one */
+            nk->next = k->next;
+            k->next = nk;
+        } else {
+            nk->next = k;
+            b->t->blocks = nk;
+        }
+        k = nk;
+    }
+    void *p = (char *)k->data + k->used;
+    k->used += n;
+    return p;
+}
 
 static int next_event(builder *b, yaml_event_t *ev)
 {
@@ -27,44 +63,91 @@ static int next_event(builder *b, yaml_event_t *ev)
     return 0;
 }
 
-static ynode *new_node(enum ynode_kind kind, yaml_mark_t mark)
+static ynode *new_node(builder *b, enum ynode_kind kind, yaml_mark_t mark)
 {
-    ynode *n = xcalloc(1, sizeof *n);
+    ynode *n = yalloc(b, sizeof *n);
+    memset(n, 0, sizeof *n);
     n->kind = kind;
     n->line = (int)mark.line + 1;
     n->col = (int)mark.column + 1;
     return n;
 }
 
+static void push(builder *b, ynode *n)
+{
+    xgrow(&b->stack, &b->capstack, b->nstack + 1, sizeof *b->stack);
+    b->stack[b->nstack++] = n;
+}
+
+/* The n nodes from the stack's base, every step-th from first, as an array of the tree. */
+static ynode **take(builder *b, size_t base, size_t first, size_t step, size_t n)
+{
+    ynode **v = n ? yalloc(b, n * sizeof *v) : NULL;
+    for (size_t i = 0; i < n; i++)
+        v[i] = b->stack[base + first + i * step];
+    return v;
+}
+
 static ynode *parse_node(builder *b, yaml_event_t *ev, int depth);
 
 static ynode *parse_seq(builder *b, yaml_mark_t start, int depth)
 {
-    ynode *n = new_node(YN_SEQ, start);
-    size_t cap = 0;
+    ynode *n = new_node(b, YN_SEQ, start);
+    size_t base = b->nstack;
     for (;;) {
         yaml_event_t ev;
         if (next_event(b, &ev) < 0)
             break;
         if (ev.type == YAML_SEQUENCE_END_EVENT) {
             yaml_event_delete(&ev);
+            n->n = (uint32_t)(b->nstack - base);
+            n->items = take(b, base, 0, 1, n->n);
+            b->nstack = base;
             return n;
         }
         ynode *item = parse_node(b, &ev, depth + 1);
         if (!item)
             break;
-        xgrow(&n->items, &cap, n->n + 1, sizeof *n->items);
-        n->items[n->n++] = item;
+        push(b, item);
     }
-    ytree_free(n);
+    b->nstack = base;
     return NULL;
+}
+
+/* Reports key if the mapping being built (its pairs on the stack from base) has it
+ * already. Small mappings are searched; from DUP_SCAN keys on, seen indexes them. */
+#define DUP_SCAN 16
+static void check_duplicate(builder *b, size_t base, const ynode *key, strmap **seen)
+{
+    size_t pairs = (b->nstack - base) / 2;
+    const ynode *first = NULL;
+    if (pairs < DUP_SCAN) {
+        for (size_t i = 0; i < pairs && !first; i++) {
+            const ynode *k = b->stack[base + 2 * i];
+            if (k->kind == YN_SCALAR && strcmp(k->text, key->text) == 0)
+                first = k;
+        }
+    } else {
+        if (!*seen) {
+            *seen = strmap_new();
+            for (size_t i = pairs; i-- > 0;)
+                if (b->stack[base + 2 * i]->kind == YN_SCALAR)
+                    strmap_put(*seen, b->stack[base + 2 * i]->text, b->stack[base + 2 * i]);
+        }
+        first = strmap_get(*seen, key->text);
+        if (!first)
+            strmap_put(*seen, key->text, (void *)key);
+    }
+    if (first)
+        diag_add(b->d, key->line, key->col, "duplicate key '%s' (first defined at line %d)",
+                 key->text, first->line);
 }
 
 static ynode *parse_map(builder *b, yaml_mark_t start, int depth)
 {
-    ynode *n = new_node(YN_MAP, start);
-    size_t cap = 0, kcap = 0;
-    strmap *seen = strmap_new();
+    ynode *n = new_node(b, YN_MAP, start);
+    size_t base = b->nstack;
+    strmap *seen = NULL;
     for (;;) {
         yaml_event_t ev;
         if (next_event(b, &ev) < 0)
@@ -72,38 +155,28 @@ static ynode *parse_map(builder *b, yaml_mark_t start, int depth)
         if (ev.type == YAML_MAPPING_END_EVENT) {
             yaml_event_delete(&ev);
             strmap_destroy(&seen);
+            n->n = (uint32_t)((b->nstack - base) / 2);
+            n->keys = take(b, base, 0, 2, n->n);
+            n->items = take(b, base, 1, 2, n->n);
+            b->nstack = base;
             return n;
         }
         ynode *key = parse_node(b, &ev, depth + 1);
-        if (!key)
+        if (!key || next_event(b, &ev) < 0)
             break;
-        if (next_event(b, &ev) < 0) {
-            ytree_free(key);
-            break;
-        }
-        ynode *val = parse_node(b, &ev, depth + 1);
-        if (!val) {
-            ytree_free(key);
-            break;
-        }
-        if (key->kind != YN_SCALAR) {
+        if (key->kind != YN_SCALAR)
             diag_add(b->d, key->line, key->col, "mapping keys must be plain strings, not a %s",
                      ytree_kind_name(key));
-        } else {
-            ynode *first = strmap_get(seen, key->text);
-            if (first)
-                diag_add(b->d, key->line, key->col, "duplicate key '%s' (first defined at line %d)",
-                         key->text, first->line);
-            else
-                strmap_put(seen, key->text, key);
-        }
-        xgrow(&n->keys, &kcap, n->n + 1, sizeof *n->keys);
-        xgrow(&n->items, &cap, n->n + 1, sizeof *n->items);
-        n->keys[n->n] = key;
-        n->items[n->n++] = val;
+        else
+            check_duplicate(b, base, key, &seen);
+        push(b, key);
+        ynode *val = parse_node(b, &ev, depth + 1);
+        if (!val)
+            break;
+        push(b, val);
     }
     strmap_destroy(&seen);
-    ytree_free(n);
+    b->nstack = base;
     return NULL;
 }
 
@@ -120,14 +193,18 @@ static ynode *parse_node(builder *b, yaml_event_t *ev, int depth)
         return NULL;
     }
     switch (ev->type) {
-    case YAML_SCALAR_EVENT:
-        n = new_node(YN_SCALAR, mark);
-        n->text = xstrndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
+    case YAML_SCALAR_EVENT: {
+        size_t len = ev->data.scalar.length;
+        n = new_node(b, YN_SCALAR, mark);
+        n->text = yalloc(b, len + 1);
+        memcpy(n->text, ev->data.scalar.value, len);
+        n->text[len] = '\0';
         n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-        if (strlen(n->text) != ev->data.scalar.length)
+        if (memchr(n->text, '\0', len))
             diag_add(b->d, n->line, n->col, "scalar contains a NUL character");
         yaml_event_delete(ev);
         return n;
+    }
     case YAML_SEQUENCE_START_EVENT:
         yaml_event_delete(ev);
         return parse_seq(b, mark, depth);
@@ -169,11 +246,13 @@ static int find_control_char(const char *buf, size_t len, diag *d)
     return 0;
 }
 
-ynode *ytree_parse(const char *buf, size_t len, diag *d)
+ytree *ytree_parse(const char *buf, size_t len, diag *d)
 {
-    builder b = {.d = d};
-    if (find_control_char(buf, len, d) < 0)
+    builder b = {.d = d, .t = xcalloc(1, sizeof *b.t)};
+    if (find_control_char(buf, len, d) < 0) {
+        ytree_free(&b.t);
         return NULL;
+    }
     yaml_parser_initialize(&b.parser);
     yaml_parser_set_input_string(&b.parser, (const unsigned char *)buf, len);
     ynode *root = NULL;
@@ -204,26 +283,24 @@ ynode *ytree_parse(const char *buf, size_t len, diag *d)
         }
     }
     yaml_parser_delete(&b.parser);
-    if (diag_count(d)) {
-        ytree_free(root);
-        return NULL;
-    }
-    return root;
+    free(b.stack);
+    b.t->root = root;
+    if (!root || diag_count(d))
+        ytree_free(&b.t);
+    return b.t;
 }
 
-void ytree_free(ynode *n)
+void ytree_free(ytree **tp)
 {
-    if (!n)
+    ytree *t = *tp;
+    if (!t)
         return;
-    for (size_t i = 0; i < n->n; i++) {
-        ytree_free(n->items[i]);
-        if (n->keys)
-            ytree_free(n->keys[i]);
+    for (yblock *k = t->blocks, *next; k; k = next) {
+        next = k->next;
+        free(k);
     }
-    free(n->items);
-    free(n->keys);
-    free(n->text);
-    free(n);
+    free(t);
+    *tp = NULL;
 }
 
 ynode *ytree_get(const ynode *map, const char *key)

@@ -8,6 +8,7 @@
 #define WEFT_YTREE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "scheduler/diag.h"
 
@@ -16,20 +17,26 @@
 enum ynode_kind { YN_SCALAR, YN_SEQ, YN_MAP };
 
 typedef struct ynode ynode;
-struct ynode {
-    enum ynode_kind kind;
-    int line, col;
+struct ynode {         /* 40 bytes: a workflow file of 100,000 tasks has a million */
     char *text;        /* YN_SCALAR: the value */
-    int plain;         /* YN_SCALAR: unquoted (so 3 is an int and true a bool) */
-    size_t n;          /* YN_SEQ: items; YN_MAP: pairs */
     ynode **items;     /* YN_SEQ: n items; YN_MAP: n values */
     ynode **keys;      /* YN_MAP: n keys (scalars) */
+    int line, col;
+    uint32_t n;        /* YN_SEQ: items; YN_MAP: pairs */
+    uint8_t kind;      /* enum ynode_kind */
+    uint8_t plain;     /* YN_SCALAR: unquoted (so 3 is an int and true a bool) */
 };
 
-/* Parses buf (len bytes) into a tree. Returns the root (free with ytree_free), or NULL with
+/* A parsed document: its nodes and their text live in blocks freed together. */
+typedef struct ytree {
+    ynode *root;
+    struct yblock *blocks; /* owned */
+} ytree;
+
+/* Parses buf (len bytes) into a tree. Returns it (free with ytree_free), or NULL with
  * errors added to d. An empty document is an error. */
-ynode *ytree_parse(const char *buf, size_t len, diag *d);
-void ytree_free(ynode *n);
+ytree *ytree_parse(const char *buf, size_t len, diag *d);
+void ytree_free(ytree **t);
 /* The value of key in a mapping, or NULL. */
 ynode *ytree_get(const ynode *map, const char *key);
 /* "mapping", "list" or "scalar", for messages. */

@@ -42,8 +42,8 @@ cd "$scratch" || exit 1
 printf '\x7fELF\x02\x01\x01\x00\x00\xff\xfe\x89PNG\r\n\x1a\n\x00\x01' >garbage.yaml
 check garbage 2 '^garbage.yaml:1:[0-9]+: control character 0x02 is not allowed' regex -- "$weft" validate garbage.yaml
 
-head -c 10485760 /dev/zero | tr '\0' 'a' >huge.yaml
-check huge-10MB 2 '^huge.yaml:1:1: file is 10485760 bytes; the limit is 1048576 bytes$' regex \
+head -c 20971520 /dev/zero | tr '\0' 'a' >huge.yaml
+check huge-20MB 2 '^huge.yaml:1:1: file is 20971520 bytes; the limit is 16777216 bytes$' regex \
     -- "$weft" validate huge.yaml
 
 printf 'workflow: w\ntasks:\n  a: { type: noop }\n  b\0: { type: noop }\n' >nul.yaml

@@ -29,9 +29,9 @@ expect "no run created" 0 "$(sql "$T/state" "SELECT count(*) FROM runs")"
 expect "no workflow stored" 0 "$(sql "$T/state" "SELECT count(*) FROM workflows")"
 
 # The scheduler enforces the size limit itself, whatever the client does.
-{ echo "workflow: big"; echo "tasks:"; echo "  a: { type: noop }"; head -c 1100000 /dev/zero | tr '\0' '#'; echo; } >big.yaml
+{ echo "workflow: big"; echo "tasks:"; echo "  a: { type: noop }"; head -c 17000000 /dev/zero | tr '\0' '#'; echo; } >big.yaml
 "$WEFT_BIN/weft-testpeer" "$ep" submit-file big.yaml >big.out 2>&1
-expect_grep "oversized submission refused" "^big.yaml:1:1: workflow is [0-9]+ bytes; the limit is 1048576 bytes" big.out
+expect_grep "oversized submission refused" "^big.yaml:1:1: workflow is [0-9]+ bytes; the limit is 16777216 bytes" big.out
 expect "no run created for it" 0 "$(sql "$T/state" "SELECT count(*) FROM runs")"
 "$weft" submit "$WEFT_SRC/workflows/word-count.yaml" --scheduler "$ep" --wait >ok.out 2>&1
 expect "the scheduler still serves after a bad submission" 0 $?
