@@ -133,13 +133,11 @@ static int send_register(void *s, const char *name, uint32_t slots, uint32_t hea
 /* Sends FILE as a SubmitRequest and prints the reply's error. Returns 0 when a reply came. */
 static int submit_file(void *s, const char *file)
 {
-    FILE *f = fopen(file, "rb");
-    if (!f)
+    char *text;
+    size_t len;
+    weft_err err = {0};
+    if (fs_read_file(file, 32u << 20, &text, &len, &err) < 0)
         return 1;
-    static char text[4u << 20];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
     Weft__SubmitRequest sub = WEFT__SUBMIT_REQUEST__INIT;
     sub.file_name = (char *)file;
     sub.yaml = text;
@@ -148,6 +146,7 @@ static int submit_file(void *s, const char *file)
     env.body_case = WEFT__ENVELOPE__BODY_SUBMIT;
     env.submit = &sub;
     Weft__Envelope *reply = send_env(s, &env) == 0 ? recv_env(s, 5000) : NULL;
+    free(text);
     if (!reply || reply->body_case != WEFT__ENVELOPE__BODY_REPLY) {
         if (reply)
             weft__envelope__free_unpacked(reply, NULL);
