@@ -464,8 +464,7 @@ void core_task_failed(core *c, crun *r, int task, int cls, const char *msg,
 /* ---- dispatch ---- */
 
 /* The worker of type to give an attempt: one with a free slot (the most free), else one
- * that can queue it (the most credits) unless need_slot: an attempt with a timeout is
- * never queued behind others, since its clock runs from its dispatch. */
+ * that can queue it (the most credits), as core_may_take allows. */
 static cworker *pick_worker(core *c, const char *type, int need_slot)
 {
     cworker *best = NULL;
@@ -473,7 +472,7 @@ static cworker *pick_worker(core *c, const char *type, int need_slot)
     for (size_t i = 0; i < c->nworkers; i++) {
         cworker *w = c->workers[i];
         uint32_t f = core_free_slots(w);
-        if (!w->credits || (need_slot && !f) || !strmap_get(w->types, type))
+        if (!core_may_take(w, need_slot) || !strmap_get(w->types, type))
             continue;
         if (!best || f > best_free || (f == best_free && w->credits > best->credits)) {
             best = w;
@@ -501,19 +500,10 @@ static void dispatch_one(core *c, crun *r, int task, cworker *w, int64_t ready_u
     core_inflight_add(r, 1);
     a->task = task;
     a->no = ++ct->attempts;
-    a->w = w;
-    a->dispatched_us = now;
     u64map_put(c->attempts, a->id, a);
-    u64map_put(w->running, a->id, a);
-    core_refresh_credits(w);
     ct->state = TS_RUNNING;
     ct->attempt_id = a->id;
-    core_effect *e = core_emit_unit(fx, FX_DISPATCH, r, task);
-    e->attempt_id = a->id;
-    e->attempt_no = a->no;
-    e->worker = xstrdup(w->name);
-    e->json = inputs;
-    e->due_us = ready_us;
+    core_send_attempt(fx, FX_DISPATCH, a, w, inputs, now, ready_us);
     core_arm_attempt_deadline(c, r, task, a->id, now);
 }
 

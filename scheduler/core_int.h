@@ -236,6 +236,14 @@ cworker *core_find_worker(const core *c, const char *name, size_t *index);
  * its queue). */
 uint32_t core_free_slots(const cworker *w);
 void core_refresh_credits(cworker *w);
+/* Whether w may be given an attempt now: it has credits, and a free slot when need_slot
+ * (an attempt with a timeout is never queued behind others: its clock runs from its
+ * dispatch). */
+int core_may_take(const cworker *w, int need_slot);
+/* Puts attempt a on w (its credits follow) and emits kind, FX_DISPATCH or FX_REDISPATCH,
+ * with inputs (owned by the effect); due_us: when the task became ready. */
+void core_send_attempt(core_effects *fx, enum core_fx_kind kind, cattempt *a, cworker *w,
+                       json_t *inputs, int64_t now, int64_t due_us);
 void core_free_worker(cworker *w);
 /* EV_RUN_RESTORED (core_restore.c). */
 void core_on_restore(core *c, const core_event *ev, core_effects *fx);

@@ -61,28 +61,16 @@ static int cmp_u64(const void *x, const void *y)
 
 /* Sends restored attempt a again to its worker w, the same process it was dispatched to,
  * which never got it: the dispatch was committed, and the scheduler stopped before sending
- * it. Same id and attempt number: nothing ran, so nothing is counted twice. */
+ * it. Same id and attempt number: nothing ran, so nothing is counted twice. Within w's
+ * credits, as any dispatch. */
 static int resend(cattempt *a, cworker *w, int64_t now, core_effects *fx)
 {
     char why[512];
-    /* As at dispatch: never beyond its credits, and an attempt with a timeout is never
-     * queued behind a busy slot. */
-    core_refresh_credits(w);
-    if (!w->credits ||
-        (a->run->g->tasks[a->run->t[a->task].task].timeout_ms > 0 && !core_free_slots(w)))
+    json_t *inputs;
+    if (!core_may_take(w, a->run->g->tasks[a->run->t[a->task].task].timeout_ms > 0) ||
+        !(inputs = core_unit_inputs(a->run, a->task, why, sizeof why)))
         return -1;
-    json_t *inputs = core_unit_inputs(a->run, a->task, why, sizeof why);
-    if (!inputs)
-        return -1;
-    a->w = w;
-    a->dispatched_us = now;
-    u64map_put(w->running, a->id, a);
-    core_effect *e = core_emit_unit(fx, FX_REDISPATCH, a->run, a->task);
-    e->attempt_id = a->id;
-    e->attempt_no = a->no;
-    e->worker = xstrdup(w->name);
-    e->json = inputs;
-    e->due_us = now;
+    core_send_attempt(fx, FX_REDISPATCH, a, w, inputs, now, now);
     return 0;
 }
 
@@ -97,6 +85,7 @@ void core_claim_orphans(core *c, cworker *w, const core_event *ev, core_effects 
             u64map_put(w->running, a->id, a);
         }
     }
+    core_refresh_credits(w);
     /* Collected first: ending an attempt can dispatch, which changes the maps. */
     size_t nlost = 0;
     uint64_t *lost = xcalloc(c->norphans + 1, sizeof *lost);

@@ -37,6 +37,26 @@ uint32_t core_free_slots(const cworker *w)
     return w->slots > b ? w->slots - (uint32_t)b : 0;
 }
 
+int core_may_take(const cworker *w, int need_slot)
+{
+    return w->credits && (!need_slot || core_free_slots(w));
+}
+
+void core_send_attempt(core_effects *fx, enum core_fx_kind kind, cattempt *a, cworker *w,
+                       json_t *inputs, int64_t now, int64_t due_us)
+{
+    a->w = w;
+    a->dispatched_us = now;
+    u64map_put(w->running, a->id, a);
+    core_refresh_credits(w);
+    core_effect *e = core_emit_unit(fx, kind, a->run, a->task);
+    e->attempt_id = a->id;
+    e->attempt_no = a->no;
+    e->worker = xstrdup(w->name);
+    e->json = inputs;
+    e->due_us = due_us;
+}
+
 cworker *core_find_worker(const core *c, const char *name, size_t *index)
 {
     for (size_t i = 0; i < c->nworkers; i++)

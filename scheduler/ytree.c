@@ -21,7 +21,6 @@ typedef struct yblock {
 typedef struct builder {
     yaml_parser_t parser;
     diag *d;
-    int failed;
     ytree *t;
     ynode **stack; /* the children of the mappings and lists being built, innermost last */
     size_t nstack, capstack;
@@ -57,7 +56,6 @@ static int next_event(builder *b, yaml_event_t *ev)
         diag_add(b->d, (int)m->line + 1, (int)m->column + 1, "YAML syntax error: %s%s%s",
                  b->parser.problem ? b->parser.problem : "unknown problem",
                  b->parser.context ? " " : "", b->parser.context ? b->parser.context : "");
-        b->failed = 1;
         return -1;
     }
     return 0;
@@ -189,7 +187,6 @@ static ynode *parse_node(builder *b, yaml_event_t *ev, int depth)
         diag_add(b->d, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
                  "nesting deeper than %d levels", YTREE_MAX_DEPTH);
         yaml_event_delete(ev);
-        b->failed = 1;
         return NULL;
     }
     switch (ev->type) {
@@ -222,7 +219,6 @@ static ynode *parse_node(builder *b, yaml_event_t *ev, int depth)
         break;
     }
     yaml_event_delete(ev);
-    b->failed = 1;
     return NULL;
 }
 
