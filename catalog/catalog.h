@@ -401,6 +401,12 @@ json_t *catalog_query_runs(catalog *c, const catalog_runs_filter *f, weft_err *e
  * computed, cache, in-flight or retry for a succeeded task; "source_run" and "source_task"
  * when copied); a mapped task holds its elements, likewise, in "elements". */
 json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err);
+/* The same, listing at most max_elements elements of each mapped task (0: every one): those
+ * that neither succeeded nor wait (failed, cancelled, running, retrying...), in order. In
+ * both, a mapped task carries element_counts ({state: n}), elements_total and
+ * element_attempts, counted over all its elements: what a summary of a large map needs
+ * without holding each element. */
+json_t *catalog_query_run_some(catalog *c, int64_t run, int max_elements, weft_err *err);
 /* In a catalog_query_run answer, the task or element ("task[i]") called name, or NULL. */
 const json_t *catalog_run_unit(const json_t *run, const char *name);
 /* The edges of run's graph: [[child, parent], ...] by task index. */

@@ -201,36 +201,88 @@ json_t *catalog_query_run_row(catalog *c, int64_t run, weft_err *err)
                           run, err);
 }
 
-json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err)
+/* The elements of run ?1 listed when ?2 keeps only some: per mapped task, the first ?2 that
+ * neither succeeded nor wait. */
+#define LISTED_ELEMENTS \
+    "WITH listed AS (SELECT idx, elem FROM (SELECT idx, elem, row_number() OVER " \
+    "(PARTITION BY idx ORDER BY elem) AS k FROM tasks WHERE run_id = ?1 AND elem >= 0 AND " \
+    "state NOT IN ('succeeded', 'pending', 'ready')) WHERE k <= ?2) "
+
+/* The tasks of run (and the elements max_elements keeps, see catalog.h), by idx and elem. */
+static const char *const TASK_ROWS = LISTED_ELEMENTS
+    "SELECT idx, elem, name, type, type_version, state, attempts, worker, "
+    "error_class, error, inputs, outputs, ready_us, started_us, "
+    "finished_us, retry_due_us, cache_key, "
+    "CASE WHEN state = 'succeeded' THEN coalesce(source, 'computed') END "
+    "AS source, source_run, source_task "
+    "FROM tasks WHERE run_id = ?1 AND (elem < 0 OR ?2 = 0 OR (idx, elem) IN listed) "
+    "ORDER BY idx, elem";
+static const char *const ATTEMPT_ROWS = LISTED_ELEMENTS
+    "SELECT id, idx, elem, number, worker, state, error_class, error, "
+    "dispatched_us, started_us, finished_us FROM attempts "
+    "WHERE run_id = ?1 AND (elem < 0 OR ?2 = 0 OR (idx, elem) IN listed) "
+    "ORDER BY idx, elem, number";
+
+/* Adds to each mapped task of tasks its elements counted: element_counts {state: n},
+ * elements_total and element_attempts (the attempts of all its elements). */
+static int count_elements(catalog *c, int64_t run, json_t *tasks, weft_err *err)
 {
     int64_t args[] = {run};
+    json_t *rows = cat_rows(c, "SELECT idx, state, count(*) AS n, sum(attempts) AS a "
+                               "FROM tasks WHERE run_id = ?1 AND elem >= 0 "
+                               "GROUP BY idx, state ORDER BY idx", args, 1, NULL, err);
+    if (!rows)
+        return -1;
+    size_t i, k = 0;
+    json_t *row, *t = NULL;
+    json_array_foreach(rows, i, row) {
+        json_int_t idx = json_integer_value(json_object_get(row, "idx"));
+        while (k < json_array_size(tasks) &&
+               json_integer_value(json_object_get(t = json_array_get(tasks, k), "idx")) < idx)
+            k++;
+        if (k == json_array_size(tasks) ||
+            json_integer_value(json_object_get(t, "idx")) != idx)
+            continue;
+        json_t *counts = json_object_get(t, "element_counts");
+        if (!counts)
+            json_object_set_new(t, "element_counts", counts = json_object());
+        json_int_t n = json_integer_value(json_object_get(row, "n"));
+        json_object_set_new(counts, json_string_value(json_object_get(row, "state")),
+                            json_integer(n));
+        json_object_set_new(t, "elements_total", json_integer(
+            json_integer_value(json_object_get(t, "elements_total")) + n));
+        json_object_set_new(t, "element_attempts", json_integer(
+            json_integer_value(json_object_get(t, "element_attempts")) +
+            json_integer_value(json_object_get(row, "a"))));
+    }
+    json_decref(rows);
+    return 0;
+}
+
+json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err)
+{
+    return catalog_query_run_some(c, run, 0, err);
+}
+
+json_t *catalog_query_run_some(catalog *c, int64_t run, int max_elements, weft_err *err)
+{
+    int64_t args[] = {run, max_elements > 0 ? max_elements : 0};
     json_t *out = catalog_query_run_row(c, run, err);
     if (!out)
         return NULL;
     /* source: where a succeeded task's outputs came from (computed, cache, in-flight,
      * retry), with the run and task that computed them when they were copied. */
-    json_t *rows = cat_rows(c,
-                        "SELECT idx, elem, name, type, type_version, state, attempts, worker, "
-                        "error_class, error, inputs, outputs, ready_us, started_us, "
-                        "finished_us, retry_due_us, cache_key, "
-                        "CASE WHEN state = 'succeeded' THEN coalesce(source, 'computed') END "
-                        "AS source, source_run, source_task "
-                        "FROM tasks WHERE run_id = ?1 ORDER BY idx, elem",
-                        args, 1, NULL, err);
-    json_t *attempts = cat_rows(c,
-                            "SELECT id, idx, elem, number, worker, state, error_class, error, "
-                            "dispatched_us, started_us, finished_us FROM attempts "
-                            "WHERE run_id = ?1 ORDER BY idx, elem, number",
-                            args, 1, NULL, err);
-    if (!rows || !attempts) {
-        json_decref(rows);
-        json_decref(attempts);
+    json_t *rows = cat_rows(c, TASK_ROWS, args, 2, NULL, err);
+    json_t *attempts = cat_rows(c, ATTEMPT_ROWS, args, 2, NULL, err);
+    json_t *tasks = rows && attempts ? nest_tasks(rows, attempts) : NULL;
+    json_decref(rows);
+    json_decref(attempts);
+    if (!tasks || count_elements(c, run, tasks, err) < 0) {
+        json_decref(tasks);
         json_decref(out);
         return NULL;
     }
-    json_object_set_new(out, "tasks", nest_tasks(rows, attempts));
-    json_decref(rows);
-    json_decref(attempts);
+    json_object_set_new(out, "tasks", tasks);
     return out;
 }
 

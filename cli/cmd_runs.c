@@ -17,6 +17,7 @@
 
 #define FOLLOW_POLL_MS 100
 #define LOG_TAIL_LINES 20
+#define ELEMENTS_SHOWN 20 /* elements a run summary or status lists per mapped task */
 
 int cli_exit_for(const weft_err *err)
 {
@@ -311,16 +312,25 @@ int follow_run(source *s, uint64_t run, int quiet)
     return failed ? EXIT_RUN_FAILED : EXIT_OK;
 }
 
-/* Lists up to max elements of a mapped task that failed (or were cancelled). */
-static void print_failed_elements(const json_t *elems, uint64_t run, size_t max)
+/* Elements of a mapped task the run summary names: neither succeeded nor waiting. */
+static int element_notable(const char *state)
+{
+    return strcmp(state, "succeeded") && strcmp(state, "pending") && strcmp(state, "ready");
+}
+
+/* Lists up to max elements of a mapped task t that failed (or were cancelled, or run), of
+ * those its answer lists; its counts say how many there are. */
+static void print_failed_elements(const json_t *t, uint64_t run, size_t max)
 {
     size_t i, shown = 0, nbad = 0;
+    const char *st;
     json_t *e;
-    json_array_foreach(elems, i, e) {
-        const char *st = cli_str(e, "state");
-        if (!strcmp(st, "succeeded") || !strcmp(st, "pending"))
-            continue;
-        if (nbad++ >= max)
+    json_object_foreach(json_object_get(t, "element_counts"), st, e)
+        if (element_notable(st))
+            nbad += (size_t)json_integer_value(e);
+    json_array_foreach(json_object_get(t, "elements"), i, e) {
+        st = cli_str(e, "state");
+        if (!element_notable(st) || shown >= max)
             continue;
         shown++;
         printf("    %s %s (%s, attempt %lld): %s\n      see: weft logs %lld '%s'\n",
@@ -331,23 +341,21 @@ static void print_failed_elements(const json_t *elems, uint64_t run, size_t max)
         printf("    ... and %zu more (weft status %lld)\n", nbad - shown, (long long)run);
 }
 
-/* "N elements: a succeeded, b failed, ..." for a mapped task's row. */
-static void element_summary(const json_t *elems, char *buf, size_t n)
+/* "N elements: a succeeded, b failed, ..." for a mapped task's row (from its counts). */
+static void element_summary(const json_t *t, char *buf, size_t n)
 {
     static const char *const states[] = {"succeeded", "failed", "cancelled", "running",
                                          "retry_wait", "ready", "pending"};
-    size_t count[7] = {0}, i, off;
-    json_t *e;
-    json_array_foreach(elems, i, e)
-        for (size_t k = 0; k < 7; k++)
-            count[k] += !strcmp(cli_str(e, "state"), states[k]);
-    off = (size_t)snprintf(buf, n, "%zu elements:", json_array_size(elems));
-    for (size_t k = 0, first = 1; k < 7 && off < n; k++)
-        if (count[k]) {
-            off += (size_t)snprintf(buf + off, n - off, "%s %zu %s", first ? "" : ",", count[k],
-                                    states[k]);
+    const json_t *counts = json_object_get(t, "element_counts");
+    size_t off = (size_t)snprintf(buf, n, "%lld elements:", (long long)geti(t, "elements_total"));
+    for (size_t k = 0, first = 1; k < 7 && off < n; k++) {
+        json_int_t c = json_integer_value(json_object_get(counts, states[k]));
+        if (c) {
+            off += (size_t)snprintf(buf + off, n - off, "%s %lld %s", first ? "" : ",",
+                                    (long long)c, states[k]);
             first = 0;
         }
+    }
 }
 
 /* The last LOG_TAIL_LINES lines of task's last attempt's log, indented. */
@@ -377,7 +385,7 @@ static void print_log_tail(source *s, uint64_t run, const char *task)
 void print_run_summary(source *s, uint64_t run)
 {
     weft_err err = {0};
-    json_t *r = source_query(s, WEFT__QUERY_KIND__QUERY_STATUS, run, NULL, 0, &err);
+    json_t *r = source_run(s, run, ELEMENTS_SHOWN, &err);
     if (!r)
         return;
     cli_for_terminal(r);
@@ -394,11 +402,10 @@ void print_run_summary(source *s, uint64_t run)
     {
         if (strcmp(cli_str(t, "state"), "failed") != 0)
             continue;
-        const json_t *elems = json_object_get(t, "elements");
-        if (elems) {
+        if (json_object_get(t, "element_counts")) {
             printf("  %s failed (%s): %s\n", cli_str(t, "name"), cli_str(t, "error_class"),
                    cli_str(t, "error"));
-            print_failed_elements(elems, run, 10);
+            print_failed_elements(t, run, 10);
             continue;
         }
         printf("  %s failed (%s, attempt %lld): %s\n", cli_str(t, "name"),
@@ -551,7 +558,10 @@ static int show(const cli_opts *o, Weft__QueryKind kind, uint64_t run, const cha
     if (rc)
         return rc;
     weft_err err = {0};
-    json_t *j = source_query(s, kind, run, task, 0, &err);
+    /* A run for people lists only the elements it names; --json has them all. */
+    json_t *j = kind == WEFT__QUERY_KIND__QUERY_STATUS && run && !o->json
+                    ? source_run(s, run, ELEMENTS_SHOWN, &err)
+                    : source_query(s, kind, run, task, 0, &err);
     if (!j)
         rc = cli_exit_for(&err);
     else if (o->json)
@@ -608,15 +618,11 @@ static int print_run(const json_t *r, const cli_opts *o)
     json_array_foreach(json_object_get(r, "tasks"), i, t)
     {
         const char *err = cli_str(t, "error");
-        const json_t *elems = json_object_get(t, "elements");
+        int elems = json_object_get(t, "element_counts") != NULL;
         char summary[200] = "";
-        json_int_t attempts = geti(t, "attempts");
-        size_t k;
-        json_t *e;
-        json_array_foreach(elems, k, e)
-            attempts += geti(e, "attempts");
+        json_int_t attempts = geti(t, "attempts") + geti(t, "element_attempts");
         if (elems)
-            element_summary(elems, summary, sizeof summary);
+            element_summary(t, summary, sizeof summary);
         else if (geti(t, "source_run"))
             snprintf(summary, sizeof summary, "reused (%s): run %lld, task %s",
                      cli_str(t, "source"), (long long)geti(t, "source_run"),
@@ -629,7 +635,7 @@ static int print_run(const json_t *r, const cli_opts *o)
         if (elems && *err)
             printf("%-24s %s\n", "", summary);
         if (elems)
-            print_failed_elements(elems, (uint64_t)geti(r, "id"), 20);
+            print_failed_elements(t, (uint64_t)geti(r, "id"), ELEMENTS_SHOWN);
     }
     return EXIT_OK;
 }

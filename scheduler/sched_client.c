@@ -416,7 +416,10 @@ void sched_on_query(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     switch (q->kind) {
     case WEFT__QUERY_KIND__QUERY_STATUS:
         if (q->run_id) {
-            sched_reply_json(s, id, catalog_query_run(s->cat, (int64_t)q->run_id, &err), &err);
+            /* limit: elements listed per mapped task (all are counted); 0: every one. */
+            sched_reply_json(s, id,
+                             catalog_query_run_some(s->cat, (int64_t)q->run_id, limit, &err),
+                             &err);
         } else {
             json_t *j = json_pack("{s:I, s:I, s:I, s:o}", "runs_active",
                                   (json_int_t)core_nruns(s->core), "workers",

@@ -4,7 +4,8 @@
 # outputs in order; min_success decides the task; the scheduler is killed with SIGKILL
 # mid-map and the map finishes after a restart with every element run exactly once (each
 # element logs its executions to a file, counted against the catalogue's attempts);
-# cancelling a run mid-map cancels its elements.
+# cancelling a run mid-map cancels its elements; a status names at most 20 elements and
+# counts them all.
 . "$(dirname "$0")/lib.sh"
 port=$(free_port)
 ep="tcp://127.0.0.1:$port"
@@ -102,4 +103,14 @@ expect "the run ends cancelled" cancelled "$st"
 expect "the mapped task ends cancelled" cancelled "$(sql "$state" "SELECT state FROM tasks WHERE run_id = 5 AND name = 'work'")"
 expect "no element is left open" 0 "$(sql "$state" "SELECT count(*) FROM tasks WHERE run_id = 5 AND elem >= 0 AND state NOT IN ('succeeded', 'cancelled')")"
 expect "unstarted elements never ran" 0 "$(sql "$state" "SELECT count(*) FROM tasks t WHERE run_id = 5 AND elem >= 0 AND state = 'cancelled' AND attempts = 0 AND EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = 5 AND a.idx = t.idx AND a.elem = t.elem)")"
+# 5. A summary names at most 20 elements and counts them all; --json lists every one.
+write_map many 8 5 0 '[ $((v % 4)) -ne 0 ]'
+submit many --wait >"$T/many.out" 2>&1
+expect "30 of 40 failing with min_success 5 succeeds" 0 $?
+"$weft" status 6 --scheduler "$ep" >"$T/status6.out"
+expect_grep "status counts every element" "40 elements: 10 succeeded, 30 failed" "$T/status6.out"
+expect "status names 20 failed elements" 20 "$(grep -c "see: weft logs 6 'work\[" "$T/status6.out")"
+expect_grep "and counts the rest" "\.\.\. and 10 more \(weft status 6\)" "$T/status6.out"
+"$weft" status 6 --scheduler "$ep" --json >"$T/status6.json"
+expect "--json lists every element, counts them and their attempts" "40 30 40" "$(python3 -c 'import json,sys; t=[x for x in json.load(open(sys.argv[1]))["tasks"] if x["name"] == "work"][0]; print(len(t["elements"]), t["element_counts"]["failed"], t["element_attempts"])' "$T/status6.json")"
 finish
