@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Scheduler throughput and latency: 10,000 independent no-op tasks, a 1,000-task chain, a
-# 100 x 100 layered DAG (each task needs two of the layer above) and 10,000 memoized tasks
+# 100 x 100 layered DAG (each task needs two of the layer above), a map of 10,000 no-op
+# elements and 10,000 memoized tasks
 # run twice (the rerun all cache hits), through a real scheduler and two real workers on TCP
 # loopback, with the catalogue durable (WAL, synchronous=FULL). Prints the machine, then
 # tasks/s and latency percentiles computed from the catalogue's timestamps, the scheduler's
@@ -83,8 +84,8 @@ done
 q() { sqlite3 -batch -noheader -cmd ".timeout 10000" "$T/state/catalog.db" "$1"; }
 # pct RUN P EXPR: the P-th percentile of EXPR over the run's tasks (t = tasks, a = attempts).
 pct() {
-    q "WITH v AS (SELECT $3 AS x FROM tasks t JOIN attempts a ON a.run_id = t.run_id AND a.idx = t.idx
-                  WHERE t.run_id = $1 AND $3 IS NOT NULL)
+    q "WITH v AS (SELECT $3 AS x FROM tasks t JOIN attempts a
+                  ON a.run_id = t.run_id AND a.idx = t.idx AND a.elem = t.elem WHERE t.run_id = $1 AND $3 IS NOT NULL)
        SELECT printf('%.2f', x / 1000.0) FROM v ORDER BY x
        LIMIT 1 OFFSET (SELECT max(0, CAST(count(*) * $2 / 100.0 AS INT) - 1) FROM v)"
 }
@@ -148,6 +149,13 @@ awk 'BEGIN { print "workflow: bench-layered"; print "tasks:"
                  else printf "  t%d_%d: { type: noop, needs: [t%d_%d, t%d_%d] }\n", l, i,
                              l - 1, i, l - 1, (i + 1) % 100 }' >"$T/layered.yaml"
 run_one "layered DAG 100 x 100 no-op" "$T/layered.yaml"
+
+# A map over INDEPENDENT_TASKS items, the list an echo task's output: one element each.
+{ echo "workflow: bench-map"; echo "tasks:"
+  echo "  src: { type: echo, with: { items: [$(seq -s ', ' 0 $((n_indep - 1)))] } }"
+  echo '  work: { type: noop, map: "${src.outputs.items}" }'; } >"$T/map.yaml"
+run_one "map of $n_indep no-op elements" "$T/map.yaml"
+echo "  scheduler memory after it: $(sched_rss)"
 
 # Memoized: the first run computes and records every entry, the second finds them all.
 { echo "workflow: bench-cached"; echo "defaults: { cache: true }"; echo "tasks:"

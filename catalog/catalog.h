@@ -409,6 +409,9 @@ json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err);
 json_t *catalog_query_run_some(catalog *c, int64_t run, int max_elements, weft_err *err);
 /* In a catalog_query_run answer, the task or element ("task[i]") called name, or NULL. */
 const json_t *catalog_run_unit(const json_t *run, const char *name);
+/* The outputs of the task or element ("task[i]") called name in run (JSON null while it
+ * has none), or NULL when run has no such unit (err set only on a failed read). */
+json_t *catalog_query_unit_outputs(catalog *c, int64_t run, const char *name, weft_err *err);
 /* The edges of run's graph: [[child, parent], ...] by task index. */
 json_t *catalog_query_edges(catalog *c, int64_t run, weft_err *err);
 /* The same row without its tasks. */

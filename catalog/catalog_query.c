@@ -303,6 +303,16 @@ const json_t *catalog_run_unit(const json_t *run, const char *name)
     return NULL;
 }
 
+json_t *catalog_query_unit_outputs(catalog *c, int64_t run, const char *name, weft_err *err)
+{
+    int64_t args[] = {run};
+    json_t *rows = cat_rows(c, "SELECT outputs FROM tasks WHERE run_id = ?1 AND name = ?2",
+                            args, 1, name, err);
+    json_t *out = json_incref(json_object_get(json_array_get(rows, 0), "outputs"));
+    json_decref(rows);
+    return out;
+}
+
 json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int limit,
                              weft_err *err)
 {

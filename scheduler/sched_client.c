@@ -328,7 +328,7 @@ void sched_on_cancel(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     int64_t now = clock_wall_us();
     if (!core_run_active(s->core, rq->run_id)) {
         weft_err err = {0};
-        json_t *r = catalog_query_run(s->cat, (int64_t)rq->run_id, &err);
+        json_t *r = catalog_query_run_row(s->cat, (int64_t)rq->run_id, &err);
         char msg[300];
         if (r)
             snprintf(msg, sizeof msg, "run %llu is not running (it %s)",

@@ -55,12 +55,14 @@ void sched_on_download(sched *s, const zmq_msg_t *id, const auth_peer *peer,
         return;
     }
     weft_err err = {0};
-    json_t *r = catalog_query_run(s->cat, (int64_t)rq->run_id, &err);
-    const json_t *outputs = r ? json_object_get(catalog_run_unit(r, rq->task), "outputs")
-                              : NULL;
+    /* The run's row, then the unit's outputs: not the run with every task and element. */
+    json_t *r = catalog_query_run_row(s->cat, (int64_t)rq->run_id, &err);
+    json_t *outputs = r ? catalog_query_unit_outputs(s->cat, (int64_t)rq->run_id, rq->task, &err)
+                        : NULL;
     holds h = {.store = s->store, .hex = rq->hash};
     if (outputs)
         store_each_ref(outputs, check_ref, &h);
+    json_decref(outputs);
     if (!r || !h.found) {
         if (r)
             snprintf(msg, sizeof msg, "task '%.128s' of run %llu has no artifact %.16s...",
