@@ -402,7 +402,7 @@ json_t *catalog_query_runs(catalog *c, const catalog_runs_filter *f, weft_err *e
  * when copied); a mapped task holds its elements, likewise, in "elements". */
 json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err);
 /* The same, listing at most max_elements elements of each mapped task (0: every one): those
- * that neither succeeded nor wait (failed, cancelled, running, retrying...), in order. In
+ * that neither succeeded nor wait (failed first, then cancelled, running...), in order. In
  * both, a mapped task carries element_counts ({state: n}), elements_total and
  * element_attempts, counted over all its elements: what a summary of a large map needs
  * without holding each element. */

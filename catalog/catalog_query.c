@@ -167,8 +167,13 @@ static json_t *nest_tasks(json_t *rows, json_t *attempts)
         json_int_t elem = json_integer_value(json_object_get(t, "elem"));
         for (; a < json_array_size(attempts); a++) {
             json_t *at = json_array_get(attempts, a);
-            if (json_integer_value(json_object_get(at, "idx")) != idx ||
-                json_integer_value(json_object_get(at, "elem")) != elem)
+            json_int_t ai = json_integer_value(json_object_get(at, "idx"));
+            json_int_t ae = json_integer_value(json_object_get(at, "elem"));
+            /* An attempt of a unit not listed (a reader beside the scheduler, whose element
+             * changed state between the two reads): skipped. */
+            if (ai < idx || (ai == idx && ae < elem))
+                continue;
+            if (ai != idx || ae != elem)
                 break;
             json_object_del(at, "idx");
             json_object_del(at, "elem");
@@ -201,12 +206,13 @@ json_t *catalog_query_run_row(catalog *c, int64_t run, weft_err *err)
                           run, err);
 }
 
-/* The elements of run ?1 listed when ?2 keeps only some: per mapped task, the first ?2 that
- * neither succeeded nor wait. */
+/* The elements of run ?1 listed when ?2 keeps only some: per mapped task, ?2 of those that
+ * neither succeeded nor wait, the failed ones first. */
 #define LISTED_ELEMENTS \
     "WITH listed AS (SELECT idx, elem FROM (SELECT idx, elem, row_number() OVER " \
-    "(PARTITION BY idx ORDER BY elem) AS k FROM tasks WHERE run_id = ?1 AND elem >= 0 AND " \
-    "state NOT IN ('succeeded', 'pending', 'ready')) WHERE k <= ?2) "
+    "(PARTITION BY idx ORDER BY state = 'failed' DESC, elem) AS k FROM tasks " \
+    "WHERE run_id = ?1 AND elem >= 0 AND state NOT IN ('succeeded', 'pending', 'ready')) " \
+    "WHERE k <= ?2) "
 
 /* The tasks of run (and the elements max_elements keeps, see catalog.h), by idx and elem. */
 static const char *const TASK_ROWS = LISTED_ELEMENTS

@@ -417,8 +417,9 @@ void sched_on_query(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     case WEFT__QUERY_KIND__QUERY_STATUS:
         if (q->run_id) {
             /* limit: elements listed per mapped task (all are counted); 0: every one. */
+            int most = q->limit > QUERY_LIMIT_MAX ? QUERY_LIMIT_MAX : (int)q->limit;
             sched_reply_json(s, id,
-                             catalog_query_run_some(s->cat, (int64_t)q->run_id, limit, &err),
+                             catalog_query_run_some(s->cat, (int64_t)q->run_id, most, &err),
                              &err);
         } else {
             json_t *j = json_pack("{s:I, s:I, s:I, s:o}", "runs_active",

@@ -63,6 +63,10 @@ void sched_on_download(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     if (outputs)
         store_each_ref(outputs, check_ref, &h);
     json_decref(outputs);
+    if (r && !outputs && err.code) { /* the unit could not be read */
+        json_decref(r);
+        r = NULL;
+    }
     if (!r || !h.found) {
         if (r)
             snprintf(msg, sizeof msg, "task '%.128s' of run %llu has no artifact %.16s...",
