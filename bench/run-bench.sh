@@ -6,9 +6,10 @@
 # loopback, with the catalogue durable (WAL, synchronous=FULL). Prints the machine, then
 # tasks/s and latency percentiles computed from the catalogue's timestamps, the scheduler's
 # memory per task, and how long a scheduler killed (-9) in the middle of a 10,000-task run
-# takes from its restart to dispatching again. With SECURITY=curve (the default) every connection speaks
-# CURVE with keys the scheduler admits; SECURITY=insecure runs plain TCP, to measure CURVE's
-# cost.
+# takes from its restart to dispatching again; then a map of a million elements with a
+# kill -9 half way (BIG_MAP=N sets its size, 0 leaves it out; about 7 minutes). With
+# SECURITY=curve (the default) every connection speaks CURVE with keys the scheduler admits;
+# SECURITY=insecure runs plain TCP, to measure CURVE's cost.
 #
 # PREFETCH=N gives each worker a queue of N attempts beyond its slots (weft-worker
 # --prefetch; default: as many as its slots; 0: none, each slot waits for the scheduler
@@ -18,7 +19,8 @@
 # web UIs left open do (the run list and the newest run, every POLL_S seconds, default 1),
 # to measure what they cost the scheduler.
 #
-#   [SECURITY=curve|insecure] [PREFETCH=N] [POLLERS=N [POLL_S=S]] bench/run-bench.sh [BUILD_DIR]
+#   [SECURITY=curve|insecure] [PREFETCH=N] [POLLERS=N [POLL_S=S]] [BIG_MAP=N]
+#       bench/run-bench.sh [BUILD_DIR]
 #       [INDEPENDENT_TASKS] [CHAIN_LENGTH] [SLOTS_PER_WORKER]
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -165,6 +167,23 @@ run_one "memoized echo x $n_indep, first run" "$T/cached.yaml"
 run_one "memoized echo x $n_indep, rerun (all cache hits)" "$T/cached.yaml"
 echo "  scheduler memory after it: $(sched_rss)"
 
+# kill_restart RUN: kills the scheduler (-9), starts it again and waits until it dispatches
+# an attempt of RUN; sets restart_us and first (that dispatch's time).
+kill_restart() {
+    kill -9 "$sched_pid"
+    wait "$sched_pid" 2>/dev/null || true
+    restart_us=$(date +%s%6N)
+    "$bin/weft-scheduler" "${sched_args[@]}" 2>>"$T/sched.log" &
+    sched_pid=$!
+    pids+=($sched_pid)
+    for _ in $(seq 6000); do
+        [ "$(q "SELECT count(*) FROM attempts WHERE run_id = $1 AND dispatched_us > $restart_us")" -gt 0 ] &&
+            break
+        sleep 0.01
+    done
+    first=$(q "SELECT min(dispatched_us) FROM attempts WHERE run_id = $1 AND dispatched_us > $restart_us")
+}
+
 # kill -9 in the middle of a run, then restart: how long to dispatching again, and the run
 # still succeeds with every task once.
 "$bin/weft" submit "$T/indep.yaml" --scheduler "$ep" "${client_key[@]}" >/dev/null
@@ -174,18 +193,7 @@ for _ in $(seq 600); do
       $((n_indep / 3)) ] && break
     sleep 0.05
 done
-kill -9 "$sched_pid"
-wait "$sched_pid" 2>/dev/null || true
-restart_us=$(date +%s%6N)
-"$bin/weft-scheduler" "${sched_args[@]}" 2>>"$T/sched.log" &
-sched_pid=$!
-pids+=($sched_pid)
-for _ in $(seq 600); do
-    [ "$(q "SELECT count(*) FROM attempts WHERE run_id = $run AND dispatched_us > $restart_us")" -gt 0 ] &&
-        break
-    sleep 0.01
-done
-first=$(q "SELECT min(dispatched_us) FROM attempts WHERE run_id = $run AND dispatched_us > $restart_us")
+kill_restart "$run"
 for _ in $(seq 1200); do
     [ "$(q "SELECT state FROM runs WHERE id = $run")" != running ] && break
     sleep 0.05
@@ -195,6 +203,40 @@ echo "scheduler killed (-9) with run $run a third done, restarted: dispatching a
      "$(awk "BEGIN {printf \"%.0f\", ($first - $restart_us) / 1000}") ms; the run" \
      "$(q "SELECT state FROM runs WHERE id = $run"), $(q "SELECT count(*) FROM tasks WHERE run_id = $run AND state = 'succeeded'") tasks succeeded," \
      "$(q "SELECT count(*) FROM (SELECT idx FROM attempts WHERE run_id = $run AND state = 'succeeded' GROUP BY idx HAVING count(*) > 1)") more than once"
+# A map of BIG_MAP elements (default 1,000,000; 0 leaves it out), the scheduler killed (-9)
+# half way and restarted: its memory per element before the kill and after the restart, how
+# long the restart takes to dispatch again, and the run succeeding with each element once.
+big=${BIG_MAP:-1000000}
+if [ "$big" -gt 0 ]; then
+    { echo "workflow: bench-big-map"; echo "tasks:"
+      echo "  src: { type: echo, with: { items: [$(seq -s ', ' 0 $((big - 1)))] } }"
+      echo '  work: { type: noop, map: "${src.outputs.items}" }'; } >"$T/big.yaml"
+    t0=$(date +%s%6N)
+    "$bin/weft" submit "$T/big.yaml" --scheduler "$ep" "${client_key[@]}" >/dev/null
+    t1=$(date +%s%6N)
+    run=$(q "SELECT max(id) FROM runs")
+    while [ "$(q "SELECT count(*) FROM tasks WHERE run_id = $run AND elem >= 0 AND state = 'succeeded'")" -lt \
+            $((big / 2)) ]; do
+        sleep 1
+    done
+    peak=$(awk '/^VmHWM/ {print $2}' "/proc/$sched_pid/status")
+    kill_restart "$run"
+    while [ "$(q "SELECT state FROM runs WHERE id = $run")" = running ]; do sleep 1; done
+    peak2=$(awk '/^VmHWM/ {print $2}' "/proc/$sched_pid/status")
+    wall=$(q "SELECT finished_us - created_us FROM runs WHERE id = $run")
+    echo
+    echo "map of $big no-op elements: run $run $(q "SELECT state FROM runs WHERE id = $run"), in" \
+         "$(awk "BEGIN {printf \"%.1f\", $wall / 1e6}") s with a scheduler kill -9 half way =" \
+         "$(awk "BEGIN {printf \"%.0f\", $big / ($wall / 1e6)}") elements/s"
+    echo "  submit (a $(($(stat -c %s "$T/big.yaml") / 1024)) KiB file) answered after" \
+         "$(awk "BEGIN {printf \"%.2f\", ($t1 - $t0) / 1e6}") s"
+    echo "  scheduler peak RSS: $((peak / 1024)) MiB before the kill ($((peak * 1024 / big)) B/element)," \
+         "$((peak2 / 1024)) MiB after the restart"
+    echo "  restarted: dispatching again after $(awk "BEGIN {printf \"%.0f\", ($first - $restart_us) / 1000}") ms;" \
+         "$(q "SELECT count(*) FROM tasks WHERE run_id = $run AND elem >= 0 AND state = 'succeeded'") elements succeeded," \
+         "$(q "SELECT count(*) FROM (SELECT elem FROM attempts WHERE run_id = $run AND state = 'succeeded' GROUP BY idx, elem HAVING count(*) > 1)") more than once"
+    echo "  catalogue: $(($(stat -c %s "$T/state/catalog.db") / 1048576)) MiB"
+fi
 if [ "$pollers" -gt 0 ]; then
     kill -INT "$poll_pid" 2>/dev/null
     wait "$poll_pid" 2>/dev/null

@@ -396,6 +396,9 @@ typedef struct catalog_runs_filter {
 /* Runs, newest first, each with its project, and its schedule and logical time (null when
  * started by hand). */
 json_t *catalog_query_runs(catalog *c, const catalog_runs_filter *f, weft_err *err);
+/* A run of more tasks and elements than this is not listed whole (its JSON would take
+ * about 5 KB each): catalog_query_run refuses it, naming the ways to read it in parts. */
+#define CATALOG_LIST_WHOLE_MAX 100000
 /* One run: its row (with retry_of, schedule, logical_s and schedule_vars), and its tasks in
  * order, each with its attempts ("attempt_list"), inputs, outputs and lineage ("source":
  * computed, cache, in-flight or retry for a succeeded task; "source_run" and "source_task"
@@ -409,9 +412,9 @@ json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err);
 json_t *catalog_query_run_some(catalog *c, int64_t run, int max_elements, weft_err *err);
 /* In a catalog_query_run answer, the task or element ("task[i]") called name, or NULL. */
 const json_t *catalog_run_unit(const json_t *run, const char *name);
-/* The outputs of the task or element ("task[i]") called name in run (JSON null while it
- * has none), or NULL when run has no such unit (err set only on a failed read). */
-json_t *catalog_query_unit_outputs(catalog *c, int64_t run, const char *name, weft_err *err);
+/* The run's row with, as its "tasks", the one task or element ("task[i]") called name (as
+ * catalog_query_run has it, attempts included), or none when the run has no such unit. */
+json_t *catalog_query_run_unit(catalog *c, int64_t run, const char *name, weft_err *err);
 /* The edges of run's graph: [[child, parent], ...] by task index. */
 json_t *catalog_query_edges(catalog *c, int64_t run, weft_err *err);
 /* The same row without its tasks. */
@@ -428,10 +431,30 @@ json_t *catalog_query_progress(catalog *c, int64_t run, int64_t after_seq, int c
 json_t *catalog_query_open_runs(catalog *c, weft_err *err);
 /* What a restarted scheduler needs to rebuild a run: {"id", "file", "spec", "params",
  * "types", "artifacts", "cancel_requested", "project", "labels", "schedule_id", "logical_s",
- * "schedule_vars",
- * "tasks": [{"idx", "elem", "state", "attempts", "outputs", "retry_due_us",
- * "running_attempt", "running_worker", "running_dispatched_us"}]}. */
+ * "schedule_vars"}; its tasks and elements are read with catalog_each_unit. */
 json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err);
+
+/* One task or element row of a run as catalog_each_unit passes it; the strings (JSON text
+ * for inputs and outputs; NULL where the column is) last until the callback returns. */
+typedef struct catalog_unit {
+    int idx, elem;            /* elem -1: the task itself */
+    const char *name, *state, *error, *inputs, *outputs;
+    int attempts;
+    int64_t retry_due_us;
+    const char *source;       /* a succeeded unit's: computed, cache, in-flight, retry */
+    int64_t source_run;
+    const char *source_task;
+    int64_t running_attempt;  /* the attempt the catalogue holds running (0: none) */
+    const char *running_worker;
+    int64_t running_dispatched_us;
+} catalog_unit;
+typedef int (*catalog_unit_fn)(void *ud, const catalog_unit *u);
+/* Calls fn on each row of run by (idx, elem): every task and element when task < 0, the
+ * elements of that task otherwise. Holds one row at a time, so a run of a million
+ * elements is read in constant memory. Returns 0, fn's first non-zero return, or -1 with
+ * err when the read fails. */
+int catalog_each_unit(catalog *c, int64_t run, int task, catalog_unit_fn fn, void *ud,
+                      weft_err *err);
 /* ---- workflows: registered, and as they ran (catalog_workflows.c) ---- */
 
 typedef struct catalog_registration {

@@ -215,17 +215,23 @@ json_t *catalog_query_run_row(catalog *c, int64_t run, weft_err *err)
     "WHERE k <= ?2) "
 
 /* The tasks of run (and the elements max_elements keeps, see catalog.h), by idx and elem. */
-static const char *const TASK_ROWS = LISTED_ELEMENTS
-    "SELECT idx, elem, name, type, type_version, state, attempts, worker, "
-    "error_class, error, inputs, outputs, ready_us, started_us, "
-    "finished_us, retry_due_us, cache_key, "
-    "CASE WHEN state = 'succeeded' THEN coalesce(source, 'computed') END "
-    "AS source, source_run, source_task "
-    "FROM tasks WHERE run_id = ?1 AND (elem < 0 OR ?2 = 0 OR (idx, elem) IN listed) "
-    "ORDER BY idx, elem";
-static const char *const ATTEMPT_ROWS = LISTED_ELEMENTS
-    "SELECT id, idx, elem, number, worker, state, error_class, error, "
+/* The tasks of run (and the elements max_elements keeps, see catalog.h), by idx and elem.
+ * source: where a succeeded task's outputs came from (computed, cache, in-flight, retry),
+ * with the run and task that computed them when they were copied. */
+#define TASK_COLUMNS \
+    "SELECT idx, elem, name, type, type_version, state, attempts, worker, " \
+    "error_class, error, inputs, outputs, ready_us, started_us, " \
+    "finished_us, retry_due_us, cache_key, " \
+    "CASE WHEN state = 'succeeded' THEN coalesce(source, 'computed') END " \
+    "AS source, source_run, source_task FROM tasks "
+#define ATTEMPT_COLUMNS \
+    "SELECT id, idx, elem, number, worker, state, error_class, error, " \
     "dispatched_us, started_us, finished_us FROM attempts "
+
+static const char *const TASK_ROWS = LISTED_ELEMENTS TASK_COLUMNS
+    "WHERE run_id = ?1 AND (elem < 0 OR ?2 = 0 OR (idx, elem) IN listed) "
+    "ORDER BY idx, elem";
+static const char *const ATTEMPT_ROWS = LISTED_ELEMENTS ATTEMPT_COLUMNS
     "WHERE run_id = ?1 AND (elem < 0 OR ?2 = 0 OR (idx, elem) IN listed) "
     "ORDER BY idx, elem, number";
 
@@ -270,14 +276,35 @@ json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err)
     return catalog_query_run_some(c, run, 0, err);
 }
 
+/* Whether run is small enough to be listed whole (0), or -1 with err saying why not. */
+static int listable_whole(catalog *c, int64_t run, weft_err *err)
+{
+    sqlite3_stmt *st = cat_query(c, "SELECT count(*) FROM tasks WHERE run_id = ?1", err);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, run);
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (n <= CATALOG_LIST_WHOLE_MAX)
+        return 0;
+    err_set(err, WEFT_EINVAL, "run %lld has %lld tasks and map elements; a listing of every one "
+            "stops at %d (weft status without --json counts them and names those that did "
+            "not succeed; GET /api/v1/runs/%lld?elements=N lists N of each map; "
+            "GET /api/v1/runs/%lld/tasks/NAME[i] shows one)", (long long)run, (long long)n,
+            CATALOG_LIST_WHOLE_MAX, (long long)run, (long long)run);
+    return -1;
+}
+
 json_t *catalog_query_run_some(catalog *c, int64_t run, int max_elements, weft_err *err)
 {
     int64_t args[] = {run, max_elements > 0 ? max_elements : 0};
     json_t *out = catalog_query_run_row(c, run, err);
     if (!out)
         return NULL;
-    /* source: where a succeeded task's outputs came from (computed, cache, in-flight,
-     * retry), with the run and task that computed them when they were copied. */
+    if (max_elements <= 0 && listable_whole(c, run, err) < 0) {
+        json_decref(out);
+        return NULL;
+    }
     json_t *rows = cat_rows(c, TASK_ROWS, args, 2, NULL, err);
     json_t *attempts = cat_rows(c, ATTEMPT_ROWS, args, 2, NULL, err);
     json_t *tasks = rows && attempts ? nest_tasks(rows, attempts) : NULL;
@@ -309,13 +336,36 @@ const json_t *catalog_run_unit(const json_t *run, const char *name)
     return NULL;
 }
 
-json_t *catalog_query_unit_outputs(catalog *c, int64_t run, const char *name, weft_err *err)
+json_t *catalog_query_run_unit(catalog *c, int64_t run, const char *name, weft_err *err)
 {
-    int64_t args[] = {run};
-    json_t *rows = cat_rows(c, "SELECT outputs FROM tasks WHERE run_id = ?1 AND name = ?2",
-                            args, 1, name, err);
-    json_t *out = json_incref(json_object_get(json_array_get(rows, 0), "outputs"));
-    json_decref(rows);
+    int64_t args[3] = {run};
+    json_t *out = catalog_query_run_row(c, run, err);
+    json_t *rows = out ? cat_rows(c, TASK_COLUMNS "WHERE run_id = ?1 AND name = ?2", args, 1,
+                                  name, err)
+                       : NULL;
+    json_t *unit = json_array_get(rows, 0), *list = NULL;
+    if (unit) {
+        args[1] = json_integer_value(json_object_get(unit, "idx"));
+        args[2] = json_integer_value(json_object_get(unit, "elem"));
+        list = cat_rows(c, ATTEMPT_COLUMNS "WHERE run_id = ?1 AND idx = ?2 AND elem = ?3 "
+                        "ORDER BY number", args, 3, NULL, err);
+        size_t i;
+        json_t *a;
+        json_array_foreach(list, i, a) {
+            json_object_del(a, "idx");
+            json_object_del(a, "elem");
+        }
+        if (list)
+            json_object_set_new(unit, "attempt_list", list);
+        if (args[2] < 0)
+            json_object_del(unit, "elem");
+    }
+    if (!rows || (unit && (!list || count_elements(c, run, rows, err) < 0))) {
+        json_decref(rows);
+        json_decref(out);
+        return NULL;
+    }
+    json_object_set_new(out, "tasks", rows);
     return out;
 }
 
@@ -374,30 +424,63 @@ json_t *catalog_query_open_runs(catalog *c, weft_err *err)
 
 json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err)
 {
-    int64_t args[] = {run};
-    json_t *out = cat_run_row(c,
-                          "SELECT r.id, w.file, w.spec, r.params, r.types, r.artifacts, "
-                          "r.cancel_requested, r.created_us, r.project, r.labels, "
-                          "r.schedule_id, r.logical_s, r.schedule_vars FROM runs r "
-                          "JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
-                          run, err);
-    if (!out)
-        return NULL;
-    json_t *tasks = cat_rows(c,
-                         "SELECT t.idx, t.elem, t.state, t.attempts, t.outputs, t.retry_due_us, "
-                         "a.id AS running_attempt, a.worker AS running_worker, "
-                         "a.dispatched_us AS running_dispatched_us "
-                         "FROM tasks t LEFT JOIN attempts a ON a.id = "
-                         "(SELECT max(x.id) FROM attempts x WHERE x.run_id = t.run_id AND "
-                         "x.idx = t.idx AND x.elem = t.elem AND x.state = 'running') "
-                         "WHERE t.run_id = ?1 ORDER BY t.idx, t.elem",
-                         args, 1, NULL, err);
-    if (!tasks) {
-        json_decref(out);
-        return NULL;
+    return cat_run_row(c,
+                       "SELECT r.id, w.file, w.spec, r.params, r.types, r.artifacts, "
+                       "r.cancel_requested, r.created_us, r.project, r.labels, "
+                       "r.schedule_id, r.logical_s, r.schedule_vars FROM runs r "
+                       "JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
+                       run, err);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+/* A column of the attempt a running task row has running, looked up for those rows only. */
+#define RUNNING_ATTEMPT(col) \
+    "CASE WHEN t.state = 'running' THEN (SELECT x." col " FROM attempts x WHERE " \
+    "x.run_id = t.run_id AND x.idx = t.idx AND x.elem = t.elem AND x.state = 'running' " \
+    "ORDER BY x.id DESC LIMIT 1) END"
+
+int catalog_each_unit(catalog *c, int64_t run, int task, catalog_unit_fn fn, void *ud,
+                      weft_err *err)
+{
+    /* Prepared for this walk alone: fn may query the catalogue, which could reset a kept
+     * statement under it. */
+    static const char *const sql =
+        "SELECT t.idx, t.elem, t.name, t.state, t.error, t.inputs, t.outputs, t.attempts, "
+        "t.retry_due_us, CASE WHEN t.state = 'succeeded' THEN coalesce(t.source, 'computed') "
+        "END, t.source_run, t.source_task, " RUNNING_ATTEMPT("id") ", "
+        RUNNING_ATTEMPT("worker") ", " RUNNING_ATTEMPT("dispatched_us") " FROM tasks t "
+        "WHERE t.run_id = ?1 AND (?2 < 0 OR (t.idx = ?2 AND t.elem >= 0)) "
+        "ORDER BY t.idx, t.elem";
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
+        return -1;
     }
-    json_object_set_new(out, "tasks", tasks);
-    return out;
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_int(st, 2, task);
+    int rc, stop = 0;
+    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        catalog_unit u = {
+            .idx = sqlite3_column_int(st, 0), .elem = sqlite3_column_int(st, 1),
+            .name = col_text(st, 2), .state = col_text(st, 3), .error = col_text(st, 4),
+            .inputs = col_text(st, 5), .outputs = col_text(st, 6),
+            .attempts = sqlite3_column_int(st, 7), .retry_due_us = sqlite3_column_int64(st, 8),
+            .source = col_text(st, 9), .source_run = sqlite3_column_int64(st, 10),
+            .source_task = col_text(st, 11), .running_attempt = sqlite3_column_int64(st, 12),
+            .running_worker = col_text(st, 13),
+            .running_dispatched_us = sqlite3_column_int64(st, 14)};
+        stop = fn(ud, &u);
+    }
+    if (!stop && rc != SQLITE_DONE) {
+        err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
+        stop = -1;
+    }
+    sqlite3_finalize(st);
+    return stop;
 }
 
 json_t *catalog_query_logs(catalog *c, int64_t run, const char *task, weft_err *err)

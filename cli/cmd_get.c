@@ -187,7 +187,7 @@ int cmd_get(cli_opts *o)
     if (rc)
         return rc;
     getter g = {.run = run, .task = task};
-    json_t *r = source_query(s, WEFT__QUERY_KIND__QUERY_STATUS, run, NULL, 0, &g.err);
+    json_t *r = source_query(s, WEFT__QUERY_KIND__QUERY_STATUS, run, task, 0, &g.err);
     const json_t *unit = r ? catalog_run_unit(r, task) : NULL;
     const json_t *outputs = json_object_get(unit, "outputs");
     const json_t *v = outputs && output ? json_object_get(outputs, output) : outputs;

@@ -20,7 +20,7 @@
 static void print_elements(const json_t *elems)
 {
     const json_t *exec = json_object_get(elems, "execute");
-    size_t i, n = json_array_size(exec);
+    size_t i, n = (size_t)json_integer_value(json_object_get(elems, "executed"));
     json_t *e;
     json_array_foreach(exec, i, e) {
         if (i == 10) {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "catalog/catalog.h"
 #include "catalog/store.h"
 #include "cli/cli.h"
 #include "common/fsutil.h"
@@ -80,12 +81,8 @@ static json_t *local_task(const cli_opts *o, uint64_t run, const char *name)
     weft_err err = {0};
     if (source_open(&lo, &s))
         return NULL;
-    json_t *r = source_query(s, WEFT__QUERY_KIND__QUERY_STATUS, run, NULL, 0, &err);
-    json_t *t, *found = NULL;
-    size_t i;
-    json_array_foreach(json_object_get(r, "tasks"), i, t)
-        if (!found && !strcmp(cli_str(t, "name"), name))
-            found = json_incref(t);
+    json_t *r = source_query(s, WEFT__QUERY_KIND__QUERY_STATUS, run, name, 0, &err);
+    json_t *found = json_incref((json_t *)catalog_run_unit(r, name));
     json_decref(r);
     source_close(&s);
     return found;

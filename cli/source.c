@@ -103,6 +103,8 @@ json_t *source_query(source *s, Weft__QueryKind kind, uint64_t run, const char *
     }
     switch (kind) {
     case WEFT__QUERY_KIND__QUERY_STATUS:
+        if (run && task)
+            return catalog_query_run_unit(s->cat, (int64_t)run, task, err);
         if (run)
             return catalog_query_run(s->cat, (int64_t)run, err);
         return catalog_query_runs(s->cat, &(catalog_runs_filter){.limit = 20}, err);

@@ -196,6 +196,7 @@ void gw_run_show(gw_req *r);
 void gw_run_events(gw_req *r);
 void gw_run_cancel(gw_req *r);
 void gw_run_retry(gw_req *r);
+void gw_task_show(gw_req *r);
 void gw_task_log(gw_req *r);
 void gw_task_output(gw_req *r);
 void gw_workflows_list(gw_req *r);

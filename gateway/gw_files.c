@@ -25,7 +25,7 @@ static const json_t *unit_of(gw_req *r, int64_t *run, json_t **run_json)
     *run = gw_run_arg(r, r->args[0]);
     if (!*run || !gw_may_see_run(r, *run, project, sizeof project))
         return NULL;
-    *run_json = catalog_query_run(r->cat, *run, &err);
+    *run_json = catalog_query_run_unit(r->cat, *run, r->args[1], &err);
     if (!*run_json) {
         gw_weft_error(r, err.code, err.msg);
         return NULL;
@@ -35,6 +35,20 @@ static const json_t *unit_of(gw_req *r, int64_t *run, json_t **run_json)
         gw_error(r, 404, "not_found", "task", "run %lld has no task '%.128s'", (long long)*run,
                  r->args[1]);
     return u;
+}
+
+void gw_task_show(gw_req *r)
+{
+    int64_t run;
+    json_t *rj;
+    const json_t *u = unit_of(r, &run, &rj);
+    if (u) {
+        /* The unit as a run lists it, with where its run stands. */
+        json_t *body = json_deep_copy(u);
+        json_object_set(body, "run_state", json_object_get(rj, "state"));
+        gw_json(r, 200, body);
+    }
+    json_decref(rj);
 }
 
 /* The number of the attempt asked for (?attempt=N, default the last), or 0 answered. */

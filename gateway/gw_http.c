@@ -31,6 +31,7 @@ static const route routes[] = {
     {"GET", "/api/v1/runs/{}/events", gw_run_events, 0},
     {"POST", "/api/v1/runs/{}/cancel", gw_run_cancel, 0},
     {"POST", "/api/v1/runs/{}/retry", gw_run_retry, 0},
+    {"GET", "/api/v1/runs/{}/tasks/{}", gw_task_show, 0},
     {"GET", "/api/v1/runs/{}/tasks/{}/log", gw_task_log, 0},
     {"GET", "/api/v1/runs/{}/tasks/{}/outputs/{}", gw_task_output, 0},
     {"GET", "/api/v1/workflows", gw_workflows_list, 0},

@@ -12,6 +12,9 @@
 #define LIST_DEFAULT 50
 #define LIST_MAX 1000
 #define PARAMS_MAX 256
+/* A run's answer lists this many elements of each mapped task by default (counting all). */
+#define ELEMENTS_DEFAULT 100
+#define ELEMENTS_MAX 10000
 
 /* A time query argument (RFC 3339, or a duration before now as in weft list) in µs into
  * *out (0 when absent): 0, or -1 answered 400. */
@@ -119,14 +122,16 @@ void gw_runs_list(gw_req *r)
 typedef struct show {
     gw_req *r;
     int64_t run;
+    int elements;
     weft_err err;
 } show;
 
-/* The run's answer as JSON text: its row, tasks, attempts and graph edges. */
+/* The run's answer as JSON text: its row, tasks, attempts and graph edges; of a mapped
+ * task, every element counted and sh->elements of them listed. */
 static char *make_show(void *ud, size_t *len)
 {
     show *sh = ud;
-    json_t *j = catalog_query_run(sh->r->cat, sh->run, &sh->err);
+    json_t *j = catalog_query_run_some(sh->r->cat, sh->run, sh->elements, &sh->err);
     json_t *edges = j ? catalog_query_edges(sh->r->cat, sh->run, &sh->err) : NULL;
     char *text = NULL;
     if (edges) {
@@ -141,12 +146,16 @@ static char *make_show(void *ud, size_t *len)
 void gw_run_show(gw_req *r)
 {
     char project[80];
-    int64_t run = gw_run_arg(r, r->args[0]);
-    if (!run || !gw_may_see_run(r, run, project, sizeof project))
+    int64_t run = gw_run_arg(r, r->args[0]), elements;
+    if (!run || uint_arg(r, "elements", ELEMENTS_MAX, ELEMENTS_DEFAULT, &elements) < 0 ||
+        !gw_may_see_run(r, run, project, sizeof project))
         return;
-    show sh = {.r = r, .run = run};
+    show sh = {.r = r, .run = run, .elements = (int)elements};
     size_t len = 0;
-    char *text = gw_cache_run(r->g->cache, run, make_show, &sh, &len);
+    /* Pollers of the page ask the default: that answer is shared. */
+    char *text = elements == ELEMENTS_DEFAULT
+                     ? gw_cache_run(r->g->cache, run, make_show, &sh, &len)
+                     : make_show(&sh, &len);
     if (!text) {
         gw_weft_error(r, sh.err.code ? sh.err.code : WEFT_EDB, sh.err.msg);
         return;

@@ -209,13 +209,13 @@ int core_attempt_info(const core *c, uint64_t attempt_id, uint64_t *run_id, int 
                       int *elem, int *attempt_no);
 /* A mapped task fans out to at most this many elements, and a run holds at most this many
  * tasks and elements together; a map past either fails its task with the reason. */
-#define CORE_MAP_MAX 10000
+#define CORE_MAP_MAX 1000000
+#define CORE_RUN_UNITS_MAX (1 << 20)
 /* An attempt of a task with a timeout that has not ended this long after its timeout (the
  * worker should have stopped it) fails as timeout by the scheduler's own clock, and its
  * worker is asked to stop it; its slot stays taken until the worker reports it. The
  * default; core_set_attempt_grace changes it. */
 #define CORE_ATTEMPT_GRACE_US (30 * 1000000LL)
-#define CORE_RUN_UNITS_MAX 100000
 
 void core_set_attempt_grace(core *c, int64_t us);
 /* A project's limits (0: none), from the next dispatch on: attempts in flight over all its

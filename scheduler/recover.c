@@ -51,47 +51,70 @@ static dag *recompile(const json_t *row, weft_err *err)
     return g;
 }
 
-static core_task_snapshot snapshot_of(const json_t *t, int64_t now_us)
+/* What the walk over the run's rows builds: rows come ordered by (idx, elem), each task's
+ * row, then its elements' rows. A mapped task records where its elements start; the
+ * pointers are set once the element array stops moving. */
+typedef struct snap_walk {
+    recovered *out;
+    const dag *g;
+    int64_t now_us;
+    size_t ntasks, nelems, capelems;
+    size_t *first_elem;  /* per task: index of its first element in out->elems */
+    int bad;
+} snap_walk;
+
+static core_task_snapshot snapshot_of(const catalog_unit *u, int64_t now_us)
 {
-    int state = parse_state(json_string_value(json_object_get(t, "state")));
+    int state = parse_state(u->state);
     core_task_snapshot snap = {
         .state = state < 0 ? TS_PENDING : state,
-        .attempts = (int)json_integer_value(json_object_get(t, "attempts")),
-        .attempt_id = (uint64_t)json_integer_value(json_object_get(t, "running_attempt")),
-        .worker = json_string_value(json_object_get(t, "running_worker")),
-        .dispatched_us = json_integer_value(json_object_get(t, "running_dispatched_us")),
-        .outputs = json_object_get(t, "outputs"),
-        .due_us = json_integer_value(json_object_get(t, "retry_due_us"))};
+        .attempts = u->attempts,
+        .attempt_id = (uint64_t)u->running_attempt,
+        .worker = u->running_worker ? xstrdup(u->running_worker) : NULL,
+        .dispatched_us = u->running_dispatched_us,
+        .outputs = u->outputs ? json_loads(u->outputs, JSON_DECODE_ANY, NULL) : NULL,
+        .due_us = u->retry_due_us};
     if (snap.state == TS_RETRY_WAIT && !snap.due_us)
         snap.due_us = now_us;
     return snap;
 }
 
-/* Rows come ordered by (idx, elem): each task's row, then its elements' rows. */
-static int snapshot_rows(const json_t *tasks, const dag *g, int64_t run, int64_t now_us,
+static int take_row(void *ud, const catalog_unit *u)
+{
+    snap_walk *w = ud;
+    core_task_snapshot *parent = w->ntasks ? &w->out->snap[w->ntasks - 1] : NULL;
+    if (u->elem < 0 && u->idx == (int)w->ntasks && w->ntasks < w->g->ntasks) {
+        w->first_elem[w->ntasks] = w->nelems;
+        w->out->snap[w->ntasks++] = snapshot_of(u, w->now_us);
+    } else if (u->elem >= 0 && parent && u->idx == (int)w->ntasks - 1 &&
+               u->elem == (int)parent->nelems) {
+        xgrow(&w->out->elems, &w->capelems, w->nelems + 1, sizeof *w->out->elems);
+        w->out->elems[w->nelems++] = snapshot_of(u, w->now_us);
+        parent->nelems++;
+    } else {
+        w->bad = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Builds out->snap and out->elems from the run's rows. */
+static int snapshot_rows(catalog *cat, const dag *g, int64_t run, int64_t now_us,
                          recovered *out, weft_err *err)
 {
-    size_t nrows = json_array_size(tasks), ntasks = 0, nelems = 0, i;
-    json_t *t;
+    snap_walk w = {.out = out, .g = g, .now_us = now_us,
+                   .first_elem = xcalloc(g->ntasks + 1, sizeof *w.first_elem)};
     out->snap = xcalloc(g->ntasks + 1, sizeof *out->snap);
-    out->elems = xcalloc(nrows + 1, sizeof *out->elems);
-    json_array_foreach(tasks, i, t) {
-        json_int_t idx = json_integer_value(json_object_get(t, "idx"));
-        json_int_t elem = json_integer_value(json_object_get(t, "elem"));
-        core_task_snapshot *parent = ntasks ? &out->snap[ntasks - 1] : NULL;
-        if (elem < 0 && idx == (json_int_t)ntasks && ntasks < g->ntasks) {
-            out->snap[ntasks++] = snapshot_of(t, now_us);
-        } else if (elem >= 0 && parent && idx == (json_int_t)ntasks - 1 &&
-                   elem == (json_int_t)parent->nelems) {
-            if (!parent->nelems)
-                parent->elems = &out->elems[nelems];
-            out->elems[nelems++] = snapshot_of(t, now_us);
-            parent->nelems++;
-        } else {
-            break;
-        }
-    }
-    if (i < nrows || ntasks != g->ntasks) {
+    out->nsnap = g->ntasks;
+    int rc = catalog_each_unit(cat, run, -1, take_row, &w, err);
+    out->nelems = w.nelems;
+    for (size_t i = 0; i < w.ntasks; i++)
+        if (out->snap[i].nelems)
+            out->snap[i].elems = &out->elems[w.first_elem[i]];
+    free(w.first_elem);
+    if (rc < 0)
+        return err->code ? err->code : WEFT_EDB;
+    if (w.bad || w.ntasks != g->ntasks) {
         err_set(err, WEFT_EDB, "the catalogue's task rows for run %lld do not match its "
                 "workflow (%zu tasks)", (long long)run, g->ntasks);
         return WEFT_EDB;
@@ -107,7 +130,7 @@ int recover_run(catalog *cat, int64_t run, int64_t now_us, recovered *out, weft_
         return err->code ? err->code : WEFT_EDB;
     out->row = row;
     dag *g = recompile(row, err);
-    if (!g || snapshot_rows(json_object_get(row, "tasks"), g, run, now_us, out, err) < 0) {
+    if (!g || snapshot_rows(cat, g, run, now_us, out, err) != 0) {
         dag_free(g);
         recover_free(out);
         return err->code;
@@ -119,8 +142,18 @@ int recover_run(catalog *cat, int64_t run, int64_t now_us, recovered *out, weft_
     return 0;
 }
 
+static void snapshot_free(core_task_snapshot *s)
+{
+    json_decref(s->outputs);
+    free((char *)s->worker);
+}
+
 void recover_free(recovered *r)
 {
+    for (size_t i = 0; r->snap && i < r->nsnap; i++)
+        snapshot_free(&r->snap[i]);
+    for (size_t i = 0; i < r->nelems; i++)
+        snapshot_free(&r->elems[i]);
     free(r->snap);
     free(r->elems);
     json_decref(r->row);

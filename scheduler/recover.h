@@ -17,10 +17,11 @@
 
 typedef struct recovered {
     core_event ev;              /* EV_RUN_RESTORED; ev.dag passes to the core with the event */
-    core_task_snapshot *snap;   /* owned */
+    core_task_snapshot *snap;   /* owned, with the outputs and worker names it holds */
     core_task_snapshot *elems;  /* owned: the elements of mapped tasks, which snap points
                                    into */
-    json_t *row;                /* owns the outputs the snapshot borrows */
+    size_t nsnap, nelems;
+    json_t *row;                /* the run's row (catalog_query_recovery) */
 } recovered;
 
 /* Fills out for run. On failure returns a negative code with a message in err (the run

@@ -22,14 +22,14 @@
 
 enum retry_action { RETRY_EXECUTE, RETRY_REUSE, RETRY_PARTIAL };
 
-/* A reused task or element: its outputs and inputs (borrowed from the old rows) and the
+/* A reused task or element: its outputs and inputs (references the plan holds) and the
  * execution that computed them. */
 typedef struct retry_unit {
     int reuse;
     char *reason;          /* why it executes again, or where it comes from */
-    const json_t *outputs, *inputs;
+    json_t *outputs, *inputs;
     uint64_t source_run;
-    const char *source_task;
+    char *source_task;
 } retry_unit;
 
 typedef struct retry_task {
@@ -46,18 +46,49 @@ typedef struct retry_plan {
     size_t nreuse, nexec;  /* units: tasks, and the elements of partially reused maps */
 } retry_plan;
 
+/* A task or element as the old run recorded it (borrowed for the call it is given to). */
+typedef struct retry_row {
+    const char *name, *state, *error;
+    const char *source;    /* a succeeded unit's: computed, cache, in-flight, retry */
+    int64_t source_run;
+    const char *source_task;
+    json_t *inputs, *outputs;
+} retry_row;
+
+typedef int (*retry_row_fn)(void *fnud, const retry_row *row);
+/* Calls fn on each element row of mapped task (a dag index) of the old run, in order, one
+ * at a time (a map of a million elements is never held whole). Returns 0, or -1 with why. */
+typedef int (*retry_elements_fn)(void *ud, int task, retry_row_fn fn, void *fnud, char *why,
+                                 size_t n);
+
+/* The old run: its task rows (catalog_query_run's "tasks"; elements need not be nested)
+ * and where its elements are read from. */
+typedef struct retry_source {
+    const json_t *tasks;
+    retry_elements_fn elements;
+    void *ud;
+} retry_source;
+
+/* A retry_elements_fn over the "elements" nested in src->tasks (ud: the tasks array). */
+int retry_nested_elements(void *ud, int task, retry_row_fn fn, void *fnud, char *why,
+                          size_t n);
+/* The row of a task or element as catalog_query_run has it. */
+retry_row retry_row_of(const json_t *o);
+
 /* Whether outputs can be reused (0), or why not. */
 typedef int (*retry_usable_fn)(void *ud, const json_t *outputs, char *why, size_t n);
 
-/* Plans a rerun of old_run, whose task rows (catalog_query_run's "tasks", elements nested)
- * are old_tasks, with dag g (the same tasks in the same order). from: the task to force
- * with everything downstream, or -1. Returns NULL with why when the rows do not match g. */
-retry_plan *retry_plan_make(const dag *g, uint64_t old_run, const json_t *old_tasks, int from,
+/* Plans a rerun of old_run, whose rows src gives, with dag g (the same tasks in the same
+ * order). from: the task to force with everything downstream, or -1. Returns NULL with why
+ * when the rows do not match g or cannot be read. */
+retry_plan *retry_plan_make(const dag *g, uint64_t old_run, const retry_source *src, int from,
                             retry_usable_fn usable, void *ud, char *why, size_t n);
 void retry_plan_free(retry_plan *p);
 
 /* The plan as JSON: {"run", "reused", "executed", "tasks": [{"name", "action", "reason",
- * "elements": {"reused", "executed", "execute": [{"name", "reason"}]}}]}. */
+ * "elements": {"reused", "executed", "execute": [{"name", "reason"}]}}]}; "execute" names
+ * the first RETRY_LISTED elements that execute again ("executed" counts them all). */
+#define RETRY_LISTED 100
 json_t *retry_plan_json(const retry_plan *p, const dag *g);
 
 /* The snapshot a new run starts from (EV_RUN_RESTORED): reused tasks succeeded, partial

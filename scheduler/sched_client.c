@@ -419,7 +419,10 @@ void sched_on_query(sched *s, const zmq_msg_t *id, const auth_peer *peer,
             /* limit: elements listed per mapped task (all are counted); 0: every one. */
             int most = q->limit > QUERY_LIMIT_MAX ? QUERY_LIMIT_MAX : (int)q->limit;
             sched_reply_json(s, id,
-                             catalog_query_run_some(s->cat, (int64_t)q->run_id, most, &err),
+                             *q->task ? catalog_query_run_unit(s->cat, (int64_t)q->run_id,
+                                                               q->task, &err)
+                                      : catalog_query_run_some(s->cat, (int64_t)q->run_id,
+                                                               most, &err),
                              &err);
         } else {
             json_t *j = json_pack("{s:I, s:I, s:I, s:o}", "runs_active",
@@ -552,6 +555,43 @@ static void start_retry(sched *s, dag *g, int64_t run, const retry_plan *p,
     free(elems);
 }
 
+/* The old run's element rows, read from the catalogue one at a time for the planner. */
+typedef struct element_feed {
+    catalog *cat;
+    int64_t run;
+    retry_row_fn fn;
+    void *fnud;
+} element_feed;
+
+static int feed_element(void *ud, const catalog_unit *u)
+{
+    element_feed *f = ud;
+    retry_row row = {.name = u->name, .state = u->state, .error = u->error,
+                     .source = u->source, .source_run = u->source_run,
+                     .source_task = u->source_task,
+                     .inputs = u->inputs ? json_loads(u->inputs, JSON_DECODE_ANY, NULL) : NULL,
+                     .outputs = u->outputs ? json_loads(u->outputs, JSON_DECODE_ANY, NULL)
+                                           : NULL};
+    int rc = f->fn(f->fnud, &row);
+    json_decref(row.inputs);
+    json_decref(row.outputs);
+    return rc;
+}
+
+static int catalog_elements(void *ud, int task, retry_row_fn fn, void *fnud, char *why,
+                            size_t n)
+{
+    element_feed f = *(element_feed *)ud;
+    f.fn = fn;
+    f.fnud = fnud;
+    weft_err err = {0};
+    if (catalog_each_unit(f.cat, f.run, task, feed_element, &f, &err) < 0) {
+        snprintf(why, n, "cannot read run %lld's elements: %s", (long long)f.run, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
 void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                     const Weft__RetryRequest *rq)
 {
@@ -567,7 +607,8 @@ void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,
         return;
     }
     json_t *row = catalog_query_recovery(s->cat, (int64_t)rq->run_id, &err);
-    json_t *old = row ? catalog_query_run(s->cat, (int64_t)rq->run_id, &err) : NULL;
+    /* Its tasks; the elements of its maps are read as the plan needs them. */
+    json_t *old = row ? catalog_query_run_some(s->cat, (int64_t)rq->run_id, 1, &err) : NULL;
     if (!old) {
         json_decref(row);
         sched_reply(s, id, err.code ? err.code : WEFT_EDB, err.msg, NULL, 0);
@@ -595,11 +636,14 @@ void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,
         if (!strcmp(g->tasks[i].name, rq->from_task))
             from = (int)i;
     retry_plan *p = NULL;
+    element_feed feed = {.cat = s->cat, .run = (int64_t)rq->run_id};
+    retry_source src = {.tasks = json_object_get(old, "tasks"), .elements = catalog_elements,
+                        .ud = &feed};
     if (g && *rq->from_task && from < 0)
         errors = xasprintf("--from %s: run %llu's workflow has no task '%s'", rq->from_task,
                            (unsigned long long)rq->run_id, rq->from_task);
-    else if (g && !(p = retry_plan_make(g, rq->run_id, json_object_get(old, "tasks"), from,
-                                        outputs_usable, s->store, why, sizeof why)))
+    else if (g && !(p = retry_plan_make(g, rq->run_id, &src, from, outputs_usable, s->store,
+                                        why, sizeof why)))
         errors = xstrdup(why);
     if (!p) {
         sched_reply_compile_errors(s, id, &ic, errors, g ? WEFT_EINVAL : WEFT_ECOMPILE);

@@ -129,28 +129,36 @@ void sched_recover_runs(sched *s)
     json_t *runs = catalog_query_open_runs(s->cat, &err);
     if (!runs)
         log_error("cannot list the runs to resume: %s", err.msg);
-    size_t i;
-    json_t *r;
-    json_array_foreach(runs, i, r)
-    {
-        int64_t id = json_integer_value(json_object_get(r, "id"));
-        int64_t now = clock_wall_us();
-        recovered rec;
+    /* Every run is read first, then all are restored at one time: a worker's claim on an
+     * attempt that was running counts from when the scheduler can hear it, not from before
+     * the reading of a large run. */
+    size_t n = json_array_size(runs), i;
+    recovered *recs = xcalloc(n + 1, sizeof *recs);
+    for (i = 0; i < n; i++) {
+        int64_t id = json_integer_value(json_object_get(json_array_get(runs, i), "id"));
         weft_err rerr = {0};
-        if (recover_run(s->cat, id, now, &rec, &rerr) < 0) {
+        if (recover_run(s->cat, id, clock_wall_us(), &recs[i], &rerr) < 0) {
             log_error("run %lld cannot be resumed: %s", (long long)id, rerr.msg);
-            catalog_finish_run(s->cat, id, "failed", rerr.msg, now);
-            continue;
+            catalog_finish_run(s->cat, id, "failed", rerr.msg, clock_wall_us());
         }
-        log_info("run %lld resumed (%zu tasks)", (long long)id, rec.ev.dag->ntasks);
+    }
+    int64_t now = clock_wall_us();
+    for (i = 0; i < n; i++) {
+        recovered *rec = &recs[i];
+        if (!rec->ev.dag)
+            continue;
+        int64_t id = (int64_t)rec->ev.run_id;
+        log_info("run %lld resumed (%zu tasks)", (long long)id, rec->ev.dag->ntasks);
         catalog_event(s->cat, id, NULL, "resumed", "the scheduler restarted", now);
-        sched_step(s, &rec.ev);
-        if (json_integer_value(json_object_get(rec.row, "cancel_requested"))) {
+        rec->ev.now_us = now;
+        sched_step(s, &rec->ev);
+        if (json_integer_value(json_object_get(rec->row, "cancel_requested"))) {
             core_event cancel = {.kind = EV_CANCEL, .now_us = now, .run_id = (uint64_t)id};
             sched_step(s, &cancel);
         }
-        recover_free(&rec);
+        recover_free(rec);
     }
+    free(recs);
     json_decref(runs);
     /* At start, slots that passed while we were down were missed; after a spell of being
      * degraded, the slots of the spell (and of the turn that failed, a moment before it

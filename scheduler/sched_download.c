@@ -55,18 +55,12 @@ void sched_on_download(sched *s, const zmq_msg_t *id, const auth_peer *peer,
         return;
     }
     weft_err err = {0};
-    /* The run's row, then the unit's outputs: not the run with every task and element. */
-    json_t *r = catalog_query_run_row(s->cat, (int64_t)rq->run_id, &err);
-    json_t *outputs = r ? catalog_query_unit_outputs(s->cat, (int64_t)rq->run_id, rq->task, &err)
-                        : NULL;
+    /* The run's row and the one unit: not the run with every task and element. */
+    json_t *r = catalog_query_run_unit(s->cat, (int64_t)rq->run_id, rq->task, &err);
     holds h = {.store = s->store, .hex = rq->hash};
+    const json_t *outputs = json_object_get(catalog_run_unit(r, rq->task), "outputs");
     if (outputs)
         store_each_ref(outputs, check_ref, &h);
-    json_decref(outputs);
-    if (r && !outputs && err.code) { /* the unit could not be read */
-        json_decref(r);
-        r = NULL;
-    }
     if (!r || !h.found) {
         if (r)
             snprintf(msg, sizeof msg, "task '%.128s' of run %llu has no artifact %.16s...",

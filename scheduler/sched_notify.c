@@ -122,7 +122,7 @@ static json_t *payload_of(sched *s, uint64_t run, const char *event, const char 
 {
     weft_err err = {0};
     int failed = !strcmp(event, "failed"); /* only then are its tasks read */
-    json_t *r = failed ? catalog_query_run(s->cat, (int64_t)run, &err)
+    json_t *r = failed ? catalog_query_run_some(s->cat, (int64_t)run, FAILED_TASKS_MAX, &err)
                        : catalog_query_run_row(s->cat, (int64_t)run, &err);
     if (!r) {
         json_decref(task);

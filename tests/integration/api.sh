@@ -212,6 +212,41 @@ call "$alice" GET "/api/v1/runs/99999"
 expect_status "show of no run: 404" 404 run
 call "$alice" GET "/api/v1/runs/abc"
 expect_status "show of a bad id: 400" 400 run
+call "$alice" GET "/api/v1/runs/$run1/tasks/keep"
+expect_status "one task: 200" 200
+expect "... with its attempts, outputs and its run's state" "succeeded 1 true succeeded" \
+    "$(printf '%s' "$body" | jq -r '"\(.state) \(.attempt_list | length) \(.outputs | has("doc")) \(.run_state)"')"
+call "$alice" GET "/api/v1/runs/$run1/tasks/nope"
+expect_status "a task the run does not have: 404" 404 task
+call "$bob" GET "/api/v1/runs/$run1/tasks/keep"
+expect_status "a task across projects: 403" 403 run
+# A map of 6 elements, the odd ones failing: the run counts them all and lists what it is asked.
+cat >"$T/fan.yaml" <<'YAML'
+workflow: fan
+tasks:
+  src: { type: echo, with: { items: ["1", "2", "3", "4", "5", "6"] } }
+  fan:
+    type: shell
+    map: ${src.outputs.items}
+    min_success: 0%
+    with: { argv: [sh, -c, 'test $(($0 % 2)) = 0', "${item}"] }
+YAML
+submit_body "$T/fan.yaml" p1 >"$T/fan.json"
+call "$alice" POST /api/v1/runs --data-binary @"$T/fan.json"
+fan_run=$(printf '%s' "$body" | jq -r .run_id)
+wait_run_ended "$state" "$fan_run"
+call "$alice" GET "/api/v1/runs/$fan_run?elements=2"
+expect_status "a run with a map: 200" 200
+expect "... every element counted, the failed ones listed as asked" "6 3 3 2 fan[0] fan[2]" \
+    "$(printf '%s' "$body" | jq -r '.tasks[1] | "\(.elements_total) \(.element_counts.succeeded) \(.element_counts.failed) \(.elements | length) \(.elements[0].name) \(.elements[1].name)"')"
+call "$alice" GET "/api/v1/runs/$fan_run"
+expect "... by default up to 100 of them" 3 "$(printf '%s' "$body" | jq '.tasks[1].elements | length')"
+call "$alice" GET "/api/v1/runs/$fan_run/tasks/fan%5B3%5D"
+expect "one element, by its name" "fan[3] succeeded" "$(printf '%s' "$body" | jq -r '"\(.name) \(.state)"')"
+call "$alice" GET "/api/v1/runs/$fan_run?elements=0"
+expect_status "a run asked to list no elements: 400 naming elements" 400 elements
+call "$alice" GET "/api/v1/runs/$fan_run?elements=10001"
+expect_status "... or more than 10,000: 400" 400 elements
 call "$alice" GET "/api/v1/runs/$run1/events"
 expect_status "events: 200" 200
 at_least "... every transition" 4 "$(printf '%s' "$body" | jq '.events | length')"
@@ -277,7 +312,8 @@ expect_status "retry with dry_run not a boolean: 400" 400 dry_run
 # ---- workflows, schedules, workers, cache ----
 call "$alice" GET /api/v1/workflows
 expect_status "workflows: 200" 200
-expect "... those that ran in the token's projects" hello "$(printf '%s' "$body" | jq -r '.workflows[0].name')"
+expect "... those that ran in the token's projects" "fan hello" \
+    "$(printf '%s' "$body" | jq -r '[.workflows[].name] | sort | join(" ")')"
 call "$alice" GET /api/v1/workflows/hello
 expect_status "a workflow: 200" 200
 expect "... with its typed parameters" "who:string:false n:string:false k:int:false doc:file:true" \

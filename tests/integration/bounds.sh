@@ -52,12 +52,12 @@ expect "... ending as the worker's did" END-OF-LOG "$(tail -c 11 "$log" | tr -d 
 # ---- a map past the cap ----
 start_worker w1 "$ep" 2
 { echo "workflow: wide"; echo "tasks:"; echo "  src:"; echo "    type: echo"
-  echo "    with: { items: [$(seq -s, 1 10001)] }"
+  echo "    with: { items: [$(seq -s, 1 1000001)] }"
   echo "  fan: { type: noop, map: \"\${src.outputs.items}\" }"; } >"$T/wide.yaml"
 "$weft" submit "$T/wide.yaml" --scheduler "$ep" >/dev/null || fail "submit wide"
 wait_run_ended "$state" 3
 expect "the over-wide map fails its run" failed "$st"
-expect_grep "... with the reason" "map: 10001 elements; at most 10000 per map" \
+expect_grep "... with the reason" "map: 1000001 elements; at most 1000000 per map" \
     <(sql "$state" "SELECT error FROM tasks WHERE run_id = 3 AND name = 'fan'")
 expect "no element rows were made" 0 "$(sql "$state" "SELECT count(*) FROM tasks WHERE run_id = 3 AND elem >= 0")"
 

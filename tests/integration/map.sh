@@ -113,4 +113,15 @@ expect "status names 20 failed elements" 20 "$(grep -c "see: weft logs 6 'work\[
 expect_grep "and counts the rest" "\.\.\. and 10 more \(weft status 6\)" "$T/status6.out"
 "$weft" status 6 --scheduler "$ep" --json >"$T/status6.json"
 expect "--json lists every element, counts them and their attempts" "40 30 40" "$(python3 -c 'import json,sys; t=[x for x in json.load(open(sys.argv[1]))["tasks"] if x["name"] == "work"][0]; print(len(t["elements"]), t["element_counts"]["failed"], t["element_attempts"])' "$T/status6.json")"
+
+# 6. A run too large to list whole: run 6 given 100,000 more (succeeded) element rows.
+sql "$state" "WITH RECURSIVE n(i) AS (SELECT 40 UNION ALL SELECT i + 1 FROM n WHERE i < 100039)
+              INSERT INTO tasks (run_id, idx, elem, name, type, type_version, state, attempts)
+              SELECT 6, idx, i, 'work[' || i || ']', type, type_version, 'succeeded', 1
+              FROM n, tasks WHERE run_id = 6 AND name = 'work'"
+"$weft" status 6 --scheduler "$ep" --json >"$T/big.json" 2>"$T/big.err"
+expect "--json of a run past 100,000 tasks and elements is refused" 2 $?
+expect_grep "... saying how to read it" "run 6 has 100043 tasks and map elements; a listing of every one stops at 100000" "$T/big.err"
+"$weft" status 6 --scheduler "$ep" >"$T/status6b.out"
+expect_grep "status still counts them all" "100040 elements: 100010 succeeded, 30 failed" "$T/status6b.out"
 finish

@@ -2,6 +2,7 @@
  * --from, unusable outputs, and rows that do not match the workflow. */
 #include <stdlib.h>
 
+#include "common/xmem.h"
 #include "scheduler/compile.h"
 #include "scheduler/retry.h"
 #include "tests/unit/fixture.h"
@@ -43,6 +44,51 @@ static int refuse_c(void *ud, const json_t *outputs, char *why, size_t n)
     return -1;
 }
 
+/* A map of 150 elements whose old rows say element 0 failed and the rest succeeded, then
+ * the same with a row missing (the list changed). */
+static int wide_map(void)
+{
+    int fails = 0;
+    char why[256];
+    json_t *l = json_array();
+    for (int i = 0; i < 150; i++)
+        json_array_append_new(l, json_integer(i));
+    char *list = json_dumps(l, JSON_COMPACT);
+    char *text = xasprintf("workflow: w\ntasks:\n  a: { type: echo, with: { l: %s } }\n"
+                           "  m: { type: echo, map: \"${a.outputs.l}\", "
+                           "with: { x: \"${item}\" } }\n", list);
+    dag *g = compile_echo(text);
+    json_t *elems = json_array();
+    for (int i = 0; i < 150; i++)
+        json_array_append_new(elems, json_pack("{s:s, s:s, s:{s:i}, s:{s:i}}", "name", "m[i]",
+                                               "state", i ? "failed" : "succeeded", "inputs",
+                                               "x", i, "outputs", "x", i));
+    json_t *old = json_pack("[{s:s, s:s, s:{s:O}, s:{s:O}}, {s:s, s:s, s:o}]", "name", "a",
+                            "state", "succeeded", "inputs", "l", l, "outputs", "l", l, "name",
+                            "m", "state", "failed", "elements", elems);
+    retry_source src = {.tasks = old, .elements = retry_nested_elements, .ud = old};
+    retry_plan *p = g ? retry_plan_make(g, 7, &src, -1, NULL, NULL, why, sizeof why) : NULL;
+    json_t *plan = p ? retry_plan_json(p, g) : NULL;
+    json_t *el = json_object_get(json_array_get(json_object_get(plan, "tasks"), 1), "elements");
+    /* The plan counts every element that executes again and names the first 100. */
+    CHECK(p && p->t[1].action == RETRY_PARTIAL && p->nexec == 149 && p->nreuse == 2);
+    CHECK(json_integer_value(json_object_get(el, "executed")) == 149);
+    CHECK(json_array_size(json_object_get(el, "execute")) == RETRY_LISTED);
+    json_decref(plan);
+    retry_plan_free(p);
+    json_array_remove(elems, 149);
+    p = g ? retry_plan_make(g, 7, &src, -1, NULL, NULL, why, sizeof why) : NULL;
+    CHECK(p && p->t[1].action == RETRY_EXECUTE && !p->t[1].elems);
+    CHECK(p && !strcmp(p->t[1].u.reason, "its list changed since run 7"));
+    retry_plan_free(p);
+    json_decref(old);
+    json_decref(l);
+    dag_free(g);
+    free(text);
+    free(list);
+    return fails;
+}
+
 int test_retry(void)
 {
     int fails = 0;
@@ -52,7 +98,8 @@ int test_retry(void)
     CHECK(g && old);
     if (!g || !old)
         return fails;
-    retry_plan *p = retry_plan_make(g, 7, old, -1, NULL, NULL, why, sizeof why);
+    retry_source src = {.tasks = old, .elements = retry_nested_elements, .ud = old};
+    retry_plan *p = retry_plan_make(g, 7, &src, -1, NULL, NULL, why, sizeof why);
     CHECK(p != NULL);
     if (p) {
         CHECK(p->t[0].action == RETRY_REUSE);
@@ -75,23 +122,23 @@ int test_retry(void)
     retry_plan_free(p);
 
     /* --from a forces everything below it. */
-    p = retry_plan_make(g, 7, old, 0, NULL, NULL, why, sizeof why);
+    p = retry_plan_make(g, 7, &src, 0, NULL, NULL, why, sizeof why);
     CHECK(p && p->t[0].action == RETRY_EXECUTE && p->t[1].action == RETRY_EXECUTE);
     CHECK(p && !strcmp(p->t[1].u.reason, "forced: --from a"));
     retry_plan_free(p);
 
     /* Outputs that no longer verify execute again. */
     json_object_set_new(json_object_get(json_array_get(old, 3), "inputs"), "k", json_integer(1));
-    p = retry_plan_make(g, 7, old, -1, refuse_c, NULL, why, sizeof why);
+    p = retry_plan_make(g, 7, &src, -1, refuse_c, NULL, why, sizeof why);
     CHECK(p && p->t[3].action == RETRY_EXECUTE);
     CHECK(p && !strcmp(p->t[3].u.reason, "its outputs from run 7 cannot be reused: artifact gone"));
     retry_plan_free(p);
 
     /* Rows of another workflow are refused. */
     json_array_remove(old, 3);
-    CHECK(retry_plan_make(g, 7, old, -1, NULL, NULL, why, sizeof why) == NULL);
+    CHECK(retry_plan_make(g, 7, &src, -1, NULL, NULL, why, sizeof why) == NULL);
     CHECK_STR(why, "run 7 has 3 tasks; its workflow now compiles to 4");
     json_decref(old);
     dag_free(g);
-    return fails;
+    return fails + wide_map();
 }

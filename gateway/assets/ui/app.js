@@ -181,6 +181,11 @@ function runsView(params) {
   every(load);
 }
 
+// A mapped task's elements that succeeded (the run counts all of them; it lists only some).
+function elementsDone(t) {
+  return (t.element_counts || {}).succeeded || 0;
+}
+
 // The graph of a run: dagre lays the tasks out, each drawn in its state's colour; a map
 // task carries a bar of its elements done.
 function drawGraph(run, box) {
@@ -208,12 +213,12 @@ function drawGraph(run, box) {
       onclick: () => { location.hash = `#/runs/${run.id}/tasks/${encodeURIComponent(t.name)}`; } },
       svg("rect", { width: n.width, height: n.height, fill: colour(t.state) }),
       svg("text", { x: 10, y: 21 }, t.name));
-    if (t.elements) {
-      const done = t.elements.filter((x) => x.state === "succeeded").length;
+    if (t.elements_total) {
+      const done = elementsDone(t);
       node.append(svg("rect", { class: "bar-bg", x: 6, y: 28, width: n.width - 12, height: 3 }),
         svg("rect", { class: "bar", x: 6, y: 28, height: 3,
-                      width: (n.width - 12) * done / t.elements.length }));
-      node.append(svg("title", {}, `${done}/${t.elements.length} elements done`));
+                      width: (n.width - 12) * done / t.elements_total }));
+      node.append(svg("title", {}, `${done}/${t.elements_total} elements done`));
     }
     el.append(node);
   }
@@ -266,13 +271,12 @@ function runView(id) {
         run.retry_of ? h("tr", {}, h("td", {}, "Retry of"),
           h("td", {}, h("a", { href: `#/runs/${run.retry_of}` }, run.retry_of))) : null,
         run.error ? h("tr", {}, h("td", {}, "Error"), h("td", { class: "error" }, run.error)) : null)));
-    const sig = JSON.stringify(run.tasks.map((t) => [t.state, t.attempts,
-      (t.elements || []).map((e) => e.state)]));
+    const sig = JSON.stringify(run.tasks.map((t) => [t.state, t.attempts, t.element_counts]));
     if (sig !== last) { drawGraph(run, graph); last = sig; }
     put(tasks, ...run.tasks.map((t) => h("tr", { class: "row",
         onclick: () => { location.hash = `#/runs/${id}/tasks/${encodeURIComponent(t.name)}`; } },
       h("td", {}, t.name), h("td", {}, t.type), h("td", {}, badge(t.state),
-        t.elements ? h("span", { class: "muted" }, ` ${t.elements.filter((e) => e.state === "succeeded").length}/${t.elements.length}`) : null),
+        t.elements_total ? h("span", { class: "muted" }, ` ${elementsDone(t)}/${t.elements_total}`) : null),
       h("td", {}, t.attempts), h("td", {}, t.worker || ""), h("td", {}, t.source || ""),
       h("td", {}, took(t.started_us, t.finished_us)),
       h("td", { class: "error" }, t.error || ""))));
@@ -373,16 +377,14 @@ function taskView(run, task) {
   aborts.push(ctl);
   let shown = null, settled = false;
   const load = async () => {
-    let r;
-    try { r = await api(`/api/v1/runs/${run}`); } catch (e) { failed(head, e); return; }
-    settled = r.state !== "running"; /* an ended run changes no more: shown once, then left */
-    const t = r.tasks.find((x) => x.name === task) ||
-      r.tasks.flatMap((x) => x.elements || []).find((x) => x.name === task);
-    if (!t) { put(head, h("p", { class: "error" }, `no task ${task}`)); return; }
+    let t;
+    try { t = await api(`/api/v1/runs/${run}/tasks/${encodeURIComponent(task)}`); }
+    catch (e) { failed(head, e); return; }
+    settled = t.run_state !== "running"; /* an ended run changes no more: shown once, then left */
     put(head, h("h1", {}, h("a", { href: `#/runs/${run}` }, `Run ${run}`), ` / ${task} `,
       badge(t.state)), t.error ? h("p", { class: "error" }, `${t.error_class}: ${t.error}`) : null,
-      h("div", { class: "actions" }, r.state !== "running" ? h("button", { id: "retry-from",
-        onclick: () => retryFlow(r, t.name.replace(/\[\d+\]$/, "")) }, "Retry from this task…") : null),
+      h("div", { class: "actions" }, settled ? h("button", { id: "retry-from",
+        onclick: () => retryFlow({ id: run }, t.name.replace(/\[\d+\]$/, "")) }, "Retry from this task…") : null),
       attemptsTable(t));
     const n = (t.attempt_list || []).length;
     if (pick.options.length !== n) {
