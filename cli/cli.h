@@ -91,8 +91,12 @@ int submit_file(source *s, const cli_opts *opts, uint64_t *run);
 int cli_submit(source *s, const cli_opts *o, const char *path, const Weft__SubmitRequest *how,
                uint64_t *run, json_t **answer);
 
+/* ---- follow.c ---- */
+
 /* Prints the events of run until it ends; returns EXIT_OK or EXIT_RUN_FAILED (or
- * EXIT_UNREACH when the source stops answering). */
+ * EXIT_UNREACH when the source stops answering). On a terminal, a bar of counts and what
+ * went wrong; otherwise a line per event, but a map of more than 100 elements prints its
+ * elements' failures, retries and cancels, and a line of counts every 5 s and at its end. */
 int follow_run(source *s, uint64_t run, int quiet);
 /* Prints the summary of a finished run (failed tasks with their errors). */
 void print_run_summary(source *s, uint64_t run);
@@ -120,6 +124,9 @@ Weft__Param **cli_wire_params(const compile_param *pairs, size_t n, Weft__Param 
 void cli_print_json(const json_t *j);
 /* The string member k of o, or "" (answers print absent fields as empty). */
 const char *cli_str(const json_t *o, const char *k);
+/* The terminal colour of a state ("" without colour), and the code that ends it. */
+const char *cli_paint(const char *state);
+const char *cli_reset(void);
 /* Before printing JSON from a scheduler or catalogue for people: every string's control
  * characters but newline and tab become \xNN, so a task's log or a plugin's message cannot
  * drive the terminal. (--json output is left as it is: JSON escapes them.) */

@@ -15,7 +15,6 @@
 #include "common/units.h"
 #include "common/xmem.h"
 
-#define FOLLOW_POLL_MS 100
 #define LOG_TAIL_LINES 20
 #define ELEMENTS_SHOWN 20 /* elements a run summary or status lists per mapped task */
 
@@ -58,7 +57,7 @@ void cli_print_json(const json_t *j)
     free(s);
 }
 
-static const char *paint(const char *state)
+const char *cli_paint(const char *state)
 {
     if (!cli_color())
         return "";
@@ -71,7 +70,7 @@ static const char *paint(const char *state)
     return "\033[2m";
 }
 
-static const char *reset(void)
+const char *cli_reset(void)
 {
     return cli_color() ? "\033[0m" : "";
 }
@@ -158,160 +157,6 @@ static char *span(json_int_t from_us, json_int_t to_us, char *buf, size_t n)
     return buf;
 }
 
-/* ---- following a run ---- */
-
-typedef struct progress {
-    size_t total, succeeded, failed, skipped, running; /* tasks and map elements */
-    strmap *names; /* line mode: names of those with an attempt out */
-    int tty;
-} progress;
-
-static void draw(const progress *p)
-{
-    int width = 30;
-    size_t done = p->succeeded + p->failed + p->skipped;
-    int filled = p->total ? (int)(done * (size_t)width / p->total) : 0;
-    printf("\r[");
-    for (int i = 0; i < width; i++)
-        putchar(i < filled ? '#' : '-');
-    printf("] %zu/%zu  %zu succeeded  %zu failed  %zu running ", done, p->total, p->succeeded,
-           p->failed + p->skipped, p->running);
-    fflush(stdout);
-}
-
-/* Whether e is the run's own end event (then *failed says how it ended). */
-static int run_ended(const json_t *e, int *failed)
-{
-    const char *kind = cli_str(e, "kind");
-    if (*cli_str(e, "task") ||
-        (strcmp(kind, "succeeded") && strcmp(kind, "failed") && strcmp(kind, "cancelled")))
-        return 0;
-    *failed = strcmp(kind, "succeeded") != 0;
-    return 1;
-}
-
-static void print_event(const json_t *e, const progress *p)
-{
-    const char *kind = cli_str(e, "kind"), *detail = cli_str(e, "detail");
-    if (p->tty)
-        printf("\r\033[K");
-    printf("%s%-10s%s %s%s%s\n", paint(kind), kind, reset(), cli_str(e, "task"),
-           *detail ? ": " : "", detail);
-}
-
-/* Line mode: applies one event and prints a line for it. Returns 1 at run end. */
-static int on_event(const json_t *e, progress *p, int *failed)
-{
-    const char *kind = cli_str(e, "kind"), *task = cli_str(e, "task");
-    if (!*task)
-        return run_ended(e, failed);
-    if (!strcmp(kind, "dispatched"))
-        strmap_put(p->names, task, (void *)1);
-    else if (strcmp(kind, "ready") && strcmp(kind, "running") && strcmp(kind, "map"))
-        strmap_del(p->names, task);
-    if (strcmp(kind, "ready") && strcmp(kind, "pending") && strcmp(kind, "running"))
-        print_event(e, p);
-    return 0;
-}
-
-/* Prints every event of the run as it happens (output that is not a terminal). */
-static int follow_events(source *s, uint64_t run)
-{
-    weft_err err = {0};
-    progress p = {.names = strmap_new()};
-    json_int_t seq = 0;
-    int ended = 0, failed = 0;
-    while (!ended) {
-        json_t *events =
-            source_query(s, WEFT__QUERY_KIND__QUERY_EVENTS, run, NULL, (uint64_t)seq, &err);
-        if (!events) {
-            strmap_destroy(&p.names);
-            return cli_exit_for(&err);
-        }
-        size_t i;
-        json_t *e;
-        cli_for_terminal(events);
-        json_array_foreach(events, i, e)
-        {
-            seq = geti(e, "seq");
-            if (!ended)
-                ended = on_event(e, &p, &failed);
-        }
-        if (!ended && json_array_size(events) == 0) {
-            struct timespec ts = {0, FOLLOW_POLL_MS * 1000000L};
-            nanosleep(&ts, NULL);
-        }
-        json_decref(events);
-    }
-    strmap_destroy(&p.names);
-    return failed ? EXIT_RUN_FAILED : EXIT_OK;
-}
-
-/* The bar's numbers from a progress answer's counts by state. */
-static void count_progress(const json_t *counts, progress *p)
-{
-    const char *k;
-    json_t *v;
-    *p = (progress){.tty = p->tty};
-    json_object_foreach((json_t *)counts, k, v)
-    {
-        size_t n = (size_t)json_integer_value(v);
-        p->total += n;
-        if (!strcmp(k, "succeeded"))
-            p->succeeded += n;
-        else if (!strcmp(k, "failed"))
-            p->failed += n;
-        else if (!strcmp(k, "running"))
-            p->running += n;
-        else if (strcmp(k, "pending") && strcmp(k, "ready") && strcmp(k, "retry_wait"))
-            p->skipped += n; /* skipped, cancelled, caught, not run */
-    }
-}
-
-/* Follows a run by its counts and notable events (a bar on a terminal, or nothing when
- * quiet): the scheduler counts, the client holds no copy of the run's tasks. */
-int follow_run(source *s, uint64_t run, int quiet)
-{
-    progress p = {.tty = !quiet && isatty(1)};
-    if (!quiet && !p.tty)
-        return follow_events(s, run);
-    weft_err err = {0};
-    json_int_t seq = 0;
-    int ended = 0, failed = 0;
-    while (!ended) {
-        json_t *j = source_query(s, WEFT__QUERY_KIND__QUERY_PROGRESS, run, NULL,
-                                 (uint64_t)seq, &err);
-        if (!j) {
-            if (p.tty)
-                printf("\n");
-            return cli_exit_for(&err);
-        }
-        count_progress(json_object_get(j, "counts"), &p);
-        json_t *events = json_object_get(j, "events");
-        cli_for_terminal(events);
-        size_t i;
-        json_t *e;
-        json_array_foreach(events, i, e)
-        {
-            if (!ended)
-                ended = run_ended(e, &failed);
-            if (p.tty && *cli_str(e, "task"))
-                print_event(e, &p);
-        }
-        seq = geti(j, "seq");
-        json_decref(j);
-        if (p.tty)
-            draw(&p);
-        if (!ended) {
-            struct timespec ts = {0, FOLLOW_POLL_MS * 1000000L};
-            nanosleep(&ts, NULL);
-        }
-    }
-    if (p.tty)
-        printf("\n");
-    return failed ? EXIT_RUN_FAILED : EXIT_OK;
-}
-
 /* Elements of a mapped task the run summary names: neither succeeded nor waiting. */
 static int element_notable(const char *state)
 {
@@ -395,8 +240,8 @@ void print_run_summary(source *s, uint64_t run)
     json_array_foreach(json_object_get(r, "tasks"), i, t) nsucc +=
         !strcmp(cli_str(t, "state"), "succeeded");
     const char *state = cli_str(r, "state");
-    printf("run %lld %s%s%s: %zu/%lld tasks succeeded in %s\n", (long long)run, paint(state), state,
-           reset(), nsucc, (long long)geti(r, "ntasks"),
+    printf("run %lld %s%s%s: %zu/%lld tasks succeeded in %s\n", (long long)run,
+           cli_paint(state), state, cli_reset(), nsucc, (long long)geti(r, "ntasks"),
            span(geti(r, "created_us"), geti(r, "finished_us"), dur, sizeof dur));
     json_array_foreach(json_object_get(r, "tasks"), i, t)
     {
@@ -597,8 +442,8 @@ static int print_run(const json_t *r, const cli_opts *o)
     (void)o;
     char dur[32];
     printf("run %lld  workflow %s  project %s  %s%s%s  %s\n", (long long)geti(r, "id"),
-           cli_str(r, "workflow"), cli_str(r, "project"), paint(cli_str(r, "state")),
-           cli_str(r, "state"), reset(),
+           cli_str(r, "workflow"), cli_str(r, "project"), cli_paint(cli_str(r, "state")),
+           cli_str(r, "state"), cli_reset(),
            span(geti(r, "created_us"), geti(r, "finished_us"), dur, sizeof dur));
     if (*cli_str(r, "error"))
         printf("error: %s\n", cli_str(r, "error"));
@@ -628,7 +473,8 @@ static int print_run(const json_t *r, const cli_opts *o)
                      cli_str(t, "source"), (long long)geti(t, "source_run"),
                      cli_str(t, "source_task"));
         printf("%-24s %-12s %s%-11s%s %8lld %9s  %s\n", cli_str(t, "name"), cli_str(t, "type"),
-               paint(cli_str(t, "state")), cli_str(t, "state"), reset(), (long long)attempts,
+               cli_paint(cli_str(t, "state")), cli_str(t, "state"), cli_reset(),
+               (long long)attempts,
                span(geti(t, elems ? "ready_us" : "started_us"), geti(t, "finished_us"), dur,
                     sizeof dur),
                *err ? err : *summary ? summary : cli_str(t, "worker"));
@@ -653,8 +499,8 @@ static int print_runs(const json_t *runs, const cli_opts *o)
                  (long long)geti(r, "ntasks"));
         char labels[256];
         printf("%-6lld %-24s %-12s %s%-10s%s %-12s %-10s %s\n", (long long)geti(r, "id"),
-               cli_str(r, "workflow"), cli_str(r, "project"), paint(cli_str(r, "state")),
-               cli_str(r, "state"), reset(), tasks,
+               cli_str(r, "workflow"), cli_str(r, "project"), cli_paint(cli_str(r, "state")),
+               cli_str(r, "state"), cli_reset(), tasks,
                span(geti(r, "created_us"), geti(r, "finished_us"), dur, sizeof dur),
                labels_text(json_object_get(r, "labels"), labels, sizeof labels));
     }

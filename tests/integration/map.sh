@@ -5,7 +5,8 @@
 # mid-map and the map finishes after a restart with every element run exactly once (each
 # element logs its executions to a file, counted against the catalogue's attempts);
 # cancelling a run mid-map cancels its elements; a status names at most 20 elements and
-# counts them all.
+# counts them all; a run too large to list whole is refused with how to read it; following a
+# map of more than 100 elements prints its failures and counts, not a line per element.
 . "$(dirname "$0")/lib.sh"
 port=$(free_port)
 ep="tcp://127.0.0.1:$port"
@@ -124,4 +125,15 @@ expect "--json of a run past 100,000 tasks and elements is refused" 2 $?
 expect_grep "... saying how to read it" "run 6 has 100043 tasks and map elements; a listing of every one stops at 100000" "$T/big.err"
 "$weft" status 6 --scheduler "$ep" >"$T/status6b.out"
 expect_grep "status still counts them all" "100040 elements: 100010 succeeded, 30 failed" "$T/status6b.out"
+
+# 7. A map of more than 100 elements followed line by line prints its elements' failures and
+# its counts, not a line per element event.
+items=$(seq -s ', ' 1 150)
+write_map wide 8 90% 0 '[ $((v % 50)) -eq 0 ]'
+submit wide --wait >"$T/wide.out" 2>&1
+expect "a map of 150 with 3 failing succeeds at 90%" 0 $?
+expect "no line per element dispatched or succeeded" 0 "$(grep -cE '^(dispatched|succeeded) +work\[' "$T/wide.out")"
+expect "a line per failed element" "work[49] work[99] work[149]" "$(grep -E '^failed +work\[' "$T/wide.out" | awk '{print $2}' | tr -d : | tr '\n' ' ' | sed 's/ $//')"
+expect_grep "the map's counts, then the mapped task's own line" "^elements +work: 147 of 150 elements succeeded, 3 failed" "$T/wide.out"
+expect "... in that order" "elements succeeded" "$(grep -E '^(elements|succeeded) +work(:|$)' "$T/wide.out" | awk '{print $1}' | tr '\n' ' ' | sed 's/ $//')"
 finish
