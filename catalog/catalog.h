@@ -449,6 +449,9 @@ typedef struct catalog_unit {
     int64_t running_dispatched_us;
 } catalog_unit;
 typedef int (*catalog_unit_fn)(void *ud, const catalog_unit *u);
+/* A catalog_unit's JSON column as a value (a new reference): null when the column is, as
+ * catalog_query_run has it. */
+json_t *catalog_unit_json(const char *text);
 /* Calls fn on each row of run by (idx, elem): every task and element when task < 0, the
  * elements of that task otherwise. Holds one row at a time, so a run of a million
  * elements is read in constant memory. Returns 0, fn's first non-zero return, or -1 with

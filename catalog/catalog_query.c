@@ -235,14 +235,16 @@ static const char *const ATTEMPT_ROWS = LISTED_ELEMENTS ATTEMPT_COLUMNS
     "WHERE run_id = ?1 AND (elem < 0 OR ?2 = 0 OR (idx, elem) IN listed) "
     "ORDER BY idx, elem, number";
 
-/* Adds to each mapped task of tasks its elements counted: element_counts {state: n},
- * elements_total and element_attempts (the attempts of all its elements). */
-static int count_elements(catalog *c, int64_t run, json_t *tasks, weft_err *err)
+/* Adds to each mapped task of tasks (all of them, or the one of index task) its elements
+ * counted: element_counts {state: n}, elements_total and element_attempts (the attempts of
+ * all its elements). */
+static int count_elements(catalog *c, int64_t run, int task, json_t *tasks, weft_err *err)
 {
-    int64_t args[] = {run};
+    int64_t args[] = {run, task};
     json_t *rows = cat_rows(c, "SELECT idx, state, count(*) AS n, sum(attempts) AS a "
-                               "FROM tasks WHERE run_id = ?1 AND elem >= 0 "
-                               "GROUP BY idx, state ORDER BY idx", args, 1, NULL, err);
+                               "FROM tasks WHERE run_id = ?1 AND (?2 < 0 OR idx = ?2) AND "
+                               "elem >= 0 GROUP BY idx, state ORDER BY idx", args, 2, NULL,
+                            err);
     if (!rows)
         return -1;
     size_t i, k = 0;
@@ -310,7 +312,7 @@ json_t *catalog_query_run_some(catalog *c, int64_t run, int max_elements, weft_e
     json_t *tasks = rows && attempts ? nest_tasks(rows, attempts) : NULL;
     json_decref(rows);
     json_decref(attempts);
-    if (!tasks || count_elements(c, run, tasks, err) < 0) {
+    if (!tasks || count_elements(c, run, -1, tasks, err) < 0) {
         json_decref(tasks);
         json_decref(out);
         return NULL;
@@ -360,7 +362,9 @@ json_t *catalog_query_run_unit(catalog *c, int64_t run, const char *name, weft_e
         if (args[2] < 0)
             json_object_del(unit, "elem");
     }
-    if (!rows || (unit && (!list || count_elements(c, run, rows, err) < 0))) {
+    /* A mapped task counts its elements; an element is one. */
+    if (!rows || (unit && (!list || (args[2] < 0 &&
+                                     count_elements(c, run, (int)args[1], rows, err) < 0)))) {
         json_decref(rows);
         json_decref(out);
         return NULL;
@@ -430,6 +434,12 @@ json_t *catalog_query_recovery(catalog *c, int64_t run, weft_err *err)
                        "r.schedule_id, r.logical_s, r.schedule_vars FROM runs r "
                        "JOIN workflows w ON w.id = r.workflow_id WHERE r.id = ?1",
                        run, err);
+}
+
+json_t *catalog_unit_json(const char *text)
+{
+    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    return v ? v : json_null();
 }
 
 static const char *col_text(sqlite3_stmt *st, int i)

@@ -96,7 +96,7 @@ int cli_submit(source *s, const cli_opts *o, const char *path, const Weft__Submi
 /* Prints the events of run until it ends; returns EXIT_OK or EXIT_RUN_FAILED (or
  * EXIT_UNREACH when the source stops answering). On a terminal, a bar of counts and what
  * went wrong; otherwise a line per event, but a map of more than 100 elements prints its
- * elements' failures, retries and cancels, and a line of counts every 5 s and at its end. */
+ * elements' failures and retries, and a line of counts every 5 s and at its end. */
 int follow_run(source *s, uint64_t run, int quiet);
 /* Prints the summary of a finished run (failed tasks with their errors). */
 void print_run_summary(source *s, uint64_t run);

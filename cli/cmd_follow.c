@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "catalog/catalog.h"
 #include "cli/cli.h"
 #include "common/strmap.h"
 #include "common/xmem.h"
@@ -72,7 +73,12 @@ static int pump(follow *f, const json_t *unit, const json_t *attempt)
 static int look(follow *f, const char *task, int *rc)
 {
     weft_err err = {0};
-    json_t *r = source_query(f->s, WEFT__QUERY_KIND__QUERY_STATUS, f->run, NULL, 0, &err);
+    /* A task or element alone when one is named; a mapped task's elements need the run. */
+    json_t *r = source_query(f->s, WEFT__QUERY_KIND__QUERY_STATUS, f->run, task, 0, &err);
+    if (r && (!task || json_object_get(catalog_run_unit(r, task), "elements_total"))) {
+        json_decref(r);
+        r = source_query(f->s, WEFT__QUERY_KIND__QUERY_STATUS, f->run, NULL, 0, &err);
+    }
     if (!r) {
         *rc = cli_exit_for(&err);
         return 0;

@@ -15,14 +15,14 @@
 
 #define FOLLOW_POLL_MS 100
 
-/* Line mode: a map of more than MAP_LINES elements prints what went wrong with its
- * elements (failures, retries, cancels) and a line of counts every MAP_COUNTS_US and at its
- * end, not a line per element event. */
+/* Line mode: a map of more than MAP_LINES elements prints its elements' failures and
+ * retries, and a line of counts every MAP_COUNTS_US and at its end, not a line per element
+ * event. */
 #define MAP_LINES 100
 #define MAP_COUNTS_US (5 * 1000000LL)
 
 typedef struct map_counts {
-    size_t total, succeeded, failed;
+    size_t total, succeeded, failed, other; /* other: cancelled, skipped, not run */
     int64_t printed_us;
 } map_counts;
 
@@ -68,8 +68,11 @@ static void print_event(const json_t *e, const progress *p)
 
 static void print_counts(const char *task, const map_counts *m)
 {
-    printf("%-10s %s: %zu of %zu elements succeeded, %zu failed\n", "elements", task,
+    printf("%-10s %s: %zu of %zu elements succeeded, %zu failed", "elements", task,
            m->succeeded, m->total, m->failed);
+    if (m->other)
+        printf(", %zu cancelled or not run", m->other);
+    printf("\n");
 }
 
 /* The counts of the large map whose element task is ("work[7]"), or NULL. */
@@ -86,16 +89,19 @@ static map_counts *large_map_of(const progress *p, const char *task)
     return m;
 }
 
-/* An event of a large map's element: counted; printed when something went wrong. */
+/* An event of a large map's element: counted; printed when it failed or waits to retry. */
 static void on_element(const json_t *e, const progress *p, map_counts *m, const char *task)
 {
     const char *kind = cli_str(e, "kind");
+    int wrong = !strcmp(kind, "failed") || !strcmp(kind, "retry_wait");
     if (!strcmp(kind, "succeeded"))
         m->succeeded++;
     else if (!strcmp(kind, "failed"))
         m->failed++;
-    if (strcmp(kind, "succeeded") && strcmp(kind, "dispatched") && strcmp(kind, "ready") &&
-        strcmp(kind, "pending") && strcmp(kind, "running"))
+    else if (!wrong && strcmp(kind, "dispatched") && strcmp(kind, "ready") &&
+             strcmp(kind, "pending") && strcmp(kind, "running"))
+        m->other++;
+    if (wrong)
         print_event(e, p);
     int64_t now = clock_mono_us();
     if (now - m->printed_us >= MAP_COUNTS_US) {

@@ -72,7 +72,7 @@ static core_task_snapshot snapshot_of(const catalog_unit *u, int64_t now_us)
         .attempt_id = (uint64_t)u->running_attempt,
         .worker = u->running_worker ? xstrdup(u->running_worker) : NULL,
         .dispatched_us = u->running_dispatched_us,
-        .outputs = u->outputs ? json_loads(u->outputs, JSON_DECODE_ANY, NULL) : NULL,
+        .outputs = catalog_unit_json(u->outputs),
         .due_us = u->retry_due_us};
     if (snap.state == TS_RETRY_WAIT && !snap.due_us)
         snap.due_us = now_us;

@@ -137,10 +137,11 @@ static int decide_map(retry_plan *p, const dag *g, int i, const json_t *row,
     t->nelems = json_array_size(items);
     t->elems = xcalloc(t->nelems + 1, sizeof *t->elems);
     int rc = src->elements(src->ud, i, decide_element, &w, err, errn);
+    int listed = json_is_array(items);
     json_decref(items);
     if (rc < 0)
         return -1;
-    if (!w.nrows || w.nrows != t->nelems) {
+    if (!listed || w.nrows != t->nelems) {
         drop_elements(t);
         set_reason(&t->u, w.nrows ? xasprintf("its list changed since run %llu",
                                               (unsigned long long)p->old_run)
@@ -152,8 +153,10 @@ static int decide_map(retry_plan *p, const dag *g, int i, const json_t *row,
         t->action = RETRY_PARTIAL;
         set_reason(&t->u, xasprintf("%zu of %zu elements reused; %zu execute again", w.nreuse,
                                     t->nelems, t->nelems - w.nreuse));
-    } else {
+    } else if (t->nelems) {
         set_reason(&t->u, xasprintf("no element can be reused (%s)", t->elems[0].reason));
+    } else {
+        set_reason(&t->u, not_succeeded(&trow, p->old_run));
     }
     return 0;
 }

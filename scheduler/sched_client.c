@@ -561,6 +561,7 @@ typedef struct element_feed {
     int64_t run;
     retry_row_fn fn;
     void *fnud;
+    int failed; /* a read failed: the plan's error is the catalogue's, not the request's */
 } element_feed;
 
 static int feed_element(void *ud, const catalog_unit *u)
@@ -569,9 +570,8 @@ static int feed_element(void *ud, const catalog_unit *u)
     retry_row row = {.name = u->name, .state = u->state, .error = u->error,
                      .source = u->source, .source_run = u->source_run,
                      .source_task = u->source_task,
-                     .inputs = u->inputs ? json_loads(u->inputs, JSON_DECODE_ANY, NULL) : NULL,
-                     .outputs = u->outputs ? json_loads(u->outputs, JSON_DECODE_ANY, NULL)
-                                           : NULL};
+                     .inputs = catalog_unit_json(u->inputs),
+                     .outputs = catalog_unit_json(u->outputs)};
     int rc = f->fn(f->fnud, &row);
     json_decref(row.inputs);
     json_decref(row.outputs);
@@ -581,12 +581,13 @@ static int feed_element(void *ud, const catalog_unit *u)
 static int catalog_elements(void *ud, int task, retry_row_fn fn, void *fnud, char *why,
                             size_t n)
 {
-    element_feed f = *(element_feed *)ud;
-    f.fn = fn;
-    f.fnud = fnud;
+    element_feed *f = ud;
+    f->fn = fn;
+    f->fnud = fnud;
     weft_err err = {0};
-    if (catalog_each_unit(f.cat, f.run, task, feed_element, &f, &err) < 0) {
-        snprintf(why, n, "cannot read run %lld's elements: %s", (long long)f.run, err.msg);
+    if (catalog_each_unit(f->cat, f->run, task, feed_element, f, &err) < 0) {
+        snprintf(why, n, "cannot read run %lld's elements: %s", (long long)f->run, err.msg);
+        f->failed = 1;
         return -1;
     }
     return 0;
@@ -645,7 +646,9 @@ void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     else if (g && !(p = retry_plan_make(g, rq->run_id, &src, from, outputs_usable, s->store,
                                         why, sizeof why)))
         errors = xstrdup(why);
-    if (!p) {
+    if (!p && feed.failed) {
+        sched_reply(s, id, WEFT_EDB, errors, NULL, 0);
+    } else if (!p) {
         sched_reply_compile_errors(s, id, &ic, errors, g ? WEFT_EINVAL : WEFT_ECOMPILE);
     } else if (rq->dry_run || sched_within_limits(s, id, project, g->ntasks)) {
         json_t *plan = retry_plan_json(p, g);

@@ -89,6 +89,26 @@ static int wide_map(void)
     return fails;
 }
 
+/* A map over an empty list that succeeded is reused like any succeeded task. */
+static int empty_map(void)
+{
+    int fails = 0;
+    char why[256];
+    dag *g = compile_echo("workflow: w\ntasks:\n  a: { type: echo, with: { l: [] } }\n"
+                          "  m: { type: echo, map: \"${a.outputs.l}\", "
+                          "with: { x: \"${item}\" } }\n");
+    json_t *old = json_loads("[{\"name\":\"a\",\"state\":\"succeeded\",\"inputs\":{\"l\":[]},"
+                             "\"outputs\":{\"l\":[]}},{\"name\":\"m\",\"state\":\"succeeded\","
+                             "\"outputs\":{\"x\":[]}}]", 0, NULL);
+    retry_source src = {.tasks = old, .elements = retry_nested_elements, .ud = old};
+    retry_plan *p = g ? retry_plan_make(g, 7, &src, -1, NULL, NULL, why, sizeof why) : NULL;
+    CHECK(p && p->t[1].action == RETRY_REUSE && p->nexec == 0);
+    retry_plan_free(p);
+    json_decref(old);
+    dag_free(g);
+    return fails;
+}
+
 int test_retry(void)
 {
     int fails = 0;
@@ -140,5 +160,5 @@ int test_retry(void)
     CHECK_STR(why, "run 7 has 3 tasks; its workflow now compiles to 4");
     json_decref(old);
     dag_free(g);
-    return fails + wide_map();
+    return fails + wide_map() + empty_map();
 }
