@@ -410,6 +410,9 @@ json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err);
  * element_attempts, counted over all its elements: what a summary of a large map needs
  * without holding each element. */
 json_t *catalog_query_run_some(catalog *c, int64_t run, int max_elements, weft_err *err);
+/* The task rows of run alone, in order, as catalog_query_run has them without their
+ * attempts and elements. */
+json_t *catalog_query_task_rows(catalog *c, int64_t run, weft_err *err);
 /* In a catalog_query_run answer, the task or element ("task[i]") called name, or NULL. */
 const json_t *catalog_run_unit(const json_t *run, const char *name);
 /* The run's row with, as its "tasks", the one task or element ("task[i]") called name (as

@@ -321,6 +321,13 @@ json_t *catalog_query_run_some(catalog *c, int64_t run, int max_elements, weft_e
     return out;
 }
 
+json_t *catalog_query_task_rows(catalog *c, int64_t run, weft_err *err)
+{
+    int64_t args[] = {run};
+    return cat_rows(c, TASK_COLUMNS "WHERE run_id = ?1 AND elem < 0 ORDER BY idx", args, 1,
+                    NULL, err);
+}
+
 const json_t *catalog_run_unit(const json_t *run, const char *name)
 {
     size_t i, k;

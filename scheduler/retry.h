@@ -61,8 +61,8 @@ typedef int (*retry_row_fn)(void *fnud, const retry_row *row);
 typedef int (*retry_elements_fn)(void *ud, int task, retry_row_fn fn, void *fnud, char *why,
                                  size_t n);
 
-/* The old run: its task rows (catalog_query_run's "tasks"; elements need not be nested)
- * and where its elements are read from. */
+/* The old run: its task rows (catalog_query_task_rows; elements need not be nested) and
+ * where its elements are read from. */
 typedef struct retry_source {
     const json_t *tasks;
     retry_elements_fn elements;

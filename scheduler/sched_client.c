@@ -609,7 +609,7 @@ void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     }
     json_t *row = catalog_query_recovery(s->cat, (int64_t)rq->run_id, &err);
     /* Its tasks; the elements of its maps are read as the plan needs them. */
-    json_t *old = row ? catalog_query_run_some(s->cat, (int64_t)rq->run_id, 1, &err) : NULL;
+    json_t *old = row ? catalog_query_task_rows(s->cat, (int64_t)rq->run_id, &err) : NULL;
     if (!old) {
         json_decref(row);
         sched_reply(s, id, err.code ? err.code : WEFT_EDB, err.msg, NULL, 0);
@@ -638,7 +638,7 @@ void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,
             from = (int)i;
     retry_plan *p = NULL;
     element_feed feed = {.cat = s->cat, .run = (int64_t)rq->run_id};
-    retry_source src = {.tasks = json_object_get(old, "tasks"), .elements = catalog_elements,
+    retry_source src = {.tasks = old, .elements = catalog_elements,
                         .ud = &feed};
     if (g && *rq->from_task && from < 0)
         errors = xasprintf("--from %s: run %llu's workflow has no task '%s'", rq->from_task,
