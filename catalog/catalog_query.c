@@ -214,7 +214,6 @@ json_t *catalog_query_run_row(catalog *c, int64_t run, weft_err *err)
     "WHERE run_id = ?1 AND elem >= 0 AND state NOT IN ('succeeded', 'pending', 'ready')) " \
     "WHERE k <= ?2) "
 
-/* The tasks of run (and the elements max_elements keeps, see catalog.h), by idx and elem. */
 /* The tasks of run (and the elements max_elements keeps, see catalog.h), by idx and elem.
  * source: where a succeeded task's outputs came from (computed, cache, in-flight, retry),
  * with the run and task that computed them when they were copied. */
@@ -224,14 +223,15 @@ json_t *catalog_query_run_row(catalog *c, int64_t run, weft_err *err)
     "finished_us, retry_due_us, cache_key, " \
     "CASE WHEN state = 'succeeded' THEN coalesce(source, 'computed') END " \
     "AS source, source_run, source_task FROM tasks "
-#define ATTEMPT_COLUMNS \
-    "SELECT id, idx, elem, number, worker, state, error_class, error, " \
-    "dispatched_us, started_us, finished_us FROM attempts "
+/* An attempt as an answer shows it; nest_tasks also reads its idx and elem. */
+#define ATTEMPT_FIELDS \
+    "id, number, worker, state, error_class, error, dispatched_us, started_us, finished_us "
 
 static const char *const TASK_ROWS = LISTED_ELEMENTS TASK_COLUMNS
     "WHERE run_id = ?1 AND (elem < 0 OR ?2 = 0 OR (idx, elem) IN listed) "
     "ORDER BY idx, elem";
-static const char *const ATTEMPT_ROWS = LISTED_ELEMENTS ATTEMPT_COLUMNS
+static const char *const ATTEMPT_ROWS = LISTED_ELEMENTS
+    "SELECT idx, elem, " ATTEMPT_FIELDS "FROM attempts "
     "WHERE run_id = ?1 AND (elem < 0 OR ?2 = 0 OR (idx, elem) IN listed) "
     "ORDER BY idx, elem, number";
 
@@ -356,14 +356,8 @@ json_t *catalog_query_run_unit(catalog *c, int64_t run, const char *name, weft_e
     if (unit) {
         args[1] = json_integer_value(json_object_get(unit, "idx"));
         args[2] = json_integer_value(json_object_get(unit, "elem"));
-        list = cat_rows(c, ATTEMPT_COLUMNS "WHERE run_id = ?1 AND idx = ?2 AND elem = ?3 "
-                        "ORDER BY number", args, 3, NULL, err);
-        size_t i;
-        json_t *a;
-        json_array_foreach(list, i, a) {
-            json_object_del(a, "idx");
-            json_object_del(a, "elem");
-        }
+        list = cat_rows(c, "SELECT " ATTEMPT_FIELDS "FROM attempts WHERE run_id = ?1 AND "
+                        "idx = ?2 AND elem = ?3 ORDER BY number", args, 3, NULL, err);
         if (list)
             json_object_set_new(unit, "attempt_list", list);
         if (args[2] < 0)
@@ -464,21 +458,24 @@ int catalog_each_unit(catalog *c, int64_t run, int task, catalog_unit_fn fn, voi
                       weft_err *err)
 {
     /* Prepared for this walk alone: fn may query the catalogue, which could reset a kept
-     * statement under it. */
-    static const char *const sql =
-        "SELECT t.idx, t.elem, t.name, t.state, t.error, t.inputs, t.outputs, t.attempts, "
-        "t.retry_due_us, CASE WHEN t.state = 'succeeded' THEN coalesce(t.source, 'computed') "
-        "END, t.source_run, t.source_task, " RUNNING_ATTEMPT("id") ", "
-        RUNNING_ATTEMPT("worker") ", " RUNNING_ATTEMPT("dispatched_us") " FROM tasks t "
-        "WHERE t.run_id = ?1 AND (?2 < 0 OR (t.idx = ?2 AND t.elem >= 0)) "
-        "ORDER BY t.idx, t.elem";
+     * statement under it. One task's elements are a range of the (run_id, idx, elem) key. */
+#define UNIT_ROWS \
+    "SELECT t.idx, t.elem, t.name, t.state, t.error, t.inputs, t.outputs, t.attempts, " \
+    "t.retry_due_us, CASE WHEN t.state = 'succeeded' THEN coalesce(t.source, 'computed') " \
+    "END, t.source_run, t.source_task, " RUNNING_ATTEMPT("id") ", " \
+    RUNNING_ATTEMPT("worker") ", " RUNNING_ATTEMPT("dispatched_us") " FROM tasks t " \
+    "WHERE t.run_id = ?1 "
+    static const char *const every = UNIT_ROWS "ORDER BY t.idx, t.elem";
+    static const char *const one = UNIT_ROWS "AND t.idx = ?2 AND t.elem >= 0 ORDER BY t.elem";
+#undef UNIT_ROWS
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(c->db, task < 0 ? every : one, -1, &st, NULL) != SQLITE_OK) {
         err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
         return -1;
     }
     sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_int(st, 2, task);
+    if (task >= 0)
+        sqlite3_bind_int(st, 2, task);
     int rc, stop = 0;
     while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         catalog_unit u = {

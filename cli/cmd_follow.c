@@ -21,6 +21,7 @@ typedef struct follow {
     uint64_t run;
     strmap *offsets;
     char *current; /* the attempt printed last ("NAME#N") */
+    int whole;     /* the run is read whole: no task named, or a mapped one */
 } follow;
 
 #define DONE_BIT ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1))
@@ -73,9 +74,12 @@ static int pump(follow *f, const json_t *unit, const json_t *attempt)
 static int look(follow *f, const char *task, int *rc)
 {
     weft_err err = {0};
-    /* A task or element alone when one is named; a mapped task's elements need the run. */
-    json_t *r = source_query(f->s, WEFT__QUERY_KIND__QUERY_STATUS, f->run, task, 0, &err);
-    if (r && (!task || json_object_get(catalog_run_unit(r, task), "elements_total"))) {
+    /* A task or element alone when one is named; a mapped task's elements need the run
+     * (found out at the first look, and kept). */
+    json_t *r = source_query(f->s, WEFT__QUERY_KIND__QUERY_STATUS, f->run,
+                             f->whole ? NULL : task, 0, &err);
+    if (r && !f->whole && json_object_get(catalog_run_unit(r, task), "elements_total")) {
+        f->whole = 1;
         json_decref(r);
         r = source_query(f->s, WEFT__QUERY_KIND__QUERY_STATUS, f->run, NULL, 0, &err);
     }
@@ -115,7 +119,7 @@ static int look(follow *f, const char *task, int *rc)
 
 int cli_follow_logs(cli_opts *o, uint64_t run, const char *task)
 {
-    follow f = {.run = run, .offsets = strmap_new()};
+    follow f = {.run = run, .offsets = strmap_new(), .whole = !task};
     int rc = source_open(o, &f.s);
     while (!rc && look(&f, task, &rc))
         usleep(POLL_US);

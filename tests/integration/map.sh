@@ -54,6 +54,11 @@ overlap=$(sql "$state" "SELECT max(n) FROM (SELECT (SELECT count(*) FROM attempt
 [ "$overlap" -ge 1 ] && [ "$overlap" -le 3 ] && ok "at most 3 elements ran at once ($overlap)" || fail "max_parallel 3 broken: $overlap at once"
 "$weft" status 1 --scheduler "$ep" >"$T/status1.out"
 expect_grep "status summarises the elements" "work +shell +succeeded +40 .*40 elements: 40 succeeded" "$T/status1.out"
+timeout 30 "$weft" logs 1 work -f --scheduler "$ep" >"$T/follow1.out" 2>&1
+expect "logs -f of a mapped task ends with it" 0 $?
+expect "... printing every element's log" 40 "$(grep -cE '^i[0-9]+:[0-9]+$' "$T/follow1.out")"
+timeout 30 "$weft" logs 1 'work[7]' -f --scheduler "$ep" >"$T/follow7.out" 2>&1
+expect "... and of one element, that element's alone" "i7:16" "$(grep -E '^i[0-9]+:' "$T/follow7.out")"
 
 # 2. min_success: 5 of 40 fail. 85% (34) lets the task succeed with nulls; a count of 36 fails it and
 # names the failed elements.
