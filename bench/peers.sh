@@ -57,7 +57,7 @@ PY
 "$py" "$T/dask_bench.py" "$n_indep" "$n_chain" >"$T/dask.out" 2>"$T/dask.err"
 read -r dask_tps dask_link <"$T/dask.out" || { cat "$T/dask.err" >&2; exit 1; }
 
-SECURITY=insecure bash "$root/bench/run-bench.sh" "$build" "$n_indep" "$n_chain" >"$T/weft.out"
+SECURITY=insecure BIG_MAP=0 bash "$root/bench/run-bench.sh" "$build" "$n_indep" "$n_chain" >"$T/weft.out"
 weft_tps=$(sed -n 's/^independent.*= \([0-9]*\) tasks\/s$/\1/p' "$T/weft.out")
 weft_link=$(sed -n 's/^chain.* tasks in \([0-9.]*\) s = .*/\1/p' "$T/weft.out" |
     awk -v m="$n_chain" '{printf "%.3f", $1 / m * 1000}')

@@ -12,8 +12,8 @@
 # SECURITY=insecure runs plain TCP, to measure CURVE's cost.
 #
 # PREFETCH=N gives each worker a queue of N attempts beyond its slots (weft-worker
-# --prefetch; default: as many as its slots; 0: none, each slot waits for the scheduler
-# between tasks; "" leaves the flag out, for builds that predate it).
+# --prefetch; default 32, as weft run's local workers; 0: none, each slot waits for the
+# scheduler between tasks; "" leaves the flag out, for builds that predate it).
 #
 # With POLLERS=N, a gateway (weft serve) runs beside the scheduler and N clients poll it as
 # web UIs left open do (the run list and the newest run, every POLL_S seconds, default 1),
@@ -38,7 +38,7 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait; rm -r
 security=${SECURITY:-curve}
 pollers=${POLLERS:-0}
 prefetch=()
-PREFETCH=${PREFETCH-$slots}
+PREFETCH=${PREFETCH-32}
 [ -n "$PREFETCH" ] && prefetch=(--prefetch "$PREFETCH")
 bench_header "2 workers x $slots slots (queue ${PREFETCH:-none}), $security, $pollers HTTP pollers"
 

@@ -1,8 +1,8 @@
 /* zsock: a ZeroMQ socket driven by a libuv loop.
  *
  * The socket's ZMQ_FD is watched with a uv_poll_t. That fd is edge-triggered and signals
- * only that ZMQ_EVENTS should be re-read, so zsock_drain receives until ZMQ_EVENTS has no
- * POLLIN, and must also run after every send (sending can consume the edge): callers drain
+ * only that the socket should be read again, so zsock_drain receives until a receive finds
+ * nothing, and must also run after every send (sending can consume the edge): callers drain
  * once more before the loop blocks (in a uv_prepare handle). Messages are delivered as the
  * frames of one multipart message. */
 #ifndef WEFT_ZSOCK_H
@@ -25,8 +25,10 @@ zsock *zsock_new(uv_loop_t *loop, void *zctx, int type, zsock_recv_cb cb, void *
 void *zsock_handle(zsock *s);
 /* Starts watching the socket (after bind or connect). 0 or a negative uv error. */
 int zsock_start(zsock *s);
-/* Receives and delivers the messages ZMQ_EVENTS says are waiting, at most the socket's
- * batch (see zsock_set_batch). Returns how many. */
+/* Receives and delivers the messages waiting, at most the socket's
+ * batch (see zsock_set_batch). Returns how many. A drain that found nothing is not repeated
+ * (ZMQ_EVENTS is not read again) until the fd signals or the socket is used: a send, or
+ * zsock_handle (whatever its caller does may consume the edge). */
 size_t zsock_drain(zsock *s);
 /* Delivers at most n messages per drain (0, the default: every one waiting), so that the
  * caller can serve its other sockets between batches; it must then drain again until a

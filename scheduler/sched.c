@@ -37,6 +37,9 @@
 #define REREGISTER_WAIT_MS 10000
 #define SCHED_BUSY_WAIT_MS 1000
 #define PREPARE_SLICE_US 20000
+/* Messages at most in one turn (one transaction), so that its first waits at most for
+ * this many before its effects leave. */
+#define TURN_MESSAGES 64
 #define LOG_CHUNK_MAX (64u << 10)
 #define LOG_TAIL_LINES 20
 #define LOG_TAIL_MAX 4096
@@ -536,6 +539,18 @@ static void on_spin(uv_idle_t *h)
     (void)h;
 }
 
+/* Receives the messages of one turn: rounds of sched_drain (each a batch per listener, with
+ * the ZAP handler in between) until nothing more waits or TURN_MESSAGES arrived. One commit
+ * then covers them all: under load a turn holds many results, and the catalogue's pages and
+ * its fsync are paid once for all of them; a lone message is committed at once. */
+static size_t drain_turn(sched *s)
+{
+    size_t got = 0, n;
+    while (got < TURN_MESSAGES && (n = sched_drain(s)) > 0)
+        got += n;
+    return got;
+}
+
 /* Before the loop blocks: commit the turn's writes, then send what they allow, then drain
  * again (sending can consume the ZMQ_FD edge). Repeat until nothing arrives, or for at most
  * PREPARE_SLICE_US: then the loop goes round without blocking (an idle handle), so that
@@ -551,7 +566,7 @@ static void on_prepare(uv_prepare_t *p)
         sched_flush(s);
         sched_commit(s);
         catalog_write_marks(s->cat); /* after the sends: only a restart reads it */
-        got = sched_drain(s);
+        got = drain_turn(s);
     } while ((got || s->nout) && clock_mono_us() < until && !s->stopping);
     if (s->stopping) {
         uv_stop(&s->loop);
