@@ -40,6 +40,7 @@ static const char *const stmt_sql[ST__COUNT] = {
                          "dispatched_us, elem) VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?20)",
     [ST_TASK_RUNNING] = "UPDATE tasks SET state = 'running', attempts = ?3, worker = ?4, "
                         "inputs = ?5, started_us = coalesce(started_us, ?6), "
+                        "ready_us = coalesce(?7, ready_us), "
                         "retry_due_us = NULL WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
     [ST_TASK_INPUTS] = "SELECT inputs FROM tasks WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
     [ST_FINISH_ATTEMPT] = "UPDATE attempts SET state = ?2, error_class = ?3, error = ?4, "
@@ -315,6 +316,7 @@ int catalog_start_attempt(catalog *c, const catalog_attempt *a, int64_t now_us)
     cat_bind_text(s, 4, a->worker);
     cat_bind_text(s, 5, a->inputs);
     sqlite3_bind_int64(s, 6, now_us);
+    cat_bind_time(s, 7, a->ready_us);
     if (cat_done(c, s, "mark task running") < 0)
         return WEFT_EDB;
     char detail[160];
@@ -380,11 +382,17 @@ char *catalog_resume_checkpoint(catalog *c, const catalog_attempt *a)
     }
     /* A run that retries another (a lookup by key, where the next query would set up a
      * sort even when it finds nothing). */
-    if (!a->task_name || !a->inputs || !(s = cat_stmt(c, ST_RETRY_OF)))
+    if (!a->task_name || !a->inputs)
         return NULL;
-    sqlite3_bind_int64(s, 1, a->run);
-    int64_t retried = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
+    if (a->run != c->retry_of_run) { /* a run's retry_of never changes */
+        if (!(s = cat_stmt(c, ST_RETRY_OF)))
+            return NULL;
+        sqlite3_bind_int64(s, 1, a->run);
+        c->retry_of = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+        c->retry_of_run = a->run;
+        sqlite3_reset(s);
+    }
+    int64_t retried = c->retry_of;
     if (!retried || !(s = cat_stmt(c, ST_RETRIED_CHECKPOINT)))
         return NULL;
     sqlite3_bind_int64(s, 1, retried);

@@ -114,6 +114,7 @@ typedef struct catalog_attempt {
     int number;
     const char *worker;
     const char *inputs; /* JSON */
+    int64_t ready_us;   /* when the task became ready, when that was not recorded (0) */
 } catalog_attempt;
 int catalog_start_attempt(catalog *c, const catalog_attempt *a, int64_t now_us);
 /* Records an attempt's end. state is "succeeded", "failed" or "stale" (a result nobody

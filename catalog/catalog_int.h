@@ -54,6 +54,7 @@ struct catalog {
     int64_t marks_written_us;  /* monotonic */
     int marks_due;             /* marks raised by a commit, not yet written (catalog_write_marks) */
     int64_t requests_pruned_us;
+    int64_t retry_of_run, retry_of; /* the run last asked which run it retries, and that */
     sqlite3_stmt *stmts[ST__COUNT];
     kept_query queries[CAT_QUERIES];
     uint64_t query_clock;

@@ -37,9 +37,10 @@
 #define REREGISTER_WAIT_MS 10000
 #define SCHED_BUSY_WAIT_MS 1000
 #define PREPARE_SLICE_US 20000
-/* Messages at most in one turn (one transaction), so that its first waits at most for
- * this many before its effects leave. */
+/* Messages at most in one turn (one transaction), and the time it may take receiving, so
+ * that its first message's effects wait for few others before they leave. */
 #define TURN_MESSAGES 64
+#define TURN_SLICE_US 5000
 #define LOG_CHUNK_MAX (64u << 10)
 #define LOG_TAIL_LINES 20
 #define LOG_TAIL_MAX 4096
@@ -540,14 +541,20 @@ static void on_spin(uv_idle_t *h)
 }
 
 /* Receives the messages of one turn: rounds of sched_drain (each a batch per listener, with
- * the ZAP handler in between) until nothing more waits or TURN_MESSAGES arrived. One commit
- * then covers them all: under load a turn holds many results, and the catalogue's pages and
- * its fsync are paid once for all of them; a lone message is committed at once. */
+ * the ZAP handler in between) until nothing more waits, TURN_MESSAGES arrived or the turn
+ * took TURN_SLICE_US. One commit then covers them all: under load a turn holds many
+ * results, and the catalogue's pages and its fsync are paid once for all of them; a lone
+ * message is committed at once, and costly ones (a large run's status) are not held back
+ * behind many others. */
 static size_t drain_turn(sched *s)
 {
     size_t got = 0, n;
-    while (got < TURN_MESSAGES && (n = sched_drain(s)) > 0)
+    int64_t until = clock_mono_us() + TURN_SLICE_US;
+    while (got < TURN_MESSAGES && (n = sched_drain(s)) > 0) {
         got += n;
+        if (clock_mono_us() >= until)
+            break;
+    }
     return got;
 }
 

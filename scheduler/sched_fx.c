@@ -30,7 +30,61 @@ static void notify_task(sched *s, const core_effect *e, const dag *g, const char
                        &nt);
 }
 
-static void apply_task_state(sched *s, const core_effect *e, const dag *g, int64_t now)
+/* A task made ready and dispatched by the same effects is written once: the dispatch takes
+ * its row straight to running, with the time it became ready (the "ready" event stays). */
+enum { PAIR_NONE, PAIR_READY, PAIR_DISPATCH };
+
+typedef struct unit_ref {
+    uint64_t run;
+    int task, elem;
+    size_t at; /* the effect's index */
+} unit_ref;
+
+static int unit_ref_cmp(const void *a, const void *b)
+{
+    const unit_ref *x = a, *y = b;
+    if (x->run != y->run)
+        return x->run < y->run ? -1 : 1;
+    if (x->task != y->task)
+        return x->task < y->task ? -1 : 1;
+    if (x->elem != y->elem)
+        return x->elem < y->elem ? -1 : 1;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+static int is_ready(const core_effect *e)
+{
+    return e->kind == FX_TASK_STATE && e->state == TS_READY;
+}
+
+/* For each effect: PAIR_READY for a task's ready state whose next effect among readies and
+ * dispatches is its dispatch, PAIR_DISPATCH for that dispatch, else PAIR_NONE. */
+static uint8_t *pair_ready_dispatch(const core_effects *fx)
+{
+    uint8_t *pair = xcalloc(fx->n + 1, 1);
+    unit_ref *refs = xmalloc((fx->n + 1) * sizeof *refs);
+    size_t n = 0;
+    for (size_t i = 0; i < fx->n; i++) {
+        const core_effect *e = &fx->v[i];
+        if (is_ready(e) || e->kind == FX_DISPATCH)
+            refs[n++] = (unit_ref){e->run_id, e->task, e->elem, i};
+    }
+    qsort(refs, n, sizeof *refs, unit_ref_cmp);
+    for (size_t k = 0; k + 1 < n; k++) {
+        const unit_ref *a = &refs[k], *b = &refs[k + 1];
+        if (a->run == b->run && a->task == b->task && a->elem == b->elem &&
+            is_ready(&fx->v[a->at]) && fx->v[b->at].kind == FX_DISPATCH) {
+            pair[a->at] = PAIR_READY;
+            pair[b->at] = PAIR_DISPATCH;
+            k++;
+        }
+    }
+    free(refs);
+    return pair;
+}
+
+static void apply_task_state(sched *s, const core_effect *e, const dag *g, int paired,
+                             int64_t now)
 {
     char *outputs = e->json ? json_dumps(e->json, JSON_COMPACT) : NULL;
     char reused[300] = "", name[300];
@@ -53,6 +107,11 @@ static void apply_task_state(sched *s, const core_effect *e, const dag *g, int64
         .finished_us = e->state >= TS_SUCCEEDED ? now : 0,
         .due_us = e->due_us,
     };
+    if (paired == PAIR_READY) { /* the dispatch that follows writes the row */
+        catalog_event(s->cat, u.run, name, u.state, u.error, now);
+        free(outputs);
+        return;
+    }
     catalog_update_task(s->cat, &u, now);
     free(outputs);
     if (copied || e->key)
@@ -80,7 +139,7 @@ static void apply_map(sched *s, const core_effect *e, const dag *g, int64_t now)
 
 /* Records the attempt (unless it was recorded before: resend) and sends it. */
 static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int resend,
-                           int64_t now)
+                           int paired, int64_t now)
 {
     const dag_task *t = &g->tasks[e->task];
     char *inputs = json_dumps(e->json, JSON_COMPACT), name[300];
@@ -92,7 +151,8 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int res
                          .task_name = name,
                          .number = e->attempt_no,
                          .worker = e->worker,
-                         .inputs = inputs};
+                         .inputs = inputs,
+                         .ready_us = paired == PAIR_DISPATCH ? e->due_us : 0};
     if (resend) {
         char detail[400];
         snprintf(detail, sizeof detail, "attempt %llu sent again to worker %s, which never got "
@@ -137,19 +197,20 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int res
 
 void sched_apply_effects(sched *s, int64_t now)
 {
+    uint8_t *pair = pair_ready_dispatch(&s->fx);
     for (size_t i = 0; i < s->fx.n; i++) {
         const core_effect *e = &s->fx.v[i];
         const dag *g = e->run_id ? core_run_dag(s->core, e->run_id) : NULL;
         switch (e->kind) {
         case FX_TASK_STATE:
-            apply_task_state(s, e, g, now);
+            apply_task_state(s, e, g, pair[i], now);
             break;
         case FX_DISPATCH:
             histo_observe(&s->queue_wait, (double)(now - e->due_us) / 1e6);
-            apply_dispatch(s, e, g, 0, now);
+            apply_dispatch(s, e, g, 0, pair[i], now);
             break;
         case FX_REDISPATCH:
-            apply_dispatch(s, e, g, 1, now);
+            apply_dispatch(s, e, g, 1, PAIR_NONE, now);
             break;
         case FX_ATTEMPT_END:
             if (e->due_us && e->started_us)
@@ -208,6 +269,7 @@ void sched_apply_effects(sched *s, int64_t now)
             break;
         }
     }
+    free(pair);
     core_effects_clear(&s->fx);
 }
 

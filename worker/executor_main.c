@@ -50,18 +50,20 @@ static void on_sigusr1(int sig)
 
 /* Limits the address space for one attempt to what the executor uses now plus bytes
  * (resources.mem), so a plugin that allocates past it gets NULL from malloc instead of
- * taking the machine down. Returns the limit to restore afterwards. Sanitizer builds
- * reserve terabytes of shadow memory, so there the limit is only logged. */
-static struct rlimit limit_memory(uint64_t bytes)
+ * taking the machine down. Returns 1 when it set a limit, *old then holding the one to
+ * restore afterwards. Sanitizer builds reserve terabytes of shadow memory, so there the
+ * limit is only logged. */
+static int limit_memory(uint64_t bytes, struct rlimit *old)
 {
-    struct rlimit old;
-    getrlimit(RLIMIT_AS, &old);
     if (!bytes)
-        return old;
+        return 0;
 #if defined(__SANITIZE_ADDRESS__)
+    (void)old;
     dprintf(2, "weft: memory limit of %llu bytes not enforced in a sanitizer build\n",
             (unsigned long long)bytes);
+    return 0;
 #else
+    getrlimit(RLIMIT_AS, old);
     long pages = 0, page = sysconf(_SC_PAGESIZE);
     FILE *f = fopen("/proc/self/statm", "r");
     if (f) {
@@ -69,26 +71,28 @@ static struct rlimit limit_memory(uint64_t bytes)
             pages = 0;
         fclose(f);
     }
-    struct rlimit lim = old;
+    struct rlimit lim = *old;
     rlim_t want = (rlim_t)pages * (rlim_t)page + (rlim_t)bytes;
-    lim.rlim_cur = old.rlim_max != RLIM_INFINITY && want > old.rlim_max ? old.rlim_max : want;
-    if (setrlimit(RLIMIT_AS, &lim) < 0)
+    lim.rlim_cur = old->rlim_max != RLIM_INFINITY && want > old->rlim_max ? old->rlim_max : want;
+    if (setrlimit(RLIMIT_AS, &lim) < 0) {
         dprintf(2, "weft: cannot limit memory to %llu bytes: %s\n", (unsigned long long)bytes,
                 strerror(errno));
+        return 0;
+    }
+    return 1;
 #endif
-    return old;
 }
 
-/* Reads the last LOG_CAP bytes of the task log. Caller frees *out. */
-static void read_log_tail(const char *path, uint8_t **out, size_t *len)
+/* Reads the last LOG_CAP bytes of the task log open at fd. Caller frees *out. Returns 1
+ * when that is the whole log. */
+static int read_log_tail(int fd, uint8_t **out, size_t *len)
 {
     *out = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
     struct stat st;
-    if (fstat(fd, &st) == 0 && st.st_size > 0) {
+    if (fd < 0 || fstat(fd, &st) < 0)
+        return 0;
+    if (st.st_size > 0) {
         off_t start = st.st_size > (off_t)LOG_CAP ? st.st_size - (off_t)LOG_CAP : 0;
         size_t n = (size_t)(st.st_size - start);
         uint8_t *buf = xmalloc(n);
@@ -100,7 +104,7 @@ static void read_log_tail(const char *path, uint8_t **out, size_t *len)
             free(buf);
         }
     }
-    close(fd);
+    return st.st_size < (off_t)LOG_CAP && (size_t)st.st_size == *len;
 }
 
 /* The store a request names, opened once and kept while requests name the same one. */
@@ -217,7 +221,7 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
     weft_err err = {0};
     host_outcome out = {0};
     host_reset_cancel();
-    int logfd = open(rq->log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int logfd = open(rq->log_path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (logfd >= 0) {
         dup2(logfd, 1);
         dup2(logfd, 2);
@@ -257,21 +261,30 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
             }
         }
         if (out.status == WEFT_OK) {
-            struct rlimit old = limit_memory(rq->mem_bytes);
+            struct rlimit old;
+            int limited = limit_memory(rq->mem_bytes, &old);
             char *passed = set_secrets(rq);
             host_run(&t, &out);
             unset_secrets(rq, passed);
-            setrlimit(RLIMIT_AS, &old);
+            if (limited)
+                setrlimit(RLIMIT_AS, &old);
         }
     }
     json_decref(inputs);
     json_decref(checkpoint);
     if (out.status != WEFT_OK)
         dprintf(2, "weft: %s\n", out.msg);
-    if (logfd >= 0)
-        close(logfd);
     dup2(ex->null_fd, 1);
     dup2(ex->err_fd, 2);
+    size_t loglen;
+    /* The whole log goes with the result: nothing of the attempt is needed on disk any
+     * more, and the executor removes it here rather than its worker's loop. */
+    if (read_log_tail(logfd, log, &loglen) && unlink(rq->log_path) == 0) {
+        fs_remove_tree(rq->workdir);
+        res->removed = 1;
+    }
+    if (logfd >= 0)
+        close(logfd);
 
     res->attempt_id = rq->attempt_id;
     res->ok = out.status == WEFT_OK;
@@ -285,8 +298,6 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
     json_decref(out.outputs);
     out.outputs = NULL;
     *outcome = out;
-    size_t loglen;
-    read_log_tail(rq->log_path, log, &loglen);
     res->log.data = *log;
     res->log.len = loglen;
 }

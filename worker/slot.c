@@ -112,7 +112,8 @@ static void free_job(worker *w, running *job)
     xfer_cancel(job->transfer);
     if (w->cache)
         bcache_release(w->cache, job->attempt_id);
-    remove_later(w, job);
+    if (!job->removed)
+        remove_later(w, job);
     free(job->task);
     free(job->nonce);
     secrets_free(&job->secrets);
@@ -243,6 +244,7 @@ static void on_exec_result(slot *sl, const uint8_t *data, size_t len)
      * outputs then name blobs the scheduler lacks, failing the result. */
     sl->job->blobs = res->blobs;
     sl->job->nblobs = sl->job->inline_max ? res->n_blobs : 0;
+    sl->job->removed = res->removed;
     conclude(sl, res->ok, cls, res->message, res->outputs_json, res->log.data, res->log.len);
     if (sl->job) { /* still pushing its outputs (remote: nothing was kept out) */
         sl->job->blobs = NULL;

@@ -52,6 +52,7 @@ typedef struct running {
     uint64_t mem_bytes, timeout_ms;
     enum job_phase phase;
     char *log_path, *workdir;
+    int removed;      /* its executor removed log_path and workdir */
     char *checkpoint; /* the last checkpoint the attempt saved (a reference), or NULL */
     char *nonce;      /* from its Dispatch; its Result carries it back */
     secret_set secrets; /* the values of the secrets it names, masked in what is sent */

@@ -63,4 +63,18 @@ expect_grep "the worker replaced crashed executors" "executor killed by Segmenta
 "$weft" submit "$WEFT_SRC/workflows/word-count.yaml" --scheduler "$ep" --wait >/dev/null 2>&1
 expect "the worker still serves" 0 $?
 kill -0 "$WORKER_PID" 2>/dev/null && ok "worker alive" || fail "worker died"
+
+# Nothing of an attempt stays in the work directory: its executor removes the log and the
+# scratch directory when the whole log went with the result (word-count's shell tasks), the
+# worker when the executor died (above) or the log passed 1 MiB (loud).
+cat >"$T/loud.yaml" <<'YAML'
+workflow: loud
+tasks:
+  loud: { type: shell, with: { argv: [sh, -c, 'yes x | head -c 1500000'] } }
+YAML
+"$weft" submit "$T/loud.yaml" --scheduler "$ep" --wait >/dev/null 2>&1
+expect "a task with a 1.5 MB log succeeds" 0 $?
+left() { find "$T/work-w1/logs" "$T/work-w1/scratch" -mindepth 1 | wc -l; }
+for _ in $(seq 50); do [ "$(left)" -eq 0 ] && break; sleep 0.1; done
+expect "no attempt's log or scratch directory is left in the work directory" 0 "$(left)"
 finish
