@@ -177,8 +177,7 @@ static void compile_retry(cc *c, const ynode *n, dag_retry *r)
 typedef struct task_settings {
     int64_t timeout_ms;
     dag_retry retry;
-    uint32_t cpu, gpu;
-    uint64_t mem;
+    cc_place place;
     int cache;                /* memoize */
     const char *cache_version; /* borrowed from the tree; NULL = "" */
 } task_settings;
@@ -207,24 +206,6 @@ static void compile_cache(cc *c, const ynode *n, task_settings *s)
     s->cache = 1;
 }
 
-static void compile_resources(cc *c, const ynode *n, task_settings *s)
-{
-    static const char *const known[] = {"cpu", "mem", "gpu", NULL};
-    if (!cc_expect(c, n, YN_MAP, "'resources'"))
-        return;
-    cc_check_keys(c, n, "'resources'", known);
-    long long v;
-    const ynode *f;
-    if ((f = ytree_get(n, "cpu")) && cc_get_int(c, f, "'cpu'", 0, 4096, &v) == 0)
-        s->cpu = (uint32_t)v;
-    if ((f = ytree_get(n, "gpu")) && cc_get_int(c, f, "'gpu'", 0, 64, &v) == 0)
-        s->gpu = (uint32_t)v;
-    if ((f = ytree_get(n, "mem")) && cc_expect(c, f, YN_SCALAR, "'mem'") &&
-        units_size_bytes(f->text, &s->mem) < 0)
-        diag_add(c->d, f->line, f->col, "'mem': bad size '%s' (use a number and a unit: 512M, 2G)",
-                 f->text);
-}
-
 static void compile_settings(cc *c, const ynode *n, task_settings *s)
 {
     const ynode *f;
@@ -233,7 +214,9 @@ static void compile_settings(cc *c, const ynode *n, task_settings *s)
     if ((f = ytree_get(n, "retry")))
         compile_retry(c, f, &s->retry);
     if ((f = ytree_get(n, "resources")))
-        compile_resources(c, f, s);
+        cc_compile_resources(c, f, &s->place);
+    if ((f = ytree_get(n, "labels")))
+        cc_compile_labels(c, f, &s->place);
     if ((f = ytree_get(n, "cache")))
         compile_cache(c, f, s);
 }
@@ -391,7 +374,8 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
 {
     static const char *const known[] = {"type",  "with", "needs",       "timeout", "retry",
                                         "resources", "catch", "doc", "description", "cache",
-                                        "map", "max_parallel", "min_success", "secrets", NULL};
+                                        "map", "max_parallel", "min_success", "secrets",
+                                        "labels", NULL};
     dag_task *t = &c->g->tasks[self];
     t->line = tn->line;
     t->col = tn->col;
@@ -424,9 +408,7 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
     const ynode *cn = ytree_get(tn, "catch");
     if (cn)
         compile_catch(c, self, cn);
-    t->cpu = s.cpu;
-    t->gpu = s.gpu;
-    t->mem = s.mem;
+    cc_place_task(&s.place, t);
     if (s.cache)
         t->cache_version = xstrdup(s.cache_version ? s.cache_version : "");
     const ynode *sn = ytree_get(tn, "secrets");
@@ -611,7 +593,8 @@ dag *compile_workflow(const compile_input *in, diag *d)
     static const char *const known[] = {"workflow", "version", "description", "doc", "params",
                                         "defaults", "tasks",   "timeout",     "schedule",
                                         "timezone", "notify",   "sla",         NULL};
-    static const char *const known_defaults[] = {"retry", "timeout", "resources", "cache", NULL};
+    static const char *const known_defaults[] = {"retry", "timeout", "resources", "labels",
+                                                 "cache", NULL};
     if (in->len > COMPILE_MAX_FILE) {
         diag_add(d, 1, 1, "workflow is %zu bytes; the limit is %u bytes", in->len,
                  COMPILE_MAX_FILE);

@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 
+#include "common/resource.h"
 #include "common/strmap.h"
 #include "common/wtype.h"
 #include "scheduler/compile.h"
@@ -71,6 +72,20 @@ void cc_compile_secrets(cc *c, int self, const ynode *n);
 /* compile_schedule.c: `schedule:` sn and a `timezone:` tzn beside it (either may be NULL)
  * into c->g->schedule. */
 void cc_compile_schedule(cc *c, const ynode *sn, const ynode *tzn);
+
+/* compile_place.c: where a task may run: `resources:` (amounts it holds of its worker's
+ * capacity) and `labels:` (that its worker must carry), under `defaults:` and on each task,
+ * merged name by name. Names and values are borrowed from the tree. */
+typedef struct cc_place {
+    struct { const char *name; uint64_t amount; } res[RES_MAX];
+    size_t nres;
+    struct { const char *key, *value; } labels[RES_LABELS_MAX];
+    size_t nlabels;
+} cc_place;
+void cc_compile_resources(cc *c, const ynode *n, cc_place *p);
+void cc_compile_labels(cc *c, const ynode *n, cc_place *p);
+/* Sets t's res, mem, labels and place from p (and t->type). */
+void cc_place_task(const cc_place *p, dag_task *t);
 
 /* compile_map.c: map fan-out. cm_settings reads max_parallel and min_success (task self
  * must be flagged mapped first); cm_compile compiles the map: value, adding its producer

@@ -235,11 +235,12 @@ int64_t core_backoff_ms(const dag_retry *r, int n, double u)
 
 void core_enqueue(core *c, crun *r, int task)
 {
-    const char *type = r->g->tasks[r->t[task].task].type;
-    tqueue *q = strmap_get(r->queues, type);
+    const dag_task *t = &r->g->tasks[r->t[task].task];
+    const char *place = t->place ? t->place : t->type;
+    tqueue *q = strmap_get(r->queues, place);
     if (!q) {
         q = xcalloc(1, sizeof *q);
-        strmap_put(r->queues, type, q);
+        strmap_put(r->queues, place, q);
     }
     if (q->head == q->tail)
         q->head = q->tail = 0;
@@ -465,14 +466,16 @@ void core_task_failed(core *c, crun *r, int task, int cls, const char *msg,
 
 /* The worker of type to give an attempt: one with a free slot (the most free), else one
  * that can queue it (the most credits), as core_may_take allows. */
-static cworker *pick_worker(core *c, const char *type, int need_slot)
+/* The worker for an attempt of t: one it fits (core_fits) with credits, the one with the
+ * most free slots, then the most credits. */
+static cworker *pick_worker(core *c, const dag_task *t)
 {
     cworker *best = NULL;
     uint32_t best_free = 0;
     for (size_t i = 0; i < c->nworkers; i++) {
         cworker *w = c->workers[i];
         uint32_t f = core_free_slots(w);
-        if (!core_may_take(w, need_slot) || !strmap_get(w->types, type))
+        if (!core_may_take(w, t->timeout_ms > 0) || !core_fits(w, t, 1))
             continue;
         if (!best || f > best_free || (f == best_free && w->credits > best->credits)) {
             best = w;
@@ -521,14 +524,14 @@ static tqueue *run_head(core *c, crun *r, cworker **w)
 {
     tqueue *best = NULL;
     size_t pos = 0;
-    const char *type;
+    const char *place;
     void *v;
-    while (strmap_next(r->queues, &pos, &type, &v)) {
+    while (strmap_next(r->queues, &pos, &place, &v)) {
         tqueue *q = v;
         if (q->head == q->tail || (best && q->v[q->head].seq > best->v[best->head].seq))
             continue;
         const ctask *head = &r->t[q->v[q->head].task];
-        cworker *cand = pick_worker(c, type, r->g->tasks[head->task].timeout_ms > 0);
+        cworker *cand = pick_worker(c, &r->g->tasks[head->task]);
         if (cand) {
             best = q;
             *w = cand;
@@ -613,10 +616,8 @@ void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
     u64map_del(c->attempts, a->id);
     free(a->orphan_of);
     core_inflight_add(a->run, -1);
-    if (a->w) {
-        u64map_del(a->w->running, a->id);
-        core_refresh_credits(a->w);
-    }
+    if (a->w)
+        core_worker_give_back(a->w, a);
     core_effect *e = core_emit_unit(fx, FX_ATTEMPT_END, a->run, a->task);
     e->attempt_id = a->id;
     e->attempt_no = a->no;
@@ -643,8 +644,8 @@ static void on_result(core *c, const core_event *ev, core_effects *fx)
     if (!a) {
         /* Stale; but if its worker had it as an untracked attempt, its slot is free now. */
         cworker *w = ev->worker ? core_find_worker(c, ev->worker, NULL) : NULL;
-        if (w && u64map_del(w->untracked, ev->attempt_id))
-            core_refresh_credits(w);
+        if (w)
+            core_untracked_ended(w, ev->attempt_id);
         core_effect *e = core_emit(fx, FX_STALE);
         e->attempt_id = ev->attempt_id;
         e->ok = ev->ok;

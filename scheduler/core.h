@@ -98,6 +98,10 @@ typedef struct core_event {
     int again;                /* EV_WORKER_JOINED: the same worker process registered before
                                  (not a new one); what it does not report never reached it */
     int64_t heartbeat_us;     /* EV_WORKER_JOINED: its heartbeat interval */
+    const res_amount *capacity; /* EV_WORKER_JOINED: what its attempts may hold at once */
+    size_t ncapacity;
+    char *const *labels;      /* EV_WORKER_JOINED: its labels, "key=value" */
+    size_t nlabels;
     uint64_t attempt_id;      /* EV_RESULT */
     int ok;                   /* EV_RESULT */
     int errclass;             /* EV_RESULT on failure (enum errclass) */
@@ -196,6 +200,8 @@ int64_t core_next_deadline(const core *c);
 /* Read access for the shell. The dag of a run, including one that ended in the last step
  * (its effects still name it). */
 const dag *core_run_dag(const core *c, uint64_t run_id);
+/* 1 (why says which) when a worker's attempts hold more of a resource than it offers. */
+int core_over_capacity(const core *c, char *why, size_t n);
 /* Whether the run is still going. */
 int core_run_active(const core *c, uint64_t run_id);
 /* The run's tasks and map elements counted by state (enum task_state) into

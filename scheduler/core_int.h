@@ -68,8 +68,18 @@ typedef struct cworker {
     int64_t last_seen_us, heartbeat_us;
     u64map *running;        /* attempt id -> cattempt* */
     u64map *untracked;      /* attempts it reported running that the core no longer waits
-                               for: they hold a slot until their result comes */
+                               for: they hold a slot until their result comes, and what
+                               they hold of its capacity (uint64_t * per cap entry, or
+                               core_unknown_claim for one the core never placed) */
+    res_amount *cap;        /* what its attempts may hold at once */
+    size_t ncap;
+    uint64_t *used;         /* per cap entry: what its attempts hold now */
+    char **labels;          /* "key=value" */
+    size_t nlabels;
 } cworker;
+
+/* The claim of an untracked attempt the core knows nothing of: it holds a slot only. */
+extern uint64_t core_unknown_claim[1];
 
 typedef struct cattempt {
     uint64_t id;
@@ -235,6 +245,16 @@ cworker *core_find_worker(const core *c, const char *name, size_t *index);
 /* Its slots not occupied: an attempt given now starts at once (credits beyond these are
  * its queue). */
 uint32_t core_free_slots(const cworker *w);
+/* Whether an attempt of t fits w: w runs t's type, carries t's labels, and its capacity,
+ * less what its attempts hold (only its total capacity when !now), covers t's resources. */
+int core_fits(const cworker *w, const dag_task *t, int now);
+/* Puts attempt a on w (running, holding its task's resources), or takes it off. */
+void core_worker_take(cworker *w, cattempt *a);
+void core_worker_give_back(cworker *w, cattempt *a);
+/* Attempt a, on w, is stopped and no longer waited for: it holds its slot and resources as
+ * an untracked attempt until its result comes (core_untracked_ended: 1 when it was one). */
+void core_untrack(cworker *w, const cattempt *a);
+int core_untracked_ended(cworker *w, uint64_t id);
 void core_refresh_credits(cworker *w);
 /* Whether w may be given an attempt now: it has credits, and a free slot when need_slot
  * (an attempt with a timeout is never queued behind others: its clock runs from its

@@ -1,5 +1,7 @@
 /* core_query: what the shell may ask the core about its state, between steps: runs,
  * attempts, ready queues and slots. Nothing here changes it. */
+#include <stdio.h>
+
 #include "scheduler/core_int.h"
 
 crun *core_find_run(const core *c, uint64_t run_id)
@@ -68,13 +70,14 @@ json_t *core_ready_by_type(const core *c)
     size_t pos = 0, qpos;
     uint64_t id;
     void *v, *qv;
-    const char *type;
+    const char *place;
     while (u64map_next(c->runs, &pos, &id, &v)) {
         const crun *r = v;
-        for (qpos = 0; r->nready && strmap_next(r->queues, &qpos, &type, &qv);) {
+        for (qpos = 0; r->nready && strmap_next(r->queues, &qpos, &place, &qv);) {
             const tqueue *q = qv;
             if (q->tail == q->head)
                 continue;
+            const char *type = r->g->tasks[r->t[q->v[q->head].task].task].type;
             json_int_t had = json_integer_value(json_object_get(o, type));
             json_object_set_new(o, type, json_integer(had + (json_int_t)(q->tail - q->head)));
         }
@@ -100,4 +103,19 @@ const json_t *core_task_outputs(const core *c, uint64_t run_id, int task)
 {
     crun *r = core_find_run(c, run_id);
     return r && task >= 0 && (size_t)task < r->g->ntasks ? r->outputs[task] : NULL;
+}
+
+int core_over_capacity(const core *c, char *why, size_t n)
+{
+    for (size_t i = 0; i < c->nworkers; i++) {
+        const cworker *w = c->workers[i];
+        for (size_t j = 0; j < w->ncap; j++)
+            if (w->used[j] > w->cap[j].amount) {
+                snprintf(why, n, "worker %s holds %llu of its %llu %s", w->name,
+                         (unsigned long long)w->used[j], (unsigned long long)w->cap[j].amount,
+                         w->cap[j].name);
+                return 1;
+            }
+    }
+    return 0;
 }

@@ -80,10 +80,8 @@ void core_claim_orphans(core *c, cworker *w, const core_event *ev, core_effects 
     for (size_t i = 0; i < ev->nrunning; i++) {
         cattempt *a = u64map_get(c->attempts, ev->running[i]);
         /* Only the worker it was dispatched to may claim it. */
-        if (a && !a->w && a->orphan_of && strcmp(a->orphan_of, w->name) == 0) {
-            a->w = w;
-            u64map_put(w->running, a->id, a);
-        }
+        if (a && !a->w && a->orphan_of && strcmp(a->orphan_of, w->name) == 0)
+            core_worker_take(w, a);
     }
     core_refresh_credits(w);
     /* Collected first: ending an attempt can dispatch, which changes the maps. */

@@ -90,7 +90,7 @@ void core_attempt_deadline(core *c, uint64_t id, int64_t now, core_effects *fx)
         core_effect *e = core_emit_unit(fx, FX_STOP_ATTEMPT, a->run, a->task);
         e->attempt_id = a->id;
         e->worker = xstrdup(a->w->name);
-        u64map_put(a->w->untracked, a->id, (void *)1);
+        core_untrack(a->w, a);
     }
     core_attempt_ended(c, a, 0, ERRC_TIMEOUT, why, NULL, now, fx);
 }

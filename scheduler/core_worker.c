@@ -8,13 +8,144 @@
 #include "common/xmem.h"
 #include "scheduler/core_int.h"
 
+uint64_t core_unknown_claim[1];
+
+/* Frees the claims of w's untracked attempts, and the map. */
+static void drop_untracked(cworker *w)
+{
+    size_t pos = 0;
+    uint64_t id;
+    void *v;
+    while (w->untracked && u64map_next(w->untracked, &pos, &id, &v))
+        if (v != core_unknown_claim)
+            free(v);
+    u64map_destroy(&w->untracked);
+}
+
+static void drop_capacity(cworker *w)
+{
+    res_free(&w->cap, &w->ncap);
+    free(w->used);
+    w->used = NULL;
+    for (size_t i = 0; i < w->nlabels; i++)
+        free(w->labels[i]);
+    free(w->labels);
+    w->labels = NULL;
+    w->nlabels = 0;
+}
+
 void core_free_worker(cworker *w)
 {
     strmap_destroy(&w->types);
     u64map_destroy(&w->running);
-    u64map_destroy(&w->untracked);
+    drop_untracked(w);
+    drop_capacity(w);
     free(w->name);
     free(w);
+}
+
+static const dag_task *attempt_task(const cattempt *a)
+{
+    return &a->run->g->tasks[a->run->t[a->task].task];
+}
+
+static size_t cap_index(const cworker *w, const char *name)
+{
+    size_t j = 0;
+    while (j < w->ncap && strcmp(w->cap[j].name, name))
+        j++;
+    return j;
+}
+
+/* Adds (sign 1) or takes back (-1) what an attempt of t holds on w. A resource w does not
+ * offer is not counted: nothing needing it was placed there. */
+static void hold(cworker *w, const dag_task *t, int sign)
+{
+    for (size_t i = 0; i < t->nres; i++) {
+        size_t j = cap_index(w, t->res[i].name);
+        if (j < w->ncap)
+            w->used[j] += sign > 0 ? t->res[i].amount : -t->res[i].amount;
+    }
+}
+
+int core_fits(const cworker *w, const dag_task *t, int now)
+{
+    if (!strmap_get(w->types, t->type))
+        return 0;
+    for (size_t i = 0; i < t->nlabels; i++)
+        if (!res_has_label(w->labels, w->nlabels, t->labels[i]))
+            return 0;
+    for (size_t i = 0; i < t->nres; i++) {
+        size_t j = cap_index(w, t->res[i].name);
+        uint64_t want = t->res[i].amount;
+        if (j == w->ncap || want > w->cap[j].amount ||
+            (now && w->used[j] > w->cap[j].amount - want))
+            return 0;
+    }
+    return 1;
+}
+
+void core_worker_take(cworker *w, cattempt *a)
+{
+    a->w = w;
+    u64map_put(w->running, a->id, a);
+    hold(w, attempt_task(a), 1);
+    core_refresh_credits(w);
+}
+
+void core_worker_give_back(cworker *w, cattempt *a)
+{
+    if (u64map_del(w->running, a->id))
+        hold(w, attempt_task(a), -1);
+    core_refresh_credits(w);
+}
+
+void core_untrack(cworker *w, const cattempt *a)
+{
+    const dag_task *t = attempt_task(a);
+    uint64_t *claim = xcalloc(w->ncap + 1, sizeof *claim);
+    for (size_t i = 0; i < t->nres; i++) {
+        size_t j = cap_index(w, t->res[i].name);
+        if (j < w->ncap)
+            claim[j] = t->res[i].amount;
+    }
+    for (size_t j = 0; j < w->ncap; j++)
+        w->used[j] += claim[j];
+    void *old = u64map_put(w->untracked, a->id, claim);
+    if (old && old != core_unknown_claim)
+        free(old);
+}
+
+int core_untracked_ended(cworker *w, uint64_t id)
+{
+    uint64_t *claim = u64map_del(w->untracked, id);
+    if (!claim)
+        return 0;
+    if (claim != core_unknown_claim) {
+        for (size_t j = 0; j < w->ncap; j++)
+            w->used[j] -= claim[j];
+        free(claim);
+    }
+    core_refresh_credits(w);
+    return 1;
+}
+
+/* Takes the capacity and labels ev registers, and counts again what w's running attempts
+ * hold of it (its untracked ones were just reset: they hold slots only). */
+static void set_capacity(cworker *w, const core_event *ev)
+{
+    drop_capacity(w);
+    for (size_t i = 0; i < ev->ncapacity; i++)
+        res_set(&w->cap, &w->ncap, ev->capacity[i].name, ev->capacity[i].amount);
+    w->used = xcalloc(w->ncap + 1, sizeof *w->used);
+    w->labels = xcalloc(ev->nlabels + 1, sizeof *w->labels);
+    for (size_t i = 0; i < ev->nlabels; i++)
+        w->labels[w->nlabels++] = xstrdup(ev->labels[i]);
+    size_t pos = 0;
+    uint64_t id;
+    void *v;
+    while (u64map_next(w->running, &pos, &id, &v))
+        hold(w, attempt_task(v), 1);
 }
 
 static size_t busy(const cworker *w)
@@ -45,10 +176,8 @@ int core_may_take(const cworker *w, int need_slot)
 void core_send_attempt(core_effects *fx, enum core_fx_kind kind, cattempt *a, cworker *w,
                        json_t *inputs, int64_t now, int64_t due_us)
 {
-    a->w = w;
     a->dispatched_us = now;
-    u64map_put(w->running, a->id, a);
-    core_refresh_credits(w);
+    core_worker_take(w, a);
     core_effect *e = core_emit_unit(fx, kind, a->run, a->task);
     e->attempt_id = a->id;
     e->attempt_no = a->no;
@@ -110,17 +239,17 @@ void core_on_worker_joined(core *c, const core_event *ev, core_effects *fx)
         w = xcalloc(1, sizeof *w);
         w->name = xstrdup(ev->worker);
         w->running = u64map_new();
-        w->untracked = u64map_new();
         xgrow(&c->workers, &c->capworkers, c->nworkers + 1, sizeof *c->workers);
         c->workers[c->nworkers++] = w;
     }
     /* Attempts restored after a scheduler restart belong to the worker that reports them;
      * attempts it reports that the core no longer waits for still occupy its slots. */
-    u64map_destroy(&w->untracked);
+    drop_untracked(w);
     w->untracked = u64map_new();
     for (size_t i = 0; i < ev->nrunning; i++)
         if (ev->running[i] && !u64map_get(c->attempts, ev->running[i]))
-            u64map_put(w->untracked, ev->running[i], (void *)1);
+            u64map_put(w->untracked, ev->running[i], core_unknown_claim);
+    set_capacity(w, ev);
     w->types = strmap_new();
     for (size_t i = 0; i < ev->ntypes; i++)
         strmap_put(w->types, ev->types[i], (void *)1);

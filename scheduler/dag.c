@@ -35,6 +35,11 @@ void dag_free(dag *d)
         free(t->type);
         free(t->type_version);
         free(t->cache_version);
+        res_free(&t->res, &t->nres);
+        for (size_t k = 0; k < t->nlabels; k++)
+            free(t->labels[k]);
+        free(t->labels);
+        free(t->place);
         for (size_t k = 0; k < t->nsecrets; k++) {
             free(t->secret_envs[k]);
             free(t->secret_names[k]);

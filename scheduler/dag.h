@@ -12,6 +12,8 @@
 
 #include <jansson.h>
 
+#include "common/resource.h"
+
 enum dv_kind {
     DV_LIT,    /* a JSON literal */
     DV_OUT,    /* ${task.outputs.port} */
@@ -52,8 +54,13 @@ typedef struct dag_task {
     dag_value **inputs;
     int64_t timeout_ms;  /* 0 = none */
     dag_retry retry;
-    uint32_t cpu, gpu;
-    uint64_t mem;        /* bytes, 0 = unspecified */
+    res_amount *res;     /* resources: what an attempt holds of its worker's capacity */
+    size_t nres;
+    char **labels;       /* labels: "key=value" its worker must carry */
+    size_t nlabels;
+    uint64_t mem;        /* res's mem: what the executor lets an attempt allocate, 0 = none */
+    char *place;         /* type, resources and labels in one string: tasks alike in it wait
+                            in one queue (where its head cannot go, neither can the next) */
     int *parents, *children;
     size_t nparents, nchildren;
     int catch_next;      /* catch: the handler to run when this task fails, or -1 */

@@ -96,35 +96,6 @@ static void refuse(sched *s, const zmq_msg_t *id, const char *name, const char *
     sched_queue_env(s, id, &env, OUT_CONTROL);
 }
 
-/* Why a registration is outside the bounds every worker must keep (wire.h), or NULL. */
-static const char *registration_bounds(const Weft__Register *r, size_t ntypes, char *buf,
-                                       size_t n)
-{
-    size_t len = strlen(r->name), ok = strspn(r->name, "abcdefghijklmnopqrstuvwxyz"
-                                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
-    if (len == 0 || len > WIRE_NAME_MAX || ok != len)
-        snprintf(buf, n, "worker name must be 1 to %d characters of [A-Za-z0-9._-]",
-                 WIRE_NAME_MAX);
-    else if (r->slots < 1 || r->slots > WIRE_SLOTS_MAX)
-        snprintf(buf, n, "slots %u outside 1..%d", r->slots, WIRE_SLOTS_MAX);
-    else if (r->heartbeat_ms &&
-             (r->heartbeat_ms < WIRE_HEARTBEAT_MIN_MS || r->heartbeat_ms > WIRE_HEARTBEAT_MAX_MS))
-        snprintf(buf, n, "heartbeat interval %u ms outside %d..%d ms", r->heartbeat_ms,
-                 WIRE_HEARTBEAT_MIN_MS, WIRE_HEARTBEAT_MAX_MS);
-    else if (r->prefetch > WIRE_PREFETCH_MAX)
-        snprintf(buf, n, "prefetch %u above %d", r->prefetch, WIRE_PREFETCH_MAX);
-    else if (ntypes > WIRE_TYPES_MAX)
-        snprintf(buf, n, "%zu task types; at most %d", ntypes, WIRE_TYPES_MAX);
-    else if (r->n_running > (size_t)r->slots + r->prefetch)
-        snprintf(buf, n, "reports %zu attempts held on %u slots and %u queued", r->n_running,
-                 r->slots, r->prefetch);
-    else if (r->n_finished > 2 * (size_t)(WIRE_SLOTS_MAX + WIRE_PREFETCH_MAX))
-        snprintf(buf, n, "reports %zu finished attempts; at most %d", r->n_finished,
-                 2 * (WIRE_SLOTS_MAX + WIRE_PREFETCH_MAX));
-    else
-        return NULL;
-    return buf;
-}
 
 /* The key under which a Reregister request is remembered: "n:" and the worker's name, or
  * "c:" and the connection's routing id in hex (kept apart: a routing id may look like a
@@ -154,7 +125,7 @@ static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r,
     size_t ntypes;
     const char **names = type_names(desc, &ntypes);
     char why[400] = "";
-    if (!registration_bounds(r, ntypes, why, sizeof why) && !auth_may_register(peer, r->name))
+    if (!sched_registration_bounds(r, ntypes, why, sizeof why) && !auth_may_register(peer, r->name))
         snprintf(why, sizeof why, "'%s' may not register a worker called '%s' (a worker key "
                  "registers its own name, or NAME.SUFFIX)", peer->name, r->name);
     if (why[0]) {
@@ -170,8 +141,15 @@ static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r,
     strmap_del(s->reregister_asked, reregister_key(NULL, r->name, key, sizeof key));
     strmap_del(s->reregister_asked, reregister_key(id, NULL, key, sizeof key));
     catalog_put_worker(s->cat, r->name, r->slots, r->types_json, "up", now);
+    res_amount *cap = xcalloc(r->n_capacity + 1, sizeof *cap);
+    for (size_t i = 0; i < r->n_capacity; i++)
+        cap[i] = (res_amount){r->capacity[i]->name, r->capacity[i]->amount};
     core_event ev = {.kind = EV_WORKER_JOINED,
                      .now_us = now,
+                     .capacity = cap,
+                     .ncapacity = r->n_capacity,
+                     .labels = r->labels,
+                     .nlabels = r->n_labels,
                      .worker = r->name,
                      .slots = r->slots,
                      .prefetch = r->prefetch,
@@ -184,6 +162,7 @@ static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r,
                      .again = r->again,
                      .heartbeat_us = (int64_t)r->heartbeat_ms * 1000};
     sched_step(s, &ev);
+    free(cap);
     free(names);
     json_decref(desc);
 }

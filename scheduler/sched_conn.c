@@ -146,6 +146,56 @@ size_t sched_drain(sched *s)
 
 /* ---- workers' connections ---- */
 
+/* Why a registration's resources or labels are not well formed, or NULL. */
+static const char *placement_bounds(const Weft__Register *r, char *buf, size_t n)
+{
+    for (size_t i = 0; i < r->n_capacity; i++)
+        if (!res_name_ok(r->capacity[i]->name)) {
+            snprintf(buf, n, "resource name '%.64s' is not lowercase [a-z0-9_.-]",
+                     r->capacity[i]->name);
+            return buf;
+        }
+    for (size_t i = 0; i < r->n_labels; i++)
+        if (strlen(r->labels[i]) >= RES_LABEL_MAX || res_label_ok(r->labels[i]) < 0) {
+            snprintf(buf, n, "label '%.128s' is not KEY=VALUE", r->labels[i]);
+            return buf;
+        }
+    return NULL;
+}
+
+const char *sched_registration_bounds(const Weft__Register *r, size_t ntypes, char *buf,
+                                      size_t n)
+{
+    size_t len = strlen(r->name), ok = strspn(r->name, "abcdefghijklmnopqrstuvwxyz"
+                                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+    if (len == 0 || len > WIRE_NAME_MAX || ok != len)
+        snprintf(buf, n, "worker name must be 1 to %d characters of [A-Za-z0-9._-]",
+                 WIRE_NAME_MAX);
+    else if (r->slots < 1 || r->slots > WIRE_SLOTS_MAX)
+        snprintf(buf, n, "slots %u outside 1..%d", r->slots, WIRE_SLOTS_MAX);
+    else if (r->heartbeat_ms &&
+             (r->heartbeat_ms < WIRE_HEARTBEAT_MIN_MS || r->heartbeat_ms > WIRE_HEARTBEAT_MAX_MS))
+        snprintf(buf, n, "heartbeat interval %u ms outside %d..%d ms", r->heartbeat_ms,
+                 WIRE_HEARTBEAT_MIN_MS, WIRE_HEARTBEAT_MAX_MS);
+    else if (r->prefetch > WIRE_PREFETCH_MAX)
+        snprintf(buf, n, "prefetch %u above %d", r->prefetch, WIRE_PREFETCH_MAX);
+    else if (ntypes > WIRE_TYPES_MAX)
+        snprintf(buf, n, "%zu task types; at most %d", ntypes, WIRE_TYPES_MAX);
+    else if (r->n_running > (size_t)r->slots + r->prefetch)
+        snprintf(buf, n, "reports %zu attempts held on %u slots and %u queued", r->n_running,
+                 r->slots, r->prefetch);
+    else if (r->n_finished > 2 * (size_t)(WIRE_SLOTS_MAX + WIRE_PREFETCH_MAX))
+        snprintf(buf, n, "reports %zu finished attempts; at most %d", r->n_finished,
+                 2 * (WIRE_SLOTS_MAX + WIRE_PREFETCH_MAX));
+    else if (r->n_capacity > RES_MAX || r->n_labels > RES_LABELS_MAX)
+        snprintf(buf, n, "offers %zu resources and %zu labels; at most %d and %d",
+                 r->n_capacity, r->n_labels, RES_MAX, RES_LABELS_MAX);
+    else
+        return placement_bounds(r, buf, n);
+    return buf;
+}
+
+
 /* The key of a connection in wnames: its listener's index, then its routing id, in hex. */
 static char *conn_key(const listener *via, const uint8_t *rid, size_t len)
 {

@@ -160,6 +160,10 @@ void sched_listeners_close(sched *s);
 void sched_on_message(void *arg, zmq_msg_t *frames, size_t n);
 /* Receives from every listener; returns how many messages. */
 size_t sched_drain(sched *s);
+/* Why a registration (declaring ntypes task types) is outside the bounds every worker must
+ * keep (wire.h, resource.h), in buf; or NULL. */
+const char *sched_registration_bounds(const Weft__Register *r, size_t ntypes, char *buf,
+                                      size_t n);
 /* Records that worker talks on the current message's connection id (replacing its old one). */
 void sched_bind_worker(sched *s, const char *worker, const zmq_msg_t *id, const char *user);
 /* The worker that talks on the current message's connection id, admitted as user, or

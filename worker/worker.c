@@ -61,6 +61,44 @@ void worker_send_result_packed(worker *w, uint64_t attempt_id, uint8_t *data, si
     w->recent[w->nrecent++] = (sent_result){data, len, attempt_id};
 }
 
+/* GPUs: the entries of CUDA_VISIBLE_DEVICES when it is set ("" and "-1": none), else the
+ * devices nvidia-smi -L lists, else none. */
+static uint64_t detect_gpus(void)
+{
+    const char *cvd = getenv("CUDA_VISIBLE_DEVICES");
+    uint64_t n = 0;
+    if (cvd) {
+        if (!*cvd || !strcmp(cvd, "-1"))
+            return 0;
+        for (n = 1; *cvd; cvd++)
+            n += *cvd == ',';
+        return n;
+    }
+    FILE *f = popen("nvidia-smi -L 2>/dev/null", "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f))
+        n += strncmp(line, "GPU ", 4) == 0;
+    if (f)
+        pclose(f);
+    return n;
+}
+
+/* What the worker offers: the amounts given, and its cores, memory and GPUs unless given. */
+static void set_capacity(worker *w, const worker_config *cfg)
+{
+    for (size_t i = 0; i < cfg->ncapacity; i++)
+        res_set(&w->capacity, &w->ncapacity, cfg->capacity[i].name, cfg->capacity[i].amount);
+    if (!res_has_name(cfg->capacity, cfg->ncapacity, "cpu"))
+        res_set(&w->capacity, &w->ncapacity, "cpu", 1000 * (uint64_t)uv_available_parallelism());
+    if (!res_has_name(cfg->capacity, cfg->ncapacity, "mem"))
+        res_set(&w->capacity, &w->ncapacity, "mem", uv_get_total_memory());
+    if (!res_has_name(cfg->capacity, cfg->ncapacity, "gpu"))
+        res_set(&w->capacity, &w->ncapacity, "gpu", detect_gpus());
+    w->labels = xcalloc(cfg->nlabels + 1, sizeof *w->labels);
+    for (size_t i = 0; i < cfg->nlabels; i++)
+        w->labels[w->nlabels++] = xstrdup(cfg->labels[i]);
+}
+
 static void send_register(worker *w)
 {
     Weft__Register r = WEFT__REGISTER__INIT;
@@ -83,8 +121,21 @@ static void send_register(worker *w)
     r.finished = finished; /* sent again right after this */
     r.n_finished = w->nrecent;
     r.heartbeat_ms = w->heartbeat_ms;
-    r.cpu = (uint32_t)uv_available_parallelism();
-    r.mem = uv_get_total_memory();
+    r.cpu = (uint32_t)(res_get(w->capacity, w->ncapacity, "cpu") / 1000);
+    r.mem = res_get(w->capacity, w->ncapacity, "mem");
+    r.gpu = (uint32_t)res_get(w->capacity, w->ncapacity, "gpu");
+    Weft__Resource *cap = xcalloc(w->ncapacity + 1, sizeof *cap);
+    Weft__Resource **capp = xcalloc(w->ncapacity + 1, sizeof *capp);
+    for (size_t i = 0; i < w->ncapacity; i++) {
+        weft__resource__init(&cap[i]);
+        cap[i].name = w->capacity[i].name;
+        cap[i].amount = w->capacity[i].amount;
+        capp[i] = &cap[i];
+    }
+    r.capacity = capp;
+    r.n_capacity = w->ncapacity;
+    r.labels = w->labels;
+    r.n_labels = w->nlabels;
     r.again = w->registered;
     w->registered = 1;
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
@@ -93,6 +144,8 @@ static void send_register(worker *w)
     worker_send_env(w, &env);
     free(running_ids);
     free(finished);
+    free(cap);
+    free(capp);
 }
 
 static void on_message(void *arg, zmq_msg_t *frames, size_t n)
@@ -286,6 +339,7 @@ int worker_new(const worker_config *cfg, worker **out, weft_err *err)
         worker_destroy(&w);
         return rc;
     }
+    set_capacity(w, cfg);
     w->nslots = cfg->slots ? cfg->slots : (uint32_t)uv_available_parallelism();
     w->prefetch = cfg->prefetch;
     w->queue = xcalloc(w->prefetch + 1, sizeof *w->queue);
@@ -359,6 +413,10 @@ void worker_destroy(worker **wp)
     free(w->slots);
     free(w->queue);
     free(w->types_json);
+    res_free(&w->capacity, &w->ncapacity);
+    for (size_t i = 0; i < w->nlabels; i++)
+        free(w->labels[i]);
+    free(w->labels);
     free(w->name);
     free(w->executor);
     free(w->work_dir);

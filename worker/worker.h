@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/resource.h"
 
 typedef struct worker_config {
     const char *name;          /* unique per scheduler; a worker key registers its own name
@@ -33,6 +34,11 @@ typedef struct worker_config {
     const char *secrets_dir;   /* one file per secret a task may name; NULL: none */
     const struct secret_set *env_secrets; /* secrets taken from the environment (--secret-env,
                                              secrets.h), borrowed; NULL: none */
+    res_amount *capacity;      /* given amounts (--cpu, --mem, --gpus, --resource), borrowed;
+                                  cpu, mem and gpu not given are detected */
+    size_t ncapacity;
+    char **labels;             /* "key=value" (--label), borrowed */
+    size_t nlabels;
 } worker_config;
 
 typedef struct worker worker;

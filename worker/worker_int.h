@@ -104,6 +104,10 @@ struct worker {
     queued *queue;       /* w->prefetch places, the first nqueued in use */
     uint32_t nqueued;
     char *types_json;    /* plugin description sent with Register */
+    res_amount *capacity; /* what it offers (Register.capacity) */
+    size_t ncapacity;
+    char **labels;       /* "key=value" (owned) */
+    size_t nlabels;
     strmap *type_plugin; /* type name -> .so path (owned strings) */
     char *executor;
     char *work_dir;

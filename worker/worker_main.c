@@ -7,6 +7,8 @@
  *               [--log-level LEVEL]
  *               [--key FILE --server-key KEY | --insecure] [--pass-env NAME]...
  *               [--secrets-dir DIR] [--secret-env NAME]...
+ *               [--cpu CORES] [--mem SIZE] [--gpus N] [--resource NAME=AMOUNT]...
+ *               [--label KEY=VALUE]...
  *
  * Defaults: ipc://.weft/scheduler.sock, NAME = host-pid, one slot per core, no attempts
  * queued beyond the slots (--prefetch N: given while every slot is busy, each started as a
@@ -24,7 +26,11 @@
  * `shell` tasks see only PATH, HOME, LANG, LC_ALL, TZ and TMPDIR of the worker's environment,
  * and the variables named by --pass-env. A task's secrets are read from --secrets-dir (one
  * file per secret), else from the worker's environment variables --secret-env allows (read
- * at start, then removed), and masked in everything sent back (common/secrets.h). */
+ * at start, then removed), and masked in everything sent back (common/secrets.h).
+ * The worker offers its cores, memory and GPUs (CUDA_VISIBLE_DEVICES, else nvidia-smi -L)
+ * unless --cpu, --mem or --gpus say otherwise, and any other countable resource --resource
+ * names: the scheduler gives it an attempt only when what its running attempts hold leaves
+ * room for the task's resources, and only a task whose labels are all among its own. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
@@ -48,7 +54,8 @@ static void usage(void)
                     "[--heartbeat MS] "
                     "[--log-level debug|info|warn|error] "
                     "[--key FILE --server-key KEY | --insecure] [--pass-env NAME]... "
-                    "[--secrets-dir DIR] [--secret-env NAME]...\n");
+                    "[--secrets-dir DIR] [--secret-env NAME]... [--cpu CORES] [--mem SIZE] "
+                    "[--gpus N] [--resource NAME=AMOUNT]... [--label KEY=VALUE]...\n");
 }
 
 static int parse_u32(const char *s, uint64_t max, uint32_t *out)
@@ -71,6 +78,51 @@ static int pass_env(const char *name)
     int rc = setenv("WEFT_PASS_ENV", list, 1);
     free(list);
     return rc;
+}
+
+/* --resource NAME=AMOUNT (also --cpu, --mem, --gpus as name and text): into cfg. */
+static int add_resource(worker_config *cfg, const char *name, const char *text)
+{
+    uint64_t amount;
+    if (!res_name_ok(name) || res_parse(name, text, &amount) < 0 ||
+        res_set(&cfg->capacity, &cfg->ncapacity, name, amount) < 0) {
+        fprintf(stderr, "weft-worker: bad resource %s=%s (a lowercase name; cpu in cores to a "
+                "thousandth, mem a size, others a whole number; at most %d)\n", name, text,
+                RES_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+static int add_resource_arg(worker_config *cfg, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || (size_t)(eq - arg) >= RES_NAME_MAX) {
+        fprintf(stderr, "weft-worker: --resource wants NAME=AMOUNT, not '%s'\n", arg);
+        return -1;
+    }
+    char name[RES_NAME_MAX];
+    memcpy(name, arg, (size_t)(eq - arg));
+    name[eq - arg] = '\0';
+    return add_resource(cfg, name, eq + 1);
+}
+
+static int add_label(worker_config *cfg, const char *label)
+{
+    if (res_label_ok(label) < 0 || cfg->nlabels >= RES_LABELS_MAX) {
+        fprintf(stderr, "weft-worker: bad label '%s' (KEY=VALUE: a lowercase key, a value of 1 "
+                "to 63 characters without spaces; at most %d)\n", label, RES_LABELS_MAX);
+        return -1;
+    }
+    cfg->labels = xrealloc(cfg->labels, (cfg->nlabels + 1) * sizeof *cfg->labels);
+    cfg->labels[cfg->nlabels++] = (char *)label;
+    return 0;
+}
+
+static void free_given(worker_config *cfg)
+{
+    res_free(&cfg->capacity, &cfg->ncapacity);
+    free(cfg->labels);
 }
 
 int main(int argc, char **argv)
@@ -119,6 +171,12 @@ int main(int argc, char **argv)
             secret_envs[nsecret_envs++] = v;
         else if (ok && !strcmp(a, "--pass-env"))
             ok = pass_env(v) == 0;
+        else if (ok && (!strcmp(a, "--cpu") || !strcmp(a, "--mem") || !strcmp(a, "--gpus")))
+            ok = add_resource(&cfg, !strcmp(a, "--gpus") ? "gpu" : a + 2, v) == 0;
+        else if (ok && !strcmp(a, "--resource"))
+            ok = add_resource_arg(&cfg, v) == 0;
+        else if (ok && !strcmp(a, "--label"))
+            ok = add_label(&cfg, v) == 0;
         else if (!strcmp(a, "--insecure")) {
             cfg.insecure = 1;
             continue;
@@ -127,6 +185,7 @@ int main(int argc, char **argv)
         if (!ok) {
             usage();
             free(secret_envs);
+            free_given(&cfg);
             return 2;
         }
         i++;
@@ -139,6 +198,7 @@ int main(int argc, char **argv)
     free(secret_envs);
     if (taken < 0) {
         fprintf(stderr, "weft-worker: %s\n", why);
+        free_given(&cfg);
         return 2;
     }
     cfg.env_secrets = &env_secrets;
@@ -157,6 +217,7 @@ int main(int argc, char **argv)
             free(work);
             free(name);
             secrets_free(&env_secrets);
+            free_given(&cfg);
             return 1;
         }
         cfg.work_dir = work;
@@ -180,5 +241,6 @@ int main(int argc, char **argv)
     free(work);
     free(path);
     secrets_free(&env_secrets);
+    free_given(&cfg);
     return rc < 0 ? 1 : 0;
 }

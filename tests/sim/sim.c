@@ -31,7 +31,10 @@
  *  10. the runs of a project (the odd runs, project "capped") never have more attempts in
  *      flight together than the project's limit;
  *  11. an attempt is sent again only to the worker it was dispatched to, the same process,
- *      only while its task still waits for it, and only when that worker does not hold it.
+ *      only while its task still waits for it, and only when that worker does not hold it;
+ *  12. no worker is given an attempt its free capacity (cpu, mem, gpu) does not cover, nor
+ *      one whose task's labels it does not carry, and the core never counts a worker as
+ *      holding more than it offers.
  *
  * After the fault phase it drains (no more faults) and checks that every run ended
  * (liveness). A failure prints the seed and step; rerun with --seed to replay it. */
@@ -134,6 +137,16 @@ static char *random_workflow(sim *s)
         len += (size_t)snprintf(y + len, cap - len, " }\n");
         if (chance(s, 30))
             len += (size_t)snprintf(y + len, cap - len, "    cache: true\n");
+        /* Placement: resources and labels (invariant 12). */
+        if (chance(s, 30)) {
+            static const char *const cpus[] = {"0.5", "1", "2", "4"}, *const mems[] = {
+                "512M", "1G", "2G"};
+            len += (size_t)snprintf(y + len, cap - len, "    resources: { cpu: %s, mem: %s%s }\n",
+                                    cpus[pick(s, 4)], mems[pick(s, 3)],
+                                    chance(s, 30) ? ", gpu: 1" : "");
+        }
+        if (chance(s, 10))
+            len += (size_t)snprintf(y + len, cap - len, "    labels: { pool: a }\n");
         /* A task timeout arms the scheduler's own deadline (timeout plus grace). */
         if (chance(s, 15))
             len += (size_t)snprintf(y + len, cap - len, "    timeout: %ds\n", 1 + pick(s, 20));
@@ -185,6 +198,7 @@ void busy_del(sim *s, int w, uint64_t id)
     for (int i = 0; i < s->nbusy[w]; i++)
         if (s->busy[w][i] == id) {
             s->busy[w][i] = s->busy[w][--s->nbusy[w]];
+            memcpy(s->held_res[w][i], s->held_res[w][s->nbusy[w]], sizeof s->held_res[w][i]);
             return;
         }
 }
@@ -256,6 +270,9 @@ static void step_core(sim *s, core_event *ev)
         return;
     }
     commit(s);
+    char why[300];
+    if (core_over_capacity(s->c, why, sizeof why))
+        die(s, "%s", why);
     /* The shell answers lookups right after the step that asked (hits hold a reference in
      * the cache map, which outlives the step). */
     for (size_t i = 0; i < s->nlookups; i++) {
@@ -305,10 +322,15 @@ static void join(sim *s, int w)
                      .finished = finished,
                      .nfinished = (size_t)sw->nrecent,
                      .again = sw->again,
-                     .heartbeat_us = 1000000};
+                     .heartbeat_us = 1000000,
+                     .capacity = sw->cap,
+                     .ncapacity = 3,
+                     .labels = (char *const *)&sw->label,
+                     .nlabels = sw->label ? 1 : 0};
     /* The core's count restarts from what the worker reports. */
     s->nbusy[w] = sw->nheld;
     memcpy(s->busy[w], sw->held, (size_t)sw->nheld * sizeof *sw->held);
+    memset(s->held_res[w], 0, sizeof s->held_res[w]);
     sw->registered = 1;
     step_core(s, &ev);
     sw->again = 1;
@@ -642,6 +664,13 @@ static void run_seed(uint64_t seed, long steps, int commit_failures)
         s.w[w].alive = 1;
         s.w[w].slots = 1 + pick(&s, 4);
         s.w[w].prefetch = pick(&s, 3);
+        /* w0 fits every task random_workflow makes; w1 and w2 only some. */
+        static const uint64_t cpu[] = {4000, 2000, 1000}, mem[] = {2u << 30, 1u << 30,
+                                                                    2u << 30};
+        s.w[w].cap[0] = (res_amount){"cpu", cpu[w]};
+        s.w[w].cap[1] = (res_amount){"mem", mem[w]};
+        s.w[w].cap[2] = (res_amount){"gpu", w == 0};
+        s.w[w].label = w == 0 ? "pool=a" : w == 1 ? "pool=b" : NULL;
     }
     submit(&s);
     for (s.step = 1; s.step <= steps; s.step++)

@@ -55,6 +55,8 @@ typedef struct sworker {
     int alive, registered, slots;
     int again; /* this process registered before (Register.again) */
     int prefetch; /* attempts it queues beyond its slots */
+    res_amount cap[3]; /* cpu, mem, gpu it offers (names static) */
+    const char *label; /* its one label, or NULL */
     uint64_t held[MAX_HELD];
     json_t *held_inputs[MAX_HELD];
     int nheld;
@@ -80,6 +82,9 @@ typedef struct sim {
      * and has not ended, plus those the worker reported running at registration. */
     uint64_t busy[MAX_WORKERS][64];
     int nbusy[MAX_WORKERS];
+    /* What each of those holds of the worker's cap (0 for those the worker reported: the
+     * core placed them before it restarted, or no longer waits for them). */
+    uint64_t held_res[MAX_WORKERS][64][3];
     long dispatches, results, restarts, losses, stale, hits, elements, commit_failures;
     long resent;
     int commit_fail_pct10; /* per mille of steps whose commit fails (--commit-failures) */

@@ -95,6 +95,24 @@ static int take_capacity(sim *s, const dag_task *dt, const core_effect *e)
     if (dt->timeout_ms && s->nbusy[w] >= s->w[w].slots)
         die(s, "worker %s given task %d, which has a timeout, while its %d slots are busy",
             e->worker, e->task, s->w[w].slots);
+    /* Invariant 12: no worker holds more of any resource than it offers, and each attempt
+     * goes to a worker that carries its task's labels. */
+    const sworker *sw = &s->w[w];
+    for (int k = 0; k < 3; k++) {
+        uint64_t want = res_get(dt->res, dt->nres, sw->cap[k].name), sum = want;
+        for (int i = 0; i < s->nbusy[w]; i++)
+            sum += s->held_res[w][i][k];
+        if (sum > sw->cap[k].amount)
+            die(s, "worker %s given task %d (%s %llu) holding %llu of its %llu %s", e->worker,
+                e->task, sw->cap[k].name, (unsigned long long)want,
+                (unsigned long long)(sum - want), (unsigned long long)sw->cap[k].amount,
+                sw->cap[k].name);
+        s->held_res[w][s->nbusy[w]][k] = want;
+    }
+    for (size_t i = 0; i < dt->nlabels; i++)
+        if (!sw->label || strcmp(sw->label, dt->labels[i]))
+            die(s, "worker %s given task %d, which needs label %s", e->worker, e->task,
+                dt->labels[i]);
     s->busy[w][s->nbusy[w]++] = e->attempt_id;
     return w;
 }

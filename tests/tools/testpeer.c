@@ -19,6 +19,9 @@
  * NAME with the given values (no bounds checked here) and prints "refused: REASON" when the
  * scheduler refuses, or "accepted" when no refusal comes within 2 s.
  *
+ * weft-testpeer ENDPOINT offer NAME RESOURCE=AMOUNT LABEL: registers as worker NAME offering
+ * one resource and carrying one label, unchecked; prints as register does.
+ *
  * weft-testpeer ENDPOINT forge-result NAME ATTEMPT OUTPUTS_JSON: registers as worker NAME,
  * then sends a successful Result for ATTEMPT (dispatched to someone else, and without its
  * nonce) with OUTPUTS_JSON, and a failed one that carries a checkpoint; prints "sent".
@@ -108,11 +111,21 @@ static Weft__Envelope *recv_env(void *s, int ms)
 
 #define NOOP_TYPES "{\"plugins\": [{\"name\": \"builtin\", \"types\": [{\"name\": \"noop\"}]}]}"
 
+/* A resource and a label for the next registration (offer), or NULL. */
+static Weft__Resource *offer_res;
+static char *offer_label;
+
 /* Sends a registration as worker name with slots and task types types_json. */
 static int send_register_queue(void *s, const char *name, uint32_t slots, uint32_t prefetch,
                                uint32_t heartbeat_ms, const char *types)
 {
     Weft__Register r = WEFT__REGISTER__INIT;
+    if (offer_res) {
+        r.capacity = &offer_res;
+        r.n_capacity = 1;
+        r.labels = &offer_label;
+        r.n_labels = 1;
+    }
     r.name = (char *)name;
     r.slots = slots;
     r.prefetch = prefetch;
@@ -528,6 +541,18 @@ int main(int argc, char **argv)
         return fake_worker(argv[1], argv[3], 30, strtoull(argv[4], NULL, 10));
     if (argc == 5 && !strcmp(argv[2], "flood"))
         return flood(argv[1], (int)strtol(argv[3], NULL, 10), strtoull(argv[4], NULL, 10));
+    if (argc == 6 && !strcmp(argv[2], "offer")) {
+        static Weft__Resource res = WEFT__RESOURCE__INIT;
+        char *eq = strchr(argv[4], '=');
+        if (!eq)
+            return 2;
+        *eq = '\0';
+        res.name = argv[4];
+        res.amount = strtoull(eq + 1, NULL, 10);
+        offer_res = &res;
+        offer_label = argv[5];
+        return register_raw(argv[1], argv[3], "1", "1000", "0");
+    }
     if ((argc == 6 || argc == 7) && !strcmp(argv[2], "register"))
         return register_raw(argv[1], argv[3], argv[4], argv[5], argc == 7 ? argv[6] : "0");
     if (argc == 6 && !strcmp(argv[2], "forge-result"))

@@ -10,7 +10,7 @@ static const struct {
 } tests[] = {
     {"units", test_units},     {"wtype", test_wtype}, {"maps", test_maps},
     {"frame", test_frame},     {"compile", test_compile}, {"core", test_core},
-    {"core_restore", test_core_restore},
+    {"core_restore", test_core_restore}, {"placement", test_placement},
     {"backoff", test_backoff}, {"retry", test_retry}, {"metrics", test_metrics},
     {"modelfile", test_modelfile}, {"embed", test_embed}, {"store", test_store},
     {"auth", test_auth},

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "common/frame.h"
+#include "common/resource.h"
 #include "common/strmap.h"
 #include "common/u64map.h"
 #include "common/units.h"
@@ -14,6 +15,24 @@ int test_units(void)
     int fails = 0;
     int64_t ms;
     uint64_t b;
+    /* Resource amounts: cpu to a thousandth of a core, mem a size, others whole. */
+    char rbuf[32];
+    CHECK(res_parse("cpu", "0.5", &b) == 0 && b == 500);
+    CHECK(res_parse("cpu", "2", &b) == 0 && b == 2000);
+    CHECK(res_parse("cpu", "1.250", &b) == 0 && b == 1250);
+    CHECK(res_parse("cpu", "0.0005", &b) != 0 && res_parse("cpu", "4097", &b) != 0);
+    CHECK(res_parse("cpu", "", &b) != 0 && res_parse("cpu", "-1", &b) != 0);
+    CHECK(res_parse("mem", "1G", &b) == 0 && b == 1u << 30);
+    CHECK(res_parse("license.glpk", "2", &b) == 0 && b == 2);
+    CHECK(res_parse("disk", "1.5", &b) != 0);
+    CHECK_STR(res_format("cpu", 500, rbuf, sizeof rbuf), "0.5");
+    CHECK_STR(res_format("cpu", 2000, rbuf, sizeof rbuf), "2");
+    CHECK_STR(res_format("cpu", 1250, rbuf, sizeof rbuf), "1.25");
+    CHECK_STR(res_format("mem", 3u << 29, rbuf, sizeof rbuf), "1536M");
+    CHECK_STR(res_format("gpu", 4, rbuf, sizeof rbuf), "4");
+    CHECK(res_name_ok("license.glpk") && !res_name_ok("Disk") && !res_name_ok("9x"));
+    CHECK(res_label_ok("pool=gpu") == 0 && res_label_ok("pool") != 0 &&
+          res_label_ok("pool=two words") != 0 && res_label_ok("Pool=a") != 0);
     CHECK(units_duration_ms("500ms", &ms) == 0 && ms == 500);
     CHECK(units_duration_ms("2s", &ms) == 0 && ms == 2000);
     CHECK(units_duration_ms("10m", &ms) == 0 && ms == 600000);

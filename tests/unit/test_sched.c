@@ -307,3 +307,76 @@ int test_backoff(void)
     CHECK(core_backoff_ms(&r, 2, 0.0) == 0);
     return fails;
 }
+
+/* Placement: a task goes only to a worker that carries its labels and whose free capacity
+ * covers its resources; what it holds comes back when its attempt ends. */
+int test_placement(void)
+{
+    int fails = 0;
+    typereg *r = fixture_types();
+    char *errors;
+    dag *g = compile(r,
+                     "workflow: w\n"
+                     "defaults: { resources: { mem: 1G }, labels: { zone: a } }\n"
+                     "tasks:\n"
+                     "  big: { type: echo, resources: { cpu: 3, license.glpk: 1 } }\n"
+                     "  m1: { type: echo, with: { i: 1 } }\n"
+                     "  m2: { type: echo, with: { i: 2 } }\n"
+                     "  m3: { type: echo, with: { i: 3 } }\n"
+                     "  gpu: { type: echo, resources: { cpu: 0.5, gpu: 1, mem: 0 }, "
+                     "labels: { pool: gpu } }\n",
+                     &errors);
+    CHECK(g != NULL);
+    CHECK_STR(errors, "");
+    free(errors);
+    if (!g) {
+        typereg_destroy(&r);
+        return fails;
+    }
+    const dag_task *big = &g->tasks[0], *gpu = &g->tasks[4];
+    CHECK(big->nres == 3 && !strcmp(big->res[0].name, "cpu") && big->res[0].amount == 3000);
+    CHECK(!strcmp(big->res[1].name, "license.glpk") && big->res[2].amount == 1u << 30);
+    CHECK(big->mem == 1u << 30 && big->nlabels == 1 && !strcmp(big->labels[0], "zone=a"));
+    CHECK(gpu->nres == 2 && gpu->mem == 0 && gpu->res[0].amount == 500);
+    CHECK(gpu->nlabels == 2 && !strcmp(gpu->labels[0], "pool=gpu"));
+    CHECK(strcmp(g->tasks[1].place, big->place) != 0);
+    CHECK_STR(g->tasks[1].place, g->tasks[2].place);
+
+    sim s = {.c = core_new(1, 1), .now = 1000};
+    const char *t[] = {"echo"};
+    res_amount small_cap[] = {{"cpu", 2000}, {"mem", 2u << 30}};
+    char *zone_a[] = {"zone=a"};
+    core_event ev = {.kind = EV_WORKER_JOINED, .now_us = s.now, .worker = "small", .slots = 8,
+                     .types = t, .ntypes = 1, .heartbeat_us = 1000000, .capacity = small_cap,
+                     .ncapacity = 2, .labels = zone_a, .nlabels = 1};
+    core_step(s.c, &ev, &s.fx);
+    submit(&s, g, 1);
+    /* Two 1G tasks fit the 2G worker; the third waits, and so do the 3-cpu one (on a 2-cpu
+     * worker, with no license) and the GPU one (no such label). */
+    CHECK(count_fx(&s, FX_DISPATCH, -1) == 2);
+    int task = -1;
+    uint64_t a = first_dispatch(&s, &task);
+    CHECK(task >= 1 && task <= 3);
+    core_effects_clear(&s.fx);
+    result(&s, a, 1, 0);
+    CHECK(count_fx(&s, FX_DISPATCH, -1) == 1); /* its 1G came back: the third starts */
+    core_effects_clear(&s.fx);
+    /* A worker with a GPU and the label takes the GPU task, and not the others. */
+    res_amount gpu_cap[] = {{"cpu", 8000}, {"mem", 1u << 30}, {"gpu", 1}};
+    char *gpu_labels[] = {"pool=gpu", "zone=a"};
+    ev.worker = "gpu";
+    ev.capacity = gpu_cap;
+    ev.ncapacity = 3;
+    ev.labels = gpu_labels;
+    ev.nlabels = 2;
+    core_step(s.c, &ev, &s.fx);
+    CHECK(count_fx(&s, FX_DISPATCH, -1) == 1);
+    first_dispatch(&s, &task);
+    CHECK(task == 4);
+    char why[200];
+    CHECK(!core_over_capacity(s.c, why, sizeof why));
+    core_effects_free(&s.fx);
+    core_destroy(&s.c);
+    typereg_destroy(&r);
+    return fails;
+}

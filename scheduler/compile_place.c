@@ -1,0 +1,111 @@
+/* compile_place: a task's resources and labels (see compile_int.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmem.h"
+#include "scheduler/compile_int.h"
+
+void cc_compile_resources(cc *c, const ynode *n, cc_place *p)
+{
+    if (!cc_expect(c, n, YN_MAP, "'resources'"))
+        return;
+    for (uint32_t i = 0; i < n->n; i++) {
+        const ynode *k = n->keys[i], *v = n->items[i];
+        uint64_t amount;
+        if (!res_name_ok(k->text)) {
+            diag_add(c->d, k->line, k->col, "'resources': '%s' is not a resource name "
+                     "(lowercase letters, digits, '_', '.' and '-', starting with a letter)",
+                     k->text);
+            continue;
+        }
+        if (!cc_expect(c, v, YN_SCALAR, "a resource amount"))
+            continue;
+        if (res_parse(k->text, v->text, &amount) < 0) {
+            diag_add(c->d, v->line, v->col, "'%s': bad amount '%s' (%s)", k->text, v->text,
+                     !strcmp(k->text, "cpu")   ? "cores, at most 4096, to a thousandth: 0.5, 2"
+                     : !strcmp(k->text, "mem") ? "a number and a unit: 512M, 2G"
+                                               : "a whole number");
+            continue;
+        }
+        size_t j = 0;
+        while (j < p->nres && strcmp(p->res[j].name, k->text))
+            j++;
+        if (j == RES_MAX) {
+            diag_add(c->d, k->line, k->col, "'resources': at most %d resources", RES_MAX);
+            continue;
+        }
+        p->res[j].name = k->text;
+        p->res[j].amount = amount;
+        if (j == p->nres)
+            p->nres++;
+    }
+}
+
+void cc_compile_labels(cc *c, const ynode *n, cc_place *p)
+{
+    if (!cc_expect(c, n, YN_MAP, "'labels'"))
+        return;
+    for (uint32_t i = 0; i < n->n; i++) {
+        const ynode *k = n->keys[i], *v = n->items[i];
+        if (!cc_expect(c, v, YN_SCALAR, "a label's value"))
+            continue;
+        char label[RES_LABEL_MAX];
+        snprintf(label, sizeof label, "%s=%s", k->text, v->text);
+        if (strlen(k->text) >= RES_NAME_MAX || strlen(v->text) >= 64 ||
+            res_label_ok(label) < 0) {
+            diag_add(c->d, k->line, k->col, "'labels': '%s: %s' is not a label (a lowercase "
+                     "name, and a value of 1 to 63 characters without spaces)", k->text,
+                     v->text);
+            continue;
+        }
+        size_t j = 0;
+        while (j < p->nlabels && strcmp(p->labels[j].key, k->text))
+            j++;
+        if (j == RES_LABELS_MAX) {
+            diag_add(c->d, k->line, k->col, "'labels': at most %d labels", RES_LABELS_MAX);
+            continue;
+        }
+        p->labels[j].key = k->text;
+        p->labels[j].value = v->text;
+        if (j == p->nlabels)
+            p->nlabels++;
+    }
+}
+
+static int cmp_res(const void *a, const void *b)
+{
+    return strcmp(((const res_amount *)a)->name, ((const res_amount *)b)->name);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void cc_place_task(const cc_place *p, dag_task *t)
+{
+    for (size_t i = 0; i < p->nres; i++)
+        if (p->res[i].amount)
+            res_set(&t->res, &t->nres, p->res[i].name, p->res[i].amount);
+    if (t->nres)
+        qsort(t->res, t->nres, sizeof *t->res, cmp_res);
+    t->mem = res_get(t->res, t->nres, "mem");
+    t->labels = xcalloc(p->nlabels + 1, sizeof *t->labels);
+    for (size_t i = 0; i < p->nlabels; i++)
+        t->labels[t->nlabels++] = xasprintf("%s=%s", p->labels[i].key, p->labels[i].value);
+    qsort(t->labels, t->nlabels, sizeof *t->labels, cmp_str);
+    /* type, then "name=amount" and "key=value" separated by a byte no name holds */
+    size_t len = strlen(t->type) + 1;
+    for (size_t i = 0; i < t->nres; i++)
+        len += strlen(t->res[i].name) + 23;
+    for (size_t i = 0; i < t->nlabels; i++)
+        len += strlen(t->labels[i]) + 1;
+    t->place = xmalloc(len + 1);
+    size_t o = (size_t)snprintf(t->place, len + 1, "%s", t->type);
+    for (size_t i = 0; i < t->nres; i++)
+        o += (size_t)snprintf(t->place + o, len + 1 - o, "\x1f%s=%llu", t->res[i].name,
+                              (unsigned long long)t->res[i].amount);
+    for (size_t i = 0; i < t->nlabels; i++)
+        o += (size_t)snprintf(t->place + o, len + 1 - o, "\x1f%s", t->labels[i]);
+}

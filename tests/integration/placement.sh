@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Placement by resources and labels, through a real scheduler and two real workers with
+# different capacities: a task goes only to a worker that carries its labels and whose
+# free capacity covers what it asks (cpu, mem, gpu, a custom resource), never
+# overcommitting any of them; a worker offers its cores and memory unless told otherwise;
+# bad capacities and labels are refused with the reason.
+. "$(dirname "$0")/lib.sh"
+state="$T/state"
+ep="tcp://127.0.0.1:$(free_port)"
+start_scheduler "$state" "$ep"
+worker() { # NAME SLOTS FLAGS...
+    local name=$1 slots=$2
+    shift 2
+    "$WEFT_BIN/weft-worker" --scheduler "$ep" --name "$name" --slots "$slots" \
+        --plugin-path "$WEFT_PLUGIN_PATH" --work-dir "$T/work-$name" --heartbeat 200 \
+        --insecure "$@" >"$T/worker-$name.log" 2>&1 &
+    PIDS+=("$!")
+}
+# "small": 2 cores, 2G, no GPU, label size=small; "gpu": 4 cores, 8G, one (declared) GPU,
+# pool=gpu, two glpk licenses.
+worker small 4 --cpu 2 --mem 2G --gpus 0 --label size=small
+worker gpu 4 --cpu 4 --mem 8G --gpus 1 --label pool=gpu --resource license.glpk=2
+wait_for_workers "$ep" 2 || exit 1
+
+# Each shell task records when it ran: "NAME START END" in ms.
+cat >"$T/place.yaml" <<YAML
+workflow: place
+tasks:
+  three_cpu:
+    type: shell
+    resources: { cpu: 3 }
+    with: { argv: [sh, -c, 'echo three_cpu \$(date +%s%3N) >>$T/ran; sleep 0.3'] }
+  on_gpu:
+    type: shell
+    resources: { gpu: 1, cpu: 0.5 }
+    labels: { pool: gpu }
+    with: { argv: [sh, -c, 'echo on_gpu >>$T/ran'] }
+YAML
+for m in m1 m2 m3; do
+    cat >>"$T/place.yaml" <<YAML
+  $m:
+    type: shell
+    resources: { mem: 1G }
+    labels: { size: small }
+    with: { argv: [sh, -c, 'echo "m \$(date +%s%3N) start" >>$T/mem; sleep 1; echo "m \$(date +%s%3N) end" >>$T/mem'] }
+YAML
+done
+"$weft" submit "$T/place.yaml" --scheduler "$ep" --wait --timeout 60s >"$T/out.txt" 2>&1
+expect "the run succeeds" 0 $?
+on() { sql "$state" "SELECT group_concat(DISTINCT a.worker) FROM attempts a JOIN tasks t
+                     ON t.run_id = a.run_id AND t.idx = a.idx AND t.elem = a.elem
+                     WHERE t.name = '$1'"; }
+expect "a 3-cpu task runs on the 4-core worker, never on the 2-core one" gpu "$(on three_cpu)"
+expect "a gpu task runs on the worker with the GPU and its label" gpu "$(on on_gpu)"
+expect "the 1G tasks run on the worker labelled size=small" "small,small,small" \
+    "$(on m1),$(on m2),$(on m3)"
+# At most two of the three 1G tasks at once on the 2G worker.
+most=$(sort -k2,2n "$T/mem" | awk '$3 == "start" {n++} $3 == "end" {n--} n > m {m = n} END {print m}')
+expect "three mem: 1G tasks on a 2G worker run two at a time" 2 "$most"
+
+# A worker's flags are checked, and so is what it offers.
+"$WEFT_BIN/weft-worker" --scheduler "$ep" --cpu 0.0001 >"$T/bad-cpu.txt" 2>&1
+expect "a worker refuses --cpu finer than a thousandth of a core" 2 "$?"
+expect_grep "... saying what it wants" "bad resource cpu=0.0001" "$T/bad-cpu.txt"
+"$WEFT_BIN/weft-worker" --scheduler "$ep" --label "zone" >"$T/bad-label.txt" 2>&1
+expect "a worker refuses a label without a value" 2 "$?"
+expect_grep "... saying what it wants" "bad label 'zone' \(KEY=VALUE" "$T/bad-label.txt"
+"$WEFT_BIN/weft-worker" --scheduler "$ep" --resource "Disk=3" >"$T/bad-res.txt" 2>&1
+expect "a worker refuses an upper-case resource name" 2 "$?"
+expect_grep "... naming it" "bad resource Disk=3" "$T/bad-res.txt"
+# A registration offering a malformed resource or label is refused, naming it.
+"$WEFT_BIN/weft-testpeer" "$ep" offer odd Disk=3 pool=a >"$T/reg1.txt"
+expect_grep "a worker offering an upper-case resource is refused" \
+    "refused: resource name 'Disk' is not lowercase" "$T/reg1.txt"
+"$WEFT_BIN/weft-testpeer" "$ep" offer odd disk=3 zone >"$T/reg2.txt"
+expect_grep "a worker with a label that is not KEY=VALUE is refused" \
+    "refused: label 'zone' is not KEY=VALUE" "$T/reg2.txt"
+expect "refused workers have no row" 0 "$(sql "$state" "SELECT count(*) FROM workers WHERE name = 'odd'")"
+finish
