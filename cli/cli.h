@@ -158,6 +158,7 @@ int cmd_submit(cli_opts *o);
 int cmd_register(cli_opts *o);
 int cmd_status(cli_opts *o);
 int cmd_list(cli_opts *o);
+int cmd_workers(cli_opts *o);
 int cmd_logs(cli_opts *o);
 int cmd_run(cli_opts *o);
 int cmd_cancel(cli_opts *o);

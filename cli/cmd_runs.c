@@ -258,6 +258,9 @@ void print_run_summary(source *s, uint64_t run)
         print_log_tail(s, run, cli_str(t, "name"));
         printf("    see: weft logs %lld %s\n", (long long)run, cli_str(t, "name"));
     }
+    const char *name;
+    json_object_foreach(json_object_get(r, "waiting"), name, t)
+        printf("  %s waiting: %s\n", name, json_string_value(t));
     json_decref(r);
 }
 
@@ -472,6 +475,10 @@ static int print_run(const json_t *r, const cli_opts *o)
             snprintf(summary, sizeof summary, "reused (%s): run %lld, task %s",
                      cli_str(t, "source"), (long long)geti(t, "source_run"),
                      cli_str(t, "source_task"));
+        const json_t *why = json_object_get(json_object_get(r, "waiting"),
+                                            cli_str(t, "name"));
+        if (why && !elems)
+            snprintf(summary, sizeof summary, "waiting: %s", json_string_value(why));
         printf("%-24s %-12s %s%-11s%s %8lld %9s  %s\n", cli_str(t, "name"), cli_str(t, "type"),
                cli_paint(cli_str(t, "state")), cli_str(t, "state"), cli_reset(),
                (long long)attempts,

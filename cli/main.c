@@ -22,6 +22,8 @@ static const char usage_text[] =
     "  register FILE [--project P]       keep a workflow by name, to run it by name over\n"
     "                                    HTTP (weft serve); its default paths are taken now\n"
     "  status [RUN]                      a run and its tasks, or the scheduler\n"
+    "  workers                           registered workers: slots, cpu, mem, gpu used of\n"
+    "                                    what each offers, other resources, labels\n"
     "  list [--workflow W] [--status S] [--since T] [--until T] [--label k=v]...\n"
     "       [--schedule NAME] [--limit N] [--before RUN]\n"
     "                                    runs, newest first (the next page: --before)\n"
@@ -274,7 +276,8 @@ int main(int argc, char **argv)
                     {"check", cmd_check},     {"keys", cmd_keys},     {"project", cmd_project},
                     {"schedule", cmd_schedule}, {"backfill", cmd_backfill},
                     {"notifications", cmd_notifications},
-                    {"get", cmd_get},         {"register", cmd_register}};
+                    {"get", cmd_get},         {"register", cmd_register},
+                    {"workers", cmd_workers}};
     log_init("weft", LOG_WARN);
     /* What the CLI writes (local state, catalogue backups, key pairs) is its user's alone. */
     umask(077);

@@ -660,6 +660,7 @@ static void on_result(core *c, const core_event *ev, core_effects *fx)
 static void on_tick(core *c, int64_t now, core_effects *fx)
 {
     core_expire_orphans(c, now, fx);
+    core_say_waiting(c, now, fx);
     while (c->nheap && c->heap[0].due_us <= now) {
         timer t = heap_pop(c);
         crun *r = u64map_get(c->runs, t.run);

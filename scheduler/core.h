@@ -145,8 +145,11 @@ enum core_fx_kind {
     FX_STOP_ATTEMPT,/* attempt_id, worker: ask the worker to stop a running attempt */
     FX_LOOKUP,      /* run_id, task, key, json = inputs: a memoized task became ready; the
                        shell answers with EV_LOOKUP */
-    FX_MAP          /* run_id, task, json = the list: a mapped task expanded into one
+    FX_MAP,         /* run_id, task, json = the list: a mapped task expanded into one
                        element per item (and is running) */
+    FX_WAITING      /* run_id, task, message: a task ready for 5 s that no connected worker
+                       could run (type, labels or capacity), and why; said once per ready
+                       queue, and again after a worker joins */
 };
 
 /* Effects and events about a task name it by dag index and, for an element of a mapped
@@ -200,6 +203,13 @@ int64_t core_next_deadline(const core *c);
 /* Read access for the shell. The dag of a run, including one that ended in the last step
  * (its effects still name it). */
 const dag *core_run_dag(const core *c, uint64_t run_id);
+/* For each task of run_id ready and waiting for a worker no connected one could be (type,
+ * labels, capacity): {task name: why}. New reference. */
+json_t *core_run_waiting(const core *c, uint64_t run_id);
+/* The registered workers as a JSON array: name, slots, prefetch, free_slots, attempts (the
+ * core waits for), untracked (stopped, still running), capacity and used ({name: amount},
+ * cpu in cores), labels, types, last_seen_us. New reference. */
+json_t *core_workers_json(const core *c);
 /* 1 (why says which) when a worker's attempts hold more of a resource than it offers. */
 int core_over_capacity(const core *c, char *why, size_t n);
 /* Whether the run is still going. */

@@ -105,6 +105,7 @@ typedef struct qentry {
 typedef struct tqueue {
     qentry *v;
     size_t head, tail, cap;
+    int said;               /* FX_WAITING was emitted for it (until a worker joins) */
 } tqueue;
 
 /* A task by run id and index: runs come and go, so references between runs go by id. */
@@ -248,6 +249,13 @@ uint32_t core_free_slots(const cworker *w);
 /* Whether an attempt of t fits w: w runs t's type, carries t's labels, and its capacity,
  * less what its attempts hold (only its total capacity when !now), covers t's resources. */
 int core_fits(const cworker *w, const dag_task *t, int now);
+/* core_place.c: why no connected worker could ever run t (its type, labels, or total
+ * capacity), in why; 0 when some could (it may be busy). */
+int core_unplaceable(const core *c, const dag_task *t, char *why, size_t n);
+/* core_place.c: FX_WAITING for each ready queue whose head has waited 5 s, no worker could
+ * run, and was not said; core_waiting_rearm: say them again (a worker joined). */
+void core_say_waiting(core *c, int64_t now, core_effects *fx);
+void core_waiting_rearm(core *c);
 /* Puts attempt a on w (running, holding its task's resources), or takes it off. */
 void core_worker_take(cworker *w, cattempt *a);
 void core_worker_give_back(cworker *w, cattempt *a);

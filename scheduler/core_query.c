@@ -1,6 +1,7 @@
 /* core_query: what the shell may ask the core about its state, between steps: runs,
  * attempts, ready queues and slots. Nothing here changes it. */
 #include <stdio.h>
+#include <string.h>
 
 #include "scheduler/core_int.h"
 
@@ -118,4 +119,44 @@ int core_over_capacity(const core *c, char *why, size_t n)
             }
     }
     return 0;
+}
+
+/* {name: amount} of v (cpu in cores). */
+static json_t *amounts_json(const res_amount *v, const uint64_t *amounts, size_t n)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < n; i++) {
+        uint64_t a = amounts ? amounts[i] : v[i].amount;
+        json_object_set_new(o, v[i].name, !strcmp(v[i].name, "cpu")
+                                              ? json_real((double)a / 1000.0)
+                                              : json_integer((json_int_t)a));
+    }
+    return o;
+}
+
+json_t *core_workers_json(const core *c)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < c->nworkers; i++) {
+        const cworker *w = c->workers[i];
+        json_t *labels = json_array(), *types = json_array();
+        for (size_t k = 0; k < w->nlabels; k++)
+            json_array_append_new(labels, json_string(w->labels[k]));
+        size_t pos = 0;
+        const char *type;
+        void *v;
+        while (strmap_next(w->types, &pos, &type, &v))
+            json_array_append_new(types, json_string(type));
+        json_array_append_new(
+            arr, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:I}", "name",
+                           w->name, "slots", (json_int_t)w->slots, "prefetch",
+                           (json_int_t)w->prefetch, "free_slots",
+                           (json_int_t)core_free_slots(w), "attempts",
+                           (json_int_t)u64map_count(w->running), "untracked",
+                           (json_int_t)u64map_count(w->untracked), "capacity",
+                           amounts_json(w->cap, NULL, w->ncap), "used",
+                           amounts_json(w->cap, w->used, w->ncap), "labels", labels, "types",
+                           types, "last_seen_us", (json_int_t)w->last_seen_us));
+    }
+    return arr;
 }

@@ -263,6 +263,7 @@ void core_on_worker_joined(core *c, const core_event *ev, core_effects *fx)
     e->message = xstrdup("up");
     core_claim_orphans(c, w, ev, fx);
     core_refresh_credits(w);
+    core_waiting_rearm(c);
 }
 
 void core_worker_lost(core *c, size_t index, const char *why, int64_t now, core_effects *fx)

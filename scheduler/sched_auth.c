@@ -219,7 +219,8 @@ static int role_needed(const Weft__Envelope *env, const char **what)
             return ROLE_ADMIN;
         }
         if ((env->query->kind == WEFT__QUERY_KIND__QUERY_STATUS && !env->query->run_id) ||
-            env->query->kind == WEFT__QUERY_KIND__QUERY_METRICS) {
+            env->query->kind == WEFT__QUERY_KIND__QUERY_METRICS ||
+            env->query->kind == WEFT__QUERY_KIND__QUERY_WORKERS) {
             *what = "the client or gateway role"; /* the scheduler's own status */
             return ROLE_CLIENT | ROLE_GATEWAY;
         }

@@ -418,12 +418,15 @@ void sched_on_query(sched *s, const zmq_msg_t *id, const auth_peer *peer,
         if (q->run_id) {
             /* limit: elements listed per mapped task (all are counted); 0: every one. */
             int most = q->limit > QUERY_LIMIT_MAX ? QUERY_LIMIT_MAX : (int)q->limit;
-            sched_reply_json(s, id,
-                             *q->task ? catalog_query_run_unit(s->cat, (int64_t)q->run_id,
-                                                               q->task, &err)
-                                      : catalog_query_run_some(s->cat, (int64_t)q->run_id,
-                                                               most, &err),
-                             &err);
+            json_t *run = *q->task ? catalog_query_run_unit(s->cat, (int64_t)q->run_id,
+                                                            q->task, &err)
+                                   : catalog_query_run_some(s->cat, (int64_t)q->run_id, most,
+                                                            &err);
+            json_t *waiting = core_run_waiting(s->core, q->run_id);
+            if (run && json_object_size(waiting))
+                json_object_set(run, "waiting", waiting);
+            json_decref(waiting);
+            sched_reply_json(s, id, run, &err);
         } else {
             json_t *j = json_pack("{s:I, s:I, s:I, s:o}", "runs_active",
                                   (json_int_t)core_nruns(s->core), "workers",
@@ -464,6 +467,9 @@ void sched_on_query(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     }
     case WEFT__QUERY_KIND__QUERY_METRICS:
         sched_reply_json(s, id, sched_metrics(s), &err);
+        break;
+    case WEFT__QUERY_KIND__QUERY_WORKERS:
+        sched_reply_json(s, id, core_workers_json(s->core), &err);
         break;
     case WEFT__QUERY_KIND__QUERY_SHUTDOWN:
         log_info("shutdown requested by a client");

@@ -257,6 +257,13 @@ void sched_apply_effects(sched *s, int64_t now)
         case FX_MAP:
             apply_map(s, e, g, now);
             break;
+        case FX_WAITING: {
+            char name[300];
+            dag_unit_name(g, e->task, e->elem, name, sizeof name);
+            catalog_event(s->cat, (int64_t)e->run_id, name, "waiting", e->message, now);
+            log_info("run %llu %s waits: %s", (unsigned long long)e->run_id, name, e->message);
+            break;
+        }
         case FX_WORKER_STATE:
             /* The row of a worker that is up was written when it registered. */
             if (strcmp(e->message, "up") == 0)

@@ -97,6 +97,11 @@ kill -0 "$SCHED_PID" 2>/dev/null && ok "... and it still runs" || fail "a client
 expect "a worker key cannot submit" 4 "$?"
 expect_grep "... with the reason" "'w1' does not hold the client role" "$T/wsubmit.txt"
 expect "still nothing recorded" 0 "$(sql "$state" "SELECT count(*) FROM runs")"
+"$weft" workers --scheduler "$ep" --key "$T/w1.key" --server-key "$skey" 2>"$T/wworkers.txt"
+expect "a worker key cannot list the workers" 4 "$?"
+expect_grep "... with the reason" "'w1' does not hold the client or gateway role" "$T/wworkers.txt"
+"$weft" workers "${as_alice[@]}" --json >"$T/aworkers.txt"
+expect "a client lists the workers" 0 "$?"
 
 # Workers: w1's key registers w1; w2's key cannot take w1's name, nor its own with no key.
 "$WEFT_BIN/weft-worker" --scheduler "$ep" --name w1 --slots 2 --key "$T/w1.key" \

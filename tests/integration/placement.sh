@@ -58,6 +58,45 @@ expect "the 1G tasks run on the worker labelled size=small" "small,small,small" 
 most=$(sort -k2,2n "$T/mem" | awk '$3 == "start" {n++} $3 == "end" {n--} n > m {m = n} END {print m}')
 expect "three mem: 1G tasks on a 2G worker run two at a time" 2 "$most"
 
+# weft workers: what each offers and holds, its labels.
+"$weft" workers --scheduler "$ep" --json >"$T/workers.json"
+expect "weft workers lists both" "gpu small" "$(jq -r '[.[].name] | sort | join(" ")' "$T/workers.json")"
+expect "... small offers 2 cores and 2G, labelled size=small" "2 2147483648 size=small" \
+    "$(jq -r '.[] | select(.name == "small") | "\(.capacity.cpu) \(.capacity.mem) \(.labels | join(","))"' "$T/workers.json")"
+expect "... gpu offers one GPU and two licenses, holding none now" "1 2 0" \
+    "$(jq -r '.[] | select(.name == "gpu") | "\(.capacity.gpu) \(.capacity["license.glpk"]) \(.used.gpu)"' "$T/workers.json")"
+"$weft" workers --scheduler "$ep" >"$T/workers.txt"
+expect_grep "the table shows what gpu holds of what it offers" \
+    "^gpu +0/4 +0/4 +0/8G +0/1 .*license.glpk 0/2, pool=gpu" "$T/workers.txt"
+"$weft" workers --state "$state" >"$T/workers-local.txt" 2>&1
+expect "weft workers without a scheduler fails (usage)" 2 "$?"
+expect_grep "... saying it needs one" "not available without a scheduler" "$T/workers-local.txt"
+
+# A task no connected worker could run says why, in weft status and in the run's events.
+cat >"$T/never.yaml" <<'YAML'
+workflow: never
+tasks:
+  four_gpus: { type: noop, resources: { gpu: 4 } }
+  tpu: { type: noop, labels: { pool: tpu } }
+YAML
+run=$("$weft" submit "$T/never.yaml" --scheduler "$ep" --json | sed -n 's/.*"run": \([0-9]*\).*/\1/p')
+for _ in $(seq 100); do
+    [ "$(sql "$state" "SELECT count(*) FROM events WHERE run_id = $run AND kind = 'waiting'")" -ge 2 ] && break
+    sleep 0.1
+done
+expect_grep "the event says no worker offers 4 GPUs, and the most any offers" \
+    "four_gpus\|waiting\|no worker offers gpu: 4 \(largest: 1\)" \
+    <(sql "$state" "SELECT task, kind, detail FROM events WHERE run_id = $run")
+expect_grep "... and that no worker carries the label" \
+    "tpu\|waiting\|no worker running noop carries label pool=tpu" \
+    <(sql "$state" "SELECT task, kind, detail FROM events WHERE run_id = $run")
+"$weft" status "$run" --scheduler "$ep" >"$T/status.txt" 2>&1
+expect_grep "weft status shows why four_gpus waits" \
+    "four_gpus +noop +ready .*waiting: no worker offers gpu: 4 \(largest: 1\)" "$T/status.txt"
+expect_grep "... and why tpu waits" "waiting: no worker running noop carries label pool=tpu" \
+    "$T/status.txt"
+"$weft" cancel "$run" --scheduler "$ep" >/dev/null
+
 # A worker's flags are checked, and so is what it offers.
 "$WEFT_BIN/weft-worker" --scheduler "$ep" --cpu 0.0001 >"$T/bad-cpu.txt" 2>&1
 expect "a worker refuses --cpu finer than a thousandth of a core" 2 "$?"

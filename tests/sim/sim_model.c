@@ -259,6 +259,12 @@ void commit(sim *s)
             r->t[e->task].state = TS_RUNNING;
             s->elements += (long)r->t[e->task].nelems;
             break;
+        case FX_WAITING:
+            if (unit(s, r, e->task, e->elem)->state != TS_READY)
+                die(s, "run %llu task %d said to wait for a worker while %s",
+                    (unsigned long long)r->id, e->task,
+                    core_task_state_name(unit(s, r, e->task, e->elem)->state));
+            break;
         case FX_WORKER_STATE:
             if (!strcmp(e->message, "lost")) {
                 s->losses++;
