@@ -171,6 +171,7 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int res
     d.attempt = (uint32_t)e->attempt_no;
     d.timeout_ms = (uint64_t)t->timeout_ms;
     d.mem_bytes = t->mem;
+    d.gpus = (uint32_t)res_get(t->res, t->nres, "gpu");
     d.store = s->store->location;
     d.inline_max = sched_journal_inline_max(s);
     if (s->store->id)

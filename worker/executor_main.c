@@ -197,6 +197,27 @@ static void unset_secrets(const Weft__ExecRequest *rq, char *passed)
  * *outputs_text (free) and *log (free). */
 /* Blobs of the outcome as the result's (borrowing them; caller frees *storage and the
  * array). */
+/* The attempt sees only its GPUs (none when it asked for none): CUDA_VISIBLE_DEVICES and
+ * WEFT_GPUS are its list. Returns the executor's own CUDA_VISIBLE_DEVICES to restore. */
+static char *set_gpus(const Weft__ExecRequest *rq)
+{
+    const char *old = getenv("CUDA_VISIBLE_DEVICES");
+    char *saved = old ? xstrdup(old) : NULL;
+    setenv("CUDA_VISIBLE_DEVICES", rq->gpus, 1);
+    setenv("WEFT_GPUS", rq->gpus, 1);
+    return saved;
+}
+
+static void restore_gpus(char *saved)
+{
+    if (saved)
+        setenv("CUDA_VISIBLE_DEVICES", saved, 1);
+    else
+        unsetenv("CUDA_VISIBLE_DEVICES");
+    unsetenv("WEFT_GPUS");
+    free(saved);
+}
+
 static Weft__Blob **result_blobs(const host_outcome *out, Weft__Blob **storage)
 {
     Weft__Blob **v = xcalloc(out->nblobs + 1, sizeof *v);
@@ -264,7 +285,9 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
             struct rlimit old;
             int limited = limit_memory(rq->mem_bytes, &old);
             char *passed = set_secrets(rq);
+            char *visible = set_gpus(rq);
             host_run(&t, &out);
+            restore_gpus(visible);
             unset_secrets(rq, passed);
             if (limited)
                 setrlimit(RLIMIT_AS, &old);

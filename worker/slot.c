@@ -110,6 +110,7 @@ static void free_job(worker *w, running *job)
     if (!job)
         return;
     xfer_cancel(job->transfer);
+    w->gpus_held &= ~job->gpu_mask;
     if (w->cache)
         bcache_release(w->cache, job->attempt_id);
     if (!job->removed)
@@ -402,6 +403,27 @@ static void kill_step(uv_timer_t *t)
     }
 }
 
+/* Gives job the GPUs it asked for among the worker's free ones (the scheduler never places
+ * more than the worker offers); their names, comma-separated, into buf. */
+static void take_gpus(worker *w, running *job, char *buf, size_t n)
+{
+    size_t off = 0;
+    uint32_t got = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < w->ngpus && got < job->gpus; i++) {
+        if (w->gpus_held & (UINT64_C(1) << i))
+            continue;
+        w->gpus_held |= UINT64_C(1) << i;
+        job->gpu_mask |= UINT64_C(1) << i;
+        got++;
+        off += (size_t)snprintf(buf + off, off < n ? n - off : 0, "%s%s", off ? "," : "",
+                                w->gpu_ids[i]);
+    }
+    if (got < job->gpus)
+        log_warn("%s (attempt %llu) asked for %u GPUs; %u were free", job->task,
+                 (unsigned long long)job->attempt_id, job->gpus, got);
+}
+
 /* Hands the slot's attempt to its executor. */
 static void exec_start(slot *sl)
 {
@@ -425,6 +447,9 @@ static void exec_start(slot *sl)
     rq.store = job->store;
     rq.inline_max = job->inline_max;
     rq.checkpoint_json = job->checkpoint_in;
+    char gpus[WORKER_GPUS_MAX * 16];
+    take_gpus(sl->w, job, gpus, sizeof gpus);
+    rq.gpus = gpus;
     Weft__Param *values, **vp = secrets_params(&job->secrets, &values);
     rq.secrets = vp;
     rq.n_secrets = job->secrets.n;
@@ -610,6 +635,7 @@ static running *new_job(worker *w, const Weft__Dispatch *d, const char *plugin)
     job->inputs = xstrdup(d->inputs_json);
     job->checkpoint_in = xstrdup(d->checkpoint_json);
     job->mem_bytes = d->mem_bytes;
+    job->gpus = d->gpus;
     job->timeout_ms = d->timeout_ms;
     job->log_path = xasprintf("%s/logs/%llu.log", w->work_dir, (unsigned long long)d->attempt_id);
     job->workdir = xasprintf("%s/scratch/%llu", w->work_dir, (unsigned long long)d->attempt_id);

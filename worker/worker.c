@@ -61,42 +61,57 @@ void worker_send_result_packed(worker *w, uint64_t attempt_id, uint8_t *data, si
     w->recent[w->nrecent++] = (sent_result){data, len, attempt_id};
 }
 
-/* GPUs: the entries of CUDA_VISIBLE_DEVICES when it is set ("" and "-1": none), else the
- * devices nvidia-smi -L lists, else none. */
-static uint64_t detect_gpus(void)
+/* Its GPUs, as CUDA names them: the entries of CUDA_VISIBLE_DEVICES when it is set ("" and
+ * "-1": none), else 0 .. n-1 for the devices nvidia-smi -L lists (or --gpus declares). */
+static int set_gpus(worker *w, const worker_config *cfg, weft_err *err)
 {
     const char *cvd = getenv("CUDA_VISIBLE_DEVICES");
-    uint64_t n = 0;
-    if (cvd) {
-        if (!*cvd || !strcmp(cvd, "-1"))
-            return 0;
-        for (n = 1; *cvd; cvd++)
-            n += *cvd == ',';
-        return n;
-    }
-    FILE *f = popen("nvidia-smi -L 2>/dev/null", "r");
-    char line[512];
-    while (f && fgets(line, sizeof line, f))
-        n += strncmp(line, "GPU ", 4) == 0;
-    if (f)
-        pclose(f);
-    return n;
+    int given = res_has_name(cfg->capacity, cfg->ncapacity, "gpu");
+    uint64_t n = res_get(cfg->capacity, cfg->ncapacity, "gpu");
+    if (cvd && *cvd && strcmp(cvd, "-1")) {
+        for (const char *p = cvd; *p; p += strcspn(p, ","), p += *p == ',') {
+            xgrow(&w->gpu_ids, &w->capgpus, w->ngpus + 1, sizeof *w->gpu_ids);
+            w->gpu_ids[w->ngpus++] = xstrndup(p, strcspn(p, ","));
+        }
+        if (given && n != w->ngpus)
+            return err_set(err, WEFT_EINVAL, "--gpus %llu, but CUDA_VISIBLE_DEVICES names %zu "
+                           "(%s)", (unsigned long long)n, w->ngpus, cvd);
+    } else if (!cvd) {
+        if (!given) {
+            FILE *f = popen("nvidia-smi -L 2>/dev/null", "r");
+            char line[512];
+            while (f && fgets(line, sizeof line, f))
+                n += strncmp(line, "GPU ", 4) == 0;
+            if (f)
+                pclose(f);
+        }
+        for (uint64_t i = 0; i < n && i < WORKER_GPUS_MAX; i++) {
+            xgrow(&w->gpu_ids, &w->capgpus, w->ngpus + 1, sizeof *w->gpu_ids);
+            w->gpu_ids[w->ngpus++] = xasprintf("%llu", (unsigned long long)i);
+        }
+    } else if (given && n)
+        return err_set(err, WEFT_EINVAL, "--gpus %llu, but CUDA_VISIBLE_DEVICES is '%s' (none)",
+                       (unsigned long long)n, cvd);
+    if (w->ngpus > WORKER_GPUS_MAX || n > WORKER_GPUS_MAX)
+        return err_set(err, WEFT_EINVAL, "at most %d GPUs per worker", WORKER_GPUS_MAX);
+    res_set(&w->capacity, &w->ncapacity, "gpu", w->ngpus);
+    return 0;
 }
 
-/* What the worker offers: the amounts given, and its cores, memory and GPUs unless given. */
-static void set_capacity(worker *w, const worker_config *cfg)
+/* What the worker offers: the amounts given, its cores, memory and GPUs unless given. */
+static int set_capacity(worker *w, const worker_config *cfg, weft_err *err)
 {
     for (size_t i = 0; i < cfg->ncapacity; i++)
         res_set(&w->capacity, &w->ncapacity, cfg->capacity[i].name, cfg->capacity[i].amount);
     if (!res_has_name(cfg->capacity, cfg->ncapacity, "cpu"))
-        res_set(&w->capacity, &w->ncapacity, "cpu", 1000 * (uint64_t)uv_available_parallelism());
+        res_set(&w->capacity, &w->ncapacity, "cpu",
+                1000 * (uint64_t)uv_available_parallelism());
     if (!res_has_name(cfg->capacity, cfg->ncapacity, "mem"))
         res_set(&w->capacity, &w->ncapacity, "mem", uv_get_total_memory());
-    if (!res_has_name(cfg->capacity, cfg->ncapacity, "gpu"))
-        res_set(&w->capacity, &w->ncapacity, "gpu", detect_gpus());
     w->labels = xcalloc(cfg->nlabels + 1, sizeof *w->labels);
     for (size_t i = 0; i < cfg->nlabels; i++)
         w->labels[w->nlabels++] = xstrdup(cfg->labels[i]);
+    return set_gpus(w, cfg, err);
 }
 
 static void send_register(worker *w)
@@ -305,6 +320,8 @@ int worker_new(const worker_config *cfg, worker **out, weft_err *err)
         rc = err_set(err, WEFT_EIO, "cannot create artifact store %s: %s", cfg->store,
                      strerror(errno));
     w->env_secrets = cfg->env_secrets;
+    if (rc == 0)
+        rc = set_capacity(w, cfg, err);
     if (rc == 0 && cfg->secrets_dir && !(w->secrets_dir = realpath(cfg->secrets_dir, NULL)))
         rc = err_set(err, WEFT_EIO, "secrets directory %s: %s", cfg->secrets_dir,
                      strerror(errno));
@@ -339,7 +356,6 @@ int worker_new(const worker_config *cfg, worker **out, weft_err *err)
         worker_destroy(&w);
         return rc;
     }
-    set_capacity(w, cfg);
     w->nslots = cfg->slots ? cfg->slots : (uint32_t)uv_available_parallelism();
     w->prefetch = cfg->prefetch;
     w->queue = xcalloc(w->prefetch + 1, sizeof *w->queue);
@@ -414,6 +430,9 @@ void worker_destroy(worker **wp)
     free(w->queue);
     free(w->types_json);
     res_free(&w->capacity, &w->ncapacity);
+    for (size_t i = 0; i < w->ngpus; i++)
+        free(w->gpu_ids[i]);
+    free(w->gpu_ids);
     for (size_t i = 0; i < w->nlabels; i++)
         free(w->labels[i]);
     free(w->labels);

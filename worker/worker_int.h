@@ -3,6 +3,8 @@
 #ifndef WEFT_WORKER_INT_H
 #define WEFT_WORKER_INT_H
 
+#define WORKER_GPUS_MAX 64 /* bits of running.gpu_mask */
+
 #include <stdint.h>
 
 #include <uv.h>
@@ -53,6 +55,8 @@ typedef struct running {
     enum job_phase phase;
     char *log_path, *workdir;
     int removed;      /* its executor removed log_path and workdir */
+    uint32_t gpus;    /* GPUs it asked for (Dispatch.gpus) ... */
+    uint64_t gpu_mask; /* ... and those it holds while it runs (bits of worker.gpu_ids) */
     char *checkpoint; /* the last checkpoint the attempt saved (a reference), or NULL */
     char *nonce;      /* from its Dispatch; its Result carries it back */
     secret_set secrets; /* the values of the secrets it names, masked in what is sent */
@@ -108,6 +112,9 @@ struct worker {
     size_t ncapacity;
     char **labels;       /* "key=value" (owned) */
     size_t nlabels;
+    char **gpu_ids;      /* its GPUs as CUDA names them (CUDA_VISIBLE_DEVICES, or 0..n-1) */
+    size_t ngpus, capgpus;
+    uint64_t gpus_held;  /* bits of gpu_ids given to running attempts */
     strmap *type_plugin; /* type name -> .so path (owned strings) */
     char *executor;
     char *work_dir;

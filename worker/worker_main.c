@@ -23,14 +23,16 @@
  * every 1000 ms. Over TCP
  * the worker speaks CURVE with its key pair (--key, $WEFT_KEY) and the scheduler's public
  * key (--server-key, $WEFT_SERVER_KEY); --insecure allows plain TCP to a loopback address.
- * `shell` tasks see only PATH, HOME, LANG, LC_ALL, TZ and TMPDIR of the worker's environment,
- * and the variables named by --pass-env. A task's secrets are read from --secrets-dir (one
- * file per secret), else from the worker's environment variables --secret-env allows (read
- * at start, then removed), and masked in everything sent back (common/secrets.h).
+ * `shell` tasks see only PATH, HOME, LANG, LC_ALL, TZ, TMPDIR (and their GPUs) of the
+ * worker's environment, and the variables named by --pass-env. A task's secrets are read
+ * from --secrets-dir (one file per secret), else from the worker's environment variables
+ * --secret-env allows (read at start, then removed), and masked in everything sent back
+ * (common/secrets.h).
  * The worker offers its cores, memory and GPUs (CUDA_VISIBLE_DEVICES, else nvidia-smi -L)
  * unless --cpu, --mem or --gpus say otherwise, and any other countable resource --resource
  * names: the scheduler gives it an attempt only when what its running attempts hold leaves
- * room for the task's resources, and only a task whose labels are all among its own. */
+ * room for the task's resources, and only a task whose labels are all among its own. An
+ * attempt's GPUs are its own among the worker's, as CUDA_VISIBLE_DEVICES and WEFT_GPUS. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>

@@ -16,10 +16,11 @@ worker() { # NAME SLOTS FLAGS...
         --insecure "$@" >"$T/worker-$name.log" 2>&1 &
     PIDS+=("$!")
 }
-# "small": 2 cores, 2G, no GPU, label size=small; "gpu": 4 cores, 8G, one (declared) GPU,
-# pool=gpu, two glpk licenses.
+# "small": 2 cores, 2G, no GPU, label size=small; "gpu": 4 cores, 8G, two (declared) GPUs
+# that CUDA calls 3 and 5, pool=gpu, two glpk licenses.
 worker small 4 --cpu 2 --mem 2G --gpus 0 --label size=small
-worker gpu 4 --cpu 4 --mem 8G --gpus 1 --label pool=gpu --resource license.glpk=2
+CUDA_VISIBLE_DEVICES=3,5 worker gpu 4 --cpu 4 --mem 8G --gpus 2 --label pool=gpu \
+    --resource license.glpk=2
 wait_for_workers "$ep" 2 || exit 1
 
 # Each shell task records when it ran: "NAME START END" in ms.
@@ -29,12 +30,21 @@ tasks:
   three_cpu:
     type: shell
     resources: { cpu: 3 }
-    with: { argv: [sh, -c, 'echo three_cpu \$(date +%s%3N) >>$T/ran; sleep 0.3'] }
+    with: { argv: [sh, -c, 'echo "three_cpu [\$CUDA_VISIBLE_DEVICES]" >>$T/gpus; sleep 0.3'] }
   on_gpu:
     type: shell
     resources: { gpu: 1, cpu: 0.5 }
     labels: { pool: gpu }
-    with: { argv: [sh, -c, 'echo on_gpu >>$T/ran'] }
+    with: { argv: [sh, -c, 'echo "on_gpu [\$CUDA_VISIBLE_DEVICES] [\$WEFT_GPUS]" >>$T/gpus; sleep 1'] }
+  on_gpu2:
+    type: shell
+    resources: { gpu: 1 }
+    with: { argv: [sh, -c, 'echo "on_gpu2 [\$CUDA_VISIBLE_DEVICES]" >>$T/gpus; sleep 1'] }
+  both_gpus:
+    type: shell
+    resources: { gpu: 2 }
+    needs: [on_gpu, on_gpu2]
+    with: { argv: [sh, -c, 'echo "both_gpus [\$CUDA_VISIBLE_DEVICES]" >>$T/gpus'] }
 YAML
 for m in m1 m2 m3; do
     cat >>"$T/place.yaml" <<YAML
@@ -52,6 +62,12 @@ on() { sql "$state" "SELECT group_concat(DISTINCT a.worker) FROM attempts a JOIN
                      WHERE t.name = '$1'"; }
 expect "a 3-cpu task runs on the 4-core worker, never on the 2-core one" gpu "$(on three_cpu)"
 expect "a gpu task runs on the worker with the GPU and its label" gpu "$(on on_gpu)"
+g1=$(sed -n 's/^on_gpu \[\(.*\)\] \[.*\]$/\1/p' "$T/gpus") g2=$(sed -n 's/^on_gpu2 \[\(.*\)\]$/\1/p' "$T/gpus")
+expect "two 1-GPU tasks at once get one GPU each, by CUDA's names" "3 5" \
+    "$(printf '%s\n%s\n' "$g1" "$g2" | sort | paste -sd' ')"
+expect_grep "... in WEFT_GPUS too" "^on_gpu \[$g1\] \[$g1\]$" "$T/gpus"
+expect_grep "a 2-GPU task gets both" "^both_gpus \[3,5\]$" "$T/gpus"
+expect_grep "a task that asks for no GPU sees none" "^three_cpu \[\]$" "$T/gpus"
 expect "the 1G tasks run on the worker labelled size=small" "small,small,small" \
     "$(on m1),$(on m2),$(on m3)"
 # At most two of the three 1G tasks at once on the 2G worker.
@@ -63,11 +79,11 @@ expect "three mem: 1G tasks on a 2G worker run two at a time" 2 "$most"
 expect "weft workers lists both" "gpu small" "$(jq -r '[.[].name] | sort | join(" ")' "$T/workers.json")"
 expect "... small offers 2 cores and 2G, labelled size=small" "2 2147483648 size=small" \
     "$(jq -r '.[] | select(.name == "small") | "\(.capacity.cpu) \(.capacity.mem) \(.labels | join(","))"' "$T/workers.json")"
-expect "... gpu offers one GPU and two licenses, holding none now" "1 2 0" \
+expect "... gpu offers two GPUs and two licenses, holding none now" "2 2 0" \
     "$(jq -r '.[] | select(.name == "gpu") | "\(.capacity.gpu) \(.capacity["license.glpk"]) \(.used.gpu)"' "$T/workers.json")"
 "$weft" workers --scheduler "$ep" >"$T/workers.txt"
 expect_grep "the table shows what gpu holds of what it offers" \
-    "^gpu +0/4 +0/4 +0/8G +0/1 .*license.glpk 0/2, pool=gpu" "$T/workers.txt"
+    "^gpu +0/4 +0/4 +0/8G +0/2 .*license.glpk 0/2, pool=gpu" "$T/workers.txt"
 "$weft" workers --state "$state" >"$T/workers-local.txt" 2>&1
 expect "weft workers without a scheduler fails (usage)" 2 "$?"
 expect_grep "... saying it needs one" "not available without a scheduler" "$T/workers-local.txt"
@@ -85,14 +101,14 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 expect_grep "the event says no worker offers 4 GPUs, and the most any offers" \
-    "four_gpus\|waiting\|no worker offers gpu: 4 \(largest: 1\)" \
+    "four_gpus\|waiting\|no worker offers gpu: 4 \(largest: 2\)" \
     <(sql "$state" "SELECT task, kind, detail FROM events WHERE run_id = $run")
 expect_grep "... and that no worker carries the label" \
     "tpu\|waiting\|no worker running noop carries label pool=tpu" \
     <(sql "$state" "SELECT task, kind, detail FROM events WHERE run_id = $run")
 "$weft" status "$run" --scheduler "$ep" >"$T/status.txt" 2>&1
 expect_grep "weft status shows why four_gpus waits" \
-    "four_gpus +noop +ready .*waiting: no worker offers gpu: 4 \(largest: 1\)" "$T/status.txt"
+    "four_gpus +noop +ready .*waiting: no worker offers gpu: 4 \(largest: 2\)" "$T/status.txt"
 expect_grep "... and why tpu waits" "waiting: no worker running noop carries label pool=tpu" \
     "$T/status.txt"
 "$weft" cancel "$run" --scheduler "$ep" >/dev/null
@@ -107,6 +123,11 @@ expect_grep "... saying what it wants" "bad label 'zone' \(KEY=VALUE" "$T/bad-la
 "$WEFT_BIN/weft-worker" --scheduler "$ep" --resource "Disk=3" >"$T/bad-res.txt" 2>&1
 expect "a worker refuses an upper-case resource name" 2 "$?"
 expect_grep "... naming it" "bad resource Disk=3" "$T/bad-res.txt"
+CUDA_VISIBLE_DEVICES=0 "$WEFT_BIN/weft-worker" --scheduler "$ep" --insecure --gpus 2 \
+    --work-dir "$T/work-twogpus" >"$T/bad-gpus.txt" 2>&1
+expect "a worker refuses --gpus that CUDA_VISIBLE_DEVICES contradicts" 1 "$?"
+expect_grep "... saying both" "--gpus 2, but CUDA_VISIBLE_DEVICES names 1 \(0\)" "$T/bad-gpus.txt"
+
 # A registration offering a malformed resource or label is refused, naming it.
 "$WEFT_BIN/weft-testpeer" "$ep" offer odd Disk=3 pool=a >"$T/reg1.txt"
 expect_grep "a worker offering an upper-case resource is refused" \
