@@ -159,6 +159,11 @@ int cmd_register(cli_opts *o);
 int cmd_status(cli_opts *o);
 int cmd_list(cli_opts *o);
 int cmd_workers(cli_opts *o);
+/* Prints a query's answer for people; returns an exit code. */
+typedef int (*cli_printer)(const json_t *j, const cli_opts *o);
+/* Opens the source, asks, and prints the answer (as JSON with --json). */
+int cli_show(const cli_opts *o, Weft__QueryKind kind, uint64_t run, const char *task,
+             cli_printer print);
 int cmd_logs(cli_opts *o);
 int cmd_run(cli_opts *o);
 int cmd_cancel(cli_opts *o);

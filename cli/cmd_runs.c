@@ -394,12 +394,8 @@ static int parse_run(const char *s, uint64_t *out)
     return 0;
 }
 
-/* Prints a query's answer for people; returns an exit code. */
-typedef int (*printer)(const json_t *j, const cli_opts *o);
-
-/* Opens the source, asks, and prints the answer (as JSON with --json). */
-static int show(const cli_opts *o, Weft__QueryKind kind, uint64_t run, const char *task,
-                printer print)
+int cli_show(const cli_opts *o, Weft__QueryKind kind, uint64_t run, const char *task,
+             cli_printer print)
 {
     source *s = NULL;
     int rc = source_open(o, &s);
@@ -562,12 +558,13 @@ int cmd_status(cli_opts *o)
     uint64_t run = 0;
     if (o->nargs > 1 || (o->nargs == 1 && parse_run(o->args[0], &run)))
         return EXIT_USAGE;
-    return show(o, WEFT__QUERY_KIND__QUERY_STATUS, run, NULL, run ? print_run : print_scheduler);
+    return cli_show(o, WEFT__QUERY_KIND__QUERY_STATUS, run, NULL,
+                    run ? print_run : print_scheduler);
 }
 
 int cmd_list(cli_opts *o)
 {
-    return show(o, WEFT__QUERY_KIND__QUERY_LIST, 0, NULL, print_runs);
+    return cli_show(o, WEFT__QUERY_KIND__QUERY_LIST, 0, NULL, print_runs);
 }
 
 int cmd_logs(cli_opts *o)
@@ -581,8 +578,8 @@ int cmd_logs(cli_opts *o)
         return EXIT_USAGE;
     if (o->follow)
         return cli_follow_logs(o, run, o->nargs == 2 ? o->args[1] : NULL);
-    return show(o, WEFT__QUERY_KIND__QUERY_LOGS, run, o->nargs == 2 ? o->args[1] : NULL,
-                print_logs);
+    return cli_show(o, WEFT__QUERY_KIND__QUERY_LOGS, run, o->nargs == 2 ? o->args[1] : NULL,
+                    print_logs);
 }
 
 int cmd_cancel(cli_opts *o)

@@ -37,20 +37,26 @@ static void extras(const json_t *w, char *buf, size_t n)
     json_t *v;
     buf[0] = '\0';
     json_object_foreach(json_object_get(w, "capacity"), name, v) {
+        if (off >= n)
+            return;
         if (!strcmp(name, "cpu") || !strcmp(name, "mem") || !strcmp(name, "gpu"))
             continue;
         char h[80];
-        off += (size_t)snprintf(buf + off, off < n ? n - off : 0, "%s%s %s", off ? ", " : "",
-                                name, held(w, name, h, sizeof h));
+        off += (size_t)snprintf(buf + off, n - off, "%s%s %s", off ? ", " : "", name,
+                                held(w, name, h, sizeof h));
     }
     size_t i;
-    json_array_foreach(json_object_get(w, "labels"), i, v)
-        off += (size_t)snprintf(buf + off, off < n ? n - off : 0, "%s%s", off ? ", " : "",
+    json_array_foreach(json_object_get(w, "labels"), i, v) {
+        if (off >= n)
+            return;
+        off += (size_t)snprintf(buf + off, n - off, "%s%s", off ? ", " : "",
                                 json_string_value(v));
+    }
 }
 
-static void print_workers(const json_t *ws)
+static int print_workers(const json_t *ws, const cli_opts *o)
 {
+    (void)o;
     printf("%-20s %-7s %-9s %-13s %-5s %-8s %s\n", "WORKER", "SLOTS", "CPU", "MEM", "GPU",
            "SEEN", "RESOURCES, LABELS");
     size_t i;
@@ -70,6 +76,7 @@ static void print_workers(const json_t *ws)
                held(w, "cpu", cpu, sizeof cpu), held(w, "mem", mem, sizeof mem),
                held(w, "gpu", gpu, sizeof gpu), seen, more);
     }
+    return EXIT_OK;
 }
 
 int cmd_workers(cli_opts *o)
@@ -78,21 +85,5 @@ int cmd_workers(cli_opts *o)
         fprintf(stderr, "weft: workers takes no arguments\n");
         return EXIT_USAGE;
     }
-    source *s = NULL;
-    int rc = source_open(o, &s);
-    if (rc)
-        return rc;
-    weft_err err = {0};
-    json_t *j = source_query(s, WEFT__QUERY_KIND__QUERY_WORKERS, 0, NULL, 0, &err);
-    if (!j)
-        rc = cli_exit_for(&err);
-    else if (o->json)
-        cli_print_json(j);
-    else {
-        cli_for_terminal(j);
-        print_workers(j);
-    }
-    json_decref(j);
-    source_close(&s);
-    return rc;
+    return cli_show(o, WEFT__QUERY_KIND__QUERY_WORKERS, 0, NULL, print_workers);
 }

@@ -95,7 +95,8 @@ void cc_place_task(const cc_place *p, dag_task *t)
     for (size_t i = 0; i < p->nlabels; i++)
         t->labels[t->nlabels++] = xasprintf("%s=%s", p->labels[i].key, p->labels[i].value);
     qsort(t->labels, t->nlabels, sizeof *t->labels, cmp_str);
-    /* type, then "name=amount" and "key=value" separated by a byte no name holds */
+    /* type, then "name=amount" and "key=value", each after a byte no name holds (resources
+     * and labels after different ones) */
     size_t len = strlen(t->type) + 1;
     for (size_t i = 0; i < t->nres; i++)
         len += strlen(t->res[i].name) + 23;
@@ -107,5 +108,5 @@ void cc_place_task(const cc_place *p, dag_task *t)
         o += (size_t)snprintf(t->place + o, len + 1 - o, "\x1f%s=%llu", t->res[i].name,
                               (unsigned long long)t->res[i].amount);
     for (size_t i = 0; i < t->nlabels; i++)
-        o += (size_t)snprintf(t->place + o, len + 1 - o, "\x1f%s", t->labels[i]);
+        o += (size_t)snprintf(t->place + o, len + 1 - o, "\x1e%s", t->labels[i]);
 }

@@ -19,6 +19,14 @@ static int may_run(const cworker *w, const dag_task *t)
     return 1;
 }
 
+static int any_may_run(const core *c, const dag_task *t)
+{
+    for (size_t k = 0; k < c->nworkers; k++)
+        if (may_run(c->workers[k], t))
+            return 1;
+    return 0;
+}
+
 /* The first label of t no worker running its type carries, or NULL. */
 static const char *missing_label(const core *c, const dag_task *t)
 {
@@ -49,6 +57,8 @@ int core_unplaceable(const core *c, const dag_task *t, char *why, size_t n)
         snprintf(why, n, "no worker runs task type '%s'", t->type);
     else if (label)
         snprintf(why, n, "no worker running %s carries label %s", t->type, label);
+    else if (!any_may_run(c, t))
+        snprintf(why, n, "no worker running %s carries all of its labels", t->type);
     else {
         /* The first resource beyond every worker that may run it, with the most any offers;
          * else no single worker offers them all together. */

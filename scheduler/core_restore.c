@@ -67,7 +67,8 @@ static int resend(cattempt *a, cworker *w, int64_t now, core_effects *fx)
 {
     char why[512];
     json_t *inputs;
-    if (!core_may_take(w, a->run->g->tasks[a->run->t[a->task].task].timeout_ms > 0) ||
+    const dag_task *t = &a->run->g->tasks[a->run->t[a->task].task];
+    if (!core_may_take(w, t->timeout_ms > 0) || !core_fits(w, t, 1) ||
         !(inputs = core_unit_inputs(a->run, a->task, why, sizeof why)))
         return -1;
     core_send_attempt(fx, FX_REDISPATCH, a, w, inputs, now, now);
@@ -102,8 +103,8 @@ void core_claim_orphans(core *c, cworker *w, const core_event *ev, core_effects 
         char why[300];
         if (ev->again)
             snprintf(why, sizeof why, "worker '%s' never got attempt %llu (dispatched to it "
-                     "before the scheduler restarted), and its slots are now busy", w->name,
-                     (unsigned long long)a->id);
+                     "before the scheduler restarted), and its slots or resources are now busy",
+                     w->name, (unsigned long long)a->id);
         else
             snprintf(why, sizeof why, "worker '%s' registered again, a new process, without "
                      "attempt %llu (dispatched to it before the scheduler restarted)", w->name,

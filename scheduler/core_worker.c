@@ -134,6 +134,9 @@ int core_untracked_ended(cworker *w, uint64_t id)
  * hold of it (its untracked ones were just reset: they hold slots only). */
 static void set_capacity(cworker *w, const core_event *ev)
 {
+    int same = w->ncap == ev->ncapacity;
+    for (size_t i = 0; same && i < w->ncap; i++)
+        same = !strcmp(w->cap[i].name, ev->capacity[i].name);
     drop_capacity(w);
     for (size_t i = 0; i < ev->ncapacity; i++)
         res_set(&w->cap, &w->ncap, ev->capacity[i].name, ev->capacity[i].amount);
@@ -146,6 +149,24 @@ static void set_capacity(cworker *w, const core_event *ev)
     void *v;
     while (u64map_next(w->running, &pos, &id, &v))
         hold(w, attempt_task(v), 1);
+    /* Stopped attempts' claims are per resource of the old capacity: kept when it is laid
+     * out alike, else they hold a slot only. */
+    size_t n = 0;
+    uint64_t *forget = xcalloc(u64map_count(w->untracked) + 1, sizeof *forget);
+    for (pos = 0; u64map_next(w->untracked, &pos, &id, &v);) {
+        if (v == core_unknown_claim)
+            continue;
+        if (!same) {
+            free(v);
+            forget[n++] = id;
+            continue;
+        }
+        for (size_t j = 0; j < w->ncap; j++)
+            w->used[j] += ((const uint64_t *)v)[j];
+    }
+    for (size_t i = 0; i < n; i++)
+        u64map_put(w->untracked, forget[i], core_unknown_claim);
+    free(forget);
 }
 
 static size_t busy(const cworker *w)
@@ -243,12 +264,21 @@ void core_on_worker_joined(core *c, const core_event *ev, core_effects *fx)
         c->workers[c->nworkers++] = w;
     }
     /* Attempts restored after a scheduler restart belong to the worker that reports them;
-     * attempts it reports that the core no longer waits for still occupy its slots. */
-    drop_untracked(w);
+     * attempts it reports that the core no longer waits for still occupy its slots, and
+     * a stopped one what it held (while the worker offers the same resources). */
+    u64map *old = w->untracked;
     w->untracked = u64map_new();
     for (size_t i = 0; i < ev->nrunning; i++)
-        if (ev->running[i] && !u64map_get(c->attempts, ev->running[i]))
-            u64map_put(w->untracked, ev->running[i], core_unknown_claim);
+        if (ev->running[i] && !u64map_get(c->attempts, ev->running[i])) {
+            void *claim = old ? u64map_del(old, ev->running[i]) : NULL;
+            u64map_put(w->untracked, ev->running[i], claim ? claim : core_unknown_claim);
+        }
+    if (old) {
+        u64map *rest = w->untracked;
+        w->untracked = old;
+        drop_untracked(w);
+        w->untracked = rest;
+    }
     set_capacity(w, ev);
     w->types = strmap_new();
     for (size_t i = 0; i < ev->ntypes; i++)

@@ -141,13 +141,19 @@ static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r,
     strmap_del(s->reregister_asked, reregister_key(NULL, r->name, key, sizeof key));
     strmap_del(s->reregister_asked, reregister_key(id, NULL, key, sizeof key));
     catalog_put_worker(s->cat, r->name, r->slots, r->types_json, "up", now);
-    res_amount *cap = xcalloc(r->n_capacity + 1, sizeof *cap);
+    res_amount *cap = xcalloc(r->n_capacity + 3, sizeof *cap);
+    size_t ncap = r->n_capacity;
     for (size_t i = 0; i < r->n_capacity; i++)
         cap[i] = (res_amount){r->capacity[i]->name, r->capacity[i]->amount};
+    if (!ncap) { /* a worker older than Register.capacity: its cores, memory and GPUs */
+        cap[ncap++] = (res_amount){"cpu", (uint64_t)r->cpu * 1000};
+        cap[ncap++] = (res_amount){"mem", r->mem};
+        cap[ncap++] = (res_amount){"gpu", r->gpu};
+    }
     core_event ev = {.kind = EV_WORKER_JOINED,
                      .now_us = now,
                      .capacity = cap,
-                     .ncapacity = r->n_capacity,
+                     .ncapacity = ncap,
                      .labels = r->labels,
                      .nlabels = r->n_labels,
                      .worker = r->name,

@@ -198,7 +198,9 @@ static void unset_secrets(const Weft__ExecRequest *rq, char *passed)
 /* Blobs of the outcome as the result's (borrowing them; caller frees *storage and the
  * array). */
 /* The attempt sees only its GPUs (none when it asked for none): CUDA_VISIBLE_DEVICES and
- * WEFT_GPUS are its list. Returns the executor's own CUDA_VISIBLE_DEVICES to restore. */
+ * WEFT_GPUS are its list. Returns the executor's own CUDA_VISIBLE_DEVICES to restore. The
+ * processes a task starts honour it; a plugin computing in the executor's own process sees
+ * the list its first CUDA initialisation read (CUDA reads it once). */
 static char *set_gpus(const Weft__ExecRequest *rq)
 {
     const char *old = getenv("CUDA_VISIBLE_DEVICES");
@@ -264,6 +266,8 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
         snprintf(run, sizeof run, "%llu", (unsigned long long)rq->run_id);
         snprintf(attempt, sizeof attempt, "%u", rq->attempt);
         checkpoint_note note = {ex, rq->attempt_id};
+        /* Before open() too: a plugin that initialises CUDA then sees only these. */
+        char *visible = set_gpus(rq);
         host_task t = {.type = type, .plugin = plugin, .inputs = inputs, .run = run,
                        .task = rq->task, .attempt = attempt, .workdir = rq->workdir,
                        .log_fd = logfd >= 0 ? logfd : 2,
@@ -285,13 +289,12 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
             struct rlimit old;
             int limited = limit_memory(rq->mem_bytes, &old);
             char *passed = set_secrets(rq);
-            char *visible = set_gpus(rq);
             host_run(&t, &out);
-            restore_gpus(visible);
             unset_secrets(rq, passed);
             if (limited)
                 setrlimit(RLIMIT_AS, &old);
         }
+        restore_gpus(visible);
     }
     json_decref(inputs);
     json_decref(checkpoint);

@@ -404,24 +404,26 @@ static void kill_step(uv_timer_t *t)
 }
 
 /* Gives job the GPUs it asked for among the worker's free ones (the scheduler never places
- * more than the worker offers); their names, comma-separated, into buf. */
-static void take_gpus(worker *w, running *job, char *buf, size_t n)
+ * more than the worker offers); their names, comma-separated, into buf. 0, or -1 when too
+ * few are free (it holds none then). */
+static int take_gpus(worker *w, running *job, char *buf, size_t n)
 {
     size_t off = 0;
     uint32_t got = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < w->ngpus && got < job->gpus; i++) {
+    for (size_t i = 0; i < w->ngpus && got < job->gpus && off < n; i++) {
         if (w->gpus_held & (UINT64_C(1) << i))
             continue;
         w->gpus_held |= UINT64_C(1) << i;
         job->gpu_mask |= UINT64_C(1) << i;
         got++;
-        off += (size_t)snprintf(buf + off, off < n ? n - off : 0, "%s%s", off ? "," : "",
-                                w->gpu_ids[i]);
+        off += (size_t)snprintf(buf + off, n - off, "%s%s", off ? "," : "", w->gpu_ids[i]);
     }
-    if (got < job->gpus)
-        log_warn("%s (attempt %llu) asked for %u GPUs; %u were free", job->task,
-                 (unsigned long long)job->attempt_id, job->gpus, got);
+    if (got == job->gpus && off < n)
+        return 0;
+    w->gpus_held &= ~job->gpu_mask;
+    job->gpu_mask = 0;
+    return -1;
 }
 
 /* Hands the slot's attempt to its executor. */
@@ -447,8 +449,14 @@ static void exec_start(slot *sl)
     rq.store = job->store;
     rq.inline_max = job->inline_max;
     rq.checkpoint_json = job->checkpoint_in;
-    char gpus[WORKER_GPUS_MAX * 16];
-    take_gpus(sl->w, job, gpus, sizeof gpus);
+    char gpus[4096];
+    if (take_gpus(sl->w, job, gpus, sizeof gpus) < 0) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "%u GPUs asked for, and fewer are free on worker %s",
+                 job->gpus, sl->w->name);
+        conclude(sl, 0, ERRC_TRANSIENT, msg, NULL, NULL, 0);
+        return;
+    }
     rq.gpus = gpus;
     Weft__Param *values, **vp = secrets_params(&job->secrets, &values);
     rq.secrets = vp;

@@ -70,6 +70,8 @@ static int set_gpus(worker *w, const worker_config *cfg, weft_err *err)
     uint64_t n = res_get(cfg->capacity, cfg->ncapacity, "gpu");
     if (cvd && *cvd && strcmp(cvd, "-1")) {
         for (const char *p = cvd; *p; p += strcspn(p, ","), p += *p == ',') {
+            if (strcspn(p, ",") == 0)
+                continue;
             xgrow(&w->gpu_ids, &w->capgpus, w->ngpus + 1, sizeof *w->gpu_ids);
             w->gpu_ids[w->ngpus++] = xstrndup(p, strcspn(p, ","));
         }
@@ -101,13 +103,18 @@ static int set_gpus(worker *w, const worker_config *cfg, weft_err *err)
 /* What the worker offers: the amounts given, its cores, memory and GPUs unless given. */
 static int set_capacity(worker *w, const worker_config *cfg, weft_err *err)
 {
+    int full = 0;
     for (size_t i = 0; i < cfg->ncapacity; i++)
-        res_set(&w->capacity, &w->ncapacity, cfg->capacity[i].name, cfg->capacity[i].amount);
+        full |= res_set(&w->capacity, &w->ncapacity, cfg->capacity[i].name,
+                        cfg->capacity[i].amount) < 0;
     if (!res_has_name(cfg->capacity, cfg->ncapacity, "cpu"))
-        res_set(&w->capacity, &w->ncapacity, "cpu",
-                1000 * (uint64_t)uv_available_parallelism());
+        full |= res_set(&w->capacity, &w->ncapacity, "cpu",
+                        1000 * (uint64_t)uv_available_parallelism()) < 0;
     if (!res_has_name(cfg->capacity, cfg->ncapacity, "mem"))
-        res_set(&w->capacity, &w->ncapacity, "mem", uv_get_total_memory());
+        full |= res_set(&w->capacity, &w->ncapacity, "mem", uv_get_total_memory()) < 0;
+    if (full || (w->ncapacity == RES_MAX && !res_has_name(w->capacity, w->ncapacity, "gpu")))
+        return err_set(err, WEFT_EINVAL, "at most %d resources with cpu, mem and gpu; "
+                       "--resource names %zu", RES_MAX, cfg->ncapacity);
     w->labels = xcalloc(cfg->nlabels + 1, sizeof *w->labels);
     for (size_t i = 0; i < cfg->nlabels; i++)
         w->labels[w->nlabels++] = xstrdup(cfg->labels[i]);

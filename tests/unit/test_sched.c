@@ -377,6 +377,49 @@ int test_placement(void)
     CHECK(!core_over_capacity(s.c, why, sizeof why));
     core_effects_free(&s.fx);
     core_destroy(&s.c);
+
+    /* An attempt stopped at its deadline keeps what it holds until its result comes, also
+     * when its worker registers again reporting it. */
+    g = compile(r,
+                "workflow: w\n"
+                "tasks:\n"
+                "  slow: { type: echo, timeout: 1s, resources: { mem: 1G } }\n",
+                &errors);
+    free(errors);
+    s = (sim){.c = core_new(1, 1), .now = 1000};
+    core_set_attempt_grace(s.c, 1000000);
+    ev = (core_event){.kind = EV_WORKER_JOINED, .now_us = s.now, .worker = "small",
+                      .slots = 8, .types = t, .ntypes = 1, .heartbeat_us = 100000000,
+                      .capacity = small_cap, .ncapacity = 2};
+    core_step(s.c, &ev, &s.fx);
+    submit(&s, g, 1);
+    a = first_dispatch(&s, NULL);
+    core_effects_clear(&s.fx);
+    s.now += 3000000; /* past its timeout and the grace: stopped */
+    core_event tick = {.kind = EV_TICK, .now_us = s.now};
+    core_step(s.c, &tick, &s.fx);
+    CHECK(count_fx(&s, FX_STOP_ATTEMPT, -1) == 1);
+    core_effects_clear(&s.fx);
+    ev.now_us = s.now;
+    ev.running = &a;
+    ev.nrunning = 1;
+    ev.again = 1;
+    core_step(s.c, &ev, &s.fx);
+    json_t *ws = core_workers_json(s.c);
+    CHECK(json_integer_value(json_object_get(json_object_get(json_array_get(ws, 0), "used"),
+                                             "mem")) == 1 << 30);
+    json_decref(ws);
+    core_effects_clear(&s.fx);
+    /* Its result, from its worker, frees it. */
+    core_event res = {.kind = EV_RESULT, .now_us = s.now, .attempt_id = a, .ok = 1,
+                      .worker = "small"};
+    core_step(s.c, &res, &s.fx);
+    ws = core_workers_json(s.c);
+    CHECK(json_integer_value(json_object_get(json_object_get(json_array_get(ws, 0), "used"),
+                                             "mem")) == 0);
+    json_decref(ws);
+    core_effects_free(&s.fx);
+    core_destroy(&s.c);
     typereg_destroy(&r);
     return fails;
 }
