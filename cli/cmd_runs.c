@@ -325,8 +325,15 @@ int cli_submit(source *s, const cli_opts *o, const char *path, const Weft__Submi
         return cli_exit_for(&err);
     rc = reply->reply->code ? cli_refused(reply->reply) : EXIT_OK;
     *run = reply->reply->run_id;
+    json_t *said = rc ? NULL : json_loads(reply->reply->json, 0, NULL), *w;
+    size_t i;
+    json_array_foreach(json_object_get(said, "warnings"), i, w)
+        fprintf(stderr, "weft: warning: run %llu %s (it waits until such a worker joins)\n",
+                (unsigned long long)*run, json_string_value(w));
     if (answer)
-        *answer = rc ? NULL : json_loads(reply->reply->json, 0, NULL);
+        *answer = said;
+    else
+        json_decref(said);
     weft__envelope__free_unpacked(reply, NULL);
     return rc;
 }

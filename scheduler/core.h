@@ -210,6 +210,10 @@ json_t *core_run_waiting(const core *c, uint64_t run_id);
  * core waits for), untracked (stopped, still running), capacity and used ({name: amount},
  * cpu in cores), labels, types, last_seen_us. New reference. */
 json_t *core_workers_json(const core *c);
+/* For each task of active run run_id that no worker registered now could ever run (type,
+ * labels, total capacity): {task name: why}; empty while no worker is registered. New
+ * reference. */
+json_t *core_run_unplaceable(const core *c, uint64_t run_id);
 /* 1 (why says which) when a worker's attempts hold more of a resource than it offers. */
 int core_over_capacity(const core *c, char *why, size_t n);
 /* Whether the run is still going. */

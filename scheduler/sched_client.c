@@ -209,6 +209,30 @@ void sched_reply_compile_errors(sched *s, const zmq_msg_t *id, const ingest_ctx 
     json_decref(j);
 }
 
+/* The tasks of a new run no registered worker could ever run: each an "unplaceable" event,
+ * and the submit's answer {"warnings": ["task 'x': why", ...]} (malloc'd), or NULL. */
+static char *unplaceable_warnings(sched *s, int64_t run, int64_t now)
+{
+    json_t *bad = core_run_unplaceable(s->core, (uint64_t)run), *v;
+    const char *name;
+    char *text = NULL;
+    if (json_object_size(bad)) {
+        json_t *list = json_array();
+        json_object_foreach(bad, name, v) {
+            catalog_event(s->cat, run, name, "unplaceable", json_string_value(v), now);
+            json_array_append_new(list, json_sprintf("task '%s': %s", name,
+                                                     json_string_value(v)));
+        }
+        log_warn("run %lld: %zu tasks no registered worker could run", (long long)run,
+                 json_array_size(list));
+        json_t *answer = json_pack("{s:o}", "warnings", list);
+        text = json_dumps(answer, JSON_COMPACT);
+        json_decref(answer);
+    }
+    json_decref(bad);
+    return text;
+}
+
 void sched_on_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                      const Weft__SubmitRequest *rq)
 {
@@ -286,12 +310,14 @@ void sched_on_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer,
             sched_reply(s, id, WEFT_EDB, "the catalogue refused the run (see the scheduler "
                         "log)", NULL, 0);
         } else {
-            sched_remember_answer(s, peer, rq->idempotency_key, "submit", NULL, (uint64_t)run,
+            char *warn = unplaceable_warnings(s, run, now);
+            sched_remember_answer(s, peer, rq->idempotency_key, "submit", warn, (uint64_t)run,
                                   now);
             if (rq->wait_ms)
                 sched_wait_for_run(s, id, (uint64_t)run, rq->wait_ms, now);
             else
-                sched_reply(s, id, 0, NULL, NULL, (uint64_t)run);
+                sched_reply(s, id, 0, NULL, warn, (uint64_t)run);
+            free(warn);
         }
     }
     dag_free(g);

@@ -57,6 +57,7 @@ YAML
 done
 "$weft" submit "$T/place.yaml" --scheduler "$ep" --wait --timeout 60s >"$T/out.txt" 2>&1
 expect "the run succeeds" 0 $?
+if grep -q warning "$T/out.txt"; then fail "a run every task of which fits was warned about"; else ok "no warning when every task fits some worker"; fi
 on() { sql "$state" "SELECT group_concat(DISTINCT a.worker) FROM attempts a JOIN tasks t
                      ON t.run_id = a.run_id AND t.idx = a.idx AND t.elem = a.elem
                      WHERE t.name = '$1'"; }
@@ -95,7 +96,14 @@ tasks:
   four_gpus: { type: noop, resources: { gpu: 4 } }
   tpu: { type: noop, labels: { pool: tpu } }
 YAML
-run=$("$weft" submit "$T/never.yaml" --scheduler "$ep" --json | sed -n 's/.*"run": \([0-9]*\).*/\1/p')
+run=$("$weft" submit "$T/never.yaml" --scheduler "$ep" --json 2>"$T/never.err" |
+    sed -n 's/.*"run": \([0-9]*\).*/\1/p')
+expect_grep "the submit warns that no registered worker could run four_gpus" \
+    "warning: run $run task 'four_gpus': no worker offers gpu: 4 \(largest: 2\)" "$T/never.err"
+expect_grep "... nor tpu" "warning: run $run task 'tpu': no worker running noop carries label pool=tpu" \
+    "$T/never.err"
+expect "... and records it" 2 \
+    "$(sql "$state" "SELECT count(*) FROM events WHERE run_id = $run AND kind = 'unplaceable'")"
 for _ in $(seq 100); do
     [ "$(sql "$state" "SELECT count(*) FROM events WHERE run_id = $run AND kind = 'waiting'")" -ge 2 ] && break
     sleep 0.1
