@@ -84,29 +84,32 @@ char *res_format(const char *name, uint64_t amount, char *buf, size_t n)
     return buf;
 }
 
+size_t res_index(const res_amount *v, size_t n, const char *name)
+{
+    size_t i = 0;
+    while (i < n && strcmp(v[i].name, name))
+        i++;
+    return i;
+}
+
 uint64_t res_get(const res_amount *v, size_t n, const char *name)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(v[i].name, name))
-            return v[i].amount;
-    return 0;
+    size_t i = res_index(v, n, name);
+    return i < n ? v[i].amount : 0;
 }
 
 int res_has_name(const res_amount *v, size_t n, const char *name)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(v[i].name, name))
-            return 1;
-    return 0;
+    return res_index(v, n, name) < n;
 }
 
 int res_set(res_amount **v, size_t *n, const char *name, uint64_t amount)
 {
-    for (size_t i = 0; i < *n; i++)
-        if (!strcmp((*v)[i].name, name)) {
-            (*v)[i].amount = amount;
-            return 0;
-        }
+    size_t i = res_index(*v, *n, name);
+    if (i < *n) {
+        (*v)[i].amount = amount;
+        return 0;
+    }
     if (*n >= RES_MAX)
         return -1;
     *v = xrealloc(*v, (*n + 1) * sizeof **v);
@@ -136,7 +139,7 @@ int res_label_ok(const char *label)
 {
     const char *eq = strchr(label, '=');
     if (!eq || (size_t)(eq - label) >= RES_NAME_MAX || strlen(eq + 1) == 0 ||
-        strlen(eq + 1) >= 64)
+        strlen(eq + 1) >= RES_VALUE_MAX)
         return WEFT_EINVAL;
     char key[RES_NAME_MAX];
     memcpy(key, label, (size_t)(eq - label));

@@ -14,6 +14,7 @@
 #define RES_MAX 16       /* resources a task asks for, or a worker offers */
 #define RES_NAME_MAX 64
 #define RES_LABELS_MAX 16
+#define RES_VALUE_MAX 64  /* bytes of a label's value, its NUL included */
 #define RES_LABEL_MAX 128 /* bytes of "key=value" */
 #define RES_CPU_MAX 4096  /* cores */
 
@@ -30,6 +31,8 @@ int res_name_ok(const char *name);
 int res_parse(const char *name, const char *text, uint64_t *out);
 /* Formats an amount of name as a workflow writes it ("0.5", "1G", "4") into buf. */
 char *res_format(const char *name, uint64_t amount, char *buf, size_t n);
+/* The index of name in v[0..n-1], or n when absent. */
+size_t res_index(const res_amount *v, size_t n, const char *name);
 /* The amount of name in v[0..n-1], 0 when absent. */
 uint64_t res_get(const res_amount *v, size_t n, const char *name);
 /* 1 when name is in v[0..n-1] (with any amount, 0 included). */

@@ -52,7 +52,7 @@ void cc_compile_labels(cc *c, const ynode *n, cc_place *p)
             continue;
         char label[RES_LABEL_MAX];
         snprintf(label, sizeof label, "%s=%s", k->text, v->text);
-        if (strlen(k->text) >= RES_NAME_MAX || strlen(v->text) >= 64 ||
+        if (strlen(k->text) >= RES_NAME_MAX || strlen(v->text) >= RES_VALUE_MAX ||
             res_label_ok(label) < 0) {
             diag_add(c->d, k->line, k->col, "'labels': '%s: %s' is not a label (a lowercase "
                      "name, and a value of 1 to 63 characters without spaces)", k->text,

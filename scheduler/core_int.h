@@ -246,8 +246,10 @@ cworker *core_find_worker(const core *c, const char *name, size_t *index);
 /* Its slots not occupied: an attempt given now starts at once (credits beyond these are
  * its queue). */
 uint32_t core_free_slots(const cworker *w);
-/* Whether an attempt of t fits w: w runs t's type, carries t's labels, and its capacity,
- * less what its attempts hold (only its total capacity when !now), covers t's resources. */
+/* Whether w runs t's type and carries t's labels (capacity aside). */
+int core_may_run(const cworker *w, const dag_task *t);
+/* Whether an attempt of t fits w: core_may_run, and w's capacity, less what its attempts
+ * hold (only its total capacity when !now), covers t's resources. */
 int core_fits(const cworker *w, const dag_task *t, int now);
 /* core_place.c: why no connected worker could ever run t (its type, labels, or total
  * capacity), in why; 0 when some could (it may be busy). */

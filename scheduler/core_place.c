@@ -8,21 +8,10 @@
 
 #define WAIT_SAY_US 5000000 /* ready this long before its wait is said */
 
-/* Whether w runs t's type and carries its labels (capacity aside). */
-static int may_run(const cworker *w, const dag_task *t)
-{
-    if (!strmap_get(w->types, t->type))
-        return 0;
-    for (size_t i = 0; i < t->nlabels; i++)
-        if (!res_has_label(w->labels, w->nlabels, t->labels[i]))
-            return 0;
-    return 1;
-}
-
 static int any_may_run(const core *c, const dag_task *t)
 {
     for (size_t k = 0; k < c->nworkers; k++)
-        if (may_run(c->workers[k], t))
+        if (core_may_run(c->workers[k], t))
             return 1;
     return 0;
 }
@@ -65,7 +54,7 @@ int core_unplaceable(const core *c, const dag_task *t, char *why, size_t n)
         for (size_t i = 0; i < t->nres; i++) {
             uint64_t most = 0;
             for (size_t k = 0; k < c->nworkers; k++)
-                if (may_run(c->workers[k], t)) {
+                if (core_may_run(c->workers[k], t)) {
                     const cworker *w = c->workers[k];
                     uint64_t has = res_get(w->cap, w->ncap, t->res[i].name);
                     most = has > most ? has : most;

@@ -49,34 +49,48 @@ static const dag_task *attempt_task(const cattempt *a)
     return &a->run->g->tasks[a->run->t[a->task].task];
 }
 
-static size_t cap_index(const cworker *w, const char *name)
+/* What an attempt of t holds of w's capacity, per entry of w->cap (ncap of them). A
+ * resource w does not offer is not counted: nothing needing it was placed there. */
+static void claim_of(const cworker *w, const dag_task *t, uint64_t *claim)
 {
-    size_t j = 0;
-    while (j < w->ncap && strcmp(w->cap[j].name, name))
-        j++;
-    return j;
-}
-
-/* Adds (sign 1) or takes back (-1) what an attempt of t holds on w. A resource w does not
- * offer is not counted: nothing needing it was placed there. */
-static void hold(cworker *w, const dag_task *t, int sign)
-{
+    memset(claim, 0, w->ncap * sizeof *claim);
     for (size_t i = 0; i < t->nres; i++) {
-        size_t j = cap_index(w, t->res[i].name);
+        size_t j = res_index(w->cap, w->ncap, t->res[i].name);
         if (j < w->ncap)
-            w->used[j] += sign > 0 ? t->res[i].amount : -t->res[i].amount;
+            claim[j] = t->res[i].amount;
     }
 }
 
-int core_fits(const cworker *w, const dag_task *t, int now)
+/* Adds (sign 1) or takes back (-1) a claim to what w's attempts hold. */
+static void add_claim(cworker *w, const uint64_t *claim, int sign)
+{
+    for (size_t j = 0; j < w->ncap; j++)
+        w->used[j] += sign > 0 ? claim[j] : -claim[j];
+}
+
+static void hold(cworker *w, const dag_task *t, int sign)
+{
+    uint64_t claim[RES_MAX];
+    claim_of(w, t, claim);
+    add_claim(w, claim, sign);
+}
+
+int core_may_run(const cworker *w, const dag_task *t)
 {
     if (!strmap_get(w->types, t->type))
         return 0;
     for (size_t i = 0; i < t->nlabels; i++)
         if (!res_has_label(w->labels, w->nlabels, t->labels[i]))
             return 0;
+    return 1;
+}
+
+int core_fits(const cworker *w, const dag_task *t, int now)
+{
+    if (!core_may_run(w, t))
+        return 0;
     for (size_t i = 0; i < t->nres; i++) {
-        size_t j = cap_index(w, t->res[i].name);
+        size_t j = res_index(w->cap, w->ncap, t->res[i].name);
         uint64_t want = t->res[i].amount;
         if (j == w->ncap || want > w->cap[j].amount ||
             (now && w->used[j] > w->cap[j].amount - want))
@@ -102,15 +116,9 @@ void core_worker_give_back(cworker *w, cattempt *a)
 
 void core_untrack(cworker *w, const cattempt *a)
 {
-    const dag_task *t = attempt_task(a);
     uint64_t *claim = xcalloc(w->ncap + 1, sizeof *claim);
-    for (size_t i = 0; i < t->nres; i++) {
-        size_t j = cap_index(w, t->res[i].name);
-        if (j < w->ncap)
-            claim[j] = t->res[i].amount;
-    }
-    for (size_t j = 0; j < w->ncap; j++)
-        w->used[j] += claim[j];
+    claim_of(w, attempt_task(a), claim);
+    add_claim(w, claim, 1);
     void *old = u64map_put(w->untracked, a->id, claim);
     if (old && old != core_unknown_claim)
         free(old);
@@ -122,8 +130,7 @@ int core_untracked_ended(cworker *w, uint64_t id)
     if (!claim)
         return 0;
     if (claim != core_unknown_claim) {
-        for (size_t j = 0; j < w->ncap; j++)
-            w->used[j] -= claim[j];
+        add_claim(w, claim, -1);
         free(claim);
     }
     core_refresh_credits(w);
@@ -161,8 +168,7 @@ static void set_capacity(cworker *w, const core_event *ev)
             forget[n++] = id;
             continue;
         }
-        for (size_t j = 0; j < w->ncap; j++)
-            w->used[j] += ((const uint64_t *)v)[j];
+        add_claim(w, v, 1);
     }
     for (size_t i = 0; i < n; i++)
         u64map_put(w->untracked, forget[i], core_unknown_claim);
