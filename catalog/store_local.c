@@ -152,22 +152,10 @@ static int same_seen(const blob_seen *a, const blob_seen *b)
            a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
 }
 
-static void forget_verified(store *s)
-{
-    if (!s->verified)
-        return;
-    size_t pos = 0;
-    const char *k;
-    void *v;
-    while (strmap_next(s->verified, &pos, &k, &v))
-        free(v);
-    strmap_destroy(&s->verified);
-}
-
 static void remember_verified(store *s, const char *hex, const struct stat *st)
 {
     if (s->verified && strmap_count(s->verified) >= VERIFIED_MAX)
-        forget_verified(s);
+        strmap_destroy_free(&s->verified);
     if (!s->verified)
         s->verified = strmap_new();
     blob_seen *b = xmalloc(sizeof *b);
@@ -299,7 +287,7 @@ static int local_remove(store *s, const store_entry *e, int *kept, weft_err *err
 
 static void local_close(store *s)
 {
-    forget_verified(s);
+    strmap_destroy_free(&s->verified);
     free(s->id);
     free(s->location);
     free(s->root);

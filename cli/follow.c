@@ -150,12 +150,7 @@ static int on_event(const json_t *e, progress *p, int *failed)
 
 static void progress_free(progress *p)
 {
-    size_t pos = 0;
-    const char *k;
-    void *v;
-    while (strmap_next(p->maps, &pos, &k, &v))
-        free(v);
-    strmap_destroy(&p->maps);
+    strmap_destroy_free(&p->maps);
     strmap_destroy(&p->names);
 }
 

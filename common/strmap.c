@@ -51,6 +51,16 @@ void strmap_destroy(strmap **mp)
     *mp = NULL;
 }
 
+void strmap_destroy_free(strmap **mp)
+{
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (mp && *mp && strmap_next(*mp, &pos, &k, &v))
+        free(v);
+    strmap_destroy(mp);
+}
+
 static struct slot *find(const strmap *m, const char *key)
 {
     size_t mask = m->cap - 1;

@@ -12,6 +12,8 @@ typedef struct strmap strmap;
 strmap *strmap_new(void);
 /* Frees the map and its key copies, not the values. Accepts NULL; sets *mp to NULL. */
 void strmap_destroy(strmap **mp);
+/* strmap_destroy, after free() of every value (a map that owns malloc'd values). */
+void strmap_destroy_free(strmap **mp);
 /* Inserts or replaces. Returns the previous value for key, or NULL. */
 void *strmap_put(strmap *m, const char *key, void *value);
 void *strmap_get(const strmap *m, const char *key);

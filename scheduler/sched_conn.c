@@ -267,9 +267,6 @@ void sched_conns_free(sched *s)
         free(c->user);
         free(c);
     }
-    pos = 0;
-    while (s->wnames && strmap_next(s->wnames, &pos, &k, &v))
-        free(v);
     strmap_destroy(&s->wconns);
-    strmap_destroy(&s->wnames);
+    strmap_destroy_free(&s->wnames);
 }

@@ -260,12 +260,5 @@ void sched_on_upload(sched *s, const zmq_msg_t *id, const auth_peer *peer,
 
 void sched_uploads_free(sched *s)
 {
-    if (!s->uploads)
-        return;
-    size_t pos = 0;
-    const char *k;
-    void *v;
-    while (strmap_next(s->uploads, &pos, &k, &v))
-        free(v);
-    strmap_destroy(&s->uploads);
+    strmap_destroy_free(&s->uploads);
 }

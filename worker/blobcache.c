@@ -88,14 +88,10 @@ void bcache_close(bcache **cp)
     bcache *c = cp ? *cp : NULL;
     if (!c)
         return;
-    size_t pos = 0;
-    const char *k;
-    void *v;
-    while (strmap_next(c->entries, &pos, &k, &v))
-        free(v);
-    strmap_destroy(&c->entries);
+    strmap_destroy_free(&c->entries);
     uint64_t a;
-    pos = 0;
+    size_t pos = 0;
+    void *v;
     while (u64map_next(c->held, &pos, &a, &v)) {
         holding *h = v;
         for (size_t i = 0; i < h->n; i++)

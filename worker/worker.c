@@ -423,12 +423,7 @@ void worker_destroy(worker **wp)
     uv_loop_close(&w->loop);
     if (w->zctx)
         zmq_ctx_term(w->zctx);
-    size_t pos = 0;
-    const char *k;
-    void *v;
-    while (w->type_plugin && strmap_next(w->type_plugin, &pos, &k, &v))
-        free(v);
-    strmap_destroy(&w->type_plugin);
+    strmap_destroy_free(&w->type_plugin);
     for (size_t i = 0; i < w->nrecent; i++)
         free(w->recent[i].data);
     free(w->recent);
