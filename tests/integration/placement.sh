@@ -88,6 +88,9 @@ expect_grep "the table shows what gpu holds of what it offers" \
 "$weft" workers --state "$state" >"$T/workers-local.txt" 2>&1
 expect "weft workers without a scheduler fails (usage)" 2 "$?"
 expect_grep "... saying it needs one" "not available without a scheduler" "$T/workers-local.txt"
+"$weft" workers gpu --scheduler "$ep" >"$T/workers-arg.txt" 2>&1
+expect "weft workers refuses an argument" 2 "$?"
+expect_grep "... saying it takes none" "workers takes no arguments" "$T/workers-arg.txt"
 
 # A task no connected worker could run says why, in weft status and in the run's events.
 cat >"$T/never.yaml" <<'YAML'
