@@ -44,7 +44,8 @@ static const char *const stmt_sql[ST__COUNT] = {
                         "retry_due_us = NULL WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
     [ST_TASK_INPUTS] = "SELECT inputs FROM tasks WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
     [ST_FINISH_ATTEMPT] = "UPDATE attempts SET state = ?2, error_class = ?3, error = ?4, "
-                          "started_us = ?5, finished_us = ?6 WHERE id = ?1",
+                          "started_us = ?5, finished_us = ?6, peak_mem_bytes = ?7, "
+                          "cpu_us = ?8 WHERE id = ?1",
     [ST_SAVE_CHECKPOINT] = "UPDATE attempts SET checkpoint = ?2 WHERE id = ?1",
     [ST_LAST_CHECKPOINT] = "SELECT checkpoint FROM attempts WHERE run_id = ?1 AND idx = ?2 "
                            "AND elem = ?3 AND checkpoint IS NOT NULL ORDER BY number DESC "
@@ -325,18 +326,21 @@ int catalog_start_attempt(catalog *c, const catalog_attempt *a, int64_t now_us)
     return catalog_event(c, a->run, a->task_name, "dispatched", detail, now_us);
 }
 
-int catalog_finish_attempt(catalog *c, uint64_t id, const char *state, const char *error_class,
-                           const char *error, int64_t started_us, int64_t finished_us)
+int catalog_finish_attempt(catalog *c, const catalog_attempt_end *a)
 {
     sqlite3_stmt *s = cat_stmt(c, ST_FINISH_ATTEMPT);
     if (!s)
         return WEFT_EDB;
-    sqlite3_bind_int64(s, 1, (int64_t)id);
-    cat_bind_text(s, 2, state);
-    cat_bind_text(s, 3, error_class);
-    cat_bind_text(s, 4, error);
-    cat_bind_time(s, 5, started_us);
-    cat_bind_time(s, 6, finished_us);
+    sqlite3_bind_int64(s, 1, (int64_t)a->id);
+    cat_bind_text(s, 2, a->state);
+    cat_bind_text(s, 3, a->error_class);
+    cat_bind_text(s, 4, a->error);
+    cat_bind_time(s, 5, a->started_us);
+    cat_bind_time(s, 6, a->finished_us);
+    if (a->peak_mem_bytes || a->cpu_us) { /* else not measured: NULL */
+        sqlite3_bind_int64(s, 7, (int64_t)a->peak_mem_bytes);
+        sqlite3_bind_int64(s, 8, (int64_t)a->cpu_us);
+    }
     return cat_done(c, s, "finish attempt");
 }
 

@@ -27,7 +27,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 17
+#define CATALOG_SCHEMA_VERSION 18
 
 enum {
     CATALOG_READONLY = 1,    /* an existing database, for queries only */
@@ -117,10 +117,16 @@ typedef struct catalog_attempt {
     int64_t ready_us;   /* when the task became ready, when that was not recorded (0) */
 } catalog_attempt;
 int catalog_start_attempt(catalog *c, const catalog_attempt *a, int64_t now_us);
-/* Records an attempt's end. state is "succeeded", "failed" or "stale" (a result nobody
- * waited for, kept for the record). */
-int catalog_finish_attempt(catalog *c, uint64_t id, const char *state, const char *error_class,
-                           const char *error, int64_t started_us, int64_t finished_us);
+/* An attempt's end. state is "succeeded", "failed" or "stale" (a result nobody waited for,
+ * kept for the record). */
+typedef struct catalog_attempt_end {
+    uint64_t id;
+    const char *state;
+    const char *error_class, *error; /* failures */
+    int64_t started_us, finished_us;
+    uint64_t peak_mem_bytes, cpu_us; /* what it used; 0 peak: not measured (NULL) */
+} catalog_attempt_end;
+int catalog_finish_attempt(catalog *c, const catalog_attempt_end *a);
 /* Records the last checkpoint (an artifact reference, JSON) attempt id saved. */
 int catalog_save_checkpoint(catalog *c, uint64_t id, const char *ref_json);
 /* The checkpoint attempt a (about to be dispatched) resumes from, malloc'd, or NULL: the

@@ -197,7 +197,12 @@ static const char *const migrations[] = {
      * the scheduler drops entries up to an id. */
     "CREATE TABLE blob_journal ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT, hash TEXT NOT NULL, data BLOB NOT NULL);",
+    /* 18: what an attempt used: its peak memory and CPU time (NULL: not measured). */
+    "ALTER TABLE attempts ADD COLUMN peak_mem_bytes INTEGER;"
+    "ALTER TABLE attempts ADD COLUMN cpu_us INTEGER;",
 };
+_Static_assert(sizeof migrations / sizeof migrations[0] == CATALOG_SCHEMA_VERSION,
+               "CATALOG_SCHEMA_VERSION is the number of migrations");
 
 
 int cat_exec(catalog *c, const char *sql)

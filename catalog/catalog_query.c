@@ -225,7 +225,8 @@ json_t *catalog_query_run_row(catalog *c, int64_t run, weft_err *err)
     "AS source, source_run, source_task FROM tasks "
 /* An attempt as an answer shows it; nest_tasks also reads its idx and elem. */
 #define ATTEMPT_FIELDS \
-    "id, number, worker, state, error_class, error, dispatched_us, started_us, finished_us "
+    "id, number, worker, state, error_class, error, dispatched_us, started_us, finished_us, " \
+    "peak_mem_bytes, cpu_us "
 
 static const char *const TASK_ROWS = LISTED_ELEMENTS TASK_COLUMNS
     "WHERE run_id = ?1 AND (elem < 0 OR ?2 = 0 OR (idx, elem) IN listed) "

@@ -157,6 +157,21 @@ static char *span(json_int_t from_us, json_int_t to_us, char *buf, size_t n)
     return buf;
 }
 
+/* What the last attempt of task t used: its CPU time and peak memory ("-" when not
+ * measured), into cpu and mem. */
+static void last_usage(const json_t *t, char *cpu, size_t ncpu, char *mem, size_t nmem)
+{
+    const json_t *list = json_object_get(t, "attempt_list");
+    const json_t *a = json_array_get(list, json_array_size(list) - 1);
+    snprintf(cpu, ncpu, "-");
+    snprintf(mem, nmem, "-");
+    if (!json_is_integer(json_object_get(a, "cpu_us")))
+        return;
+    units_format_ms(geti(a, "cpu_us") / 1000, cpu, ncpu);
+    if (geti(a, "peak_mem_bytes"))
+        units_format_bytes((uint64_t)geti(a, "peak_mem_bytes"), mem, nmem);
+}
+
 /* Elements of a mapped task the run summary names: neither succeeded nor waiting. */
 static int element_notable(const char *state)
 {
@@ -462,8 +477,8 @@ static int print_run(const json_t *r, const cli_opts *o)
         char labels[512];
         printf("labels: %s\n", labels_text(json_object_get(r, "labels"), labels, sizeof labels));
     }
-    printf("%-24s %-12s %-11s %8s %9s  %s\n", "TASK", "TYPE", "STATE", "ATTEMPTS", "DURATION",
-           "WORKER / ERROR");
+    printf("%-24s %-12s %-11s %8s %9s %7s %10s  %s\n", "TASK", "TYPE", "STATE", "ATTEMPTS",
+           "DURATION", "CPU", "PEAK MEM", "WORKER / ERROR");
     size_t i;
     json_t *t;
     json_array_foreach(json_object_get(r, "tasks"), i, t)
@@ -482,12 +497,14 @@ static int print_run(const json_t *r, const cli_opts *o)
                                             cli_str(t, "name"));
         if (why && !elems)
             snprintf(summary, sizeof summary, "waiting: %s", json_string_value(why));
-        printf("%-24s %-12s %s%-11s%s %8lld %9s  %s\n", cli_str(t, "name"), cli_str(t, "type"),
-               cli_paint(cli_str(t, "state")), cli_str(t, "state"), cli_reset(),
-               (long long)attempts,
+        char cpu[32], mem[32];
+        last_usage(t, cpu, sizeof cpu, mem, sizeof mem);
+        printf("%-24s %-12s %s%-11s%s %8lld %9s %7s %10s  %s\n", cli_str(t, "name"),
+               cli_str(t, "type"), cli_paint(cli_str(t, "state")), cli_str(t, "state"),
+               cli_reset(), (long long)attempts,
                span(geti(t, elems ? "ready_us" : "started_us"), geti(t, "finished_us"), dur,
                     sizeof dur),
-               *err ? err : *summary ? summary : cli_str(t, "worker"));
+               cpu, mem, *err ? err : *summary ? summary : cli_str(t, "worker"));
         if (elems && *err)
             printf("%-24s %s\n", "", summary);
         if (elems)

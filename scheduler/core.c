@@ -626,6 +626,8 @@ void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
     e->message = ok ? NULL : xstrdup(msg ? msg : "");
     e->started_us = ev ? ev->started_us : 0;
     e->finished_us = ev ? ev->finished_us : 0;
+    e->peak_mem_bytes = ev ? ev->peak_mem_bytes : 0;
+    e->cpu_us = ev ? ev->cpu_us : 0;
     e->due_us = a->dispatched_us;
     crun *r = a->run;
     int task = a->task;

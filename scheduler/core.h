@@ -112,6 +112,7 @@ typedef struct core_event {
     int64_t started_us;       /* EV_RESULT: when the worker started and ended the attempt;
                                  EV_RUN_RESTORED: when the run was created */
     int64_t finished_us;
+    uint64_t peak_mem_bytes, cpu_us; /* EV_RESULT: what the attempt used (0: not measured) */
     const core_task_snapshot *snapshot; /* EV_RUN_RESTORED: one per task of dag */
     int task;                 /* EV_LOOKUP */
     int elem;                 /* EV_LOOKUP: the element of a mapped task, or -1 */
@@ -137,7 +138,8 @@ enum core_fx_kind {
                        its worker (the scheduler restarted between committing and sending
                        it): sent again, same id */
     FX_ATTEMPT_END, /* attempt_id, run_id, task, attempt_no, ok, errclass, message;
-                       started_us and finished_us from the worker (0 when it never said);
+                       started_us and finished_us from the worker (0 when it never said),
+                       peak_mem_bytes and cpu_us what it used;
                        due_us: when it was dispatched (0: restored after a restart) */
     FX_STALE,       /* attempt_id: a result nobody waits for; recorded, ignored */
     FX_RUN_STATE,   /* run_id, state, message */
@@ -175,6 +177,7 @@ typedef struct core_effect {
     char *source_task;
     int64_t due_us;
     int64_t started_us, finished_us;
+    uint64_t peak_mem_bytes, cpu_us;
 } core_effect;
 
 typedef struct core_effects {

@@ -343,6 +343,8 @@ static void on_result(sched *s, const zmq_msg_t *id, const char *user, const Wef
                                                   : r->message,
                      .outputs = outputs,
                      .started_us = r->started_us,
+                     .peak_mem_bytes = r->peak_mem_bytes,
+                     .cpu_us = r->cpu_us,
                      .finished_us = r->finished_us,
                      .log_tail = tail_text};
     if (r->ok && !json_is_object(outputs))

@@ -172,6 +172,7 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int res
     d.timeout_ms = (uint64_t)t->timeout_ms;
     d.mem_bytes = t->mem;
     d.gpus = (uint32_t)res_get(t->res, t->nres, "gpu");
+    d.cpu_milli = (uint32_t)res_get(t->res, t->nres, "cpu");
     d.store = s->store->location;
     d.inline_max = sched_journal_inline_max(s);
     if (s->store->id)
@@ -217,9 +218,11 @@ void sched_apply_effects(sched *s, int64_t now)
             if (e->due_us && e->started_us)
                 histo_observe(&s->dispatch_latency, (double)(e->started_us - e->due_us) / 1e6);
             sched_blob_forget(s, e->attempt_id);
-            catalog_finish_attempt(s->cat, e->attempt_id, e->ok ? "succeeded" : "failed",
-                                   e->ok ? NULL : errclass_name(e->errclass), e->message,
-                                   e->started_us, e->finished_us ? e->finished_us : now);
+            catalog_finish_attempt(s->cat, &(catalog_attempt_end){
+                .id = e->attempt_id, .state = e->ok ? "succeeded" : "failed",
+                .error_class = e->ok ? NULL : errclass_name(e->errclass), .error = e->message,
+                .started_us = e->started_us, .finished_us = e->finished_us ? e->finished_us : now,
+                .peak_mem_bytes = e->peak_mem_bytes, .cpu_us = e->cpu_us});
             break;
         case FX_STALE: {
             /* Recorded as an event only: the attempt's own row keeps what really ended it. */

@@ -36,6 +36,7 @@ typedef struct executor {
     int in_fd, out_fd;   /* frame channel */
     int err_fd;          /* the executor's own stderr, restored between tasks */
     int null_fd;         /* /dev/null */
+    int clear_refs_fd;   /* /proc/self/clear_refs (resets the peak resident size), or -1 */
     strmap *plugins;     /* .so path -> plug* */
     strmap *states;      /* task type name -> open() state (NULL values are absent) */
     strmap *opened;      /* task type name -> plug* whose type was opened */
@@ -81,6 +82,43 @@ static int limit_memory(uint64_t bytes, struct rlimit *old)
     }
     return 1;
 #endif
+}
+
+/* What the executor and its waited-for children had used when an attempt started. */
+typedef struct usage_mark {
+    struct rusage self, kids;
+} usage_mark;
+
+static uint64_t cpu_us(const struct rusage *u)
+{
+    return (uint64_t)(u->ru_utime.tv_sec + u->ru_stime.tv_sec) * 1000000u +
+           (uint64_t)(u->ru_utime.tv_usec + u->ru_stime.tv_usec);
+}
+
+/* Marks an attempt's start: the executor's peak resident size starts again from what it
+ * holds now ("5" to clear_refs), and CPU time is counted from here. */
+static void usage_start(const executor *ex, usage_mark *m)
+{
+    if (ex->clear_refs_fd >= 0 && pwrite(ex->clear_refs_fd, "5", 1, 0) < 0)
+        dprintf(ex->err_fd, "weft-executor: cannot reset the peak memory size: %s\n",
+                strerror(errno));
+    getrusage(RUSAGE_SELF, &m->self);
+    getrusage(RUSAGE_CHILDREN, &m->kids);
+}
+
+/* The attempt's CPU time (the executor's and its waited-for children's) and peak memory
+ * (the executor's own since the mark, or a child's, when one waited for since then held
+ * more than any before it) into res. */
+static void usage_end(const usage_mark *m, Weft__ExecResult *res)
+{
+    struct rusage self, kids;
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &kids);
+    res->cpu_us = cpu_us(&self) - cpu_us(&m->self) + cpu_us(&kids) - cpu_us(&m->kids);
+    long peak_kb = self.ru_maxrss;
+    if (kids.ru_maxrss > m->kids.ru_maxrss && kids.ru_maxrss > peak_kb)
+        peak_kb = kids.ru_maxrss;
+    res->peak_mem_bytes = (uint64_t)peak_kb * 1024u;
 }
 
 /* Reads the last LOG_CAP bytes of the task log open at fd. Caller frees *out. Returns 1
@@ -266,6 +304,8 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
         snprintf(run, sizeof run, "%llu", (unsigned long long)rq->run_id);
         snprintf(attempt, sizeof attempt, "%u", rq->attempt);
         checkpoint_note note = {ex, rq->attempt_id};
+        usage_mark mark;
+        usage_start(ex, &mark);
         /* Before open() too: a plugin that initialises CUDA then sees only these. */
         char *visible = set_gpus(rq);
         host_task t = {.type = type, .plugin = plugin, .inputs = inputs, .run = run,
@@ -294,6 +334,7 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
             if (limited)
                 setrlimit(RLIMIT_AS, &old);
         }
+        usage_end(&mark, res);
         restore_gpus(visible);
     }
     json_decref(inputs);
@@ -420,6 +461,7 @@ int main(int argc, char **argv)
     ex.out_fd = fcntl(1, F_DUPFD_CLOEXEC, 3);
     ex.err_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
     ex.null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    ex.clear_refs_fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
     if (ex.in_fd < 0 || ex.out_fd < 0 || ex.err_fd < 0 || ex.null_fd < 0) {
         perror("weft-executor: setting up descriptors");
         return 1;

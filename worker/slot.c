@@ -22,8 +22,6 @@
 #include "common/xmem.h"
 #include "worker/worker_int.h"
 
-#define KILL_GRACE_MS 2000
-#define LOG_CAP (1u << 20)
 #define CACHE_DEFAULT_BYTES (10ull << 30)
 
 static void send_result(worker *w, running *job, int ok, int cls, const char *msg,
@@ -51,6 +49,8 @@ static void send_result(worker *w, running *job, int ok, int cls, const char *ms
     secrets_mask_result(&job->secrets, &r, held);
     r.started_us = job->started_us;
     r.finished_us = clock_wall_us();
+    r.peak_mem_bytes = job->peak_mem_bytes;
+    r.cpu_us = job->cpu_us;
     if (job->checkpoint)
         r.checkpoint_json = job->checkpoint;
     if (job->nonce)
@@ -66,8 +66,6 @@ static void send_result(worker *w, running *job, int ok, int cls, const char *ms
 
 /* ---- jobs ---- */
 
-static void spawn_executor(slot *sl);
-static void take_queued(worker *w);
 
 /* An ended attempt's scratch directory and log file, removed in libuv's thread pool:
  * removing a directory can wait for the disk, and the loop has results to send. */
@@ -105,11 +103,12 @@ static void remove_later(worker *w, running *job)
     }
 }
 
-static void free_job(worker *w, running *job)
+void slot_free_job(worker *w, running *job)
 {
     if (!job)
         return;
     xfer_cancel(job->transfer);
+    cg_attempt_end(&job->cg, 0);
     w->gpus_held &= ~job->gpu_mask;
     if (w->cache)
         bcache_release(w->cache, job->attempt_id);
@@ -134,11 +133,11 @@ static void free_job(worker *w, running *job)
 static void finish_job(slot *sl)
 {
     uv_timer_stop(&sl->timer);
-    free_job(sl->w, sl->job);
+    slot_free_job(sl->w, sl->job);
     sl->job = NULL;
     if (sl->w->cache) /* what the attempt made counts too, and what it held may go now */
         bcache_trim(sl->w->cache, 0);
-    take_queued(sl->w);
+    slot_take_queued(sl->w);
 }
 
 /* The pushed outputs are in the scheduler's store (rc 0), or not: the result goes. */
@@ -162,7 +161,7 @@ static void on_pushed(void *ud, int rc, const char *why)
 
 /* The attempt ended: its result goes to the scheduler, after the blobs it made when the
  * store is elsewhere. */
-static void conclude(slot *sl, int ok, int cls, const char *msg, const char *outputs,
+void slot_conclude(slot *sl, int ok, int cls, const char *msg, const char *outputs,
                      const uint8_t *log, size_t loglen)
 {
     running *job = sl->job;
@@ -194,294 +193,6 @@ static void conclude(slot *sl, int ok, int cls, const char *msg, const char *out
     }
     send_result(sl->w, job, ok, cls, msg, outputs, log, loglen);
     finish_job(sl);
-}
-
-/* ---- executors ---- */
-
-static void on_handle_closed(uv_handle_t *h)
-{
-    execproc *ep = h->data;
-    if (--ep->open_handles == 0) {
-        framebuf_free(&ep->fb);
-        free(ep);
-    }
-}
-
-void slot_close_handle(uv_handle_t *h)
-{
-    uv_close(h, h->type == UV_PROCESS || h->type == UV_NAMED_PIPE ? on_handle_closed : NULL);
-}
-
-static void close_execproc(execproc *ep)
-{
-    uv_handle_t *hs[] = {(uv_handle_t *)&ep->in, (uv_handle_t *)&ep->out,
-                         (uv_handle_t *)&ep->proc};
-    for (int i = 0; i < 3; i++)
-        if (!uv_is_closing(hs[i]))
-            uv_close(hs[i], on_handle_closed);
-}
-
-static void on_exec_result(slot *sl, const uint8_t *data, size_t len)
-{
-    Weft__ExecResult *res = weft__exec_result__unpack(NULL, len, data);
-    if (!res || !sl->job || sl->job->phase != JOB_RUNNING ||
-        res->attempt_id != sl->job->attempt_id) {
-        log_error("slot %d: executor sent an unexpected result; replacing it", sl->index);
-        if (res)
-            weft__exec_result__free_unpacked(res, NULL);
-        uv_process_kill(&sl->ep->proc, SIGKILL);
-        return;
-    }
-    if (res->interim) {
-        /* A checkpoint, already stored: reported with the attempt's result, even when the
-         * executor dies before it ends. */
-        free(sl->job->checkpoint);
-        sl->job->checkpoint = res->checkpoint_json[0] ? xstrdup(res->checkpoint_json) : NULL;
-        weft__exec_result__free_unpacked(res, NULL);
-        return;
-    }
-    int cls = sl->job->cancelled && !res->ok ? ERRC_CANCELLED : (int)res->error_class;
-    /* Only when the dispatch asked for them: blobs it did not are left out, and the
-     * outputs then name blobs the scheduler lacks, failing the result. */
-    sl->job->blobs = res->blobs;
-    sl->job->nblobs = sl->job->inline_max ? res->n_blobs : 0;
-    sl->job->removed = res->removed;
-    conclude(sl, res->ok, cls, res->message, res->outputs_json, res->log.data, res->log.len);
-    if (sl->job) { /* still pushing its outputs (remote: nothing was kept out) */
-        sl->job->blobs = NULL;
-        sl->job->nblobs = 0;
-    }
-    weft__exec_result__free_unpacked(res, NULL);
-}
-
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    (void)h;
-    buf->base = xmalloc(suggested);
-    buf->len = suggested;
-}
-
-static void on_exec_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-    execproc *ep = s->data;
-    if (n > 0 && ep->slot) {
-        framebuf_feed(&ep->fb, buf->base, (size_t)n);
-        const uint8_t *frame;
-        size_t len;
-        int rc;
-        while (ep->slot && (rc = framebuf_next(&ep->fb, &frame, &len)) == 1)
-            on_exec_result(ep->slot, frame, len);
-        if (ep->slot && rc < 0) {
-            log_error("slot %d: oversized frame from executor; replacing it", ep->slot->index);
-            uv_process_kill(&ep->proc, SIGKILL);
-        }
-    } else if (n < 0) {
-        uv_read_stop(s);
-    }
-    free(buf->base);
-}
-
-/* Why the executor running job died, for its result. */
-static int death_message(const running *job, int64_t status, int sig, char *msg, size_t n)
-{
-    if (job->cancelled)
-        snprintf(msg, n, "%s stopped: its run was cancelled (attempt %u)", job->type,
-                 job->attempt);
-    else if (job->timed_out)
-        snprintf(msg, n, "%s timed out; executor killed (attempt %u)", job->type, job->attempt);
-    else if (sig)
-        snprintf(msg, n, "executor killed by %s running %s, attempt %u", strsignal(sig),
-                 job->type, job->attempt);
-    else
-        snprintf(msg, n, "executor exited with status %lld running %s, attempt %u",
-                 (long long)status, job->type, job->attempt);
-    return job->cancelled ? ERRC_CANCELLED : job->timed_out ? ERRC_TIMEOUT : ERRC_CRASH;
-}
-
-static void on_exec_exit(uv_process_t *p, int64_t status, int sig)
-{
-    execproc *ep = p->data;
-    ep->exited = 1;
-    slot *sl = ep->slot;
-    close_execproc(ep);
-    if (!sl)
-        return;
-    sl->ep = NULL;
-    ep->slot = NULL;
-    worker *w = sl->w;
-    if (sl->job && sl->job->phase == JOB_RUNNING) {
-        char msg[512];
-        int cls = death_message(sl->job, status, sig, msg, sizeof msg);
-        log_warn("slot %d: %s", sl->index, msg);
-        /* The log the executor that died had written. */
-        char *log = NULL;
-        size_t loglen = 0;
-        if (fs_read_file(sl->job->log_path, LOG_CAP, &log, &loglen, NULL) < 0)
-            loglen = 0;
-        conclude(sl, 0, cls, msg, NULL, (uint8_t *)log, loglen);
-        free(log);
-    } else if (!w->stopping) {
-        log_warn("slot %d: idle executor exited (status %lld, signal %d); replacing it",
-                 sl->index, (long long)status, sig);
-    }
-    if (!w->stopping)
-        spawn_executor(sl);
-}
-
-static void spawn_executor(slot *sl)
-{
-    worker *w = sl->w;
-    execproc *ep = xcalloc(1, sizeof *ep);
-    framebuf_init(&ep->fb, FRAME_MAX);
-    ep->slot = sl;
-    ep->proc.data = ep->in.data = ep->out.data = ep;
-    uv_pipe_init(&w->loop, &ep->in, 0);
-    uv_pipe_init(&w->loop, &ep->out, 0);
-    ep->open_handles = 3;
-    uv_stdio_container_t stdio[3] = {
-        {.flags = UV_CREATE_PIPE | UV_READABLE_PIPE, .data.stream = (uv_stream_t *)&ep->in},
-        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&ep->out},
-        {.flags = UV_INHERIT_FD, .data.fd = 2}};
-    char *args[] = {w->executor, NULL};
-    uv_process_options_t opt = {.exit_cb = on_exec_exit, .file = w->executor, .args = args,
-                                .stdio = stdio, .stdio_count = 3};
-    int rc = uv_spawn(&w->loop, &ep->proc, &opt);
-    if (rc < 0) {
-        log_error("cannot start %s: %s", w->executor, uv_strerror(rc));
-        /* The process handle must still be closed. */
-        close_execproc(ep);
-        sl->ep = NULL;
-        return;
-    }
-    uv_read_start((uv_stream_t *)&ep->out, alloc_cb, on_exec_read);
-    sl->ep = ep;
-    take_queued(w);
-}
-
-void slots_start(worker *w)
-{
-    for (uint32_t i = 0; i < w->nslots; i++) {
-        slot *sl = &w->slots[i];
-        sl->w = w;
-        sl->index = (int)i;
-        uv_timer_init(&w->loop, &sl->timer);
-        sl->timer.data = sl;
-        spawn_executor(sl);
-    }
-}
-
-typedef struct write_req {
-    uv_write_t req;
-    uint8_t *data;
-} write_req;
-
-static void on_written(uv_write_t *req, int status)
-{
-    write_req *wr = (write_req *)req;
-    if (status < 0)
-        log_warn("write to executor failed: %s", uv_strerror(status));
-    free(wr->data);
-    free(wr);
-}
-
-/* Escalates the stop of a slot's attempt: SIGTERM, then SIGKILL after a grace period. */
-static void kill_step(uv_timer_t *t)
-{
-    slot *sl = t->data;
-    if (!sl->job || !sl->ep || sl->job->phase != JOB_RUNNING)
-        return;
-    if (!sl->job->cancelled && !sl->job->timed_out) {
-        sl->job->timed_out = 1;
-        log_warn("slot %d: %s (attempt %llu) passed its timeout; stopping it", sl->index,
-                 sl->job->task, (unsigned long long)sl->job->attempt_id);
-    }
-    if (sl->job->stopping++ == 0) {
-        uv_process_kill(&sl->ep->proc, SIGTERM);
-        uv_timer_start(&sl->timer, kill_step, KILL_GRACE_MS, 0);
-    } else {
-        uv_process_kill(&sl->ep->proc, SIGKILL);
-    }
-}
-
-/* Gives job the GPUs it asked for among the worker's free ones (the scheduler never places
- * more than the worker offers); their names, comma-separated, into buf. 0, or -1 when too
- * few are free (it holds none then). */
-static int take_gpus(worker *w, running *job, char *buf, size_t n)
-{
-    size_t off = 0;
-    uint32_t got = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < w->ngpus && got < job->gpus && off < n; i++) {
-        if (w->gpus_held & (UINT64_C(1) << i))
-            continue;
-        w->gpus_held |= UINT64_C(1) << i;
-        job->gpu_mask |= UINT64_C(1) << i;
-        got++;
-        off += (size_t)snprintf(buf + off, n - off, "%s%s", off ? "," : "", w->gpu_ids[i]);
-    }
-    if (got == job->gpus && off < n)
-        return 0;
-    w->gpus_held &= ~job->gpu_mask;
-    job->gpu_mask = 0;
-    return -1;
-}
-
-/* Hands the slot's attempt to its executor. */
-static void exec_start(slot *sl)
-{
-    running *job = sl->job;
-    job->phase = JOB_RUNNING;
-    if (!sl->ep) {
-        conclude(sl, 0, ERRC_CRASH, "no executor available on this worker", NULL, NULL, 0);
-        return;
-    }
-    Weft__ExecRequest rq = WEFT__EXEC_REQUEST__INIT;
-    rq.attempt_id = job->attempt_id;
-    rq.type = job->type;
-    rq.plugin = (char *)job->plugin;
-    rq.inputs_json = job->inputs;
-    rq.log_path = job->log_path;
-    rq.run_id = job->run_id;
-    rq.task = job->task;
-    rq.attempt = job->attempt;
-    rq.workdir = job->workdir;
-    rq.mem_bytes = job->mem_bytes;
-    rq.store = job->store;
-    rq.inline_max = job->inline_max;
-    rq.checkpoint_json = job->checkpoint_in;
-    char gpus[4096];
-    if (take_gpus(sl->w, job, gpus, sizeof gpus) < 0) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "%u GPUs asked for, and fewer are free on worker %s",
-                 job->gpus, sl->w->name);
-        conclude(sl, 0, ERRC_TRANSIENT, msg, NULL, NULL, 0);
-        return;
-    }
-    rq.gpus = gpus;
-    Weft__Param *values, **vp = secrets_params(&job->secrets, &values);
-    rq.secrets = vp;
-    rq.n_secrets = job->secrets.n;
-    size_t n = weft__exec_request__get_packed_size(&rq);
-    write_req *wr = xcalloc(1, sizeof *wr);
-    wr->data = xmalloc(n + 4);
-    wr->data[0] = (uint8_t)(n >> 24);
-    wr->data[1] = (uint8_t)(n >> 16);
-    wr->data[2] = (uint8_t)(n >> 8);
-    wr->data[3] = (uint8_t)n;
-    weft__exec_request__pack(&rq, wr->data + 4);
-    free(values);
-    free(vp);
-    uv_buf_t buf = uv_buf_init((char *)wr->data, (unsigned)(n + 4));
-    int rc = uv_write(&wr->req, (uv_stream_t *)&sl->ep->in, &buf, 1, on_written);
-    if (rc < 0) {
-        free(wr->data);
-        free(wr);
-        log_error("slot %d: cannot write to executor: %s", sl->index, uv_strerror(rc));
-        uv_process_kill(&sl->ep->proc, SIGKILL); /* on_exec_exit reports the crash */
-        return;
-    }
-    if (job->timeout_ms)
-        uv_timer_start(&sl->timer, kill_step, job->timeout_ms, 0);
 }
 
 static void reject(worker *w, const Weft__Dispatch *d, int cls, const char *why);
@@ -533,11 +244,9 @@ void slot_stop(worker *w, const Weft__Stop *st)
             char msg[300];
             snprintf(msg, sizeof msg, "%s stopped before it started: its run was cancelled "
                      "(attempt %u)", job->type, job->attempt);
-            conclude(sl, 0, ERRC_CANCELLED, msg, NULL, NULL, 0);
+            slot_conclude(sl, 0, ERRC_CANCELLED, msg, NULL, NULL, 0);
         } else if (job->phase == JOB_RUNNING && sl->ep) {
-            job->cancelled = 1;
-            uv_process_kill(&sl->ep->proc, SIGUSR1);
-            uv_timer_start(&sl->timer, kill_step, KILL_GRACE_MS, 0);
+            exec_cancel(sl);
         }
         return;
     }
@@ -606,7 +315,7 @@ static void on_fetched(void *ud, int rc, const char *why)
     }
     char *msg = xasprintf("the attempt's inputs could not be fetched: %s", why);
     log_warn("slot %d: %s", sl->index, msg);
-    conclude(sl, 0, ERRC_TRANSIENT, msg, NULL, NULL, 0);
+    slot_conclude(sl, 0, ERRC_TRANSIENT, msg, NULL, NULL, 0);
     free(msg);
 }
 
@@ -644,6 +353,7 @@ static running *new_job(worker *w, const Weft__Dispatch *d, const char *plugin)
     job->checkpoint_in = xstrdup(d->checkpoint_json);
     job->mem_bytes = d->mem_bytes;
     job->gpus = d->gpus;
+    job->cpu_milli = d->cpu_milli;
     job->timeout_ms = d->timeout_ms;
     job->log_path = xasprintf("%s/logs/%llu.log", w->work_dir, (unsigned long long)d->attempt_id);
     job->workdir = xasprintf("%s/scratch/%llu", w->work_dir, (unsigned long long)d->attempt_id);
@@ -662,7 +372,7 @@ static slot *free_slot(worker *w)
 static void start_attempt(worker *w, const Weft__Dispatch *d);
 
 /* Starts queued dispatches, first come first, while slots are free. */
-static void take_queued(worker *w)
+void slot_take_queued(worker *w)
 {
     while (w->nqueued && !w->stopping && free_slot(w)) {
         Weft__Dispatch *d = dequeue(w, 0);
@@ -697,7 +407,7 @@ void slot_dispatch(worker *w, const Weft__Dispatch *d)
                  (unsigned long long)d->attempt_id);
         return;
     }
-    take_queued(w);
+    slot_take_queued(w);
     if ((!free_slot(w) || w->nqueued) && w->nqueued < w->prefetch) {
         queued *q = &w->queue[w->nqueued++];
         q->attempt_id = d->attempt_id;
@@ -744,52 +454,4 @@ static void start_attempt(worker *w, const Weft__Dispatch *d)
         stage(sl);
     else
         exec_start(sl);
-}
-
-/* ---- teardown ---- */
-
-static void on_grace_expired(uv_timer_t *t)
-{
-    worker *w = t->data;
-    for (uint32_t i = 0; i < w->nslots; i++)
-        if (w->slots[i].ep) {
-            log_warn("slot %d: executor did not exit within %d ms; killing it", (int)i,
-                     KILL_GRACE_MS);
-            uv_process_kill(&w->slots[i].ep->proc, SIGKILL);
-        }
-}
-
-void slots_stop(worker *w)
-{
-    int alive = 0;
-    for (uint32_t i = 0; i < w->nslots; i++) {
-        execproc *ep = w->slots[i].ep;
-        if (!ep)
-            continue;
-        alive = 1;
-        if (w->slots[i].job && w->slots[i].job->phase == JOB_RUNNING)
-            uv_process_kill(&ep->proc, SIGKILL);
-        if (!uv_is_closing((uv_handle_t *)&ep->in))
-            uv_close((uv_handle_t *)&ep->in, on_handle_closed);
-    }
-    if (alive) {
-        uv_timer_stop(&w->heartbeat);
-        uv_timer_start(&w->heartbeat, on_grace_expired, KILL_GRACE_MS, 0);
-    }
-    for (;;) {
-        alive = 0;
-        for (uint32_t i = 0; i < w->nslots; i++)
-            alive |= w->slots[i].ep != NULL;
-        if (!alive)
-            break;
-        uv_run(&w->loop, UV_RUN_ONCE);
-    }
-    for (uint32_t i = 0; i < w->nslots; i++) {
-        free_job(w, w->slots[i].job);
-        w->slots[i].job = NULL;
-    }
-    /* Queued ones never started: the scheduler fails them with the worker. */
-    for (uint32_t i = 0; i < w->nqueued; i++)
-        free(w->queue[i].data);
-    w->nqueued = 0;
 }

@@ -296,6 +296,20 @@ static int load_types(worker *w, const worker_config *cfg, weft_err *err)
     return 0;
 }
 
+/* Where attempts with a budget get their cgroup, or why they cannot. */
+static void open_cgroups(worker *w, int off)
+{
+    weft_err err = {0};
+    if (!off && (w->cgroups = cg_host_open(0, &err))) {
+        log_info("attempts with a mem or cpu budget run in a %s group each",
+                 cg_host_kind(w->cgroups));
+        return;
+    }
+    log_warn("%s%s: a task's mem budget limits only its executor's address space "
+             "(RLIMIT_AS), not the processes it starts, and cpu budgets are not enforced",
+             off ? "cgroups are off (--no-cgroups)" : "cannot make cgroups: ", off ? "" : err.msg);
+}
+
 int worker_new(const worker_config *cfg, worker **out, weft_err *err)
 {
     worker *w = xcalloc(1, sizeof *w);
@@ -369,6 +383,7 @@ int worker_new(const worker_config *cfg, worker **out, weft_err *err)
     w->caprecent = 2 * (size_t)w->nslots > RECENT_MIN ? 2 * (size_t)w->nslots : RECENT_MIN;
     w->recent = xcalloc(w->caprecent, sizeof *w->recent);
     w->slots = xcalloc(w->nslots, sizeof *w->slots);
+    open_cgroups(w, cfg->no_cgroups);
     slots_start(w);
     uv_timer_init(&w->loop, &w->heartbeat);
     w->heartbeat.data = w;
@@ -414,6 +429,7 @@ void worker_destroy(worker **wp)
     signal(SIGINT, SIG_IGN);
     if (w->slots)
         slots_stop(w);
+    cg_host_close(&w->cgroups);
     xfer_ctx_free(&w->xfers);
     bcache_close(&w->cache);
     zsock_monitor_close(w->dealer, w->monitor);

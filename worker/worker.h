@@ -39,6 +39,7 @@ typedef struct worker_config {
     size_t ncapacity;
     char **labels;             /* "key=value" (--label), borrowed */
     size_t nlabels;
+    int no_cgroups;            /* --no-cgroups: budgets by rlimit only (worker/cgroup.h) */
 } worker_config;
 
 typedef struct worker worker;

@@ -15,6 +15,7 @@
 #include "common/zsock.h"
 #include "weft.pb-c.h"
 #include "worker/blobcache.h"
+#include "worker/cgroup.h"
 #include "worker/logstream.h"
 #include "worker/transfer.h"
 #include "worker/worker.h"
@@ -52,6 +53,9 @@ typedef struct running {
     size_t nblobs;
     xfer *transfer;   /* the fetch or push under way, or NULL */
     uint64_t mem_bytes, timeout_ms;
+    uint32_t cpu_milli; /* its cpu budget (Dispatch.cpu_milli), 0 = none */
+    cg_attempt *cg;   /* its cgroup while it runs with a budget, or NULL */
+    uint64_t peak_mem_bytes, cpu_us; /* what it used, for its result */
     enum job_phase phase;
     char *log_path, *workdir;
     int removed;      /* its executor removed log_path and workdir */
@@ -115,6 +119,7 @@ struct worker {
     char **gpu_ids;      /* its GPUs as CUDA names them (CUDA_VISIBLE_DEVICES, or 0..n-1) */
     size_t ngpus, capgpus;
     uint64_t gpus_held;  /* bits of gpu_ids given to running attempts */
+    cg_host *cgroups;    /* where attempts with a budget get their cgroup; NULL: rlimits */
     strmap *type_plugin; /* type name -> .so path (owned strings) */
     char *executor;
     char *work_dir;
@@ -152,13 +157,31 @@ void worker_send_result_packed(worker *w, uint64_t attempt_id, uint8_t *data, si
 
 /* ---- slot.c ---- */
 
-/* Starts every slot's executor. */
-void slots_start(worker *w);
 /* Runs a dispatched attempt in a free slot, fetching its inputs first when the store is
  * elsewhere. */
 void slot_dispatch(worker *w, const Weft__Dispatch *d);
 /* The scheduler cancelled the run of an attempt. */
 void slot_stop(worker *w, const Weft__Stop *st);
+/* The slot's attempt ended: its result goes to the scheduler, after the blobs it made when
+ * the store is elsewhere; then the slot takes the next queued dispatch. */
+void slot_conclude(slot *sl, int ok, int cls, const char *msg, const char *outputs,
+                   const uint8_t *log, size_t loglen);
+/* Starts queued dispatches, first come first, while slots are free. */
+void slot_take_queued(worker *w);
+/* Frees an attempt's record and what it held (GPUs, cache pins, its cgroup, its files). */
+void slot_free_job(worker *w, running *job);
+
+/* ---- execproc.c ---- */
+
+/* Starts every slot's executor. */
+void slots_start(worker *w);
+/* Starts (again) a slot's executor. */
+void exec_spawn(slot *sl);
+/* Hands the slot's attempt to its executor. */
+void exec_start(slot *sl);
+/* Stops the slot's running attempt because its run was cancelled: SIGUSR1 (the plugin's
+ * cancel), then SIGTERM and SIGKILL after grace periods. */
+void exec_cancel(slot *sl);
 /* Ends every executor (closing stdin lets an idle one exit; a busy one is killed), waiting
  * up to the kill grace, then kills the rest; frees the jobs. */
 void slots_stop(worker *w);

@@ -8,7 +8,7 @@
  *               [--key FILE --server-key KEY | --insecure] [--pass-env NAME]...
  *               [--secrets-dir DIR] [--secret-env NAME]...
  *               [--cpu CORES] [--mem SIZE] [--gpus N] [--resource NAME=AMOUNT]...
- *               [--label KEY=VALUE]...
+ *               [--label KEY=VALUE]... [--no-cgroups]
  *
  * Defaults: ipc://.weft/scheduler.sock, NAME = host-pid, one slot per core, no attempts
  * queued beyond the slots (--prefetch N: given while every slot is busy, each started as a
@@ -32,7 +32,10 @@
  * unless --cpu, --mem or --gpus say otherwise, and any other countable resource --resource
  * names: the scheduler gives it an attempt only when what its running attempts hold leaves
  * room for the task's resources, and only a task whose labels are all among its own. An
- * attempt's GPUs are its own among the worker's, as CUDA_VISIBLE_DEVICES and WEFT_GPUS. */
+ * attempt's GPUs are its own among the worker's, as CUDA_VISIBLE_DEVICES and WEFT_GPUS.
+ * An attempt with a mem or cpu budget runs in a cgroup of its own where the worker can make
+ * one (worker/cgroup.h), else (or with --no-cgroups) its executor's address space is limited
+ * to the mem budget and the cpu budget is not enforced, with a warning at start. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
@@ -57,7 +60,8 @@ static void usage(void)
                     "[--log-level debug|info|warn|error] "
                     "[--key FILE --server-key KEY | --insecure] [--pass-env NAME]... "
                     "[--secrets-dir DIR] [--secret-env NAME]... [--cpu CORES] [--mem SIZE] "
-                    "[--gpus N] [--resource NAME=AMOUNT]... [--label KEY=VALUE]...\n");
+                    "[--gpus N] [--resource NAME=AMOUNT]... [--label KEY=VALUE]... "
+                    "[--no-cgroups]\n");
 }
 
 static int parse_u32(const char *s, uint64_t max, uint32_t *out)
@@ -181,6 +185,9 @@ int main(int argc, char **argv)
             ok = add_label(&cfg, v) == 0;
         else if (!strcmp(a, "--insecure")) {
             cfg.insecure = 1;
+            continue;
+        } else if (!strcmp(a, "--no-cgroups")) {
+            cfg.no_cgroups = 1;
             continue;
         } else
             ok = 0;

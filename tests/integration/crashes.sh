@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Plugins that segfault, abort, exit, run out of their memory allowance or hang kill only
-# their executor: each attempt fails with the engine's class (crash or timeout), the worker
+# Plugins that segfault, abort, exit, run out of their memory allowance (its cgroup's, or
+# without one the executor's address-space limit) or hang kill only their executor: each attempt fails with the engine's class (crash or timeout), the worker
 # replaces the executor and keeps serving. A task that fails transiently twice succeeds on
 # its third attempt, with retry delays that follow the formula, measured from the catalogue.
 . "$(dirname "$0")/lib.sh"
@@ -36,8 +36,14 @@ expect "segv message names the signal" "executor killed by Segmentation fault ru
 expect "abort: crash" "failed|crash" "$(row abort)"
 expect "exit: crash" "failed|crash" "$(row exit)"
 expect "exit message" "executor exited with status 3 running crashy.exit, attempt 1" "$(msg exit)"
-if grep -q "WEFT_ASAN:BOOL=ON" "$WEFT_BIN/../CMakeCache.txt"; then
-    skip "oom: memory limits are not enforced in AddressSanitizer builds"
+if grep -q "run in a cgroup v[12] group each" "$T/worker-w1.log"; then
+    # Its cgroup's OOM killer ends the executor, and the attempt is named out of memory.
+    expect "oom: crash" "failed|crash" "$(row oom)"
+    expect "oom is named out of memory, with its limit, by its cgroup" \
+        "out of memory (limit 256M): executor killed by Killed running crashy.oom, attempt 1" \
+        "$(msg oom)"
+elif grep -q "WEFT_ASAN:BOOL=ON" "$WEFT_BIN/../CMakeCache.txt"; then
+    skip "oom: without cgroups, memory limits are not enforced in AddressSanitizer builds"
 else
     expect "oom: crash" "failed|crash" "$(row oom)"
     "$weft" logs 1 oom --scheduler "$ep" >"$T/oom.log" 2>&1

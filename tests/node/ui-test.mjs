@@ -81,6 +81,11 @@ try {
   await check("... and is previewed as a table", async () => {
     await page.waitForSelector("#outputs table.preview th:text('prediction')", { timeout: 10000 });
   });
+  await check("its attempts show the CPU time and peak memory each used", async () => {
+    await page.waitForSelector("th:text('Peak memory')", { timeout: 10000 });
+    await page.waitForFunction(() => [...document.querySelectorAll("td")]
+      .some((td) => / MiB$/.test(td.textContent)), null, { timeout: 10000 });
+  });
 
   // A task that fails while it prints: its log, followed live. The run starts now (through
   // the API, as a program would), so the browser meets its task running.

@@ -89,6 +89,14 @@ function took(a, b) {
   return `${(ms / 60000).toFixed(1)} min`;
 }
 
+/* An attempt's CPU time (µs) as a duration; its peak memory in binary units. */
+const cpuTime = (us) => (us == null ? "" : took(1, 1 + us));
+function mib(bytes) {
+  if (!bytes) return "";
+  return bytes < 1 << 30 ? `${(bytes / (1 << 20)).toFixed(1)} MiB`
+    : `${(bytes / (1 << 30)).toFixed(2)} GiB`;
+}
+
 const badge = (state) => h("span", { class: `state ${state}` }, state || "?");
 
 function every(fn) {
@@ -226,10 +234,12 @@ function drawGraph(run, box) {
 }
 
 function attemptsTable(t) {
-  return h("table", {}, h("thead", {}, h("tr", {}, ["#", "Worker", "State", "Took", "Error"]
-    .map((x) => h("th", {}, x)))), h("tbody", {}, (t.attempt_list || []).map((a) => h("tr", {},
+  return h("table", {}, h("thead", {}, h("tr", {},
+    ["#", "Worker", "State", "Took", "CPU", "Peak memory", "Error"]
+      .map((x) => h("th", {}, x)))), h("tbody", {}, (t.attempt_list || []).map((a) => h("tr", {},
     h("td", {}, a.number), h("td", {}, a.worker), h("td", {}, badge(a.state)),
-    h("td", {}, took(a.started_us, a.finished_us)),
+    h("td", {}, took(a.started_us, a.finished_us)), h("td", {}, cpuTime(a.cpu_us)),
+    h("td", {}, mib(a.peak_mem_bytes)),
     h("td", { class: "error" }, a.error_class ? `${a.error_class}: ${a.error || ""}` : "")))));
 }
 
