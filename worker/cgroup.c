@@ -18,6 +18,7 @@
 #define CPU_QUOTA_MIN_US 1000u /* the kernel's smallest quota */
 #define CG_FILE_MAX 4096
 #define KILL_PASSES 8
+#define PROCS_MAX (1u << 20) /* bytes of a group's cgroup.procs read at once */
 
 /* The controllers a group uses, each in its own hierarchy under v1 (some may share one). */
 enum ctl { CTL_MEMORY, CTL_CPU, CTL_PIDS, CTL_CPUACCT, CTL__N };
@@ -34,6 +35,7 @@ struct cg_host {
 
 struct cg_attempt {
     cg_host *h;
+    uint64_t mem_bytes;
     char *dir[CTL__N];  /* as the host's, one level down */
 };
 
@@ -65,7 +67,7 @@ static int put(const char *dir, const char *file, const char *value, weft_err *e
     return err_set(err, WEFT_EIO, "cannot write '%s' to %s: %s", value, path, strerror(e));
 }
 
-/* Reads dir/file (its first CG_FILE_MAX - 1 bytes) into buf. -1 when it cannot. */
+/* Reads dir/file (its first n - 1 bytes) into buf, NUL-terminated. -1 when it cannot. */
 static int slurp(const char *dir, const char *file, char *buf, size_t n)
 {
     char path[PATH_MAX];
@@ -73,12 +75,13 @@ static int slurp(const char *dir, const char *file, char *buf, size_t n)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    ssize_t r = read(fd, buf, n - 1);
+    size_t len = 0;
+    ssize_t r = 1;
+    while (len < n - 1 && (r = read(fd, buf + len, n - 1 - len)) > 0)
+        len += (size_t)r;
     close(fd);
-    if (r < 0)
-        return -1;
-    buf[r] = '\0';
-    return 0;
+    buf[len] = '\0';
+    return r < 0 ? -1 : 0;
 }
 
 /* The number dir/file holds, or with key, the one on its line "key N". 0 or -1. */
@@ -194,17 +197,33 @@ static int v2_has_controllers(const char *dir)
 /* Kills every process in group dir (a few passes: one may be forking). 1 when it is empty. */
 static int kill_members(const char *dir)
 {
-    for (int pass = 0; pass < KILL_PASSES; pass++) {
-        char buf[CG_FILE_MAX];
-        if (slurp(dir, "cgroup.procs", buf, sizeof buf) < 0 || !buf[0])
-            return 1;
-        for (char *save, *t = strtok_r(buf, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
-            long pid = strtol(t, NULL, 10);
+    weft_err ignored = {0};
+    if (put(dir, "cgroup.kill", "1", &ignored) == 0) /* v2 (Linux 5.14): the whole subtree */
+        return 1;
+    char *buf = xmalloc(PROCS_MAX);
+    int empty = 0;
+    for (int pass = 0; pass < KILL_PASSES && !empty; pass++) {
+        empty = slurp(dir, "cgroup.procs", buf, PROCS_MAX) < 0 || !buf[0];
+        /* Whole lines only: a pid cut short by the buffer's end is not one to kill. */
+        for (char *p = buf, *nl; !empty && (nl = strchr(p, '\n')); p = nl + 1) {
+            long pid = strtol(p, NULL, 10);
             if (pid > 0) /* never 0 or -1: those name groups of processes */
                 kill((pid_t)pid, SIGKILL);
         }
     }
-    return 0;
+    free(buf);
+    return empty;
+}
+
+/* Kills what is in group dir and removes it, waiting up to a second for the killed to go. */
+static void remove_group(const char *dir)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        kill_members(dir);
+        if (rmdir(dir) == 0 || errno != EBUSY)
+            return;
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
 }
 
 /* Removes the groups of h that could not be removed before. */
@@ -220,6 +239,17 @@ static void sweep(cg_host *h)
         }
     }
     h->ndoomed = kept;
+}
+
+/* Takes dir off the groups to remove later. */
+static void forget_doomed(cg_host *h, const char *dir)
+{
+    for (size_t i = 0; i < h->ndoomed; i++)
+        if (!strcmp(h->doomed[i], dir)) {
+            free(h->doomed[i]);
+            h->doomed[i] = h->doomed[--h->ndoomed];
+            return;
+        }
 }
 
 static void doom(cg_host *h, const char *dir)
@@ -242,23 +272,28 @@ static void clear_dead_workers(const char *parent)
         long pid;
         char rest;
         if (sscanf(e->d_name, "weft-worker-%ld%c", &pid, &rest) != 1 ||
-            (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+            (pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH)))
             continue;
         char *dir = xasprintf("%s/%s", parent, e->d_name);
-        DIR *sub = opendir(dir);
+        char *idle = xasprintf("%s/idle", dir), buf[64];
+        /* Executors waiting there belong to a live worker (one in another pid namespace):
+         * a dead worker's died with it. */
+        int live = pid != (long)getpid() && slurp(idle, "cgroup.procs", buf, sizeof buf) == 0 &&
+                   buf[0];
+        free(idle);
+        DIR *sub = live ? NULL : opendir(dir);
         struct dirent *g;
         while (sub && (g = readdir(sub))) {
             if (g->d_type != DT_DIR || g->d_name[0] == '.')
                 continue;
             char *child = xasprintf("%s/%s", dir, g->d_name);
-            kill_members(child);
-            rmdir(child);
+            remove_group(child);
             free(child);
         }
-        if (sub)
+        if (sub) {
             closedir(sub);
-        kill_members(dir);
-        rmdir(dir);
+            remove_group(dir);
+        }
         free(dir);
     }
     if (d)
@@ -276,11 +311,44 @@ static char *worker_group_name(const char *parent)
     return xasprintf("%s/weft-worker-%ld", parent, (long)getpid());
 }
 
+/* v2: turns the controllers on for the groups below parent. A group other than the root
+ * that holds processes cannot: the worker then moves itself into a leaf of its own group
+ * (PARENT/weft-worker-PID/worker, left behind when it exits and cleared by the next worker
+ * started there), which works when the worker was alone in its group (systemd's
+ * Delegate=yes). */
+static int v2_enable(const char *parent, weft_err *err)
+{
+    weft_err busy = {0};
+    if (put(parent, "cgroup.subtree_control", V2_CONTROLLERS, &busy) == 0)
+        return 0;
+    char *dir = worker_group_name(parent), *leaf = xasprintf("%s/worker", dir), pid[32];
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    int rc = -1;
+    if ((mkdir(dir, 0755) == 0 || errno == EEXIST) &&
+        (mkdir(leaf, 0755) == 0 || errno == EEXIST) && put(leaf, "cgroup.procs", pid, err) == 0) {
+        rc = put(parent, "cgroup.subtree_control", V2_CONTROLLERS, err);
+        if (rc < 0) {
+            weft_err ignored = {0};
+            put(parent, "cgroup.procs", pid, &ignored);
+            rmdir(leaf);
+            rmdir(dir);
+            err_set(err, WEFT_EIO, "%s holds other processes than this worker, so its groups "
+                    "cannot have controllers (run the worker in a group of its own: systemd's "
+                    "Delegate=yes)", parent);
+        }
+    } else if (!err->code) {
+        err_set(err, WEFT_EIO, "%s", busy.msg);
+    }
+    free(leaf);
+    free(dir);
+    return rc;
+}
+
 static char *make_worker_group(const char *parent, int v2, weft_err *err)
 {
-    if (v2 && put(parent, "cgroup.subtree_control", V2_CONTROLLERS, err) < 0)
+    clear_dead_workers(parent); /* first: a group of this pid is then an earlier worker's */
+    if (v2 && v2_enable(parent, err) < 0)
         return NULL;
-    clear_dead_workers(parent);
     char *dir = worker_group_name(parent);
     char *idle = xasprintf("%s/idle", dir);
     int rc = 0;
@@ -378,9 +446,9 @@ void cg_host_close(cg_host **hp)
     for (int i = 0; i < CTL__N; i++) {
         if (first_of(h->dir, i)) {
             char *idle = xasprintf("%s/idle", h->dir[i]);
-            kill_members(idle);
-            rmdir(idle);
+            remove_group(idle);
             free(idle);
+            /* Not killed: under v2 this worker may be in it (v2_enable). */
             rmdir(h->dir[i]);
         }
     }
@@ -434,11 +502,22 @@ cg_attempt *cg_attempt_new(cg_host *h, uint64_t id, uint64_t mem_bytes, uint32_t
     sweep(h);
     cg_attempt *a = xcalloc(1, sizeof *a);
     a->h = h;
+    a->mem_bytes = mem_bytes;
     for (int i = 0; i < CTL__N; i++) {
         if (!h->dir[i])
             continue;
         a->dir[i] = xasprintf("%s/a%llu", h->dir[i], (unsigned long long)id);
-        if (first_of(a->dir, i) && mkdir(a->dir[i], 0755) < 0 && errno != EEXIST) {
+        if (!first_of(a->dir, i))
+            continue;
+        int rc = mkdir(a->dir[i], 0755);
+        if (rc < 0 && errno == EEXIST) {
+            /* Left by an earlier attempt of the same id (a scheduler that rolled back a
+             * turn sends it again): its processes are not this one's. */
+            forget_doomed(h, a->dir[i]);
+            remove_group(a->dir[i]);
+            rc = mkdir(a->dir[i], 0755);
+        }
+        if (rc < 0) {
             err_set(err, WEFT_EIO, "cannot make %s: %s", a->dir[i], strerror(errno));
             cg_attempt_end(&a, 0);
             return NULL;
@@ -463,14 +542,19 @@ void cg_attempt_usage(const cg_attempt *a, cg_usage *u)
 {
     *u = (cg_usage){0};
     const char *mem = a->dir[CTL_MEMORY];
+    uint64_t hit = 0; /* v2: OOMs of the group at its own limit (else the machine's) */
     if (a->h->v2) {
         get_u64(mem, "memory.peak", NULL, &u->peak_bytes);
-        get_u64(mem, "memory.events", "oom_kill", &u->oom_kills);
+        if (get_u64(mem, "memory.events", "oom", &hit) == 0 && hit)
+            get_u64(mem, "memory.events", "oom_kill", &u->oom_kills);
         u->cpu_known = get_u64(a->dir[CTL_CPU], "cpu.stat", "usage_usec", &u->cpu_us) == 0;
         return;
     }
     get_u64(mem, "memory.max_usage_in_bytes", NULL, &u->peak_bytes);
-    get_u64(mem, "memory.oom_control", "oom_kill", &u->oom_kills);
+    /* v1 keeps no count of its own limit's OOMs (memory.failcnt stays 0 with memsw): its
+     * peak came within a mebibyte of the limit. */
+    if (a->mem_bytes && u->peak_bytes + (1u << 20) >= a->mem_bytes)
+        get_u64(mem, "memory.oom_control", "oom_kill", &u->oom_kills);
     uint64_t ns;
     if (a->dir[CTL_CPUACCT] && get_u64(a->dir[CTL_CPUACCT], "cpuacct.usage", NULL, &ns) == 0) {
         u->cpu_us = ns / 1000u;

@@ -30,7 +30,8 @@ typedef struct cg_usage {
     uint64_t peak_bytes; /* 0 when the kernel does not keep it */
     uint64_t cpu_us;     /* 0 when no cpuacct (v1) is mounted */
     int cpu_known;       /* cpu_us was read */
-    uint64_t oom_kills;  /* processes the memory budget's OOM killer ended */
+    uint64_t oom_kills;  /* processes an OOM killer ended after the group reached its
+                            memory budget */
 } cg_usage;
 
 /* Finds where this process may make groups and makes the worker's own there, its attempts

@@ -56,7 +56,7 @@ static uint64_t leave_cgroup(running *job, pid_t pid)
         job->peak_mem_bytes = u.peak_bytes;
     if (u.cpu_known)
         job->cpu_us = u.cpu_us;
-    return u.oom_kills;
+    return job->mem_bytes ? u.oom_kills : 0;
 }
 
 /* Why an attempt that its memory budget's OOM killer ended failed: "out of memory (limit
@@ -92,7 +92,8 @@ static void on_exec_result(slot *sl, const uint8_t *data, size_t len)
     job->cpu_us = res->cpu_us;
     int cls = job->cancelled && !res->ok ? ERRC_CANCELLED : (int)res->error_class;
     char *oom = NULL;
-    if (leave_cgroup(job, sl->ep->proc.pid) && !res->ok && !job->cancelled) {
+    /* Cancelled, then timed out, then out of memory, then what the plugin said. */
+    if (leave_cgroup(job, sl->ep->proc.pid) && !res->ok && !job->cancelled && !job->timed_out) {
         cls = ERRC_CRASH;
         oom = oom_message(job, res->message);
     }

@@ -37,6 +37,7 @@ typedef struct executor {
     int err_fd;          /* the executor's own stderr, restored between tasks */
     int null_fd;         /* /dev/null */
     int clear_refs_fd;   /* /proc/self/clear_refs (resets the peak resident size), or -1 */
+    int status_fd;       /* /proc/self/status (VmHWM: that peak), or -1 */
     strmap *plugins;     /* .so path -> plug* */
     strmap *states;      /* task type name -> open() state (NULL values are absent) */
     strmap *opened;      /* task type name -> plug* whose type was opened */
@@ -109,13 +110,20 @@ static void usage_start(const executor *ex, usage_mark *m)
 /* The attempt's CPU time (the executor's and its waited-for children's) and peak memory
  * (the executor's own since the mark, or a child's, when one waited for since then held
  * more than any before it) into res. */
-static void usage_end(const usage_mark *m, Weft__ExecResult *res)
+static void usage_end(const executor *ex, const usage_mark *m, Weft__ExecResult *res)
 {
     struct rusage self, kids;
     getrusage(RUSAGE_SELF, &self);
     getrusage(RUSAGE_CHILDREN, &kids);
     res->cpu_us = cpu_us(&self) - cpu_us(&m->self) + cpu_us(&kids) - cpu_us(&m->kids);
-    long peak_kb = self.ru_maxrss;
+    /* VmHWM, which clear_refs reset (ru_maxrss never falls below what the worker held
+     * when it started the executor). */
+    long peak_kb = 0;
+    char status[4096];
+    ssize_t n = ex->status_fd >= 0 ? pread(ex->status_fd, status, sizeof status - 1, 0) : -1;
+    const char *hwm = n > 0 ? (status[n] = '\0', strstr(status, "VmHWM:")) : NULL;
+    if (hwm)
+        peak_kb = strtol(hwm + 6, NULL, 10);
     if (kids.ru_maxrss > m->kids.ru_maxrss && kids.ru_maxrss > peak_kb)
         peak_kb = kids.ru_maxrss;
     res->peak_mem_bytes = (uint64_t)peak_kb * 1024u;
@@ -334,7 +342,7 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
             if (limited)
                 setrlimit(RLIMIT_AS, &old);
         }
-        usage_end(&mark, res);
+        usage_end(ex, &mark, res);
         restore_gpus(visible);
     }
     json_decref(inputs);
@@ -462,6 +470,7 @@ int main(int argc, char **argv)
     ex.err_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
     ex.null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     ex.clear_refs_fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+    ex.status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
     if (ex.in_fd < 0 || ex.out_fd < 0 || ex.err_fd < 0 || ex.null_fd < 0) {
         perror("weft-executor: setting up descriptors");
         return 1;
