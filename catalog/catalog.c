@@ -87,8 +87,9 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_KEY_ADD] = "INSERT INTO principals(public_key, name, role, created_us, projects) "
                    "VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_PROJECT_SET] = "INSERT INTO projects(name, max_runs, max_tasks, max_inflight, "
-                       "updated_us) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(name) DO UPDATE "
-                       "SET max_runs = ?2, max_tasks = ?3, max_inflight = ?4, updated_us = ?5",
+                       "updated_us, priority) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                       "ON CONFLICT(name) DO UPDATE SET max_runs = ?2, max_tasks = ?3, "
+                       "max_inflight = ?4, updated_us = ?5, priority = ?6",
     [ST_UPLOAD_PUT] = "INSERT OR IGNORE INTO uploads(project, hash, size, created_us) "
                       "VALUES (?1, ?2, ?3, ?4)",
     [ST_UPLOAD_HAS] = "SELECT 1 FROM uploads WHERE project = ?1 AND hash = ?2",
@@ -584,6 +585,7 @@ int catalog_set_project(catalog *c, const catalog_project *p, int64_t now_us)
     sqlite3_bind_int64(s, 3, p->max_tasks);
     sqlite3_bind_int64(s, 4, p->max_inflight);
     sqlite3_bind_int64(s, 5, now_us);
+    sqlite3_bind_int64(s, 6, p->priority);
     return cat_done(c, s, "set project limits");
 }
 

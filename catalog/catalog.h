@@ -27,7 +27,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 18
+#define CATALOG_SCHEMA_VERSION 19
 
 enum {
     CATALOG_READONLY = 1,    /* an existing database, for queries only */
@@ -223,11 +223,12 @@ typedef struct catalog_project {
     int64_t max_runs;     /* runs running at once */
     int64_t max_tasks;    /* tasks and map elements of one run */
     int64_t max_inflight; /* attempts in flight at once, over all its runs */
+    int64_t priority;     /* of its tasks that have none of their own or their workflow's */
 } catalog_project;
 /* Sets (replaces) a project's limits. */
 int catalog_set_project(catalog *c, const catalog_project *p, int64_t now_us);
 /* Every project that has limits or runs: [{"name", "max_runs", "max_tasks",
- * "max_inflight", "runs"}], by name ("runs": how many it ever had). */
+ * "max_inflight", "priority", "runs"}], by name ("runs": how many it ever had). */
 json_t *catalog_list_projects(catalog *c, weft_err *err);
 /* The project of run into out (n bytes): 1, 0 when there is no such run, or WEFT_EDB. */
 int catalog_run_project(catalog *c, int64_t run, char *out, size_t n);

@@ -200,6 +200,8 @@ static const char *const migrations[] = {
     /* 18: what an attempt used: its peak memory and CPU time (NULL: not measured). */
     "ALTER TABLE attempts ADD COLUMN peak_mem_bytes INTEGER;"
     "ALTER TABLE attempts ADD COLUMN cpu_us INTEGER;",
+    /* 19: a project's default priority (of tasks and workflows that name none). */
+    "ALTER TABLE projects ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == CATALOG_SCHEMA_VERSION,
                "CATALOG_SCHEMA_VERSION is the number of migrations");

@@ -547,6 +547,7 @@ json_t *catalog_list_projects(catalog *c, weft_err *err)
                     "SELECT n.name, coalesce(p.max_runs, 0) AS max_runs, "
                     "coalesce(p.max_tasks, 0) AS max_tasks, "
                     "coalesce(p.max_inflight, 0) AS max_inflight, "
+                    "coalesce(p.priority, 0) AS priority, "
                     "(SELECT count(*) FROM runs r WHERE r.project = n.name) AS runs "
                     "FROM (SELECT name FROM projects UNION SELECT DISTINCT project FROM runs) n "
                     "LEFT JOIN projects p ON p.name = n.name ORDER BY n.name",

@@ -44,6 +44,7 @@ typedef struct cli_opts {
     const char **projects;   /* keys add: every --project given */
     size_t nprojects;
     int64_t max_runs, max_tasks, max_inflight; /* project set (-1: not given) */
+    int has_priority, priority;                /* project set --priority */
     uint32_t count;          /* schedule next -n */
     const char *after;       /* schedule next --after TIME */
     const char *to;          /* backfill --to TIME (and --from TIME, in from) */

@@ -2,9 +2,10 @@
  *
  *   weft project ls                      the projects this client may use: limits, runs
  *                                        running and attempts in flight now, runs ever
- *   weft project set NAME [--max-runs N] [--max-tasks N] [--max-inflight N]
+ *   weft project set NAME [--max-runs N] [--max-tasks N] [--max-inflight N] [--priority P]
  *                                        set a project's limits (admin); 0 is no limit, and
- *                                        a limit not given is kept as it was
+ *                                        a limit not given is kept as it was; P is the
+ *                                        priority of its tasks that name none
  *
  * A run's project is named when it is submitted (--project, $WEFT_PROJECT, else
  * "default"); see docs/security.md. */
@@ -43,18 +44,19 @@ static int project_ls(const cli_opts *o)
     if (o->json) {
         cli_print_json(rows);
     } else {
-        printf("%-24s %9s %9s %9s %9s %9s %9s\n", "PROJECT", "RUNNING", "MAX-RUNS", "INFLIGHT",
-               "MAX-INFL", "MAX-TASKS", "RUNS");
+        printf("%-24s %9s %9s %9s %9s %9s %9s %9s\n", "PROJECT", "RUNNING", "MAX-RUNS",
+               "INFLIGHT", "MAX-INFL", "MAX-TASKS", "PRIORITY", "RUNS");
         size_t i;
         json_t *r;
         json_array_foreach(rows, i, r) {
             char a[24], b[24], c[24];
-            printf("%-24s %9lld %9s %9lld %9s %9s %9lld\n",
+            printf("%-24s %9lld %9s %9lld %9s %9s %9lld %9lld\n",
                    json_string_value(json_object_get(r, "name")),
                    (long long)json_integer_value(json_object_get(r, "running")),
                    limit(r, "max_runs", a, sizeof a),
                    (long long)json_integer_value(json_object_get(r, "inflight")),
                    limit(r, "max_inflight", b, sizeof b), limit(r, "max_tasks", c, sizeof c),
+                   (long long)json_integer_value(json_object_get(r, "priority")),
                    (long long)json_integer_value(json_object_get(r, "runs")));
         }
     }
@@ -92,12 +94,12 @@ static int project_set(const cli_opts *o)
 {
     if (o->nargs != 2) {
         fprintf(stderr, "weft: project set takes NAME and one or more of --max-runs N, "
-                        "--max-tasks N, --max-inflight N\n");
+                        "--max-tasks N, --max-inflight N, --priority P\n");
         return EXIT_USAGE;
     }
-    if (o->max_runs < 0 && o->max_tasks < 0 && o->max_inflight < 0) {
-        fprintf(stderr, "weft: project set: give --max-runs, --max-tasks or --max-inflight "
-                        "(0: no limit)\n");
+    if (o->max_runs < 0 && o->max_tasks < 0 && o->max_inflight < 0 && !o->has_priority) {
+        fprintf(stderr, "weft: project set: give --max-runs, --max-tasks, --max-inflight "
+                        "(0: no limit) or --priority\n");
         return EXIT_USAGE;
     }
     int rc = 0;
@@ -110,6 +112,8 @@ static int project_set(const cli_opts *o)
     rq.max_runs = pick(o->max_runs, now, "max_runs");
     rq.max_tasks = pick(o->max_tasks, now, "max_tasks");
     rq.max_inflight = pick(o->max_inflight, now, "max_inflight");
+    rq.priority = o->has_priority ? o->priority
+                                  : (int)json_integer_value(json_object_get(now, "priority"));
     json_decref(now);
     json_t *row = ask(o, &rq, &rc);
     if (!row)
@@ -118,9 +122,10 @@ static int project_set(const cli_opts *o)
         cli_print_json(row);
     } else {
         char a[24], b[24], c[24];
-        printf("project %s: max runs %s, max tasks per run %s, max attempts in flight %s\n",
-               o->args[1], limit(row, "max_runs", a, sizeof a),
-               limit(row, "max_tasks", b, sizeof b), limit(row, "max_inflight", c, sizeof c));
+        printf("project %s: max runs %s, max tasks per run %s, max attempts in flight %s, "
+               "priority %lld\n", o->args[1], limit(row, "max_runs", a, sizeof a),
+               limit(row, "max_tasks", b, sizeof b), limit(row, "max_inflight", c, sizeof c),
+               (long long)json_integer_value(json_object_get(row, "priority")));
     }
     json_decref(row);
     return EXIT_OK;

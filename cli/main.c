@@ -65,7 +65,7 @@ static const char usage_text[] =
     "  keys ls                           the keys and tokens the scheduler admits\n"
     "  keys revoke NAME|KEY|TOKEN-ID     refuse a principal's keys and tokens, or one, at once\n"
     "  serve [--listen URL] ...          the HTTP API, metrics and web UI (weft-gateway)\n"
-    "  project set NAME [--max-runs N] [--max-tasks N] [--max-inflight N]\n"
+    "  project set NAME [--max-runs N] [--max-tasks N] [--max-inflight N] [--priority P]\n"
     "                                    a project's limits (admin; 0: none)\n"
     "  project ls                        projects with their limits and what they use\n"
     "\n"
@@ -180,6 +180,17 @@ static int parse(int argc, char **argv, cli_opts *o)
             }
             *(a[6] == 'r' ? &o->max_runs : a[6] == 't' ? &o->max_tasks : &o->max_inflight) =
                 (int64_t)n;
+        }
+        else if (!strcmp(a, "--priority") && v) {
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if (end == argv[i] || *end || n < -1000 || n > 1000) {
+                fprintf(stderr, "weft: --priority takes a whole number from -1000 to 1000, "
+                        "not '%s'\n", argv[i]);
+                return usage(NULL);
+            }
+            o->has_priority = 1;
+            o->priority = (int)n;
         }
         else if (!strcmp(a, "--scheduler") && v)
             o->scheduler = argv[++i];

@@ -14,13 +14,15 @@ enum errclass {
     ERRC_CRASH = 4,     /* the executor died */
     ERRC_LOST = 5,      /* the worker went silent */
     ERRC_CANCELLED = 6, /* the run was cancelled */
+    ERRC_UNSCHEDULABLE = 7, /* not started within its schedule_timeout */
     ERRC__COUNT
 };
 
 static inline const char *errclass_name(int c)
 {
-    static const char *const names[ERRC__COUNT] = {"none",  "transient", "fatal",    "timeout",
-                                                   "crash", "lost",      "cancelled"};
+    static const char *const names[ERRC__COUNT] = {"none",  "transient", "fatal",
+                                                   "timeout", "crash",   "lost",
+                                                   "cancelled", "unschedulable"};
     return c >= 0 && c < ERRC__COUNT ? names[c] : "unknown";
 }
 

@@ -142,7 +142,7 @@ static unsigned class_list(cc *c, const ynode *list, unsigned allowed, const cha
 
 #define ALL_CLASSES                                                                                \
     (1u << ERRC_TRANSIENT | 1u << ERRC_FATAL | 1u << ERRC_TIMEOUT | 1u << ERRC_CRASH |             \
-     1u << ERRC_LOST | 1u << ERRC_CANCELLED)
+     1u << ERRC_LOST | 1u << ERRC_CANCELLED | 1u << ERRC_UNSCHEDULABLE)
 
 static void compile_retry(cc *c, const ynode *n, dag_retry *r)
 {
@@ -219,6 +219,7 @@ static void compile_settings(cc *c, const ynode *n, task_settings *s)
         cc_compile_labels(c, f, &s->place);
     if ((f = ytree_get(n, "cache")))
         compile_cache(c, f, s);
+    cc_compile_queueing(c, n, &s->place);
 }
 
 /* ---- tasks ---- */
@@ -375,7 +376,8 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
     static const char *const known[] = {"type",  "with", "needs",       "timeout", "retry",
                                         "resources", "catch", "doc", "description", "cache",
                                         "map", "max_parallel", "min_success", "secrets",
-                                        "labels", NULL};
+                                        "labels", "priority", "pool", "schedule_timeout",
+                                        NULL};
     dag_task *t = &c->g->tasks[self];
     t->line = tn->line;
     t->col = tn->col;
@@ -408,7 +410,7 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
     const ynode *cn = ytree_get(tn, "catch");
     if (cn)
         compile_catch(c, self, cn);
-    cc_place_task(&s.place, t);
+    cc_place_task(c, &s.place, t);
     if (s.cache)
         t->cache_version = xstrdup(s.cache_version ? s.cache_version : "");
     const ynode *sn = ytree_get(tn, "secrets");
@@ -592,9 +594,10 @@ dag *compile_workflow(const compile_input *in, diag *d)
 {
     static const char *const known[] = {"workflow", "version", "description", "doc", "params",
                                         "defaults", "tasks",   "timeout",     "schedule",
-                                        "timezone", "notify",   "sla",         NULL};
+                                        "timezone", "notify",   "sla",         "priority",
+                                        "concurrency", "limits", NULL};
     static const char *const known_defaults[] = {"retry", "timeout", "resources", "labels",
-                                                 "cache", NULL};
+                                                 "cache", "pool", "schedule_timeout", NULL};
     if (in->len > COMPILE_MAX_FILE) {
         diag_add(d, 1, 1, "workflow is %zu bytes; the limit is %u bytes", in->len,
                  COMPILE_MAX_FILE);
@@ -620,6 +623,7 @@ dag *compile_workflow(const compile_input *in, diag *d)
     if (cc_expect(&c, root, YN_MAP, "a workflow file")) {
         cc_check_keys(&c, root, "the workflow", known);
         compile_header(&c, root);
+        cc_compile_limits(&c, root, &defaults.place);
         cc_compile_params(&c, ytree_get(root, "params"), in);
         const ynode *dn = ytree_get(root, "defaults");
         if (dn && cc_expect(&c, dn, YN_MAP, "'defaults'")) {

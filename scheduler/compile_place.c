@@ -1,4 +1,6 @@
-/* compile_place: a task's resources and labels (see compile_int.h). */
+/* compile_place: where and when a task's attempts may run: its resources and labels, its
+ * priority, pool and schedule timeout, and the workflow's priority, concurrency and limits
+ * (see compile_int.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +75,58 @@ void cc_compile_labels(cc *c, const ynode *n, cc_place *p)
     }
 }
 
+#define PRIORITY_MIN (-1000)
+#define PRIORITY_MAX 1000
+#define LIMIT_MAX 1000000
+
+void cc_compile_queueing(cc *c, const ynode *n, cc_place *p)
+{
+    const ynode *f;
+    long long v;
+    if ((f = ytree_get(n, "priority")) &&
+        cc_get_int(c, f, "'priority'", PRIORITY_MIN, PRIORITY_MAX, &v) == 0) {
+        p->priority = (int)v;
+        p->has_priority = 1;
+    }
+    if ((f = ytree_get(n, "pool")) && cc_expect(c, f, YN_SCALAR, "'pool'")) {
+        if (!res_name_ok(f->text))
+            diag_add(c->d, f->line, f->col, "'pool': '%s' is not a pool name (lowercase "
+                     "letters, digits, '_', '.' and '-', starting with a letter)", f->text);
+        else
+            p->pool = f;
+    }
+    if ((f = ytree_get(n, "schedule_timeout")))
+        cc_get_duration(c, f, "'schedule_timeout'", &p->schedule_timeout_ms);
+}
+
+void cc_compile_limits(cc *c, const ynode *root, cc_place *wf)
+{
+    const ynode *f;
+    long long v;
+    if ((f = ytree_get(root, "priority")) &&
+        cc_get_int(c, f, "'priority'", PRIORITY_MIN, PRIORITY_MAX, &v) == 0) {
+        wf->priority = (int)v;
+        wf->has_priority = 1;
+    }
+    if ((f = ytree_get(root, "concurrency")) &&
+        cc_get_int(c, f, "'concurrency'", 1, LIMIT_MAX, &v) == 0)
+        c->g->concurrency = (uint32_t)v;
+    f = ytree_get(root, "limits");
+    if (!f || !cc_expect(c, f, YN_MAP, "'limits'"))
+        return;
+    for (uint32_t i = 0; i < f->n; i++) {
+        const ynode *k = f->keys[i];
+        if (!res_name_ok(k->text)) {
+            diag_add(c->d, k->line, k->col, "'limits': '%s' is not a pool name (lowercase "
+                     "letters, digits, '_', '.' and '-', starting with a letter)", k->text);
+        } else if (cc_get_int(c, f->items[i], "a pool's limit", 1, LIMIT_MAX, &v) == 0 &&
+                   res_set(&c->g->limits, &c->g->nlimits, k->text, (uint64_t)v) < 0) {
+            diag_add(c->d, k->line, k->col, "'limits': at most %d pools", RES_MAX);
+            return;
+        }
+    }
+}
+
 static int cmp_res(const void *a, const void *b)
 {
     return strcmp(((const res_amount *)a)->name, ((const res_amount *)b)->name);
@@ -83,8 +137,16 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void cc_place_task(const cc_place *p, dag_task *t)
+void cc_place_task(cc *c, const cc_place *p, dag_task *t)
 {
+    t->priority = p->priority;
+    t->has_priority = p->has_priority;
+    t->schedule_timeout_ms = p->schedule_timeout_ms;
+    if (p->pool && !res_has_name(c->g->limits, c->g->nlimits, p->pool->text))
+        diag_add(c->d, p->pool->line, p->pool->col, "task '%s': pool '%s' has no limit (add "
+                 "limits: { %s: N } to the workflow)", t->name, p->pool->text, p->pool->text);
+    else if (p->pool)
+        t->pool = xstrdup(p->pool->text);
     for (size_t i = 0; i < p->nres; i++)
         if (p->res[i].amount)
             res_set(&t->res, &t->nres, p->res[i].name, p->res[i].amount);
@@ -102,6 +164,7 @@ void cc_place_task(const cc_place *p, dag_task *t)
         len += strlen(t->res[i].name) + 23;
     for (size_t i = 0; i < t->nlabels; i++)
         len += strlen(t->labels[i]) + 1;
+    len += 16 + (t->pool ? strlen(t->pool) + 1 : 0);
     t->place = xmalloc(len + 1);
     size_t o = (size_t)snprintf(t->place, len + 1, "%s", t->type);
     for (size_t i = 0; i < t->nres; i++)
@@ -109,4 +172,10 @@ void cc_place_task(const cc_place *p, dag_task *t)
                               (unsigned long long)t->res[i].amount);
     for (size_t i = 0; i < t->nlabels; i++)
         o += (size_t)snprintf(t->place + o, len + 1 - o, "\x1e%s", t->labels[i]);
+    /* Its own priority (the others share the run's) and its pool: a queue's tasks share
+     * both, so its head is the one of them to go first. */
+    if (t->has_priority)
+        o += (size_t)snprintf(t->place + o, len + 1 - o, "\x1d%d", t->priority);
+    if (t->pool)
+        snprintf(t->place + o, len + 1 - o, "\x1c%s", t->pool);
 }

@@ -128,6 +128,8 @@ core *core_new(uint64_t next_attempt_id, uint64_t seed)
     c->attempts = u64map_new();
     c->inflight = strmap_new();
     c->projects = strmap_new();
+    c->pools = strmap_new();
+    c->aging_us = CORE_AGING_US;
     c->next_attempt = next_attempt_id ? next_attempt_id : 1;
     /* A restored attempt fails as lost when no worker claims it within the grace period of
      * its dispatch, but never sooner than the claim window after the restart (time for
@@ -162,6 +164,7 @@ static void free_run(crun *r)
     }
     free(r->outputs);
     free(r->t);
+    free(r->pool);
     dag_free(r->g);
     free(r);
 }
@@ -194,6 +197,8 @@ void core_destroy(core **cp)
         free(v);
     }
     strmap_destroy(&c->projects);
+    strmap_destroy_free(&c->pools);
+    free(c->cands);
     for (size_t i = 0; i < c->nsettles; i++)
         free(c->settles[i].key);
     free(c->settles);
@@ -232,28 +237,6 @@ int64_t core_backoff_ms(const dag_retry *r, int n, double u)
 }
 
 /* ---- ready queues and timers ---- */
-
-void core_enqueue(core *c, crun *r, int task)
-{
-    const dag_task *t = &r->g->tasks[r->t[task].task];
-    const char *place = t->place ? t->place : t->type;
-    tqueue *q = strmap_get(r->queues, place);
-    if (!q) {
-        q = xcalloc(1, sizeof *q);
-        strmap_put(r->queues, place, q);
-    }
-    if (q->head == q->tail)
-        q->head = q->tail = 0;
-    else if (q->head > q->cap / 2) {
-        memmove(q->v, q->v + q->head, (q->tail - q->head) * sizeof *q->v);
-        q->tail -= q->head;
-        q->head = 0;
-    }
-    xgrow(&q->v, &q->cap, q->tail + 1, sizeof *q->v);
-    q->v[q->tail++] = (qentry){c->ready_seq++, c->now_us, task};
-    c->nready++;
-    r->nready++;
-}
 
 void core_requeue_ready(core *c, crun *r, int task, core_effects *fx)
 {
@@ -462,119 +445,6 @@ void core_task_failed(core *c, crun *r, int task, int cls, const char *msg,
     core_settle_children(c, r, task, fx);
 }
 
-/* ---- dispatch ---- */
-
-/* The worker of type to give an attempt: one with a free slot (the most free), else one
- * that can queue it (the most credits), as core_may_take allows. */
-/* The worker for an attempt of t: one it fits (core_fits) with credits, the one with the
- * most free slots, then the most credits. */
-static cworker *pick_worker(core *c, const dag_task *t)
-{
-    cworker *best = NULL;
-    uint32_t best_free = 0;
-    for (size_t i = 0; i < c->nworkers; i++) {
-        cworker *w = c->workers[i];
-        uint32_t f = core_free_slots(w);
-        if (!core_may_take(w, t->timeout_ms > 0) || !core_fits(w, t, 1))
-            continue;
-        if (!best || f > best_free || (f == best_free && w->credits > best->credits)) {
-            best = w;
-            best_free = f;
-        }
-    }
-    return best;
-}
-
-static void dispatch_one(core *c, crun *r, int task, cworker *w, int64_t ready_us, int64_t now,
-                         core_effects *fx)
-{
-    char why[512];
-    json_t *inputs = core_unit_inputs(r, task, why, sizeof why);
-    ctask *ct = &r->t[task];
-    if (!inputs) {
-        /* Deterministic: no attempt is made, and a retry could not help. */
-        core_task_failed(c, r, task, ERRC_FATAL, why, NULL, 0, now, fx);
-        core_maybe_finish_run(c, r, fx);
-        return;
-    }
-    cattempt *a = xcalloc(1, sizeof *a);
-    a->id = c->next_attempt++;
-    a->run = r;
-    core_inflight_add(r, 1);
-    a->task = task;
-    a->no = ++ct->attempts;
-    u64map_put(c->attempts, a->id, a);
-    ct->state = TS_RUNNING;
-    ct->attempt_id = a->id;
-    core_send_attempt(fx, FX_DISPATCH, a, w, inputs, now, ready_us);
-    core_arm_attempt_deadline(c, r, task, a->id, now);
-}
-
-static int any_credits(const core *c)
-{
-    for (size_t i = 0; i < c->nworkers; i++)
-        if (c->workers[i]->credits)
-            return 1;
-    return 0;
-}
-
-/* The queue of r whose head became ready first among those some worker can run (that
- * worker in *w), or NULL. */
-static tqueue *run_head(core *c, crun *r, cworker **w)
-{
-    tqueue *best = NULL;
-    size_t pos = 0;
-    const char *place;
-    void *v;
-    while (strmap_next(r->queues, &pos, &place, &v)) {
-        tqueue *q = v;
-        if (q->head == q->tail || (best && q->v[q->head].seq > best->v[best->head].seq))
-            continue;
-        const ctask *head = &r->t[q->v[q->head].task];
-        cworker *cand = pick_worker(c, &r->g->tasks[head->task]);
-        if (cand) {
-            best = q;
-            *w = cand;
-        }
-    }
-    return best;
-}
-
-/* Starts ready tasks while workers have credits. Each free slot goes to the run with the
- * fewest attempts in flight (then to the run whose task became ready first), and within it
- * to the task that became ready first, across task types (see tqueue). */
-static void dispatch(core *c, int64_t now, core_effects *fx)
-{
-    while (c->nready && any_credits(c)) {
-        crun *br = NULL;
-        tqueue *bq = NULL;
-        cworker *bw = NULL;
-        size_t pos = 0;
-        uint64_t id;
-        void *v;
-        while (u64map_next(c->runs, &pos, &id, &v)) {
-            crun *r = v;
-            cworker *w = NULL;
-            tqueue *q;
-            const cproject *p = r->proj;
-            if (!r->nready || (br && r->inflight > br->inflight) ||
-                (p->max_inflight && p->inflight >= p->max_inflight) ||
-                !(q = run_head(c, r, &w)))
-                continue;
-            if (br && r->inflight == br->inflight && q->v[q->head].seq > bq->v[bq->head].seq)
-                continue;
-            br = r, bq = q, bw = w;
-        }
-        if (!br)
-            return;
-        qentry qe = bq->v[bq->head++];
-        c->nready--;
-        br->nready--;
-        if (br->t[qe.task].state == TS_READY)
-            dispatch_one(c, br, qe.task, bw, qe.ready_us, now, fx);
-    }
-}
-
 /* ---- events ---- */
 
 crun *core_new_run(core *c, uint64_t id, dag *g, const char *project)
@@ -584,6 +454,7 @@ crun *core_new_run(core *c, uint64_t id, dag *g, const char *project)
     r->g = g;
     r->proj = core_project(c, project);
     r->proj->runs++;
+    core_run_pools(c, r);
     r->queues = strmap_new();
     r->nleft = g->ntasks;
     core_add_slots(r, g->ntasks);
@@ -615,7 +486,7 @@ void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
 {
     u64map_del(c->attempts, a->id);
     free(a->orphan_of);
-    core_inflight_add(a->run, -1);
+    core_inflight_add(a->run, a->task, -1);
     if (a->w)
         core_worker_give_back(a->w, a);
     core_effect *e = core_emit_unit(fx, FX_ATTEMPT_END, a->run, a->task);
@@ -670,6 +541,8 @@ static void on_tick(core *c, int64_t now, core_effects *fx)
             core_run_deadline(c, r, now, fx);
         else if (r && t.task == ATTEMPT_DEADLINE)
             core_attempt_deadline(c, t.attempt, now, fx);
+        else if (r && t.attempt)
+            core_schedule_deadline(c, r, t.task, t.attempt - 1, now, fx);
         else if (r && r->t[t.task].state == TS_RETRY_WAIT)
             core_make_ready(c, r, t.task, fx);
     }
@@ -737,7 +610,7 @@ void core_step(core *c, const core_event *ev, core_effects *fx)
     }
     on_tick(c, ev->now_us, fx);
     core_settle_all(c, fx);
-    dispatch(c, ev->now_us, fx);
+    core_dispatch(c, ev->now_us, fx);
 }
 
 int64_t core_next_deadline(const core *c)

@@ -239,12 +239,19 @@ int core_attempt_info(const core *c, uint64_t attempt_id, uint64_t *run_id, int 
  * worker is asked to stop it; its slot stays taken until the worker reports it. The
  * default; core_set_attempt_grace changes it. */
 #define CORE_ATTEMPT_GRACE_US (30 * 1000000LL)
+/* A ready task's priority rises by one for each this long it waits (up to the highest
+ * priority waiting); core_set_aging changes it. */
+#define CORE_AGING_US (60 * 1000000LL)
 
 void core_set_attempt_grace(core *c, int64_t us);
+void core_set_aging(core *c, int64_t us);
 /* A project's limits (0: none), from the next dispatch on: attempts in flight over all its
  * runs (ready tasks of a project at its limit wait, and other projects' go first), and
- * tasks and map elements of one run (a map past it fails its task with the reason). */
-void core_set_project(core *c, const char *project, size_t max_inflight, size_t max_units);
+ * tasks and map elements of one run (a map past it fails its task with the reason); and the
+ * priority of its tasks that have none of their own or their workflow's (their queues made
+ * from then on). */
+void core_set_project(core *c, const char *project, size_t max_inflight, size_t max_units,
+                      int priority);
 /* What project uses now: its active runs and attempts in flight. */
 void core_project_usage(const core *c, const char *project, size_t *runs, size_t *attempts);
 /* The worker an attempt the core waits for was dispatched to (a restored one: before the

@@ -37,16 +37,25 @@ typedef struct ctask {
 /* A project: its limits (0: none) and what its active runs use. */
 typedef struct cproject {
     char *name;
+    int priority;           /* of its tasks that have none of their own (or workflow's) */
     size_t max_inflight;    /* attempts in flight over its runs */
     size_t max_units;       /* tasks and map elements of one run */
     size_t runs;            /* active runs */
     size_t inflight;        /* attempts in flight over them */
 } cproject;
 
+/* A limit runs share: a workflow's concurrency, or a named pool, in a project. */
+typedef struct cpool {
+    size_t inflight;        /* attempts of its tasks in flight */
+} cpool;
+
 typedef struct crun {
     uint64_t id;
     dag *g;
     cproject *proj;         /* its project (owned by the core) */
+    cpool *wf_pool;         /* its workflow's attempts in flight (for g->concurrency) */
+    cpool **pool;           /* per dag task, the pool it counts in (NULL: none); NULL when
+                               no task has one (pools owned by the core) */
     strmap *queues;         /* type name -> tqueue* of its ready slots */
     size_t nready;          /* entries in its queues */
     size_t inflight;        /* attempts dispatched (or restored) and not ended */
@@ -98,13 +107,14 @@ typedef struct qentry {
     int task;               /* its slot */
 } qentry;
 
-/* A FIFO of one run's ready tasks of one task type. A free slot goes to the run with the
- * fewest attempts in flight (fair share: a small run is not stuck behind a large one), and
- * within that run to the task that became ready first among those some worker can run,
- * across task types. */
+/* A FIFO of one run's ready tasks of one place (dag_task.place: type, resources, labels,
+ * own priority, pool). Which queue's head goes next: core_dispatch.c. */
 typedef struct tqueue {
     qentry *v;
     size_t head, tail, cap;
+    int prio;               /* its tasks' priority */
+    cpool *pool;            /* its tasks' pool, and its limit in their run, or NULL */
+    uint64_t limit;
     int said;               /* FX_WAITING was emitted for it (until a worker joins) */
 } tqueue;
 
@@ -131,9 +141,19 @@ typedef struct timer {
     int64_t due_us;
     uint64_t run;
     int task;               /* RUN_DEADLINE: the run's own timeout; ATTEMPT_DEADLINE: an
-                               attempt's timeout plus the grace (attempt) */
+                               attempt's timeout plus the grace (attempt); a task: its retry
+                               (attempt 0), or its schedule timeout (attempt: 1 + the seq of
+                               its queue entry) */
     uint64_t attempt;
 } timer;
+
+/* A queue head some worker can take now (core_dispatch.c). */
+typedef struct candidate {
+    crun *r;
+    tqueue *q;
+    cworker *w;
+    int level;              /* its priority, raised by aging */
+} candidate;
 
 #define RUN_DEADLINE (-1)
 #define ATTEMPT_DEADLINE (-2)
@@ -158,6 +178,10 @@ struct core {
     int64_t attempt_grace_us; /* see CORE_ATTEMPT_GRACE_US */
     strmap *inflight;       /* cache key -> inflight* */
     strmap *projects;       /* project name -> cproject* */
+    strmap *pools;          /* project, kind and name -> cpool* (core_dispatch.c) */
+    candidate *cands;       /* core_dispatch's scratch */
+    size_t ncands, capcands;
+    int64_t aging_us;       /* a waiting task's priority rises by one each this long */
     settle *settles;
     size_t nsettles, capsettles;
 };
@@ -203,8 +227,17 @@ void core_maybe_finish_run(core *c, crun *r, core_effects *fx);
 crun *core_new_run(core *c, uint64_t id, dag *g, const char *project);
 /* The project called name (NULL: "default"), made without limits when new. */
 cproject *core_project(core *c, const char *name);
-/* An attempt of r starts (delta 1) or ends (-1) being in flight. */
-void core_inflight_add(crun *r, int delta);
+/* core_dispatch.c. An attempt of slot of r starts (delta 1) or ends (-1) being in flight:
+ * counted in r, its project, its workflow's concurrency and its pool. */
+void core_inflight_add(crun *r, int slot, int delta);
+/* Gives a new run its workflow's concurrency pool and its tasks' pools. */
+void core_run_pools(core *c, crun *r);
+/* Starts ready tasks while workers have credits (see core_dispatch.c). */
+void core_dispatch(core *c, int64_t now, core_effects *fx);
+/* A task's schedule timeout: it fails unschedulable if it still waits in the queue entry
+ * seq. */
+void core_schedule_deadline(core *c, crun *r, int task, uint64_t seq, int64_t now,
+                            core_effects *fx);
 void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
                         const core_event *ev, int64_t now, core_effects *fx);
 /* Appends task to its run's ready queue of its type. */

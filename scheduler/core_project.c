@@ -17,11 +17,13 @@ cproject *core_project(core *c, const char *name)
     return p;
 }
 
-void core_set_project(core *c, const char *project, size_t max_inflight, size_t max_units)
+void core_set_project(core *c, const char *project, size_t max_inflight, size_t max_units,
+                      int priority)
 {
     cproject *p = core_project(c, project);
     p->max_inflight = max_inflight;
     p->max_units = max_units;
+    p->priority = priority;
 }
 
 void core_project_usage(const core *c, const char *project, size_t *runs, size_t *attempts)
@@ -29,15 +31,4 @@ void core_project_usage(const core *c, const char *project, size_t *runs, size_t
     const cproject *p = strmap_get(c->projects, project ? project : "default");
     *runs = p ? p->runs : 0;
     *attempts = p ? p->inflight : 0;
-}
-
-void core_inflight_add(crun *r, int delta)
-{
-    if (delta > 0) {
-        r->inflight++;
-        r->proj->inflight++;
-    } else {
-        r->inflight--;
-        r->proj->inflight--;
-    }
 }

@@ -24,7 +24,7 @@ void core_add_orphan(core *c, crun *r, int task, const core_task_snapshot *snap,
     cattempt *a = xcalloc(1, sizeof *a);
     a->id = snap->attempt_id;
     a->run = r;
-    core_inflight_add(r, 1);
+    core_inflight_add(r, task, 1);
     a->task = task;
     a->no = snap->attempts;
     a->orphan_of = snap->worker ? xstrdup(snap->worker) : NULL;

@@ -40,6 +40,7 @@ void dag_free(dag *d)
             free(t->labels[k]);
         free(t->labels);
         free(t->place);
+        free(t->pool);
         for (size_t k = 0; k < t->nsecrets; k++) {
             free(t->secret_envs[k]);
             free(t->secret_names[k]);
@@ -62,6 +63,7 @@ void dag_free(dag *d)
     free(d->tasks);
     free(d->order);
     free(d->name);
+    res_free(&d->limits, &d->nlimits);
     free(d->file);
     free(d->hash);
     json_decref(d->params);

@@ -59,8 +59,14 @@ typedef struct dag_task {
     char **labels;       /* labels: "key=value" its worker must carry */
     size_t nlabels;
     uint64_t mem;        /* res's mem: what the executor lets an attempt allocate, 0 = none */
-    char *place;         /* type, resources and labels in one string: tasks alike in it wait
-                            in one queue (where its head cannot go, neither can the next) */
+    char *place;         /* type, resources, labels, priority (when its own) and pool in one
+                            string: tasks alike in it wait in one queue (where its head
+                            cannot go, neither can the next) */
+    int32_t priority;    /* priority: higher first; its own, else the workflow's ... */
+    int has_priority;    /* ... when either was given (else its project's default) */
+    char *pool;          /* pool: the named limit (dag.limits) its attempts count in, or NULL */
+    int64_t schedule_timeout_ms; /* schedule_timeout: fails unschedulable when it waits
+                                    ready longer, 0 = never */
     int *parents, *children;
     size_t nparents, nchildren;
     int catch_next;      /* catch: the handler to run when this task fails, or -1 */
@@ -90,6 +96,11 @@ typedef struct dag {
     json_t *notify;   /* notify:, normalized (compile_notify.c); NULL when none */
     int64_t sla_ms;   /* sla: a run not finished this long after it started is late; 0 */
     int64_t timeout_ms; /* run-level timeout, 0 = none */
+    uint32_t concurrency; /* concurrency: attempts of this workflow in flight at once over
+                             all its runs in its project, 0 = no limit */
+    res_amount *limits; /* limits: named pools and how many attempts of their tasks may be in
+                           flight at once over all runs of the project */
+    size_t nlimits;
     dag_task *tasks;
     size_t ntasks;
     int *order;       /* topological order, ntasks entries */

@@ -655,6 +655,8 @@ int sched_new(const sched_config *cfg, sched **out, weft_err *err)
     s->attempt_grace_us = cfg->attempt_grace_ms > 0 ? cfg->attempt_grace_ms * 1000
                                                     : CORE_ATTEMPT_GRACE_US;
     core_set_attempt_grace(s->core, s->attempt_grace_us);
+    s->aging_us = cfg->priority_aging_ms > 0 ? cfg->priority_aging_ms * 1000 : CORE_AGING_US;
+    core_set_aging(s->core, s->aging_us);
     s->uploads = strmap_new();
     s->max_upload = cfg->max_upload ? cfg->max_upload : 16ull << 30;
     histo_init_latency(&s->queue_wait);

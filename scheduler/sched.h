@@ -27,6 +27,7 @@ typedef struct sched_config {
     int accept_loss;             /* start on a catalogue that lost history (see catalog.h) */
     int insecure;                /* plain TCP (every TCP endpoint must be loopback) */
     int64_t attempt_grace_ms;    /* an attempt past its timeout plus this fails (0: 30 s) */
+    int64_t priority_aging_ms;   /* a ready task's priority rises by one each (0: 60 s) */
     uint64_t max_upload;         /* the largest blob a client may upload (0: 16 GiB) */
     const char *secrets_dir;     /* secrets notifications name: a file each; NULL: none */
     const char *store;           /* the artifact store (s3://BUCKET/PREFIX); NULL:

@@ -58,6 +58,7 @@ static void reset_core(sched *s)
     core_destroy(&s->core);
     s->core = core_new(next, (uint64_t)clock_wall_us());
     core_set_attempt_grace(s->core, s->attempt_grace_us);
+    core_set_aging(s->core, s->aging_us);
     sched_projects_load(s);
     strmap_destroy(&s->reregister_asked);
     s->reregister_asked = strmap_new();

@@ -112,6 +112,7 @@ struct sched {
     int64_t degraded_since_us;
     uint64_t commit_failures;
     int64_t attempt_grace_us;
+    int64_t aging_us;            /* core_set_aging */
     uv_timer_t probe;
     uint64_t probe_ms;
     json_t *project_limits; /* project name -> its row of catalog_list_projects */

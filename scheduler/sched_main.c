@@ -2,7 +2,8 @@
  *
  *   weft-scheduler [--state DIR] [--listen ENDPOINT]... [--plugin-path PATH]
  *                  [--log-level LEVEL] [--accept-loss] [--insecure]
- *                  [--attempt-grace DURATION] [--max-upload SIZE]
+ *                  [--attempt-grace DURATION] [--priority-aging DURATION]
+ *                  [--max-upload SIZE]
  *                  [--secrets-dir DIR] [--secret-env NAME]...
  *
  * DIR holds catalog.db, logs/ and the scheduler's key pair (default ./.weft). The scheduler
@@ -13,7 +14,9 @@
  * that is damaged or holds less than was committed is refused; --accept-loss starts on
  * what is left (ids continue after the lost ones). An attempt of a task with a timeout that
  * has not ended --attempt-grace (default 30s) after its timeout fails as timeout by the
- * scheduler's own clock, whatever its worker does. A remote client's uploaded file (one
+ * scheduler's own clock, whatever its worker does. A ready task's priority rises by one
+ * for every --priority-aging (default 60s) it waits, up to the highest waiting (core.h). A
+ * remote client's uploaded file (one
  * blob) may be at most --max-upload (default 16G). The secrets notifications name (webhook
  * signing keys, Slack URLs, SMTP passwords) are read from --secrets-dir, a directory per
  * project (DIR/PROJECT/NAME), or for the default project from the environment variables
@@ -37,6 +40,7 @@ static void usage(void)
     fprintf(stderr, "usage: weft-scheduler [--state DIR] [--listen ENDPOINT]... "
                     "[--plugin-path PATH] [--log-level debug|info|warn|error] "
                     "[--accept-loss] [--insecure] [--attempt-grace DURATION] "
+                    "[--priority-aging DURATION] "
                     "[--max-upload SIZE] [--secrets-dir DIR] [--secret-env NAME]... "
                     "[--store s3://BUCKET/PREFIX]\n");
 }
@@ -49,7 +53,7 @@ int main(int argc, char **argv)
     const char *secrets_dir = NULL, *store = NULL;
     size_t nlisten = 0, nsecret_envs = 0;
     int level = LOG_INFO, accept_loss = 0, insecure = 0;
-    int64_t grace_ms = 0;
+    int64_t grace_ms = 0, aging_ms = 0;
     uint64_t max_upload = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -73,6 +77,9 @@ int main(int argc, char **argv)
             insecure = 1;
         else if (!strcmp(a, "--attempt-grace") && v && units_duration_ms(v, &grace_ms) == 0 &&
                  grace_ms > 0)
+            i++;
+        else if (!strcmp(a, "--priority-aging") && v &&
+                 units_duration_ms(v, &aging_ms) == 0 && aging_ms > 0)
             i++;
         else if (!strcmp(a, "--max-upload") && v && units_size_bytes(v, &max_upload) == 0 &&
                  max_upload > 0)
@@ -108,6 +115,7 @@ int main(int argc, char **argv)
                         .plugin_path = plugin_path ? plugin_path : default_path,
                         .executor = executor, .accept_loss = accept_loss,
                         .insecure = insecure, .attempt_grace_ms = grace_ms,
+                        .priority_aging_ms = aging_ms,
                         .max_upload = max_upload, .secrets_dir = secrets_dir, .store = store,
                         .env_secrets = &env_secrets};
     sched *s = NULL;

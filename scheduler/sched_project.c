@@ -33,7 +33,8 @@ int sched_projects_load(sched *s)
     json_array_foreach(rows, i, r) {
         const char *name = json_string_value(json_object_get(r, "name"));
         json_object_set(s->project_limits, name, r);
-        core_set_project(s->core, name, limit_of(r, "max_inflight"), limit_of(r, "max_tasks"));
+        core_set_project(s->core, name, limit_of(r, "max_inflight"), limit_of(r, "max_tasks"),
+                         (int)json_integer_value(json_object_get(r, "priority")));
     }
     json_decref(rows);
     return 0;
@@ -149,21 +150,29 @@ static void set_project(sched *s, const zmq_msg_t *id, const Weft__ProjectReques
         sched_reply(s, id, WEFT_EINVAL, "a project's limits are at most 1000000000", NULL, 0);
         return;
     }
+    if (rq->priority < -1000 || rq->priority > 1000) {
+        sched_reply(s, id, WEFT_EINVAL, "a project's priority is from -1000 to 1000", NULL, 0);
+        return;
+    }
     catalog_project p = {.name = rq->name, .max_runs = (int64_t)rq->max_runs,
                          .max_tasks = (int64_t)rq->max_tasks,
-                         .max_inflight = (int64_t)rq->max_inflight};
+                         .max_inflight = (int64_t)rq->max_inflight,
+                         .priority = rq->priority};
     if (catalog_set_project(s->cat, &p, clock_wall_us()) < 0) {
         sched_reply(s, id, WEFT_EDB, "cannot store the project's limits", NULL, 0);
         return;
     }
-    json_t *row = json_pack("{s:s, s:I, s:I, s:I}", "name", rq->name, "max_runs",
+    json_t *row = json_pack("{s:s, s:I, s:I, s:I, s:i}", "name", rq->name, "max_runs",
                             (json_int_t)rq->max_runs, "max_tasks", (json_int_t)rq->max_tasks,
-                            "max_inflight", (json_int_t)rq->max_inflight);
+                            "max_inflight", (json_int_t)rq->max_inflight, "priority",
+                            (int)rq->priority);
     json_object_set(s->project_limits, rq->name, row);
-    core_set_project(s->core, rq->name, (size_t)rq->max_inflight, (size_t)rq->max_tasks);
+    core_set_project(s->core, rq->name, (size_t)rq->max_inflight, (size_t)rq->max_tasks,
+                     rq->priority);
     log_info("project '%s': at most %llu runs, %llu tasks per run, %llu attempts in flight "
-             "(0: no limit)", rq->name, (unsigned long long)rq->max_runs,
-             (unsigned long long)rq->max_tasks, (unsigned long long)rq->max_inflight);
+             "(0: no limit), priority %d", rq->name, (unsigned long long)rq->max_runs,
+             (unsigned long long)rq->max_tasks, (unsigned long long)rq->max_inflight,
+             (int)rq->priority);
     sched_reply_json(s, id, row, NULL);
 }
 

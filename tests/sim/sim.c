@@ -34,7 +34,9 @@
  *      only while its task still waits for it, and only when that worker does not hold it;
  *  12. no worker is given an attempt its free capacity (cpu, mem, gpu) does not cover, nor
  *      one whose task's labels it does not carry, and the core never counts a worker as
- *      holding more than it offers.
+ *      holding more than it offers;
+ *  13. no dispatch takes a workflow's attempts in flight past its concurrency, nor a pool's
+ *      past its limit (over the runs of a project).
  *
  * After the fault phase it drains (no more faults) and checks that every run ended
  * (liveness). A failure prints the seed and step; rerun with --seed to replay it. */
@@ -104,6 +106,14 @@ static char *random_workflow(sim *s)
     len += (size_t)snprintf(y + len, cap - len, "workflow: sim\n");
     if (chance(s, 20))
         len += (size_t)snprintf(y + len, cap - len, "timeout: %ds\n", 1 + pick(s, 60));
+    /* Priorities, concurrency and pools (invariant 13). */
+    if (chance(s, 20))
+        len += (size_t)snprintf(y + len, cap - len, "priority: %d\n", pick(s, 3));
+    if (chance(s, 15))
+        len += (size_t)snprintf(y + len, cap - len, "concurrency: %d\n", 1 + pick(s, 4));
+    int pools = chance(s, 30);
+    if (pools)
+        len += (size_t)snprintf(y + len, cap - len, "limits: { lic: %d }\n", 1 + pick(s, 2));
     len += (size_t)snprintf(y + len, cap - len, "tasks:\n");
     static const char *const classes[] = {"transient", "crash", "lost", "timeout", "fatal"};
     for (int i = 0; i < n; i++) {
@@ -147,6 +157,13 @@ static char *random_workflow(sim *s)
         }
         if (chance(s, 10))
             len += (size_t)snprintf(y + len, cap - len, "    labels: { pool: a }\n");
+        if (pools && chance(s, 40))
+            len += (size_t)snprintf(y + len, cap - len, "    pool: lic\n");
+        if (chance(s, 20))
+            len += (size_t)snprintf(y + len, cap - len, "    priority: %d\n", pick(s, 5) - 2);
+        if (chance(s, 5))
+            len += (size_t)snprintf(y + len, cap - len, "    schedule_timeout: %ds\n",
+                                    1 + pick(s, 30));
         /* A task timeout arms the scheduler's own deadline (timeout plus grace). */
         if (chance(s, 15))
             len += (size_t)snprintf(y + len, cap - len, "    timeout: %ds\n", 1 + pick(s, 20));
@@ -508,7 +525,7 @@ static void restart(sim *s)
     }
     core_destroy(&s->c);
     s->c = core_new(next, s->seed + (uint64_t)s->step);
-    core_set_project(s->c, "capped", CAPPED_INFLIGHT, 0);
+    core_set_project(s->c, "capped", CAPPED_INFLIGHT, 0, 1);
     for (int w = 0; w < MAX_WORKERS; w++) {
         s->w[w].registered = 0;
         s->nbusy[w] = 0;
@@ -656,7 +673,7 @@ static void run_seed(uint64_t seed, long steps, int commit_failures)
     s.rng = seed * 0x9E3779B97F4A7C15ULL + 1;
     s.now = 1000000000;
     s.c = core_new(1, seed);
-    core_set_project(s.c, "capped", CAPPED_INFLIGHT, 0);
+    core_set_project(s.c, "capped", CAPPED_INFLIGHT, 0, 1);
     s.types = fixture_types();
     s.cache = strmap_new();
     for (int w = 0; w < MAX_WORKERS; w++) {

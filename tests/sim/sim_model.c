@@ -140,6 +140,33 @@ static void commit_redispatch(sim *s, mrun *r, const core_effect *e)
              (msg){.to_worker = 1, .w = w, .attempt = e->attempt_id, .json = json_incref(e->json)});
 }
 
+/* Invariant 13: a dispatch never takes its workflow's attempts in flight (over the runs of
+ * its project) past the concurrency its run declares, nor its pool's past the pool's limit
+ * there. */
+static void check_limits(sim *s, const mrun *r, const dag_task *dt)
+{
+    size_t in_wf = 0, in_pool = 0;
+    for (int i = 0; i < s->nruns; i++) {
+        const mrun *q = &s->runs[i];
+        for (size_t k = 0; !q->ended && SIM_PROJECT(q->id) == SIM_PROJECT(r->id) &&
+                           k < q->g->ntasks; k++) {
+            size_t n = q->t[k].running != 0;
+            for (size_t j = 0; j < q->t[k].nelems; j++)
+                n += q->t[k].elems[j].running != 0;
+            in_wf += n;
+            if (dt->pool && q->g->tasks[k].pool && !strcmp(q->g->tasks[k].pool, dt->pool))
+                in_pool += n;
+        }
+    }
+    if (r->g->concurrency && in_wf >= r->g->concurrency)
+        die(s, "run %llu dispatched with %zu attempts of its workflow in flight; concurrency %u",
+            (unsigned long long)r->id, in_wf, r->g->concurrency);
+    uint64_t limit = dt->pool ? res_get(r->g->limits, r->g->nlimits, dt->pool) : 0;
+    if (dt->pool && in_pool >= limit)
+        die(s, "run %llu dispatched with %zu attempts of pool %s in flight; its limit %llu",
+            (unsigned long long)r->id, in_pool, dt->pool, (unsigned long long)limit);
+}
+
 static void commit_dispatch(sim *s, mrun *r, const core_effect *e)
 {
     const dag_task *dt = &r->g->tasks[e->task];
@@ -167,6 +194,7 @@ static void commit_dispatch(sim *s, mrun *r, const core_effect *e)
     if (u64map_get(s->discarded, e->attempt_id))
         die(s, "attempt %llu was dispatched by a turn that failed to commit, and again",
             (unsigned long long)e->attempt_id);
+    check_limits(s, r, dt);
     int w = take_capacity(s, dt, e);
     u->state = TS_RUNNING;
     u->running = e->attempt_id;
