@@ -41,11 +41,11 @@ static int mark(void *ud, const char *hex)
 static void mark_ref(void *ud, const json_t *ref)
 {
     collector *g = ud;
-    const char *hex = store_ref_hash(ref);
+    const char *hex = artref_hash(ref);
     if (g->rc || !hex || strmap_get(g->live, hex))
         return;
     strmap_put(g->live, hex, &referenced);
-    if (!store_ref_is_dir(ref))
+    if (!artref_is_dir(ref))
         return;
     weft_err e = {0};
     int rc = store_dir_blobs(g->s, ref, mark, g, &e);
@@ -61,7 +61,7 @@ static int mark_doc(void *ud, const char *text)
     if (!doc)
         return err_set(g->err, WEFT_ECORRUPT, "the catalogue holds a document that is not "
                        "JSON (%s); nothing was collected", je.text);
-    store_each_ref(doc, mark_ref, g);
+    artref_each(doc, mark_ref, g);
     json_decref(doc);
     return g->rc;
 }
@@ -172,7 +172,7 @@ typedef struct checker {
 static void check_ref(void *ud, const json_t *ref)
 {
     checker *k = ud;
-    const char *hex = store_ref_hash(ref);
+    const char *hex = artref_hash(ref);
     if (!hex || strmap_get(k->seen, hex))
         return;
     strmap_put(k->seen, hex, &found);
@@ -191,7 +191,7 @@ static void check_ref(void *ud, const json_t *ref)
 static int check_doc(void *ud, const char *text)
 {
     json_t *doc = json_loads(text, JSON_DECODE_ANY, NULL);
-    store_each_ref(doc, check_ref, ud);
+    artref_each(doc, check_ref, ud);
     json_decref(doc);
     return 0;
 }

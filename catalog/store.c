@@ -169,22 +169,6 @@ char *store_partial_path(store *s, const char *name)
 
 /* ---- references ---- */
 
-int store_is_ref(const json_t *v)
-{
-    const char *kind = json_string_value(json_object_get(v, "kind"));
-    return json_is_object(v) && kind && (!strcmp(kind, "file") || !strcmp(kind, "dir"));
-}
-
-int store_ref_is_dir(const json_t *v)
-{
-    return store_is_ref(v) && !strcmp(json_string_value(json_object_get(v, "kind")), "dir");
-}
-
-const char *store_ref_hash(const json_t *v)
-{
-    return store_is_ref(v) ? json_string_value(json_object_get(v, "artifact")) : NULL;
-}
-
 /* The last component of path, without trailing slashes: its start and length. */
 static const char *base_name(const char *path, size_t *len)
 {
@@ -204,11 +188,6 @@ static json_t *make_ref(const char *hex, int is_dir, const char *path, uint64_t 
     const char *b = base_name(path, &len);
     return json_pack("{s:s, s:s, s:s#, s:I}", "artifact", hex, "kind", is_dir ? "dir" : "file",
                      "name", b, len, "size", (json_int_t)size);
-}
-
-json_t *store_pending_ref(const char *path, int is_dir)
-{
-    return json_pack("{s:s, s:s}", "kind", is_dir ? "dir" : "file", "path", path);
 }
 
 /* ---- directories: a manifest of entries ---- */
@@ -359,7 +338,7 @@ static int load_manifest(store *s, const char *hex, json_t **out, weft_err *err)
 int store_dir_entries(store *s, const json_t *ref, json_t **entries, weft_err *err)
 {
     json_t *m;
-    int rc = load_manifest(s, store_ref_hash(ref), &m, err);
+    int rc = load_manifest(s, artref_hash(ref), &m, err);
     if (rc)
         return rc;
     *entries = json_incref(json_object_get(m, "entries"));
@@ -406,7 +385,7 @@ static int copy_file(const char *from, const char *to, unsigned mode)
 static int build_dir(store *s, const json_t *ref, const char *top, int export, weft_err *err)
 {
     json_t *m;
-    int rc = load_manifest(s, store_ref_hash(ref), &m, err);
+    int rc = load_manifest(s, artref_hash(ref), &m, err);
     if (rc)
         return rc;
     rc = fs_mkdir_p(top, 0755);
@@ -420,7 +399,7 @@ static int build_dir(store *s, const json_t *ref, const char *top, int export, w
             break;
         if (!safe_rel(rel)) {
             rc = err_set(err, WEFT_ECORRUPT, "artifact %.16s: manifest entry '%.80s' is not a "
-                         "relative path", store_ref_hash(ref), rel ? rel : "?");
+                         "relative path", artref_hash(ref), rel ? rel : "?");
             break;
         }
         char *target = xasprintf("%s/%s", top, rel);
@@ -461,10 +440,10 @@ static int materialize_dir(store *s, const json_t *ref, const char *dest, char *
 
 int store_export(store *s, const json_t *ref, const char *dest, weft_err *err)
 {
-    const char *hex = store_ref_hash(ref);
+    const char *hex = artref_hash(ref);
     if (!hex)
         return err_set(err, WEFT_EINVAL, "not an artifact reference");
-    if (store_ref_is_dir(ref)) {
+    if (artref_is_dir(ref)) {
         if (mkdir(dest, 0755) < 0) /* never into what exists */
             return err_set(err, WEFT_EIO, "%s: %s", dest, strerror(errno));
         int rc = build_dir(s, ref, dest, 1, err);
@@ -488,10 +467,10 @@ int store_export(store *s, const json_t *ref, const char *dest, weft_err *err)
 int store_materialize(store *s, const json_t *ref, const char *dest, char **path,
                       weft_err *err)
 {
-    const char *hex = store_ref_hash(ref);
+    const char *hex = artref_hash(ref);
     if (!hex)
         return err_set(err, WEFT_EINVAL, "not an artifact reference");
-    if (store_ref_is_dir(ref))
+    if (artref_is_dir(ref))
         return materialize_dir(s, ref, dest, path, err);
     return s->ops->get(s, hex, path, err);
 }
@@ -500,7 +479,7 @@ int store_dir_blobs(store *s, const json_t *ref, int (*fn)(void *ud, const char 
                     void *ud, weft_err *err)
 {
     json_t *m;
-    int rc = load_manifest(s, store_ref_hash(ref), &m, err);
+    int rc = load_manifest(s, artref_hash(ref), &m, err);
     if (rc)
         return rc;
     size_t i;
@@ -533,28 +512,13 @@ static int verify_blob(void *ud, const char *hex)
 
 int store_verify(store *s, const json_t *ref, weft_err *err)
 {
-    const char *hex = store_ref_hash(ref);
+    const char *hex = artref_hash(ref);
     if (!hex)
         return err_set(err, WEFT_EINVAL, "not an artifact reference");
     verifier v = {s, err};
-    if (!store_ref_is_dir(ref))
+    if (!artref_is_dir(ref))
         return verify_blob(&v, hex);
     return store_dir_blobs(s, ref, verify_blob, &v, err);
-}
-
-void store_each_ref(const json_t *v, void (*fn)(void *ud, const json_t *ref), void *ud)
-{
-    if (store_is_ref(v)) {
-        fn(ud, v);
-    } else if (json_is_array(v)) {
-        size_t i;
-        json_t *e;
-        json_array_foreach(v, i, e) store_each_ref(e, fn, ud);
-    } else if (json_is_object(v)) {
-        const char *k;
-        json_t *e;
-        json_object_foreach((json_t *)v, k, e) store_each_ref(e, fn, ud);
-    }
 }
 
 /* Adds a directory manifest entry's file size to *total (store_dir_blobs' walk reads the

@@ -1,9 +1,8 @@
 /* store: the content-addressed artifact store.
  *
- * Files and directories travel between tasks as artifact references, never as paths: a
- * reference is a JSON object {"artifact": HASH, "kind": "file"|"dir", "name": NAME,
- * "size": BYTES} where HASH is the BLAKE2b-256 of the content (for a directory, of its
- * manifest: the sorted list of relative paths, modes and file hashes, itself a blob). A blob
+ * Files and directories travel between tasks as artifact references (common/artref.h),
+ * never as paths; a directory's hash is that of its manifest: the sorted list of relative
+ * paths, modes and file hashes, itself a blob. A blob
  * is written once, under its hash (ROOT/ab/cdef...), read-only; reading one verifies its
  * content against its hash, and a blob that no longer matches is moved to ROOT/corrupt/ and
  * reported as WEFT_ECORRUPT, so corrupt data is never handed to a task.
@@ -20,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "common/artref.h"
 #include "common/err.h"
 #include "common/strmap.h"
 #include "common/hash.h"
@@ -87,13 +87,6 @@ int store_record_location(const char *state_dir, const char *location, weft_err 
 /* Closes; accepts NULL and sets *sp to NULL. */
 void store_close(store **sp);
 
-/* Whether v is an artifact reference (an object with a "kind" of file or dir). A reference
- * without "artifact" is a pending one: a path named in a workflow, not yet ingested. */
-int store_is_ref(const json_t *v);
-/* The hash of a reference, or NULL (pending, or not a reference). */
-const char *store_ref_hash(const json_t *v);
-/* A pending reference to path ("kind" dir when is_dir). New reference. */
-json_t *store_pending_ref(const char *path, int is_dir);
 
 /* Ingests the file or directory at path; *ref is a new reference. is_dir says which kind
  * the caller expects; the other kind is refused with a message naming path. */
@@ -117,8 +110,6 @@ int store_dir_blobs(store *s, const json_t *ref, int (*fn)(void *ud, const char 
 /* A directory reference's entries as its manifest lists them (verified): a new array of
  * {"path", "dir": true} and {"path", "hash", "size", "exec"}. */
 int store_dir_entries(store *s, const json_t *ref, json_t **entries, weft_err *err);
-/* Whether reference v is a directory (its blob is a manifest). */
-int store_ref_is_dir(const json_t *v);
 /* Whether blob hex is in the store (not verified). */
 int store_has(store *s, const char *hex);
 /* Opens blob hex for reading without verifying it (a reader that checks the whole blob's
@@ -157,6 +148,4 @@ int store_adopt(store *s, const char *path, const char *hex, weft_err *err);
  * verified), named after path's last component, its size from the blobs. */
 int store_ref_of(store *s, const char *hex, int is_dir, const char *path, json_t **ref,
                  weft_err *err);
-/* Calls fn for every reference inside v (objects and arrays are walked). */
-void store_each_ref(const json_t *v, void (*fn)(void *ud, const json_t *ref), void *ud);
 #endif

@@ -179,7 +179,7 @@ static json_t *stage_path(uploader *u, const char *path, int is_dir)
     free(abs);
     if (rc)
         return NULL;
-    const char *hex = store_ref_hash(ref);
+    const char *hex = artref_hash(ref);
     add_blob(u, hex);
     if (is_dir && store_dir_blobs(u->stage, ref, add_blob, u, &u->err) < 0) {
         json_decref(ref);

@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 #include "common/client.h"
-#include "scheduler/compile.h"
+#include "compiler/compile.h"
 
 enum { EXIT_OK = 0, EXIT_RUN_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACH = 3, EXIT_DENIED = 4 };
 

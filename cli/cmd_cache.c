@@ -19,7 +19,7 @@
 #include "cli/cli.h"
 #include "common/units.h"
 #include "common/xmem.h"
-#include "scheduler/cachekey.h"
+#include "compiler/cachekey.h"
 
 static int open_catalog(const cli_opts *o, int readonly, catalog **cat)
 {

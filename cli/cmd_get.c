@@ -103,8 +103,8 @@ static int fetch(void *ud, const char *hex)
 static int write_artifact(getter *g, const json_t *ref, const char *dest)
 {
     if (g->cl) {
-        if (fetch(g, store_ref_hash(ref)) < 0 ||
-            (store_ref_is_dir(ref) && store_dir_blobs(g->store, ref, fetch, g, &g->err) < 0))
+        if (fetch(g, artref_hash(ref)) < 0 ||
+            (artref_is_dir(ref) && store_dir_blobs(g->store, ref, fetch, g, &g->err) < 0))
             return -1;
     }
     return store_export(g->store, ref, dest, &g->err) < 0 ? -1 : 0;
@@ -206,7 +206,7 @@ int cmd_get(cli_opts *o)
             fprintf(stderr, " %s", k);
         fprintf(stderr, "\n");
         rc = EXIT_USAGE;
-    } else if (store_ref_hash(v)) {
+    } else if (artref_hash(v)) {
         rc = get_artifact(o, s, &g, v);
     } else {
         rc = write_json(v, o->out);

@@ -9,7 +9,7 @@
 #include "common/fsutil.h"
 #include "common/wtype.h"
 #include "common/xmem.h"
-#include "scheduler/typereg.h"
+#include "compiler/typereg.h"
 
 int cli_color(void)
 {

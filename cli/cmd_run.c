@@ -18,7 +18,7 @@
 #include "cli/cli.h"
 #include "common/fsutil.h"
 #include "common/xmem.h"
-#include "scheduler/typereg.h"
+#include "compiler/typereg.h"
 
 /* The attempts each local worker holds beyond its slots (weft-worker --prefetch). */
 #define LOCAL_PREFETCH "32"

@@ -17,7 +17,7 @@
 #include "cli/cli.h"
 #include "common/fsutil.h"
 #include "common/xmem.h"
-#include "scheduler/typereg.h"
+#include "compiler/typereg.h"
 
 static uint64_t started_run;
 
@@ -142,7 +142,7 @@ static int write_outputs(const cli_opts *o, const json_t *outputs)
     const json_t *v;
     json_object_foreach((json_t *)outputs, k, v) {
         const char *name = cli_str(v, "name");
-        if (!store_ref_hash(v) || (!st && store_open(where, &st, &err) < 0))
+        if (!artref_hash(v) || (!st && store_open(where, &st, &err) < 0))
             continue;
         char *dest = xasprintf("%s/%s", o->out ? o->out : ".",
                                *name && !strchr(name, '/') && name[0] != '.' ? name : k);

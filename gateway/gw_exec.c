@@ -53,11 +53,11 @@ static void describe_file(gw_req *r, store *st, int64_t run, const char *task,
     json_object_set_new(ref, "url", json_string(url));
     free(url);
     json_int_t size = json_integer_value(json_object_get(ref, "size"));
-    const char *hex = store_ref_hash(ref);
+    const char *hex = artref_hash(ref);
     int fd;
     uint64_t got;
     weft_err err = {0};
-    if (!st || store_ref_is_dir(ref) || size > (json_int_t)INLINE_MAX ||
+    if (!st || artref_is_dir(ref) || size > (json_int_t)INLINE_MAX ||
         store_open_blob(st, hex, &fd, &got, &err) < 0)
         return;
     char *buf = xmalloc(got + 1);
@@ -84,7 +84,7 @@ static json_t *execution(gw_req *r, json_t *reply)
         const char *k;
         json_t *v;
         json_object_foreach(outputs, k, v)
-            if (store_ref_hash(v))
+            if (artref_hash(v))
                 describe_file(r, st, run, task, k, v);
     }
     return json_incref(reply);

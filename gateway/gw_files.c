@@ -254,19 +254,19 @@ void gw_task_output(gw_req *r)
     } else if (u && !v) {
         gw_error(r, 404, "not_found", "output", "task '%.128s' has no output '%.128s'",
                  r->args[1], r->args[2]);
-    } else if (v && !store_ref_hash(v)) {
+    } else if (v && !artref_hash(v)) {
         gw_json(r, 200, json_pack("{s:O}", "value", v));
     } else if (v) {
         weft_err err = {0};
         store *st = gw_store(r, &err);
         if (!st)
             gw_error(r, 503, "unavailable", NULL, "cannot open the store: %s", err.msg);
-        else if (store_ref_is_dir(v))
+        else if (artref_is_dir(v))
             send_dir(r, st, v);
         else if (json_string_value(json_object_get(v, "name")))
-            send_blob(r, st, store_ref_hash(v), json_string_value(json_object_get(v, "name")));
+            send_blob(r, st, artref_hash(v), json_string_value(json_object_get(v, "name")));
         else
-            send_blob(r, st, store_ref_hash(v), r->args[2]);
+            send_blob(r, st, artref_hash(v), r->args[2]);
     }
     json_decref(rj);
 }

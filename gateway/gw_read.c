@@ -8,7 +8,7 @@
 
 #include "common/xmem.h"
 #include "gateway/gw.h"
-#include "scheduler/compile.h"
+#include "compiler/compile.h"
 
 #define CACHE_LIST_MAX 1000
 

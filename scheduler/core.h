@@ -36,7 +36,7 @@
 
 #include <jansson.h>
 
-#include "scheduler/dag.h"
+#include "compiler/dag.h"
 
 enum task_state {
     TS_PENDING, TS_READY, TS_RUNNING, TS_RETRY_WAIT, /* open */

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "common/xmem.h"
-#include "scheduler/cachekey.h"
+#include "compiler/cachekey.h"
 #include "scheduler/core_int.h"
 
 int core_lookup(crun *r, int task, core_effects *fx)

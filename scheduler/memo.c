@@ -24,7 +24,7 @@ static void verify_ref(void *ud, const json_t *ref)
 int memo_outputs_usable(store *st, const json_t *outputs, weft_err *err)
 {
     verify_ctx v = {.st = st};
-    store_each_ref(outputs, verify_ref, &v);
+    artref_each(outputs, verify_ref, &v);
     if (v.bad)
         *err = v.err;
     return v.bad ? (v.err.code ? v.err.code : WEFT_ECORRUPT) : 0;

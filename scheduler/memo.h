@@ -14,7 +14,7 @@
 #include "catalog/catalog.h"
 #include "catalog/store.h"
 #include "scheduler/core.h"
-#include "scheduler/dag.h"
+#include "compiler/dag.h"
 
 /* 0 when every artifact outputs reference verifies in st; else the store's error. */
 int memo_outputs_usable(store *st, const json_t *outputs, weft_err *err);

@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 #include "catalog/catalog.h"
-#include "scheduler/compile.h"
+#include "compiler/compile.h"
 #include "scheduler/core.h"
 #include "scheduler/ingest.h"
 

@@ -18,7 +18,7 @@
 #include <jansson.h>
 
 #include "scheduler/core.h"
-#include "scheduler/dag.h"
+#include "compiler/dag.h"
 
 enum retry_action { RETRY_EXECUTE, RETRY_REUSE, RETRY_PARTIAL };
 

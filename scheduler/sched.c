@@ -26,13 +26,13 @@
 #include "common/wire.h"
 #include "common/xmem.h"
 #include "common/zsock.h"
-#include "scheduler/compile.h"
+#include "compiler/compile.h"
 #include "scheduler/core.h"
 #include "scheduler/ingest.h"
 #include "scheduler/memo.h"
 #include "scheduler/recover.h"
 #include "scheduler/sched_int.h"
-#include "scheduler/typereg.h"
+#include "compiler/typereg.h"
 
 #define REREGISTER_WAIT_MS 10000
 #define SCHED_BUSY_WAIT_MS 1000
@@ -266,7 +266,7 @@ typedef struct named_blobs {
 static void mark_named(void *ud, const json_t *ref)
 {
     named_blobs *nb = ud;
-    const char *hex = store_ref_hash(ref);
+    const char *hex = artref_hash(ref);
     for (size_t i = 0; hex && i < nb->r->n_blobs; i++)
         if (strcmp(nb->r->blobs[i]->hash, hex) == 0)
             nb->taken[i] = 1;
@@ -281,7 +281,7 @@ static void take_blobs(sched *s, const char *worker, const Weft__Result *r,
     if (!r->n_blobs)
         return;
     named_blobs nb = {r, xcalloc(r->n_blobs, 1)};
-    store_each_ref(outputs, mark_named, &nb);
+    artref_each(outputs, mark_named, &nb);
     for (size_t i = 0; i < r->n_blobs && i < WIRE_INLINE_BLOBS_MAX; i++) {
         weft_err err = {0};
         if (nb.taken[i] && sched_journal_take(s, r->blobs[i]->hash, r->blobs[i]->data.data,

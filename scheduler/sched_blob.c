@@ -20,7 +20,7 @@
 #include "common/log.h"
 #include "common/u64map.h"
 #include "common/xmem.h"
-#include "scheduler/dag.h"
+#include "compiler/dag.h"
 #include "scheduler/sched_int.h"
 
 #define PUSHES_PER_WORKER 64
@@ -63,12 +63,12 @@ static int grant_file(void *ud, const char *hex)
 static void grant_ref(void *ud, const json_t *ref)
 {
     grant_walk *g = ud;
-    const char *hex = store_ref_hash(ref);
+    const char *hex = artref_hash(ref);
     weft_err err = {0};
     if (!hex)
         return;
     strmap_put(g->hashes, hex, (void *)1);
-    if (store_ref_is_dir(ref) && store_dir_blobs(g->s->store, ref, grant_file, g, &err) < 0)
+    if (artref_is_dir(ref) && store_dir_blobs(g->s->store, ref, grant_file, g, &err) < 0)
         log_warn("the files of directory %.16s... cannot be granted: %s", hex, err.msg);
 }
 
@@ -76,7 +76,7 @@ static void grant_json(grant_walk *g, const char *text)
 {
     json_t *j = text ? json_loads(text, 0, NULL) : NULL;
     if (j)
-        store_each_ref(j, grant_ref, g);
+        artref_each(j, grant_ref, g);
     json_decref(j);
 }
 
@@ -223,11 +223,11 @@ static int file_present(void *ud, const char *hex)
 static void ref_present(void *ud, const json_t *ref)
 {
     presence *p = ud;
-    const char *hex = store_ref_hash(ref);
+    const char *hex = artref_hash(ref);
     weft_err err = {0};
     if (p->missing || !hex || file_present(p, hex))
         return;
-    if (store_ref_is_dir(ref) && store_dir_blobs(p->s->store, ref, file_present, p, &err) < 0 &&
+    if (artref_is_dir(ref) && store_dir_blobs(p->s->store, ref, file_present, p, &err) < 0 &&
         !p->missing) {
         snprintf(p->hex, sizeof p->hex, "%s", hex);
         p->missing = p->hex;
@@ -237,7 +237,7 @@ static void ref_present(void *ud, const json_t *ref)
 int sched_blobs_present(sched *s, const json_t *v, char *why, size_t n)
 {
     presence p = {.s = s};
-    store_each_ref(v, ref_present, &p);
+    artref_each(v, ref_present, &p);
     if (p.missing)
         snprintf(why, n, "blob %.16s... of the attempt's outputs is not in the scheduler's "
                  "store: the worker did not send it", p.missing);

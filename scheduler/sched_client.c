@@ -6,7 +6,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/xmem.h"
-#include "scheduler/compile.h"
+#include "compiler/compile.h"
 #include "scheduler/ingest.h"
 #include "scheduler/memo.h"
 #include "scheduler/recover.h"

@@ -33,13 +33,13 @@ static int same_blob(void *ud, const char *hex)
 static void check_ref(void *ud, const json_t *ref)
 {
     holds *h = ud;
-    const char *hex = store_ref_hash(ref);
+    const char *hex = artref_hash(ref);
     weft_err err = {0};
     if (!hex || h->found)
         return;
     if (!strcmp(hex, h->hex))
         h->found = 1;
-    else if (store_ref_is_dir(ref))
+    else if (artref_is_dir(ref))
         store_dir_blobs(h->store, ref, same_blob, h, &err);
 }
 
@@ -60,7 +60,7 @@ void sched_on_download(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     holds h = {.store = s->store, .hex = rq->hash};
     const json_t *outputs = json_object_get(catalog_run_unit(r, rq->task), "outputs");
     if (outputs)
-        store_each_ref(outputs, check_ref, &h);
+        artref_each(outputs, check_ref, &h);
     if (!r || !h.found) {
         if (r)
             snprintf(msg, sizeof msg, "task '%.128s' of run %llu has no artifact %.16s...",

@@ -19,7 +19,7 @@
 #include "common/cron.h"
 #include "common/log.h"
 #include "common/xmem.h"
-#include "scheduler/compile.h"
+#include "compiler/compile.h"
 #include "scheduler/sched_int.h"
 
 #define FIRE_BATCH 1000      /* slots one schedule fires in a turn (the rest: the next) */

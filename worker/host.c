@@ -332,7 +332,7 @@ static void *state(weft_ctx *c)
 
 static int materialize(weft_ctx *c, const json_t *ref, const char *what, const char **out)
 {
-    if (!store_ref_hash(ref))
+    if (!artref_hash(ref))
         return WEFT_E_TYPE;
     if (!c->t->store) {
         snprintf(c->artifact_error, sizeof c->artifact_error,

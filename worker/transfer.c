@@ -131,9 +131,9 @@ static void add_item(xfer *t, const char *hex, int manifest)
 
 static void add_ref(void *ud, const json_t *ref)
 {
-    const char *hex = store_ref_hash(ref);
+    const char *hex = artref_hash(ref);
     if (hex)
-        add_item(ud, hex, store_ref_is_dir(ref));
+        add_item(ud, hex, artref_is_dir(ref));
 }
 
 static int add_file(void *ud, const char *hex)
@@ -373,7 +373,7 @@ static int begin(xfer_ctx *x, int push, uint64_t attempt, const char *nonce, con
     if (x->head)
         x->head->lprev = t;
     x->head = t;
-    store_each_ref(refs, add_ref, t);
+    artref_each(refs, add_ref, t);
     int rc = advance(t);
     *out = NULL;
     if (rc == 0) {

@@ -16,8 +16,8 @@
 
 #include <jansson.h>
 
-#include "scheduler/cachekey.h"
-#include "scheduler/compile.h"
+#include "compiler/cachekey.h"
+#include "compiler/compile.h"
 #include "tests/fuzz/fuzz.h"
 
 #define MAX_PARAMS 16

@@ -48,7 +48,7 @@
 #include "common/errclass.h"
 #include "common/units.h"
 #include "common/xmem.h"
-#include "scheduler/compile.h"
+#include "compiler/compile.h"
 #include "sim.h"
 #include "tests/unit/fixture.h"
 

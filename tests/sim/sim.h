@@ -9,7 +9,7 @@
 #include "common/strmap.h"
 #include "common/u64map.h"
 #include "scheduler/core.h"
-#include "scheduler/typereg.h"
+#include "compiler/typereg.h"
 
 #define MAX_RUNS    4096
 #define MAX_WORKERS 3

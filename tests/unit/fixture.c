@@ -6,7 +6,7 @@
 
 #include <jansson.h>
 
-#include "scheduler/diag.h"
+#include "compiler/diag.h"
 
 typereg *fixture_types(void)
 {

@@ -3,8 +3,8 @@
 #ifndef WEFT_TEST_FIXTURE_H
 #define WEFT_TEST_FIXTURE_H
 
-#include "scheduler/compile.h"
-#include "scheduler/typereg.h"
+#include "compiler/compile.h"
+#include "compiler/typereg.h"
 
 /* Task types echo (any inputs, mirrored as outputs), sleep (duration) and count (n: int,
  * optional tags: list<string>; total: int), as a plugin would describe them. */

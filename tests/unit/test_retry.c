@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "common/xmem.h"
-#include "scheduler/compile.h"
+#include "compiler/compile.h"
 #include "scheduler/retry.h"
 #include "tests/unit/fixture.h"
 #include "tests/unit/selftest.h"

@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "common/errclass.h"
-#include "scheduler/compile.h"
+#include "compiler/compile.h"
 #include "scheduler/core.h"
-#include "scheduler/typereg.h"
+#include "compiler/typereg.h"
 #include "tests/unit/fixture.h"
 #include "tests/unit/selftest.h"
 

@@ -81,7 +81,7 @@ int test_store(void)
     CHECK(store_ref_small_file(small, 64, &sref, &data, &len, &err) == 0);
     CHECK(len == 8 && data && memcmp(data, "a,b\n1,2\n", 8) == 0);
     CHECK_STR(json_string_value(json_object_get(sref, "name")), "small.csv");
-    CHECK(!store_has(s, store_ref_hash(sref)));
+    CHECK(!store_has(s, artref_hash(sref)));
     CHECK(store_ref_small_file(small, 4, &sref, &data, &len, &err) == WEFT_ELIMIT);
     CHECK(strstr(err.msg, "small.csv: not a regular file of at most 4 bytes") != NULL);
     json_decref(sref);

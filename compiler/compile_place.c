@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "common/xmem.h"
-#include "scheduler/compile_int.h"
+#include "compiler/compile_int.h"
 
 void cc_compile_resources(cc *c, const ynode *n, cc_place *p)
 {

@@ -13,9 +13,9 @@
 
 #include <jansson.h>
 
-#include "scheduler/dag.h"
-#include "scheduler/diag.h"
-#include "scheduler/typereg.h"
+#include "compiler/dag.h"
+#include "compiler/diag.h"
+#include "compiler/typereg.h"
 
 #define COMPILE_MAX_FILE (16u << 20) /* workflow files above 16 MiB are refused */
 #define COMPILE_MAX_TASKS 100000

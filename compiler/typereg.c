@@ -1,5 +1,5 @@
 /* typereg: task type declarations. See typereg.h. */
-#include "scheduler/typereg.h"
+#include "compiler/typereg.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "common/xmem.h"
-#include "scheduler/compile_int.h"
+#include "compiler/compile_int.h"
 
 /* min_success: N | P% */
 static void min_success(cc *c, dag_task *t, const ynode *n)

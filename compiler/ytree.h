@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "scheduler/diag.h"
+#include "compiler/diag.h"
 
 #define YTREE_MAX_DEPTH 64
 

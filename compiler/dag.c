@@ -1,5 +1,5 @@
 /* dag: compiled workflows. See dag.h. */
-#include "scheduler/dag.h"
+#include "compiler/dag.h"
 
 #include <math.h>
 #include <stdarg.h>

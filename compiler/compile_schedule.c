@@ -7,7 +7,7 @@
 
 #include "common/cron.h"
 #include "common/units.h"
-#include "scheduler/compile_int.h"
+#include "compiler/compile_int.h"
 
 #define MAX_ACTIVE_RUNS_MAX 1000
 

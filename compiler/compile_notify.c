@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scheduler/compile_int.h"
+#include "compiler/compile_int.h"
 
 #define TARGETS_MAX 16
 #define RECIPIENTS_MAX 50

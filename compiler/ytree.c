@@ -1,5 +1,5 @@
 /* ytree: YAML events to a positioned tree. See ytree.h. */
-#include "scheduler/ytree.h"
+#include "compiler/ytree.h"
 
 #include <stdlib.h>
 #include <string.h>

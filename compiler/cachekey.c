@@ -1,14 +1,14 @@
 /* cachekey: memoization keys. See cachekey.h. */
-#include "scheduler/cachekey.h"
+#include "compiler/cachekey.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog/store.h"
+#include "common/artref.h"
 
 json_t *cachekey_inputs(const json_t *v)
 {
-    const char *hex = store_ref_hash(v);
+    const char *hex = artref_hash(v);
     if (hex)
         return json_pack("{s:s}", "artifact", hex);
     if (json_is_array(v)) {

@@ -7,8 +7,8 @@
 #include "common/resource.h"
 #include "common/strmap.h"
 #include "common/wtype.h"
-#include "scheduler/compile.h"
-#include "scheduler/ytree.h"
+#include "compiler/compile.h"
+#include "compiler/ytree.h"
 
 typedef struct cc {
     diag *d;

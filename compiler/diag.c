@@ -1,5 +1,5 @@
 /* diag: positioned error list. See diag.h. */
-#include "scheduler/diag.h"
+#include "compiler/diag.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog/store.h"
+#include "common/artref.h"
 #include "common/xmem.h"
-#include "scheduler/compile_int.h"
+#include "compiler/compile_int.h"
 
 static int match(const char *s, const char *const *words)
 {
@@ -371,7 +371,7 @@ json_t *cv_artifacts(cc *c, json_t *v, wtype t, const ynode *n, const char *what
     if (!*path) {
         diag_add(c->d, n->line, n->col, "%s: an empty path", what);
     } else if (!c->in->ingest) {
-        ref = store_pending_ref(path, is_dir);
+        ref = artref_pending(path, is_dir);
     } else if (c->in->ingest(c->in->ingest_ud, path, is_dir, &ref, why, sizeof why) != 0) {
         diag_add(c->d, n->line, n->col, "%s: %s", what, why);
         ref = NULL;
@@ -382,7 +382,7 @@ json_t *cv_artifacts(cc *c, json_t *v, wtype t, const ynode *n, const char *what
 
 static int holds_ref(const json_t *v)
 {
-    if (store_ref_hash(v))
+    if (artref_hash(v))
         return 1;
     size_t i;
     const char *k;

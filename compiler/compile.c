@@ -5,7 +5,7 @@
  * inputs, needs, timeout, retry, resources) and check its inputs against the declaration;
  * derive edges; reject cycles; order topologically. Every pass keeps going after an error
  * so that one run reports every problem. */
-#include "scheduler/compile.h"
+#include "compiler/compile.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -20,7 +20,7 @@
 #include "common/hash.h"
 #include "common/units.h"
 #include "common/xmem.h"
-#include "scheduler/compile_int.h"
+#include "compiler/compile_int.h"
 
 /* Fields of DESIGN.md's language that this version does not implement yet. Using one is an
  * error rather than a silently ignored line. */

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog/store.h"
+#include "common/artref.h"
 #include "common/xmem.h"
-#include "scheduler/compile_int.h"
+#include "compiler/compile_int.h"
 
 /* Converts a -p value to a JSON value of type t. Returns NULL when it does not parse. */
 static void check_secret_values(cc *c, const ynode *params);
@@ -66,7 +66,7 @@ static void stand_in(cc *c, const char *name)
     case WT_SIZE: v = json_string("1"); break;
     case WT_JSON: v = json_object(); break;
     case WT_FILE: case WT_MODEL: case WT_DATASET: case WT_DIR:
-        v = store_pending_ref(name, t.base == WT_DIR);
+        v = artref_pending(name, t.base == WT_DIR);
         break;
     default: v = json_string(name); break;
     }
