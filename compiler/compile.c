@@ -170,7 +170,9 @@ static void compile_retry(cc *c, const ynode *n, dag_retry *r)
             diag_add(c->d, f->line, f->col, "'jitter' must be full or none, not '%s'", f->text);
     }
     if ((f = ytree_get(n, "on")) && cc_expect(c, f, YN_SEQ, "'on'"))
-        r->on = class_list(c, f, ALL_CLASSES, "unknown error class '%s' in 'on'");
+        /* Not unschedulable: no attempt was made, and none would count against a retry. */
+        r->on = class_list(c, f, ALL_CLASSES & ~(1u << ERRC_UNSCHEDULABLE),
+                           "unknown error class '%s' in 'on'");
 }
 
 /* Task settings that may also appear under defaults. */
@@ -410,7 +412,7 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
     const ynode *cn = ytree_get(tn, "catch");
     if (cn)
         compile_catch(c, self, cn);
-    cc_place_task(c, &s.place, t);
+    cc_place_task(&s.place, t);
     if (s.cache)
         t->cache_version = xstrdup(s.cache_version ? s.cache_version : "");
     const ynode *sn = ytree_get(tn, "secrets");

@@ -87,13 +87,14 @@ typedef struct cc_place {
 } cc_place;
 void cc_compile_resources(cc *c, const ynode *n, cc_place *p);
 void cc_compile_labels(cc *c, const ynode *n, cc_place *p);
-/* priority, pool and schedule_timeout of a task or of defaults (n) into p. */
+/* priority, pool and schedule_timeout of a task or of defaults (n) into p; a pool must be
+ * one of the workflow's limits (compiled first). */
 void cc_compile_queueing(cc *c, const ynode *n, cc_place *p);
 /* The workflow's priority (into *wf, the default of its tasks), concurrency and limits. */
 void cc_compile_limits(cc *c, const ynode *root, cc_place *wf);
 /* Sets t's res, mem, labels, priority, pool, schedule timeout and place from p (and
- * t->type); a pool must be one of the workflow's limits. */
-void cc_place_task(cc *c, const cc_place *p, dag_task *t);
+ * t->type). */
+void cc_place_task(const cc_place *p, dag_task *t);
 
 /* compile_map.c: map fan-out. cm_settings reads max_parallel and min_success (task self
  * must be flagged mapped first); cm_compile compiles the map: value, adding its producer

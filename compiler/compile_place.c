@@ -92,6 +92,9 @@ void cc_compile_queueing(cc *c, const ynode *n, cc_place *p)
         if (!res_name_ok(f->text))
             diag_add(c->d, f->line, f->col, "'pool': '%s' is not a pool name (lowercase "
                      "letters, digits, '_', '.' and '-', starting with a letter)", f->text);
+        else if (!res_has_name(c->g->limits, c->g->nlimits, f->text))
+            diag_add(c->d, f->line, f->col, "pool '%s' has no limit (add limits: { %s: N } "
+                     "to the workflow)", f->text, f->text);
         else
             p->pool = f;
     }
@@ -137,15 +140,12 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void cc_place_task(cc *c, const cc_place *p, dag_task *t)
+void cc_place_task(const cc_place *p, dag_task *t)
 {
     t->priority = p->priority;
     t->has_priority = p->has_priority;
     t->schedule_timeout_ms = p->schedule_timeout_ms;
-    if (p->pool && !res_has_name(c->g->limits, c->g->nlimits, p->pool->text))
-        diag_add(c->d, p->pool->line, p->pool->col, "task '%s': pool '%s' has no limit (add "
-                 "limits: { %s: N } to the workflow)", t->name, p->pool->text, p->pool->text);
-    else if (p->pool)
+    if (p->pool)
         t->pool = xstrdup(p->pool->text);
     for (size_t i = 0; i < p->nres; i++)
         if (p->res[i].amount)

@@ -64,7 +64,8 @@ void core_enqueue(core *c, crun *r, int task)
         /* The place holds the task's own priority and its pool: the queue's tasks share
          * both (see dag_task.place). */
         q = xcalloc(1, sizeof *q);
-        q->prio = t->has_priority ? t->priority : r->proj->priority;
+        q->own = t->has_priority;
+        q->prio = t->priority;
         q->pool = r->pool ? r->pool[r->t[task].task] : NULL;
         q->limit = q->pool ? res_get(r->g->limits, r->g->nlimits, t->pool) : 0;
         strmap_put(r->queues, place, q);
@@ -98,12 +99,20 @@ void core_schedule_deadline(core *c, crun *r, int task, uint64_t seq, int64_t no
     if (r->stop_class || ct->state != TS_READY || !queued)
         return; /* it started (or ended) since: this wait is over */
     char why[700], reason[400], dur[32];
-    if (!core_unplaceable(c, t, reason, sizeof reason))
-        snprintf(reason, sizeof reason, "%s",
-                 q->pool && q->pool->inflight >= q->limit ? "its pool was at its limit"
-                 : r->g->concurrency && r->wf_pool->inflight >= r->g->concurrency
-                     ? "its workflow was at its concurrency limit"
-                     : "no worker that could run it had room");
+    const cproject *p = r->proj;
+    if (core_unplaceable(c, t, reason, sizeof reason))
+        ;
+    else if (q->pool && q->pool->inflight >= q->limit)
+        snprintf(reason, sizeof reason, "pool '%s' was at its limit (%llu in flight)", t->pool,
+                 (unsigned long long)q->limit);
+    else if (r->g->concurrency && r->wf_pool->inflight >= r->g->concurrency)
+        snprintf(reason, sizeof reason, "workflow %s was at its concurrency (%u in flight)",
+                 r->g->name, r->g->concurrency);
+    else if (p->max_inflight && p->inflight >= p->max_inflight)
+        snprintf(reason, sizeof reason, "project %s was at its max-inflight (%zu in flight)",
+                 p->name, p->max_inflight);
+    else
+        snprintf(reason, sizeof reason, "no worker that could run it had room");
     snprintf(why, sizeof why, "not started within its schedule_timeout of %s: %s",
              units_format_ms(t->schedule_timeout_ms, dur, sizeof dur), reason);
     core_task_failed(c, r, task, ERRC_UNSCHEDULABLE, why, NULL, 0, now, fx);
@@ -173,10 +182,38 @@ static int held_back(const crun *r, const tqueue *q)
            (q->pool && q->pool->inflight >= q->limit);
 }
 
+#define PLACES_SEEN 32
+
+/* The worker for the head of a queue of place: pick_worker's, asked once per place (and
+ * whether the task has a timeout, which pick_worker also weighs) in a gather: runs of one
+ * workflow share their places. */
+typedef struct places_seen {
+    const char *place[PLACES_SEEN];
+    int timed[PLACES_SEEN];
+    cworker *w[PLACES_SEEN];
+    size_t n;
+} places_seen;
+
+static cworker *worker_for(core *c, places_seen *ps, const char *place, const dag_task *t)
+{
+    int timed = t->timeout_ms > 0;
+    for (size_t i = 0; i < ps->n; i++)
+        if (ps->timed[i] == timed && !strcmp(ps->place[i], place))
+            return ps->w[i];
+    cworker *w = pick_worker(c, t);
+    if (ps->n < PLACES_SEEN) {
+        ps->place[ps->n] = place;
+        ps->timed[ps->n] = timed;
+        ps->w[ps->n++] = w;
+    }
+    return w;
+}
+
 /* The heads some worker can take now, each with that worker, into c->cands; the highest
  * priority among them into *top. */
 static void gather(core *c, int *top)
 {
+    places_seen ps = {.n = 0};
     c->ncands = 0;
     size_t pos = 0;
     uint64_t id;
@@ -190,13 +227,15 @@ static void gather(core *c, int *top)
             tqueue *q = qv;
             if (q->head == q->tail || held_back(r, q))
                 continue;
-            cworker *w = pick_worker(c, &r->g->tasks[r->t[q->v[q->head].task].task]);
+            cworker *w = worker_for(c, &ps, place,
+                                    &r->g->tasks[r->t[q->v[q->head].task].task]);
             if (!w)
                 continue;
-            if (!c->ncands || q->prio > *top)
-                *top = q->prio;
+            int prio = q->own ? q->prio : r->proj->priority;
+            if (!c->ncands || prio > *top)
+                *top = prio;
             xgrow(&c->cands, &c->capcands, c->ncands + 1, sizeof *c->cands);
-            c->cands[c->ncands++] = (candidate){r, q, w, q->prio};
+            c->cands[c->ncands++] = (candidate){r, q, w, prio};
         }
     }
 }

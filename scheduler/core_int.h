@@ -112,7 +112,8 @@ typedef struct qentry {
 typedef struct tqueue {
     qentry *v;
     size_t head, tail, cap;
-    int prio;               /* its tasks' priority */
+    int prio;               /* its tasks' own priority (or their workflow's) ... */
+    int own;                /* ... when they have one; else their project's, as it is now */
     cpool *pool;            /* its tasks' pool, and its limit in their run, or NULL */
     uint64_t limit;
     int said;               /* FX_WAITING was emitted for it (until a worker joins) */

@@ -123,8 +123,11 @@ expect "concurrency: 1 runs the four tasks of two runs one at a time" 1 "$(most 
 # Unschedulable: no worker carries the label; it fails after its schedule_timeout.
 cat >"$T/never.yaml" <<'YAML'
 workflow: never
+limits: { lic: 1 }
 tasks:
   tpu: { type: noop, labels: { pool: tpu }, schedule_timeout: 1s }
+  holder: { type: shell, pool: lic, with: { argv: [sleep, "2"] } }
+  behind: { type: shell, pool: lic, schedule_timeout: 1s, with: { argv: ["true"] } }
 YAML
 never=$(submit "$T/never.yaml" 2>/dev/null)
 wait_run_ended "$state" "$never"
@@ -134,9 +137,15 @@ expect "... as unschedulable" "unschedulable" \
 expect "... saying how long it waited and why" \
     "not started within its schedule_timeout of 1.0s: no worker running noop carries label pool=tpu" \
     "$(sql "$state" "SELECT error FROM tasks WHERE run_id = $never AND name = 'tpu'")"
-took=$(sql "$state" "SELECT (finished_us - created_us) / 1000 FROM runs WHERE id = $never")
+took=$(sql "$state" "SELECT (finished_us - ready_us) / 1000 FROM tasks WHERE run_id = $never
+                     AND name = 'tpu'")
 at_least "... after its timeout (ms)" 1000 "$took"
-at_most "... not much later" 3000 "$took"
+at_most "... not much later" 2000 "$took"
+expect "a task held back by its pool's limit fails the same way, naming the pool" \
+    "unschedulable|not started within its schedule_timeout of 1.0s: pool 'lic' was at its limit (1 in flight)" \
+    "$(sql "$state" "SELECT error_class || '|' || error FROM tasks WHERE run_id = $never AND name = 'behind'")"
+expect "... while the one holding the pool succeeds" succeeded \
+    "$(sql "$state" "SELECT state FROM tasks WHERE run_id = $never AND name = 'holder'")"
 "$weft" status "$never" --scheduler "$ep" >"$T/never.txt"
 expect_grep "weft status shows the class" "tpu +noop +failed .*not started within its schedule_timeout" \
     "$T/never.txt"
