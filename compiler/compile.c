@@ -175,9 +175,12 @@ static void compile_retry(cc *c, const ynode *n, dag_retry *r)
                            "unknown error class '%s' in 'on'");
 }
 
+#define HEARTBEAT_MIN_MS 100
+
 /* Task settings that may also appear under defaults. */
 typedef struct task_settings {
     int64_t timeout_ms;
+    int64_t heartbeat_ms;
     dag_retry retry;
     cc_place place;
     int cache;                /* memoize */
@@ -213,6 +216,10 @@ static void compile_settings(cc *c, const ynode *n, task_settings *s)
     const ynode *f;
     if ((f = ytree_get(n, "timeout")))
         cc_get_duration(c, f, "'timeout'", &s->timeout_ms);
+    if ((f = ytree_get(n, "heartbeat")) &&
+        cc_get_duration(c, f, "'heartbeat'", &s->heartbeat_ms) == 0 && s->heartbeat_ms &&
+        s->heartbeat_ms < HEARTBEAT_MIN_MS)
+        diag_add(c->d, f->line, f->col, "'heartbeat' must be at least 100ms, not '%s'", f->text);
     if ((f = ytree_get(n, "retry")))
         compile_retry(c, f, &s->retry);
     if ((f = ytree_get(n, "resources")))
@@ -379,7 +386,7 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
                                         "resources", "catch", "doc", "description", "cache",
                                         "map", "max_parallel", "min_success", "secrets",
                                         "labels", "priority", "pool", "schedule_timeout",
-                                        NULL};
+                                        "heartbeat", NULL};
     dag_task *t = &c->g->tasks[self];
     t->line = tn->line;
     t->col = tn->col;
@@ -408,6 +415,7 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
     t->type_version = xstrdup(decl ? decl->version : "");
     compile_settings(c, tn, &s);
     t->timeout_ms = s.timeout_ms;
+    t->heartbeat_ms = s.heartbeat_ms;
     t->retry = s.retry;
     const ynode *cn = ytree_get(tn, "catch");
     if (cn)
@@ -599,7 +607,8 @@ dag *compile_workflow(const compile_input *in, diag *d)
                                         "timezone", "notify",   "sla",         "priority",
                                         "concurrency", "limits", NULL};
     static const char *const known_defaults[] = {"retry", "timeout", "resources", "labels",
-                                                 "cache", "pool", "schedule_timeout", NULL};
+                                                 "cache", "pool", "schedule_timeout",
+                                                 "heartbeat", NULL};
     if (in->len > COMPILE_MAX_FILE) {
         diag_add(d, 1, 1, "workflow is %zu bytes; the limit is %u bytes", in->len,
                  COMPILE_MAX_FILE);

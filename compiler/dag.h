@@ -53,6 +53,7 @@ typedef struct dag_task {
     char **input_names;  /* sorted by name */
     dag_value **inputs;
     int64_t timeout_ms;  /* 0 = none */
+    int64_t heartbeat_ms; /* heartbeat: the longest silence before it counts as hung, 0 */
     dag_retry retry;
     res_amount *res;     /* resources: what an attempt holds of its worker's capacity */
     size_t nres;

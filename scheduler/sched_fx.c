@@ -173,6 +173,7 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int res
     d.mem_bytes = t->mem;
     d.gpus = (uint32_t)res_get(t->res, t->nres, "gpu");
     d.cpu_milli = (uint32_t)res_get(t->res, t->nres, "cpu");
+    d.heartbeat_ms = (uint64_t)t->heartbeat_ms;
     d.store = s->store->location;
     d.inline_max = sched_journal_inline_max(s);
     if (s->store->id)

@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/errclass.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/resource.h"
+#include "common/units.h"
 #include "common/xmem.h"
 #include "worker/worker_int.h"
 
@@ -142,8 +144,13 @@ static void on_exec_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 /* Why the executor running job died, for its result. */
 static int death_message(const running *job, int64_t status, int sig, char *msg, size_t n)
 {
+    char beat[32];
     if (job->cancelled)
         snprintf(msg, n, "%s stopped: its run was cancelled (attempt %u)", job->type,
+                 job->attempt);
+    else if (job->hung)
+        snprintf(msg, n, "no heartbeat for %s from %s; executor killed (attempt %u)",
+                 units_format_ms((int64_t)job->heartbeat_ms, beat, sizeof beat), job->type,
                  job->attempt);
     else if (job->timed_out)
         snprintf(msg, n, "%s timed out; executor killed (attempt %u)", job->type, job->attempt);
@@ -153,7 +160,9 @@ static int death_message(const running *job, int64_t status, int sig, char *msg,
     else
         snprintf(msg, n, "executor exited with status %lld running %s, attempt %u",
                  (long long)status, job->type, job->attempt);
-    return job->cancelled ? ERRC_CANCELLED : job->timed_out ? ERRC_TIMEOUT : ERRC_CRASH;
+    return job->cancelled                  ? ERRC_CANCELLED
+           : job->timed_out || job->hung ? ERRC_TIMEOUT
+                                           : ERRC_CRASH;
 }
 
 static void on_exec_exit(uv_process_t *p, int64_t status, int sig)
@@ -228,6 +237,8 @@ void slots_start(worker *w)
         sl->index = (int)i;
         uv_timer_init(&w->loop, &sl->timer);
         sl->timer.data = sl;
+        uv_timer_init(&w->loop, &sl->beat);
+        sl->beat.data = sl;
         exec_spawn(sl);
     }
 }
@@ -286,6 +297,58 @@ static int take_gpus(worker *w, running *job, char *buf, size_t n)
     w->gpus_held &= ~job->gpu_mask;
     job->gpu_mask = 0;
     return -1;
+}
+
+/* ---- heartbeats ---- */
+
+/* Whether job's log changed since it was last looked at: the attempt wrote to it, or its
+ * plugin touched it (weft_heartbeat). */
+static int log_changed(running *job)
+{
+    struct stat st;
+    if (stat(job->log_path, &st) < 0)
+        return 0;
+    int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    if (st.st_size == job->log_size && mtime == job->log_mtime_ns)
+        return 0;
+    job->log_size = st.st_size;
+    job->log_mtime_ns = mtime;
+    return 1;
+}
+
+/* A running attempt whose log stayed unchanged for its heartbeat interval is hung: killed
+ * at once (a hung plugin would not heed SIGTERM), it fails as timeout. */
+static void beat_check(uv_timer_t *t)
+{
+    slot *sl = t->data;
+    running *job = sl->job;
+    if (!job || job->phase != JOB_RUNNING || !sl->ep || job->stopping || job->hung)
+        return;
+    uint64_t now = uv_now(t->loop);
+    if (log_changed(job)) {
+        job->alive_ms = now;
+    } else if (now - job->alive_ms >= job->heartbeat_ms) {
+        job->hung = 1;
+        log_warn("slot %d: %s (attempt %llu) gave no sign of life for %llu ms; killing it",
+                 sl->index, job->task, (unsigned long long)job->attempt_id,
+                 (unsigned long long)job->heartbeat_ms);
+        uv_timer_stop(t);
+        uv_process_kill(&sl->ep->proc, SIGKILL);
+    }
+}
+
+/* Watches the slot's attempt's log, four times per heartbeat interval (every 25 ms to 1 s),
+ * when it has one. */
+static void beat_start(slot *sl)
+{
+    running *job = sl->job;
+    if (!job->heartbeat_ms)
+        return;
+    job->alive_ms = uv_now(&sl->w->loop);
+    log_changed(job);
+    uint64_t every = job->heartbeat_ms / 4;
+    every = every < 25 ? 25 : every > 1000 ? 1000 : every;
+    uv_timer_start(&sl->beat, beat_check, every, every);
 }
 
 /* Puts the slot's executor in a cgroup of its attempt's budget, when it has one and the
@@ -367,6 +430,7 @@ void exec_start(slot *sl)
     }
     if (job->timeout_ms)
         uv_timer_start(&sl->timer, kill_step, job->timeout_ms, 0);
+    beat_start(sl);
 }
 
 void exec_cancel(slot *sl)

@@ -292,6 +292,14 @@ static void progress(weft_ctx *c, double done, double total)
     dprintf(c->t->log_fd, "progress %.0f/%.0f\n", done, total);
 }
 
+/* The worker watches the task log: a change of its size or modification time is a sign of
+ * life (worker/execproc.c), so a heartbeat touches it. */
+static void heartbeat(weft_ctx *c)
+{
+    check(c);
+    futimens(c->t->log_fd, NULL);
+}
+
 static int cancelled(weft_ctx *c)
 {
     check(c);
@@ -595,6 +603,7 @@ static const weft_host table = {
     .output_path = out_path,
     .checkpoint_save = checkpoint_save,
     .checkpoint = checkpoint_get,
+    .heartbeat = heartbeat,
 };
 
 const weft_host *host_table(void)

@@ -133,6 +133,7 @@ void slot_free_job(worker *w, running *job)
 static void finish_job(slot *sl)
 {
     uv_timer_stop(&sl->timer);
+    uv_timer_stop(&sl->beat);
     slot_free_job(sl->w, sl->job);
     sl->job = NULL;
     if (sl->w->cache) /* what the attempt made counts too, and what it held may go now */
@@ -166,6 +167,7 @@ void slot_conclude(slot *sl, int ok, int cls, const char *msg, const char *outpu
 {
     running *job = sl->job;
     uv_timer_stop(&sl->timer);
+    uv_timer_stop(&sl->beat);
     weft_err err = {0};
     if (job->remote) {
         json_t *made = json_array();
@@ -355,6 +357,7 @@ static running *new_job(worker *w, const Weft__Dispatch *d, const char *plugin)
     job->gpus = d->gpus;
     job->cpu_milli = d->cpu_milli;
     job->timeout_ms = d->timeout_ms;
+    job->heartbeat_ms = d->heartbeat_ms;
     job->log_path = xasprintf("%s/logs/%llu.log", w->work_dir, (unsigned long long)d->attempt_id);
     job->workdir = xasprintf("%s/scratch/%llu", w->work_dir, (unsigned long long)d->attempt_id);
     job->started_us = clock_wall_us();

@@ -53,6 +53,11 @@ typedef struct running {
     size_t nblobs;
     xfer *transfer;   /* the fetch or push under way, or NULL */
     uint64_t mem_bytes, timeout_ms;
+    uint64_t heartbeat_ms; /* the longest its log may stay unchanged (Dispatch), 0 = none */
+    uint64_t alive_ms;     /* when its log last changed (or it started), by the loop's clock */
+    int64_t log_size;      /* ... and what the log was then: size and modification time */
+    int64_t log_mtime_ns;
+    int hung;              /* killed because its log stayed unchanged too long */
     uint32_t cpu_milli; /* its cpu budget (Dispatch.cpu_milli), 0 = none */
     cg_attempt *cg;   /* its cgroup while it runs with a budget, or NULL */
     uint64_t peak_mem_bytes, cpu_us; /* what it used, for its result */
@@ -82,6 +87,7 @@ struct slot {
     execproc *ep;
     running *job;     /* NULL when free */
     uv_timer_t timer; /* timeout, then kill grace */
+    uv_timer_t beat;  /* checks its attempt's heartbeat */
 };
 
 /* A result as sent (packed), kept to be sent again. */

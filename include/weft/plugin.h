@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define WEFT_PLUGIN_ABI_MAJOR 1 /* bumped when layout or semantics break: refused at load */
-#define WEFT_PLUGIN_ABI_MINOR 2 /* bumped when fields or host functions are appended */
+#define WEFT_PLUGIN_ABI_MINOR 3 /* bumped when fields or host functions are appended */
 #define WEFT_PLUGIN_ABI ((WEFT_PLUGIN_ABI_MAJOR << 16) | WEFT_PLUGIN_ABI_MINOR)
 
 /* The build signature: a plugin built for another data model or libc is refused. */
@@ -137,6 +137,8 @@ typedef struct weft_host {
     /* ABI 1.2 */
     int (*checkpoint_save)(weft_ctx *ctx, const char *path);
     int (*checkpoint)(weft_ctx *ctx, const char **out);
+    /* ABI 1.3 */
+    void (*heartbeat)(weft_ctx *ctx);
 } weft_host;
 
 /* Nonzero when the host's table has member f (a host of an older minor version lacks the
@@ -277,8 +279,14 @@ static inline void weft_log(weft_ctx *c, const char *fmt, ...)
     weft__host->vlog(c, fmt, ap);
     va_end(ap);
 }
+/* Reports progress in the task log; counts as a heartbeat. */
 static inline void weft_progress(weft_ctx *c, double done, double total)
 { weft__host->progress(c, done, total); }
+/* Says the task is alive (ABI 1.3): a task with `heartbeat: 30s` that neither calls this
+ * (or weft_progress) nor writes to its log for 30 s is taken for hung and killed, failing as
+ * timeout. Cheap: call it from any thread, as often as convenient. A no-op on older hosts. */
+static inline void weft_heartbeat(weft_ctx *c)
+{ if (WEFT_HOST_HAS(heartbeat)) weft__host->heartbeat(c); }
 /* Nonzero once the task should stop (cancel or timeout). Long loops check it. */
 static inline int weft_cancelled(weft_ctx *c)
 { return weft__host->cancelled(c); }

@@ -1,6 +1,7 @@
 /* Task types that fail the hard way, for isolation and retry tests: a segfault, an abort,
  * an exit, an allocation loop that runs out of its memory allowance, a hang that ignores
- * SIGTERM, and a task that fails transiently until its third attempt. */
+ * SIGTERM, a task that fails transiently until its third attempt, and a slow task that
+ * says it is alive (weft_heartbeat) every 100 ms for `ms` milliseconds, silent otherwise. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,18 @@ static int hang(weft_ctx *ctx)
     return WEFT_OK;
 }
 
+static int slow(weft_ctx *ctx)
+{
+    int64_t ms = 0;
+    if (weft_input_int(ctx, "ms", &ms) != WEFT_OK)
+        return weft_fail(ctx, "slow: no input ms");
+    for (int64_t t = 0; t < ms && !weft_cancelled(ctx); t += 100) {
+        weft_heartbeat(ctx);
+        usleep(100 * 1000);
+    }
+    return WEFT_OK;
+}
+
 static int flaky(weft_ctx *ctx)
 {
     long attempt = strtol(weft_info(ctx, "attempt"), NULL, 10);
@@ -64,6 +77,7 @@ static int flaky(weft_ctx *ctx)
 
 static const weft_port none[] = {{.name = NULL}};
 static const weft_port attempt_out[] = {{.name = "attempt", .type = "int"}, {.name = NULL}};
+static const weft_port ms_in[] = {{.name = "ms", .type = "int"}, {.name = NULL}};
 static const weft_task_type types[] = {
     {.name = "crashy.segv", .version = "1", .inputs = none, .outputs = none, .run = segv},
     {.name = "crashy.abort", .version = "1", .inputs = none, .outputs = none, .run = do_abort},
@@ -72,6 +86,7 @@ static const weft_task_type types[] = {
     {.name = "crashy.hang", .version = "1", .inputs = none, .outputs = none, .run = hang},
     {.name = "crashy.flaky", .version = "1", .inputs = none, .outputs = attempt_out,
      .run = flaky},
+    {.name = "crashy.slow", .version = "1", .inputs = ms_in, .outputs = none, .run = slow},
     {.name = NULL}};
 
 WEFT_PLUGIN_DECLARE("crashy", "1.0.0", types)
