@@ -1,6 +1,7 @@
 /* text: see text.h. */
 #include "common/text.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,4 +43,14 @@ char *text_utf8(const char *s, size_t len)
     }
     out[o] = '\0';
     return out;
+}
+
+char *text_double(double v, char *buf, size_t n)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return buf;
 }

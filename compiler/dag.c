@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/text.h"
 #include "common/xmem.h"
 
 void dag_value_free(dag_value *v)
@@ -84,7 +85,7 @@ static void append_text(char **buf, size_t *len, size_t *cap, const json_t *v)
     else if (json_is_integer(v))
         snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
     else if (json_is_real(v))
-        snprintf(num, sizeof num, "%.17g", json_real_value(v));
+        text_double(json_real_value(v), num, sizeof num);
     else if (json_is_boolean(v))
         s = json_is_true(v) ? "true" : "false";
     else

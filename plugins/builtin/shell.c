@@ -41,6 +41,17 @@ typedef struct strv {
     size_t n, cap;
 } strv;
 
+/* v in its shortest form that reads back as the same double, into buf. */
+static const char *shortest(double v, char *buf, size_t n)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return buf;
+}
+
 static void strv_push(strv *s, char *str)
 {
     if (s->n + 2 > s->cap) {
@@ -144,7 +155,7 @@ static int build_env(weft_ctx *ctx, strv *env, const char *outdir)
         else if (json_is_integer(v))
             snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v)), val = num;
         else if (json_is_real(v))
-            snprintf(num, sizeof num, "%.17g", json_real_value(v)), val = num;
+            val = shortest(json_real_value(v), num, sizeof num);
         else if (json_is_boolean(v))
             val = json_is_true(v) ? "true" : "false";
         if (!val || !*key || strchr(key, '=')) {

@@ -13,18 +13,22 @@ PIDS+=("$!")
 wait_for_workers "$ep" 1 || exit 1
 cat >"$T/env.yaml" <<'YAML'
 workflow: env
+params:
+  auc: 0.9788732394
 tasks:
   show:
     type: shell
     with:
       argv: [env]
-      env: { DECLARED: "yes" }
+      env: { DECLARED: "yes", AUC: "${params.auc}", AUC_TEXT: "auc ${params.auc}" }
 YAML
 "$weft" submit "$T/env.yaml" --scheduler "$ep" --wait >/dev/null || fail "run"
 sql "$state" "SELECT json_extract(outputs, '\$.stdout') FROM tasks WHERE run_id = 1" >"$T/env.txt"
 expect_grep "the child has PATH" "^PATH=" "$T/env.txt"
 expect_grep "... weft's own variables" "^WEFT_TASK=show$" "$T/env.txt"
 expect_grep "... what the task declares" "^DECLARED=yes$" "$T/env.txt"
+expect_grep "... a float in its shortest round-trip form" "^AUC=0.9788732394$" "$T/env.txt"
+expect_grep "... inside text too" "^AUC_TEXT=auc 0.9788732394$" "$T/env.txt"
 expect_grep "... what the worker passes on" "^FOO=bar$" "$T/env.txt"
 if grep -q "hunter2\|SECRET_TOKEN\|AWS_SECRET" "$T/env.txt"; then
     fail "the worker's other variables reached the task"

@@ -4,6 +4,7 @@
 #include "common/frame.h"
 #include "common/resource.h"
 #include "common/strmap.h"
+#include "common/text.h"
 #include "common/u64map.h"
 #include "common/units.h"
 #include "common/wtype.h"
@@ -30,6 +31,12 @@ int test_units(void)
     CHECK_STR(res_format("cpu", 1250, rbuf, sizeof rbuf), "1.25");
     CHECK_STR(res_format("mem", 3u << 29, rbuf, sizeof rbuf), "1536M");
     CHECK_STR(res_format("gpu", 4, rbuf, sizeof rbuf), "4");
+    /* Floats in text: the shortest form that reads back the same. */
+    CHECK_STR(text_double(0.9788732394, rbuf, sizeof rbuf), "0.9788732394");
+    CHECK_STR(text_double(0.1 + 0.2, rbuf, sizeof rbuf), "0.30000000000000004");
+    CHECK_STR(text_double(3.0, rbuf, sizeof rbuf), "3");
+    CHECK_STR(text_double(1e100, rbuf, sizeof rbuf), "1e+100");
+    CHECK_STR(text_double(-2.5e-7, rbuf, sizeof rbuf), "-2.5e-07");
     CHECK(res_name_ok("license.glpk") && !res_name_ok("Disk") && !res_name_ok("9x"));
     CHECK(res_label_ok("pool=gpu") == 0 && res_label_ok("pool") != 0 &&
           res_label_ok("pool=two words") != 0 && res_label_ok("Pool=a") != 0);
