@@ -542,7 +542,7 @@ static void on_tick(core *c, int64_t now, core_effects *fx)
         else if (r && t.task == ATTEMPT_DEADLINE)
             core_attempt_deadline(c, t.attempt, now, fx);
         else if (r && t.attempt)
-            core_schedule_deadline(c, r, t.task, t.attempt - 1, now, fx);
+            core_schedule_deadline(c, r, t.task, t.attempt, now, fx);
         else if (r && r->t[t.task].state == TS_RETRY_WAIT)
             core_make_ready(c, r, t.task, fx);
     }

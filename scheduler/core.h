@@ -207,7 +207,8 @@ int64_t core_next_deadline(const core *c);
  * (its effects still name it). */
 const dag *core_run_dag(const core *c, uint64_t run_id);
 /* For each task of run_id ready and waiting for a worker no connected one could be (type,
- * labels, capacity): {task name: why}. New reference. */
+ * labels, capacity), or held back by a limit (its pool, its workflow's concurrency, its
+ * project's max-inflight): {task name: why}. New reference. */
 json_t *core_run_waiting(const core *c, uint64_t run_id);
 /* The registered workers as a JSON array: name, slots, prefetch, free_slots, attempts (the
  * core waits for), untracked (stopped, still running), capacity and used ({name: amount},

@@ -78,40 +78,27 @@ void core_enqueue(core *c, crun *r, int task)
         q->head = 0;
     }
     xgrow(&q->v, &q->cap, q->tail + 1, sizeof *q->v);
-    uint64_t seq = c->ready_seq++;
-    q->v[q->tail++] = (qentry){seq, c->now_us, task};
+    q->v[q->tail++] = (qentry){c->ready_seq++, c->now_us, task};
     c->nready++;
     r->nready++;
+    /* Keyed by its attempts so far: a dispatch since ends this wait. */
     if (t->schedule_timeout_ms > 0)
         core_heap_push(c, (timer){c->now_us + t->schedule_timeout_ms * 1000, r->id, task,
-                                  seq + 1});
+                                  r->t[task].attempts + 1u});
 }
 
-void core_schedule_deadline(core *c, crun *r, int task, uint64_t seq, int64_t now,
+void core_schedule_deadline(core *c, crun *r, int task, uint64_t armed, int64_t now,
                             core_effects *fx)
 {
     const ctask *ct = &r->t[task];
     const dag_task *t = &r->g->tasks[ct->task];
     const tqueue *q = strmap_get(r->queues, t->place ? t->place : t->type);
-    int queued = 0;
-    for (size_t i = q ? q->head : 0; q && i < q->tail && !queued; i++)
-        queued = q->v[i].seq == seq;
-    if (r->stop_class || ct->state != TS_READY || !queued)
+    if (r->stop_class || ct->state != TS_READY || ct->looking || ct->attempts + 1u != armed ||
+        !q || q->head == q->tail)
         return; /* it started (or ended) since: this wait is over */
     char why[700], reason[400], dur[32];
-    const cproject *p = r->proj;
-    if (core_unplaceable(c, t, reason, sizeof reason))
-        ;
-    else if (q->pool && q->pool->inflight >= q->limit)
-        snprintf(reason, sizeof reason, "pool '%s' was at its limit (%llu in flight)", t->pool,
-                 (unsigned long long)q->limit);
-    else if (r->g->concurrency && r->wf_pool->inflight >= r->g->concurrency)
-        snprintf(reason, sizeof reason, "workflow %s was at its concurrency (%u in flight)",
-                 r->g->name, r->g->concurrency);
-    else if (p->max_inflight && p->inflight >= p->max_inflight)
-        snprintf(reason, sizeof reason, "project %s was at its max-inflight (%zu in flight)",
-                 p->name, p->max_inflight);
-    else
+    if (!core_unplaceable(c, t, reason, sizeof reason) &&
+        !core_held_back(r, q, reason, sizeof reason))
         snprintf(reason, sizeof reason, "no worker that could run it had room");
     snprintf(why, sizeof why, "not started within its schedule_timeout of %s: %s",
              units_format_ms(t->schedule_timeout_ms, dur, sizeof dur), reason);
@@ -173,13 +160,22 @@ static int any_credits(const core *c)
     return 0;
 }
 
-/* Whether a limit holds back the head of r's queue q. */
-static int held_back(const crun *r, const tqueue *q)
+int core_held_back(const crun *r, const tqueue *q, char *why, size_t n)
 {
     const cproject *p = r->proj;
-    return (p->max_inflight && p->inflight >= p->max_inflight) ||
-           (r->g->concurrency && r->wf_pool->inflight >= r->g->concurrency) ||
-           (q->pool && q->pool->inflight >= q->limit);
+    const char *pool = q->pool ? r->g->tasks[r->t[q->v[q->head].task].task].pool : NULL;
+    if (q->pool && q->pool->inflight >= q->limit)
+        snprintf(why, n, "pool '%s' is at its limit (%llu in flight)", pool,
+                 (unsigned long long)q->limit);
+    else if (r->g->concurrency && r->wf_pool->inflight >= r->g->concurrency)
+        snprintf(why, n, "workflow %s is at its concurrency (%u in flight)", r->g->name,
+                 r->g->concurrency);
+    else if (p->max_inflight && p->inflight >= p->max_inflight)
+        snprintf(why, n, "project %s is at its max-inflight (%zu in flight)", p->name,
+                 p->max_inflight);
+    else
+        return 0;
+    return 1;
 }
 
 #define PLACES_SEEN 32
@@ -225,7 +221,7 @@ static void gather(core *c, int *top)
         void *qv;
         while (r->nready && strmap_next(r->queues, &qpos, &place, &qv)) {
             tqueue *q = qv;
-            if (q->head == q->tail || held_back(r, q))
+            if (q->head == q->tail || core_held_back(r, q, NULL, 0))
                 continue;
             cworker *w = worker_for(c, &ps, place,
                                     &r->g->tasks[r->t[q->v[q->head].task].task]);

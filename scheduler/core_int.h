@@ -143,8 +143,8 @@ typedef struct timer {
     uint64_t run;
     int task;               /* RUN_DEADLINE: the run's own timeout; ATTEMPT_DEADLINE: an
                                attempt's timeout plus the grace (attempt); a task: its retry
-                               (attempt 0), or its schedule timeout (attempt: 1 + the seq of
-                               its queue entry) */
+                               (attempt 0), or its schedule timeout (attempt: 1 + its attempts
+                               when it was armed) */
     uint64_t attempt;
 } timer;
 
@@ -233,11 +233,14 @@ cproject *core_project(core *c, const char *name);
 void core_inflight_add(crun *r, int slot, int delta);
 /* Gives a new run its workflow's concurrency pool and its tasks' pools. */
 void core_run_pools(core *c, crun *r);
+/* Whether a limit holds back the head of r's (non-empty) queue q: its pool's, its
+ * workflow's concurrency or its project's max-inflight; which, into why (n bytes, may be 0). */
+int core_held_back(const crun *r, const tqueue *q, char *why, size_t n);
 /* Starts ready tasks while workers have credits (see core_dispatch.c). */
 void core_dispatch(core *c, int64_t now, core_effects *fx);
-/* A task's schedule timeout: it fails unschedulable if it still waits in the queue entry
- * seq. */
-void core_schedule_deadline(core *c, crun *r, int task, uint64_t seq, int64_t now,
+/* A task's schedule timeout, armed when it had armed - 1 attempts: it fails unschedulable
+ * if it still waits with no attempt made since. */
+void core_schedule_deadline(core *c, crun *r, int task, uint64_t armed, int64_t now,
                             core_effects *fx);
 void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
                         const core_event *ev, int64_t now, core_effects *fx);

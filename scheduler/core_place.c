@@ -130,7 +130,7 @@ json_t *core_run_waiting(const core *c, uint64_t run_id)
         if (!head)
             continue;
         const dag_task *t = &r->g->tasks[r->t[head->task].task];
-        if (core_unplaceable(c, t, why, sizeof why))
+        if (core_unplaceable(c, t, why, sizeof why) || core_held_back(r, qv, why, sizeof why))
             json_object_set_new(o, t->name, json_string(why));
     }
     return o;

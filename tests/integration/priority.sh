@@ -101,6 +101,9 @@ for i in 1 2 3; do
 done
 runs=""
 for _ in 1 2 3; do runs="$runs $(submit "$T/licensed.yaml")"; done
+"$weft" status "${runs##* }" --scheduler "$ep" >"$T/held.txt"
+expect_grep "weft status says a task waits for its pool" \
+    "ready .*waiting: pool 'glpk' is at its limit \(2 in flight\)" "$T/held.txt"
 for r in $runs; do wait_run_ended "$state" "$r"; done
 most() { sort -k2,2n "$1" | awk '$3 == "start" {n++} $3 == "end" {n--} n > m {m = n} END {print m}'; }
 expect "nine tasks of three runs in pool glpk (limit 2) run two at a time" 2 "$(most "$T/pool")"
@@ -142,7 +145,7 @@ took=$(sql "$state" "SELECT (finished_us - ready_us) / 1000 FROM tasks WHERE run
 at_least "... after its timeout (ms)" 1000 "$took"
 at_most "... not much later" 2000 "$took"
 expect "a task held back by its pool's limit fails the same way, naming the pool" \
-    "unschedulable|not started within its schedule_timeout of 1.0s: pool 'lic' was at its limit (1 in flight)" \
+    "unschedulable|not started within its schedule_timeout of 1.0s: pool 'lic' is at its limit (1 in flight)" \
     "$(sql "$state" "SELECT error_class || '|' || error FROM tasks WHERE run_id = $never AND name = 'behind'")"
 expect "... while the one holding the pool succeeds" succeeded \
     "$(sql "$state" "SELECT state FROM tasks WHERE run_id = $never AND name = 'holder'")"
