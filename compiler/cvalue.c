@@ -10,6 +10,7 @@
 #include "common/artref.h"
 #include "common/xmem.h"
 #include "compiler/compile_int.h"
+#include "compiler/expr.h"
 
 static int match(const char *s, const char *const *words)
 {
@@ -131,18 +132,18 @@ static int valid_ident(const char *s, size_t len)
 /* ${TASK.error.message}, ${TASK.error.class} and ${TASK.error.log}: the error of the task
  * this one is the
  * catch handler of (a string; the core sets it when it routes the failure here). */
-static dag_value *compile_error_ref(cc *c, const ynode *n, const char *expr, int self,
+static dag_value *compile_error_ref(cc *c, const ynode *n, const char *ref, int self,
                                    int **deps, size_t *ndeps, size_t *capdeps)
 {
-    const char *dot = strchr(expr, '.');
-    char *task = xstrndup(expr, (size_t)(dot - expr));
+    const char *dot = strchr(ref, '.');
+    char *task = xstrndup(ref, (size_t)(dot - ref));
     intptr_t idx = (intptr_t)strmap_get(c->task_index, task) - 1;
     dag_value *v = NULL;
     if (idx < 0)
-        diag_add(c->d, n->line, n->col, "unknown task '%s' in ${%s}", task, expr);
+        diag_add(c->d, n->line, n->col, "unknown task '%s' in ${%s}", task, ref);
     else if (c->g->tasks[idx].catch_next != self)
         diag_add(c->d, n->line, n->col, "${%s}: task '%s' does not catch to '%s' (give it "
-                 "catch: { next: %s })", expr, task, c->g->tasks[self].name,
+                 "catch: { next: %s })", ref, task, c->g->tasks[self].name,
                  c->g->tasks[self].name);
     else {
         v = xcalloc(1, sizeof *v);
@@ -157,68 +158,68 @@ static dag_value *compile_error_ref(cc *c, const ynode *n, const char *expr, int
 
 /* Compiles the reference text inside ${...} into a value (a parameter's literal or an
  * output reference). Reports and returns NULL on error. */
-static dag_value *compile_ref(cc *c, const ynode *n, const char *expr, int self, int **deps,
+static dag_value *compile_ref(cc *c, const ynode *n, const char *ref, int self, int **deps,
                               size_t *ndeps, size_t *capdeps)
 {
-    const char *dot = strchr(expr, '.');
-    if (dot && strncmp(expr, "params.", 7) == 0) {
-        json_t *v = json_object_get(c->params, expr + 7);
-        if (strmap_get(c->secret_params, expr + 7)) {
+    const char *dot = strchr(ref, '.');
+    if (dot && strncmp(ref, "params.", 7) == 0) {
+        json_t *v = json_object_get(c->params, ref + 7);
+        if (strmap_get(c->secret_params, ref + 7)) {
             diag_add(c->d, n->line, n->col, "parameter '%s' is a secret: it can only name a "
-                     "task's secret (secrets: { VAR: \"${%s}\" })", expr + 7, expr);
+                     "task's secret (secrets: { VAR: \"${%s}\" })", ref + 7, ref);
             return NULL;
         }
         if (!v) {
             /* A declared parameter without a value was reported where it is declared. */
-            if (!strmap_get(c->declared, expr + 7))
-                diag_add(c->d, n->line, n->col, "unknown parameter '%s' in ${%s}", expr + 7,
-                         expr);
+            if (!strmap_get(c->declared, ref + 7))
+                diag_add(c->d, n->line, n->col, "unknown parameter '%s' in ${%s}", ref + 7,
+                         ref);
             return NULL;
         }
         return lit_value(json_incref(v));
     }
-    if (dot && strncmp(expr, "schedule.", 9) == 0) {
-        json_t *v = json_object_get(c->g->schedule_vars, expr + 9);
+    if (dot && strncmp(ref, "schedule.", 9) == 0) {
+        json_t *v = json_object_get(c->g->schedule_vars, ref + 9);
         if (!v) {
             diag_add(c->d, n->line, n->col, "unknown ${%s}: a schedule gives ${schedule.time}, "
                      "${schedule.date}, ${schedule.interval_start} and "
-                     "${schedule.interval_end}", expr);
+                     "${schedule.interval_end}", ref);
             return NULL;
         }
         return lit_value(json_incref(v));
     }
-    if (!strcmp(expr, "item") || !strcmp(expr, "index")) {
+    if (!strcmp(ref, "item") || !strcmp(ref, "index")) {
         if (!c->mapped[self] || c->in_map) {
             diag_add(c->d, n->line, n->col, "${%s} is defined only in the inputs of a task "
-                     "with 'map'", expr);
+                     "with 'map'", ref);
             return NULL;
         }
-        return new_value(expr[1] == 't' ? DV_ITEM : DV_INDEX);
+        return new_value(ref[1] == 't' ? DV_ITEM : DV_INDEX);
     }
     if (dot && (!strcmp(dot, ".error.message") || !strcmp(dot, ".error.class") ||
                 !strcmp(dot, ".error.log")))
-        return compile_error_ref(c, n, expr, self, deps, ndeps, capdeps);
+        return compile_error_ref(c, n, ref, self, deps, ndeps, capdeps);
     const char *mid = dot ? strstr(dot, ".outputs.") : NULL;
-    if (!dot || mid != dot || !valid_ident(expr, (size_t)(dot - expr)) ||
+    if (!dot || mid != dot || !valid_ident(ref, (size_t)(dot - ref)) ||
         !valid_ident(dot + 9, strlen(dot + 9))) {
         diag_add(c->d, n->line, n->col,
                  "bad reference ${%s}: use ${params.NAME}, ${TASK.outputs.NAME}, "
-                 "${TASK.error.message}, ${schedule.time}, ${item} or ${index}", expr);
+                 "${TASK.error.message}, ${schedule.time}, ${item} or ${index}", ref);
         return NULL;
     }
-    char *task = xstrndup(expr, (size_t)(dot - expr));
+    char *task = xstrndup(ref, (size_t)(dot - ref));
     const char *port = dot + 9;
     intptr_t idx = (intptr_t)strmap_get(c->task_index, task) - 1;
     dag_value *v = NULL;
     if (idx < 0) {
-        diag_add(c->d, n->line, n->col, "unknown task '%s' in ${%s}", task, expr);
+        diag_add(c->d, n->line, n->col, "unknown task '%s' in ${%s}", task, ref);
     } else if (idx == self) {
         diag_add(c->d, n->line, n->col, "task '%s' refers to its own output in ${%s}", task,
-                 expr);
+                 ref);
     } else if (c->g->tasks[self].catch_of == idx) {
         diag_add(c->d, n->line, n->col, "task '%s' runs only when '%s' failed, so it cannot read "
                  "${%s}; use ${%s.error.message} or ${%s.error.class}", c->g->tasks[self].name,
-                 task, expr, task, task);
+                 task, ref, task, task);
     } else {
         const tt_decl *decl = c->decls[idx];
         if (decl && !tt_find_port(decl->outputs, decl->noutputs, port)) {
@@ -237,8 +238,64 @@ static dag_value *compile_ref(cc *c, const ynode *n, const char *expr, int self,
     return v;
 }
 
-/* Compiles a string scalar with ${...} into DV_LIT, DV_OUT (whole-string reference) or
- * DV_CONCAT. */
+/* Where compile_ref's arguments wait while an expression's references are compiled. */
+typedef struct ref_site {
+    cc *c;
+    const ynode *n;
+    int self;
+    int **deps;
+    size_t *ndeps, *capdeps;
+} ref_site;
+
+static dag_value *expr_ref(void *ud, const char *ref)
+{
+    ref_site *r = ud;
+    return compile_ref(r->c, r->n, ref, r->self, r->deps, r->ndeps, r->capdeps);
+}
+
+/* Compiles the text inside ${...}: a bare reference stays one (DV_LIT, DV_OUT, ...);
+ * anything else is a DV_EXPR, typed later (cv_check). Reports and returns NULL on error. */
+static dag_value *compile_expr(cc *c, const ynode *n, const char *text, int self, int **deps,
+                               size_t *ndeps, size_t *capdeps)
+{
+    ref_site site = {c, n, self, deps, ndeps, capdeps};
+    expr_refs refs = {expr_ref, &site};
+    char why[300];
+    int failed_ref = 0;
+    expr *e = expr_parse(text, &refs, why, sizeof why, &failed_ref);
+    if (!e) {
+        if (!failed_ref)
+            diag_add(c->d, n->line, n->col, "bad expression ${%s}: %s", text, why);
+        return NULL;
+    }
+    dag_value *bare = expr_take_ref(e);
+    if (bare) {
+        expr_free(e);
+        return bare;
+    }
+    dag_value *v = new_value(DV_EXPR);
+    v->expr = e;
+    return v;
+}
+
+/* The '}' that ends the ${ starting at s (s points after "${"), skipping quoted strings in
+ * it, or NULL. */
+static const char *expr_end(const char *s)
+{
+    for (; *s && *s != '}'; s++) {
+        if (*s != '"' && *s != '\'')
+            continue;
+        char q = *s++;
+        while (*s && *s != q)
+            s += s[0] == '\\' && s[1] ? 2 : 1;
+        if (!*s)
+            return NULL;
+    }
+    return *s ? s : NULL;
+}
+
+/* Compiles a string scalar with ${...} into DV_LIT, DV_OUT (whole-string reference),
+ * DV_EXPR (a whole-string expression) or DV_CONCAT. */
 static dag_value *compile_string(cc *c, const ynode *n, int self, int **deps, size_t *ndeps,
                                  size_t *capdeps)
 {
@@ -259,7 +316,7 @@ static dag_value *compile_string(cc *c, const ynode *n, int self, int **deps, si
             text[tl++] = *s++;
             continue;
         }
-        const char *end = strchr(s + 2, '}');
+        const char *end = expr_end(s + 2);
         if (!end) {
             diag_add(c->d, n->line, n->col, "unterminated '${' in \"%s\"", n->text);
             ok = 0;
@@ -269,9 +326,9 @@ static dag_value *compile_string(cc *c, const ynode *n, int self, int **deps, si
             push_item(cat, lit_value(json_stringn(text, tl)), &cap);
             tl = 0;
         }
-        char *expr = xstrndup(s + 2, (size_t)(end - s - 2));
-        dag_value *ref = compile_ref(c, n, expr, self, deps, ndeps, capdeps);
-        free(expr);
+        char *src = xstrndup(s + 2, (size_t)(end - s - 2));
+        dag_value *ref = compile_expr(c, n, src, self, deps, ndeps, capdeps);
+        free(src);
         if (!ref)
             ok = 0;
         else
@@ -422,10 +479,36 @@ void cv_ingest(cc *c, dag_value *v, wtype want, const ynode *n, const char *what
  * output, the type of the producing task's input of the same name; a list of it when the
  * producer is mapped. */
 static wtype ref_type(cc *c, const dag_value *v, int depth);
+static wtype value_type(cc *c, const dag_value *v, int self, int depth);
+
+/* An expression's references, typed for expr_check. */
+typedef struct type_site {
+    cc *c;
+    int self, depth;
+} type_site;
+
+static wtype expr_ref_type(void *ud, const dag_value *ref)
+{
+    const type_site *t = ud;
+    return value_type(t->c, ref, t->self, t->depth + 1);
+}
+
+/* Types an expression: 0, or -1 with why. */
+static int check_expr(cc *c, const dag_value *v, int self, int depth, char *why, size_t n)
+{
+    type_site t = {c, self, depth};
+    return expr_check(v->expr, expr_ref_type, &t, why, n);
+}
 
 static wtype value_type(cc *c, const dag_value *v, int self, int depth)
 {
     switch (v->kind) {
+    case DV_EXPR: {
+        char why[300];
+        return depth < 16 && check_expr(c, v, self, depth, why, sizeof why) == 0
+                   ? expr_type(v->expr)
+                   : (wtype){WT_ANY, 0};
+    }
     case DV_OUT:
         return ref_type(c, v, depth + 1);
     case DV_LIT:
@@ -487,10 +570,46 @@ wtype cv_type(cc *c, const dag_value *v)
     return value_type(c, v, -1, 0);
 }
 
+/* Returns NULL for literal resolution of a constant expression: it reads no reference. */
+static json_t *no_ref(void *ud, const dag_value *ref, char *why, size_t n)
+{
+    (void)ud;
+    if (ref->kind == DV_LIT)
+        return json_incref(ref->lit);
+    snprintf(why, n, "a reference in a constant expression");
+    return NULL;
+}
+
+/* An expression where want is declared: well typed, of a type want takes, and (when it
+ * reads nothing that comes later) computable now. */
+static void check_expr_value(cc *c, const dag_value *v, wtype want, const ynode *n,
+                             const char *what)
+{
+    char wb[64], gb[64], why[300];
+    if (check_expr(c, v, c->self, 0, why, sizeof why) < 0) {
+        diag_add(c->d, n->line, n->col, "%s: %s", what, why);
+        return;
+    }
+    wtype got = expr_type(v->expr);
+    if (!wtype_assignable(want, got)) {
+        diag_add(c->d, n->line, n->col, "%s: expected %s, but the expression is %s", what,
+                 wtype_format(want, wb, sizeof wb), wtype_format(got, gb, sizeof gb));
+        return;
+    }
+    json_t *now = expr_constant(v->expr) ? expr_eval(v->expr, no_ref, NULL, why, sizeof why)
+                                         : json_null();
+    if (!now)
+        diag_add(c->d, n->line, n->col, "%s: %s", what, why);
+    json_decref(now);
+}
+
 void cv_check(cc *c, const dag_value *v, wtype want, const ynode *n, const char *what)
 {
     char wb[64], gb[64], why[256];
     switch (v->kind) {
+    case DV_EXPR:
+        check_expr_value(c, v, want, n, what);
+        return;
     case DV_LIT:
         if (!json_is_null(v->lit) && !wtype_check_json(want, v->lit, why, sizeof why))
             diag_add(c->d, n->line, n->col, "%s: %s", what, why);
@@ -513,6 +632,9 @@ void cv_check(cc *c, const dag_value *v, wtype want, const ynode *n, const char 
         return;
     }
     case DV_CONCAT:
+        for (size_t i = 0; i < v->n; i++) /* any value may become text inside text */
+            if (v->items[i]->kind == DV_EXPR)
+                check_expr_value(c, v->items[i], (wtype){WT_ANY, 0}, n, what);
         if (!wtype_assignable(want, (wtype){WT_STRING, 0}) &&
             !(want.depth == 0 && want.base >= WT_FILE && want.base != WT_JSON))
             diag_add(c->d, n->line, n->col, "%s: expected %s, got an interpolated string", what,

@@ -9,6 +9,7 @@
 
 #include "common/text.h"
 #include "common/xmem.h"
+#include "compiler/expr.h"
 
 void dag_value_free(dag_value *v)
 {
@@ -16,6 +17,7 @@ void dag_value_free(dag_value *v)
         return;
     json_decref(v->lit);
     free(v->port);
+    expr_free(v->expr);
     for (size_t i = 0; i < v->n; i++) {
         dag_value_free(v->items[i]);
         if (v->keys)
@@ -97,10 +99,26 @@ static void append_text(char **buf, size_t *len, size_t *cap, const json_t *v)
     free(dumped);
 }
 
+/* An expression's references resolve like any value, in the same scope. */
+typedef struct in_scope {
+    const dag *d;
+    const dag_scope *sc;
+} in_scope;
+
+static json_t *resolve_ref(void *ud, const dag_value *ref, char *why, size_t n)
+{
+    const in_scope *s = ud;
+    return dag_resolve_value(s->d, ref, s->sc, why, n);
+}
+
 json_t *dag_resolve_value(const dag *d, const dag_value *v, const dag_scope *sc, char *why,
                           size_t n)
 {
     switch (v->kind) {
+    case DV_EXPR: {
+        in_scope s = {d, sc};
+        return expr_eval(v->expr, resolve_ref, &s, why, n);
+    }
     case DV_LIT:
         return json_incref(v->lit);
     case DV_ITEM:

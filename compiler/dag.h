@@ -21,7 +21,8 @@ enum dv_kind {
     DV_LIST,   /* items */
     DV_MAP,    /* keys + items */
     DV_ITEM,   /* ${item}: the element of a mapped task */
-    DV_INDEX   /* ${index}: its position in the list, from 0 */
+    DV_INDEX,  /* ${index}: its position in the list, from 0 */
+    DV_EXPR    /* ${ expression } that reads a reference (compiler/expr.h) */
 };
 
 typedef struct dag_value dag_value;
@@ -31,6 +32,7 @@ struct dag_value {
     int task;          /* DV_OUT: producing task index */
     char *port;        /* DV_OUT: output name */
     dag_value **items; /* DV_CONCAT, DV_LIST, DV_MAP */
+    struct expr *expr; /* DV_EXPR (owned) */
     char **keys;       /* DV_MAP */
     size_t n;
 };
