@@ -318,6 +318,7 @@ int store_ref_small_file(const char *path, size_t max, json_t **ref, char **data
 static int load_manifest(store *s, const char *hex, json_t **out, weft_err *err)
 {
     char *path, *text;
+    *out = NULL;
     int rc = s->ops->get(s, hex, &path, err);
     if (rc)
         return rc;

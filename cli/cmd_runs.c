@@ -249,14 +249,18 @@ void print_run_summary(source *s, uint64_t run)
     if (!r)
         return;
     cli_for_terminal(r);
-    size_t i, nsucc = 0;
+    size_t i, nsucc = 0, nskip = 0;
     json_t *t;
-    char dur[32];
-    json_array_foreach(json_object_get(r, "tasks"), i, t) nsucc +=
-        !strcmp(cli_str(t, "state"), "succeeded");
+    char dur[32], skipped[48] = "";
+    json_array_foreach(json_object_get(r, "tasks"), i, t) {
+        nsucc += !strcmp(cli_str(t, "state"), "succeeded");
+        nskip += !strcmp(cli_str(t, "state"), "skipped");
+    }
+    if (nskip && !strcmp(cli_str(r, "state"), "succeeded"))
+        snprintf(skipped, sizeof skipped, " (%zu skipped)", nskip);
     const char *state = cli_str(r, "state");
-    printf("run %lld %s%s%s: %zu/%lld tasks succeeded in %s\n", (long long)run,
-           cli_paint(state), state, cli_reset(), nsucc, (long long)geti(r, "ntasks"),
+    printf("run %lld %s%s%s: %zu/%lld tasks succeeded%s in %s\n", (long long)run,
+           cli_paint(state), state, cli_reset(), nsucc, (long long)geti(r, "ntasks"), skipped,
            span(geti(r, "created_us"), geti(r, "finished_us"), dur, sizeof dur));
     json_array_foreach(json_object_get(r, "tasks"), i, t)
     {

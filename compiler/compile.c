@@ -318,6 +318,32 @@ static void compile_inputs(cc *c, int self, const ynode *with, const tt_decl *de
         }
 }
 
+/* when: a condition, "${ ... }" of type bool (or a literal bool), read when the task's
+ * parents have ended; what it reads is a dependency like any input. Like map:, it is the
+ * task's, not an element's: ${item} is not defined in it. */
+static void compile_when(cc *c, int self, const ynode *wn, int **deps, size_t *ndeps,
+                         size_t *capdeps)
+{
+    if (!wn || !cc_expect(c, wn, YN_SCALAR, "'when'"))
+        return;
+    dag_task *t = &c->g->tasks[self];
+    c->in_map = 1;
+    t->when = cv_compile(c, wn, self, deps, ndeps, capdeps);
+    c->in_map = 0;
+    t->when_text = xstrdup(wn->text);
+}
+
+static void check_when(cc *c, int self, const ynode *tn)
+{
+    const dag_task *t = &c->g->tasks[self];
+    if (!t->when)
+        return;
+    char what[200];
+    snprintf(what, sizeof what, "task '%s' 'when'", t->name);
+    c->self = self;
+    cv_check(c, t->when, (wtype){WT_BOOL, 0}, ytree_get(tn, "when"), what);
+}
+
 /* Checks inputs against the declaration: types of given inputs, required ones present. */
 static void check_inputs(cc *c, int self, const ynode *tnode, const ynode *with,
                          const tt_decl *decl)
@@ -386,7 +412,7 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
                                         "resources", "catch", "doc", "description", "cache",
                                         "map", "max_parallel", "min_success", "secrets",
                                         "labels", "priority", "pool", "schedule_timeout",
-                                        "heartbeat", NULL};
+                                        "heartbeat", "when", NULL};
     dag_task *t = &c->g->tasks[self];
     t->line = tn->line;
     t->col = tn->col;
@@ -542,6 +568,7 @@ static void compile_tasks(cc *c, const ynode *tasks, const task_settings *defaul
         cm_compile(c, (int)i, tn, &deps[i], &ndeps[i], &cap);
         compile_inputs(c, (int)i, ytree_get(tn, "with"), c->decls[i], &deps[i], &ndeps[i], &cap);
         compile_needs(c, (int)i, ytree_get(tn, "needs"), &deps[i], &ndeps[i], &cap);
+        compile_when(c, (int)i, ytree_get(tn, "when"), &deps[i], &ndeps[i], &cap);
         /* A handler waits for its catcher (to fail). */
         int from = g->tasks[i].catch_of;
         size_t k;
@@ -556,9 +583,11 @@ static void compile_tasks(cc *c, const ynode *tasks, const task_settings *defaul
         if (tasks->items[i]->kind == YN_MAP)
             cm_check(c, (int)i, tasks->items[i]);
     for (size_t i = 0; i < tasks->n; i++)
-        if (tasks->items[i]->kind == YN_MAP)
+        if (tasks->items[i]->kind == YN_MAP) {
             check_inputs(c, (int)i, tasks->items[i], ytree_get(tasks->items[i], "with"),
                          c->decls[i]);
+            check_when(c, (int)i, tasks->items[i]);
+        }
     link_edges(g, deps, ndeps);
     for (size_t i = 0; i < g->ntasks; i++)
         free(deps[i]);

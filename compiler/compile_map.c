@@ -98,7 +98,12 @@ void cm_check(cc *c, int self, const ynode *tn)
     const ynode *mn = ytree_get(tn, "map");
     if (!t->map)
         return;
-    char tb[64];
+    char tb[64], what[200];
+    if (t->map->kind == DV_EXPR) { /* its errors said where it is written */
+        snprintf(what, sizeof what, "task '%s' 'map'", t->name);
+        c->self = self;
+        cv_check(c, t->map, (wtype){WT_ANY, 0}, mn, what);
+    }
     wtype lt = cv_type(c, t->map);
     if (t->map->kind == DV_CONCAT || t->map->kind == DV_MAP ||
         (lt.depth == 0 && lt.base != WT_ANY && lt.base != WT_JSON)) {

@@ -258,6 +258,11 @@ static dag_value *expr_ref(void *ud, const char *ref)
 static dag_value *compile_expr(cc *c, const ynode *n, const char *text, int self, int **deps,
                                size_t *ndeps, size_t *capdeps)
 {
+    /* Made of name characters alone, it is a reference as it always was (a task named
+     * 1st or a-b-, which the expression grammar would read otherwise). */
+    if (*text && strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                              "0123456789_.-") == strlen(text))
+        return compile_ref(c, n, text, self, deps, ndeps, capdeps);
     ref_site site = {c, n, self, deps, ndeps, capdeps};
     expr_refs refs = {expr_ref, &site};
     char why[300];
@@ -603,6 +608,20 @@ static void check_expr_value(cc *c, const dag_value *v, wtype want, const ynode 
     json_decref(now);
 }
 
+/* The expressions inside a list or mapping passed where any value goes: each well typed. */
+static void check_nested(cc *c, const dag_value *v, const ynode *n, const char *what)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        const dag_value *it = v->items[i];
+        const ynode *in = n->kind == YN_SEQ || n->kind == YN_MAP ? (i < n->n ? n->items[i] : n)
+                                                                 : n;
+        if (it->kind == DV_EXPR)
+            check_expr_value(c, it, (wtype){WT_ANY, 0}, in, what);
+        else if (it->kind == DV_LIST || it->kind == DV_MAP)
+            check_nested(c, it, in, what);
+    }
+}
+
 void cv_check(cc *c, const dag_value *v, wtype want, const ynode *n, const char *what)
 {
     char wb[64], gb[64], why[256];
@@ -641,8 +660,10 @@ void cv_check(cc *c, const dag_value *v, wtype want, const ynode *n, const char 
                      wtype_format(want, wb, sizeof wb));
         return;
     case DV_LIST:
-        if (want.depth == 0 && (want.base == WT_JSON || want.base == WT_ANY))
+        if (want.depth == 0 && (want.base == WT_JSON || want.base == WT_ANY)) {
+            check_nested(c, v, n, what);
             return;
+        }
         if (want.depth == 0) {
             diag_add(c->d, n->line, n->col, "%s: expected %s, got a list", what,
                      wtype_format(want, wb, sizeof wb));
@@ -659,6 +680,8 @@ void cv_check(cc *c, const dag_value *v, wtype want, const ynode *n, const char 
         if (!(want.depth == 0 && (want.base == WT_JSON || want.base == WT_ANY)))
             diag_add(c->d, n->line, n->col, "%s: expected %s, got a mapping", what,
                      wtype_format(want, wb, sizeof wb));
+        else
+            check_nested(c, v, n, what);
         return;
     }
 }

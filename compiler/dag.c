@@ -43,6 +43,8 @@ void dag_free(dag *d)
             free(t->labels[k]);
         free(t->labels);
         free(t->place);
+        dag_value_free(t->when);
+        free(t->when_text);
         free(t->pool);
         for (size_t k = 0; k < t->nsecrets; k++) {
             free(t->secret_envs[k]);
@@ -130,8 +132,14 @@ json_t *dag_resolve_value(const dag *d, const dag_value *v, const dag_scope *sc,
             snprintf(why, n, "${index} outside a mapped task");
         return sc->index >= 0 ? json_integer(sc->index) : NULL;
     case DV_OUT: {
-        json_t *o = json_object_get(sc->outputs[v->task], v->port);
-        if (!o)
+        const json_t *outs = sc->outputs[v->task];
+        json_t *o = json_object_get(outs, v->port);
+        if (!outs && sc->missing)
+            *sc->missing = 1;
+        if (!outs)
+            snprintf(why, n, "task '%s' was skipped, so it made no output '%s'",
+                     d->tasks[v->task].name, v->port);
+        else if (!o)
             snprintf(why, n, "task '%s' did not produce output '%s'", d->tasks[v->task].name,
                      v->port);
         return json_incref(o);

@@ -72,6 +72,8 @@ typedef struct dag_task {
                                     ready longer, 0 = never */
     int *parents, *children;
     size_t nparents, nchildren;
+    dag_value *when;     /* when: run only if this is true (bool), or NULL */
+    char *when_text;     /* ... as written, for the message of a task it skips */
     int catch_next;      /* catch: the handler to run when this task fails, or -1 */
     unsigned catch_on;   /* bit (1 << errclass) for each class the catch handles */
     int catch_of;        /* the task this one is the catch handler of, or -1 */
@@ -111,12 +113,15 @@ typedef struct dag {
 
 void dag_free(dag *d);
 
-/* What references resolve against: outputs[t] is task t's output object (borrowed); item
- * and index are the element of a mapped task (NULL and -1 otherwise). */
+/* What references resolve against: outputs[t] is task t's output object (borrowed; NULL
+ * for a task that made none: skipped); item and index are the element of a mapped task
+ * (NULL and -1 otherwise). missing, when set, becomes 1 once a reference reads a task that
+ * made no outputs (a ?? may still have found another). */
 typedef struct dag_scope {
     json_t *const *outputs;
     const json_t *item;
     int64_t index;
+    int *missing;
 } dag_scope;
 
 /* Resolves task i's inputs. Returns a new JSON object of input name -> value, or NULL

@@ -13,6 +13,7 @@
 #include "common/xmem.h"
 
 #define EXPR_DEPTH_MAX 64
+#define EXPR_PARTS_MAX 1000 /* operands and operators: bounds the tree's depth too */
 
 enum tok { T_END, T_NUM, T_STR, T_NAME, T_OP };
 
@@ -35,7 +36,7 @@ typedef struct parser {
     const expr_refs *refs;
     char *why;
     size_t n;
-    int failed, failed_ref, depth;
+    int failed, failed_ref, depth, parts;
 } parser;
 
 static const wtype TY_BOOL = {WT_BOOL, 0}, TY_INT = {WT_INT, 0}, TY_FLOAT = {WT_FLOAT, 0},
@@ -175,6 +176,12 @@ static int is_text(wtype t)
                             t.base == WT_SIZE || t.base == WT_ANY || t.base == WT_JSON);
 }
 
+/* A value known only when it is computed (json, or an echo's output). */
+static int is_open(wtype t)
+{
+    return t.depth == 0 && (t.base == WT_ANY || t.base == WT_JSON);
+}
+
 static int is_list(wtype t)
 {
     return t.depth > 0 || (t.depth == 0 && (t.base == WT_ANY || t.base == WT_JSON));
@@ -209,24 +216,26 @@ static expr *type_binary(parser *ps, expr *e)
     case OP_LE:
     case OP_GT:
     case OP_GE:
-        if (!(is_num(a) && is_num(b)) && !(is_text(a) && is_text(b)))
+        /* Durations and sizes are text that orders wrongly ("10s" < "9s"). */
+        if ((!(is_num(a) && is_num(b)) && !(is_text(a) && is_text(b))) ||
+            a.base == WT_DURATION || a.base == WT_SIZE || b.base == WT_DURATION ||
+            b.base == WT_SIZE)
             return fail(ps, "cannot order %s and %s (numbers or strings)", tname(a, ab, 64),
                         tname(b, bb, 64));
         e->type = TY_BOOL;
         return e;
     case OP_ADD:
-        if (is_a(a, WT_INT) && is_a(b, WT_INT) && a.base == WT_INT && b.base == WT_INT)
+        if (a.base == WT_INT && b.base == WT_INT && !a.depth && !b.depth)
             e->type = TY_INT;
-        else if (is_num(a) && is_num(b) && (a.base == WT_FLOAT || b.base == WT_FLOAT ||
-                                            (a.base != WT_ANY && a.base != WT_JSON &&
-                                             b.base != WT_ANY && b.base != WT_JSON)))
+        else if (is_num(a) && is_num(b) && !is_open(a) && !is_open(b))
             e->type = TY_FLOAT;
         else if (a.base == WT_STRING && b.base == WT_STRING && !a.depth && !b.depth)
             e->type = TY_STRING;
         else if (a.depth && a.depth == b.depth && wtype_assignable(a, b))
             e->type = a;
-        else if (is_num(a) && is_num(b))
-            e->type = TY_JSON; /* json + json: decided by the values */
+        else if ((is_open(a) && (is_num(b) || is_text(b) || is_list(b))) ||
+                 (is_open(b) && (is_num(a) || is_text(a) || is_list(a))))
+            e->type = TY_JSON; /* decided by the values */
         else
             return fail(ps, "cannot add %s and %s (string() makes text of a number)",
                         tname(a, ab, 64), tname(b, bb, 64));
@@ -238,8 +247,9 @@ static expr *type_binary(parser *ps, expr *e)
                         e->op == OP_SUB ? "-" : e->op == OP_MUL ? "*" : e->op == OP_DIV ? "/"
                                                                                      : "%",
                         e->op == OP_MOD ? "ints" : "numbers", tname(a, ab, 64), tname(b, bb, 64));
-        e->type = e->op == OP_DIV ? TY_FLOAT
+        e->type = e->op == OP_DIV                      ? TY_FLOAT
                   : a.base == WT_INT && b.base == WT_INT ? TY_INT
+                  : is_open(a) || is_open(b)             ? TY_JSON
                                                          : TY_FLOAT;
         return e;
     }
@@ -333,15 +343,29 @@ static expr *parse_call(parser *ps, const char *name)
     if (ps->failed)
         return expr_free(e), NULL;
     next(ps); /* ) */
-    if ((int)e->nargs < FUNCS[f].min || (FUNCS[f].max >= 0 && (int)e->nargs > FUNCS[f].max))
-        return expr_free(e), fail(ps, "%s() takes %s%d argument%s, not %zu", name,
-                                  FUNCS[f].max < 0 ? "at least " : "", FUNCS[f].min,
-                                  FUNCS[f].min == 1 ? "" : "s", e->nargs);
+    size_t nargs = e->nargs;
+    if ((int)nargs < FUNCS[f].min || (FUNCS[f].max >= 0 && (int)nargs > FUNCS[f].max)) {
+        expr_free(e);
+        return fail(ps, "%s() takes %s%d argument%s, not %zu", name,
+                    FUNCS[f].max < 0 ? "at least " : "", FUNCS[f].min,
+                    FUNCS[f].min == 1 ? "" : "s", nargs);
+    }
     return e;
+}
+
+/* Counts a part of the expression: 0, or -1 past EXPR_PARTS_MAX. */
+static int part(parser *ps)
+{
+    if (++ps->parts <= EXPR_PARTS_MAX)
+        return 0;
+    fail(ps, "more than %d operands and operators", EXPR_PARTS_MAX);
+    return -1;
 }
 
 static expr *parse_primary(parser *ps)
 {
+    if (part(ps) < 0)
+        return NULL;
     if (++ps->depth > EXPR_DEPTH_MAX)
         return fail(ps, "nested more than %d deep", EXPR_DEPTH_MAX);
     expr *e = NULL;
@@ -358,8 +382,14 @@ static expr *parse_primary(parser *ps)
     } else if (ps->tok == T_STR) {
         size_t len = strlen(ps->text) - 2, o = 0;
         char *buf = xmalloc(len + 1);
-        for (size_t i = 1; i <= len; i++)
-            buf[o++] = ps->text[i] == '\\' && i < len ? ps->text[++i] : ps->text[i];
+        for (size_t i = 1; i <= len; i++) {
+            char ch = ps->text[i];
+            if (ch == '\\' && i < len) {
+                ch = ps->text[++i];
+                ch = ch == 'n' ? '\n' : ch == 't' ? '\t' : ch == 'r' ? '\r' : ch;
+            }
+            buf[o++] = ch;
+        }
         e = lit(json_stringn(buf, o));
         free(buf);
         next(ps);
@@ -401,6 +431,8 @@ static expr *parse_primary(parser *ps)
 static expr *parse_unary(parser *ps)
 {
     if (is_op(ps, "!") || is_op(ps, "-")) {
+        if (part(ps) < 0)
+            return NULL;
         int neg = ps->text[0] == '-';
         next(ps);
         expr *a = parse_unary(ps);
@@ -422,7 +454,7 @@ static expr *binary(parser *ps, expr *(*sub)(parser *), const char *const *ops,
         int k = 0;
         while (ops[k] && strcmp(ops[k], ps->text))
             k++;
-        if (!ops[k])
+        if (!ops[k] || part(ps) < 0)
             break;
         next(ps);
         expr *b = sub(ps);
@@ -486,8 +518,9 @@ expr *expr_parse(const char *text, const expr_refs *refs, char *why, size_t n,
     parser ps = {.s = text, .p = text, .refs = refs, .why = why, .n = n};
     next(&ps);
     expr *e = ps.failed ? NULL : parse_coalesce(&ps);
-    if (e && ps.tok != T_END) {
+    if (e && !ps.failed && ps.tok != T_END)
         fail(&ps, "unexpected '%s' after the expression", ps.text);
+    if (e && ps.failed) { /* a bad character the tokenizer met after a whole expression */
         expr_free(e);
         e = NULL;
     }

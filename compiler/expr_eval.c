@@ -13,7 +13,8 @@
 #include "common/xmem.h"
 #include "compiler/expr_int.h"
 
-#define RANGE_MAX 1000000 /* elements range() may make */
+#define RANGE_MAX 1000000      /* elements range() may make, and a list may have */
+#define TEXT_MAX (16u << 20)   /* bytes a string made by an expression may have */
 
 typedef struct ev {
     expr_resolve_fn resolve;
@@ -52,6 +53,8 @@ static char *text_of(const json_t *a)
 
 static int same(const json_t *a, const json_t *b)
 {
+    if (json_is_integer(a) && json_is_integer(b)) /* exactly, past 2^53 too */
+        return json_integer_value(a) == json_integer_value(b);
     if (json_is_number(a) && json_is_number(b))
         return json_number_value(a) == json_number_value(b);
     return json_equal(a, b);
@@ -63,6 +66,8 @@ static json_t *arith(ev *v, enum expr_op op, const json_t *a, const json_t *b)
 {
     if (!json_is_number(a) || !json_is_number(b))
         return bad(v, "arithmetic on a value that is not a number");
+    if (op == OP_MOD && (!json_is_integer(a) || !json_is_integer(b)))
+        return bad(v, "%% takes ints");
     if (json_is_integer(a) && json_is_integer(b) && op != OP_DIV) {
         long long x = json_integer_value(a), y = json_integer_value(b), r = 0;
         int over = op == OP_ADD ? __builtin_add_overflow(x, y, &r)
@@ -71,7 +76,7 @@ static json_t *arith(ev *v, enum expr_op op, const json_t *a, const json_t *b)
                                   : 0;
         if (op == OP_MOD) {
             if (y == 0)
-                return bad(v, "% by zero");
+                return bad(v, "%% by zero");
             r = y == -1 ? 0 : x % y;
         }
         return over ? bad(v, "an int past 64 bits") : json_integer(r);
@@ -86,12 +91,16 @@ static json_t *arith(ev *v, enum expr_op op, const json_t *a, const json_t *b)
 static json_t *add(ev *v, const json_t *a, const json_t *b)
 {
     if (json_is_string(a) && json_is_string(b)) {
+        if (json_string_length(a) + json_string_length(b) > TEXT_MAX)
+            return bad(v, "a string longer than %u bytes", TEXT_MAX);
         char *s = xasprintf("%s%s", json_string_value(a), json_string_value(b));
         json_t *r = json_string(s);
         free(s);
         return r;
     }
     if (json_is_array(a) && json_is_array(b)) {
+        if (json_array_size(a) + json_array_size(b) > RANGE_MAX)
+            return bad(v, "a list longer than %d", RANGE_MAX);
         json_t *r = json_copy((json_t *)a);
         json_array_extend(r, (json_t *)b);
         return r;
@@ -102,7 +111,10 @@ static json_t *add(ev *v, const json_t *a, const json_t *b)
 static json_t *order(ev *v, enum expr_op op, const json_t *a, const json_t *b)
 {
     int c;
-    if (json_is_number(a) && json_is_number(b)) {
+    if (json_is_integer(a) && json_is_integer(b)) {
+        json_int_t x = json_integer_value(a), y = json_integer_value(b);
+        c = x < y ? -1 : x > y;
+    } else if (json_is_number(a) && json_is_number(b)) {
         double x = json_number_value(a), y = json_number_value(b);
         c = x < y ? -1 : x > y;
     } else if (json_is_string(a) && json_is_string(b)) {
@@ -148,7 +160,8 @@ static json_t *to_number(ev *v, const json_t *a, int as_int)
                 return json_integer(i);
         }
         d = strtod(s, &end);
-        if (!*s || *end || errno)
+        /* decimal only: no hex, no nan or inf */
+        if (!*s || *end || errno || !isfinite(d) || strpbrk(s, "xXpP"))
             return bad(v, "%s(): '%.80s' is not a number", as_int ? "int" : "float", s);
     } else {
         return bad(v, "%s() of a value that is not a number, string or bool",
@@ -198,6 +211,11 @@ static json_t *format(ev *v, const expr *e, json_t **args)
             p++;
         }
         size_t l = piece ? strlen(piece) : 1;
+        if (len + l > TEXT_MAX) {
+            free(owned);
+            free(out);
+            return bad(v, "format(): a string longer than %u bytes", TEXT_MAX);
+        }
         xgrow(&out, &cap, len + l + 1, 1);
         memcpy(out + len, piece ? piece : p, l);
         len += l;
@@ -219,6 +237,32 @@ static json_int_t utf8_chars(const char *s)
     for (; *s; s++)
         n += ((unsigned char)*s & 0xc0) != 0x80;
     return n;
+}
+
+static json_t *join(ev *v, const json_t *list, const char *sep)
+{
+    size_t len = 0, cap = 64, seplen = strlen(sep);
+    char *out = xmalloc(cap);
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        char *t = text_of(json_array_get(list, i));
+        size_t tl = strlen(t);
+        if (len + seplen + tl > TEXT_MAX) {
+            free(t);
+            free(out);
+            return bad(v, "join(): a string longer than %u bytes", TEXT_MAX);
+        }
+        xgrow(&out, &cap, len + seplen + tl + 1, 1);
+        if (i) {
+            memcpy(out + len, sep, seplen);
+            len += seplen;
+        }
+        memcpy(out + len, t, tl);
+        len += tl;
+        free(t);
+    }
+    json_t *r = json_stringn(out, len);
+    free(out);
+    return r ? r : bad(v, "join(): not valid UTF-8");
 }
 
 static json_t *call(ev *v, const expr *e, json_t **a)
@@ -261,21 +305,10 @@ static json_t *call(ev *v, const expr *e, json_t **a)
         if (!s0 || !s1)
             return bad(v, "startswith() of values that are not strings");
         return json_boolean(!strncmp(s0, s1, strlen(s1)));
-    case F_JOIN: {
+    case F_JOIN:
         if (!json_is_array(a[0]) || !s1)
-            return bad(v, "join() of a value that is not a list");
-        char *out = xstrdup("");
-        for (size_t i = 0; i < json_array_size(a[0]); i++) {
-            char *t = text_of(json_array_get(a[0], i)), *next = xasprintf("%s%s%s", out,
-                                                                          i ? s1 : "", t);
-            free(t);
-            free(out);
-            out = next;
-        }
-        json_t *r = json_string(out);
-        free(out);
-        return r;
-    }
+            return bad(v, "join() takes a list and a string");
+        return join(v, a[0], s1);
     case F_SPLIT:
         if (!s0 || !s1 || !*s1)
             return bad(v, "split() needs a string and a separator that is not empty");
@@ -293,7 +326,7 @@ static json_t *call(ev *v, const expr *e, json_t **a)
         if (!json_is_integer(a[0]) || !json_is_integer(a[1]))
             return bad(v, "range() of values that are not ints");
         json_int_t lo = json_integer_value(a[0]), hi = json_integer_value(a[1]);
-        if (hi > lo && (uint64_t)(hi - lo) > RANGE_MAX)
+        if (hi > lo && (uint64_t)hi - (uint64_t)lo > RANGE_MAX)
             return bad(v, "range(%lld, %lld) would make more than %d elements", (long long)lo,
                        (long long)hi, RANGE_MAX);
         json_t *r = json_array();
@@ -331,7 +364,9 @@ static json_t *eval_op(ev *v, const expr *e)
                                       : bad(v, "! on a value that is not a bool");
             break;
         case OP_NEG:
-            r = json_is_integer(a[0]) ? json_integer(-json_integer_value(a[0]))
+            r = json_is_integer(a[0]) && json_integer_value(a[0]) == INT64_MIN
+                    ? bad(v, "an int past 64 bits")
+                : json_is_integer(a[0]) ? json_integer(-json_integer_value(a[0]))
                 : json_is_real(a[0])  ? json_real(-json_real_value(a[0]))
                                       : bad(v, "- on a value that is not a number");
             break;
@@ -380,5 +415,10 @@ static json_t *eval(ev *v, const expr *e)
 json_t *expr_eval(const expr *e, expr_resolve_fn resolve, void *ud, char *why, size_t n)
 {
     ev v = {resolve, ud, why, n};
-    return eval(&v, e);
+    if (n)
+        why[0] = '\0';
+    json_t *r = eval(&v, e);
+    if (!r && n && !why[0])
+        snprintf(why, n, "the expression has no value");
+    return r;
 }

@@ -115,7 +115,7 @@ json_t *core_unit_inputs(const crun *r, int slot, char *why, size_t n)
     const ctask *t = &r->t[slot];
     const cmap *m = t->elem >= 0 ? r->t[t->task].map : NULL;
     dag_scope sc = {r->outputs, m ? json_array_get(m->items, (size_t)t->elem) : NULL,
-                    m ? t->elem : -1};
+                    m ? t->elem : -1, NULL};
     return dag_resolve_inputs(r->g, (size_t)t->task, &sc, why, n);
 }
 
@@ -250,6 +250,8 @@ void core_requeue_ready(core *c, crun *r, int task, core_effects *fx)
 void core_make_ready(core *c, crun *r, int task, core_effects *fx)
 {
     const dag_task *dt = &r->g->tasks[r->t[task].task];
+    if (r->t[task].elem < 0 && core_when_skips(c, r, task, fx))
+        return;
     if (dt->map && r->t[task].elem < 0) {
         core_map_expand(c, r, task, fx);
         return;
@@ -305,7 +307,7 @@ void core_end_task(core *c, crun *r, int task, int state)
     } else {
         WEFT_ASSERT(r->nleft > 0);
         r->nleft--;
-        if (state == TS_FAILED || state == TS_SKIPPED)
+        if (state == TS_FAILED) /* a task skipped by a failure comes with that failure */
             r->failed = 1;
     }
     r->t[task].state = (uint8_t)state;
@@ -327,7 +329,11 @@ int core_fate(const crun *r, int p, int ch)
         return handler ? 0 : TS_NOT_RUN;
     case TS_NOT_RUN:
         return TS_NOT_RUN;
-    default: /* failed, skipped, cancelled */
+    case TS_SKIPPED:
+        if (r->t[p].by_when) /* ordering is satisfied; what it reads decides (core_when.c) */
+            return handler ? TS_NOT_RUN : 0;
+        return TS_SKIPPED;
+    default: /* failed, cancelled */
         return TS_SKIPPED;
     }
 }
@@ -473,8 +479,9 @@ static void on_submit(core *c, const core_event *ev, core_effects *fx)
     core_arm_deadline(c, r, ev->now_us);
     for (size_t i = 0; i < r->g->ntasks; i++)
         r->t[i].waiting = (uint32_t)r->g->tasks[i].nparents;
+    /* The roots: a task a root's when skips lets its children go on at once. */
     for (size_t i = 0; i < r->g->ntasks; i++)
-        if (!r->t[i].waiting)
+        if (!r->g->tasks[i].nparents && r->t[i].state == TS_PENDING)
             core_make_ready(c, r, (int)i, fx);
     core_maybe_finish_run(c, r, fx);
 }

@@ -8,7 +8,8 @@
  *
  * Task life: pending -> ready -> running -> succeeded | failed, with
  * running -> retry_wait -> ready for retried failures, and pending -> skipped when an
- * upstream task failed. A run ends once every task has ended: succeeded when all succeeded,
+ * upstream task failed, or when its when: is false or it reads an output of a task skipped
+ * so (core_when.c). A run ends once every task has ended: succeeded when none failed,
  * failed otherwise. Independent branches keep running after a failure.
  *
  * A task with `catch` that fails (after its retries) with a caught class ends caught

@@ -24,7 +24,9 @@ typedef struct cmap {
  * retries or is looked up in the cache is a slot. */
 typedef struct ctask {
     uint8_t state;
-    uint8_t looking;        /* ready, waiting for the answer to its lookup */
+    uint8_t looking : 1;    /* ready, waiting for the answer to its lookup */
+    uint8_t by_when : 1;    /* skipped by its when (or with a task so skipped whose output it
+                               reads), not by an upstream failure: not a failure */
     uint16_t attempts;      /* attempts started so far */
     uint32_t waiting;       /* parents that have not yet let it run (see core_fate) */
     int32_t task;           /* its dag task */
@@ -207,6 +209,10 @@ json_t *core_unit_inputs(const crun *r, int slot, char *why, size_t n);
 void core_task_failed(core *c, crun *r, int task, int cls, const char *msg, const char *log,
                       int retryable, int64_t now, core_effects *fx);
 void core_make_ready(core *c, crun *r, int task, core_effects *fx);
+/* core_when.c: decides, as task (not an element) becomes ready, whether its when: or an
+ * output it reads of a task skipped so skips it; then ends it skipped (or failed, when its
+ * when cannot be computed) and returns 1. */
+int core_when_skips(core *c, crun *r, int task, core_effects *fx);
 /* The same for a task the catalogue already holds as ready (restored): no new event. */
 void core_requeue_ready(core *c, crun *r, int task, core_effects *fx);
 void core_heap_push(core *c, timer t);

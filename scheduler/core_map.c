@@ -43,7 +43,7 @@ static const char *json_kind(const json_t *v)
 static json_t *map_items(const crun *r, int task, char *why, size_t n)
 {
     const dag_task *dt = &r->g->tasks[task];
-    dag_scope sc = {r->outputs, NULL, -1};
+    dag_scope sc = {r->outputs, NULL, -1, NULL};
     json_t *items = dag_resolve_value(r->g, dt->map, &sc, why, n);
     if (items && !json_is_array(items)) {
         snprintf(why, n, "map: expected a list to fan out over, got %s", json_kind(items));

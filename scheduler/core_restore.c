@@ -115,6 +115,19 @@ void core_claim_orphans(core *c, cworker *w, const core_event *ev, core_effects 
     compact_orphans(c);
 }
 
+/* Whether a parent of task failed, was cancelled, or was skipped by a failure. */
+static int failed_upstream(const crun *r, int task)
+{
+    const dag_task *t = &r->g->tasks[task];
+    for (size_t k = 0; k < t->nparents; k++) {
+        const ctask *p = &r->t[t->parents[k]];
+        if (p->state == TS_FAILED || p->state == TS_CANCELLED ||
+            (p->state == TS_SKIPPED && !p->by_when))
+            return 1;
+    }
+    return 0;
+}
+
 void core_on_restore(core *c, const core_event *ev, core_effects *fx)
 {
     crun *r = core_new_run(c, ev->run_id, ev->dag, ev->project);
@@ -133,6 +146,14 @@ void core_on_restore(core *c, const core_event *ev, core_effects *fx)
         } else {
             t->state = (uint8_t)snap->state;
         }
+    }
+    /* A skipped task was skipped by a when (or with one), unless a parent failed, was
+     * cancelled or was itself skipped by a failure: recomputed in topological order, as the
+     * catalogue keeps only "skipped". */
+    for (size_t k = 0; k < n; k++) {
+        int i = r->g->order[k];
+        if (r->t[i].state == TS_SKIPPED)
+            r->t[i].by_when = !failed_upstream(r, i);
     }
     /* Second pass, in topological order: a waiting task waits for the parents that have not
      * yet let it run; one whose parent's end dooms it ends as it would have. */

@@ -105,7 +105,7 @@ static int decide_element(void *fnud, const retry_row *row)
     if (e >= t->nelems)
         return 1; /* more rows than items: the list changed */
     char why[512];
-    dag_scope sc = {w->outputs, json_array_get(w->items, e), (int64_t)e};
+    dag_scope sc = {w->outputs, json_array_get(w->items, e), (int64_t)e, NULL};
     json_t *in = dag_resolve_inputs(w->g, (size_t)w->task, &sc, why, sizeof why);
     decide(&t->elems[e], row, in, w->p->old_run, w->usable, w->ud);
     json_decref(in);
@@ -129,7 +129,7 @@ static int decide_map(retry_plan *p, const dag *g, int i, const json_t *row,
 {
     retry_task *t = &p->t[i];
     char why[512];
-    dag_scope sc = {outputs, NULL, -1};
+    dag_scope sc = {outputs, NULL, -1, NULL};
     json_t *items = dag_resolve_value(g, g->tasks[i].map, &sc, why, sizeof why);
     retry_row trow = retry_row_of(row);
     map_walk w = {.p = p, .g = g, .task = i, .items = items, .outputs = outputs,
@@ -221,7 +221,7 @@ retry_plan *retry_plan_make(const dag *g, uint64_t old_run, const retry_source *
         } else if (dt->map) {
             failed = decide_map(p, g, i, row, outputs, src, usable, ud, why, n) < 0;
         } else {
-            dag_scope sc = {outputs, NULL, -1};
+            dag_scope sc = {outputs, NULL, -1, NULL};
             char ignored[512];
             json_t *in = dag_resolve_inputs(g, (size_t)i, &sc, ignored, sizeof ignored);
             retry_row trow = retry_row_of(row);

@@ -120,7 +120,7 @@ static void resolve_all(const dag *g)
     for (size_t k = 0; k < g->ntasks; k++) {
         size_t i = (size_t)g->order[k];
         const dag_task *t = &g->tasks[i];
-        dag_scope sc = {outputs, NULL, -1};
+        dag_scope sc = {outputs, NULL, -1, NULL};
         char why[512];
         json_t *items = t->map ? dag_resolve_value(g, t->map, &sc, why, sizeof why) : NULL;
         if (json_is_array(items)) {

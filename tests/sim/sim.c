@@ -22,7 +22,8 @@
  *      an attempt with a timeout while its slots are all busy;
  *   7. nothing of a cancelled run is dispatched after the cancel, and it ends cancelled
  *      (unless its run-level timeout had already stopped it); a run that was not stopped
- *      succeeds exactly when none of its tasks failed or was skipped;
+ *      succeeds exactly when none of its tasks failed or was skipped by a failure (a run of
+ *      succeeded tasks and tasks a when skipped succeeds);
  *   8. a mapped task never has more than max_parallel elements started and not ended; it
  *      ends only after all its elements, succeeded exactly when at least min_success of
  *      them did, with one list entry per element in each output;
@@ -36,7 +37,10 @@
  *      one whose task's labels it does not carry, and the core never counts a worker as
  *      holding more than it offers;
  *  13. no dispatch takes a workflow's attempts in flight past its concurrency, nor a pool's
- *      past its limit (over the runs of a project).
+ *      past its limit (over the runs of a project);
+ *  14. a skipped task never dispatches, and a task is dispatched only after each parent
+ *      succeeded, or was skipped by a when (it reads none of that one's outputs, or through
+ *      a ?? that found another).
  *
  * After the fault phase it drains (no more faults) and checks that every run ended
  * (liveness). A failure prints the seed and step; rerun with --seed to replay it. */
@@ -101,6 +105,7 @@ static char *random_workflow(sim *s)
     char *y = xmalloc(cap);
     int n = 3 + pick(s, 30);
     int catcher[40]; /* catcher[h]: the task that catches to h, or -1 */
+    int ismap[40];   /* whether task i is mapped (its x is a list) */
     for (int i = 0; i < 40; i++)
         catcher[i] = -1;
     len += (size_t)snprintf(y + len, cap - len, "workflow: sim\n");
@@ -121,6 +126,7 @@ static char *random_workflow(sim *s)
         int mapped = i > 0 && chance(s, 25), src = mapped ? pick(s, i) : -1;
         if (mapped && catcher[i] == src)
             mapped = 0;
+        ismap[i] = mapped;
         len += (size_t)snprintf(y + len, cap - len, "  t%d:\n    type: echo\n", i);
         if (mapped) {
             len += (size_t)snprintf(y + len, cap - len, "    map: \"${t%d.outputs.l}\"\n", src);
@@ -144,6 +150,12 @@ static char *random_workflow(sim *s)
             len += (size_t)snprintf(y + len, cap - len, ", p%d: \"${t%d.%s}\"", k, p,
                                     p == catcher[i] ? "error.message" : "outputs.x");
         }
+        /* A join of two branches, one of which a when may skip. */
+        int a = i > 1 ? pick(s, i) : -1, b = i > 1 ? pick(s, i) : -1;
+        if (a >= 0 && a != b && a != catcher[i] && b != catcher[i] && !ismap[a] && !ismap[b] &&
+            chance(s, 20))
+            len += (size_t)snprintf(y + len, cap - len,
+                                    ", j: \"${ t%d.outputs.x ?? t%d.outputs.x }\"", a, b);
         len += (size_t)snprintf(y + len, cap - len, " }\n");
         if (chance(s, 30))
             len += (size_t)snprintf(y + len, cap - len, "    cache: true\n");
@@ -161,6 +173,16 @@ static char *random_workflow(sim *s)
             len += (size_t)snprintf(y + len, cap - len, "    pool: lic\n");
         if (chance(s, 20))
             len += (size_t)snprintf(y + len, cap - len, "    priority: %d\n", pick(s, 5) - 2);
+        /* Conditions (invariant 14): on an earlier task's x, which is 0 unless mapped. */
+        if (i > 0 && chance(s, 15)) {
+            int w = pick(s, i);
+            if (catcher[i] != w)
+                len += (size_t)snprintf(y + len, cap - len,
+                                        "    when: \"${ string(t%d.outputs.x) == '0' }\"\n",
+                                        w);
+        } else if (chance(s, 4)) {
+            len += (size_t)snprintf(y + len, cap - len, "    when: false\n");
+        }
         if (chance(s, 5))
             len += (size_t)snprintf(y + len, cap - len, "    schedule_timeout: %ds\n",
                                     1 + pick(s, 30));

@@ -22,6 +22,7 @@
 
 typedef struct mtask {
     int state, attempts, succeeded;
+    int by_when;      /* skipped by a when (or reading a task so skipped), not a failure */
     uint64_t running; /* attempt in flight, 0 when none */
     int worker;       /* running: the worker it was dispatched to */
     int64_t dispatched;

@@ -79,6 +79,8 @@ static void commit_task_state(sim *s, mrun *r, const core_effect *e)
         check_retry_delay(s, r, t, e);
         t->due = e->due_us;
     }
+    if (e->state == TS_SKIPPED)
+        t->by_when = !(e->message && !strncmp(e->message, "upstream task", 13));
     if (e->state == TS_READY && t->state == TS_RETRY_WAIT && s->now < t->due)
         die(s, "run %llu task %d retried %lld ms before its due time", (unsigned long long)r->id,
             e->task, (long long)((t->due - s->now) / 1000));
@@ -182,9 +184,15 @@ static void commit_dispatch(sim *s, mrun *r, const core_effect *e)
     if (r->cancelled)
         die(s, "run %llu dispatched task %d after it was cancelled", (unsigned long long)r->id,
             e->task);
+    if (u->state >= TS_SUCCEEDED)
+        die(s, "run %llu task %d dispatched after it ended %s", (unsigned long long)r->id,
+            e->task, core_task_state_name(u->state));
     for (size_t k = 0; k < dt->nparents; k++) {
+        /* Invariant 14: a task skipped by a when only lets those that do not need its
+         * outputs go on. */
         int p = dt->parents[k], want = dt->catch_of == p ? TS_CAUGHT : TS_SUCCEEDED;
-        if (r->t[p].state != want)
+        if (r->t[p].state != want && !(want == TS_SUCCEEDED && r->t[p].state == TS_SKIPPED &&
+                                       r->t[p].by_when))
             die(s, "run %llu task %d dispatched with parent %d %s", (unsigned long long)r->id,
                 e->task, p, core_task_state_name(r->t[p].state));
     }
@@ -263,7 +271,8 @@ void commit(sim *s)
                 if (r->t[k].state < TS_SUCCEEDED)
                     die(s, "run %llu ended with task %zu %s", (unsigned long long)r->id, k,
                         core_task_state_name(r->t[k].state));
-                bad |= r->t[k].state == TS_FAILED || r->t[k].state == TS_SKIPPED;
+                bad |= r->t[k].state == TS_FAILED ||
+                       (r->t[k].state == TS_SKIPPED && !r->t[k].by_when);
             }
             int timed_out = e->message && strstr(e->message, "timed out");
             if (timed_out && e->state != RS_FAILED)

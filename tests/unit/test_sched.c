@@ -41,7 +41,7 @@ int test_compile(void)
         /* Resolving b's inputs with a's outputs. */
         json_t *outs[3] = {json_pack("{s:i}", "total", 42), NULL, NULL};
         char why[128];
-        dag_scope sc = {outs, NULL, -1};
+        dag_scope sc = {outs, NULL, -1, NULL};
         json_t *in = dag_resolve_inputs(g, 1, &sc, why, sizeof why);
         CHECK(in && json_integer_value(json_object_get(in, "x")) == 42);
         CHECK_STR(json_string_value(json_object_get(in, "s")), "n=3");
