@@ -238,9 +238,11 @@ char *dag_render_dot(const dag *d)
     sbuf b = {0};
     sb_printf(&b, "digraph \"%s\" {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n",
               d->name);
+    /* A task with a condition: dashed, and says so. */
     for (size_t i = 0; i < d->ntasks; i++)
-        sb_printf(&b, "  \"%s\" [label=\"%s\\n(%s)\"];\n", d->tasks[i].name, d->tasks[i].name,
-                  d->tasks[i].type);
+        sb_printf(&b, "  \"%s\" [label=\"%s\\n(%s)%s\"%s];\n", d->tasks[i].name,
+                  d->tasks[i].name, d->tasks[i].type, d->tasks[i].when ? "\\nwhen ..." : "",
+                  d->tasks[i].when ? ", style=\"rounded,dashed\"" : "");
     for (size_t i = 0; i < d->ntasks; i++)
         for (size_t k = 0; k < d->tasks[i].nchildren; k++)
             sb_printf(&b, "  \"%s\" -> \"%s\";\n", d->tasks[i].name,
@@ -255,8 +257,8 @@ char *dag_render_mermaid(const dag *d)
     sb_printf(&b, "flowchart LR\n");
     /* Mermaid ids cannot contain '-'; use t<index> and put names in labels. */
     for (size_t i = 0; i < d->ntasks; i++)
-        sb_printf(&b, "  t%zu[\"%s<br/><small>%s</small>\"]\n", i, d->tasks[i].name,
-                  d->tasks[i].type);
+        sb_printf(&b, "  t%zu[\"%s<br/><small>%s%s</small>\"]\n", i, d->tasks[i].name,
+                  d->tasks[i].type, d->tasks[i].when ? ", when ..." : "");
     for (size_t i = 0; i < d->ntasks; i++)
         for (size_t k = 0; k < d->tasks[i].nchildren; k++)
             sb_printf(&b, "  t%zu --> t%d\n", i, d->tasks[i].children[k]);

@@ -60,6 +60,10 @@ expect "a skipped task makes no attempt" 0 \
 expect_grep "weft status shows a skipped task and why" \
     "^slow +shell +skipped .*when \\\$\{ params.mode != 'fast' \} is false" "$T/status.txt"
 
+"$weft" graph "$T/branches.yaml" --dot >"$T/graph.dot"
+expect_grep "the graph marks a task with a condition" \
+    '"slow" \[label="slow\\n\(shell\)\\nwhen ...", style="rounded,dashed"\]' "$T/graph.dot"
+
 # A skip survives a kill -9: its child that only needs it still runs after the restart.
 cat >"$T/gate.yaml" <<'YAML'
 workflow: gate

@@ -42,6 +42,29 @@ expect "map fans out over range(0, 3), each element computing from its item" \
     "$(sql "$T/state" "SELECT json_extract(outputs, '\$.v') || ' ' || json_extract(outputs, '\$.odd')
                        FROM tasks WHERE name = 'fan' AND elem < 0")"
 
+# A script drives a fan-out: map over the lines it printed.
+cat >"$T/fanout.yaml" <<'YAML'
+workflow: fanout
+tasks:
+  list: { type: shell, with: { argv: [seq, "1", "50"] } }
+  each:
+    type: echo
+    map: "${ lines(list.outputs.stdout) }"
+    with: { n: "${ int(item) * 2 }" }
+  total:
+    type: shell
+    with: { argv: [echo, "${ len(each.outputs.n) } elements"] }
+YAML
+"$weft" submit "$T/fanout.yaml" --scheduler "$ep" --wait --timeout 60s >"$T/fanout.txt" 2>&1
+expect "a map fans out over the 50 lines a shell task printed" 0 "$?"
+expect "... one element per line" 50 \
+    "$(sql "$T/state" "SELECT count(*) FROM tasks WHERE run_id = 2 AND name LIKE 'each[%' AND elem >= 0")"
+expect "... each computing from its line" "2 100" \
+    "$(sql "$T/state" "SELECT json_extract(outputs, '\$.n[0]') || ' ' || json_extract(outputs, '\$.n[49]')
+                       FROM tasks WHERE run_id = 2 AND name = 'each' AND elem < 0")"
+expect "... and a task after it sees them all" "50 elements" \
+    "$(sql "$T/state" "SELECT json_extract(outputs, '\$.stdout') FROM tasks WHERE run_id = 2 AND name = 'total'")"
+
 cat >"$T/bad.yaml" <<'YAML'
 workflow: bad
 tasks:
@@ -52,7 +75,7 @@ YAML
 expect "an expression that fails at run time fails the run" 1 "$?"
 expect "... its task fatally, naming why" "failed|fatal|int(): 'seven' is not a number" \
     "$(sql "$T/state" "SELECT state || '|' || error_class || '|' || error FROM tasks
-                       WHERE name = 'use' AND run_id = 2")"
+                       WHERE name = 'use' AND run_id = 3")"
 expect "... before any attempt" 0 \
     "$(sql "$T/state" "SELECT count(*) FROM attempts a JOIN tasks t ON t.run_id = a.run_id
                        AND t.idx = a.idx WHERE t.name = 'use'")"
