@@ -106,7 +106,7 @@ static void next(parser *ps)
         for (int i = 0; two[i]; i++)
             if (!strncmp(p, two[i], 2))
                 end = p + 2;
-        if (end == p + 1 && !strchr("<>+-*/%!(),", *p)) {
+        if (end == p + 1 && !strchr("<>+-*/%!(),[]", *p)) {
             fail(ps, "unexpected '%c'", *p);
             ps->tok = T_END;
             return;
@@ -362,6 +362,44 @@ static int part(parser *ps)
     return -1;
 }
 
+/* A name: the reference it starts with (params.NAME, TASK.outputs.NAME, item, index; a
+ * schedule's and a catch handler's forms whole), then a field for each further part
+ * (train.outputs.metrics.auc is the field auc of the output metrics). */
+static expr *parse_ref(parser *ps, char *name)
+{
+    size_t parts = !strncmp(name, "params.", 7) ? 2
+                   : !strcmp(name, "item") || !strncmp(name, "item.", 5) ||
+                           !strcmp(name, "index")
+                       ? 1
+                   : strchr(name, '.') && !strncmp(strchr(name, '.'), ".outputs.", 9) ? 3
+                                                                                    : 0;
+    char *fields = name;
+    for (size_t k = 0; parts && k < parts && fields; k++)
+        fields = strchr(k ? fields + 1 : fields, '.');
+    if (!parts || (fields && !fields[1]))
+        fields = NULL;
+    if (fields)
+        *fields++ = '\0';
+    dag_value *v = ps->refs->compile(ps->refs->ud, name);
+    if (!v) {
+        ps->failed_ref = 1;
+        return fail(ps, "bad reference %s", name);
+    }
+    expr *e = node(EX_REF, OP_NONE, (wtype){WT_ANY, 0});
+    e->ref = v;
+    for (char *f = fields, *dot; f; f = dot) {
+        if ((dot = strchr(f, '.')))
+            *dot++ = '\0';
+        if (!*f)
+            return expr_free(e), fail(ps, "an empty field name");
+        expr *x = node(EX_OP, OP_FIELD, TY_JSON);
+        add_arg(x, e);
+        add_arg(x, lit(json_string(f)));
+        e = x;
+    }
+    return e;
+}
+
 static expr *parse_primary(parser *ps)
 {
     if (part(ps) < 0)
@@ -402,17 +440,23 @@ static expr *parse_primary(parser *ps)
             e = lit(json_boolean(name[0] == 't'));
         else if (!strcmp(name, "null"))
             e = lit(json_null());
-        else {
-            dag_value *v = ps->refs->compile(ps->refs->ud, name);
-            if (!v) {
-                ps->failed_ref = 1;
-                e = fail(ps, "bad reference %s", name);
-            } else {
-                e = node(EX_REF, OP_NONE, (wtype){WT_ANY, 0});
-                e->ref = v;
-            }
-        }
+        else
+            e = parse_ref(ps, name);
         free(name);
+        while (e && is_op(ps, "[")) { /* elements: x[0], x[i + 1] */
+            next(ps);
+            expr *i = parse_coalesce(ps);
+            if (!i || !is_op(ps, "]")) {
+                expr_free(i);
+                expr_free(e);
+                return fail(ps, "expected ']'");
+            }
+            next(ps);
+            expr *x = node(EX_OP, OP_INDEX, TY_JSON);
+            add_arg(x, e);
+            add_arg(x, i);
+            e = x;
+        }
     } else if (is_op(ps, "(")) {
         next(ps);
         e = parse_coalesce(ps);
@@ -548,6 +592,17 @@ static int check(parser *ps, expr *e, expr_type_fn type_of, void *ud)
             return fail(ps, "'%s' takes a %s, not %s", neg ? "-" : "!", neg ? "number" : "bool",
                         tname(a, ab, 64)), -1;
         e->type = neg ? a : TY_BOOL;
+        return 0;
+    }
+    if (e->op == OP_FIELD || e->op == OP_INDEX) {
+        wtype a = e->args[0]->type, i = e->args[1]->type;
+        char ab[64];
+        if (e->op == OP_FIELD ? !is_open(a) : (!is_list(a) || !is_a(i, WT_INT) ||
+                                               i.base == WT_FLOAT))
+            return fail(ps, e->op == OP_FIELD ? "a field of %s, which is no object (json)"
+                                              : "an element of %s, by an index that is no int",
+                        tname(a, ab, 64)), -1;
+        e->type = e->op == OP_FIELD || !a.depth ? TY_JSON : (wtype){a.base, (uint8_t)(a.depth - 1)};
         return 0;
     }
     if (e->op < F_INT)

@@ -337,6 +337,28 @@ static json_t *call(ev *v, const expr *e, json_t **a)
     }
 }
 
+/* ---- parts ---- */
+
+static json_t *member(ev *v, const json_t *obj, const json_t *name)
+{
+    const char *k = json_string_value(name);
+    if (!json_is_object(obj))
+        return bad(v, "no field '%s': the value is not an object", k);
+    json_t *f = json_object_get(obj, k);
+    return f ? json_incref(f) : bad(v, "no field '%s'", k);
+}
+
+static json_t *element(ev *v, const json_t *list, const json_t *index)
+{
+    if (!json_is_array(list) || !json_is_integer(index))
+        return bad(v, "an element of a value that is not a list, or by an index not an int");
+    json_int_t i = json_integer_value(index);
+    if (i < 0 || (size_t)i >= json_array_size(list))
+        return bad(v, "index %lld is past the list's %zu elements", (long long)i,
+                   json_array_size(list));
+    return json_incref(json_array_get(list, (size_t)i));
+}
+
 /* ---- the tree ---- */
 
 static json_t *eval_op(ev *v, const expr *e)
@@ -382,6 +404,12 @@ static json_t *eval_op(ev *v, const expr *e)
             break;
         case OP_ADD:
             r = add(v, a[0], a[1]);
+            break;
+        case OP_FIELD:
+            r = member(v, a[0], a[1]);
+            break;
+        case OP_INDEX:
+            r = element(v, a[0], a[1]);
             break;
         case OP_SUB:
         case OP_MUL:

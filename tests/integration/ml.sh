@@ -20,7 +20,9 @@ data="$WEFT_SRC/workflows/data"
 # 1. The nightly-training example.
 submit workflows/nightly-training.yaml >"$T/run1.out" 2>&1
 expect "the nightly-training pipeline succeeds" 0 $?
-expect "all 13 tasks succeed" 13 "$(q "SELECT count(*) FROM tasks WHERE run_id = 1 AND state = 'succeeded'")"
+expect "all 14 tasks succeed" 14 "$(q "SELECT count(*) FROM tasks WHERE run_id = 1 AND state = 'succeeded'")"
+expect_grep "the model is deployed: its AUC passes min_auc" "^deploying the XGBoost model \(test AUC 0\.9[0-9]*\)$" \
+    <(q "SELECT json_extract(outputs, '\$.stdout') FROM tasks WHERE run_id = 1 AND name = 'deploy'")
 at_least "XGBoost's test accuracy on breast-cancer" 0.94 "$(task_out 1 xgboost_metrics metrics.accuracy)"
 at_least "liblinear's logistic regression's test accuracy" 0.93 "$(task_out 1 logistic_metrics metrics.accuracy)"
 at_least "XGBoost's test AUC" 0.97 "$(task_out 1 xgboost_metrics metrics.auc)"
@@ -163,4 +165,12 @@ expect "every bad input is fatal, tried once" "13" \
 expect "the worker still trains (from the cache)" 0 $?
 expect "run 1's model is still in the store, intact" "$h" \
     "$(b2sum -l 256 "$(blob_path "$h")" | cut -d' ' -f1)"
+
+# A night whose model misses the bar: deploy is skipped, and the night still succeeds.
+submit workflows/nightly-training.yaml -p min_auc=0.9999 >"$T/run6.out" 2>&1
+expect "a night below min_auc succeeds" 0 $?
+expect "... with deploy skipped, saying why" \
+    "skipped|when \${ xgboost_metrics.outputs.metrics.auc >= params.min_auc } is false" \
+    "$(q "SELECT state || '|' || error FROM tasks WHERE run_id = 6 AND name = 'deploy'")"
+expect_grep "... and weft says so" "13/14 tasks succeeded \(1 skipped\)" "$T/run6.out"
 finish
