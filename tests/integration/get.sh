@@ -57,7 +57,12 @@ hex=$(sha=$(b2sum -l 256 "$src/sub/b.bin" | cut -d' ' -f1); echo "$sha")
 blob="$state/artifacts/${hex:0:2}/${hex:2}"
 if [ -f "$blob" ]; then
     chmod u+w "$blob"
-    printf 'X' | dd of="$blob" bs=1 seek=100 conv=notrunc 2>/dev/null
+    # One byte changed for certain (the file is random: writing a fixed byte may not be).
+    byte=$(od -An -tu1 -j100 -N1 "$blob" | tr -d ' ')
+    printf "\\$(printf '%03o' $(((byte + 1) % 256)))" |
+        dd of="$blob" bs=1 seek=100 conv=notrunc 2>/dev/null
+    expect "the blob is damaged" yes \
+        "$([ "$(b2sum -l 256 "$blob" | cut -d' ' -f1)" != "$hex" ] && echo yes)"
     out=$("$weft" get "$run/make/files" -o out-damaged --scheduler "$ep" 2>&1); rc=$?
     at_least "a damaged blob is refused (exit)" 1 "$rc"
     expect_text "... naming the damage" "corrupt|damaged|does not match" "$out"
