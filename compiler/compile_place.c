@@ -79,20 +79,34 @@ void cc_compile_labels(cc *c, const ynode *n, cc_place *p)
 #define PRIORITY_MAX 1000
 #define LIMIT_MAX 1000000
 
-void cc_compile_queueing(cc *c, const ynode *n, cc_place *p)
+/* 1 when n's text is a pool name; else reports it (where: "'pool'", "'limits'"). */
+static int pool_name(cc *c, const ynode *n, const char *where)
 {
-    const ynode *f;
+    if (res_name_ok(n->text))
+        return 1;
+    diag_add(c->d, n->line, n->col, "%s: '%s' is not a pool name (lowercase letters, digits, "
+             "'_', '.' and '-', starting with a letter)", where, n->text);
+    return 0;
+}
+
+/* priority: in n (a task, or the workflow's top level), into p. */
+static void get_priority(cc *c, const ynode *n, cc_place *p)
+{
+    const ynode *f = ytree_get(n, "priority");
     long long v;
-    if ((f = ytree_get(n, "priority")) &&
-        cc_get_int(c, f, "'priority'", PRIORITY_MIN, PRIORITY_MAX, &v) == 0) {
+    if (f && cc_get_int(c, f, "'priority'", PRIORITY_MIN, PRIORITY_MAX, &v) == 0) {
         p->priority = (int)v;
         p->has_priority = 1;
     }
-    if ((f = ytree_get(n, "pool")) && cc_expect(c, f, YN_SCALAR, "'pool'")) {
-        if (!res_name_ok(f->text))
-            diag_add(c->d, f->line, f->col, "'pool': '%s' is not a pool name (lowercase "
-                     "letters, digits, '_', '.' and '-', starting with a letter)", f->text);
-        else if (!res_has_name(c->g->limits, c->g->nlimits, f->text))
+}
+
+void cc_compile_queueing(cc *c, const ynode *n, cc_place *p)
+{
+    const ynode *f;
+    get_priority(c, n, p);
+    if ((f = ytree_get(n, "pool")) && cc_expect(c, f, YN_SCALAR, "'pool'") &&
+        pool_name(c, f, "'pool'")) {
+        if (!res_has_name(c->g->limits, c->g->nlimits, f->text))
             diag_add(c->d, f->line, f->col, "pool '%s' has no limit (add limits: { %s: N } "
                      "to the workflow)", f->text, f->text);
         else
@@ -106,11 +120,7 @@ void cc_compile_limits(cc *c, const ynode *root, cc_place *wf)
 {
     const ynode *f;
     long long v;
-    if ((f = ytree_get(root, "priority")) &&
-        cc_get_int(c, f, "'priority'", PRIORITY_MIN, PRIORITY_MAX, &v) == 0) {
-        wf->priority = (int)v;
-        wf->has_priority = 1;
-    }
+    get_priority(c, root, wf);
     if ((f = ytree_get(root, "concurrency")) &&
         cc_get_int(c, f, "'concurrency'", 1, LIMIT_MAX, &v) == 0)
         c->g->concurrency = (uint32_t)v;
@@ -119,11 +129,9 @@ void cc_compile_limits(cc *c, const ynode *root, cc_place *wf)
         return;
     for (uint32_t i = 0; i < f->n; i++) {
         const ynode *k = f->keys[i];
-        if (!res_name_ok(k->text)) {
-            diag_add(c->d, k->line, k->col, "'limits': '%s' is not a pool name (lowercase "
-                     "letters, digits, '_', '.' and '-', starting with a letter)", k->text);
-        } else if (cc_get_int(c, f->items[i], "a pool's limit", 1, LIMIT_MAX, &v) == 0 &&
-                   res_set(&c->g->limits, &c->g->nlimits, k->text, (uint64_t)v) < 0) {
+        if (pool_name(c, k, "'limits'") &&
+            cc_get_int(c, f->items[i], "a pool's limit", 1, LIMIT_MAX, &v) == 0 &&
+            res_set(&c->g->limits, &c->g->nlimits, k->text, (uint64_t)v) < 0) {
             diag_add(c->d, k->line, k->col, "'limits': at most %d pools", RES_MAX);
             return;
         }
