@@ -60,7 +60,7 @@ try {
   await check("its graph is drawn, a node per task", async () => {
     await page.waitForSelector("svg.graph g.node[data-task='xgboost']", { timeout: 10000 });
     const n = await page.locator("svg.graph g.node").count();
-    if (n !== 13) throw new Error(`${n} nodes`);
+    if (n !== 14) throw new Error(`${n} nodes`);
   });
   await check("the graph turns green as the run succeeds", async () => {
     await page.waitForFunction(() => {
