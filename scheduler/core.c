@@ -199,6 +199,7 @@ void core_destroy(core **cp)
     strmap_destroy(&c->projects);
     strmap_destroy_free(&c->pools);
     free(c->cands);
+    free(c->deadlines);
     for (size_t i = 0; i < c->nsettles; i++)
         free(c->settles[i].key);
     free(c->settles);
@@ -548,8 +549,8 @@ static void on_tick(core *c, int64_t now, core_effects *fx)
             core_run_deadline(c, r, now, fx);
         else if (r && t.task == ATTEMPT_DEADLINE)
             core_attempt_deadline(c, t.attempt, now, fx);
-        else if (r && t.attempt)
-            core_schedule_deadline(c, r, t.task, t.attempt, now, fx);
+        else if (r && t.attempt) /* after this step's dispatch: a worker may take it now */
+            core_defer_deadline(c, t);
         else if (r && r->t[t.task].state == TS_RETRY_WAIT)
             core_make_ready(c, r, t.task, fx);
     }
@@ -618,6 +619,10 @@ void core_step(core *c, const core_event *ev, core_effects *fx)
     on_tick(c, ev->now_us, fx);
     core_settle_all(c, fx);
     core_dispatch(c, ev->now_us, fx);
+    if (core_fire_deadlines(c, ev->now_us, fx)) { /* a catch handler may be ready */
+        core_settle_all(c, fx);
+        core_dispatch(c, ev->now_us, fx);
+    }
 }
 
 int64_t core_next_deadline(const core *c)

@@ -87,15 +87,22 @@ void core_enqueue(core *c, crun *r, int task)
                                   r->t[task].attempts + 1u});
 }
 
-void core_schedule_deadline(core *c, crun *r, int task, uint64_t armed, int64_t now,
-                            core_effects *fx)
+void core_defer_deadline(core *c, timer t)
+{
+    xgrow(&c->deadlines, &c->capdeadlines, c->ndeadlines + 1, sizeof *c->deadlines);
+    c->deadlines[c->ndeadlines++] = t;
+}
+
+/* Fails task unschedulable if it still waits as it did when its timer was armed: 1, else 0. */
+static int schedule_deadline(core *c, crun *r, int task, uint64_t armed, int64_t now,
+                             core_effects *fx)
 {
     const ctask *ct = &r->t[task];
     const dag_task *t = &r->g->tasks[ct->task];
     const tqueue *q = strmap_get(r->queues, t->place ? t->place : t->type);
     if (r->stop_class || ct->state != TS_READY || ct->looking || ct->attempts + 1u != armed ||
         !q || q->head == q->tail)
-        return; /* it started (or ended) since: this wait is over */
+        return 0; /* it started (or ended) since: this wait is over */
     char why[700], reason[400], dur[32];
     if (!core_unplaceable(c, t, reason, sizeof reason) &&
         !core_held_back(r, q, reason, sizeof reason))
@@ -104,6 +111,20 @@ void core_schedule_deadline(core *c, crun *r, int task, uint64_t armed, int64_t 
              units_format_ms(t->schedule_timeout_ms, dur, sizeof dur), reason);
     core_task_failed(c, r, task, ERRC_UNSCHEDULABLE, why, NULL, 0, now, fx);
     core_maybe_finish_run(c, r, fx);
+    return 1;
+}
+
+int core_fire_deadlines(core *c, int64_t now, core_effects *fx)
+{
+    int failed = 0;
+    for (size_t i = 0; i < c->ndeadlines; i++) {
+        const timer *t = &c->deadlines[i];
+        crun *r = u64map_get(c->runs, t->run);
+        if (r)
+            failed += schedule_deadline(c, r, t->task, t->attempt, now, fx);
+    }
+    c->ndeadlines = 0;
+    return failed;
 }
 
 /* ---- dispatch ---- */

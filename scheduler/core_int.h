@@ -184,6 +184,8 @@ struct core {
     strmap *pools;          /* project, kind and name -> cpool* (core_dispatch.c) */
     candidate *cands;       /* core_dispatch's scratch */
     size_t ncands, capcands;
+    timer *deadlines;       /* schedule timeouts due in this step (core_defer_deadline) */
+    size_t ndeadlines, capdeadlines;
     int64_t aging_us;       /* a waiting task's priority rises by one each this long */
     settle *settles;
     size_t nsettles, capsettles;
@@ -244,10 +246,11 @@ void core_run_pools(core *c, crun *r);
 int core_held_back(const crun *r, const tqueue *q, char *why, size_t n);
 /* Starts ready tasks while workers have credits (see core_dispatch.c). */
 void core_dispatch(core *c, int64_t now, core_effects *fx);
-/* A task's schedule timeout, armed when it had armed - 1 attempts: it fails unschedulable
- * if it still waits with no attempt made since. */
-void core_schedule_deadline(core *c, crun *r, int task, uint64_t armed, int64_t now,
-                            core_effects *fx);
+/* A task's schedule timeout that came due (t.attempt: 1 + its attempts when it was armed),
+ * kept for core_fire_deadlines, which runs after the step's dispatch: it fails the task
+ * unschedulable if it still waits with no attempt made since. Returns how many failed. */
+void core_defer_deadline(core *c, timer t);
+int core_fire_deadlines(core *c, int64_t now, core_effects *fx);
 void core_attempt_ended(core *c, cattempt *a, int ok, int cls, const char *msg,
                         const core_event *ev, int64_t now, core_effects *fx);
 /* Appends task to its run's ready queue of its type. */

@@ -11,6 +11,7 @@ static const struct {
     {"units", test_units},     {"wtype", test_wtype}, {"maps", test_maps},
     {"frame", test_frame},     {"compile", test_compile}, {"core", test_core},
     {"core_restore", test_core_restore}, {"placement", test_placement},
+    {"queueing", test_queueing},
     {"backoff", test_backoff}, {"retry", test_retry}, {"metrics", test_metrics},
     {"modelfile", test_modelfile}, {"embed", test_embed}, {"store", test_store},
     {"auth", test_auth},

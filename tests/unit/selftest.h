@@ -33,6 +33,7 @@ int test_core(void);
 int test_core_restore(void);
 int test_backoff(void);
 int test_placement(void);
+int test_queueing(void);
 int test_retry(void);
 int test_metrics(void);
 int test_modelfile(void);

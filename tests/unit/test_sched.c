@@ -423,3 +423,60 @@ int test_placement(void)
     typereg_destroy(&r);
     return fails;
 }
+
+/* A ready queue's order: the higher priority first; a schedule timeout that comes due in
+ * the step a worker joins lets the dispatch take the task first. */
+int test_queueing(void)
+{
+    int fails = 0;
+    typereg *r = fixture_types();
+    char *errors;
+    dag *g = compile(r,
+                     "workflow: w\n"
+                     "tasks:\n"
+                     "  low: { type: echo, with: { i: 1 } }\n"
+                     "  high: { type: echo, priority: 5, with: { i: 2 } }\n"
+                     "  waits: { type: echo, schedule_timeout: 1s, with: { i: 3 } }\n",
+                     &errors);
+    CHECK(g != NULL);
+    CHECK_STR(errors, "");
+    free(errors);
+    if (!g) {
+        typereg_destroy(&r);
+        return fails;
+    }
+    sim s = {.c = core_new(1, 1), .now = 1000};
+    submit(&s, g, 1);
+    CHECK(count_fx(&s, FX_DISPATCH, -1) == 0);
+    /* The worker joins exactly when waits's timeout comes due: it is dispatched, not failed. */
+    core_effects_clear(&s.fx);
+    s.now += 1000000;
+    join(&s, "w", 1);
+    int task = -1;
+    CHECK(first_dispatch(&s, &task) != 0 && task == 1); /* high, before low and waits */
+    CHECK(count_fx(&s, FX_TASK_STATE, TS_FAILED) == 1); /* one slot: waits did fail */
+    core_effects_clear(&s.fx);
+    core_effects_free(&s.fx);
+    core_destroy(&s.c);
+    typereg_destroy(&r);
+
+    /* With a slot for it, the task whose timeout is due now is dispatched instead. */
+    r = fixture_types();
+    g = compile(r,
+                "workflow: w\n"
+                "tasks:\n"
+                "  waits: { type: echo, schedule_timeout: 1s, with: { i: 3 } }\n",
+                &errors);
+    free(errors);
+    sim t = {.c = core_new(1, 1), .now = 1000};
+    submit(&t, g, 1);
+    core_effects_clear(&t.fx);
+    t.now += 1000000;
+    join(&t, "w", 1);
+    CHECK(first_dispatch(&t, NULL) != 0);
+    CHECK(count_fx(&t, FX_TASK_STATE, TS_FAILED) == 0);
+    core_effects_free(&t.fx);
+    core_destroy(&t.c);
+    typereg_destroy(&r);
+    return fails;
+}
