@@ -309,7 +309,7 @@ static expr *type_call(parser *ps, expr *e, const char *name)
         e->type = TY_STRING;
         return e;
     default: /* F_RANGE */
-        if (!is_a(a, WT_INT) || !is_a(b, WT_INT) || a.base == WT_FLOAT)
+        if (!is_a(a, WT_INT) || !is_a(b, WT_INT))
             return fail(ps, "range() takes two ints");
         e->type = (wtype){WT_INT, 1};
         return e;
@@ -597,8 +597,7 @@ static int check(parser *ps, expr *e, expr_type_fn type_of, void *ud)
     if (e->op == OP_FIELD || e->op == OP_INDEX) {
         wtype a = e->args[0]->type, i = e->args[1]->type;
         char ab[64];
-        if (e->op == OP_FIELD ? !is_open(a) : (!is_list(a) || !is_a(i, WT_INT) ||
-                                               i.base == WT_FLOAT))
+        if (e->op == OP_FIELD ? !is_open(a) : !is_list(a) || !is_a(i, WT_INT))
             return fail(ps, e->op == OP_FIELD ? "a field of %s, which is no object (json)"
                                               : "an element of %s, by an index that is no int",
                         tname(a, ab, 64)), -1;

@@ -114,6 +114,11 @@ if [ "$(out 5)" != "$(out 6)" ]; then ok "... each with its own output"; else fa
 "$weft" project set a --max-runs 1 "${as_alice[@]}" 2>"$T/alice-set.txt"
 expect "a client cannot set limits" 4 "$?"
 expect_grep "... with the reason" "'alice' does not hold the admin role" "$T/alice-set.txt"
+"$weft" project set a --priority 3 "${as_alice[@]}" 2>"$T/alice-prio.txt"
+expect "nor a project's priority" 4 "$?"
+expect_grep "... with the reason" "'alice' does not hold the admin role" "$T/alice-prio.txt"
+expect "... which stays as it was" 0 \
+    "$(sql "$state" "SELECT coalesce((SELECT priority FROM projects WHERE name = 'a'), 0)")"
 "$weft" project set a --max-runs 1 --max-inflight 1 --max-tasks 4 --state "$state" \
     >"$T/set.txt" || fail "project set"
 expect_grep "project set prints the limits" \
