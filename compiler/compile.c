@@ -300,11 +300,13 @@ static void compile_inputs(cc *c, int self, const ynode *with, const tt_decl *de
                          t->name, decl->name, k->text, list);
                 free(list);
             }
+            cc_outputs_input(c, self, p, k);
             dag_value *v = cv_compile(c, with->items[i], self, deps, ndeps, capdeps);
             t->input_names[t->ninputs] = xstrdup(k->text);
             t->inputs[t->ninputs++] = v;
         }
     }
+    cc_add_outputs_input(c, self);
     /* Sort inputs by name (plugins see them in this order), keeping names and values
      * together. Insertion sort: a task has few inputs. */
     for (size_t i = 1; i < t->ninputs; i++)
@@ -412,7 +414,7 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
                                         "resources", "catch", "doc", "description", "cache",
                                         "map", "max_parallel", "min_success", "secrets",
                                         "labels", "priority", "pool", "schedule_timeout",
-                                        "heartbeat", "when", NULL};
+                                        "heartbeat", "when", "outputs", NULL};
     dag_task *t = &c->g->tasks[self];
     t->line = tn->line;
     t->col = tn->col;
@@ -437,6 +439,7 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
                  "see weft plugins)",
                  t->name, type->text);
     c->decls[self] = decl;
+    cc_task_outputs(c, self, ytree_get(tn, "outputs"));
     t->type = xstrdup(type && type->kind == YN_SCALAR ? type->text : "");
     t->type_version = xstrdup(decl ? decl->version : "");
     compile_settings(c, tn, &s);
@@ -544,6 +547,8 @@ static void compile_tasks(cc *c, const ynode *tasks, const task_settings *defaul
     g->ntasks = tasks->n;
     g->tasks = xcalloc(g->ntasks, sizeof *g->tasks);
     c->decls = xcalloc(g->ntasks, sizeof *c->decls);
+    c->own_decls = xcalloc(g->ntasks, sizeof *c->own_decls);
+    c->task_outputs = xcalloc(g->ntasks, sizeof *c->task_outputs);
     c->mapped = xcalloc(g->ntasks, 1);
     c->item_types = xcalloc(g->ntasks, sizeof *c->item_types);
     for (size_t i = 0; i < tasks->n; i++) {
@@ -681,6 +686,7 @@ dag *compile_workflow(const compile_input *in, diag *d)
     strmap_destroy(&c.task_index);
     strmap_destroy(&c.declared);
     strmap_destroy(&c.secret_params);
+    cc_free_task_outputs(&c, c.g->ntasks);
     free(c.decls);
     free(c.mapped);
     free(c.item_types);

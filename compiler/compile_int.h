@@ -25,6 +25,10 @@ typedef struct cc {
     wtype *item_types;       /* per mapped task: the type of ${item} */
     int in_map;              /* compiling a map: value (where ${item} is not defined) */
     int self;                /* the task whose inputs cv_check is checking */
+    tt_decl **own_decls;     /* per task: its type's declaration extended by its outputs:
+                                (what decls points at then), or NULL */
+    json_t **task_outputs;   /* per task: its outputs: ({name: "type"}) until it becomes
+                                the input that takes it, or NULL */
 } cc;
 
 /* Shared helpers of compile.c: each reports at n and returns NULL / -1 on a mismatch. */
@@ -72,6 +76,17 @@ void cc_compile_secrets(cc *c, int self, const ynode *n);
 /* compile_schedule.c: `schedule:` sn and a `timezone:` tzn beside it (either may be NULL)
  * into c->g->schedule. */
 void cc_compile_schedule(cc *c, const ynode *sn, const ynode *tzn);
+
+/* compile_outputs.c: a task's `outputs:` on (NULL when absent), after its type is known:
+ * checks it and extends c->decls[self] with the outputs it declares. */
+void cc_task_outputs(cc *c, int self, const ynode *on);
+/* compile_outputs.c: refuses (returns -1) an input given in `with:` (key k) whose port p
+ * takes the task's outputs:. Returns 0 for any other input. */
+int cc_outputs_input(cc *c, int self, const tt_port *p, const ynode *k);
+/* compile_outputs.c: adds the task's outputs: as the input that takes it (before the
+ * inputs are sorted). */
+void cc_add_outputs_input(cc *c, int self);
+void cc_free_task_outputs(cc *c, size_t ntasks);
 
 /* compile_place.c: where a task may run: `resources:` (amounts it holds of its worker's
  * capacity) and `labels:` (that its worker must carry), under `defaults:` and on each task,

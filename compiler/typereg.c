@@ -72,6 +72,7 @@ static int load_ports(const json_t *arr, tt_port **out, size_t *n)
         p[*n].name = xstrdup(name);
         p[*n].doc = xstrdup(doc ? doc : "");
         p[*n].optional = json_is_true(json_object_get(e, "optional"));
+        p[*n].task_outputs = json_is_true(json_object_get(e, "task_outputs"));
         (*n)++;
     }
     *out = p;
@@ -83,9 +84,10 @@ static json_t *ports_json(const tt_port *p, size_t n)
     json_t *a = json_array();
     char tb[64];
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:s}", "name", p[i].name, "type",
-                                           wtype_format(p[i].type, tb, sizeof tb), "optional",
-                                           p[i].optional, "doc", p[i].doc));
+        json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:b, s:s}", "name", p[i].name,
+                                           "type", wtype_format(p[i].type, tb, sizeof tb),
+                                           "optional", p[i].optional, "task_outputs",
+                                           p[i].task_outputs, "doc", p[i].doc));
     return a;
 }
 
@@ -179,6 +181,14 @@ const tt_port *tt_find_port(const tt_port *ports, size_t n, const char *name)
             star = &ports[i];
     }
     return star;
+}
+
+const tt_port *tt_outputs_port(const tt_decl *d)
+{
+    for (size_t i = 0; d && i < d->ninputs; i++)
+        if (d->inputs[i].task_outputs)
+            return &d->inputs[i];
+    return NULL;
 }
 
 char *tt_port_list(const tt_port *ports, size_t n)

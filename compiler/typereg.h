@@ -17,6 +17,7 @@ typedef struct tt_port {
     char *name; /* or "*" */
     wtype type;
     int optional;
+    int task_outputs; /* an input the task's outputs: fills (WEFT_PORT_OUTPUTS) */
     char *doc;
 } tt_port;
 
@@ -42,6 +43,8 @@ const tt_decl *typereg_find(const typereg *r, const char *name);
 char *typereg_subset(const typereg *r, const char *const *names, size_t n);
 /* The port of a declaration by name, falling back to a "*" port; NULL when neither. */
 const tt_port *tt_find_port(const tt_port *ports, size_t n, const char *name);
+/* The input a task's outputs: fills (WEFT_PORT_OUTPUTS), or NULL when its type has none. */
+const tt_port *tt_outputs_port(const tt_decl *d);
 /* Comma-separated port names for messages ("argv, env, cwd"). Caller frees. */
 char *tt_port_list(const tt_port *ports, size_t n);
 

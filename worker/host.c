@@ -208,6 +208,25 @@ static int undeclared(weft_ctx *c, const char *name)
     return WEFT_E_UNDECLARED;
 }
 
+/* The outputs task t declares beyond its type's ({name: "type"}, the value of the input that
+ * takes its outputs:, WEFT_PORT_OUTPUTS), or NULL. */
+static const json_t *task_declared(const host_task *t)
+{
+    for (size_t i = 0; t->type->inputs && t->type->inputs[i].name; i++)
+        if (t->type->inputs[i].flags & WEFT_PORT_OUTPUTS) {
+            const json_t *d = json_object_get(t->inputs, t->type->inputs[i].name);
+            return json_is_object(d) ? d : NULL;
+        }
+    return NULL;
+}
+
+/* The declared type of output name: its port's, or the task's own declaration; NULL. */
+static const char *output_type(const host_task *t, const char *name)
+{
+    const weft_port *p = find_port(t->type->outputs, name);
+    return p ? p->type : json_string_value(json_object_get(task_declared(t), name));
+}
+
 /* Stores v (a new reference, consumed) as output name after checking the declaration. */
 static int put_output(weft_ctx *c, const char *name, json_t *v)
 {
@@ -216,8 +235,8 @@ static int put_output(weft_ctx *c, const char *name, json_t *v)
         json_decref(v);
         return WEFT_E_INVAL;
     }
-    const weft_port *p = find_port(c->t->type->outputs, name);
-    if (!p) {
+    const char *type = output_type(c->t, name);
+    if (!type) {
         json_decref(v);
         return undeclared(c, name);
     }
@@ -227,7 +246,7 @@ static int put_output(weft_ctx *c, const char *name, json_t *v)
     }
     wtype ty;
     char why[256];
-    if (wtype_parse(p->type, &ty) < 0 || !wtype_check_json(ty, v, why, sizeof why)) {
+    if (wtype_parse(type, &ty) < 0 || !wtype_check_json(ty, v, why, sizeof why)) {
         json_decref(v);
         return WEFT_E_TYPE;
     }
@@ -611,14 +630,20 @@ const weft_host *host_table(void)
     return &table;
 }
 
-static const char *unset_output(const weft_task_type *type, json_t *outputs)
+static const char *unset_output(const host_task *t, json_t *outputs)
 {
+    const weft_task_type *type = t->type;
     for (size_t i = 0; type->outputs && type->outputs[i].name; i++) {
         const weft_port *p = &type->outputs[i];
         if (strcmp(p->name, "*") != 0 && !(p->flags & WEFT_PORT_OPTIONAL) &&
             !json_object_get(outputs, p->name))
             return p->name;
     }
+    const char *name;
+    const json_t *v;
+    json_object_foreach((json_t *)task_declared(t), name, v)
+        if (!json_object_get(outputs, name))
+            return name;
     return NULL;
 }
 
@@ -671,7 +696,7 @@ void host_run(const host_task *t, host_outcome *out)
         const char *missing = NULL;
         if (ingest_staged(&c, out->msg, sizeof out->msg) < 0)
             rc = WEFT_FAIL;
-        else if ((missing = unset_output(t->type, c.outputs)))
+        else if ((missing = unset_output(t, c.outputs)))
             rc = WEFT_FAIL;
         if (missing) {
             rc = WEFT_FAIL;

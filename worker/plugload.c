@@ -37,7 +37,7 @@ static int check_ports(const char *file, const weft_task_type *t, const weft_por
                        const char *what, weft_err *err)
 {
     strmap *seen = strmap_new();
-    int rc = 0;
+    int rc = 0, ntask_outputs = 0;
     for (size_t i = 0; ports && ports[i].name; i++) {
         wtype ty;
         if (strcmp(ports[i].name, "*") != 0 && !valid_name(ports[i].name, 0))
@@ -47,6 +47,12 @@ static int check_ports(const char *file, const weft_task_type *t, const weft_por
             rc = err_set(err, WEFT_EPLUGIN,
                          "plugin '%s': %s '%s' of type '%s' has unknown type '%s'", file, what,
                          ports[i].name, t->name, ports[i].type ? ports[i].type : "(null)");
+        else if ((ports[i].flags & WEFT_PORT_OUTPUTS) &&
+                 (strcmp(what, "input") != 0 || strcmp(ports[i].type, "json") != 0 ||
+                  ntask_outputs++ > 0))
+            rc = err_set(err, WEFT_EPLUGIN, "plugin '%s': type '%s': only one input, of type "
+                         "json, may take the task's outputs: (WEFT_PORT_OUTPUTS on %s '%s')",
+                         file, t->name, what, ports[i].name);
         else if (strmap_put(seen, ports[i].name, (void *)1))
             rc = err_set(err, WEFT_EPLUGIN, "plugin '%s': type '%s' declares %s '%s' twice", file,
                          t->name, what, ports[i].name);
@@ -171,9 +177,11 @@ static json_t *ports_json(const weft_port *ports)
 {
     json_t *a = json_array();
     for (size_t i = 0; ports && ports[i].name; i++)
-        json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:s}", "name", ports[i].name, "type",
-                                           ports[i].type, "optional",
-                                           (ports[i].flags & WEFT_PORT_OPTIONAL) != 0, "doc",
+        json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:b, s:s}", "name", ports[i].name,
+                                           "type", ports[i].type, "optional",
+                                           (ports[i].flags & WEFT_PORT_OPTIONAL) != 0,
+                                           "task_outputs",
+                                           (ports[i].flags & WEFT_PORT_OUTPUTS) != 0, "doc",
                                            ports[i].doc ? ports[i].doc : ""));
     return a;
 }

@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define WEFT_PLUGIN_ABI_MAJOR 1 /* bumped when layout or semantics break: refused at load */
-#define WEFT_PLUGIN_ABI_MINOR 3 /* bumped when fields or host functions are appended */
+#define WEFT_PLUGIN_ABI_MINOR 4 /* bumped when fields or host functions are appended */
 #define WEFT_PLUGIN_ABI ((WEFT_PLUGIN_ABI_MAJOR << 16) | WEFT_PLUGIN_ABI_MINOR)
 
 /* The build signature: a plugin built for another data model or libc is refused. */
@@ -72,6 +72,10 @@ enum {
 
 /* Port flags. */
 #define WEFT_PORT_OPTIONAL 0x1u /* an input that may be omitted */
+/* (ABI 1.4) On an input of type json: the compiler fills it from the task's `outputs:`
+ * ({name: "type"}), and those names become outputs of the task, typed and required like
+ * declared ones. The input cannot be given in `with:`. shell's `outputs` input is one. */
+#define WEFT_PORT_OUTPUTS 0x2u
 
 /* One declared input or output. A port named "*" accepts any other names (inputs) or mirrors
  * the inputs' names (outputs), as the built-in echo does. */

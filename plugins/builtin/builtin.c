@@ -90,6 +90,15 @@ static const weft_port shell_in[] = {
      .type = "bool",
      .flags = WEFT_PORT_OPTIONAL,
      .doc = "keep the files the command writes to $WEFT_OUT as the 'files' output"},
+    {.name = "stdout",
+     .type = "string",
+     .flags = WEFT_PORT_OPTIONAL,
+     .doc = "text (default); json: an object whose members are the task's outputs:; lines: "
+            "its lines are the one list<string> the task declares"},
+    {.name = "outputs",
+     .type = "json",
+     .flags = WEFT_PORT_OPTIONAL | WEFT_PORT_OUTPUTS,
+     .doc = "set from the task's outputs: (name: type), made from stdout"},
     {.name = NULL}};
 static const weft_port shell_out[] = {
     {.name = "stdout",

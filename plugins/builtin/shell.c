@@ -10,7 +10,10 @@
  * read-only content. With `outputs_dir: true`, the
  * files the command leaves in $WEFT_OUT become the `files` output (a dir artifact). Its
  * stderr goes straight to the task log; its stdout is copied to the task log and captured
- * (first 1 MiB, trailing newlines removed) as the `stdout` output. Exit status
+ * (first 1 MiB, trailing newlines removed) as the `stdout` output. With `stdout: json` or
+ * `stdout: lines`, the task's declared outputs (outputs: {name: type}, which arrive as the
+ * `outputs` input) are made from it: json takes each from the member of the same name of the
+ * object printed; lines makes the one list<string> declared of its lines. Exit status
  * 0 succeeds; 75 (EX_TEMPFAIL) is a transient failure; any other status or a signal is fatal.
  * `timeout` kills the child's whole process group and reports a transient failure. */
 #include "plugins/builtin/shell.h"
@@ -200,6 +203,7 @@ typedef struct child_io {
     size_t stdin_left;
     char *captured;         /* first STDOUT_CAP bytes of stdout */
     size_t ncaptured;
+    int truncated;          /* stdout was longer than STDOUT_CAP */
 } child_io;
 
 /* Pumps stdin and stdout until stdout closes or the deadline passes. Returns 0, or 1 when
@@ -247,6 +251,7 @@ static int pump(weft_ctx *ctx, child_io *io, int64_t deadline)
             size_t take = (size_t)n < room ? (size_t)n : room;
             memcpy(io->captured + io->ncaptured, buf, take);
             io->ncaptured += take;
+            io->truncated |= take < (size_t)n;
         }
     }
     return 0;
@@ -288,6 +293,87 @@ static int reap(pid_t pid, int kill_it)
     return status;
 }
 
+/* The outputs the task declares, made from text as lines: one list<string>. */
+static int outputs_from_lines(weft_ctx *ctx, const char *prog, json_t *decl, char *text)
+{
+    const char *name = json_object_size(decl) == 1 ? json_object_iter_key(
+                                                         json_object_iter(decl))
+                                                   : NULL;
+    if (!name || strcmp(json_string_value(json_object_get(decl, name)), "list<string>") != 0)
+        return weft_fail(ctx, "shell: stdout: lines makes one output of type list<string>; "
+                         "declare outputs: { NAME: list<string> }");
+    json_t *list = json_array();
+    for (char *line = text, *end; *text && line; line = end ? end + 1 : NULL) {
+        end = strchr(line, '\n');
+        json_array_append_new(list, json_stringn(line, end ? (size_t)(end - line)
+                                                          : strlen(line)));
+    }
+    char *dump = json_dumps(list, JSON_COMPACT);
+    json_decref(list);
+    int rc = dump ? weft_output_json(ctx, name, dump) : WEFT_E_INVAL;
+    free(dump);
+    return rc == WEFT_OK ? WEFT_OK
+                         : weft_fail(ctx, "shell: '%s' printed lines that are not valid UTF-8",
+                                     prog);
+}
+
+/* The outputs the task declares, made from text as a JSON object's members. */
+static int outputs_from_json(weft_ctx *ctx, const char *prog, json_t *decl, const char *text)
+{
+    json_error_t jerr;
+    json_t *obj = json_loads(text, 0, &jerr);
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        return weft_fail(ctx, "shell: '%s' printed no JSON object on stdout (stdout: json)%s%s",
+                         prog, obj ? "" : ": ", obj ? "" : jerr.text);
+    }
+    const char *name;
+    json_t *want;
+    int rc = WEFT_OK;
+    json_object_foreach(decl, name, want) {
+        json_t *v = json_object_get(obj, name);
+        char *dump = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        if (!v)
+            rc = weft_fail(ctx, "shell: '%s' printed a JSON object without '%s', which the task "
+                           "declares (outputs:)", prog, name);
+        else if (weft_output_json(ctx, name, dump) != WEFT_OK)
+            rc = weft_fail(ctx, "shell: '%s' printed '%s': %.200s, which is not of type %s",
+                           prog, name, dump, json_string_value(want));
+        free(dump);
+        if (rc != WEFT_OK)
+            break;
+    }
+    json_decref(obj);
+    return rc;
+}
+
+/* The outputs the task declares, made from stdout as its `stdout` input says. */
+static int declared_outputs(weft_ctx *ctx, const char *prog, child_io *io)
+{
+    const char *mode = "text", *decl_text = NULL;
+    weft_input_string(ctx, "stdout", &mode);
+    weft_input_json(ctx, "outputs", &decl_text);
+    int parsed = !strcmp(mode, "json") || !strcmp(mode, "lines");
+    if (!parsed && strcmp(mode, "text") != 0)
+        return weft_fail(ctx, "shell: unknown stdout: '%s' (use text, json or lines)", mode);
+    if (!parsed != !decl_text)
+        return weft_fail(ctx, parsed ? "shell: stdout: %s needs the task's outputs: to say what "
+                                       "to make"
+                                     : "shell: outputs: needs stdout: json or lines (it is %s)",
+                         mode);
+    if (!parsed)
+        return WEFT_OK;
+    if (io->truncated)
+        return weft_fail(ctx, "shell: '%s' printed more than %u bytes; stdout: %s reads at most "
+                         "that", prog, STDOUT_CAP, mode);
+    json_t *decl = json_loads(decl_text, 0, NULL);
+    int rc = !json_is_object(decl) ? weft_fail(ctx, "shell: input 'outputs' is not an object")
+             : mode[0] == 'j'     ? outputs_from_json(ctx, prog, decl, io->captured)
+                                  : outputs_from_lines(ctx, prog, decl, io->captured);
+    json_decref(decl);
+    return rc;
+}
+
 static int finish(weft_ctx *ctx, const char *prog, int status, child_io *io)
 {
     if (WIFSIGNALED(status))
@@ -308,7 +394,7 @@ static int finish(weft_ctx *ctx, const char *prog, int status, child_io *io)
     if (weft_output_string(ctx, "stdout", io->captured) != WEFT_OK)
         return weft_fail(ctx, "shell: '%s' wrote stdout that is not valid UTF-8", prog);
     weft_output_int(ctx, "exit_code", code);
-    return WEFT_OK;
+    return declared_outputs(ctx, prog, io);
 }
 
 int shell_run(weft_ctx *ctx)

@@ -38,7 +38,7 @@ refused() {
     expect_grep "$4: named with its problem" "$3" "$T/refused$1.out"
 }
 refused 1 "$WEFT_TEST_PLUGINS/badabi.so" \
-    "FAIL: badabi.so does not load: plugin 'badabi.so' was built for weft plugin ABI 2.0; this executor supports ABI 1.0 to 1.3" \
+    "FAIL: badabi.so does not load: plugin 'badabi.so' was built for weft plugin ABI 2.0; this executor supports ABI 1.0 to 1.4" \
     "a wrong ABI"
 refused 2 "$WEFT_TEST_PLUGINS/noentry.so" \
     "FAIL: noentry.so does not load: plugin 'noentry.so' has no entry point 'weft_plugin_init'" \

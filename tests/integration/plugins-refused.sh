@@ -9,7 +9,7 @@ path="$WEFT_PLUGIN_PATH:$WEFT_TEST_PLUGINS"
 
 "$weft" plugins --plugin-path "$path" >plugins.out 2>&1
 expect "plugins exits 0 despite refusals" 0 $?
-expect_grep "wrong ABI refused" "refused: plugin 'badabi.so' was built for weft plugin ABI 2.0; this executor supports ABI 1.0 to 1.3" plugins.out
+expect_grep "wrong ABI refused" "refused: plugin 'badabi.so' was built for weft plugin ABI 2.0; this executor supports ABI 1.0 to 1.4" plugins.out
 expect_grep "missing entry point refused" "refused: plugin 'noentry.so' has no entry point 'weft_plugin_init'" plugins.out
 expect_grep "duplicate type refused" "refused: plugin 'duptype.so' declares task type 'duptype.a' twice" plugins.out
 expect_grep "good plugins still listed" '^  misbehave.unset \(version 1\)' plugins.out
