@@ -34,7 +34,7 @@ typedef struct cli_opts {
     int full;                /* check --full */
     int64_t grace_ms;        /* gc --grace (-1: not given) */
     int64_t expire_ms;       /* gc --expire (-1: not given) */
-    const char *idempotency_key; /* --idempotency-key: submit, retry, cancel */
+    const char *idempotency_key; /* --idempotency-key: submit, retry, cancel, signal */
     const char *key_file;    /* --key / $WEFT_KEY: this client's CURVE key pair */
     const char *server_key;  /* --server-key / $WEFT_SERVER_KEY: the scheduler's key */
     int insecure;            /* --insecure / $WEFT_INSECURE=1: plain TCP to loopback */
@@ -52,6 +52,8 @@ typedef struct cli_opts {
     const char *schedule;    /* list --schedule NAME */
     uint32_t max_active;     /* backfill --max-active N (0: the schedule's) */
     int rerun;               /* backfill --rerun */
+    int approve;             /* signal --approve */
+    const char *reject;      /* signal --reject REASON */
     int follow;              /* logs -f */
     const char *out;         /* get -o PATH */
     compile_param *labels;   /* submit -l k=v; list --label k=v */
@@ -168,6 +170,9 @@ int cli_show(const cli_opts *o, Weft__QueryKind kind, uint64_t run, const char *
 int cmd_logs(cli_opts *o);
 int cmd_run(cli_opts *o);
 int cmd_cancel(cli_opts *o);
+int cmd_signal(cli_opts *o);
+/* A run id from s; prints why and returns EXIT_USAGE when it is none. */
+int cli_parse_run(const char *s, uint64_t *out);
 int cmd_cache(cli_opts *o);
 int cmd_retry(cli_opts *o);
 int cmd_gc(cli_opts *o);

@@ -99,7 +99,8 @@ static int look(follow *f, const char *task, int *rc)
             found = 1;
             const char *st = cli_str(e, "state");
             int open = !strcmp(st, "pending") || !strcmp(st, "ready") ||
-                       !strcmp(st, "running") || !strcmp(st, "retry_wait");
+                       !strcmp(st, "running") || !strcmp(st, "retry_wait") ||
+                       !strcmp(st, "waiting");
             int pumping = 0;
             json_array_foreach(json_object_get(e, "attempt_list"), k, a)
                 pumping |= pump(f, e, a);

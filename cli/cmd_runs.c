@@ -65,7 +65,7 @@ const char *cli_paint(const char *state)
         return "\033[32m";
     if (!strcmp(state, "failed"))
         return "\033[31m";
-    if (!strcmp(state, "running") || !strcmp(state, "retry_wait"))
+    if (!strcmp(state, "running") || !strcmp(state, "retry_wait") || !strcmp(state, "waiting"))
         return "\033[33m";
     return "\033[2m";
 }
@@ -272,6 +272,11 @@ void print_run_summary(source *s, uint64_t run)
             print_failed_elements(t, run, 10);
             continue;
         }
+        if (!geti(t, "attempts")) { /* decided without running: an approval, a when */
+            printf("  %s failed (%s): %s\n", cli_str(t, "name"), cli_str(t, "error_class"),
+                   cli_str(t, "error"));
+            continue;
+        }
         printf("  %s failed (%s, attempt %lld): %s\n", cli_str(t, "name"),
                cli_str(t, "error_class"), (long long)geti(t, "attempts"), cli_str(t, "error"));
         print_log_tail(s, run, cli_str(t, "name"));
@@ -411,7 +416,7 @@ int cmd_register(cli_opts *o)
 
 /* ---- status, list, logs ---- */
 
-static int parse_run(const char *s, uint64_t *out)
+int cli_parse_run(const char *s, uint64_t *out)
 {
     if (units_uint(s, 1, INT64_MAX, out) < 0) {
         fprintf(stderr, "weft: '%s' is not a run id\n", s);
@@ -584,7 +589,7 @@ static int print_logs(const json_t *j, const cli_opts *o)
 int cmd_status(cli_opts *o)
 {
     uint64_t run = 0;
-    if (o->nargs > 1 || (o->nargs == 1 && parse_run(o->args[0], &run)))
+    if (o->nargs > 1 || (o->nargs == 1 && cli_parse_run(o->args[0], &run)))
         return EXIT_USAGE;
     return cli_show(o, WEFT__QUERY_KIND__QUERY_STATUS, run, NULL,
                     run ? print_run : print_scheduler);
@@ -602,7 +607,7 @@ int cmd_logs(cli_opts *o)
         fprintf(stderr, "weft: logs takes RUN [TASK]\n");
         return EXIT_USAGE;
     }
-    if (parse_run(o->args[0], &run))
+    if (cli_parse_run(o->args[0], &run))
         return EXIT_USAGE;
     if (o->follow)
         return cli_follow_logs(o, run, o->nargs == 2 ? o->args[1] : NULL);
@@ -613,7 +618,7 @@ int cmd_logs(cli_opts *o)
 int cmd_cancel(cli_opts *o)
 {
     uint64_t run = 0;
-    if (o->nargs != 1 || parse_run(o->args[0], &run)) {
+    if (o->nargs != 1 || cli_parse_run(o->args[0], &run)) {
         if (o->nargs != 1)
             fprintf(stderr, "weft: cancel takes RUN\n");
         return EXIT_USAGE;

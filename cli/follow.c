@@ -31,6 +31,7 @@ typedef struct progress {
     strmap *names; /* line mode: names of those with an attempt out */
     strmap *maps;  /* line mode: mapped task -> map_counts, for maps past MAP_LINES */
     int tty;
+    uint64_t run;
 } progress;
 
 static void draw(const progress *p)
@@ -64,6 +65,9 @@ static void print_event(const json_t *e, const progress *p)
         printf("\r\033[K");
     printf("%s%-10s%s %s%s%s\n", cli_paint(kind), kind, cli_reset(), cli_str(e, "task"),
            *detail ? ": " : "", detail);
+    if (!strcmp(kind, "waiting")) /* an approval: say how to decide it */
+        printf("%-10s weft signal %llu %s --approve [-i name=value]... | --reject REASON\n",
+               "", (unsigned long long)p->run, cli_str(e, "task"));
 }
 
 static void print_counts(const char *task, const map_counts *m)
@@ -158,7 +162,7 @@ static void progress_free(progress *p)
 static int follow_events(source *s, uint64_t run)
 {
     weft_err err = {0};
-    progress p = {.names = strmap_new(), .maps = strmap_new()};
+    progress p = {.names = strmap_new(), .maps = strmap_new(), .run = run};
     json_int_t seq = 0;
     int ended = 0, failed = 0;
     while (!ended) {
@@ -192,7 +196,7 @@ static void count_progress(const json_t *counts, progress *p)
 {
     const char *k;
     json_t *v;
-    *p = (progress){.tty = p->tty};
+    *p = (progress){.tty = p->tty, .run = p->run};
     json_object_foreach((json_t *)counts, k, v)
     {
         size_t n = (size_t)json_integer_value(v);
@@ -203,7 +207,8 @@ static void count_progress(const json_t *counts, progress *p)
             p->failed += n;
         else if (!strcmp(k, "running"))
             p->running += n;
-        else if (strcmp(k, "pending") && strcmp(k, "ready") && strcmp(k, "retry_wait"))
+        else if (strcmp(k, "pending") && strcmp(k, "ready") && strcmp(k, "retry_wait") &&
+                 strcmp(k, "waiting"))
             p->skipped += n; /* skipped, cancelled, caught, not run */
     }
 }
@@ -212,7 +217,7 @@ static void count_progress(const json_t *counts, progress *p)
  * quiet): the scheduler counts, the client holds no copy of the run's tasks. */
 int follow_run(source *s, uint64_t run, int quiet)
 {
-    progress p = {.tty = !quiet && isatty(1)};
+    progress p = {.tty = !quiet && isatty(1), .run = run};
     if (!quiet && !p.tty)
         return follow_events(s, run);
     weft_err err = {0};

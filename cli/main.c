@@ -30,6 +30,8 @@ static const char usage_text[] =
     "  logs RUN [TASK] [-f]              task logs (-f: follow them as they are written)\n"
     "  get RUN/TASK[/OUTPUT] [-o PATH]   a task's output: a file or directory, or JSON\n"
     "  cancel RUN                        stop a run: nothing new starts, running tasks stop\n"
+    "  signal RUN TASK --approve [-i k=v]... | --reject REASON\n"
+    "                                    decide an approval (type: approve) that waits\n"
     "  retry RUN [--from TASK] [-p k=v]... [--dry-run]\n"
     "                                    rerun a run, reusing what succeeded\n"
     "  validate FILE [-p k=v]...         check a workflow without running it\n"
@@ -80,7 +82,8 @@ static const char usage_text[] =
     "  --insecure            plain TCP, to a loopback address only ($WEFT_INSECURE=1)\n"
     "  --project P           submit: the run's project; list, cache: only project P\n"
     "                        ($WEFT_PROJECT; default: default)\n"
-    "  --idempotency-key K   submit, retry, cancel: a repeated key gets the first answer\n"
+    "  --idempotency-key K   submit, retry, cancel, signal: a repeated key gets the first\n"
+    "                        answer\n"
     "                        (default: a new key, kept while the request is retried)\n"
     "\n"
     "exit codes: 0 success, 1 run failed (check: problems found), 2 usage or validation "
@@ -132,6 +135,10 @@ static int parse(int argc, char **argv, cli_opts *o)
             o->mermaid = 1;
         else if (!strcmp(a, "--wait"))
             o->wait = 1;
+        else if (!strcmp(a, "--approve"))
+            o->approve = 1;
+        else if (!strcmp(a, "--reject") && v)
+            o->reject = argv[++i];
         else if (!strcmp(a, "--dry-run"))
             o->dry_run = 1;
         else if (!strcmp(a, "--full"))
@@ -282,6 +289,7 @@ int main(int argc, char **argv)
                     {"list", cmd_list},       {"logs", cmd_logs},     {"validate", cmd_validate},
                     {"graph", cmd_graph},     {"plugins", cmd_plugins},
                     {"cancel", cmd_cancel},   {"cache", cmd_cache},   {"retry", cmd_retry},
+                    {"signal", cmd_signal},
                     {"gc", cmd_gc},           {"task", cmd_task},     {"search", cmd_search},
                     {"events", cmd_events},   {"backup", cmd_backup}, {"restore", cmd_restore},
                     {"check", cmd_check},     {"keys", cmd_keys},     {"project", cmd_project},

@@ -443,6 +443,17 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
     t->type = xstrdup(type && type->kind == YN_SCALAR ? type->text : "");
     t->type_version = xstrdup(decl ? decl->version : "");
     compile_settings(c, tn, &s);
+    if (decl && !strcmp(decl->name, TT_APPROVE)) {
+        /* A person decides: one decision, never memoized, timed by its own timeout only. */
+        cc_approval(c, self, tn);
+        s.timeout_ms = ytree_get(tn, "timeout") ? s.timeout_ms : 0;
+        s.retry.max_attempts = 1;
+        s.cache = 0;
+        s.heartbeat_ms = 0;
+        s.place.nres = s.place.nlabels = 0;
+        s.place.pool = NULL;
+        s.place.schedule_timeout_ms = 0;
+    }
     t->timeout_ms = s.timeout_ms;
     t->heartbeat_ms = s.heartbeat_ms;
     t->retry = s.retry;

@@ -88,6 +88,10 @@ int cc_outputs_input(cc *c, int self, const tt_port *p, const ynode *k);
 void cc_add_outputs_input(cc *c, int self);
 void cc_free_task_outputs(cc *c, size_t ntasks);
 
+/* compile_approve.c: marks task self (of type approve, tree tn) an approval and refuses
+ * the fields that mean nothing without a worker. */
+void cc_approval(cc *c, int self, const ynode *tn);
+
 /* compile_place.c: where a task may run: `resources:` (amounts it holds of its worker's
  * capacity) and `labels:` (that its worker must carry), under `defaults:` and on each task,
  * merged name by name. Names and values are borrowed from the tree. */

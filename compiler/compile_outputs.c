@@ -67,8 +67,7 @@ static int check_output(cc *c, int self, const tt_decl *d, const ynode *k, const
     }
     if (wtype_is_artifact(t) || t.base == WT_BYTES) {
         diag_add(c->d, v->line, v->col, "task '%s': output '%s' cannot be of type '%s': an "
-                 "output declared by outputs: is a value, not a file (use outputs_dir for "
-                 "files)", task, k->text, v->text);
+                 "output declared by outputs: is a value, not a file", task, k->text, v->text);
         return -1;
     }
     return 0;

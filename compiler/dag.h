@@ -74,6 +74,7 @@ typedef struct dag_task {
     size_t nparents, nchildren;
     dag_value *when;     /* when: run only if this is true (bool), or NULL */
     char *when_text;     /* ... as written, for the message of a task it skips */
+    int approval;        /* type: approve: it waits, holding no worker, for weft signal */
     int catch_next;      /* catch: the handler to run when this task fails, or -1 */
     unsigned catch_on;   /* bit (1 << errclass) for each class the catch handles */
     int catch_of;        /* the task this one is the catch handler of, or -1 */

@@ -11,10 +11,26 @@ struct typereg {
     strmap *types; /* name -> tt_decl* */
 };
 
+/* The scheduler's own types, as a plugin description. */
+static const char builtin_types[] =
+    "{\"plugins\": [{\"name\": \"weft\", \"version\": \"1\", \"path\": \"\", \"types\": ["
+    "{\"name\": \"" TT_APPROVE "\", \"version\": \"1\", \"inputs\": ["
+    "{\"name\": \"message\", \"type\": \"string\", \"optional\": true, "
+    "\"doc\": \"what the approver is asked\"}, "
+    "{\"name\": \"outputs\", \"type\": \"json\", \"optional\": true, "
+    "\"task_outputs\": true, \"doc\": \"values the approval carries (weft signal -i)\"}], "
+    "\"outputs\": [{\"name\": \"approved_by\", \"type\": \"string\", "
+    "\"doc\": \"who approved\"}]}]}]}";
+
 typereg *typereg_new(void)
 {
     typereg *r = xcalloc(1, sizeof *r);
     r->types = strmap_new();
+    json_t *builtin = json_loads(builtin_types, 0, NULL);
+    size_t added = typereg_add_description(r, builtin);
+    json_decref(builtin);
+    if (added != 1)
+        abort(); /* the text above is wrong */
     return r;
 }
 

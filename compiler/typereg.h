@@ -31,6 +31,10 @@ typedef struct tt_decl {
 
 typedef struct typereg typereg;
 
+/* The scheduler's own task type: a task of it waits for a person's `weft signal` (the
+ * scheduler decides it; no worker runs it). Every registry has it, before any plugin's. */
+#define TT_APPROVE "approve"
+
 typereg *typereg_new(void);
 void typereg_destroy(typereg **rp);
 /* Adds the types of a description. Malformed entries are skipped. Returns the number of

@@ -192,6 +192,7 @@ int gw_sched_ready(gw *g, char *why, size_t n);
 
 void gw_runs_list(gw_req *r);
 void gw_runs_submit(gw_req *r);
+void gw_task_signal(gw_req *r);
 void gw_run_show(gw_req *r);
 void gw_run_events(gw_req *r);
 void gw_run_cancel(gw_req *r);

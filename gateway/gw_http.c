@@ -33,6 +33,7 @@ static const route routes[] = {
     {"POST", "/api/v1/runs/{}/retry", gw_run_retry, 0},
     {"GET", "/api/v1/runs/{}/tasks/{}", gw_task_show, 0},
     {"GET", "/api/v1/runs/{}/tasks/{}/log", gw_task_log, 0},
+    {"POST", "/api/v1/runs/{}/tasks/{}/signal", gw_task_signal, 0},
     {"GET", "/api/v1/runs/{}/tasks/{}/outputs/{}", gw_task_output, 0},
     {"GET", "/api/v1/workflows", gw_workflows_list, 0},
     {"POST", "/api/v1/workflows", gw_workflows_register, 0},

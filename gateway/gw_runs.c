@@ -307,6 +307,51 @@ void gw_run_cancel(gw_req *r)
     json_decref(j);
 }
 
+/* POST /api/v1/runs/{run}/tasks/{task}/signal: {"approve": true, "values": {...}} or
+ * {"reject": "reason"}: decides an approval that waits (weft signal). */
+void gw_task_signal(gw_req *r)
+{
+    char project[80], key[33];
+    int64_t run = gw_run_arg(r, r->args[0]);
+    json_t *body = run ? gw_body_json(r) : NULL;
+    const json_t *approve = json_object_get(body, "approve");
+    const char *reject = NULL;
+    if (!body)
+        return;
+    if (gw_str_member(r, body, "reject", &reject) < 0 ||
+        (approve && !json_is_true(approve) &&
+         (gw_error(r, 400, "invalid_argument", "approve", "approve must be true"), 1)) ||
+        (!approve == !reject &&
+         (gw_error(r, 400, "invalid_argument", "approve",
+                   "give one of approve: true (with values) or reject: \"reason\""), 1)) ||
+        !gw_may_see_run(r, run, project, sizeof project)) {
+        json_decref(body);
+        return;
+    }
+    size_t nv = 0;
+    Weft__Param **values = wire_params(r, json_object_get(body, "values"), "values", &nv);
+    if (!r->answered) {
+        Weft__SignalRequest rq = WEFT__SIGNAL_REQUEST__INIT;
+        rq.run_id = (uint64_t)run;
+        rq.task = r->args[1];
+        rq.approve = approve != NULL;
+        rq.reason = (char *)(reject ? reject : "");
+        rq.values = values;
+        rq.n_values = nv;
+        rq.idempotency_key = (char *)idempotency_key(r, key);
+        Weft__Envelope env = WEFT__ENVELOPE__INIT;
+        env.body_case = WEFT__ENVELOPE__BODY_SIGNAL;
+        env.signal = &rq;
+        json_t *j = gw_sched_call(r, &env, "task", NULL);
+        if (j)
+            gw_json(r, 200, json_pack("{s:I, s:s, s:s}", "run_id", (json_int_t)run, "task",
+                                      r->args[1], "decision", approve ? "approved" : "rejected"));
+        json_decref(j);
+    }
+    free_params(values, nv);
+    json_decref(body);
+}
+
 void gw_run_retry(gw_req *r)
 {
     char project[80], key[33];

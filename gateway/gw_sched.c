@@ -69,6 +69,8 @@ static int retriable(const Weft__Envelope *env)
         return *env->retry->idempotency_key != '\0';
     case WEFT__ENVELOPE__BODY_CANCEL:
         return *env->cancel->idempotency_key != '\0';
+    case WEFT__ENVELOPE__BODY_SIGNAL:
+        return *env->signal->idempotency_key != '\0';
     default:
         return 0;
     }

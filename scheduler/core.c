@@ -15,8 +15,8 @@
 #include "scheduler/core_int.h"
 
 static const char *const task_state_names[TS__COUNT] = {
-    "pending", "ready",   "running",   "retry_wait", "succeeded",
-    "failed",  "skipped", "cancelled", "caught",     "not_run"};
+    "pending", "ready",  "running", "retry_wait", "waiting", "succeeded",
+    "failed",  "skipped", "cancelled", "caught",   "not_run"};
 
 const char *core_task_state_name(int s)
 {
@@ -255,6 +255,10 @@ void core_make_ready(core *c, crun *r, int task, core_effects *fx)
         return;
     if (dt->map && r->t[task].elem < 0) {
         core_map_expand(c, r, task, fx);
+        return;
+    }
+    if (dt->approval) {
+        core_approval_wait(c, r, task, fx);
         return;
     }
     core_emit_task(fx, r, task, TS_READY);
@@ -549,6 +553,8 @@ static void on_tick(core *c, int64_t now, core_effects *fx)
             core_run_deadline(c, r, now, fx);
         else if (r && t.task == ATTEMPT_DEADLINE)
             core_attempt_deadline(c, t.attempt, now, fx);
+        else if (r && t.attempt == APPROVAL_TIMER)
+            core_approval_expired(c, r, t.task, fx);
         else if (r && t.attempt) /* after this step's dispatch: a worker may take it now */
             core_defer_deadline(c, t);
         else if (r && r->t[t.task].state == TS_RETRY_WAIT)
@@ -614,6 +620,9 @@ void core_step(core *c, const core_event *ev, core_effects *fx)
         break;
     case EV_LOOKUP:
         core_on_lookup(c, ev, fx);
+        break;
+    case EV_SIGNAL:
+        core_on_signal(c, ev, fx);
         break;
     }
     on_tick(c, ev->now_us, fx);

@@ -27,6 +27,10 @@
  * at most max_parallel run at once, and the task ends when its last element does:
  * succeeded, with a list per output, when at least min_success elements succeeded.
  *
+ * An approval (type: approve) that becomes ready waits instead (pending -> waiting) and
+ * never dispatches: EV_SIGNAL ends it succeeded with the signal's values, or failed (fatal)
+ * with the reason; its timeout ends it failed as timeout.
+ *
  * Cancelling a run ends its waiting tasks as cancelled at once and asks workers to stop its
  * running attempts; the run ends, cancelled, when the last of those reports back. */
 #ifndef WEFT_CORE_H
@@ -41,6 +45,7 @@
 
 enum task_state {
     TS_PENDING, TS_READY, TS_RUNNING, TS_RETRY_WAIT, /* open */
+    TS_WAITING, /* an approval waiting for its signal (core_approve.c), holding no worker */
     TS_SUCCEEDED, TS_FAILED, TS_SKIPPED, TS_CANCELLED, /* ended */
     TS_CAUGHT,  /* failed, and its catch routed the run to its handler: not a run failure */
     TS_NOT_RUN, /* not needed: an unused catch handler, or below a caught task */
@@ -62,8 +67,10 @@ enum core_ev_kind {
                          that has arrived) */
     EV_RUN_RESTORED,  /* run_id, dag, snapshot: a run rebuilt after a scheduler restart */
     EV_CANCEL,        /* run_id: stop the run */
-    EV_LOOKUP         /* run_id, task; ok = 1: a cache hit, with outputs, source_run and
+    EV_LOOKUP,        /* run_id, task; ok = 1: a cache hit, with outputs, source_run and
                          source_task (the execution that computed them); ok = 0: a miss */
+    EV_SIGNAL         /* run_id, task (an approval, waiting); ok = 1: approved, with
+                         outputs; ok = 0: rejected, with message (the reason); worker: who */
 };
 
 /* One task of a run as the catalogue last committed it (EV_RUN_RESTORED). */
@@ -74,7 +81,7 @@ typedef struct core_task_snapshot {
     const char *worker;  /* TS_RUNNING: the worker it was dispatched to (borrowed) */
     int64_t dispatched_us; /* TS_RUNNING: when it was dispatched */
     json_t *outputs;     /* TS_SUCCEEDED: borrowed */
-    int64_t due_us;      /* TS_RETRY_WAIT: when to retry */
+    int64_t due_us;      /* TS_RETRY_WAIT: when to retry; TS_WAITING: its deadline (0) */
     const struct core_task_snapshot *elems; /* a mapped task that expanded: its elements */
     size_t nelems;
 } core_task_snapshot;
@@ -132,7 +139,8 @@ const char *core_source_name(int src);
 
 enum core_fx_kind {
     FX_TASK_STATE,  /* run_id, task, state; errclass+message on failure; json = outputs on
-                       success; due_us for retry_wait */
+                       success; due_us for retry_wait, and for waiting (its deadline, 0:
+                       none; message: what it asks) */
     FX_DISPATCH,    /* run_id, task, attempt_id, attempt_no, worker, json = inputs;
                        due_us: when the task became ready (its wait in the queue) */
     FX_REDISPATCH,  /* as FX_DISPATCH, of an attempt already recorded that never reached
@@ -221,6 +229,8 @@ json_t *core_workers_json(const core *c);
 json_t *core_run_unplaceable(const core *c, uint64_t run_id);
 /* 1 (why says which) when a worker's attempts hold more of a resource than it offers. */
 int core_over_capacity(const core *c, char *why, size_t n);
+/* The state (enum task_state) of task (a dag index) of an active run, or -1. */
+int core_task_state(const core *c, uint64_t run_id, int task);
 /* Whether the run is still going. */
 int core_run_active(const core *c, uint64_t run_id);
 /* The run's tasks and map elements counted by state (enum task_state) into

@@ -158,6 +158,8 @@ typedef struct candidate {
     int level;              /* its priority, raised by aging */
 } candidate;
 
+/* timer.attempt of an approval's deadline (timer.task: its slot). */
+#define APPROVAL_TIMER UINT64_MAX
 #define RUN_DEADLINE (-1)
 #define ATTEMPT_DEADLINE (-2)
 
@@ -215,6 +217,13 @@ void core_make_ready(core *c, crun *r, int task, core_effects *fx);
  * output it reads of a task skipped so skips it; then ends it skipped (or failed, when its
  * when cannot be computed) and returns 1. */
 int core_when_skips(core *c, crun *r, int task, core_effects *fx);
+/* core_approve.c: an approval that became ready waits for its signal (or fails when its
+ * message cannot be read); restored: it waits again, until due_us (0: no deadline);
+ * expired: its deadline came (nothing when it was decided); EV_SIGNAL. */
+void core_approval_wait(core *c, crun *r, int task, core_effects *fx);
+void core_approval_restore(core *c, crun *r, int task, int64_t due_us);
+void core_approval_expired(core *c, crun *r, int task, core_effects *fx);
+void core_on_signal(core *c, const core_event *ev, core_effects *fx);
 /* The same for a task the catalogue already holds as ready (restored): no new event. */
 void core_requeue_ready(core *c, crun *r, int task, core_effects *fx);
 void core_heap_push(core *c, timer t);

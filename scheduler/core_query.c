@@ -25,6 +25,12 @@ int core_run_active(const core *c, uint64_t run_id)
     return u64map_get(c->runs, run_id) != NULL;
 }
 
+int core_task_state(const core *c, uint64_t run_id, int task)
+{
+    const crun *r = u64map_get(c->runs, run_id);
+    return r && task >= 0 && (size_t)task < r->g->ntasks ? r->t[task].state : -1;
+}
+
 int core_run_counts(const core *c, uint64_t run_id, size_t *counts)
 {
     const crun *r = u64map_get(c->runs, run_id);

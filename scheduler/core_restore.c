@@ -199,6 +199,9 @@ void core_on_restore(core *c, const core_event *ev, core_effects *fx)
         case TS_RETRY_WAIT:
             core_heap_push(c, (timer){snap->due_us, r->id, (int)i, 0});
             break;
+        case TS_WAITING:
+            core_approval_restore(c, r, (int)i, snap->due_us);
+            break;
         case TS_PENDING:
             if (r->t[i].waiting == 0)
                 core_make_ready(c, r, (int)i, fx);

@@ -375,6 +375,9 @@ static int on_message_degraded(sched *s, const zmq_msg_t *id, const auth_peer *p
     case WEFT__ENVELOPE__BODY_CANCEL:
         key = env->cancel->idempotency_key, kind = "cancel";
         break;
+    case WEFT__ENVELOPE__BODY_SIGNAL:
+        key = env->signal->idempotency_key, kind = "signal";
+        break;
     case WEFT__ENVELOPE__BODY_RETRY:
         key = env->retry->idempotency_key, kind = "retry";
         break;
@@ -464,6 +467,9 @@ void sched_on_message(void *arg, zmq_msg_t *frames, size_t n)
         break;
     case WEFT__ENVELOPE__BODY_CANCEL:
         sched_on_cancel(s, &frames[0], &who, env->cancel);
+        break;
+    case WEFT__ENVELOPE__BODY_SIGNAL:
+        sched_on_signal(s, &frames[0], &who, env->signal);
         break;
     case WEFT__ENVELOPE__BODY_RETRY:
         sched_on_retry(s, &frames[0], &who, env->retry);

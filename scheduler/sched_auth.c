@@ -180,6 +180,7 @@ static const char *body_name(int body)
     case WEFT__ENVELOPE__BODY_SUBMIT: return "a submit";
     case WEFT__ENVELOPE__BODY_QUERY: return "a query";
     case WEFT__ENVELOPE__BODY_CANCEL: return "a cancel";
+    case WEFT__ENVELOPE__BODY_SIGNAL: return "a signal";
     case WEFT__ENVELOPE__BODY_RETRY: return "a retry";
     case WEFT__ENVELOPE__BODY_KEYS: return "a key request";
     case WEFT__ENVELOPE__BODY_PROJECT: return "a project request";
@@ -207,6 +208,7 @@ static int role_needed(const Weft__Envelope *env, const char **what)
         return ROLE_WORKER;
     case WEFT__ENVELOPE__BODY_SUBMIT:
     case WEFT__ENVELOPE__BODY_CANCEL:
+    case WEFT__ENVELOPE__BODY_SIGNAL:
     case WEFT__ENVELOPE__BODY_RETRY:
     case WEFT__ENVELOPE__BODY_UPLOAD:
     case WEFT__ENVELOPE__BODY_SCHEDULE:

@@ -103,7 +103,7 @@ static void apply_task_state(sched *s, const core_effect *e, const dag *g, int p
         .error_class = e->errclass ? errclass_name(e->errclass) : NULL,
         .error = copied ? reused : e->message,
         .outputs = outputs,
-        .ready_us = e->state == TS_READY ? now : 0,
+        .ready_us = e->state == TS_READY || e->state == TS_WAITING ? now : 0,
         .finished_us = e->state >= TS_SUCCEEDED ? now : 0,
         .due_us = e->due_us,
     };

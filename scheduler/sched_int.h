@@ -404,6 +404,9 @@ void sched_on_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                      const Weft__SubmitRequest *rq);
 void sched_on_cancel(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                      const Weft__CancelRequest *rq);
+/* sched_signal.c: decides a waiting approval. */
+void sched_on_signal(sched *s, const zmq_msg_t *id, const auth_peer *peer,
+                     const Weft__SignalRequest *rq);
 void sched_on_query(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                     const Weft__QueryRequest *q);
 void sched_on_retry(sched *s, const zmq_msg_t *id, const auth_peer *peer,

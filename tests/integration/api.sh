@@ -298,6 +298,7 @@ call "$alice" POST "/api/v1/runs/99999/cancel"
 expect_status "cancel of no run: 404" 404 run
 call "$alice" POST "/api/v1/runs/$run2/retry" --data-binary '{"dry_run": true}'
 expect_status "retry dry_run: 200 with the plan" 200
+
 expect "... and no new run" null "$(printf '%s' "$body" | jq .run_id)"
 call "$alice" POST "/api/v1/runs/$run2/retry" --data-binary '{"params": {"n": 1}}'
 expect_status "retry: 201" 201
@@ -482,6 +483,43 @@ EOF
     expect "... by an executor that kept the model loaded" 1 \
         "$(grep -l 'kept loaded by this executor' "$state"/logs/*/predict.*.log | wc -l)"
 fi
+
+# ---- approvals: a signal over the API, as weft signal ----
+cat >"$T/gate.yaml" <<'YAML'
+workflow: gate
+tasks:
+  approval:
+    type: approve
+    with: { message: "ship it?" }
+    outputs: { rate: float }
+  after: { type: echo, with: { by: "${approval.outputs.approved_by}", rate: "${approval.outputs.rate}" } }
+YAML
+call "$alice" POST /api/v1/runs -F "yaml=<$T/gate.yaml" -F project=p1
+gate=$(printf '%s' "$body" | jq -r .run_id)
+for _ in $(seq 100); do
+    [ "$(sql "$state" "SELECT state FROM tasks WHERE run_id = $gate AND name = 'approval'")" = \
+        waiting ] && break
+    sleep 0.1
+done
+call "$bob" POST "/api/v1/runs/$gate/tasks/approval/signal" --data-binary '{"approve": true}'
+expect_status "a signal across projects: 403" 403 run
+call "$alice" POST "/api/v1/runs/$gate/tasks/approval/signal" --data-binary '{}'
+expect_status "a signal that neither approves nor rejects: 400" 400 approve
+call "$alice" POST "/api/v1/runs/$gate/tasks/approval/signal" \
+    --data-binary '{"approve": true, "values": {"rate": "fast"}}'
+expect_status "a value of the wrong type: 400" 400 task
+expect_grep "... saying why" "value 'rate' must be of type float" "$T/resp/$n"
+call "$alice" POST "/api/v1/runs/$gate/tasks/nope/signal" --data-binary '{"approve": true}'
+expect_status "a signal to no such task: 404" 404 task
+call "$alice" POST "/api/v1/runs/$gate/tasks/approval/signal" \
+    --data-binary '{"approve": true, "values": {"rate": 0.5}}'
+expect_status "an approval: 200" 200
+expect "... saying so" approved "$(printf '%s' "$body" | jq -r .decision)"
+wait_run_ended "$state" "$gate"
+expect "... the run goes on and succeeds, with who approved" "succeeded alice 0.5" \
+    "$st $(sql "$state" "SELECT json_extract(outputs, '\$.by') || ' ' ||
+                        json_extract(outputs, '\$.rate') FROM tasks WHERE run_id = $gate
+                        AND name = 'after'")"
 
 call "$alice" GET /metrics
 expect_status "metrics: 200" 200

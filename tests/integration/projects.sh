@@ -68,9 +68,9 @@ expect "the runs' projects" "a a b" "$(sql "$state" "SELECT group_concat(project
 expect "one cache entry per project" "a b" \
     "$(sql "$state" "SELECT group_concat(project, ' ') FROM (SELECT project FROM cache ORDER BY project)")"
 
-# Bob cannot read, follow, cancel or retry alice's runs.
+# Bob cannot read, follow, cancel, retry or signal alice's runs.
 for cmd in "status 1" "logs 1" "events 1" "cancel 1" "retry 1" "retry 1 --dry-run" \
-    "logs 1 rand -f" "get 1/rand/stdout" "notifications 1"; do
+    "logs 1 rand -f" "get 1/rand/stdout" "notifications 1" "signal 1 rand --approve"; do
     # shellcheck disable=SC2086
     "$weft" $cmd "${as_bob[@]}" >"$T/bob-cmd.txt" 2>&1
     expect "bob: weft $cmd is refused" 4 "$?"

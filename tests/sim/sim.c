@@ -40,7 +40,10 @@
  *      past its limit (over the runs of a project);
  *  14. a skipped task never dispatches, and a task is dispatched only after each parent
  *      succeeded, or was skipped by a when (it reads none of that one's outputs, or through
- *      a ?? that found another).
+ *      a ?? that found another);
+ *  15. an approval never dispatches (it waits holding no worker) and is the only task that
+ *      waits; it ends succeeded only with the values a signal approved, failed when one
+ *      rejected it, and as timeout no sooner than its timeout after it began to wait.
  *
  * After the fault phase it drains (no more faults) and checks that every run ended
  * (liveness). A failure prints the seed and step; rerun with --seed to replay it. */
@@ -95,125 +98,6 @@ static dag *compile_yaml(sim *s, const char *yaml)
         die(s, "generated workflow does not compile: %s", e);
     free(e);
     return g;
-}
-
-/* A random workflow: echo tasks reading outputs of up to three earlier tasks, some with
- * needs, each with a random retry policy. */
-static char *random_workflow(sim *s)
-{
-    size_t cap = 1 << 16, len = 0;
-    char *y = xmalloc(cap);
-    int n = 3 + pick(s, 30);
-    int catcher[40]; /* catcher[h]: the task that catches to h, or -1 */
-    int ismap[40];   /* whether task i is mapped (its x is a list) */
-    for (int i = 0; i < 40; i++)
-        catcher[i] = -1;
-    len += (size_t)snprintf(y + len, cap - len, "workflow: sim\n");
-    if (chance(s, 20))
-        len += (size_t)snprintf(y + len, cap - len, "timeout: %ds\n", 1 + pick(s, 60));
-    /* Priorities, concurrency and pools (invariant 13). */
-    if (chance(s, 20))
-        len += (size_t)snprintf(y + len, cap - len, "priority: %d\n", pick(s, 3));
-    if (chance(s, 15))
-        len += (size_t)snprintf(y + len, cap - len, "concurrency: %d\n", 1 + pick(s, 4));
-    int pools = chance(s, 30);
-    if (pools)
-        len += (size_t)snprintf(y + len, cap - len, "limits: { lic: %d }\n", 1 + pick(s, 2));
-    len += (size_t)snprintf(y + len, cap - len, "tasks:\n");
-    static const char *const classes[] = {"transient", "crash", "lost", "timeout", "fatal"};
-    for (int i = 0; i < n; i++) {
-        /* Every task passes on a list l; some fan out over an earlier task's l. */
-        int mapped = i > 0 && chance(s, 25), src = mapped ? pick(s, i) : -1;
-        if (mapped && catcher[i] == src)
-            mapped = 0;
-        ismap[i] = mapped;
-        len += (size_t)snprintf(y + len, cap - len, "  t%d:\n    type: echo\n", i);
-        if (mapped) {
-            len += (size_t)snprintf(y + len, cap - len, "    map: \"${t%d.outputs.l}\"\n", src);
-            if (chance(s, 50))
-                len += (size_t)snprintf(y + len, cap - len, "    max_parallel: %d\n",
-                                        1 + pick(s, 3));
-            if (chance(s, 50))
-                len += (size_t)snprintf(y + len, cap - len, "    min_success: %s\n",
-                                        chance(s, 50) ? "50%" : "1");
-        }
-        len += (size_t)snprintf(y + len, cap - len, "    with: { x: %s, l: [",
-                                mapped ? "\"${item}\"" : "0");
-        for (int k = pick(s, 6); k > 0; k--)
-            len += (size_t)snprintf(y + len, cap - len, "%d%s", pick(s, 4), k > 1 ? ", " : "");
-        len += (size_t)snprintf(y + len, cap - len, "]");
-        for (int k = 0; i > 0 && k < 3; k++) {
-            if (!chance(s, 50))
-                continue;
-            int p = pick(s, i);
-            /* A handler reads its catcher's error, never its outputs. */
-            len += (size_t)snprintf(y + len, cap - len, ", p%d: \"${t%d.%s}\"", k, p,
-                                    p == catcher[i] ? "error.message" : "outputs.x");
-        }
-        /* A join of two branches, one of which a when may skip. */
-        int a = i > 1 ? pick(s, i) : -1, b = i > 1 ? pick(s, i) : -1;
-        if (a >= 0 && a != b && a != catcher[i] && b != catcher[i] && !ismap[a] && !ismap[b] &&
-            chance(s, 20))
-            len += (size_t)snprintf(y + len, cap - len,
-                                    ", j: \"${ t%d.outputs.x ?? t%d.outputs.x }\"", a, b);
-        len += (size_t)snprintf(y + len, cap - len, " }\n");
-        if (chance(s, 30))
-            len += (size_t)snprintf(y + len, cap - len, "    cache: true\n");
-        /* Placement: resources and labels (invariant 12). */
-        if (chance(s, 30)) {
-            static const char *const cpus[] = {"0.5", "1", "2", "4"}, *const mems[] = {
-                "512M", "1G", "2G"};
-            len += (size_t)snprintf(y + len, cap - len, "    resources: { cpu: %s, mem: %s%s }\n",
-                                    cpus[pick(s, 4)], mems[pick(s, 3)],
-                                    chance(s, 30) ? ", gpu: 1" : "");
-        }
-        if (chance(s, 10))
-            len += (size_t)snprintf(y + len, cap - len, "    labels: { pool: a }\n");
-        if (pools && chance(s, 40))
-            len += (size_t)snprintf(y + len, cap - len, "    pool: lic\n");
-        if (chance(s, 20))
-            len += (size_t)snprintf(y + len, cap - len, "    priority: %d\n", pick(s, 5) - 2);
-        /* Conditions (invariant 14): on an earlier task's x, which is 0 unless mapped. */
-        if (i > 0 && chance(s, 15)) {
-            int w = pick(s, i);
-            if (catcher[i] != w)
-                len += (size_t)snprintf(y + len, cap - len,
-                                        "    when: \"${ string(t%d.outputs.x) == '0' }\"\n",
-                                        w);
-        } else if (chance(s, 4)) {
-            len += (size_t)snprintf(y + len, cap - len, "    when: false\n");
-        }
-        if (chance(s, 5))
-            len += (size_t)snprintf(y + len, cap - len, "    schedule_timeout: %ds\n",
-                                    1 + pick(s, 30));
-        /* A task timeout arms the scheduler's own deadline (timeout plus grace). */
-        if (chance(s, 15))
-            len += (size_t)snprintf(y + len, cap - len, "    timeout: %ds\n", 1 + pick(s, 20));
-        if (i > 0 && chance(s, 20))
-            len += (size_t)snprintf(y + len, cap - len, "    needs: [t%d]\n", pick(s, i));
-        if (i + 1 < n && chance(s, 15)) {
-            int h = i + 1 + pick(s, n - i - 1);
-            if (catcher[h] < 0) {
-                catcher[h] = i;
-                len +=
-                    (size_t)snprintf(y + len, cap - len, "    catch: { on: [%s], next: t%d }\n",
-                                     chance(s, 50) ? "fatal, crash" : "fatal, transient, lost", h);
-            }
-        }
-        len += (size_t)snprintf(y + len, cap - len,
-                                "    retry: { max_attempts: %d, interval: %dms, backoff_rate: "
-                                "%d.5, max_delay: %ds, jitter: %s, on: [",
-                                1 + pick(s, 4), 50 + pick(s, 2000), 1 + pick(s, 2), 1 + pick(s, 10),
-                                chance(s, 50) ? "full" : "none");
-        int first = 1;
-        for (int k = 0; k < 5; k++)
-            if (chance(s, 60)) {
-                len += (size_t)snprintf(y + len, cap - len, "%s%s", first ? "" : ", ", classes[k]);
-                first = 0;
-            }
-        len += (size_t)snprintf(y + len, cap - len, "] }\n");
-    }
-    return y;
 }
 
 mrun *find_run(sim *s, uint64_t id)
@@ -584,6 +468,33 @@ static void restart(sim *s)
     s->restarting = 0;
 }
 
+/* A person decides one waiting approval (of the committed model): approves it with values,
+ * or rejects it. */
+static void signal_approval(sim *s)
+{
+    int nwait = 0;
+    for (int i = 0; i < s->nruns; i++)
+        for (size_t k = 0; !s->runs[i].ended && k < s->runs[i].g->ntasks; k++)
+            nwait += s->runs[i].t[k].state == TS_WAITING;
+    if (!nwait)
+        return;
+    int which = pick(s, nwait);
+    for (int i = 0; i < s->nruns; i++)
+        for (size_t k = 0; !s->runs[i].ended && k < s->runs[i].g->ntasks; k++) {
+            if (s->runs[i].t[k].state != TS_WAITING || which--)
+                continue;
+            json_t *out = json_pack("{s:i, s:[i,i], s:s}", "x", 0, "l", 1, 2, "approved_by",
+                                    "sim");
+            core_event ev = {.kind = EV_SIGNAL, .run_id = s->runs[i].id, .task = (int)k,
+                             .ok = chance(s, 70), .outputs = out, .message = "no",
+                             .worker = "sim"};
+            s->signals++;
+            step_core(s, &ev);
+            json_decref(out);
+            return;
+        }
+}
+
 static void fault_step(sim *s)
 {
     int roll = pick(s, 1000), w = pick(s, MAX_WORKERS);
@@ -614,7 +525,9 @@ static void fault_step(sim *s)
             step_core(s, &ev);
             s->pending_cancel = NULL;
         }
-    } else if (roll < 945) {
+    } else if (roll < 950) {
+        signal_approval(s);
+    } else if (roll < 959) {
         int open = 0;
         for (int i = 0; i < s->nruns; i++)
             open += !s->runs[i].ended;
@@ -638,13 +551,15 @@ static void drain(sim *s)
             return;
         s->step++;
         s->now += 1000;
-        int roll = pick(s, 4), w = pick(s, MAX_WORKERS);
+        int roll = pick(s, 5), w = pick(s, MAX_WORKERS);
         if (roll == 0)
             deliver(s, 0);
         else if (roll == 1)
             complete(s, w, 1);
         else if (roll == 2)
             heartbeat(s, w);
+        else if (roll == 3)
+            signal_approval(s);
         else {
             s->now += 200000;
             core_event ev = {.kind = EV_TICK};
@@ -723,10 +638,11 @@ static void run_seed(uint64_t seed, long steps, int commit_failures)
     }
     printf("seed %llu: %ld steps, %d runs (%d cancelled), %d caught failures, %ld dispatches, "
            "%ld results (%ld stale), %ld outputs reused, %ld map elements, %ld worker losses, "
-           "%ld scheduler restarts (%ld after a failed commit), %ld dispatches sent again: "
-           "ok\n",
+           "%ld scheduler restarts (%ld after a failed commit), %ld dispatches sent again, "
+           "%ld approvals decided: ok\n",
            (unsigned long long)seed, s.step, s.nruns, cancelled, caught, s.dispatches, s.results,
-           s.stale, s.hits, s.elements, s.losses, s.restarts, s.commit_failures, s.resent);
+           s.stale, s.hits, s.elements, s.losses, s.restarts, s.commit_failures, s.resent,
+           s.signals);
     free_sim(&s);
 }
 

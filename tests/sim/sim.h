@@ -27,7 +27,7 @@ typedef struct mtask {
     int worker;       /* running: the worker it was dispatched to */
     int64_t dispatched;
     json_t *outputs;
-    int64_t due;
+    int64_t due;         /* retry_wait: when to retry; waiting: its deadline (0: none) */
     struct mtask *elems; /* a mapped task that expanded */
     size_t nelems;
 } mtask;
@@ -88,6 +88,7 @@ typedef struct sim {
     uint64_t held_res[MAX_WORKERS][64][3];
     long dispatches, results, restarts, losses, stale, hits, elements, commit_failures;
     long resent;
+    long signals;        /* approvals decided */
     int commit_fail_pct10; /* per mille of steps whose commit fails (--commit-failures) */
     int restarting;
     /* The request being stepped: a failed commit refuses it (the run is not created, the
@@ -102,6 +103,8 @@ typedef struct sim {
 uint64_t rnd(sim *s);
 int chance(sim *s, int percent);
 int pick(sim *s, int n);
+/* sim_gen.c: a random workflow's YAML (caller frees). */
+char *random_workflow(sim *s);
 void die(sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 mrun *find_run(sim *s, uint64_t id);
 int worker_index(sim *s, const char *name);

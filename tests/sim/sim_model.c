@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/errclass.h"
 #include "common/xmem.h"
 #include "sim.h"
 
@@ -64,6 +65,36 @@ static void check_map_end(sim *s, mrun *r, const core_effect *e)
                 (unsigned long long)r->id, e->task, port, json_array_size(list), t->nelems);
 }
 
+/* Invariant 15 for state effect e of t. */
+static void check_approval(sim *s, mrun *r, mtask *t, const core_effect *e)
+{
+    const dag_task *dt = &r->g->tasks[e->task];
+    if (e->state == TS_WAITING) {
+        if (!dt->approval || e->elem >= 0)
+            die(s, "run %llu task %d waits, but is no approval", (unsigned long long)r->id,
+                e->task);
+        if (dt->timeout_ms && e->due_us != s->now + dt->timeout_ms * 1000 && !s->restarting)
+            die(s, "run %llu approval %d waits until %lld, not its timeout from now",
+                (unsigned long long)r->id, e->task, (long long)e->due_us);
+        t->due = e->due_us;
+    }
+    if (!dt->approval || e->state < TS_SUCCEEDED || s->pending_cancel == r)
+        return;
+    int ok = e->state == TS_SUCCEEDED;
+    int timed_out = (e->state == TS_FAILED || e->state == TS_CAUGHT) &&
+                    e->errclass == ERRC_TIMEOUT;
+    if (t->state != TS_WAITING && e->state != TS_SKIPPED && e->state != TS_NOT_RUN &&
+        e->state != TS_CANCELLED)
+        die(s, "run %llu approval %d ended %s without waiting", (unsigned long long)r->id,
+            e->task, core_task_state_name(e->state));
+    if (ok && !json_is_integer(json_object_get(e->json, "x")))
+        die(s, "run %llu approval %d succeeded without its signal's values",
+            (unsigned long long)r->id, e->task);
+    if (timed_out && (!t->due || s->now < t->due))
+        die(s, "run %llu approval %d timed out %lld ms before its deadline",
+            (unsigned long long)r->id, e->task, (long long)((t->due - s->now) / 1000));
+}
+
 static void commit_task_state(sim *s, mrun *r, const core_effect *e)
 {
     mtask *t = unit(s, r, e->task, e->elem);
@@ -79,6 +110,7 @@ static void commit_task_state(sim *s, mrun *r, const core_effect *e)
         check_retry_delay(s, r, t, e);
         t->due = e->due_us;
     }
+    check_approval(s, r, t, e);
     if (e->state == TS_SKIPPED)
         t->by_when = !(e->message && !strncmp(e->message, "upstream task", 13));
     if (e->state == TS_READY && t->state == TS_RETRY_WAIT && s->now < t->due)
@@ -173,6 +205,8 @@ static void commit_dispatch(sim *s, mrun *r, const core_effect *e)
 {
     const dag_task *dt = &r->g->tasks[e->task];
     mtask *u = unit(s, r, e->task, e->elem);
+    if (dt->approval) /* invariant 15 */
+        die(s, "run %llu approval %d was dispatched", (unsigned long long)r->id, e->task);
     if (e->elem >= 0 && dt->max_parallel) {
         size_t n = 0;
         for (size_t i = 0; i < r->t[e->task].nelems; i++)

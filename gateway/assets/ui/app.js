@@ -205,7 +205,7 @@ function drawGraph(run, box) {
   dagre.layout(g);
   const css = getComputedStyle(document.documentElement);
   const colour = (s) => css.getPropertyValue({ succeeded: "--ok", failed: "--bad",
-    cancelled: "--bad", running: "--run", retry_wait: "--run", skipped: "--skip",
+    cancelled: "--bad", running: "--run", retry_wait: "--run", waiting: "--run", skipped: "--skip",
     not_run: "--skip" }[s] || "--wait").trim();
   const graph = g.graph();
   const el = svg("svg", { class: "graph", viewBox: `0 0 ${graph.width} ${graph.height}`,

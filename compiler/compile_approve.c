@@ -1,0 +1,29 @@
+/* compile_approve: a task of the scheduler's own type approve (typereg.h's TT_APPROVE).
+ *
+ *   approve_deploy:
+ *     type: approve
+ *     timeout: 24h                       # its own only: defaults' timeout is for compute
+ *     with: { message: "Deploy the model with AUC ${ eval.outputs.auc }?" }
+ *     outputs: { note: string }          # what `weft signal ... -i note=...` must carry
+ *
+ * No worker runs it, so what places, repeats or memoizes an attempt means nothing for it
+ * and is refused by name; `when`, `needs`, `catch` and `timeout` apply. */
+#include <string.h>
+
+#include "compiler/compile_int.h"
+#include "compiler/diag.h"
+
+void cc_approval(cc *c, int self, const ynode *tn)
+{
+    static const char *const refused[] = {"map", "max_parallel", "min_success", "cache",
+                                          "retry", "resources", "labels", "pool", "priority",
+                                          "schedule_timeout", "heartbeat", "secrets", NULL};
+    dag_task *t = &c->g->tasks[self];
+    t->approval = 1;
+    for (size_t i = 0; i < tn->n; i++)
+        for (const char *const *k = refused; *k; k++)
+            if (!strcmp(tn->keys[i]->text, *k))
+                diag_add(c->d, tn->keys[i]->line, tn->keys[i]->col,
+                         "task '%s': an approval (type: approve) waits for a person, not a "
+                         "worker: '%s' does not apply to it", t->name, *k);
+}
