@@ -32,7 +32,7 @@ static const char *const stmt_sql[ST__COUNT] = {
                        "error_class = CASE ?3 WHEN 'succeeded' THEN NULL "
                        "ELSE coalesce(?4, error_class) END, "
                        "error = CASE ?3 WHEN 'succeeded' THEN NULL ELSE coalesce(?5, error) END, "
-                       "outputs = coalesce(?6, outputs), "
+                       "outputs = coalesce(?6, outputs), inputs = coalesce(?10, inputs), "
                        "ready_us = coalesce(?7, ready_us), "
                        "finished_us = coalesce(?8, finished_us), retry_due_us = ?9 "
                        "WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
@@ -291,6 +291,7 @@ int catalog_update_task(catalog *c, const catalog_task_update *u, int64_t now_us
     cat_bind_time(s, 7, u->ready_us);
     cat_bind_time(s, 8, u->finished_us);
     cat_bind_time(s, 9, u->due_us);
+    cat_bind_text(s, 10, u->inputs);
     int rc = cat_done(c, s, "update task");
     if (rc == 0)
         rc = catalog_event(c, u->run, u->task_name, u->state, u->error, now_us);

@@ -100,6 +100,8 @@ typedef struct catalog_task_update {
     const char *error_class; /* failures */
     const char *error;
     const char *outputs;     /* JSON, on success */
+    const char *inputs;      /* JSON: of a task decided without an attempt (an approval, a
+                                subworkflow's entry or exit), as a dispatch records them */
     int64_t ready_us, finished_us, due_us;
 } catalog_task_update;
 int catalog_update_task(catalog *c, const catalog_task_update *u, int64_t now_us);

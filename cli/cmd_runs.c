@@ -9,11 +9,11 @@
 #include "catalog/catalog.h"
 #include "catalog/upload.h"
 #include "cli/cli.h"
-#include "common/fsutil.h"
 #include "common/strmap.h"
 #include "common/text.h"
 #include "common/units.h"
 #include "common/xmem.h"
+#include "compiler/bundle.h"
 
 #define LOG_TAIL_LINES 20
 #define ELEMENTS_SHOWN 20 /* elements a run summary or status lists per mapped task */
@@ -313,11 +313,13 @@ int submit_file(source *s, const cli_opts *o, uint64_t *run)
 int cli_submit(source *s, const cli_opts *o, const char *path, const Weft__SubmitRequest *how,
                uint64_t *run, json_t **answer)
 {
-    char *text;
     size_t len;
     weft_err err = {0};
-    if (fs_read_file(path, COMPILE_MAX_FILE, &text, &len, &err) < 0) {
-        fprintf(stderr, "%s:1:1: %s\n", path, err.msg);
+    char why[WEFT_ERR_MSG_MAX];
+    /* The workflow with the files it calls (bundle.h): the scheduler reads no file. */
+    char *text = compile_bundle(path, &len, why, sizeof why);
+    if (!text) {
+        fprintf(stderr, "%s:1:1: %s\n", path, why);
         return EXIT_USAGE;
     }
     Weft__Param *params;

@@ -307,6 +307,7 @@ static void compile_inputs(cc *c, int self, const ynode *with, const tt_decl *de
         }
     }
     cc_add_outputs_input(c, self);
+    cc_call_defaults(c, self);
     /* Sort inputs by name (plugins see them in this order), keeping names and values
      * together. Insertion sort: a task has few inputs. */
     for (size_t i = 1; i < t->ninputs; i++)
@@ -414,7 +415,7 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
                                         "resources", "catch", "doc", "description", "cache",
                                         "map", "max_parallel", "min_success", "secrets",
                                         "labels", "priority", "pool", "schedule_timeout",
-                                        "heartbeat", "when", "outputs", NULL};
+                                        "heartbeat", "when", "outputs", "uses", NULL};
     dag_task *t = &c->g->tasks[self];
     t->line = tn->line;
     t->col = tn->col;
@@ -430,8 +431,17 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
     cm_settings(c, self, tn);
     const ynode *type = ytree_get(tn, "type");
     const tt_decl *decl = NULL;
+    int call = type && type->kind == YN_SCALAR && !strcmp(type->text, "workflow");
+    const ynode *uses = ytree_get(tn, "uses");
+    if (call)
+        cc_call_compile(c, self, tn);
+    else if (uses)
+        diag_add(c->d, uses->line, uses->col, "task '%s': 'uses' names the workflow a task of "
+                 "type workflow calls", t->name);
     if (!type)
         diag_add(c->d, tn->line, tn->col, "task '%s' has no 'type'", t->name);
+    else if (call)
+        decl = c->decls[self];
     else if (cc_expect(c, type, YN_SCALAR, "'type'") &&
              !(decl = typereg_find(c->types, type->text)))
         diag_add(c->d, type->line, type->col,
@@ -439,14 +449,17 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
                  "see weft plugins)",
                  t->name, type->text);
     c->decls[self] = decl;
-    cc_task_outputs(c, self, ytree_get(tn, "outputs"));
+    if (!call)
+        cc_task_outputs(c, self, ytree_get(tn, "outputs"));
     t->type = xstrdup(type && type->kind == YN_SCALAR ? type->text : "");
     t->type_version = xstrdup(decl ? decl->version : "");
     compile_settings(c, tn, &s);
-    if (decl && !strcmp(decl->name, TT_APPROVE)) {
-        /* A person decides: one decision, never memoized, timed by its own timeout only. */
-        cc_approval(c, self, tn);
-        s.timeout_ms = ytree_get(tn, "timeout") ? s.timeout_ms : 0;
+    if (call || (decl && !strcmp(decl->name, TT_APPROVE))) {
+        /* No worker: a person decides once (timed by its own timeout only), or the
+         * scheduler at once; never memoized. */
+        if (!call)
+            cc_approval(c, self, tn);
+        s.timeout_ms = !call && ytree_get(tn, "timeout") ? s.timeout_ms : 0;
         s.retry.max_attempts = 1;
         s.cache = 0;
         s.heartbeat_ms = 0;
@@ -468,79 +481,6 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
         cc_compile_secrets(c, self, sn);
 }
 
-/* Fills parents from deps (already computed per task) and children from parents. */
-static void link_edges(dag *g, int **deps, size_t *ndeps)
-{
-    size_t *nchild = xcalloc(g->ntasks, sizeof *nchild);
-    for (size_t i = 0; i < g->ntasks; i++) {
-        g->tasks[i].parents = deps[i];
-        g->tasks[i].nparents = ndeps[i];
-        deps[i] = NULL;
-        for (size_t k = 0; k < g->tasks[i].nparents; k++)
-            nchild[g->tasks[i].parents[k]]++;
-    }
-    for (size_t i = 0; i < g->ntasks; i++)
-        g->tasks[i].children = xcalloc(nchild[i] + 1, sizeof(int));
-    for (size_t i = 0; i < g->ntasks; i++)
-        for (size_t k = 0; k < g->tasks[i].nparents; k++) {
-            dag_task *p = &g->tasks[g->tasks[i].parents[k]];
-            p->children[p->nchildren++] = (int)i;
-        }
-    free(nchild);
-}
-
-/* Kahn's algorithm; on a cycle, reports it by walking parents among unsorted tasks. */
-static void order_tasks(cc *c)
-{
-    dag *g = c->g;
-    size_t n = g->ntasks, head = 0, tail = 0;
-    size_t *indeg = xcalloc(n + 1, sizeof *indeg);
-    g->order = xcalloc(n + 1, sizeof *g->order);
-    for (size_t i = 0; i < n; i++)
-        indeg[i] = g->tasks[i].nparents;
-    for (size_t i = 0; i < n; i++)
-        if (!indeg[i])
-            g->order[tail++] = (int)i;
-    while (head < tail) {
-        dag_task *t = &g->tasks[g->order[head++]];
-        for (size_t k = 0; k < t->nchildren; k++)
-            if (--indeg[t->children[k]] == 0)
-                g->order[tail++] = t->children[k];
-    }
-    if (tail < n) {
-        /* Every unsorted task has an unsorted parent: walk parents until one repeats. */
-        int start = -1;
-        for (size_t i = 0; i < n && start < 0; i++)
-            if (indeg[i])
-                start = (int)i;
-        int *seen_at = xcalloc(n, sizeof *seen_at), *path = xcalloc(n + 1, sizeof *path);
-        size_t len = 0;
-        int cur = start;
-        while (!seen_at[cur]) {
-            seen_at[cur] = (int)++len;
-            path[len - 1] = cur;
-            const dag_task *t = &g->tasks[cur];
-            int next = -1;
-            for (size_t k = 0; k < t->nparents && next < 0; k++)
-                if (indeg[t->parents[k]])
-                    next = t->parents[k];
-            cur = next;
-        }
-        /* path[seen_at[cur]-1 .. len-1] is the cycle, walked child -> parent. */
-        char msg[900];
-        size_t off = 0;
-        size_t from = (size_t)seen_at[cur] - 1;
-        for (size_t i = len; i-- > from && off < sizeof msg - 64;)
-            off += (size_t)snprintf(msg + off, sizeof msg - off, "%s -> ", g->tasks[path[i]].name);
-        snprintf(msg + off, sizeof msg - off, "%s", g->tasks[path[len - 1]].name);
-        const dag_task *first = &g->tasks[path[len - 1]];
-        diag_add(c->d, first->line, first->col, "dependency cycle: %s", msg);
-        free(seen_at);
-        free(path);
-    }
-    free(indeg);
-}
-
 static void compile_tasks(cc *c, const ynode *tasks, const task_settings *defaults)
 {
     dag *g = c->g;
@@ -555,13 +495,26 @@ static void compile_tasks(cc *c, const ynode *tasks, const task_settings *defaul
                  COMPILE_MAX_TASKS);
         return;
     }
-    g->ntasks = tasks->n;
+    /* A called workflow has one task more: params, which its ${params.X} read. */
+    g->ntasks = c->ncompiled = tasks->n + (c->callee != NULL);
     g->tasks = xcalloc(g->ntasks, sizeof *g->tasks);
     c->decls = xcalloc(g->ntasks, sizeof *c->decls);
     c->own_decls = xcalloc(g->ntasks, sizeof *c->own_decls);
     c->task_outputs = xcalloc(g->ntasks, sizeof *c->task_outputs);
+    c->calls = xcalloc(g->ntasks, sizeof *c->calls);
     c->mapped = xcalloc(g->ntasks, 1);
     c->item_types = xcalloc(g->ntasks, sizeof *c->item_types);
+    if (c->callee) {
+        dag_task *p = &g->tasks[tasks->n];
+        c->params_task = c->callee->params_task = (int)tasks->n;
+        p->name = xstrdup("params");
+        p->type = xstrdup("workflow");
+        p->type_version = xstrdup("1");
+        p->kind = DK_PASS;
+        p->catch_next = p->catch_of = -1;
+        c->own_decls[tasks->n] = cc_params_decl(c);
+        c->decls[tasks->n] = c->own_decls[tasks->n];
+    }
     for (size_t i = 0; i < tasks->n; i++) {
         const ynode *k = tasks->keys[i];
         g->tasks[i].name = xstrdup(k->text);
@@ -604,12 +557,13 @@ static void compile_tasks(cc *c, const ynode *tasks, const task_settings *defaul
                          c->decls[i]);
             check_when(c, (int)i, tasks->items[i]);
         }
-    link_edges(g, deps, ndeps);
+    cc_splice_calls(c, c->ncompiled, &deps, &ndeps);
+    cc_link_edges(g, deps, ndeps);
     for (size_t i = 0; i < g->ntasks; i++)
         free(deps[i]);
     free(deps);
     free(ndeps);
-    order_tasks(c);
+    cc_order_tasks(c);
 }
 
 static void compile_header(cc *c, const ynode *root)
@@ -645,12 +599,30 @@ static void hash_workflow(dag *g, const compile_input *in)
     g->hash = xstrdup(hex);
 }
 
+/* The files the submitted workflow carries (bundled:, key -> text) into c->own_bundle. */
+static void compile_bundled(cc *c, const ynode *bn)
+{
+    c->own_bundle = json_object();
+    c->bundle = c->own_bundle;
+    if (!bn || !cc_expect(c, bn, YN_MAP, "'bundled'"))
+        return;
+    for (size_t i = 0; i < bn->n; i++)
+        if (cc_expect(c, bn->items[i], YN_SCALAR, "a bundled file"))
+            json_object_set_new(c->own_bundle, bn->keys[i]->text,
+                                json_string(bn->items[i]->text));
+}
+
 dag *compile_workflow(const compile_input *in, diag *d)
+{
+    return cc_compile(in, d, NULL, NULL);
+}
+
+dag *cc_compile(const compile_input *in, diag *d, const char *root_dir, cc_callee *callee)
 {
     static const char *const known[] = {"workflow", "version", "description", "doc", "params",
                                         "defaults", "tasks",   "timeout",     "schedule",
                                         "timezone", "notify",   "sla",         "priority",
-                                        "concurrency", "limits", NULL};
+                                        "concurrency", "limits", "outputs", "bundled", NULL};
     static const char *const known_defaults[] = {"retry", "timeout", "resources", "labels",
                                                  "cache", "pool", "schedule_timeout",
                                                  "heartbeat", NULL};
@@ -663,11 +635,20 @@ dag *compile_workflow(const compile_input *in, diag *d)
     if (!t)
         return NULL;
     const ynode *root = t->root;
+    /* The submitted file's key is its name; its directory is where the files it calls are
+     * found. */
+    const char *slash = strrchr(in->file, '/');
+    char *own_dir = root_dir ? NULL : xstrndup(in->file, slash ? (size_t)(slash - in->file) : 0);
+    compile_input keyed = *in;
+    if (!keyed.key)
+        keyed.key = slash ? slash + 1 : in->file;
     cc c = {.d = d,
-            .in = in,
+            .in = &keyed,
             .types = in->types,
             .task_index = strmap_new(),
-            .declared = strmap_new(), .secret_params = strmap_new()};
+            .declared = strmap_new(), .secret_params = strmap_new(),
+            .callee = callee, .params_task = -1, .bundle = in->bundle,
+            .root_dir = root_dir ? root_dir : own_dir};
     c.g = xcalloc(1, sizeof *c.g);
     c.g->file = xstrdup(in->file);
     task_settings defaults = {.retry = {.max_attempts = 1,
@@ -680,7 +661,11 @@ dag *compile_workflow(const compile_input *in, diag *d)
         cc_check_keys(&c, root, "the workflow", known);
         compile_header(&c, root);
         cc_compile_limits(&c, root, &defaults.place);
+        if (!c.bundle)
+            compile_bundled(&c, ytree_get(root, "bundled"));
         cc_compile_params(&c, ytree_get(root, "params"), in);
+        if (callee)
+            cc_callee_begin(&c);
         const ynode *dn = ytree_get(root, "defaults");
         if (dn && cc_expect(&c, dn, YN_MAP, "'defaults'")) {
             cc_check_keys(&c, dn, "'defaults'", known_defaults);
@@ -691,13 +676,17 @@ dag *compile_workflow(const compile_input *in, diag *d)
                                  ? json_deep_copy(in->schedule_vars)
                                  : compile_schedule_vars(c.g->schedule, in->now_s, 0);
         compile_tasks(&c, ytree_get(root, "tasks"), &defaults);
+        cc_workflow_outputs(&c, ytree_get(root, "outputs"));
         cc_compile_notify(&c, ytree_get(root, "notify"), ytree_get(root, "sla"));
     }
     c.g->params = c.params ? c.params : json_object();
     strmap_destroy(&c.task_index);
     strmap_destroy(&c.declared);
     strmap_destroy(&c.secret_params);
-    cc_free_task_outputs(&c, c.g->ntasks);
+    cc_free_task_outputs(&c, c.ncompiled);
+    cc_free_calls(&c, c.ncompiled);
+    json_decref(c.own_bundle);
+    free(own_dir);
     free(c.decls);
     free(c.mapped);
     free(c.item_types);
@@ -731,7 +720,8 @@ dag *compile_file(const char *path, const typereg *types, const compile_param *p
                         .types = types,
                         .params = params,
                         .nparams = nparams,
-                        .now_s = (int64_t)time(NULL)};
+                        .now_s = (int64_t)time(NULL),
+                        .read_calls = 1};
     dag *g = compile_workflow(&in, d);
     free(text);
     return g;

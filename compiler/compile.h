@@ -47,6 +47,18 @@ typedef struct compile_input {
     /* Registering: a parameter with neither a default nor a value gets a stand-in of its
      * type (a pending reference for a file), so that everything else is checked. */
     int placeholders;
+    /* Calls (type: workflow, uses: PATH): a called file is taken from those the workflow
+     * carries (bundled:, see bundle.h), else, with read_calls, read from the disk relative
+     * to file (weft validate and graph compile a file where it is). The scheduler never
+     * reads one. */
+    int read_calls;
+    /* Set by the compiler when it compiles a called file (NULL, 0 otherwise): the files
+     * carried (key -> text), this file's key, and the keys of the files calling it,
+     * outermost first (a call back into one of them is refused). */
+    const json_t *bundle;
+    const char *key;
+    const char *const *callers;
+    size_t ncallers;
 } compile_input;
 
 /* Compiles; returns a new dag (free with dag_free), or NULL with every error in d. */

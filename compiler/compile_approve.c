@@ -19,7 +19,7 @@ void cc_approval(cc *c, int self, const ynode *tn)
                                           "retry", "resources", "labels", "pool", "priority",
                                           "schedule_timeout", "heartbeat", "secrets", NULL};
     dag_task *t = &c->g->tasks[self];
-    t->approval = 1;
+    t->kind = DK_APPROVE;
     for (size_t i = 0; i < tn->n; i++)
         for (const char *const *k = refused; *k; k++)
             if (!strcmp(tn->keys[i]->text, *k))

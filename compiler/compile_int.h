@@ -10,6 +10,17 @@
 #include "compiler/compile.h"
 #include "compiler/ytree.h"
 
+/* What a workflow compiled to be called (compile_call.c) gives its caller. */
+typedef struct cc_callee {
+    tt_decl *sig;          /* its call's declaration: inputs its parameters (optional when
+                              they have a default), outputs its outputs (owned) */
+    json_t *defaults;      /* parameter -> its default */
+    char **out_names;      /* its outputs: name and value over its tasks */
+    dag_value **outs;
+    size_t nouts;
+    int params_task;       /* the task its ${params.X} read (the call's entry) */
+} cc_callee;
+
 typedef struct cc {
     diag *d;
     const compile_input *in;
@@ -29,6 +40,13 @@ typedef struct cc {
                                 (what decls points at then), or NULL */
     json_t **task_outputs;   /* per task: its outputs: ({name: "type"}) until it becomes
                                 the input that takes it, or NULL */
+    cc_callee *callee;       /* compiling a called workflow: what its caller gets, else NULL */
+    int params_task;         /* callee: the task ${params.X} reads, else -1 */
+    struct cc_call **calls;  /* per task: the workflow it calls (type: workflow), or NULL */
+    size_t ncompiled;        /* tasks compiled from the file (calls splice in more) */
+    const json_t *bundle;    /* the files the workflow carries: key -> text */
+    json_t *own_bundle;      /* ... read from the submitted file's bundled: (owned) */
+    const char *root_dir;    /* the directory of the submitted workflow ("" for .) */
 } cc;
 
 /* Shared helpers of compile.c: each reports at n and returns NULL / -1 on a mismatch. */
@@ -91,6 +109,33 @@ void cc_free_task_outputs(cc *c, size_t ntasks);
 /* compile_approve.c: marks task self (of type approve, tree tn) an approval and refuses
  * the fields that mean nothing without a worker. */
 void cc_approval(cc *c, int self, const ynode *tn);
+
+/* compile.c: compiles in (a called workflow when callee is set, which it fills; root_dir:
+ * the submitted workflow's directory, NULL when in is it). */
+dag *cc_compile(const compile_input *in, diag *d, const char *root_dir, cc_callee *callee);
+void cc_free_callee(cc_callee *ce);
+/* compile_outputs.c: frees a declaration the compiler made (its ports owned). */
+void cc_free_decl(tt_decl *e);
+/* compile_call.c: task self (tree tn) calls a workflow (type: workflow): compiles it and
+ * makes its declaration; its values' defaults (in compile_inputs, before the sort); the
+ * calls spliced into the caller's tasks (after every check, before the edges are linked;
+ * deps grow with the tasks); freeing them. */
+void cc_call_compile(cc *c, int self, const ynode *tn);
+void cc_call_defaults(cc *c, int self);
+void cc_splice_calls(cc *c, size_t ncompiled, int ***deps, size_t **ndeps);
+void cc_free_calls(cc *c, size_t ncompiled);
+/* compile_call.c: the workflow's outputs: (on, may be NULL), compiled and typed into
+ * c->callee, or only checked when it is not called; the params task's declaration. */
+void cc_workflow_outputs(cc *c, const ynode *on);
+tt_decl *cc_params_decl(cc *c);
+/* compile_call.c: a called workflow's declaration begun from its parameters (after they
+ * are compiled). */
+void cc_callee_begin(cc *c);
+
+/* compile_edges.c: parents from deps (computed per task; taken) and children from parents;
+ * the topological order (g->order), reporting a cycle. */
+void cc_link_edges(dag *g, int **deps, size_t *ndeps);
+void cc_order_tasks(cc *c);
 
 /* compile_place.c: where a task may run: `resources:` (amounts it holds of its worker's
  * capacity) and `labels:` (that its worker must carry), under `defaults:` and on each task,

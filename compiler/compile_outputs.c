@@ -19,11 +19,24 @@
 
 #define MAX_DECLARED_OUTPUTS 64
 
-/* d with outputs added: its own outputs array (every name and doc owned), the rest borrowed. */
+/* Copies of n ports, names and docs owned. */
+static tt_port *copy_ports(const tt_port *p, size_t n)
+{
+    tt_port *c = xcalloc(n + 1, sizeof *c);
+    for (size_t i = 0; i < n; i++) {
+        c[i] = p[i];
+        c[i].name = xstrdup(p[i].name);
+        c[i].doc = xstrdup(p[i].doc);
+    }
+    return c;
+}
+
+/* d with outputs added: its own ports (see cc_free_decl), its strings borrowed. */
 static tt_decl *extend(const tt_decl *d, const ynode *on)
 {
     tt_decl *e = xmalloc(sizeof *e);
     *e = *d;
+    e->inputs = copy_ports(d->inputs, d->ninputs);
     e->noutputs = d->noutputs + on->n;
     e->outputs = xcalloc(e->noutputs, sizeof *e->outputs);
     for (size_t i = 0; i < d->noutputs; i++) {
@@ -130,19 +143,28 @@ void cc_add_outputs_input(cc *c, int self)
     t->inputs[t->ninputs++] = v;
 }
 
+void cc_free_decl(tt_decl *e)
+{
+    if (!e)
+        return;
+    for (size_t k = 0; k < e->ninputs; k++) {
+        free(e->inputs[k].name);
+        free(e->inputs[k].doc);
+    }
+    for (size_t k = 0; k < e->noutputs; k++) {
+        free(e->outputs[k].name);
+        free(e->outputs[k].doc);
+    }
+    free(e->inputs);
+    free(e->outputs);
+    free(e);
+}
+
 void cc_free_task_outputs(cc *c, size_t ntasks)
 {
     for (size_t i = 0; c->own_decls && i < ntasks; i++) {
-        tt_decl *e = c->own_decls[i];
         json_decref(c->task_outputs[i]);
-        if (!e)
-            continue;
-        for (size_t k = 0; k < e->noutputs; k++) {
-            free(e->outputs[k].name);
-            free(e->outputs[k].doc);
-        }
-        free(e->outputs);
-        free(e);
+        cc_free_decl(c->own_decls[i]);
     }
     free(c->own_decls);
     free(c->task_outputs);

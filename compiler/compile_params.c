@@ -96,6 +96,12 @@ void cc_compile_params(cc *c, const ynode *params, const compile_input *in)
                     continue;
                 }
                 int secret = tn->kind == YN_SCALAR && !strcmp(tn->text, "secret");
+                if (secret && c->callee) {
+                    diag_add(c->d, tn->line, tn->col, "parameter '%s': a workflow that is "
+                             "called takes no secret parameter; give the secret to its tasks "
+                             "by name (secrets:)", k->text);
+                    continue;
+                }
                 if (secret) {
                     /* A secret's name, given at submit time; never its value. */
                     strmap_put(c->secret_params, k->text, (void *)1);
@@ -171,7 +177,7 @@ void cc_compile_params(cc *c, const ynode *params, const compile_input *in)
     if (in->placeholders && params && params->kind == YN_MAP)
         for (size_t i = 0; i < params->n; i++)
             stand_in(c, params->keys[i]->text);
-    if (params && params->kind == YN_MAP)
+    if (params && params->kind == YN_MAP && !c->callee) /* a caller gives a callee's */
         for (size_t i = 0; i < params->n; i++)
             if (strmap_get(types, params->keys[i]->text) &&
                 !json_object_get(c->params, params->keys[i]->text) &&

@@ -141,6 +141,8 @@ static dag_value *compile_error_ref(cc *c, const ynode *n, const char *ref, int 
     dag_value *v = NULL;
     if (idx < 0)
         diag_add(c->d, n->line, n->col, "unknown task '%s' in ${%s}", task, ref);
+    else if (self < 0)
+        diag_add(c->d, n->line, n->col, "${%s}: only a catch handler reads an error", ref);
     else if (c->g->tasks[idx].catch_next != self)
         diag_add(c->d, n->line, n->col, "${%s}: task '%s' does not catch to '%s' (give it "
                  "catch: { next: %s })", ref, task, c->g->tasks[self].name,
@@ -162,6 +164,18 @@ static dag_value *compile_ref(cc *c, const ynode *n, const char *ref, int self, 
                               size_t *ndeps, size_t *capdeps)
 {
     const char *dot = strchr(ref, '.');
+    if (dot && strncmp(ref, "params.", 7) == 0 && c->params_task >= 0) {
+        /* A called workflow: its caller's values arrive as outputs of its params task. */
+        if (!strmap_get(c->declared, ref + 7)) {
+            diag_add(c->d, n->line, n->col, "unknown parameter '%s' in ${%s}", ref + 7, ref);
+            return NULL;
+        }
+        dag_value *v = new_value(DV_OUT);
+        v->task = c->params_task;
+        v->port = xstrdup(ref + 7);
+        add_dep(c->params_task, deps, ndeps, capdeps);
+        return v;
+    }
     if (dot && strncmp(ref, "params.", 7) == 0) {
         json_t *v = json_object_get(c->params, ref + 7);
         if (strmap_get(c->secret_params, ref + 7)) {
@@ -189,7 +203,7 @@ static dag_value *compile_ref(cc *c, const ynode *n, const char *ref, int self, 
         return lit_value(json_incref(v));
     }
     if (!strcmp(ref, "item") || !strcmp(ref, "index")) {
-        if (!c->mapped[self] || c->in_map) {
+        if (self < 0 || !c->mapped[self] || c->in_map) {
             diag_add(c->d, n->line, n->col, "${%s} is defined only in the inputs of a task "
                      "with 'map'", ref);
             return NULL;
@@ -216,7 +230,7 @@ static dag_value *compile_ref(cc *c, const ynode *n, const char *ref, int self, 
     } else if (idx == self) {
         diag_add(c->d, n->line, n->col, "task '%s' refers to its own output in ${%s}", task,
                  ref);
-    } else if (c->g->tasks[self].catch_of == idx) {
+    } else if (self >= 0 && c->g->tasks[self].catch_of == idx) {
         diag_add(c->d, n->line, n->col, "task '%s' runs only when '%s' failed, so it cannot read "
                  "${%s}; use ${%s.error.message} or ${%s.error.class}", c->g->tasks[self].name,
                  task, ref, task, task);

@@ -28,6 +28,32 @@ void dag_value_free(dag_value *v)
     free(v);
 }
 
+/* An expression's references are values: their outputs too. */
+typedef struct each_out {
+    void (*fn)(void *ud, dag_value *out);
+    void *ud;
+} each_out;
+
+static void each_in_expr(void *ud, dag_value *ref)
+{
+    const each_out *e = ud;
+    dag_value_each_out(ref, e->fn, e->ud);
+}
+
+void dag_value_each_out(dag_value *v, void (*fn)(void *ud, dag_value *out), void *ud)
+{
+    if (!v)
+        return;
+    if (v->kind == DV_OUT)
+        fn(ud, v);
+    if (v->kind == DV_EXPR) {
+        each_out e = {fn, ud};
+        expr_each_ref(v->expr, each_in_expr, &e);
+    }
+    for (size_t i = 0; i < v->n; i++)
+        dag_value_each_out(v->items[i], fn, ud);
+}
+
 void dag_free(dag *d)
 {
     if (!d)
@@ -233,16 +259,75 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+/* The length of the call a task's name sits in: "prep.split" is in prep (4), "prep.q.x" in
+ * prep.q; 0 for a task of the workflow itself (names have no '.' of their own). */
+static size_t call_len(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot ? (size_t)(dot - name) : 0;
+}
+
+/* Whether the call prefix (len bytes) holds a call of its own named by task i's name:
+ * the next part of i's call after prefix, which no earlier task gave (*first = i). */
+static int subcall_at(const dag *d, size_t i, const char *prefix, size_t len)
+{
+    const char *n = d->tasks[i].name;
+    size_t cl = call_len(n);
+    if (cl <= len || strncmp(n, prefix, len) || (len && n[len] != '.'))
+        return 0;
+    size_t start = len ? len + 1 : 0, end = start + strcspn(n + start, ".");
+    for (size_t k = 0; k < i; k++) {
+        const char *m = d->tasks[k].name;
+        if (call_len(m) > len && !strncmp(m, n, end) && (m[end] == '.'))
+            return 0;
+    }
+    return (int)end;
+}
+
+/* The tasks in call prefix (len bytes), and each call inside it as a nested cluster, with
+ * node(i) printing task i's line. */
+static void render_calls(sbuf *b, const dag *d, const char *prefix, size_t len, int mermaid,
+                         void (*node)(sbuf *, const dag *, size_t), int depth)
+{
+    for (size_t i = 0; i < d->ntasks; i++)
+        if (call_len(d->tasks[i].name) == len && !strncmp(d->tasks[i].name, prefix, len))
+            node(b, d, i);
+    for (size_t i = 0; i < d->ntasks && depth < 16; i++) {
+        int end = subcall_at(d, i, prefix, len);
+        if (!end)
+            continue;
+        const char *n = d->tasks[i].name;
+        if (mermaid)
+            sb_printf(b, "  subgraph c%zu_%d [\"%.*s (workflow)\"]\n", i, depth, end, n);
+        else
+            sb_printf(b, "  subgraph \"cluster_%.*s\" {\n  label=\"%.*s (workflow)\";\n"
+                         "  style=dashed;\n", end, n, end, n);
+        render_calls(b, d, n, (size_t)end, mermaid, node, depth + 1);
+        sb_printf(b, mermaid ? "  end\n" : "  }\n");
+    }
+}
+
+/* A task with a condition: dashed, and says so. */
+static void dot_node(sbuf *b, const dag *d, size_t i)
+{
+    sb_printf(b, "  \"%s\" [label=\"%s\\n(%s)%s\"%s];\n", d->tasks[i].name,
+              d->tasks[i].name, d->tasks[i].type, d->tasks[i].when ? "\\nwhen ..." : "",
+              d->tasks[i].when ? ", style=\"rounded,dashed\"" : "");
+}
+
+/* Mermaid ids cannot contain '-'; use t<index> and put names in labels. */
+static void mermaid_node(sbuf *b, const dag *d, size_t i)
+{
+    sb_printf(b, "  t%zu[\"%s<br/><small>%s%s</small>\"]\n", i, d->tasks[i].name,
+              d->tasks[i].type, d->tasks[i].when ? ", when ..." : "");
+}
+
 char *dag_render_dot(const dag *d)
 {
     sbuf b = {0};
     sb_printf(&b, "digraph \"%s\" {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n",
               d->name);
-    /* A task with a condition: dashed, and says so. */
-    for (size_t i = 0; i < d->ntasks; i++)
-        sb_printf(&b, "  \"%s\" [label=\"%s\\n(%s)%s\"%s];\n", d->tasks[i].name,
-                  d->tasks[i].name, d->tasks[i].type, d->tasks[i].when ? "\\nwhen ..." : "",
-                  d->tasks[i].when ? ", style=\"rounded,dashed\"" : "");
+    render_calls(&b, d, "", 0, 0, dot_node, 0);
     for (size_t i = 0; i < d->ntasks; i++)
         for (size_t k = 0; k < d->tasks[i].nchildren; k++)
             sb_printf(&b, "  \"%s\" -> \"%s\";\n", d->tasks[i].name,
@@ -255,10 +340,7 @@ char *dag_render_mermaid(const dag *d)
 {
     sbuf b = {0};
     sb_printf(&b, "flowchart LR\n");
-    /* Mermaid ids cannot contain '-'; use t<index> and put names in labels. */
-    for (size_t i = 0; i < d->ntasks; i++)
-        sb_printf(&b, "  t%zu[\"%s<br/><small>%s%s</small>\"]\n", i, d->tasks[i].name,
-                  d->tasks[i].type, d->tasks[i].when ? ", when ..." : "");
+    render_calls(&b, d, "", 0, 1, mermaid_node, 0);
     for (size_t i = 0; i < d->ntasks; i++)
         for (size_t k = 0; k < d->tasks[i].nchildren; k++)
             sb_printf(&b, "  t%zu --> t%d\n", i, d->tasks[i].children[k]);

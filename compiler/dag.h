@@ -25,6 +25,14 @@ enum dv_kind {
     DV_EXPR    /* ${ expression } that reads a reference (compiler/expr.h) */
 };
 
+/* What a task is to the scheduler. */
+enum dag_kind {
+    DK_WORK,    /* an attempt on a worker, of a plugin's type */
+    DK_APPROVE, /* type: approve: it waits, holding no worker, for weft signal */
+    DK_PASS     /* a subworkflow's entry (NAME.params) or exit (NAME): the scheduler ends it
+                   succeeded as soon as it is ready, its outputs its resolved inputs */
+};
+
 typedef struct dag_value dag_value;
 struct dag_value {
     enum dv_kind kind;
@@ -74,7 +82,7 @@ typedef struct dag_task {
     size_t nparents, nchildren;
     dag_value *when;     /* when: run only if this is true (bool), or NULL */
     char *when_text;     /* ... as written, for the message of a task it skips */
-    int approval;        /* type: approve: it waits, holding no worker, for weft signal */
+    enum dag_kind kind;  /* who decides it: a worker, a person, or the scheduler at once */
     int catch_next;      /* catch: the handler to run when this task fails, or -1 */
     unsigned catch_on;   /* bit (1 << errclass) for each class the catch handles */
     int catch_of;        /* the task this one is the catch handler of, or -1 */
@@ -113,6 +121,8 @@ typedef struct dag {
 } dag;
 
 void dag_free(dag *d);
+/* Calls fn with each output reference (DV_OUT) inside v, in expressions too. */
+void dag_value_each_out(dag_value *v, void (*fn)(void *ud, dag_value *out), void *ud);
 
 /* What references resolve against: outputs[t] is task t's output object (borrowed; NULL
  * for a task that made none: skipped); item and index are the element of a mapped task

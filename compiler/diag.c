@@ -12,6 +12,7 @@ struct diag_item {
     int line, col;
     size_t seq;
     char *msg;
+    char *file; /* another file's error (diag_merge), or NULL: the list's own */
 };
 
 struct diag {
@@ -31,8 +32,10 @@ void diag_destroy(diag **dp)
 {
     if (!dp || !*dp)
         return;
-    for (size_t i = 0; i < (*dp)->n; i++)
+    for (size_t i = 0; i < (*dp)->n; i++) {
         free((*dp)->items[i].msg);
+        free((*dp)->items[i].file);
+    }
     free((*dp)->items);
     free((*dp)->file);
     free(*dp);
@@ -52,8 +55,24 @@ void diag_add(diag *d, int line, int col, const char *fmt, ...)
     va_end(ap);
     xgrow(&d->items, &d->cap, d->n + 1, sizeof *d->items);
     d->items[d->n] = (struct diag_item){line < 1 ? 1 : line, col < 1 ? 1 : col, d->n,
-                                        xstrdup(buf)};
+                                        xstrdup(buf), NULL};
     d->n++;
+}
+
+void diag_merge(diag *d, const diag *from)
+{
+    for (size_t i = 0; i < from->n; i++) {
+        const struct diag_item *it = &from->items[i];
+        if (d->n >= DIAG_MAX) {
+            d->dropped++;
+            continue;
+        }
+        xgrow(&d->items, &d->cap, d->n + 1, sizeof *d->items);
+        d->items[d->n] = (struct diag_item){it->line, it->col, d->n, xstrdup(it->msg),
+                                            xstrdup(it->file ? it->file : from->file)};
+        d->n++;
+    }
+    d->dropped += from->dropped;
 }
 
 size_t diag_count(const diag *d)
@@ -69,6 +88,10 @@ const char *diag_file(const diag *d)
 static int by_position(const void *a, const void *b)
 {
     const struct diag_item *x = a, *y = b;
+    if (!x->file != !y->file) /* the list's own file first */
+        return x->file ? 1 : -1;
+    if (x->file && strcmp(x->file, y->file))
+        return strcmp(x->file, y->file);
     if (x->line != y->line)
         return x->line < y->line ? -1 : 1;
     if (x->col != y->col)
@@ -86,7 +109,8 @@ char *diag_render(diag *d)
     for (size_t i = 0; i <= d->n; i++) {
         char line[1400];
         if (i < d->n)
-            snprintf(line, sizeof line, "%s:%d:%d: %s\n", d->file, d->items[i].line,
+            snprintf(line, sizeof line, "%s:%d:%d: %s\n",
+                     d->items[i].file ? d->items[i].file : d->file, d->items[i].line,
                      d->items[i].col, d->items[i].msg);
         else if (d->dropped)
             snprintf(line, sizeof line, "%s: %zu more errors not shown\n", d->file, d->dropped);

@@ -18,6 +18,9 @@ void diag_destroy(diag **dp);
 void diag_add(diag *d, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 size_t diag_count(const diag *d);
+/* Adds from's errors to d, each keeping from's file name (a called workflow's errors in its
+ * caller's list). */
+void diag_merge(diag *d, const diag *from);
 const char *diag_file(const diag *d);
 /* All errors, sorted by position, one per line, each ending in '\n'. Caller frees. */
 char *diag_render(diag *d);

@@ -145,6 +145,16 @@ static void add_arg(expr *e, expr *a)
     e->args[e->nargs++] = a;
 }
 
+void expr_each_ref(expr *e, void (*fn)(void *ud, dag_value *ref), void *ud)
+{
+    if (!e)
+        return;
+    if (e->ref)
+        fn(ud, e->ref);
+    for (size_t i = 0; i < e->nargs; i++)
+        expr_each_ref(e->args[i], fn, ud);
+}
+
 void expr_free(expr *e)
 {
     if (!e)

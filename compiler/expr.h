@@ -49,5 +49,7 @@ int expr_constant(const expr *e);
 typedef json_t *(*expr_resolve_fn)(void *ud, const dag_value *ref, char *why, size_t n);
 json_t *expr_eval(const expr *e, expr_resolve_fn resolve, void *ud, char *why, size_t n);
 void expr_free(expr *e);
+/* Calls fn with each reference e reads (for a caller that moves the tasks they name). */
+void expr_each_ref(expr *e, void (*fn)(void *ud, dag_value *ref), void *ud);
 
 #endif

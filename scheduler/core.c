@@ -55,6 +55,7 @@ void core_effects_clear(core_effects *fx)
         free(fx->v[i].key);
         free(fx->v[i].source_task);
         json_decref(fx->v[i].json);
+        json_decref(fx->v[i].inputs);
     }
     fx->n = 0;
 }
@@ -257,8 +258,12 @@ void core_make_ready(core *c, crun *r, int task, core_effects *fx)
         core_map_expand(c, r, task, fx);
         return;
     }
-    if (dt->approval) {
+    if (dt->kind == DK_APPROVE) {
         core_approval_wait(c, r, task, fx);
+        return;
+    }
+    if (dt->kind == DK_PASS) {
+        core_pass(c, r, task, fx);
         return;
     }
     core_emit_task(fx, r, task, TS_READY);

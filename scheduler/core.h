@@ -178,6 +178,9 @@ typedef struct core_effect {
     char *message;  /* owned by the effect list */
     char *worker;   /* owned by the effect list */
     json_t *json;   /* owned reference */
+    json_t *inputs; /* FX_TASK_STATE of a task no worker runs (an approval waiting, a
+                       subworkflow's entry or exit succeeding): its resolved inputs, recorded
+                       as a dispatch's are (a retry compares them). Owned reference */
     char *key;      /* FX_LOOKUP; FX_TASK_STATE succeeded: the cache key of a memoized task
                        that computed its outputs (record them). Owned. */
     int source;     /* FX_TASK_STATE succeeded: enum core_source; for outputs copied from

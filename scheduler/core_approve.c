@@ -1,4 +1,10 @@
-/* core_approve: approvals. A task of type approve that becomes ready waits (TS_WAITING),
+/* core_approve: the tasks the scheduler decides itself, with no worker.
+ *
+ * A subworkflow's entry and exit (DK_PASS) succeed as soon as they are ready, their outputs
+ * their resolved inputs: the entry's are the values the call passes, the exit's the
+ * subworkflow's outputs.
+ *
+ * Approvals. A task of type approve that becomes ready waits (TS_WAITING),
  * holding no worker slot, until a signal decides it: approved, it succeeds with the
  * signal's values as its outputs; rejected, it fails as fatal with the reason; and with a
  * timeout, no decision in time fails it as timeout. Its deadline is recorded with the
@@ -11,20 +17,7 @@
 #include "common/xmem.h"
 #include "scheduler/core_int.h"
 
-/* The question the approval asks: its message input, resolved now that its parents have
- * ended, or NULL (why says why it cannot be read). */
-static char *question(const crun *r, int task, char *why, size_t n)
-{
-    json_t *in = core_unit_inputs(r, task, why, n);
-    if (!in)
-        return NULL;
-    const char *m = json_string_value(json_object_get(in, "message"));
-    char *q = xstrdup(m ? m : "");
-    json_decref(in);
-    return q;
-}
-
-static void wait_for(core *c, crun *r, int task, int64_t due_us, const char *q,
+static void wait_for(core *c, crun *r, int task, int64_t due_us, json_t *inputs,
                      core_effects *fx)
 {
     r->t[task].state = TS_WAITING;
@@ -32,21 +25,37 @@ static void wait_for(core *c, crun *r, int task, int64_t due_us, const char *q,
         core_heap_push(c, (timer){due_us, r->id, task, APPROVAL_TIMER});
     core_effect *e = core_emit_task(fx, r, task, TS_WAITING);
     e->due_us = due_us;
-    if (q)
-        e->message = xasprintf("waiting for approval%s%s", *q ? ": " : "", q);
+    if (inputs) { /* the question it asks: its message */
+        const char *q = json_string_value(json_object_get(inputs, "message"));
+        e->message = xasprintf("waiting for approval%s%s", q && *q ? ": " : "", q ? q : "");
+        e->inputs = json_incref(inputs);
+    }
+}
+
+void core_pass(core *c, crun *r, int task, core_effects *fx)
+{
+    char why[600];
+    json_t *in = core_unit_inputs(r, task, why, sizeof why);
+    if (!in) {
+        core_task_failed(c, r, task, ERRC_FATAL, why, NULL, 0, c->now_us, fx);
+        return;
+    }
+    size_t at = fx->n; /* the effect of its success comes first */
+    core_task_succeeded(c, r, task, in, SRC_COMPUTED, 0, NULL, fx);
+    fx->v[at].inputs = in;
 }
 
 void core_approval_wait(core *c, crun *r, int task, core_effects *fx)
 {
     char why[600];
-    char *q = question(r, task, why, sizeof why);
-    if (!q) {
+    json_t *in = core_unit_inputs(r, task, why, sizeof why);
+    if (!in) {
         core_task_failed(c, r, task, ERRC_FATAL, why, NULL, 0, c->now_us, fx);
         return;
     }
     int64_t timeout = r->g->tasks[task].timeout_ms;
-    wait_for(c, r, task, timeout ? c->now_us + timeout * 1000 : 0, q, fx);
-    free(q);
+    wait_for(c, r, task, timeout ? c->now_us + timeout * 1000 : 0, in, fx);
+    json_decref(in);
 }
 
 void core_approval_restore(core *c, crun *r, int task, int64_t due_us)

@@ -142,7 +142,8 @@ json_t *core_run_unplaceable(const core *c, uint64_t run_id)
     const crun *r = u64map_get(c->runs, run_id);
     char why[300];
     for (size_t i = 0; r && c->nworkers && i < r->g->ntasks; i++)
-        if (!r->g->tasks[i].approval && core_unplaceable(c, &r->g->tasks[i], why, sizeof why))
+        if (r->g->tasks[i].kind == DK_WORK &&
+            core_unplaceable(c, &r->g->tasks[i], why, sizeof why))
             json_object_set_new(o, r->g->tasks[i].name, json_string(why));
     return o;
 }

@@ -87,6 +87,7 @@ static void apply_task_state(sched *s, const core_effect *e, const dag *g, int p
                              int64_t now)
 {
     char *outputs = e->json ? json_dumps(e->json, JSON_COMPACT) : NULL;
+    char *inputs = e->inputs ? json_dumps(e->inputs, JSON_COMPACT) : NULL;
     char reused[300] = "", name[300];
     dag_unit_name(g, e->task, e->elem, name, sizeof name);
     int copied = e->state == TS_SUCCEEDED && e->source != SRC_COMPUTED;
@@ -103,6 +104,7 @@ static void apply_task_state(sched *s, const core_effect *e, const dag *g, int p
         .error_class = e->errclass ? errclass_name(e->errclass) : NULL,
         .error = copied ? reused : e->message,
         .outputs = outputs,
+        .inputs = inputs,
         .ready_us = e->state == TS_READY || e->state == TS_WAITING ? now : 0,
         .finished_us = e->state >= TS_SUCCEEDED ? now : 0,
         .due_us = e->due_us,
@@ -110,10 +112,12 @@ static void apply_task_state(sched *s, const core_effect *e, const dag *g, int p
     if (paired == PAIR_READY) { /* the dispatch that follows writes the row */
         catalog_event(s->cat, u.run, name, u.state, u.error, now);
         free(outputs);
+        free(inputs);
         return;
     }
     catalog_update_task(s->cat, &u, now);
     free(outputs);
+    free(inputs);
     if (copied || e->key)
         memo_task_succeeded(s->cat, e, now);
     notify_task(s, e, g, name);

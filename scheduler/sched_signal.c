@@ -114,7 +114,7 @@ static int waiting_approval(sched *s, const zmq_msg_t *id, const Weft__SignalReq
     if (task < 0)
         snprintf(msg, sizeof msg, "run %llu has no task '%.100s'",
                  (unsigned long long)rq->run_id, rq->task);
-    else if (!g->tasks[task].approval)
+    else if (g->tasks[task].kind != DK_APPROVE)
         snprintf(msg, sizeof msg, "task '%s' is of type %s, not approve: only an approval "
                  "takes a signal", rq->task, g->tasks[task].type);
     else if (state != TS_WAITING)

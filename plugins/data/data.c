@@ -9,7 +9,8 @@ static const weft_port split_in[] = {
     {"dataset", "file", 0, "a CSV file with a header row"},
     {"test_fraction", "float", WEFT_PORT_OPTIONAL, "share of rows for the test side (0.2)"},
     {"seed", "int", WEFT_PORT_OPTIONAL, "the same seed gives the same split (0)"},
-    {"stratify", "string", WEFT_PORT_OPTIONAL, "keep this column's class shares on both sides"},
+    {"stratify", "string", WEFT_PORT_OPTIONAL,
+     "keep this column's class shares on both sides (\"\": none)"},
     {NULL, NULL, 0, NULL}};
 static const weft_port split_out[] = {
     {"train", "file", 0, "the training rows, with the header"},

@@ -106,6 +106,8 @@ int data_split_run(weft_ctx *ctx)
     weft_input_float(ctx, "test_fraction", &fraction);
     weft_input_int(ctx, "seed", &seed);
     weft_input_string(ctx, "stratify", &stratify);
+    if (stratify && !*stratify) /* "": not stratified (a caller passing its default) */
+        stratify = NULL;
     if (!(fraction > 0 && fraction < 1))
         return weft_fail(ctx, "data.split: test_fraction must be between 0 and 1, not %g",
                          fraction);

@@ -161,4 +161,29 @@ expect "a retried run's approval waits again; train is reused, not run again" 0 
 wait_run_ended "$state" "$retried"
 expect "... and is decided again" "failed|fatal|rejected by insecure: still no" \
     "$(task_row "$retried" approval)"
+
+# An approval granted in a run that then failed is not asked again by weft retry.
+touch "$T/broken"
+cat >"$T/after.yaml" <<YAML
+workflow: after
+tasks:
+  approval: { type: approve, outputs: { note: string } }
+  work:
+    type: shell
+    with: { argv: [sh, -c, 'test ! -e "\$1"', sh, "$T/broken", "\${approval.outputs.note}"] }
+YAML
+"$weft" submit "$T/after.yaml" "${cli[@]}" >/dev/null || fail "submit after"
+first=$(sql "$state" "SELECT max(id) FROM runs")
+wait_state "$first" approval waiting
+"$weft" signal "$first" approval --approve -i note=once "${cli[@]}" >/dev/null 2>&1
+wait_run_ended "$state" "$first"
+expect "a run whose task after the approval failed fails" failed "$st"
+rm -f "$T/broken"
+"$weft" retry "$first" "${cli[@]}" >/dev/null 2>&1 || fail "retry $first"
+again=$(sql "$state" "SELECT max(id) FROM runs")
+wait_run_ended "$state" "$again"
+expect "... its retry succeeds without asking again: the approval is reused" \
+    "succeeded|succeeded|once" \
+    "$st|$(sql "$state" "SELECT state || '|' || json_extract(outputs, '\$.note') FROM tasks
+                          WHERE run_id = $again AND name = 'approval'")"
 finish

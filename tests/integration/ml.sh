@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The train and infer plugins through a real scheduler and worker. The nightly-training
-# example (check, split, train, batch inference, metrics) on breast-cancer and diabetes:
+# example (check and split in a subworkflow, train, batch inference, metrics, an approved
+# deployment) on breast-cancer and diabetes:
 # XGBoost reaches >= 0.94 test accuracy, liblinear's logistic regression >= 0.93, the
 # diabetes regression reports R^2; infer.metrics' figures match the predictions file.
 # Multiclass (iris) trains with XGBoost and a linear SVM. Batch inference over a generated
@@ -17,11 +18,26 @@ q() { sql "$T/state" "$1"; }
 submit() { (cd "$WEFT_SRC" && "$weft" submit "$@" --scheduler "$ep" --wait); }
 data="$WEFT_SRC/workflows/data"
 
-# 1. The nightly-training example.
-submit workflows/nightly-training.yaml >"$T/run1.out" 2>&1
-expect "the nightly-training pipeline succeeds" 0 $?
-expect "all 14 tasks succeed" 14 "$(q "SELECT count(*) FROM tasks WHERE run_id = 1 AND state = 'succeeded'")"
-expect_grep "the model is deployed: its AUC passes min_auc" "^deploying the XGBoost model \(test AUC 0\.9[0-9]*\)$" \
+# 1. The nightly-training example: its data prepared by a subworkflow per table, and its
+# deployment waiting for a person's approval, given here with weft signal.
+(cd "$WEFT_SRC" && "$weft" submit workflows/nightly-training.yaml --scheduler "$ep") \
+    >"$T/run1.out" 2>&1 || fail "submit nightly-training"
+for _ in $(seq 1200); do
+    [ "$(q "SELECT state FROM tasks WHERE run_id = 1 AND name = 'approve_deploy'")" = waiting ] &&
+        break
+    sleep 0.1
+done
+expect_grep "the night waits for approval, asking with the model's AUC" \
+    "^waiting for approval: Deploy the XGBoost model \(test AUC 0\.9[0-9]*\)\?$" \
+    <(q "SELECT error FROM tasks WHERE run_id = 1 AND name = 'approve_deploy'")
+"$weft" signal 1 approve_deploy --approve --scheduler "$ep" >/dev/null 2>&1
+expect "... a person approves it" 0 $?
+wait_run_ended "$T/state" 1
+expect "the nightly-training pipeline succeeds" succeeded "$st"
+expect "all 19 tasks succeed (8 of them the two calls of prepare.yaml)" "19|2" \
+    "$(q "SELECT count(*), sum(name LIKE '%.split') FROM tasks WHERE run_id = 1 AND state = 'succeeded'")"
+expect_grep "the model is deployed: its AUC passes min_auc, and who approved is named" \
+    "^deploying the XGBoost model \(test AUC 0\.9[0-9]*\), approved by insecure$" \
     <(q "SELECT json_extract(outputs, '\$.stdout') FROM tasks WHERE run_id = 1 AND name = 'deploy'")
 at_least "XGBoost's test accuracy on breast-cancer" 0.94 "$(task_out 1 xgboost_metrics metrics.accuracy)"
 at_least "liblinear's logistic regression's test accuracy" 0.93 "$(task_out 1 logistic_metrics metrics.accuracy)"
@@ -172,5 +188,7 @@ expect "a night below min_auc succeeds" 0 $?
 expect "... with deploy skipped, saying why" \
     "skipped|when \${ xgboost_metrics.outputs.metrics.auc >= params.min_auc } is false" \
     "$(q "SELECT state || '|' || error FROM tasks WHERE run_id = 6 AND name = 'deploy'")"
-expect_grep "... and weft says so" "13/14 tasks succeeded \(1 skipped\)" "$T/run6.out"
+expect_grep "... and weft says so" "17/19 tasks succeeded \(2 skipped\)" "$T/run6.out"
+expect "... nobody was asked to approve it" "skipped" \
+    "$(q "SELECT state FROM tasks WHERE run_id = 6 AND name = 'approve_deploy'")"
 finish

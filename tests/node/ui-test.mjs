@@ -60,7 +60,17 @@ try {
   await check("its graph is drawn, a node per task", async () => {
     await page.waitForSelector("svg.graph g.node[data-task='xgboost']", { timeout: 10000 });
     const n = await page.locator("svg.graph g.node").count();
-    if (n !== 14) throw new Error(`${n} nodes`);
+    if (n !== 19) throw new Error(`${n} nodes`);
+  });
+  await check("its approval waits, shown in the graph, until approved over the API", async () => {
+    await page.waitForSelector("svg.graph g.node[data-task='approve_deploy'][data-state='waiting']",
+                               { timeout: 120000 });
+    const r = await fetch(`${BASE}/api/v1/runs/${run}/tasks/approve_deploy/signal`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ approve: true }),
+    });
+    if (r.status !== 200) throw new Error(`signal: ${r.status} ${await r.text()}`);
   });
   await check("the graph turns green as the run succeeds", async () => {
     await page.waitForFunction(() => {

@@ -70,7 +70,7 @@ static void check_approval(sim *s, mrun *r, mtask *t, const core_effect *e)
 {
     const dag_task *dt = &r->g->tasks[e->task];
     if (e->state == TS_WAITING) {
-        if (!dt->approval || e->elem >= 0)
+        if (dt->kind != DK_APPROVE || e->elem >= 0)
             die(s, "run %llu task %d waits, but is no approval", (unsigned long long)r->id,
                 e->task);
         if (dt->timeout_ms && e->due_us != s->now + dt->timeout_ms * 1000 && !s->restarting)
@@ -78,7 +78,7 @@ static void check_approval(sim *s, mrun *r, mtask *t, const core_effect *e)
                 (unsigned long long)r->id, e->task, (long long)e->due_us);
         t->due = e->due_us;
     }
-    if (!dt->approval || e->state < TS_SUCCEEDED || s->pending_cancel == r)
+    if (dt->kind != DK_APPROVE || e->state < TS_SUCCEEDED || s->pending_cancel == r)
         return;
     int ok = e->state == TS_SUCCEEDED;
     int timed_out = (e->state == TS_FAILED || e->state == TS_CAUGHT) &&
@@ -205,7 +205,7 @@ static void commit_dispatch(sim *s, mrun *r, const core_effect *e)
 {
     const dag_task *dt = &r->g->tasks[e->task];
     mtask *u = unit(s, r, e->task, e->elem);
-    if (dt->approval) /* invariant 15 */
+    if (dt->kind == DK_APPROVE) /* invariant 15 */
         die(s, "run %llu approval %d was dispatched", (unsigned long long)r->id, e->task);
     if (e->elem >= 0 && dt->max_parallel) {
         size_t n = 0;
