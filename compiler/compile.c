@@ -270,8 +270,12 @@ static void link_catches(cc *c, const ynode *tasks)
         if (h < 0)
             continue;
         dag_task *handler = &c->g->tasks[h];
-        if (handler->catch_of >= 0) {
-            const ynode *at = ytree_get(ytree_get(tasks->items[i], "catch"), "next");
+        const ynode *at = ytree_get(ytree_get(tasks->items[i], "catch"), "next");
+        if (handler->kind == DK_EXIT) {
+            diag_add(c->d, at ? at->line : 1, at ? at->col : 1, "task '%s' calls a workflow, "
+                     "so it cannot be a catch handler; catch to a task that is not a call",
+                     handler->name);
+        } else if (handler->catch_of >= 0) {
             diag_add(c->d, at ? at->line : 1, at ? at->col : 1,
                      "task '%s' is already the catch handler of '%s'", handler->name,
                      c->g->tasks[handler->catch_of].name);
@@ -495,6 +499,15 @@ static void compile_tasks(cc *c, const ynode *tasks, const task_settings *defaul
                  COMPILE_MAX_TASKS);
         return;
     }
+    /* Calls count against one budget: a workflow and all it calls, every time it calls. */
+    size_t need = tasks->n + (c->callee != NULL);
+    if (need > c->in->budget->tasks) {
+        diag_add(c->d, tasks->line, tasks->col, "with the workflows it calls, the workflow has "
+                 "more than %d tasks", COMPILE_MAX_TASKS);
+        c->in->budget->exceeded = 1;
+        return;
+    }
+    c->in->budget->tasks -= need;
     /* A called workflow has one task more: params, which its ${params.X} read. */
     g->ntasks = c->ncompiled = tasks->n + (c->callee != NULL);
     g->tasks = xcalloc(g->ntasks, sizeof *g->tasks);
@@ -510,7 +523,7 @@ static void compile_tasks(cc *c, const ynode *tasks, const task_settings *defaul
         p->name = xstrdup("params");
         p->type = xstrdup("workflow");
         p->type_version = xstrdup("1");
-        p->kind = DK_PASS;
+        p->kind = DK_ENTRY;
         p->catch_next = p->catch_of = -1;
         c->own_decls[tasks->n] = cc_params_decl(c);
         c->decls[tasks->n] = c->own_decls[tasks->n];
@@ -640,8 +653,11 @@ dag *cc_compile(const compile_input *in, diag *d, const char *root_dir, cc_calle
     const char *slash = strrchr(in->file, '/');
     char *own_dir = root_dir ? NULL : xstrndup(in->file, slash ? (size_t)(slash - in->file) : 0);
     compile_input keyed = *in;
+    compile_budget budget = {COMPILE_MAX_TASKS, 0};
     if (!keyed.key)
         keyed.key = slash ? slash + 1 : in->file;
+    if (!keyed.budget)
+        keyed.budget = &budget;
     cc c = {.d = d,
             .in = &keyed,
             .types = in->types,
@@ -659,6 +675,8 @@ dag *cc_compile(const compile_input *in, diag *d, const char *root_dir, cc_calle
                                               1u << ERRC_CRASH | 1u << ERRC_LOST}};
     if (cc_expect(&c, root, YN_MAP, "a workflow file")) {
         cc_check_keys(&c, root, "the workflow", known);
+        if (callee)
+            cc_callee_refuse(&c, root);
         compile_header(&c, root);
         cc_compile_limits(&c, root, &defaults.place);
         if (!c.bundle)

@@ -59,7 +59,14 @@ typedef struct compile_input {
     const char *key;
     const char *const *callers;
     size_t ncallers;
+    struct compile_budget *budget; /* what the workflow and all it calls may still have */
 } compile_input;
+
+/* The tasks a workflow and everything it calls may have, counted down as files compile. */
+typedef struct compile_budget {
+    size_t tasks;
+    int exceeded; /* said once; no further call is compiled */
+} compile_budget;
 
 /* Compiles; returns a new dag (free with dag_free), or NULL with every error in d. */
 dag *compile_workflow(const compile_input *in, diag *d);

@@ -19,7 +19,8 @@
  * reading output X of an extra task of its own, `params`. Its tasks then join the caller's
  * DAG named prep.NAME: prep.params holds the values `with:` passes (its defaults fill the
  * rest), and prep itself becomes the exit, which waits for every task inside and whose
- * outputs are the called file's outputs. Both are decided by the scheduler (DK_PASS).
+ * outputs are the called file's outputs. Both are decided by the scheduler (DK_ENTRY,
+ * DK_EXIT).
  * Retries, memoization, weft retry, cancel and status see ordinary tasks with dotted
  * names. A file that calls itself, directly or not, is refused, and calls nest at most
  * BUNDLE_MAX_DEPTH deep. */
@@ -74,9 +75,10 @@ static int calls_back(cc *c, const char *key, const ynode *n)
         return 0;
     char chain[2048];
     size_t o = 0;
-    for (size_t i = 0; i < c->in->ncallers; i++)
+    for (size_t i = 0; i < c->in->ncallers && o < sizeof chain; i++)
         o += (size_t)snprintf(chain + o, sizeof chain - o, "%s -> ", c->in->callers[i]);
-    snprintf(chain + o, sizeof chain - o, "%s -> %s", c->in->key, key);
+    if (o < sizeof chain)
+        snprintf(chain + o, sizeof chain - o, "%s -> %s", c->in->key, key);
     diag_add(c->d, n->line, n->col, "uses: '%s' calls itself (%s); a workflow cannot recurse",
              key, chain);
     return 1;
@@ -89,7 +91,7 @@ void cc_call_compile(cc *c, int self, const ynode *tn)
                                           "schedule_timeout", "heartbeat", "secrets", "timeout",
                                           "catch", "when", "outputs", NULL};
     dag_task *t = &c->g->tasks[self];
-    t->kind = DK_PASS;
+    t->kind = DK_EXIT;
     for (size_t i = 0; i < tn->n; i++)
         for (const char *const *k = refused; *k; k++)
             if (!strcmp(tn->keys[i]->text, *k))
@@ -109,8 +111,8 @@ void cc_call_compile(cc *c, int self, const ynode *tn)
         diag_add(c->d, uses->line, uses->col, "%s", key);
         return;
     }
-    if (calls_back(c, key, uses))
-        return;
+    if (calls_back(c, key, uses) || c->in->budget->exceeded)
+        return; /* past the budget: said once, where it ran out */
     if (c->in->ncallers + 1 >= BUNDLE_MAX_DEPTH) {
         diag_add(c->d, uses->line, uses->col, "uses: '%s': calls nest deeper than %d", key,
                  BUNDLE_MAX_DEPTH);
@@ -121,7 +123,8 @@ void cc_call_compile(cc *c, int self, const ynode *tn)
     if (!text)
         return;
     const char **callers = xcalloc(c->in->ncallers + 1, sizeof *callers);
-    memcpy(callers, c->in->callers, c->in->ncallers * sizeof *callers);
+    for (size_t i = 0; i < c->in->ncallers; i++)
+        callers[i] = c->in->callers[i];
     callers[c->in->ncallers] = c->in->key;
     char shown[4400];
     snprintf(shown, sizeof shown, "%s%s%s", c->root_dir, *c->root_dir ? "/" : "", key);
@@ -434,6 +437,17 @@ void cc_callee_begin(cc *c)
         if (dflt)
             json_object_set(ce->defaults, name, dflt);
     }
+}
+
+void cc_callee_refuse(cc *c, const ynode *root)
+{
+    static const char *const refused[] = {"limits", "concurrency", "timeout", NULL};
+    for (size_t i = 0; i < root->n; i++)
+        for (const char *const *k = refused; *k; k++)
+            if (!strcmp(root->keys[i]->text, *k))
+                diag_add(c->d, root->keys[i]->line, root->keys[i]->col, "'%s' does not apply "
+                         "to a workflow that is called: it runs within its caller's run (give "
+                         "it to the caller, or timeouts to the tasks)", *k);
 }
 
 void cc_free_callee(cc_callee *ce)

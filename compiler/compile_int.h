@@ -131,6 +131,9 @@ tt_decl *cc_params_decl(cc *c);
 /* compile_call.c: a called workflow's declaration begun from its parameters (after they
  * are compiled). */
 void cc_callee_begin(cc *c);
+/* compile_call.c: refuses (at root) what a called workflow cannot have: limits and
+ * concurrency (its caller's project holds those), a run timeout. */
+void cc_callee_refuse(cc *c, const ynode *root);
 
 /* compile_edges.c: parents from deps (computed per task; taken) and children from parents;
  * the topological order (g->order), reporting a cycle. */

@@ -29,8 +29,11 @@ enum dv_kind {
 enum dag_kind {
     DK_WORK,    /* an attempt on a worker, of a plugin's type */
     DK_APPROVE, /* type: approve: it waits, holding no worker, for weft signal */
-    DK_PASS     /* a subworkflow's entry (NAME.params) or exit (NAME): the scheduler ends it
-                   succeeded as soon as it is ready, its outputs its resolved inputs */
+    DK_ENTRY,   /* a subworkflow's entry (CALL.params) and ... */
+    DK_EXIT     /* ... exit (CALL): the scheduler ends it succeeded as soon as it is ready,
+                   its outputs its resolved inputs. The exit waits for every task inside:
+                   one not run (below a caught failure) or caught lets it go on, and what it
+                   reads decides */
 };
 
 typedef struct dag_value dag_value;

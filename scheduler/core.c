@@ -262,7 +262,7 @@ void core_make_ready(core *c, crun *r, int task, core_effects *fx)
         core_approval_wait(c, r, task, fx);
         return;
     }
-    if (dt->kind == DK_PASS) {
+    if (dt->kind == DK_ENTRY || dt->kind == DK_EXIT) {
         core_pass(c, r, task, fx);
         return;
     }
@@ -332,6 +332,11 @@ void core_end_task(core *c, crun *r, int task, int state)
 int core_fate(const crun *r, int p, int ch)
 {
     int handler = r->g->tasks[ch].catch_of == p;
+    /* A subworkflow's exit waits for everything inside; a failure caught there (and what it
+     * left not run) ends the inside, and what the exit reads decides. */
+    if (r->g->tasks[ch].kind == DK_EXIT &&
+        (r->t[p].state == TS_CAUGHT || r->t[p].state == TS_NOT_RUN))
+        return 0;
     switch (r->t[p].state) {
     case TS_SUCCEEDED:
         return handler ? TS_NOT_RUN : 0;

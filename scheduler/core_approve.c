@@ -1,8 +1,8 @@
 /* core_approve: the tasks the scheduler decides itself, with no worker.
  *
- * A subworkflow's entry and exit (DK_PASS) succeed as soon as they are ready, their outputs
- * their resolved inputs: the entry's are the values the call passes, the exit's the
- * subworkflow's outputs.
+ * A subworkflow's entry and exit (DK_ENTRY, DK_EXIT) succeed as soon as they are ready,
+ * their outputs their resolved inputs: the entry's are the values the call passes, the
+ * exit's the subworkflow's outputs.
  *
  * Approvals. A task of type approve that becomes ready waits (TS_WAITING),
  * holding no worker slot, until a signal decides it: approved, it succeeds with the

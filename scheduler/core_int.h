@@ -221,7 +221,7 @@ int core_when_skips(core *c, crun *r, int task, core_effects *fx);
  * message cannot be read); restored: it waits again, until due_us (0: no deadline);
  * expired: its deadline came (nothing when it was decided); EV_SIGNAL. */
 void core_approval_wait(core *c, crun *r, int task, core_effects *fx);
-/* core_approve.c: a subworkflow's entry or exit (DK_PASS) that became ready succeeds with
+/* core_approve.c: a subworkflow's entry or exit (DK_ENTRY, DK_EXIT) that became ready succeeds with
  * its inputs as its outputs (or fails when they cannot be read). */
 void core_pass(core *c, crun *r, int task, core_effects *fx);
 void core_approval_restore(core *c, crun *r, int task, int64_t due_us);

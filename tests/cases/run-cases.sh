@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The bad-workflow corpus: every NNN-*.yaml here must make `weft validate` exit 2 with
-# exactly the messages in NNN-*.err, and print nothing on stdout. Cases that cannot live in
+# exactly the messages in NNN-*.err, and print nothing on stdout; every good/*.yaml must
+# validate (called/ holds files the cases call). Cases that cannot live in
 # the repository as files (binary garbage, a 10 MB file, NUL bytes, bad UTF-8, deep
 # nesting, a missing file, a directory) are generated into a scratch directory.
 set -u
@@ -33,6 +34,10 @@ check() { # name expected-exit pattern-or-file mode(exact|regex) -- command...
 cd "$WEFT_SRC/tests/cases" || exit 1
 for y in [0-9][0-9][0-9]-*.yaml; do
     check "$y" 2 "${y%.yaml}.err" exact -- "$weft" validate "$y"
+done
+# Good ones: each construct as it should be written.
+for y in good/*.yaml; do
+    check "$y" 0 '.*' regex -- "$weft" validate "$y"
 done
 
 scratch=$(mktemp -d)

@@ -109,6 +109,39 @@ expect "... running again only the failed task inside and what follows it" "b.ch
                      FROM attempts a JOIN tasks t ON t.run_id = a.run_id AND t.idx = a.idx
                      WHERE a.run_id = 4 ORDER BY t.name) t")"
 
+# A failure caught inside a call: the call ends with its handler's outputs, and the caller
+# goes on.
+cat >"$T/wf/guarded.yaml" <<'YAML'
+workflow: guarded
+outputs:
+  result: "${fallback.outputs.stdout}"
+tasks:
+  risky:
+    type: fail
+    with: { message: "no data tonight" }
+    catch: { next: fallback }
+  publish: { type: echo, needs: [risky], with: { x: 1 } }
+  fallback: { type: shell, with: { argv: [echo, "fallback after: ${risky.error.message}"] } }
+YAML
+cat >"$T/wf/calls-guarded.yaml" <<'YAML'
+workflow: calls-guarded
+tasks:
+  g: { type: workflow, uses: guarded.yaml }
+  after: { type: shell, with: { argv: [echo, "${g.outputs.result}"] } }
+YAML
+"$weft" submit wf/calls-guarded.yaml "${cli[@]}" --wait --timeout 60s >"$T/guarded.txt" 2>&1
+expect "a failure caught inside a call lets the caller go on" 0 "$?"
+run=$(sql "$state" "SELECT max(id) FROM runs")
+expect "... the task after the call read the handler's output" \
+    "fallback after: no data tonight" \
+    "$(sql "$state" "SELECT json_extract(outputs, '\$.stdout') FROM tasks WHERE run_id = $run
+                     AND name = 'after'")"
+expect "... inside: caught, handled, and not run below it" "caught succeeded not_run" \
+    "$(sql "$state" "SELECT (SELECT state FROM tasks WHERE run_id = $run AND name = 'g.risky')
+                     || ' ' || (SELECT state FROM tasks WHERE run_id = $run
+                     AND name = 'g.fallback') || ' ' || (SELECT state FROM tasks
+                     WHERE run_id = $run AND name = 'g.publish')")"
+
 # Cancel reaches inside a call.
 cat >"$T/wf/slow.yaml" <<'YAML'
 workflow: slow
