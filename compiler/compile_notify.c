@@ -19,7 +19,8 @@
 #define TEXT_MAX 2048
 
 static const char *const events[] = {"started", "succeeded", "failed", "cancelled",
-                                     "task_failed", "retrying", "sla_missed", NULL};
+                                     "task_failed", "retrying", "sla_missed", "approval",
+                                     NULL};
 
 /* Whether s is printable text without line breaks (what a header or address may hold). */
 static int one_line(const char *s)
@@ -95,7 +96,8 @@ static void compile_on(cc *c, const ynode *target, json_t *out)
             k++;
         if (e->kind != YN_SCALAR || !events[k])
             diag_add(c->d, e->line, e->col, "notify: on: '%s' is not an event (started, "
-                     "succeeded, failed, cancelled, task_failed, retrying, sla_missed)",
+                     "succeeded, failed, cancelled, task_failed, retrying, sla_missed, "
+                     "approval)",
                      e->kind == YN_SCALAR ? e->text : "?");
         else
             json_array_append_new(on, json_string(e->text));

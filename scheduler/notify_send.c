@@ -52,7 +52,9 @@ static void add(char **buf, size_t *len, const char *fmt, ...)
 
 static void add_task(char **t, size_t *tl, const json_t *task)
 {
-    add(t, tl, "\n- %s: %s: %s\n", str(task, "task"), str(task, "class"), str(task, "message"));
+    const char *cls = str(task, "class");
+    add(t, tl, "\n- %s: %s%s%s\n", str(task, "task"), cls, *cls ? ": " : "",
+        str(task, "message"));
     const char *tail = str(task, "log_tail");
     if (*tail)
         add(t, tl, "  last lines of its log:\n%s%s", tail,
@@ -88,6 +90,9 @@ void notify_text(const json_t *payload, char **subject, char **text)
     const json_t *f;
     json_array_foreach(json_object_get(payload, "failed_tasks"), i, f)
         add_task(&t, &tl, f);
+    if (task && !strcmp(event, "approval"))
+        add(&t, &tl, "\ndecide it: weft signal %lld %s --approve | --reject REASON\n",
+            (long long)run, str(task, "task"));
     if (*str(payload, "retry"))
         add(&t, &tl, "\nretry what failed, reusing what succeeded: %s\n", str(payload, "retry"));
     *text = t;

@@ -18,15 +18,19 @@ static void answer_lookup(sched *s, const core_effect *e, const dag *g, int64_t 
     memo_lookup(s->cat, s->store, g, e, now, &s->lookups[s->nlookups++]);
 }
 
-/* A task failed after its retries, or will be retried: its notifications. */
+/* A task failed after its retries, will be retried, or waits for approval: its
+ * notifications. */
 static void notify_task(sched *s, const core_effect *e, const dag *g, const char *name)
 {
-    if (e->state != TS_RETRY_WAIT && (e->state != TS_FAILED || e->elem >= 0))
+    if (e->state != TS_RETRY_WAIT && e->state != TS_WAITING &&
+        (e->state != TS_FAILED || e->elem >= 0))
         return;
     sched_notify_task nt = {.name = name,
                             .errclass = e->errclass ? errclass_name(e->errclass) : NULL,
                             .message = e->message, .seq = e->due_us};
-    sched_notify_event(s, g, e->run_id, e->state == TS_FAILED ? "task_failed" : "retrying",
+    sched_notify_event(s, g, e->run_id, e->state == TS_FAILED    ? "task_failed"
+                                        : e->state == TS_WAITING ? "approval"
+                                                                 : "retrying",
                        &nt);
 }
 

@@ -1,7 +1,8 @@
 /* sched_notify: a workflow's notifications, through an outbox.
  *
  * An event a workflow's `notify:` targets listen for (a run started, succeeded, failed or
- * was cancelled, a task failed after its retries or is retrying, a run missed its `sla:`)
+ * was cancelled, a task failed after its retries or is retrying, an approval waits for a
+ * person, a run missed its `sla:`)
  * becomes one row per target in the catalogue's outbox, written in the turn that records
  * the event, with everything the message says (the failed tasks, their errors and the last
  * lines of their logs). A timer on the scheduler's loop hands what is due to libcurl's

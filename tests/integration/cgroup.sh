@@ -106,7 +106,8 @@ fi
 "$WEFT_BIN/weft-worker" --scheduler "$ep" --name plain --no-cgroups \
     --plugin-path "$WEFT_PLUGIN_PATH" --work-dir "$T/work-plain" >"$T/worker-plain.log" 2>&1 &
 PIDS+=("$!")
-for _ in $(seq 50); do grep -q "cgroups are off" "$T/worker-plain.log" && break; sleep 0.1; done
+# (until it is up: a worker told to stop before it handles signals dies of the signal)
+for _ in $(seq 100); do grep -q "worker plain: .*connected" "$T/worker-plain.log" && break; sleep 0.1; done
 expect_grep "--no-cgroups warns that mem limits only the executor's address space" \
     "cgroups are off \(--no-cgroups\): a task's mem budget limits only its executor's address space \(RLIMIT_AS\)" \
     "$T/worker-plain.log"

@@ -196,6 +196,31 @@ wait_state "$run" delivered 1
 expect "... and is delivered once after the restart" 1 \
     "$(grep -c '"/ok/down"' "$T/hooks2/requests.jsonl")"
 
+# ---- an approval waiting: whoever must decide it is told how ----
+cat >"$T/gate.yaml" <<EOF
+workflow: gate
+notify:
+  - { type: webhook, url: "$hooks/ok/gate", on: [approval] }
+  - type: email
+    smtp: smtp://127.0.0.1:$smtp_port
+    from: weft@example.com
+    to: [ml@example.com]
+    on: [approval]
+tasks:
+  ok: { type: approve, with: { message: "Ship the model?" } }
+EOF
+w submit "$T/gate.yaml" >/dev/null || fail "gate run"
+run=$(sql "$state" "SELECT max(id) FROM runs")
+wait_state "$run" delivered 2
+body=$(requests /ok/gate | jq -r .body)
+expect "an approval waiting is notified, naming the task and its question" \
+    "approval ok waiting for approval: Ship the model?" \
+    "$(jq -r '"\(.event) \(.task.task) \(.task.message)"' <<<"$body")"
+cat "$T"/mail/new/* >"$T/mails.txt"
+expect_grep "... the email says how to decide it" \
+    "decide it: weft signal $run ok --approve \| --reject REASON" "$T/mails.txt"
+w signal "$run" ok --reject "not this one" >/dev/null || fail "reject gate"
+
 # ---- a secret the scheduler does not have ----
 cat >"$T/nokey.yaml" <<EOF
 workflow: nokey
