@@ -18,7 +18,7 @@ static const char *held(const json_t *w, const char *name, char *buf, size_t n)
         return buf;
     }
     char a[32], b[32];
-    if (!strcmp(name, "cpu")) {
+    if (!strcmp(name, "cpu") || !strcmp(name, "gpu")) {
         snprintf(buf, n, "%s/%s",
                  res_format(name, (uint64_t)(json_number_value(used) * 1000 + 0.5), a, sizeof a),
                  res_format(name, (uint64_t)(json_number_value(cap) * 1000 + 0.5), b, sizeof b));

@@ -23,13 +23,13 @@ int res_name_ok(const char *name)
     return 1;
 }
 
-/* "2", "0.5", "1.25", "0.125": thousandths of a core. */
-static int parse_cpu(const char *s, uint64_t *out)
+/* "2", "0.5", "1.25", "0.125": thousandths, of at most max wholes. */
+static int parse_milli(const char *s, uint64_t max, uint64_t *out)
 {
     uint64_t whole = 0, frac = 0;
     int digits = 0, fd = 0;
     for (; isdigit((unsigned char)*s); s++, digits++)
-        if ((whole = whole * 10 + (uint64_t)(*s - '0')) > RES_CPU_MAX)
+        if ((whole = whole * 10 + (uint64_t)(*s - '0')) > max)
             return WEFT_EINVAL;
     if (*s == '.') {
         for (s++; isdigit((unsigned char)*s); s++, fd++) {
@@ -44,13 +44,18 @@ static int parse_cpu(const char *s, uint64_t *out)
     for (int i = fd < 3 ? fd : 3; i < 3; i++)
         frac *= 10;
     *out = whole * 1000 + frac;
-    return *out > (uint64_t)RES_CPU_MAX * 1000 ? WEFT_EINVAL : 0;
+    return *out > max * 1000 ? WEFT_EINVAL : 0;
 }
 
 int res_parse(const char *name, const char *text, uint64_t *out)
 {
     if (!strcmp(name, "cpu"))
-        return parse_cpu(text, out);
+        return parse_milli(text, RES_CPU_MAX, out);
+    if (!strcmp(name, "gpu")) {
+        /* Whole devices, or a share of one: 0.5 yes, 1.5 no. */
+        int rc = parse_milli(text, RES_GPU_MAX, out);
+        return rc ? rc : *out > 1000 && *out % 1000 ? WEFT_EINVAL : 0;
+    }
     if (!strcmp(name, "mem"))
         return units_size_bytes(text, out);
     return units_uint(text, 0, UINT64_C(1) << 53, out);
@@ -58,7 +63,7 @@ int res_parse(const char *name, const char *text, uint64_t *out)
 
 char *res_format(const char *name, uint64_t amount, char *buf, size_t n)
 {
-    if (!strcmp(name, "cpu")) {
+    if (!strcmp(name, "cpu") || !strcmp(name, "gpu")) {
         int len = snprintf(buf, n, "%llu.%03llu", (unsigned long long)(amount / 1000),
                            (unsigned long long)(amount % 1000));
         while (len > 0 && (size_t)len < n && buf[len - 1] == '0')

@@ -2,8 +2,9 @@
  * place a task on some workers only.
  *
  * An amount is a whole number in its resource's unit: cpu in thousandths of a core (a task
- * may ask for 0.5), mem in bytes, gpu in devices, and any other name (disk, license.glpk)
- * as its user counts it. Names are lowercase: a letter, then letters, digits, '_', '.' or
+ * may ask for 0.5), mem in bytes, gpu in thousandths of a device (whole devices, 2000, or a
+ * share of one, 500: never 1500), and any other name (disk, license.glpk) as its user
+ * counts it. Names are lowercase: a letter, then letters, digits, '_', '.' or
  * '-', at most RES_NAME_MAX bytes. A label is "key=value". */
 #ifndef WEFT_RESOURCE_H
 #define WEFT_RESOURCE_H
@@ -17,6 +18,7 @@
 #define RES_VALUE_MAX 64  /* bytes of a label's value, its NUL included */
 #define RES_LABEL_MAX 128 /* bytes of "key=value" */
 #define RES_CPU_MAX 4096  /* cores */
+#define RES_GPU_MAX 64    /* devices of a worker */
 
 typedef struct res_amount {
     char *name;
@@ -26,8 +28,8 @@ typedef struct res_amount {
 /* 1 when name is a valid resource name (or label key). */
 int res_name_ok(const char *name);
 /* Parses text as an amount of resource name: cpu a number of cores with at most three
- * decimals ("0.5", "2"), mem a size ("512M"), anything else a whole number. 0 or
- * WEFT_EINVAL. */
+ * decimals ("0.5", "2"), gpu whole devices or a share of one ("2", "0.25"), mem a size
+ * ("512M"), anything else a whole number. 0 or WEFT_EINVAL. */
 int res_parse(const char *name, const char *text, uint64_t *out);
 /* Formats an amount of name as a workflow writes it ("0.5", "1G", "4") into buf. */
 char *res_format(const char *name, uint64_t amount, char *buf, size_t n);

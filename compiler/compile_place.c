@@ -26,6 +26,8 @@ void cc_compile_resources(cc *c, const ynode *n, cc_place *p)
         if (res_parse(k->text, v->text, &amount) < 0) {
             diag_add(c->d, v->line, v->col, "'%s': bad amount '%s' (%s)", k->text, v->text,
                      !strcmp(k->text, "cpu")   ? "cores, at most 4096, to a thousandth: 0.5, 2"
+                     : !strcmp(k->text, "gpu") ? "whole devices, at most 64, or a share of "
+                                                 "one to a thousandth: 2, 0.5"
                      : !strcmp(k->text, "mem") ? "a number and a unit: 512M, 2G"
                                                : "a whole number");
             continue;

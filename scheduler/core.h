@@ -100,6 +100,9 @@ typedef struct core_event {
     size_t ntypes;
     const uint64_t *running;  /* EV_WORKER_JOINED: attempts it is running now */
     size_t nrunning;
+    const uint64_t *running_gpus;      /* EV_WORKER_JOINED: per running attempt, the GPUs it
+                                          holds (bits of the worker's devices) and its */
+    const uint32_t *running_gpu_milli; /* share of each (both NULL: none hold any) */
     const uint64_t *finished; /* EV_WORKER_JOINED: attempts whose results it sends again
                                  right after registering */
     size_t nfinished;
@@ -190,6 +193,8 @@ typedef struct core_effect {
     int64_t due_us;
     int64_t started_us, finished_us;
     uint64_t peak_mem_bytes, cpu_us;
+    uint64_t gpu_mask;  /* FX_DISPATCH, FX_REDISPATCH: the worker's GPUs the attempt holds */
+    uint32_t gpu_milli; /* (bits of its devices) and its share of each, in thousandths */
 } core_effect;
 
 typedef struct core_effects {
@@ -224,7 +229,8 @@ const dag *core_run_dag(const core *c, uint64_t run_id);
 json_t *core_run_waiting(const core *c, uint64_t run_id);
 /* The registered workers as a JSON array: name, slots, prefetch, free_slots, attempts (the
  * core waits for), untracked (stopped, still running), capacity and used ({name: amount},
- * cpu in cores), labels, types, last_seen_us. New reference. */
+ * cpu in cores, gpu in devices: 1.5 held of 2 with shares), labels, types, last_seen_us.
+ * New reference. */
 json_t *core_workers_json(const core *c);
 /* For each task of active run run_id that no worker registered now could ever run (type,
  * labels, total capacity): {task name: why}; empty while no worker is registered. New

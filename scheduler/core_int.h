@@ -87,7 +87,14 @@ typedef struct cworker {
     uint64_t *used;         /* per cap entry: what its attempts hold now */
     char **labels;          /* "key=value" */
     size_t nlabels;
+    uint32_t ngpu;          /* its GPUs (its gpu capacity in whole devices) ... */
+    uint16_t gpu_used[RES_GPU_MAX]; /* ... and the share of each its attempts hold, in
+                               thousandths: a whole device's attempt holds all of it */
 } cworker;
+
+/* A claim (what an attempt holds of a worker) is an amount per entry of its capacity, then
+ * the attempt's GPUs and its share of each. */
+#define CLAIM_GPU_SLOTS 2
 
 /* The claim of an untracked attempt the core knows nothing of: it holds a slot only. */
 extern uint64_t core_unknown_claim[1];
@@ -100,6 +107,8 @@ typedef struct cattempt {
     cworker *w;             /* NULL: restored after a restart, not yet claimed by a worker */
     int64_t dispatched_us;  /* 0: restored */
     char *orphan_of;        /* restored: the worker it was dispatched to (owned) */
+    uint64_t gpu_mask;      /* the GPUs of its worker it holds (bits of their indices) ... */
+    uint32_t gpu_milli;     /* ... and its share of each, in thousandths */
     int64_t orphan_deadline;/* restored: when it fails as lost unless claimed */
 } cattempt;
 

@@ -127,15 +127,15 @@ int core_over_capacity(const core *c, char *why, size_t n)
     return 0;
 }
 
-/* {name: amount} of v (cpu in cores). */
+/* {name: amount} of v (cpu in cores, gpu in devices). */
 static json_t *amounts_json(const res_amount *v, const uint64_t *amounts, size_t n)
 {
     json_t *o = json_object();
     for (size_t i = 0; i < n; i++) {
         uint64_t a = amounts ? amounts[i] : v[i].amount;
-        json_object_set_new(o, v[i].name, !strcmp(v[i].name, "cpu")
-                                              ? json_real((double)a / 1000.0)
-                                              : json_integer((json_int_t)a));
+        int milli = !strcmp(v[i].name, "cpu") || !strcmp(v[i].name, "gpu");
+        json_object_set_new(o, v[i].name, milli ? json_real((double)a / 1000.0)
+                                                : json_integer((json_int_t)a));
     }
     return o;
 }

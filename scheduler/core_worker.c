@@ -49,16 +49,20 @@ static const dag_task *attempt_task(const cattempt *a)
     return &a->run->g->tasks[a->run->t[a->task].task];
 }
 
-/* What an attempt of t holds of w's capacity, per entry of w->cap (ncap of them). A
- * resource w does not offer is not counted: nothing needing it was placed there. */
-static void claim_of(const cworker *w, const dag_task *t, uint64_t *claim)
+/* What attempt a holds of w's capacity: per entry of w->cap (ncap of them), then its GPUs
+ * (claim[ncap], bits of w's devices) and its share of each (claim[ncap + 1]). A resource w
+ * does not offer is not counted: nothing needing it was placed there. */
+static void claim_of(const cworker *w, const cattempt *a, uint64_t *claim)
 {
-    memset(claim, 0, w->ncap * sizeof *claim);
+    const dag_task *t = attempt_task(a);
+    memset(claim, 0, (w->ncap + CLAIM_GPU_SLOTS) * sizeof *claim);
     for (size_t i = 0; i < t->nres; i++) {
         size_t j = res_index(w->cap, w->ncap, t->res[i].name);
         if (j < w->ncap)
             claim[j] = t->res[i].amount;
     }
+    claim[w->ncap] = a->gpu_mask;
+    claim[w->ncap + 1] = a->gpu_milli;
 }
 
 /* Adds (sign 1) or takes back (-1) a claim to what w's attempts hold. */
@@ -66,13 +70,41 @@ static void add_claim(cworker *w, const uint64_t *claim, int sign)
 {
     for (size_t j = 0; j < w->ncap; j++)
         w->used[j] += sign > 0 ? claim[j] : -claim[j];
+    for (uint32_t d = 0; d < w->ngpu; d++)
+        if (claim[w->ncap] & (UINT64_C(1) << d))
+            w->gpu_used[d] += sign > 0 ? claim[w->ncap + 1] : -claim[w->ncap + 1];
 }
 
-static void hold(cworker *w, const dag_task *t, int sign)
+static void hold(cworker *w, const cattempt *a, int sign)
 {
-    uint64_t claim[RES_MAX];
-    claim_of(w, t, claim);
+    uint64_t claim[RES_MAX + CLAIM_GPU_SLOTS];
+    claim_of(w, a, claim);
     add_claim(w, claim, sign);
+}
+
+/* The GPUs an attempt asking for want (thousandths of a device) would get on w now, with
+ * its share of each into *milli: as many whole devices as it asks, unshared; or for a share
+ * of one, the fullest device it still fits on (shares pack together and leave whole devices
+ * free). 0 when they are not free. */
+static uint64_t gpu_pick(const cworker *w, uint64_t want, uint32_t *milli)
+{
+    uint64_t mask = 0, got = 0;
+    if (want >= 1000) {
+        for (uint32_t d = 0; d < w->ngpu && got < want / 1000; d++)
+            if (!w->gpu_used[d]) {
+                mask |= UINT64_C(1) << d;
+                got++;
+            }
+        *milli = 1000;
+        return got == want / 1000 ? mask : 0;
+    }
+    int best = -1;
+    for (uint32_t d = 0; d < w->ngpu; d++)
+        if (w->gpu_used[d] + want <= 1000 &&
+            (best < 0 || w->gpu_used[d] > w->gpu_used[best]))
+            best = (int)d;
+    *milli = (uint32_t)want;
+    return best < 0 ? 0 : UINT64_C(1) << best;
 }
 
 int core_may_run(const cworker *w, const dag_task *t)
@@ -96,28 +128,35 @@ int core_fits(const cworker *w, const dag_task *t, int now)
             (now && w->used[j] > w->cap[j].amount - want))
             return 0;
     }
-    return 1;
+    uint64_t gpu = res_get(t->res, t->nres, "gpu");
+    uint32_t milli;
+    if (gpu && gpu >= 1000 && gpu / 1000 > w->ngpu)
+        return 0;
+    return !gpu || !now || gpu_pick(w, gpu, &milli) != 0;
 }
 
 void core_worker_take(cworker *w, cattempt *a)
 {
+    uint64_t gpu = res_get(attempt_task(a)->res, attempt_task(a)->nres, "gpu");
     a->w = w;
+    if (gpu && !a->gpu_mask) /* a new placement; one the worker reported is kept */
+        a->gpu_mask = gpu_pick(w, gpu, &a->gpu_milli);
     u64map_put(w->running, a->id, a);
-    hold(w, attempt_task(a), 1);
+    hold(w, a, 1);
     core_refresh_credits(w);
 }
 
 void core_worker_give_back(cworker *w, cattempt *a)
 {
     if (u64map_del(w->running, a->id))
-        hold(w, attempt_task(a), -1);
+        hold(w, a, -1);
     core_refresh_credits(w);
 }
 
 void core_untrack(cworker *w, const cattempt *a)
 {
-    uint64_t *claim = xcalloc(w->ncap + 1, sizeof *claim);
-    claim_of(w, attempt_task(a), claim);
+    uint64_t *claim = xcalloc(w->ncap + CLAIM_GPU_SLOTS, sizeof *claim);
+    claim_of(w, a, claim);
     add_claim(w, claim, 1);
     void *old = u64map_put(w->untracked, a->id, claim);
     if (old && old != core_unknown_claim)
@@ -148,6 +187,9 @@ static void set_capacity(cworker *w, const core_event *ev)
     for (size_t i = 0; i < ev->ncapacity; i++)
         res_set(&w->cap, &w->ncap, ev->capacity[i].name, ev->capacity[i].amount);
     w->used = xcalloc(w->ncap + 1, sizeof *w->used);
+    uint64_t gpus = res_get(w->cap, w->ncap, "gpu") / 1000;
+    w->ngpu = gpus < RES_GPU_MAX ? (uint32_t)gpus : RES_GPU_MAX;
+    memset(w->gpu_used, 0, sizeof w->gpu_used);
     w->labels = xcalloc(ev->nlabels + 1, sizeof *w->labels);
     for (size_t i = 0; i < ev->nlabels; i++)
         w->labels[w->nlabels++] = xstrdup(ev->labels[i]);
@@ -155,7 +197,7 @@ static void set_capacity(cworker *w, const core_event *ev)
     uint64_t id;
     void *v;
     while (u64map_next(w->running, &pos, &id, &v))
-        hold(w, attempt_task(v), 1);
+        hold(w, v, 1);
     /* Stopped attempts' claims are per resource of the old capacity: kept when it is laid
      * out alike, else they hold a slot only. */
     size_t n = 0;
@@ -211,6 +253,8 @@ void core_send_attempt(core_effects *fx, enum core_fx_kind kind, cattempt *a, cw
     e->worker = xstrdup(w->name);
     e->json = inputs;
     e->due_us = due_us;
+    e->gpu_mask = a->gpu_mask;
+    e->gpu_milli = a->gpu_milli;
 }
 
 cworker *core_find_worker(const core *c, const char *name, size_t *index)
@@ -286,6 +330,16 @@ void core_on_worker_joined(core *c, const core_event *ev, core_effects *fx)
         w->untracked = rest;
     }
     set_capacity(w, ev);
+    /* One the core knows nothing of still holds the GPUs it reports. */
+    for (size_t i = 0; ev->running_gpus && i < ev->nrunning; i++)
+        if (ev->running_gpus[i] && u64map_get(w->untracked, ev->running[i]) ==
+                                       core_unknown_claim) {
+            uint64_t *claim = xcalloc(w->ncap + CLAIM_GPU_SLOTS, sizeof *claim);
+            claim[w->ncap] = ev->running_gpus[i];
+            claim[w->ncap + 1] = ev->running_gpu_milli ? ev->running_gpu_milli[i] : 1000;
+            add_claim(w, claim, 1);
+            u64map_put(w->untracked, ev->running[i], claim);
+        }
     w->types = strmap_new();
     for (size_t i = 0; i < ev->ntypes; i++)
         strmap_put(w->types, ev->types[i], (void *)1);

@@ -148,7 +148,7 @@ static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r,
     if (!ncap) { /* a worker older than Register.capacity: its cores, memory and GPUs */
         cap[ncap++] = (res_amount){"cpu", (uint64_t)r->cpu * 1000};
         cap[ncap++] = (res_amount){"mem", r->mem};
-        cap[ncap++] = (res_amount){"gpu", r->gpu};
+        cap[ncap++] = (res_amount){"gpu", (uint64_t)r->gpu * 1000};
     }
     core_event ev = {.kind = EV_WORKER_JOINED,
                      .now_us = now,
@@ -163,6 +163,10 @@ static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r,
                      .ntypes = ntypes,
                      .running = r->running,
                      .nrunning = r->n_running,
+                     .running_gpus = r->n_running_gpus == r->n_running ? r->running_gpus : NULL,
+                     .running_gpu_milli = r->n_running_gpu_milli == r->n_running
+                                              ? r->running_gpu_milli
+                                              : NULL,
                      .finished = r->finished,
                      .nfinished = r->n_finished,
                      .again = r->again,

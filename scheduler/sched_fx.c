@@ -179,7 +179,9 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int res
     d.attempt = (uint32_t)e->attempt_no;
     d.timeout_ms = (uint64_t)t->timeout_ms;
     d.mem_bytes = t->mem;
-    d.gpus = (uint32_t)res_get(t->res, t->nres, "gpu");
+    d.gpu_devices = e->gpu_mask;
+    d.gpu_milli = e->gpu_milli;
+    d.gpus = (uint32_t)__builtin_popcountll(e->gpu_mask);
     d.cpu_milli = (uint32_t)res_get(t->res, t->nres, "cpu");
     d.heartbeat_ms = (uint64_t)t->heartbeat_ms;
     d.store = s->store->location;

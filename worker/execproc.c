@@ -276,27 +276,20 @@ static void kill_step(uv_timer_t *t)
     }
 }
 
-/* Gives job the GPUs it asked for among the worker's free ones (the scheduler never places
- * more than the worker offers); their names, comma-separated, into buf. 0, or -1 when too
- * few are free (it holds none then). */
-static int take_gpus(worker *w, running *job, char *buf, size_t n)
+/* The names of the GPUs the scheduler gave job (it places each on devices with room, by
+ * its share), comma-separated, into buf. 0, or -1 when one is not this worker's. */
+static int gpu_names(const worker *w, const running *job, char *buf, size_t n)
 {
     size_t off = 0;
-    uint32_t got = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < w->ngpus && got < job->gpus && off < n; i++) {
-        if (w->gpus_held & (UINT64_C(1) << i))
+    for (size_t i = 0; i < 64 && off < n; i++) {
+        if (!(job->gpu_mask & (UINT64_C(1) << i)))
             continue;
-        w->gpus_held |= UINT64_C(1) << i;
-        job->gpu_mask |= UINT64_C(1) << i;
-        got++;
+        if (i >= w->ngpus)
+            return -1;
         off += (size_t)snprintf(buf + off, n - off, "%s%s", off ? "," : "", w->gpu_ids[i]);
     }
-    if (got == job->gpus && off < n)
-        return 0;
-    w->gpus_held &= ~job->gpu_mask;
-    job->gpu_mask = 0;
-    return -1;
+    return off < n ? 0 : -1;
 }
 
 /* ---- heartbeats ---- */
@@ -393,14 +386,15 @@ void exec_start(slot *sl)
     rq.inline_max = job->inline_max;
     rq.checkpoint_json = job->checkpoint_in;
     char gpus[4096];
-    if (take_gpus(sl->w, job, gpus, sizeof gpus) < 0) {
+    if (gpu_names(sl->w, job, gpus, sizeof gpus) < 0) {
         char msg[200];
-        snprintf(msg, sizeof msg, "%u GPUs asked for, and fewer are free on worker %s",
-                 job->gpus, sl->w->name);
+        snprintf(msg, sizeof msg, "the scheduler gave GPUs 0x%llx, and worker %s has %zu",
+                 (unsigned long long)job->gpu_mask, sl->w->name, sl->w->ngpus);
         slot_conclude(sl, 0, ERRC_TRANSIENT, msg, NULL, NULL, 0);
         return;
     }
     rq.gpus = gpus;
+    rq.gpu_milli = job->gpu_milli;
     if (enter_cgroup(sl) < 0)
         return;
     /* A cgroup holds the whole process tree to the budget; without one, the executor

@@ -253,6 +253,13 @@ static char *set_gpus(const Weft__ExecRequest *rq)
     char *saved = old ? xstrdup(old) : NULL;
     setenv("CUDA_VISIBLE_DEVICES", rq->gpus, 1);
     setenv("WEFT_GPUS", rq->gpus, 1);
+    if (*rq->gpus && rq->gpu_milli && rq->gpu_milli < 1000) { /* a share: "0.25" */
+        char share[16];
+        snprintf(share, sizeof share, "0.%03u", rq->gpu_milli);
+        while (share[strlen(share) - 1] == '0')
+            share[strlen(share) - 1] = '\0';
+        setenv("WEFT_GPU_SHARE", share, 1);
+    }
     return saved;
 }
 
@@ -263,6 +270,7 @@ static void restore_gpus(char *saved)
     else
         unsetenv("CUDA_VISIBLE_DEVICES");
     unsetenv("WEFT_GPUS");
+    unsetenv("WEFT_GPU_SHARE");
     free(saved);
 }
 

@@ -109,7 +109,6 @@ void slot_free_job(worker *w, running *job)
         return;
     xfer_cancel(job->transfer);
     cg_attempt_end(&job->cg, 0);
-    w->gpus_held &= ~job->gpu_mask;
     if (w->cache)
         bcache_release(w->cache, job->attempt_id);
     if (!job->removed)
@@ -354,7 +353,8 @@ static running *new_job(worker *w, const Weft__Dispatch *d, const char *plugin)
     job->inputs = xstrdup(d->inputs_json);
     job->checkpoint_in = xstrdup(d->checkpoint_json);
     job->mem_bytes = d->mem_bytes;
-    job->gpus = d->gpus;
+    job->gpu_mask = d->gpu_devices;
+    job->gpu_milli = d->gpu_milli;
     job->cpu_milli = d->cpu_milli;
     job->timeout_ms = d->timeout_ms;
     job->heartbeat_ms = d->heartbeat_ms;
@@ -414,6 +414,8 @@ void slot_dispatch(worker *w, const Weft__Dispatch *d)
     if ((!free_slot(w) || w->nqueued) && w->nqueued < w->prefetch) {
         queued *q = &w->queue[w->nqueued++];
         q->attempt_id = d->attempt_id;
+        q->gpu_mask = d->gpu_devices;
+        q->gpu_milli = d->gpu_milli;
         q->len = weft__dispatch__get_packed_size(d);
         q->data = xmalloc(q->len ? q->len : 1);
         weft__dispatch__pack(d, q->data);

@@ -68,6 +68,9 @@ static int set_gpus(worker *w, const worker_config *cfg, weft_err *err)
     const char *cvd = getenv("CUDA_VISIBLE_DEVICES");
     int given = res_has_name(cfg->capacity, cfg->ncapacity, "gpu");
     uint64_t n = res_get(cfg->capacity, cfg->ncapacity, "gpu");
+    if (n % 1000)
+        return err_set(err, WEFT_EINVAL, "--gpus takes whole devices, not a share of one");
+    n /= 1000;
     if (cvd && *cvd && strcmp(cvd, "-1")) {
         for (const char *p = cvd; *p; p += strcspn(p, ","), p += *p == ',') {
             if (strcspn(p, ",") == 0)
@@ -96,7 +99,7 @@ static int set_gpus(worker *w, const worker_config *cfg, weft_err *err)
                        (unsigned long long)n, cvd);
     if (w->ngpus > WORKER_GPUS_MAX || n > WORKER_GPUS_MAX)
         return err_set(err, WEFT_EINVAL, "at most %d GPUs per worker", WORKER_GPUS_MAX);
-    res_set(&w->capacity, &w->ncapacity, "gpu", w->ngpus);
+    res_set(&w->capacity, &w->ncapacity, "gpu", 1000 * (uint64_t)w->ngpus);
     return 0;
 }
 
@@ -125,18 +128,30 @@ static void send_register(worker *w)
 {
     Weft__Register r = WEFT__REGISTER__INIT;
     uint64_t *running_ids = xcalloc(w->nslots + w->nqueued + 1, sizeof *running_ids);
+    uint64_t *gpus = xcalloc(w->nslots + w->nqueued + 1, sizeof *gpus);
+    uint32_t *gpu_milli = xcalloc(w->nslots + w->nqueued + 1, sizeof *gpu_milli);
     size_t n = 0;
     for (uint32_t i = 0; i < w->nslots; i++)
-        if (w->slots[i].job)
+        if (w->slots[i].job) {
+            gpus[n] = w->slots[i].job->gpu_mask;
+            gpu_milli[n] = w->slots[i].job->gpu_milli;
             running_ids[n++] = w->slots[i].job->attempt_id;
-    for (uint32_t i = 0; i < w->nqueued; i++) /* held too: they start as slots free */
+        }
+    for (uint32_t i = 0; i < w->nqueued; i++) { /* held too: they start as slots free */
+        gpus[n] = w->queue[i].gpu_mask;
+        gpu_milli[n] = w->queue[i].gpu_milli;
         running_ids[n++] = w->queue[i].attempt_id;
+    }
     r.name = w->name;
     r.slots = w->nslots;
     r.prefetch = w->prefetch;
     r.types_json = w->types_json;
     r.running = running_ids;
     r.n_running = n;
+    r.running_gpus = gpus; /* where the scheduler placed them, for one that restarted */
+    r.n_running_gpus = n;
+    r.running_gpu_milli = gpu_milli;
+    r.n_running_gpu_milli = n;
     uint64_t *finished = xcalloc(w->nrecent + 1, sizeof *finished);
     for (size_t i = 0; i < w->nrecent; i++)
         finished[i] = w->recent[i].attempt_id;
@@ -145,7 +160,7 @@ static void send_register(worker *w)
     r.heartbeat_ms = w->heartbeat_ms;
     r.cpu = (uint32_t)(res_get(w->capacity, w->ncapacity, "cpu") / 1000);
     r.mem = res_get(w->capacity, w->ncapacity, "mem");
-    r.gpu = (uint32_t)res_get(w->capacity, w->ncapacity, "gpu");
+    r.gpu = (uint32_t)(res_get(w->capacity, w->ncapacity, "gpu") / 1000);
     Weft__Resource *cap = xcalloc(w->ncapacity + 1, sizeof *cap);
     Weft__Resource **capp = xcalloc(w->ncapacity + 1, sizeof *capp);
     for (size_t i = 0; i < w->ncapacity; i++) {
@@ -165,6 +180,8 @@ static void send_register(worker *w)
     env.register_ = &r;
     worker_send_env(w, &env);
     free(running_ids);
+    free(gpus);
+    free(gpu_milli);
     free(finished);
     free(cap);
     free(capp);

@@ -64,8 +64,8 @@ typedef struct running {
     enum job_phase phase;
     char *log_path, *workdir;
     int removed;      /* its executor removed log_path and workdir */
-    uint32_t gpus;    /* GPUs it asked for (Dispatch.gpus) ... */
-    uint64_t gpu_mask; /* ... and those it holds while it runs (bits of worker.gpu_ids) */
+    uint64_t gpu_mask; /* the GPUs the scheduler gave it (bits of worker.gpu_ids) ... */
+    uint32_t gpu_milli; /* ... and its share of each, in thousandths */
     char *checkpoint; /* the last checkpoint the attempt saved (a reference), or NULL */
     char *nonce;      /* from its Dispatch; its Result carries it back */
     secret_set secrets; /* the values of the secrets it names, masked in what is sent */
@@ -100,6 +100,8 @@ typedef struct sent_result {
 /* A dispatch waiting for a slot (packed), in arrival order. */
 typedef struct queued {
     uint64_t attempt_id;
+    uint64_t gpu_mask;   /* its Dispatch's gpu_devices and gpu_milli, reported when */
+    uint32_t gpu_milli;  /* registering again */
     uint8_t *data;
     size_t len;
 } queued;
@@ -124,7 +126,6 @@ struct worker {
     size_t nlabels;
     char **gpu_ids;      /* its GPUs as CUDA names them (CUDA_VISIBLE_DEVICES, or 0..n-1) */
     size_t ngpus, capgpus;
-    uint64_t gpus_held;  /* bits of gpu_ids given to running attempts */
     cg_host *cgroups;    /* where attempts with a budget get their cgroup; NULL: rlimits */
     strmap *type_plugin; /* type name -> .so path (owned strings) */
     char *executor;

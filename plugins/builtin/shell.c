@@ -3,7 +3,7 @@
  *
  * The child's environment is built from an allow-list, never the worker's whole environment
  * (which may hold credentials): PATH, HOME, LANG, LC_ALL, TZ, TMPDIR, and the attempt's GPUs
- * (CUDA_VISIBLE_DEVICES, WEFT_GPUS) from the executor's,
+ * (CUDA_VISIBLE_DEVICES, WEFT_GPUS, WEFT_GPU_SHARE for a share of one) from the executor's,
  * the variables the worker's operator names in WEFT_PASS_ENV (weft-worker --pass-env),
  * then `env` and WEFT_RUN, WEFT_TASK, WEFT_ATTEMPT, WEFT_OUT. An `env` value that is an
  * artifact (a file or dir parameter or output) arrives as the local path of its verified,
@@ -107,7 +107,7 @@ static void env_set(strv *env, const char *name, const char *value)
 static int passed_on(const char *kv)
 {
     static const char *const always[] = {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR",
-                                         "CUDA_VISIBLE_DEVICES", "WEFT_GPUS"};
+                                         "CUDA_VISIBLE_DEVICES", "WEFT_GPUS", "WEFT_GPU_SHARE"};
     size_t n = strcspn(kv, "=");
     for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
         if (strlen(always[i]) == n && !strncmp(kv, always[i], n))

@@ -75,6 +75,34 @@ expect "the 1G tasks run on the worker labelled size=small" "small,small,small" 
 most=$(sort -k2,2n "$T/mem" | awk '$3 == "start" {n++} $3 == "end" {n--} n > m {m = n} END {print m}')
 expect "three mem: 1G tasks on a 2G worker run two at a time" 2 "$most"
 
+# Shares of a GPU: tasks asking for gpu: 0.5 share a device, two to one, and never one a
+# whole-GPU task holds. Each records "NAME START END DEVICES SHARE", times in ms.
+cat >"$T/share.yaml" <<YAML
+workflow: share
+tasks:
+YAML
+for t in h1:0.5 h2:0.5 h3:0.5 h4:0.5 whole:1; do
+    cat >>"$T/share.yaml" <<YAML
+  ${t%%:*}:
+    type: shell
+    resources: { gpu: ${t#*:} }
+    with: { argv: [sh, -c, 's=\$(date +%s%3N); sleep 1; echo "${t%%:*} \$s \$(date +%s%3N) [\$CUDA_VISIBLE_DEVICES] [\$WEFT_GPU_SHARE]" >>$T/share'] }
+YAML
+done
+"$weft" submit "$T/share.yaml" --scheduler "$ep" --wait --timeout 60s >"$T/share.out" 2>&1
+expect "a run of GPU shares succeeds" 0 $?
+expect "each share gets one device, told its share; the whole one none" \
+    "h1 [0.5] h2 [0.5] h3 [0.5] h4 [0.5] whole []" \
+    "$(sort "$T/share" | awk '{n = split(substr($4, 2, length($4) - 2), d, ",");
+                             printf "%s %s%s ", $1, (n == 1 ? "" : "MANY"), $5}' | sed 's/ $//')"
+# Per device, the most held at once in halves: at most 2 (two shares, or one whole).
+most=$(awk '{d = substr($4, 2, length($4) - 2); w = ($1 == "whole") ? 2 : 1;
+             print $2, d, w; print $3, d, -w}' "$T/share" | sort -k1,1n -k3,3n |
+       awk '{h[$2] += $3; if (h[$2] > m) m = h[$2]} END {print m}')
+expect "no device is held past its whole: two shares, or one whole-GPU task" 2 "$most"
+shared=$(awk '$1 != "whole" {print $4}' "$T/share" | sort | uniq -c | awk '$1 >= 2' | wc -l)
+at_least "shares pack onto a device rather than taking a whole one each" 1 "$shared"
+
 # weft workers: what each offers and holds, its labels.
 "$weft" workers --scheduler "$ep" --json >"$T/workers.json"
 expect "weft workers lists both" "gpu small" "$(jq -r '[.[].name] | sort | join(" ")' "$T/workers.json")"

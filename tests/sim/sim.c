@@ -35,7 +35,8 @@
  *      only while its task still waits for it, and only when that worker does not hold it;
  *  12. no worker is given an attempt its free capacity (cpu, mem, gpu) does not cover, nor
  *      one whose task's labels it does not carry, and the core never counts a worker as
- *      holding more than it offers;
+ *      holding more than it offers; an attempt gets the GPUs it asks for (whole devices, or
+ *      one it shares) and no GPU is ever held past its whole;
  *  13. no dispatch takes a workflow's attempts in flight past its concurrency, nor a pool's
  *      past its limit (over the runs of a project);
  *  14. a skipped task never dispatches, and a task is dispatched only after each parent
@@ -122,6 +123,7 @@ void busy_del(sim *s, int w, uint64_t id)
         if (s->busy[w][i] == id) {
             s->busy[w][i] = s->busy[w][--s->nbusy[w]];
             memcpy(s->held_res[w][i], s->held_res[w][s->nbusy[w]], sizeof s->held_res[w][i]);
+            memcpy(s->held_gpu[w][i], s->held_gpu[w][s->nbusy[w]], sizeof s->held_gpu[w][i]);
             return;
         }
 }
@@ -242,6 +244,8 @@ static void join(sim *s, int w)
                      .ntypes = 1,
                      .running = sw->held,
                      .nrunning = (size_t)sw->nheld,
+                     .running_gpus = sw->held_gpus,
+                     .running_gpu_milli = sw->held_gpu_milli,
                      .finished = finished,
                      .nfinished = (size_t)sw->nrecent,
                      .again = sw->again,
@@ -254,6 +258,10 @@ static void join(sim *s, int w)
     s->nbusy[w] = sw->nheld;
     memcpy(s->busy[w], sw->held, (size_t)sw->nheld * sizeof *sw->held);
     memset(s->held_res[w], 0, sizeof s->held_res[w]);
+    for (int i = 0; i < sw->nheld; i++) {
+        s->held_gpu[w][i][0] = sw->held_gpus[i];
+        s->held_gpu[w][i][1] = sw->held_gpu_milli[i];
+    }
     sw->registered = 1;
     step_core(s, &ev);
     sw->again = 1;
@@ -264,6 +272,16 @@ static void join(sim *s, int w)
     }
 }
 
+/* Worker sw no longer holds its k-th attempt. */
+static void held_del(sworker *sw, int k)
+{
+    sw->nheld--;
+    sw->held[k] = sw->held[sw->nheld];
+    sw->held_inputs[k] = sw->held_inputs[sw->nheld];
+    sw->held_gpus[k] = sw->held_gpus[sw->nheld];
+    sw->held_gpu_milli[k] = sw->held_gpu_milli[sw->nheld];
+}
+
 /* A dispatch or a stop reaches worker m.w. */
 static void deliver_to_worker(sim *s, msg m)
 {
@@ -272,8 +290,7 @@ static void deliver_to_worker(sim *s, msg m)
         for (int k = 0; sw->alive && k < sw->nheld; k++)
             if (sw->held[k] == m.attempt) {
                 json_decref(sw->held_inputs[k]);
-                sw->held[k] = sw->held[--sw->nheld];
-                sw->held_inputs[k] = sw->held_inputs[sw->nheld];
+                held_del(sw, k);
                 send_msg(s, (msg){.w = m.w, .attempt = m.attempt, .ok = 0, .cls = ERRC_CANCELLED});
                 break;
             }
@@ -287,6 +304,8 @@ static void deliver_to_worker(sim *s, msg m)
         }
     if (sw->alive && sw->nheld < sw->slots + sw->prefetch) {
         sw->held_inputs[sw->nheld] = m.json;
+        sw->held_gpus[sw->nheld] = m.gpu_mask;
+        sw->held_gpu_milli[sw->nheld] = m.gpu_milli;
         sw->held[sw->nheld++] = m.attempt;
     } else if (sw->alive) {
         /* Like weft-worker: no free executor, so the attempt fails at once. */
@@ -341,8 +360,7 @@ static void complete(sim *s, int w, int always_ok)
         m.ok = 0, m.cls = ERRC_CRASH;
     m.json = m.ok ? json_incref(sw->held_inputs[i]) : NULL; /* echo: outputs = inputs */
     json_decref(sw->held_inputs[i]);
-    sw->held[i] = sw->held[--sw->nheld];
-    sw->held_inputs[i] = sw->held_inputs[sw->nheld];
+    held_del(sw, i);
     if (sw->nrecent == RECENT) {
         json_decref(sw->recent[0].json);
         memmove(sw->recent, sw->recent + 1, (RECENT - 1) * sizeof *sw->recent);
@@ -623,7 +641,7 @@ static void run_seed(uint64_t seed, long steps, int commit_failures)
                                                                     2u << 30};
         s.w[w].cap[0] = (res_amount){"cpu", cpu[w]};
         s.w[w].cap[1] = (res_amount){"mem", mem[w]};
-        s.w[w].cap[2] = (res_amount){"gpu", w == 0};
+        s.w[w].cap[2] = (res_amount){"gpu", w == 0 ? 2000 : 0}; /* two devices */
         s.w[w].label = w == 0 ? "pool=a" : w == 1 ? "pool=b" : NULL;
     }
     submit(&s);

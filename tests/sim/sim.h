@@ -49,6 +49,8 @@ typedef struct msg {
     uint64_t attempt;
     int ok, cls;
     json_t *json; /* dispatch: inputs; result: outputs */
+    uint64_t gpu_mask;  /* dispatch: the worker's GPUs it holds, and its share of each */
+    uint32_t gpu_milli;
 } msg;
 
 typedef struct sworker {
@@ -60,6 +62,8 @@ typedef struct sworker {
     const char *label; /* its one label, or NULL */
     uint64_t held[MAX_HELD];
     json_t *held_inputs[MAX_HELD];
+    uint64_t held_gpus[MAX_HELD];      /* the GPUs each was given, and its share of each */
+    uint32_t held_gpu_milli[MAX_HELD];
     int nheld;
     msg recent[RECENT]; /* results sent, resent after re-registering */
     int nrecent;
@@ -86,6 +90,8 @@ typedef struct sim {
     /* What each of those holds of the worker's cap (0 for those the worker reported: the
      * core placed them before it restarted, or no longer waits for them). */
     uint64_t held_res[MAX_WORKERS][64][3];
+    /* ... and of its GPUs: which (bits) and the share of each (reported ones too). */
+    uint64_t held_gpu[MAX_WORKERS][64][2];
     long dispatches, results, restarts, losses, stale, hits, elements, commit_failures;
     long resent;
     long signals;        /* approvals decided */

@@ -95,9 +95,12 @@ char *random_workflow(sim *s)
         if (chance(s, 30)) {
             static const char *const cpus[] = {"0.5", "1", "2", "4"}, *const mems[] = {
                 "512M", "1G", "2G"};
+            /* Whole GPUs and shares of one, packed onto w0's two devices (invariant 12). */
+            static const char *const gpus[] = {"", "", "", "", ", gpu: 1", ", gpu: 2",
+                                               ", gpu: 0.5", ", gpu: 0.25"};
             len += (size_t)snprintf(y + len, cap - len, "    resources: { cpu: %s, mem: %s%s }\n",
                                     cpus[pick(s, 4)], mems[pick(s, 3)],
-                                    chance(s, 30) ? ", gpu: 1" : "");
+                                    gpus[pick(s, 8)]);
         }
         if (chance(s, 10))
             len += (size_t)snprintf(y + len, cap - len, "    labels: { pool: a }\n");

@@ -119,6 +119,33 @@ static void commit_task_state(sim *s, mrun *r, const core_effect *e)
     t->state = e->state;
 }
 
+/* Invariant 12 for GPUs: an attempt gets as many of w's devices as it asks for whole, or
+ * one for a share of one; no device is held past its whole (a whole device's attempt shares
+ * it with none). */
+static void check_gpus(sim *s, int w, const dag_task *dt, const core_effect *e)
+{
+    uint64_t want = res_get(dt->res, dt->nres, "gpu");
+    uint64_t ngpu = s->w[w].cap[2].amount / 1000;
+    int bits = __builtin_popcountll(e->gpu_mask);
+    if ((want >= 1000 && (bits != (int)(want / 1000) || e->gpu_milli != 1000)) ||
+        (want && want < 1000 && (bits != 1 || e->gpu_milli != want)) || (!want && bits) ||
+        (ngpu < 64 && (e->gpu_mask >> ngpu)))
+        die(s, "task %d asks for gpu %llu; worker %s gave it devices 0x%llx at %u each",
+            e->task, (unsigned long long)want, e->worker, (unsigned long long)e->gpu_mask,
+            e->gpu_milli);
+    for (uint64_t d = 0; d < ngpu; d++) {
+        if (!(e->gpu_mask & (UINT64_C(1) << d)))
+            continue;
+        uint64_t used = e->gpu_milli;
+        for (int i = 0; i < s->nbusy[w]; i++)
+            if (s->held_gpu[w][i][0] & (UINT64_C(1) << d))
+                used += s->held_gpu[w][i][1];
+        if (used > 1000)
+            die(s, "worker %s's GPU %llu is held %llu thousandths over by task %d",
+                e->worker, (unsigned long long)d, (unsigned long long)(used - 1000), e->task);
+    }
+}
+
 /* Invariant 6: the worker e is sent to has room for it; it now counts against it. */
 static int take_capacity(sim *s, const dag_task *dt, const core_effect *e)
 {
@@ -147,6 +174,9 @@ static int take_capacity(sim *s, const dag_task *dt, const core_effect *e)
         if (!sw->label || strcmp(sw->label, dt->labels[i]))
             die(s, "worker %s given task %d, which needs label %s", e->worker, e->task,
                 dt->labels[i]);
+    check_gpus(s, w, dt, e);
+    s->held_gpu[w][s->nbusy[w]][0] = e->gpu_mask;
+    s->held_gpu[w][s->nbusy[w]][1] = e->gpu_milli;
     s->busy[w][s->nbusy[w]++] = e->attempt_id;
     return w;
 }
@@ -170,8 +200,9 @@ static void commit_redispatch(sim *s, mrun *r, const core_effect *e)
                 (unsigned long long)e->attempt_id, e->worker);
     take_capacity(s, &r->g->tasks[e->task], e);
     s->resent++;
-    send_msg(s,
-             (msg){.to_worker = 1, .w = w, .attempt = e->attempt_id, .json = json_incref(e->json)});
+    send_msg(s, (msg){.to_worker = 1, .w = w, .attempt = e->attempt_id,
+                      .json = json_incref(e->json), .gpu_mask = e->gpu_mask,
+                      .gpu_milli = e->gpu_milli});
 }
 
 /* Invariant 13: a dispatch never takes its workflow's attempts in flight (over the runs of
@@ -246,8 +277,9 @@ static void commit_dispatch(sim *s, mrun *r, const core_effect *e)
     if (e->attempt_id > s->max_attempt)
         s->max_attempt = e->attempt_id;
     s->dispatches++;
-    send_msg(s,
-             (msg){.to_worker = 1, .w = w, .attempt = e->attempt_id, .json = json_incref(e->json)});
+    send_msg(s, (msg){.to_worker = 1, .w = w, .attempt = e->attempt_id,
+                      .json = json_incref(e->json), .gpu_mask = e->gpu_mask,
+                      .gpu_milli = e->gpu_milli});
 }
 
 void commit(sim *s)

@@ -30,7 +30,12 @@ int test_units(void)
     CHECK_STR(res_format("cpu", 2000, rbuf, sizeof rbuf), "2");
     CHECK_STR(res_format("cpu", 1250, rbuf, sizeof rbuf), "1.25");
     CHECK_STR(res_format("mem", 3u << 29, rbuf, sizeof rbuf), "1536M");
-    CHECK_STR(res_format("gpu", 4, rbuf, sizeof rbuf), "4");
+    CHECK_STR(res_format("gpu", 4000, rbuf, sizeof rbuf), "4");
+    CHECK_STR(res_format("gpu", 250, rbuf, sizeof rbuf), "0.25");
+    /* GPUs: whole devices, or a share of one. */
+    CHECK(res_parse("gpu", "2", &b) == 0 && b == 2000);
+    CHECK(res_parse("gpu", "0.5", &b) == 0 && b == 500);
+    CHECK(res_parse("gpu", "1.5", &b) != 0 && res_parse("gpu", "65", &b) != 0);
     /* Floats in text: the shortest form that reads back the same. */
     CHECK_STR(text_double(0.9788732394, rbuf, sizeof rbuf), "0.9788732394");
     CHECK_STR(text_double(0.1 + 0.2, rbuf, sizeof rbuf), "0.30000000000000004");

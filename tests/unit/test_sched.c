@@ -362,7 +362,7 @@ int test_placement(void)
     CHECK(count_fx(&s, FX_DISPATCH, -1) == 1); /* its 1G came back: the third starts */
     core_effects_clear(&s.fx);
     /* A worker with a GPU and the label takes the GPU task, and not the others. */
-    res_amount gpu_cap[] = {{"cpu", 8000}, {"mem", 1u << 30}, {"gpu", 1}};
+    res_amount gpu_cap[] = {{"cpu", 8000}, {"mem", 1u << 30}, {"gpu", 1000}};
     char *gpu_labels[] = {"pool=gpu", "zone=a"};
     ev.worker = "gpu";
     ev.capacity = gpu_cap;
