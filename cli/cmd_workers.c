@@ -57,7 +57,7 @@ static void extras(const json_t *w, char *buf, size_t n)
 static int print_workers(const json_t *ws, const cli_opts *o)
 {
     (void)o;
-    printf("%-20s %-7s %-9s %-13s %-5s %-8s %s\n", "WORKER", "SLOTS", "CPU", "MEM", "GPU",
+    printf("%-20s %-7s %-9s %-13s %-9s %-8s %s\n", "WORKER", "SLOTS", "CPU", "MEM", "GPU",
            "SEEN", "RESOURCES, LABELS");
     size_t i;
     json_t *w;
@@ -72,7 +72,7 @@ static int print_workers(const json_t *ws, const cli_opts *o)
                         1000000;
         snprintf(seen, sizeof seen, "%llds ago", ago < 0 ? 0 : ago);
         extras(w, more, sizeof more);
-        printf("%-20s %-7s %-9s %-13s %-5s %-8s %s\n", cli_str(w, "name"), slots,
+        printf("%-20s %-7s %-9s %-13s %-9s %-8s %s\n", cli_str(w, "name"), slots,
                held(w, "cpu", cpu, sizeof cpu), held(w, "mem", mem, sizeof mem),
                held(w, "gpu", gpu, sizeof gpu), seen, more);
     }

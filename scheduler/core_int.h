@@ -325,6 +325,9 @@ int core_unplaceable(const core *c, const dag_task *t, char *why, size_t n);
  * run, and was not said; core_waiting_rearm: say them again (a worker joined). */
 void core_say_waiting(core *c, int64_t now, core_effects *fx);
 void core_waiting_rearm(core *c);
+/* The GPUs a worker reports a restored attempt a holds on it (mask, its share milli), kept
+ * when they are what a's task asks for on w's devices, else dropped (placed anew). */
+void core_adopt_gpus(const cworker *w, cattempt *a, uint64_t mask, uint32_t milli);
 /* Puts attempt a on w (running, holding its task's resources), or takes it off. */
 void core_worker_take(cworker *w, cattempt *a);
 void core_worker_give_back(cworker *w, cattempt *a);

@@ -82,8 +82,8 @@ void core_claim_orphans(core *c, cworker *w, const core_event *ev, core_effects 
         cattempt *a = u64map_get(c->attempts, ev->running[i]);
         /* Only the worker it was dispatched to may claim it, on the GPUs it holds there. */
         if (a && !a->w && a->orphan_of && strcmp(a->orphan_of, w->name) == 0) {
-            a->gpu_mask = ev->running_gpus ? ev->running_gpus[i] : 0;
-            a->gpu_milli = ev->running_gpu_milli ? ev->running_gpu_milli[i] : 0;
+            core_adopt_gpus(w, a, ev->running_gpus ? ev->running_gpus[i] : 0,
+                            ev->running_gpu_milli ? ev->running_gpu_milli[i] : 0);
             core_worker_take(w, a);
         }
     }

@@ -130,9 +130,20 @@ int core_fits(const cworker *w, const dag_task *t, int now)
     }
     uint64_t gpu = res_get(t->res, t->nres, "gpu");
     uint32_t milli;
-    if (gpu && gpu >= 1000 && gpu / 1000 > w->ngpu)
+    if (gpu && (!w->ngpu || gpu / 1000 > w->ngpu))
         return 0;
     return !gpu || !now || gpu_pick(w, gpu, &milli) != 0;
+}
+
+void core_adopt_gpus(const cworker *w, cattempt *a, uint64_t mask, uint32_t milli)
+{
+    uint64_t want = res_get(attempt_task(a)->res, attempt_task(a)->nres, "gpu");
+    uint64_t mine = w->ngpu < 64 ? (UINT64_C(1) << w->ngpu) - 1 : UINT64_MAX;
+    (void)milli; /* the share is the task's: what a worker reports cannot enlarge it */
+    a->gpu_milli = want >= 1000 ? 1000 : (uint32_t)want;
+    a->gpu_mask = mask & mine;
+    if (!want || (uint64_t)__builtin_popcountll(a->gpu_mask) != (want >= 1000 ? want / 1000 : 1))
+        a->gpu_mask = 0; /* not what the task asks: placed anew (core_worker_take) */
 }
 
 void core_worker_take(cworker *w, cattempt *a)
@@ -335,8 +346,12 @@ void core_on_worker_joined(core *c, const core_event *ev, core_effects *fx)
         if (ev->running_gpus[i] && u64map_get(w->untracked, ev->running[i]) ==
                                        core_unknown_claim) {
             uint64_t *claim = xcalloc(w->ncap + CLAIM_GPU_SLOTS, sizeof *claim);
+            uint32_t milli = ev->running_gpu_milli ? ev->running_gpu_milli[i] : 1000;
+            size_t g = res_index(w->cap, w->ncap, "gpu");
             claim[w->ncap] = ev->running_gpus[i];
-            claim[w->ncap + 1] = ev->running_gpu_milli ? ev->running_gpu_milli[i] : 1000;
+            claim[w->ncap + 1] = milli && milli < 1000 ? milli : 1000;
+            if (g < w->ncap) /* counted in its gpu total too */
+                claim[g] = claim[w->ncap + 1] * (uint64_t)__builtin_popcountll(claim[w->ncap]);
             add_claim(w, claim, 1);
             u64map_put(w->untracked, ev->running[i], claim);
         }

@@ -150,6 +150,7 @@ static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r,
         cap[ncap++] = (res_amount){"mem", r->mem};
         cap[ncap++] = (res_amount){"gpu", (uint64_t)r->gpu * 1000};
     }
+    int gpus_ok = r->n_running_gpus == r->n_running && r->n_running_gpu_milli == r->n_running;
     core_event ev = {.kind = EV_WORKER_JOINED,
                      .now_us = now,
                      .capacity = cap,
@@ -163,10 +164,9 @@ static void on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r,
                      .ntypes = ntypes,
                      .running = r->running,
                      .nrunning = r->n_running,
-                     .running_gpus = r->n_running_gpus == r->n_running ? r->running_gpus : NULL,
-                     .running_gpu_milli = r->n_running_gpu_milli == r->n_running
-                                              ? r->running_gpu_milli
-                                              : NULL,
+                     /* both or neither: a share without its devices means nothing */
+                     .running_gpus = gpus_ok ? r->running_gpus : NULL,
+                     .running_gpu_milli = gpus_ok ? r->running_gpu_milli : NULL,
                      .finished = r->finished,
                      .nfinished = r->n_finished,
                      .again = r->again,

@@ -277,11 +277,14 @@ static void kill_step(uv_timer_t *t)
 }
 
 /* The names of the GPUs the scheduler gave job (it places each on devices with room, by
- * its share), comma-separated, into buf. 0, or -1 when one is not this worker's. */
+ * its share), comma-separated, into buf. 0, or -1 when one is not this worker's, or they
+ * are not as many as it says (a scheduler that predates placing devices). */
 static int gpu_names(const worker *w, const running *job, char *buf, size_t n)
 {
     size_t off = 0;
     buf[0] = '\0';
+    if ((uint32_t)__builtin_popcountll(job->gpu_mask) != job->gpus)
+        return -1;
     for (size_t i = 0; i < 64 && off < n; i++) {
         if (!(job->gpu_mask & (UINT64_C(1) << i)))
             continue;
@@ -388,8 +391,9 @@ void exec_start(slot *sl)
     char gpus[4096];
     if (gpu_names(sl->w, job, gpus, sizeof gpus) < 0) {
         char msg[200];
-        snprintf(msg, sizeof msg, "the scheduler gave GPUs 0x%llx, and worker %s has %zu",
-                 (unsigned long long)job->gpu_mask, sl->w->name, sl->w->ngpus);
+        snprintf(msg, sizeof msg, "the scheduler gave %u GPUs as devices 0x%llx, and worker %s "
+                 "has %zu", job->gpus, (unsigned long long)job->gpu_mask, sl->w->name,
+                 sl->w->ngpus);
         slot_conclude(sl, 0, ERRC_TRANSIENT, msg, NULL, NULL, 0);
         return;
     }

@@ -253,6 +253,7 @@ static char *set_gpus(const Weft__ExecRequest *rq)
     char *saved = old ? xstrdup(old) : NULL;
     setenv("CUDA_VISIBLE_DEVICES", rq->gpus, 1);
     setenv("WEFT_GPUS", rq->gpus, 1);
+    unsetenv("WEFT_GPU_SHARE"); /* none inherited: only a share says one */
     if (*rq->gpus && rq->gpu_milli && rq->gpu_milli < 1000) { /* a share: "0.25" */
         char share[16];
         snprintf(share, sizeof share, "0.%03u", rq->gpu_milli);

@@ -355,6 +355,7 @@ static running *new_job(worker *w, const Weft__Dispatch *d, const char *plugin)
     job->mem_bytes = d->mem_bytes;
     job->gpu_mask = d->gpu_devices;
     job->gpu_milli = d->gpu_milli;
+    job->gpus = d->gpus;
     job->cpu_milli = d->cpu_milli;
     job->timeout_ms = d->timeout_ms;
     job->heartbeat_ms = d->heartbeat_ms;

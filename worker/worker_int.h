@@ -66,6 +66,7 @@ typedef struct running {
     int removed;      /* its executor removed log_path and workdir */
     uint64_t gpu_mask; /* the GPUs the scheduler gave it (bits of worker.gpu_ids) ... */
     uint32_t gpu_milli; /* ... and its share of each, in thousandths */
+    uint32_t gpus;     /* how many the mask must hold (Dispatch.gpus) */
     char *checkpoint; /* the last checkpoint the attempt saved (a reference), or NULL */
     char *nonce;      /* from its Dispatch; its Result carries it back */
     secret_set secrets; /* the values of the secrets it names, masked in what is sent */
