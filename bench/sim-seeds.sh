@@ -4,7 +4,7 @@
 # build/bin/weft-sim --seed N (add WEFT_SIM_TRACE=1 for every event and effect).
 #
 #   bench/sim-seeds.sh [BUILD_DIR] [FIRST_SEED] [SEEDS] [STEPS]
-set -eu
+set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 first=${2:-100}

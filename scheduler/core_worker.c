@@ -345,13 +345,13 @@ void core_on_worker_joined(core *c, const core_event *ev, core_effects *fx)
     for (size_t i = 0; ev->running_gpus && i < ev->nrunning; i++)
         if (ev->running_gpus[i] && u64map_get(w->untracked, ev->running[i]) ==
                                        core_unknown_claim) {
+            /* Its devices only, as its other resources are not counted: it may be one the
+             * core failed before it reached the worker (which then re-registered), running
+             * beside what took its place. No new attempt goes on those devices. */
             uint64_t *claim = xcalloc(w->ncap + CLAIM_GPU_SLOTS, sizeof *claim);
             uint32_t milli = ev->running_gpu_milli ? ev->running_gpu_milli[i] : 1000;
-            size_t g = res_index(w->cap, w->ncap, "gpu");
             claim[w->ncap] = ev->running_gpus[i];
             claim[w->ncap + 1] = milli && milli < 1000 ? milli : 1000;
-            if (g < w->ncap) /* counted in its gpu total too */
-                claim[g] = claim[w->ncap + 1] * (uint64_t)__builtin_popcountll(claim[w->ncap]);
             add_claim(w, claim, 1);
             u64map_put(w->untracked, ev->running[i], claim);
         }
