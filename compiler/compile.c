@@ -44,6 +44,14 @@ int cc_valid_name(const char *s, int allow_underscore)
     return 1;
 }
 
+const ynode *cc_refused_key(const ynode *map, const char *const *refused, size_t *pos)
+{
+    for (; *pos < map->n; (*pos)++)
+        if (in_list(map->keys[*pos]->text, refused))
+            return map->keys[(*pos)++];
+    return NULL;
+}
+
 /* Reports keys of map not in known. */
 void cc_check_keys(cc *c, const ynode *map, const char *where, const char *const *known)
 {

@@ -8,7 +8,6 @@
  *
  * No worker runs it, so what places, repeats or memoizes an attempt means nothing for it
  * and is refused by name; `when`, `needs`, `catch` and `timeout` apply. */
-#include <string.h>
 
 #include "compiler/compile_int.h"
 #include "compiler/diag.h"
@@ -20,10 +19,8 @@ void cc_approval(cc *c, int self, const ynode *tn)
                                           "schedule_timeout", "heartbeat", "secrets", NULL};
     dag_task *t = &c->g->tasks[self];
     t->kind = DK_APPROVE;
-    for (size_t i = 0; i < tn->n; i++)
-        for (const char *const *k = refused; *k; k++)
-            if (!strcmp(tn->keys[i]->text, *k))
-                diag_add(c->d, tn->keys[i]->line, tn->keys[i]->col,
-                         "task '%s': an approval (type: approve) waits for a person, not a "
-                         "worker: '%s' does not apply to it", t->name, *k);
+    const ynode *k;
+    for (size_t pos = 0; (k = cc_refused_key(tn, refused, &pos));)
+        diag_add(c->d, k->line, k->col, "task '%s': an approval (type: approve) waits for a "
+                 "person, not a worker: '%s' does not apply to it", t->name, k->text);
 }

@@ -92,12 +92,10 @@ void cc_call_compile(cc *c, int self, const ynode *tn)
                                           "catch", "when", "outputs", NULL};
     dag_task *t = &c->g->tasks[self];
     t->kind = DK_EXIT;
-    for (size_t i = 0; i < tn->n; i++)
-        for (const char *const *k = refused; *k; k++)
-            if (!strcmp(tn->keys[i]->text, *k))
-                diag_add(c->d, tn->keys[i]->line, tn->keys[i]->col, "task '%s': '%s' does "
-                         "not apply to a call of a workflow (type: workflow); put it on the "
-                         "tasks inside", t->name, *k);
+    const ynode *k;
+    for (size_t pos = 0; (k = cc_refused_key(tn, refused, &pos));)
+        diag_add(c->d, k->line, k->col, "task '%s': '%s' does not apply to a call of a workflow "
+                 "(type: workflow); put it on the tasks inside", t->name, k->text);
     const ynode *uses = ytree_get(tn, "uses");
     char key[1024];
     if (!uses) {
@@ -442,12 +440,11 @@ void cc_callee_begin(cc *c)
 void cc_callee_refuse(cc *c, const ynode *root)
 {
     static const char *const refused[] = {"limits", "concurrency", "timeout", NULL};
-    for (size_t i = 0; i < root->n; i++)
-        for (const char *const *k = refused; *k; k++)
-            if (!strcmp(root->keys[i]->text, *k))
-                diag_add(c->d, root->keys[i]->line, root->keys[i]->col, "'%s' does not apply "
-                         "to a workflow that is called: it runs within its caller's run (give "
-                         "it to the caller, or timeouts to the tasks)", *k);
+    const ynode *k;
+    for (size_t pos = 0; (k = cc_refused_key(root, refused, &pos));)
+        diag_add(c->d, k->line, k->col, "'%s' does not apply to a workflow that is called: it "
+                 "runs within its caller's run (give it to the caller, or timeouts to the "
+                 "tasks)", k->text);
 }
 
 void cc_free_callee(cc_callee *ce)

@@ -53,6 +53,8 @@ typedef struct cc {
 int cc_valid_name(const char *s, int allow_underscore);
 /* Reports keys of map not in known. */
 void cc_check_keys(cc *c, const ynode *map, const char *where, const char *const *known);
+/* The next key of map (from *pos on) that is in refused, or NULL; for a caller to say why. */
+const ynode *cc_refused_key(const ynode *map, const char *const *refused, size_t *pos);
 const ynode *cc_expect(cc *c, const ynode *n, enum ynode_kind kind, const char *what);
 int cc_get_int(cc *c, const ynode *n, const char *what, long long lo, long long hi,
                long long *out);

@@ -32,14 +32,22 @@ static void wait_for(core *c, crun *r, int task, int64_t due_us, json_t *inputs,
     }
 }
 
-void core_pass(core *c, crun *r, int task, core_effects *fx)
+/* Task's inputs, resolved now that its parents have ended (new reference), or NULL after
+ * failing it (fatal) with why they cannot be. */
+static json_t *inputs_or_fail(core *c, crun *r, int task, core_effects *fx)
 {
     char why[600];
     json_t *in = core_unit_inputs(r, task, why, sizeof why);
-    if (!in) {
+    if (!in)
         core_task_failed(c, r, task, ERRC_FATAL, why, NULL, 0, c->now_us, fx);
+    return in;
+}
+
+void core_pass(core *c, crun *r, int task, core_effects *fx)
+{
+    json_t *in = inputs_or_fail(c, r, task, fx);
+    if (!in)
         return;
-    }
     size_t at = fx->n; /* the effect of its success comes first */
     core_task_succeeded(c, r, task, in, SRC_COMPUTED, 0, NULL, fx);
     fx->v[at].inputs = in;
@@ -47,12 +55,9 @@ void core_pass(core *c, crun *r, int task, core_effects *fx)
 
 void core_approval_wait(core *c, crun *r, int task, core_effects *fx)
 {
-    char why[600];
-    json_t *in = core_unit_inputs(r, task, why, sizeof why);
-    if (!in) {
-        core_task_failed(c, r, task, ERRC_FATAL, why, NULL, 0, c->now_us, fx);
+    json_t *in = inputs_or_fail(c, r, task, fx);
+    if (!in)
         return;
-    }
     int64_t timeout = r->g->tasks[task].timeout_ms;
     wait_for(c, r, task, timeout ? c->now_us + timeout * 1000 : 0, in, fx);
     json_decref(in);
