@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "common/xmem.h"
 
 static int request(source *s, cli_opts *o, uint64_t run)
 {
@@ -17,14 +16,8 @@ static int request(source *s, cli_opts *o, uint64_t run)
     rq.approve = o->approve;
     rq.reason = (char *)(o->reject ? o->reject : "");
     rq.idempotency_key = (char *)cli_request_key(o, key);
-    Weft__Param *vals = xcalloc(o->nparams + 1, sizeof *vals);
-    Weft__Param **pv = xcalloc(o->nparams + 1, sizeof *pv);
-    for (size_t i = 0; i < o->nparams; i++) {
-        weft__param__init(&vals[i]);
-        vals[i].name = (char *)o->params[i].name;
-        vals[i].value = (char *)o->params[i].value;
-        pv[i] = &vals[i];
-    }
+    Weft__Param *vals;
+    Weft__Param **pv = cli_wire_params(o->params, o->nparams, &vals);
     rq.values = pv;
     rq.n_values = o->nparams;
     Weft__Envelope env = WEFT__ENVELOPE__INIT;

@@ -53,13 +53,17 @@ int bundle_key(const char *from, const char *uses, char *out, size_t n)
     return 0;
 }
 
-/* The keys file (key from, text) calls, in order, appended to keys (existing ones kept). */
+/* The keys file (key from, text) calls, in order, appended to keys (existing ones kept);
+ * none when it is the submitted workflow (from "") and carries bundled: already. */
 static void calls_of(const char *from, const char *text, size_t len, strmap *seen,
                      char ***keys, size_t *nkeys, size_t *cap)
 {
     diag *d = diag_new("bundle");
     ytree *t = ytree_parse(text, len, d);
-    const ynode *tasks = t && t->root->kind == YN_MAP ? ytree_get(t->root, "tasks") : NULL;
+    int root = t && t->root->kind == YN_MAP;
+    const ynode *tasks = root && !(!*from && ytree_get(t->root, "bundled"))
+                             ? ytree_get(t->root, "tasks")
+                             : NULL;
     for (size_t i = 0; tasks && tasks->kind == YN_MAP && i < tasks->n; i++) {
         const ynode *tn = tasks->items[i];
         const ynode *type = tn->kind == YN_MAP ? ytree_get(tn, "type") : NULL;
@@ -75,17 +79,6 @@ static void calls_of(const char *from, const char *text, size_t len, strmap *see
     }
     ytree_free(&t);
     diag_destroy(&d);
-}
-
-/* Whether text's top level already has bundled:. */
-static int bundled_already(const char *text, size_t len)
-{
-    diag *d = diag_new("bundle");
-    ytree *t = ytree_parse(text, len, d);
-    int yes = t && t->root->kind == YN_MAP && ytree_get(t->root, "bundled");
-    ytree_free(&t);
-    diag_destroy(&d);
-    return yes;
 }
 
 /* Appends s (n bytes) to *out. */
@@ -126,8 +119,7 @@ char *compile_bundle(const char *path, size_t *len, char *why, size_t n)
     cap = tlen + 1;
     strmap *seen = strmap_new();
     char **keys = NULL;
-    if (!bundled_already(text, tlen))
-        calls_of("", text, tlen, seen, &keys, &nkeys, &capkeys);
+    calls_of("", text, tlen, seen, &keys, &nkeys, &capkeys);
     const char *slash = strrchr(path, '/');
     int dirlen = slash ? (int)(slash - path) : 0;
     int ok = 1;

@@ -52,6 +52,11 @@ const ynode *cc_refused_key(const ynode *map, const char *const *refused, size_t
     return NULL;
 }
 
+int cc_port_name_ok(const char *s)
+{
+    return *s && !s[strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_")];
+}
+
 /* Reports keys of map not in known. */
 void cc_check_keys(cc *c, const ynode *map, const char *where, const char *const *known)
 {

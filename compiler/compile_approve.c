@@ -12,15 +12,16 @@
 #include "compiler/compile_int.h"
 #include "compiler/diag.h"
 
+const char *const cc_worker_fields[] = {"map", "max_parallel", "min_success", "cache", "retry",
+                                        "resources", "labels", "pool", "priority",
+                                        "schedule_timeout", "heartbeat", "secrets", NULL};
+
 void cc_approval(cc *c, int self, const ynode *tn)
 {
-    static const char *const refused[] = {"map", "max_parallel", "min_success", "cache",
-                                          "retry", "resources", "labels", "pool", "priority",
-                                          "schedule_timeout", "heartbeat", "secrets", NULL};
     dag_task *t = &c->g->tasks[self];
     t->kind = DK_APPROVE;
     const ynode *k;
-    for (size_t pos = 0; (k = cc_refused_key(tn, refused, &pos));)
+    for (size_t pos = 0; (k = cc_refused_key(tn, cc_worker_fields, &pos));)
         diag_add(c->d, k->line, k->col, "task '%s': an approval (type: approve) waits for a "
                  "person, not a worker: '%s' does not apply to it", t->name, k->text);
 }

@@ -41,9 +41,10 @@ typedef struct cc_call {
     cc_callee callee;
 } cc_call;
 
-/* The text of the file key names: carried with the workflow, or read from the disk when
- * the caller allows it. NULL after reporting at n. Caller frees. */
-static char *called_text(cc *c, const char *key, const ynode *n, size_t *len)
+/* The text of the file key names (at path on the disk): carried with the workflow, or read
+ * from the disk when the caller allows it. NULL after reporting at n. Caller frees. */
+static char *called_text(cc *c, const char *key, const char *path, const ynode *n,
+                         size_t *len)
 {
     const json_t *carried = json_object_get(c->bundle, key);
     if (json_is_string(carried)) {
@@ -55,9 +56,8 @@ static char *called_text(cc *c, const char *key, const ynode *n, size_t *len)
                  "submit and weft run carry the files a workflow calls)", key);
         return NULL;
     }
-    char path[4400], *text = NULL;
+    char *text = NULL;
     weft_err err = {0};
-    snprintf(path, sizeof path, "%s%s%s", c->root_dir, *c->root_dir ? "/" : "", key);
     if (fs_read_file(path, COMPILE_MAX_FILE, &text, len, &err) < 0) {
         diag_add(c->d, n->line, n->col, "uses: %s", err.msg);
         return NULL;
@@ -86,16 +86,16 @@ static int calls_back(cc *c, const char *key, const ynode *n)
 
 void cc_call_compile(cc *c, int self, const ynode *tn)
 {
-    static const char *const refused[] = {"map", "max_parallel", "min_success", "cache",
-                                          "retry", "resources", "labels", "pool", "priority",
-                                          "schedule_timeout", "heartbeat", "secrets", "timeout",
-                                          "catch", "when", "outputs", NULL};
+    /* What belongs to the tasks inside: an attempt's fields, and a task's own. */
+    static const char *const call_refused[] = {"timeout", "catch", "when", "outputs", NULL};
+    const char *const *refused[] = {cc_worker_fields, call_refused};
     dag_task *t = &c->g->tasks[self];
     t->kind = DK_EXIT;
     const ynode *k;
-    for (size_t pos = 0; (k = cc_refused_key(tn, refused, &pos));)
-        diag_add(c->d, k->line, k->col, "task '%s': '%s' does not apply to a call of a workflow "
-                 "(type: workflow); put it on the tasks inside", t->name, k->text);
+    for (size_t i = 0; i < 2; i++)
+        for (size_t pos = 0; (k = cc_refused_key(tn, refused[i], &pos));)
+            diag_add(c->d, k->line, k->col, "task '%s': '%s' does not apply to a call of a "
+                     "workflow (type: workflow); put it on the tasks inside", t->name, k->text);
     const ynode *uses = ytree_get(tn, "uses");
     char key[1024];
     if (!uses) {
@@ -116,16 +116,17 @@ void cc_call_compile(cc *c, int self, const ynode *tn)
                  BUNDLE_MAX_DEPTH);
         return;
     }
+    /* Its path from where weft runs: where it is read, and what its errors name. */
+    char shown[4400];
+    snprintf(shown, sizeof shown, "%s%s%s", c->root_dir, *c->root_dir ? "/" : "", key);
     size_t len = 0;
-    char *text = called_text(c, key, uses, &len);
+    char *text = called_text(c, key, shown, uses, &len);
     if (!text)
         return;
     const char **callers = xcalloc(c->in->ncallers + 1, sizeof *callers);
     for (size_t i = 0; i < c->in->ncallers; i++)
         callers[i] = c->in->callers[i];
     callers[c->in->ncallers] = c->in->key;
-    char shown[4400];
-    snprintf(shown, sizeof shown, "%s%s%s", c->root_dir, *c->root_dir ? "/" : "", key);
     compile_input in = *c->in;
     in.file = shown;
     in.text = text;
@@ -337,13 +338,11 @@ static tt_decl *new_decl(void)
 tt_decl *cc_params_decl(cc *c)
 {
     tt_decl *d = new_decl();
-    size_t pos = 0, n = 0;
+    size_t pos = 0;
     const char *name;
     void *unused;
+    d->outputs = xcalloc(strmap_count(c->declared) + 1, sizeof *d->outputs);
     while (strmap_next(c->declared, &pos, &name, &unused))
-        n++;
-    d->outputs = xcalloc(n + 1, sizeof *d->outputs);
-    for (pos = 0; strmap_next(c->declared, &pos, &name, &unused);)
         d->outputs[d->noutputs++] = port(name, param_type(c, name), 0, "a parameter");
     return d;
 }
@@ -399,7 +398,7 @@ void cc_workflow_outputs(cc *c, const ynode *on)
     for (size_t i = 0; i < on->n; i++) {
         const ynode *k = on->keys[i];
         wtype t = {WT_ANY, 0};
-        if (!*k->text || k->text[strspn(k->text, "abcdefghijklmnopqrstuvwxyz0123456789_")]) {
+        if (!cc_port_name_ok(k->text)) {
             diag_add(c->d, k->line, k->col, "bad output name '%s' (use [a-z0-9_])", k->text);
             continue;
         }
@@ -422,13 +421,11 @@ void cc_callee_begin(cc *c)
     cc_callee *ce = c->callee;
     ce->sig = new_decl();
     ce->defaults = json_object();
-    size_t pos = 0, n = 0;
+    size_t pos = 0;
     const char *name;
     void *unused;
-    while (strmap_next(c->declared, &pos, &name, &unused))
-        n++;
-    ce->sig->inputs = xcalloc(n + 1, sizeof *ce->sig->inputs);
-    for (pos = 0; strmap_next(c->declared, &pos, &name, &unused);) {
+    ce->sig->inputs = xcalloc(strmap_count(c->declared) + 1, sizeof *ce->sig->inputs);
+    while (strmap_next(c->declared, &pos, &name, &unused)) {
         json_t *dflt = json_object_get(c->params, name);
         ce->sig->inputs[ce->sig->ninputs++] = port(name, param_type(c, name), dflt != NULL,
                                                    "a parameter of the workflow");

@@ -51,6 +51,8 @@ typedef struct cc {
 
 /* Shared helpers of compile.c: each reports at n and returns NULL / -1 on a mismatch. */
 int cc_valid_name(const char *s, int allow_underscore);
+/* Whether s names an output: [a-z0-9_]+, as a plugin's ports are named. */
+int cc_port_name_ok(const char *s);
 /* Reports keys of map not in known. */
 void cc_check_keys(cc *c, const ynode *map, const char *where, const char *const *known);
 /* The next key of map (from *pos on) that is in refused, or NULL; for a caller to say why. */
@@ -108,6 +110,9 @@ int cc_outputs_input(cc *c, int self, const tt_port *p, const ynode *k);
 void cc_add_outputs_input(cc *c, int self);
 void cc_free_task_outputs(cc *c, size_t ntasks);
 
+/* compile_approve.c: the task fields that place, repeat or memoize an attempt on a worker,
+ * which mean nothing for a task no worker runs (NULL-terminated). */
+extern const char *const cc_worker_fields[];
 /* compile_approve.c: marks task self (of type approve, tree tn) an approval and refuses
  * the fields that mean nothing without a worker. */
 void cc_approval(cc *c, int self, const ynode *tn);

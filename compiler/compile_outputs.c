@@ -59,7 +59,7 @@ static int check_output(cc *c, int self, const tt_decl *d, const ynode *k, const
 {
     const char *task = c->g->tasks[self].name;
     wtype t;
-    if (!*k->text || k->text[strspn(k->text, "abcdefghijklmnopqrstuvwxyz0123456789_")]) {
+    if (!cc_port_name_ok(k->text)) {
         diag_add(c->d, k->line, k->col, "task '%s': bad output name '%s' (use [a-z0-9_])",
                  task, k->text);
         return -1;

@@ -17,21 +17,6 @@
 #include "common/xmem.h"
 #include "scheduler/core_int.h"
 
-static void wait_for(core *c, crun *r, int task, int64_t due_us, json_t *inputs,
-                     core_effects *fx)
-{
-    r->t[task].state = TS_WAITING;
-    if (due_us)
-        core_heap_push(c, (timer){due_us, r->id, task, APPROVAL_TIMER});
-    core_effect *e = core_emit_task(fx, r, task, TS_WAITING);
-    e->due_us = due_us;
-    if (inputs) { /* the question it asks: its message */
-        const char *q = json_string_value(json_object_get(inputs, "message"));
-        e->message = xasprintf("waiting for approval%s%s", q && *q ? ": " : "", q ? q : "");
-        e->inputs = json_incref(inputs);
-    }
-}
-
 /* Task's inputs, resolved now that its parents have ended (new reference), or NULL after
  * failing it (fatal) with why they cannot be. */
 static json_t *inputs_or_fail(core *c, crun *r, int task, core_effects *fx)
@@ -59,8 +44,13 @@ void core_approval_wait(core *c, crun *r, int task, core_effects *fx)
     if (!in)
         return;
     int64_t timeout = r->g->tasks[task].timeout_ms;
-    wait_for(c, r, task, timeout ? c->now_us + timeout * 1000 : 0, in, fx);
-    json_decref(in);
+    int64_t due_us = timeout ? c->now_us + timeout * 1000 : 0;
+    core_approval_restore(c, r, task, due_us);
+    core_effect *e = core_emit_task(fx, r, task, TS_WAITING);
+    e->due_us = due_us; /* recorded, for a restarted scheduler's core_approval_restore */
+    const char *q = json_string_value(json_object_get(in, "message")); /* what it asks */
+    e->message = xasprintf("waiting for approval%s%s", q && *q ? ": " : "", q ? q : "");
+    e->inputs = in;
 }
 
 void core_approval_restore(core *c, crun *r, int task, int64_t due_us)

@@ -345,25 +345,29 @@ int64_t sched_start_run(sched *s, dag *g, const sched_new_run *nr, const char *d
     return run;
 }
 
+int sched_refuse_ended_run(sched *s, const zmq_msg_t *id, uint64_t run)
+{
+    if (core_run_active(s->core, run))
+        return 0;
+    weft_err err = {0};
+    json_t *r = catalog_query_run_row(s->cat, (int64_t)run, &err);
+    char msg[300];
+    if (r)
+        snprintf(msg, sizeof msg, "run %llu is not running (it %s)", (unsigned long long)run,
+                 json_string_value(json_object_get(r, "state")));
+    sched_reply(s, id, r ? WEFT_EINVAL : WEFT_ENOTFOUND, r ? msg : err.msg, NULL, 0);
+    json_decref(r);
+    return 1;
+}
+
 void sched_on_cancel(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                      const Weft__CancelRequest *rq)
 {
     if (!sched_may_see_run(s, id, peer, rq->run_id, "a cancel") ||
-        sched_answered_before(s, id, peer, "cancel", rq->idempotency_key))
+        sched_answered_before(s, id, peer, "cancel", rq->idempotency_key) ||
+        sched_refuse_ended_run(s, id, rq->run_id))
         return;
     int64_t now = clock_wall_us();
-    if (!core_run_active(s->core, rq->run_id)) {
-        weft_err err = {0};
-        json_t *r = catalog_query_run_row(s->cat, (int64_t)rq->run_id, &err);
-        char msg[300];
-        if (r)
-            snprintf(msg, sizeof msg, "run %llu is not running (it %s)",
-                     (unsigned long long)rq->run_id,
-                     json_string_value(json_object_get(r, "state")));
-        json_decref(r);
-        sched_reply(s, id, r ? WEFT_EINVAL : WEFT_ENOTFOUND, r ? msg : err.msg, NULL, 0);
-        return;
-    }
     catalog_request_cancel(s->cat, (int64_t)rq->run_id, now);
     sched_remember_answer(s, peer, rq->idempotency_key, "cancel", "{}", rq->run_id, now);
     log_info("run %llu: cancel requested", (unsigned long long)rq->run_id);

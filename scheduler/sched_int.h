@@ -404,6 +404,9 @@ void sched_on_submit(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                      const Weft__SubmitRequest *rq);
 void sched_on_cancel(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                      const Weft__CancelRequest *rq);
+/* sched_client.c: when run is not active, answers why (it ended: how; or there is no
+ * such run) and returns 1; else 0. */
+int sched_refuse_ended_run(sched *s, const zmq_msg_t *id, uint64_t run);
 /* sched_signal.c: decides a waiting approval. */
 void sched_on_signal(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                      const Weft__SignalRequest *rq);

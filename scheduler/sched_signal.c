@@ -93,24 +93,15 @@ static json_t *approval_outputs(const dag_task *t, const Weft__SignalRequest *rq
  * answering why not. */
 static int waiting_approval(sched *s, const zmq_msg_t *id, const Weft__SignalRequest *rq)
 {
+    if (sched_refuse_ended_run(s, id, rq->run_id))
+        return -1;
     const dag *g = core_run_dag(s->core, rq->run_id);
     char msg[400];
     int task = -1;
-    for (size_t i = 0; g && i < g->ntasks && task < 0; i++)
+    for (size_t i = 0; i < g->ntasks && task < 0; i++)
         if (!strcmp(g->tasks[i].name, rq->task))
             task = (int)i;
     int state = core_task_state(s->core, rq->run_id, task);
-    if (!g || !core_run_active(s->core, rq->run_id)) {
-        weft_err err = {0};
-        json_t *r = catalog_query_run_row(s->cat, (int64_t)rq->run_id, &err);
-        if (r)
-            snprintf(msg, sizeof msg, "run %llu is not running (it %s)",
-                     (unsigned long long)rq->run_id,
-                     json_string_value(json_object_get(r, "state")));
-        sched_reply(s, id, r ? WEFT_EINVAL : WEFT_ENOTFOUND, r ? msg : err.msg, NULL, 0);
-        json_decref(r);
-        return -1;
-    }
     if (task < 0)
         snprintf(msg, sizeof msg, "run %llu has no task '%.100s'",
                  (unsigned long long)rq->run_id, rq->task);
