@@ -97,6 +97,10 @@ kill -0 "$SCHED_PID" 2>/dev/null && ok "... and it still runs" || fail "a client
 expect "a worker key cannot submit" 4 "$?"
 expect_grep "... with the reason" "'w1' does not hold the client role" "$T/wsubmit.txt"
 expect "still nothing recorded" 0 "$(sql "$state" "SELECT count(*) FROM runs")"
+"$weft" signal 1 gate --approve --scheduler "$ep" --key "$T/w1.key" --server-key "$skey" \
+    2>"$T/wsignal.txt"
+expect "a worker key cannot decide an approval" 4 "$?"
+expect_grep "... with the reason" "'w1' does not hold the client role" "$T/wsignal.txt"
 "$weft" workers --scheduler "$ep" --key "$T/w1.key" --server-key "$skey" 2>"$T/wworkers.txt"
 expect "a worker key cannot list the workers" 4 "$?"
 expect_grep "... with the reason" "'w1' does not hold the client or gateway role" "$T/wworkers.txt"
