@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -24,54 +25,59 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-/* Returns bytes read (< n only at end of stream) or -errno. */
-static ssize_t read_all(int fd, uint8_t *p, size_t n)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, p + got, n - got);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    return (ssize_t)got;
-}
-
 int frame_write(int fd, const void *data, size_t len)
 {
     uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
                       (uint8_t)len};
-    int rc = write_all(fd, hdr, 4);
-    return rc < 0 ? rc : write_all(fd, data, len);
+    /* One write for both when it goes whole: the reader wakes once, for the whole frame. */
+    struct iovec iov[2] = {{hdr, 4}, {(void *)data, len}};
+    ssize_t w;
+    do {
+        w = writev(fd, iov, 2);
+    } while (w < 0 && errno == EINTR);
+    if (w < 0)
+        return -errno;
+    size_t done = (size_t)w;
+    if (done < 4) {
+        int rc = write_all(fd, hdr + done, 4 - done);
+        if (rc < 0)
+            return rc;
+        done = 4;
+    }
+    return write_all(fd, (const uint8_t *)data + (done - 4), len - (done - 4));
 }
 
-int frame_read(int fd, uint8_t **out, size_t *len, size_t max)
+/* Room for READ_CHUNK more bytes at the end of fb's data, moving what is left to the front
+ * first. */
+#define READ_CHUNK (64u << 10)
+static void make_room(framebuf *fb)
 {
-    uint8_t hdr[4];
-    ssize_t r = read_all(fd, hdr, 4);
-    if (r < 0)
-        return (int)r;
-    if (r == 0)
-        return 1;
-    if (r < 4)
-        return WEFT_EPROTO;
-    size_t n = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
-    if (n > max)
-        return WEFT_EPROTO;
-    uint8_t *buf = xmalloc(n);
-    r = read_all(fd, buf, n);
-    if (r < 0 || (size_t)r < n) {
-        free(buf);
-        return r < 0 ? (int)r : WEFT_EPROTO;
+    if (fb->off == fb->len) {
+        fb->off = fb->len = 0;
+    } else if (fb->off) {
+        memmove(fb->data, fb->data + fb->off, fb->len - fb->off);
+        fb->len -= fb->off;
+        fb->off = 0;
     }
-    *out = buf;
-    *len = n;
-    return 0;
+    xgrow(&fb->data, &fb->cap, fb->len + READ_CHUNK, 1);
+}
+
+int frame_read(int fd, framebuf *fb, const uint8_t **frame, size_t *len)
+{
+    for (;;) {
+        int rc = framebuf_next(fb, frame, len);
+        if (rc != 0)
+            return rc == 1 ? 0 : rc;
+        make_room(fb);
+        ssize_t r = read(fd, fb->data + fb->len, fb->cap - fb->len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (r == 0)
+            return fb->len == fb->off ? 1 : WEFT_EPROTO;
+        fb->len += (size_t)r;
+    }
 }
 
 void framebuf_init(framebuf *fb, size_t max)

@@ -11,19 +11,22 @@
 
 #define FRAME_MAX (64u << 20) /* 64 MiB: the largest frame either side accepts */
 
-/* Writes one frame to fd, retrying on EINTR and short writes. 0 or -errno. */
-int frame_write(int fd, const void *data, size_t len);
-/* Reads one frame from fd into a fresh buffer that the caller frees with free(). Returns 0,
- * 1 on clean end of stream before any byte of a frame, WEFT_EPROTO on a truncated frame or
- * one longer than max, or -errno. */
-int frame_read(int fd, uint8_t **out, size_t *len, size_t max);
-
 /* Accumulates stream bytes and yields whole frames. */
 typedef struct framebuf {
     uint8_t *data;
     size_t len, cap, off;
     size_t max;
 } framebuf;
+
+/* Writes one frame to fd (in one write when the stream takes it whole), retrying on EINTR
+ * and short writes. 0 or -errno. */
+int frame_write(int fd, const void *data, size_t len);
+/* Reads the next frame from fd through fb (whose maximum bounds it): reads as much as is
+ * there at a time, so frames that arrived together cost one read. Returns 0 and points
+ * *frame and *len at it (valid until the next call), 1 on clean end of stream before any
+ * byte of a frame, WEFT_EPROTO on a truncated frame or one longer than the maximum, or
+ * -errno. */
+int frame_read(int fd, framebuf *fb, const uint8_t **frame, size_t *len);
 
 void framebuf_init(framebuf *fb, size_t max);
 void framebuf_free(framebuf *fb);

@@ -27,6 +27,7 @@
 #include "catalog/store.h"
 #include "common/xmem.h"
 #include "weft.pb-c.h"
+#include "worker/execio.h"
 #include "worker/host.h"
 #include "worker/plugload.h"
 
@@ -34,10 +35,10 @@
 
 typedef struct executor {
     int in_fd, out_fd;   /* frame channel */
+    framebuf in;         /* what was read of in_fd */
     int err_fd;          /* the executor's own stderr, restored between tasks */
     int null_fd;         /* /dev/null */
-    int clear_refs_fd;   /* /proc/self/clear_refs (resets the peak resident size), or -1 */
-    int status_fd;       /* /proc/self/status (VmHWM: that peak), or -1 */
+    exec_usage usage;    /* as the last attempt ended */
     strmap *plugins;     /* .so path -> plug* */
     strmap *states;      /* task type name -> open() state (NULL values are absent) */
     strmap *opened;      /* task type name -> plug* whose type was opened */
@@ -83,74 +84,6 @@ static int limit_memory(uint64_t bytes, struct rlimit *old)
     }
     return 1;
 #endif
-}
-
-/* What the executor and its waited-for children had used when an attempt started. */
-typedef struct usage_mark {
-    struct rusage self, kids;
-} usage_mark;
-
-static uint64_t cpu_us(const struct rusage *u)
-{
-    return (uint64_t)(u->ru_utime.tv_sec + u->ru_stime.tv_sec) * 1000000u +
-           (uint64_t)(u->ru_utime.tv_usec + u->ru_stime.tv_usec);
-}
-
-/* Marks an attempt's start: the executor's peak resident size starts again from what it
- * holds now ("5" to clear_refs), and CPU time is counted from here. */
-static void usage_start(const executor *ex, usage_mark *m)
-{
-    if (ex->clear_refs_fd >= 0 && pwrite(ex->clear_refs_fd, "5", 1, 0) < 0)
-        dprintf(ex->err_fd, "weft-executor: cannot reset the peak memory size: %s\n",
-                strerror(errno));
-    getrusage(RUSAGE_SELF, &m->self);
-    getrusage(RUSAGE_CHILDREN, &m->kids);
-}
-
-/* The attempt's CPU time (the executor's and its waited-for children's) and peak memory
- * (the executor's own since the mark, or a child's, when one waited for since then held
- * more than any before it) into res. */
-static void usage_end(const executor *ex, const usage_mark *m, Weft__ExecResult *res)
-{
-    struct rusage self, kids;
-    getrusage(RUSAGE_SELF, &self);
-    getrusage(RUSAGE_CHILDREN, &kids);
-    res->cpu_us = cpu_us(&self) - cpu_us(&m->self) + cpu_us(&kids) - cpu_us(&m->kids);
-    /* VmHWM, which clear_refs reset (ru_maxrss never falls below what the worker held
-     * when it started the executor). */
-    long peak_kb = 0;
-    char status[4096];
-    ssize_t n = ex->status_fd >= 0 ? pread(ex->status_fd, status, sizeof status - 1, 0) : -1;
-    const char *hwm = n > 0 ? (status[n] = '\0', strstr(status, "VmHWM:")) : NULL;
-    if (hwm)
-        peak_kb = strtol(hwm + 6, NULL, 10);
-    if (kids.ru_maxrss > m->kids.ru_maxrss && kids.ru_maxrss > peak_kb)
-        peak_kb = kids.ru_maxrss;
-    res->peak_mem_bytes = (uint64_t)peak_kb * 1024u;
-}
-
-/* Reads the last LOG_CAP bytes of the task log open at fd. Caller frees *out. Returns 1
- * when that is the whole log. */
-static int read_log_tail(int fd, uint8_t **out, size_t *len)
-{
-    *out = NULL;
-    *len = 0;
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0)
-        return 0;
-    if (st.st_size > 0) {
-        off_t start = st.st_size > (off_t)LOG_CAP ? st.st_size - (off_t)LOG_CAP : 0;
-        size_t n = (size_t)(st.st_size - start);
-        uint8_t *buf = xmalloc(n);
-        ssize_t r = pread(fd, buf, n, start);
-        if (r > 0) {
-            *out = buf;
-            *len = (size_t)r;
-        } else {
-            free(buf);
-        }
-    }
-    return st.st_size < (off_t)LOG_CAP && (size_t)st.st_size == *len;
 }
 
 /* The store a request names, opened once and kept while requests name the same one. */
@@ -298,8 +231,9 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
 {
     weft_err err = {0};
     host_outcome out = {0};
+    int opened = 0; /* an open() ran, which may have made the scratch directory */
     host_reset_cancel();
-    int logfd = open(rq->log_path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int logfd = execlog_open(rq->log_path);
     if (logfd >= 0) {
         dup2(logfd, 1);
         dup2(logfd, 2);
@@ -321,8 +255,7 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
         snprintf(run, sizeof run, "%llu", (unsigned long long)rq->run_id);
         snprintf(attempt, sizeof attempt, "%u", rq->attempt);
         checkpoint_note note = {ex, rq->attempt_id};
-        usage_mark mark;
-        usage_start(ex, &mark);
+        exec_usage_start(&ex->usage);
         /* Before open() too: a plugin that initialises CUDA then sees only these. */
         char *visible = set_gpus(rq);
         host_task t = {.type = type, .plugin = plugin, .inputs = inputs, .run = run,
@@ -335,6 +268,7 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
         if (type->open && !strmap_get(ex->opened, rq->type)) {
             /* open() runs once per executor; its failure fails this task, and the next task
              * of the type tries again. */
+            opened = 1;
             if (host_open(&t, &t.state, out.msg, sizeof out.msg) == WEFT_OK) {
                 strmap_put(ex->states, rq->type, t.state);
                 strmap_put(ex->opened, rq->type, (void *)type);
@@ -351,7 +285,7 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
             if (limited)
                 setrlimit(RLIMIT_AS, &old);
         }
-        usage_end(ex, &mark, res);
+        exec_usage_end(&ex->usage, &res->cpu_us, &res->peak_mem_bytes);
         restore_gpus(visible);
     }
     json_decref(inputs);
@@ -362,9 +296,11 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
     dup2(ex->err_fd, 2);
     size_t loglen;
     /* The whole log goes with the result: nothing of the attempt is needed on disk any
-     * more, and the executor removes it here rather than its worker's loop. */
-    if (read_log_tail(logfd, log, &loglen) && unlink(rq->log_path) == 0) {
-        fs_remove_tree(rq->workdir);
+     * more, and the executor removes its scratch directory (when it made one) here rather
+     * than its worker's loop. The log file stays for the slot's next attempt. */
+    if (execlog_finish(logfd, LOG_CAP, log, &loglen)) {
+        if (out.workdir_made || opened)
+            fs_remove_tree(rq->workdir);
         res->removed = 1;
     }
     if (logfd >= 0)
@@ -389,9 +325,9 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
 static int serve(executor *ex)
 {
     for (;;) {
-        uint8_t *buf;
+        const uint8_t *buf;
         size_t len;
-        int rc = frame_read(ex->in_fd, &buf, &len, FRAME_MAX);
+        int rc = frame_read(ex->in_fd, &ex->in, &buf, &len);
         if (rc == 1)
             return 0; /* the worker closed our stdin: exit cleanly */
         if (rc < 0) {
@@ -399,7 +335,6 @@ static int serve(executor *ex)
             return 1;
         }
         Weft__ExecRequest *rq = weft__exec_request__unpack(NULL, len, buf);
-        free(buf);
         if (!rq) {
             dprintf(ex->err_fd, "weft-executor: undecodable request from worker\n");
             return 1;
@@ -478,18 +413,20 @@ int main(int argc, char **argv)
     ex.out_fd = fcntl(1, F_DUPFD_CLOEXEC, 3);
     ex.err_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
     ex.null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    ex.clear_refs_fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
-    ex.status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    exec_usage_open(&ex.usage, ex.err_fd);
     if (ex.in_fd < 0 || ex.out_fd < 0 || ex.err_fd < 0 || ex.null_fd < 0) {
         perror("weft-executor: setting up descriptors");
         return 1;
     }
     dup2(ex.null_fd, 0);
     dup2(ex.null_fd, 1);
+    framebuf_init(&ex.in, FRAME_MAX);
     ex.plugins = strmap_new();
     ex.states = strmap_new();
     ex.opened = strmap_new();
     int rc = serve(&ex);
     unload_all(&ex);
+    exec_usage_close(&ex.usage);
+    framebuf_free(&ex.in);
     return rc;
 }

@@ -719,6 +719,7 @@ void host_run(const host_task *t, host_outcome *out)
             rc = WEFT_FAIL;
     }
     out->status = rc;
+    out->workdir_made = c.workdir_made;
     if (rc == WEFT_OK) {
         out->outputs = c.outputs;
         out->blobs = c.blobs;

@@ -46,6 +46,7 @@ typedef struct host_outcome {
     json_t *outputs; /* new reference; an object, empty on failure */
     host_blob *blobs; /* on success: the outputs' blobs not in the store */
     size_t nblobs;
+    int workdir_made; /* the attempt's scratch directory was made */
 } host_outcome;
 
 /* Frees out->blobs. */

@@ -67,18 +67,18 @@ static void send_result(worker *w, running *job, int ok, int cls, const char *ms
 /* ---- jobs ---- */
 
 
-/* An ended attempt's scratch directory and log file, removed in libuv's thread pool:
- * removing a directory can wait for the disk, and the loop has results to send. */
+/* An ended attempt's scratch directory, removed in libuv's thread pool: removing a
+ * directory can wait for the disk, and the loop has results to send. (Its log file is its
+ * slot's, which the slot's next attempt empties.) */
 typedef struct leftovers {
     uv_work_t work;
-    char *workdir, *log_path;
+    char *workdir;
 } leftovers;
 
 static void remove_leftovers(uv_work_t *wk)
 {
     leftovers *l = wk->data;
     fs_remove_tree(l->workdir);
-    unlink(l->log_path);
 }
 
 static void leftovers_removed(uv_work_t *wk, int status)
@@ -86,7 +86,6 @@ static void leftovers_removed(uv_work_t *wk, int status)
     (void)status;
     leftovers *l = wk->data;
     free(l->workdir);
-    free(l->log_path);
     free(l);
 }
 
@@ -95,8 +94,7 @@ static void remove_later(worker *w, running *job)
     leftovers *l = xcalloc(1, sizeof *l);
     l->work.data = l;
     l->workdir = job->workdir;
-    l->log_path = job->log_path;
-    job->workdir = job->log_path = NULL;
+    job->workdir = NULL;
     if (uv_queue_work(&w->loop, &l->work, remove_leftovers, leftovers_removed) != 0) {
         remove_leftovers(&l->work);
         leftovers_removed(&l->work, 0);
@@ -340,7 +338,8 @@ static void stage(slot *sl)
         exec_start(sl);
 }
 
-static running *new_job(worker *w, const Weft__Dispatch *d, const char *plugin)
+static running *new_job(worker *w, const slot *sl, const Weft__Dispatch *d,
+                        const char *plugin)
 {
     running *job = xcalloc(1, sizeof *job);
     job->attempt_id = d->attempt_id;
@@ -359,7 +358,8 @@ static running *new_job(worker *w, const Weft__Dispatch *d, const char *plugin)
     job->cpu_milli = d->cpu_milli;
     job->timeout_ms = d->timeout_ms;
     job->heartbeat_ms = d->heartbeat_ms;
-    job->log_path = xasprintf("%s/logs/%llu.log", w->work_dir, (unsigned long long)d->attempt_id);
+    /* The slot's: its executor reuses the file from one attempt to the next. */
+    job->log_path = xasprintf("%s/logs/slot-%d.log", w->work_dir, sl->index);
     job->workdir = xasprintf("%s/scratch/%llu", w->work_dir, (unsigned long long)d->attempt_id);
     job->started_us = clock_wall_us();
     return job;
@@ -450,7 +450,7 @@ static void start_attempt(worker *w, const Weft__Dispatch *d)
         reject(w, d, ERRC_FATAL, why);
         return;
     }
-    running *job = new_job(w, d, plugin);
+    running *job = new_job(w, sl, d, plugin);
     job->secrets = secrets;
     job->remote = !here;
     job->inline_max = here ? d->inline_max : 0;

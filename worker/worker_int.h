@@ -62,8 +62,9 @@ typedef struct running {
     cg_attempt *cg;   /* its cgroup while it runs with a budget, or NULL */
     uint64_t peak_mem_bytes, cpu_us; /* what it used, for its result */
     enum job_phase phase;
-    char *log_path, *workdir;
-    int removed;      /* its executor removed log_path and workdir */
+    char *log_path;   /* its slot's log file */
+    char *workdir;
+    int removed;      /* its executor removed workdir (and the log went whole) */
     uint64_t gpu_mask; /* the GPUs the scheduler gave it (bits of worker.gpu_ids) ... */
     uint32_t gpu_milli; /* ... and its share of each, in thousandths */
     uint32_t gpus;     /* how many the mask must hold (Dispatch.gpus) */

@@ -70,9 +70,10 @@ expect_grep "the worker replaced crashed executors" "executor killed by Segmenta
 expect "the worker still serves" 0 $?
 kill -0 "$WORKER_PID" 2>/dev/null && ok "worker alive" || fail "worker died"
 
-# Nothing of an attempt stays in the work directory: its executor removes the log and the
-# scratch directory when the whole log went with the result (word-count's shell tasks), the
-# worker when the executor died (above) or the log passed 1 MiB (loud).
+# Nothing of an attempt stays in the work directory but its slot's log file, which the
+# slot's next attempt empties: its executor removes the scratch directory when the whole
+# log went with the result (word-count's shell tasks), the worker when the executor died
+# (above) or the log passed 1 MiB (loud).
 cat >"$T/loud.yaml" <<'YAML'
 workflow: loud
 tasks:
@@ -80,7 +81,29 @@ tasks:
 YAML
 "$weft" submit "$T/loud.yaml" --scheduler "$ep" --wait >/dev/null 2>&1
 expect "a task with a 1.5 MB log succeeds" 0 $?
-left() { find "$T/work-w1/logs" "$T/work-w1/scratch" -mindepth 1 | wc -l; }
+left() { find "$T/work-w1/logs" "$T/work-w1/scratch" -mindepth 1 ! -name 'slot-[01].log' | wc -l; }
 for _ in $(seq 50); do [ "$(left)" -eq 0 ] && break; sleep 0.1; done
-expect "no attempt's log or scratch directory is left in the work directory" 0 "$(left)"
+expect "no scratch directory and no log but the slots' own is left in the work directory" 0 \
+    "$(left)"
+
+# A process an attempt left running that still writes to the slot's log file keeps that
+# file: the slot's next attempt writes to a new one, whose log holds only what it wrote.
+# (Both slots are left such a process, so the next attempt meets one whichever it gets.)
+cat >"$T/stale.yaml" <<'YAML'
+workflow: stale
+tasks:
+  leave0: { type: shell, with: { argv: [sh, -c, '(sleep 1; echo LEAKED >&2) >/dev/null & sleep 0.3'] } }
+  leave1: { type: shell, with: { argv: [sh, -c, '(sleep 1; echo LEAKED >&2) >/dev/null & sleep 0.3'] } }
+  next: { type: shell, needs: [leave0, leave1], with: { argv: [sh, -c, 'sleep 1.5; echo second >&2'] } }
+YAML
+"$weft" submit "$T/stale.yaml" --scheduler "$ep" --wait >/dev/null 2>&1
+expect "a run whose tasks leave processes writing to their logs succeeds" 0 $?
+run=$(sql "$T/state" "SELECT max(id) FROM runs")
+"$weft" logs "$run" next --scheduler "$ep" >"$T/next.log" 2>&1
+expect_grep "the next attempt's log holds what it wrote" "second" "$T/next.log"
+if grep -q LEAKED "$T/next.log"; then
+    fail "the next attempt's log holds an earlier attempt's output: $(cat "$T/next.log")"
+else
+    ok "... and nothing an earlier attempt's leftover process wrote"
+fi
 finish
