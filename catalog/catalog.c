@@ -177,8 +177,8 @@ sqlite3_stmt *cat_prepared(catalog *c, enum stmt_id id, const char *sql)
 
 void cat_bind_text(sqlite3_stmt *s, int i, const char *v)
 {
-    if (v)
-        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+    if (v) /* not copied: the statement is stepped before v goes (cat_done) */
+        sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
 }
 
 void cat_bind_time(sqlite3_stmt *s, int i, int64_t v)

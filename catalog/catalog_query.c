@@ -59,7 +59,7 @@ json_t *cat_rows(catalog *c, const char *sql, const int64_t *args, int nargs,
     for (int i = 0; i < nargs; i++)
         sqlite3_bind_int64(st, i + 1, args[i]);
     if (text_arg)
-        sqlite3_bind_text(st, nargs + 1, text_arg, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, nargs + 1, text_arg, -1, SQLITE_STATIC); /* stepped here */
     return cat_query_rows(c, st, err);
 }
 

@@ -1,6 +1,8 @@
 /* wire: Envelope packing. See wire.h. */
 #include "common/wire.h"
 
+#include <string.h>
+
 #include "common/xmem.h"
 
 Weft__Param **wire_params(char *const *names, char *const *values, size_t n,
@@ -36,4 +38,46 @@ Weft__Envelope *wire_unpack(const uint8_t *data, size_t len)
         return NULL;
     }
     return env;
+}
+
+/* Protocol Buffers' field keys: (field number << 3) | wire type 2 (length-delimited). */
+#define BATCH_ITEMS_KEY ((1u << 3) | 2u)
+#define ENVELOPE_BATCH_KEY ((24u << 3) | 2u)
+
+static size_t varint_size(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+uint8_t *wire_batch(const uint8_t *const *items, const size_t *lens, size_t n, size_t *len)
+{
+    size_t body = 0;
+    for (size_t i = 0; i < n; i++)
+        body += varint_size(BATCH_ITEMS_KEY) + varint_size(lens[i]) + lens[i];
+    *len = varint_size(ENVELOPE_BATCH_KEY) + varint_size(body) + body;
+    uint8_t *buf = xmalloc(*len), *p = buf;
+    p = put_varint(p, ENVELOPE_BATCH_KEY);
+    p = put_varint(p, body);
+    for (size_t i = 0; i < n; i++) {
+        p = put_varint(p, BATCH_ITEMS_KEY);
+        p = put_varint(p, lens[i]);
+        memcpy(p, items[i], lens[i]);
+        p += lens[i];
+    }
+    return buf;
 }

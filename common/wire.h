@@ -18,6 +18,9 @@
 #define WIRE_NAME_MAX 128            /* worker name: [A-Za-z0-9._-], 1 to this many bytes */
 #define WIRE_LOG_MAX (1u << 20)      /* a Result's log: the scheduler keeps the last 1 MiB */
 #define WIRE_INLINE_BLOBS_MAX 16     /* file outputs inside one Result (Dispatch.inline_max) */
+#define WIRE_BATCH_MAX 256           /* messages inside one Batch */
+#define WIRE_BATCH_BYTES (1u << 20)  /* a Batch is made up to this size; a larger message
+                                        goes alone */
 
 /* names[i] = values[i] pairs as repeated Param fields, borrowing the strings: returns the
  * array of n pointers, *storage the Params (caller frees both). */
@@ -25,6 +28,9 @@ Weft__Param **wire_params(char *const *names, char *const *values, size_t n,
                           Weft__Param **storage);
 /* Packs env into a fresh buffer (caller frees with free()). */
 uint8_t *wire_pack(const Weft__Envelope *env, size_t *len);
+/* A packed Envelope whose body is a Batch of the n packed Envelopes items[i] (lens[i]
+ * bytes each), made without unpacking them (caller frees with free()). */
+uint8_t *wire_batch(const uint8_t *const *items, const size_t *lens, size_t n, size_t *len);
 /* Unpacks; NULL when len exceeds WIRE_MAX or the bytes are not an Envelope with a body.
  * Free with weft__envelope__free_unpacked(env, NULL). */
 Weft__Envelope *wire_unpack(const uint8_t *data, size_t len);

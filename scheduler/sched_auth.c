@@ -189,6 +189,7 @@ static const char *body_name(int body)
     case WEFT__ENVELOPE__BODY_DOWNLOAD: return "a download";
     case WEFT__ENVELOPE__BODY_BLOB_FETCH: return "a blob fetch";
     case WEFT__ENVELOPE__BODY_BLOB_PUSH: return "a blob push";
+    case WEFT__ENVELOPE__BODY_BATCH: return "a batch";
     default: return "a message";
     }
 }
@@ -204,6 +205,7 @@ static int role_needed(const Weft__Envelope *env, const char **what)
     case WEFT__ENVELOPE__BODY_LOG_CHUNK:
     case WEFT__ENVELOPE__BODY_BLOB_FETCH:
     case WEFT__ENVELOPE__BODY_BLOB_PUSH:
+    case WEFT__ENVELOPE__BODY_BATCH: /* only workers send them; each item is checked too */
         *what = "the worker role";
         return ROLE_WORKER;
     case WEFT__ENVELOPE__BODY_SUBMIT:
@@ -247,7 +249,8 @@ static int is_worker_body(int body)
 {
     return body == WEFT__ENVELOPE__BODY_REGISTER || body == WEFT__ENVELOPE__BODY_HEARTBEAT ||
            body == WEFT__ENVELOPE__BODY_RESULT || body == WEFT__ENVELOPE__BODY_LOG_CHUNK ||
-           body == WEFT__ENVELOPE__BODY_BLOB_FETCH || body == WEFT__ENVELOPE__BODY_BLOB_PUSH;
+           body == WEFT__ENVELOPE__BODY_BLOB_FETCH || body == WEFT__ENVELOPE__BODY_BLOB_PUSH ||
+           body == WEFT__ENVELOPE__BODY_BATCH;
 }
 
 /* Tells a worker connection it is refused (it exits with the reason). kind: OUT_CONTROL

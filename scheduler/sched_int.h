@@ -44,6 +44,7 @@ typedef struct wconn {
     uint8_t *rid;     /* its routing id on via */
     size_t ridlen;
     char *user;       /* the User-Id it was admitted with */
+    int batches;      /* it takes Batch envelopes (Register.batches) */
 } wconn;
 
 /* A message waiting for the turn's commit. */
@@ -151,6 +152,19 @@ void sched_waits_free(sched *s);
  * "workers", "slots", "free_slots", "runs_active", "degraded", and the histograms
  * "queue_wait", "dispatch_latency", "commit_time" (histo_json)}. New reference. */
 json_t *sched_metrics(sched *s);
+
+/* ---- sched_worker.c: messages from workers ---- */
+
+void sched_on_register(sched *s, const zmq_msg_t *id, const Weft__Register *r,
+                       const auth_peer *peer, const char *user);
+void sched_on_heartbeat(sched *s, const zmq_msg_t *id, const char *user);
+void sched_on_log_chunk(sched *s, const zmq_msg_t *id, const char *user,
+                        const Weft__LogChunk *c);
+void sched_on_result(sched *s, const zmq_msg_t *id, const char *user, const Weft__Result *r);
+/* The registered worker that talks on connection id, or NULL after asking the connection
+ * to register (again: we restarted, or declared it lost), with what it is running; once,
+ * until it does or the wait is over. */
+const char *sched_known_worker(sched *s, const zmq_msg_t *id, const char *user);
 
 /* ---- sched_conn.c: listeners and the connections of workers ---- */
 

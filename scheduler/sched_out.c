@@ -202,8 +202,75 @@ static void send_one(sched *s, outmsg *m, pass *p)
     free_msg(m);
 }
 
+/* Messages to one worker, gathered into one Batch: at out[at], the first of them. */
+typedef struct gather {
+    size_t at;
+    const uint8_t **items;
+    size_t *lens, n, capitems, caplens, bytes;
+} gather;
+
+/* Whether m may go inside a Batch: to a worker on the connection it registered from, which
+ * takes them, and small enough to share a message. */
+static int batchable(sched *s, const outmsg *m)
+{
+    wconn *c = m->kind == OUT_WORKER && m->worker ? sched_worker_conn(s, m->worker) : NULL;
+    return c && c->batches && c->via == m->via && c->ridlen == m->idlen &&
+           !memcmp(c->rid, m->id, m->idlen) && m->len < WIRE_BATCH_BYTES;
+}
+
+/* The turn's messages to each worker that takes batches go to it in Batches (of at most
+ * WIRE_BATCH_MAX messages and about WIRE_BATCH_BYTES), each where its first message was:
+ * a worker's messages keep their order, and the loop sends, and the worker receives, one
+ * message for many. */
+static void gather_out(sched *s)
+{
+    strmap *open = strmap_new(); /* worker -> 1 + index in gs of its open gather */
+    gather *gs = NULL;
+    size_t ngs = 0, capgs = 0, k = 0;
+    for (size_t i = 0; i < s->nout; i++) {
+        outmsg m = s->out[i];
+        if (!batchable(s, &m)) {
+            s->out[k++] = m;
+            continue;
+        }
+        size_t g = (size_t)(uintptr_t)strmap_get(open, m.worker);
+        gather *gt = g ? &gs[g - 1] : NULL;
+        if (!gt || gt->n == WIRE_BATCH_MAX || gt->bytes + m.len > WIRE_BATCH_BYTES) {
+            xgrow(&gs, &capgs, ngs + 1, sizeof *gs);
+            gt = &gs[ngs++];
+            memset(gt, 0, sizeof *gt);
+            gt->at = k;
+            s->out[k++] = m;
+            strmap_put(open, m.worker, (void *)(uintptr_t)ngs);
+        } else {
+            free(m.id);
+            free(m.worker);
+        }
+        xgrow(&gt->items, &gt->capitems, gt->n + 1, sizeof *gt->items);
+        xgrow(&gt->lens, &gt->caplens, gt->n + 1, sizeof *gt->lens);
+        gt->items[gt->n] = m.data;
+        gt->lens[gt->n++] = m.len;
+        gt->bytes += m.len;
+    }
+    s->nout = k;
+    for (size_t g = 0; g < ngs; g++) {
+        gather *gt = &gs[g];
+        if (gt->n > 1) {
+            outmsg *m = &s->out[gt->at];
+            m->data = wire_batch(gt->items, gt->lens, gt->n, &m->len);
+            for (size_t i = 0; i < gt->n; i++)
+                free((void *)gt->items[i]);
+        }
+        free(gt->items);
+        free(gt->lens);
+    }
+    free(gs);
+    strmap_destroy(&open);
+}
+
 void sched_flush(sched *s)
 {
+    gather_out(s);
     pass p = {.blocked = strmap_new()};
     outmsg *old = s->backlog;
     size_t nold = s->nbacklog;

@@ -32,13 +32,53 @@
 
 /* ---- messages to the scheduler ---- */
 
-static void send_packed(worker *w, const uint8_t *data, size_t len)
+static void send_now(worker *w, const uint8_t *data, size_t len)
 {
     const void *frames[] = {data};
     size_t lens[] = {len};
     int rc = zsock_send(w->dealer, frames, lens, 1);
     if (rc < 0)
         log_warn("cannot send to the scheduler: %s", zmq_strerror(-rc));
+}
+
+/* Sends a packed message, or keeps a copy of it in the outbox while batches are on. */
+static void send_packed(worker *w, const uint8_t *data, size_t len)
+{
+    if (!w->batches) {
+        send_now(w, data, len);
+        return;
+    }
+    xgrow(&w->outbox, &w->capout, w->nout + 1, sizeof *w->outbox);
+    xgrow(&w->outlens, &w->capoutlens, w->nout + 1, sizeof *w->outlens);
+    w->outbox[w->nout] = xmalloc(len ? len : 1);
+    memcpy(w->outbox[w->nout], data, len);
+    w->outlens[w->nout++] = len;
+}
+
+void worker_flush(worker *w)
+{
+    size_t i = 0;
+    while (i < w->nout) {
+        /* As many as one Batch takes; a large message goes alone. */
+        size_t n = 0, bytes = 0;
+        while (i + n < w->nout && n < WIRE_BATCH_MAX && w->outlens[i + n] < WIRE_BATCH_BYTES &&
+               bytes + w->outlens[i + n] <= WIRE_BATCH_BYTES)
+            bytes += w->outlens[i + n++];
+        if (n <= 1) {
+            send_now(w, w->outbox[i], w->outlens[i]);
+            n = 1;
+        } else {
+            size_t len;
+            uint8_t *b = wire_batch((const uint8_t *const *)(w->outbox + i), w->outlens + i, n,
+                                    &len);
+            send_now(w, b, len);
+            free(b);
+        }
+        for (size_t k = i; k < i + n; k++)
+            free(w->outbox[k]);
+        i += n;
+    }
+    w->nout = 0;
 }
 
 void worker_send_env(void *ud, const Weft__Envelope *env)
@@ -174,7 +214,12 @@ static void send_register(worker *w)
     r.labels = w->labels;
     r.n_labels = w->nlabels;
     r.again = w->registered;
+    r.batches = 1;
     w->registered = 1;
+    /* Until the scheduler sends a Batch: it may be one that does not take them. This and
+     * what waits go one at a time. */
+    w->batches = 0;
+    worker_flush(w);
     Weft__Envelope env = WEFT__ENVELOPE__INIT;
     env.body_case = WEFT__ENVELOPE__BODY_REGISTER;
     env.register_ = &r;
@@ -187,16 +232,27 @@ static void send_register(worker *w)
     free(capp);
 }
 
-static void on_message(void *arg, zmq_msg_t *frames, size_t n)
+static void on_envelope(worker *w, const Weft__Envelope *env, int in_batch);
+
+/* A Batch from the scheduler: it takes them too; each message in order. */
+static void on_batch(worker *w, const Weft__Batch *b, int in_batch)
 {
-    worker *w = arg;
-    zmq_msg_t *payload = &frames[n - 1];
-    Weft__Envelope *env = wire_unpack(zmq_msg_data(payload), zmq_msg_size(payload));
-    if (!env) {
-        log_warn("dropped an undecodable message of %zu bytes", zmq_msg_size(payload));
+    if (in_batch || b->n_items > WIRE_BATCH_MAX) {
+        log_warn("dropped a batch of %zu messages from the scheduler (%s)", b->n_items,
+                 in_batch ? "inside a batch" : "too many");
         return;
     }
+    w->batches = 1;
+    for (size_t i = 0; i < b->n_items && !w->stopping; i++)
+        on_envelope(w, b->items[i], 1);
+}
+
+static void on_envelope(worker *w, const Weft__Envelope *env, int in_batch)
+{
     switch (env->body_case) {
+    case WEFT__ENVELOPE__BODY_BATCH:
+        on_batch(w, env->batch, in_batch);
+        break;
     case WEFT__ENVELOPE__BODY_DISPATCH:
         slot_dispatch(w, env->dispatch);
         break;
@@ -229,6 +285,18 @@ static void on_message(void *arg, zmq_msg_t *frames, size_t n)
     default:
         log_warn("dropped an unexpected message (body %d)", (int)env->body_case);
     }
+}
+
+static void on_message(void *arg, zmq_msg_t *frames, size_t n)
+{
+    worker *w = arg;
+    zmq_msg_t *payload = &frames[n - 1];
+    Weft__Envelope *env = wire_unpack(zmq_msg_data(payload), zmq_msg_size(payload));
+    if (!env) {
+        log_warn("dropped an undecodable message of %zu bytes", zmq_msg_size(payload));
+        return;
+    }
+    on_envelope(w, env, 0);
     weft__envelope__free_unpacked(env, NULL);
 }
 
@@ -282,6 +350,7 @@ static void on_spin(uv_idle_t *h)
 static void on_prepare(uv_prepare_t *p)
 {
     worker *w = p->data;
+    worker_flush(w);
     size_t got = zsock_drain(w->dealer);
     zsock_drain(w->monitor);
     if (got == RECV_BATCH)
@@ -446,6 +515,10 @@ void worker_destroy(worker **wp)
     signal(SIGINT, SIG_IGN);
     if (w->slots)
         slots_stop(w);
+    if (w->dealer)
+        worker_flush(w);
+    free(w->outbox);
+    free(w->outlens);
     cg_host_close(&w->cgroups);
     xfer_ctx_free(&w->xfers);
     bcache_close(&w->cache);

@@ -155,12 +155,19 @@ struct worker {
     size_t nrecent, caprecent;
     char *refused; /* the scheduler refused our registration: why (we exit) */
     int registered; /* Register was sent before: a later one answers Reregister */
+    /* The scheduler sent a Batch since we last registered: what we send in one loop turn
+     * waits in outbox (packed, in order) and goes in Batches before the loop blocks. */
+    int batches;
+    uint8_t **outbox;
+    size_t *outlens, nout, capout, capoutlens;
 };
 
 /* ---- worker.c ---- */
 
 /* Sends env to the scheduler. */
 void worker_send_env(void *w, const Weft__Envelope *env);
+/* Sends what waits in the outbox. */
+void worker_flush(worker *w);
 /* Sends a packed result and keeps it (takes ownership) among the most recent ones. */
 void worker_send_result_packed(worker *w, uint64_t attempt_id, uint8_t *data, size_t len);
 

@@ -26,6 +26,10 @@
  * then sends a successful Result for ATTEMPT (dispatched to someone else, and without its
  * nonce) with OUTPUTS_JSON, and a failed one that carries a checkpoint; prints "sent".
  *
+ * weft-testpeer ENDPOINT forge-batch NAME ATTEMPT OUTPUTS_JSON: registers as worker NAME,
+ * then sends (refused or not) the two results forge-result sends inside one Batch, a Batch
+ * inside a Batch, and a Batch of one heartbeat more than WIRE_BATCH_MAX; prints "sent".
+ *
  * weft-testpeer ENDPOINT query-twice FILE: asks for the scheduler's status, prints
  * "first: CODE", waits (at most 20 s) until FILE exists, asks again on the same connection
  * and prints "second: CODE ERROR".
@@ -260,6 +264,79 @@ static int forge_result(const char *endpoint, const char *name, uint64_t attempt
     res.message = "forged failure";
     res.checkpoint_json = "{\"$artifact\": \"0000\"}";
     if (rc == 0 && (rc = send_env(s, &env)) == 0)
+        printf("sent\n");
+    usleep(300000);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    return rc < 0 ? 1 : 0;
+}
+
+/* Sends the n envelopes envs[i] inside one Batch on s. */
+static int send_batch(void *s, Weft__Envelope **envs, size_t n)
+{
+    uint8_t **items = calloc(n, sizeof *items);
+    size_t *lens = calloc(n, sizeof *lens), len;
+    for (size_t i = 0; i < n; i++)
+        items[i] = wire_pack(envs[i], &lens[i]);
+    uint8_t *b = wire_batch((const uint8_t *const *)items, lens, n, &len);
+    int rc = zmq_send(s, b, len, 0) < 0 ? -1 : 0;
+    for (size_t i = 0; i < n; i++)
+        free(items[i]);
+    free(items);
+    free(lens);
+    free(b);
+    return rc;
+}
+
+/* Registers as worker name, then sends forged results for attempt inside a Batch, a nested
+ * Batch and one too large. */
+static int forge_batch(const char *endpoint, const char *name, uint64_t attempt,
+                       const char *outputs)
+{
+    void *ctx = zmq_ctx_new(), *s = open_peer(ctx, endpoint, 1000);
+    if (!s)
+        return 1;
+    send_register(s, name, 1, 1000, "{\"plugins\": []}");
+    Weft__Envelope *e = recv_env(s, 1000);
+    if (e && e->body_case == WEFT__ENVELOPE__BODY_REFUSED)
+        printf("refused: %s\n", e->refused->reason);
+    if (e)
+        weft__envelope__free_unpacked(e, NULL);
+    Weft__Result ok = WEFT__RESULT__INIT, failed = WEFT__RESULT__INIT;
+    ok.attempt_id = failed.attempt_id = attempt;
+    ok.ok = 1;
+    ok.outputs_json = (char *)outputs;
+    ok.log.data = failed.log.data = (uint8_t *)"forged\n";
+    ok.log.len = failed.log.len = 7;
+    failed.error_class = WEFT__ERROR_CLASS__ERROR_TRANSIENT;
+    failed.message = "forged failure";
+    failed.checkpoint_json = "{\"$artifact\": \"0000\"}";
+    Weft__Envelope r1 = WEFT__ENVELOPE__INIT, r2 = WEFT__ENVELOPE__INIT;
+    r1.body_case = r2.body_case = WEFT__ENVELOPE__BODY_RESULT;
+    r1.result = &ok;
+    r2.result = &failed;
+    Weft__Envelope *results[] = {&r1, &r2};
+    int rc = send_batch(s, results, 2);
+    /* A Batch holding a Batch (of one forged result). */
+    size_t inner_len, ilen;
+    uint8_t *one = wire_pack(&r1, &ilen);
+    uint8_t *inner = wire_batch((const uint8_t *const *)&one, &ilen, 1, &inner_len);
+    size_t outer_len;
+    uint8_t *outer = wire_batch((const uint8_t *const *)&inner, &inner_len, 1, &outer_len);
+    if (rc == 0 && zmq_send(s, outer, outer_len, 0) < 0)
+        rc = -1;
+    free(one);
+    free(inner);
+    free(outer);
+    /* One message more than a Batch may hold. */
+    Weft__Heartbeat hb = WEFT__HEARTBEAT__INIT;
+    Weft__Envelope beat = WEFT__ENVELOPE__INIT;
+    beat.body_case = WEFT__ENVELOPE__BODY_HEARTBEAT;
+    beat.heartbeat = &hb;
+    Weft__Envelope *beats[WIRE_BATCH_MAX + 1];
+    for (size_t i = 0; i <= WIRE_BATCH_MAX; i++)
+        beats[i] = &beat;
+    if (rc == 0 && (rc = send_batch(s, beats, WIRE_BATCH_MAX + 1)) == 0)
         printf("sent\n");
     usleep(300000);
     zmq_close(s);
@@ -557,6 +634,8 @@ int main(int argc, char **argv)
         return register_raw(argv[1], argv[3], argv[4], argv[5], argc == 7 ? argv[6] : "0");
     if (argc == 6 && !strcmp(argv[2], "forge-result"))
         return forge_result(argv[1], argv[3], strtoull(argv[4], NULL, 10), argv[5]);
+    if (argc == 6 && !strcmp(argv[2], "forge-batch"))
+        return forge_batch(argv[1], argv[3], strtoull(argv[4], NULL, 10), argv[5]);
     if (argc == 4 && !strcmp(argv[2], "progress"))
         return progress(argv[1], strtoull(argv[3], NULL, 10));
     if (argc == 4 && !strcmp(argv[2], "query-twice"))

@@ -1,4 +1,4 @@
-/* Unit tests for common/: units, wtype, strmap, u64map, framebuf. */
+/* Unit tests for common/: units, wtype, strmap, u64map, framebuf, wire batches. */
 #include <stdlib.h>
 
 #include "common/frame.h"
@@ -7,6 +7,7 @@
 #include "common/text.h"
 #include "common/u64map.h"
 #include "common/units.h"
+#include "common/wire.h"
 #include "common/wtype.h"
 #include "common/xmem.h"
 #include "tests/unit/selftest.h"
@@ -153,5 +154,28 @@ int test_frame(void)
     framebuf_feed(&fb, huge, 4);
     CHECK(framebuf_next(&fb, &f, &len) < 0);
     framebuf_free(&fb);
+    /* A Batch made of packed envelopes unpacks to them, in order. */
+    uint8_t *items[3];
+    size_t lens[3];
+    for (int i = 0; i < 3; i++) {
+        Weft__Heartbeat hb = WEFT__HEARTBEAT__INIT;
+        hb.free_slots = (uint32_t)(i * 300); /* 0, then varints of one and two bytes */
+        Weft__Envelope env = WEFT__ENVELOPE__INIT;
+        env.body_case = WEFT__ENVELOPE__BODY_HEARTBEAT;
+        env.heartbeat = &hb;
+        items[i] = wire_pack(&env, &lens[i]);
+    }
+    size_t blen;
+    uint8_t *b = wire_batch((const uint8_t *const *)items, lens, 3, &blen);
+    Weft__Envelope *env = wire_unpack(b, blen);
+    CHECK(env && env->body_case == WEFT__ENVELOPE__BODY_BATCH && env->batch->n_items == 3);
+    for (size_t i = 0; env && i < env->batch->n_items; i++)
+        CHECK(env->batch->items[i]->body_case == WEFT__ENVELOPE__BODY_HEARTBEAT &&
+              env->batch->items[i]->heartbeat->free_slots == i * 300);
+    if (env)
+        weft__envelope__free_unpacked(env, NULL);
+    free(b);
+    for (int i = 0; i < 3; i++)
+        free(items[i]);
     return fails;
 }
