@@ -5,8 +5,9 @@
 # run twice (the rerun all cache hits), through a real scheduler and two real workers on TCP
 # loopback, with the catalogue durable (WAL, synchronous=FULL). Prints the machine, then
 # tasks/s and latency percentiles computed from the catalogue's timestamps, the scheduler's
-# memory per task, and how long a scheduler killed (-9) in the middle of a 10,000-task run
-# takes from its restart to dispatching again; then a map of a million elements with a
+# memory per task, the time from a one-task workflow's submit to its first dispatch, and
+# how long a scheduler killed (-9) in the middle of a 10,000-task run takes from its restart
+# to dispatching again; then a map of a million elements with a
 # kill -9 half way (BIG_MAP=N sets its size, 0 leaves it out; about 7 minutes). With
 # SECURITY=curve (the default) every connection speaks CURVE with keys the scheduler admits;
 # SECURITY=insecure runs plain TCP, to measure CURVE's cost.
@@ -166,6 +167,24 @@ echo "  scheduler memory after it: $(sched_rss)"
 run_one "memoized echo x $n_indep, first run" "$T/cached.yaml"
 run_one "memoized echo x $n_indep, rerun (all cache hits)" "$T/cached.yaml"
 echo "  scheduler memory after it: $(sched_rss)"
+
+# Submit to first dispatch: one-task workflows submitted one after another to the running
+# scheduler, each measured from the scheduler's receipt of the submit (the run's creation)
+# to its attempt starting on a worker, past the commit that makes the dispatch durable.
+printf 'workflow: bench-one\ntasks:\n  t: { type: noop }\n' >"$T/one.yaml"
+first_run=$(($(q "SELECT coalesce(max(id), 0) FROM runs") + 1))
+for _ in $(seq 50); do
+    "$bin/weft" submit "$T/one.yaml" --scheduler "$ep" "${client_key[@]}" --wait >/dev/null
+done
+sfd() { # P: the P-th percentile, in ms
+    q "WITH v AS (SELECT a.started_us - r.created_us AS x FROM runs r JOIN attempts a
+                  ON a.run_id = r.id WHERE r.id >= $first_run)
+       SELECT printf('%.2f', x / 1000.0) FROM v ORDER BY x
+       LIMIT 1 OFFSET (SELECT max(0, CAST(count(*) * $1 / 100.0 AS INT) - 1) FROM v)"
+}
+echo
+echo "submit to first dispatch (a one-task workflow, 50 times; the run's creation to its" \
+     "attempt starting on the worker, ms): p50 $(sfd 50) p99 $(sfd 99)"
 
 # kill_restart RUN: kills the scheduler (-9), starts it again and waits until it dispatches
 # an attempt of RUN; sets restart_us and first (that dispatch's time).

@@ -118,6 +118,9 @@ int catalog_commit(catalog *c, weft_err *err)
 {
     if (!c->in_txn && !c->turn_err.code)
         return 0;
+    if (!c->turn_err.code && c->nevents)
+        cat_events_write(c);
+    cat_events_drop(c);
     /* A statement left on a row would keep a read snapshot open past the commit; once
      * another connection (weft cache evict) writes, the next BEGIN IMMEDIATE would fail
      * with SQLITE_BUSY_SNAPSHOT instead of waiting. */
@@ -140,8 +143,7 @@ int catalog_commit(catalog *c, weft_err *err)
     return 0;
 }
 
-/* Opens the turn's transaction unless it is open; WEFT_EDB once a write of it failed. */
-static int turn_begin(catalog *c)
+int cat_turn_begin(catalog *c)
 {
     if (c->turn_err.code)
         return WEFT_EDB;
@@ -162,7 +164,7 @@ sqlite3_stmt *cat_stmt(catalog *c, enum stmt_id id)
 
 sqlite3_stmt *cat_prepared(catalog *c, enum stmt_id id, const char *sql)
 {
-    if (turn_begin(c) < 0)
+    if (cat_turn_begin(c) < 0)
         return NULL;
     if (!c->stmts[id] &&
         sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->stmts[id],
@@ -436,20 +438,6 @@ int catalog_put_worker(catalog *c, const char *name, uint32_t slots, const char 
     return cat_done(c, s, "store worker");
 }
 
-int catalog_event(catalog *c, int64_t run, const char *task, const char *kind,
-                  const char *detail, int64_t now_us)
-{
-    sqlite3_stmt *s = cat_stmt(c, ST_EVENT);
-    if (!s)
-        return WEFT_EDB;
-    sqlite3_bind_int64(s, 1, now_us);
-    if (run)
-        sqlite3_bind_int64(s, 2, run);
-    cat_bind_text(s, 3, task);
-    cat_bind_text(s, 4, kind);
-    cat_bind_text(s, 5, detail);
-    return cat_done(c, s, "append event");
-}
 
 uint64_t catalog_max_attempt_id(catalog *c)
 {
@@ -490,7 +478,7 @@ int catalog_worker_state(catalog *c, const char *name, const char *state, int64_
 
 int catalog_workers_unknown(catalog *c)
 {
-    if (turn_begin(c) < 0)
+    if (cat_turn_begin(c) < 0)
         return WEFT_EDB;
     if (sqlite3_exec(c->db, "UPDATE workers SET state = 'unknown' WHERE state = 'up'", NULL,
                      NULL, NULL) != SQLITE_OK)

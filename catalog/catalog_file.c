@@ -432,6 +432,8 @@ void catalog_close(catalog **cp)
             cat_query_forget(&c->queries[i]);
         sqlite3_close(c->db);
     }
+    cat_events_drop(c);
+    free(c->events);
     free(c->dir);
     free(c);
     *cp = NULL;

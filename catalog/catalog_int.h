@@ -25,6 +25,8 @@ enum stmt_id {
     ST_REGISTER,
     /* catalog_journal.c's */
     ST_JOURNAL_ADD, ST_JOURNAL_DROP,
+    /* catalog_events.c's */
+    ST_EVENTS,
     ST__COUNT
 };
 
@@ -35,6 +37,14 @@ typedef struct kept_query {
     sqlite3_stmt *st;
     uint64_t used; /* the query clock when last used (the least recent is replaced) */
 } kept_query;
+
+/* An event recorded in the turn, not yet written (catalog_events.c). */
+typedef struct cat_event {
+    int64_t ts_us, run;
+    char *task, *kind, *detail;
+} cat_event;
+
+#define EVENTS_PER_INSERT 16
 
 struct catalog {
     sqlite3 *db;
@@ -56,6 +66,8 @@ struct catalog {
     int64_t requests_pruned_us;
     int64_t retry_of_run, retry_of; /* the run last asked which run it retries, and that */
     sqlite3_stmt *stmts[ST__COUNT];
+    cat_event *events;        /* the turn's events, in order, written when it commits */
+    size_t nevents, capevents;
     kept_query queries[CAT_QUERIES];
     uint64_t query_clock;
 };
@@ -67,6 +79,13 @@ int cat_check_db(sqlite3 *db, const char *path, int full, weft_err *err);
 int64_t cat_logs_high(const char *dir);
 /* The file of attempt number attempt of task's log in run (catalog_log.c; caller frees). */
 char *cat_log_path(const catalog *c, int64_t run, const char *task, int attempt);
+/* Opens the turn's transaction unless it is open; WEFT_EDB once a write of it failed. */
+int cat_turn_begin(catalog *c);
+/* Writes the turn's events (before its commit, or a read of events): 0, or WEFT_EDB (the
+ * turn failed). */
+int cat_events_write(catalog *c);
+/* Forgets the turn's events (it was rolled back). */
+void cat_events_drop(catalog *c);
 /* Runs sql; 0, or WEFT_EDB (logged). */
 int cat_exec(catalog *c, const char *sql);
 /* After a successful commit: raises the marks to the ids the turn committed (run ids at

@@ -378,6 +378,10 @@ json_t *catalog_query_run_unit(catalog *c, int64_t run, const char *name, weft_e
 json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int limit,
                              weft_err *err)
 {
+    if (c->nevents && cat_events_write(c) < 0) {
+        err_set(err, WEFT_EDB, "cannot write the turn's events: %s", c->turn_err.msg);
+        return NULL;
+    }
     int64_t args[] = {run, after_seq, limit > 0 ? limit : 1000};
     return cat_rows(c,
                 "SELECT seq, ts_us, task, kind, detail FROM events "
@@ -388,6 +392,10 @@ json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int lim
 json_t *catalog_query_progress(catalog *c, int64_t run, int64_t after_seq, int count,
                                weft_err *err)
 {
+    if (c->nevents && cat_events_write(c) < 0) {
+        err_set(err, WEFT_EDB, "cannot write the turn's events: %s", c->turn_err.msg);
+        return NULL;
+    }
     int64_t args[] = {run, after_seq, 0};
     json_t *last = cat_rows(c, "SELECT coalesce(max(seq), 0) AS seq FROM events "
                                "WHERE run_id = ?1", args, 1, NULL, err);

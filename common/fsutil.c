@@ -29,7 +29,9 @@ int fs_read_file(const char *path, size_t max, char **out, size_t *len, weft_err
         return err_set(err, WEFT_ELIMIT, "%s: file is %lld bytes; the limit is %zu bytes", path,
                        (long long)st.st_size, max);
     }
-    size_t cap = (size_t)st.st_size + 1, n = 0;
+    /* Room for the file, its NUL and the read that finds its end: a file that does not
+     * grow is read into one buffer of its size. */
+    size_t cap = (size_t)st.st_size + 2, n = 0;
     char *buf = xmalloc(cap);
     for (;;) {
         if (n + 1 >= cap) {

@@ -103,6 +103,18 @@ static dag_value *lit_value(json_t *lit)
     return v;
 }
 
+/* Whether lit may join the literal list lits: a scalar of the type of those before it. */
+static int same_scalar(const json_t *lits, const json_t *lit)
+{
+    wtype t = wtype_of_json(lit);
+    if (t.depth || t.base == WT_JSON || wtype_is_artifact(t) || json_is_null(lit))
+        return 0;
+    if (!json_array_size(lits))
+        return 1;
+    wtype first = wtype_of_json(json_array_get(lits, 0));
+    return first.base == t.base;
+}
+
 static void push_item(dag_value *v, dag_value *item, size_t *cap)
 {
     xgrow(&v->items, cap, v->n + 1, sizeof *v->items);
@@ -397,11 +409,26 @@ dag_value *cv_compile(cc *c, const ynode *n, int self, int **deps, size_t *ndeps
     dag_value *v = new_value(n->kind == YN_SEQ ? DV_LIST : DV_MAP);
     size_t cap = 0, kcap = 0;
     int ok = 1;
+    /* A list of scalars of one type is kept as one literal (a million-item list costs its
+     * JSON, not a value node per item); cv_check and cv_ingest still see its items. */
+    json_t *lits = v->kind == DV_LIST ? json_array() : NULL;
     for (size_t i = 0; i < n->n; i++) {
         dag_value *item = cv_compile(c, n->items[i], self, deps, ndeps, capdeps);
         if (!item) {
             ok = 0;
             continue;
+        }
+        if (lits && item->kind == DV_LIT && same_scalar(lits, item->lit)) {
+            json_array_append_new(lits, item->lit);
+            item->lit = NULL;
+            dag_value_free(item);
+            continue;
+        }
+        if (lits) { /* not all alike: the items so far become values again */
+            for (size_t k = 0; k < json_array_size(lits); k++)
+                push_item(v, lit_value(json_incref(json_array_get(lits, k))), &cap);
+            json_decref(lits);
+            lits = NULL;
         }
         if (v->kind == DV_MAP) {
             xgrow(&v->keys, &kcap, v->n + 1, sizeof *v->keys);
@@ -409,6 +436,12 @@ dag_value *cv_compile(cc *c, const ynode *n, int self, int **deps, size_t *ndeps
         }
         push_item(v, item, &cap);
     }
+    if (lits && ok && json_array_size(lits)) {
+        v->kind = DV_LIT;
+        v->lit = lits;
+        lits = NULL;
+    }
+    json_decref(lits);
     json_t *lit = ok && v->kind == DV_MAP ? cv_literal(n) : NULL;
     if (lit && cv_refuse_refs(c, lit, n, "a mapping"))
         ok = 0;
@@ -479,9 +512,22 @@ int cv_refuse_refs(cc *c, const json_t *v, const ynode *n, const char *what)
     return 1;
 }
 
+/* Whether v is a list of literals written as the list n (cv_compile keeps one as one
+ * literal): checked and ingested item by item, as a list of values would be. */
+static int is_literal_list(const dag_value *v, const ynode *n)
+{
+    return json_is_array(v->lit) && n->kind == YN_SEQ && n->n == json_array_size(v->lit);
+}
+
 void cv_ingest(cc *c, dag_value *v, wtype want, const ynode *n, const char *what)
 {
-    if (v->kind == DV_LIT) {
+    if (v->kind == DV_LIT && is_literal_list(v, n) && want.depth > 0) {
+        for (size_t i = 0; i < json_array_size(v->lit); i++) {
+            dag_value it = {.kind = DV_LIT, .lit = json_incref(json_array_get(v->lit, i))};
+            cv_ingest(c, &it, (wtype){want.base, (uint8_t)(want.depth - 1)}, n->items[i], what);
+            json_array_set_new(v->lit, i, it.lit);
+        }
+    } else if (v->kind == DV_LIT) {
         json_t *ref = cv_artifacts(c, json_incref(v->lit), want, n, what);
         if (ref) {
             json_decref(v->lit);
@@ -636,6 +682,26 @@ static void check_nested(cc *c, const dag_value *v, const ynode *n, const char *
     }
 }
 
+/* A list of literals (is_literal_list), checked as cv_check checks a list of values. */
+static void check_literal_list(cc *c, const dag_value *v, wtype want, const ynode *n,
+                               const char *what)
+{
+    char wb[64];
+    if (want.depth == 0 && (want.base == WT_JSON || want.base == WT_ANY))
+        return;
+    if (want.depth == 0) {
+        diag_add(c->d, n->line, n->col, "%s: expected %s, got a list", what,
+                 wtype_format(want, wb, sizeof wb));
+        return;
+    }
+    for (size_t i = 0; i < json_array_size(v->lit); i++) {
+        char item[300];
+        snprintf(item, sizeof item, "%s[%zu]", what, i);
+        dag_value it = {.kind = DV_LIT, .lit = json_array_get(v->lit, i)};
+        cv_check(c, &it, (wtype){want.base, (uint8_t)(want.depth - 1)}, n->items[i], item);
+    }
+}
+
 void cv_check(cc *c, const dag_value *v, wtype want, const ynode *n, const char *what)
 {
     char wb[64], gb[64], why[256];
@@ -644,6 +710,10 @@ void cv_check(cc *c, const dag_value *v, wtype want, const ynode *n, const char 
         check_expr_value(c, v, want, n, what);
         return;
     case DV_LIT:
+        if (is_literal_list(v, n)) {
+            check_literal_list(c, v, want, n, what);
+            return;
+        }
         if (!json_is_null(v->lit) && !wtype_check_json(want, v->lit, why, sizeof why))
             diag_add(c->d, n->line, n->col, "%s: %s", what, why);
         return;

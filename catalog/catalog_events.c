@@ -1,0 +1,73 @@
+/* catalog_events: the events of a turn, kept in memory and written together when the turn
+ * commits (or before anything reads events), EVENTS_PER_INSERT rows per statement: a
+ * statement's own cost, which every row paid before, is paid once for many. Their order,
+ * hence their seq, is the order they were recorded in. See catalog.h. */
+#include <stdlib.h>
+
+#include "catalog/catalog_int.h"
+#include "common/xmem.h"
+
+#define EVENT_COLUMNS 5
+
+static const char *const events_sql =
+    "INSERT INTO events(ts_us, run_id, task, kind, detail) VALUES "
+    "(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?),"
+    "(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?),"
+    "(?,?,?,?,?),(?,?,?,?,?)";
+_Static_assert(EVENTS_PER_INSERT == 16, "events_sql has 16 rows");
+
+int catalog_event(catalog *c, int64_t run, const char *task, const char *kind,
+                  const char *detail, int64_t now_us)
+{
+    if (cat_turn_begin(c) < 0)
+        return WEFT_EDB;
+    xgrow(&c->events, &c->capevents, c->nevents + 1, sizeof *c->events);
+    cat_event *e = &c->events[c->nevents++];
+    e->ts_us = now_us;
+    e->run = run;
+    e->task = task ? xstrdup(task) : NULL;
+    e->kind = xstrdup(kind);
+    e->detail = detail ? xstrdup(detail) : NULL;
+    return 0;
+}
+
+/* Binds event e as the row at column offset off of s. */
+static void bind_event(sqlite3_stmt *s, int off, const cat_event *e)
+{
+    sqlite3_bind_int64(s, off + 1, e->ts_us);
+    if (e->run)
+        sqlite3_bind_int64(s, off + 2, e->run);
+    cat_bind_text(s, off + 3, e->task);
+    cat_bind_text(s, off + 4, e->kind);
+    cat_bind_text(s, off + 5, e->detail);
+}
+
+void cat_events_drop(catalog *c)
+{
+    for (size_t i = 0; i < c->nevents; i++) {
+        free(c->events[i].task);
+        free(c->events[i].kind);
+        free(c->events[i].detail);
+    }
+    c->nevents = 0;
+}
+
+int cat_events_write(catalog *c)
+{
+    size_t i = 0;
+    int rc = 0;
+    while (rc == 0 && i < c->nevents) {
+        size_t n = c->nevents - i >= EVENTS_PER_INSERT ? EVENTS_PER_INSERT : 1;
+        sqlite3_stmt *s = n > 1 ? cat_prepared(c, ST_EVENTS, events_sql) : cat_stmt(c, ST_EVENT);
+        if (!s) {
+            rc = WEFT_EDB;
+            break;
+        }
+        for (size_t k = 0; k < n; k++)
+            bind_event(s, (int)k * EVENT_COLUMNS, &c->events[i + k]);
+        rc = cat_done(c, s, "append events");
+        i += n;
+    }
+    cat_events_drop(c);
+    return rc;
+}
