@@ -118,8 +118,11 @@ int catalog_commit(catalog *c, weft_err *err)
 {
     if (!c->in_txn && !c->turn_err.code)
         return 0;
+    if (!c->turn_err.code)
+        cat_settle(c);
     if (!c->turn_err.code && c->nevents)
         cat_events_write(c);
+    cat_rows_drop(c);
     cat_events_drop(c);
     /* A statement left on a row would keep a read snapshot open past the commit; once
      * another connection (weft cache evict) writes, the next BEGIN IMMEDIATE would fail
@@ -162,9 +165,23 @@ sqlite3_stmt *cat_stmt(catalog *c, enum stmt_id id)
     return cat_prepared(c, id, stmt_sql[id]);
 }
 
+/* Whether statement id leaves the held task rows alone (it writes other rows, or held
+ * rows are changed in memory instead), so they need not be written before it. */
+static int leaves_rows(enum stmt_id id)
+{
+    switch (id) {
+    case ST_ADD_TASK: case ST_ADD_EDGE: case ST_UPDATE_TASK: case ST_TASK_RUNNING:
+    case ST_START_ATTEMPT: case ST_FINISH_ATTEMPT: case ST_EVENT: case ST_EVENTS:
+    case ST_ROWS: case ST_ROW:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 sqlite3_stmt *cat_prepared(catalog *c, enum stmt_id id, const char *sql)
 {
-    if (cat_turn_begin(c) < 0)
+    if (cat_turn_begin(c) < 0 || (!leaves_rows(id) && cat_settle(c) < 0))
         return NULL;
     if (!c->stmts[id] &&
         sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->stmts[id],
@@ -258,6 +275,10 @@ int64_t catalog_create_run(catalog *c, const catalog_run *r, int64_t now_us)
 int catalog_add_task(catalog *c, int64_t run, int idx, int elem, const char *name,
                      const char *type, const char *type_version, const char *state)
 {
+    if (cat_turn_begin(c) < 0)
+        return WEFT_EDB;
+    if (cat_rows_add(c, run, idx, elem, name, type, type_version, state))
+        return c->turn_err.code ? WEFT_EDB : 0;
     sqlite3_stmt *s = cat_stmt(c, ST_ADD_TASK);
     if (!s)
         return WEFT_EDB;
@@ -280,8 +301,31 @@ int catalog_add_edge(catalog *c, int64_t run, int child, int parent)
     return cat_done(c, s, "add edge");
 }
 
+/* ST_UPDATE_TASK on a held row. */
+static void update_held(cat_row *r, const catalog_task_update *u)
+{
+    int succeeded = !strcmp(u->state, "succeeded");
+    cat_row_set(&r->state, u->state);
+    if (succeeded || u->error_class)
+        cat_row_set(&r->error_class, succeeded ? NULL : u->error_class);
+    if (succeeded || u->error)
+        cat_row_set(&r->error, succeeded ? NULL : u->error);
+    if (u->outputs)
+        cat_row_set(&r->outputs, u->outputs);
+    if (u->inputs)
+        cat_row_set(&r->inputs, u->inputs);
+    r->ready_us = u->ready_us ? u->ready_us : r->ready_us;
+    r->finished_us = u->finished_us ? u->finished_us : r->finished_us;
+    r->retry_due_us = u->due_us;
+}
+
 int catalog_update_task(catalog *c, const catalog_task_update *u, int64_t now_us)
 {
+    cat_row *held = cat_rows_find(c, u->run, u->idx, u->elem);
+    if (held) {
+        update_held(held, u);
+        return catalog_event(c, u->run, u->task_name, u->state, u->error, now_us);
+    }
     sqlite3_stmt *s = cat_stmt(c, ST_UPDATE_TASK);
     if (!s)
         return WEFT_EDB;
@@ -312,18 +356,31 @@ int catalog_start_attempt(catalog *c, const catalog_attempt *a, int64_t now_us)
     sqlite3_bind_int(s, 4, a->number);
     cat_bind_text(s, 5, a->worker);
     sqlite3_bind_int64(s, 6, now_us);
-    if (cat_done(c, s, "start attempt") < 0 || !(s = cat_stmt(c, ST_TASK_RUNNING)))
+    if (cat_done(c, s, "start attempt") < 0)
         return WEFT_EDB;
     if ((int64_t)a->id > c->turn_attempt)
         c->turn_attempt = (int64_t)a->id;
-    cat_bind_unit(s, a->run, a->idx, a->elem);
-    sqlite3_bind_int(s, 3, a->number);
-    cat_bind_text(s, 4, a->worker);
-    cat_bind_text(s, 5, a->inputs);
-    sqlite3_bind_int64(s, 6, now_us);
-    cat_bind_time(s, 7, a->ready_us);
-    if (cat_done(c, s, "mark task running") < 0)
-        return WEFT_EDB;
+    cat_row *held = cat_rows_find(c, a->run, a->idx, a->elem);
+    if (held) { /* ST_TASK_RUNNING on it */
+        cat_row_set(&held->state, "running");
+        held->attempts = a->number;
+        cat_row_set(&held->worker, a->worker);
+        cat_row_set(&held->inputs, a->inputs);
+        held->started_us = held->started_us ? held->started_us : now_us;
+        held->ready_us = a->ready_us ? a->ready_us : held->ready_us;
+        held->retry_due_us = 0;
+    } else {
+        if (!(s = cat_stmt(c, ST_TASK_RUNNING)))
+            return WEFT_EDB;
+        cat_bind_unit(s, a->run, a->idx, a->elem);
+        sqlite3_bind_int(s, 3, a->number);
+        cat_bind_text(s, 4, a->worker);
+        cat_bind_text(s, 5, a->inputs);
+        sqlite3_bind_int64(s, 6, now_us);
+        cat_bind_time(s, 7, a->ready_us);
+        if (cat_done(c, s, "mark task running") < 0)
+            return WEFT_EDB;
+    }
     char detail[160];
     snprintf(detail, sizeof detail, "attempt %d (id %llu) on %s", a->number,
              (unsigned long long)a->id, a->worker);

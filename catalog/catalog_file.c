@@ -434,6 +434,8 @@ void catalog_close(catalog **cp)
     }
     cat_events_drop(c);
     free(c->events);
+    cat_rows_drop(c);
+    free(c->rows);
     free(c->dir);
     free(c);
     *cp = NULL;

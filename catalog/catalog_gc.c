@@ -20,9 +20,9 @@ static const char *const root_sql[] = {
 
 static int64_t count_of(catalog *c, const char *sql, int64_t arg, weft_err *err)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int64_t n = -1;
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) == SQLITE_OK) {
+    if (cat_settle(c) == 0 && sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, arg);
         if (sqlite3_step(st) == SQLITE_ROW)
             n = sqlite3_column_int64(st, 0);
@@ -38,7 +38,7 @@ static int each_text(catalog *c, const char *sql, int64_t arg, catalog_root_fn f
                      weft_err *err)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (cat_settle(c) < 0 || sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
         return err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
     if (sqlite3_bind_parameter_count(st) > 0)
         sqlite3_bind_int64(st, 1, arg);

@@ -27,6 +27,8 @@ enum stmt_id {
     ST_JOURNAL_ADD, ST_JOURNAL_DROP,
     /* catalog_events.c's */
     ST_EVENTS,
+    /* catalog_rows.c's */
+    ST_ROWS, ST_ROW,
     ST__COUNT
 };
 
@@ -45,6 +47,18 @@ typedef struct cat_event {
 } cat_event;
 
 #define EVENTS_PER_INSERT 16
+
+/* A task row made in the turn, not yet written (catalog_rows.c): its columns as they are
+ * now (NULL text and 0 times are NULL). */
+typedef struct cat_row {
+    int64_t run;
+    int idx, elem, attempts;
+    char *name, *type, *type_version, *state, *worker, *inputs, *outputs, *error_class,
+        *error;
+    int64_t ready_us, started_us, finished_us, retry_due_us;
+} cat_row;
+
+#define ROWS_PER_INSERT 16
 
 struct catalog {
     sqlite3 *db;
@@ -68,6 +82,10 @@ struct catalog {
     sqlite3_stmt *stmts[ST__COUNT];
     cat_event *events;        /* the turn's events, in order, written when it commits */
     size_t nevents, capevents;
+    cat_row *rows;            /* task rows made in the turn, written when it commits or
+                                 before anything else reads or writes (cat_settle) */
+    size_t nrows, caprows;
+    struct u64map *row_at;    /* a held row's unit -> 1 + its index in rows */
     kept_query queries[CAT_QUERIES];
     uint64_t query_clock;
 };
@@ -79,6 +97,21 @@ int cat_check_db(sqlite3 *db, const char *path, int full, weft_err *err);
 int64_t cat_logs_high(const char *dir);
 /* The file of attempt number attempt of task's log in run (catalog_log.c; caller frees). */
 char *cat_log_path(const catalog *c, int64_t run, const char *task, int attempt);
+/* Holds a new task row (catalog_add_task) in memory: 1, or 0 when it is not held (write
+ * it at once). */
+int cat_rows_add(catalog *c, int64_t run, int idx, int elem, const char *name,
+                 const char *type, const char *type_version, const char *state);
+/* The held row of a unit, to change in place, or NULL. */
+cat_row *cat_rows_find(catalog *c, int64_t run, int idx, int elem);
+/* Replaces a held row's text field with a copy of v (NULL: NULL). */
+void cat_row_set(char **field, const char *v);
+/* Writes the held rows: 0, or WEFT_EDB (the turn failed). */
+int cat_rows_write(catalog *c);
+/* Forgets the held rows (the turn was rolled back, or they were written). */
+void cat_rows_drop(catalog *c);
+/* Writes the held rows before a statement that may read or change them. */
+#define cat_settle(c) ((c)->nrows ? cat_rows_write(c) : 0)
+
 /* Opens the turn's transaction unless it is open; WEFT_EDB once a write of it failed. */
 int cat_turn_begin(catalog *c);
 /* Writes the turn's events (before its commit, or a read of events): 0, or WEFT_EDB (the

@@ -15,6 +15,10 @@
 
 sqlite3_stmt *cat_query(catalog *c, const char *sql, weft_err *err)
 {
+    if (cat_settle(c) < 0) {
+        err_set(err, WEFT_EDB, "cannot write the turn's tasks: %s", c->turn_err.msg);
+        return NULL;
+    }
     kept_query *q = NULL, *oldest = &c->queries[0];
     for (int i = 0; i < CAT_QUERIES && !q; i++) {
         kept_query *k = &c->queries[i];
@@ -478,6 +482,8 @@ int catalog_each_unit(catalog *c, int64_t run, int task, catalog_unit_fn fn, voi
     static const char *const one = UNIT_ROWS "AND t.idx = ?2 AND t.elem >= 0 ORDER BY t.elem";
 #undef UNIT_ROWS
     sqlite3_stmt *st;
+    if (cat_settle(c) < 0)
+        return err_set(err, WEFT_EDB, "cannot write the turn's tasks: %s", c->turn_err.msg);
     if (sqlite3_prepare_v2(c->db, task < 0 ? every : one, -1, &st, NULL) != SQLITE_OK) {
         err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
         return -1;

@@ -1,0 +1,132 @@
+/* catalog_rows: task rows made in the turn, held in memory until the turn commits or
+ * something else needs the catalogue as it is. A row made and changed in one turn (a root
+ * task made ready as its run is created, a map's elements made ready as it expands, either
+ * dispatched at once) is then written once, ROWS_PER_INSERT rows a statement, instead of an
+ * INSERT and an UPDATE per change. See catalog_int.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/catalog_int.h"
+#include "common/u64map.h"
+#include "common/xmem.h"
+
+#define ROWS_HELD_MAX 16384 /* then the held rows are written, and the next ones held */
+#define ROW_COLUMNS 17
+
+#define ROW_VALUES "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+#define ROW_VALUES4 ROW_VALUES "," ROW_VALUES "," ROW_VALUES "," ROW_VALUES
+#define ROWS_INSERT                                                                          \
+    "INSERT OR IGNORE INTO tasks(run_id, idx, elem, name, type, type_version, state, "       \
+    "attempts, worker, inputs, outputs, error_class, error, ready_us, started_us, "         \
+    "finished_us, retry_due_us) VALUES "
+
+static const char *const rows_sql =
+    ROWS_INSERT ROW_VALUES4 "," ROW_VALUES4 "," ROW_VALUES4 "," ROW_VALUES4;
+_Static_assert(ROWS_PER_INSERT == 16, "rows_sql has 16 rows");
+static const char *const row_sql = ROWS_INSERT ROW_VALUES;
+
+/* The key of a unit in c->row_at, or 0 for one that is never held (its numbers do not
+ * fit: written at once). */
+static uint64_t row_key(int64_t run, int idx, int elem)
+{
+    if (run <= 0 || run >= (INT64_C(1) << 23) || idx < 0 || idx >= (1 << 20) || elem < -1 ||
+        elem >= (1 << 20) - 1)
+        return 0;
+    return (uint64_t)run << 41 | (uint64_t)idx << 21 | (uint64_t)(elem + 1);
+}
+
+int cat_rows_add(catalog *c, int64_t run, int idx, int elem, const char *name,
+                 const char *type, const char *type_version, const char *state)
+{
+    uint64_t key = row_key(run, idx, elem);
+    if (!key)
+        return 0;
+    if (!c->row_at)
+        c->row_at = u64map_new();
+    if (u64map_get(c->row_at, key))
+        return 1; /* made twice in the turn: the first stays, as INSERT OR IGNORE keeps it */
+    if (c->nrows == ROWS_HELD_MAX && cat_rows_write(c) < 0)
+        return 1; /* the turn failed: it is rolled back */
+    xgrow(&c->rows, &c->caprows, c->nrows + 1, sizeof *c->rows);
+    cat_row *r = &c->rows[c->nrows++];
+    memset(r, 0, sizeof *r);
+    r->run = run;
+    r->idx = idx;
+    r->elem = elem;
+    r->name = xstrdup(name);
+    r->type = xstrdup(type);
+    r->type_version = xstrdup(type_version);
+    r->state = xstrdup(state);
+    u64map_put(c->row_at, key, (void *)(uintptr_t)c->nrows);
+    return 1;
+}
+
+cat_row *cat_rows_find(catalog *c, int64_t run, int idx, int elem)
+{
+    uint64_t key = row_key(run, idx, elem);
+    size_t at = key && c->nrows ? (size_t)(uintptr_t)u64map_get(c->row_at, key) : 0;
+    return at ? &c->rows[at - 1] : NULL;
+}
+
+void cat_row_set(char **field, const char *v)
+{
+    free(*field);
+    *field = v ? xstrdup(v) : NULL;
+}
+
+/* Binds row r as the row at column offset off of s. */
+static void bind_row(sqlite3_stmt *s, int off, const cat_row *r)
+{
+    sqlite3_bind_int64(s, off + 1, r->run);
+    sqlite3_bind_int(s, off + 2, r->idx);
+    sqlite3_bind_int(s, off + 3, r->elem);
+    const char *texts[] = {r->name, r->type, r->type_version, r->state};
+    for (int i = 0; i < 4; i++)
+        cat_bind_text(s, off + 4 + i, texts[i]);
+    sqlite3_bind_int(s, off + 8, r->attempts);
+    const char *more[] = {r->worker, r->inputs, r->outputs, r->error_class, r->error};
+    for (int i = 0; i < 5; i++)
+        cat_bind_text(s, off + 9 + i, more[i]);
+    const int64_t times[] = {r->ready_us, r->started_us, r->finished_us, r->retry_due_us};
+    for (int i = 0; i < 4; i++)
+        cat_bind_time(s, off + 14 + i, times[i]);
+}
+
+static void free_row(cat_row *r)
+{
+    char *fields[] = {r->name, r->type, r->type_version, r->state, r->worker,
+                      r->inputs, r->outputs, r->error_class, r->error};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        free(fields[i]);
+}
+
+void cat_rows_drop(catalog *c)
+{
+    for (size_t i = 0; i < c->nrows; i++)
+        free_row(&c->rows[i]);
+    c->nrows = 0;
+    u64map_destroy(&c->row_at);
+}
+
+int cat_rows_write(catalog *c)
+{
+    size_t i = 0, n = c->nrows;
+    int rc = 0;
+    c->nrows = 0; /* the statements below must not write them again */
+    while (rc == 0 && i < n) {
+        size_t k = n - i >= ROWS_PER_INSERT ? ROWS_PER_INSERT : 1;
+        sqlite3_stmt *s = k > 1 ? cat_prepared(c, ST_ROWS, rows_sql)
+                                : cat_prepared(c, ST_ROW, row_sql);
+        if (!s) {
+            rc = WEFT_EDB;
+            break;
+        }
+        for (size_t j = 0; j < k; j++)
+            bind_row(s, (int)j * ROW_COLUMNS, &c->rows[i + j]);
+        rc = cat_done(c, s, "add tasks");
+        i += k;
+    }
+    c->nrows = n;
+    cat_rows_drop(c);
+    return rc;
+}
