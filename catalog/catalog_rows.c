@@ -41,12 +41,12 @@ int cat_rows_add(catalog *c, int64_t run, int idx, int elem, const char *name,
     uint64_t key = row_key(run, idx, elem);
     if (!key)
         return 0;
-    if (!c->row_at)
-        c->row_at = u64map_new();
-    if (u64map_get(c->row_at, key))
+    if (c->row_at && u64map_get(c->row_at, key))
         return 1; /* made twice in the turn: the first stays, as INSERT OR IGNORE keeps it */
     if (c->nrows == ROWS_HELD_MAX && cat_rows_write(c) < 0)
         return 1; /* the turn failed: it is rolled back */
+    if (!c->row_at)
+        c->row_at = u64map_new();
     xgrow(&c->rows, &c->caprows, c->nrows + 1, sizeof *c->rows);
     cat_row *r = &c->rows[c->nrows++];
     memset(r, 0, sizeof *r);

@@ -141,4 +141,15 @@ expect "no line per element dispatched or succeeded" 0 "$(grep -cE '^(dispatched
 expect "a line per failed element" "work[49] work[99] work[149]" "$(grep -E '^failed +work\[' "$T/wide.out" | awk '{print $2}' | tr -d : | tr '\n' ' ' | sed 's/ $//')"
 expect_grep "the map's counts, then the mapped task's own line" "^elements +work: 147 of 150 elements succeeded, 3 failed" "$T/wide.out"
 expect "... in that order" "elements succeeded" "$(grep -E '^(elements|succeeded) +work(:|$)' "$T/wide.out" | awk '{print $1}' | tr '\n' ' ' | sed 's/ $//')"
+
+# 8. A map expanding to more element rows than one turn holds before writing them (16,384)
+# writes them all, each once, and runs every element.
+{ echo "workflow: many"; echo "tasks:"
+  echo "  src: { type: echo, with: { items: [$(seq -s ', ' 1 20000)] } }"
+  echo '  work: { type: noop, map: "${src.outputs.items}" }'; } >"$T/many.yaml"
+"$weft" submit "$T/many.yaml" --scheduler "$ep" --wait --timeout 120s >/dev/null 2>&1
+expect "a map of 20,000 no-op elements succeeds" 0 $?
+run=$(sql "$state" "SELECT max(id) FROM runs")
+expect "each element has one row, succeeded once" "20000 20000 20000" \
+    "$(sql "$state" "SELECT count(*), count(DISTINCT elem), sum(state = 'succeeded') FROM tasks WHERE run_id = $run AND elem >= 0" | tr '|' ' ')"
 finish
