@@ -94,18 +94,25 @@ static int check(cli_opts *o)
 static int check_first(cli_opts *o)
 {
     fflush(NULL);
+    /* Waited for even when weft was started with SIGCHLD ignored (children then reap
+     * themselves, and waitpid would not see the check's status). */
+    void (*was)(int) = signal(SIGCHLD, SIG_DFL);
     pid_t pid = fork();
-    if (pid < 0)
+    if (pid < 0) {
+        signal(SIGCHLD, was);
         return check(o);
+    }
     if (pid == 0) {
         int rc = check(o);
         fflush(NULL);
         _exit(rc);
     }
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    pid_t got;
+    while ((got = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
     }
-    if (WIFEXITED(status))
+    signal(SIGCHLD, was);
+    if (got == pid && WIFEXITED(status))
         return WEXITSTATUS(status);
     fprintf(stderr, "weft: checking %s failed (signal %d)\n", o->args[0],
             WIFSIGNALED(status) ? WTERMSIG(status) : 0);

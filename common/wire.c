@@ -5,6 +5,10 @@
 
 #include "common/xmem.h"
 
+/* Field numbers: Envelope.batch and Batch.items (weft.proto). */
+#define ENVELOPE_BATCH_FIELD 24u
+#define BATCH_ITEMS_FIELD 1u
+
 Weft__Param **wire_params(char *const *names, char *const *values, size_t n,
                           Weft__Param **storage)
 {
@@ -28,9 +32,78 @@ uint8_t *wire_pack(const Weft__Envelope *env, size_t *len)
     return buf;
 }
 
+/* Reads a varint at *p (before end); 0 when it is cut off or too long. */
+static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return 1;
+    }
+    return 0;
+}
+
+/* Walks the fields of the message at p (n bytes), calling fn with each length-delimited
+ * field's number and bytes while it returns 1. 0 when the bytes are not a message or fn
+ * returned 0. */
+static int each_field(const uint8_t *p, size_t n,
+                      int (*fn)(uint64_t field, const uint8_t *at, size_t len))
+{
+    const uint8_t *end = p + n;
+    while (p < end) {
+        uint64_t key, v;
+        if (!get_varint(&p, end, &key))
+            return 0;
+        switch (key & 7) {
+        case 0:
+            if (!get_varint(&p, end, &v))
+                return 0;
+            break;
+        case 1:
+        case 5:
+            if ((size_t)(end - p) < ((key & 7) == 1 ? 8u : 4u))
+                return 0;
+            p += (key & 7) == 1 ? 8 : 4;
+            break;
+        case 2:
+            if (!get_varint(&p, end, &v) || v > (uint64_t)(end - p) || !fn(key >> 3, p, v))
+                return 0;
+            p += v;
+            break;
+        default:
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int not_a_batch(uint64_t field, const uint8_t *at, size_t len)
+{
+    (void)at;
+    (void)len;
+    return field != ENVELOPE_BATCH_FIELD;
+}
+
+static int item_not_a_batch(uint64_t field, const uint8_t *at, size_t len)
+{
+    return field != BATCH_ITEMS_FIELD || each_field(at, len, not_a_batch);
+}
+
+static int batch_of_plain_items(uint64_t field, const uint8_t *at, size_t len)
+{
+    return field != ENVELOPE_BATCH_FIELD || each_field(at, len, item_not_a_batch);
+}
+
 Weft__Envelope *wire_unpack(const uint8_t *data, size_t len)
 {
     if (len > WIRE_MAX)
+        return NULL;
+    /* An Envelope may hold a Batch of Envelopes, which the decoder would follow as deep as
+     * the bytes nest (a few bytes a level, past any stack): a Batch inside a Batch is
+     * refused before decoding. */
+    if (!each_field(data, len, batch_of_plain_items))
         return NULL;
     Weft__Envelope *env = weft__envelope__unpack(NULL, len, data);
     if (env && env->body_case == WEFT__ENVELOPE__BODY__NOT_SET) {
@@ -41,8 +114,8 @@ Weft__Envelope *wire_unpack(const uint8_t *data, size_t len)
 }
 
 /* Protocol Buffers' field keys: (field number << 3) | wire type 2 (length-delimited). */
-#define BATCH_ITEMS_KEY ((1u << 3) | 2u)
-#define ENVELOPE_BATCH_KEY ((24u << 3) | 2u)
+#define BATCH_ITEMS_KEY ((BATCH_ITEMS_FIELD << 3) | 2u)
+#define ENVELOPE_BATCH_KEY ((ENVELOPE_BATCH_FIELD << 3) | 2u)
 
 static size_t varint_size(uint64_t v)
 {

@@ -31,8 +31,9 @@ uint8_t *wire_pack(const Weft__Envelope *env, size_t *len);
 /* A packed Envelope whose body is a Batch of the n packed Envelopes items[i] (lens[i]
  * bytes each), made without unpacking them (caller frees with free()). */
 uint8_t *wire_batch(const uint8_t *const *items, const size_t *lens, size_t n, size_t *len);
-/* Unpacks; NULL when len exceeds WIRE_MAX or the bytes are not an Envelope with a body.
- * Free with weft__envelope__free_unpacked(env, NULL). */
+/* Unpacks; NULL when len exceeds WIRE_MAX, a Batch holds a Batch (the decoder would follow
+ * any depth of them), or the bytes are not an Envelope with a body. Free with
+ * weft__envelope__free_unpacked(env, NULL). */
 Weft__Envelope *wire_unpack(const uint8_t *data, size_t len);
 
 #endif

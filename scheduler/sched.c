@@ -105,30 +105,24 @@ static int on_message_degraded(sched *s, const zmq_msg_t *id, const auth_peer *p
     return 1;
 }
 
-static void on_envelope(sched *s, zmq_msg_t *id, const char *user, Weft__Envelope *env,
-                        int in_batch);
+static void on_envelope(sched *s, zmq_msg_t *id, const char *user, Weft__Envelope *env);
 
-/* A Batch: each message in it as if it had come alone from the same peer, in order. */
-static void on_batch(sched *s, zmq_msg_t *id, const char *user, const Weft__Batch *b,
-                     int in_batch)
+/* A Batch: each message in it as if it had come alone from the same peer, in order (none
+ * is a Batch: wire_unpack refuses one inside another). */
+static void on_batch(sched *s, zmq_msg_t *id, const char *user, const Weft__Batch *b)
 {
     char peer[80];
-    if (in_batch || b->n_items > WIRE_BATCH_MAX) {
-        if (in_batch)
-            log_warn("dropped a batch inside a batch from %s",
-                     sched_peer_name(id, peer, sizeof peer));
-        else
-            log_warn("dropped a batch of %zu messages, more than %d, from %s", b->n_items,
-                     WIRE_BATCH_MAX, sched_peer_name(id, peer, sizeof peer));
+    if (b->n_items > WIRE_BATCH_MAX) {
+        log_warn("dropped a batch of %zu messages, more than %d, from %s", b->n_items,
+                 WIRE_BATCH_MAX, sched_peer_name(id, peer, sizeof peer));
         return;
     }
     for (size_t i = 0; i < b->n_items; i++)
-        on_envelope(s, id, user, b->items[i], 1);
+        on_envelope(s, id, user, b->items[i]);
 }
 
 /* One message from peer id, admitted as user. */
-static void on_envelope(sched *s, zmq_msg_t *id, const char *user, Weft__Envelope *env,
-                        int in_batch)
+static void on_envelope(sched *s, zmq_msg_t *id, const char *user, Weft__Envelope *env)
 {
     char peer[80];
     auth_peer who;
@@ -139,7 +133,7 @@ static void on_envelope(sched *s, zmq_msg_t *id, const char *user, Weft__Envelop
     const char *sender;
     switch (env->body_case) {
     case WEFT__ENVELOPE__BODY_BATCH:
-        on_batch(s, id, user, env->batch, in_batch);
+        on_batch(s, id, user, env->batch);
         break;
     case WEFT__ENVELOPE__BODY_REGISTER:
         sched_on_register(s, id, env->register_, &who, user);
@@ -217,7 +211,7 @@ void sched_on_message(void *arg, zmq_msg_t *frames, size_t n)
         return;
     }
     /* Who sent it: the identity its connection was admitted with by the ZAP handler. */
-    on_envelope(s, &frames[0], zmq_msg_gets(payload, "User-Id"), env, 0);
+    on_envelope(s, &frames[0], zmq_msg_gets(payload, "User-Id"), env);
     weft__envelope__free_unpacked(env, NULL);
 }
 

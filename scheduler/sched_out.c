@@ -230,6 +230,9 @@ static void gather_out(sched *s)
     for (size_t i = 0; i < s->nout; i++) {
         outmsg m = s->out[i];
         if (!batchable(s, &m)) {
+            /* A worker's later messages go after this one, not into a Batch before it. */
+            if (m.worker)
+                strmap_del(open, m.worker);
             s->out[k++] = m;
             continue;
         }

@@ -14,6 +14,7 @@
 #include "common/resource.h"
 #include "common/units.h"
 #include "common/xmem.h"
+#include "worker/slotlog.h"
 #include "worker/worker_int.h"
 
 #define KILL_GRACE_MS 2000
@@ -404,6 +405,11 @@ void exec_start(slot *sl)
     /* A cgroup holds the whole process tree to the budget; without one, the executor
      * limits its own address space. */
     rq.mem_bytes = job->cg ? 0 : job->mem_bytes;
+    /* Nothing of an earlier attempt is streamed or reported as this one's log. */
+    int rc = slotlog_reset(job->log_path);
+    if (rc < 0)
+        log_warn("slot %d: cannot empty its log file %s: %s", sl->index, job->log_path,
+                 strerror(-rc));
     Weft__Param *values, **vp = secrets_params(&job->secrets, &values);
     rq.secrets = vp;
     rq.n_secrets = job->secrets.n;
@@ -418,7 +424,7 @@ void exec_start(slot *sl)
     free(values);
     free(vp);
     uv_buf_t buf = uv_buf_init((char *)wr->data, (unsigned)(n + 4));
-    int rc = uv_write(&wr->req, (uv_stream_t *)&sl->ep->in, &buf, 1, on_written);
+    rc = uv_write(&wr->req, (uv_stream_t *)&sl->ep->in, &buf, 1, on_written);
     if (rc < 0) {
         free(wr->data);
         free(wr);

@@ -38,7 +38,7 @@ typedef struct executor {
     framebuf in;         /* what was read of in_fd */
     int err_fd;          /* the executor's own stderr, restored between tasks */
     int null_fd;         /* /dev/null */
-    exec_usage usage;    /* as the last attempt ended */
+    exec_usage usage;    /* what the running attempt has used */
     strmap *plugins;     /* .so path -> plug* */
     strmap *states;      /* task type name -> open() state (NULL values are absent) */
     strmap *opened;      /* task type name -> plug* whose type was opened */
@@ -233,7 +233,8 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
     host_outcome out = {0};
     int opened = 0; /* an open() ran, which may have made the scratch directory */
     host_reset_cancel();
-    int logfd = execlog_open(rq->log_path);
+    /* The slot's log, which the worker emptied (or removed) for this attempt. */
+    int logfd = open(rq->log_path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (logfd >= 0) {
         dup2(logfd, 1);
         dup2(logfd, 2);

@@ -24,6 +24,7 @@
 #include "common/xmem.h"
 #include "common/zsock.h"
 #include "common/secrets.h"
+#include "worker/slotlog.h"
 #include "worker/worker_int.h"
 
 #define RECV_BATCH 16
@@ -61,7 +62,8 @@ void worker_flush(worker *w)
     while (i < w->nout) {
         /* As many as one Batch takes; a large message goes alone. */
         size_t n = 0, bytes = 0;
-        while (i + n < w->nout && n < WIRE_BATCH_MAX && w->outlens[i + n] < WIRE_BATCH_BYTES &&
+        while (w->batches && i + n < w->nout && n < WIRE_BATCH_MAX &&
+               w->outlens[i + n] < WIRE_BATCH_BYTES &&
                bytes + w->outlens[i + n] <= WIRE_BATCH_BYTES)
             bytes += w->outlens[i + n++];
         if (n <= 1) {
@@ -232,26 +234,27 @@ static void send_register(worker *w)
     free(capp);
 }
 
-static void on_envelope(worker *w, const Weft__Envelope *env, int in_batch);
+static void on_envelope(worker *w, const Weft__Envelope *env);
 
-/* A Batch from the scheduler: it takes them too; each message in order. */
-static void on_batch(worker *w, const Weft__Batch *b, int in_batch)
+/* A Batch from the scheduler: it takes them too; each message in order (none is a Batch:
+ * wire_unpack refuses one inside another). */
+static void on_batch(worker *w, const Weft__Batch *b)
 {
-    if (in_batch || b->n_items > WIRE_BATCH_MAX) {
-        log_warn("dropped a batch of %zu messages from the scheduler (%s)", b->n_items,
-                 in_batch ? "inside a batch" : "too many");
+    if (b->n_items > WIRE_BATCH_MAX) {
+        log_warn("dropped a batch of %zu messages from the scheduler, more than %d",
+                 b->n_items, WIRE_BATCH_MAX);
         return;
     }
     w->batches = 1;
     for (size_t i = 0; i < b->n_items && !w->stopping; i++)
-        on_envelope(w, b->items[i], 1);
+        on_envelope(w, b->items[i]);
 }
 
-static void on_envelope(worker *w, const Weft__Envelope *env, int in_batch)
+static void on_envelope(worker *w, const Weft__Envelope *env)
 {
     switch (env->body_case) {
     case WEFT__ENVELOPE__BODY_BATCH:
-        on_batch(w, env->batch, in_batch);
+        on_batch(w, env->batch);
         break;
     case WEFT__ENVELOPE__BODY_DISPATCH:
         slot_dispatch(w, env->dispatch);
@@ -296,7 +299,7 @@ static void on_message(void *arg, zmq_msg_t *frames, size_t n)
         log_warn("dropped an undecodable message of %zu bytes", zmq_msg_size(payload));
         return;
     }
-    on_envelope(w, env, 0);
+    on_envelope(w, env);
     weft__envelope__free_unpacked(env, NULL);
 }
 
@@ -350,10 +353,16 @@ static void on_spin(uv_idle_t *h)
 static void on_prepare(uv_prepare_t *p)
 {
     worker *w = p->data;
-    worker_flush(w);
-    size_t got = zsock_drain(w->dealer);
-    zsock_drain(w->monitor);
-    if (got == RECV_BATCH)
+    size_t got;
+    int rounds = 0;
+    /* What waits goes out, then what arrived is read (a send can take the socket's edge);
+     * what reading made (a fetch, a refusal) goes out before we block. */
+    do {
+        worker_flush(w);
+        got = zsock_drain(w->dealer);
+        zsock_drain(w->monitor);
+    } while (w->nout && got < RECV_BATCH && ++rounds < 8);
+    if (got == RECV_BATCH || w->nout)
         uv_idle_start(&w->spin, on_spin);
     else
         uv_idle_stop(&w->spin);
@@ -400,6 +409,7 @@ int worker_new(const worker_config *cfg, worker **out, weft_err *err)
 {
     worker *w = xcalloc(1, sizeof *w);
     uv_loop_init(&w->loop);
+    slotlog_init();
     w->name = xstrdup(cfg->name);
     w->executor = xstrdup(cfg->executor);
     w->work_dir = xstrdup(cfg->work_dir);

@@ -142,15 +142,16 @@ expect "w2 registered and sent its forged results" sent "$(cat "$T/forge.txt")"
 expect_grep "the forged result is refused and logged" \
     "refused a result from worker 'w2': attempt $attempt was dispatched to 'w1', not to 'w2'" \
     "$T/scheduler.log"
-# The same inside a Batch (each message in it is checked as if it came alone); a Batch
-# inside a Batch and one of too many messages are dropped; a client may not send one.
+# The same inside a Batch (each message in it is checked as if it came alone); Batches
+# inside a Batch (which the decoder would follow past the stack) and one of too many
+# messages are dropped; a client may not send one.
 WEFT_KEY="$T/w2.key" WEFT_SERVER_KEY="$skey" "$WEFT_BIN/weft-testpeer" "$ep" forge-batch w2 \
     "$attempt" '{"stdout": "forged"}' >"$T/forge-batch.txt" 2>&1
 expect "w2 sent its forged results in a batch" sent "$(cat "$T/forge-batch.txt")"
 expect "each forged result in the batch is refused too (four in all)" 4 \
     "$(grep -c "refused a result from worker 'w2': attempt $attempt" "$T/scheduler.log")"
-expect_grep "a batch inside a batch is dropped" "dropped a batch inside a batch from" \
-    "$T/scheduler.log"
+expect_grep "batches nested 30,000 deep are dropped undecoded" \
+    "dropped an undecodable message of [0-9]* bytes from" "$T/scheduler.log"
 expect_grep "a batch of too many messages is dropped" \
     "dropped a batch of 257 messages, more than 256, from" "$T/scheduler.log"
 WEFT_KEY="$T/alice.key" WEFT_SERVER_KEY="$skey" "$WEFT_BIN/weft-testpeer" "$ep" forge-batch w3 \

@@ -27,8 +27,9 @@
  * nonce) with OUTPUTS_JSON, and a failed one that carries a checkpoint; prints "sent".
  *
  * weft-testpeer ENDPOINT forge-batch NAME ATTEMPT OUTPUTS_JSON: registers as worker NAME,
- * then sends (refused or not) the two results forge-result sends inside one Batch, a Batch
- * inside a Batch, and a Batch of one heartbeat more than WIRE_BATCH_MAX; prints "sent".
+ * then sends (refused or not) the two results forge-result sends inside one Batch, a result
+ * inside Batches nested 30,000 deep, and a Batch of one heartbeat more than WIRE_BATCH_MAX;
+ * prints "sent".
  *
  * weft-testpeer ENDPOINT query-twice FILE: asks for the scheduler's status, prints
  * "first: CODE", waits (at most 20 s) until FILE exists, asks again on the same connection
@@ -288,8 +289,43 @@ static int send_batch(void *s, Weft__Envelope **envs, size_t n)
     return rc;
 }
 
-/* Registers as worker name, then sends forged results for attempt inside a Batch, a nested
- * Batch and one too large. */
+#define NESTED_BATCHES 30000
+
+/* Prepends varint v before *p (moving it back). */
+static void put_back_varint(uint8_t **p, uint64_t v)
+{
+    uint8_t tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n++] = (uint8_t)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    *p -= n;
+    memcpy(*p, tmp, n);
+}
+
+/* env inside NESTED_BATCHES Batches, each the one item of the next (built from the inside
+ * out, so the bytes are written once). Caller frees. */
+static uint8_t *nested_batches(const Weft__Envelope *env, size_t *len)
+{
+    size_t inner;
+    uint8_t *one = wire_pack(env, &inner), *buf = malloc(inner + NESTED_BATCHES * 24);
+    uint8_t *end = buf + inner + NESTED_BATCHES * 24, *p = end - inner;
+    memcpy(p, one, inner);
+    free(one);
+    for (int i = 0; i < NESTED_BATCHES; i++) {
+        put_back_varint(&p, (uint64_t)(end - p)); /* Batch.items = 1 */
+        put_back_varint(&p, (1u << 3) | 2u);
+        put_back_varint(&p, (uint64_t)(end - p)); /* Envelope.batch = 24 */
+        put_back_varint(&p, (24u << 3) | 2u);
+    }
+    *len = (size_t)(end - p);
+    memmove(buf, p, *len);
+    return buf;
+}
+
+/* Registers as worker name, then sends forged results for attempt inside a Batch, Batches
+ * nested NESTED_BATCHES deep, and a Batch too large. */
 static int forge_batch(const char *endpoint, const char *name, uint64_t attempt,
                        const char *outputs)
 {
@@ -317,17 +353,12 @@ static int forge_batch(const char *endpoint, const char *name, uint64_t attempt,
     r2.result = &failed;
     Weft__Envelope *results[] = {&r1, &r2};
     int rc = send_batch(s, results, 2);
-    /* A Batch holding a Batch (of one forged result). */
-    size_t inner_len, ilen;
-    uint8_t *one = wire_pack(&r1, &ilen);
-    uint8_t *inner = wire_batch((const uint8_t *const *)&one, &ilen, 1, &inner_len);
-    size_t outer_len;
-    uint8_t *outer = wire_batch((const uint8_t *const *)&inner, &inner_len, 1, &outer_len);
-    if (rc == 0 && zmq_send(s, outer, outer_len, 0) < 0)
+    /* Batches inside Batches, NESTED_BATCHES deep, around one forged result. */
+    size_t len;
+    uint8_t *nested = nested_batches(&r1, &len);
+    if (rc == 0 && zmq_send(s, nested, len, 0) < 0)
         rc = -1;
-    free(one);
-    free(inner);
-    free(outer);
+    free(nested);
     /* One message more than a Batch may hold. */
     Weft__Heartbeat hb = WEFT__HEARTBEAT__INIT;
     Weft__Envelope beat = WEFT__ENVELOPE__INIT;
