@@ -16,7 +16,7 @@ int execlog_finish(int fd, size_t cap, uint8_t **out, size_t *len);
 /* What the executor and its waited-for children had used when an attempt started. */
 typedef struct exec_usage {
     int clear_refs_fd; /* /proc/self/clear_refs (resets the peak resident size), or -1 */
-    int status_fd;     /* /proc/self/status (VmHWM, VmRSS), or -1 */
+    int status_fd;     /* /proc/self/status (VmHWM: the peak since the reset), or -1 */
     int err_fd;        /* where to say what went wrong */
     struct rusage self, kids; /* as the attempt started */
 } exec_usage;
