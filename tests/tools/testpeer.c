@@ -234,15 +234,10 @@ done:
     return rc;
 }
 
-/* Registers as worker name, then sends forged results for attempt. */
-static int forge_result(const char *endpoint, const char *name, uint64_t attempt,
-                        const char *outputs)
+/* Registers on s as worker name with no task types: 0, or -1 when it is refused (said). */
+static int register_forger(void *s, const char *name)
 {
-    void *ctx = zmq_ctx_new(), *s = open_peer(ctx, endpoint, 1000);
-    if (!s)
-        return 1;
     int rc = send_register(s, name, 1, 1000, "{\"plugins\": []}");
-    Weft__Envelope env = WEFT__ENVELOPE__INIT;
     Weft__Envelope *e = recv_env(s, 1000);
     if (e && e->body_case == WEFT__ENVELOPE__BODY_REFUSED) {
         printf("refused: %s\n", e->refused->reason);
@@ -250,25 +245,52 @@ static int forge_result(const char *endpoint, const char *name, uint64_t attempt
     }
     if (e)
         weft__envelope__free_unpacked(e, NULL);
-    Weft__Result res = WEFT__RESULT__INIT;
-    res.attempt_id = attempt;
-    res.ok = 1;
-    res.outputs_json = (char *)outputs;
-    res.log.data = (uint8_t *)"forged\n";
-    res.log.len = 7;
-    env.body_case = WEFT__ENVELOPE__BODY_RESULT;
-    env.result = &res;
-    if (rc == 0)
-        rc = send_env(s, &env);
-    res.ok = 0;
-    res.error_class = WEFT__ERROR_CLASS__ERROR_TRANSIENT;
-    res.message = "forged failure";
-    res.checkpoint_json = "{\"$artifact\": \"0000\"}";
-    if (rc == 0 && (rc = send_env(s, &env)) == 0)
-        printf("sent\n");
+    return rc;
+}
+
+/* The two forged results for attempt: a success with outputs, and a transient failure that
+ * carries a checkpoint; both with a log saying "forged". */
+static void forged_results(uint64_t attempt, const char *outputs, Weft__Result *ok,
+                           Weft__Result *failed)
+{
+    weft__result__init(ok);
+    weft__result__init(failed);
+    ok->attempt_id = failed->attempt_id = attempt;
+    ok->ok = 1;
+    ok->outputs_json = (char *)outputs;
+    ok->log.data = failed->log.data = (uint8_t *)"forged\n";
+    ok->log.len = failed->log.len = 7;
+    failed->error_class = WEFT__ERROR_CLASS__ERROR_TRANSIENT;
+    failed->message = "forged failure";
+    failed->checkpoint_json = "{\"$artifact\": \"0000\"}";
+}
+
+static void close_peer(void *ctx, void *s)
+{
     usleep(300000);
     zmq_close(s);
     zmq_ctx_term(ctx);
+}
+
+/* Registers as worker name, then sends forged results for attempt. */
+static int forge_result(const char *endpoint, const char *name, uint64_t attempt,
+                        const char *outputs)
+{
+    void *ctx = zmq_ctx_new(), *s = open_peer(ctx, endpoint, 1000);
+    if (!s)
+        return 1;
+    int rc = register_forger(s, name);
+    Weft__Result ok, failed;
+    forged_results(attempt, outputs, &ok, &failed);
+    Weft__Envelope env = WEFT__ENVELOPE__INIT;
+    env.body_case = WEFT__ENVELOPE__BODY_RESULT;
+    env.result = &ok;
+    if (rc == 0)
+        rc = send_env(s, &env);
+    env.result = &failed;
+    if (rc == 0 && (rc = send_env(s, &env)) == 0)
+        printf("sent\n");
+    close_peer(ctx, s);
     return rc < 0 ? 1 : 0;
 }
 
@@ -332,21 +354,9 @@ static int forge_batch(const char *endpoint, const char *name, uint64_t attempt,
     void *ctx = zmq_ctx_new(), *s = open_peer(ctx, endpoint, 1000);
     if (!s)
         return 1;
-    send_register(s, name, 1, 1000, "{\"plugins\": []}");
-    Weft__Envelope *e = recv_env(s, 1000);
-    if (e && e->body_case == WEFT__ENVELOPE__BODY_REFUSED)
-        printf("refused: %s\n", e->refused->reason);
-    if (e)
-        weft__envelope__free_unpacked(e, NULL);
-    Weft__Result ok = WEFT__RESULT__INIT, failed = WEFT__RESULT__INIT;
-    ok.attempt_id = failed.attempt_id = attempt;
-    ok.ok = 1;
-    ok.outputs_json = (char *)outputs;
-    ok.log.data = failed.log.data = (uint8_t *)"forged\n";
-    ok.log.len = failed.log.len = 7;
-    failed.error_class = WEFT__ERROR_CLASS__ERROR_TRANSIENT;
-    failed.message = "forged failure";
-    failed.checkpoint_json = "{\"$artifact\": \"0000\"}";
+    register_forger(s, name); /* refused or not, the batches go */
+    Weft__Result ok, failed;
+    forged_results(attempt, outputs, &ok, &failed);
     Weft__Envelope r1 = WEFT__ENVELOPE__INIT, r2 = WEFT__ENVELOPE__INIT;
     r1.body_case = r2.body_case = WEFT__ENVELOPE__BODY_RESULT;
     r1.result = &ok;
@@ -369,9 +379,7 @@ static int forge_batch(const char *endpoint, const char *name, uint64_t attempt,
         beats[i] = &beat;
     if (rc == 0 && (rc = send_batch(s, beats, WIRE_BATCH_MAX + 1)) == 0)
         printf("sent\n");
-    usleep(300000);
-    zmq_close(s);
-    zmq_ctx_term(ctx);
+    close_peer(ctx, s);
     return rc < 0 ? 1 : 0;
 }
 
