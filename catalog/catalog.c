@@ -60,8 +60,6 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_PUT_WORKER] = "INSERT INTO workers(name, slots, types, state, first_seen_us, "
                       "last_seen_us) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT(name) DO "
                       "UPDATE SET slots = ?2, types = ?3, state = ?4, last_seen_us = ?5",
-    [ST_EVENT] = "INSERT INTO events(ts_us, run_id, task, kind, detail) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_CANCEL_RUN] = "UPDATE runs SET cancel_requested = 1 WHERE id = ?1",
     [ST_TASK_LOOKUP] = "UPDATE tasks SET cache_key = ?3, cache_version = ?4, inputs = ?5 "
                        "WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
@@ -223,6 +221,24 @@ int cat_done(catalog *c, sqlite3_stmt *s, const char *what)
     return 0;
 }
 
+int cat_insert_rows(catalog *c, const cat_insert *ins, size_t n, void *ud)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t k = n - i >= CAT_PER_INSERT ? CAT_PER_INSERT : 1;
+        sqlite3_stmt *s = k > 1 ? cat_prepared(c, (enum stmt_id)ins->many, ins->many_sql)
+                                : cat_prepared(c, (enum stmt_id)ins->one, ins->one_sql);
+        if (!s)
+            return WEFT_EDB;
+        for (size_t j = 0; j < k; j++)
+            ins->bind(s, (int)j * ins->columns, i + j, ud);
+        if (cat_done(c, s, ins->what) < 0)
+            return WEFT_EDB;
+        i += k;
+    }
+    return 0;
+}
+
 int64_t catalog_put_workflow(catalog *c, const char *name, int64_t version, const char *hash,
                              const char *file, const char *spec)
 {
@@ -344,6 +360,18 @@ int catalog_update_task(catalog *c, const catalog_task_update *u, int64_t now_us
     return rc;
 }
 
+/* ST_TASK_RUNNING on a held row. */
+static void running_held(cat_row *r, const catalog_attempt *a, int64_t now_us)
+{
+    cat_row_set(&r->state, "running");
+    r->attempts = a->number;
+    cat_row_set(&r->worker, a->worker);
+    cat_row_set(&r->inputs, a->inputs);
+    r->started_us = r->started_us ? r->started_us : now_us;
+    r->ready_us = a->ready_us ? a->ready_us : r->ready_us;
+    r->retry_due_us = 0;
+}
+
 int catalog_start_attempt(catalog *c, const catalog_attempt *a, int64_t now_us)
 {
     sqlite3_stmt *s = cat_stmt(c, ST_START_ATTEMPT);
@@ -361,14 +389,8 @@ int catalog_start_attempt(catalog *c, const catalog_attempt *a, int64_t now_us)
     if ((int64_t)a->id > c->turn_attempt)
         c->turn_attempt = (int64_t)a->id;
     cat_row *held = cat_rows_find(c, a->run, a->idx, a->elem);
-    if (held) { /* ST_TASK_RUNNING on it */
-        cat_row_set(&held->state, "running");
-        held->attempts = a->number;
-        cat_row_set(&held->worker, a->worker);
-        cat_row_set(&held->inputs, a->inputs);
-        held->started_us = held->started_us ? held->started_us : now_us;
-        held->ready_us = a->ready_us ? a->ready_us : held->ready_us;
-        held->retry_due_us = 0;
+    if (held) {
+        running_held(held, a, now_us);
     } else {
         if (!(s = cat_stmt(c, ST_TASK_RUNNING)))
             return WEFT_EDB;

@@ -1,5 +1,5 @@
 /* catalog_events: the events of a turn, kept in memory and written together when the turn
- * commits (or before anything reads events), EVENTS_PER_INSERT rows per statement: a
+ * commits (or before anything reads events), CAT_PER_INSERT rows per statement: a
  * statement's own cost, which every row paid before, is paid once for many. Their order,
  * hence their seq, is the order they were recorded in. See catalog.h. */
 #include <stdlib.h>
@@ -9,12 +9,12 @@
 
 #define EVENT_COLUMNS 5
 
+#define EVENTS_INSERT "INSERT INTO events(ts_us, run_id, task, kind, detail) VALUES "
+static const char *const event_sql = EVENTS_INSERT "(?,?,?,?,?)";
+#define EVENT_VALUES4 "(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?)"
 static const char *const events_sql =
-    "INSERT INTO events(ts_us, run_id, task, kind, detail) VALUES "
-    "(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?),"
-    "(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?),(?,?,?,?,?),"
-    "(?,?,?,?,?),(?,?,?,?,?)";
-_Static_assert(EVENTS_PER_INSERT == 16, "events_sql has 16 rows");
+    EVENTS_INSERT EVENT_VALUES4 "," EVENT_VALUES4 "," EVENT_VALUES4 "," EVENT_VALUES4;
+_Static_assert(CAT_PER_INSERT == 16, "events_sql has 16 rows");
 
 int catalog_event(catalog *c, int64_t run, const char *task, const char *kind,
                   const char *detail, int64_t now_us)
@@ -31,9 +31,10 @@ int catalog_event(catalog *c, int64_t run, const char *task, const char *kind,
     return 0;
 }
 
-/* Binds event e as the row at column offset off of s. */
-static void bind_event(sqlite3_stmt *s, int off, const cat_event *e)
+/* Binds event i of c's as the row at column offset off of s. */
+static void bind_event(sqlite3_stmt *s, int off, size_t i, void *ud)
 {
+    const cat_event *e = &((catalog *)ud)->events[i];
     sqlite3_bind_int64(s, off + 1, e->ts_us);
     if (e->run)
         sqlite3_bind_int64(s, off + 2, e->run);
@@ -54,20 +55,9 @@ void cat_events_drop(catalog *c)
 
 int cat_events_write(catalog *c)
 {
-    size_t i = 0;
-    int rc = 0;
-    while (rc == 0 && i < c->nevents) {
-        size_t n = c->nevents - i >= EVENTS_PER_INSERT ? EVENTS_PER_INSERT : 1;
-        sqlite3_stmt *s = n > 1 ? cat_prepared(c, ST_EVENTS, events_sql) : cat_stmt(c, ST_EVENT);
-        if (!s) {
-            rc = WEFT_EDB;
-            break;
-        }
-        for (size_t k = 0; k < n; k++)
-            bind_event(s, (int)k * EVENT_COLUMNS, &c->events[i + k]);
-        rc = cat_done(c, s, "append events");
-        i += n;
-    }
+    const cat_insert ins = {ST_EVENTS, ST_EVENT, events_sql, event_sql, EVENT_COLUMNS,
+                            bind_event, "append events"};
+    int rc = cat_insert_rows(c, &ins, c->nevents, c);
     cat_events_drop(c);
     return rc;
 }

@@ -46,8 +46,6 @@ typedef struct cat_event {
     char *task, *kind, *detail;
 } cat_event;
 
-#define EVENTS_PER_INSERT 16
-
 /* A task row made in the turn, not yet written (catalog_rows.c): its columns as they are
  * now (NULL text and 0 times are NULL). */
 typedef struct cat_row {
@@ -58,7 +56,19 @@ typedef struct cat_row {
     int64_t ready_us, started_us, finished_us, retry_due_us;
 } cat_row;
 
-#define ROWS_PER_INSERT 16
+/* Rows the catalogue writes together go CAT_PER_INSERT to a statement. */
+#define CAT_PER_INSERT 16
+
+/* Rows of one kind written together (cat_insert_rows): statement many inserts
+ * CAT_PER_INSERT of them (its SQL many_sql), statement one a single one (one_sql); bind
+ * binds row i of ud at column offset off. */
+typedef struct cat_insert {
+    int many, one; /* enum stmt_id */
+    const char *many_sql, *one_sql;
+    int columns;
+    void (*bind)(sqlite3_stmt *s, int off, size_t i, void *ud);
+    const char *what;
+} cat_insert;
 
 struct catalog {
     sqlite3 *db;
@@ -109,6 +119,9 @@ void cat_row_set(char **field, const char *v);
 int cat_rows_write(catalog *c);
 /* Forgets the held rows (the turn was rolled back, or they were written). */
 void cat_rows_drop(catalog *c);
+/* Writes rows 0 .. n-1 of ud as ins says, CAT_PER_INSERT a statement while that many
+ * remain: 0, or WEFT_EDB (the turn failed). */
+int cat_insert_rows(catalog *c, const cat_insert *ins, size_t n, void *ud);
 /* Writes the held rows before a statement that may read or change them. */
 #define cat_settle(c) ((c)->nrows ? cat_rows_write(c) : 0)
 

@@ -1,7 +1,7 @@
 /* catalog_rows: task rows made in the turn, held in memory until the turn commits or
  * something else needs the catalogue as it is. A row made and changed in one turn (a root
  * task made ready as its run is created, a map's elements made ready as it expands, either
- * dispatched at once) is then written once, ROWS_PER_INSERT rows a statement, instead of an
+ * dispatched at once) is then written once, CAT_PER_INSERT rows a statement, instead of an
  * INSERT and an UPDATE per change. See catalog_int.h. */
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +22,7 @@
 
 static const char *const rows_sql =
     ROWS_INSERT ROW_VALUES4 "," ROW_VALUES4 "," ROW_VALUES4 "," ROW_VALUES4;
-_Static_assert(ROWS_PER_INSERT == 16, "rows_sql has 16 rows");
+_Static_assert(CAT_PER_INSERT == 16, "rows_sql has 16 rows");
 static const char *const row_sql = ROWS_INSERT ROW_VALUES;
 
 /* The key of a unit in c->row_at, or 0 for one that is never held (its numbers do not
@@ -74,9 +74,10 @@ void cat_row_set(char **field, const char *v)
     *field = v ? xstrdup(v) : NULL;
 }
 
-/* Binds row r as the row at column offset off of s. */
-static void bind_row(sqlite3_stmt *s, int off, const cat_row *r)
+/* Binds held row at of c's as the row at column offset off of s. */
+static void bind_row(sqlite3_stmt *s, int off, size_t at, void *ud)
 {
+    const cat_row *r = &((catalog *)ud)->rows[at];
     sqlite3_bind_int64(s, off + 1, r->run);
     sqlite3_bind_int(s, off + 2, r->idx);
     sqlite3_bind_int(s, off + 3, r->elem);
@@ -110,23 +111,10 @@ void cat_rows_drop(catalog *c)
 
 int cat_rows_write(catalog *c)
 {
-    size_t i = 0, n = c->nrows;
-    int rc = 0;
-    c->nrows = 0; /* the statements below must not write them again */
-    while (rc == 0 && i < n) {
-        size_t k = n - i >= ROWS_PER_INSERT ? ROWS_PER_INSERT : 1;
-        sqlite3_stmt *s = k > 1 ? cat_prepared(c, ST_ROWS, rows_sql)
-                                : cat_prepared(c, ST_ROW, row_sql);
-        if (!s) {
-            rc = WEFT_EDB;
-            break;
-        }
-        for (size_t j = 0; j < k; j++)
-            bind_row(s, (int)j * ROW_COLUMNS, &c->rows[i + j]);
-        rc = cat_done(c, s, "add tasks");
-        i += k;
-    }
-    c->nrows = n;
+    /* ST_ROWS and ST_ROW leave held rows alone (cat_prepared): no recursion. */
+    const cat_insert ins = {ST_ROWS, ST_ROW, rows_sql, row_sql, ROW_COLUMNS, bind_row,
+                            "add tasks"};
+    int rc = cat_insert_rows(c, &ins, c->nrows, c);
     cat_rows_drop(c);
     return rc;
 }

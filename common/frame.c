@@ -47,20 +47,21 @@ int frame_write(int fd, const void *data, size_t len)
     return write_all(fd, (const uint8_t *)data + (done - 4), len - (done - 4));
 }
 
-/* Room for READ_CHUNK more bytes at the end of fb's data, moving what is left to the front
- * first. */
-#define READ_CHUNK (64u << 10)
-static void make_room(framebuf *fb)
+/* Room for n more bytes at the end of fb's data: what was taken is dropped from the front
+ * when nothing is left after it, or when it is past half the buffer. */
+static void reserve(framebuf *fb, size_t n)
 {
-    if (fb->off == fb->len) {
+    if (fb->off && fb->off == fb->len) {
         fb->off = fb->len = 0;
-    } else if (fb->off) {
+    } else if (fb->off > fb->cap / 2) {
         memmove(fb->data, fb->data + fb->off, fb->len - fb->off);
         fb->len -= fb->off;
         fb->off = 0;
     }
-    xgrow(&fb->data, &fb->cap, fb->len + READ_CHUNK, 1);
+    xgrow(&fb->data, &fb->cap, fb->len + n, 1);
 }
+
+#define READ_CHUNK (64u << 10)
 
 int frame_read(int fd, framebuf *fb, const uint8_t **frame, size_t *len)
 {
@@ -68,7 +69,7 @@ int frame_read(int fd, framebuf *fb, const uint8_t **frame, size_t *len)
         int rc = framebuf_next(fb, frame, len);
         if (rc != 0)
             return rc == 1 ? 0 : rc;
-        make_room(fb);
+        reserve(fb, READ_CHUNK);
         ssize_t r = read(fd, fb->data + fb->len, fb->cap - fb->len);
         if (r < 0 && errno == EINTR)
             continue;
@@ -94,14 +95,7 @@ void framebuf_free(framebuf *fb)
 
 void framebuf_feed(framebuf *fb, const void *data, size_t n)
 {
-    if (fb->off && fb->off == fb->len) {
-        fb->off = fb->len = 0;
-    } else if (fb->off > fb->cap / 2) {
-        memmove(fb->data, fb->data + fb->off, fb->len - fb->off);
-        fb->len -= fb->off;
-        fb->off = 0;
-    }
-    xgrow(&fb->data, &fb->cap, fb->len + n, 1);
+    reserve(fb, n);
     memcpy(fb->data + fb->len, data, n);
     fb->len += n;
 }

@@ -28,6 +28,13 @@ Weft__Param **wire_params(char *const *names, char *const *values, size_t n,
                           Weft__Param **storage);
 /* Packs env into a fresh buffer (caller frees with free()). */
 uint8_t *wire_pack(const Weft__Envelope *env, size_t *len);
+/* Whether a message of len bytes may join a Batch that holds n messages of bytes in all
+ * (at most WIRE_BATCH_MAX, about WIRE_BATCH_BYTES; a message that size or larger goes
+ * alone). */
+static inline int wire_batch_fits(size_t n, size_t bytes, size_t len)
+{
+    return n < WIRE_BATCH_MAX && len < WIRE_BATCH_BYTES && bytes + len <= WIRE_BATCH_BYTES;
+}
 /* A packed Envelope whose body is a Batch of the n packed Envelopes items[i] (lens[i]
  * bytes each), made without unpacking them (caller frees with free()). */
 uint8_t *wire_batch(const uint8_t *const *items, const size_t *lens, size_t n, size_t *len);

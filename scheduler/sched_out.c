@@ -215,7 +215,7 @@ static int batchable(sched *s, const outmsg *m)
 {
     wconn *c = m->kind == OUT_WORKER && m->worker ? sched_worker_conn(s, m->worker) : NULL;
     return c && c->batches && c->via == m->via && c->ridlen == m->idlen &&
-           !memcmp(c->rid, m->id, m->idlen) && m->len < WIRE_BATCH_BYTES;
+           !memcmp(c->rid, m->id, m->idlen) && wire_batch_fits(0, 0, m->len);
 }
 
 /* The turn's messages to each worker that takes batches go to it in Batches (of at most
@@ -238,7 +238,7 @@ static void gather_out(sched *s)
         }
         size_t g = (size_t)(uintptr_t)strmap_get(open, m.worker);
         gather *gt = g ? &gs[g - 1] : NULL;
-        if (!gt || gt->n == WIRE_BATCH_MAX || gt->bytes + m.len > WIRE_BATCH_BYTES) {
+        if (!gt || !wire_batch_fits(gt->n, gt->bytes, m.len)) {
             xgrow(&gs, &capgs, ngs + 1, sizeof *gs);
             gt = &gs[ngs++];
             memset(gt, 0, sizeof *gt);

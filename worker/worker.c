@@ -62,9 +62,7 @@ void worker_flush(worker *w)
     while (i < w->nout) {
         /* As many as one Batch takes; a large message goes alone. */
         size_t n = 0, bytes = 0;
-        while (w->batches && i + n < w->nout && n < WIRE_BATCH_MAX &&
-               w->outlens[i + n] < WIRE_BATCH_BYTES &&
-               bytes + w->outlens[i + n] <= WIRE_BATCH_BYTES)
+        while (w->batches && i + n < w->nout && wire_batch_fits(n, bytes, w->outlens[i + n]))
             bytes += w->outlens[i + n++];
         if (n <= 1) {
             send_now(w, w->outbox[i], w->outlens[i]);
