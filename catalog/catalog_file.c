@@ -3,6 +3,7 @@
  * Not here: reads and writes of the catalogue's contents (catalog.c, catalog_query.c). */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,8 +384,17 @@ static int open_writable(catalog *c, int flags, weft_err *err)
     return settle_history(c, &h, flags & CATALOG_ACCEPT_LOSS, err);
 }
 
+/* SQLite keeps no allocation statistics for weft (nothing reads them): each of its
+ * allocations would otherwise take a process-wide mutex. Must precede its initialization. */
+static void configure_sqlite(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int catalog_open(const char *dir, int flags, catalog **out, weft_err *err)
 {
+    static pthread_once_t configured = PTHREAD_ONCE_INIT;
+    pthread_once(&configured, configure_sqlite);
     int readonly = flags & CATALOG_READONLY;
     if (!readonly && fs_mkdir_p(dir, 0755) < 0)
         return err_set(err, WEFT_EIO, "cannot create state directory %s: %s", dir,
