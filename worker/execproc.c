@@ -105,6 +105,7 @@ static void on_exec_result(slot *sl, const uint8_t *data, size_t len)
     sl->job->blobs = res->blobs;
     sl->job->nblobs = sl->job->inline_max ? res->n_blobs : 0;
     sl->job->removed = res->removed;
+    sl->ep->log_held = res->log_held;
     slot_conclude(sl, res->ok, cls, oom ? oom : res->message, res->outputs_json, res->log.data,
                   res->log.len);
     free(oom);
@@ -406,10 +407,11 @@ void exec_start(slot *sl)
      * limits its own address space. */
     rq.mem_bytes = job->cg ? 0 : job->mem_bytes;
     /* Nothing of an earlier attempt is streamed or reported as this one's log. */
-    int rc = slotlog_reset(job->log_path);
+    int rc = sl->ep->log_held ? 0 : slotlog_reset(job->log_path);
     if (rc < 0)
         log_warn("slot %d: cannot empty its log file %s: %s", sl->index, job->log_path,
                  strerror(-rc));
+    sl->ep->log_held = 0;
     Weft__Param *values, **vp = secrets_params(&job->secrets, &values);
     rq.secrets = vp;
     rq.n_secrets = job->secrets.n;

@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -38,12 +39,23 @@ typedef struct executor {
     framebuf in;         /* what was read of in_fd */
     int err_fd;          /* the executor's own stderr, restored between tasks */
     int null_fd;         /* /dev/null */
+    int log_fd;          /* the slot's log file, held from one attempt to the next, or -1 */
+    char *log_path;      /* its path */
     exec_usage usage;    /* what the running attempt has used */
     strmap *plugins;     /* .so path -> plug* */
     strmap *states;      /* task type name -> open() state (NULL values are absent) */
     strmap *opened;      /* task type name -> plug* whose type was opened */
     store *store;        /* the artifact store of the last request */
 } executor;
+
+static void release_log(executor *ex)
+{
+    if (ex->log_fd >= 0)
+        close(ex->log_fd);
+    ex->log_fd = -1;
+    free(ex->log_path);
+    ex->log_path = NULL;
+}
 
 static void on_sigusr1(int sig)
 {
@@ -223,6 +235,29 @@ static Weft__Blob **result_blobs(const host_outcome *out, Weft__Blob **storage)
     return v;
 }
 
+/* The slot's log file at path, for an attempt: the one held since the last attempt, else
+ * opened (made when its worker removed it). -1 when it cannot be. */
+static int attempt_log(executor *ex, const char *path)
+{
+    if (ex->log_fd >= 0 && !strcmp(ex->log_path, path))
+        return ex->log_fd;
+    release_log(ex);
+    ex->log_fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (ex->log_fd >= 0)
+        ex->log_path = xstrdup(path);
+    return ex->log_fd;
+}
+
+/* Whether no process the executor started, or adopted (it is their subreaper), is left:
+ * those that ended are waited for, so what they used is the attempt's. */
+static int no_children_left(void)
+{
+    pid_t pid;
+    while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
+    }
+    return pid < 0 && errno == ECHILD;
+}
+
 /* Runs rq into res, whose strings and blobs point into *outputs_text, *log, msg and out
  * (the caller frees them after sending res). */
 static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecResult *res,
@@ -232,9 +267,11 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
     weft_err err = {0};
     host_outcome out = {0};
     int opened = 0; /* an open() ran, which may have made the scratch directory */
+    int alone = -1; /* whether no process the attempt started outlives it, once known */
     host_reset_cancel();
-    /* The slot's log, which the worker emptied (or removed) for this attempt. */
-    int logfd = open(rq->log_path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    /* The slot's log: empty, held since the last attempt, or emptied (or removed) by the
+     * worker for this one. */
+    int logfd = attempt_log(ex, rq->log_path);
     if (logfd >= 0) {
         dup2(logfd, 1);
         dup2(logfd, 2);
@@ -286,6 +323,7 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
             if (limited)
                 setrlimit(RLIMIT_AS, &old);
         }
+        alone = no_children_left();
         exec_usage_end(&ex->usage, &res->cpu_us, &res->peak_mem_bytes);
         restore_gpus(visible);
     }
@@ -304,8 +342,14 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
             fs_remove_tree(rq->workdir);
         res->removed = 1;
     }
-    if (logfd >= 0)
-        close(logfd);
+    /* Emptied, and nothing but the executor can write to it: held for the next attempt,
+     * which the worker then hands over without emptying it (worker/slotlog.h). Otherwise
+     * let go, so its check sees only the processes left. */
+    if (alone < 0)
+        alone = no_children_left();
+    res->log_held = logfd >= 0 && res->removed && alone;
+    if (!res->log_held)
+        release_log(ex);
 
     res->attempt_id = rq->attempt_id;
     res->ok = out.status == WEFT_OK;
@@ -404,12 +448,15 @@ int main(int argc, char **argv)
         return 2;
     }
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* What an attempt's processes leave running comes back to the executor, which can then
+     * tell whether any is left (no_children_left). */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     struct rlimit nocore = {0, 0};
     setrlimit(RLIMIT_CORE, &nocore);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGUSR1, on_sigusr1);
 
-    executor ex = {0};
+    executor ex = {.log_fd = -1};
     ex.in_fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
     ex.out_fd = fcntl(1, F_DUPFD_CLOEXEC, 3);
     ex.err_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
@@ -426,6 +473,7 @@ int main(int argc, char **argv)
     ex.states = strmap_new();
     ex.opened = strmap_new();
     int rc = serve(&ex);
+    release_log(&ex);
     unload_all(&ex);
     exec_usage_close(&ex.usage);
     framebuf_free(&ex.in);

@@ -30,6 +30,7 @@ typedef struct execproc {
     slot *slot;       /* NULL once detached from its slot */
     int open_handles;
     int exited;
+    int log_held;     /* its last result said the slot's log file needs no emptying */
 } execproc;
 
 /* Where a slot's attempt is: fetching its inputs, running in the executor, sending its

@@ -106,4 +106,27 @@ if grep -q LEAKED "$T/next.log"; then
 else
     ok "... and nothing an earlier attempt's leftover process wrote"
 fi
+
+# An executor keeps its slot's log file from one attempt to the next when the whole log went
+# with the result and no process the attempt started is left (it is their subreaper); the
+# next attempt's log still holds only what that attempt wrote, whether an earlier one's
+# process ended with it (b), was orphaned and wrote on (c) or its log passed 1 MiB (e).
+cat >"$T/held.yaml" <<'YAML'
+workflow: held
+tasks:
+  a: { type: shell, with: { argv: [sh, -c, 'echo mark-a >&2'] } }
+  b: { type: shell, needs: [a], with: { argv: [sh, -c, '(echo mark-b >&2) & wait'] } }
+  c: { type: shell, needs: [b], with: { argv: [sh, -c, '(sleep 0.2; echo mark-c >&2) >/dev/null & echo mark-c >&2'] } }
+  d: { type: shell, needs: [c], with: { argv: [sh, -c, 'sleep 0.5; echo mark-d >&2'] } }
+  e: { type: shell, needs: [d], with: { argv: [sh, -c, 'yes y | head -c 1500000; echo mark-e >&2'] } }
+  f: { type: shell, needs: [e], with: { argv: [sh, -c, 'echo mark-f >&2'] } }
+YAML
+"$weft" submit "$T/held.yaml" --scheduler "$ep" --wait >/dev/null 2>&1
+expect "a chain of tasks on one slot succeeds" 0 $?
+run=$(sql "$T/state" "SELECT max(id) FROM runs")
+for t in a b c d e f; do
+    "$weft" logs "$run" "$t" --scheduler "$ep" >"$T/held-$t.log" 2>&1
+    expect "$t's log holds its own mark, and no other task's" "mark-$t" \
+        "$(grep -o 'mark-[a-f]' "$T/held-$t.log" | sort -u | tr '\n' ' ' | sed 's/ $//')"
+done
 finish
