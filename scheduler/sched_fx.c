@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/errclass.h"
+#include "common/jsontext.h"
 #include "common/log.h"
 #include "common/xmem.h"
 #include "scheduler/memo.h"
@@ -90,8 +91,8 @@ static uint8_t *pair_ready_dispatch(const core_effects *fx)
 static void apply_task_state(sched *s, const core_effect *e, const dag *g, int paired,
                              int64_t now)
 {
-    char *outputs = e->json ? json_dumps(e->json, JSON_COMPACT) : NULL;
-    char *inputs = e->inputs ? json_dumps(e->inputs, JSON_COMPACT) : NULL;
+    char *outputs = jsontext_dump(e->json);
+    char *inputs = jsontext_dump(e->inputs);
     char reused[300] = "", name[300];
     dag_unit_name(g, e->task, e->elem, name, sizeof name);
     int copied = e->state == TS_SUCCEEDED && e->source != SRC_COMPUTED;
@@ -150,7 +151,7 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int res
                            int paired, int64_t now)
 {
     const dag_task *t = &g->tasks[e->task];
-    char *inputs = json_dumps(e->json, JSON_COMPACT), name[300];
+    char *inputs = jsontext_dump(e->json), name[300];
     dag_unit_name(g, e->task, e->elem, name, sizeof name);
     catalog_attempt a = {.id = e->attempt_id,
                          .run = (int64_t)e->run_id,

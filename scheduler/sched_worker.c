@@ -9,6 +9,7 @@
 #include "catalog/catalog.h"
 #include "common/clock.h"
 #include "common/errclass.h"
+#include "common/jsontext.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "common/wire.h"
@@ -280,7 +281,7 @@ void sched_on_result(sched *s, const zmq_msg_t *id, const char *user, const Weft
     /* Kept even from a late result: it is what that attempt got done. */
     if (r->checkpoint_json && r->checkpoint_json[0])
         save_checkpoint(s, r->attempt_id, r->checkpoint_json);
-    json_t *outputs = r->ok ? json_loads(r->outputs_json, 0, NULL) : NULL;
+    json_t *outputs = r->ok ? jsontext_load(r->outputs_json) : NULL;
     if (json_is_object(outputs))
         take_blobs(s, sender, r, outputs);
     /* The end of a failed attempt's log, as text (a catch handler gets it). */

@@ -1,7 +1,8 @@
-/* Unit tests for common/: units, wtype, strmap, u64map, framebuf, wire batches. */
+/* Unit tests for common/: units, wtype and JSON text, strmap, u64map, framebuf, wire batches. */
 #include <stdlib.h>
 
 #include "common/frame.h"
+#include "common/jsontext.h"
 #include "common/resource.h"
 #include "common/strmap.h"
 #include "common/text.h"
@@ -96,6 +97,23 @@ int test_wtype(void)
     v = json_string("5 minutes");
     CHECK(!wtype_check_json((wtype){WT_DURATION, 0}, v, why, sizeof why));
     json_decref(v);
+    /* Values as text: the empty object without the encoder, the rest with it. */
+    v = json_object();
+    char *text = jsontext_dump(v);
+    CHECK_STR(text, "{}");
+    free(text);
+    json_object_set_new(v, "a", json_pack("[i, s]", 1, "x"));
+    text = jsontext_dump(v);
+    CHECK_STR(text, "{\"a\":[1,\"x\"]}");
+    json_decref(v);
+    v = jsontext_load(text);
+    CHECK(json_integer_value(json_array_get(json_object_get(v, "a"), 0)) == 1);
+    json_decref(v);
+    free(text);
+    v = jsontext_load("{}");
+    CHECK(json_is_object(v) && json_object_size(v) == 0);
+    json_decref(v);
+    CHECK(!jsontext_load("{") && !jsontext_load(NULL) && !jsontext_dump(NULL));
     return fails;
 }
 
