@@ -68,7 +68,13 @@ void exec_usage_start(exec_usage *u)
         dprintf(u->err_fd, "weft-executor: cannot reset the peak memory size: %s\n",
                 strerror(errno));
     getrusage(RUSAGE_SELF, &u->self);
-    getrusage(RUSAGE_CHILDREN, &u->kids);
+    if (!u->kids_known)
+        getrusage(RUSAGE_CHILDREN, &u->kids);
+}
+
+void exec_usage_waited(exec_usage *u)
+{
+    u->kids_known = 0;
 }
 
 /* The value in kB of a /proc status field (name with its colon), or 0. */
@@ -95,4 +101,6 @@ void exec_usage_end(exec_usage *u, uint64_t *cpu, uint64_t *peak_bytes)
     }
     int kid_peak = kids.ru_maxrss > u->kids.ru_maxrss && kids.ru_maxrss > peak_kb;
     *peak_bytes = (uint64_t)(kid_peak ? kids.ru_maxrss : peak_kb) * 1024u;
+    u->kids = kids; /* the next attempt's start, unless a child is waited for before it */
+    u->kids_known = 1;
 }

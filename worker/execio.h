@@ -19,8 +19,11 @@ typedef struct exec_usage {
     int status_fd;     /* /proc/self/status (VmHWM: the peak since the reset), or -1 */
     int err_fd;        /* where to say what went wrong */
     struct rusage self, kids; /* as the attempt started */
+    int kids_known; /* kids is still what the last attempt ended with: none waited for since */
 } exec_usage;
 
+/* Children waited for outside an attempt: what they used is read again at the next. */
+void exec_usage_waited(exec_usage *u);
 /* Opens what the readings need. */
 void exec_usage_open(exec_usage *u, int err_fd);
 void exec_usage_close(exec_usage *u);

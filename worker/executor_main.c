@@ -8,7 +8,10 @@
  * the first task that needs them, and stay loaded (with their open() state) for the life of
  * the executor. During a task, file descriptors 1 and 2 point at the task's log file, so
  * anything a plugin or its child processes print lands in the log; the frame channel uses
- * private duplicates of the original stdin and stdout. No libzmq here, by design. */
+ * private duplicates of the original stdin and stdout. Between tasks they point at the
+ * executor's own stderr and /dev/null, or still at the slot's log file when the executor
+ * holds it (anything that lands there in between goes to its stderr when the next task
+ * starts). No libzmq here, by design. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -48,10 +51,14 @@ typedef struct executor {
     store *store;        /* the artifact store of the last request */
 } executor;
 
+/* Lets go of the slot's log file: fds 1 and 2 point where they do between attempts. */
 static void release_log(executor *ex)
 {
-    if (ex->log_fd >= 0)
-        close(ex->log_fd);
+    if (ex->log_fd < 0)
+        return;
+    dup2(ex->null_fd, 1);
+    dup2(ex->err_fd, 2);
+    close(ex->log_fd);
     ex->log_fd = -1;
     free(ex->log_path);
     ex->log_path = NULL;
@@ -235,26 +242,52 @@ static Weft__Blob **result_blobs(const host_outcome *out, Weft__Blob **storage)
     return v;
 }
 
-/* The slot's log file at path, for an attempt: the one held since the last attempt, else
- * opened (made when its worker removed it). -1 when it cannot be. */
+/* What reached the held log between attempts (from a thread of a plugin's own) is no
+ * attempt's: it goes where the executor's own messages go, and the log is empty again. */
+static void move_stray_output(executor *ex)
+{
+    struct stat st;
+    if (fstat(ex->log_fd, &st) < 0 || st.st_size == 0)
+        return;
+    char buf[4096];
+    ssize_t n;
+    for (off_t at = 0; at < st.st_size && (n = pread(ex->log_fd, buf, sizeof buf, at)) > 0;
+         at += n)
+        if (write(ex->err_fd, buf, (size_t)n) < 0)
+            break;
+    if (ftruncate(ex->log_fd, 0) < 0)
+        release_log(ex); /* the worker empties it, as for a log not held */
+}
+
+/* Points fds 1 and 2 at the slot's log file at path for an attempt: the one held since the
+ * last attempt, at which they point still, else the file opened (made when its worker
+ * removed it). Its fd, or -1 when it cannot be opened. */
 static int attempt_log(executor *ex, const char *path)
 {
-    if (ex->log_fd >= 0 && !strcmp(ex->log_path, path))
-        return ex->log_fd;
+    if (ex->log_fd >= 0 && !strcmp(ex->log_path, path)) {
+        move_stray_output(ex);
+        if (ex->log_fd >= 0)
+            return ex->log_fd;
+    }
     release_log(ex);
-    ex->log_fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (ex->log_fd >= 0)
-        ex->log_path = xstrdup(path);
-    return ex->log_fd;
+    int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    dup2(fd, 1);
+    dup2(fd, 2);
+    ex->log_fd = fd;
+    ex->log_path = xstrdup(path);
+    return fd;
 }
 
 /* Whether no process the executor started, or adopted (it is their subreaper), is left:
- * those that ended are waited for, so what they used is the attempt's. */
-static int no_children_left(void)
+ * those that ended are waited for (what they used is the attempt's, when it is measured
+ * after this). */
+static int no_children_left(executor *ex)
 {
     pid_t pid;
-    while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
-    }
+    while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+        exec_usage_waited(&ex->usage);
     return pid < 0 && errno == ECHILD;
 }
 
@@ -272,10 +305,6 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
     /* The slot's log: empty, held since the last attempt, or emptied (or removed) by the
      * worker for this one. */
     int logfd = attempt_log(ex, rq->log_path);
-    if (logfd >= 0) {
-        dup2(logfd, 1);
-        dup2(logfd, 2);
-    }
     const char *plugin = NULL;
     const weft_task_type *type = find_type(ex, rq->plugin, rq->type, &plugin, &err);
     json_error_t jerr;
@@ -323,7 +352,8 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
             if (limited)
                 setrlimit(RLIMIT_AS, &old);
         }
-        alone = no_children_left();
+        fflush(stdout); /* what a plugin printed is its attempt's log, not a later one's */
+        alone = no_children_left(ex);
         exec_usage_end(&ex->usage, &res->cpu_us, &res->peak_mem_bytes);
         restore_gpus(visible);
     }
@@ -331,8 +361,6 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
     json_decref(checkpoint);
     if (out.status != WEFT_OK)
         dprintf(2, "weft: %s\n", out.msg);
-    dup2(ex->null_fd, 1);
-    dup2(ex->err_fd, 2);
     size_t loglen;
     /* The whole log goes with the result: nothing of the attempt is needed on disk any
      * more, and the executor removes its scratch directory (when it made one) here rather
@@ -343,10 +371,10 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
         res->removed = 1;
     }
     /* Emptied, and nothing but the executor can write to it: held for the next attempt,
-     * which the worker then hands over without emptying it (worker/slotlog.h). Otherwise
-     * let go, so its check sees only the processes left. */
+     * fds 1 and 2 pointing at it, which the worker then hands over without emptying it
+     * (worker/slotlog.h). Otherwise let go, so its check sees only the processes left. */
     if (alone < 0)
-        alone = no_children_left();
+        alone = no_children_left(ex);
     res->log_held = logfd >= 0 && res->removed && alone;
     if (!res->log_held)
         release_log(ex);

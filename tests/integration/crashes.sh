@@ -120,13 +120,34 @@ tasks:
   d: { type: shell, needs: [c], with: { argv: [sh, -c, 'sleep 0.5; echo mark-d >&2'] } }
   e: { type: shell, needs: [d], with: { argv: [sh, -c, 'yes y | head -c 1500000; echo mark-e >&2'] } }
   f: { type: shell, needs: [e], with: { argv: [sh, -c, 'echo mark-f >&2'] } }
+  g: { type: crashy.stray, needs: [f] }
+  w: { type: shell, needs: [f], with: { argv: [sh, -c, 'sleep 0.6'] } }
+  h: { type: shell, needs: [g, w], with: { argv: [sh, -c, 'echo mark-h >&2'] } }
+  i: { type: shell, needs: [h], with: { argv: [sh, -c, 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done'] } }
+  j: { type: shell, needs: [i], with: { argv: [sh, -c, 'echo mark-j >&2'] } }
 YAML
 "$weft" submit "$T/held.yaml" --scheduler "$ep" --wait >/dev/null 2>&1
 expect "a chain of tasks on one slot succeeds" 0 $?
 run=$(sql "$T/state" "SELECT max(id) FROM runs")
-for t in a b c d e f; do
+for t in a b c d e f h; do
     "$weft" logs "$run" "$t" --scheduler "$ep" >"$T/held-$t.log" 2>&1
     expect "$t's log holds its own mark, and no other task's" "mark-$t" \
-        "$(grep -o 'mark-[a-f]' "$T/held-$t.log" | sort -u | tr '\n' ' ' | sed 's/ $//')"
+        "$(grep -o 'mark-[a-h]' "$T/held-$t.log" | sort -u | tr '\n' ' ' | sed 's/ $//')"
 done
+# What a plugin printed with stdio is its attempt's; what its own thread wrote after the
+# attempt ended, while its slot was idle (w holds the other slot), is no attempt's: it goes
+# to the worker's log.
+"$weft" logs "$run" g --scheduler "$ep" >"$T/held-g.log" 2>&1
+expect_grep "the stdio output of a plugin is its attempt's log" "mark-stray" "$T/held-g.log"
+if grep -q "stray-output" "$T/held-h.log"; then
+    fail "the next attempt's log holds a plugin thread's output: $(cat "$T/held-h.log")"
+else
+    ok "... and not what its thread wrote after the attempt"
+fi
+expect_grep "which is in the worker's log" "stray-output of a plugin thread" "$T/worker-w1.log"
+# CPU time of an attempt's child processes is the attempt's, and not the next one's.
+cpu() { sql "$T/state" "SELECT a.cpu_us FROM attempts a JOIN tasks t ON t.run_id = a.run_id
+    AND t.idx = a.idx WHERE a.run_id = $run AND t.name = '$1'"; }
+at_least "a busy shell's CPU time is its attempt's (µs)" 100000 "$(cpu i)"
+at_most "... and not the next attempt's on the slot" 50000 "$(cpu j)"
 finish

@@ -1,8 +1,12 @@
 /* Task types that fail the hard way, for isolation and retry tests: a segfault, an abort,
  * an exit, an allocation loop that runs out of its memory allowance, a hang that ignores
  * SIGTERM, a task that fails transiently until its third attempt, and a slow task that
- * says it is alive (weft_heartbeat) every 100 ms for `ms` milliseconds, silent otherwise. */
+ * says it is alive (weft_heartbeat) every 100 ms for `ms` milliseconds, silent otherwise;
+ * and a task that prints with stdio, unflushed, and leaves a thread of its own that writes
+ * to stderr 200 ms after the attempt ended. */
+#include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -75,6 +79,26 @@ static int flaky(weft_ctx *ctx)
     return weft_output_int(ctx, "attempt", attempt) == WEFT_OK ? WEFT_OK : WEFT_FAIL;
 }
 
+static void *write_later(void *arg)
+{
+    (void)arg;
+    usleep(200 * 1000);
+    static const char msg[] = "stray-output of a plugin thread\n";
+    if (write(2, msg, sizeof msg - 1) < 0)
+        return NULL;
+    return NULL;
+}
+
+static int stray(weft_ctx *ctx)
+{
+    (void)ctx;
+    printf("mark-stray"); /* no newline, no flush: stdio holds it */
+    pthread_t t;
+    if (pthread_create(&t, NULL, write_later, NULL) == 0)
+        pthread_detach(t);
+    return WEFT_OK;
+}
+
 static const weft_port none[] = {{.name = NULL}};
 static const weft_port attempt_out[] = {{.name = "attempt", .type = "int"}, {.name = NULL}};
 static const weft_port ms_in[] = {{.name = "ms", .type = "int"}, {.name = NULL}};
@@ -87,6 +111,7 @@ static const weft_task_type types[] = {
     {.name = "crashy.flaky", .version = "1", .inputs = none, .outputs = attempt_out,
      .run = flaky},
     {.name = "crashy.slow", .version = "1", .inputs = ms_in, .outputs = none, .run = slow},
+    {.name = "crashy.stray", .version = "1", .inputs = none, .outputs = none, .run = stray},
     {.name = NULL}};
 
 WEFT_PLUGIN_DECLARE("crashy", "1.0.0", types)
