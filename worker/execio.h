@@ -1,6 +1,6 @@
 /* execio: what the executor measures around each attempt it runs: the end of the attempt's
- * log (the slot's file, which its worker empties before each attempt: worker/slotlog.h)
- * and what the attempt used (CPU time, peak memory). */
+ * log (the slot's file, empty as the attempt starts: worker/slotlog.h) and what the
+ * attempt used (CPU time, peak memory). */
 #ifndef WEFT_EXECIO_H
 #define WEFT_EXECIO_H
 

@@ -8,10 +8,10 @@
  * the first task that needs them, and stay loaded (with their open() state) for the life of
  * the executor. During a task, file descriptors 1 and 2 point at the task's log file, so
  * anything a plugin or its child processes print lands in the log; the frame channel uses
- * private duplicates of the original stdin and stdout. Between tasks they point at the
- * executor's own stderr and /dev/null, or still at the slot's log file when the executor
- * holds it (anything that lands there in between goes to its stderr when the next task
- * starts). No libzmq here, by design. */
+ * private duplicates of the original stdin and stdout. Between tasks they point at /dev/null
+ * and the executor's own stderr, or still at the slot's log file when the executor holds it
+ * (anything that lands there in between goes to its stderr when the next task starts). No
+ * libzmq here, by design. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -44,6 +44,8 @@ typedef struct executor {
     int null_fd;         /* /dev/null */
     int log_fd;          /* the slot's log file, held from one attempt to the next, or -1 */
     char *log_path;      /* its path */
+    dev_t log_dev;       /* and its identity */
+    ino_t log_ino;
     exec_usage usage;    /* what the running attempt has used */
     strmap *plugins;     /* .so path -> plug* */
     strmap *states;      /* task type name -> open() state (NULL values are absent) */
@@ -242,47 +244,69 @@ static Weft__Blob **result_blobs(const host_outcome *out, Weft__Blob **storage)
     return v;
 }
 
-/* What reached the held log between attempts (from a thread of a plugin's own) is no
- * attempt's: it goes where the executor's own messages go, and the log is empty again. */
-static void move_stray_output(executor *ex)
+/* Whether fd is the held log file; *size then its size. */
+static int is_held_log(const executor *ex, int fd, off_t *size)
 {
     struct stat st;
-    if (fstat(ex->log_fd, &st) < 0 || st.st_size == 0)
-        return;
+    if (fstat(fd, &st) < 0 || st.st_dev != ex->log_dev || st.st_ino != ex->log_ino)
+        return 0;
+    *size = st.st_size;
+    return 1;
+}
+
+/* What reached the held log between attempts (from a thread of a plugin's own) is no
+ * attempt's: its last STRAY_MAX bytes go where the executor's own messages go, and the log
+ * is empty again. Returns -1 when it could not be emptied. */
+#define STRAY_MAX (64u << 10)
+static int move_stray_output(executor *ex, off_t size)
+{
+    if (size == 0)
+        return 0;
+    off_t at = size > (off_t)STRAY_MAX ? size - (off_t)STRAY_MAX : 0;
+    if (at)
+        dprintf(ex->err_fd, "weft-executor: %lld bytes a plugin wrote between attempts, "
+                "the last %u:\n", (long long)size, STRAY_MAX);
     char buf[4096];
     ssize_t n;
-    for (off_t at = 0; at < st.st_size && (n = pread(ex->log_fd, buf, sizeof buf, at)) > 0;
-         at += n)
+    for (; at < size && (n = pread(ex->log_fd, buf, sizeof buf, at)) > 0; at += n)
         if (write(ex->err_fd, buf, (size_t)n) < 0)
             break;
-    if (ftruncate(ex->log_fd, 0) < 0)
-        release_log(ex); /* the worker empties it, as for a log not held */
+    return ftruncate(ex->log_fd, 0);
 }
 
 /* Points fds 1 and 2 at the slot's log file at path for an attempt: the one held since the
- * last attempt, at which they point still, else the file opened (made when its worker
- * removed it). Its fd, or -1 when it cannot be opened. */
+ * last attempt, at which they point still (unless a plugin moved them), else the file
+ * opened (made when its worker removed it, or the held one could not be emptied). Its fd,
+ * or -1 when it cannot be opened. */
 static int attempt_log(executor *ex, const char *path)
 {
-    if (ex->log_fd >= 0 && !strcmp(ex->log_path, path)) {
-        move_stray_output(ex);
-        if (ex->log_fd >= 0)
+    off_t size, size2;
+    if (ex->log_fd >= 0 && !strcmp(ex->log_path, path) && is_held_log(ex, 1, &size) &&
+        is_held_log(ex, 2, &size2)) {
+        if (move_stray_output(ex, size) == 0)
             return ex->log_fd;
+        unlink(ex->log_path); /* never the next attempt's, with what it holds */
     }
     release_log(ex);
     int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        if (fd >= 0)
+            close(fd);
         return -1;
+    }
     dup2(fd, 1);
     dup2(fd, 2);
     ex->log_fd = fd;
     ex->log_path = xstrdup(path);
+    ex->log_dev = st.st_dev;
+    ex->log_ino = st.st_ino;
     return fd;
 }
 
-/* Whether no process the executor started, or adopted (it is their subreaper), is left:
- * those that ended are waited for (what they used is the attempt's, when it is measured
- * after this). */
+/* Whether no process the executor started, or adopted (it is their subreaper), is left.
+ * Those that ended are waited for; what they used is no attempt's (nor was it when they
+ * went to init), so the next attempt's start reads the children's usage again. */
 static int no_children_left(executor *ex)
 {
     pid_t pid;
@@ -300,7 +324,6 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
     weft_err err = {0};
     host_outcome out = {0};
     int opened = 0; /* an open() ran, which may have made the scratch directory */
-    int alone = -1; /* whether no process the attempt started outlives it, once known */
     host_reset_cancel();
     /* The slot's log: empty, held since the last attempt, or emptied (or removed) by the
      * worker for this one. */
@@ -353,7 +376,6 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
                 setrlimit(RLIMIT_AS, &old);
         }
         fflush(stdout); /* what a plugin printed is its attempt's log, not a later one's */
-        alone = no_children_left(ex);
         exec_usage_end(&ex->usage, &res->cpu_us, &res->peak_mem_bytes);
         restore_gpus(visible);
     }
@@ -373,9 +395,7 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
     /* Emptied, and nothing but the executor can write to it: held for the next attempt,
      * fds 1 and 2 pointing at it, which the worker then hands over without emptying it
      * (worker/slotlog.h). Otherwise let go, so its check sees only the processes left. */
-    if (alone < 0)
-        alone = no_children_left(ex);
-    res->log_held = logfd >= 0 && res->removed && alone;
+    res->log_held = logfd >= 0 && res->removed && no_children_left(ex);
     if (!res->log_held)
         release_log(ex);
 

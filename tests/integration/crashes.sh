@@ -110,7 +110,8 @@ fi
 # An executor keeps its slot's log file from one attempt to the next when the whole log went
 # with the result and no process the attempt started is left (it is their subreaper); the
 # next attempt's log still holds only what that attempt wrote, whether an earlier one's
-# process ended with it (b), was orphaned and wrote on (c) or its log passed 1 MiB (e).
+# process ended with it (b), was orphaned and wrote on (c), its log passed 1 MiB (e) or its
+# plugin closed its stdout and stderr (n).
 cat >"$T/held.yaml" <<'YAML'
 workflow: held
 tasks:
@@ -120,34 +121,56 @@ tasks:
   d: { type: shell, needs: [c], with: { argv: [sh, -c, 'sleep 0.5; echo mark-d >&2'] } }
   e: { type: shell, needs: [d], with: { argv: [sh, -c, 'yes y | head -c 1500000; echo mark-e >&2'] } }
   f: { type: shell, needs: [e], with: { argv: [sh, -c, 'echo mark-f >&2'] } }
-  g: { type: crashy.stray, needs: [f] }
-  w: { type: shell, needs: [f], with: { argv: [sh, -c, 'sleep 0.6'] } }
-  h: { type: shell, needs: [g, w], with: { argv: [sh, -c, 'echo mark-h >&2'] } }
-  i: { type: shell, needs: [h], with: { argv: [sh, -c, 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done'] } }
+  i: { type: shell, needs: [f], with: { argv: [sh, -c, 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done'] } }
   j: { type: shell, needs: [i], with: { argv: [sh, -c, 'echo mark-j >&2'] } }
+  l: { type: shell, needs: [j], with: { argv: [sh, -c, '(i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done) >/dev/null 2>&1 &'] } }
+  m: { type: shell, needs: [l], with: { argv: [sh, -c, 'sleep 1'] } }
+  n: { type: crashy.closes, needs: [m] }
+  o: { type: shell, needs: [n], with: { argv: [sh, -c, 'echo mark-o >&2'] } }
 YAML
 "$weft" submit "$T/held.yaml" --scheduler "$ep" --wait >/dev/null 2>&1
 expect "a chain of tasks on one slot succeeds" 0 $?
 run=$(sql "$T/state" "SELECT max(id) FROM runs")
-for t in a b c d e f h; do
+for t in a b c d e f o; do
     "$weft" logs "$run" "$t" --scheduler "$ep" >"$T/held-$t.log" 2>&1
     expect "$t's log holds its own mark, and no other task's" "mark-$t" \
-        "$(grep -o 'mark-[a-h]' "$T/held-$t.log" | sort -u | tr '\n' ' ' | sed 's/ $//')"
+        "$(grep -o 'mark-[a-o]' "$T/held-$t.log" | sort -u | tr '\n' ' ' | sed 's/ $//')"
 done
-# What a plugin printed with stdio is its attempt's; what its own thread wrote after the
-# attempt ended, while its slot was idle (w holds the other slot), is no attempt's: it goes
-# to the worker's log.
-"$weft" logs "$run" g --scheduler "$ep" >"$T/held-g.log" 2>&1
-expect_grep "the stdio output of a plugin is its attempt's log" "mark-stray" "$T/held-g.log"
-if grep -q "stray-output" "$T/held-h.log"; then
-    fail "the next attempt's log holds a plugin thread's output: $(cat "$T/held-h.log")"
-else
-    ok "... and not what its thread wrote after the attempt"
-fi
-expect_grep "which is in the worker's log" "stray-output of a plugin thread" "$T/worker-w1.log"
 # CPU time of an attempt's child processes is the attempt's, and not the next one's.
 cpu() { sql "$T/state" "SELECT a.cpu_us FROM attempts a JOIN tasks t ON t.run_id = a.run_id
     AND t.idx = a.idx WHERE a.run_id = $run AND t.name = '$1'"; }
 at_least "a busy shell's CPU time is its attempt's (µs)" 100000 "$(cpu i)"
 at_most "... and not the next attempt's on the slot" 50000 "$(cpu j)"
+at_most "a busy process an attempt left behind is not the next attempt's CPU time" 50000 \
+    "$(cpu m)"
+
+# What a plugin's own thread writes after its attempt ended, while the slot is idle, is no
+# attempt's: it goes to the worker's log, not the slot's next attempt's (each run's task
+# takes the first free slot).
+cat >"$T/stray.yaml" <<'YAML'
+workflow: stray
+tasks:
+  g: { type: crashy.stray }
+YAML
+cat >"$T/after.yaml" <<'YAML'
+workflow: after
+tasks:
+  h: { type: shell, with: { argv: [sh, -c, 'echo mark-h >&2'] } }
+YAML
+"$weft" submit "$T/stray.yaml" --scheduler "$ep" --wait >/dev/null 2>&1
+"$weft" logs "$(sql "$T/state" "SELECT max(id) FROM runs")" g --scheduler "$ep" \
+    >"$T/stray-g.log" 2>&1
+expect_grep "what a plugin printed with stdio is its attempt's log" "mark-stray" "$T/stray-g.log"
+sleep 0.5
+"$weft" submit "$T/after.yaml" --scheduler "$ep" --wait >/dev/null 2>&1
+expect "a task after a plugin's stray output succeeds" 0 $?
+"$weft" logs "$(sql "$T/state" "SELECT max(id) FROM runs")" h --scheduler "$ep" \
+    >"$T/after-h.log" 2>&1
+expect_grep "it has its own log" "mark-h" "$T/after-h.log"
+if grep -q "stray-output" "$T/after-h.log"; then
+    fail "the next attempt's log holds a plugin thread's output: $(cat "$T/after-h.log")"
+else
+    ok "... and not what a plugin thread wrote before it"
+fi
+expect_grep "which is in the worker's log" "stray-output of a plugin thread" "$T/worker-w1.log"
 finish

@@ -2,8 +2,8 @@
  * an exit, an allocation loop that runs out of its memory allowance, a hang that ignores
  * SIGTERM, a task that fails transiently until its third attempt, and a slow task that
  * says it is alive (weft_heartbeat) every 100 ms for `ms` milliseconds, silent otherwise;
- * and a task that prints with stdio, unflushed, and leaves a thread of its own that writes
- * to stderr 200 ms after the attempt ended. */
+ * a task that prints with stdio, unflushed, and leaves a thread of its own that writes
+ * to stderr 200 ms after the attempt ended; and one that closes its stdout and stderr. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -99,6 +99,14 @@ static int stray(weft_ctx *ctx)
     return WEFT_OK;
 }
 
+static int closes(weft_ctx *ctx)
+{
+    (void)ctx;
+    close(1);
+    close(2);
+    return WEFT_OK;
+}
+
 static const weft_port none[] = {{.name = NULL}};
 static const weft_port attempt_out[] = {{.name = "attempt", .type = "int"}, {.name = NULL}};
 static const weft_port ms_in[] = {{.name = "ms", .type = "int"}, {.name = NULL}};
@@ -112,6 +120,7 @@ static const weft_task_type types[] = {
      .run = flaky},
     {.name = "crashy.slow", .version = "1", .inputs = ms_in, .outputs = none, .run = slow},
     {.name = "crashy.stray", .version = "1", .inputs = none, .outputs = none, .run = stray},
+    {.name = "crashy.closes", .version = "1", .inputs = none, .outputs = none, .run = closes},
     {.name = NULL}};
 
 WEFT_PLUGIN_DECLARE("crashy", "1.0.0", types)
