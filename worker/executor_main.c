@@ -275,17 +275,18 @@ static int move_stray_output(executor *ex, off_t size)
 }
 
 /* Points fds 1 and 2 at the slot's log file at path for an attempt: the one held since the
- * last attempt, at which they point still (unless a plugin moved them), else the file
- * opened (made when its worker removed it, or the held one could not be emptied). Its fd,
- * or -1 when it cannot be opened. */
+ * last attempt, at which they point still, else the file opened (made when its worker or
+ * the executor removed it). Its fd, or -1 when it cannot be opened. */
 static int attempt_log(executor *ex, const char *path)
 {
-    off_t size, size2;
-    if (ex->log_fd >= 0 && !strcmp(ex->log_path, path) && is_held_log(ex, 1, &size) &&
-        is_held_log(ex, 2, &size2)) {
-        if (move_stray_output(ex, size) == 0)
+    if (ex->log_fd >= 0 && !strcmp(ex->log_path, path)) {
+        off_t size, size2;
+        if (is_held_log(ex, 1, &size) && is_held_log(ex, 2, &size2) &&
+            move_stray_output(ex, size) == 0)
             return ex->log_fd;
-        unlink(ex->log_path); /* never the next attempt's, with what it holds */
+        /* A plugin moved fds 1 or 2, or the file could not be emptied: a new one, never
+         * this attempt's with what the held one may hold. */
+        unlink(ex->log_path);
     }
     release_log(ex);
     int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
