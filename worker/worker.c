@@ -30,6 +30,7 @@
 #define RECV_BATCH 16
 #define RECENT_MIN 16 /* results kept to resend when the scheduler restarts: at least this
                           many, and twice the slots */
+#define LIVENESS_MIN_MS 3000 /* a silent connection is dropped after at least this long */
 
 /* ---- messages to the scheduler ---- */
 
@@ -340,6 +341,21 @@ static void on_heartbeat(uv_timer_t *t)
     }
 }
 
+/* A connection the scheduler stopped answering is dropped and dialled again, so a worker
+ * whose link was cut rejoins within seconds of its return rather than whenever TCP next
+ * retransmits into it (its backoff reaches a minute): ZeroMQ pings every heartbeat interval,
+ * any traffic answers, and silence for three intervals (the scheduler's own patience before
+ * it calls the worker lost), at least LIVENESS_MIN_MS, closes the connection; a dial that
+ * takes as long is given up and tried again. */
+static void set_liveness(void *z, uint32_t heartbeat_ms)
+{
+    int ivl = (int)heartbeat_ms;
+    int timeout = 3 * ivl > LIVENESS_MIN_MS ? 3 * ivl : LIVENESS_MIN_MS;
+    zmq_setsockopt(z, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
+    zmq_setsockopt(z, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
+    zmq_setsockopt(z, ZMQ_CONNECT_TIMEOUT, &timeout, sizeof timeout);
+}
+
 static void on_spin(uv_idle_t *h)
 {
     (void)h;
@@ -456,6 +472,7 @@ int worker_new(const worker_config *cfg, worker **out, weft_err *err)
             zmq_setsockopt(z, ZMQ_MAXMSGSIZE, &maxsize, sizeof maxsize);
             zmq_setsockopt(z, ZMQ_SNDHWM, &hwm, sizeof hwm);
             zmq_setsockopt(z, ZMQ_RCVHWM, &hwm, sizeof hwm);
+            set_liveness(z, w->heartbeat_ms);
         }
         if (z)
             zsock_set_batch(w->dealer, RECV_BATCH);
