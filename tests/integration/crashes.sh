@@ -127,6 +127,9 @@ tasks:
   m: { type: shell, needs: [l], with: { argv: [sh, -c, 'sleep 1'] } }
   n: { type: crashy.closes, needs: [m] }
   o: { type: shell, needs: [n], with: { argv: [sh, -c, 'echo mark-o >&2'] } }
+  p: { type: crashy.touch, needs: [o], with: { mb: 96 } }
+  q: { type: crashy.touch, needs: [p], with: { mb: 1 } }
+  r: { type: crashy.touch, needs: [q], with: { mb: 1 } }
 YAML
 "$weft" submit "$T/held.yaml" --scheduler "$ep" --wait >/dev/null 2>&1
 expect "a chain of tasks on one slot succeeds" 0 $?
@@ -143,6 +146,15 @@ at_least "a busy shell's CPU time is its attempt's (µs)" 100000 "$(cpu i)"
 at_most "... and not the next attempt's on the slot" 50000 "$(cpu j)"
 at_most "a busy process an attempt left behind is not the next attempt's CPU time" 50000 \
     "$(cpu m)"
+# An attempt's peak memory is its own: 96 MiB touched and given back are not the next
+# attempt's peak (the executor's peak is reset when it is above what the executor holds);
+# attempts at the executor's usual size have about the same peak.
+peak() { sql "$T/state" "SELECT a.peak_mem_bytes >> 20 FROM attempts a JOIN tasks t
+    ON t.run_id = a.run_id AND t.idx = a.idx WHERE a.run_id = $run AND t.name = '$1'"; }
+at_least "an attempt that touched 96 MiB peaked above them (MiB)" 96 "$(peak p)"
+at_most "... the next attempt on the slot peaked 64 MiB lower, at most (MiB)" \
+    $(($(peak p) - 64)) "$(peak q)"
+at_most "... and the one after it no higher than that (MiB)" $(($(peak q) + 4)) "$(peak r)"
 
 # What a plugin's own thread writes after its attempt ended, while the slot is idle, is no
 # attempt's: it goes to the worker's log, not the slot's next attempt's (each run's task

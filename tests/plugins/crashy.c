@@ -3,8 +3,10 @@
  * SIGTERM, a task that fails transiently until its third attempt, and a slow task that
  * says it is alive (weft_heartbeat) every 100 ms for `ms` milliseconds, silent otherwise;
  * a task that prints with stdio, unflushed, and leaves a thread of its own that writes
- * to stderr 200 ms after the attempt ended; and one that closes its stdout and stderr. */
+ * to stderr 200 ms after the attempt ended; one that closes its stdout and stderr; and
+ * one that touches `mb` MiB and gives them back before it ends. */
 #include <pthread.h>
+#include <sys/mman.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +50,20 @@ static int oom(weft_ctx *ctx)
     for (int i = 0; i < 16; i++)
         free(blocks[i]);
     return weft_fail(ctx, "allocated 1 GiB without hitting a memory limit");
+}
+
+static int touch(weft_ctx *ctx)
+{
+    int64_t mb = 0;
+    if (weft_input_int(ctx, "mb", &mb) != WEFT_OK || mb <= 0 || mb > 1024)
+        return weft_fail(ctx, "touch: input mb must be 1 to 1024");
+    size_t n = (size_t)mb << 20;
+    char *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return weft_fail(ctx, "touch: cannot map %lld MiB", (long long)mb);
+    memset(p, 1, n);
+    munmap(p, n);
+    return WEFT_OK;
 }
 
 static int hang(weft_ctx *ctx)
@@ -110,6 +126,7 @@ static int closes(weft_ctx *ctx)
 static const weft_port none[] = {{.name = NULL}};
 static const weft_port attempt_out[] = {{.name = "attempt", .type = "int"}, {.name = NULL}};
 static const weft_port ms_in[] = {{.name = "ms", .type = "int"}, {.name = NULL}};
+static const weft_port mb_in[] = {{.name = "mb", .type = "int"}, {.name = NULL}};
 static const weft_task_type types[] = {
     {.name = "crashy.segv", .version = "1", .inputs = none, .outputs = none, .run = segv},
     {.name = "crashy.abort", .version = "1", .inputs = none, .outputs = none, .run = do_abort},
@@ -121,6 +138,7 @@ static const weft_task_type types[] = {
     {.name = "crashy.slow", .version = "1", .inputs = ms_in, .outputs = none, .run = slow},
     {.name = "crashy.stray", .version = "1", .inputs = none, .outputs = none, .run = stray},
     {.name = "crashy.closes", .version = "1", .inputs = none, .outputs = none, .run = closes},
+    {.name = "crashy.touch", .version = "1", .inputs = mb_in, .outputs = none, .run = touch},
     {.name = NULL}};
 
 WEFT_PLUGIN_DECLARE("crashy", "1.0.0", types)
