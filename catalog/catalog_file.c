@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/xmem.h"
 #include "catalog/catalog_int.h"
+#include "catalog/catvfs.h"
 
 #define BUSY_WAIT_MS 5000
 #define CHECK_LINES 3
@@ -370,7 +371,8 @@ static int open_writable(catalog *c, int flags, weft_err *err)
     if (version == 0 && !(flags & CATALOG_ACCEPT_LOSS) && history_lost(c, &h))
         return lost_history(c, &h, err);
     /* WAL: readers (the CLI) never block the scheduler. synchronous=FULL: a committed
-     * group survives power loss, not only a crash of the process. A page cache of up to
+     * group survives power loss, not only a crash of the process (and catvfs, which holds
+     * a commit's frames until the WAL's sync, needs that sync). A page cache of up to
      * 64 MiB (SQLite's default is 2 MiB) holds the rows of the runs in flight, which every
      * turn updates, instead of reading them back from the file. */
     if (cat_exec(c, "PRAGMA journal_mode = WAL") < 0 ||
@@ -384,11 +386,16 @@ static int open_writable(catalog *c, int flags, weft_err *err)
     return settle_history(c, &h, flags & CATALOG_ACCEPT_LOSS, err);
 }
 
+static const char *wal_vfs; /* catvfs's name, or NULL for the default VFS */
+
 /* SQLite keeps no allocation statistics for weft (nothing reads them): each of its
- * allocations would otherwise take a process-wide mutex. Must precede its initialization. */
+ * allocations would otherwise take a process-wide mutex. Must precede its initialization.
+ * The catalogue's WAL is written a commit's frames at a time (catvfs.c: every commit syncs,
+ * synchronous = FULL). */
 static void configure_sqlite(void)
 {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    wal_vfs = catvfs_register();
 }
 
 int catalog_open(const char *dir, int flags, catalog **out, weft_err *err)
@@ -403,7 +410,7 @@ int catalog_open(const char *dir, int flags, catalog **out, weft_err *err)
     c->dir = xstrdup(dir);
     char *path = xasprintf("%s/catalog.db", dir);
     int oflags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    int rc = sqlite3_open_v2(path, &c->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(path, &c->db, oflags | SQLITE_OPEN_NOMUTEX, wal_vfs);
     if (rc != SQLITE_OK) {
         err_set(err, readonly ? WEFT_ENOTFOUND : WEFT_EDB, "cannot open catalogue %s: %s", path,
                 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));

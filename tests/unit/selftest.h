@@ -42,5 +42,6 @@ int test_store(void);
 int test_auth(void);
 int test_cron(void);
 int test_s3(void);
+int test_catvfs(void);
 
 #endif

@@ -1,0 +1,154 @@
+/* Unit tests for catalog/catvfs.c: a database in WAL mode written through it (commits of a
+ * few rows, a transaction larger than its buffer whose pages spill from a small cache and
+ * are written again in place, a WAL started over after a checkpoint) reads back the same
+ * from another connection on the default VFS after every commit, and passes SQLite's
+ * integrity check; a write the file system refuses fails its commit with the write's error
+ * and loses nothing committed before it. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <sqlite3.h>
+
+#include "catalog/catvfs.h"
+#include "common/fsutil.h"
+#include "common/xmem.h"
+#include "tests/unit/selftest.h"
+
+static sqlite3_int64 one(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    sqlite3_int64 v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int ok(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int good = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        good = !strcmp((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
+    return good;
+}
+
+/* Rows 1..n of 3000-byte blobs, whose bytes are derived from their id and round. */
+static int fill(sqlite3 *db, int from, int n, int round)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO t(id, v) VALUES (?, ?)", -1, &st,
+                           NULL) != SQLITE_OK)
+        return -1;
+    char blob[3000];
+    int rc = 0;
+    for (int i = from; i < from + n && rc == 0; i++) {
+        memset(blob, (i * 7 + round) & 0xff, sizeof blob);
+        sqlite3_bind_int(st, 1, i);
+        sqlite3_bind_blob(st, 2, blob, sizeof blob, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* How many rows hold what fill wrote in the round the table round names. */
+static sqlite3_int64 checksum(sqlite3 *db)
+{
+    return one(db, "SELECT count(*) FROM t, round WHERE length(v) = 3000 AND "
+                   "hex(substr(v, 3000, 1)) = printf('%02X', (t.id * 7 + round.n) & 255)");
+}
+
+int test_catvfs(void)
+{
+    int fails = 0;
+    const char *name = catvfs_register();
+    CHECK_STR(name, "weft-wal");
+    CHECK_STR(catvfs_register(), "weft-wal");
+    char dir[] = "/tmp/weft-catvfs-test.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char *path = xasprintf("%s/db", dir);
+    sqlite3 *w = NULL, *r = NULL;
+    CHECK(sqlite3_open_v2(path, &w, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, name) ==
+          SQLITE_OK);
+    CHECK(sqlite3_exec(w, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                          "PRAGMA cache_size = 20; PRAGMA wal_autocheckpoint = 0;"
+                          "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB);"
+                          "CREATE TABLE round(n INTEGER); INSERT INTO round VALUES (0);",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+
+    /* Small commits, each seen whole by the other connection. */
+    int rows = 0;
+    for (int i = 0; i < 40; i++) {
+        CHECK(fill(w, rows + 1, 3, 0) == 0);
+        rows += 3;
+        CHECK(one(r, "SELECT count(*) FROM t") == rows);
+    }
+    CHECK(checksum(r) == rows);
+
+    /* One transaction of 1,000 rows (3 MB, past the buffer and the 20-page cache, so
+     * pages spill and are written again), then every row rewritten in another. */
+    for (int round = 0; round < 2; round++) {
+        CHECK(sqlite3_exec(w, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
+        CHECK(fill(w, 1, 1000, round) == 0);
+        char upd[64];
+        snprintf(upd, sizeof upd, "UPDATE round SET n = %d", round);
+        CHECK(sqlite3_exec(w, upd, NULL, NULL, NULL) == SQLITE_OK);
+        CHECK(sqlite3_exec(w, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+        CHECK(one(r, "SELECT count(*) FROM t") == 1000);
+        CHECK(checksum(r) == 1000);
+    }
+    rows = 1000;
+
+    /* A checkpoint that starts the WAL over: its header is written at offset 0 again. */
+    CHECK(sqlite3_exec(w, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(fill(w, rows + 1, 5, 1) == 0);
+    rows += 5;
+    CHECK(one(r, "SELECT count(*) FROM t") == rows);
+    CHECK(checksum(r) == rows);
+    CHECK(ok(r));
+
+    /* A write refused (the file size limit: EFBIG) fails its commit, which is rolled
+     * back; what was committed before is all there, and the next commit succeeds. */
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit was, low = {.rlim_cur = 64 * 1024, .rlim_max = RLIM_INFINITY};
+    CHECK(getrlimit(RLIMIT_FSIZE, &was) == 0);
+    low.rlim_max = was.rlim_max;
+    CHECK(setrlimit(RLIMIT_FSIZE, &low) == 0);
+    CHECK(sqlite3_exec(w, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
+    int filled = fill(w, rows + 1, 200, 1);
+    int committed = filled == 0 ? sqlite3_exec(w, "COMMIT", NULL, NULL, NULL) : SQLITE_ERROR;
+    CHECK(committed != SQLITE_OK);
+    CHECK(!strcmp(sqlite3_errmsg(w), "disk I/O error") ||
+          !strcmp(sqlite3_errmsg(w), "database or disk is full"));
+    sqlite3_exec(w, "ROLLBACK", NULL, NULL, NULL);
+    CHECK(setrlimit(RLIMIT_FSIZE, &was) == 0);
+    signal(SIGXFSZ, SIG_DFL);
+    CHECK(one(r, "SELECT count(*) FROM t") == rows);
+    CHECK(fill(w, rows + 1, 5, 1) == 0);
+    rows += 5;
+    CHECK(one(r, "SELECT count(*) FROM t") == rows);
+    CHECK(checksum(r) == rows);
+
+    /* Closed and opened again on the default VFS: the same rows, intact. */
+    sqlite3_close(w);
+    sqlite3_close(r);
+    CHECK(sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    CHECK(one(r, "SELECT count(*) FROM t") == rows);
+    CHECK(checksum(r) == rows);
+    CHECK(ok(r));
+    sqlite3_close(r);
+    fs_remove_tree(dir);
+    free(path);
+    return fails;
+}
