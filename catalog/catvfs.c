@@ -11,25 +11,43 @@
 #define WAL_BUFFER (124 * 1024)
 #define VFS_NAME "weft-wal"
 
+typedef struct dbfile dbfile;
+
 /* A WAL file: the default VFS's file follows this struct in the same allocation. */
 typedef struct walfile {
     sqlite3_file base;
     sqlite3_file *real;
+    dbfile *db;         /* its database, whose write lock ends a transaction */
     unsigned char *buf; /* writes not yet made, which follow one another */
     int len;
+    int err;           /* a write of this transaction that failed: it must not commit */
     sqlite3_int64 off; /* where buf[0] goes in the file */
 } walfile;
 
-#define REAL_AT ((sizeof(walfile) + 7) & ~(size_t)7)
+/* A database file, whose shared-memory locks say when a write transaction ends. */
+struct dbfile {
+    sqlite3_file base;
+    sqlite3_file *real;
+    walfile *wal; /* its WAL while open */
+};
+
+#define ALIGN8(n) (((n) + 7) & ~(size_t)7)
+#define WAL_REAL_AT ALIGN8(sizeof(walfile))
+#define DB_REAL_AT ALIGN8(sizeof(dbfile))
+#define REAL_AT_MAX (WAL_REAL_AT > DB_REAL_AT ? WAL_REAL_AT : DB_REAL_AT)
 
 static sqlite3_vfs *root;
 
+/* Writes what the buffer holds. A failure sticks until the transaction ends: the frames it
+ * lost are in the WAL index of this connection, which must not commit them. */
 static int flush(walfile *w)
 {
-    if (!w->len)
-        return SQLITE_OK;
+    if (w->err || !w->len)
+        return w->err;
     int rc = w->real->pMethods->xWrite(w->real, w->buf, w->len, w->off);
     w->len = 0;
+    if (rc != SQLITE_OK)
+        w->err = rc;
     return rc;
 }
 
@@ -38,6 +56,8 @@ static int wal_close(sqlite3_file *f)
     walfile *w = (walfile *)f;
     int rc = flush(w);
     int closed = w->real->pMethods->xClose(w->real);
+    if (w->db)
+        w->db->wal = NULL;
     sqlite3_free(w->buf);
     w->buf = NULL;
     return rc != SQLITE_OK ? rc : closed;
@@ -55,14 +75,12 @@ static int wal_read(sqlite3_file *f, void *data, int amt, sqlite3_int64 off)
 static int wal_write(sqlite3_file *f, const void *data, int amt, sqlite3_int64 off)
 {
     walfile *w = (walfile *)f;
-    int rc = SQLITE_OK;
-    if (w->len && (off != w->off + w->len || w->len + amt > WAL_BUFFER))
+    int rc = w->err;
+    if (rc == SQLITE_OK && w->len && (off != w->off + w->len || w->len + amt > WAL_BUFFER))
         rc = flush(w);
     if (rc != SQLITE_OK)
         return rc;
-    if (amt > WAL_BUFFER)
-        return w->real->pMethods->xWrite(w->real, data, amt, off);
-    if (!w->buf && !(w->buf = sqlite3_malloc(WAL_BUFFER)))
+    if (!w->db || amt > WAL_BUFFER || (!w->buf && !(w->buf = sqlite3_malloc(WAL_BUFFER))))
         return w->real->pMethods->xWrite(w->real, data, amt, off);
     if (!w->len)
         w->off = off;
@@ -77,7 +95,6 @@ static int wal_truncate(sqlite3_file *f, sqlite3_int64 size)
     int rc = flush(w);
     return rc != SQLITE_OK ? rc : w->real->pMethods->xTruncate(w->real, size);
 }
-
 static int wal_sync(sqlite3_file *f, int flags)
 {
     walfile *w = (walfile *)f;
@@ -146,17 +163,179 @@ static const sqlite3_io_methods wal_methods = {
     .xDeviceCharacteristics = wal_device,
 };
 
+/* ---- database files: the default VFS's, told when the WAL's write lock is let go ---- */
+
+static sqlite3_file *real_of(sqlite3_file *f)
+{
+    return ((dbfile *)f)->real;
+}
+
+static int db_close(sqlite3_file *f)
+{
+    dbfile *d = (dbfile *)f;
+    if (d->wal)
+        d->wal->db = NULL;
+    return d->real->pMethods->xClose(d->real);
+}
+
+static int db_read(sqlite3_file *f, void *data, int amt, sqlite3_int64 off)
+{
+    return real_of(f)->pMethods->xRead(real_of(f), data, amt, off);
+}
+
+static int db_write(sqlite3_file *f, const void *data, int amt, sqlite3_int64 off)
+{
+    return real_of(f)->pMethods->xWrite(real_of(f), data, amt, off);
+}
+
+static int db_truncate(sqlite3_file *f, sqlite3_int64 size)
+{
+    return real_of(f)->pMethods->xTruncate(real_of(f), size);
+}
+
+static int db_sync(sqlite3_file *f, int flags)
+{
+    return real_of(f)->pMethods->xSync(real_of(f), flags);
+}
+
+static int db_size(sqlite3_file *f, sqlite3_int64 *size)
+{
+    return real_of(f)->pMethods->xFileSize(real_of(f), size);
+}
+
+static int db_lock(sqlite3_file *f, int level)
+{
+    return real_of(f)->pMethods->xLock(real_of(f), level);
+}
+
+static int db_unlock(sqlite3_file *f, int level)
+{
+    return real_of(f)->pMethods->xUnlock(real_of(f), level);
+}
+
+static int db_reserved(sqlite3_file *f, int *out)
+{
+    return real_of(f)->pMethods->xCheckReservedLock(real_of(f), out);
+}
+
+static int db_control(sqlite3_file *f, int op, void *arg)
+{
+    return real_of(f)->pMethods->xFileControl(real_of(f), op, arg);
+}
+
+static int db_sector(sqlite3_file *f)
+{
+    return real_of(f)->pMethods->xSectorSize(real_of(f));
+}
+
+static int db_device(sqlite3_file *f)
+{
+    return real_of(f)->pMethods->xDeviceCharacteristics(real_of(f));
+}
+
+static int db_shm_map(sqlite3_file *f, int region, int size, int extend, void volatile **out)
+{
+    return real_of(f)->pMethods->xShmMap(real_of(f), region, size, extend, out);
+}
+
+/* Lock 0 is the WAL's write lock. When it is let go, the transaction has committed (its
+ * frames were written before the sync that made them durable) or rolled back: what is
+ * still gathered is a rolled-back transaction's, spilled from the page cache, and must
+ * never reach the file, where another writer's frames may go next. */
+static int db_shm_lock(sqlite3_file *f, int offset, int n, int flags)
+{
+    dbfile *d = (dbfile *)f;
+    int rc = d->real->pMethods->xShmLock(d->real, offset, n, flags);
+    if (d->wal && offset == 0 && (flags & SQLITE_SHM_UNLOCK) && (flags & SQLITE_SHM_EXCLUSIVE)) {
+        d->wal->len = 0;
+        d->wal->err = SQLITE_OK;
+    }
+    return rc;
+}
+
+static void db_shm_barrier(sqlite3_file *f)
+{
+    real_of(f)->pMethods->xShmBarrier(real_of(f));
+}
+
+static int db_shm_unmap(sqlite3_file *f, int delete)
+{
+    return real_of(f)->pMethods->xShmUnmap(real_of(f), delete);
+}
+
+static int db_fetch(sqlite3_file *f, sqlite3_int64 off, int amt, void **out)
+{
+    return real_of(f)->pMethods->xFetch(real_of(f), off, amt, out);
+}
+
+static int db_unfetch(sqlite3_file *f, sqlite3_int64 off, void *page)
+{
+    return real_of(f)->pMethods->xUnfetch(real_of(f), off, page);
+}
+
+static const sqlite3_io_methods db_methods = {
+    .iVersion = 3,
+    .xClose = db_close,
+    .xRead = db_read,
+    .xWrite = db_write,
+    .xTruncate = db_truncate,
+    .xSync = db_sync,
+    .xFileSize = db_size,
+    .xLock = db_lock,
+    .xUnlock = db_unlock,
+    .xCheckReservedLock = db_reserved,
+    .xFileControl = db_control,
+    .xSectorSize = db_sector,
+    .xDeviceCharacteristics = db_device,
+    .xShmMap = db_shm_map,
+    .xShmLock = db_shm_lock,
+    .xShmBarrier = db_shm_barrier,
+    .xShmUnmap = db_shm_unmap,
+    .xFetch = db_fetch,
+    .xUnfetch = db_unfetch,
+};
+
+/* ---- the VFS ---- */
+
+static int open_db(const char *name, sqlite3_file *f, int flags, int *out)
+{
+    dbfile *d = (dbfile *)f;
+    memset(d, 0, sizeof *d);
+    d->real = (sqlite3_file *)((char *)d + DB_REAL_AT);
+    int rc = root->xOpen(root, name, d->real, flags, out);
+    if (rc == SQLITE_OK && d->real->pMethods->iVersion < db_methods.iVersion) {
+        d->real->pMethods->xClose(d->real);
+        rc = SQLITE_CANTOPEN;
+    }
+    d->base.pMethods = rc == SQLITE_OK ? &db_methods : NULL;
+    return rc;
+}
+
+/* A WAL gathers its writes only when its database is one of ours, which says when its
+ * transactions end; otherwise each write is made at once. */
+static int open_wal(const char *name, sqlite3_file *f, int flags, int *out)
+{
+    walfile *w = (walfile *)f;
+    memset(w, 0, sizeof *w);
+    w->real = (sqlite3_file *)((char *)w + WAL_REAL_AT);
+    int rc = root->xOpen(root, name, w->real, flags, out);
+    w->base.pMethods = rc == SQLITE_OK ? &wal_methods : NULL;
+    sqlite3_file *db = rc == SQLITE_OK ? sqlite3_database_file_object(name) : NULL;
+    if (db && db->pMethods == &db_methods && !((dbfile *)db)->wal) {
+        w->db = (dbfile *)db;
+        w->db->wal = w;
+    }
+    return rc;
+}
+
 static int vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out)
 {
     (void)vfs;
-    if (!(flags & SQLITE_OPEN_WAL))
-        return root->xOpen(root, name, f, flags, out);
-    walfile *w = (walfile *)f;
-    memset(w, 0, sizeof *w);
-    w->real = (sqlite3_file *)((char *)w + REAL_AT);
-    int rc = root->xOpen(root, name, w->real, flags, out);
-    w->base.pMethods = rc == SQLITE_OK ? &wal_methods : NULL;
-    return rc;
+    if (flags & SQLITE_OPEN_WAL)
+        return open_wal(name, f, flags, out);
+    if (flags & SQLITE_OPEN_MAIN_DB)
+        return open_db(name, f, flags, out);
+    return root->xOpen(root, name, f, flags, out);
 }
 
 /* The rest is the default VFS's, called as itself. */
@@ -259,7 +438,7 @@ const char *catvfs_register(void)
     if (!dflt || dflt->iVersion < 2 || !dflt->xCurrentTimeInt64)
         return NULL;
     catvfs.mxPathname = dflt->mxPathname;
-    catvfs.szOsFile = (int)REAL_AT + dflt->szOsFile;
+    catvfs.szOsFile = (int)REAL_AT_MAX + dflt->szOsFile;
     root = dflt;
     if (sqlite3_vfs_register(&catvfs, 0) != SQLITE_OK) {
         root = NULL;

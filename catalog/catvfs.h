@@ -5,13 +5,17 @@
  * pwrite of the same bytes takes 10. This VFS gathers the writes to a WAL file that follow
  * one another in a buffer (124 KiB) and writes them with one call before the file is
  * synced, read, sized, truncated or closed, and before a write elsewhere in it. Every other
- * file (the database, its shared memory, journals) is the default VFS's own.
+ * file (the database and its shared memory, journals) is the default VFS's.
  *
  * Readers learn of a commit's frames from the WAL index, which SQLite updates after the
  * WAL's sync when every commit syncs it (synchronous = FULL or EXTRA): a connection that
  * uses this VFS must commit that way, or readers could be told of frames still in the
- * buffer. An error of a write surfaces at the sync that carries it, with the write's own
- * code (SQLITE_FULL on a full disk), and fails that commit. */
+ * buffer. What a transaction that rolled back left gathered (pages it spilled from the
+ * cache) is thrown away when it lets go of the WAL's write lock (seen on its database
+ * file's shared-memory lock), before another writer puts its frames where these would go.
+ * A write that fails returns its own code (SQLITE_FULL on a full disk) from then on, at
+ * the latest from the sync that would commit it, until the transaction ends. Connections
+ * in exclusive locking mode take no such lock: they must not use this VFS. */
 #ifndef WEFT_CATVFS_H
 #define WEFT_CATVFS_H
 

@@ -32,17 +32,17 @@ struct zsock {
  * I/O thread (its check that it is not in a forked child), some 4 times a task and 14 times
  * a chain's link, and glibc makes each a system call (1.3 µs on a VM). This definition
  * takes the place of glibc's for every library of the process; a child of fork(2) reads
- * its own id again before anything else runs in it. Children made without fork's handlers
- * (vfork, posix_spawn) only exec. */
+ * its own id again before anything else runs in it, and a call before this file's
+ * constructor ran asks the kernel. Children made without fork's handlers (vfork,
+ * posix_spawn) only exec. */
 static pid_t pid_cached;
-static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
 
 static void pid_reread(void)
 {
     __atomic_store_n(&pid_cached, (pid_t)syscall(SYS_getpid), __ATOMIC_RELAXED);
 }
 
-static void pid_init(void)
+__attribute__((constructor)) static void pid_init(void)
 {
     pid_reread();
     pthread_atfork(NULL, NULL, pid_reread);
@@ -50,8 +50,8 @@ static void pid_init(void)
 
 pid_t getpid(void)
 {
-    pthread_once(&pid_once, pid_init);
-    return __atomic_load_n(&pid_cached, __ATOMIC_RELAXED);
+    pid_t pid = __atomic_load_n(&pid_cached, __ATOMIC_RELAXED);
+    return pid ? pid : (pid_t)syscall(SYS_getpid);
 }
 
 static void on_poll(uv_poll_t *h, int status, int events)

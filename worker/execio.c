@@ -41,7 +41,6 @@ void exec_usage_open(exec_usage *u, int err_fd)
 {
     memset(u, 0, sizeof *u);
     u->err_fd = err_fd;
-    u->reset_due = 1;
     u->clear_refs_fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
     u->status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 }
@@ -64,9 +63,8 @@ static uint64_t cpu_us(const struct rusage *r)
 void exec_usage_start(exec_usage *u)
 {
     /* Its peak starts again from what the executor holds now: what the last attempt's
-     * result and cleanup took is not this attempt's. Unless the last attempt ended at its
-     * peak: a reset would leave the peak where it is. */
-    if (u->reset_due && u->clear_refs_fd >= 0 && pwrite(u->clear_refs_fd, "5", 1, 0) < 0)
+     * result and cleanup took is not this attempt's. */
+    if (u->clear_refs_fd >= 0 && pwrite(u->clear_refs_fd, "5", 1, 0) < 0)
         dprintf(u->err_fd, "weft-executor: cannot reset the peak memory size: %s\n",
                 strerror(errno));
     getrusage(RUSAGE_SELF, &u->self);
@@ -97,11 +95,9 @@ void exec_usage_end(exec_usage *u, uint64_t *cpu, uint64_t *peak_bytes)
     long peak_kb = 0;
     char status[4096];
     ssize_t n = u->status_fd >= 0 ? pread(u->status_fd, status, sizeof status - 1, 0) : -1;
-    u->reset_due = 1;
     if (n > 0) {
         status[n] = '\0';
         peak_kb = status_kb(status, "VmHWM:");
-        u->reset_due = peak_kb != status_kb(status, "VmRSS:");
     }
     int kid_peak = kids.ru_maxrss > u->kids.ru_maxrss && kids.ru_maxrss > peak_kb;
     *peak_bytes = (uint64_t)(kid_peak ? kids.ru_maxrss : peak_kb) * 1024u;

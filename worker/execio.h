@@ -18,7 +18,6 @@ typedef struct exec_usage {
     int clear_refs_fd; /* /proc/self/clear_refs (resets the peak resident size), or -1 */
     int status_fd;     /* /proc/self/status (VmHWM: the peak since the reset), or -1 */
     int err_fd;        /* where to say what went wrong */
-    int reset_due;     /* the peak is above what the executor holds: reset it at the start */
     struct rusage self, kids; /* as the attempt started */
     int kids_known; /* kids is still what the last attempt ended with: none waited for since */
 } exec_usage;

@@ -14,7 +14,7 @@ static const struct {
     {"queueing", test_queueing},
     {"backoff", test_backoff}, {"retry", test_retry}, {"metrics", test_metrics},
     {"modelfile", test_modelfile}, {"embed", test_embed}, {"store", test_store},
-    {"catvfs", test_catvfs},
+    {"catvfs", test_catvfs}, {"getpid", test_getpid},
     {"auth", test_auth},
     {"cron", test_cron},
     {"s3", test_s3},

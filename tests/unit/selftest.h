@@ -43,5 +43,6 @@ int test_auth(void);
 int test_cron(void);
 int test_s3(void);
 int test_catvfs(void);
+int test_getpid(void);
 
 #endif

@@ -2,8 +2,9 @@
  * few rows, a transaction larger than its buffer whose pages spill from a small cache and
  * are written again in place, a WAL started over after a checkpoint) reads back the same
  * from another connection on the default VFS after every commit, and passes SQLite's
- * integrity check; a write the file system refuses fails its commit with the write's error
- * and loses nothing committed before it. */
+ * integrity check; a transaction that spilled and rolled back leaves nothing to overwrite a
+ * second writer's frames with; a write the file system refuses fails its commit with the
+ * write's error and loses nothing committed before it. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,24 @@ int test_catvfs(void)
 
     /* A checkpoint that starts the WAL over: its header is written at offset 0 again. */
     CHECK(sqlite3_exec(w, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(fill(w, rows + 1, 5, 1) == 0);
+    rows += 5;
+    CHECK(one(r, "SELECT count(*) FROM t") == rows);
+    CHECK(checksum(r) == rows);
+    CHECK(ok(r));
+
+    /* A transaction that spilled and rolled back leaves nothing to reach the file later:
+     * a second writer's commit to the same place in the WAL stays as it wrote it. */
+    sqlite3 *w2 = NULL;
+    CHECK(sqlite3_open_v2(path, &w2, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
+    sqlite3_busy_timeout(w2, 5000);
+    CHECK(sqlite3_exec(w, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(fill(w, 1, 600, 7) == 0);
+    CHECK(sqlite3_exec(w, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(w2, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(fill(w2, 1, 600, 1) == 0);
+    CHECK(sqlite3_exec(w2, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(w2);
     CHECK(fill(w, rows + 1, 5, 1) == 0);
     rows += 5;
     CHECK(one(r, "SELECT count(*) FROM t") == rows);
