@@ -147,8 +147,8 @@ at_most "... and not the next attempt's on the slot" 50000 "$(cpu j)"
 at_most "a busy process an attempt left behind is not the next attempt's CPU time" 50000 \
     "$(cpu m)"
 # An attempt's peak memory is its own: 96 MiB touched and given back are not the next
-# attempt's peak (the executor's peak is reset when it is above what the executor holds);
-# attempts at the executor's usual size have about the same peak.
+# attempt's peak (the executor resets its peak as each attempt starts); attempts at the
+# executor's usual size have about the same peak.
 peak() { sql "$T/state" "SELECT a.peak_mem_bytes >> 20 FROM attempts a JOIN tasks t
     ON t.run_id = a.run_id AND t.idx = a.idx WHERE a.run_id = $run AND t.name = '$1'"; }
 at_least "an attempt that touched 96 MiB peaked above them (MiB)" 96 "$(peak p)"
