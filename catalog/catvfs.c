@@ -13,10 +13,16 @@
 
 typedef struct dbfile dbfile;
 
-/* A WAL file: the default VFS's file follows this struct in the same allocation. */
-typedef struct walfile {
+/* What both kinds of file begin with: the default VFS's file, which follows the struct in
+ * the same allocation. */
+typedef struct shimfile {
     sqlite3_file base;
     sqlite3_file *real;
+} shimfile;
+
+/* A WAL file. */
+typedef struct walfile {
+    shimfile shim;
     dbfile *db;         /* its database, whose write lock ends a transaction */
     unsigned char *buf; /* writes not yet made, which follow one another */
     int len;
@@ -26,8 +32,7 @@ typedef struct walfile {
 
 /* A database file, whose shared-memory locks say when a write transaction ends. */
 struct dbfile {
-    sqlite3_file base;
-    sqlite3_file *real;
+    shimfile shim;
     walfile *wal; /* its WAL while open */
 };
 
@@ -38,13 +43,44 @@ struct dbfile {
 
 static sqlite3_vfs *root;
 
+static sqlite3_file *real_of(sqlite3_file *f)
+{
+    return ((shimfile *)f)->real;
+}
+
+/* What both kinds of file pass to the default VFS as they are. */
+static int fwd_lock(sqlite3_file *f, int level)
+{
+    return real_of(f)->pMethods->xLock(real_of(f), level);
+}
+
+static int fwd_unlock(sqlite3_file *f, int level)
+{
+    return real_of(f)->pMethods->xUnlock(real_of(f), level);
+}
+
+static int fwd_reserved(sqlite3_file *f, int *out)
+{
+    return real_of(f)->pMethods->xCheckReservedLock(real_of(f), out);
+}
+
+static int fwd_sector(sqlite3_file *f)
+{
+    return real_of(f)->pMethods->xSectorSize(real_of(f));
+}
+
+static int fwd_device(sqlite3_file *f)
+{
+    return real_of(f)->pMethods->xDeviceCharacteristics(real_of(f));
+}
+
 /* Writes what the buffer holds. A failure sticks until the transaction ends: the frames it
  * lost are in the WAL index of this connection, which must not commit them. */
 static int flush(walfile *w)
 {
     if (w->err || !w->len)
         return w->err;
-    int rc = w->real->pMethods->xWrite(w->real, w->buf, w->len, w->off);
+    int rc = w->shim.real->pMethods->xWrite(w->shim.real, w->buf, w->len, w->off);
     w->len = 0;
     if (rc != SQLITE_OK)
         w->err = rc;
@@ -55,7 +91,7 @@ static int wal_close(sqlite3_file *f)
 {
     walfile *w = (walfile *)f;
     int rc = flush(w);
-    int closed = w->real->pMethods->xClose(w->real);
+    int closed = w->shim.real->pMethods->xClose(w->shim.real);
     if (w->db)
         w->db->wal = NULL;
     sqlite3_free(w->buf);
@@ -67,7 +103,7 @@ static int wal_read(sqlite3_file *f, void *data, int amt, sqlite3_int64 off)
 {
     walfile *w = (walfile *)f;
     int rc = flush(w);
-    return rc != SQLITE_OK ? rc : w->real->pMethods->xRead(w->real, data, amt, off);
+    return rc != SQLITE_OK ? rc : w->shim.real->pMethods->xRead(w->shim.real, data, amt, off);
 }
 
 /* Appends to the buffer what follows it; anything else (a frame written again in place,
@@ -81,7 +117,7 @@ static int wal_write(sqlite3_file *f, const void *data, int amt, sqlite3_int64 o
     if (rc != SQLITE_OK)
         return rc;
     if (!w->db || amt > WAL_BUFFER || (!w->buf && !(w->buf = sqlite3_malloc(WAL_BUFFER))))
-        return w->real->pMethods->xWrite(w->real, data, amt, off);
+        return w->shim.real->pMethods->xWrite(w->shim.real, data, amt, off);
     if (!w->len)
         w->off = off;
     memcpy(w->buf + w->len, data, (size_t)amt);
@@ -93,57 +129,28 @@ static int wal_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
     walfile *w = (walfile *)f;
     int rc = flush(w);
-    return rc != SQLITE_OK ? rc : w->real->pMethods->xTruncate(w->real, size);
+    return rc != SQLITE_OK ? rc : w->shim.real->pMethods->xTruncate(w->shim.real, size);
 }
+
 static int wal_sync(sqlite3_file *f, int flags)
 {
     walfile *w = (walfile *)f;
     int rc = flush(w);
-    return rc != SQLITE_OK ? rc : w->real->pMethods->xSync(w->real, flags);
+    return rc != SQLITE_OK ? rc : w->shim.real->pMethods->xSync(w->shim.real, flags);
 }
 
 static int wal_size(sqlite3_file *f, sqlite3_int64 *size)
 {
     walfile *w = (walfile *)f;
     int rc = flush(w);
-    return rc != SQLITE_OK ? rc : w->real->pMethods->xFileSize(w->real, size);
-}
-
-static int wal_lock(sqlite3_file *f, int level)
-{
-    sqlite3_file *r = ((walfile *)f)->real;
-    return r->pMethods->xLock(r, level);
-}
-
-static int wal_unlock(sqlite3_file *f, int level)
-{
-    sqlite3_file *r = ((walfile *)f)->real;
-    return r->pMethods->xUnlock(r, level);
-}
-
-static int wal_reserved(sqlite3_file *f, int *out)
-{
-    sqlite3_file *r = ((walfile *)f)->real;
-    return r->pMethods->xCheckReservedLock(r, out);
+    return rc != SQLITE_OK ? rc : w->shim.real->pMethods->xFileSize(w->shim.real, size);
 }
 
 static int wal_control(sqlite3_file *f, int op, void *arg)
 {
     walfile *w = (walfile *)f;
     int rc = flush(w);
-    return rc != SQLITE_OK ? rc : w->real->pMethods->xFileControl(w->real, op, arg);
-}
-
-static int wal_sector(sqlite3_file *f)
-{
-    sqlite3_file *r = ((walfile *)f)->real;
-    return r->pMethods->xSectorSize(r);
-}
-
-static int wal_device(sqlite3_file *f)
-{
-    sqlite3_file *r = ((walfile *)f)->real;
-    return r->pMethods->xDeviceCharacteristics(r);
+    return rc != SQLITE_OK ? rc : w->shim.real->pMethods->xFileControl(w->shim.real, op, arg);
 }
 
 /* Version 1: a WAL file is neither memory-mapped nor shared memory. */
@@ -155,27 +162,22 @@ static const sqlite3_io_methods wal_methods = {
     .xTruncate = wal_truncate,
     .xSync = wal_sync,
     .xFileSize = wal_size,
-    .xLock = wal_lock,
-    .xUnlock = wal_unlock,
-    .xCheckReservedLock = wal_reserved,
+    .xLock = fwd_lock,
+    .xUnlock = fwd_unlock,
+    .xCheckReservedLock = fwd_reserved,
     .xFileControl = wal_control,
-    .xSectorSize = wal_sector,
-    .xDeviceCharacteristics = wal_device,
+    .xSectorSize = fwd_sector,
+    .xDeviceCharacteristics = fwd_device,
 };
 
 /* ---- database files: the default VFS's, told when the WAL's write lock is let go ---- */
-
-static sqlite3_file *real_of(sqlite3_file *f)
-{
-    return ((dbfile *)f)->real;
-}
 
 static int db_close(sqlite3_file *f)
 {
     dbfile *d = (dbfile *)f;
     if (d->wal)
         d->wal->db = NULL;
-    return d->real->pMethods->xClose(d->real);
+    return d->shim.real->pMethods->xClose(d->shim.real);
 }
 
 static int db_read(sqlite3_file *f, void *data, int amt, sqlite3_int64 off)
@@ -203,34 +205,9 @@ static int db_size(sqlite3_file *f, sqlite3_int64 *size)
     return real_of(f)->pMethods->xFileSize(real_of(f), size);
 }
 
-static int db_lock(sqlite3_file *f, int level)
-{
-    return real_of(f)->pMethods->xLock(real_of(f), level);
-}
-
-static int db_unlock(sqlite3_file *f, int level)
-{
-    return real_of(f)->pMethods->xUnlock(real_of(f), level);
-}
-
-static int db_reserved(sqlite3_file *f, int *out)
-{
-    return real_of(f)->pMethods->xCheckReservedLock(real_of(f), out);
-}
-
 static int db_control(sqlite3_file *f, int op, void *arg)
 {
     return real_of(f)->pMethods->xFileControl(real_of(f), op, arg);
-}
-
-static int db_sector(sqlite3_file *f)
-{
-    return real_of(f)->pMethods->xSectorSize(real_of(f));
-}
-
-static int db_device(sqlite3_file *f)
-{
-    return real_of(f)->pMethods->xDeviceCharacteristics(real_of(f));
 }
 
 static int db_shm_map(sqlite3_file *f, int region, int size, int extend, void volatile **out)
@@ -245,7 +222,7 @@ static int db_shm_map(sqlite3_file *f, int region, int size, int extend, void vo
 static int db_shm_lock(sqlite3_file *f, int offset, int n, int flags)
 {
     dbfile *d = (dbfile *)f;
-    int rc = d->real->pMethods->xShmLock(d->real, offset, n, flags);
+    int rc = d->shim.real->pMethods->xShmLock(d->shim.real, offset, n, flags);
     if (d->wal && offset == 0 && (flags & SQLITE_SHM_UNLOCK) && (flags & SQLITE_SHM_EXCLUSIVE)) {
         d->wal->len = 0;
         d->wal->err = SQLITE_OK;
@@ -281,12 +258,12 @@ static const sqlite3_io_methods db_methods = {
     .xTruncate = db_truncate,
     .xSync = db_sync,
     .xFileSize = db_size,
-    .xLock = db_lock,
-    .xUnlock = db_unlock,
-    .xCheckReservedLock = db_reserved,
+    .xLock = fwd_lock,
+    .xUnlock = fwd_unlock,
+    .xCheckReservedLock = fwd_reserved,
     .xFileControl = db_control,
-    .xSectorSize = db_sector,
-    .xDeviceCharacteristics = db_device,
+    .xSectorSize = fwd_sector,
+    .xDeviceCharacteristics = fwd_device,
     .xShmMap = db_shm_map,
     .xShmLock = db_shm_lock,
     .xShmBarrier = db_shm_barrier,
@@ -301,13 +278,13 @@ static int open_db(const char *name, sqlite3_file *f, int flags, int *out)
 {
     dbfile *d = (dbfile *)f;
     memset(d, 0, sizeof *d);
-    d->real = (sqlite3_file *)((char *)d + DB_REAL_AT);
-    int rc = root->xOpen(root, name, d->real, flags, out);
-    if (rc == SQLITE_OK && d->real->pMethods->iVersion < db_methods.iVersion) {
-        d->real->pMethods->xClose(d->real);
+    d->shim.real = (sqlite3_file *)((char *)d + DB_REAL_AT);
+    int rc = root->xOpen(root, name, d->shim.real, flags, out);
+    if (rc == SQLITE_OK && d->shim.real->pMethods->iVersion < db_methods.iVersion) {
+        d->shim.real->pMethods->xClose(d->shim.real);
         rc = SQLITE_CANTOPEN;
     }
-    d->base.pMethods = rc == SQLITE_OK ? &db_methods : NULL;
+    d->shim.base.pMethods = rc == SQLITE_OK ? &db_methods : NULL;
     return rc;
 }
 
@@ -317,9 +294,9 @@ static int open_wal(const char *name, sqlite3_file *f, int flags, int *out)
 {
     walfile *w = (walfile *)f;
     memset(w, 0, sizeof *w);
-    w->real = (sqlite3_file *)((char *)w + WAL_REAL_AT);
-    int rc = root->xOpen(root, name, w->real, flags, out);
-    w->base.pMethods = rc == SQLITE_OK ? &wal_methods : NULL;
+    w->shim.real = (sqlite3_file *)((char *)w + WAL_REAL_AT);
+    int rc = root->xOpen(root, name, w->shim.real, flags, out);
+    w->shim.base.pMethods = rc == SQLITE_OK ? &wal_methods : NULL;
     sqlite3_file *db = rc == SQLITE_OK ? sqlite3_database_file_object(name) : NULL;
     if (db && db->pMethods == &db_methods && !((dbfile *)db)->wal) {
         w->db = (dbfile *)db;

@@ -60,12 +60,11 @@ for w in 1 2; do
         >"$T/worker-w$w.log" 2>&1 &
     PIDS+=("$!")
 done
-for _ in $(seq 100); do
-    [ "$(sql "$state" "SELECT count(*) FROM workers WHERE state = 'up'")" = 2 ] && break
-    sleep 0.1
-done
-expect "both workers joined over the bridge, with CURVE" 2 \
-    "$(sql "$state" "SELECT count(*) FROM workers WHERE state = 'up'")"
+# up_workers: how many workers the catalogue has up; wait_up N: until N are, 10 s at most.
+up_workers() { sql "$state" "SELECT count(*) FROM workers WHERE state = 'up'"; }
+wait_up() { for _ in $(seq 100); do [ "$(up_workers)" = "$1" ] && return; sleep 0.1; done; }
+wait_up 2
+expect "both workers joined over the bridge, with CURVE" 2 "$(up_workers)"
 submit() { "$weft" submit "$1" --state "$state" 2>&1 | sed -n 's/^run \([0-9]*\) .*/\1/p'; }
 # once STATE RUN: every task of RUN succeeded, and by exactly one attempt.
 once() {
@@ -184,12 +183,8 @@ sleep 30
 link s up
 # Workers drop a connection silent for three heartbeats and dial again, so they are back
 # within seconds, not when TCP's backed-off retransmission next tries the old connection.
-for _ in $(seq 100); do
-    [ "$(sql "$state" "SELECT count(*) FROM workers WHERE state = 'up'")" = 2 ] && break
-    sleep 0.1
-done
-expect "both workers are back within 10 s of the link" 2 \
-    "$(sql "$state" "SELECT count(*) FROM workers WHERE state = 'up'")"
+wait_up 2
+expect "both workers are back within 10 s of the link" 2 "$(up_workers)"
 wait_run_ended "$state" "$run"
 expect "after 30 s cut off, the run succeeded" succeeded "$st"
 once "$state" "$run"
