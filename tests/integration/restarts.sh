@@ -17,12 +17,15 @@ start_scheduler "$state" "$ep"
 start_worker alpha "$ep" 2
 start_worker beta "$ep" 2
 wait_for_workers "$ep" 2 || exit 1
-# 100 chains of no-op tasks: ordering matters, and there is always work in flight.
+# 100 chains of no-op tasks: ordering matters, and there is always work in flight; and one
+# task of eight seconds, so the run outlasts the first restarts however fast the chains go
+# (a fast machine ran them all within three), and an attempt lives through several.
 {
     echo "workflow: many"
     echo "defaults:"
     echo "  retry: { max_attempts: 10, interval: 50ms, on: [lost, crash] }"
     echo "tasks:"
+    echo "  long: { type: sleep, with: { duration: 8s } }"
     for i in $(seq 0 $((units - 1))); do
         if [ "$i" -lt 100 ]; then
             echo "  t$i: { type: noop }"
@@ -57,8 +60,8 @@ echo "finished $took ms after the last restart"
 # the grace for attempts nobody reports, which would start over at every restart.
 expect "no attempt waited for a worker that never came" 0 \
     "$(sql "$state" "SELECT count(*) FROM attempts WHERE run_id = 1 AND error LIKE '%no worker reported it%'")"
-expect "every task succeeded" "$units" "$(sql "$state" "SELECT count(*) FROM tasks WHERE run_id = 1 AND state = 'succeeded'")"
-expect "succeeded attempts (exactly one per task)" "$units" "$(sql "$state" "SELECT count(*) FROM attempts WHERE run_id = 1 AND state = 'succeeded'")"
+expect "every task succeeded" "$((units + 1))" "$(sql "$state" "SELECT count(*) FROM tasks WHERE run_id = 1 AND state = 'succeeded'")"
+expect "succeeded attempts (exactly one per task)" "$((units + 1))" "$(sql "$state" "SELECT count(*) FROM attempts WHERE run_id = 1 AND state = 'succeeded'")"
 expect "children started before a parent ended" 0 "$(sql "$state" "
     SELECT count(*) FROM edges e
     JOIN attempts p ON p.run_id = e.run_id AND p.idx = e.parent AND p.state = 'succeeded'
