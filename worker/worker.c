@@ -80,6 +80,10 @@ void worker_flush(worker *w)
         i += n;
     }
     w->nout = 0;
+    w->nout_results = 0;
+    if (w->held_since)
+        uv_timer_stop(&w->hold);
+    w->held_since = 0;
 }
 
 void worker_send_env(void *ud, const Weft__Envelope *env)
@@ -94,6 +98,8 @@ void worker_send_env(void *ud, const Weft__Envelope *env)
 void worker_send_result_packed(worker *w, uint64_t attempt_id, uint8_t *data, size_t len)
 {
     send_packed(w, data, len);
+    if (w->batches)
+        w->nout_results++;
     if (w->nrecent == w->caprecent) {
         free(w->recent[0].data);
         memmove(w->recent, w->recent + 1, (w->caprecent - 1) * sizeof *w->recent);
@@ -356,6 +362,31 @@ static void set_liveness(void *z, uint32_t heartbeat_ms)
     zmq_setsockopt(z, ZMQ_CONNECT_TIMEOUT, &timeout, sizeof timeout);
 }
 
+/* Whether the results in the outbox may wait for more: only results wait, the worker's
+ * queue still holds at least half its places (its slots stay fed while the scheduler hears
+ * a moment later), fewer results wait than half the queue, and none has waited HOLD_MS (a
+ * timer then sends them, however long the running attempts take). Fewer, larger Batches
+ * cost every process fewer wake-ups per task; a worker whose queue runs low (a chain's one
+ * task) sends at once. */
+#define HOLD_MS 1
+static void on_hold(uv_timer_t *t)
+{
+    worker_flush(t->data);
+}
+
+static int hold_results(worker *w)
+{
+    if (!w->nout || w->nout != w->nout_results || w->stopping ||
+        w->nqueued < w->prefetch / 2 || w->nout_results >= w->prefetch / 2)
+        return 0;
+    uint64_t now = uv_now(&w->loop);
+    if (!w->held_since) {
+        w->held_since = now;
+        uv_timer_start(&w->hold, on_hold, HOLD_MS, 0);
+    }
+    return now - w->held_since < HOLD_MS;
+}
+
 static void on_spin(uv_idle_t *h)
 {
     (void)h;
@@ -372,11 +403,12 @@ static void on_prepare(uv_prepare_t *p)
     /* What waits goes out, then what arrived is read (a send can take the socket's edge);
      * what reading made (a fetch, a refusal) goes out before we block. */
     do {
-        worker_flush(w);
+        if (!hold_results(w))
+            worker_flush(w);
         got = zsock_drain(w->dealer);
         zsock_drain(w->monitor);
-    } while (w->nout && got < RECV_BATCH && ++rounds < 8);
-    if (got == RECV_BATCH || w->nout)
+    } while (w->nout && !w->held_since && got < RECV_BATCH && ++rounds < 8);
+    if (got == RECV_BATCH || (w->nout && !w->held_since))
         uv_idle_start(&w->spin, on_spin);
     else
         uv_idle_stop(&w->spin);
@@ -499,6 +531,8 @@ int worker_new(const worker_config *cfg, worker **out, weft_err *err)
     uv_timer_init(&w->loop, &w->heartbeat);
     w->heartbeat.data = w;
     uv_timer_start(&w->heartbeat, on_heartbeat, w->heartbeat_ms, w->heartbeat_ms);
+    uv_timer_init(&w->loop, &w->hold);
+    w->hold.data = w;
     uv_idle_init(&w->loop, &w->spin);
     uv_prepare_init(&w->loop, &w->prepare);
     w->prepare.data = w;

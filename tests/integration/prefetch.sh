@@ -2,7 +2,9 @@
 # A worker queues attempts beyond its slots (--prefetch): given while its slot is busy, each
 # starts the moment the slot frees, in the order given, so a slot never waits for a round
 # trip to the scheduler; an attempt with a timeout is never queued (its clock runs from its
-# dispatch); a queued attempt of a cancelled run ends cancelled without ever starting.
+# dispatch); a queued attempt of a cancelled run ends cancelled without ever starting. A
+# worker whose queue is at least half full holds its results a moment to send several in one
+# message, never longer than a millisecond or two, however long its other attempts take.
 . "$(dirname "$0")/lib.sh"
 port=$(free_port)
 ep="tcp://127.0.0.1:$port"
@@ -77,4 +79,30 @@ if [ -e "$T/held-ran" ]; then fail "a queued task of the cancelled run ran"; els
 # The worker is still whole: the next run succeeds.
 "$weft" submit "$T/three.yaml" --scheduler "$ep" --wait >/dev/null 2>&1
 expect "a run after the cancel succeeds" 0 $?
+
+# A quick task's result while four slow ones wait in a full queue (one slot, a queue of four,
+# heartbeats a minute apart): it reaches the scheduler at once, not with the next heartbeat
+# or the next result.
+"$WEFT_BIN/weft-worker" --scheduler "$ep" --name q2 --slots 1 --prefetch 4 --label pool=q2 \
+    --work-dir "$T/work-q2" --heartbeat 60000 >"$T/worker-q2.log" 2>&1 &
+PIDS+=($!)
+wait_for_workers "$ep" 2 || exit 1
+{ echo "workflow: held-results"; echo "defaults: { labels: { pool: q2 } }"; echo "tasks:"
+  echo '  quick: { type: shell, with: { argv: ["true"] } }'
+  for i in 1 2 3 4; do echo "  slow$i: { type: shell, with: { argv: [sleep, \"2\"] } }"; done
+} >"$T/held-results.yaml"
+"$weft" submit "$T/held-results.yaml" --scheduler "$ep" >/dev/null 2>&1 || fail "submit held-results"
+run=$(q "SELECT max(id) FROM runs")
+for _ in $(seq 100); do
+    [ "$(q "SELECT state FROM tasks WHERE run_id = $run AND name = 'quick'")" = succeeded ] && break
+    sleep 0.05
+done
+expect "the quick task was given first, and the four slow ones before its result came" \
+    "quick 5" "$(q "SELECT t.name, (SELECT count(*) FROM attempts x WHERE x.run_id = $run
+                                    AND x.dispatched_us < t.finished_us)
+                    FROM attempts a JOIN tasks t ON t.run_id = a.run_id AND t.idx = a.idx
+                    WHERE a.run_id = $run ORDER BY a.id LIMIT 1" | tr '|' ' ')"
+expect "its result was recorded within 200 ms of its end, long before the slow ones ended" 1 \
+    "$(q "SELECT t.finished_us - a.finished_us < 200000 FROM attempts a JOIN tasks t
+          ON t.run_id = a.run_id AND t.idx = a.idx WHERE a.run_id = $run AND t.name = 'quick'")"
 finish
