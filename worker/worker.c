@@ -81,9 +81,7 @@ void worker_flush(worker *w)
     }
     w->nout = 0;
     w->nout_results = 0;
-    if (w->held_since)
-        uv_timer_stop(&w->hold);
-    w->held_since = 0;
+    uv_timer_stop(&w->hold);
 }
 
 void worker_send_env(void *ud, const Weft__Envelope *env)
@@ -362,29 +360,27 @@ static void set_liveness(void *z, uint32_t heartbeat_ms)
     zmq_setsockopt(z, ZMQ_CONNECT_TIMEOUT, &timeout, sizeof timeout);
 }
 
-/* Whether the results in the outbox may wait for more: only results wait, the worker's
- * queue still holds at least half its places (its slots stay fed while the scheduler hears
- * a moment later), fewer results wait than half the queue, and none has waited HOLD_MS (a
- * timer then sends them, however long the running attempts take). Fewer, larger Batches
- * cost every process fewer wake-ups per task; a worker whose queue runs low (a chain's one
- * task) sends at once. */
-#define HOLD_MS 1
+#define HOLD_MS 1 /* the longest a result waits for more to go with it */
+
 static void on_hold(uv_timer_t *t)
 {
     worker_flush(t->data);
 }
 
+/* Whether the results in the outbox may wait for more: only results wait, the worker's
+ * queue still holds at least half its places (its slots stay fed while the scheduler hears
+ * a moment later), and fewer results wait than half the queue. The first to wait starts a
+ * timer that sends them all after HOLD_MS, however long the running attempts take. Fewer,
+ * larger Batches cost every process fewer wake-ups per task; a result while the queue runs
+ * low (a chain's) goes at once. */
 static int hold_results(worker *w)
 {
     if (!w->nout || w->nout != w->nout_results || w->stopping ||
-        w->nqueued < w->prefetch / 2 || w->nout_results >= w->prefetch / 2)
+        2 * w->nqueued < w->prefetch || 2 * w->nout_results >= w->prefetch)
         return 0;
-    uint64_t now = uv_now(&w->loop);
-    if (!w->held_since) {
-        w->held_since = now;
+    if (!uv_is_active((uv_handle_t *)&w->hold))
         uv_timer_start(&w->hold, on_hold, HOLD_MS, 0);
-    }
-    return now - w->held_since < HOLD_MS;
+    return 1;
 }
 
 static void on_spin(uv_idle_t *h)
@@ -407,8 +403,8 @@ static void on_prepare(uv_prepare_t *p)
             worker_flush(w);
         got = zsock_drain(w->dealer);
         zsock_drain(w->monitor);
-    } while (w->nout && !w->held_since && got < RECV_BATCH && ++rounds < 8);
-    if (got == RECV_BATCH || (w->nout && !w->held_since))
+    } while (w->nout && !hold_results(w) && got < RECV_BATCH && ++rounds < 8);
+    if (got == RECV_BATCH || (w->nout && !hold_results(w)))
         uv_idle_start(&w->spin, on_spin);
     else
         uv_idle_stop(&w->spin);

@@ -162,9 +162,7 @@ struct worker {
     uint8_t **outbox;
     size_t *outlens, nout, capout, capoutlens;
     size_t nout_results; /* how many of them are results */
-    uint64_t held_since; /* when results began to wait in it (uv_now, ms since boot),
-                            0: none wait */
-    uv_timer_t hold;     /* sends what waits when the oldest result has waited HOLD_MS */
+    uv_timer_t hold;     /* active while results wait in it: sends them after HOLD_MS */
 };
 
 /* ---- worker.c ---- */

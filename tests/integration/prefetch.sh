@@ -4,7 +4,7 @@
 # trip to the scheduler; an attempt with a timeout is never queued (its clock runs from its
 # dispatch); a queued attempt of a cancelled run ends cancelled without ever starting. A
 # worker whose queue is at least half full holds its results a moment to send several in one
-# message, never longer than a millisecond or two, however long its other attempts take.
+# message, never longer than about a millisecond, however long its other attempts take.
 . "$(dirname "$0")/lib.sh"
 port=$(free_port)
 ep="tcp://127.0.0.1:$port"
@@ -91,7 +91,8 @@ wait_for_workers "$ep" 2 || exit 1
   echo '  quick: { type: shell, with: { argv: ["true"] } }'
   for i in 1 2 3 4; do echo "  slow$i: { type: shell, with: { argv: [sleep, \"2\"] } }"; done
 } >"$T/held-results.yaml"
-"$weft" submit "$T/held-results.yaml" --scheduler "$ep" >/dev/null 2>&1 || fail "submit held-results"
+"$weft" submit "$T/held-results.yaml" --scheduler "$ep" >/dev/null 2>&1 ||
+    fail "submit held-results"
 run=$(q "SELECT max(id) FROM runs")
 for _ in $(seq 100); do
     [ "$(q "SELECT state FROM tasks WHERE run_id = $run AND name = 'quick'")" = succeeded ] && break
