@@ -2,11 +2,13 @@
  * handed one attempt at a time (in its own cgroup when the attempt has a budget and the
  * worker can make one, worker/cgroup.h), stopped on timeout or cancel, and its result or
  * death turned into the attempt's end. See worker_int.h. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/errclass.h"
 #include "common/fsutil.h"
@@ -27,6 +29,7 @@ static void on_handle_closed(uv_handle_t *h)
     execproc *ep = h->data;
     if (--ep->open_handles == 0) {
         framebuf_free(&ep->fb);
+        stageword_free(ep->staged);
         free(ep);
     }
 }
@@ -167,6 +170,25 @@ static int death_message(const running *job, int64_t status, int sig, char *msg,
                                            : ERRC_CRASH;
 }
 
+/* The slot's attempt died with its executor. */
+static void conclude_death(slot *sl, int64_t status, int sig)
+{
+    char msg[512];
+    int cls = death_message(sl->job, status, sig, msg, sizeof msg);
+    char *oom = NULL;
+    if (leave_cgroup(sl->job, 0) && cls == ERRC_CRASH)
+        oom = oom_message(sl->job, msg);
+    log_warn("slot %d: %s", sl->index, oom ? oom : msg);
+    /* The log the executor that died had written. */
+    char *log = NULL;
+    size_t loglen = 0;
+    if (fs_read_file(sl->job->log_path, LOG_CAP, &log, &loglen, NULL) < 0)
+        loglen = 0;
+    slot_conclude(sl, 0, cls, oom ? oom : msg, NULL, (uint8_t *)log, loglen);
+    free(log);
+    free(oom);
+}
+
 static void on_exec_exit(uv_process_t *p, int64_t status, int sig)
 {
     execproc *ep = p->data;
@@ -178,24 +200,15 @@ static void on_exec_exit(uv_process_t *p, int64_t status, int sig)
     sl->ep = NULL;
     ep->slot = NULL;
     worker *w = sl->w;
-    if (sl->job && sl->job->phase == JOB_RUNNING) {
-        char msg[512];
-        int cls = death_message(sl->job, status, sig, msg, sizeof msg);
-        char *oom = NULL;
-        if (leave_cgroup(sl->job, 0) && cls == ERRC_CRASH)
-            oom = oom_message(sl->job, msg);
-        log_warn("slot %d: %s", sl->index, oom ? oom : msg);
-        /* The log the executor that died had written. */
-        char *log = NULL;
-        size_t loglen = 0;
-        if (fs_read_file(sl->job->log_path, LOG_CAP, &log, &loglen, NULL) < 0)
-            loglen = 0;
-        slot_conclude(sl, 0, cls, oom ? oom : msg, NULL, (uint8_t *)log, loglen);
-        free(log);
-        free(oom);
-    } else if (!w->stopping) {
+    running *claimed = stage_executor_died(sl, ep);
+    if (sl->job && sl->job->phase == JOB_RUNNING)
+        conclude_death(sl, status, sig);
+    else if (!w->stopping && !claimed)
         log_warn("slot %d: idle executor exited (status %lld, signal %d); replacing it",
                  sl->index, (long long)status, sig);
+    if (claimed) { /* the staged attempt it had started after the last */
+        sl->job = claimed;
+        conclude_death(sl, status, sig);
     }
     if (!w->stopping)
         exec_spawn(sl);
@@ -211,14 +224,24 @@ void exec_spawn(slot *sl)
     uv_pipe_init(&w->loop, &ep->in, 0);
     uv_pipe_init(&w->loop, &ep->out, 0);
     ep->open_handles = 3;
-    uv_stdio_container_t stdio[3] = {
+    uv_stdio_container_t stdio[4] = {
         {.flags = UV_CREATE_PIPE | UV_READABLE_PIPE, .data.stream = (uv_stream_t *)&ep->in},
         {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&ep->out},
-        {.flags = UV_INHERIT_FD, .data.fd = 2}};
-    char *args[] = {w->executor, NULL};
+        {.flags = UV_INHERIT_FD, .data.fd = 2},
+        {.flags = UV_INHERIT_FD, .data.fd = -1}};
+    int word_fd;
+    if (!(ep->staged = stageword_new(&word_fd)))
+        log_warn("slot %d: cannot share a page with its executor (%s): it takes no staged "
+                 "attempts", sl->index, strerror(errno));
+    stdio[3].data.fd = word_fd;
+    char *args[] = {w->executor, "--staging", "3", NULL};
+    if (!ep->staged)
+        args[1] = NULL;
     uv_process_options_t opt = {.exit_cb = on_exec_exit, .file = w->executor, .args = args,
-                                .stdio = stdio, .stdio_count = 3};
+                                .stdio = stdio, .stdio_count = ep->staged ? 4 : 3};
     int rc = uv_spawn(&w->loop, &ep->proc, &opt);
+    if (word_fd >= 0)
+        close(word_fd);
     if (rc < 0) {
         log_error("cannot start %s: %s", w->executor, uv_strerror(rc));
         /* The process handle must still be closed. */
@@ -263,8 +286,8 @@ static void on_written(uv_write_t *req, int status)
 static void kill_step(uv_timer_t *t)
 {
     slot *sl = t->data;
-    if (!sl->job || !sl->ep || sl->job->phase != JOB_RUNNING)
-        return;
+    if (!sl->job || !sl->ep || sl->job->phase != JOB_RUNNING || stage_clear(sl) < 0)
+        return; /* (claimed what was staged: the attempt has ended) */
     if (!sl->job->cancelled && !sl->job->timed_out) {
         sl->job->timed_out = 1;
         log_warn("slot %d: %s (attempt %llu) passed its timeout; stopping it", sl->index,
@@ -325,7 +348,7 @@ static void beat_check(uv_timer_t *t)
     uint64_t now = uv_now(t->loop);
     if (log_changed(job)) {
         job->alive_ms = now;
-    } else if (now - job->alive_ms >= job->heartbeat_ms) {
+    } else if (now - job->alive_ms >= job->heartbeat_ms && stage_clear(sl) == 0) {
         job->hung = 1;
         log_warn("slot %d: %s (attempt %llu) gave no sign of life for %llu ms; killing it",
                  sl->index, job->task, (unsigned long long)job->attempt_id,
@@ -369,14 +392,8 @@ static int enter_cgroup(slot *sl)
     return -1;
 }
 
-void exec_start(slot *sl)
+int exec_write(slot *sl, running *job, uint32_t staged)
 {
-    running *job = sl->job;
-    job->phase = JOB_RUNNING;
-    if (!sl->ep) {
-        slot_conclude(sl, 0, ERRC_CRASH, "no executor available on this worker", NULL, NULL, 0);
-        return;
-    }
     Weft__ExecRequest rq = WEFT__EXEC_REQUEST__INIT;
     rq.attempt_id = job->attempt_id;
     rq.type = job->type;
@@ -390,28 +407,15 @@ void exec_start(slot *sl)
     rq.store = job->store;
     rq.inline_max = job->inline_max;
     rq.checkpoint_json = job->checkpoint_in;
+    rq.staged = staged;
     char gpus[4096];
-    if (gpu_names(sl->w, job, gpus, sizeof gpus) < 0) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "the scheduler gave %u GPUs as devices 0x%llx, and worker %s "
-                 "has %zu", job->gpus, (unsigned long long)job->gpu_mask, sl->w->name,
-                 sl->w->ngpus);
-        slot_conclude(sl, 0, ERRC_TRANSIENT, msg, NULL, NULL, 0);
-        return;
-    }
+    if (gpu_names(sl->w, job, gpus, sizeof gpus) < 0)
+        return -1;
     rq.gpus = gpus;
     rq.gpu_milli = job->gpu_milli;
-    if (enter_cgroup(sl) < 0)
-        return;
     /* A cgroup holds the whole process tree to the budget; without one, the executor
      * limits its own address space. */
     rq.mem_bytes = job->cg ? 0 : job->mem_bytes;
-    /* Nothing of an earlier attempt is streamed or reported as this one's log. */
-    int rc = sl->ep->log_held ? 0 : slotlog_reset(job->log_path);
-    if (rc < 0)
-        log_warn("slot %d: cannot empty its log file %s: %s", sl->index, job->log_path,
-                 strerror(-rc));
-    sl->ep->log_held = 0;
     Weft__Param *values, **vp = secrets_params(&job->secrets, &values);
     rq.secrets = vp;
     rq.n_secrets = job->secrets.n;
@@ -426,21 +430,59 @@ void exec_start(slot *sl)
     free(values);
     free(vp);
     uv_buf_t buf = uv_buf_init((char *)wr->data, (unsigned)(n + 4));
-    rc = uv_write(&wr->req, (uv_stream_t *)&sl->ep->in, &buf, 1, on_written);
+    int rc = uv_write(&wr->req, (uv_stream_t *)&sl->ep->in, &buf, 1, on_written);
     if (rc < 0) {
         free(wr->data);
         free(wr);
         log_error("slot %d: cannot write to executor: %s", sl->index, uv_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+void exec_watch(slot *sl)
+{
+    if (sl->job->timeout_ms)
+        uv_timer_start(&sl->timer, kill_step, sl->job->timeout_ms, 0);
+    beat_start(sl);
+}
+
+void exec_start(slot *sl)
+{
+    running *job = sl->job;
+    job->phase = JOB_RUNNING;
+    if (!sl->ep) {
+        slot_conclude(sl, 0, ERRC_CRASH, "no executor available on this worker", NULL, NULL, 0);
+        return;
+    }
+    char gpus[4096];
+    if (gpu_names(sl->w, job, gpus, sizeof gpus) < 0) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "the scheduler gave %u GPUs as devices 0x%llx, and worker %s "
+                 "has %zu", job->gpus, (unsigned long long)job->gpu_mask, sl->w->name,
+                 sl->w->ngpus);
+        slot_conclude(sl, 0, ERRC_TRANSIENT, msg, NULL, NULL, 0);
+        return;
+    }
+    if (enter_cgroup(sl) < 0)
+        return;
+    /* Nothing of an earlier attempt is streamed or reported as this one's log. */
+    int rc = sl->ep->log_held ? 0 : slotlog_reset(job->log_path);
+    if (rc < 0)
+        log_warn("slot %d: cannot empty its log file %s: %s", sl->index, job->log_path,
+                 strerror(-rc));
+    sl->ep->log_held = 0;
+    if (exec_write(sl, job, 0) < 0) {
         uv_process_kill(&sl->ep->proc, SIGKILL); /* on_exec_exit reports the crash */
         return;
     }
-    if (job->timeout_ms)
-        uv_timer_start(&sl->timer, kill_step, job->timeout_ms, 0);
-    beat_start(sl);
+    exec_watch(sl);
 }
 
 void exec_cancel(slot *sl)
 {
+    if (stage_clear(sl) < 0)
+        return; /* the attempt has ended: its result is on the way */
     sl->job->cancelled = 1;
     uv_process_kill(&sl->ep->proc, SIGUSR1);
     uv_timer_start(&sl->timer, kill_step, KILL_GRACE_MS, 0);
@@ -489,7 +531,12 @@ void slots_stop(worker *w)
         w->slots[i].job = NULL;
     }
     /* Queued ones never started: the scheduler fails them with the worker. */
-    for (uint32_t i = 0; i < w->nqueued; i++)
+    for (uint32_t i = 0; i < w->nqueued; i++) {
+        if (w->queue[i].job) {
+            w->queue[i].job->removed = 1; /* staged: it never ran */
+            slot_free_job(w, w->queue[i].job);
+        }
         free(w->queue[i].data);
+    }
     w->nqueued = 0;
 }

@@ -1,8 +1,10 @@
 /* weft-executor: runs task attempts for one worker slot, one at a time.
  *
  *   weft-executor --describe PATH   print the plugins found on PATH as JSON and exit
- *   weft-executor                   serve: read ExecRequest frames on stdin, write
- *                                   ExecResult frames on stdout, until stdin closes
+ *   weft-executor [--staging FD]    serve: read ExecRequest frames on stdin, write
+ *                                   ExecResult frames on stdout, until stdin closes; with
+ *                                   FD (a memfd of the slot's staging words), run a staged
+ *                                   request only when it claims it (worker/staging.c)
  *
  * The executor is the only weft process that dlopens plugins. Plugins are loaded lazily, on
  * the first task that needs them, and stay loaded (with their open() state) for the life of
@@ -34,6 +36,7 @@
 #include "worker/execio.h"
 #include "worker/host.h"
 #include "worker/plugload.h"
+#include "worker/stageword.h"
 
 #define LOG_CAP (1u << 20) /* the largest task log returned with a result */
 
@@ -51,6 +54,7 @@ typedef struct executor {
     strmap *states;      /* task type name -> open() state (NULL values are absent) */
     strmap *opened;      /* task type name -> plug* whose type was opened */
     store *store;        /* the artifact store of the last request */
+    stageword *staged;   /* the staging words shared with the worker, or NULL */
 } executor;
 
 /* Lets go of the slot's log file: fds 1 and 2 point where they do between attempts. */
@@ -416,6 +420,15 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
     res->log.len = loglen;
 }
 
+/* Whether the executor runs a staged request (worker/staging.c): only while it holds the
+ * slot's log, as its last result said, and when it takes the request's attempt id from its
+ * staging word before the worker does (which took the attempt back). */
+static int claim(executor *ex, const Weft__ExecRequest *rq)
+{
+    return ex->staged && ex->log_fd >= 0 && rq->staged <= STAGE_WORDS &&
+           stageword_take(ex->staged, rq->staged - 1, rq->attempt_id);
+}
+
 static int serve(executor *ex)
 {
     for (;;) {
@@ -432,6 +445,10 @@ static int serve(executor *ex)
         if (!rq) {
             dprintf(ex->err_fd, "weft-executor: undecodable request from worker\n");
             return 1;
+        }
+        if (rq->staged && !claim(ex, rq)) {
+            weft__exec_request__free_unpacked(rq, NULL);
+            continue;
         }
         Weft__ExecResult res = WEFT__EXEC_RESULT__INIT;
         char *outputs = NULL, msg[1024];
@@ -488,12 +505,30 @@ static int describe(const char *path)
     return 0;
 }
 
+/* The staging words in the memfd numbered fd_text (its descriptor closed), or NULL. */
+static stageword *map_staging(const char *fd_text)
+{
+    char *end;
+    long fd = strtol(fd_text, &end, 10);
+    if (*end || fd < 3 || fd > INT32_MAX) {
+        errno = EBADF;
+        return NULL;
+    }
+    return stageword_map((int)fd);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--describe") == 0)
         return describe(argv[2]);
-    if (argc != 1) {
-        fprintf(stderr, "usage: weft-executor [--describe PLUGIN_PATH]\n");
+    stageword *staged = NULL;
+    if (argc == 3 && strcmp(argv[1], "--staging") == 0 && !(staged = map_staging(argv[2]))) {
+        fprintf(stderr, "weft-executor: --staging %s: not a shared page: %s\n", argv[2],
+                strerror(errno));
+        return 2;
+    }
+    if (argc != 1 && !staged) {
+        fprintf(stderr, "usage: weft-executor [--describe PLUGIN_PATH | --staging FD]\n");
         return 2;
     }
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -505,7 +540,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     signal(SIGUSR1, on_sigusr1);
 
-    executor ex = {.log_fd = -1};
+    executor ex = {.log_fd = -1, .staged = staged};
     ex.in_fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
     ex.out_fd = fcntl(1, F_DUPFD_CLOEXEC, 3);
     ex.err_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
@@ -525,6 +560,7 @@ int main(int argc, char **argv)
     release_log(&ex);
     unload_all(&ex);
     exec_usage_close(&ex.usage);
+    stageword_free(ex.staged);
     framebuf_free(&ex.in);
     return rc;
 }

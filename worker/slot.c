@@ -135,6 +135,7 @@ static void finish_job(slot *sl)
     sl->job = NULL;
     if (sl->w->cache) /* what the attempt made counts too, and what it held may go now */
         bcache_trim(sl->w->cache, 0);
+    stage_promote(sl);
     slot_take_queued(sl->w);
 }
 
@@ -213,6 +214,10 @@ static int unqueue(worker *w, uint64_t attempt_id, const char *why)
     for (uint32_t i = 0; i < w->nqueued; i++) {
         if (w->queue[i].attempt_id != attempt_id)
             continue;
+        if (w->queue[i].on && !stage_retract(w, &w->queue[i])) {
+            w->queue[i].job->cancelled = 1; /* claimed: stopped once it is its slot's */
+            return 1;
+        }
         Weft__Dispatch *d = dequeue(w, i);
         if (d) {
             char msg[300];
@@ -320,7 +325,7 @@ static void on_fetched(void *ud, int rc, const char *why)
 
 /* Fetches what the slot's attempt reads (inputs, checkpoint) when the store is elsewhere,
  * then runs it. */
-static void stage(slot *sl)
+static void fetch_inputs(slot *sl)
 {
     running *job = sl->job;
     json_t *reads = json_array();
@@ -375,16 +380,24 @@ static slot *free_slot(worker *w)
 
 static void start_attempt(worker *w, const Weft__Dispatch *d);
 
-/* Starts queued dispatches, first come first, while slots are free. */
+/* Starts queued dispatches, first come first, while slots are free (one staged on a busy
+ * slot is taken back for it, unless that slot's executor claimed it already); then stages
+ * what is left. */
 void slot_take_queued(worker *w)
 {
-    while (w->nqueued && !w->stopping && free_slot(w)) {
-        Weft__Dispatch *d = dequeue(w, 0);
+    uint32_t i = 0;
+    while (i < w->nqueued && !w->stopping && free_slot(w)) {
+        if (w->queue[i].on && !stage_retract(w, &w->queue[i])) {
+            i++;
+            continue;
+        }
+        Weft__Dispatch *d = dequeue(w, i);
         if (d) {
             start_attempt(w, d);
             weft__dispatch__free_unpacked(d, NULL);
         }
     }
+    stage_queued(w);
 }
 
 /* A dispatch runs in a free slot, or waits in the queue (at most w->prefetch) behind the
@@ -414,50 +427,79 @@ void slot_dispatch(worker *w, const Weft__Dispatch *d)
     slot_take_queued(w);
     if ((!free_slot(w) || w->nqueued) && w->nqueued < w->prefetch) {
         queued *q = &w->queue[w->nqueued++];
+        memset(q, 0, sizeof *q);
         q->attempt_id = d->attempt_id;
         q->gpu_mask = d->gpu_devices;
         q->gpu_milli = d->gpu_milli;
         q->len = weft__dispatch__get_packed_size(d);
         q->data = xmalloc(q->len ? q->len : 1);
         weft__dispatch__pack(d, q->data);
+        slot_take_queued(w); /* a free slot and only claimed ones ahead; else staged */
         return;
     }
     start_attempt(w, d);
 }
 
-static void start_attempt(worker *w, const Weft__Dispatch *d)
+/* The attempt of d as slot sl runs it, or NULL with why (and its error class). */
+static running *make_job(worker *w, const slot *sl, const Weft__Dispatch *d, int *cls,
+                         char *why, size_t n)
 {
-    slot *sl = free_slot(w);
     const char *plugin = strmap_get(w->type_plugin, d->type);
-    char why[600];
     int here = store_is_here(w, d);
+    *cls = ERRC_FATAL;
     if (!plugin) {
-        reject(w, d, ERRC_FATAL, "this worker does not provide the task type");
-        return;
+        snprintf(why, n, "this worker does not provide the task type");
+        return NULL;
     }
-    if (!sl) {
-        /* Credits make this impossible unless an executor could not be started. */
-        reject(w, d, ERRC_FATAL, "no executor available on this worker");
-        return;
-    }
-    if (!here && !cache_of(w, why, sizeof why)) {
-        reject(w, d, ERRC_TRANSIENT, why);
-        return;
+    if (!here && !cache_of(w, why, n)) {
+        *cls = ERRC_TRANSIENT;
+        return NULL;
     }
     secret_set secrets;
     if (secrets_resolve(w->secrets_dir, w->env_secrets, d->secrets, d->n_secrets, &secrets, why,
-                        sizeof why)) {
-        reject(w, d, ERRC_FATAL, why);
-        return;
-    }
+                        n))
+        return NULL;
     running *job = new_job(w, sl, d, plugin);
     job->secrets = secrets;
     job->remote = !here;
     job->inline_max = here ? d->inline_max : 0;
     job->store = xstrdup(!here ? bcache_dir(w->cache) : w->store ? w->store : d->store);
+    return job;
+}
+
+running *slot_prepare(worker *w, slot *sl, const uint8_t *data, size_t len)
+{
+    Weft__Dispatch *d = weft__dispatch__unpack(NULL, len, data);
+    if (!d)
+        return NULL;
+    running *job = NULL;
+    char why[600];
+    int cls;
+    if (store_is_here(w, d) && !(w->cgroups && (d->mem_bytes || d->cpu_milli)))
+        job = make_job(w, sl, d, &cls, why, sizeof why);
+    weft__dispatch__free_unpacked(d, NULL);
+    return job;
+}
+
+static void start_attempt(worker *w, const Weft__Dispatch *d)
+{
+    slot *sl = free_slot(w);
+    char why[600];
+    int cls = ERRC_FATAL;
+    running *job = NULL;
+    if (!strmap_get(w->type_plugin, d->type))
+        snprintf(why, sizeof why, "this worker does not provide the task type");
+    else if (!sl) /* credits make this impossible unless an executor could not be started */
+        snprintf(why, sizeof why, "no executor available on this worker");
+    else
+        job = make_job(w, sl, d, &cls, why, sizeof why);
+    if (!job) {
+        reject(w, d, cls, why);
+        return;
+    }
     sl->job = job;
     if (job->remote)
-        stage(sl);
+        fetch_inputs(sl);
     else
         exec_start(sl);
 }

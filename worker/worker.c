@@ -339,7 +339,8 @@ static void on_heartbeat(uv_timer_t *t)
         xfer_tick(w->xfers, clock_wall_us());
     for (uint32_t i = 0; i < w->nslots; i++) {
         running *job = w->slots[i].job;
-        if (job && job->phase == JOB_RUNNING)
+        /* (not when the executor claimed what was staged: it writes the same file) */
+        if (job && job->phase == JOB_RUNNING && stage_clear(&w->slots[i]) == 0)
             logstream_pump(&job->stream, job->log_path, &job->secrets, job->attempt_id,
                            job->nonce, 0, worker_send_env, w);
     }

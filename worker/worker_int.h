@@ -17,6 +17,7 @@
 #include "worker/blobcache.h"
 #include "worker/cgroup.h"
 #include "worker/logstream.h"
+#include "worker/stageword.h"
 #include "worker/transfer.h"
 #include "worker/worker.h"
 
@@ -31,6 +32,7 @@ typedef struct execproc {
     int open_handles;
     int exited;
     int log_held;     /* its last result said the slot's log file needs no emptying */
+    stageword *staged; /* shared with it (staging.c), or NULL: it takes no staged attempt */
 } execproc;
 
 /* Where a slot's attempt is: fetching its inputs, running in the executor, sending its
@@ -77,6 +79,7 @@ typedef struct running {
     int timed_out;  /* stopped because it passed its timeout */
     int cancelled;  /* stopped because its run was cancelled */
     int stopping;   /* escalation: 0 none yet, 1 SIGTERM sent, 2 SIGKILL sent */
+    int nostage;    /* an attempt staged behind it was taken back: no other until it ends */
     /* JOB_PUSHING: the result, sent once the outputs are in the scheduler's store */
     int ok, errclass;
     char *message, *outputs;
@@ -103,6 +106,9 @@ typedef struct sent_result {
 /* A dispatch waiting for a slot (packed), in arrival order. */
 typedef struct queued {
     uint64_t attempt_id;
+    slot *on;            /* the slot it is staged on (staging.c), or NULL */
+    uint32_t word;       /* ... through which of its executor's staging words */
+    running *job;        /* ... and its attempt as written to that slot's executor */
     uint64_t gpu_mask;   /* its Dispatch's gpu_devices and gpu_milli, reported when */
     uint32_t gpu_milli;  /* registering again */
     uint8_t *data;
@@ -189,6 +195,9 @@ void slot_conclude(slot *sl, int ok, int cls, const char *msg, const char *outpu
 void slot_take_queued(worker *w);
 /* Frees an attempt's record and what it held (GPUs, cache pins, its cgroup, its files). */
 void slot_free_job(worker *w, running *job);
+/* The attempt of a queued dispatch (packed) as slot sl would run it, when it can be staged
+ * there: its store is on this machine, it needs no cgroup and nothing about it fails. */
+running *slot_prepare(worker *w, slot *sl, const uint8_t *data, size_t len);
 
 /* ---- execproc.c ---- */
 
@@ -198,6 +207,14 @@ void slots_start(worker *w);
 void exec_spawn(slot *sl);
 /* Hands the slot's attempt to its executor. */
 void exec_start(slot *sl);
+/* Writes job's ExecRequest to the slot's executor (staged, when not 0: behind its running
+ * attempt, claimed through that staging word, 1-based). -1 when that failed, or the
+ * attempt's GPUs are not this worker's. */
+int exec_write(slot *sl, running *job, uint32_t staged);
+/* Starts the timers of the slot's attempt, which its executor runs now: its timeout and
+ * its heartbeat check. */
+void exec_watch(slot *sl);
+
 /* Stops the slot's running attempt because its run was cancelled: SIGUSR1 (the plugin's
  * cancel), then SIGTERM and SIGKILL after grace periods. */
 void exec_cancel(slot *sl);
@@ -206,5 +223,22 @@ void exec_cancel(slot *sl);
 void slots_stop(worker *w);
 /* Closes an executor's handle (loop teardown). */
 void slot_close_handle(uv_handle_t *h);
+
+/* ---- staging.c ---- */
+
+/* Stages queued dispatches on slots whose running attempt may have one behind it. */
+void stage_queued(worker *w);
+/* Takes the staged q back from its slot's executor: 1, or 0 when the executor claimed it
+ * (the slot's running attempt has ended; its result is on the way). */
+int stage_retract(worker *w, queued *q);
+/* Takes back what is staged on sl before its running attempt is stopped or its log read:
+ * 0, or -1 when the executor claimed it (the running attempt has ended). */
+int stage_clear(slot *sl);
+/* The slot's attempt ended: what is staged on it becomes its attempt when the executor
+ * claims it, else goes back to the queue. */
+void stage_promote(slot *sl);
+/* The slot's executor ep died: what was staged on it goes back to the queue, or, when ep
+ * had claimed it, is returned (out of the queue) to fail with it. */
+running *stage_executor_died(slot *sl, execproc *ep);
 
 #endif
