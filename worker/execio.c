@@ -43,6 +43,7 @@ void exec_usage_open(exec_usage *u, int err_fd)
     u->err_fd = err_fd;
     u->clear_refs_fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
     u->status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    u->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 }
 
 void exec_usage_close(exec_usage *u)
@@ -51,7 +52,9 @@ void exec_usage_close(exec_usage *u)
         close(u->clear_refs_fd);
     if (u->status_fd >= 0)
         close(u->status_fd);
-    u->clear_refs_fd = u->status_fd = -1;
+    if (u->statm_fd >= 0)
+        close(u->statm_fd);
+    u->clear_refs_fd = u->status_fd = u->statm_fd = -1;
 }
 
 static uint64_t cpu_us(const struct rusage *r)
@@ -70,6 +73,16 @@ void exec_usage_start(exec_usage *u)
     getrusage(RUSAGE_SELF, &u->self);
     if (!u->kids_known)
         getrusage(RUSAGE_CHILDREN, &u->kids);
+    /* statm's second field: resident pages */
+    char statm[128];
+    ssize_t n = u->statm_fd >= 0 ? pread(u->statm_fd, statm, sizeof statm - 1, 0) : -1;
+    long pages;
+    u->start_rss_kb = -1;
+    if (n > 0) {
+        statm[n] = '\0';
+        if (sscanf(statm, "%*s %ld", &pages) == 1)
+            u->start_rss_kb = pages * (sysconf(_SC_PAGESIZE) / 1024);
+    }
 }
 
 void exec_usage_waited(exec_usage *u)
@@ -84,23 +97,40 @@ static long status_kb(const char *status, const char *name)
     return at ? strtol(at + strlen(name), NULL, 10) : 0;
 }
 
+/* VmHWM: the peak resident size since clear_refs reset it. */
+static long status_peak_kb(const exec_usage *u)
+{
+    char status[4096];
+    ssize_t n = u->status_fd >= 0 ? pread(u->status_fd, status, sizeof status - 1, 0) : -1;
+    if (n <= 0)
+        return 0;
+    status[n] = '\0';
+    return status_kb(status, "VmHWM:");
+}
+
+/* The attempt's peak resident size, given ru_maxrss at its end. ru_maxrss is the larger of
+ * VmHWM and a floor that clear_refs does not reset (the peak of the process image the
+ * executor was started from, and VmHWM whenever a thread exited), which rises only to
+ * VmHWM. So when it was no higher than the resident size as the attempt started, or it
+ * rose during the attempt, it is VmHWM now; else the floor may hide VmHWM, read from
+ * /proc/self/status (five times the cost). */
+static long peak_kb(const exec_usage *u, long maxrss_kb)
+{
+    if ((u->start_rss_kb >= 0 && u->self.ru_maxrss <= u->start_rss_kb) ||
+        maxrss_kb > u->self.ru_maxrss)
+        return maxrss_kb;
+    return status_peak_kb(u);
+}
+
 void exec_usage_end(exec_usage *u, uint64_t *cpu, uint64_t *peak_bytes)
 {
     struct rusage self, kids;
     getrusage(RUSAGE_SELF, &self);
     getrusage(RUSAGE_CHILDREN, &kids);
     *cpu = cpu_us(&self) - cpu_us(&u->self) + cpu_us(&kids) - cpu_us(&u->kids);
-    /* VmHWM, which clear_refs resets (ru_maxrss never falls below what the worker held
-     * when it started the executor). */
-    long peak_kb = 0;
-    char status[4096];
-    ssize_t n = u->status_fd >= 0 ? pread(u->status_fd, status, sizeof status - 1, 0) : -1;
-    if (n > 0) {
-        status[n] = '\0';
-        peak_kb = status_kb(status, "VmHWM:");
-    }
-    int kid_peak = kids.ru_maxrss > u->kids.ru_maxrss && kids.ru_maxrss > peak_kb;
-    *peak_bytes = (uint64_t)(kid_peak ? kids.ru_maxrss : peak_kb) * 1024u;
+    long peak = peak_kb(u, self.ru_maxrss);
+    int kid_peak = kids.ru_maxrss > u->kids.ru_maxrss && kids.ru_maxrss > peak;
+    *peak_bytes = (uint64_t)(kid_peak ? kids.ru_maxrss : peak) * 1024u;
     u->kids = kids; /* the next attempt's start, unless a child is waited for before it */
     u->kids_known = 1;
 }

@@ -17,8 +17,10 @@ int execlog_finish(int fd, size_t cap, uint8_t **out, size_t *len);
 typedef struct exec_usage {
     int clear_refs_fd; /* /proc/self/clear_refs (resets the peak resident size), or -1 */
     int status_fd;     /* /proc/self/status (VmHWM: the peak since the reset), or -1 */
+    int statm_fd;      /* /proc/self/statm (the resident size now), or -1 */
     int err_fd;        /* where to say what went wrong */
     struct rusage self, kids; /* as the attempt started */
+    long start_rss_kb; /* the resident size as it started (after self was read), or -1 */
     int kids_known; /* kids is still what the last attempt ended with: none waited for since */
 } exec_usage;
 

@@ -185,4 +185,33 @@ else
     ok "... and not what a plugin thread wrote before it"
 fi
 expect_grep "which is in the worker's log" "stray-output of a plugin thread" "$T/worker-w1.log"
+
+# An executor started from a larger process image (here a program that touched 256 MiB and
+# then exec'd it; a worker that grew, in life) keeps that image's peak in ru_maxrss, which
+# clear_refs does not reset: each attempt's peak is still its own.
+mkdir -p "$T/wrapped"
+cp "$WEFT_BIN/weft-worker" "$T/wrapped/weft-worker"
+cat >"$T/wrapped/weft-executor" <<EOF
+#!/usr/bin/env python3
+import os, sys
+ballast = bytearray(b"\\x01") * (256 << 20)
+os.execv("$WEFT_BIN/weft-executor", ["$WEFT_BIN/weft-executor"] + sys.argv[1:])
+EOF
+chmod +x "$T/wrapped/weft-executor"
+"$T/wrapped/weft-worker" --scheduler "$ep" --name big --slots 1 --label pool=big \
+    --plugin-path "$path" --work-dir "$T/work-big" --heartbeat 200 >"$T/worker-big.log" 2>&1 &
+PIDS+=($!)
+wait_for_workers "$ep" 2 || exit 1
+cat >"$T/image.yaml" <<'YAML'
+workflow: image
+defaults: { labels: { pool: big } }
+tasks:
+  u: { type: crashy.touch, with: { mb: 1 } }
+  v: { type: crashy.touch, needs: [u], with: { mb: 1 } }
+YAML
+"$weft" submit "$T/image.yaml" --scheduler "$ep" --wait >/dev/null 2>&1
+expect "attempts on an executor started from a 256 MiB image succeed" 0 $?
+run=$(sql "$T/state" "SELECT max(id) FROM runs")
+at_most "... and each peaked far below the image's 256 MiB (MiB)" 128 \
+    "$(sql "$T/state" "SELECT max(peak_mem_bytes) >> 20 FROM attempts WHERE run_id = $run")"
 finish
