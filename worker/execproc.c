@@ -126,24 +126,42 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = suggested;
 }
 
+/* Handles the frames in n bytes the executor wrote. */
+static void feed_frames(execproc *ep, const char *data, size_t n)
+{
+    framebuf_feed(&ep->fb, data, n);
+    const uint8_t *frame;
+    size_t len;
+    int rc;
+    while (ep->slot && (rc = framebuf_next(&ep->fb, &frame, &len)) == 1)
+        on_exec_result(ep->slot, frame, len);
+    if (ep->slot && rc < 0) {
+        log_error("slot %d: oversized frame from executor; replacing it", ep->slot->index);
+        uv_process_kill(&ep->proc, SIGKILL);
+    }
+}
+
 static void on_exec_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     execproc *ep = s->data;
-    if (n > 0 && ep->slot) {
-        framebuf_feed(&ep->fb, buf->base, (size_t)n);
-        const uint8_t *frame;
-        size_t len;
-        int rc;
-        while (ep->slot && (rc = framebuf_next(&ep->fb, &frame, &len)) == 1)
-            on_exec_result(ep->slot, frame, len);
-        if (ep->slot && rc < 0) {
-            log_error("slot %d: oversized frame from executor; replacing it", ep->slot->index);
-            uv_process_kill(&ep->proc, SIGKILL);
-        }
-    } else if (n < 0) {
+    if (n > 0 && ep->slot)
+        feed_frames(ep, buf->base, (size_t)n);
+    else if (n < 0)
         uv_read_stop(s);
-    }
     free(buf->base);
+}
+
+/* What the executor, now dead, wrote and the loop has not read yet (its exit can be seen
+ * first): a result written before it died is its attempt's end, not the death. */
+static void drain_output(execproc *ep)
+{
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&ep->out, &fd) < 0)
+        return;
+    char buf[16384];
+    ssize_t n;
+    while (ep->slot && (n = read(fd, buf, sizeof buf)) > 0) /* (non-blocking) */
+        feed_frames(ep, buf, (size_t)n);
 }
 
 /* Why the executor running job died, for its result. */
@@ -194,13 +212,17 @@ static void on_exec_exit(uv_process_t *p, int64_t status, int sig)
     execproc *ep = p->data;
     ep->exited = 1;
     slot *sl = ep->slot;
+    /* What was staged on it first, which it claimed only after writing its running
+     * attempt's result, then that result. */
+    running *claimed = sl ? stage_executor_died(sl, ep) : NULL;
+    if (sl)
+        drain_output(ep);
     close_execproc(ep);
     if (!sl)
         return;
     sl->ep = NULL;
     ep->slot = NULL;
     worker *w = sl->w;
-    running *claimed = stage_executor_died(sl, ep);
     if (sl->job && sl->job->phase == JOB_RUNNING)
         conclude_death(sl, status, sig);
     else if (!w->stopping && !claimed)
@@ -392,7 +414,7 @@ static int enter_cgroup(slot *sl)
     return -1;
 }
 
-int exec_write(slot *sl, running *job, uint32_t staged)
+int exec_write(slot *sl, running *job, const queued *staged)
 {
     Weft__ExecRequest rq = WEFT__EXEC_REQUEST__INIT;
     rq.attempt_id = job->attempt_id;
@@ -407,7 +429,10 @@ int exec_write(slot *sl, running *job, uint32_t staged)
     rq.store = job->store;
     rq.inline_max = job->inline_max;
     rq.checkpoint_json = job->checkpoint_in;
-    rq.staged = staged;
+    if (staged) {
+        rq.staged = staged->word + 1;
+        rq.stage_token = staged->token;
+    }
     char gpus[4096];
     if (gpu_names(sl->w, job, gpus, sizeof gpus) < 0)
         return -1;
@@ -442,6 +467,7 @@ int exec_write(slot *sl, running *job, uint32_t staged)
 
 void exec_watch(slot *sl)
 {
+    sl->job->begun_ms = uv_now(&sl->w->loop);
     if (sl->job->timeout_ms)
         uv_timer_start(&sl->timer, kill_step, sl->job->timeout_ms, 0);
     beat_start(sl);
@@ -472,7 +498,7 @@ void exec_start(slot *sl)
         log_warn("slot %d: cannot empty its log file %s: %s", sl->index, job->log_path,
                  strerror(-rc));
     sl->ep->log_held = 0;
-    if (exec_write(sl, job, 0) < 0) {
+    if (exec_write(sl, job, NULL) < 0) {
         uv_process_kill(&sl->ep->proc, SIGKILL); /* on_exec_exit reports the crash */
         return;
     }

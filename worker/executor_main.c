@@ -14,6 +14,7 @@
  * and the executor's own stderr, or still at the slot's log file when the executor holds it
  * (anything that lands there in between goes to its stderr when the next task starts). No
  * libzmq here, by design. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -329,7 +330,6 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
     weft_err err = {0};
     host_outcome out = {0};
     int opened = 0; /* an open() ran, which may have made the scratch directory */
-    host_reset_cancel();
     /* The slot's log: empty, held since the last attempt, or emptied (or removed) by the
      * worker for this one. */
     int logfd = attempt_log(ex, rq->log_path);
@@ -426,7 +426,7 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
 static int claim(executor *ex, const Weft__ExecRequest *rq)
 {
     return ex->staged && ex->log_fd >= 0 && rq->staged <= STAGE_WORDS &&
-           stageword_take(ex->staged, rq->staged - 1, rq->attempt_id);
+           stageword_take(ex->staged, rq->staged - 1, rq->stage_token);
 }
 
 static int serve(executor *ex)
@@ -450,6 +450,12 @@ static int serve(executor *ex)
             weft__exec_request__free_unpacked(rq, NULL);
             continue;
         }
+        /* A cancel that came before this request is an earlier attempt's, which had ended,
+         * and is forgotten; except for a staged one, which the worker may have cancelled
+         * already: a cancel since the last result is its (for the last, the worker signals
+         * only after taking the staged one back, which it then is not). */
+        if (!rq->staged)
+            host_reset_cancel();
         Weft__ExecResult res = WEFT__EXEC_RESULT__INIT;
         char *outputs = NULL, msg[1024];
         uint8_t *log = NULL;
@@ -462,6 +468,7 @@ static int serve(executor *ex)
         uint8_t *out = xmalloc(n);
         weft__exec_result__pack(&res, out);
         rc = frame_write(ex->out_fd, out, n);
+        host_reset_cancel();
         free(out);
         free(res.blobs);
         free(blob_storage);
@@ -508,8 +515,8 @@ static int describe(const char *path)
 /* The staging words in the memfd numbered fd_text (its descriptor closed), or NULL. */
 static stageword *map_staging(const char *fd_text)
 {
-    char *end;
-    long fd = strtol(fd_text, &end, 10);
+    char *end = (char *)fd_text;
+    long fd = isdigit((unsigned char)*fd_text) ? strtol(fd_text, &end, 10) : -1;
     if (*end || fd < 3 || fd > INT32_MAX) {
         errno = EBADF;
         return NULL;

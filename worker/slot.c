@@ -215,6 +215,8 @@ static int unqueue(worker *w, uint64_t attempt_id, const char *why)
         if (w->queue[i].attempt_id != attempt_id)
             continue;
         if (w->queue[i].on && !stage_retract(w, &w->queue[i])) {
+            log_info("slot %d: stopping %s (attempt %llu) as it starts: %s", w->queue[i].on->index,
+                     w->queue[i].job->task, (unsigned long long)attempt_id, why);
             w->queue[i].job->cancelled = 1; /* claimed: stopped once it is its slot's */
             return 1;
         }
@@ -373,7 +375,7 @@ static running *new_job(worker *w, const slot *sl, const Weft__Dispatch *d,
 static slot *free_slot(worker *w)
 {
     for (uint32_t i = 0; i < w->nslots; i++)
-        if (!w->slots[i].job && w->slots[i].ep)
+        if (!w->slots[i].job && w->slots[i].ep && !w->slots[i].ep->exited)
             return &w->slots[i];
     return NULL;
 }

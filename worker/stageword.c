@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "the words are shared between processes");
+_Static_assert(__atomic_always_lock_free(sizeof(stageword), 0),
+               "the words are shared between processes");
 
 #define SIZE (STAGE_WORDS * sizeof(stageword))
 
@@ -27,7 +29,15 @@ stageword *stageword_new(int *fd)
 
 stageword *stageword_map(int fd)
 {
-    void *p = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    struct stat st;
+    void *p = MAP_FAILED;
+    int ok = fstat(fd, &st) == 0;
+    if (ok && st.st_size < (off_t)SIZE) {
+        errno = EINVAL; /* a shorter file would fault when read */
+        ok = 0;
+    }
+    if (ok)
+        p = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     int e = errno;
     close(fd);
     errno = e;
@@ -40,7 +50,7 @@ void stageword_free(stageword *w)
         munmap((void *)w, SIZE);
 }
 
-int stageword_take(stageword *w, uint32_t i, uint64_t id)
+int stageword_take(stageword *w, uint32_t i, uint64_t token)
 {
-    return atomic_compare_exchange_strong(&w[i], &id, 0);
+    return atomic_compare_exchange_strong(&w[i], &token, 0);
 }

@@ -37,11 +37,10 @@ static int staged_at(const worker *w, const slot *sl)
     return -1;
 }
 
-int stage_retract(worker *w, queued *q)
+/* q, taken back, goes back to waiting in the queue. */
+static void unstage(worker *w, queued *q)
 {
     slot *sl = q->on;
-    if (sl->ep && !stageword_take(sl->ep->staged, q->word, q->attempt_id))
-        return 0; /* claimed: its slot's attempt has ended */
     if (sl->job)
         sl->job->nostage = 1;
     log_debug("slot %d: attempt %llu taken back", sl->index, (unsigned long long)q->attempt_id);
@@ -49,6 +48,13 @@ int stage_retract(worker *w, queued *q)
     slot_free_job(w, q->job);
     q->job = NULL;
     q->on = NULL;
+}
+
+int stage_retract(worker *w, queued *q)
+{
+    if (q->on->ep && !stageword_take(q->on->ep->staged, q->word, q->token))
+        return 0; /* claimed: its slot's attempt has ended */
+    unstage(w, q);
     return 1;
 }
 
@@ -60,16 +66,16 @@ int stage_clear(slot *sl)
 
 /* The attempt staged on sl (at queue index i) runs in its executor now: it leaves the
  * queue for the slot. One given earlier, staged behind an attempt that has run for more
- * than PATIENCE_US, is taken back, to be staged next where an attempt ends first: a slot
+ * than PATIENCE_MS, is taken back, to be staged next where an attempt ends first: a slot
  * overtakes it by one attempt at most, however long the one it waits behind runs. */
-#define PATIENCE_US 10000
+#define PATIENCE_MS 10
 static void promote(slot *sl, int i)
 {
     worker *w = sl->w;
-    int64_t now = clock_wall_us();
+    uint64_t now = uv_now(&w->loop);
     for (int j = 0; j < i; j++) {
         const slot *on = w->queue[j].on;
-        if (on && on->job && now - on->job->started_us > PATIENCE_US)
+        if (on && on->job && now - on->job->begun_ms > PATIENCE_MS)
             stage_retract(w, &w->queue[j]);
     }
     running *job = w->queue[i].job;
@@ -79,7 +85,7 @@ static void promote(slot *sl, int i)
     sl->job = job;
     sl->ep->log_held = 0; /* the executor has it, emptied, for this attempt */
     job->phase = JOB_RUNNING;
-    job->started_us = now;
+    job->started_us = clock_wall_us();
     exec_watch(sl);
     if (job->cancelled) /* its run was cancelled after the executor had claimed it */
         exec_cancel(sl);
@@ -106,8 +112,8 @@ running *stage_executor_died(slot *sl, execproc *ep)
     if (i < 0)
         return NULL;
     queued *q = &w->queue[i];
-    if (stageword_take(ep->staged, q->word, q->attempt_id)) {
-        stage_retract(w, q); /* (sl->ep is NULL: nothing more to swap) */
+    if (stageword_take(ep->staged, q->word, q->token)) {
+        unstage(w, q);
         return NULL;
     }
     /* It was running: it died with the executor. */
@@ -125,9 +131,9 @@ running *stage_executor_died(slot *sl, execproc *ep)
 static int can_stage(const slot *sl)
 {
     const running *job = sl->job;
-    return sl->ep && sl->ep->staged && job && job->phase == JOB_RUNNING && !job->remote &&
-           !job->cg && !job->nostage && !job->cancelled && !job->timed_out && !job->stopping &&
-           !job->hung;
+    return sl->ep && sl->ep->staged && !sl->ep->exited && job && job->phase == JOB_RUNNING &&
+           !job->remote && !job->cg && !job->nostage && !job->cancelled && !job->timed_out &&
+           !job->stopping && !job->hung;
 }
 
 /* A free staging word of the slot's executor (one the executor has not yet read the
@@ -150,21 +156,25 @@ void stage_queued(worker *w)
             continue;
         while (next < w->nqueued && w->queue[next].on)
             next++;
-        if (next == w->nqueued)
-            return;
+        if (next == w->nqueued || w->queue[next].unstageable)
+            return; /* (that one starts when a slot frees, the usual way, first) */
         queued *q = &w->queue[next];
         running *job = slot_prepare(w, sl, q->data, q->len);
-        if (!job)
-            return; /* it starts when a slot frees, the usual way, and fails there if so */
-        atomic_store(&sl->ep->staged[word], q->attempt_id);
-        if (exec_write(sl, job, (uint32_t)word + 1) < 0) {
+        if (!job) {
+            q->unstageable = 1;
+            return;
+        }
+        q->word = (uint32_t)word;
+        q->token = ++sl->ep->tokens;
+        atomic_store(&sl->ep->staged[word], q->token);
+        if (exec_write(sl, job, q) < 0) {
             atomic_store(&sl->ep->staged[word], 0);
             job->removed = 1;
             slot_free_job(w, job);
+            q->unstageable = 1;
             return;
         }
         q->on = sl;
-        q->word = (uint32_t)word;
         q->job = job;
         log_debug("slot %d: attempt %llu staged behind %llu", sl->index,
                   (unsigned long long)q->attempt_id, (unsigned long long)sl->job->attempt_id);

@@ -325,6 +325,14 @@ static void on_monitor(void *arg, zmq_msg_t *frames, size_t n)
     log_error("cannot connect to the scheduler: %s", why);
 }
 
+/* Whether the attempt's log grew past what was streamed of it (logstream.h). */
+static int log_grew(const running *job)
+{
+    struct stat st;
+    return !job->stream.stopped && stat(job->log_path, &st) == 0 &&
+           (uint64_t)st.st_size > job->stream.in;
+}
+
 static void on_heartbeat(uv_timer_t *t)
 {
     worker *w = t->data;
@@ -340,7 +348,7 @@ static void on_heartbeat(uv_timer_t *t)
     for (uint32_t i = 0; i < w->nslots; i++) {
         running *job = w->slots[i].job;
         /* (not when the executor claimed what was staged: it writes the same file) */
-        if (job && job->phase == JOB_RUNNING && stage_clear(&w->slots[i]) == 0)
+        if (job && job->phase == JOB_RUNNING && log_grew(job) && stage_clear(&w->slots[i]) == 0)
             logstream_pump(&job->stream, job->log_path, &job->secrets, job->attempt_id,
                            job->nonce, 0, worker_send_env, w);
     }

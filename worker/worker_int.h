@@ -33,6 +33,7 @@ typedef struct execproc {
     int exited;
     int log_held;     /* its last result said the slot's log file needs no emptying */
     stageword *staged; /* shared with it (staging.c), or NULL: it takes no staged attempt */
+    uint64_t tokens;   /* staging tokens handed out so far */
 } execproc;
 
 /* Where a slot's attempt is: fetching its inputs, running in the executor, sending its
@@ -76,6 +77,7 @@ typedef struct running {
     secret_set secrets; /* the values of the secrets it names, masked in what is sent */
     logstream stream;   /* how much of its log was streamed */
     int64_t started_us;
+    uint64_t begun_ms; /* when its executor was given it, by the loop's clock */
     int timed_out;  /* stopped because it passed its timeout */
     int cancelled;  /* stopped because its run was cancelled */
     int stopping;   /* escalation: 0 none yet, 1 SIGTERM sent, 2 SIGKILL sent */
@@ -107,7 +109,9 @@ typedef struct sent_result {
 typedef struct queued {
     uint64_t attempt_id;
     slot *on;            /* the slot it is staged on (staging.c), or NULL */
-    uint32_t word;       /* ... through which of its executor's staging words */
+    uint32_t word;       /* ... through which of its executor's staging words, and the */
+    uint64_t token;      /* token that claims it there */
+    int unstageable;     /* slot_prepare found it cannot be staged: it waits for a slot */
     running *job;        /* ... and its attempt as written to that slot's executor */
     uint64_t gpu_mask;   /* its Dispatch's gpu_devices and gpu_milli, reported when */
     uint32_t gpu_milli;  /* registering again */
@@ -207,10 +211,10 @@ void slots_start(worker *w);
 void exec_spawn(slot *sl);
 /* Hands the slot's attempt to its executor. */
 void exec_start(slot *sl);
-/* Writes job's ExecRequest to the slot's executor (staged, when not 0: behind its running
- * attempt, claimed through that staging word, 1-based). -1 when that failed, or the
+/* Writes job's ExecRequest to the slot's executor; staged (when not NULL): behind its
+ * running attempt, claimed through its word and token. -1 when that failed, or the
  * attempt's GPUs are not this worker's. */
-int exec_write(slot *sl, running *job, uint32_t staged);
+int exec_write(slot *sl, running *job, const queued *staged);
 /* Starts the timers of the slot's attempt, which its executor runs now: its timeout and
  * its heartbeat check. */
 void exec_watch(slot *sl);

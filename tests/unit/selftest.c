@@ -15,6 +15,7 @@ static const struct {
     {"backoff", test_backoff}, {"retry", test_retry}, {"metrics", test_metrics},
     {"modelfile", test_modelfile}, {"embed", test_embed}, {"store", test_store},
     {"catvfs", test_catvfs}, {"getpid", test_getpid},
+    {"stageword", test_stageword},
     {"auth", test_auth},
     {"cron", test_cron},
     {"s3", test_s3},

@@ -44,5 +44,6 @@ int test_cron(void);
 int test_s3(void);
 int test_catvfs(void);
 int test_getpid(void);
+int test_stageword(void);
 
 #endif
