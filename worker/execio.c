@@ -109,11 +109,11 @@ static long status_peak_kb(const exec_usage *u)
 }
 
 /* The attempt's peak resident size, given ru_maxrss at its end. ru_maxrss is the larger of
- * VmHWM and a floor that clear_refs does not reset (the peak of the process image the
- * executor was started from, and VmHWM whenever a thread exited), which rises only to
- * VmHWM. So when it was no higher than the resident size as the attempt started, or it
- * rose during the attempt, it is VmHWM now; else the floor may hide VmHWM, read from
- * /proc/self/status (five times the cost). */
+ * VmHWM and a floor that clear_refs does not reset: the peak of the process image the
+ * executor was started from (raised again only when a process exits or execs, which the
+ * executor does not while it serves). So when it was no higher than the resident size as
+ * the attempt started, or it rose during the attempt, it is VmHWM now; else the floor may
+ * hide VmHWM, read from /proc/self/status (five times the cost). */
 static long peak_kb(const exec_usage *u, long maxrss_kb)
 {
     if ((u->start_rss_kb >= 0 && u->self.ru_maxrss <= u->start_rss_kb) ||

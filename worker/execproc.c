@@ -82,7 +82,8 @@ static void on_exec_result(slot *sl, const uint8_t *data, size_t len)
         log_error("slot %d: executor sent an unexpected result; replacing it", sl->index);
         if (res)
             weft__exec_result__free_unpacked(res, NULL);
-        uv_process_kill(&sl->ep->proc, SIGKILL);
+        if (!sl->ep->exited)
+            uv_process_kill(&sl->ep->proc, SIGKILL);
         return;
     }
     if (res->interim) {
@@ -99,7 +100,8 @@ static void on_exec_result(slot *sl, const uint8_t *data, size_t len)
     int cls = job->cancelled && !res->ok ? ERRC_CANCELLED : (int)res->error_class;
     char *oom = NULL;
     /* Cancelled, then timed out, then out of memory, then what the plugin said. */
-    if (leave_cgroup(job, sl->ep->proc.pid) && !res->ok && !job->cancelled && !job->timed_out) {
+    pid_t pid = sl->ep->exited ? 0 : sl->ep->proc.pid; /* (a pid reaped may be reused) */
+    if (leave_cgroup(job, pid) && !res->ok && !job->cancelled && !job->timed_out) {
         cls = ERRC_CRASH;
         oom = oom_message(job, res->message);
     }
@@ -133,9 +135,14 @@ static void feed_frames(execproc *ep, const char *data, size_t n)
     const uint8_t *frame;
     size_t len;
     int rc;
-    while (ep->slot && (rc = framebuf_next(&ep->fb, &frame, &len)) == 1)
+    while (ep->slot && (rc = framebuf_next(&ep->fb, &frame, &len)) == 1) {
+        if (!ep->slot->job && ep->claimed) { /* dead: what follows is the claimed one's */
+            ep->slot->job = ep->claimed;
+            ep->claimed = NULL;
+        }
         on_exec_result(ep->slot, frame, len);
-    if (ep->slot && rc < 0) {
+    }
+    if (ep->slot && rc < 0 && !ep->exited) {
         log_error("slot %d: oversized frame from executor; replacing it", ep->slot->index);
         uv_process_kill(&ep->proc, SIGKILL);
     }
@@ -214,9 +221,12 @@ static void on_exec_exit(uv_process_t *p, int64_t status, int sig)
     slot *sl = ep->slot;
     /* What was staged on it first, which it claimed only after writing its running
      * attempt's result, then that result. */
-    running *claimed = sl ? stage_executor_died(sl, ep) : NULL;
-    if (sl)
+    if (sl) {
+        ep->claimed = stage_executor_died(sl, ep);
         drain_output(ep);
+    }
+    running *claimed = ep->claimed; /* (its result did not come) */
+    ep->claimed = NULL;
     close_execproc(ep);
     if (!sl)
         return;

@@ -421,11 +421,11 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
 }
 
 /* Whether the executor runs a staged request (worker/staging.c): only while it holds the
- * slot's log, as its last result said, and when it takes the request's attempt id from its
+ * slot's log, as its last result said, and when it takes the request's token from its
  * staging word before the worker does (which took the attempt back). */
 static int claim(executor *ex, const Weft__ExecRequest *rq)
 {
-    return ex->staged && ex->log_fd >= 0 && rq->staged <= STAGE_WORDS &&
+    return ex->staged && ex->log_fd >= 0 && rq->staged <= STAGE_WORDS && rq->stage_token &&
            stageword_take(ex->staged, rq->staged - 1, rq->stage_token);
 }
 
@@ -452,8 +452,8 @@ static int serve(executor *ex)
         }
         /* A cancel that came before this request is an earlier attempt's, which had ended,
          * and is forgotten; except for a staged one, which the worker may have cancelled
-         * already: a cancel since the last result is its (for the last, the worker signals
-         * only after taking the staged one back, which it then is not). */
+         * already: a cancel since the last attempt ended is its (for the last, the worker
+         * signals only after taking the staged one back, which it then is not). */
         if (!rq->staged)
             host_reset_cancel();
         Weft__ExecResult res = WEFT__EXEC_RESULT__INIT;
@@ -461,6 +461,7 @@ static int serve(executor *ex)
         uint8_t *log = NULL;
         host_outcome outcome = {0};
         run_request(ex, rq, &res, &outputs, &log, msg, sizeof msg, &outcome);
+        host_reset_cancel(); /* (before the result: the worker may cancel the next at once) */
         Weft__Blob *blob_storage;
         res.blobs = result_blobs(&outcome, &blob_storage);
         res.n_blobs = outcome.nblobs;
@@ -468,7 +469,6 @@ static int serve(executor *ex)
         uint8_t *out = xmalloc(n);
         weft__exec_result__pack(&res, out);
         rc = frame_write(ex->out_fd, out, n);
-        host_reset_cancel();
         free(out);
         free(res.blobs);
         free(blob_storage);

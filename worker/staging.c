@@ -4,8 +4,8 @@
  *
  * A staged attempt stays in the worker's queue, marked with its slot, until the slot's
  * running attempt ends. Its ExecRequest waits in the executor's pipe, naming one of the
- * words the two share (worker/stageword.h), which holds its attempt id. Whoever swaps the
- * id for 0 first owns the attempt: the executor when it reads the request (the claim), the
+ * words the two share (worker/stageword.h), which holds its token. Whoever swaps the token
+ * for 0 first owns the attempt: the executor when it reads the request (the claim), the
  * worker when it takes the attempt back (the retraction), and the loser knows. The
  * executor claims only after it has written the running attempt's result, and only when
  * that result says it holds the slot's log (ExecResult.log_held): then nothing of the

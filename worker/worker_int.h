@@ -34,6 +34,8 @@ typedef struct execproc {
     int log_held;     /* its last result said the slot's log file needs no emptying */
     stageword *staged; /* shared with it (staging.c), or NULL: it takes no staged attempt */
     uint64_t tokens;   /* staging tokens handed out so far */
+    struct running *claimed; /* once it died: the staged attempt it had claimed, until
+                              * its result (read after its death) or its death ends it */
 } execproc;
 
 /* Where a slot's attempt is: fetching its inputs, running in the executor, sending its

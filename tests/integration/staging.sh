@@ -122,6 +122,32 @@ expect "the task staged behind it succeeded, with one attempt" "succeeded 1" \
 "$weft" logs "$run" next --scheduler "$ep" >"$T/log-next2" 2>&1
 expect_grep "... and its log holds its mark" "mark-next" "$T/log-next2"
 
+# An executor that ran an attempt and the one staged behind it, and wrote both results while
+# its worker was stopped, then died: both results count, neither attempt fails or runs again.
+cat >"$T/died-after.yaml" <<'YAML'
+workflow: died-after
+defaults: { labels: { pool: one } }
+tasks:
+  first: { type: shell, with: { argv: [sleep, "1"] } }
+  second: { type: shell, with: { argv: [sh, -c, 'echo mark-second >&2'] } }
+YAML
+"$weft" submit "$T/died-after.yaml" --scheduler "$ep" >/dev/null 2>&1 || fail "submit died-after"
+run=$(run_of)
+for _ in $(seq 100); do
+    [ "$(q "SELECT count(*) FROM attempts WHERE run_id = $run")" = 2 ] && break
+    sleep 0.05
+done
+wpid=$(pgrep -f -- "--name one ")
+kill -STOP "$wpid"
+sleep 1.5
+pkill -9 -P "$wpid" weft-executor
+kill -CONT "$wpid"
+wait_run_ended "$state" "$run"
+expect "the run whose executor died after writing both results succeeded" succeeded \
+    "$(q "SELECT state FROM runs WHERE id = $run")"
+expect "... each task with one attempt, which succeeded" "2 2" \
+    "$(q "SELECT count(*), sum(state = 'succeeded') FROM attempts WHERE run_id = $run" | tr '|' ' ')"
+
 # An executor given a staging descriptor that is no shared page refuses to start.
 "$WEFT_BIN/weft-executor" --staging 99 >"$T/bad-fd.out" 2>&1
 expect "an executor with --staging of a closed descriptor exits 2" 2 $?
