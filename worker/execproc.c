@@ -292,6 +292,7 @@ void slots_start(worker *w)
         slot *sl = &w->slots[i];
         sl->w = w;
         sl->index = (int)i;
+        sl->log_path = xasprintf("%s/logs/slot-%d.log", w->work_dir, sl->index);
         uv_timer_init(&w->loop, &sl->timer);
         sl->timer.data = sl;
         uv_timer_init(&w->loop, &sl->beat);
@@ -431,7 +432,7 @@ int exec_write(slot *sl, running *job, const queued *staged)
     rq.type = job->type;
     rq.plugin = (char *)job->plugin;
     rq.inputs_json = job->inputs;
-    rq.log_path = job->log_path;
+    rq.log_path = (char *)job->log_path;
     rq.run_id = job->run_id;
     rq.task = job->task;
     rq.attempt = job->attempt;
@@ -568,11 +569,8 @@ void slots_stop(worker *w)
     }
     /* Queued ones never started: the scheduler fails them with the worker. */
     for (uint32_t i = 0; i < w->nqueued; i++) {
-        if (w->queue[i].job) {
-            w->queue[i].job->removed = 1; /* staged: it never ran */
-            slot_free_job(w, w->queue[i].job);
-        }
-        free(w->queue[i].data);
+        w->queue[i].job->removed = 1; /* it never ran */
+        slot_free_job(w, w->queue[i].job);
     }
     w->nqueued = 0;
 }

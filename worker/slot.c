@@ -118,7 +118,6 @@ void slot_free_job(worker *w, running *job)
     free(job->inputs);
     free(job->checkpoint_in);
     free(job->store);
-    free(job->log_path);
     free(job->workdir);
     free(job->checkpoint);
     free(job->message);
@@ -197,22 +196,19 @@ void slot_conclude(slot *sl, int ok, int cls, const char *msg, const char *outpu
 
 static void reject(worker *w, const Weft__Dispatch *d, int cls, const char *why);
 
-/* The queued dispatch at i, taken out of the queue (caller frees it), or NULL. */
-static Weft__Dispatch *dequeue(worker *w, uint32_t i)
+running *slot_dequeue(worker *w, uint32_t i)
 {
-    queued q = w->queue[i];
+    running *job = w->queue[i].job;
     memmove(&w->queue[i], &w->queue[i + 1], (w->nqueued - i - 1) * sizeof *w->queue);
     w->nqueued--;
-    Weft__Dispatch *d = weft__dispatch__unpack(NULL, q.len, q.data);
-    free(q.data);
-    return d;
+    return job;
 }
 
 /* Takes a queued dispatch out (it never started): 1 when it was there. */
 static int unqueue(worker *w, uint64_t attempt_id, const char *why)
 {
     for (uint32_t i = 0; i < w->nqueued; i++) {
-        if (w->queue[i].attempt_id != attempt_id)
+        if (w->queue[i].job->attempt_id != attempt_id)
             continue;
         if (w->queue[i].on && !stage_retract(w, &w->queue[i])) {
             log_info("slot %d: stopping %s (attempt %llu) as it starts: %s", w->queue[i].on->index,
@@ -220,14 +216,15 @@ static int unqueue(worker *w, uint64_t attempt_id, const char *why)
             w->queue[i].job->cancelled = 1; /* claimed: stopped once it is its slot's */
             return 1;
         }
-        Weft__Dispatch *d = dequeue(w, i);
-        if (d) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "%s stopped before it started: %s (attempt %u)",
-                     d->type, why, d->attempt);
-            reject(w, d, ERRC_CANCELLED, msg);
-            weft__dispatch__free_unpacked(d, NULL);
-        }
+        running *job = slot_dequeue(w, i);
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s stopped before it started: %s (attempt %u)", job->type,
+                 why, job->attempt);
+        log_warn("attempt %llu (%s): %s", (unsigned long long)attempt_id, job->task, msg);
+        job->started_us = clock_wall_us();
+        send_result(w, job, 0, ERRC_CANCELLED, msg, NULL, NULL, 0);
+        job->removed = 1; /* it never ran */
+        slot_free_job(w, job);
         return 1;
     }
     return 0;
@@ -345,8 +342,7 @@ static void fetch_inputs(slot *sl)
         exec_start(sl);
 }
 
-static running *new_job(worker *w, const slot *sl, const Weft__Dispatch *d,
-                        const char *plugin)
+static running *new_job(worker *w, const Weft__Dispatch *d, const char *plugin)
 {
     running *job = xcalloc(1, sizeof *job);
     job->attempt_id = d->attempt_id;
@@ -365,8 +361,6 @@ static running *new_job(worker *w, const slot *sl, const Weft__Dispatch *d,
     job->cpu_milli = d->cpu_milli;
     job->timeout_ms = d->timeout_ms;
     job->heartbeat_ms = d->heartbeat_ms;
-    /* The slot's: its executor reuses the file from one attempt to the next. */
-    job->log_path = xasprintf("%s/logs/slot-%d.log", w->work_dir, sl->index);
     job->workdir = xasprintf("%s/scratch/%llu", w->work_dir, (unsigned long long)d->attempt_id);
     job->started_us = clock_wall_us();
     return job;
@@ -380,31 +374,34 @@ static slot *free_slot(worker *w)
     return NULL;
 }
 
-static void start_attempt(worker *w, const Weft__Dispatch *d);
+/* Runs job in free slot sl: its inputs fetched first when the store is elsewhere. */
+static void start_job(slot *sl, running *job)
+{
+    job->log_path = sl->log_path; /* its executor reuses the file from one attempt on */
+    job->started_us = clock_wall_us();
+    sl->job = job;
+    if (job->remote)
+        fetch_inputs(sl);
+    else
+        exec_start(sl);
+}
 
-/* Starts queued dispatches, first come first, while slots are free (one staged on a busy
+/* Starts queued attempts, first come first, while slots are free (one staged on a busy
  * slot is taken back for it, unless that slot's executor claimed it already); then stages
  * what is left. */
 void slot_take_queued(worker *w)
 {
     uint32_t i = 0;
-    while (i < w->nqueued && !w->stopping && free_slot(w)) {
-        if (w->queue[i].on && !stage_retract(w, &w->queue[i])) {
+    slot *sl;
+    while (i < w->nqueued && !w->stopping && (sl = free_slot(w))) {
+        if (w->queue[i].on && !stage_retract(w, &w->queue[i]))
             i++;
-            continue;
-        }
-        Weft__Dispatch *d = dequeue(w, i);
-        if (d) {
-            start_attempt(w, d);
-            weft__dispatch__free_unpacked(d, NULL);
-        }
+        else
+            start_job(sl, slot_dequeue(w, i));
     }
     stage_queued(w);
 }
 
-/* A dispatch runs in a free slot, or waits in the queue (at most w->prefetch) behind the
- * ones that came first; beyond that it fails (the scheduler's credits make that happen only
- * when an executor could not be started). */
 /* Whether the attempt is running here or queued. */
 static int holds(const worker *w, uint64_t attempt_id)
 {
@@ -412,39 +409,13 @@ static int holds(const worker *w, uint64_t attempt_id)
         if (w->slots[i].job && w->slots[i].job->attempt_id == attempt_id)
             return 1;
     for (uint32_t i = 0; i < w->nqueued; i++)
-        if (w->queue[i].attempt_id == attempt_id)
+        if (w->queue[i].job->attempt_id == attempt_id)
             return 1;
     return 0;
 }
 
-void slot_dispatch(worker *w, const Weft__Dispatch *d)
-{
-    /* The scheduler sends an attempt again only when we registered without it; a second
-     * copy would run it twice. */
-    if (holds(w, d->attempt_id)) {
-        log_warn("ignored a second dispatch of attempt %llu, which runs here already",
-                 (unsigned long long)d->attempt_id);
-        return;
-    }
-    slot_take_queued(w);
-    if ((!free_slot(w) || w->nqueued) && w->nqueued < w->prefetch) {
-        queued *q = &w->queue[w->nqueued++];
-        memset(q, 0, sizeof *q);
-        q->attempt_id = d->attempt_id;
-        q->gpu_mask = d->gpu_devices;
-        q->gpu_milli = d->gpu_milli;
-        q->len = weft__dispatch__get_packed_size(d);
-        q->data = xmalloc(q->len ? q->len : 1);
-        weft__dispatch__pack(d, q->data);
-        slot_take_queued(w); /* a free slot and only claimed ones ahead; else staged */
-        return;
-    }
-    start_attempt(w, d);
-}
-
-/* The attempt of d as slot sl runs it, or NULL with why (and its error class). */
-static running *make_job(worker *w, const slot *sl, const Weft__Dispatch *d, int *cls,
-                         char *why, size_t n)
+/* The attempt of d as a slot runs it, or NULL with why (and its error class). */
+static running *make_job(worker *w, const Weft__Dispatch *d, int *cls, char *why, size_t n)
 {
     const char *plugin = strmap_get(w->type_plugin, d->type);
     int here = store_is_here(w, d);
@@ -461,7 +432,7 @@ static running *make_job(worker *w, const slot *sl, const Weft__Dispatch *d, int
     if (secrets_resolve(w->secrets_dir, w->env_secrets, d->secrets, d->n_secrets, &secrets, why,
                         n))
         return NULL;
-    running *job = new_job(w, sl, d, plugin);
+    running *job = new_job(w, d, plugin);
     job->secrets = secrets;
     job->remote = !here;
     job->inline_max = here ? d->inline_max : 0;
@@ -469,39 +440,35 @@ static running *make_job(worker *w, const slot *sl, const Weft__Dispatch *d, int
     return job;
 }
 
-running *slot_prepare(worker *w, slot *sl, const uint8_t *data, size_t len)
+/* A dispatch runs in a free slot, or waits in the queue (at most w->prefetch) behind the
+ * ones that came first; beyond that it fails (the scheduler's credits make that happen only
+ * when an executor could not be started). What cannot run here fails at once. */
+void slot_dispatch(worker *w, const Weft__Dispatch *d)
 {
-    Weft__Dispatch *d = weft__dispatch__unpack(NULL, len, data);
-    if (!d)
-        return NULL;
-    running *job = NULL;
+    /* The scheduler sends an attempt again only when we registered without it; a second
+     * copy would run it twice. */
+    if (holds(w, d->attempt_id)) {
+        log_warn("ignored a second dispatch of attempt %llu, which runs here already",
+                 (unsigned long long)d->attempt_id);
+        return;
+    }
     char why[600];
     int cls;
-    if (store_is_here(w, d) && !(w->cgroups && (d->mem_bytes || d->cpu_milli)))
-        job = make_job(w, sl, d, &cls, why, sizeof why);
-    weft__dispatch__free_unpacked(d, NULL);
-    return job;
-}
-
-static void start_attempt(worker *w, const Weft__Dispatch *d)
-{
-    slot *sl = free_slot(w);
-    char why[600];
-    int cls = ERRC_FATAL;
-    running *job = NULL;
-    if (!strmap_get(w->type_plugin, d->type))
-        snprintf(why, sizeof why, "this worker does not provide the task type");
-    else if (!sl) /* credits make this impossible unless an executor could not be started */
-        snprintf(why, sizeof why, "no executor available on this worker");
-    else
-        job = make_job(w, sl, d, &cls, why, sizeof why);
+    running *job = make_job(w, d, &cls, why, sizeof why);
     if (!job) {
         reject(w, d, cls, why);
         return;
     }
-    sl->job = job;
-    if (job->remote)
-        fetch_inputs(sl);
-    else
-        exec_start(sl);
+    slot_take_queued(w);
+    slot *sl = free_slot(w);
+    if ((!sl || w->nqueued) && w->nqueued < w->prefetch) {
+        w->queue[w->nqueued++] = (queued){.job = job};
+        slot_take_queued(w); /* a free slot and only claimed ones ahead; else staged */
+    } else if (sl) {
+        start_job(sl, job);
+    } else { /* credits make this impossible unless an executor could not be started */
+        reject(w, d, ERRC_FATAL, "no executor available on this worker");
+        job->removed = 1;
+        slot_free_job(w, job);
+    }
 }

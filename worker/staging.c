@@ -38,15 +38,13 @@ static int staged_at(const worker *w, const slot *sl)
 }
 
 /* q, taken back, goes back to waiting in the queue. */
-static void unstage(worker *w, queued *q)
+static void unstage(queued *q)
 {
     slot *sl = q->on;
     if (sl->job)
         sl->job->nostage = 1;
-    log_debug("slot %d: attempt %llu taken back", sl->index, (unsigned long long)q->attempt_id);
-    q->job->removed = 1; /* it never ran: no scratch directory */
-    slot_free_job(w, q->job);
-    q->job = NULL;
+    log_debug("slot %d: attempt %llu taken back", sl->index,
+              (unsigned long long)q->job->attempt_id);
     q->on = NULL;
 }
 
@@ -54,7 +52,7 @@ int stage_retract(worker *w, queued *q)
 {
     if (q->on->ep && !stageword_take(q->on->ep->staged, q->word, q->token))
         return 0; /* claimed: its slot's attempt has ended */
-    unstage(w, q);
+    unstage(q);
     return 1;
 }
 
@@ -78,10 +76,7 @@ static void promote(slot *sl, int i)
         if (on && on->job && now - on->job->begun_ms > PATIENCE_MS)
             stage_retract(w, &w->queue[j]);
     }
-    running *job = w->queue[i].job;
-    free(w->queue[i].data);
-    memmove(&w->queue[i], &w->queue[i + 1], (w->nqueued - (uint32_t)i - 1) * sizeof *w->queue);
-    w->nqueued--;
+    running *job = slot_dequeue(w, (uint32_t)i);
     sl->job = job;
     sl->ep->log_held = 0; /* the executor has it, emptied, for this attempt */
     job->phase = JOB_RUNNING;
@@ -100,7 +95,7 @@ void stage_promote(slot *sl)
         promote(sl, i);
     } else if (!stage_retract(sl->w, &sl->w->queue[i])) {
         log_error("slot %d: executor claimed attempt %llu without holding its log", sl->index,
-                  (unsigned long long)sl->w->queue[i].attempt_id);
+                  (unsigned long long)sl->w->queue[i].job->attempt_id);
         promote(sl, i);
     }
 }
@@ -113,14 +108,11 @@ running *stage_executor_died(slot *sl, execproc *ep)
         return NULL;
     queued *q = &w->queue[i];
     if (stageword_take(ep->staged, q->word, q->token)) {
-        unstage(w, q);
+        unstage(q);
         return NULL;
     }
     /* It was running: it died with the executor. */
-    running *job = q->job;
-    free(q->data);
-    memmove(q, q + 1, (w->nqueued - (uint32_t)i - 1) * sizeof *w->queue);
-    w->nqueued--;
+    running *job = slot_dequeue(w, (uint32_t)i);
     job->phase = JOB_RUNNING;
     return job;
 }
@@ -134,6 +126,14 @@ static int can_stage(const slot *sl)
     return sl->ep && sl->ep->staged && !sl->ep->exited && job && job->phase == JOB_RUNNING &&
            !job->remote && !job->cg && !job->nostage && !job->cancelled && !job->timed_out &&
            !job->stopping && !job->hung;
+}
+
+/* Whether queued q may be staged: its store is on this machine (no fetch first) and it
+ * needs no cgroup of its own (which its executor enters before it starts). */
+static int stageable(const worker *w, const queued *q)
+{
+    return !q->unstageable && !q->job->remote &&
+           !(w->cgroups && (q->job->mem_bytes || q->job->cpu_milli));
 }
 
 /* A free staging word of the slot's executor (one the executor has not yet read the
@@ -156,27 +156,20 @@ void stage_queued(worker *w)
             continue;
         while (next < w->nqueued && w->queue[next].on)
             next++;
-        if (next == w->nqueued || w->queue[next].unstageable)
+        if (next == w->nqueued || !stageable(w, &w->queue[next]))
             return; /* (that one starts when a slot frees, the usual way, first) */
         queued *q = &w->queue[next];
-        running *job = slot_prepare(w, sl, q->data, q->len);
-        if (!job) {
-            q->unstageable = 1;
-            return;
-        }
         q->word = (uint32_t)word;
         q->token = ++sl->ep->tokens;
+        q->job->log_path = sl->log_path;
         atomic_store(&sl->ep->staged[word], q->token);
-        if (exec_write(sl, job, q) < 0) {
+        if (exec_write(sl, q->job, q) < 0) {
             atomic_store(&sl->ep->staged[word], 0);
-            job->removed = 1;
-            slot_free_job(w, job);
             q->unstageable = 1;
             return;
         }
         q->on = sl;
-        q->job = job;
         log_debug("slot %d: attempt %llu staged behind %llu", sl->index,
-                  (unsigned long long)q->attempt_id, (unsigned long long)sl->job->attempt_id);
+                  (unsigned long long)q->job->attempt_id, (unsigned long long)sl->job->attempt_id);
     }
 }

@@ -183,9 +183,9 @@ static void send_register(worker *w)
             running_ids[n++] = w->slots[i].job->attempt_id;
         }
     for (uint32_t i = 0; i < w->nqueued; i++) { /* held too: they start as slots free */
-        gpus[n] = w->queue[i].gpu_mask;
-        gpu_milli[n] = w->queue[i].gpu_milli;
-        running_ids[n++] = w->queue[i].attempt_id;
+        gpus[n] = w->queue[i].job->gpu_mask;
+        gpu_milli[n] = w->queue[i].job->gpu_milli;
+        running_ids[n++] = w->queue[i].job->attempt_id;
     }
     r.name = w->name;
     r.slots = w->nslots;
@@ -598,6 +598,8 @@ void worker_destroy(worker **wp)
         free(w->recent[i].data);
     free(w->recent);
     free(w->refused);
+    for (uint32_t i = 0; w->slots && i < w->nslots; i++)
+        free(w->slots[i].log_path);
     free(w->slots);
     free(w->queue);
     free(w->types_json);

@@ -68,7 +68,7 @@ typedef struct running {
     cg_attempt *cg;   /* its cgroup while it runs with a budget, or NULL */
     uint64_t peak_mem_bytes, cpu_us; /* what it used, for its result */
     enum job_phase phase;
-    char *log_path;   /* its slot's log file */
+    const char *log_path; /* its slot's log file (the slot's), once it has one */
     char *workdir;
     int removed;      /* its executor removed workdir (and the log went whole) */
     uint64_t gpu_mask; /* the GPUs the scheduler gave it (bits of worker.gpu_ids) ... */
@@ -94,6 +94,7 @@ typedef struct running {
 struct slot {
     struct worker *w;
     int index;
+    char *log_path;   /* the log file each of its attempts writes in turn */
     execproc *ep;
     running *job;     /* NULL when free */
     uv_timer_t timer; /* timeout, then kill grace */
@@ -107,18 +108,13 @@ typedef struct sent_result {
     uint64_t attempt_id; /* reported as finished when registering */
 } sent_result;
 
-/* A dispatch waiting for a slot (packed), in arrival order. */
+/* A dispatched attempt waiting for a slot, in arrival order. */
 typedef struct queued {
-    uint64_t attempt_id;
+    running *job;        /* as a slot will run it */
     slot *on;            /* the slot it is staged on (staging.c), or NULL */
     uint32_t word;       /* ... through which of its executor's staging words, and the */
     uint64_t token;      /* token that claims it there */
-    int unstageable;     /* slot_prepare found it cannot be staged: it waits for a slot */
-    running *job;        /* ... and its attempt as written to that slot's executor */
-    uint64_t gpu_mask;   /* its Dispatch's gpu_devices and gpu_milli, reported when */
-    uint32_t gpu_milli;  /* registering again */
-    uint8_t *data;
-    size_t len;
+    int unstageable;     /* it cannot be staged: it waits for a slot */
 } queued;
 
 struct worker {
@@ -199,11 +195,10 @@ void slot_conclude(slot *sl, int ok, int cls, const char *msg, const char *outpu
                    const uint8_t *log, size_t loglen);
 /* Starts queued dispatches, first come first, while slots are free. */
 void slot_take_queued(worker *w);
+/* The queued attempt at i, taken out of the queue. */
+running *slot_dequeue(worker *w, uint32_t i);
 /* Frees an attempt's record and what it held (GPUs, cache pins, its cgroup, its files). */
 void slot_free_job(worker *w, running *job);
-/* The attempt of a queued dispatch (packed) as slot sl would run it, when it can be staged
- * there: its store is on this machine, it needs no cgroup and nothing about it fails. */
-running *slot_prepare(worker *w, slot *sl, const uint8_t *data, size_t len);
 
 /* ---- execproc.c ---- */
 
