@@ -343,7 +343,7 @@ static int gpu_names(const worker *w, const running *job, char *buf, size_t n)
     buf[0] = '\0';
     if ((uint32_t)__builtin_popcountll(job->gpu_mask) != job->gpus)
         return -1;
-    for (size_t i = 0; i < 64 && off < n; i++) {
+    for (size_t i = 0; i < 64 && job->gpu_mask >> i && off < n; i++) {
         if (!(job->gpu_mask & (UINT64_C(1) << i)))
             continue;
         if (i >= w->ngpus)
