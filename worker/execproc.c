@@ -97,6 +97,10 @@ static void on_exec_result(slot *sl, const uint8_t *data, size_t len)
     running *job = sl->job;
     job->peak_mem_bytes = res->peak_mem_bytes;
     job->cpu_us = res->cpu_us;
+    if (res->started_us && res->finished_us >= res->started_us) {
+        job->started_us = res->started_us;
+        job->finished_us = res->finished_us;
+    }
     int cls = job->cancelled && !res->ok ? ERRC_CANCELLED : (int)res->error_class;
     char *oom = NULL;
     /* Cancelled, then timed out, then out of memory, then what the plugin said. */

@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/frame.h"
 #include "common/fsutil.h"
@@ -460,7 +461,9 @@ static int serve(executor *ex)
         char *outputs = NULL, msg[1024];
         uint8_t *log = NULL;
         host_outcome outcome = {0};
+        res.started_us = clock_wall_us();
         run_request(ex, rq, &res, &outputs, &log, msg, sizeof msg, &outcome);
+        res.finished_us = clock_wall_us();
         host_reset_cancel(); /* (before the result: the worker may cancel the next at once) */
         Weft__Blob *blob_storage;
         res.blobs = result_blobs(&outcome, &blob_storage);

@@ -48,7 +48,7 @@ static void send_result(worker *w, running *job, int ok, int cls, const char *ms
     char *held[3];
     secrets_mask_result(&job->secrets, &r, held);
     r.started_us = job->started_us;
-    r.finished_us = clock_wall_us();
+    r.finished_us = job->finished_us ? job->finished_us : clock_wall_us();
     r.peak_mem_bytes = job->peak_mem_bytes;
     r.cpu_us = job->cpu_us;
     if (job->checkpoint)

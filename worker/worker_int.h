@@ -78,7 +78,7 @@ typedef struct running {
     char *nonce;      /* from its Dispatch; its Result carries it back */
     secret_set secrets; /* the values of the secrets it names, masked in what is sent */
     logstream stream;   /* how much of its log was streamed */
-    int64_t started_us;
+    int64_t started_us, finished_us; /* by its executor's account, once it has one */
     uint64_t begun_ms; /* when its executor was given it, by the loop's clock */
     int timed_out;  /* stopped because it passed its timeout */
     int cancelled;  /* stopped because its run was cancelled */

@@ -47,6 +47,7 @@ expect "... each with one attempt" "30 30" \
 staged=$(grep -c "staged behind" "$T/worker-one.log")
 back=$(grep -c "taken back" "$T/worker-one.log")
 at_least "attempts the worker staged and its executor started (of 30)" 15 $((staged - back))
+# (start and end by the executor's clock: a staged attempt starts before its worker hears)
 expect "no two attempts overlapped on the slot" 0 \
     "$(q "SELECT count(*) FROM attempts a JOIN attempts b ON b.run_id = a.run_id
           AND b.started_us > a.started_us AND b.started_us < a.finished_us
