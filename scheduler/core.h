@@ -120,7 +120,7 @@ typedef struct core_event {
     const char *log_tail;     /* EV_RESULT on failure: the end of the attempt's log (a catch
                                  handler's ${task.error.log}) */
     json_t *outputs;          /* EV_RESULT on success (borrowed) */
-    int64_t started_us;       /* EV_RESULT: when the worker started and ended the attempt;
+    int64_t started_us;       /* EV_RESULT: when its executor started and ended the attempt;
                                  EV_RUN_RESTORED: when the run was created */
     int64_t finished_us;
     uint64_t peak_mem_bytes, cpu_us; /* EV_RESULT: what the attempt used (0: not measured) */

@@ -114,6 +114,7 @@ running *stage_executor_died(slot *sl, execproc *ep)
     /* It was running: it died with the executor. */
     running *job = slot_dequeue(w, (uint32_t)i);
     job->phase = JOB_RUNNING;
+    job->started_us = clock_wall_us(); /* (about: the executor's record of it is lost) */
     return job;
 }
 

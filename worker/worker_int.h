@@ -193,7 +193,7 @@ void slot_stop(worker *w, const Weft__Stop *st);
  * the store is elsewhere; then the slot takes the next queued dispatch. */
 void slot_conclude(slot *sl, int ok, int cls, const char *msg, const char *outputs,
                    const uint8_t *log, size_t loglen);
-/* Starts queued dispatches, first come first, while slots are free. */
+/* Starts queued attempts, first come first, while slots are free; stages what is left. */
 void slot_take_queued(worker *w);
 /* The queued attempt at i, taken out of the queue. */
 running *slot_dequeue(worker *w, uint32_t i);
