@@ -88,6 +88,15 @@ late=$(q "SELECT group_concat(t.name, ' ') FROM attempts a JOIN tasks t ON t.run
           AND t.name IN ('q1', 'q2', 'q3')")
 expect "the first three short ones all started before the fifth" "" "$late"
 
+# next_ran RUN: the task next, staged behind the other, succeeded with one attempt and its
+# log is its own.
+next_ran() {
+    expect "the task staged behind it succeeded, with one attempt" "succeeded 1" \
+        "$(q "SELECT state, attempts FROM tasks WHERE run_id = $1 AND name = 'next'" | tr '|' ' ')"
+    "$weft" logs "$1" next --scheduler "$ep" >"$T/log-next-$1" 2>&1
+    expect_grep "... and its log holds its mark" "mark-next" "$T/log-next-$1"
+}
+
 # An attempt that times out with one staged behind it: that one runs on the next executor.
 cat >"$T/timeout.yaml" <<'YAML'
 workflow: staged-timeout
@@ -100,10 +109,7 @@ YAML
 run=$(run_of)
 expect "the slow task timed out" "failed timeout" \
     "$(q "SELECT state, error_class FROM tasks WHERE run_id = $run AND name = 'slow'" | tr '|' ' ')"
-expect "the task staged behind it succeeded, with one attempt" "succeeded 1" \
-    "$(q "SELECT state, attempts FROM tasks WHERE run_id = $run AND name = 'next'" | tr '|' ' ')"
-"$weft" logs "$run" next --scheduler "$ep" >"$T/log-next" 2>&1
-expect_grep "... and its log holds its mark" "mark-next" "$T/log-next"
+next_ran "$run"
 
 # The executor dies with an attempt staged behind its running one: that one runs on the
 # executor that replaces it.
@@ -118,10 +124,7 @@ YAML
 run=$(run_of)
 expect "the attempt whose executor was killed failed as a crash" crash \
     "$(attempt "$run" dies error_class)"
-expect "the task staged behind it succeeded, with one attempt" "succeeded 1" \
-    "$(q "SELECT state, attempts FROM tasks WHERE run_id = $run AND name = 'next'" | tr '|' ' ')"
-"$weft" logs "$run" next --scheduler "$ep" >"$T/log-next2" 2>&1
-expect_grep "... and its log holds its mark" "mark-next" "$T/log-next2"
+next_ran "$run"
 
 # An executor that ran an attempt and the one staged behind it, and wrote both results while
 # its worker was stopped, then died: both results count, neither attempt fails or runs again.
