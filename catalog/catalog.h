@@ -27,7 +27,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 19
+#define CATALOG_SCHEMA_VERSION 20
 
 enum {
     CATALOG_READONLY = 1,    /* an existing database, for queries only */

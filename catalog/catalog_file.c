@@ -204,6 +204,12 @@ static const char *const migrations[] = {
     "ALTER TABLE attempts ADD COLUMN cpu_us INTEGER;",
     /* 19: a project's default priority (of tasks and workflows that name none). */
     "ALTER TABLE projects ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;",
+    /* 20: a run's notable events (its own, and its tasks' failures and retry waits), which a
+     * client following its progress asks for every 100 ms, indexed apart: it no longer
+     * reads every task's ready, dispatched and succeeded events to find them. The condition
+     * is catalog_query_progress's, word for word (SQLite uses the index only then). */
+    "CREATE INDEX events_notable ON events(run_id, seq)"
+    "  WHERE task IS NULL OR kind IN ('failed', 'retry_wait');",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == CATALOG_SCHEMA_VERSION,
                "CATALOG_SCHEMA_VERSION is the number of migrations");

@@ -407,6 +407,7 @@ json_t *catalog_query_progress(catalog *c, int64_t run, int64_t after_seq, int c
         return NULL;
     args[2] = json_integer_value(json_object_get(json_array_get(last, 0), "seq"));
     json_decref(last);
+    /* The condition of index events_notable (catalog_file.c), word for word. */
     json_t *events = cat_rows(c,
                               "SELECT seq, ts_us, task, kind, detail FROM events "
                               "WHERE run_id = ?1 AND seq > ?2 AND seq <= ?3 AND (task IS NULL "
