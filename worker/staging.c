@@ -137,8 +137,8 @@ static int stageable(const worker *w, const queued *q)
            !(w->cgroups && (q->job->mem_bytes || q->job->cpu_milli));
 }
 
-/* A free staging word of the slot's executor (one the executor has not yet read the
- * promoted attempt's request of is not), or -1. */
+/* A free staging word of the slot's executor, or -1 (the word of a promoted attempt whose
+ * request the executor has not read yet is not free). */
 static int free_word(const slot *sl)
 {
     for (int i = 0; i < STAGE_WORDS; i++)
