@@ -338,10 +338,7 @@ static void kill_step(uv_timer_t *t)
     }
 }
 
-/* The names of the GPUs the scheduler gave job (it places each on devices with room, by
- * its share), comma-separated, into buf. 0, or -1 when one is not this worker's, or they
- * are not as many as it says (a scheduler that predates placing devices). */
-static int gpu_names(const worker *w, const running *job, char *buf, size_t n)
+int exec_gpu_names(const worker *w, const running *job, char *buf, size_t n)
 {
     size_t off = 0;
     buf[0] = '\0';
@@ -429,7 +426,7 @@ static int enter_cgroup(slot *sl)
     return -1;
 }
 
-int exec_write(slot *sl, running *job, const queued *staged)
+int exec_write(slot *sl, running *job, const char *gpus, const queued *staged)
 {
     Weft__ExecRequest rq = WEFT__EXEC_REQUEST__INIT;
     rq.attempt_id = job->attempt_id;
@@ -448,10 +445,7 @@ int exec_write(slot *sl, running *job, const queued *staged)
         rq.staged = staged->word + 1;
         rq.stage_token = staged->token;
     }
-    char gpus[4096];
-    if (gpu_names(sl->w, job, gpus, sizeof gpus) < 0)
-        return -1;
-    rq.gpus = gpus;
+    rq.gpus = (char *)gpus;
     rq.gpu_milli = job->gpu_milli;
     /* A cgroup holds the whole process tree to the budget; without one, the executor
      * limits its own address space. */
@@ -496,8 +490,8 @@ void exec_start(slot *sl)
         slot_conclude(sl, 0, ERRC_CRASH, "no executor available on this worker", NULL, NULL, 0);
         return;
     }
-    char gpus[4096];
-    if (gpu_names(sl->w, job, gpus, sizeof gpus) < 0) {
+    char gpus[EXEC_GPU_NAMES_MAX];
+    if (exec_gpu_names(sl->w, job, gpus, sizeof gpus) < 0) {
         char msg[200];
         snprintf(msg, sizeof msg, "the scheduler gave %u GPUs as devices 0x%llx, and worker %s "
                  "has %zu", job->gpus, (unsigned long long)job->gpu_mask, sl->w->name,
@@ -513,7 +507,7 @@ void exec_start(slot *sl)
         log_warn("slot %d: cannot empty its log file %s: %s", sl->index, job->log_path,
                  strerror(-rc));
     sl->ep->log_held = 0;
-    if (exec_write(sl, job, NULL) < 0) {
+    if (exec_write(sl, job, gpus, NULL) < 0) {
         uv_process_kill(&sl->ep->proc, SIGKILL); /* on_exec_exit reports the crash */
         return;
     }

@@ -194,6 +194,7 @@ void slot_conclude(slot *sl, int ok, int cls, const char *msg, const char *outpu
     finish_job(sl);
 }
 
+static void reject_job(worker *w, running *job, int cls, const char *why);
 static void reject(worker *w, const Weft__Dispatch *d, int cls, const char *why);
 
 running *slot_dequeue(worker *w, uint32_t i)
@@ -220,9 +221,7 @@ static int unqueue(worker *w, uint64_t attempt_id, const char *why)
         char msg[300];
         snprintf(msg, sizeof msg, "%s stopped before it started: %s (attempt %u)", job->type,
                  why, job->attempt);
-        log_warn("attempt %llu (%s): %s", (unsigned long long)attempt_id, job->task, msg);
-        job->started_us = clock_wall_us();
-        send_result(w, job, 0, ERRC_CANCELLED, msg, NULL, NULL, 0);
+        reject_job(w, job, ERRC_CANCELLED, msg);
         job->removed = 1; /* it never ran */
         slot_free_job(w, job);
         return 1;
@@ -257,12 +256,18 @@ void slot_stop(worker *w, const Weft__Stop *st)
 
 /* ---- dispatch ---- */
 
+/* Fails an attempt that never ran. */
+static void reject_job(worker *w, running *job, int cls, const char *why)
+{
+    log_warn("attempt %llu (%s): %s", (unsigned long long)job->attempt_id, job->task, why);
+    job->started_us = clock_wall_us();
+    send_result(w, job, 0, cls, why, NULL, NULL, 0);
+}
+
 static void reject(worker *w, const Weft__Dispatch *d, int cls, const char *why)
 {
-    running job = {.attempt_id = d->attempt_id, .nonce = d->nonce,
-                   .started_us = clock_wall_us()};
-    log_warn("attempt %llu (%s): %s", (unsigned long long)d->attempt_id, d->task, why);
-    send_result(w, &job, 0, cls, why, NULL, NULL, 0);
+    running job = {.attempt_id = d->attempt_id, .nonce = d->nonce, .task = d->task};
+    reject_job(w, &job, cls, why);
 }
 
 /* Whether the store a dispatch names is on this machine: the directory holds a store of
@@ -362,8 +367,7 @@ static running *new_job(worker *w, const Weft__Dispatch *d, const char *plugin)
     job->timeout_ms = d->timeout_ms;
     job->heartbeat_ms = d->heartbeat_ms;
     job->workdir = xasprintf("%s/scratch/%llu", w->work_dir, (unsigned long long)d->attempt_id);
-    job->started_us = clock_wall_us();
-    return job;
+    return job; /* (started_us: when it starts) */
 }
 
 static slot *free_slot(worker *w)

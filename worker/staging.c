@@ -160,11 +160,16 @@ void stage_queued(worker *w)
         if (next == w->nqueued || !stageable(w, &w->queue[next]))
             return; /* (that one starts when a slot frees, the usual way, first) */
         queued *q = &w->queue[next];
+        char gpus[EXEC_GPU_NAMES_MAX];
+        if (exec_gpu_names(w, q->job, gpus, sizeof gpus) < 0) {
+            q->unstageable = 1; /* (starting, it fails saying why) */
+            return;
+        }
         q->word = (uint32_t)word;
         q->token = ++sl->ep->tokens;
         q->job->log_path = sl->log_path;
         atomic_store(&sl->ep->staged[word], q->token);
-        if (exec_write(sl, q->job, q) < 0) {
+        if (exec_write(sl, q->job, gpus, q) < 0) {
             atomic_store(&sl->ep->staged[word], 0);
             q->unstageable = 1;
             return;

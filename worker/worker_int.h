@@ -208,10 +208,16 @@ void slots_start(worker *w);
 void exec_spawn(slot *sl);
 /* Hands the slot's attempt to its executor. */
 void exec_start(slot *sl);
-/* Writes job's ExecRequest to the slot's executor; staged (when not NULL): behind its
- * running attempt, claimed through its word and token. -1 when that failed, or the
- * attempt's GPUs are not this worker's. */
-int exec_write(slot *sl, running *job, const queued *staged);
+/* The names of the GPUs the scheduler gave job (it places each on devices with room, by
+ * its share), comma-separated, into buf (EXEC_GPU_NAMES_MAX bytes will do). 0, or -1 when
+ * one is not this worker's, or they are not as many as it says (a scheduler that predates
+ * placing devices). */
+#define EXEC_GPU_NAMES_MAX 4096
+int exec_gpu_names(const worker *w, const running *job, char *buf, size_t n);
+/* Writes job's ExecRequest, given its GPUs' names, to the slot's executor; staged (when not
+ * NULL): behind its running attempt, claimed through its word and token. -1 when that
+ * failed. */
+int exec_write(slot *sl, running *job, const char *gpus, const queued *staged);
 /* Starts the timers of the slot's attempt, which its executor runs now: its timeout and
  * its heartbeat check. */
 void exec_watch(slot *sl);
