@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Scheduler throughput and latency: 10,000 independent no-op tasks, a 1,000-task chain, a
+# Scheduler throughput and latency: 10,000 independent no-op tasks, a 1,000-task chain (with
+# the floor of its link on this machine: weft-bench-floor, bench/floor.c), a
 # 100 x 100 layered DAG (each task needs two of the layer above), a map of 10,000 no-op
 # elements and 10,000 memoized tasks
 # run twice (the rerun all cache hits), through a real scheduler and two real workers on TCP
@@ -144,6 +145,8 @@ sched_rss() { awk '/^VmRSS|^VmHWM/ {printf "%s %.0f MiB ", $1, $2 / 1024}' "/pro
 run_one "independent no-op x $n_indep" "$T/indep.yaml"
 echo "  scheduler memory after it: $(sched_rss)"
 run_one "chain of $n_chain no-op (per link)" "$T/chain.yaml"
+# What a link costs here before weft does anything: its commit, its round trips.
+[ ! -x "$bin/weft-bench-floor" ] || "$bin/weft-bench-floor" "$T" | sed 's/^/  /'
 
 # 100 layers of 100: task i of layer l needs tasks i and i+1 (mod 100) of layer l-1.
 awk 'BEGIN { print "workflow: bench-layered"; print "tasks:"
