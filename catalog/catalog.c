@@ -43,6 +43,9 @@ static const char *const stmt_sql[ST__COUNT] = {
                         "ready_us = coalesce(?7, ready_us), "
                         "retry_due_us = NULL WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
     [ST_TASK_INPUTS] = "SELECT inputs FROM tasks WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
+    /* Every turn's, prepared once rather than parsed for each turn. */
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
     [ST_FINISH_ATTEMPT] = "UPDATE attempts SET state = ?2, error_class = ?3, error = ?4, "
                           "started_us = ?5, finished_us = ?6, peak_mem_bytes = ?7, "
                           "cpu_us = ?8 WHERE id = ?1",
@@ -107,6 +110,18 @@ int cat_db_fail(catalog *c, const char *what)
 }
 
 
+/* Runs statement id, which returns no rows, outside the turn's bookkeeping: SQLITE_DONE or
+ * SQLite's error code (its message stays on the connection for cat_db_fail). */
+static int step_once(catalog *c, enum stmt_id id)
+{
+    if (!c->stmts[id] && sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                            &c->stmts[id], NULL) != SQLITE_OK)
+        return sqlite3_errcode(c->db);
+    int rc = sqlite3_step(c->stmts[id]);
+    sqlite3_reset(c->stmts[id]);
+    return rc;
+}
+
 int catalog_in_turn(const catalog *c)
 {
     return c->in_txn || c->turn_err.code;
@@ -128,8 +143,7 @@ int catalog_commit(catalog *c, weft_err *err)
     for (int i = 0; i < ST__COUNT; i++)
         if (c->stmts[i])
             sqlite3_reset(c->stmts[i]);
-    if (!c->turn_err.code && c->in_txn &&
-        sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    if (!c->turn_err.code && c->in_txn && step_once(c, ST_COMMIT) != SQLITE_DONE)
         cat_db_fail(c, "commit");
     c->in_txn = 0;
     if (c->turn_err.code) {
@@ -149,7 +163,7 @@ int cat_turn_begin(catalog *c)
     if (c->turn_err.code)
         return WEFT_EDB;
     if (!c->in_txn) {
-        if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        if (step_once(c, ST_BEGIN) != SQLITE_DONE)
             return cat_db_fail(c, "begin");
         c->in_txn = 1;
     }
