@@ -63,26 +63,34 @@ static uint64_t cpu_us(const struct rusage *r)
            (uint64_t)(r->ru_utime.tv_usec + r->ru_stime.tv_usec);
 }
 
-void exec_usage_start(exec_usage *u)
+/* The resident size in kB (statm's second field), or -1. */
+static long resident_kb(const exec_usage *u)
 {
-    /* Its peak starts again from what the executor holds now: what the last attempt's
-     * result and cleanup took is not this attempt's. */
-    if (u->clear_refs_fd >= 0 && pwrite(u->clear_refs_fd, "5", 1, 0) < 0)
-        dprintf(u->err_fd, "weft-executor: cannot reset the peak memory size: %s\n",
-                strerror(errno));
-    getrusage(RUSAGE_SELF, &u->self);
-    if (!u->kids_known)
-        getrusage(RUSAGE_CHILDREN, &u->kids);
-    /* statm's second field: resident pages */
     char statm[128];
     ssize_t n = u->statm_fd >= 0 ? pread(u->statm_fd, statm, sizeof statm - 1, 0) : -1;
     long pages;
-    u->start_rss_kb = -1;
-    if (n > 0) {
-        statm[n] = '\0';
-        if (sscanf(statm, "%*s %ld", &pages) == 1)
-            u->start_rss_kb = pages * (sysconf(_SC_PAGESIZE) / 1024);
+    if (n <= 0)
+        return -1;
+    statm[n] = '\0';
+    return sscanf(statm, "%*s %ld", &pages) == 1 ? pages * (sysconf(_SC_PAGESIZE) / 1024) : -1;
+}
+
+void exec_usage_start(exec_usage *u)
+{
+    getrusage(RUSAGE_SELF, &u->self);
+    u->start_rss_kb = resident_kb(u);
+    /* Its peak starts again from what the executor holds now: what the last attempt's
+     * result and cleanup took is not this attempt's. ru_maxrss is at least VmHWM, and VmHWM
+     * at least the resident size: when ru_maxrss is no higher, the peak is already what the
+     * executor holds, and a reset would change nothing (no-op tasks, most of the time). */
+    if (u->start_rss_kb < 0 || u->self.ru_maxrss > u->start_rss_kb) {
+        if (u->clear_refs_fd >= 0 && pwrite(u->clear_refs_fd, "5", 1, 0) < 0)
+            dprintf(u->err_fd, "weft-executor: cannot reset the peak memory size: %s\n",
+                    strerror(errno));
+        getrusage(RUSAGE_SELF, &u->self); /* its ru_maxrss after the reset */
     }
+    if (!u->kids_known)
+        getrusage(RUSAGE_CHILDREN, &u->kids);
 }
 
 void exec_usage_waited(exec_usage *u)

@@ -20,7 +20,7 @@ typedef struct exec_usage {
     int statm_fd;      /* /proc/self/statm (the resident size now), or -1 */
     int err_fd;        /* where to say what went wrong */
     struct rusage self, kids; /* as the attempt started */
-    long start_rss_kb; /* the resident size as it started (after self was read), or -1 */
+    long start_rss_kb; /* the resident size as it started (read after self), or -1 */
     int kids_known; /* kids is still what the last attempt ended with: none waited for since */
 } exec_usage;
 
