@@ -572,11 +572,22 @@ static void on_tick(core *c, int64_t now, core_effects *fx)
     }
 }
 
+/* A tick later than this was not heard in time: the scheduler itself was stalled. */
+#define TICK_LATE_US 100000
+
 /* Workers not heard from for three heartbeat intervals are lost. Only on EV_TICK: the shell
  * reads every message that arrived before it ticks, so a scheduler that was itself stalled
- * (a blocked disk, a stopped process) hears the heartbeats that queued meanwhile first. */
-static void check_heartbeats(core *c, int64_t now, core_effects *fx)
+ * (a blocked disk, a stopped process) hears the heartbeats that queued meanwhile first.
+ * Those still in the kernel when a stopped process resumes may not have reached it yet: a
+ * tick late_us late counts no worker's silence beyond two intervals, so each has one more
+ * interval, heard, to speak; its silence, not the scheduler's stall, makes it lost. */
+static void check_heartbeats(core *c, int64_t now, int64_t late_us, core_effects *fx)
 {
+    for (size_t i = 0; late_us > TICK_LATE_US && i < c->nworkers; i++) {
+        cworker *w = c->workers[i];
+        if (w->last_seen_us < now - 2 * w->heartbeat_us)
+            w->last_seen_us = now - 2 * w->heartbeat_us;
+    }
     for (size_t i = 0; i < c->nworkers;) {
         cworker *w = c->workers[i];
         if (now - w->last_seen_us > 3 * w->heartbeat_us) {
@@ -620,7 +631,7 @@ void core_step(core *c, const core_event *ev, core_effects *fx)
         on_result(c, ev, fx);
         break;
     case EV_TICK:
-        check_heartbeats(c, ev->now_us, fx);
+        check_heartbeats(c, ev->now_us, ev->late_us, fx);
         break;
     case EV_RUN_RESTORED:
         core_on_restore(c, ev, fx);

@@ -64,7 +64,7 @@ enum core_ev_kind {
     EV_RESULT,        /* attempt_id, ok, errclass, message, outputs */
     EV_TICK,          /* time passes: retry timers, heartbeat deadlines (workers are
                          declared lost only on a tick: the shell first reads every message
-                         that has arrived) */
+                         that has arrived); late_us */
     EV_RUN_RESTORED,  /* run_id, dag, snapshot: a run rebuilt after a scheduler restart */
     EV_CANCEL,        /* run_id: stop the run */
     EV_LOOKUP,        /* run_id, task; ok = 1: a cache hit, with outputs, source_run and
@@ -109,6 +109,8 @@ typedef struct core_event {
     int again;                /* EV_WORKER_JOINED: the same worker process registered before
                                  (not a new one); what it does not report never reached it */
     int64_t heartbeat_us;     /* EV_WORKER_JOINED: its heartbeat interval */
+    int64_t late_us;          /* EV_TICK: how long after its time the tick came: the shell
+                                 heard nothing meanwhile (a stopped process, a blocked disk) */
     const res_amount *capacity; /* EV_WORKER_JOINED: what its attempts may hold at once */
     size_t ncapacity;
     char *const *labels;      /* EV_WORKER_JOINED: its labels, "key=value" */

@@ -224,6 +224,7 @@ static void on_timer(uv_timer_t *t)
     sched *s = t->data;
     if (s->degraded)
         return;
+    int64_t late = clock_mono_us() - s->tick_due_us;
     /* The messages that arrived first: a scheduler that was stalled hears the heartbeats
      * that queued meanwhile before it looks for lost workers. For a slice of time at most:
      * ZeroMQ reads the connections in turn, so a peer that floods us delays the others'
@@ -231,7 +232,7 @@ static void on_timer(uv_timer_t *t)
     int64_t until = clock_mono_us() + PREPARE_SLICE_US;
     while (sched_drain(s) && clock_mono_us() < until) {
     }
-    core_event ev = {.kind = EV_TICK, .now_us = clock_wall_us()};
+    core_event ev = {.kind = EV_TICK, .now_us = clock_wall_us(), .late_us = late > 0 ? late : 0};
     sched_step(s, &ev);
 }
 
@@ -244,6 +245,7 @@ static void arm_timer(sched *s)
         if (d < (int64_t)ms)
             ms = d > 0 ? (uint64_t)d : 0;
     }
+    s->tick_due_us = clock_mono_us() + (int64_t)ms * 1000;
     uv_timer_start(&s->timer, on_timer, ms, 0);
 }
 

@@ -87,6 +87,7 @@ struct sched {
     core_effects fx;
     uv_prepare_t prepare;
     uv_timer_t timer;
+    int64_t tick_due_us;     /* when the timer is to fire (clock_mono_us) */
     uv_signal_t sigint, sigterm;
     outmsg *out;
     size_t nout, capout;

@@ -199,10 +199,21 @@ int test_core(void)
     CHECK(a2 && task == 0 && s.fx.v[s.fx.n - 1].attempt_no == 2);
     core_effects_clear(&s.fx);
 
-    /* The worker goes silent: a fails as lost, its retries are exhausted, b is skipped,
-     * and the run ends failed. */
+    /* The scheduler is stopped for 5 s: its tick comes 4.5 s late. The worker's silence
+     * meanwhile was not heard, so it has one more interval to speak. */
     s.now += 5000000;
     tick.now_us = s.now;
+    tick.late_us = 4500000;
+    core_step(s.c, &tick, &s.fx);
+    CHECK(count_fx(&s, FX_WORKER_STATE, -1) == 0);
+    CHECK(core_next_deadline(s.c) == s.now + 1000000 + 1);
+    core_effects_clear(&s.fx);
+
+    /* It stays silent, heard: a fails as lost, its retries are exhausted, b is skipped,
+     * and the run ends failed. */
+    s.now += 1000001;
+    tick.now_us = s.now;
+    tick.late_us = 0;
     core_step(s.c, &tick, &s.fx);
     CHECK(count_fx(&s, FX_WORKER_STATE, -1) == 1);
     CHECK(count_fx(&s, FX_TASK_STATE, TS_FAILED) == 1);
