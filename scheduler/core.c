@@ -572,21 +572,38 @@ static void on_tick(core *c, int64_t now, core_effects *fx)
     }
 }
 
-/* A tick later than this was not heard in time: the scheduler itself was stalled. */
+/* A tick later than this, or a wall clock stepped forward by more, was not heard in time. */
 #define TICK_LATE_US 100000
+
+/* How long before ev the scheduler could not hear its workers: how late the tick came, or
+ * how far the wall clock (which heartbeats are timed by) was stepped forward since the last
+ * tick (NTP, a resumed VM), whichever is more. */
+static int64_t unheard_us(core *c, const core_event *ev)
+{
+    int64_t step = 0;
+    if (c->tick_mono_us && ev->mono_us)
+        step = (ev->now_us - c->tick_wall_us) - (ev->mono_us - c->tick_mono_us);
+    c->tick_wall_us = ev->now_us;
+    c->tick_mono_us = ev->mono_us;
+    return step > ev->late_us ? step : ev->late_us;
+}
 
 /* Workers not heard from for three heartbeat intervals are lost. Only on EV_TICK: the shell
  * reads every message that arrived before it ticks, so a scheduler that was itself stalled
  * (a blocked disk, a stopped process) hears the heartbeats that queued meanwhile first.
  * Those still in the kernel when a stopped process resumes may not have reached it yet: a
- * tick late_us late counts no worker's silence beyond two intervals, so each has one more
- * interval, heard, to speak; its silence, not the scheduler's stall, makes it lost. */
-static void check_heartbeats(core *c, int64_t now, int64_t late_us, core_effects *fx)
+ * tick that was not heard in time counts no worker's silence beyond two intervals, so each
+ * has one more interval, heard, to speak; its silence, not the scheduler's stall, makes it
+ * lost. A wall clock stepped back leaves no worker heard from later than now. */
+static void check_heartbeats(core *c, int64_t now, int64_t unheard, core_effects *fx)
 {
-    for (size_t i = 0; late_us > TICK_LATE_US && i < c->nworkers; i++) {
+    for (size_t i = 0; i < c->nworkers; i++) {
         cworker *w = c->workers[i];
-        if (w->last_seen_us < now - 2 * w->heartbeat_us)
-            w->last_seen_us = now - 2 * w->heartbeat_us;
+        int64_t floor = unheard > TICK_LATE_US ? now - 2 * w->heartbeat_us : INT64_MIN;
+        if (w->last_seen_us < floor)
+            w->last_seen_us = floor;
+        if (w->last_seen_us > now)
+            w->last_seen_us = now;
     }
     for (size_t i = 0; i < c->nworkers;) {
         cworker *w = c->workers[i];
@@ -631,7 +648,7 @@ void core_step(core *c, const core_event *ev, core_effects *fx)
         on_result(c, ev, fx);
         break;
     case EV_TICK:
-        check_heartbeats(c, ev->now_us, ev->late_us, fx);
+        check_heartbeats(c, ev->now_us, unheard_us(c, ev), fx);
         break;
     case EV_RUN_RESTORED:
         core_on_restore(c, ev, fx);

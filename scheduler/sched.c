@@ -232,7 +232,8 @@ static void on_timer(uv_timer_t *t)
     int64_t until = clock_mono_us() + PREPARE_SLICE_US;
     while (sched_drain(s) && clock_mono_us() < until) {
     }
-    core_event ev = {.kind = EV_TICK, .now_us = clock_wall_us(), .late_us = late > 0 ? late : 0};
+    core_event ev = {.kind = EV_TICK, .now_us = clock_wall_us(), .late_us = late > 0 ? late : 0,
+                     .mono_us = clock_mono_us()};
     sched_step(s, &ev);
 }
 

@@ -10,6 +10,7 @@ static const struct {
 } tests[] = {
     {"units", test_units},     {"wtype", test_wtype}, {"maps", test_maps},
     {"frame", test_frame},     {"compile", test_compile}, {"core", test_core},
+    {"core_clock", test_core_clock},
     {"core_restore", test_core_restore}, {"placement", test_placement},
     {"queueing", test_queueing},
     {"backoff", test_backoff}, {"retry", test_retry}, {"metrics", test_metrics},

@@ -30,6 +30,7 @@ int test_maps(void);
 int test_frame(void);
 int test_compile(void);
 int test_core(void);
+int test_core_clock(void);
 int test_core_restore(void);
 int test_backoff(void);
 int test_placement(void);

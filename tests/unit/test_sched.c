@@ -226,6 +226,53 @@ int test_core(void)
     return fails;
 }
 
+static void tick_at(sim *s, int64_t mono_us)
+{
+    core_event ev = {.kind = EV_TICK, .now_us = s->now, .mono_us = mono_us};
+    core_step(s->c, &ev, &s->fx);
+}
+
+/* Heartbeats are timed by the wall clock. Stepped forward (NTP, a resumed VM), it makes no
+ * worker lost at once: each has one more interval. Stepped back, no worker counts as heard
+ * from later than now. Either way, silence heard afterwards still makes a worker lost. */
+int test_core_clock(void)
+{
+    int fails = 0;
+    sim s = {.c = core_new(1, 42), .now = 100000000};
+    int64_t mono = 5000000;
+    join(&s, "w1", 1);
+    tick_at(&s, mono);
+    core_effects_clear(&s.fx);
+
+    /* 0.5 s pass, and the wall clock is stepped 4.5 s ahead. */
+    s.now += 5000000;
+    mono += 500000;
+    tick_at(&s, mono);
+    CHECK(count_fx(&s, FX_WORKER_STATE, -1) == 0);
+    CHECK(core_next_deadline(s.c) == s.now + 1000000 + 1);
+    s.now += 1000001;
+    mono += 1000001;
+    tick_at(&s, mono);
+    CHECK(count_fx(&s, FX_WORKER_STATE, -1) == 1);
+    core_effects_clear(&s.fx);
+
+    /* w2 is heard from; 0.1 s later the wall clock is 10 s behind. */
+    join(&s, "w2", 1);
+    core_effects_clear(&s.fx);
+    s.now -= 9900000;
+    mono += 100000;
+    tick_at(&s, mono);
+    CHECK(count_fx(&s, FX_WORKER_STATE, -1) == 0);
+    CHECK(core_next_deadline(s.c) == s.now + 3000000 + 1);
+    s.now += 3000001;
+    mono += 3000001;
+    tick_at(&s, mono);
+    CHECK(count_fx(&s, FX_WORKER_STATE, -1) == 1);
+    core_effects_free(&s.fx);
+    core_destroy(&s.c);
+    return fails;
+}
+
 /* After a restart, two attempts were committed as dispatched to w1 and never sent. w1, the
  * same process, registers again without them (again = 1): both are sent again, same ids
  * and attempt numbers, in the order first dispatched, and none is lost. A new process
