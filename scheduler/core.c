@@ -572,8 +572,11 @@ static void on_tick(core *c, int64_t now, core_effects *fx)
     }
 }
 
-/* A tick later than this, or a wall clock stepped forward by more, was not heard in time. */
-#define TICK_LATE_US 100000
+/* A tick later than this, or a wall clock stepped forward by more, was not heard in time.
+ * A loop under load comes round within a turn's slice (20 ms) and may be late by that much:
+ * its workers then get their one more interval too, which costs a lost one's detection an
+ * interval at most. */
+#define TICK_LATE_US 10000
 
 /* How long before ev the scheduler could not hear its workers: how late the tick came, or
  * how far the wall clock (which heartbeats are timed by) was stepped forward since the last
@@ -588,26 +591,33 @@ static int64_t unheard_us(core *c, const core_event *ev)
     return step > ev->late_us ? step : ev->late_us;
 }
 
+/* The time after which w, still silent, is lost. */
+static int64_t lost_after(const cworker *w)
+{
+    int64_t t = w->last_seen_us + 3 * w->heartbeat_us;
+    return w->grace_until_us > t ? w->grace_until_us : t;
+}
+
 /* Workers not heard from for three heartbeat intervals are lost. Only on EV_TICK: the shell
  * reads every message that arrived before it ticks, so a scheduler that was itself stalled
  * (a blocked disk, a stopped process) hears the heartbeats that queued meanwhile first.
  * Those still in the kernel when a stopped process resumes may not have reached it yet: a
- * tick that was not heard in time counts no worker's silence beyond two intervals, so each
- * has one more interval, heard, to speak; its silence, not the scheduler's stall, makes it
- * lost. A wall clock stepped back leaves no worker heard from later than now. */
+ * tick that was not heard in time gives each worker one more interval, heard, to speak, once
+ * for each silence (ticks that keep coming late put a dead worker's loss off by one
+ * interval, no more). A wall clock stepped back leaves no worker heard from later than now:
+ * it would go unjudged for as long as the step. */
 static void check_heartbeats(core *c, int64_t now, int64_t unheard, core_effects *fx)
 {
     for (size_t i = 0; i < c->nworkers; i++) {
         cworker *w = c->workers[i];
-        int64_t floor = unheard > TICK_LATE_US ? now - 2 * w->heartbeat_us : INT64_MIN;
-        if (w->last_seen_us < floor)
-            w->last_seen_us = floor;
         if (w->last_seen_us > now)
             w->last_seen_us = now;
+        if (unheard > TICK_LATE_US && !w->grace_until_us)
+            w->grace_until_us = now + w->heartbeat_us;
     }
     for (size_t i = 0; i < c->nworkers;) {
         cworker *w = c->workers[i];
-        if (now - w->last_seen_us > 3 * w->heartbeat_us) {
+        if (now > lost_after(w)) {
             char why[256];
             snprintf(why, sizeof why, "worker '%s' lost: no heartbeat for %.1fs", w->name,
                      (double)(now - w->last_seen_us) / 1e6);
@@ -634,8 +644,10 @@ void core_step(core *c, const core_event *ev, core_effects *fx)
         core_on_worker_joined(c, ev, fx);
         break;
     case EV_HEARTBEAT:
-        if ((w = core_find_worker(c, ev->worker, NULL)))
+        if ((w = core_find_worker(c, ev->worker, NULL))) {
             w->last_seen_us = ev->now_us;
+            w->grace_until_us = 0;
+        }
         break;
     case EV_WORKER_LOST:
         if (core_find_worker(c, ev->worker, &idx)) {
@@ -681,7 +693,7 @@ int64_t core_next_deadline(const core *c)
             next = a->orphan_deadline;
     }
     for (size_t i = 0; i < c->nworkers; i++) {
-        int64_t d = c->workers[i]->last_seen_us + 3 * c->workers[i]->heartbeat_us + 1;
+        int64_t d = lost_after(c->workers[i]) + 1;
         if (next < 0 || d < next)
             next = d;
     }

@@ -77,6 +77,8 @@ typedef struct cworker {
     uint32_t slots, credits;
     uint32_t prefetch;      /* attempts it queues beyond its slots (credits count them) */
     int64_t last_seen_us, heartbeat_us;
+    int64_t grace_until_us; /* not lost before this: a tick came that the scheduler had not
+                               heard in time (0: none since it was last heard) */
     u64map *running;        /* attempt id -> cattempt* */
     u64map *untracked;      /* attempts it reported running that the core no longer waits
                                for: they hold a slot until their result comes, and what

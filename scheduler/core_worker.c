@@ -362,6 +362,7 @@ void core_on_worker_joined(core *c, const core_event *ev, core_effects *fx)
     w->prefetch = ev->prefetch;
     core_refresh_credits(w);
     w->last_seen_us = ev->now_us;
+    w->grace_until_us = 0;
     w->heartbeat_us = ev->heartbeat_us > 0 ? ev->heartbeat_us : 1000000;
     core_effect *e = core_emit(fx, FX_WORKER_STATE);
     e->worker = xstrdup(w->name);

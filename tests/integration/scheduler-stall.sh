@@ -58,7 +58,11 @@ workflow frozen 3
 "$weft" submit "$T/frozen.yaml" --scheduler "$ep" >/dev/null || fail "submit"
 until_executions 2
 w=$(sql "$state" "SELECT worker FROM attempts WHERE run_id = 2 AND number = 1")
-[ "$w" = one ] && frozen=$pid_one || frozen=$pid_two
+case "$w" in
+one) frozen=$pid_one ;;
+two) frozen=$pid_two ;;
+*) fail "run 2's attempt has no worker: '$w'"; exit 1 ;;
+esac
 kill -STOP "$sched_pid"
 kill -STOP "$frozen"
 sleep 1.5

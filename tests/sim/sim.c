@@ -523,7 +523,8 @@ static void fault_step(sim *s)
         complete(s, w, 0);
     else if (roll < 600) {
         s->now += (int64_t)pick(s, 800) * 1000;
-        core_event ev = {.kind = EV_TICK};
+        /* One tick in four late: the scheduler did not hear its workers meanwhile. */
+        core_event ev = {.kind = EV_TICK, .late_us = pick(s, 4) ? 0 : pick(s, 500) * 1000};
         step_core(s, &ev);
     } else if (roll < 920)
         heartbeat(s, w);
@@ -580,7 +581,7 @@ static void drain(sim *s)
             signal_approval(s);
         else {
             s->now += 200000;
-            core_event ev = {.kind = EV_TICK};
+            core_event ev = {.kind = EV_TICK, .late_us = pick(s, 2) ? 0 : 300000};
             step_core(s, &ev);
         }
     }

@@ -226,33 +226,34 @@ int test_core(void)
     return fails;
 }
 
-static void tick_at(sim *s, int64_t mono_us)
+static void tick_at(sim *s, int64_t mono_us, int64_t late_us)
 {
-    core_event ev = {.kind = EV_TICK, .now_us = s->now, .mono_us = mono_us};
+    core_event ev = {.kind = EV_TICK, .now_us = s->now, .mono_us = mono_us, .late_us = late_us};
     core_step(s->c, &ev, &s->fx);
 }
 
 /* Heartbeats are timed by the wall clock. Stepped forward (NTP, a resumed VM), it makes no
  * worker lost at once: each has one more interval. Stepped back, no worker counts as heard
- * from later than now. Either way, silence heard afterwards still makes a worker lost. */
+ * from later than now. Either way, silence heard afterwards still makes a worker lost, and
+ * ticks that keep coming late do not keep a dead worker from being lost. */
 int test_core_clock(void)
 {
     int fails = 0;
     sim s = {.c = core_new(1, 42), .now = 100000000};
     int64_t mono = 5000000;
     join(&s, "w1", 1);
-    tick_at(&s, mono);
+    tick_at(&s, mono, 0);
     core_effects_clear(&s.fx);
 
     /* 0.5 s pass, and the wall clock is stepped 4.5 s ahead. */
     s.now += 5000000;
     mono += 500000;
-    tick_at(&s, mono);
+    tick_at(&s, mono, 0);
     CHECK(count_fx(&s, FX_WORKER_STATE, -1) == 0);
     CHECK(core_next_deadline(s.c) == s.now + 1000000 + 1);
     s.now += 1000001;
     mono += 1000001;
-    tick_at(&s, mono);
+    tick_at(&s, mono, 0);
     CHECK(count_fx(&s, FX_WORKER_STATE, -1) == 1);
     core_effects_clear(&s.fx);
 
@@ -261,12 +262,32 @@ int test_core_clock(void)
     core_effects_clear(&s.fx);
     s.now -= 9900000;
     mono += 100000;
-    tick_at(&s, mono);
+    tick_at(&s, mono, 0);
     CHECK(count_fx(&s, FX_WORKER_STATE, -1) == 0);
     CHECK(core_next_deadline(s.c) == s.now + 3000000 + 1);
     s.now += 3000001;
     mono += 3000001;
-    tick_at(&s, mono);
+    tick_at(&s, mono, 0);
+    CHECK(count_fx(&s, FX_WORKER_STATE, -1) == 1);
+    core_effects_clear(&s.fx);
+
+    /* w3 goes silent, and every tick comes 0.2 s late: its loss is put off by one interval,
+     * once. */
+    join(&s, "w3", 1);
+    core_effects_clear(&s.fx);
+    int64_t joined = s.now;
+    s.now += 2500000;
+    mono += 2500000;
+    tick_at(&s, mono, 200000);
+    CHECK(core_next_deadline(s.c) == joined + 3500000 + 1);
+    s.now = joined + 3400000;
+    mono += 900000;
+    tick_at(&s, mono, 200000);
+    CHECK(count_fx(&s, FX_WORKER_STATE, -1) == 0);
+    CHECK(core_next_deadline(s.c) == joined + 3500000 + 1);
+    s.now = joined + 3500001;
+    mono += 100001;
+    tick_at(&s, mono, 200000);
     CHECK(count_fx(&s, FX_WORKER_STATE, -1) == 1);
     core_effects_free(&s.fx);
     core_destroy(&s.c);
