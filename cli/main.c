@@ -85,6 +85,8 @@ static const char usage_text[] =
     "  --idempotency-key K   submit, retry, cancel, signal: a repeated key gets the first\n"
     "                        answer\n"
     "                        (default: a new key, kept while the request is retried)\n"
+    "  --                    what follows is arguments, not options (a key that begins\n"
+    "                        with -)\n"
     "\n"
     "exit codes: 0 success, 1 run failed (check: problems found), 2 usage or validation "
     "error,\n  3 cannot reach the scheduler (or it cannot write its catalogue now), 4 the "
@@ -127,6 +129,11 @@ static int parse(int argc, char **argv, cli_opts *o)
 {
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--")) { /* the rest are arguments, such as a key that begins with - */
+            while (++i < argc)
+                o->args[o->nargs++] = argv[i];
+            break;
+        }
         if (!strcmp(a, "--json"))
             o->json = 1;
         else if (!strcmp(a, "--dot"))

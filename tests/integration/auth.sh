@@ -31,7 +31,8 @@ expect "keys gen never overwrites a key" 2 "$?"
 "$weft" keys add alice --role client "$T/alice.key.pub" --state "$state" >/dev/null || fail "add alice"
 "$weft" keys add bob --role client "$T/bob.key.pub" --state "$state" >/dev/null || fail "add bob"
 "$weft" keys add w1 --role worker "$T/w1.key.pub" --state "$state" >/dev/null || fail "add w1"
-"$weft" keys add w2 --role worker "$(pubkey "$T/w2.key.pub")" --state "$state" \
+# (A Z85 key may begin with "-": after "--" it is an argument, not an option.)
+"$weft" keys add w2 --role worker --state "$state" -- "$(pubkey "$T/w2.key.pub")" \
     >/dev/null || fail "add w2 by the key itself"
 "$weft" keys add carol --role client "$T/alice.key.pub" --state "$state" 2>"$T/dup.txt"
 expect "the same key twice is refused" 2 "$?"
@@ -41,6 +42,12 @@ expect "a second key of another role for a name is refused" 2 "$?"
 "$weft" keys add x --role root "$T/stranger.key.pub" --state "$state" 2>"$T/badrole.txt"
 expect_grep "an unknown role is refused" "unknown role 'root'" "$T/badrole.txt"
 expect "four keys on the list" 4 "$("$weft" keys ls --state "$state" --json | grep -c '"public_key"')"
+dashed='-Zv:7^HY[mHxd@{j6Jv8P3Zj&HQ]<jZcC^N9KF9z' # a key that begins with "-"
+"$weft" keys add dashed --role worker --state "$state" "$dashed" >/dev/null 2>"$T/dashed.txt"
+expect "a key that begins with - is taken for an option without --" 2 "$?"
+"$weft" keys add dashed --role worker --state "$state" -- "$dashed" >/dev/null
+expect "... and for the key after --" 0 "$?"
+has_line "... which is on the list" "$dashed" <("$weft" keys ls --state "$state")
 chmod 644 "$T/bob.key"
 "$weft" status --scheduler "$ep" --key "$T/bob.key" --server-key "$skey" 2>"$T/perm.txt"
 expect "a secret key others may read is refused" 2 "$?"
