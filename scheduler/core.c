@@ -554,7 +554,6 @@ static void on_result(core *c, const core_event *ev, core_effects *fx)
 
 static void on_tick(core *c, int64_t now, core_effects *fx)
 {
-    core_expire_orphans(c, now, fx);
     core_say_waiting(c, now, fx);
     while (c->nheap && c->heap[0].due_us <= now) {
         timer t = heap_pop(c);
@@ -659,9 +658,17 @@ void core_step(core *c, const core_event *ev, core_effects *fx)
     case EV_RESULT:
         on_result(c, ev, fx);
         break;
-    case EV_TICK:
-        check_heartbeats(c, ev->now_us, unheard_us(c, ev), fx);
+    case EV_TICK: {
+        /* Like workers, restored attempts are judged only on a tick, after the messages that
+         * arrived (a registration claims them), and not for time the scheduler could not
+         * hear: a worker that comes back to claim them has the time the restart gave it. */
+        int64_t unheard = unheard_us(c, ev);
+        check_heartbeats(c, ev->now_us, unheard, fx);
+        if (unheard > TICK_LATE_US)
+            core_orphans_unheard(c, ev->now_us);
+        core_expire_orphans(c, ev->now_us, fx);
         break;
+    }
     case EV_RUN_RESTORED:
         core_on_restore(c, ev, fx);
         break;

@@ -112,6 +112,8 @@ typedef struct cattempt {
     uint64_t gpu_mask;      /* the GPUs of its worker it holds (bits of their indices) ... */
     uint32_t gpu_milli;     /* ... and its share of each, in thousandths */
     int64_t orphan_deadline;/* restored: when it fails as lost unless claimed */
+    int orphan_graced;      /* restored: its deadline was moved once for a tick not heard
+                               in time */
 } cattempt;
 
 typedef struct qentry {
@@ -352,6 +354,9 @@ void core_free_worker(cworker *w);
 void core_on_restore(core *c, const core_event *ev, core_effects *fx);
 /* Fails the restored attempts no worker claimed within the grace period. */
 void core_expire_orphans(core *c, int64_t now, core_effects *fx);
+/* After a tick the scheduler could not hear in time: each restored attempt not yet claimed
+ * has at least the claim period from now, once. */
+void core_orphans_unheard(core *c, int64_t now);
 /* core_stop.c: EV_CANCEL, and run deadlines. */
 void core_on_cancel(core *c, const core_event *ev, core_effects *fx);
 /* Arms r's run-level timeout, counted from started_us. */

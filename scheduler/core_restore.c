@@ -216,6 +216,18 @@ void core_on_restore(core *c, const core_event *ev, core_effects *fx)
     core_maybe_finish_run(c, r, fx);
 }
 
+void core_orphans_unheard(core *c, int64_t now)
+{
+    for (size_t i = 0; i < c->norphans; i++) {
+        cattempt *a = u64map_get(c->attempts, c->orphans[i]);
+        if (a && !a->w && !a->orphan_graced) {
+            a->orphan_graced = 1;
+            if (a->orphan_deadline < now + c->orphan_claim_us)
+                a->orphan_deadline = now + c->orphan_claim_us;
+        }
+    }
+}
+
 void core_expire_orphans(core *c, int64_t now, core_effects *fx)
 {
     size_t nexp = 0;

@@ -367,6 +367,29 @@ int test_core_restore(void)
         core_effects_free(&s.fx);
         core_destroy(&s.c);
     }
+
+    /* Nobody claims them: they fail as lost on a tick past their deadline (5 s after their
+     * dispatch, at time 1), not on another event, and a tick the scheduler could not hear
+     * in time (3 s late) gives them the 2 s claim period again, once. */
+    sim s = {.c = core_new(100, 42), .now = 1000000};
+    restore_two_orphans(&s, compile(r, text, &errors));
+    free(errors);
+    core_effects_clear(&s.fx);
+    s.now = 6000000;
+    core_event beat = {.kind = EV_HEARTBEAT, .now_us = s.now, .worker = "w9"};
+    core_step(s.c, &beat, &s.fx);
+    CHECK(count_fx(&s, FX_ATTEMPT_END, -1) == 0);
+    tick_at(&s, 0, 3000000);
+    CHECK(count_fx(&s, FX_ATTEMPT_END, -1) == 0);
+    CHECK(core_next_deadline(s.c) == 8000000);
+    s.now = 7000000;
+    tick_at(&s, 0, 3000000);
+    CHECK(count_fx(&s, FX_ATTEMPT_END, -1) == 0);
+    s.now = 8000000;
+    tick_at(&s, 0, 0);
+    CHECK(count_fx(&s, FX_ATTEMPT_END, -1) == 2);
+    core_effects_free(&s.fx);
+    core_destroy(&s.c);
     typereg_destroy(&r);
     return fails;
 }
