@@ -260,7 +260,7 @@ void slot_stop(worker *w, const Weft__Stop *st)
 static void reject_job(worker *w, running *job, int cls, const char *why)
 {
     log_warn("attempt %llu (%s): %s", (unsigned long long)job->attempt_id, job->task, why);
-    job->started_us = clock_wall_us();
+    job->started_us = 0; /* it never started: no start is recorded */
     send_result(w, job, 0, cls, why, NULL, NULL, 0);
 }
 

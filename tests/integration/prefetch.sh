@@ -74,6 +74,9 @@ expect "the run ends cancelled" cancelled "$(q "SELECT state FROM runs WHERE id 
 expect "the queued attempts ended cancelled, saying they never started" 2 \
     "$(q "SELECT count(*) FROM attempts WHERE run_id = 3 AND error_class = 'cancelled'
           AND error LIKE 'shell stopped before it started: its run was cancelled%'")"
+expect "... and recorded with no start" 2 \
+    "$(q "SELECT count(*) FROM attempts WHERE run_id = 3 AND error_class = 'cancelled'
+          AND started_us IS NULL AND finished_us IS NOT NULL")"
 if [ -e "$T/held-ran" ]; then fail "a queued task of the cancelled run ran"; else ok "neither queued task ran"; fi
 
 # The worker is still whole: the next run succeeds.
