@@ -577,17 +577,31 @@ static void on_tick(core *c, int64_t now, core_effects *fx)
  * interval at most. */
 #define TICK_LATE_US 10000
 
-/* How long before ev the scheduler could not hear its workers: how late the tick came, or
- * how far the wall clock (which heartbeats are timed by) was stepped forward since the last
- * tick (NTP, a resumed VM), whichever is more. */
-static int64_t unheard_us(core *c, const core_event *ev)
+/* How far the wall clock, which every time the core keeps is told in, was stepped since the
+ * last tick (NTP, a resumed VM; negative: back): its advance less the monotonic clock's. */
+static int64_t clock_step_us(core *c, const core_event *ev)
 {
     int64_t step = 0;
     if (c->tick_mono_us && ev->mono_us)
         step = (ev->now_us - c->tick_wall_us) - (ev->mono_us - c->tick_mono_us);
     c->tick_wall_us = ev->now_us;
     c->tick_mono_us = ev->mono_us;
-    return step > ev->late_us ? step : ev->late_us;
+    return step;
+}
+
+/* Moves every timer (retries, timeouts, approvals' waits) and restored attempt's deadline by
+ * a step of the wall clock, so each still comes as long after its start as it was meant to:
+ * a clock stepped ahead would time tasks and runs out early, one stepped back would hold
+ * retries for as long as the step. The heap keeps its order: every timer moves the same. */
+static void shift_timers(core *c, int64_t step)
+{
+    for (size_t i = 0; i < c->nheap; i++)
+        c->heap[i].due_us += step;
+    for (size_t i = 0; i < c->norphans; i++) {
+        cattempt *a = u64map_get(c->attempts, c->orphans[i]);
+        if (a && !a->w)
+            a->orphan_deadline += step;
+    }
 }
 
 /* The time after which w, still silent, is lost. */
@@ -659,10 +673,13 @@ void core_step(core *c, const core_event *ev, core_effects *fx)
         on_result(c, ev, fx);
         break;
     case EV_TICK: {
-        /* Like workers, restored attempts are judged only on a tick, after the messages that
+        /* Workers and restored attempts are judged only on a tick, after the messages that
          * arrived (a registration claims them), and not for time the scheduler could not
-         * hear: a worker that comes back to claim them has the time the restart gave it. */
-        int64_t unheard = unheard_us(c, ev);
+         * hear: how late the tick came, or how far the clock was stepped ahead. */
+        int64_t step = clock_step_us(c, ev);
+        if (step > TICK_LATE_US || step < -TICK_LATE_US)
+            shift_timers(c, step);
+        int64_t unheard = step > ev->late_us ? step : ev->late_us;
         check_heartbeats(c, ev->now_us, unheard, fx);
         if (unheard > TICK_LATE_US)
             core_orphans_unheard(c, ev->now_us);

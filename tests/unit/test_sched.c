@@ -235,7 +235,8 @@ static void tick_at(sim *s, int64_t mono_us, int64_t late_us)
 /* Heartbeats are timed by the wall clock. Stepped forward (NTP, a resumed VM), it makes no
  * worker lost at once: each has one more interval. Stepped back, no worker counts as heard
  * from later than now. Either way, silence heard afterwards still makes a worker lost, and
- * ticks that keep coming late do not keep a dead worker from being lost. */
+ * ticks that keep coming late do not keep a dead worker from being lost. Timers are moved
+ * with the clock. */
 int test_core_clock(void)
 {
     int fails = 0;
@@ -291,6 +292,38 @@ int test_core_clock(void)
     CHECK(count_fx(&s, FX_WORKER_STATE, -1) == 1);
     core_effects_free(&s.fx);
     core_destroy(&s.c);
+
+    /* Timers keep their length across a step: a retry due 1 s after a failure comes 1 s
+     * after it, whether the clock is then stepped 10 s ahead or 10 s back. */
+    typereg *r = fixture_types();
+    for (int64_t step = 10000000; step >= -10000000; step -= 20000000) {
+        sim t = {.c = core_new(1, 42), .now = 100000000};
+        char *errors;
+        const char *text = "workflow: w\n"
+                           "tasks:\n"
+                           "  a: { type: count, with: { n: 1 }, retry: { max_attempts: 2, "
+                           "interval: 1s } }\n";
+        mono = 7000000;
+        tick_at(&t, mono, 0);
+        submit(&t, compile(r, text, &errors), 1);
+        free(errors);
+        join(&t, "w1", 1);
+        result(&t, first_dispatch(&t, NULL), 0, ERRC_TRANSIENT);
+        core_effects_clear(&t.fx);
+        t.now += step + 100000;
+        mono += 100000;
+        tick_at(&t, mono, 0);
+        CHECK(count_fx(&t, FX_DISPATCH, -1) == 0);
+        t.now += 1000000;
+        mono += 1000000;
+        core_event beat = {.kind = EV_HEARTBEAT, .now_us = t.now, .worker = "w1"};
+        core_step(t.c, &beat, &t.fx);
+        tick_at(&t, mono, 0);
+        CHECK(count_fx(&t, FX_DISPATCH, -1) == 1);
+        core_effects_free(&t.fx);
+        core_destroy(&t.c);
+    }
+    typereg_destroy(&r);
     return fails;
 }
 
