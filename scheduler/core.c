@@ -577,22 +577,11 @@ static void on_tick(core *c, int64_t now, core_effects *fx)
  * interval at most. */
 #define TICK_LATE_US 10000
 
-/* How far the wall clock, which every time the core keeps is told in, was stepped since the
- * last tick (NTP, a resumed VM; negative: back): its advance less the monotonic clock's. */
-static int64_t clock_step_us(core *c, const core_event *ev)
-{
-    int64_t step = 0;
-    if (c->tick_mono_us && ev->mono_us)
-        step = (ev->now_us - c->tick_wall_us) - (ev->mono_us - c->tick_mono_us);
-    c->tick_wall_us = ev->now_us;
-    c->tick_mono_us = ev->mono_us;
-    return step;
-}
-
-/* Moves every timer (retries, timeouts, approvals' waits) and restored attempt's deadline by
- * a step of the wall clock, so each still comes as long after its start as it was meant to:
- * a clock stepped ahead would time tasks and runs out early, one stepped back would hold
- * retries for as long as the step. The heap keeps its order: every timer moves the same. */
+/* Moves every timer (retries, timeouts, approvals' waits), restored attempt's deadline and
+ * queued task's ready time by a step of the wall clock, so each still comes as long after
+ * its start as it was meant to: a clock stepped ahead would time tasks and runs out early,
+ * one stepped back would hold retries for as long as the step. The heap keeps its order:
+ * every timer moves the same. */
 static void shift_timers(core *c, int64_t step)
 {
     for (size_t i = 0; i < c->nheap; i++)
@@ -602,6 +591,36 @@ static void shift_timers(core *c, int64_t step)
         if (a && !a->w)
             a->orphan_deadline += step;
     }
+    size_t pos = 0, qpos;
+    uint64_t id;
+    const char *place;
+    void *run, *queue;
+    while (u64map_next(c->runs, &pos, &id, &run))
+        for (qpos = 0; strmap_next(((crun *)run)->queues, &qpos, &place, &queue);) {
+            tqueue *q = queue;
+            for (size_t k = q->head; k < q->tail; k++)
+                q->v[k].ready_us += step;
+        }
+}
+
+/* Notes how far the wall clock was stepped since the last event (its advance less the
+ * monotonic clock's, both read together as each event is stepped; NTP, a resumed VM), and
+ * moves the timers by a step of more than TICK_LATE_US either way: from here on, ev and
+ * the events after it are told in the stepped clock. */
+static void note_clock(core *c, const core_event *ev)
+{
+    if (!ev->mono_us)
+        return;
+    if (c->clock_mono_us) {
+        int64_t step =
+            (ev->wall_us - c->clock_wall_us) - (ev->mono_us - c->clock_mono_us);
+        if (step > TICK_LATE_US || step < -TICK_LATE_US) {
+            shift_timers(c, step);
+            c->stepped_us += step;
+        }
+    }
+    c->clock_wall_us = ev->wall_us;
+    c->clock_mono_us = ev->mono_us;
 }
 
 /* The time after which w, still silent, is lost. */
@@ -649,6 +668,7 @@ void core_step(core *c, const core_event *ev, core_effects *fx)
         free_run(c->ended[i]);
     c->nended = 0;
     c->now_us = ev->now_us;
+    note_clock(c, ev);
     switch (ev->kind) {
     case EV_RUN_SUBMITTED:
         on_submit(c, ev, fx);
@@ -675,11 +695,10 @@ void core_step(core *c, const core_event *ev, core_effects *fx)
     case EV_TICK: {
         /* Workers and restored attempts are judged only on a tick, after the messages that
          * arrived (a registration claims them), and not for time the scheduler could not
-         * hear: how late the tick came, or how far the clock was stepped ahead. */
-        int64_t step = clock_step_us(c, ev);
-        if (step > TICK_LATE_US || step < -TICK_LATE_US)
-            shift_timers(c, step);
-        int64_t unheard = step > ev->late_us ? step : ev->late_us;
+         * hear: how late the tick came, or how far the clock was stepped ahead since the last
+         * tick. */
+        int64_t unheard = c->stepped_us > ev->late_us ? c->stepped_us : ev->late_us;
+        c->stepped_us = 0;
         check_heartbeats(c, ev->now_us, unheard, fx);
         if (unheard > TICK_LATE_US)
             core_orphans_unheard(c, ev->now_us);

@@ -64,7 +64,7 @@ enum core_ev_kind {
     EV_RESULT,        /* attempt_id, ok, errclass, message, outputs */
     EV_TICK,          /* time passes: retry timers, heartbeat deadlines (workers are
                          declared lost only on a tick: the shell first reads every message
-                         that has arrived); late_us, mono_us */
+                         that has arrived); late_us */
     EV_RUN_RESTORED,  /* run_id, dag, snapshot: a run rebuilt after a scheduler restart */
     EV_CANCEL,        /* run_id: stop the run */
     EV_LOOKUP,        /* run_id, task; ok = 1: a cache hit, with outputs, source_run and
@@ -111,8 +111,10 @@ typedef struct core_event {
     int64_t heartbeat_us;     /* EV_WORKER_JOINED: its heartbeat interval */
     int64_t late_us;          /* EV_TICK: how long after its time the tick came: the shell
                                  heard nothing meanwhile (a stopped process, a blocked disk) */
-    int64_t mono_us;          /* EV_TICK: a monotonic clock, beside now_us (wall-clock time):
-                                 how far the wall clock was stepped between ticks */
+    int64_t wall_us, mono_us; /* any event: the wall clock (which now_us and every time the
+                                 core keeps are told in) and a monotonic one, read together
+                                 as it is stepped (0: not known): how far the wall clock was
+                                 stepped since the last event */
     const res_amount *capacity; /* EV_WORKER_JOINED: what its attempts may hold at once */
     size_t ncapacity;
     char *const *labels;      /* EV_WORKER_JOINED: its labels, "key=value" */

@@ -190,7 +190,8 @@ struct core {
     size_t nended, capended;
     uint64_t ready_seq;     /* the order in which tasks became ready */
     int64_t now_us;         /* the time of the event being stepped */
-    int64_t tick_wall_us, tick_mono_us; /* the last EV_TICK's now_us and mono_us (0: none) */
+    int64_t clock_wall_us, clock_mono_us; /* the last event's wall_us and mono_us (0: none) */
+    int64_t stepped_us;     /* how far the wall clock was stepped since the last EV_TICK */
     uint64_t *orphans;      /* restored attempts no worker has claimed yet */
     size_t norphans, caporphans;
     int64_t orphan_grace_us, orphan_claim_us;

@@ -220,10 +220,9 @@ void core_orphans_unheard(core *c, int64_t now)
 {
     for (size_t i = 0; i < c->norphans; i++) {
         cattempt *a = u64map_get(c->attempts, c->orphans[i]);
-        if (a && !a->w && !a->orphan_graced) {
-            a->orphan_graced = 1;
-            if (a->orphan_deadline < now + c->orphan_claim_us)
-                a->orphan_deadline = now + c->orphan_claim_us;
+        if (a && !a->w && !a->orphan_graced && a->orphan_deadline < now + c->orphan_claim_us) {
+            a->orphan_graced = 1; /* once: a late tick that moved nothing leaves it */
+            a->orphan_deadline = now + c->orphan_claim_us;
         }
     }
 }

@@ -40,6 +40,8 @@
 
 void sched_step(sched *s, core_event *ev)
 {
+    ev->wall_us = clock_wall_us();
+    ev->mono_us = clock_mono_us();
     core_step(s->core, ev, &s->fx);
     sched_apply_effects(s, ev->now_us);
     /* Lookups answered while applying effects, in order; answering one may ask more. */
@@ -232,8 +234,7 @@ static void on_timer(uv_timer_t *t)
     int64_t until = clock_mono_us() + PREPARE_SLICE_US;
     while (sched_drain(s) && clock_mono_us() < until) {
     }
-    core_event ev = {.kind = EV_TICK, .now_us = clock_wall_us(), .late_us = late > 0 ? late : 0,
-                     .mono_us = clock_mono_us()};
+    core_event ev = {.kind = EV_TICK, .now_us = clock_wall_us(), .late_us = late > 0 ? late : 0};
     sched_step(s, &ev);
 }
 

@@ -246,6 +246,7 @@ void slot_stop(worker *w, const Weft__Stop *st)
             char msg[300];
             snprintf(msg, sizeof msg, "%s stopped before it started: its run was cancelled "
                      "(attempt %u)", job->type, job->attempt);
+            job->started_us = 0; /* fetching its inputs: it never started */
             slot_conclude(sl, 0, ERRC_CANCELLED, msg, NULL, NULL, 0);
         } else if (job->phase == JOB_RUNNING && sl->ep) {
             exec_cancel(sl);

@@ -185,7 +185,8 @@ static void commit_failed(sim *s)
 
 static void step_core(sim *s, core_event *ev)
 {
-    ev->now_us = s->now;
+    ev->now_us = ev->wall_us = s->now;
+    ev->mono_us = s->now - s->skew + (INT64_C(1) << 40);
     core_step(s->c, ev, &s->fx);
     trace(s, ev);
     /* A whole turn (the step and the lookups it asks) commits or fails together; a failed
@@ -523,6 +524,11 @@ static void fault_step(sim *s)
         complete(s, w, 0);
     else if (roll < 600) {
         s->now += (int64_t)pick(s, 800) * 1000;
+        if (!pick(s, 8)) { /* the wall clock stepped ahead (NTP): timers keep their length */
+            int64_t step = (int64_t)pick(s, 3000) * 1000;
+            s->now += step;
+            s->skew += step;
+        }
         /* One tick in four late: the scheduler did not hear its workers meanwhile. */
         core_event ev = {.kind = EV_TICK, .late_us = pick(s, 4) ? 0 : pick(s, 500) * 1000};
         step_core(s, &ev);

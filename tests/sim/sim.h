@@ -73,6 +73,7 @@ typedef struct sim {
     uint64_t rng, seed;
     long step;
     int64_t now;
+    int64_t skew;            /* how far the wall clock (now) was stepped ahead of a monotonic one */
     core *c;
     core_effects fx;
     typereg *types;

@@ -226,9 +226,19 @@ int test_core(void)
     return fails;
 }
 
+/* A tick at s->now, with the monotonic clock at mono_us (0: not known). */
 static void tick_at(sim *s, int64_t mono_us, int64_t late_us)
 {
-    core_event ev = {.kind = EV_TICK, .now_us = s->now, .mono_us = mono_us, .late_us = late_us};
+    core_event ev = {.kind = EV_TICK, .now_us = s->now, .wall_us = mono_us ? s->now : 0,
+                     .mono_us = mono_us, .late_us = late_us};
+    core_step(s->c, &ev, &s->fx);
+}
+
+/* A heartbeat from worker at s->now, with the monotonic clock at mono_us. */
+static void beat_at(sim *s, const char *worker, int64_t mono_us)
+{
+    core_event ev = {.kind = EV_HEARTBEAT, .now_us = s->now, .wall_us = s->now,
+                     .mono_us = mono_us, .worker = worker};
     core_step(s->c, &ev, &s->fx);
 }
 
@@ -310,15 +320,18 @@ int test_core_clock(void)
         join(&t, "w1", 1);
         result(&t, first_dispatch(&t, NULL), 0, ERRC_TRANSIENT);
         core_effects_clear(&t.fx);
+        /* The first event after the step, a heartbeat, sees it: no timer may fire early,
+         * nor be moved again by the tick after it. */
         t.now += step + 100000;
         mono += 100000;
+        beat_at(&t, "w1", mono);
+        CHECK(count_fx(&t, FX_DISPATCH, -1) == 0);
         tick_at(&t, mono, 0);
         CHECK(count_fx(&t, FX_DISPATCH, -1) == 0);
+        CHECK(core_next_deadline(t.c) == t.now + 900000);
         t.now += 1000000;
         mono += 1000000;
-        core_event beat = {.kind = EV_HEARTBEAT, .now_us = t.now, .worker = "w1"};
-        core_step(t.c, &beat, &t.fx);
-        tick_at(&t, mono, 0);
+        beat_at(&t, "w1", mono);
         CHECK(count_fx(&t, FX_DISPATCH, -1) == 1);
         core_effects_free(&t.fx);
         core_destroy(&t.c);
