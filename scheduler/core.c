@@ -571,9 +571,10 @@ static void on_tick(core *c, int64_t now, core_effects *fx)
     }
 }
 
-/* A tick later than this, or a wall clock stepped forward by more, was not heard in time.
- * A loop under load comes round within a turn's slice (20 ms) and may be late by that much:
- * its workers then get their one more interval too, which costs a lost one's detection an
+/* A tick later than this, or a wall clock stepped ahead by more since the last tick, was not
+ * heard in time; a step of more than this either way moves the timers (note_clock). A loop
+ * under load comes round within a turn's slice (20 ms) and may be late by that much: its
+ * workers then get their one more interval too, which costs a lost one's detection an
  * interval at most. */
 #define TICK_LATE_US 10000
 
