@@ -13,3 +13,20 @@ bench_header() {
     echo "weft: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)," \
          "build $(basename "$build")${1:+, $1}"
 }
+
+# bench_peak_kb OUT CMD [ARG...]: runs CMD with its output to OUT and prints its peak
+# resident memory in KiB (its own and any child's it waited for), exiting with its status.
+bench_peak_kb() {
+    python3 - "$@" <<'PY'
+import os, sys
+out, argv = sys.argv[1], sys.argv[2:]
+pid = os.fork()
+if pid == 0:
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(fd, 1)
+    os.execvp(argv[0], argv)
+_, status, usage = os.wait4(pid, 0)
+print(usage.ru_maxrss)
+sys.exit(os.waitstatus_to_exitcode(status))
+PY
+}

@@ -225,6 +225,54 @@ echo "scheduler killed (-9) with run $run a third done, restarted: dispatching a
      "$(awk "BEGIN {printf \"%.0f\", ($first - $restart_us) / 1000}") ms; the run" \
      "$(q "SELECT state FROM runs WHERE id = $run"), $(q "SELECT count(*) FROM tasks WHERE run_id = $run AND state = 'succeeded'") tasks succeeded," \
      "$(q "SELECT count(*) FROM (SELECT idx FROM attempts WHERE run_id = $run AND state = 'succeeded' GROUP BY idx HAVING count(*) > 1)") more than once"
+# restart_clean: stops the scheduler (TERM) and starts it again, its workers registered
+# again: what it holds at its peak is the next part's alone.
+restart_clean() {
+    kill -TERM "$sched_pid"
+    wait "$sched_pid" 2>/dev/null || true
+    "$bin/weft-scheduler" "${sched_args[@]}" 2>>"$T/sched.log" &
+    sched_pid=$!
+    pids+=($sched_pid)
+    for _ in $(seq 200); do
+        "$bin/weft" status --scheduler "$ep" "${client_key[@]}" --json 2>/dev/null |
+            grep -q '"workers": 2' && break
+        sleep 0.1
+    done
+}
+
+# A workflow file of BIG_FILE tasks (default 100,000, the file limit; 0 leaves it out) in a
+# scheduler restarted for it: its compile alone (weft validate), the time from the submit to
+# the run's creation and to its first dispatch, its rate, the scheduler's peak memory per
+# task, and that of the client following it a line per event with the summary at its end
+# (weft submit --wait, what weft run does beside its scheduler and workers).
+nfile=${BIG_FILE:-100000}
+if [ "$nfile" -gt 0 ]; then
+    { echo "workflow: bench-big-file"; echo "tasks:"
+      for i in $(seq 1 "$nfile"); do echo "  t$i: { type: noop }"; done; } >"$T/bigfile.yaml"
+    restart_clean
+    idle=$(awk '/^VmRSS/ {print $2}' "/proc/$sched_pid/status")
+    t0=$(date +%s%6N)
+    "$bin/weft" validate "$T/bigfile.yaml" >/dev/null
+    t1=$(date +%s%6N)
+    cli_kb=$(bench_peak_kb "$T/bigfile.out" "$bin/weft" submit "$T/bigfile.yaml" \
+             --scheduler "$ep" "${client_key[@]}" --wait --timeout 60s)
+    run=$(q "SELECT max(id) FROM runs")
+    peak=$(awk '/^VmHWM/ {print $2}' "/proc/$sched_pid/status")
+    wall=$(q "SELECT finished_us - created_us FROM runs WHERE id = $run")
+    echo
+    echo "a file of $nfile no-op tasks ($(($(stat -c %s "$T/bigfile.yaml") / 1024)) KiB):" \
+         "run $run $(q "SELECT state FROM runs WHERE id = $run"), in" \
+         "$(awk "BEGIN {printf \"%.2f\", $wall / 1e6}") s =" \
+         "$(awk "BEGIN {printf \"%.0f\", $nfile / ($wall / 1e6)}") tasks/s"
+    echo "  compile (weft validate): $(awk "BEGIN {printf \"%.2f\", ($t1 - $t0) / 1e6}") s;" \
+         "submit to the run's creation" \
+         "$(awk "BEGIN {printf \"%.2f\", ($(q "SELECT created_us FROM runs WHERE id = $run") - $t1) / 1e6}") s," \
+         "to its first dispatch" \
+         "$(awk "BEGIN {printf \"%.2f\", ($(q "SELECT min(dispatched_us) FROM attempts WHERE run_id = $run") - $t1) / 1e6}") s"
+    echo "  scheduler peak RSS: $((peak / 1024)) MiB ($(((peak - idle) * 1024 / nfile)) B/task" \
+         "over its $((idle / 1024)) MiB idle); the following client's: $((cli_kb / 1024)) MiB"
+fi
+
 # A map of BIG_MAP elements (default 1,000,000; 0 leaves it out), the scheduler killed (-9)
 # half way and restarted: its memory per element before the kill and after the restart, how
 # long the restart takes to dispatch again, and the run succeeding with each element once.
@@ -233,6 +281,7 @@ if [ "$big" -gt 0 ]; then
     { echo "workflow: bench-big-map"; echo "tasks:"
       echo "  src: { type: echo, with: { items: [$(seq -s ', ' 0 $((big - 1)))] } }"
       echo '  work: { type: noop, map: "${src.outputs.items}" }'; } >"$T/big.yaml"
+    [ "$nfile" -eq 0 ] || restart_clean
     t0=$(date +%s%6N)
     "$bin/weft" submit "$T/big.yaml" --scheduler "$ep" "${client_key[@]}" >/dev/null
     t1=$(date +%s%6N)

@@ -418,8 +418,11 @@ json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err);
  * that neither succeeded nor wait (failed first, then cancelled, running...), in order. In
  * both, a mapped task carries element_counts ({state: n}), elements_total and
  * element_attempts, counted over all its elements: what a summary of a large map needs
- * without holding each element. */
-json_t *catalog_query_run_some(catalog *c, int64_t run, int max_elements, weft_err *err);
+ * without holding each element. With max_tasks > 0 the run carries task_counts ({state: n}
+ * over its tasks), and a run of more tasks than that lists max_tasks of its tasks alike: those
+ * that neither succeeded nor wait, failed first (what a summary of a 100,000-task run needs). */
+json_t *catalog_query_run_some(catalog *c, int64_t run, int max_elements, int max_tasks,
+                               weft_err *err);
 /* The task rows of run alone, in order, as catalog_query_run has them without their
  * attempts and elements. */
 json_t *catalog_query_task_rows(catalog *c, int64_t run, weft_err *err);

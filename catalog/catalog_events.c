@@ -8,6 +8,7 @@
 #include "common/xmem.h"
 
 #define EVENT_COLUMNS 5
+#define EVENTS_KEPT 4096 /* room kept between turns */
 
 #define EVENTS_INSERT "INSERT INTO events(ts_us, run_id, task, kind, detail) VALUES "
 static const char *const event_sql = EVENTS_INSERT "(?,?,?,?,?)";
@@ -51,6 +52,7 @@ void cat_events_drop(catalog *c)
         free(c->events[i].detail);
     }
     c->nevents = 0;
+    xtrim(&c->events, &c->capevents, EVENTS_KEPT);
 }
 
 int cat_events_write(catalog *c)

@@ -210,13 +210,21 @@ json_t *catalog_query_run_row(catalog *c, int64_t run, weft_err *err)
                           run, err);
 }
 
-/* The elements of run ?1 listed when ?2 keeps only some: per mapped task, ?2 of those that
- * neither succeeded nor wait, the failed ones first. */
-#define LISTED_ELEMENTS \
+/* What a listing of run ?1 keeps when it keeps only some. listed: the elements, when ?2
+ * keeps only some: per mapped task, ?2 of those that neither succeeded nor wait, the failed
+ * ones first. listed_tasks: the tasks, when ?3 keeps only some: ?3 of those, likewise. */
+#define LISTED_UNITS \
     "WITH listed AS (SELECT idx, elem FROM (SELECT idx, elem, row_number() OVER " \
     "(PARTITION BY idx ORDER BY state = 'failed' DESC, elem) AS k FROM tasks " \
     "WHERE run_id = ?1 AND elem >= 0 AND state NOT IN ('succeeded', 'pending', 'ready')) " \
-    "WHERE k <= ?2) "
+    "WHERE k <= ?2), " \
+    "listed_tasks AS (SELECT idx FROM tasks WHERE run_id = ?1 AND elem < 0 AND " \
+    "state NOT IN ('succeeded', 'pending', 'ready') ORDER BY state = 'failed' DESC, idx " \
+    "LIMIT ?3) "
+/* The units a listing of run ?1 keeps (?2, ?3: LISTED_UNITS's). */
+#define LISTED_WHERE \
+    "WHERE run_id = ?1 AND (?3 = 0 OR idx IN listed_tasks) AND " \
+    "(elem < 0 OR ?2 = 0 OR (idx, elem) IN listed) "
 
 /* The tasks of run (and the elements max_elements keeps, see catalog.h), by idx and elem.
  * source: where a succeeded task's outputs came from (computed, cache, in-flight, retry),
@@ -232,12 +240,10 @@ json_t *catalog_query_run_row(catalog *c, int64_t run, weft_err *err)
     "id, number, worker, state, error_class, error, dispatched_us, started_us, finished_us, " \
     "peak_mem_bytes, cpu_us "
 
-static const char *const TASK_ROWS = LISTED_ELEMENTS TASK_COLUMNS
-    "WHERE run_id = ?1 AND (elem < 0 OR ?2 = 0 OR (idx, elem) IN listed) "
+static const char *const TASK_ROWS = LISTED_UNITS TASK_COLUMNS LISTED_WHERE
     "ORDER BY idx, elem";
-static const char *const ATTEMPT_ROWS = LISTED_ELEMENTS
-    "SELECT idx, elem, " ATTEMPT_FIELDS "FROM attempts "
-    "WHERE run_id = ?1 AND (elem < 0 OR ?2 = 0 OR (idx, elem) IN listed) "
+static const char *const ATTEMPT_ROWS = LISTED_UNITS
+    "SELECT idx, elem, " ATTEMPT_FIELDS "FROM attempts " LISTED_WHERE
     "ORDER BY idx, elem, number";
 
 /* Adds to each mapped task of tasks (all of them, or the one of index task) its elements
@@ -280,7 +286,7 @@ static int count_elements(catalog *c, int64_t run, int task, json_t *tasks, weft
 
 json_t *catalog_query_run(catalog *c, int64_t run, weft_err *err)
 {
-    return catalog_query_run_some(c, run, 0, err);
+    return catalog_query_run_some(c, run, 0, 0, err);
 }
 
 /* Whether run is small enough to be listed whole (0), or -1 with err saying why not. */
@@ -302,18 +308,42 @@ static int listable_whole(catalog *c, int64_t run, weft_err *err)
     return -1;
 }
 
-json_t *catalog_query_run_some(catalog *c, int64_t run, int max_elements, weft_err *err)
+/* The run's tasks (not elements) counted by state, as {state: n}, or NULL (err set). */
+static json_t *count_tasks(catalog *c, int64_t run, weft_err *err)
 {
-    int64_t args[] = {run, max_elements > 0 ? max_elements : 0};
+    int64_t args[] = {run};
+    json_t *rows = cat_rows(c, "SELECT state, count(*) AS n FROM tasks WHERE run_id = ?1 AND "
+                               "elem < 0 GROUP BY state", args, 1, NULL, err);
+    if (!rows)
+        return NULL;
+    json_t *counts = json_object(), *row;
+    size_t i;
+    json_array_foreach(rows, i, row)
+        json_object_set(counts, json_string_value(json_object_get(row, "state")),
+                        json_object_get(row, "n"));
+    json_decref(rows);
+    return counts;
+}
+
+json_t *catalog_query_run_some(catalog *c, int64_t run, int max_elements, int max_tasks,
+                               weft_err *err)
+{
     json_t *out = catalog_query_run_row(c, run, err);
     if (!out)
         return NULL;
-    if (max_elements <= 0 && listable_whole(c, run, err) < 0) {
+    json_int_t ntasks = json_integer_value(json_object_get(out, "ntasks"));
+    int64_t args[] = {run, max_elements > 0 ? max_elements : 0,
+                      max_tasks > 0 && ntasks > max_tasks ? max_tasks : 0};
+    json_t *counts = max_tasks > 0 ? count_tasks(c, run, err) : NULL;
+    if ((max_tasks > 0 && !counts) ||
+        (max_elements <= 0 && listable_whole(c, run, err) < 0)) {
         json_decref(out);
         return NULL;
     }
-    json_t *rows = cat_rows(c, TASK_ROWS, args, 2, NULL, err);
-    json_t *attempts = cat_rows(c, ATTEMPT_ROWS, args, 2, NULL, err);
+    if (counts)
+        json_object_set_new(out, "task_counts", counts);
+    json_t *rows = cat_rows(c, TASK_ROWS, args, 3, NULL, err);
+    json_t *attempts = cat_rows(c, ATTEMPT_ROWS, args, 3, NULL, err);
     json_t *tasks = rows && attempts ? nest_tasks(rows, attempts) : NULL;
     json_decref(rows);
     json_decref(attempts);

@@ -78,8 +78,10 @@ void source_close(source **sp);
 json_t *source_query(source *s, Weft__QueryKind kind, uint64_t run, const char *task,
                      uint64_t after_seq, weft_err *err);
 /* Run run with at most max_elements elements of each mapped task listed, and every
- * element counted (catalog_query_run_some; 0: every element). */
-json_t *source_run(source *s, uint64_t run, uint32_t max_elements, weft_err *err);
+ * element counted; with max_tasks, its tasks counted, and of more, max_tasks of them listed
+ * (catalog_query_run_some; 0: every element, every task). */
+json_t *source_run(source *s, uint64_t run, uint32_t max_elements, uint32_t max_tasks,
+                   weft_err *err);
 /* Attempt number attempt of task's log in run from offset on (catalog_query_log_tail). */
 json_t *source_log_tail(source *s, uint64_t run, const char *task, uint32_t attempt,
                         uint64_t offset, weft_err *err);

@@ -53,7 +53,7 @@ int cmd_events(cli_opts *o)
         return rc;
     weft_err err = {0};
     /* The run must exist: an empty trail would otherwise look like a quiet run. */
-    json_t *row = source_run(s, run, 1, &err);
+    json_t *row = source_run(s, run, 1, 1, &err);
     json_t *all = row ? json_array() : NULL;
     uint64_t after = 0;
     for (size_t got = EVENTS_PAGE; all && got >= EVENTS_PAGE;) {

@@ -17,6 +17,9 @@
 
 #define LOG_TAIL_LINES 20
 #define ELEMENTS_SHOWN 20 /* elements a run summary or status lists per mapped task */
+#define SUMMARY_TASKS 20  /* a run summary names this many failed tasks at most */
+#define STATUS_TASKS 1000 /* status lists every task of a run this large; of a larger one,
+                           * this many of those that did not succeed */
 
 int cli_exit_for(const weft_err *err)
 {
@@ -242,20 +245,51 @@ static void print_log_tail(source *s, uint64_t run, const char *task)
     json_decref(logs);
 }
 
+/* The run's tasks in state (its task_counts). */
+static size_t tasks_in(const json_t *r, const char *state)
+{
+    return (size_t)json_integer_value(json_object_get(json_object_get(r, "task_counts"), state));
+}
+
+/* "N more tasks, not listed: a succeeded, b pending" when r lists only some of its tasks. */
+static void print_unlisted(const json_t *r)
+{
+    const json_t *tasks = json_object_get(r, "tasks"), *t;
+    json_t *rest = json_deep_copy(json_object_get(r, "task_counts"));
+    size_t i, more = 0;
+    json_array_foreach(tasks, i, t) {
+        json_t *n = json_object_get(rest, cli_str(t, "state"));
+        if (n)
+            json_integer_set(n, json_integer_value(n) - 1);
+    }
+    const char *k;
+    json_t *n;
+    json_object_foreach(rest, k, n)
+        more += (size_t)json_integer_value(n);
+    if (more) {
+        printf("... %zu more tasks, not listed:", more);
+        int first = 1;
+        json_object_foreach(rest, k, n)
+            if (json_integer_value(n)) {
+                printf("%s %lld %s", first ? "" : ",", (long long)json_integer_value(n), k);
+                first = 0;
+            }
+        printf(" (weft status %lld --json lists every one)\n", (long long)geti(r, "id"));
+    }
+    json_decref(rest);
+}
+
 void print_run_summary(source *s, uint64_t run)
 {
     weft_err err = {0};
-    json_t *r = source_run(s, run, ELEMENTS_SHOWN, &err);
+    json_t *r = source_run(s, run, ELEMENTS_SHOWN, SUMMARY_TASKS, &err);
     if (!r)
         return;
     cli_for_terminal(r);
-    size_t i, nsucc = 0, nskip = 0;
+    size_t i, nsucc = tasks_in(r, "succeeded"), nskip = tasks_in(r, "skipped");
+    size_t shown = 0;
     json_t *t;
     char dur[32], skipped[48] = "";
-    json_array_foreach(json_object_get(r, "tasks"), i, t) {
-        nsucc += !strcmp(cli_str(t, "state"), "succeeded");
-        nskip += !strcmp(cli_str(t, "state"), "skipped");
-    }
     if (nskip && !strcmp(cli_str(r, "state"), "succeeded"))
         snprintf(skipped, sizeof skipped, " (%zu skipped)", nskip);
     const char *state = cli_str(r, "state");
@@ -266,6 +300,7 @@ void print_run_summary(source *s, uint64_t run)
     {
         if (strcmp(cli_str(t, "state"), "failed") != 0)
             continue;
+        shown++;
         if (json_object_get(t, "element_counts")) {
             printf("  %s failed (%s): %s\n", cli_str(t, "name"), cli_str(t, "error_class"),
                    cli_str(t, "error"));
@@ -282,6 +317,10 @@ void print_run_summary(source *s, uint64_t run)
         print_log_tail(s, run, cli_str(t, "name"));
         printf("    see: weft logs %lld %s\n", (long long)run, cli_str(t, "name"));
     }
+    size_t nfailed = tasks_in(r, "failed");
+    if (nfailed > shown)
+        printf("  ... and %zu more failed (weft status %lld)\n", nfailed - shown,
+               (long long)run);
     const char *name;
     json_object_foreach(json_object_get(r, "waiting"), name, t)
         printf("  %s waiting: %s\n", name, json_string_value(t));
@@ -437,7 +476,7 @@ int cli_show(const cli_opts *o, Weft__QueryKind kind, uint64_t run, const char *
     weft_err err = {0};
     /* A run for people lists only the elements it names; --json has them all. */
     json_t *j = kind == WEFT__QUERY_KIND__QUERY_STATUS && run && !o->json
-                    ? source_run(s, run, ELEMENTS_SHOWN, &err)
+                    ? source_run(s, run, ELEMENTS_SHOWN, STATUS_TASKS, &err)
                     : source_query(s, kind, run, task, 0, &err);
     if (!j)
         rc = cli_exit_for(&err);
@@ -521,6 +560,7 @@ static int print_run(const json_t *r, const cli_opts *o)
         if (elems)
             print_failed_elements(t, (uint64_t)geti(r, "id"), ELEMENTS_SHOWN);
     }
+    print_unlisted(r);
     return EXIT_OK;
 }
 

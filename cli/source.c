@@ -138,14 +138,17 @@ json_t *source_log_tail(source *s, uint64_t run, const char *task, uint32_t atte
     return client_query(s->cl, &q, err);
 }
 
-json_t *source_run(source *s, uint64_t run, uint32_t max_elements, weft_err *err)
+json_t *source_run(source *s, uint64_t run, uint32_t max_elements, uint32_t max_tasks,
+                   weft_err *err)
 {
     if (!s->cl)
-        return catalog_query_run_some(s->cat, (int64_t)run, (int)max_elements, err);
+        return catalog_query_run_some(s->cat, (int64_t)run, (int)max_elements, (int)max_tasks,
+                                      err);
     Weft__QueryRequest q = WEFT__QUERY_REQUEST__INIT;
     q.kind = WEFT__QUERY_KIND__QUERY_STATUS;
     q.run_id = run;
     q.limit = max_elements;
+    q.tasks = max_tasks;
     return client_query(s->cl, &q, err);
 }
 

@@ -76,6 +76,16 @@ void xgrow(void *items, size_t *cap, size_t need, size_t elsize)
     *cap = ncap;
 }
 
+void xtrim(void *items, size_t *cap, size_t keep)
+{
+    void **pp = items;
+    if (*cap <= keep)
+        return;
+    free(*pp);
+    *pp = NULL;
+    *cap = 0;
+}
+
 void weft_assert_fail(const char *expr, const char *file, int line)
 {
     fprintf(stderr, "weft: assertion failed: %s (%s:%d)\n", expr, file, line);

@@ -96,7 +96,7 @@ static json_t *from_catalogue(gw_req *r, uint64_t run)
 {
     catalog *cat = gw_catalog(r);
     weft_err err = {0};
-    json_t *j = cat ? catalog_query_run_some(cat, (int64_t)run, 1, &err) : NULL;
+    json_t *j = cat ? catalog_query_run_some(cat, (int64_t)run, 1, 0, &err) : NULL;
     if (!j)
         return json_pack("{s:I, s:s}", "run_id", (json_int_t)run, "state", "unknown");
     json_t *tasks = json_object_get(j, "tasks");

@@ -131,7 +131,7 @@ typedef struct show {
 static char *make_show(void *ud, size_t *len)
 {
     show *sh = ud;
-    json_t *j = catalog_query_run_some(sh->r->cat, sh->run, sh->elements, &sh->err);
+    json_t *j = catalog_query_run_some(sh->r->cat, sh->run, sh->elements, 0, &sh->err);
     json_t *edges = j ? catalog_query_edges(sh->r->cat, sh->run, &sh->err) : NULL;
     char *text = NULL;
     if (edges) {

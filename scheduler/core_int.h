@@ -206,9 +206,13 @@ struct core {
     int64_t aging_us;       /* a waiting task's priority rises by one each this long */
     settle *settles;
     size_t nsettles, capsettles;
+    json_t *no_outputs;     /* {}: what every unit that made no outputs holds (shared) */
 };
 
 /* Shared between core.c and core_restore.c. Functions taking a task take a slot. */
+/* What a unit that succeeded holds as its outputs (a new reference): outputs, or for none
+ * (NULL or {}) one empty object all such units share; none mutates what it holds. */
+json_t *core_kept_outputs(core *c, json_t *outputs);
 core_effect *core_emit(core_effects *fx, enum core_fx_kind kind);
 /* An effect naming slot's run, task and element. */
 core_effect *core_emit_unit(core_effects *fx, enum core_fx_kind kind, const crun *r, int slot);

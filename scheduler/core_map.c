@@ -175,7 +175,7 @@ static void restore_element(core *c, crun *r, int slot, const core_task_snapshot
     case TS_PENDING:
         return;
     case TS_SUCCEEDED:
-        r->outputs[slot] = es->outputs ? json_incref(es->outputs) : json_object();
+        r->outputs[slot] = core_kept_outputs(c, es->outputs);
         core_end_task(c, r, slot, TS_SUCCEEDED);
         return;
     case TS_RUNNING:

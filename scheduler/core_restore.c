@@ -142,7 +142,7 @@ void core_on_restore(core *c, const core_event *ev, core_effects *fx)
         ctask *t = &r->t[i];
         t->attempts = (uint16_t)snap->attempts;
         if (snap->state == TS_SUCCEEDED || snap->state == TS_CAUGHT) {
-            r->outputs[i] = snap->outputs ? json_incref(snap->outputs) : json_object();
+            r->outputs[i] = core_kept_outputs(c, snap->outputs);
             core_end_task(c, r, (int)i, snap->state);
         } else if (snap->state > TS_SUCCEEDED && snap->state < TS__COUNT) {
             core_end_task(c, r, (int)i, snap->state);

@@ -446,12 +446,14 @@ void sched_on_query(sched *s, const zmq_msg_t *id, const auth_peer *peer,
     switch (q->kind) {
     case WEFT__QUERY_KIND__QUERY_STATUS:
         if (q->run_id) {
-            /* limit: elements listed per mapped task (all are counted); 0: every one. */
+            /* limit: elements listed per mapped task (all are counted); tasks: of a larger
+             * run, tasks listed (all are counted); 0: every one. */
             int most = q->limit > QUERY_LIMIT_MAX ? QUERY_LIMIT_MAX : (int)q->limit;
+            int most_tasks = q->tasks > QUERY_LIMIT_MAX ? QUERY_LIMIT_MAX : (int)q->tasks;
             json_t *run = *q->task ? catalog_query_run_unit(s->cat, (int64_t)q->run_id,
                                                             q->task, &err)
                                    : catalog_query_run_some(s->cat, (int64_t)q->run_id, most,
-                                                            &err);
+                                                            most_tasks, &err);
             json_t *waiting = core_run_waiting(s->core, q->run_id);
             if (run && json_object_size(waiting))
                 json_object_set(run, "waiting", waiting);

@@ -123,7 +123,8 @@ static json_t *payload_of(sched *s, uint64_t run, const char *event, const char 
 {
     weft_err err = {0};
     int failed = !strcmp(event, "failed"); /* only then are its tasks read */
-    json_t *r = failed ? catalog_query_run_some(s->cat, (int64_t)run, FAILED_TASKS_MAX, &err)
+    json_t *r = failed ? catalog_query_run_some(s->cat, (int64_t)run, FAILED_TASKS_MAX,
+                                              FAILED_TASKS_MAX, &err)
                        : catalog_query_run_row(s->cat, (int64_t)run, &err);
     if (!r) {
         json_decref(task);
