@@ -8,7 +8,9 @@
 # tasks/s and latency percentiles computed from the catalogue's timestamps, the scheduler's
 # memory per task, the time from a one-task workflow's submit to its first dispatch, and
 # how long a scheduler killed (-9) in the middle of a 10,000-task run takes from its restart
-# to dispatching again; then a map of a million elements with a
+# to dispatching again; then a file of 100,000 tasks (BIG_FILE=N sets its size, 0 leaves it
+# out): its compile, its rate and the memory per task of the scheduler and of the client
+# following it; then a map of a million elements with a
 # kill -9 half way (BIG_MAP=N sets its size, 0 leaves it out; about 7 minutes). With
 # SECURITY=curve (the default) every connection speaks CURVE with keys the scheduler admits;
 # SECURITY=insecure runs plain TCP, to measure CURVE's cost.
@@ -21,7 +23,7 @@
 # web UIs left open do (the run list and the newest run, every POLL_S seconds, default 1),
 # to measure what they cost the scheduler.
 #
-#   [SECURITY=curve|insecure] [PREFETCH=N] [POLLERS=N [POLL_S=S]] [BIG_MAP=N]
+#   [SECURITY=curve|insecure] [PREFETCH=N] [POLLERS=N [POLL_S=S]] [BIG_FILE=N] [BIG_MAP=N]
 #       bench/run-bench.sh [BUILD_DIR]
 #       [INDEPENDENT_TASKS] [CHAIN_LENGTH] [SLOTS_PER_WORKER]
 set -eu

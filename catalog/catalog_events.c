@@ -1,5 +1,6 @@
 /* catalog_events: the events of a turn, kept in memory and written together when the turn
- * commits (or before anything reads events), CAT_PER_INSERT rows per statement: a
+ * commits (or before anything reads events, or once EVENTS_HELD_MAX are held), in the
+ * turn's transaction, CAT_PER_INSERT rows per statement: a
  * statement's own cost, which every row paid before, is paid once for many. Their order,
  * hence their seq, is the order they were recorded in. See catalog.h. */
 #include <stdlib.h>
@@ -8,7 +9,9 @@
 #include "common/xmem.h"
 
 #define EVENT_COLUMNS 5
-#define EVENTS_KEPT 4096 /* room kept between turns */
+/* Then the held events are written, and the next ones held: a turn that makes 100,000
+ * tasks ready holds 16,384 events at most, not 12 MB of them. */
+#define EVENTS_HELD_MAX 16384
 
 #define EVENTS_INSERT "INSERT INTO events(ts_us, run_id, task, kind, detail) VALUES "
 static const char *const event_sql = EVENTS_INSERT "(?,?,?,?,?)";
@@ -22,6 +25,8 @@ int catalog_event(catalog *c, int64_t run, const char *task, const char *kind,
 {
     if (cat_turn_begin(c) < 0)
         return WEFT_EDB;
+    if (c->nevents == EVENTS_HELD_MAX && cat_events_write(c) < 0)
+        return WEFT_EDB; /* the turn failed: it is rolled back */
     xgrow(&c->events, &c->capevents, c->nevents + 1, sizeof *c->events);
     cat_event *e = &c->events[c->nevents++];
     e->ts_us = now_us;
@@ -52,7 +57,6 @@ void cat_events_drop(catalog *c)
         free(c->events[i].detail);
     }
     c->nevents = 0;
-    xtrim(&c->events, &c->capevents, EVENTS_KEPT);
 }
 
 int cat_events_write(catalog *c)

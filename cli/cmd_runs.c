@@ -245,22 +245,32 @@ static void print_log_tail(source *s, uint64_t run, const char *task)
     json_decref(logs);
 }
 
-/* The run's tasks in state (its task_counts). */
+/* The run's tasks in state: its task_counts, or the tasks it lists (a scheduler that
+ * predates task_counts lists every one). */
 static size_t tasks_in(const json_t *r, const char *state)
 {
-    return (size_t)json_integer_value(json_object_get(json_object_get(r, "task_counts"), state));
+    const json_t *counts = json_object_get(r, "task_counts"), *t;
+    if (counts)
+        return (size_t)json_integer_value(json_object_get(counts, state));
+    size_t i, n = 0;
+    json_array_foreach(json_object_get(r, "tasks"), i, t)
+        n += !strcmp(cli_str(t, "state"), state);
+    return n;
 }
 
-/* "N more tasks, not listed: a succeeded, b pending" when r lists only some of its tasks. */
+/* When r lists only some of its tasks: "N more tasks, not listed: a succeeded, b pending",
+ * and why those of them that wait for a worker do. */
 static void print_unlisted(const json_t *r)
 {
     const json_t *tasks = json_object_get(r, "tasks"), *t;
     json_t *rest = json_deep_copy(json_object_get(r, "task_counts"));
+    strmap *listed = strmap_new();
     size_t i, more = 0;
     json_array_foreach(tasks, i, t) {
         json_t *n = json_object_get(rest, cli_str(t, "state"));
-        if (n)
-            json_integer_set(n, json_integer_value(n) - 1);
+        if (n) /* read beside a scheduler, a count can lag the listing: never below 0 */
+            json_integer_set(n, json_integer_value(n) > 0 ? json_integer_value(n) - 1 : 0);
+        strmap_put(listed, cli_str(t, "name"), (void *)1);
     }
     const char *k;
     json_t *n;
@@ -276,6 +286,10 @@ static void print_unlisted(const json_t *r)
             }
         printf(" (weft status %lld --json lists every one)\n", (long long)geti(r, "id"));
     }
+    json_object_foreach(json_object_get(r, "waiting"), k, n)
+        if (!strmap_get(listed, k))
+            printf("%s waiting: %s\n", k, json_string_value(n));
+    strmap_destroy(&listed);
     json_decref(rest);
 }
 

@@ -76,6 +76,16 @@ void xgrow(void *items, size_t *cap, size_t need, size_t elsize)
     *cap = ncap;
 }
 
+void xreserve(void *items, size_t *cap, size_t need, size_t elsize)
+{
+    if (need <= *cap)
+        return;
+    char **pp = items;
+    *pp = xrealloc(*pp, need * elsize);
+    memset(*pp + *cap * elsize, 0, (need - *cap) * elsize);
+    *cap = need;
+}
+
 void xtrim(void *items, size_t *cap, size_t keep)
 {
     void **pp = items;

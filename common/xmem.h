@@ -19,6 +19,9 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Grows the array *items (of *cap elements of elsize bytes) so that it holds at least need
  * elements. Growth is geometric; new memory is zeroed. */
 void xgrow(void *items, size_t *cap, size_t need, size_t elsize);
+/* Grows the array *items to hold exactly need elements, when it holds fewer: for an array
+ * whose size is known at once (the doubling of xgrow would leave up to half unused). */
+void xreserve(void *items, size_t *cap, size_t need, size_t elsize);
 /* Frees the array *items, emptied by its caller, when it has room for more than keep
  * elements: what one large burst grew it to is not held for good. */
 void xtrim(void *items, size_t *cap, size_t keep);

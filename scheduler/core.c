@@ -88,13 +88,42 @@ core_effect *core_emit_task(core_effects *fx, const crun *r, int task, int state
     return e;
 }
 
+core_effect core_effect_unit(const core_effect *e, uint32_t k)
+{
+    core_effect one = *e;
+    one.more = 0;
+    if (e->elem < 0)
+        one.task = e->task + (int)k;
+    else
+        one.elem = e->elem + (int)k;
+    return one;
+}
+
+/* slot of r became ready: the last effect counts it when it says the unit before it did. */
+static void emit_ready(core_effects *fx, const crun *r, int slot)
+{
+    core_effect *last = fx->n ? &fx->v[fx->n - 1] : NULL;
+    const ctask *t = &r->t[slot];
+    if (last && last->kind == FX_TASK_STATE && last->state == TS_READY && last->run_id == r->id &&
+        !last->message && !last->json && !last->inputs && last->more < UINT32_MAX &&
+        (t->elem < 0 ? last->elem < 0 && last->task + (int64_t)last->more + 1 == t->task
+                     : last->task == t->task &&
+                           last->elem + (int64_t)last->more + 1 == t->elem)) {
+        last->more++;
+        return;
+    }
+    core_emit_task(fx, r, slot, TS_READY);
+}
+
 /* ---- slots ---- */
 
 size_t core_add_slots(crun *r, size_t n)
 {
     size_t first = r->nslots, cap = r->capslots;
-    xgrow(&r->t, &r->capslots, first + n, sizeof *r->t);
-    xgrow(&r->outputs, &cap, first + n, sizeof *r->outputs);
+    /* A run's tasks come at once, exactly; a map's elements after them, doubling. */
+    void (*grow)(void *, size_t *, size_t, size_t) = first ? xgrow : xreserve;
+    grow(&r->t, &r->capslots, first + n, sizeof *r->t);
+    grow(&r->outputs, &cap, first + n, sizeof *r->outputs);
     memset(r->t + first, 0, n * sizeof *r->t);
     memset(r->outputs + first, 0, n * sizeof *r->outputs);
     r->nslots += n;
@@ -279,7 +308,7 @@ void core_make_ready(core *c, crun *r, int task, core_effects *fx)
         core_pass(c, r, task, fx);
         return;
     }
-    core_emit_task(fx, r, task, TS_READY);
+    emit_ready(fx, r, task);
     core_requeue_ready(c, r, task, fx);
 }
 

@@ -201,6 +201,9 @@ typedef struct core_effect {
     uint64_t peak_mem_bytes, cpu_us;
     uint64_t gpu_mask;  /* FX_DISPATCH, FX_REDISPATCH: the worker's GPUs the attempt holds */
     uint32_t gpu_milli; /* (bits of its devices) and its share of each, in thousandths */
+    uint32_t more;      /* FX_TASK_STATE ready: as many units after this one became ready
+                           with it, the next tasks of its run (elem -1) or the next elements
+                           of its task: one effect, not 100,000, for a run's roots */
 } core_effect;
 
 typedef struct core_effects {
@@ -208,7 +211,11 @@ typedef struct core_effects {
     size_t n, cap;
 } core_effects;
 
-/* Frees the effects' contents and empties the list (keeps its memory). */
+/* Unit k (0 to e->more) of an effect about units, as an effect of its own (a shallow copy:
+ * it owns nothing). */
+core_effect core_effect_unit(const core_effect *e, uint32_t k);
+
+/* Frees the effects' contents and empties the list (and its memory, when it grew large). */
 void core_effects_clear(core_effects *fx);
 void core_effects_free(core_effects *fx);
 

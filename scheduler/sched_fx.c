@@ -42,7 +42,8 @@ enum { PAIR_NONE, PAIR_READY, PAIR_DISPATCH };
 typedef struct unit_ref {
     uint64_t run;
     int task, elem;
-    size_t at; /* the effect's index */
+    size_t at; /* the unit's index among the effects' units (fx_units) */
+    int ready; /* a ready state's unit, else a dispatch */
 } unit_ref;
 
 static int unit_ref_cmp(const void *a, const void *b)
@@ -62,23 +63,38 @@ static int is_ready(const core_effect *e)
     return e->kind == FX_TASK_STATE && e->state == TS_READY;
 }
 
-/* For each effect: PAIR_READY for a task's ready state whose next effect among readies and
- * dispatches is its dispatch, PAIR_DISPATCH for that dispatch, else PAIR_NONE. */
+/* The units an effect is about: a ready state's, with the ones after it (more); else one. */
+static size_t fx_units(const core_effect *e)
+{
+    return is_ready(e) ? 1 + (size_t)e->more : 1;
+}
+
+/* For each unit of the effects, in order: PAIR_READY for a unit's ready state whose next
+ * effect among readies and dispatches is its dispatch, PAIR_DISPATCH for that dispatch,
+ * else PAIR_NONE. */
 static uint8_t *pair_ready_dispatch(const core_effects *fx)
 {
-    uint8_t *pair = xcalloc(fx->n + 1, 1);
-    unit_ref *refs = xmalloc((fx->n + 1) * sizeof *refs);
-    size_t n = 0;
+    size_t units = 0;
+    for (size_t i = 0; i < fx->n; i++)
+        units += fx_units(&fx->v[i]);
+    uint8_t *pair = xcalloc(units + 1, 1);
+    unit_ref *refs = xmalloc((units + 1) * sizeof *refs);
+    size_t n = 0, at = 0;
     for (size_t i = 0; i < fx->n; i++) {
         const core_effect *e = &fx->v[i];
-        if (is_ready(e) || e->kind == FX_DISPATCH)
-            refs[n++] = (unit_ref){e->run_id, e->task, e->elem, i};
+        for (uint32_t k = 0; is_ready(e) && k <= e->more; k++) {
+            core_effect one = core_effect_unit(e, k);
+            refs[n++] = (unit_ref){e->run_id, one.task, one.elem, at + k, 1};
+        }
+        if (e->kind == FX_DISPATCH)
+            refs[n++] = (unit_ref){e->run_id, e->task, e->elem, at, 0};
+        at += fx_units(e);
     }
     qsort(refs, n, sizeof *refs, unit_ref_cmp);
     for (size_t k = 0; k + 1 < n; k++) {
         const unit_ref *a = &refs[k], *b = &refs[k + 1];
-        if (a->run == b->run && a->task == b->task && a->elem == b->elem &&
-            is_ready(&fx->v[a->at]) && fx->v[b->at].kind == FX_DISPATCH) {
+        if (a->run == b->run && a->task == b->task && a->elem == b->elem && a->ready &&
+            !b->ready) {
             pair[a->at] = PAIR_READY;
             pair[b->at] = PAIR_DISPATCH;
             k++;
@@ -212,16 +228,21 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int res
 void sched_apply_effects(sched *s, int64_t now)
 {
     uint8_t *pair = pair_ready_dispatch(&s->fx);
-    for (size_t i = 0; i < s->fx.n; i++) {
+    for (size_t i = 0, at = 0; i < s->fx.n; at += fx_units(&s->fx.v[i]), i++) {
         const core_effect *e = &s->fx.v[i];
         const dag *g = e->run_id ? core_run_dag(s->core, e->run_id) : NULL;
         switch (e->kind) {
         case FX_TASK_STATE:
-            apply_task_state(s, e, g, pair[i], now);
+            for (uint32_t k = 0; is_ready(e) && k <= e->more; k++) {
+                core_effect one = core_effect_unit(e, k);
+                apply_task_state(s, &one, g, pair[at + k], now);
+            }
+            if (!is_ready(e))
+                apply_task_state(s, e, g, pair[at], now);
             break;
         case FX_DISPATCH:
             histo_observe(&s->queue_wait, (double)(now - e->due_us) / 1e6);
-            apply_dispatch(s, e, g, 0, pair[i], now);
+            apply_dispatch(s, e, g, 0, pair[at], now);
             break;
         case FX_REDISPATCH:
             apply_dispatch(s, e, g, 1, PAIR_NONE, now);

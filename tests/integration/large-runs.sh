@@ -2,8 +2,9 @@
 # A run of more tasks than people read: the summary at the end of `weft submit --wait` (and
 # of weft run) names at most 20 failed tasks and counts the rest, and `weft status` of a run
 # of more than 1,000 tasks lists those that did not succeed and counts the others by state,
-# from the scheduler and from the local catalogue alike; --json still lists every task, and
-# `weft events` still reads the run. A small run is listed whole, as before.
+# from the scheduler and from the local catalogue alike, and says why those not listed wait
+# for a worker; --json still lists every task, and `weft events` still reads the run. A small
+# run is listed whole, as before.
 . "$(dirname "$0")/lib.sh"
 ep="tcp://127.0.0.1:$(free_port)"
 state="$T/state"
@@ -46,14 +47,29 @@ expect "--json lists every task" "1030 30" "$(python3 -c 'import json,sys; t=jso
 expect "events of the large run exits 0" 0 $?
 expect_grep "events reads its trail" "bad30" "$T/events.out"
 
+# Tasks not listed still say why they wait: 1,001 tasks no worker can run.
+{ echo "workflow: stuck"; echo "tasks:"
+  for i in $(seq 1 1001); do echo "  s$i: { type: noop, labels: { zone: mars } }"; done
+} >"$T/stuck.yaml"
+"$weft" submit "$T/stuck.yaml" "${cli[@]}" >/dev/null 2>&1 || fail "submit stuck"
+for _ in $(seq 100); do
+    "$weft" status 2 "${cli[@]}" >"$T/stuck.out" 2>&1
+    grep -q 'waiting' "$T/stuck.out" && break
+    sleep 0.1
+done
+expect_grep "the ready tasks are counted" "^\.\.\. 1001 more tasks, not listed: 1001 ready" "$T/stuck.out"
+expect_grep "and why the first of them waits is said" \
+    "^s1 waiting: no worker running noop carries label zone=mars$" "$T/stuck.out"
+"$weft" cancel 2 "${cli[@]}" >/dev/null 2>&1 || fail "cancel stuck"
+
 # A small run is listed whole, its summary names each failure, with nothing counted apart.
 printf 'workflow: small\ntasks:\n  a: { type: noop }\n  b: { type: fail, with: { message: "no" } }\n' \
     >"$T/small.yaml"
 "$weft" submit "$T/small.yaml" "${cli[@]}" --wait >"$T/small.out" 2>&1
 expect "the small run fails" 1 $?
-expect_grep "its summary" "^run 2 failed: 1/2 tasks succeeded in" "$T/small.out"
+expect_grep "its summary" "^run 3 failed: 1/2 tasks succeeded in" "$T/small.out"
 expect_grep "names its failed task" "^  b failed \(" "$T/small.out"
 expect "and counts nothing apart" 0 "$(grep -c 'more failed\|not listed' "$T/small.out")"
-"$weft" status 2 "${cli[@]}" >"$T/status2.out" 2>&1
-expect "status lists both tasks" 2 "$(grep -c '^[ab] ' "$T/status2.out")"
-expect "and nothing more" 0 "$(grep -c 'not listed' "$T/status2.out")"
+"$weft" status 3 "${cli[@]}" >"$T/status3.out" 2>&1
+expect "status lists both tasks" 2 "$(grep -c '^[ab] ' "$T/status3.out")"
+expect "and nothing more" 0 "$(grep -c 'not listed' "$T/status3.out")"

@@ -289,7 +289,10 @@ void commit(sim *s)
         mrun *r = e->run_id ? find_run(s, e->run_id) : NULL;
         switch (e->kind) {
         case FX_TASK_STATE:
-            commit_task_state(s, r, e);
+            for (uint32_t k = 0; k <= e->more; k++) {
+                core_effect one = core_effect_unit(e, k);
+                commit_task_state(s, r, &one);
+            }
             if (e->key && !strmap_get(s->cache, e->key))
                 strmap_put(s->cache, e->key, json_incref(e->json));
             s->hits += e->state == TS_SUCCEEDED && e->source != SRC_COMPUTED;

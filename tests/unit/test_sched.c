@@ -117,7 +117,8 @@ static size_t count_fx(const sim *s, enum core_fx_kind kind, int state)
 {
     size_t n = 0;
     for (size_t i = 0; i < s->fx.n; i++)
-        n += s->fx.v[i].kind == kind && (state < 0 || s->fx.v[i].state == state);
+        if (s->fx.v[i].kind == kind && (state < 0 || s->fx.v[i].state == state))
+            n += 1 + s->fx.v[i].more; /* the units a ready state counts */
     return n;
 }
 
@@ -220,6 +221,26 @@ int test_core(void)
     CHECK(count_fx(&s, FX_TASK_STATE, TS_SKIPPED) == 1);
     CHECK(count_fx(&s, FX_RUN_STATE, RS_FAILED) == 1);
     CHECK(core_nruns(s.c) == 0);
+    core_effects_clear(&s.fx);
+
+    /* Roots one after another become ready in one effect about all three (a run of
+     * 100,000 roots makes one, not 100,000); c's ready state and b's stay apart. */
+    submit(&s, compile(r, "workflow: w\ntasks:\n  x: { type: echo }\n  y: { type: echo }\n"
+                          "  z: { type: echo }\n  after: { type: echo, needs: [x] }\n"
+                          "  c: { type: echo }\n", &errors), 2);
+    free(errors);
+    CHECK(count_fx(&s, FX_TASK_STATE, TS_READY) == 4);
+    size_t effects = 0;
+    for (size_t i = 0; i < s.fx.n; i++)
+        if (s.fx.v[i].kind == FX_TASK_STATE && s.fx.v[i].state == TS_READY) {
+            const core_effect *e = &s.fx.v[i];
+            CHECK(effects || (e->task == 0 && e->elem == -1 && e->more == 2));
+            CHECK(!effects || (e->task == 4 && e->more == 0));
+            CHECK(core_effect_unit(e, e->more).task == (effects ? 4 : 2));
+            CHECK(core_effect_unit(e, e->more).more == 0);
+            effects++;
+        }
+    CHECK(effects == 2);
     core_effects_free(&s.fx);
     core_destroy(&s.c);
     typereg_destroy(&r);
