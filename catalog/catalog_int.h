@@ -90,7 +90,8 @@ struct catalog {
     int64_t requests_pruned_us;
     int64_t retry_of_run, retry_of; /* the run last asked which run it retries, and that */
     sqlite3_stmt *stmts[ST__COUNT];
-    cat_event *events;        /* the turn's events, in order, written when it commits */
+    cat_event *events;        /* the turn's events, in order, written when it commits, before
+                                 a read of events, or once EVENTS_HELD_MAX are held */
     size_t nevents, capevents;
     cat_row *rows;            /* task rows made in the turn, written when it commits or
                                  before anything else reads or writes (cat_settle) */
@@ -127,8 +128,8 @@ int cat_insert_rows(catalog *c, const cat_insert *ins, size_t n, void *ud);
 
 /* Opens the turn's transaction unless it is open; WEFT_EDB once a write of it failed. */
 int cat_turn_begin(catalog *c);
-/* Writes the turn's events (before its commit, or a read of events): 0, or WEFT_EDB (the
- * turn failed). */
+/* Writes the turn's events into its transaction (before its commit, a read of events, or
+ * once many are held): 0, or WEFT_EDB (the turn failed). */
 int cat_events_write(catalog *c);
 /* Forgets the turn's events (it was rolled back). */
 void cat_events_drop(catalog *c);

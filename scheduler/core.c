@@ -105,9 +105,9 @@ static void emit_ready(core_effects *fx, const crun *r, int slot)
     core_effect *last = fx->n ? &fx->v[fx->n - 1] : NULL;
     const ctask *t = &r->t[slot];
     if (last && last->kind == FX_TASK_STATE && last->state == TS_READY && last->run_id == r->id &&
-        !last->message && !last->json && !last->inputs && last->more < UINT32_MAX &&
+        !last->message && !last->json && !last->inputs && last->more < INT32_MAX &&
         (t->elem < 0 ? last->elem < 0 && last->task + (int64_t)last->more + 1 == t->task
-                     : last->task == t->task &&
+                     : last->elem >= 0 && last->task == t->task &&
                            last->elem + (int64_t)last->more + 1 == t->elem)) {
         last->more++;
         return;

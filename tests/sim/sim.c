@@ -148,9 +148,10 @@ static void trace(sim *s, const core_event *ev)
            (unsigned long long)ev->attempt_id, ev->ok, ev->nrunning);
     for (size_t i = 0; i < s->fx.n; i++) {
         const core_effect *e = &s->fx.v[i];
-        printf("    fx %d run=%llu task=%d state=%d attempt=%llu worker=%s %s\n", e->kind,
-               (unsigned long long)e->run_id, e->task, e->state, (unsigned long long)e->attempt_id,
-               e->worker ? e->worker : "-", e->message ? e->message : "");
+        printf("    fx %d run=%llu task=%d elem=%d more=%u state=%d attempt=%llu worker=%s %s\n",
+               e->kind, (unsigned long long)e->run_id, e->task, e->elem, e->more, e->state,
+               (unsigned long long)e->attempt_id, e->worker ? e->worker : "-",
+               e->message ? e->message : "");
     }
     for (int w = 0; w < MAX_WORKERS; w++)
         printf("    %s busy=%d held=%d alive=%d\n", s->w[w].name, s->nbusy[w], s->w[w].nheld,

@@ -224,7 +224,7 @@ int test_core(void)
     core_effects_clear(&s.fx);
 
     /* Roots one after another become ready in one effect about all three (a run of
-     * 100,000 roots makes one, not 100,000); c's ready state and b's stay apart. */
+     * 100,000 roots makes one, not 100,000); c's, after a task with a parent, stays apart. */
     submit(&s, compile(r, "workflow: w\ntasks:\n  x: { type: echo }\n  y: { type: echo }\n"
                           "  z: { type: echo }\n  after: { type: echo, needs: [x] }\n"
                           "  c: { type: echo }\n", &errors), 2);
