@@ -256,8 +256,10 @@ if [ "$nfile" -gt 0 ]; then
     t0=$(date +%s%6N)
     "$bin/weft" validate "$T/bigfile.yaml" >/dev/null
     t1=$(date +%s%6N)
+    cpu0=$(sched_cpu_us)
     cli_kb=$(bench_peak_kb "$T/bigfile.out" "$bin/weft" submit "$T/bigfile.yaml" \
              --scheduler "$ep" "${client_key[@]}" --wait --timeout 60s)
+    cpu1=$(sched_cpu_us)
     run=$(q "SELECT max(id) FROM runs")
     peak=$(awk '/^VmHWM/ {print $2}' "/proc/$sched_pid/status")
     wall=$(q "SELECT finished_us - created_us FROM runs WHERE id = $run")
@@ -271,6 +273,8 @@ if [ "$nfile" -gt 0 ]; then
          "$(awk "BEGIN {printf \"%.2f\", ($(q "SELECT created_us FROM runs WHERE id = $run") - $t1) / 1e6}") s," \
          "to its first dispatch" \
          "$(awk "BEGIN {printf \"%.2f\", ($(q "SELECT min(dispatched_us) FROM attempts WHERE run_id = $run") - $t1) / 1e6}") s"
+    echo "  scheduler CPU: $(awk "BEGIN {printf \"%.1f\", ($cpu1 - $cpu0) / $nfile}") us/task" \
+         "(with the client's reading of every event)"
     echo "  scheduler peak RSS: $((peak / 1024)) MiB ($(((peak - idle) * 1024 / nfile)) B/task" \
          "over its $((idle / 1024)) MiB idle); the following client's: $((cli_kb / 1024)) MiB"
 fi
