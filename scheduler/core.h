@@ -80,7 +80,7 @@ typedef struct core_task_snapshot {
     uint64_t attempt_id; /* TS_RUNNING: the attempt in flight */
     const char *worker;  /* TS_RUNNING: the worker it was dispatched to (borrowed) */
     int64_t dispatched_us; /* TS_RUNNING: when it was dispatched */
-    json_t *outputs;     /* TS_SUCCEEDED: borrowed */
+    json_t *outputs;     /* TS_SUCCEEDED: borrowed; NULL: none, as {} */
     int64_t due_us;      /* TS_RETRY_WAIT: when to retry; TS_WAITING: its deadline (0) */
     const struct core_task_snapshot *elems; /* a mapped task that expanded: its elements */
     size_t nelems;
