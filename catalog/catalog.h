@@ -435,6 +435,12 @@ json_t *catalog_query_run_unit(catalog *c, int64_t run, const char *name, weft_e
 json_t *catalog_query_edges(catalog *c, int64_t run, weft_err *err);
 /* The same row without its tasks. */
 json_t *catalog_query_run_row(catalog *c, int64_t run, weft_err *err);
+/* The run's events after after_seq, in order, at most limit (<= 0: 1,000): [{"seq",
+ * "ts_us", "task" (null for the run's own), "kind", "detail"}]. As JSON text, written
+ * straight from the rows (a follower reads every event of a run: 3 a task). */
+char *catalog_query_events_text(catalog *c, int64_t run, int64_t after_seq, int limit,
+                                weft_err *err);
+/* The same, parsed. */
 json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int limit,
                              weft_err *err);
 /* A run's progress, for a client following it: {"seq": S, "counts": {state: n}, "events":

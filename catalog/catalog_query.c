@@ -9,6 +9,7 @@
 #include "catalog/catalog.h"
 #include "catalog/catalog_int.h"
 #include "common/fsutil.h"
+#include "common/jsonbuf.h"
 #include "common/xmem.h"
 
 #define LOG_READ_MAX (8u << 20)
@@ -409,18 +410,57 @@ json_t *catalog_query_run_unit(catalog *c, int64_t run, const char *name, weft_e
     return out;
 }
 
-json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int limit,
-                             weft_err *err)
+char *catalog_query_events_text(catalog *c, int64_t run, int64_t after_seq, int limit,
+                                weft_err *err)
 {
     if (c->nevents && cat_events_write(c) < 0) {
         err_set(err, WEFT_EDB, "cannot write the turn's events: %s", c->turn_err.msg);
         return NULL;
     }
-    int64_t args[] = {run, after_seq, limit > 0 ? limit : 1000};
-    return cat_rows(c,
-                "SELECT seq, ts_us, task, kind, detail FROM events "
-                "WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-                args, 3, NULL, err);
+    sqlite3_stmt *st = cat_query(c, "SELECT seq, ts_us, task, kind, detail FROM events "
+                                    "WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3", err);
+    if (!st)
+        return NULL;
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_int64(st, 2, after_seq);
+    sqlite3_bind_int64(st, 3, limit > 0 ? limit : 1000);
+    jsonbuf b = {0};
+    jsonbuf_raw(&b, "[");
+    int rc;
+    for (int first = 1; (rc = sqlite3_step(st)) == SQLITE_ROW; first = 0) {
+        jsonbuf_raw(&b, first ? "{\"seq\":" : ",{\"seq\":");
+        jsonbuf_int(&b, sqlite3_column_int64(st, 0));
+        jsonbuf_raw(&b, ",\"ts_us\":");
+        jsonbuf_int(&b, sqlite3_column_int64(st, 1));
+        jsonbuf_raw(&b, ",\"task\":");
+        jsonbuf_str(&b, (const char *)sqlite3_column_text(st, 2));
+        jsonbuf_raw(&b, ",\"kind\":");
+        jsonbuf_str(&b, (const char *)sqlite3_column_text(st, 3));
+        jsonbuf_raw(&b, ",\"detail\":");
+        jsonbuf_str(&b, (const char *)sqlite3_column_text(st, 4));
+        jsonbuf_raw(&b, "}");
+    }
+    jsonbuf_raw(&b, "]");
+    sqlite3_reset(st);
+    char *text = jsonbuf_take(&b);
+    if (rc != SQLITE_DONE) {
+        err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int limit,
+                             weft_err *err)
+{
+    char *text = catalog_query_events_text(c, run, after_seq, limit, err);
+    json_t *events = text ? json_loads(text, 0, NULL) : NULL;
+    if (text && !events)
+        err_set(err, WEFT_EDB, "the catalogue's events of run %lld are not JSON",
+                (long long)run);
+    free(text);
+    return events;
 }
 
 json_t *catalog_query_progress(catalog *c, int64_t run, int64_t after_seq, int count,

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "common/frame.h"
+#include "common/jsonbuf.h"
 #include "common/jsontext.h"
 #include "common/resource.h"
 #include "common/strmap.h"
@@ -44,6 +45,26 @@ int test_units(void)
     CHECK_STR(text_double(3.0, rbuf, sizeof rbuf), "3");
     CHECK_STR(text_double(1e100, rbuf, sizeof rbuf), "1e+100");
     CHECK_STR(text_double(-2.5e-7, rbuf, sizeof rbuf), "-2.5e-07");
+    /* JSON text written directly: escapes, well-formed UTF-8 kept, anything else '?'. */
+    jsonbuf jb = {0};
+    jsonbuf_raw(&jb, "[");
+    jsonbuf_str(&jb, "q\"b\\s\n\x01 \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    jsonbuf_raw(&jb, ",");
+    jsonbuf_str(&jb, "\xff\xc3( \xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80 \xe2\x82");
+    jsonbuf_raw(&jb, ",");
+    jsonbuf_str(&jb, NULL);
+    jsonbuf_raw(&jb, ",");
+    jsonbuf_int(&jb, -9007199254740993LL);
+    jsonbuf_raw(&jb, "]");
+    char *jt = jsonbuf_take(&jb);
+    CHECK_STR(jt, "[\"q\\\"b\\\\s\\u000a\\u0001 \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\","
+                  "\"?\?( ?? ??? ???? ??\",null,-9007199254740993]");
+    json_t *jv = json_loads(jt, 0, NULL);
+    CHECK(jv && !strcmp(json_string_value(json_array_get(jv, 0)),
+                        "q\"b\\s\n\x01 \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+    CHECK(jv && json_is_null(json_array_get(jv, 2)) && jb.s == NULL);
+    json_decref(jv);
+    free(jt);
     CHECK(res_name_ok("license.glpk") && !res_name_ok("Disk") && !res_name_ok("9x"));
     CHECK(res_label_ok("pool=gpu") == 0 && res_label_ok("pool") != 0 &&
           res_label_ok("pool=two words") != 0 && res_label_ok("Pool=a") != 0);
