@@ -74,7 +74,7 @@ static core_task_snapshot snapshot_of(const catalog_unit *u, int64_t now_us)
         .dispatched_us = u->running_dispatched_us,
         /* None for {}: the core gives each such unit its one shared empty object, and a
          * million succeeded elements are not parsed into 200 MB of them first. */
-        .outputs = u->outputs && !strcmp(u->outputs, "{}") ? NULL : catalog_unit_json(u->outputs),
+        .outputs = !u->outputs || !strcmp(u->outputs, "{}") ? NULL : catalog_unit_json(u->outputs),
         .due_us = u->retry_due_us};
     if (snap.state == TS_RETRY_WAIT && !snap.due_us)
         snap.due_us = now_us;
