@@ -309,12 +309,12 @@ static int listable_whole(catalog *c, int64_t run, weft_err *err)
     return -1;
 }
 
-/* The run's tasks (not elements) counted by state, as {state: n}, or NULL (err set). */
-static json_t *count_tasks(catalog *c, int64_t run, weft_err *err)
+/* {state: n} from sql, which selects state and n (count(*)) for run ?1, or NULL (err
+ * set). */
+static json_t *count_states(catalog *c, const char *sql, int64_t run, weft_err *err)
 {
     int64_t args[] = {run};
-    json_t *rows = cat_rows(c, "SELECT state, count(*) AS n FROM tasks WHERE run_id = ?1 AND "
-                               "elem < 0 GROUP BY state", args, 1, NULL, err);
+    json_t *rows = cat_rows(c, sql, args, 1, NULL, err);
     if (!rows)
         return NULL;
     json_t *counts = json_object(), *row;
@@ -335,7 +335,10 @@ json_t *catalog_query_run_some(catalog *c, int64_t run, int max_elements, int ma
     json_int_t ntasks = json_integer_value(json_object_get(out, "ntasks"));
     int64_t args[] = {run, max_elements > 0 ? max_elements : 0,
                       max_tasks > 0 && ntasks > max_tasks ? max_tasks : 0};
-    json_t *counts = max_tasks > 0 ? count_tasks(c, run, err) : NULL;
+    json_t *counts = max_tasks > 0 ? count_states(c, "SELECT state, count(*) AS n FROM tasks "
+                                                     "WHERE run_id = ?1 AND elem < 0 "
+                                                     "GROUP BY state", run, err)
+                                   : NULL;
     if ((max_tasks > 0 && !counts) ||
         (max_elements <= 0 && listable_whole(c, run, err) < 0)) {
         json_decref(out);
@@ -483,24 +486,16 @@ json_t *catalog_query_progress(catalog *c, int64_t run, int64_t after_seq, int c
                               "WHERE run_id = ?1 AND seq > ?2 AND seq <= ?3 AND (task IS NULL "
                               "OR kind IN ('failed', 'retry_wait')) ORDER BY seq LIMIT 1000",
                               args, 3, NULL, err);
-    json_t *states = !events ? NULL
-                     : !count ? json_array()
-                              : cat_rows(c, "SELECT state, count(*) AS n FROM tasks "
-                                            "WHERE run_id = ?1 GROUP BY state",
-                                         args, 1, NULL, err);
-    if (!states) {
+    json_t *counts = !events ? NULL
+                     : !count ? json_object()
+                              : count_states(c, "SELECT state, count(*) AS n FROM tasks "
+                                                "WHERE run_id = ?1 GROUP BY state", run, err);
+    if (!counts) {
         json_decref(events);
         return NULL;
     }
     if (json_array_size(events) == 1000)
         args[2] = json_integer_value(json_object_get(json_array_get(events, 999), "seq"));
-    json_t *counts = json_object();
-    size_t i;
-    json_t *row;
-    json_array_foreach(states, i, row)
-        json_object_set(counts, json_string_value(json_object_get(row, "state")),
-                        json_object_get(row, "n"));
-    json_decref(states);
     return json_pack("{s:I, s:o, s:o}", "seq", (json_int_t)args[2], "counts", counts,
                      "events", events);
 }

@@ -476,14 +476,12 @@ void sched_on_query(sched *s, const zmq_msg_t *id, const auth_peer *peer,
                    catalog_query_logs(s->cat, (int64_t)q->run_id, *q->task ? q->task : NULL, &err),
                    &err);
         break;
-    case WEFT__QUERY_KIND__QUERY_EVENTS: {
-        char *events = catalog_query_events_text(s->cat, (int64_t)q->run_id,
-                                                 (int64_t)q->after_seq, limit, &err);
-        sched_reply(s, id, events ? 0 : err.code ? err.code : WEFT_EDB, events ? NULL : err.msg,
-                    events, 0);
-        free(events);
+    case WEFT__QUERY_KIND__QUERY_EVENTS:
+        sched_reply_text(s, id,
+                         catalog_query_events_text(s->cat, (int64_t)q->run_id,
+                                                   (int64_t)q->after_seq, limit, &err),
+                         &err);
         break;
-    }
     case WEFT__QUERY_KIND__QUERY_PROGRESS:
         sched_reply_json(s, id, progress(s, q->run_id, q->after_seq, &err), &err);
         break;

@@ -233,12 +233,10 @@ void sched_apply_effects(sched *s, int64_t now)
         const dag *g = e->run_id ? core_run_dag(s->core, e->run_id) : NULL;
         switch (e->kind) {
         case FX_TASK_STATE:
-            for (uint32_t k = 0; is_ready(e) && k <= e->more; k++) {
-                core_effect one = core_effect_unit(e, k);
+            for (size_t k = 0; k < fx_units(e); k++) {
+                core_effect one = core_effect_unit(e, (uint32_t)k);
                 apply_task_state(s, &one, g, pair[at + k], now);
             }
-            if (!is_ready(e))
-                apply_task_state(s, e, g, pair[at], now);
             break;
         case FX_DISPATCH:
             histo_observe(&s->queue_wait, (double)(now - e->due_us) / 1e6);

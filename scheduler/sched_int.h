@@ -375,6 +375,8 @@ void sched_reply_data(sched *s, const zmq_msg_t *id, const char *json, const voi
                       size_t n);
 /* Replies with j (consumed), or with err when j is NULL. */
 void sched_reply_json(sched *s, const zmq_msg_t *id, json_t *j, const weft_err *err);
+/* The same with the answer as JSON text (consumed). */
+void sched_reply_text(sched *s, const zmq_msg_t *id, char *text, const weft_err *err);
 /* Steps the core with ev and applies the effects (answering lookups). */
 void sched_step(sched *s, core_event *ev);
 /* Records a new run of g: workflow, run row, task rows and edges. Returns its id, or

@@ -118,16 +118,20 @@ void sched_reply(sched *s, const zmq_msg_t *id, int code, const char *error, con
     sched_queue_packed(s, id, data, len, OUT_REPLY, NULL);
 }
 
+void sched_reply_text(sched *s, const zmq_msg_t *id, char *text, const weft_err *err)
+{
+    if (!text)
+        sched_reply(s, id, err->code ? err->code : WEFT_EDB, err->msg, NULL, 0);
+    else
+        sched_reply(s, id, 0, NULL, text, 0);
+    free(text);
+}
+
 void sched_reply_json(sched *s, const zmq_msg_t *id, json_t *j, const weft_err *err)
 {
-    if (!j) {
-        sched_reply(s, id, err->code ? err->code : WEFT_EDB, err->msg, NULL, 0);
-        return;
-    }
-    char *text = json_dumps(j, JSON_COMPACT);
-    sched_reply(s, id, 0, NULL, text, 0);
-    free(text);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
+    sched_reply_text(s, id, text, err);
 }
 
 
