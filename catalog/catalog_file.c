@@ -379,11 +379,12 @@ static int open_writable(catalog *c, int flags, weft_err *err)
     /* WAL: readers (the CLI) never block the scheduler. synchronous=FULL: a committed
      * group survives power loss, not only a crash of the process (and catvfs, which holds
      * a commit's frames until the WAL's sync, needs that sync). A page cache of up to
-     * 64 MiB (SQLite's default is 2 MiB) holds the rows of the runs in flight, which every
-     * turn updates, instead of reading them back from the file. */
+     * 16 MiB (SQLite's default is 2 MiB) holds the pages the turns update, which follow the
+     * dispatch order: a million-element map runs as fast as with 64 MiB, and a page it
+     * misses is read again from the file (most often from the kernel's cache). */
     if (cat_exec(c, "PRAGMA journal_mode = WAL") < 0 ||
         cat_exec(c, "PRAGMA synchronous = FULL") < 0 ||
-        cat_exec(c, "PRAGMA cache_size = -65536") < 0 ||
+        cat_exec(c, "PRAGMA cache_size = -16384") < 0 ||
         cat_exec(c, "PRAGMA foreign_keys = ON") < 0)
         return err_set(err, WEFT_EDB, "cannot set up catalogue %s/catalog.db: %s", c->dir,
                        sqlite3_errmsg(c->db));
