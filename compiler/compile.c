@@ -439,8 +439,7 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
     t->catch_next = t->catch_of = -1;
     task_settings s = *defaults;
     if (!cc_expect(c, tn, YN_MAP, "a task")) {
-        t->type = xstrdup("");
-        t->type_version = xstrdup("");
+        t->type = t->type_version = dag_intern(c->g, "");
         return;
     }
     cc_check_keys(c, tn, "a task", known);
@@ -468,8 +467,8 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
     c->decls[self] = decl;
     if (!call)
         cc_task_outputs(c, self, ytree_get(tn, "outputs"));
-    t->type = xstrdup(type && type->kind == YN_SCALAR ? type->text : "");
-    t->type_version = xstrdup(decl ? decl->version : "");
+    t->type = dag_intern(c->g, type && type->kind == YN_SCALAR ? type->text : "");
+    t->type_version = dag_intern(c->g, decl ? decl->version : "");
     compile_settings(c, tn, &s);
     if (call || (decl && !strcmp(decl->name, TT_APPROVE))) {
         /* No worker: a person decides once (timed by its own timeout only), or the
@@ -490,7 +489,7 @@ static void compile_task(cc *c, int self, const ynode *tn, const task_settings *
     const ynode *cn = ytree_get(tn, "catch");
     if (cn)
         compile_catch(c, self, cn);
-    cc_place_task(&s.place, t);
+    cc_place_task(&s.place, c->g, t);
     if (s.cache)
         t->cache_version = xstrdup(s.cache_version ? s.cache_version : "");
     const ynode *sn = ytree_get(tn, "secrets");
@@ -534,8 +533,8 @@ static void compile_tasks(cc *c, const ynode *tasks, const task_settings *defaul
         dag_task *p = &g->tasks[tasks->n];
         c->params_task = c->callee->params_task = (int)tasks->n;
         p->name = xstrdup("params");
-        p->type = xstrdup("workflow");
-        p->type_version = xstrdup("1");
+        p->type = dag_intern(g, "workflow");
+        p->type_version = dag_intern(g, "1");
         p->kind = DK_ENTRY;
         p->catch_next = p->catch_of = -1;
         c->own_decls[tasks->n] = cc_params_decl(c);

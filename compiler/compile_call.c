@@ -218,6 +218,9 @@ static void move_task(cc *c, const char *prefix, dag_task *from, int to, int bas
     dag_task *t = &c->g->tasks[to];
     *t = *from;
     memset(from, 0, sizeof *from);
+    t->type = dag_intern(c->g, t->type); /* the called dag's strings go with it */
+    t->type_version = dag_intern(c->g, t->type_version);
+    t->place = t->place ? dag_intern(c->g, t->place) : NULL;
     char *own = t->name;
     t->name = xasprintf("%s.%s", prefix, own);
     free(own);

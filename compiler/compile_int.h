@@ -168,7 +168,7 @@ void cc_compile_queueing(cc *c, const ynode *n, cc_place *p);
 void cc_compile_limits(cc *c, const ynode *root, cc_place *wf);
 /* Sets t's res, mem, labels, priority, pool, schedule timeout and place from p (and
  * t->type). */
-void cc_place_task(const cc_place *p, dag_task *t);
+void cc_place_task(const cc_place *p, dag *g, dag_task *t);
 
 /* compile_map.c: map fan-out. cm_settings reads max_parallel and min_success (task self
  * must be flagged mapped first); cm_compile compiles the map: value, adding its producer

@@ -150,7 +150,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void cc_place_task(const cc_place *p, dag_task *t)
+void cc_place_task(const cc_place *p, dag *g, dag_task *t)
 {
     t->priority = p->priority;
     t->has_priority = p->has_priority;
@@ -163,10 +163,12 @@ void cc_place_task(const cc_place *p, dag_task *t)
     if (t->nres)
         qsort(t->res, t->nres, sizeof *t->res, cmp_res);
     t->mem = res_get(t->res, t->nres, "mem");
-    t->labels = xcalloc(p->nlabels + 1, sizeof *t->labels);
-    for (size_t i = 0; i < p->nlabels; i++)
-        t->labels[t->nlabels++] = xasprintf("%s=%s", p->labels[i].key, p->labels[i].value);
-    qsort(t->labels, t->nlabels, sizeof *t->labels, cmp_str);
+    if (p->nlabels) {
+        t->labels = xcalloc(p->nlabels, sizeof *t->labels);
+        for (size_t i = 0; i < p->nlabels; i++)
+            t->labels[t->nlabels++] = xasprintf("%s=%s", p->labels[i].key, p->labels[i].value);
+        qsort(t->labels, t->nlabels, sizeof *t->labels, cmp_str);
+    }
     /* type, then "name=amount" and "key=value", each after a byte no name holds (resources
      * and labels after different ones) */
     size_t len = strlen(t->type) + 1;
@@ -175,17 +177,19 @@ void cc_place_task(const cc_place *p, dag_task *t)
     for (size_t i = 0; i < t->nlabels; i++)
         len += strlen(t->labels[i]) + 1;
     len += 16 + (t->pool ? strlen(t->pool) + 1 : 0);
-    t->place = xmalloc(len + 1);
-    size_t o = (size_t)snprintf(t->place, len + 1, "%s", t->type);
+    char *place = xmalloc(len + 1);
+    size_t o = (size_t)snprintf(place, len + 1, "%s", t->type);
     for (size_t i = 0; i < t->nres; i++)
-        o += (size_t)snprintf(t->place + o, len + 1 - o, "\x1f%s=%llu", t->res[i].name,
+        o += (size_t)snprintf(place + o, len + 1 - o, "\x1f%s=%llu", t->res[i].name,
                               (unsigned long long)t->res[i].amount);
     for (size_t i = 0; i < t->nlabels; i++)
-        o += (size_t)snprintf(t->place + o, len + 1 - o, "\x1e%s", t->labels[i]);
+        o += (size_t)snprintf(place + o, len + 1 - o, "\x1e%s", t->labels[i]);
     /* Its own priority (the others share the run's) and its pool: a queue's tasks share
      * both, so its head is the one of them to go first. */
     if (t->has_priority)
-        o += (size_t)snprintf(t->place + o, len + 1 - o, "\x1d%d", t->priority);
+        o += (size_t)snprintf(place + o, len + 1 - o, "\x1d%d", t->priority);
     if (t->pool)
-        snprintf(t->place + o, len + 1 - o, "\x1c%s", t->pool);
+        snprintf(place + o, len + 1 - o, "\x1c%s", t->pool);
+    t->place = dag_intern(g, place);
+    free(place);
 }

@@ -28,6 +28,19 @@ void dag_value_free(dag_value *v)
     free(v);
 }
 
+const char *dag_intern(dag *d, const char *s)
+{
+    if (!d->strings)
+        d->strings = strmap_new();
+    const char *held = strmap_get(d->strings, s);
+    if (!held) {
+        char *copy = xstrdup(s);
+        strmap_put(d->strings, s, copy);
+        held = copy;
+    }
+    return held;
+}
+
 /* An expression's references are values: their outputs too. */
 typedef struct each_out {
     void (*fn)(void *ud, dag_value *out);
@@ -61,14 +74,11 @@ void dag_free(dag *d)
     for (size_t i = 0; i < d->ntasks; i++) {
         dag_task *t = &d->tasks[i];
         free(t->name);
-        free(t->type);
-        free(t->type_version);
         free(t->cache_version);
         res_free(&t->res, &t->nres);
         for (size_t k = 0; k < t->nlabels; k++)
             free(t->labels[k]);
         free(t->labels);
-        free(t->place);
         dag_value_free(t->when);
         free(t->when_text);
         free(t->pool);
@@ -93,6 +103,7 @@ void dag_free(dag *d)
     }
     free(d->tasks);
     free(d->order);
+    strmap_destroy_free(&d->strings);
     free(d->name);
     res_free(&d->limits, &d->nlimits);
     free(d->file);

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "common/resource.h"
+#include "common/strmap.h"
 
 enum dv_kind {
     DV_LIT,    /* a JSON literal */
@@ -59,8 +60,8 @@ typedef struct dag_retry {
 
 typedef struct dag_task {
     char *name;
-    char *type;          /* task type name */
-    char *type_version;  /* declared by the plugin at compile time */
+    const char *type;         /* task type name (the dag's strings) */
+    const char *type_version; /* declared by the plugin at compile time (the dag's strings) */
     int line, col;       /* where the task is defined */
     size_t ninputs;
     char **input_names;  /* sorted by name */
@@ -73,9 +74,9 @@ typedef struct dag_task {
     char **labels;       /* labels: "key=value" its worker must carry */
     size_t nlabels;
     uint64_t mem;        /* res's mem: what the executor lets an attempt allocate, 0 = none */
-    char *place;         /* type, resources, labels, priority (when its own) and pool in one
-                            string: tasks alike in it wait in one queue (where its head
-                            cannot go, neither can the next) */
+    const char *place;   /* type, resources, labels, priority (when its own) and pool in one
+                            string (the dag's strings): tasks alike in it wait in one queue
+                            (where its head cannot go, neither can the next) */
     int32_t priority;    /* priority: higher first; its own, else the workflow's ... */
     int has_priority;    /* ... when either was given (else its project's default) */
     char *pool;          /* pool: the named limit (dag.limits) its attempts count in, or NULL */
@@ -121,9 +122,12 @@ typedef struct dag {
     dag_task *tasks;
     size_t ntasks;
     int *order;       /* topological order, ntasks entries */
+    strmap *strings;  /* text its tasks share (type, type_version, place), each held once */
 } dag;
 
 void dag_free(dag *d);
+/* The dag's copy of s, made once and freed with the dag: tasks alike hold one. */
+const char *dag_intern(dag *d, const char *s);
 /* Calls fn with each output reference (DV_OUT) inside v, in expressions too. */
 void dag_value_each_out(dag_value *v, void (*fn)(void *ud, dag_value *out), void *ud);
 

@@ -191,7 +191,7 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int res
     d.attempt_id = e->attempt_id;
     d.run_id = e->run_id;
     d.task = name;
-    d.type = t->type;
+    d.type = (char *)t->type; /* packed, never written */
     d.inputs_json = inputs;
     d.attempt = (uint32_t)e->attempt_no;
     d.timeout_ms = (uint64_t)t->timeout_ms;
