@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Scheduler throughput and latency: 10,000 independent no-op tasks, a 1,000-task chain (with
+# Scheduler throughput and latency: 10,000 independent no-op tasks (with what their
+# catalogue rows alone cost: weft-bench-rows, bench/rows.c), a 1,000-task chain (with
 # the floor of its link on this machine: weft-bench-floor, bench/floor.c), a
 # 100 x 100 layered DAG (each task needs two of the layer above), a map of 10,000 no-op
 # elements and 10,000 memoized tasks
@@ -146,6 +147,8 @@ sched_rss() { awk '/^VmRSS|^VmHWM/ {printf "%s %.0f MiB ", $1, $2 / 1024}' "/pro
 
 run_one "independent no-op x $n_indep" "$T/indep.yaml"
 echo "  scheduler memory after it: $(sched_rss)"
+# What the catalogue's rows of those tasks cost alone, the floor under the scheduler's CPU.
+[ ! -x "$bin/weft-bench-rows" ] || "$bin/weft-bench-rows" "$T" "$n_indep" | sed 's/^/  /'
 run_one "chain of $n_chain no-op (per link)" "$T/chain.yaml"
 # What a link costs here before weft does anything: its commit, its round trips.
 [ ! -x "$bin/weft-bench-floor" ] || "$bin/weft-bench-floor" "$T" | sed 's/^/  /'
