@@ -20,11 +20,13 @@
  * to 10,000; the turn sizes to 1 (a chain's), 25 (about what a turn of the scheduler
  * records in run-bench.sh's 10,000 independent tasks: some 400 commits) and 400: a commit's
  * cost, spread over its turn's tasks, against the rows' own. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -174,15 +176,26 @@ int main(int argc, char **argv)
     for (int i = 0; i < nturns; i++) {
         if (argc > 3)
             turns[i] = strtol(argv[3 + i], NULL, 10);
+        else if (turns[i] > n) /* the default sizes, for a run smaller than one */
+            turns[i] = n;
         if (turns[i] < 1 || turns[i] > n) {
             fprintf(stderr, "weft-bench-rows: a turn of %ld tasks (1 to %ld)\n", turns[i], n);
             return 2;
         }
     }
+    struct stat st;
+    int missing = stat(base, &st) < 0;
+    if (missing || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "weft-bench-rows: %s: %s\n", base,
+                missing ? strerror(errno) : "not a directory");
+        return 1;
+    }
     printf("the catalogue alone (weft-bench-rows), a run of %ld no-op tasks, their rows and "
            "events as the scheduler writes them:\n", n);
     for (int i = 0; i < nturns; i++) {
         cost made, ran;
+        if (argc <= 3 && i > 0 && turns[i] == turns[i - 1])
+            continue;
         if (measure(base, (int)n, (int)turns[i], &made, &ran) < 0)
             return 1;
         if (i == 0)
