@@ -10,8 +10,9 @@
  *
  * the dispatches and results in turns of TURN tasks each (a turn records the results of
  * the tasks the one before dispatched, and dispatches as many), a commit per turn. It
- * prints the CPU time (user and system) and the wall time of each part per task: no
- * message is sent, no task is placed, nothing is compiled.
+ * prints the CPU time (user and system) a task of the run's creation, and of its turns
+ * with their wall time (each turn's fsync included) for each turn size: no message is
+ * sent, no task is placed, nothing is compiled.
  *
  *   weft-bench-rows [DIR] [TASKS] [TURN...]
  *
@@ -50,11 +51,23 @@ static double cpu_now_us(void)
            (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
-static int64_t wall_now_us(void)
+static int64_t clock_us(clockid_t id)
 {
     struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
+    clock_gettime(id, &t);
     return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+/* The rows' timestamps. */
+static int64_t wall_now_us(void)
+{
+    return clock_us(CLOCK_REALTIME);
+}
+
+/* Durations. */
+static int64_t mono_now_us(void)
+{
+    return clock_us(CLOCK_MONOTONIC);
 }
 
 static int commit(catalog *c)
@@ -77,8 +90,10 @@ static int64_t create_run(catalog *c, int n)
     catalog_run r = {.workflow_id = wf, .params = "{}", .types = "{}", .artifacts = "{}",
                      .ntasks = (size_t)n};
     int64_t run = wf > 0 ? catalog_create_run(c, &r, now) : -1;
-    if (run <= 0)
+    if (run <= 0) {
+        commit(c); /* says why, the turn's error */
         return -1;
+    }
     catalog_event(c, run, NULL, "submitted", "bench-rows", now);
     char name[32];
     for (int i = 0; i < n; i++) {
@@ -127,9 +142,9 @@ static int run_tasks(catalog *c, int64_t run, int n, int turn)
     return 0;
 }
 
-static cost since(double cpu0, int64_t wall0, int n)
+static cost since(double cpu0, int64_t mono0, int n)
 {
-    return (cost){(cpu_now_us() - cpu0) / n, (double)(wall_now_us() - wall0) / n};
+    return (cost){(cpu_now_us() - cpu0) / n, (double)(mono_now_us() - mono0) / n};
 }
 
 /* A fresh catalogue under base, a run of n tasks made and run turn tasks a turn: what its
@@ -141,27 +156,37 @@ static int measure(const char *base, int n, int turn, cost *made, cost *ran)
     catalog *c = NULL;
     if (catalog_open(dir, 0, &c, &err) < 0) {
         fprintf(stderr, "weft-bench-rows: %s\n", err.msg);
+        fs_remove_tree(dir);
         free(dir);
         return -1;
     }
     double cpu0 = cpu_now_us();
-    int64_t wall0 = wall_now_us();
+    int64_t mono0 = mono_now_us();
     int64_t run = create_run(c, n);
-    *made = since(cpu0, wall0, n);
+    *made = since(cpu0, mono0, n);
     cpu0 = cpu_now_us();
-    wall0 = wall_now_us();
+    mono0 = mono_now_us();
     int rc = run < 0 || run_tasks(c, run, n, turn) < 0 ? -1 : 0;
-    *ran = since(cpu0, wall0, n);
+    *ran = since(cpu0, mono0, n);
     catalog_close(&c);
     fs_remove_tree(dir);
     free(dir);
     return rc;
 }
 
+/* arg as a whole decimal number, or -1. */
+static long number(const char *arg)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    return end == arg || *end || errno ? -1 : v;
+}
+
 int main(int argc, char **argv)
 {
     const char *base = argc > 1 ? argv[1] : ".";
-    long n = argc > 2 ? strtol(argv[2], NULL, 10) : 10000;
+    long n = argc > 2 ? number(argv[2]) : 10000;
     if (n < 1 || n > TASKS_MAX) {
         fprintf(stderr, "usage: weft-bench-rows [DIR] [TASKS: 1 to %d] [TURN...]\n",
                 TASKS_MAX);
@@ -175,11 +200,12 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < nturns; i++) {
         if (argc > 3)
-            turns[i] = strtol(argv[3 + i], NULL, 10);
+            turns[i] = number(argv[3 + i]);
         else if (turns[i] > n) /* the default sizes, for a run smaller than one */
             turns[i] = n;
         if (turns[i] < 1 || turns[i] > n) {
-            fprintf(stderr, "weft-bench-rows: a turn of %ld tasks (1 to %ld)\n", turns[i], n);
+            fprintf(stderr, "weft-bench-rows: a turn of %s tasks (1 to %ld)\n",
+                    argc > 3 ? argv[3 + i] : "?", n);
             return 2;
         }
     }

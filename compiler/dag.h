@@ -71,7 +71,7 @@ typedef struct dag_task {
     dag_retry retry;
     res_amount *res;     /* resources: what an attempt holds of its worker's capacity */
     size_t nres;
-    char **labels;       /* labels: "key=value" its worker must carry */
+    char **labels;       /* labels: "key=value" its worker must carry (NULL when none) */
     size_t nlabels;
     uint64_t mem;        /* res's mem: what the executor lets an attempt allocate, 0 = none */
     const char *place;   /* type, resources, labels, priority (when its own) and pool in one
