@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 size_t text_tail(const char *s, size_t len, unsigned lines, size_t max)
 {
     size_t end = len, start;
@@ -21,6 +19,30 @@ size_t text_tail(const char *s, size_t len, unsigned lines, size_t max)
     return start;
 }
 
+static int cont(unsigned char c)
+{
+    return (c & 0xC0) == 0x80;
+}
+
+size_t text_utf8_char(const char *s, size_t avail)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return c ? 1 : 0;
+    if (c >= 0xC2 && c <= 0xDF)
+        return avail >= 2 && cont(p[1]) ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        unsigned char lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+        return avail >= 3 && p[1] >= lo && p[1] <= hi && cont(p[2]) ? 3 : 0;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        unsigned char lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+        return avail >= 4 && p[1] >= lo && p[1] <= hi && cont(p[2]) && cont(p[3]) ? 4 : 0;
+    }
+    return 0;
+}
+
 char *text_utf8(const char *s, size_t len)
 {
     char *out = malloc(len + 1);
@@ -28,14 +50,11 @@ char *text_utf8(const char *s, size_t len)
         return NULL;
     size_t o = 0;
     for (size_t i = 0; i < len;) {
-        unsigned char c = (unsigned char)s[i];
-        size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
-        json_t *one = n && i + n <= len && c ? json_stringn(s + i, n) : NULL;
-        if (one) {
+        size_t n = text_utf8_char(s + i, len - i);
+        if (n) {
             memcpy(out + o, s + i, n);
             o += n;
             i += n;
-            json_decref(one);
         } else {
             out[o++] = '?';
             i++;

@@ -10,6 +10,10 @@ size_t text_tail(const char *s, size_t len, unsigned lines, size_t max);
 /* s (len bytes) as valid UTF-8 without NUL: every byte that is not part of a well-formed
  * character becomes '?'. A new string (caller frees). */
 char *text_utf8(const char *s, size_t len);
+/* The length of the well-formed UTF-8 character at s (avail bytes there, at least 1), or 0
+ * when none begins there: NUL, a continuation byte, a sequence cut short, an overlong form,
+ * a surrogate, or past U+10FFFF. */
+size_t text_utf8_char(const char *s, size_t avail);
 /* v in its shortest form that reads back as the same double ("0.9788732394", "1e+100",
  * "3"), into buf (at least 32 bytes). Returns buf. */
 char *text_double(double v, char *buf, size_t n);

@@ -65,6 +65,14 @@ int test_units(void)
     CHECK(jv && json_is_null(json_array_get(jv, 2)) && jb.s == NULL);
     json_decref(jv);
     free(jt);
+    /* A log's text: the same characters kept, the same bytes '?'. */
+    static const char bad[] = "\xff\xc3( \xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80 \xe2\x82";
+    char *t8 = text_utf8(bad, sizeof bad - 1);
+    CHECK_STR(t8, "?\?( ?? ??? ???? ??");
+    free(t8);
+    t8 = text_utf8("\xc3\xa9\0x\xf0\x9f\x98\x80", 8);
+    CHECK_STR(t8, "\xc3\xa9?x\xf0\x9f\x98\x80");
+    free(t8);
     CHECK(res_name_ok("license.glpk") && !res_name_ok("Disk") && !res_name_ok("9x"));
     CHECK(res_label_ok("pool=gpu") == 0 && res_label_ok("pool") != 0 &&
           res_label_ok("pool=two words") != 0 && res_label_ok("Pool=a") != 0);
