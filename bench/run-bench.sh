@@ -78,10 +78,15 @@ for w in a b; do
         --work-dir "$T/work-$w" --log-level warn 2>"$T/worker-$w.log" &
     pids+=($!)
 done
-for _ in $(seq 100); do
-    "$bin/weft" status --scheduler "$ep" "${client_key[@]}" --json 2>/dev/null | grep -q '"workers": 2' && break
-    sleep 0.1
-done
+# wait_workers TRIES: until the scheduler counts both workers, at most TRIES tenths of a second.
+wait_workers() {
+    for _ in $(seq "$1"); do
+        "$bin/weft" status --scheduler "$ep" "${client_key[@]}" --json 2>/dev/null |
+            grep -q '"workers": 2' && break
+        sleep 0.1
+    done
+}
+wait_workers 100
 
 { echo "workflow: bench-independent"; echo "tasks:"
   for i in $(seq 1 "$n_indep"); do echo "  t$i: { type: noop }"; done; } >"$T/indep.yaml"
@@ -194,15 +199,20 @@ echo
 echo "submit to first dispatch (a one-task workflow, 50 times; the run's creation to its" \
      "attempt starting on the worker, ms): p50 $(sfd 50) p99 $(sfd 99)"
 
-# kill_restart RUN: kills the scheduler (-9), starts it again and waits until it dispatches
-# an attempt of RUN; sets restart_us and first (that dispatch's time).
-kill_restart() {
-    kill -9 "$sched_pid"
+# restart_with SIGNAL: stops the scheduler with SIGNAL and starts it again on the same state.
+restart_with() {
+    kill "-$1" "$sched_pid"
     wait "$sched_pid" 2>/dev/null || true
     restart_us=$(date +%s%6N)
     "$bin/weft-scheduler" "${sched_args[@]}" 2>>"$T/sched.log" &
     sched_pid=$!
     pids+=($sched_pid)
+}
+
+# kill_restart RUN: kills the scheduler (-9), starts it again and waits until it dispatches
+# an attempt of RUN; sets restart_us and first (that dispatch's time).
+kill_restart() {
+    restart_with KILL
     for _ in $(seq 6000); do
         [ "$(q "SELECT count(*) FROM attempts WHERE run_id = $1 AND dispatched_us > $restart_us")" -gt 0 ] &&
             break
@@ -233,16 +243,8 @@ echo "scheduler killed (-9) with run $run a third done, restarted: dispatching a
 # restart_clean: stops the scheduler (TERM) and starts it again, its workers registered
 # again: what it holds at its peak is the next part's alone.
 restart_clean() {
-    kill -TERM "$sched_pid"
-    wait "$sched_pid" 2>/dev/null || true
-    "$bin/weft-scheduler" "${sched_args[@]}" 2>>"$T/sched.log" &
-    sched_pid=$!
-    pids+=($sched_pid)
-    for _ in $(seq 200); do
-        "$bin/weft" status --scheduler "$ep" "${client_key[@]}" --json 2>/dev/null |
-            grep -q '"workers": 2' && break
-        sleep 0.1
-    done
+    restart_with TERM
+    wait_workers 200
 }
 
 # A workflow file of BIG_FILE tasks (default 100,000, the file limit; 0 leaves it out) in a
