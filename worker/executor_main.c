@@ -164,15 +164,30 @@ static void send_checkpoint(void *arg, const char *ref_json)
     free(out);
 }
 
+/* Sets name to value in this process's environment (value NULL: removes it), only when it
+ * differs: glibc's unsetenv compares every variable, which an attempt that changes nothing
+ * need not pay for. */
+static void env_put(const char *name, const char *value)
+{
+    const char *cur = getenv(name);
+    if (!value) {
+        if (cur)
+            unsetenv(name);
+    } else if (!cur || strcmp(cur, value)) {
+        setenv(name, value, 1);
+    }
+}
+
 /* The task's secrets go into this process's environment for the task only, where plugins
  * read them (embed.encode's api_key_env) and `shell` passes them to its child (their names
- * join WEFT_PASS_ENV). Returns the WEFT_PASS_ENV to restore (caller passes it back). */
+ * join WEFT_PASS_ENV). Returns the WEFT_PASS_ENV to restore (caller passes it back); a task
+ * without secrets leaves the environment alone. */
 static char *set_secrets(const Weft__ExecRequest *rq)
 {
+    if (!rq->n_secrets)
+        return NULL;
     const char *old = getenv("WEFT_PASS_ENV");
     char *saved = old ? xstrdup(old) : NULL;
-    if (!rq->n_secrets)
-        return saved;
     size_t cap = (old ? strlen(old) : 0) + 1;
     for (size_t i = 0; i < rq->n_secrets; i++)
         cap += strlen(rq->secrets[i]->name) + 1;
@@ -190,51 +205,34 @@ static char *set_secrets(const Weft__ExecRequest *rq)
 
 static void unset_secrets(const Weft__ExecRequest *rq, char *passed)
 {
+    if (!rq->n_secrets)
+        return;
     for (size_t i = 0; i < rq->n_secrets; i++)
         unsetenv(rq->secrets[i]->name);
-    if (passed)
-        setenv("WEFT_PASS_ENV", passed, 1);
-    else
-        unsetenv("WEFT_PASS_ENV");
+    env_put("WEFT_PASS_ENV", passed);
     free(passed);
 }
 
-/* Runs one request, filling res. Strings in res point into buffers the caller frees:
- * *outputs_text (free) and *log (free). */
-/* Blobs of the outcome as the result's (borrowing them; caller frees *storage and the
- * array). */
 /* The attempt sees only its GPUs (none when it asked for none): CUDA_VISIBLE_DEVICES and
- * WEFT_GPUS are its list. Returns the executor's own CUDA_VISIBLE_DEVICES to restore. The
- * processes a task starts honour it; a plugin computing in the executor's own process sees
- * the list its first CUDA initialisation read (CUDA reads it once). */
-static char *set_gpus(const Weft__ExecRequest *rq)
+ * WEFT_GPUS are its list, WEFT_GPU_SHARE its share of one ("0.25"), if any. They stay until
+ * the next attempt sets its own: every attempt sets all three. The processes a task starts
+ * honour them; a plugin computing in the executor's own process sees the list its first
+ * CUDA initialisation read (CUDA reads it once). */
+static void set_gpus(const Weft__ExecRequest *rq)
 {
-    const char *old = getenv("CUDA_VISIBLE_DEVICES");
-    char *saved = old ? xstrdup(old) : NULL;
-    setenv("CUDA_VISIBLE_DEVICES", rq->gpus, 1);
-    setenv("WEFT_GPUS", rq->gpus, 1);
-    unsetenv("WEFT_GPU_SHARE"); /* none inherited: only a share says one */
-    if (*rq->gpus && rq->gpu_milli && rq->gpu_milli < 1000) { /* a share: "0.25" */
-        char share[16];
+    env_put("CUDA_VISIBLE_DEVICES", rq->gpus);
+    env_put("WEFT_GPUS", rq->gpus);
+    char share[16] = "";
+    if (*rq->gpus && rq->gpu_milli && rq->gpu_milli < 1000) {
         snprintf(share, sizeof share, "0.%03u", rq->gpu_milli);
         while (share[strlen(share) - 1] == '0')
             share[strlen(share) - 1] = '\0';
-        setenv("WEFT_GPU_SHARE", share, 1);
     }
-    return saved;
+    env_put("WEFT_GPU_SHARE", *share ? share : NULL);
 }
 
-static void restore_gpus(char *saved)
-{
-    if (saved)
-        setenv("CUDA_VISIBLE_DEVICES", saved, 1);
-    else
-        unsetenv("CUDA_VISIBLE_DEVICES");
-    unsetenv("WEFT_GPUS");
-    unsetenv("WEFT_GPU_SHARE");
-    free(saved);
-}
-
+/* Blobs of the outcome as the result's (borrowing them; caller frees *storage and the
+ * array). */
 static Weft__Blob **result_blobs(const host_outcome *out, Weft__Blob **storage)
 {
     Weft__Blob **v = xcalloc(out->nblobs + 1, sizeof *v);
@@ -353,7 +351,7 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
         checkpoint_note note = {ex, rq->attempt_id};
         exec_usage_start(&ex->usage);
         /* Before open() too: a plugin that initialises CUDA then sees only these. */
-        char *visible = set_gpus(rq);
+        set_gpus(rq);
         host_task t = {.type = type, .plugin = plugin, .inputs = inputs, .run = run,
                        .task = rq->task, .attempt = attempt, .workdir = rq->workdir,
                        .log_fd = logfd >= 0 ? logfd : 2,
@@ -383,7 +381,6 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
         }
         fflush(stdout); /* what a plugin printed is its attempt's log, not a later one's */
         exec_usage_end(&ex->usage, &res->cpu_us, &res->peak_mem_bytes);
-        restore_gpus(visible);
     }
     json_decref(inputs);
     json_decref(checkpoint);
