@@ -8,16 +8,6 @@
 #include "common/strmap.h"
 #include "common/xmem.h"
 
-/* Nodes, their child arrays and their text live in blocks freed together (a workflow file
- * of 100,000 tasks is millions of small pieces). */
-#define YBLOCK (64u << 10)
-
-typedef struct yblock {
-    struct yblock *next;
-    size_t used, cap;
-    void *data[]; /* pieces are aligned for pointers: nothing else is stored */
-} yblock;
-
 typedef struct builder {
     yaml_parser_t parser;
     diag *d;
@@ -25,29 +15,6 @@ typedef struct builder {
     ynode **stack; /* the children of the mappings and lists being built, innermost last */
     size_t nstack, capstack;
 } builder;
-
-static void *yalloc(builder *b, size_t n)
-{
-    n = (n + sizeof(void *) - 1) & ~(sizeof(void *) - 1);
-    yblock *k = b->t->blocks;
-    if (!k || k->cap - k->used < n) {
-        size_t cap = n > YBLOCK / 4 ? n : YBLOCK;
-        yblock *nk = xmalloc(sizeof *nk + cap);
-        nk->used = 0;
-        nk->cap = cap;
-        if (k && cap != YBLOCK) { /* a large piece: its own block, behind the current one */
-            nk->next = k->next;
-            k->next = nk;
-        } else {
-            nk->next = k;
-            b->t->blocks = nk;
-        }
-        k = nk;
-    }
-    void *p = (char *)k->data + k->used;
-    k->used += n;
-    return p;
-}
 
 static int next_event(builder *b, yaml_event_t *ev)
 {
@@ -63,7 +30,7 @@ static int next_event(builder *b, yaml_event_t *ev)
 
 static ynode *new_node(builder *b, enum ynode_kind kind, yaml_mark_t mark)
 {
-    ynode *n = yalloc(b, sizeof *n);
+    ynode *n = arena_alloc(&b->t->mem, sizeof *n);
     memset(n, 0, sizeof *n);
     n->kind = kind;
     n->line = (int)mark.line + 1;
@@ -80,7 +47,7 @@ static void push(builder *b, ynode *n)
 /* The n nodes from the stack's base, every step-th from first, as an array of the tree. */
 static ynode **take(builder *b, size_t base, size_t first, size_t step, size_t n)
 {
-    ynode **v = n ? yalloc(b, n * sizeof *v) : NULL;
+    ynode **v = n ? arena_alloc(&b->t->mem, n * sizeof *v) : NULL;
     for (size_t i = 0; i < n; i++)
         v[i] = b->stack[base + first + i * step];
     return v;
@@ -193,9 +160,7 @@ static ynode *parse_node(builder *b, yaml_event_t *ev, int depth)
     case YAML_SCALAR_EVENT: {
         size_t len = ev->data.scalar.length;
         n = new_node(b, YN_SCALAR, mark);
-        n->text = yalloc(b, len + 1);
-        memcpy(n->text, ev->data.scalar.value, len);
-        n->text[len] = '\0';
+        n->text = arena_strndup(&b->t->mem, (const char *)ev->data.scalar.value, len);
         n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
         if (memchr(n->text, '\0', len))
             diag_add(b->d, n->line, n->col, "scalar contains a NUL character");
@@ -291,10 +256,7 @@ void ytree_free(ytree **tp)
     ytree *t = *tp;
     if (!t)
         return;
-    for (yblock *k = t->blocks, *next; k; k = next) {
-        next = k->next;
-        free(k);
-    }
+    arena_destroy(&t->mem);
     free(t);
     *tp = NULL;
 }

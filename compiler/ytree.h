@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/arena.h"
 #include "compiler/diag.h"
 
 #define YTREE_MAX_DEPTH 64
@@ -27,10 +28,11 @@ struct ynode {         /* 40 bytes: a workflow file of 100,000 tasks has a milli
     uint8_t plain;     /* YN_SCALAR: unquoted (so 3 is an int and true a bool) */
 };
 
-/* A parsed document: its nodes and their text live in blocks freed together. */
+/* A parsed document: its nodes, their child arrays and their text live in an arena, freed
+ * together (a workflow file of 100,000 tasks is millions of small pieces). */
 typedef struct ytree {
     ynode *root;
-    struct yblock *blocks; /* owned */
+    arena mem; /* owned */
 } ytree;
 
 /* Parses buf (len bytes) into a tree. Returns it (free with ytree_free), or NULL with

@@ -9,6 +9,7 @@ static const struct {
     int (*fn)(void);
 } tests[] = {
     {"units", test_units},     {"wtype", test_wtype}, {"maps", test_maps},
+    {"arena", test_arena},
     {"frame", test_frame},     {"compile", test_compile}, {"core", test_core},
     {"core_clock", test_core_clock},
     {"core_restore", test_core_restore}, {"placement", test_placement},

@@ -27,6 +27,7 @@
 int test_units(void);
 int test_wtype(void);
 int test_maps(void);
+int test_arena(void);
 int test_frame(void);
 int test_compile(void);
 int test_core(void);

@@ -1,6 +1,7 @@
 /* Unit tests for common/: units, wtype and JSON text, strmap, u64map, framebuf, wire batches. */
 #include <stdlib.h>
 
+#include "common/arena.h"
 #include "common/frame.h"
 #include "common/jsonbuf.h"
 #include "common/jsontext.h"
@@ -180,6 +181,41 @@ int test_maps(void)
     }
     CHECK(live == u64map_count(u));
     u64map_destroy(&u);
+    return fails;
+}
+
+/* Pieces keep their contents and alignment across blocks; a large piece gets a block of its
+ * own behind the current one; a reset keeps one standard block, from which the next pieces
+ * come. */
+int test_arena(void)
+{
+    int fails = 0;
+    arena a = {0};
+    CHECK(arena_strdup(&a, NULL) == NULL && a.blocks == NULL);
+    char *first = arena_strdup(&a, "first"), *s[20000];
+    char want[32];
+    for (int i = 0; i < 20000; i++) { /* about 16 bytes each: several blocks */
+        snprintf(want, sizeof want, "piece %d", i);
+        s[i] = arena_strdup(&a, want);
+        CHECK(((uintptr_t)s[i] & 7) == 0);
+    }
+    char *big = arena_alloc(&a, 3 * ARENA_BLOCK);
+    memset(big, 'x', 3 * ARENA_BLOCK);
+    char *after = arena_strndup(&a, "after the big one", 5);
+    CHECK_STR(first, "first");
+    CHECK_STR(after, "after");
+    for (int i = 0; i < 20000; i += 997) {
+        snprintf(want, sizeof want, "piece %d", i);
+        CHECK_STR(s[i], want);
+    }
+    arena_reset(&a);
+    CHECK(a.blocks != NULL);
+    char *again = arena_strdup(&a, "again");
+    CHECK_STR(again, "again");
+    arena_destroy(&a);
+    CHECK(a.blocks == NULL);
+    arena_reset(&a); /* an empty arena stays empty */
+    CHECK(a.blocks == NULL);
     return fails;
 }
 
