@@ -332,18 +332,18 @@ int catalog_add_edge(catalog *c, int64_t run, int child, int parent)
 }
 
 /* ST_UPDATE_TASK on a held row. */
-static void update_held(cat_row *r, const catalog_task_update *u)
+static void update_held(catalog *c, cat_row *r, const catalog_task_update *u)
 {
     int succeeded = !strcmp(u->state, "succeeded");
-    cat_row_set(&r->state, u->state);
+    cat_row_set(c, &r->state, u->state);
     if (succeeded || u->error_class)
-        cat_row_set(&r->error_class, succeeded ? NULL : u->error_class);
+        cat_row_set(c, &r->error_class, succeeded ? NULL : u->error_class);
     if (succeeded || u->error)
-        cat_row_set(&r->error, succeeded ? NULL : u->error);
+        cat_row_set(c, &r->error, succeeded ? NULL : u->error);
     if (u->outputs)
-        cat_row_set(&r->outputs, u->outputs);
+        cat_row_set(c, &r->outputs, u->outputs);
     if (u->inputs)
-        cat_row_set(&r->inputs, u->inputs);
+        cat_row_set(c, &r->inputs, u->inputs);
     r->ready_us = u->ready_us ? u->ready_us : r->ready_us;
     r->finished_us = u->finished_us ? u->finished_us : r->finished_us;
     r->retry_due_us = u->due_us;
@@ -353,7 +353,7 @@ int catalog_update_task(catalog *c, const catalog_task_update *u, int64_t now_us
 {
     cat_row *held = cat_rows_find(c, u->run, u->idx, u->elem);
     if (held) {
-        update_held(held, u);
+        update_held(c, held, u);
         return catalog_event(c, u->run, u->task_name, u->state, u->error, now_us);
     }
     sqlite3_stmt *s = cat_stmt(c, ST_UPDATE_TASK);
@@ -375,12 +375,12 @@ int catalog_update_task(catalog *c, const catalog_task_update *u, int64_t now_us
 }
 
 /* ST_TASK_RUNNING on a held row. */
-static void running_held(cat_row *r, const catalog_attempt *a, int64_t now_us)
+static void running_held(catalog *c, cat_row *r, const catalog_attempt *a, int64_t now_us)
 {
-    cat_row_set(&r->state, "running");
+    cat_row_set(c, &r->state, "running");
     r->attempts = a->number;
-    cat_row_set(&r->worker, a->worker);
-    cat_row_set(&r->inputs, a->inputs);
+    cat_row_set(c, &r->worker, a->worker);
+    cat_row_set(c, &r->inputs, a->inputs);
     r->started_us = r->started_us ? r->started_us : now_us;
     r->ready_us = a->ready_us ? a->ready_us : r->ready_us;
     r->retry_due_us = 0;
@@ -404,7 +404,7 @@ int catalog_start_attempt(catalog *c, const catalog_attempt *a, int64_t now_us)
         c->turn_attempt = (int64_t)a->id;
     cat_row *held = cat_rows_find(c, a->run, a->idx, a->elem);
     if (held) {
-        running_held(held, a, now_us);
+        running_held(c, held, a, now_us);
     } else {
         if (!(s = cat_stmt(c, ST_TASK_RUNNING)))
             return WEFT_EDB;

@@ -31,9 +31,9 @@ int catalog_event(catalog *c, int64_t run, const char *task, const char *kind,
     cat_event *e = &c->events[c->nevents++];
     e->ts_us = now_us;
     e->run = run;
-    e->task = task ? xstrdup(task) : NULL;
-    e->kind = xstrdup(kind);
-    e->detail = detail ? xstrdup(detail) : NULL;
+    e->task = arena_strdup(&c->event_text, task);
+    e->kind = arena_strdup(&c->event_text, kind);
+    e->detail = arena_strdup(&c->event_text, detail);
     return 0;
 }
 
@@ -51,12 +51,8 @@ static void bind_event(sqlite3_stmt *s, int off, size_t i, void *ud)
 
 void cat_events_drop(catalog *c)
 {
-    for (size_t i = 0; i < c->nevents; i++) {
-        free(c->events[i].task);
-        free(c->events[i].kind);
-        free(c->events[i].detail);
-    }
     c->nevents = 0;
+    arena_reset(&c->event_text);
 }
 
 int cat_events_write(catalog *c)

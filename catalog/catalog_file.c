@@ -458,8 +458,10 @@ void catalog_close(catalog **cp)
     }
     cat_events_drop(c);
     free(c->events);
+    arena_destroy(&c->event_text);
     cat_rows_drop(c);
     free(c->rows);
+    arena_destroy(&c->row_text);
     free(c->dir);
     free(c);
     *cp = NULL;

@@ -8,6 +8,7 @@
 
 #include "catalog/catalog.h"
 #include "catalog/marks.h"
+#include "common/arena.h"
 
 enum stmt_id {
     ST_PUT_WORKFLOW, ST_GET_WORKFLOW, ST_CREATE_RUN, ST_ADD_TASK, ST_ADD_EDGE, ST_UPDATE_TASK,
@@ -40,19 +41,20 @@ typedef struct kept_query {
     uint64_t used; /* the query clock when last used (the least recent is replaced) */
 } kept_query;
 
-/* An event recorded in the turn, not yet written (catalog_events.c). */
+/* An event recorded in the turn, not yet written (catalog_events.c); its text lives in the
+ * catalogue's event_text. */
 typedef struct cat_event {
     int64_t ts_us, run;
-    char *task, *kind, *detail;
+    const char *task, *kind, *detail;
 } cat_event;
 
 /* A task row made in the turn, not yet written (catalog_rows.c): its columns as they are
- * now (NULL text and 0 times are NULL). */
+ * now (NULL text and 0 times are NULL); its text lives in the catalogue's row_text. */
 typedef struct cat_row {
     int64_t run;
     int idx, elem, attempts;
-    char *name, *type, *type_version, *state, *worker, *inputs, *outputs, *error_class,
-        *error;
+    const char *name, *type, *type_version, *state, *worker, *inputs, *outputs,
+        *error_class, *error;
     int64_t ready_us, started_us, finished_us, retry_due_us;
 } cat_row;
 
@@ -93,10 +95,13 @@ struct catalog {
     cat_event *events;        /* the turn's events, in order, written when it commits, before
                                  a read of events, or once EVENTS_HELD_MAX are held */
     size_t nevents, capevents;
+    arena event_text;         /* the text of the held events, let go as they are */
     cat_row *rows;            /* task rows made in the turn, written when it commits or
                                  before anything else reads or writes (cat_settle) */
     size_t nrows, caprows;
     struct u64map *row_at;    /* a held row's unit -> 1 + its index in rows */
+    arena row_text;           /* the text of the held rows (a field set again leaves its old
+                                 value there until they go) */
     kept_query queries[CAT_QUERIES];
     uint64_t query_clock;
 };
@@ -114,8 +119,8 @@ int cat_rows_add(catalog *c, int64_t run, int idx, int elem, const char *name,
                  const char *type, const char *type_version, const char *state);
 /* The held row of a unit, to change in place, or NULL. */
 cat_row *cat_rows_find(catalog *c, int64_t run, int idx, int elem);
-/* Replaces a held row's text field with a copy of v (NULL: NULL). */
-void cat_row_set(char **field, const char *v);
+/* Sets a held row's text field to a copy of v (NULL: NULL). */
+void cat_row_set(catalog *c, const char **field, const char *v);
 /* Writes the held rows: 0, or WEFT_EDB (the turn failed). */
 int cat_rows_write(catalog *c);
 /* Forgets the held rows (the turn was rolled back, or they were written). */

@@ -53,10 +53,10 @@ int cat_rows_add(catalog *c, int64_t run, int idx, int elem, const char *name,
     r->run = run;
     r->idx = idx;
     r->elem = elem;
-    r->name = xstrdup(name);
-    r->type = xstrdup(type);
-    r->type_version = xstrdup(type_version);
-    r->state = xstrdup(state);
+    r->name = arena_strdup(&c->row_text, name);
+    r->type = arena_strdup(&c->row_text, type);
+    r->type_version = arena_strdup(&c->row_text, type_version);
+    r->state = arena_strdup(&c->row_text, state);
     u64map_put(c->row_at, key, (void *)(uintptr_t)c->nrows);
     return 1;
 }
@@ -68,10 +68,9 @@ cat_row *cat_rows_find(catalog *c, int64_t run, int idx, int elem)
     return at ? &c->rows[at - 1] : NULL;
 }
 
-void cat_row_set(char **field, const char *v)
+void cat_row_set(catalog *c, const char **field, const char *v)
 {
-    free(*field);
-    *field = v ? xstrdup(v) : NULL;
+    *field = arena_strdup(&c->row_text, v);
 }
 
 /* Binds held row at of c's as the row at column offset off of s. */
@@ -93,19 +92,10 @@ static void bind_row(sqlite3_stmt *s, int off, size_t at, void *ud)
         cat_bind_time(s, off + 14 + i, times[i]);
 }
 
-static void free_row(cat_row *r)
-{
-    char *fields[] = {r->name, r->type, r->type_version, r->state, r->worker,
-                      r->inputs, r->outputs, r->error_class, r->error};
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        free(fields[i]);
-}
-
 void cat_rows_drop(catalog *c)
 {
-    for (size_t i = 0; i < c->nrows; i++)
-        free_row(&c->rows[i]);
     c->nrows = 0;
+    arena_reset(&c->row_text);
     u64map_destroy(&c->row_at);
 }
 
