@@ -59,7 +59,8 @@ static const char *const stmt_sql[ST__COUNT] = {
         "JOIN attempts a ON a.run_id = t.run_id AND a.idx = t.idx AND a.elem = t.elem "
         "WHERE t.run_id = ?1 AND t.name = ?2 AND t.elem = ?3 AND t.state != 'succeeded' "
         "AND t.inputs = ?4 AND a.checkpoint IS NOT NULL ORDER BY a.number DESC LIMIT 1",
-    [ST_FINISH_RUN] = "UPDATE runs SET state = ?2, error = ?3, finished_us = ?4 WHERE id = ?1",
+    [ST_FINISH_RUN] = "UPDATE runs SET state = ?2, error = ?3, finished_us = ?4, counts = ?5 "
+                      "WHERE id = ?1",
     [ST_PUT_WORKER] = "INSERT INTO workers(name, slots, types, state, first_seen_us, "
                       "last_seen_us) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT(name) DO "
                       "UPDATE SET slots = ?2, types = ?3, state = ?4, last_seen_us = ?5",
@@ -504,7 +505,7 @@ char *catalog_resume_checkpoint(catalog *c, const catalog_attempt *a)
 }
 
 int catalog_finish_run(catalog *c, int64_t run, const char *state, const char *error,
-                       int64_t now_us)
+                       const char *counts, int64_t now_us)
 {
     sqlite3_stmt *s = cat_stmt(c, ST_FINISH_RUN);
     if (!s)
@@ -513,6 +514,7 @@ int catalog_finish_run(catalog *c, int64_t run, const char *state, const char *e
     cat_bind_text(s, 2, state);
     cat_bind_text(s, 3, error);
     sqlite3_bind_int64(s, 4, now_us);
+    cat_bind_text(s, 5, counts);
     int rc = cat_done(c, s, "finish run");
     return rc ? rc : catalog_event(c, run, NULL, state, error, now_us);
 }

@@ -27,7 +27,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 20
+#define CATALOG_SCHEMA_VERSION 21
 
 enum {
     CATALOG_READONLY = 1,    /* an existing database, for queries only */
@@ -139,8 +139,11 @@ char *catalog_resume_checkpoint(catalog *c, const catalog_attempt *a);
 /* The inputs (JSON, malloc'd) task idx (element elem, or -1) of run was last dispatched
  * with, or NULL. */
 char *catalog_task_inputs(catalog *c, int64_t run, int idx, int elem);
+/* Records that run ended in state (error: why, or NULL), with its tasks and map elements by
+ * state as counts ({"succeeded": n}, JSON text; NULL: not known, counted from its rows
+ * when asked). */
 int catalog_finish_run(catalog *c, int64_t run, const char *state, const char *error,
-                       int64_t now_us);
+                       const char *counts, int64_t now_us);
 /* Records that run is to be cancelled (kept across restarts). */
 int catalog_request_cancel(catalog *c, int64_t run, int64_t now_us);
 int catalog_put_worker(catalog *c, const char *name, uint32_t slots, const char *types_json,
@@ -444,9 +447,10 @@ char *catalog_query_events_text(catalog *c, int64_t run, int64_t after_seq, int 
 json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int limit,
                              weft_err *err);
 /* A run's progress, for a client following it: {"seq": S, "counts": {state: n}, "events":
- * [...]}: its tasks and map elements counted by state (when count; else "counts" is {}),
- * and the notable events (a task failed or waiting to retry, and the run's own) with a
- * sequence number after after_seq, up to S, the cursor for the next call. */
+ * [...]}: its tasks and map elements by state (when count; else "counts" is {}): those
+ * it finished with, when they were kept, else counted from its rows; and the notable
+ * events (a task failed or waiting to retry, and the run's own) with a sequence number
+ * after after_seq, up to S, the cursor for the next call. */
 json_t *catalog_query_progress(catalog *c, int64_t run, int64_t after_seq, int count,
                                weft_err *err);
 /* The runs in state "running", oldest first: [{"id", "created_us"}, ...]. */

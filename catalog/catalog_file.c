@@ -210,6 +210,10 @@ static const char *const migrations[] = {
      * is catalog_query_progress's, word for word (SQLite uses the index only then). */
     "CREATE INDEX events_notable ON events(run_id, seq)"
     "  WHERE task IS NULL OR kind IN ('failed', 'retry_wait');",
+    /* 21: a finished run's tasks and map elements by state ({"succeeded": n}), final when
+     * it finished: a client's last look at a large run no longer counts its rows (NULL: a
+     * run that finished before, or whose counts were not known, is counted). */
+    "ALTER TABLE runs ADD COLUMN counts TEXT;",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == CATALOG_SCHEMA_VERSION,
                "CATALOG_SCHEMA_VERSION is the number of migrations");

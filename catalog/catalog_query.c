@@ -466,6 +466,25 @@ json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int lim
     return events;
 }
 
+/* {state: n} of run's tasks and map elements: those it finished with (runs.counts), else
+ * counted from its rows; NULL (err set) when the catalogue cannot be read. */
+static json_t *run_counts(catalog *c, int64_t run, weft_err *err)
+{
+    int64_t args[] = {run};
+    json_t *rows = cat_rows(c, "SELECT counts FROM runs WHERE id = ?1 AND counts IS NOT NULL",
+                            args, 1, NULL, err);
+    if (!rows)
+        return NULL;
+    const char *text = json_string_value(json_object_get(json_array_get(rows, 0), "counts"));
+    json_t *kept = text ? json_loads(text, 0, NULL) : NULL;
+    json_decref(rows);
+    if (json_is_object(kept))
+        return kept;
+    json_decref(kept);
+    return count_states(c, "SELECT state, count(*) AS n FROM tasks WHERE run_id = ?1 "
+                           "GROUP BY state", run, err);
+}
+
 json_t *catalog_query_progress(catalog *c, int64_t run, int64_t after_seq, int count,
                                weft_err *err)
 {
@@ -486,10 +505,7 @@ json_t *catalog_query_progress(catalog *c, int64_t run, int64_t after_seq, int c
                               "WHERE run_id = ?1 AND seq > ?2 AND seq <= ?3 AND (task IS NULL "
                               "OR kind IN ('failed', 'retry_wait')) ORDER BY seq LIMIT 1000",
                               args, 3, NULL, err);
-    json_t *counts = !events ? NULL
-                     : !count ? json_object()
-                              : count_states(c, "SELECT state, count(*) AS n FROM tasks "
-                                                "WHERE run_id = ?1 GROUP BY state", run, err);
+    json_t *counts = !events ? NULL : !count ? json_object() : run_counts(c, run, err);
     if (!counts) {
         json_decref(events);
         return NULL;

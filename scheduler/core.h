@@ -256,8 +256,11 @@ int core_task_state(const core *c, uint64_t run_id, int task);
 /* Whether the run is still going. */
 int core_run_active(const core *c, uint64_t run_id);
 /* The run's tasks and map elements counted by state (enum task_state) into
- * counts[TS__COUNT]; 0 when the core does not hold the run. */
+ * counts[TS__COUNT]; 0 when the core does not hold the run (a run that ended is held until
+ * the next step: its counts are then final). */
 int core_run_counts(const core *c, uint64_t run_id, size_t *counts);
+/* {state name: n} of counts[TS__COUNT], the states with none left out (a new object). */
+json_t *core_counts_json(const size_t *counts);
 /* The outputs of task (a dag index) of run, while the core holds the run (up to the step
  * after it ended), or NULL. */
 const json_t *core_task_outputs(const core *c, uint64_t run_id, int task);

@@ -33,7 +33,7 @@ int core_task_state(const core *c, uint64_t run_id, int task)
 
 int core_run_counts(const core *c, uint64_t run_id, size_t *counts)
 {
-    const crun *r = u64map_get(c->runs, run_id);
+    const crun *r = core_find_run(c, run_id);
     if (!r)
         return 0;
     for (int i = 0; i < TS__COUNT; i++)
@@ -41,6 +41,15 @@ int core_run_counts(const core *c, uint64_t run_id, size_t *counts)
     for (size_t i = 0; i < r->nslots; i++)
         counts[r->t[i].state]++;
     return 1;
+}
+
+json_t *core_counts_json(const size_t *counts)
+{
+    json_t *j = json_object();
+    for (int i = 0; i < TS__COUNT; i++)
+        if (counts[i])
+            json_object_set_new(j, core_task_state_name(i), json_integer((json_int_t)counts[i]));
+    return j;
 }
 
 int core_attempt_info(const core *c, uint64_t attempt_id, uint64_t *run_id, int *task,

@@ -423,14 +423,8 @@ static json_t *progress(sched *s, uint64_t run, uint64_t after_seq, weft_err *er
     size_t counts[TS__COUNT];
     int held = core_run_counts(s->core, run, counts);
     json_t *j = catalog_query_progress(s->cat, (int64_t)run, (int64_t)after_seq, !held, err);
-    if (j && held) {
-        json_t *c = json_object();
-        for (int i = 0; i < TS__COUNT; i++)
-            if (counts[i])
-                json_object_set_new(c, core_task_state_name(i),
-                                    json_integer((json_int_t)counts[i]));
-        json_object_set_new(j, "counts", c);
-    }
+    if (j && held)
+        json_object_set_new(j, "counts", core_counts_json(counts));
     return j;
 }
 

@@ -140,7 +140,7 @@ void sched_recover_runs(sched *s)
         weft_err rerr = {0};
         if (recover_run(s->cat, id, clock_wall_us(), &recs[i], &rerr) < 0) {
             log_error("run %lld cannot be resumed: %s", (long long)id, rerr.msg);
-            catalog_finish_run(s->cat, id, "failed", rerr.msg, clock_wall_us());
+            catalog_finish_run(s->cat, id, "failed", rerr.msg, NULL, clock_wall_us());
         }
     }
     int64_t now = clock_wall_us();

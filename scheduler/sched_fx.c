@@ -225,6 +225,22 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int res
     free(inputs);
 }
 
+/* The run's end, with its tasks and map elements by state: final now (the core holds the
+ * run until its next step), and read by a client's last look at it instead of its rows. */
+static void finish_run(sched *s, const core_effect *e, int64_t now)
+{
+    size_t counts[TS__COUNT];
+    char *text = NULL;
+    if (core_run_counts(s->core, e->run_id, counts)) {
+        json_t *j = core_counts_json(counts);
+        text = jsontext_dump(j);
+        json_decref(j);
+    }
+    catalog_finish_run(s->cat, (int64_t)e->run_id, core_run_state_name(e->state), e->message,
+                       text, now);
+    free(text);
+}
+
 void sched_apply_effects(sched *s, int64_t now)
 {
     uint8_t *pair = pair_ready_dispatch(&s->fx);
@@ -268,8 +284,7 @@ void sched_apply_effects(sched *s, int64_t now)
             break;
         }
         case FX_RUN_STATE:
-            catalog_finish_run(s->cat, (int64_t)e->run_id, core_run_state_name(e->state),
-                               e->message, now);
+            finish_run(s, e, now);
             log_info("run %llu %s%s%s", (unsigned long long)e->run_id,
                      core_run_state_name(e->state), e->message ? ": " : "",
                      e->message ? e->message : "");

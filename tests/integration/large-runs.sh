@@ -26,6 +26,22 @@ expect "each with its log" 20 "$(grep -c '^    see: weft logs 1 bad' "$T/wide.ou
 expect_grep "and counts the other 10" "^  \.\.\. and 10 more failed \(weft status 1\)$" "$T/wide.out"
 expect "every task ran" 1030 "$(sql "$state" "SELECT count(*) FROM tasks WHERE run_id = 1 AND attempts = 1")"
 
+# The run's tasks by state, kept as it finished, answer a following client's look at it
+# without counting its rows; a run that finished without them (one of a catalogue from
+# before they were kept), or with text that is not a JSON object, is counted from its rows.
+kept='{"failed": 30, "succeeded": 1000}'
+expect "the catalogue keeps the run's final counts" "$kept" \
+    "$(sql "$state" "SELECT counts FROM runs WHERE id = 1" |
+        python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin), sort_keys=True))')"
+look() { "$WEFT_BIN/weft-testpeer" "$ep" progress 1 2>&1 | grep '^counts: '; }
+expect "a client's look at the run answers them" "counts: $kept" "$(look)"
+sql "$state" "UPDATE runs SET counts = '{\"succeeded\": 7}' WHERE id = 1"
+expect "... as they are kept, without counting the rows" 'counts: {"succeeded": 7}' "$(look)"
+for bad in NULL "'[1, 2]'" "'not json'"; do
+    sql "$state" "UPDATE runs SET counts = $bad WHERE id = 1"
+    expect "with $bad kept, its rows are counted" "counts: $kept" "$(look)"
+done
+
 # status: the 30 failed listed (the run has more than 1,000 tasks), the 1,000 others counted.
 for from in scheduler local; do
     if [ "$from" = scheduler ]; then

@@ -36,7 +36,8 @@
  * and prints "second: CODE ERROR".
  *
  * weft-testpeer ENDPOINT progress RUN: asks for RUN's progress (what a following client
- * asks for) and prints "progress: CODE ERROR".
+ * asks for) and prints "progress: CODE ERROR", then the answer's counts as "counts: JSON"
+ * (keys sorted) when it has them.
  *
  * weft-testpeer ENDPOINT hold NAME SECONDS: a worker that registers (one noop slot),
  * heartbeats, takes dispatches and never answers them; prints "dispatch ID" and "stop ID"
@@ -64,6 +65,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <zmq.h>
 
 #include "common/keys.h"
@@ -399,6 +401,13 @@ static int query_once(void *s, const char *label, Weft__QueryKind kind, uint64_t
         printf("%s: no reply\n", label);
     } else {
         printf("%s: %d %s\n", label, e->reply->code, e->reply->error);
+        json_t *j = kind == WEFT__QUERY_KIND__QUERY_PROGRESS && e->reply->code == 0
+                    ? json_loads(e->reply->json, 0, NULL) : NULL;
+        char *counts = j ? json_dumps(json_object_get(j, "counts"), JSON_SORT_KEYS) : NULL;
+        if (counts)
+            printf("counts: %s\n", counts);
+        free(counts);
+        json_decref(j);
     }
     if (e)
         weft__envelope__free_unpacked(e, NULL);
