@@ -237,10 +237,15 @@ json_t *dag_resolve_inputs(const dag *d, size_t i, const dag_scope *sc, char *wh
 
 void dag_unit_name(const dag *d, int task, int elem, char *buf, size_t n)
 {
-    if (elem < 0)
-        snprintf(buf, n, "%s", d->tasks[task].name);
-    else
-        snprintf(buf, n, "%s[%d]", d->tasks[task].name, elem);
+    const char *name = d->tasks[task].name;
+    if (elem >= 0) {
+        snprintf(buf, n, "%s[%d]", name, elem);
+    } else if (n) { /* as snprintf "%s" would, for a fifth of its cost (twice a task) */
+        size_t len = strlen(name);
+        len = len < n ? len : n - 1;
+        memcpy(buf, name, len);
+        buf[len] = '\0';
+    }
 }
 
 size_t dag_min_success(const dag_task *t, size_t n)

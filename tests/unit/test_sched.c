@@ -38,6 +38,19 @@ int test_compile(void)
         CHECK(g->tasks[2].nparents == 2);
         CHECK(g->order[0] == 0 && g->order[2] == 2);
         CHECK(json_integer_value(json_object_get(g->params, "n")) == 3);
+        /* A unit's name: the task's, or "task[elem]"; cut short as snprintf would. */
+        char unit[8] = "xxxxxxx";
+        dag_unit_name(g, 1, -1, unit, sizeof unit);
+        CHECK_STR(unit, "b");
+        dag_unit_name(g, 1, 12, unit, sizeof unit);
+        CHECK_STR(unit, "b[12]");
+        dag_unit_name(g, 1, 123456, unit, 4);
+        CHECK_STR(unit, "b[1");
+        dag_unit_name(g, 0, -1, unit, 1);
+        CHECK_STR(unit, "");
+        unit[0] = 'x';
+        dag_unit_name(g, 0, -1, unit, 0);
+        CHECK(unit[0] == 'x');
         /* Resolving b's inputs with a's outputs. */
         json_t *outs[3] = {json_pack("{s:i}", "total", 42), NULL, NULL};
         char why[128];
