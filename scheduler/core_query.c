@@ -43,6 +43,12 @@ int core_run_counts(const core *c, uint64_t run_id, size_t *counts)
     return 1;
 }
 
+int core_run_counts_whole(const core *c, uint64_t run_id)
+{
+    const crun *r = core_find_run(c, run_id);
+    return r && !r->ended_maps;
+}
+
 json_t *core_counts_json(const size_t *counts)
 {
     json_t *j = json_object();

@@ -141,10 +141,13 @@ void core_on_restore(core *c, const core_event *ev, core_effects *fx)
         const core_task_snapshot *snap = &ev->snapshot[i];
         ctask *t = &r->t[i];
         t->attempts = (uint16_t)snap->attempts;
+        int ended = snap->state >= TS_SUCCEEDED && snap->state < TS__COUNT;
+        if (ended && r->g->tasks[i].map)
+            r->ended_maps = 1;
         if (snap->state == TS_SUCCEEDED || snap->state == TS_CAUGHT) {
             r->outputs[i] = core_kept_outputs(c, snap->outputs);
             core_end_task(c, r, (int)i, snap->state);
-        } else if (snap->state > TS_SUCCEEDED && snap->state < TS__COUNT) {
+        } else if (ended) {
             core_end_task(c, r, (int)i, snap->state);
         } else {
             t->state = (uint8_t)snap->state;

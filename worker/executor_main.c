@@ -333,6 +333,9 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
      * worker for this one. */
     int logfd = attempt_log(ex, rq->log_path);
     const char *plugin = NULL;
+    /* Before a plugin is loaded too: one that initialises CUDA as it loads, or in open(),
+     * sees only the attempt's GPUs. */
+    set_gpus(rq);
     const weft_task_type *type = find_type(ex, rq->plugin, rq->type, &plugin, &err);
     json_error_t jerr;
     json_t *inputs = type ? json_loads(rq->inputs_json, 0, &jerr) : NULL;
@@ -350,8 +353,6 @@ static void run_request(executor *ex, const Weft__ExecRequest *rq, Weft__ExecRes
         snprintf(attempt, sizeof attempt, "%u", rq->attempt);
         checkpoint_note note = {ex, rq->attempt_id};
         exec_usage_start(&ex->usage);
-        /* Before open() too: a plugin that initialises CUDA then sees only these. */
-        set_gpus(rq);
         host_task t = {.type = type, .plugin = plugin, .inputs = inputs, .run = run,
                        .task = rq->task, .attempt = attempt, .workdir = rq->workdir,
                        .log_fd = logfd >= 0 ? logfd : 2,

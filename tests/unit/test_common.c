@@ -199,9 +199,11 @@ int test_arena(void)
         s[i] = arena_strdup(&a, want);
         CHECK(((uintptr_t)s[i] & 7) == 0);
     }
+    char *before = arena_alloc(&a, 16);
     char *big = arena_alloc(&a, 3 * ARENA_BLOCK);
     memset(big, 'x', 3 * ARENA_BLOCK);
     char *after = arena_strndup(&a, "after the big one", 5);
+    CHECK(after == before + 16); /* the big piece took a block of its own */
     CHECK_STR(first, "first");
     CHECK_STR(after, "after");
     for (int i = 0; i < 20000; i += 997) {
@@ -212,6 +214,8 @@ int test_arena(void)
     CHECK(a.blocks != NULL);
     char *again = arena_strdup(&a, "again");
     CHECK_STR(again, "again");
+    arena_reset(&a); /* the block kept is the one the next pieces come from, from its start */
+    CHECK(arena_alloc(&a, 8) == again);
     arena_destroy(&a);
     CHECK(a.blocks == NULL);
     arena_reset(&a); /* an empty arena stays empty */
