@@ -96,7 +96,19 @@ static int batch_of_plain_items(uint64_t field, const uint8_t *at, size_t len)
     return field != ENVELOPE_BATCH_FIELD || each_field(at, len, item_not_a_batch);
 }
 
-Weft__Envelope *wire_unpack(const uint8_t *data, size_t len)
+static void *arena_piece(void *a, size_t n)
+{
+    return arena_alloc(a, n);
+}
+
+static void arena_keeps(void *a, void *p)
+{
+    (void)a;
+    (void)p;
+}
+
+/* Decodes with allocator (NULL: malloc and free). */
+static Weft__Envelope *unpack(ProtobufCAllocator *allocator, const uint8_t *data, size_t len)
 {
     if (len > WIRE_MAX)
         return NULL;
@@ -105,12 +117,23 @@ Weft__Envelope *wire_unpack(const uint8_t *data, size_t len)
      * refused before decoding. */
     if (!each_field(data, len, batch_of_plain_items))
         return NULL;
-    Weft__Envelope *env = weft__envelope__unpack(NULL, len, data);
+    Weft__Envelope *env = weft__envelope__unpack(allocator, len, data);
     if (env && env->body_case == WEFT__ENVELOPE__BODY__NOT_SET) {
-        weft__envelope__free_unpacked(env, NULL);
+        weft__envelope__free_unpacked(env, allocator);
         return NULL;
     }
     return env;
+}
+
+Weft__Envelope *wire_unpack(const uint8_t *data, size_t len)
+{
+    return unpack(NULL, data, len);
+}
+
+Weft__Envelope *wire_unpack_in(arena *a, const uint8_t *data, size_t len)
+{
+    ProtobufCAllocator in_arena = {arena_piece, arena_keeps, a};
+    return unpack(&in_arena, data, len);
 }
 
 /* Protocol Buffers' field keys: (field number << 3) | wire type 2 (length-delimited). */

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/arena.h"
 #include "weft.pb-c.h"
 
 #define WIRE_MAX (64u << 20) /* the largest message any weft process accepts */
@@ -42,5 +43,8 @@ uint8_t *wire_batch(const uint8_t *const *items, const size_t *lens, size_t n, s
  * any depth of them), or the bytes are not an Envelope with a body. Free with
  * weft__envelope__free_unpacked(env, NULL). */
 Weft__Envelope *wire_unpack(const uint8_t *data, size_t len);
+/* Unpacks as wire_unpack does, into a: the envelope lives until a is reset or destroyed
+ * (never pass it to free_unpacked), and its pieces cost no malloc and free each. */
+Weft__Envelope *wire_unpack_in(arena *a, const uint8_t *data, size_t len);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include <uv.h>
 
+#include "common/arena.h"
 #include "common/frame.h"
 #include "common/secrets.h"
 #include "common/strmap.h"
@@ -119,6 +120,8 @@ typedef struct queued {
 
 struct worker {
     uv_loop_t loop;
+    arena msg_mem; /* the message being handled, decoded (worker.c on_message) */
+    int decoding;  /* messages being handled, one inside another's handling */
     void *zctx;
     zsock *dealer;
     zsock *monitor;        /* handshake failures with the scheduler, logged */

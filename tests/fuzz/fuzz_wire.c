@@ -1,5 +1,7 @@
 /* fuzz_wire: the Envelope decoder (wire_unpack), which reads every message a scheduler,
- * worker or CLI receives over ZeroMQ.
+ * worker or CLI receives over ZeroMQ; each input is decoded twice, with malloc (where the
+ * sanitizers see each piece apart) and into an arena (wire_unpack_in, as the scheduler and
+ * the worker decode), and both must accept or refuse it alike.
  *
  * Checked besides memory safety: an accepted Envelope has its body, and every string in it,
  * at any depth, is a string (possibly empty), never NULL: receivers read fields such as
@@ -46,14 +48,25 @@ static void check_strings(const ProtobufCMessage *m)
     }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void check(const Weft__Envelope *env)
 {
-    Weft__Envelope *env = wire_unpack(data, size);
-    if (!env)
-        return 0;
     WEFT_ASSERT(env->body_case != WEFT__ENVELOPE__BODY__NOT_SET);
     WEFT_ASSERT(protobuf_c_message_check(&env->base));
     check_strings(&env->base);
-    weft__envelope__free_unpacked(env, NULL);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    Weft__Envelope *env = wire_unpack(data, size);
+    arena mem = {0};
+    Weft__Envelope *in_arena = wire_unpack_in(&mem, data, size);
+    WEFT_ASSERT(!env == !in_arena);
+    if (env) {
+        check(env);
+        check(in_arena);
+        WEFT_ASSERT(env->body_case == in_arena->body_case);
+        weft__envelope__free_unpacked(env, NULL);
+    }
+    arena_destroy(&mem);
     return 0;
 }
