@@ -259,10 +259,6 @@ int core_run_active(const core *c, uint64_t run_id);
  * counts[TS__COUNT]; 0 when the core does not hold the run (a run that ended is held until
  * the next step: its counts are then final). */
 int core_run_counts(const core *c, uint64_t run_id, size_t *counts);
-/* Whether core_run_counts counts every task and map element of the run: not when it was
- * restored (a restart, a retry) with a mapped task that had ended, whose elements the core
- * does not hold. 0 too when the core does not hold the run. */
-int core_run_counts_whole(const core *c, uint64_t run_id);
 /* {state name: n} of counts[TS__COUNT], the states with none left out (a new object). */
 json_t *core_counts_json(const size_t *counts);
 /* The outputs of task (a dag index) of run, while the core holds the run (up to the step

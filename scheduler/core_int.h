@@ -66,9 +66,9 @@ typedef struct crun {
     size_t nslots, capslots;
     size_t nleft;           /* dag tasks not yet ended */
     int failed;
-    int ended_maps;         /* restored (a restart, a retry) with a mapped task that had
-                               ended: its elements hold no slots, so counts by slot leave
-                               them out */
+    size_t unheld[TS__COUNT]; /* by state, the elements of mapped tasks that had ended when
+                               the run was restored (a restart, a retry): they hold no
+                               slot, and count apart */
     int stop_class;         /* ERRC_CANCELLED or ERRC_TIMEOUT once stopped: nothing new
                                starts, and open tasks end cancelled with this class */
     char *stop_reason;

@@ -37,16 +37,10 @@ int core_run_counts(const core *c, uint64_t run_id, size_t *counts)
     if (!r)
         return 0;
     for (int i = 0; i < TS__COUNT; i++)
-        counts[i] = 0;
+        counts[i] = r->unheld[i];
     for (size_t i = 0; i < r->nslots; i++)
         counts[r->t[i].state]++;
     return 1;
-}
-
-int core_run_counts_whole(const core *c, uint64_t run_id)
-{
-    const crun *r = core_find_run(c, run_id);
-    return r && !r->ended_maps;
 }
 
 json_t *core_counts_json(const size_t *counts)

@@ -142,8 +142,9 @@ void core_on_restore(core *c, const core_event *ev, core_effects *fx)
         ctask *t = &r->t[i];
         t->attempts = (uint16_t)snap->attempts;
         int ended = snap->state >= TS_SUCCEEDED && snap->state < TS__COUNT;
-        if (ended && r->g->tasks[i].map)
-            r->ended_maps = 1;
+        for (size_t e = 0; ended && e < snap->nelems; e++)
+            if (snap->elems[e].state < TS__COUNT)
+                r->unheld[snap->elems[e].state]++;
         if (snap->state == TS_SUCCEEDED || snap->state == TS_CAUGHT) {
             r->outputs[i] = core_kept_outputs(c, snap->outputs);
             core_end_task(c, r, (int)i, snap->state);

@@ -291,7 +291,7 @@ size_t retry_plan_nelems(const retry_plan *p)
 {
     size_t n = 0;
     for (size_t i = 0; i < p->ntasks; i++)
-        n += p->t[i].action == RETRY_PARTIAL ? p->t[i].nelems : 0;
+        n += p->t[i].elems ? p->t[i].nelems : 0;
     return n;
 }
 
@@ -305,8 +305,12 @@ void retry_plan_snapshot(const retry_plan *p, core_task_snapshot *snap,
         if (t->action == RETRY_REUSE) {
             snap[i].state = TS_SUCCEEDED;
             snap[i].outputs = t->u.outputs;
-        } else if (t->action == RETRY_PARTIAL) {
-            snap[i].state = TS_RUNNING;
+        }
+        /* A mapped task's elements as their rows say (record_reused): a reused map's are
+         * not run again, but the run's counts count them. */
+        if (t->elems && (t->action == RETRY_REUSE || t->action == RETRY_PARTIAL)) {
+            if (t->action == RETRY_PARTIAL)
+                snap[i].state = TS_RUNNING;
             snap[i].elems = &elems[used];
             snap[i].nelems = t->nelems;
             for (size_t e = 0; e < t->nelems; e++, used++) {

@@ -91,8 +91,9 @@ void retry_plan_free(retry_plan *p);
 #define RETRY_LISTED 100
 json_t *retry_plan_json(const retry_plan *p, const dag *g);
 
-/* The snapshot a new run starts from (EV_RUN_RESTORED): reused tasks succeeded, partial
- * mapped tasks running with their reused elements succeeded, the rest pending. snap has
+/* The snapshot a new run starts from (EV_RUN_RESTORED): reused tasks succeeded (a reused
+ * mapped task with its elements, for the run's counts), partial mapped tasks running with
+ * their reused elements succeeded, the rest pending. snap has
  * g->ntasks entries; elems has room for every element; both borrow from p. */
 void retry_plan_snapshot(const retry_plan *p, core_task_snapshot *snap,
                          core_task_snapshot *elems);

@@ -226,14 +226,12 @@ static void apply_dispatch(sched *s, const core_effect *e, const dag *g, int res
 }
 
 /* The run's end, with its tasks and map elements by state: final now (the core holds the
- * run until its next step), and read by a client's last look at it instead of its rows;
- * left out (counted from the rows when asked) when the core does not hold them all. */
+ * run until its next step), and read by a client's last look at it instead of its rows. */
 static void finish_run(sched *s, const core_effect *e, int64_t now)
 {
     size_t counts[TS__COUNT];
     char *text = NULL;
-    if (core_run_counts_whole(s->core, e->run_id) &&
-        core_run_counts(s->core, e->run_id, counts)) {
+    if (core_run_counts(s->core, e->run_id, counts)) {
         json_t *j = core_counts_json(counts);
         text = jsontext_dump(j);
         json_decref(j);

@@ -134,9 +134,9 @@ expect "an unknown parameter is refused" 2 $?
 expect_grep "and named" "-p nope: the workflow has no parameter 'nope'" "$T/bad3.out"
 expect "no run was created by the refused requests" 4 "$(q "SELECT max(id) FROM runs")"
 
-# A finished retry keeps its tasks and elements by state when the core held every one of
-# them (run 4: its map, partly reused, came back whole), and leaves them to be counted from
-# its rows when a map had ended before it began (run 5: --from analyze reuses all of it).
+# A finished retry keeps its tasks and elements by state, the same as its rows say, whether
+# its map was partly reused (run 4) or reused whole (run 5: --from analyze), and a look at
+# it answers them.
 rows_json() {
     q "SELECT state || ' ' || count(*) FROM tasks WHERE run_id = $1 GROUP BY state" |
         python3 -c 'import json,sys; print(json.dumps({l.split()[0]: int(l.split()[1]) for l in sys.stdin}, sort_keys=True))'
@@ -148,8 +148,9 @@ kept_json() {
 expect "run 4 keeps its counts: its rows' ($(rows_json 4))" "$(rows_json 4)" "$(kept_json 4)"
 "$weft" retry 4 --scheduler "$ep" --from analyze --wait >"$T/from-run.out" 2>&1
 expect "the retry from analyze succeeds" 0 $?
-expect "run 5, whose map had ended, keeps none" null "$(kept_json 5)"
-expect "a look at run 5 counts its rows ($(rows_json 5))" "counts: $(rows_json 5)" \
+expect "run 5, whose map was reused whole, keeps its rows' counts" "$(rows_json 5)" \
+    "$(kept_json 5)"
+expect "a look at run 5 answers them ($(rows_json 5))" "counts: $(rows_json 5)" \
     "$("$WEFT_BIN/weft-testpeer" "$ep" progress 5 2>&1 | grep '^counts: ')"
 # A weft retry run's first attempt resumes from the last checkpoint its task saved in the
 # failed run (same inputs), instead of starting over; a run that retries none starts over.
