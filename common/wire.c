@@ -136,6 +136,24 @@ Weft__Envelope *wire_unpack_in(arena *a, const uint8_t *data, size_t len)
     return unpack(&in_arena, data, len);
 }
 
+Weft__Envelope *wire_inbox_take(wire_inbox *in, const uint8_t *data, size_t len)
+{
+    in->handling++;
+    return wire_unpack_in(&in->mem, data, len);
+}
+
+void wire_inbox_done(wire_inbox *in)
+{
+    WEFT_ASSERT(in->handling > 0);
+    if (--in->handling == 0)
+        arena_reset(&in->mem);
+}
+
+void wire_inbox_free(wire_inbox *in)
+{
+    arena_destroy(&in->mem);
+}
+
 /* Protocol Buffers' field keys: (field number << 3) | wire type 2 (length-delimited). */
 #define BATCH_ITEMS_KEY ((BATCH_ITEMS_FIELD << 3) | 2u)
 #define ENVELOPE_BATCH_KEY ((ENVELOPE_BATCH_FIELD << 3) | 2u)

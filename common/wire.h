@@ -47,4 +47,18 @@ Weft__Envelope *wire_unpack(const uint8_t *data, size_t len);
  * (never pass it to free_unpacked), and its pieces cost no malloc and free each. */
 Weft__Envelope *wire_unpack_in(arena *a, const uint8_t *data, size_t len);
 
+/* Where a process decodes the messages it receives: one arena, let go once no message is
+ * being handled (a message whose handling leads to another's stays until both are done).
+ * Zeroed: empty. */
+typedef struct wire_inbox {
+    arena mem;
+    int handling; /* messages taken and not yet done */
+} wire_inbox;
+
+/* Decodes a received message as wire_unpack_in does, into in; every call, whatever it
+ * returns, is followed by wire_inbox_done once the message is handled. */
+Weft__Envelope *wire_inbox_take(wire_inbox *in, const uint8_t *data, size_t len);
+void wire_inbox_done(wire_inbox *in);
+void wire_inbox_free(wire_inbox *in);
+
 #endif

@@ -206,18 +206,15 @@ void sched_on_message(void *arg, zmq_msg_t *frames, size_t n)
         return;
     }
     zmq_msg_t *payload = &frames[n - 1];
-    /* Decoded into the message arena: nothing of a message is kept once it is handled, and
-     * the arena is let go when no message is being handled. */
-    s->decoding++;
-    Weft__Envelope *env = wire_unpack_in(&s->msg_mem, zmq_msg_data(payload),
-                                         zmq_msg_size(payload));
+    /* Nothing of a message is kept once it is handled. */
+    Weft__Envelope *env = wire_inbox_take(&s->inbox, zmq_msg_data(payload),
+                                          zmq_msg_size(payload));
     if (env) /* who sent it: the identity its connection was admitted with by ZAP */
         on_envelope(s, &frames[0], zmq_msg_gets(payload, "User-Id"), env);
     else
         log_warn("dropped an undecodable message of %zu bytes from %s", zmq_msg_size(payload),
                  sched_peer_name(&frames[0], peer, sizeof peer));
-    if (--s->decoding == 0)
-        arena_reset(&s->msg_mem);
+    wire_inbox_done(&s->inbox);
 }
 
 /* ---- loop plumbing ---- */
@@ -474,7 +471,7 @@ void sched_destroy(sched **sp)
     if (s->zctx)
         zmq_ctx_term(s->zctx);
     sched_out_free(s);
-    arena_destroy(&s->msg_mem);
+    wire_inbox_free(&s->inbox);
     free(s->lookups);
     core_effects_free(&s->fx);
     core_destroy(&s->core);

@@ -6,8 +6,8 @@
 #include <uv.h>
 
 #include "catalog/catalog.h"
-#include "common/arena.h"
 #include "common/keys.h"
+#include "common/wire.h"
 #include "common/auth.h"
 #include "common/histo.h"
 #include "compiler/compile.h"
@@ -72,8 +72,7 @@ typedef struct sched_new_run {
 
 struct sched {
     uv_loop_t loop;
-    arena msg_mem;    /* the message being handled, decoded (sched.c sched_on_message) */
-    int decoding;     /* messages being handled, one inside another's handling */
+    wire_inbox inbox; /* the messages being handled, decoded (sched.c sched_on_message) */
     void *zctx;
     listener listeners[SCHED_LISTENERS];
     listener *cur;    /* the listener of the message being handled: replies go there */

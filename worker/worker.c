@@ -297,17 +297,14 @@ static void on_message(void *arg, zmq_msg_t *frames, size_t n)
 {
     worker *w = arg;
     zmq_msg_t *payload = &frames[n - 1];
-    /* Decoded into the worker's message arena: nothing of a message is kept once it is
-     * handled, and the arena is let go when no message is being handled. */
-    w->decoding++;
-    Weft__Envelope *env = wire_unpack_in(&w->msg_mem, zmq_msg_data(payload),
-                                         zmq_msg_size(payload));
+    /* Nothing of a message is kept once it is handled. */
+    Weft__Envelope *env = wire_inbox_take(&w->inbox, zmq_msg_data(payload),
+                                          zmq_msg_size(payload));
     if (env)
         on_envelope(w, env);
     else
         log_warn("dropped an undecodable message of %zu bytes", zmq_msg_size(payload));
-    if (--w->decoding == 0)
-        arena_reset(&w->msg_mem);
+    wire_inbox_done(&w->inbox);
 }
 
 /* ---- loop plumbing ---- */
@@ -587,7 +584,7 @@ void worker_destroy(worker **wp)
         worker_flush(w);
     free(w->outbox);
     free(w->outlens);
-    arena_destroy(&w->msg_mem);
+    wire_inbox_free(&w->inbox);
     cg_host_close(&w->cgroups);
     xfer_ctx_free(&w->xfers);
     bcache_close(&w->cache);

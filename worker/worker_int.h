@@ -9,10 +9,10 @@
 
 #include <uv.h>
 
-#include "common/arena.h"
 #include "common/frame.h"
 #include "common/secrets.h"
 #include "common/strmap.h"
+#include "common/wire.h"
 #include "common/zsock.h"
 #include "weft.pb-c.h"
 #include "worker/blobcache.h"
@@ -120,8 +120,7 @@ typedef struct queued {
 
 struct worker {
     uv_loop_t loop;
-    arena msg_mem; /* the message being handled, decoded (worker.c on_message) */
-    int decoding;  /* messages being handled, one inside another's handling */
+    wire_inbox inbox; /* the messages being handled, decoded (worker.c on_message) */
     void *zctx;
     zsock *dealer;
     zsock *monitor;        /* handshake failures with the scheduler, logged */
