@@ -184,7 +184,7 @@ static int leaves_rows(enum stmt_id id)
 {
     switch (id) {
     case ST_ADD_TASK: case ST_ADD_EDGE: case ST_UPDATE_TASK: case ST_TASK_RUNNING:
-    case ST_START_ATTEMPT: case ST_FINISH_ATTEMPT: case ST_EVENT: case ST_EVENTS:
+    case ST_START_ATTEMPT: case ST_FINISH_ATTEMPT: case ST_EVENT_NEXT: case ST_EVENT_BLOCK:
     case ST_ROWS: case ST_ROW:
         return 1;
     default:

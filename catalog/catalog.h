@@ -1,8 +1,9 @@
 /* catalog: the data catalogue, a SQLite database in WAL mode.
  *
  * Holds workflows (spec and hash), runs, task executions, attempts, the edges of each run's
- * graph, workers, and an append-only events table with one row per state transition. The
- * schema is versioned (PRAGMA user_version) and migrated forward on open.
+ * graph, workers, and an append-only trail of events, one per state transition (stored in
+ * blocks: catalog_events.c; the view events shows one a row). The schema is versioned
+ * (PRAGMA user_version) and migrated forward on open.
  *
  * Writes are grouped: the first write after catalog_commit opens a transaction, and the
  * scheduler calls catalog_commit once per loop turn (group commit). Queries used by the
@@ -27,7 +28,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 21
+#define CATALOG_SCHEMA_VERSION 22
 
 enum {
     CATALOG_READONLY = 1,    /* an existing database, for queries only */
@@ -440,7 +441,7 @@ json_t *catalog_query_edges(catalog *c, int64_t run, weft_err *err);
 json_t *catalog_query_run_row(catalog *c, int64_t run, weft_err *err);
 /* The run's events after after_seq, in order, at most limit (<= 0: 1,000): [{"seq",
  * "ts_us", "task" (null for the run's own), "kind", "detail"}]. As JSON text, written
- * straight from the rows (a follower reads every event of a run: 3 a task). */
+ * straight from the blocks (a follower reads every event of a run: 3 a task). */
 char *catalog_query_events_text(catalog *c, int64_t run, int64_t after_seq, int limit,
                                 weft_err *err);
 /* The same, parsed. */

@@ -214,6 +214,26 @@ static const char *const migrations[] = {
      * it finished: a client's last look at a large run no longer counts its rows (NULL: a
      * run that finished before, or whose counts were not known, is counted). */
     "ALTER TABLE runs ADD COLUMN counts TEXT;",
+    /* 22: events in blocks (catalog_events.c): a run's events of a turn in one row, as a
+     * JSON array of [ts_us, task, kind, detail] numbered from the row's seq, a notable one
+     * in a row of its own; the view events shows them one a row, as this table did. Each
+     * event before becomes a block of one. */
+    "CREATE TABLE event_blocks ("
+    "  seq INTEGER PRIMARY KEY, run_id INTEGER, n INTEGER NOT NULL,"
+    "  notable INTEGER NOT NULL, events TEXT NOT NULL);"
+    "INSERT INTO event_blocks(seq, run_id, n, notable, events)"
+    "  SELECT seq, run_id, 1, task IS NULL OR kind IN ('failed', 'retry_wait'),"
+    "  json_array(json_array(ts_us, task, kind, detail)) FROM events ORDER BY seq;"
+    "DROP TABLE events;"
+    "CREATE INDEX event_blocks_run ON event_blocks(run_id, seq);"
+    "CREATE INDEX event_blocks_notable ON event_blocks(run_id, seq) WHERE notable;"
+    "CREATE TRIGGER event_blocks_append_only_u BEFORE UPDATE ON event_blocks"
+    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TRIGGER event_blocks_append_only_d BEFORE DELETE ON event_blocks"
+    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE VIEW events(seq, ts_us, run_id, task, kind, detail) AS"
+    "  SELECT b.seq + e.key, e.value ->> 0, b.run_id, e.value ->> 1, e.value ->> 2,"
+    "  e.value ->> 3 FROM event_blocks b, json_each(b.events) e;",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == CATALOG_SCHEMA_VERSION,
                "CATALOG_SCHEMA_VERSION is the number of migrations");

@@ -13,7 +13,7 @@
 enum stmt_id {
     ST_PUT_WORKFLOW, ST_GET_WORKFLOW, ST_CREATE_RUN, ST_ADD_TASK, ST_ADD_EDGE, ST_UPDATE_TASK,
     ST_START_ATTEMPT, ST_TASK_RUNNING, ST_FINISH_ATTEMPT, ST_FINISH_RUN, ST_PUT_WORKER,
-    ST_EVENT, ST_CANCEL_RUN, ST_TASK_LOOKUP, ST_TASK_SOURCE, ST_CACHE_GET, ST_CACHE_HIT,
+    ST_CANCEL_RUN, ST_TASK_LOOKUP, ST_TASK_SOURCE, ST_CACHE_GET, ST_CACHE_HIT,
     ST_CACHE_PUT, ST_CACHE_DEL, ST_SAVE_CHECKPOINT, ST_LAST_CHECKPOINT, ST_RETRY_OF,
     ST_RETRIED_CHECKPOINT, ST_WORKER_STATE, ST_REQUEST_GET, ST_REQUEST_PUT, ST_KEY_ADD,
     ST_KEY_REVOKE, ST_PROJECT_SET,
@@ -27,7 +27,7 @@ enum stmt_id {
     /* catalog_journal.c's */
     ST_JOURNAL_ADD, ST_JOURNAL_DROP,
     /* catalog_events.c's */
-    ST_EVENTS,
+    ST_EVENT_NEXT, ST_EVENT_BLOCK,
     /* catalog_rows.c's */
     ST_ROWS, ST_ROW,
     ST__COUNT
@@ -138,6 +138,12 @@ int cat_turn_begin(catalog *c);
 int cat_events_write(catalog *c);
 /* Forgets the turn's events (it was rolled back). */
 void cat_events_drop(catalog *c);
+/* The seq of run's last written event (0: none), or WEFT_EDB with err. */
+int64_t cat_events_last(catalog *c, int64_t run, weft_err *err);
+/* Run's notable events numbered after after_seq up to upto, limit at most, as an array of
+ * {seq, ts_us, task, kind, detail}; NULL with err. */
+json_t *cat_events_notable(catalog *c, int64_t run, int64_t after_seq, int64_t upto,
+                           int limit, weft_err *err);
 /* Runs sql; 0, or WEFT_EDB (logged). */
 int cat_exec(catalog *c, const char *sql);
 /* After a successful commit: raises the marks to the ids the turn committed (run ids at

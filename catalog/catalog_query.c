@@ -9,7 +9,6 @@
 #include "catalog/catalog.h"
 #include "catalog/catalog_int.h"
 #include "common/fsutil.h"
-#include "common/jsonbuf.h"
 #include "common/xmem.h"
 
 #define LOG_READ_MAX (8u << 20)
@@ -413,59 +412,6 @@ json_t *catalog_query_run_unit(catalog *c, int64_t run, const char *name, weft_e
     return out;
 }
 
-char *catalog_query_events_text(catalog *c, int64_t run, int64_t after_seq, int limit,
-                                weft_err *err)
-{
-    if (c->nevents && cat_events_write(c) < 0) {
-        err_set(err, WEFT_EDB, "cannot write the turn's events: %s", c->turn_err.msg);
-        return NULL;
-    }
-    sqlite3_stmt *st = cat_query(c, "SELECT seq, ts_us, task, kind, detail FROM events "
-                                    "WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3", err);
-    if (!st)
-        return NULL;
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_int64(st, 2, after_seq);
-    sqlite3_bind_int64(st, 3, limit > 0 ? limit : 1000);
-    jsonbuf b = {0};
-    jsonbuf_raw(&b, "[");
-    int rc;
-    for (int first = 1; (rc = sqlite3_step(st)) == SQLITE_ROW; first = 0) {
-        jsonbuf_raw(&b, first ? "{\"seq\":" : ",{\"seq\":");
-        jsonbuf_int(&b, sqlite3_column_int64(st, 0));
-        jsonbuf_raw(&b, ",\"ts_us\":");
-        jsonbuf_int(&b, sqlite3_column_int64(st, 1));
-        jsonbuf_raw(&b, ",\"task\":");
-        jsonbuf_str(&b, (const char *)sqlite3_column_text(st, 2));
-        jsonbuf_raw(&b, ",\"kind\":");
-        jsonbuf_str(&b, (const char *)sqlite3_column_text(st, 3));
-        jsonbuf_raw(&b, ",\"detail\":");
-        jsonbuf_str(&b, (const char *)sqlite3_column_text(st, 4));
-        jsonbuf_raw(&b, "}");
-    }
-    jsonbuf_raw(&b, "]");
-    sqlite3_reset(st);
-    char *text = jsonbuf_take(&b);
-    if (rc != SQLITE_DONE) {
-        err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
-        free(text);
-        return NULL;
-    }
-    return text;
-}
-
-json_t *catalog_query_events(catalog *c, int64_t run, int64_t after_seq, int limit,
-                             weft_err *err)
-{
-    char *text = catalog_query_events_text(c, run, after_seq, limit, err);
-    json_t *events = text ? json_loads(text, 0, NULL) : NULL;
-    if (text && !events)
-        err_set(err, WEFT_EDB, "the catalogue's events of run %lld are not JSON",
-                (long long)run);
-    free(text);
-    return events;
-}
-
 /* {state: n} of run's tasks and map elements: those it finished with (runs.counts), else
  * counted from its rows; NULL (err set) when the catalogue cannot be read. */
 static json_t *run_counts(catalog *c, int64_t run, weft_err *err)
@@ -492,27 +438,16 @@ json_t *catalog_query_progress(catalog *c, int64_t run, int64_t after_seq, int c
         err_set(err, WEFT_EDB, "cannot write the turn's events: %s", c->turn_err.msg);
         return NULL;
     }
-    int64_t args[] = {run, after_seq, 0};
-    json_t *last = cat_rows(c, "SELECT coalesce(max(seq), 0) AS seq FROM events "
-                               "WHERE run_id = ?1", args, 1, NULL, err);
-    if (!last)
-        return NULL;
-    args[2] = json_integer_value(json_object_get(json_array_get(last, 0), "seq"));
-    json_decref(last);
-    /* The condition of index events_notable (catalog_file.c), word for word. */
-    json_t *events = cat_rows(c,
-                              "SELECT seq, ts_us, task, kind, detail FROM events "
-                              "WHERE run_id = ?1 AND seq > ?2 AND seq <= ?3 AND (task IS NULL "
-                              "OR kind IN ('failed', 'retry_wait')) ORDER BY seq LIMIT 1000",
-                              args, 3, NULL, err);
+    int64_t last = cat_events_last(c, run, err);
+    json_t *events = last < 0 ? NULL : cat_events_notable(c, run, after_seq, last, 1000, err);
     json_t *counts = !events ? NULL : !count ? json_object() : run_counts(c, run, err);
     if (!counts) {
         json_decref(events);
         return NULL;
     }
     if (json_array_size(events) == 1000)
-        args[2] = json_integer_value(json_object_get(json_array_get(events, 999), "seq"));
-    return json_pack("{s:I, s:o, s:o}", "seq", (json_int_t)args[2], "counts", counts,
+        last = json_integer_value(json_object_get(json_array_get(events, 999), "seq"));
+    return json_pack("{s:I, s:o, s:o}", "seq", (json_int_t)last, "counts", counts,
                      "events", events);
 }
 

@@ -1,8 +1,8 @@
 /* jsonbuf: see jsonbuf.h. */
 #include "common/jsonbuf.h"
 
-#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/text.h"
@@ -10,7 +10,8 @@
 
 static void put(jsonbuf *b, const char *s, size_t n)
 {
-    xgrow(&b->s, &b->cap, b->n + n + 1, 1);
+    if (b->n + n + 1 > b->cap)
+        xgrow(&b->s, &b->cap, b->n + n + 1, 1);
     memcpy(b->s + b->n, s, n);
     b->n += n;
     b->s[b->n] = '\0';
@@ -23,8 +24,14 @@ void jsonbuf_raw(jsonbuf *b, const char *text)
 
 void jsonbuf_int(jsonbuf *b, int64_t v)
 {
-    char num[24];
-    put(b, num, (size_t)snprintf(num, sizeof num, "%" PRId64, v));
+    char num[24], *end = num + sizeof num, *d = end;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do
+        *--d = (char)('0' + u % 10);
+    while ((u /= 10) > 0);
+    if (v < 0)
+        *--d = '-';
+    put(b, d, (size_t)(end - d));
 }
 
 void jsonbuf_str(jsonbuf *b, const char *s)
@@ -59,6 +66,19 @@ void jsonbuf_str(jsonbuf *b, const char *s)
         p++;
     }
     put(b, "\"", 1);
+}
+
+void jsonbuf_clear(jsonbuf *b)
+{
+    b->n = 0;
+    if (b->s)
+        b->s[0] = '\0';
+}
+
+void jsonbuf_free(jsonbuf *b)
+{
+    free(b->s);
+    *b = (jsonbuf){0};
 }
 
 char *jsonbuf_take(jsonbuf *b)

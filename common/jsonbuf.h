@@ -20,5 +20,9 @@ void jsonbuf_str(jsonbuf *b, const char *s);
 void jsonbuf_int(jsonbuf *b, int64_t v);
 /* The text (caller frees; "" when nothing was written); b is empty again. */
 char *jsonbuf_take(jsonbuf *b);
+/* Empties b, keeping its memory for what is written next. */
+void jsonbuf_clear(jsonbuf *b);
+/* Frees b's memory; b is empty again. */
+void jsonbuf_free(jsonbuf *b);
 
 #endif

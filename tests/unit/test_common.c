@@ -66,6 +66,19 @@ int test_units(void)
     CHECK(jv && json_is_null(json_array_get(jv, 2)) && jb.s == NULL);
     json_decref(jv);
     free(jt);
+    /* Integers at their limits; a cleared buffer is written again from its start. */
+    jsonbuf_int(&jb, 0);
+    jsonbuf_raw(&jb, " ");
+    jsonbuf_int(&jb, INT64_MIN);
+    jsonbuf_raw(&jb, " ");
+    jsonbuf_int(&jb, INT64_MAX);
+    CHECK_STR(jb.s, "0 -9223372036854775808 9223372036854775807");
+    jsonbuf_clear(&jb);
+    CHECK(jb.n == 0 && jb.s && !jb.s[0]);
+    jsonbuf_int(&jb, -7);
+    CHECK_STR(jb.s, "-7");
+    jsonbuf_free(&jb);
+    CHECK(jb.s == NULL && jb.n == 0);
     /* A log's text: the same characters kept, the same bytes '?'. */
     static const char bad[] = "\xff\xc3( \xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80 \xe2\x82";
     char *t8 = text_utf8(bad, sizeof bad - 1);
