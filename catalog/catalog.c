@@ -387,6 +387,37 @@ static void running_held(catalog *c, cat_row *r, const catalog_attempt *a, int64
     r->retry_due_us = 0;
 }
 
+/* Appends text to out (at *n, cap bytes in all, NUL kept), cut to fit. */
+static void put_text(char *out, size_t cap, size_t *n, const char *text)
+{
+    while (*text && *n + 1 < cap)
+        out[(*n)++] = *text++;
+    out[*n] = '\0';
+}
+
+static void put_uint(char *out, size_t cap, size_t *n, uint64_t v)
+{
+    char digits[24], *d = digits + sizeof digits;
+    *--d = '\0';
+    do
+        *--d = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    put_text(out, cap, n, d);
+}
+
+/* "attempt N (id I) on WORKER", the detail of a dispatched event: written here, not by
+ * snprintf, which took 1,400 instructions a dispatch. */
+static void attempt_detail(char *out, size_t cap, const catalog_attempt *a)
+{
+    size_t n = 0;
+    put_text(out, cap, &n, "attempt ");
+    put_uint(out, cap, &n, (uint64_t)(a->number > 0 ? a->number : 0));
+    put_text(out, cap, &n, " (id ");
+    put_uint(out, cap, &n, a->id);
+    put_text(out, cap, &n, ") on ");
+    put_text(out, cap, &n, a->worker ? a->worker : "(null)");
+}
+
 int catalog_start_attempt(catalog *c, const catalog_attempt *a, int64_t now_us)
 {
     sqlite3_stmt *s = cat_stmt(c, ST_START_ATTEMPT);
@@ -419,8 +450,7 @@ int catalog_start_attempt(catalog *c, const catalog_attempt *a, int64_t now_us)
             return WEFT_EDB;
     }
     char detail[160];
-    snprintf(detail, sizeof detail, "attempt %d (id %llu) on %s", a->number,
-             (unsigned long long)a->id, a->worker);
+    attempt_detail(detail, sizeof detail, a);
     return catalog_event(c, a->run, a->task_name, "dispatched", detail, now_us);
 }
 

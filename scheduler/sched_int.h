@@ -80,6 +80,7 @@ struct sched {
     auth *auth;
     keypair key;      /* the scheduler's own CURVE key pair (state dir/scheduler.key) */
     uint8_t nonce_key[32];
+    struct nonce_slot *nonces; /* the nonces of recent dispatches (sched_auth.c) */
     strmap *wconns;   /* worker name -> wconn */
     strmap *wnames;   /* listener index and routing id, in hex -> worker name (owned) */
     catalog *cat;
@@ -213,7 +214,7 @@ void sched_on_keys(sched *s, const zmq_msg_t *id, const Weft__KeysRequest *rq);
 /* Reloads the keys from the catalogue (after a turn that could not commit). */
 int sched_auth_reload(sched *s);
 /* The nonce of an attempt: a keyed hash of its id (32 hex digits and a NUL). */
-void sched_nonce(const sched *s, uint64_t attempt_id, char out[33]);
+void sched_nonce(sched *s, uint64_t attempt_id, char out[33]);
 
 /* ---- sched_project.c: projects ---- */
 

@@ -35,6 +35,9 @@ expect "and the same fields" "$(jq -r '.[] | [.seq, .ts_us, .task // "", .kind, 
 expect "each task's ready, dispatched and succeeded events are there" "700 700 700" \
     "$(sql "$state" "SELECT group_concat(c, ' ') FROM (SELECT count(*) AS c FROM events WHERE run_id = 1 AND task LIKE 't%' GROUP BY kind ORDER BY kind)")"
 
+expect_text "a dispatch's event names its attempt, id and worker" '^attempt 1 \(id [1-9][0-9]*\) on w$' \
+    "$(sql "$state" "SELECT detail FROM events WHERE run_id = 1 AND task = 't7' AND kind = 'dispatched'")"
+
 # Blocks: many events to a row; a notable event alone in its row, flagged.
 expect "events share rows (at most 64 to one)" 1 \
     "$(sql "$state" "SELECT max(n) > 1 AND max(n) <= 64 FROM event_blocks WHERE run_id = 1")"
