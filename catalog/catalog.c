@@ -15,6 +15,14 @@
 #include "common/xmem.h"
 #include "catalog/catalog_int.h"
 
+#define TASK_UPDATE_SET                                                                       \
+    "state = ?3, error_class = CASE ?3 WHEN 'succeeded' THEN NULL "                           \
+    "ELSE coalesce(?4, error_class) END, "                                                    \
+    "error = CASE ?3 WHEN 'succeeded' THEN NULL ELSE coalesce(?5, error) END, "               \
+    "outputs = coalesce(?6, outputs), inputs = coalesce(?10, inputs), "                      \
+    "ready_us = coalesce(?7, ready_us), "                                                     \
+    "finished_us = coalesce(?8, finished_us), retry_due_us = ?9"
+
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_PUT_WORKFLOW] = "INSERT OR IGNORE INTO workflows(name, version, hash, file, spec, "
                         "created_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -28,28 +36,48 @@ static const char *const stmt_sql[ST__COUNT] = {
                     "elem) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?20)",
     [ST_ADD_EDGE] = "INSERT OR IGNORE INTO edges(run_id, child, parent) VALUES (?1, ?2, ?3)",
     /* A task that succeeds sheds the error of an earlier attempt (attempts keep it). */
-    [ST_UPDATE_TASK] = "UPDATE tasks SET state = ?3, "
-                       "error_class = CASE ?3 WHEN 'succeeded' THEN NULL "
-                       "ELSE coalesce(?4, error_class) END, "
-                       "error = CASE ?3 WHEN 'succeeded' THEN NULL ELSE coalesce(?5, error) END, "
-                       "outputs = coalesce(?6, outputs), inputs = coalesce(?10, inputs), "
-                       "ready_us = coalesce(?7, ready_us), "
-                       "finished_us = coalesce(?8, finished_us), retry_due_us = ?9 "
-                       "WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
-    [ST_START_ATTEMPT] = "INSERT INTO attempts(id, run_id, idx, number, worker, state, "
-                         "dispatched_us, elem) VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?20)",
+    [ST_UPDATE_TASK] = "UPDATE tasks SET " TASK_UPDATE_SET
+                       " WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
+    /* The same with the end of the attempt ?21 that brought it, while that is the row's. */
+    [ST_END_TASK] = "UPDATE tasks SET " TASK_UPDATE_SET ", attempt_state = ?22, "
+                    "attempt_error_class = ?23, attempt_error = ?24, attempt_started_us = ?25, "
+                    "attempt_finished_us = ?26, peak_mem_bytes = ?27, cpu_us = ?28 "
+                    "WHERE run_id = ?1 AND idx = ?2 AND elem = ?20 AND attempt_id = ?21",
+    /* A task's last attempt lives in its row; the one before goes to attempt_rows as the
+     * next starts. */
+    [ST_ATTEMPT_MOVE] = "INSERT INTO attempt_rows(id, run_id, idx, number, worker, state, "
+                        "error_class, error, dispatched_us, started_us, finished_us, elem, "
+                        "checkpoint, peak_mem_bytes, cpu_us) SELECT attempt_id, run_id, idx, "
+                        "attempts, worker, attempt_state, attempt_error_class, attempt_error, "
+                        "dispatched_us, attempt_started_us, attempt_finished_us, elem, "
+                        "checkpoint, peak_mem_bytes, cpu_us FROM tasks WHERE run_id = ?1 AND "
+                        "idx = ?2 AND elem = ?20 AND attempt_id IS NOT NULL",
     [ST_TASK_RUNNING] = "UPDATE tasks SET state = 'running', attempts = ?3, worker = ?4, "
                         "inputs = ?5, started_us = coalesce(started_us, ?6), "
-                        "ready_us = coalesce(?7, ready_us), "
-                        "retry_due_us = NULL WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
+                        "ready_us = coalesce(?7, ready_us), retry_due_us = NULL, "
+                        "attempt_id = ?8, attempt_state = 'running', dispatched_us = ?6, "
+                        "attempt_error_class = NULL, attempt_error = NULL, "
+                        "attempt_started_us = NULL, attempt_finished_us = NULL, "
+                        "checkpoint = NULL, peak_mem_bytes = NULL, cpu_us = NULL "
+                        "WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
     [ST_TASK_INPUTS] = "SELECT inputs FROM tasks WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
     /* Every turn's, prepared once rather than parsed for each turn. */
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
-    [ST_FINISH_ATTEMPT] = "UPDATE attempts SET state = ?2, error_class = ?3, error = ?4, "
-                          "started_us = ?5, finished_us = ?6, peak_mem_bytes = ?7, "
-                          "cpu_us = ?8 WHERE id = ?1",
-    [ST_SAVE_CHECKPOINT] = "UPDATE attempts SET checkpoint = ?2 WHERE id = ?1",
+    /* An attempt's end and checkpoint go to its task's row while it is the last attempt
+     * there, else (it was moved, or it is older than migration 23) to attempt_rows. */
+    [ST_FINISH_ATTEMPT] = "UPDATE tasks SET attempt_state = ?4, attempt_error_class = ?5, "
+                          "attempt_error = ?6, attempt_started_us = ?7, "
+                          "attempt_finished_us = ?8, peak_mem_bytes = ?9, cpu_us = ?10 "
+                          "WHERE run_id = ?1 AND idx = ?2 AND elem = ?20 AND attempt_id = ?3",
+    [ST_FINISH_MOVED] = "UPDATE attempt_rows SET state = ?4, error_class = ?5, error = ?6, "
+                        "started_us = ?7, finished_us = ?8, peak_mem_bytes = ?9, cpu_us = ?10 "
+                        "WHERE id = ?3",
+    [ST_SAVE_CHECKPOINT] = "UPDATE tasks SET checkpoint = ?4 WHERE run_id = ?1 AND idx = ?2 "
+                           "AND elem = ?20 AND attempt_id = ?3",
+    [ST_CHECKPOINT_MOVED] = "UPDATE attempt_rows SET checkpoint = ?4 WHERE id = ?3",
+    /* A late result's attempt, whose unit the scheduler no longer knows (rare: a scan). */
+    [ST_CHECKPOINT_ANY] = "UPDATE tasks SET checkpoint = ?4 WHERE attempt_id = ?3",
     [ST_LAST_CHECKPOINT] = "SELECT checkpoint FROM attempts WHERE run_id = ?1 AND idx = ?2 "
                            "AND elem = ?3 AND checkpoint IS NOT NULL ORDER BY number DESC "
                            "LIMIT 1",
@@ -183,9 +211,10 @@ sqlite3_stmt *cat_stmt(catalog *c, enum stmt_id id)
 static int leaves_rows(enum stmt_id id)
 {
     switch (id) {
-    case ST_ADD_TASK: case ST_ADD_EDGE: case ST_UPDATE_TASK: case ST_TASK_RUNNING:
-    case ST_START_ATTEMPT: case ST_FINISH_ATTEMPT: case ST_EVENT_NEXT: case ST_EVENT_BLOCK:
-    case ST_ROWS: case ST_ROW:
+    case ST_ADD_TASK: case ST_ADD_EDGE: case ST_UPDATE_TASK: case ST_END_TASK:
+    case ST_TASK_RUNNING:
+    case ST_ATTEMPT_MOVE: case ST_FINISH_ATTEMPT: case ST_FINISH_MOVED: case ST_EVENT_NEXT:
+    case ST_EVENT_BLOCK: case ST_ROWS: case ST_ROW:
         return 1;
     default:
         return 0;
@@ -350,16 +379,9 @@ static void update_held(catalog *c, cat_row *r, const catalog_task_update *u)
     r->retry_due_us = u->due_us;
 }
 
-int catalog_update_task(catalog *c, const catalog_task_update *u, int64_t now_us)
+/* ST_UPDATE_TASK's (or with u->end, ST_END_TASK's) parameters. */
+static void bind_update(sqlite3_stmt *s, const catalog_task_update *u)
 {
-    cat_row *held = cat_rows_find(c, u->run, u->idx, u->elem);
-    if (held) {
-        update_held(c, held, u);
-        return catalog_event(c, u->run, u->task_name, u->state, u->error, now_us);
-    }
-    sqlite3_stmt *s = cat_stmt(c, ST_UPDATE_TASK);
-    if (!s)
-        return WEFT_EDB;
     cat_bind_unit(s, u->run, u->idx, u->elem);
     cat_bind_text(s, 3, u->state);
     cat_bind_text(s, 4, u->error_class);
@@ -369,169 +391,52 @@ int catalog_update_task(catalog *c, const catalog_task_update *u, int64_t now_us
     cat_bind_time(s, 8, u->finished_us);
     cat_bind_time(s, 9, u->due_us);
     cat_bind_text(s, 10, u->inputs);
-    int rc = cat_done(c, s, "update task");
-    if (rc == 0)
-        rc = catalog_event(c, u->run, u->task_name, u->state, u->error, now_us);
-    return rc;
+    if (u->end) {
+        sqlite3_bind_int64(s, 21, (int64_t)u->end->id);
+        cat_bind_attempt_end(s, u->end, 22);
+    }
 }
 
-/* ST_TASK_RUNNING on a held row. */
-static void running_held(catalog *c, cat_row *r, const catalog_attempt *a, int64_t now_us)
+/* The task's new state and the end of the attempt that brought it, in one statement: 1, or
+ * 0 when the row's last attempt is another (nothing written), or WEFT_EDB. */
+static int end_with_task(catalog *c, const catalog_task_update *u)
 {
-    cat_row_set(c, &r->state, "running");
-    r->attempts = a->number;
-    cat_row_set(c, &r->worker, a->worker);
-    cat_row_set(c, &r->inputs, a->inputs);
-    r->started_us = r->started_us ? r->started_us : now_us;
-    r->ready_us = a->ready_us ? a->ready_us : r->ready_us;
-    r->retry_due_us = 0;
-}
-
-/* Appends text to out (at *n, cap bytes in all, NUL kept), cut to fit. */
-static void put_text(char *out, size_t cap, size_t *n, const char *text)
-{
-    while (*text && *n + 1 < cap)
-        out[(*n)++] = *text++;
-    out[*n] = '\0';
-}
-
-static void put_uint(char *out, size_t cap, size_t *n, uint64_t v)
-{
-    char digits[24], *d = digits + sizeof digits;
-    *--d = '\0';
-    do
-        *--d = (char)('0' + v % 10);
-    while ((v /= 10) > 0);
-    put_text(out, cap, n, d);
-}
-
-/* "attempt N (id I) on WORKER", the detail of a dispatched event: written here, not by
- * snprintf, which took 1,400 instructions a dispatch. */
-static void attempt_detail(char *out, size_t cap, const catalog_attempt *a)
-{
-    size_t n = 0;
-    put_text(out, cap, &n, "attempt ");
-    put_uint(out, cap, &n, (uint64_t)(a->number > 0 ? a->number : 0));
-    put_text(out, cap, &n, " (id ");
-    put_uint(out, cap, &n, a->id);
-    put_text(out, cap, &n, ") on ");
-    put_text(out, cap, &n, a->worker ? a->worker : "(null)");
-}
-
-int catalog_start_attempt(catalog *c, const catalog_attempt *a, int64_t now_us)
-{
-    sqlite3_stmt *s = cat_stmt(c, ST_START_ATTEMPT);
+    sqlite3_stmt *s = cat_stmt(c, ST_END_TASK);
     if (!s)
         return WEFT_EDB;
-    sqlite3_bind_int64(s, 1, (int64_t)a->id);
-    sqlite3_bind_int64(s, 2, a->run);
-    sqlite3_bind_int(s, 3, a->idx);
-    sqlite3_bind_int(s, 20, a->elem);
-    sqlite3_bind_int(s, 4, a->number);
-    cat_bind_text(s, 5, a->worker);
-    sqlite3_bind_int64(s, 6, now_us);
-    if (cat_done(c, s, "start attempt") < 0)
+    bind_update(s, u);
+    if (cat_done(c, s, "update task") < 0)
         return WEFT_EDB;
-    if ((int64_t)a->id > c->turn_attempt)
-        c->turn_attempt = (int64_t)a->id;
-    cat_row *held = cat_rows_find(c, a->run, a->idx, a->elem);
+    return sqlite3_changes(c->db) > 0;
+}
+
+int catalog_update_task(catalog *c, const catalog_task_update *u, int64_t now_us)
+{
+    cat_row *held = cat_rows_find(c, u->run, u->idx, u->elem);
+    if (held && u->end) { /* rare: an attempt's row made in the turn that ends it */
+        if (cat_rows_write(c) < 0)
+            return WEFT_EDB;
+        held = NULL;
+    }
     if (held) {
-        running_held(c, held, a, now_us);
-    } else {
-        if (!(s = cat_stmt(c, ST_TASK_RUNNING)))
-            return WEFT_EDB;
-        cat_bind_unit(s, a->run, a->idx, a->elem);
-        sqlite3_bind_int(s, 3, a->number);
-        cat_bind_text(s, 4, a->worker);
-        cat_bind_text(s, 5, a->inputs);
-        sqlite3_bind_int64(s, 6, now_us);
-        cat_bind_time(s, 7, a->ready_us);
-        if (cat_done(c, s, "mark task running") < 0)
-            return WEFT_EDB;
+        update_held(c, held, u);
+        return catalog_event(c, u->run, u->task_name, u->state, u->error, now_us);
     }
-    char detail[160];
-    attempt_detail(detail, sizeof detail, a);
-    return catalog_event(c, a->run, a->task_name, "dispatched", detail, now_us);
-}
-
-int catalog_finish_attempt(catalog *c, const catalog_attempt_end *a)
-{
-    sqlite3_stmt *s = cat_stmt(c, ST_FINISH_ATTEMPT);
-    if (!s)
+    int rc = u->end ? end_with_task(c, u) : 0;
+    if (rc == 0 && u->end && catalog_finish_attempt(c, u->end) < 0)
         return WEFT_EDB;
-    sqlite3_bind_int64(s, 1, (int64_t)a->id);
-    cat_bind_text(s, 2, a->state);
-    cat_bind_text(s, 3, a->error_class);
-    cat_bind_text(s, 4, a->error);
-    cat_bind_time(s, 5, a->started_us);
-    cat_bind_time(s, 6, a->finished_us);
-    if (a->peak_mem_bytes || a->cpu_us) { /* else not measured: NULL */
-        sqlite3_bind_int64(s, 7, (int64_t)a->peak_mem_bytes);
-        sqlite3_bind_int64(s, 8, (int64_t)a->cpu_us);
+    if (rc == 0) {
+        sqlite3_stmt *s = cat_stmt(c, ST_UPDATE_TASK);
+        if (!s)
+            return WEFT_EDB;
+        catalog_task_update plain = *u;
+        plain.end = NULL;
+        bind_update(s, &plain);
+        rc = cat_done(c, s, "update task");
     }
-    return cat_done(c, s, "finish attempt");
-}
-
-int catalog_save_checkpoint(catalog *c, uint64_t id, const char *ref_json)
-{
-    sqlite3_stmt *s = cat_stmt(c, ST_SAVE_CHECKPOINT);
-    if (!s)
+    if (rc < 0)
         return WEFT_EDB;
-    sqlite3_bind_int64(s, 1, (int64_t)id);
-    cat_bind_text(s, 2, ref_json);
-    return cat_done(c, s, "save checkpoint");
-}
-
-/* The first column of st's first row, malloc'd, or NULL; resets st. */
-static char *first_text(sqlite3_stmt *st)
-{
-    char *v = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-        v = xstrdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
-    return v;
-}
-
-char *catalog_task_inputs(catalog *c, int64_t run, int idx, int elem)
-{
-    sqlite3_stmt *s = cat_stmt(c, ST_TASK_INPUTS);
-    if (!s)
-        return NULL;
-    cat_bind_unit(s, run, idx, elem);
-    return first_text(s);
-}
-
-char *catalog_resume_checkpoint(catalog *c, const catalog_attempt *a)
-{
-    sqlite3_stmt *s;
-    if (a->number > 1 && (s = cat_stmt(c, ST_LAST_CHECKPOINT))) {
-        sqlite3_bind_int64(s, 1, a->run);
-        sqlite3_bind_int(s, 2, a->idx);
-        sqlite3_bind_int(s, 3, a->elem);
-        char *ref = first_text(s);
-        if (ref)
-            return ref;
-    }
-    /* A run that retries another (a lookup by key, where the next query would set up a
-     * sort even when it finds nothing). */
-    if (!a->task_name || !a->inputs)
-        return NULL;
-    if (a->run != c->retry_of_run) { /* a run's retry_of never changes */
-        if (!(s = cat_stmt(c, ST_RETRY_OF)))
-            return NULL;
-        sqlite3_bind_int64(s, 1, a->run);
-        c->retry_of = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-        c->retry_of_run = a->run;
-        sqlite3_reset(s);
-    }
-    int64_t retried = c->retry_of;
-    if (!retried || !(s = cat_stmt(c, ST_RETRIED_CHECKPOINT)))
-        return NULL;
-    sqlite3_bind_int64(s, 1, retried);
-    cat_bind_text(s, 2, a->task_name);
-    sqlite3_bind_int(s, 3, a->elem);
-    cat_bind_text(s, 4, a->inputs);
-    return first_text(s);
+    return catalog_event(c, u->run, u->task_name, u->state, u->error, now_us);
 }
 
 int catalog_finish_run(catalog *c, int64_t run, const char *state, const char *error,

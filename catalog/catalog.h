@@ -28,7 +28,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 22
+#define CATALOG_SCHEMA_VERSION 23
 
 enum {
     CATALOG_READONLY = 1,    /* an existing database, for queries only */
@@ -104,10 +104,13 @@ typedef struct catalog_task_update {
     const char *inputs;      /* JSON: of a task decided without an attempt (an approval, a
                                 subworkflow's entry or exit), as a dispatch records them */
     int64_t ready_us, finished_us, due_us;
+    const struct catalog_attempt_end *end; /* the end of the attempt that brought this state,
+                                              written with it (NULL: none) */
 } catalog_task_update;
 int catalog_update_task(catalog *c, const catalog_task_update *u, int64_t now_us);
 
-/* A dispatched attempt: inserts the attempt and marks the task running. */
+/* A dispatched attempt: the task's row takes it as its last attempt (the one it had moves
+ * to attempt_rows) and is marked running. */
 typedef struct catalog_attempt {
     uint64_t id;
     int64_t run;
@@ -121,17 +124,22 @@ typedef struct catalog_attempt {
 } catalog_attempt;
 int catalog_start_attempt(catalog *c, const catalog_attempt *a, int64_t now_us);
 /* An attempt's end. state is "succeeded", "failed" or "stale" (a result nobody waited for,
- * kept for the record). */
+ * kept for the record). Its unit finds its row: a task's last attempt lives in the task's
+ * row, the ones before it in attempt_rows (the view attempts shows both). */
 typedef struct catalog_attempt_end {
     uint64_t id;
+    int64_t run;
+    int idx, elem;
     const char *state;
     const char *error_class, *error; /* failures */
     int64_t started_us, finished_us;
     uint64_t peak_mem_bytes, cpu_us; /* what it used; 0 peak: not measured (NULL) */
+    const char *checkpoint;          /* catalog_save_checkpoint's */
 } catalog_attempt_end;
 int catalog_finish_attempt(catalog *c, const catalog_attempt_end *a);
-/* Records the last checkpoint (an artifact reference, JSON) attempt id saved. */
-int catalog_save_checkpoint(catalog *c, uint64_t id, const char *ref_json);
+/* Records the last checkpoint (an artifact reference, JSON: a->checkpoint) attempt a (id and
+ * unit) saved. */
+int catalog_save_checkpoint(catalog *c, const catalog_attempt_end *a);
 /* The checkpoint attempt a (about to be dispatched) resumes from, malloc'd, or NULL: the
  * last one an earlier attempt of its task saved; else, in a run made by weft retry, the last
  * one the retried run's attempts of the task with the same name, element and inputs saved

@@ -234,6 +234,31 @@ static const char *const migrations[] = {
     "CREATE VIEW events(seq, ts_us, run_id, task, kind, detail) AS"
     "  SELECT b.seq + e.key, e.value ->> 0, b.run_id, e.value ->> 1, e.value ->> 2,"
     "  e.value ->> 3 FROM event_blocks b, json_each(b.events) e;",
+    /* 23: a task's last attempt lives in its row (attempt_id and the attempt_ columns,
+     * with attempts as its number and worker as its worker), written as the task is
+     * dispatched and as the attempt ends, instead of in a row of its own inserted and then
+     * updated; attempt_rows keeps the attempts before it (moved there as the next one
+     * starts) and every attempt of the catalogue before this. The view attempts shows them
+     * all, as the table of that name did. */
+    "ALTER TABLE attempts RENAME TO attempt_rows;"
+    "ALTER TABLE tasks ADD COLUMN attempt_id INTEGER;"
+    "ALTER TABLE tasks ADD COLUMN attempt_state TEXT;"
+    "ALTER TABLE tasks ADD COLUMN attempt_error_class TEXT;"
+    "ALTER TABLE tasks ADD COLUMN attempt_error TEXT;"
+    "ALTER TABLE tasks ADD COLUMN dispatched_us INTEGER;"
+    "ALTER TABLE tasks ADD COLUMN attempt_started_us INTEGER;"
+    "ALTER TABLE tasks ADD COLUMN attempt_finished_us INTEGER;"
+    "ALTER TABLE tasks ADD COLUMN checkpoint TEXT;"
+    "ALTER TABLE tasks ADD COLUMN peak_mem_bytes INTEGER;"
+    "ALTER TABLE tasks ADD COLUMN cpu_us INTEGER;"
+    "CREATE VIEW attempts(id, run_id, idx, number, worker, state, error_class, error,"
+    "  dispatched_us, started_us, finished_us, elem, checkpoint, peak_mem_bytes, cpu_us) AS"
+    "  SELECT id, run_id, idx, number, worker, state, error_class, error, dispatched_us,"
+    "  started_us, finished_us, elem, checkpoint, peak_mem_bytes, cpu_us FROM attempt_rows"
+    "  UNION ALL SELECT attempt_id, run_id, idx, attempts, worker, attempt_state,"
+    "  attempt_error_class, attempt_error, dispatched_us, attempt_started_us,"
+    "  attempt_finished_us, elem, checkpoint, peak_mem_bytes, cpu_us FROM tasks"
+    "  WHERE attempt_id IS NOT NULL;",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == CATALOG_SCHEMA_VERSION,
                "CATALOG_SCHEMA_VERSION is the number of migrations");

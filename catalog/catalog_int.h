@@ -12,7 +12,9 @@
 
 enum stmt_id {
     ST_PUT_WORKFLOW, ST_GET_WORKFLOW, ST_CREATE_RUN, ST_ADD_TASK, ST_ADD_EDGE, ST_UPDATE_TASK,
-    ST_START_ATTEMPT, ST_TASK_RUNNING, ST_FINISH_ATTEMPT, ST_FINISH_RUN, ST_PUT_WORKER,
+    ST_END_TASK,
+    ST_ATTEMPT_MOVE, ST_TASK_RUNNING, ST_FINISH_ATTEMPT, ST_FINISH_MOVED, ST_FINISH_RUN,
+    ST_PUT_WORKER, ST_CHECKPOINT_MOVED, ST_CHECKPOINT_ANY,
     ST_CANCEL_RUN, ST_TASK_LOOKUP, ST_TASK_SOURCE, ST_CACHE_GET, ST_CACHE_HIT,
     ST_CACHE_PUT, ST_CACHE_DEL, ST_SAVE_CHECKPOINT, ST_LAST_CHECKPOINT, ST_RETRY_OF,
     ST_RETRIED_CHECKPOINT, ST_WORKER_STATE, ST_REQUEST_GET, ST_REQUEST_PUT, ST_KEY_ADD,
@@ -56,6 +58,7 @@ typedef struct cat_row {
     const char *name, *type, *type_version, *state, *worker, *inputs, *outputs,
         *error_class, *error;
     int64_t ready_us, started_us, finished_us, retry_due_us;
+    int64_t attempt_id, dispatched_us; /* its attempt, dispatched in the turn (0: none) */
 } cat_row;
 
 /* Rows the catalogue writes together go CAT_PER_INSERT to a statement. */
@@ -144,6 +147,8 @@ int64_t cat_events_last(catalog *c, int64_t run, weft_err *err);
  * {seq, ts_us, task, kind, detail}; NULL with err. */
 json_t *cat_events_notable(catalog *c, int64_t run, int64_t after_seq, int64_t upto,
                            int limit, weft_err *err);
+/* Binds an attempt's end as parameters first (its state) to first + 6 (its CPU time). */
+void cat_bind_attempt_end(sqlite3_stmt *s, const catalog_attempt_end *a, int first);
 /* Runs sql; 0, or WEFT_EDB (logged). */
 int cat_exec(catalog *c, const char *sql);
 /* After a successful commit: raises the marks to the ids the turn committed (run ids at

@@ -478,11 +478,13 @@ static const char *col_text(sqlite3_stmt *st, int i)
     return (const char *)sqlite3_column_text(st, i);
 }
 
-/* A column of the attempt a running task row has running, looked up for those rows only. */
-#define RUNNING_ATTEMPT(col) \
-    "CASE WHEN t.state = 'running' THEN (SELECT x." col " FROM attempts x WHERE " \
+/* A column of the attempt a running task row has running: its own (tcol, of its last
+ * attempt), else looked up among the ones before it, for those rows only. */
+#define RUNNING_ATTEMPT(col, tcol) \
+    "CASE WHEN t.state = 'running' THEN coalesce(CASE WHEN t.attempt_state = 'running' " \
+    "THEN t." tcol " END, (SELECT x." col " FROM attempt_rows x WHERE " \
     "x.run_id = t.run_id AND x.idx = t.idx AND x.elem = t.elem AND x.state = 'running' " \
-    "ORDER BY x.id DESC LIMIT 1) END"
+    "ORDER BY x.id DESC LIMIT 1)) END"
 
 int catalog_each_unit(catalog *c, int64_t run, int task, catalog_unit_fn fn, void *ud,
                       weft_err *err)
@@ -492,8 +494,9 @@ int catalog_each_unit(catalog *c, int64_t run, int task, catalog_unit_fn fn, voi
 #define UNIT_ROWS \
     "SELECT t.idx, t.elem, t.name, t.state, t.error, t.inputs, t.outputs, t.attempts, " \
     "t.retry_due_us, CASE WHEN t.state = 'succeeded' THEN coalesce(t.source, 'computed') " \
-    "END, t.source_run, t.source_task, " RUNNING_ATTEMPT("id") ", " \
-    RUNNING_ATTEMPT("worker") ", " RUNNING_ATTEMPT("dispatched_us") " FROM tasks t " \
+    "END, t.source_run, t.source_task, " RUNNING_ATTEMPT("id", "attempt_id") ", " \
+    RUNNING_ATTEMPT("worker", "worker") ", " RUNNING_ATTEMPT("dispatched_us", "dispatched_us") \
+    " FROM tasks t " \
     "WHERE t.run_id = ?1 "
     static const char *const every = UNIT_ROWS "ORDER BY t.idx, t.elem";
     static const char *const one = UNIT_ROWS "AND t.idx = ?2 AND t.elem >= 0 ORDER BY t.elem";

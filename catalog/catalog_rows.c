@@ -11,14 +11,14 @@
 #include "common/xmem.h"
 
 #define ROWS_HELD_MAX 16384 /* then the held rows are written, and the next ones held */
-#define ROW_COLUMNS 17
+#define ROW_COLUMNS 20
 
-#define ROW_VALUES "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+#define ROW_VALUES "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 #define ROW_VALUES4 ROW_VALUES "," ROW_VALUES "," ROW_VALUES "," ROW_VALUES
 #define ROWS_INSERT                                                                          \
     "INSERT OR IGNORE INTO tasks(run_id, idx, elem, name, type, type_version, state, "       \
     "attempts, worker, inputs, outputs, error_class, error, ready_us, started_us, "         \
-    "finished_us, retry_due_us) VALUES "
+    "finished_us, retry_due_us, attempt_id, attempt_state, dispatched_us) VALUES "
 
 static const char *const rows_sql =
     ROWS_INSERT ROW_VALUES4 "," ROW_VALUES4 "," ROW_VALUES4 "," ROW_VALUES4;
@@ -90,6 +90,11 @@ static void bind_row(sqlite3_stmt *s, int off, size_t at, void *ud)
     const int64_t times[] = {r->ready_us, r->started_us, r->finished_us, r->retry_due_us};
     for (int i = 0; i < 4; i++)
         cat_bind_time(s, off + 14 + i, times[i]);
+    if (r->attempt_id) { /* dispatched in the turn: its attempt runs */
+        sqlite3_bind_int64(s, off + 18, r->attempt_id);
+        sqlite3_bind_text(s, off + 19, "running", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, off + 20, r->dispatched_us);
+    }
 }
 
 void cat_rows_drop(catalog *c)

@@ -104,8 +104,10 @@ static uint8_t *pair_ready_dispatch(const core_effects *fx)
     return pair;
 }
 
+/* A task's new state; end: the end of the attempt that brought it (NULL: none), recorded
+ * with it. */
 static void apply_task_state(sched *s, const core_effect *e, const dag *g, int paired,
-                             int64_t now)
+                             const catalog_attempt_end *end, int64_t now)
 {
     char *outputs = jsontext_dump(e->json);
     char *inputs = jsontext_dump(e->inputs);
@@ -129,8 +131,11 @@ static void apply_task_state(sched *s, const core_effect *e, const dag *g, int p
         .ready_us = e->state == TS_READY || e->state == TS_WAITING ? now : 0,
         .finished_us = e->state >= TS_SUCCEEDED ? now : 0,
         .due_us = e->due_us,
+        .end = end,
     };
     if (paired == PAIR_READY) { /* the dispatch that follows writes the row */
+        if (end)
+            catalog_finish_attempt(s->cat, end);
         catalog_event(s->cat, u.run, name, u.state, u.error, now);
         free(outputs);
         free(inputs);
@@ -241,9 +246,20 @@ static void finish_run(sched *s, const core_effect *e, int64_t now)
     free(text);
 }
 
+/* Whether effect i + 1 is the new state of effect i's unit alone (an attempt's end is then
+ * written with it: one statement for its task's row). */
+static int state_follows(const core_effects *fx, size_t i)
+{
+    const core_effect *e = &fx->v[i], *next = i + 1 < fx->n ? &fx->v[i + 1] : NULL;
+    return next && next->kind == FX_TASK_STATE && fx_units(next) == 1 &&
+           next->run_id == e->run_id && next->task == e->task && next->elem == e->elem;
+}
+
 void sched_apply_effects(sched *s, int64_t now)
 {
     uint8_t *pair = pair_ready_dispatch(&s->fx);
+    catalog_attempt_end ended; /* an attempt's end, written with the state that follows */
+    int ending = 0;
     for (size_t i = 0, at = 0; i < s->fx.n; at += fx_units(&s->fx.v[i]), i++) {
         const core_effect *e = &s->fx.v[i];
         const dag *g = e->run_id ? core_run_dag(s->core, e->run_id) : NULL;
@@ -251,7 +267,8 @@ void sched_apply_effects(sched *s, int64_t now)
         case FX_TASK_STATE:
             for (size_t k = 0; k < fx_units(e); k++) {
                 core_effect one = core_effect_unit(e, (uint32_t)k);
-                apply_task_state(s, &one, g, pair[at + k], now);
+                apply_task_state(s, &one, g, pair[at + k], ending ? &ended : NULL, now);
+                ending = 0;
             }
             break;
         case FX_DISPATCH:
@@ -265,11 +282,15 @@ void sched_apply_effects(sched *s, int64_t now)
             if (e->due_us && e->started_us)
                 histo_observe(&s->dispatch_latency, (double)(e->started_us - e->due_us) / 1e6);
             sched_blob_forget(s, e->attempt_id);
-            catalog_finish_attempt(s->cat, &(catalog_attempt_end){
-                .id = e->attempt_id, .state = e->ok ? "succeeded" : "failed",
+            ended = (catalog_attempt_end){
+                .id = e->attempt_id, .run = (int64_t)e->run_id, .idx = e->task, .elem = e->elem,
+                .state = e->ok ? "succeeded" : "failed",
                 .error_class = e->ok ? NULL : errclass_name(e->errclass), .error = e->message,
                 .started_us = e->started_us, .finished_us = e->finished_us ? e->finished_us : now,
-                .peak_mem_bytes = e->peak_mem_bytes, .cpu_us = e->cpu_us});
+                .peak_mem_bytes = e->peak_mem_bytes, .cpu_us = e->cpu_us};
+            ending = state_follows(&s->fx, i);
+            if (!ending)
+                catalog_finish_attempt(s->cat, &ended);
             break;
         case FX_STALE: {
             /* Recorded as an event only: the attempt's own row keeps what really ended it. */

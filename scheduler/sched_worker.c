@@ -209,13 +209,17 @@ void sched_on_log_chunk(sched *s, const zmq_msg_t *id, const char *user,
     catalog_append_log(s->cat, (int64_t)run, name, no, c->offset, c->data.data, c->data.len);
 }
 
-/* Records the checkpoint an attempt saved, once its blobs are in the store. */
-static void save_checkpoint(sched *s, uint64_t attempt, const char *ref_json)
+/* Records the checkpoint an attempt saved, once its blobs are in the store. run is its
+ * unit's run, idx and elem the unit (run 0: the core no longer knows it). */
+static void save_checkpoint(sched *s, uint64_t attempt, uint64_t run, int idx, int elem,
+                            const char *ref_json)
 {
     json_t *ref = json_loads(ref_json, 0, NULL);
     char why[200];
     if (ref && sched_blobs_present(s, ref, why, sizeof why))
-        catalog_save_checkpoint(s->cat, attempt, ref_json);
+        catalog_save_checkpoint(s->cat, &(catalog_attempt_end){
+            .id = attempt, .run = (int64_t)run, .idx = idx, .elem = elem,
+            .checkpoint = ref_json});
     else
         log_warn("attempt %llu: checkpoint not kept: %s", (unsigned long long)attempt,
                  ref ? why : "not JSON");
@@ -264,10 +268,11 @@ void sched_on_result(sched *s, const zmq_msg_t *id, const char *user, const Weft
     if (!sender || !sched_attempt_authentic(s, id, sender, r->attempt_id, r->nonce,
                                             WEFT__ENVELOPE__BODY_RESULT))
         return;
-    uint64_t run;
-    int task, elem, no;
+    uint64_t run = 0;
+    int task = 0, elem = -1, no;
     int64_t now = clock_wall_us();
-    if (core_attempt_info(s->core, r->attempt_id, &run, &task, &elem, &no)) {
+    int known = core_attempt_info(s->core, r->attempt_id, &run, &task, &elem, &no);
+    if (known) {
         char name[300];
         dag_unit_name(core_run_dag(s->core, run), task, elem, name, sizeof name);
         /* The last WIRE_LOG_MAX bytes, whatever the worker sent. */
@@ -280,7 +285,7 @@ void sched_on_result(sched *s, const zmq_msg_t *id, const char *user, const Weft
     }
     /* Kept even from a late result: it is what that attempt got done. */
     if (r->checkpoint_json && r->checkpoint_json[0])
-        save_checkpoint(s, r->attempt_id, r->checkpoint_json);
+        save_checkpoint(s, r->attempt_id, known ? run : 0, task, elem, r->checkpoint_json);
     json_t *outputs = r->ok ? jsontext_load(r->outputs_json) : NULL;
     if (json_is_object(outputs))
         take_blobs(s, sender, r, outputs);

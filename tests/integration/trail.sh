@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# The audit trail in blocks: a run's events of a turn are one row of event_blocks, a
+# A run's trail: its events and its attempts.
+# Events are stored in blocks: a run's events of a turn are one row of event_blocks, a
 # notable one (the run's own, a failure, a retry wait) a row of its own. weft events reads
 # them in pages that start inside blocks and lose or repeat nothing; the view events shows
-# the same trail one event a row; no block can be changed or deleted; and a catalogue whose
-# events were rows of their own (schema 21) keeps every one of them, with the same numbers,
-# when a scheduler opens it and moves them into blocks.
+# the same trail one event a row; no block can be changed or deleted.
+# A task's last attempt lives in its own row, the ones before it in attempt_rows; the view
+# attempts shows them all.
+# A catalogue of schema 21 (events and attempts rows of their own) keeps every event, with
+# the same numbers, and every attempt, when a scheduler opens it and moves them.
 . "$(dirname "$0")/lib.sh"
+: "${WEFT_TEST_PLUGINS:?}"
+path="$WEFT_PLUGIN_PATH:$WEFT_TEST_PLUGINS"
 state="$T/state"
 ep="tcp://127.0.0.1:$(free_port)"
 wf="$T/wf.yaml"
@@ -13,11 +18,14 @@ wf="$T/wf.yaml"
     echo "workflow: trail"
     echo "tasks:"
     echo "  bad: { type: fail, with: { message: \"no luck\" } }"
+    echo "  flaky:"
+    echo "    type: crashy.flaky"
+    echo "    retry: { max_attempts: 3, interval: 10ms, on: [transient] }"
     for i in $(seq 1 700); do echo "  t$i: { type: noop }"; done
 } >"$wf"
 
 start_scheduler "$state" "$ep"
-start_worker w "$ep" 2
+start_worker w "$ep" 2 "$path"
 wait_for_workers "$ep" 1 || exit 1
 "$weft" submit "$wf" --scheduler "$ep" --wait >/dev/null 2>&1
 expect "the run ends failed (task bad)" failed "$(sql "$state" "SELECT state FROM runs WHERE id = 1")"
@@ -51,6 +59,27 @@ expect "the run's own events are flagged notable" \
 expect "blocks are numbered one after another" 0 \
     "$(sql "$state" "SELECT count(*) FROM event_blocks a JOIN event_blocks b ON b.seq = (SELECT min(seq) FROM event_blocks WHERE seq > a.seq) WHERE b.seq != a.seq + a.n")"
 
+# Attempts: the last in its task's row, the ones before it moved to attempt_rows.
+expect "flaky's attempts, in order" "1 failed transient|2 failed transient|3 succeeded " \
+    "$(sql "$state" "SELECT group_concat(a.number || ' ' || a.state || ' ' || coalesce(a.error_class, ''), '|') FROM (SELECT a.* FROM attempts a JOIN tasks t ON t.run_id = a.run_id AND t.idx = a.idx AND t.elem = a.elem WHERE a.run_id = 1 AND t.name = 'flaky' ORDER BY a.id) a")"
+expect "its first two were moved to attempt_rows" "1 2" \
+    "$(sql "$state" "SELECT group_concat(number, ' ') FROM (SELECT a.number FROM attempt_rows a JOIN tasks t ON t.run_id = a.run_id AND t.idx = a.idx WHERE t.name = 'flaky' AND t.run_id = 1 ORDER BY a.number)")"
+expect "its last is in its row" "3|succeeded" \
+    "$(sql "$state" "SELECT attempts || '|' || attempt_state FROM tasks WHERE run_id = 1 AND name = 'flaky'")"
+expect "every other task's single attempt is in its row" 0 \
+    "$(sql "$state" "SELECT count(*) FROM attempt_rows a JOIN tasks t ON t.run_id = a.run_id AND t.idx = a.idx WHERE t.name != 'flaky'")"
+expect "an attempt a task, and flaky's two before its last" \
+    "$(sql "$state" "SELECT count(*) + 2 FROM tasks WHERE run_id = 1")" \
+    "$(sql "$state" "SELECT count(*) FROM attempts WHERE run_id = 1")"
+expect "each attempt's id once" "$(sql "$state" "SELECT count(*) FROM attempts")" \
+    "$(sql "$state" "SELECT count(DISTINCT id) FROM attempts")"
+attempts_now() {
+    sql "$state" "SELECT id, run_id, idx, elem, number, worker, state, coalesce(error_class, ''),
+        dispatched_us, coalesce(started_us, ''), coalesce(finished_us, '') FROM attempts
+        WHERE run_id = 1 ORDER BY id"
+}
+attempts_now >"$T/attempts.txt"
+
 # The trail cannot be changed.
 sql "$state" "UPDATE event_blocks SET n = 1 WHERE seq = 1" 2>"$T/update.err"
 expect_grep "an update of a block is refused" "events are append-only" "$T/update.err"
@@ -71,16 +100,34 @@ CREATE TABLE events (seq INTEGER PRIMARY KEY, ts_us INTEGER NOT NULL, run_id INT
 CREATE INDEX events_run ON events(run_id, seq);
 CREATE INDEX events_notable ON events(run_id, seq) WHERE task IS NULL OR kind IN ('failed', 'retry_wait');
 INSERT INTO events SELECT * FROM old ORDER BY seq; DROP TABLE old;
+CREATE TABLE old AS SELECT * FROM attempts;
+DROP VIEW attempts; DROP TABLE attempt_rows;
+CREATE TABLE attempts (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, idx INTEGER NOT NULL,
+  number INTEGER NOT NULL, worker TEXT NOT NULL, state TEXT NOT NULL, error_class TEXT, error TEXT,
+  dispatched_us INTEGER NOT NULL, started_us INTEGER, finished_us INTEGER,
+  elem INTEGER NOT NULL DEFAULT -1, checkpoint TEXT, peak_mem_bytes INTEGER, cpu_us INTEGER);
+CREATE INDEX attempts_task ON attempts(run_id, idx, elem);
+INSERT INTO attempts SELECT * FROM old ORDER BY id; DROP TABLE old;
+ALTER TABLE tasks DROP COLUMN attempt_id; ALTER TABLE tasks DROP COLUMN attempt_state;
+ALTER TABLE tasks DROP COLUMN attempt_error_class; ALTER TABLE tasks DROP COLUMN attempt_error;
+ALTER TABLE tasks DROP COLUMN dispatched_us; ALTER TABLE tasks DROP COLUMN attempt_started_us;
+ALTER TABLE tasks DROP COLUMN attempt_finished_us; ALTER TABLE tasks DROP COLUMN checkpoint;
+ALTER TABLE tasks DROP COLUMN peak_mem_bytes; ALTER TABLE tasks DROP COLUMN cpu_us;
 PRAGMA user_version = 21; COMMIT;" || fail "making a catalogue of schema 21"
 expect "the catalogue is of schema 21" 21 "$(sql "$state" "PRAGMA user_version")"
 old_last=$(sql "$state" "SELECT max(seq) FROM events")
 start_scheduler "$state" "$ep"
 wait_for_workers "$ep" 1 || exit 1
-expect "the scheduler moved the events into blocks" 22 "$(sql "$state" "PRAGMA user_version")"
+expect "the scheduler moved the events into blocks and the attempts" 23 \
+    "$(sql "$state" "PRAGMA user_version")"
+expect "every attempt is kept" "$(cat "$T/attempts.txt")" "$(attempts_now)"
 "$weft" events 1 --scheduler "$ep" --json >"$T/events2.json" || fail "weft events after the move"
 expect "weft events gives the same trail after the move" "$(cat "$T/events.json")" "$(cat "$T/events2.json")"
 "$weft" submit "$wf" --scheduler "$ep" --wait >/dev/null 2>&1
 expect "a new run's events follow the old ones" 1 \
     "$(sql "$state" "SELECT min(seq) > $old_last FROM events WHERE run_id = 2")"
 expect "and it has its whole trail" "$total" "$(sql "$state" "SELECT count(*) FROM events WHERE run_id = 2")"
+expect "its attempts follow the old ones, each once" \
+    "$(sql "$state" "SELECT count(*) + 2 FROM tasks WHERE run_id = 2")|1" \
+    "$(sql "$state" "SELECT count(*) || '|' || (min(id) > (SELECT max(id) FROM attempts WHERE run_id = 1)) FROM attempts WHERE run_id = 2")"
 finish
