@@ -5,8 +5,8 @@
  * functions, into a fresh catalogue (WAL, synchronous=FULL, as the scheduler's):
  *
  *   the run's creation, one turn: the task's row, made ready, and its "ready" event;
- *   its dispatch: the attempt's row, the task's row running, a "dispatched" event;
- *   its result: the attempt's row ended, the task's row succeeded, a "succeeded" event;
+ *   its dispatch: the task's row running with its attempt, a "dispatched" event;
+ *   its result: the task's row succeeded with its attempt's end, a "succeeded" event;
  *
  * the dispatches and results in turns of TURN tasks each (a turn records the results of
  * the tasks the one before dispatched, and dispatches as many), a commit per turn. It
@@ -119,11 +119,12 @@ static void succeed(catalog *c, int64_t run, int i, int64_t now)
 {
     char name[32];
     snprintf(name, sizeof name, "t%d", i + 1);
-    catalog_finish_attempt(c, &(catalog_attempt_end){.id = (uint64_t)i + 1,
-                                                     .state = "succeeded",
-                                                     .started_us = now, .finished_us = now});
+    /* The attempt's end goes with the task's new state, as the scheduler writes them. */
+    catalog_attempt_end end = {.id = (uint64_t)i + 1, .run = run, .idx = i, .elem = -1,
+                               .state = "succeeded", .started_us = now, .finished_us = now};
     catalog_task_update u = {.run = run, .idx = i, .elem = -1, .state = "succeeded",
-                             .task_name = name, .outputs = "{}", .finished_us = now};
+                             .task_name = name, .outputs = "{}", .finished_us = now,
+                             .end = &end};
     catalog_update_task(c, &u, now);
 }
 

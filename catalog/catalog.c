@@ -82,11 +82,11 @@ static const char *const stmt_sql[ST__COUNT] = {
                            "AND elem = ?3 AND checkpoint IS NOT NULL ORDER BY number DESC "
                            "LIMIT 1",
     [ST_RETRY_OF] = "SELECT retry_of FROM runs WHERE id = ?1",
-    [ST_RETRIED_CHECKPOINT] =
-        "SELECT a.checkpoint FROM tasks t "
-        "JOIN attempts a ON a.run_id = t.run_id AND a.idx = t.idx AND a.elem = t.elem "
-        "WHERE t.run_id = ?1 AND t.name = ?2 AND t.elem = ?3 AND t.state != 'succeeded' "
-        "AND t.inputs = ?4 AND a.checkpoint IS NOT NULL ORDER BY a.number DESC LIMIT 1",
+    /* The retried run's unit of that name, unless it succeeded or had other inputs; its
+     * checkpoint is then ST_LAST_CHECKPOINT's (a join with the view attempts would
+     * materialize every attempt of the retried run). */
+    [ST_RETRIED_UNIT] = "SELECT idx FROM tasks WHERE run_id = ?1 AND name = ?2 AND elem = ?3 "
+                        "AND state != 'succeeded' AND inputs = ?4",
     [ST_FINISH_RUN] = "UPDATE runs SET state = ?2, error = ?3, finished_us = ?4, counts = ?5 "
                       "WHERE id = ?1",
     [ST_PUT_WORKER] = "INSERT INTO workers(name, slots, types, state, first_seen_us, "

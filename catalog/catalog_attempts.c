@@ -183,17 +183,24 @@ char *catalog_task_inputs(catalog *c, int64_t run, int idx, int elem)
     return first_text(s);
 }
 
+/* The last checkpoint an attempt of a unit saved, malloc'd, or NULL. */
+static char *last_checkpoint(catalog *c, int64_t run, int idx, int elem)
+{
+    sqlite3_stmt *s = cat_stmt(c, ST_LAST_CHECKPOINT);
+    if (!s)
+        return NULL;
+    sqlite3_bind_int64(s, 1, run);
+    sqlite3_bind_int(s, 2, idx);
+    sqlite3_bind_int(s, 3, elem);
+    return first_text(s);
+}
+
 char *catalog_resume_checkpoint(catalog *c, const catalog_attempt *a)
 {
     sqlite3_stmt *s;
-    if (a->number > 1 && (s = cat_stmt(c, ST_LAST_CHECKPOINT))) {
-        sqlite3_bind_int64(s, 1, a->run);
-        sqlite3_bind_int(s, 2, a->idx);
-        sqlite3_bind_int(s, 3, a->elem);
-        char *ref = first_text(s);
-        if (ref)
-            return ref;
-    }
+    char *ref = a->number > 1 ? last_checkpoint(c, a->run, a->idx, a->elem) : NULL;
+    if (ref)
+        return ref;
     /* A run that retries another (a lookup by key, where the next query would set up a
      * sort even when it finds nothing). */
     if (!a->task_name || !a->inputs)
@@ -207,11 +214,14 @@ char *catalog_resume_checkpoint(catalog *c, const catalog_attempt *a)
         sqlite3_reset(s);
     }
     int64_t retried = c->retry_of;
-    if (!retried || !(s = cat_stmt(c, ST_RETRIED_CHECKPOINT)))
+    if (!retried || !(s = cat_stmt(c, ST_RETRIED_UNIT)))
         return NULL;
     sqlite3_bind_int64(s, 1, retried);
     cat_bind_text(s, 2, a->task_name);
     sqlite3_bind_int(s, 3, a->elem);
     cat_bind_text(s, 4, a->inputs);
-    return first_text(s);
+    int found = sqlite3_step(s) == SQLITE_ROW;
+    int idx = found ? sqlite3_column_int(s, 0) : 0;
+    sqlite3_reset(s);
+    return found ? last_checkpoint(c, retried, idx, a->elem) : NULL;
 }

@@ -15,6 +15,7 @@
 
 #include "catalog/catalog_int.h"
 #include "common/jsonbuf.h"
+#include "common/text.h"
 #include "common/xmem.h"
 
 /* Then the held events are written, and the next ones held: a turn that makes 100,000
@@ -171,18 +172,34 @@ int cat_events_write(catalog *c)
     return rc;
 }
 
+/* The block in column 1 of st's row, parsed. Blocks weft writes are well-formed UTF-8
+ * (jsonbuf); one moved from an event row of schema 21 may hold the bytes of a character cut
+ * in two: those become '?', as jsonbuf makes them. */
+static json_t *load_block(sqlite3_stmt *st)
+{
+    const char *text = (const char *)sqlite3_column_text(st, 1);
+    size_t n = (size_t)sqlite3_column_bytes(st, 1);
+    json_t *block = json_loadb(text, n, 0, NULL);
+    if (!block && text) {
+        char *clean = text_utf8(text, n);
+        block = json_loads(clean, 0, NULL);
+        free(clean);
+    }
+    return block;
+}
+
 /* Calls each(ud, seq, event) for the events of the blocks st returns (seq, events), those
- * numbered above after, in order, until limit were passed or each returns nonzero. 0, or
- * WEFT_EDB with err. */
+ * numbered above after, in order, until limit were passed (each returns 0, or < 0 for an
+ * event it cannot take). 0, or WEFT_EDB with err. */
 typedef int (*event_fn)(void *ud, int64_t seq, json_t *event);
 static int each_event(catalog *c, sqlite3_stmt *st, int64_t after, int limit, event_fn each,
                       void *ud, weft_err *err)
 {
     int rc, stop = 0;
+    int64_t seq = 0;
     while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t seq = sqlite3_column_int64(st, 0);
-        const char *text = (const char *)sqlite3_column_text(st, 1);
-        json_t *block = json_loadb(text, (size_t)sqlite3_column_bytes(st, 1), 0, NULL);
+        seq = sqlite3_column_int64(st, 0);
+        json_t *block = load_block(st);
         if (!json_is_array(block)) {
             json_decref(block);
             sqlite3_reset(st);
@@ -190,11 +207,14 @@ static int each_event(catalog *c, sqlite3_stmt *st, int64_t after, int limit, ev
                            (long long)seq);
         }
         for (size_t i = 0; i < json_array_size(block) && !stop; i++, seq++)
-            if (seq > after)
-                stop = each(ud, seq, json_array_get(block, i)) || --limit == 0;
+            if (seq > after && (stop = each(ud, seq, json_array_get(block, i))) == 0)
+                stop = --limit == 0;
         json_decref(block);
     }
     sqlite3_reset(st);
+    if (stop < 0)
+        return err_set(err, WEFT_EDB, "the catalogue's event %lld cannot be read",
+                       (long long)(seq - 1));
     if (!stop && rc != SQLITE_DONE)
         return err_set(err, WEFT_EDB, "catalogue query failed: %s", sqlite3_errmsg(c->db));
     return 0;
@@ -281,7 +301,7 @@ static int put_object(void *ud, int64_t seq, json_t *event)
                           json_array_get(event, 0), "task", json_array_get(event, 1), "kind",
                           json_array_get(event, 2), "detail", json_array_get(event, 3));
     if (!o)
-        return 1;
+        return -1;
     json_array_append_new(ud, o);
     return 0;
 }

@@ -232,8 +232,9 @@ static const char *const migrations[] = {
     "CREATE TRIGGER event_blocks_append_only_d BEFORE DELETE ON event_blocks"
     "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
     "CREATE VIEW events(seq, ts_us, run_id, task, kind, detail) AS"
-    "  SELECT b.seq + e.key, e.value ->> 0, b.run_id, e.value ->> 1, e.value ->> 2,"
-    "  e.value ->> 3 FROM event_blocks b, json_each(b.events) e;",
+    "  SELECT b.seq + e.key, json_extract(e.value, '$[0]'), b.run_id,"
+    "  json_extract(e.value, '$[1]'), json_extract(e.value, '$[2]'),"
+    "  json_extract(e.value, '$[3]') FROM event_blocks b, json_each(b.events) e;",
     /* 23: a task's last attempt lives in its row (attempt_id and the attempt_ columns,
      * with attempts as its number and worker as its worker), written as the task is
      * dispatched and as the attempt ends, instead of in a row of its own inserted and then

@@ -473,6 +473,7 @@ void sched_destroy(sched **sp)
     sched_out_free(s);
     wire_inbox_free(&s->inbox);
     free(s->lookups);
+    free(s->ended);
     core_effects_free(&s->fx);
     core_destroy(&s->core);
     typereg_destroy(&s->types);

@@ -282,6 +282,7 @@ void sched_apply_effects(sched *s, int64_t now)
             if (e->due_us && e->started_us)
                 histo_observe(&s->dispatch_latency, (double)(e->started_us - e->due_us) / 1e6);
             sched_blob_forget(s, e->attempt_id);
+            sched_attempt_ended(s, e->attempt_id, e->run_id, e->task, e->elem);
             ended = (catalog_attempt_end){
                 .id = e->attempt_id, .run = (int64_t)e->run_id, .idx = e->task, .elem = e->elem,
                 .state = e->ok ? "succeeded" : "failed",

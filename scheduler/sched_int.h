@@ -81,6 +81,7 @@ struct sched {
     keypair key;      /* the scheduler's own CURVE key pair (state dir/scheduler.key) */
     uint8_t nonce_key[32];
     struct nonce_slot *nonces; /* the nonces of recent dispatches (sched_auth.c) */
+    struct ended_slot *ended;  /* the units of recently ended attempts (sched_worker.c) */
     strmap *wconns;   /* worker name -> wconn */
     strmap *wnames;   /* listener index and routing id, in hex -> worker name (owned) */
     catalog *cat;
@@ -213,6 +214,9 @@ void sched_deny(sched *s, const zmq_msg_t *id, const char *who, const Weft__Enve
 void sched_on_keys(sched *s, const zmq_msg_t *id, const Weft__KeysRequest *rq);
 /* Reloads the keys from the catalogue (after a turn that could not commit). */
 int sched_auth_reload(sched *s);
+/* Notes the unit of an attempt that ended: a late result of it (a checkpoint) then finds
+ * its task's row at once. */
+void sched_attempt_ended(sched *s, uint64_t attempt_id, uint64_t run, int idx, int elem);
 /* The nonce of an attempt: a keyed hash of its id (32 hex digits and a NUL). */
 void sched_nonce(sched *s, uint64_t attempt_id, char out[33]);
 

@@ -209,11 +209,34 @@ void sched_on_log_chunk(sched *s, const zmq_msg_t *id, const char *user,
     catalog_append_log(s->cat, (int64_t)run, name, no, c->offset, c->data.data, c->data.len);
 }
 
+/* The units of recently ended attempts, by id (one place per id modulo ENDED_SLOTS; 0:
+ * empty): a result that comes after its attempt ended (timed out, its worker lost) finds
+ * its task's row for its checkpoint without a scan of every task. */
+#define ENDED_SLOTS 4096
+typedef struct ended_slot {
+    uint64_t attempt_id, run;
+    int idx, elem;
+} ended_slot;
+
+void sched_attempt_ended(sched *s, uint64_t attempt_id, uint64_t run, int idx, int elem)
+{
+    if (!s->ended)
+        s->ended = xcalloc(ENDED_SLOTS, sizeof *s->ended);
+    s->ended[attempt_id % ENDED_SLOTS] = (ended_slot){attempt_id, run, idx, elem};
+}
+
 /* Records the checkpoint an attempt saved, once its blobs are in the store. run is its
- * unit's run, idx and elem the unit (run 0: the core no longer knows it). */
+ * unit's run, idx and elem the unit (run 0: the core no longer knows it: the attempt
+ * ended, and is looked for among those that did). */
 static void save_checkpoint(sched *s, uint64_t attempt, uint64_t run, int idx, int elem,
                             const char *ref_json)
 {
+    const ended_slot *e = s->ended ? &s->ended[attempt % ENDED_SLOTS] : NULL;
+    if (!run && e && e->attempt_id == attempt && attempt) {
+        run = e->run;
+        idx = e->idx;
+        elem = e->elem;
+    }
     json_t *ref = json_loads(ref_json, 0, NULL);
     char why[200];
     if (ref && sched_blobs_present(s, ref, why, sizeof why))
