@@ -78,6 +78,9 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_CHECKPOINT_MOVED] = "UPDATE attempt_rows SET checkpoint = ?4 WHERE id = ?3",
     /* A late result's attempt, whose unit the scheduler no longer knows (rare: a scan). */
     [ST_CHECKPOINT_ANY] = "UPDATE tasks SET checkpoint = ?4 WHERE attempt_id = ?3",
+    /* The highest attempt id committed (CAT_ATTEMPT_HIGH_SQL), in the turn that issued it. */
+    [ST_ATTEMPT_HIGH] = "INSERT INTO meta(k, v) VALUES ('attempt_high', ?1) "
+                        "ON CONFLICT(k) DO UPDATE SET v = excluded.v",
     [ST_LAST_CHECKPOINT] = "SELECT checkpoint FROM attempts WHERE run_id = ?1 AND idx = ?2 "
                            "AND elem = ?3 AND checkpoint IS NOT NULL ORDER BY number DESC "
                            "LIMIT 1",
@@ -156,6 +159,17 @@ int catalog_in_turn(const catalog *c)
     return c->in_txn || c->turn_err.code;
 }
 
+/* Records the turn's highest attempt id (attempt ids never repeat, even after a restart:
+ * catalog_max_attempt_id). */
+static void note_attempt_high(catalog *c)
+{
+    sqlite3_stmt *s = cat_stmt(c, ST_ATTEMPT_HIGH);
+    if (s) {
+        sqlite3_bind_int64(s, 1, c->turn_attempt);
+        cat_done(c, s, "record the highest attempt id");
+    }
+}
+
 int catalog_commit(catalog *c, weft_err *err)
 {
     if (!c->in_txn && !c->turn_err.code)
@@ -164,6 +178,8 @@ int catalog_commit(catalog *c, weft_err *err)
         cat_settle(c);
     if (!c->turn_err.code && c->nevents)
         cat_events_write(c);
+    if (!c->turn_err.code && c->turn_attempt > c->committed_attempt)
+        note_attempt_high(c);
     cat_rows_drop(c);
     cat_events_drop(c);
     /* A statement left on a row would keep a read snapshot open past the commit; once
@@ -473,8 +489,7 @@ uint64_t catalog_max_attempt_id(catalog *c)
 {
     sqlite3_stmt *st;
     int64_t v = 0;
-    if (sqlite3_prepare_v2(c->db, "SELECT coalesce(max(id), 0) FROM attempts", -1, &st,
-                           NULL) == SQLITE_OK &&
+    if (sqlite3_prepare_v2(c->db, CAT_ATTEMPT_HIGH_SQL, -1, &st, NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW)
         v = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);

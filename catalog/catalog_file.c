@@ -343,7 +343,8 @@ static int read_history(catalog *c, int version, history *h, weft_err *err)
     if (marks_read(c->dir, &c->marks, &h->found, err) < 0)
         return err->code;
     h->runs = version > 0 ? scalar(c, "SELECT coalesce(max(id), 0) FROM runs") : 0;
-    h->attempts = version > 0 ? scalar(c, "SELECT coalesce(max(id), 0) FROM attempts") : 0;
+    h->attempts = version >= 23 ? scalar(c, CAT_ATTEMPT_HIGH_SQL)
+                  : version > 0 ? scalar(c, "SELECT coalesce(max(id), 0) FROM attempts") : 0;
     h->logs = cat_logs_high(c->dir);
     if (version < 0 || h->runs < 0 || h->attempts < 0)
         return err_set(err, WEFT_ECORRUPT, "%s/catalog.db cannot be read: %s", c->dir,

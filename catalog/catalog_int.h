@@ -14,7 +14,7 @@ enum stmt_id {
     ST_PUT_WORKFLOW, ST_GET_WORKFLOW, ST_CREATE_RUN, ST_ADD_TASK, ST_ADD_EDGE, ST_UPDATE_TASK,
     ST_END_TASK,
     ST_ATTEMPT_MOVE, ST_TASK_RUNNING, ST_FINISH_ATTEMPT, ST_FINISH_MOVED, ST_FINISH_RUN,
-    ST_PUT_WORKER, ST_CHECKPOINT_MOVED, ST_CHECKPOINT_ANY,
+    ST_PUT_WORKER, ST_CHECKPOINT_MOVED, ST_CHECKPOINT_ANY, ST_ATTEMPT_HIGH,
     ST_CANCEL_RUN, ST_TASK_LOOKUP, ST_TASK_SOURCE, ST_CACHE_GET, ST_CACHE_HIT,
     ST_CACHE_PUT, ST_CACHE_DEL, ST_SAVE_CHECKPOINT, ST_LAST_CHECKPOINT, ST_RETRY_OF,
     ST_RETRIED_UNIT, ST_WORKER_STATE, ST_REQUEST_GET, ST_REQUEST_PUT, ST_KEY_ADD,
@@ -34,6 +34,13 @@ enum stmt_id {
     ST_ROWS, ST_ROW,
     ST__COUNT
 };
+
+/* The highest attempt id of a catalogue of schema 23 or later: attempt_rows' highest, or
+ * the highest a commit recorded (meta attempt_high), whichever is higher. A task row's last
+ * attempt has no index: a max over the view attempts would read every task. */
+#define CAT_ATTEMPT_HIGH_SQL                                                                 \
+    "SELECT max(coalesce((SELECT max(id) FROM attempt_rows), 0), "                          \
+    "coalesce((SELECT CAST(v AS INTEGER) FROM meta WHERE k = 'attempt_high'), 0))"
 
 /* A read query's prepared statement, kept for the next call with the same SQL text. */
 #define CAT_QUERIES 32

@@ -137,4 +137,15 @@ expect "and it has its whole trail" "$total" "$(sql "$state" "SELECT count(*) FR
 expect "its attempts follow the old ones, each once" \
     "$(sql "$state" "SELECT count(*) + 2 FROM tasks WHERE run_id = 2")|1" \
     "$(sql "$state" "SELECT count(*) || '|' || (min(id) > (SELECT max(id) FROM attempts WHERE run_id = 1)) FROM attempts WHERE run_id = 2")"
+
+# Run 2's attempts live in its task rows, which no index orders by attempt: a scheduler
+# killed and started again still issues ids after every one of them, from the catalogue
+# alone (catalog.marks, which also bounds them, is taken away).
+kill_scheduler
+rm -f "$state/catalog.marks"
+start_scheduler "$state" "$ep"
+wait_for_workers "$ep" 1 || exit 1
+"$weft" submit "$wf" --scheduler "$ep" --wait >/dev/null 2>&1
+expect "after a restart, new attempts follow every attempt before" 1 \
+    "$(sql "$state" "SELECT min(id) > (SELECT max(id) FROM attempts WHERE run_id < 3) FROM attempts WHERE run_id = 3")"
 finish
