@@ -395,8 +395,8 @@ static void update_held(catalog *c, cat_row *r, const catalog_task_update *u)
     r->retry_due_us = u->due_us;
 }
 
-/* ST_UPDATE_TASK's (or with u->end, ST_END_TASK's) parameters. */
-static void bind_update(sqlite3_stmt *s, const catalog_task_update *u)
+/* ST_UPDATE_TASK's parameters (with end, ST_END_TASK's: u->end's too). */
+static void bind_update(sqlite3_stmt *s, const catalog_task_update *u, int end)
 {
     cat_bind_unit(s, u->run, u->idx, u->elem);
     cat_bind_text(s, 3, u->state);
@@ -407,7 +407,7 @@ static void bind_update(sqlite3_stmt *s, const catalog_task_update *u)
     cat_bind_time(s, 8, u->finished_us);
     cat_bind_time(s, 9, u->due_us);
     cat_bind_text(s, 10, u->inputs);
-    if (u->end) {
+    if (end) {
         sqlite3_bind_int64(s, 21, (int64_t)u->end->id);
         cat_bind_attempt_end(s, u->end, 22);
     }
@@ -420,7 +420,7 @@ static int end_with_task(catalog *c, const catalog_task_update *u)
     sqlite3_stmt *s = cat_stmt(c, ST_END_TASK);
     if (!s)
         return WEFT_EDB;
-    bind_update(s, u);
+    bind_update(s, u, 1);
     if (cat_done(c, s, "update task") < 0)
         return WEFT_EDB;
     return sqlite3_changes(c->db) > 0;
@@ -439,15 +439,13 @@ int catalog_update_task(catalog *c, const catalog_task_update *u, int64_t now_us
         return catalog_event(c, u->run, u->task_name, u->state, u->error, now_us);
     }
     int rc = u->end ? end_with_task(c, u) : 0;
-    if (rc == 0 && u->end && catalog_finish_attempt(c, u->end) < 0)
-        return WEFT_EDB;
+    if (rc == 0 && u->end) /* the row's last attempt is another: this one was moved */
+        rc = cat_finish_moved(c, u->end) < 0 ? WEFT_EDB : 0;
     if (rc == 0) {
         sqlite3_stmt *s = cat_stmt(c, ST_UPDATE_TASK);
         if (!s)
             return WEFT_EDB;
-        catalog_task_update plain = *u;
-        plain.end = NULL;
-        bind_update(s, &plain);
+        bind_update(s, u, 0);
         rc = cat_done(c, s, "update task");
     }
     if (rc < 0)

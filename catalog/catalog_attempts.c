@@ -153,6 +153,11 @@ static int attempt_update(catalog *c, enum stmt_id in_task, enum stmt_id moved,
     return rc < 0 ? WEFT_EDB : 0;
 }
 
+int cat_finish_moved(catalog *c, const catalog_attempt_end *a)
+{
+    return attempt_row(c, ST_FINISH_MOVED, 0, a, bind_end, "finish attempt") < 0 ? WEFT_EDB : 0;
+}
+
 int catalog_finish_attempt(catalog *c, const catalog_attempt_end *a)
 {
     return attempt_update(c, ST_FINISH_ATTEMPT, ST_FINISH_MOVED, a, bind_end, "finish attempt");

@@ -172,6 +172,13 @@ int cat_events_write(catalog *c)
     return rc;
 }
 
+int cat_events_flush(catalog *c, weft_err *err)
+{
+    if (c->nevents && cat_events_write(c) < 0)
+        return err_set(err, WEFT_EDB, "cannot write the turn's events: %s", c->turn_err.msg);
+    return 0;
+}
+
 /* The block in column 1 of st's row, parsed. Blocks weft writes are well-formed UTF-8
  * (jsonbuf); one moved from an event row of schema 21 may hold the bytes of a character cut
  * in two: those become '?', as jsonbuf makes them. */
@@ -246,10 +253,8 @@ static int put_text(void *ud, int64_t seq, json_t *event)
 char *catalog_query_events_text(catalog *c, int64_t run, int64_t after_seq, int limit,
                                 weft_err *err)
 {
-    if (c->nevents && cat_events_write(c) < 0) {
-        err_set(err, WEFT_EDB, "cannot write the turn's events: %s", c->turn_err.msg);
+    if (cat_events_flush(c, err) < 0)
         return NULL;
-    }
     /* The blocks that may hold events after ?2: a block holds ?3 at most. */
     sqlite3_stmt *st = cat_query(c, "SELECT seq, events FROM event_blocks WHERE run_id = ?1 "
                                     "AND seq > ?2 - ?3 ORDER BY seq", err);

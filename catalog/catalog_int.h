@@ -148,12 +148,16 @@ int cat_turn_begin(catalog *c);
 int cat_events_write(catalog *c);
 /* Forgets the turn's events (it was rolled back). */
 void cat_events_drop(catalog *c);
+/* Writes the turn's held events before a read of them: 0, or WEFT_EDB with err. */
+int cat_events_flush(catalog *c, weft_err *err);
 /* The seq of run's last written event (0: none), or WEFT_EDB with err. */
 int64_t cat_events_last(catalog *c, int64_t run, weft_err *err);
 /* Run's notable events numbered after after_seq up to upto, limit at most, as an array of
  * {seq, ts_us, task, kind, detail}; NULL with err. */
 json_t *cat_events_notable(catalog *c, int64_t run, int64_t after_seq, int64_t upto,
                            int limit, weft_err *err);
+/* Writes the end of attempt a, moved to attempt_rows (its task's row holds a later one). */
+int cat_finish_moved(catalog *c, const catalog_attempt_end *a);
 /* Binds an attempt's end as parameters first (its state) to first + 6 (its CPU time). */
 void cat_bind_attempt_end(sqlite3_stmt *s, const catalog_attempt_end *a, int first);
 /* Runs sql; 0, or WEFT_EDB (logged). */

@@ -434,10 +434,8 @@ static json_t *run_counts(catalog *c, int64_t run, weft_err *err)
 json_t *catalog_query_progress(catalog *c, int64_t run, int64_t after_seq, int count,
                                weft_err *err)
 {
-    if (c->nevents && cat_events_write(c) < 0) {
-        err_set(err, WEFT_EDB, "cannot write the turn's events: %s", c->turn_err.msg);
+    if (cat_events_flush(c, err) < 0)
         return NULL;
-    }
     int64_t last = cat_events_last(c, run, err);
     json_t *events = last < 0 ? NULL : cat_events_notable(c, run, after_seq, last, 1000, err);
     json_t *counts = !events ? NULL : !count ? json_object() : run_counts(c, run, err);

@@ -308,7 +308,7 @@ void sched_on_result(sched *s, const zmq_msg_t *id, const char *user, const Weft
     }
     /* Kept even from a late result: it is what that attempt got done. */
     if (r->checkpoint_json && r->checkpoint_json[0])
-        save_checkpoint(s, r->attempt_id, known ? run : 0, task, elem, r->checkpoint_json);
+        save_checkpoint(s, r->attempt_id, run, task, elem, r->checkpoint_json);
     json_t *outputs = r->ok ? jsontext_load(r->outputs_json) : NULL;
     if (json_is_object(outputs))
         take_blobs(s, sender, r, outputs);
