@@ -17,7 +17,7 @@
 # SECURITY=insecure runs plain TCP, to measure CURVE's cost.
 #
 # PREFETCH=N gives each worker a queue of N attempts beyond its slots (weft-worker
-# --prefetch; default 32, as weft run's local workers; 0: none, each slot waits for the
+# --prefetch; default 64, as weft run's local workers; 0: none, each slot waits for the
 # scheduler between tasks; "" leaves the flag out, for builds that predate it).
 #
 # With POLLERS=N, a gateway (weft serve) runs beside the scheduler and N clients poll it as
@@ -43,7 +43,7 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait; rm -r
 security=${SECURITY:-curve}
 pollers=${POLLERS:-0}
 prefetch=()
-PREFETCH=${PREFETCH-32}
+PREFETCH=${PREFETCH-64}
 [ -n "$PREFETCH" ] && prefetch=(--prefetch "$PREFETCH")
 bench_header "2 workers x $slots slots (queue ${PREFETCH:-none}), $security, $pollers HTTP pollers"
 

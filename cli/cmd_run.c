@@ -22,7 +22,7 @@
 #include "compiler/typereg.h"
 
 /* The attempts each local worker holds beyond its slots (weft-worker --prefetch). */
-#define LOCAL_PREFETCH "32"
+#define LOCAL_PREFETCH "64"
 
 /* Starts argv[0] with argv; the child gets SIGTERM if we die. Returns its pid or -1. */
 static pid_t start_child(char *const *argv)
