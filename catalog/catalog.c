@@ -36,13 +36,12 @@ static const char *const stmt_sql[ST__COUNT] = {
                     "elem) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?20)",
     [ST_ADD_EDGE] = "INSERT OR IGNORE INTO edges(run_id, child, parent) VALUES (?1, ?2, ?3)",
     /* A task that succeeds sheds the error of an earlier attempt (attempts keep it). */
-    [ST_UPDATE_TASK] = "UPDATE tasks SET " TASK_UPDATE_SET
-                       " WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
+    [ST_UPDATE_TASK] = "UPDATE tasks SET " TASK_UPDATE_SET " WHERE " CAT_TASK_ROW,
     /* The same with the end of the attempt ?21 that brought it, while that is the row's. */
     [ST_END_TASK] = "UPDATE tasks SET " TASK_UPDATE_SET ", attempt_state = ?22, "
                     "attempt_error_class = ?23, attempt_error = ?24, attempt_started_us = ?25, "
                     "attempt_finished_us = ?26, peak_mem_bytes = ?27, cpu_us = ?28 "
-                    "WHERE run_id = ?1 AND idx = ?2 AND elem = ?20 AND attempt_id = ?21",
+                    "WHERE " CAT_TASK_ROW " AND attempt_id = ?21",
     /* A task's last attempt lives in its row; the one before goes to attempt_rows as the
      * next starts. */
     [ST_ATTEMPT_MOVE] = "INSERT INTO attempt_rows(id, run_id, idx, number, worker, state, "
@@ -59,7 +58,7 @@ static const char *const stmt_sql[ST__COUNT] = {
                         "attempt_error_class = NULL, attempt_error = NULL, "
                         "attempt_started_us = NULL, attempt_finished_us = NULL, "
                         "checkpoint = NULL, peak_mem_bytes = NULL, cpu_us = NULL "
-                        "WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
+                        "WHERE " CAT_TASK_ROW,
     [ST_TASK_INPUTS] = "SELECT inputs FROM tasks WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
     /* Every turn's, prepared once rather than parsed for each turn. */
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -69,12 +68,12 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_FINISH_ATTEMPT] = "UPDATE tasks SET attempt_state = ?4, attempt_error_class = ?5, "
                           "attempt_error = ?6, attempt_started_us = ?7, "
                           "attempt_finished_us = ?8, peak_mem_bytes = ?9, cpu_us = ?10 "
-                          "WHERE run_id = ?1 AND idx = ?2 AND elem = ?20 AND attempt_id = ?3",
+                          "WHERE " CAT_TASK_ROW " AND attempt_id = ?3",
     [ST_FINISH_MOVED] = "UPDATE attempt_rows SET state = ?4, error_class = ?5, error = ?6, "
                         "started_us = ?7, finished_us = ?8, peak_mem_bytes = ?9, cpu_us = ?10 "
                         "WHERE id = ?3",
-    [ST_SAVE_CHECKPOINT] = "UPDATE tasks SET checkpoint = ?4 WHERE run_id = ?1 AND idx = ?2 "
-                           "AND elem = ?20 AND attempt_id = ?3",
+    [ST_SAVE_CHECKPOINT] = "UPDATE tasks SET checkpoint = ?4 WHERE " CAT_TASK_ROW
+                           " AND attempt_id = ?3",
     [ST_CHECKPOINT_MOVED] = "UPDATE attempt_rows SET checkpoint = ?4 WHERE id = ?3",
     /* A late result's attempt, whose unit the scheduler no longer knows (rare: a scan). */
     [ST_CHECKPOINT_ANY] = "UPDATE tasks SET checkpoint = ?4 WHERE attempt_id = ?3",
@@ -97,9 +96,9 @@ static const char *const stmt_sql[ST__COUNT] = {
                       "UPDATE SET slots = ?2, types = ?3, state = ?4, last_seen_us = ?5",
     [ST_CANCEL_RUN] = "UPDATE runs SET cancel_requested = 1 WHERE id = ?1",
     [ST_TASK_LOOKUP] = "UPDATE tasks SET cache_key = ?3, cache_version = ?4, inputs = ?5 "
-                       "WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
+                       "WHERE " CAT_TASK_ROW,
     [ST_TASK_SOURCE] = "UPDATE tasks SET source = ?3, source_run = ?4, source_task = ?5 "
-                       "WHERE run_id = ?1 AND idx = ?2 AND elem = ?20",
+                       "WHERE " CAT_TASK_ROW,
     [ST_CACHE_GET] = "SELECT outputs, run_id, task FROM cache WHERE key = ?1",
     [ST_CACHE_HIT] = "UPDATE cache SET hits = hits + 1, last_hit_us = ?2 WHERE key = ?1",
     [ST_CACHE_PUT] = "INSERT OR REPLACE INTO cache(key, workflow, task, type, type_version, "
@@ -194,6 +193,7 @@ int catalog_commit(catalog *c, weft_err *err)
     if (c->turn_err.code) {
         if (!sqlite3_get_autocommit(c->db))
             sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        cat_rowids_drop(c); /* the turn's rows are gone: their rowids may be reused */
         int code = err_set(err, c->turn_err.code, "%s", c->turn_err.msg);
         c->turn_err = (weft_err){0};
         c->turn_run = c->turn_attempt = 0;
@@ -294,6 +294,8 @@ int cat_insert_rows(catalog *c, const cat_insert *ins, size_t n, void *ud)
             ins->bind(s, (int)j * ins->columns, i + j, ud);
         if (cat_done(c, s, ins->what) < 0)
             return WEFT_EDB;
+        if (ins->inserted)
+            ins->inserted(c, i, k, ud);
         i += k;
     }
     return 0;
@@ -363,7 +365,13 @@ int catalog_add_task(catalog *c, int64_t run, int idx, int elem, const char *nam
     cat_bind_text(s, 4, type);
     cat_bind_text(s, 5, type_version);
     cat_bind_text(s, 6, state);
-    return cat_done(c, s, "add task");
+    if (cat_done(c, s, "add task") < 0)
+        return WEFT_EDB;
+    if (sqlite3_changes(c->db) == 1)
+        cat_rowid_note(c, run, idx, elem, sqlite3_last_insert_rowid(c->db));
+    else
+        cat_rowid_unknown(c, run);
+    return 0;
 }
 
 int catalog_add_edge(catalog *c, int64_t run, int child, int parent)
@@ -396,9 +404,9 @@ static void update_held(catalog *c, cat_row *r, const catalog_task_update *u)
 }
 
 /* ST_UPDATE_TASK's parameters (with end, ST_END_TASK's: u->end's too). */
-static void bind_update(sqlite3_stmt *s, const catalog_task_update *u, int end)
+static void bind_update(catalog *c, sqlite3_stmt *s, const catalog_task_update *u, int end)
 {
-    cat_bind_unit(s, u->run, u->idx, u->elem);
+    cat_bind_task(c, s, u->run, u->idx, u->elem);
     cat_bind_text(s, 3, u->state);
     cat_bind_text(s, 4, u->error_class);
     cat_bind_text(s, 5, u->error);
@@ -420,8 +428,8 @@ static int end_with_task(catalog *c, const catalog_task_update *u)
     sqlite3_stmt *s = cat_stmt(c, ST_END_TASK);
     if (!s)
         return WEFT_EDB;
-    bind_update(s, u, 1);
-    if (cat_done(c, s, "update task") < 0)
+    bind_update(c, s, u, 1);
+    if (cat_done_task(c, s, "update task") < 0)
         return WEFT_EDB;
     return sqlite3_changes(c->db) > 0;
 }
@@ -445,8 +453,8 @@ int catalog_update_task(catalog *c, const catalog_task_update *u, int64_t now_us
         sqlite3_stmt *s = cat_stmt(c, ST_UPDATE_TASK);
         if (!s)
             return WEFT_EDB;
-        bind_update(s, u, 0);
-        rc = cat_done(c, s, "update task");
+        bind_update(c, s, u, 0);
+        rc = cat_done_task(c, s, "update task");
     }
     if (rc < 0)
         return WEFT_EDB;
@@ -465,6 +473,7 @@ int catalog_finish_run(catalog *c, int64_t run, const char *state, const char *e
     sqlite3_bind_int64(s, 4, now_us);
     cat_bind_text(s, 5, counts);
     int rc = cat_done(c, s, "finish run");
+    cat_rowids_forget(c, run);
     return rc ? rc : catalog_event(c, run, NULL, state, error, now_us);
 }
 

@@ -68,14 +68,14 @@ static int running_row(catalog *c, const catalog_attempt *a, int64_t now_us)
     }
     if (!(s = cat_stmt(c, ST_TASK_RUNNING)))
         return WEFT_EDB;
-    cat_bind_unit(s, a->run, a->idx, a->elem);
+    cat_bind_task(c, s, a->run, a->idx, a->elem);
     sqlite3_bind_int(s, 3, a->number);
     cat_bind_text(s, 4, a->worker);
     cat_bind_text(s, 5, a->inputs);
     sqlite3_bind_int64(s, 6, now_us);
     cat_bind_time(s, 7, a->ready_us);
     sqlite3_bind_int64(s, 8, (int64_t)a->id);
-    return cat_done(c, s, "mark task running");
+    return cat_done_task(c, s, "mark task running");
 }
 
 int catalog_start_attempt(catalog *c, const catalog_attempt *a, int64_t now_us)
@@ -107,10 +107,10 @@ static int attempt_row(catalog *c, enum stmt_id id, int unit, const catalog_atte
     if (!s)
         return WEFT_EDB;
     if (unit)
-        cat_bind_unit(s, a->run, a->idx, a->elem);
+        cat_bind_task(c, s, a->run, a->idx, a->elem);
     sqlite3_bind_int64(s, 3, (int64_t)a->id);
     bind(s, a);
-    if (cat_done(c, s, what) < 0)
+    if ((unit ? cat_done_task(c, s, what) : cat_done(c, s, what)) < 0)
         return WEFT_EDB;
     return sqlite3_changes(c->db) > 0;
 }

@@ -17,11 +17,11 @@ int catalog_task_lookup(catalog *c, int64_t run, int idx, int elem, const char *
     sqlite3_stmt *s = cat_stmt(c, ST_TASK_LOOKUP);
     if (!s)
         return WEFT_EDB;
-    cat_bind_unit(s, run, idx, elem);
+    cat_bind_task(c, s, run, idx, elem);
     cat_bind_text(s, 3, key);
     cat_bind_text(s, 4, cache_version);
     cat_bind_text(s, 5, inputs_json);
-    return cat_done(c, s, "record lookup");
+    return cat_done_task(c, s, "record lookup");
 }
 
 int catalog_task_source(catalog *c, int64_t run, int idx, int elem, const char *via,
@@ -30,11 +30,11 @@ int catalog_task_source(catalog *c, int64_t run, int idx, int elem, const char *
     sqlite3_stmt *s = cat_stmt(c, ST_TASK_SOURCE);
     if (!s)
         return WEFT_EDB;
-    cat_bind_unit(s, run, idx, elem);
+    cat_bind_task(c, s, run, idx, elem);
     cat_bind_text(s, 3, via);
     cat_bind_time(s, 4, src_run);
     cat_bind_text(s, 5, src_task);
-    return cat_done(c, s, "record source");
+    return cat_done_task(c, s, "record source");
 }
 
 json_t *catalog_cache_get(catalog *c, const char *key)

@@ -512,6 +512,7 @@ void catalog_close(catalog **cp)
     arena_destroy(&c->event_text);
     cat_rows_drop(c);
     free(c->rows);
+    cat_rowids_drop(c);
     arena_destroy(&c->row_text);
     free(c->dir);
     free(c);

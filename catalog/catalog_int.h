@@ -42,6 +42,13 @@ enum stmt_id {
     "SELECT max(coalesce((SELECT max(id) FROM attempt_rows), 0), "                          \
     "coalesce((SELECT CAST(v AS INTEGER) FROM meta WHERE k = 'attempt_high'), 0))"
 
+/* The row of tasks a statement writes: its unit (?1 run, ?2 idx, ?20 elem), found by the
+ * rowid hint ?30 (catalog_rowids.c) when bound, else through the unit's index. */
+#define CAT_ROWID_PARAM 30
+#define CAT_TASK_ROW                                                                         \
+    "rowid = coalesce(?30, (SELECT rowid FROM tasks WHERE run_id = ?1 AND idx = ?2 AND "    \
+    "elem = ?20)) AND run_id = ?1 AND idx = ?2 AND elem = ?20"
+
 /* A read query's prepared statement, kept for the next call with the same SQL text. */
 #define CAT_QUERIES 32
 typedef struct kept_query {
@@ -79,6 +86,8 @@ typedef struct cat_insert {
     const char *many_sql, *one_sql;
     int columns;
     void (*bind)(sqlite3_stmt *s, int off, size_t i, void *ud);
+    /* NULL, or told that rows i .. i + k - 1 were written by one statement */
+    void (*inserted)(catalog *c, size_t i, size_t k, void *ud);
     const char *what;
 } cat_insert;
 
@@ -112,6 +121,8 @@ struct catalog {
     struct u64map *row_at;    /* a held row's unit -> 1 + its index in rows */
     arena row_text;           /* the text of the held rows (a field set again leaves its old
                                  value there until they go) */
+    struct u64map *rowids;    /* run id -> where its task rows are (catalog_rowids.c) */
+    sqlite3_stmt *hinted;     /* the statement cat_bind_task last gave a rowid hint */
     kept_query queries[CAT_QUERIES];
     uint64_t query_clock;
 };
@@ -181,6 +192,22 @@ void cat_bind_time(sqlite3_stmt *s, int i, int64_t v);
 void cat_bind_unit(sqlite3_stmt *s, int64_t run, int idx, int elem);
 /* Steps a write; 0 or WEFT_EDB (logged). */
 int cat_done(catalog *c, sqlite3_stmt *s, const char *what);
+/* catalog_rowids.c. Notes that the row of a unit of run was written at rowid (checked
+ * against the run's rows before it), or that rows of run were written whose rowids are not
+ * known (the run gets no hints). */
+void cat_rowid_note(catalog *c, int64_t run, int idx, int elem, int64_t rowid);
+void cat_rowid_unknown(catalog *c, int64_t run);
+/* The rowid of a unit's row if the catalogue wrote it in this process, else 0. */
+int64_t cat_rowid(catalog *c, int64_t run, int idx, int elem);
+/* Forgets where run's rows are (it finished), or every run's (the turn was rolled back;
+ * the catalogue closes). */
+void cat_rowids_forget(catalog *c, int64_t run);
+void cat_rowids_drop(catalog *c);
+/* cat_bind_unit for a statement that writes the unit's row (CAT_TASK_ROW), with its
+ * rowid hint when known; then cat_done_task steps it, and once more without the hint when
+ * it changed no row (a hint is never trusted to find the row alone). */
+void cat_bind_task(catalog *c, sqlite3_stmt *s, int64_t run, int idx, int elem);
+int cat_done_task(catalog *c, sqlite3_stmt *s, const char *what);
 /* Runs sql with int64 arguments (and one text argument after them) and returns the rows as
  * an array of objects keyed by column; JSON columns come back as JSON. NULL with err. Its
  * statement is kept for the next call with the same text (catalog.queries). */

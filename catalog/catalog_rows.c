@@ -97,6 +97,22 @@ static void bind_row(sqlite3_stmt *s, int off, size_t at, void *ud)
     }
 }
 
+/* Notes where rows first .. first + k - 1 went: the k rows one INSERT wrote took the rowids
+ * up to the last in their order, unless some were there already. */
+static void rows_inserted(catalog *c, size_t first, size_t k, void *ud)
+{
+    (void)ud;
+    int all = (size_t)sqlite3_changes(c->db) == k;
+    int64_t last = sqlite3_last_insert_rowid(c->db);
+    for (size_t j = 0; j < k; j++) {
+        const cat_row *r = &c->rows[first + j];
+        if (all)
+            cat_rowid_note(c, r->run, r->idx, r->elem, last - (int64_t)(k - 1 - j));
+        else
+            cat_rowid_unknown(c, r->run);
+    }
+}
+
 void cat_rows_drop(catalog *c)
 {
     c->nrows = 0;
@@ -108,7 +124,7 @@ int cat_rows_write(catalog *c)
 {
     /* ST_ROWS and ST_ROW leave held rows alone (cat_prepared): no recursion. */
     const cat_insert ins = {ST_ROWS, ST_ROW, rows_sql, row_sql, ROW_COLUMNS, bind_row,
-                            "add tasks"};
+                            rows_inserted, "add tasks"};
     int rc = cat_insert_rows(c, &ins, c->nrows, c);
     cat_rows_drop(c);
     return rc;

@@ -45,6 +45,7 @@ int test_auth(void);
 int test_cron(void);
 int test_s3(void);
 int test_catvfs(void);
+int test_rowids(void);
 int test_getpid(void);
 int test_stageword(void);
 
