@@ -1,6 +1,6 @@
 /* catalog_rowids: where the task rows of the runs this catalogue made are, by rowid, so that
  * the statements that write one task's row (dispatch, end) find it in the table itself
- * instead of seeking the (run_id, idx, elem) index first: 4,000 instructions a task.
+ * instead of seeking the (run_id, idx, elem) index first: 3,400 instructions a task.
  *
  * A run's rows are written in the order its tasks are made, so their rowids follow their
  * numbers: a run's tasks sit at base + idx, a mapped task's elements at its own base + elem.

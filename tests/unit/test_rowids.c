@@ -81,7 +81,7 @@ int test_rowids(void)
         return fails + 1;
     int64_t wf = catalog_put_workflow(c, "w", 1, "h", "w.yaml", "{}");
     catalog_run r = {.workflow_id = wf, .params = "{}", .types = "{}", .artifacts = "{}",
-                     .ntasks = 4};
+                     .ntasks = 5};
     CHECK(catalog_create_run(c, &r, 1) == 1);
     for (int i = 0; i < 4; i++) {
         char name[8];
@@ -91,6 +91,10 @@ int test_rowids(void)
     for (int e = 0; e < 3; e++)
         CHECK(catalog_add_task(c, 1, 3, e, "t3", "noop", "1", "ready") == 0);
     CHECK(catalog_commit(c, &err) == 0);
+    /* a map of 40 elements: written 16 rows a statement */
+    for (int e = 0; e < 40; e++)
+        CHECK(catalog_add_task(c, 1, 4, e, "t4", "noop", "1", "ready") == 0);
+    CHECK(catalog_commit(c, &err) == 0);
 
     char *path = xasprintf("%s/catalog.db", dir);
     sqlite3 *db = NULL;
@@ -99,6 +103,8 @@ int test_rowids(void)
     /* the hints are where the rows are */
     CHECK(cat_rowid(c, 1, 2, -1) == rowid_of(db, 2, -1));
     CHECK(cat_rowid(c, 1, 3, 2) == rowid_of(db, 3, 2));
+    for (int e = 0; e < 40; e++)
+        CHECK(cat_rowid(c, 1, 4, e) == rowid_of(db, 4, e));
     CHECK(cat_rowid(c, 1, 9, 5) == 0);
 
     /* t1 and t2 trade places: t1's hint now names t2's row */
@@ -141,7 +147,11 @@ int test_rowids(void)
     CHECK(catalog_commit(c, &err) == 0);
     fails += check_unit(db, 3, 2, "succeeded/8");
     fails += check_unit(db, 3, 0, "ready/-");
-    CHECK(sqlite3_exec(db, "PRAGMA integrity_check", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    CHECK(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
 
     /* a finished run's hints go */
     CHECK(catalog_finish_run(c, 1, "failed", "t1 failed", NULL, 6) == 0);
