@@ -1,7 +1,8 @@
 /* Task types that fail the hard way, for isolation and retry tests: a segfault, an abort,
  * an exit, an allocation loop that runs out of its memory allowance, a hang that ignores
- * SIGTERM, a task that fails transiently until its third attempt, and a slow task that
- * says it is alive (weft_heartbeat) every 100 ms for `ms` milliseconds, silent otherwise;
+ * SIGTERM, a task that fails transiently until its third attempt, a slow task that
+ * says it is alive (weft_heartbeat) every 100 ms for `ms` milliseconds, silent otherwise,
+ * and one that saves a checkpoint naming its attempt before it does the same;
  * a task that prints with stdio, unflushed, and leaves a thread of its own that writes
  * to stderr 200 ms after the attempt ended; one that closes its stdout and stderr; and
  * one that touches `mb` MiB and gives them back before it ends. */
@@ -87,6 +88,21 @@ static int slow(weft_ctx *ctx)
     return WEFT_OK;
 }
 
+/* A checkpoint whose content names the attempt (so each attempt's has its own hash), then
+ * slow's wait. */
+static int saver(weft_ctx *ctx)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/saver.checkpoint", weft_info(ctx, "workdir"));
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return weft_fail(ctx, "saver: cannot write %s", path);
+    fprintf(f, "attempt %s\n", weft_info(ctx, "attempt"));
+    if (fclose(f) != 0 || weft_checkpoint_save(ctx, path) != WEFT_OK)
+        return weft_fail(ctx, "saver: checkpoint not saved");
+    return slow(ctx);
+}
+
 static int flaky(weft_ctx *ctx)
 {
     long attempt = strtol(weft_info(ctx, "attempt"), NULL, 10);
@@ -136,6 +152,7 @@ static const weft_task_type types[] = {
     {.name = "crashy.flaky", .version = "1", .inputs = none, .outputs = attempt_out,
      .run = flaky},
     {.name = "crashy.slow", .version = "1", .inputs = ms_in, .outputs = none, .run = slow},
+    {.name = "crashy.saver", .version = "1", .inputs = ms_in, .outputs = none, .run = saver},
     {.name = "crashy.stray", .version = "1", .inputs = none, .outputs = none, .run = stray},
     {.name = "crashy.closes", .version = "1", .inputs = none, .outputs = none, .run = closes},
     {.name = "crashy.touch", .version = "1", .inputs = mb_in, .outputs = none, .run = touch},
