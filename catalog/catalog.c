@@ -34,7 +34,6 @@ static const char *const stmt_sql[ST__COUNT] = {
                       "?13)",
     [ST_ADD_TASK] = "INSERT OR IGNORE INTO tasks(run_id, idx, name, type, type_version, state, "
                     "elem) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?20)",
-    [ST_ADD_EDGE] = "INSERT OR IGNORE INTO edges(run_id, child, parent) VALUES (?1, ?2, ?3)",
     /* A task that succeeds sheds the error of an earlier attempt (attempts keep it). */
     [ST_UPDATE_TASK] = "UPDATE tasks SET " TASK_UPDATE_SET " WHERE " CAT_TASK_ROW,
     /* The same with the end of the attempt ?21 that brought it, while that is the row's. */
@@ -227,10 +226,10 @@ sqlite3_stmt *cat_stmt(catalog *c, enum stmt_id id)
 static int leaves_rows(enum stmt_id id)
 {
     switch (id) {
-    case ST_ADD_TASK: case ST_ADD_EDGE: case ST_UPDATE_TASK: case ST_END_TASK:
+    case ST_ADD_TASK: case ST_UPDATE_TASK: case ST_END_TASK:
     case ST_TASK_RUNNING:
     case ST_ATTEMPT_MOVE: case ST_FINISH_ATTEMPT: case ST_FINISH_MOVED: case ST_EVENT_NEXT:
-    case ST_EVENT_BLOCK: case ST_ROWS: case ST_ROW:
+    case ST_EVENT_BLOCK: case ST_ROWS: case ST_ROW: case ST_EDGES: case ST_EDGE:
         return 1;
     default:
         return 0;
@@ -376,13 +375,9 @@ int catalog_add_task(catalog *c, int64_t run, int idx, int elem, const char *nam
 
 int catalog_add_edge(catalog *c, int64_t run, int child, int parent)
 {
-    sqlite3_stmt *s = cat_stmt(c, ST_ADD_EDGE);
-    if (!s)
+    if (cat_turn_begin(c) < 0)
         return WEFT_EDB;
-    sqlite3_bind_int64(s, 1, run);
-    sqlite3_bind_int(s, 2, child);
-    sqlite3_bind_int(s, 3, parent);
-    return cat_done(c, s, "add edge");
+    return cat_edges_add(c, run, child, parent);
 }
 
 /* ST_UPDATE_TASK on a held row. */

@@ -28,7 +28,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 23
+#define CATALOG_SCHEMA_VERSION 24
 
 enum {
     CATALOG_READONLY = 1,    /* an existing database, for queries only */

@@ -260,6 +260,14 @@ static const char *const migrations[] = {
     "  attempt_error_class, attempt_error, dispatched_us, attempt_started_us,"
     "  attempt_finished_us, elem, checkpoint, peak_mem_bytes, cpu_us FROM tasks"
     "  WHERE attempt_id IS NOT NULL;",
+    /* 24: edges, never updated and small, are their key alone (WITHOUT ROWID): one b-tree
+     * written an edge instead of a table and its key's index. */
+    "CREATE TABLE edges_v24 ("
+    "  run_id INTEGER NOT NULL, child INTEGER NOT NULL, parent INTEGER NOT NULL,"
+    "  PRIMARY KEY (run_id, child, parent)) WITHOUT ROWID;"
+    "INSERT INTO edges_v24 SELECT run_id, child, parent FROM edges;"
+    "DROP TABLE edges;"
+    "ALTER TABLE edges_v24 RENAME TO edges;",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == CATALOG_SCHEMA_VERSION,
                "CATALOG_SCHEMA_VERSION is the number of migrations");
@@ -512,6 +520,7 @@ void catalog_close(catalog **cp)
     arena_destroy(&c->event_text);
     cat_rows_drop(c);
     free(c->rows);
+    free(c->edges);
     cat_rowids_drop(c);
     arena_destroy(&c->row_text);
     free(c->dir);

@@ -11,7 +11,7 @@
 #include "common/arena.h"
 
 enum stmt_id {
-    ST_PUT_WORKFLOW, ST_GET_WORKFLOW, ST_CREATE_RUN, ST_ADD_TASK, ST_ADD_EDGE, ST_UPDATE_TASK,
+    ST_PUT_WORKFLOW, ST_GET_WORKFLOW, ST_CREATE_RUN, ST_ADD_TASK, ST_UPDATE_TASK,
     ST_END_TASK,
     ST_ATTEMPT_MOVE, ST_TASK_RUNNING, ST_FINISH_ATTEMPT, ST_FINISH_MOVED, ST_FINISH_RUN,
     ST_PUT_WORKER, ST_CHECKPOINT_MOVED, ST_CHECKPOINT_ANY, ST_ATTEMPT_HIGH,
@@ -31,7 +31,7 @@ enum stmt_id {
     /* catalog_events.c's */
     ST_EVENT_NEXT, ST_EVENT_BLOCK,
     /* catalog_rows.c's */
-    ST_ROWS, ST_ROW,
+    ST_ROWS, ST_ROW, ST_EDGES, ST_EDGE,
     ST__COUNT
 };
 
@@ -74,6 +74,12 @@ typedef struct cat_row {
     int64_t ready_us, started_us, finished_us, retry_due_us;
     int64_t attempt_id, dispatched_us; /* its attempt, dispatched in the turn (0: none) */
 } cat_row;
+
+/* An edge of a run made in the turn (catalog_add_edge), held with the rows. */
+typedef struct cat_edge {
+    int64_t run;
+    int child, parent;
+} cat_edge;
 
 /* Rows the catalogue writes together go CAT_PER_INSERT to a statement. */
 #define CAT_PER_INSERT 16
@@ -119,6 +125,8 @@ struct catalog {
                                  before anything else reads or writes (cat_settle) */
     size_t nrows, caprows;
     struct u64map *row_at;    /* a held row's unit -> 1 + its index in rows */
+    cat_edge *edges;          /* edges of the runs made in the turn, written with the rows */
+    size_t nedges, capedges;
     arena row_text;           /* the text of the held rows (a field set again leaves its old
                                  value there until they go) */
     struct u64map *rowids;    /* run id -> where its task rows are (catalog_rowids.c) */
@@ -142,15 +150,17 @@ int cat_rows_add(catalog *c, int64_t run, int idx, int elem, const char *name,
 cat_row *cat_rows_find(catalog *c, int64_t run, int idx, int elem);
 /* Sets a held row's text field to a copy of v (NULL: NULL). */
 void cat_row_set(catalog *c, const char **field, const char *v);
-/* Writes the held rows: 0, or WEFT_EDB (the turn failed). */
+/* Holds an edge: 0, or WEFT_EDB (the held rows could not be written to make room). */
+int cat_edges_add(catalog *c, int64_t run, int child, int parent);
+/* Writes the held rows, then the held edges: 0, or WEFT_EDB (the turn failed). */
 int cat_rows_write(catalog *c);
-/* Forgets the held rows (the turn was rolled back, or they were written). */
+/* Forgets the held rows and edges (the turn was rolled back, or they were written). */
 void cat_rows_drop(catalog *c);
 /* Writes rows 0 .. n-1 of ud as ins says, CAT_PER_INSERT a statement while that many
  * remain: 0, or WEFT_EDB (the turn failed). */
 int cat_insert_rows(catalog *c, const cat_insert *ins, size_t n, void *ud);
 /* Writes the held rows before a statement that may read or change them. */
-#define cat_settle(c) ((c)->nrows ? cat_rows_write(c) : 0)
+#define cat_settle(c) ((c)->nrows || (c)->nedges ? cat_rows_write(c) : 0)
 
 /* Opens the turn's transaction unless it is open; WEFT_EDB once a write of it failed. */
 int cat_turn_begin(catalog *c);

@@ -1,8 +1,9 @@
-/* catalog_rows: task rows made in the turn, held in memory until the turn commits or
- * something else needs the catalogue as it is. A row made and changed in one turn (a root
- * task made ready as its run is created, a map's elements made ready as it expands, either
- * dispatched at once) is then written once, CAT_PER_INSERT rows a statement, instead of an
- * INSERT and an UPDATE per change. See catalog_int.h. */
+/* catalog_rows: task rows (and the edges between them) made in the turn, held in memory
+ * until the turn commits or something else needs the catalogue as it is. A row made and
+ * changed in one turn (a root task made ready as its run is created, a map's elements made
+ * ready as it expands, either dispatched at once) is then written once, CAT_PER_INSERT rows
+ * a statement, instead of an INSERT and an UPDATE per change; edges go CAT_PER_INSERT a
+ * statement too. See catalog_int.h. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,12 @@ static const char *const rows_sql =
     ROWS_INSERT ROW_VALUES4 "," ROW_VALUES4 "," ROW_VALUES4 "," ROW_VALUES4;
 _Static_assert(CAT_PER_INSERT == 16, "rows_sql has 16 rows");
 static const char *const row_sql = ROWS_INSERT ROW_VALUES;
+
+#define EDGE_VALUES4 "(?,?,?),(?,?,?),(?,?,?),(?,?,?)"
+#define EDGES_INSERT "INSERT OR IGNORE INTO edges(run_id, child, parent) VALUES "
+static const char *const edges_sql =
+    EDGES_INSERT EDGE_VALUES4 "," EDGE_VALUES4 "," EDGE_VALUES4 "," EDGE_VALUES4;
+static const char *const edge_sql = EDGES_INSERT "(?,?,?)";
 
 /* The key of a unit in c->row_at, or 0 for one that is never held (its numbers do not
  * fit: written at once). */
@@ -113,19 +120,42 @@ static void rows_inserted(catalog *c, size_t first, size_t k, void *ud)
     }
 }
 
+int cat_edges_add(catalog *c, int64_t run, int child, int parent)
+{
+    if (c->nedges == ROWS_HELD_MAX && cat_rows_write(c) < 0)
+        return WEFT_EDB;
+    xgrow(&c->edges, &c->capedges, c->nedges + 1, sizeof *c->edges);
+    c->edges[c->nedges++] = (cat_edge){run, child, parent};
+    return 0;
+}
+
+static void bind_edge(sqlite3_stmt *s, int off, size_t at, void *ud)
+{
+    const cat_edge *e = &((catalog *)ud)->edges[at];
+    sqlite3_bind_int64(s, off + 1, e->run);
+    sqlite3_bind_int(s, off + 2, e->child);
+    sqlite3_bind_int(s, off + 3, e->parent);
+}
+
 void cat_rows_drop(catalog *c)
 {
     c->nrows = 0;
+    c->nedges = 0;
     arena_reset(&c->row_text);
     u64map_destroy(&c->row_at);
 }
 
 int cat_rows_write(catalog *c)
 {
-    /* ST_ROWS and ST_ROW leave held rows alone (cat_prepared): no recursion. */
+    /* ST_ROWS, ST_ROW, ST_EDGES and ST_EDGE leave held rows alone (cat_prepared): no
+     * recursion. */
     const cat_insert ins = {ST_ROWS, ST_ROW, rows_sql, row_sql, ROW_COLUMNS, bind_row,
                             rows_inserted, "add tasks"};
+    const cat_insert edges = {ST_EDGES, ST_EDGE, edges_sql, edge_sql, 3, bind_edge, NULL,
+                              "add edges"};
     int rc = cat_insert_rows(c, &ins, c->nrows, c);
+    if (rc == 0)
+        rc = cat_insert_rows(c, &edges, c->nedges, c);
     cat_rows_drop(c);
     return rc;
 }

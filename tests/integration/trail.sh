@@ -6,8 +6,9 @@
 # the same trail one event a row; no block can be changed or deleted.
 # A task's last attempt lives in its own row, the ones before it in attempt_rows; the view
 # attempts shows them all.
-# A catalogue of schema 21 (events and attempts rows of their own) keeps every event, with
-# the same numbers, and every attempt, when a scheduler opens it and moves them.
+# A catalogue of schema 21 (events and attempts rows of their own, edges a table with a
+# rowid) keeps every event, with the same numbers, every attempt and every edge, when a
+# scheduler opens it and moves them.
 . "$(dirname "$0")/lib.sh"
 : "${WEFT_TEST_PLUGINS:?}"
 path="$WEFT_PLUGIN_PATH:$WEFT_TEST_PLUGINS"
@@ -22,6 +23,7 @@ wf="$T/wf.yaml"
     echo "    type: crashy.flaky"
     echo "    retry: { max_attempts: 3, interval: 10ms, on: [transient] }"
     for i in $(seq 1 700); do echo "  t$i: { type: noop }"; done
+    echo "  after: { type: noop, needs: [t1, t2] }"
 } >"$wf"
 
 start_scheduler "$state" "$ep"
@@ -79,6 +81,9 @@ attempts_now() {
         WHERE run_id = 1 ORDER BY id"
 }
 attempts_now >"$T/attempts.txt"
+edges_now() { sql "$state" "SELECT run_id, child, parent FROM edges ORDER BY 1, 2, 3"; }
+edges_now >"$T/edges.txt"
+expect "the run has its two edges" 2 "$(wc -l <"$T/edges.txt")"
 
 # The trail cannot be changed.
 sql "$state" "UPDATE event_blocks SET n = 1 WHERE seq = 1" 2>"$T/update.err"
@@ -93,6 +98,10 @@ expect "nothing was lost" "$total" "$(sql "$state" "SELECT count(*) FROM events 
 # blocks of one, keeping their numbers, and new events follow the last of them.
 kill_scheduler
 sql "$state" "BEGIN;
+CREATE TABLE old AS SELECT * FROM edges; DROP TABLE edges;
+CREATE TABLE edges (run_id INTEGER NOT NULL, child INTEGER NOT NULL, parent INTEGER NOT NULL,
+  PRIMARY KEY (run_id, child, parent));
+INSERT INTO edges SELECT * FROM old; DROP TABLE old;
 CREATE TABLE old AS SELECT * FROM events;
 DROP VIEW events; DROP TABLE event_blocks;
 CREATE TABLE events (seq INTEGER PRIMARY KEY, ts_us INTEGER NOT NULL, run_id INTEGER, task TEXT,
@@ -120,9 +129,12 @@ expect "the catalogue is of schema 21" 21 "$(sql "$state" "PRAGMA user_version")
 old_last=$(sql "$state" "SELECT max(seq) FROM events")
 start_scheduler "$state" "$ep"
 wait_for_workers "$ep" 1 || exit 1
-expect "the scheduler moved the events into blocks and the attempts" 23 \
+expect "the scheduler moved the events into blocks, the attempts and the edges" 24 \
     "$(sql "$state" "PRAGMA user_version")"
 expect "every attempt is kept" "$(cat "$T/attempts.txt")" "$(attempts_now)"
+expect "every edge is kept" "$(cat "$T/edges.txt")" "$(edges_now)"
+expect "edges are their key alone" 1 \
+    "$(sql "$state" "SELECT wr FROM pragma_table_list WHERE name = 'edges'")"
 "$weft" events 1 --scheduler "$ep" --json >"$T/events2.json" || fail "weft events after the move"
 expect "weft events gives the same trail after the move" "$(jq -c . "$T/events.json")" \
     "$(jq -c '.[:-1]' "$T/events2.json")"
