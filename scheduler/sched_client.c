@@ -100,7 +100,8 @@ int64_t sched_create_run(sched *s, const dag *g, const sched_new_run *nr, int64_
                              "pending") < 0)
             run = WEFT_EDB;
         for (size_t k = 0; run > 0 && k < t->nparents; k++)
-            catalog_add_edge(s->cat, run, (int)i, t->parents[k]);
+            if (catalog_add_edge(s->cat, run, (int)i, t->parents[k]) < 0)
+                run = WEFT_EDB;
     }
     return run;
 }
