@@ -80,7 +80,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_ATTEMPT_HIGH] = "INSERT INTO meta(k, v) VALUES ('attempt_high', ?1) "
                         "ON CONFLICT(k) DO UPDATE SET v = excluded.v",
     [ST_LAST_CHECKPOINT] = "SELECT checkpoint FROM attempts WHERE run_id = ?1 AND idx = ?2 "
-                           "AND elem = ?3 AND checkpoint IS NOT NULL ORDER BY number DESC "
+                           "AND elem = ?20 AND checkpoint IS NOT NULL ORDER BY number DESC "
                            "LIMIT 1",
     [ST_RETRY_OF] = "SELECT retry_of FROM runs WHERE id = ?1",
     /* The retried run's unit of that name, unless it succeeded or had other inputs; its

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "catalog/catalog_int.h"
+#include "common/text.h"
 #include "common/xmem.h"
 
 /* ST_TASK_RUNNING on a held row (one without an attempt yet). */
@@ -32,25 +33,16 @@ static void put_text(char *out, size_t cap, size_t *n, const char *text)
     out[*n] = '\0';
 }
 
-static void put_uint(char *out, size_t cap, size_t *n, uint64_t v)
-{
-    char digits[24], *d = digits + sizeof digits;
-    *--d = '\0';
-    do
-        *--d = (char)('0' + v % 10);
-    while ((v /= 10) > 0);
-    put_text(out, cap, n, d);
-}
-
 /* "attempt N (id I) on WORKER", the detail of a dispatched event: written here, not by
  * snprintf, which took 1,400 instructions a dispatch. */
 static void attempt_detail(char *out, size_t cap, const catalog_attempt *a)
 {
     size_t n = 0;
+    char num[TEXT_INT_MAX];
     put_text(out, cap, &n, "attempt ");
-    put_uint(out, cap, &n, (uint64_t)(a->number > 0 ? a->number : 0));
+    put_text(out, cap, &n, text_int(a->number > 0 ? a->number : 0, num));
     put_text(out, cap, &n, " (id ");
-    put_uint(out, cap, &n, a->id);
+    put_text(out, cap, &n, text_int((int64_t)a->id, num));
     put_text(out, cap, &n, ") on ");
     put_text(out, cap, &n, a->worker ? a->worker : "(null)");
 }
@@ -194,9 +186,7 @@ static char *last_checkpoint(catalog *c, int64_t run, int idx, int elem)
     sqlite3_stmt *s = cat_stmt(c, ST_LAST_CHECKPOINT);
     if (!s)
         return NULL;
-    sqlite3_bind_int64(s, 1, run);
-    sqlite3_bind_int(s, 2, idx);
-    sqlite3_bind_int(s, 3, elem);
+    cat_bind_unit(s, run, idx, elem);
     return first_text(s);
 }
 

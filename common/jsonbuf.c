@@ -24,14 +24,9 @@ void jsonbuf_raw(jsonbuf *b, const char *text)
 
 void jsonbuf_int(jsonbuf *b, int64_t v)
 {
-    char num[24], *end = num + sizeof num, *d = end;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do
-        *--d = (char)('0' + u % 10);
-    while ((u /= 10) > 0);
-    if (v < 0)
-        *--d = '-';
-    put(b, d, (size_t)(end - d));
+    char num[TEXT_INT_MAX];
+    const char *d = text_int(v, num);
+    put(b, d, (size_t)(num + TEXT_INT_MAX - 1 - d));
 }
 
 void jsonbuf_str(jsonbuf *b, const char *s)

@@ -64,6 +64,19 @@ char *text_utf8(const char *s, size_t len)
     return out;
 }
 
+char *text_int(int64_t v, char *buf)
+{
+    char *d = buf + TEXT_INT_MAX;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    *--d = '\0';
+    do
+        *--d = (char)('0' + u % 10);
+    while ((u /= 10) > 0);
+    if (v < 0)
+        *--d = '-';
+    return d;
+}
+
 char *text_double(double v, char *buf, size_t n)
 {
     for (int prec = 1; prec <= 17; prec++) {

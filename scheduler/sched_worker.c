@@ -294,8 +294,7 @@ void sched_on_result(sched *s, const zmq_msg_t *id, const char *user, const Weft
     uint64_t run = 0;
     int task = 0, elem = -1, no;
     int64_t now = clock_wall_us();
-    int known = core_attempt_info(s->core, r->attempt_id, &run, &task, &elem, &no);
-    if (known) {
+    if (core_attempt_info(s->core, r->attempt_id, &run, &task, &elem, &no)) {
         char name[300];
         dag_unit_name(core_run_dag(s->core, run), task, elem, name, sizeof name);
         /* The last WIRE_LOG_MAX bytes, whatever the worker sent. */
