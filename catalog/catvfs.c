@@ -9,6 +9,8 @@
 /* Below 128 KiB: the default VFS makes at most 0x1ffff bytes of one write in one call (and
  * takes a second call that makes none for a disk full). 30 frames of 4 KiB pages. */
 #define WAL_BUFFER (124 * 1024)
+/* A WAL grows by this much at a time, written with zeros before its frames go there. */
+#define WAL_GROW (256 * 1024)
 #define VFS_NAME "weft-wal"
 
 typedef struct dbfile dbfile;
@@ -27,7 +29,8 @@ typedef struct walfile {
     unsigned char *buf; /* writes not yet made, which follow one another */
     int len;
     int err;           /* a write of this transaction that failed: it must not commit */
-    sqlite3_int64 off; /* where buf[0] goes in the file */
+    sqlite3_int64 off;   /* where buf[0] goes in the file */
+    sqlite3_int64 grown; /* the file's size when last seen or made (-1: not yet seen) */
 } walfile;
 
 /* A database file, whose shared-memory locks say when a write transaction ends. */
@@ -74,13 +77,53 @@ static int fwd_device(sqlite3_file *f)
     return real_of(f)->pMethods->xDeviceCharacteristics(real_of(f));
 }
 
+/* Makes the file at least end bytes long, in steps of WAL_GROW written with zeros, when a
+ * write is about to go past its end. A commit's sync after an append must also commit the
+ * file's new size and blocks to the file system's journal; in place, it writes the data
+ * alone (on ext4 over virtio: 330-380 µs a commit appended, 160-190 in place). Zeros past
+ * the last frame end the log for SQLite's recovery (their salt is not the header's). The
+ * size is read from the file before it grows: another connection may have written frames
+ * past what this one saw (the caller holds the WAL's write lock, so none is writing now).
+ * Where the zeros cannot all be written (a full disk) the file is cut back and the write
+ * goes ahead as it would have, failing or not on its own. */
+static void grow(walfile *w, sqlite3_int64 end)
+{
+    static const unsigned char zeros[64 * 1024];
+    sqlite3_file *real = w->shim.real;
+    if (end <= w->grown)
+        return;
+    sqlite3_int64 size;
+    if (real->pMethods->xFileSize(real, &size) != SQLITE_OK)
+        return;
+    w->grown = size;
+    if (end <= size)
+        return;
+    sqlite3_int64 to = (end + WAL_GROW - 1) / WAL_GROW * WAL_GROW, at = size;
+    while (at < to) {
+        int n = to - at < (sqlite3_int64)sizeof zeros ? (int)(to - at) : (int)sizeof zeros;
+        if (real->pMethods->xWrite(real, zeros, n, at) != SQLITE_OK) {
+            real->pMethods->xTruncate(real, size);
+            return;
+        }
+        at += n;
+    }
+    w->grown = to;
+}
+
+/* Writes to the file, which grows first when this goes past its end. */
+static int put(walfile *w, const void *data, int amt, sqlite3_int64 off)
+{
+    grow(w, off + amt);
+    return w->shim.real->pMethods->xWrite(w->shim.real, data, amt, off);
+}
+
 /* Writes what the buffer holds. A failure sticks until the transaction ends: the frames it
  * lost are in the WAL index of this connection, which must not commit them. */
 static int flush(walfile *w)
 {
     if (w->err || !w->len)
         return w->err;
-    int rc = w->shim.real->pMethods->xWrite(w->shim.real, w->buf, w->len, w->off);
+    int rc = put(w, w->buf, w->len, w->off);
     w->len = 0;
     if (rc != SQLITE_OK)
         w->err = rc;
@@ -117,7 +160,7 @@ static int wal_write(sqlite3_file *f, const void *data, int amt, sqlite3_int64 o
     if (rc != SQLITE_OK)
         return rc;
     if (!w->db || amt > WAL_BUFFER || (!w->buf && !(w->buf = sqlite3_malloc(WAL_BUFFER))))
-        return w->shim.real->pMethods->xWrite(w->shim.real, data, amt, off);
+        return put(w, data, amt, off);
     if (!w->len)
         w->off = off;
     memcpy(w->buf + w->len, data, (size_t)amt);
@@ -129,6 +172,7 @@ static int wal_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
     walfile *w = (walfile *)f;
     int rc = flush(w);
+    w->grown = -1;
     return rc != SQLITE_OK ? rc : w->shim.real->pMethods->xTruncate(w->shim.real, size);
 }
 
@@ -294,6 +338,7 @@ static int open_wal(const char *name, sqlite3_file *f, int flags, int *out)
 {
     walfile *w = (walfile *)f;
     memset(w, 0, sizeof *w);
+    w->grown = -1;
     w->shim.real = (sqlite3_file *)((char *)w + WAL_REAL_AT);
     int rc = root->xOpen(root, name, w->shim.real, flags, out);
     w->shim.base.pMethods = rc == SQLITE_OK ? &wal_methods : NULL;

@@ -4,8 +4,10 @@
  * and then the page: a commit of 15 pages is 30 system calls, about 60 µs on a VM where one
  * pwrite of the same bytes takes 10. This VFS gathers the writes to a WAL file that follow
  * one another in a buffer (124 KiB) and writes them with one call before the file is
- * synced, read, sized, truncated or closed, and before a write elsewhere in it. Every other
- * file (the database and its shared memory, journals) is the default VFS's.
+ * synced, read, sized, truncated or closed, and before a write elsewhere in it. A WAL grows
+ * 256 KiB at a time, written with zeros, so that a commit's sync writes its frames in place
+ * and need not also commit a larger file to the file system's journal. Every other file
+ * (the database and its shared memory, journals) is the default VFS's.
  *
  * Readers learn of a commit's frames from the WAL index, which SQLite updates after the
  * WAL's sync when every commit syncs it (synchronous = FULL or EXTRA): a connection that

@@ -2,14 +2,16 @@
  * few rows, a transaction larger than its buffer whose pages spill from a small cache and
  * are written again in place, a WAL started over after a checkpoint) reads back the same
  * from another connection on the default VFS after every commit, and passes SQLite's
- * integrity check; a transaction that spilled and rolled back leaves nothing to overwrite a
- * second writer's frames with; a write the file system refuses fails its commit with the
- * write's error and loses nothing committed before it. */
+ * integrity check; a WAL grown in steps of zeros past its last frame is recovered from a
+ * copy with every committed row; a transaction that spilled and rolled back leaves nothing
+ * to overwrite a second writer's frames with; a write the file system refuses fails its
+ * commit with the write's error and loses nothing committed before it. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -69,6 +71,44 @@ static sqlite3_int64 checksum(sqlite3 *db)
                    "hex(substr(v, 3000, 1)) = printf('%02X', (t.id * 7 + round.n) & 255)");
 }
 
+static long long file_size(const char *path, const char *suffix)
+{
+    char *name = xasprintf("%s%s", path, suffix);
+    struct stat st;
+    long long size = stat(name, &st) == 0 ? (long long)st.st_size : -1;
+    free(name);
+    return size;
+}
+
+/* The rows of a copy of the database and its WAL, opened on the default VFS (which
+ * recovers the WAL's index from the file), or -1. */
+static sqlite3_int64 recovered_rows(const char *path, const char *dir)
+{
+    sqlite3_int64 rows = -1;
+    char *data = NULL, *copy = xasprintf("%s/copy", dir);
+    size_t len;
+    weft_err err = {0};
+    const char *suffixes[] = {"", "-wal"};
+    for (int i = 0; i < 2; i++) {
+        char *from = xasprintf("%s%s", path, suffixes[i]);
+        char *to = xasprintf("%s%s", copy, suffixes[i]);
+        int copied = fs_read_file(from, 64 << 20, &data, &len, &err) == 0 &&
+                     fs_write_file(to, data, len) == 0;
+        free(data);
+        free(from);
+        free(to);
+        if (!copied)
+            goto out;
+    }
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(copy, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK && ok(db))
+        rows = one(db, "SELECT count(*) FROM t");
+    sqlite3_close(db);
+out:
+    free(copy);
+    return rows;
+}
+
 int test_catvfs(void)
 {
     int fails = 0;
@@ -96,6 +136,11 @@ int test_catvfs(void)
         CHECK(one(r, "SELECT count(*) FROM t") == rows);
     }
     CHECK(checksum(r) == rows);
+
+    /* The WAL grew in steps of 256 KiB of zeros, past its last frame: a copy of the files
+     * as they are now (a crash) is recovered with every committed row and nothing else. */
+    CHECK(file_size(path, "-wal") % (256 * 1024) == 0);
+    CHECK(recovered_rows(path, dir) == rows);
 
     /* One transaction of 1,000 rows (3 MB, past the buffer and the 20-page cache, so
      * pages spill and are written again), then every row rewritten in another. */
