@@ -43,6 +43,13 @@ enum {
 int catalog_open(const char *dir, int flags, catalog **out, weft_err *err);
 /* Commits any open transaction and closes. Accepts NULL; sets *cp to NULL. */
 void catalog_close(catalog **cp);
+/* Checkpoints the WAL from a thread and a connection of the catalogue's own, rather than in
+ * the commit that fills it (2-12 ms, in the scheduler's loop); a commit checkpoints only
+ * the few frames that thread left, or a WAL that grew to 8,000 frames regardless. 0, or a
+ * negative code with a message. */
+int catalog_checkpoint_in_background(catalog *c, weft_err *err);
+/* How many checkpoints of the WAL the thread ran, and how many commits ran one. */
+void catalog_checkpoints(catalog *c, uint64_t *background, uint64_t *after_commit);
 /* Commits the current group of writes, if any. When a write of the group or the commit
  * failed, rolls the group back and returns WEFT_EBUSY (another connection held the write
  * lock) or WEFT_EDB, with the first failure's message in err (may be NULL). */

@@ -507,6 +507,7 @@ void catalog_close(catalog **cp)
         return;
     catalog *c = *cp;
     if (c->db) {
+        cat_ckpt_stop(c);
         catalog_commit(c, NULL);
         catalog_write_marks(c);
         for (int i = 0; i < ST__COUNT; i++)

@@ -97,6 +97,8 @@ typedef struct cat_insert {
     const char *what;
 } cat_insert;
 
+typedef struct cat_ckpt cat_ckpt;
+
 struct catalog {
     sqlite3 *db;
     char *dir;
@@ -133,8 +135,12 @@ struct catalog {
     sqlite3_stmt *hinted;     /* the statement cat_bind_task last gave a rowid hint */
     kept_query queries[CAT_QUERIES];
     uint64_t query_clock;
+    cat_ckpt *ckpt; /* the WAL's checkpoints on a thread (catalog_ckpt.c), or NULL */
 };
 
+/* Stops the checkpoint thread, if any, and gives the WAL back to SQLite's automatic
+ * checkpoint (catalog_close, before the database's own close). */
+void cat_ckpt_stop(catalog *c);
 /* PRAGMA quick_check (integrity_check when full) of db, the file at path: 0, or
  * WEFT_ECORRUPT with the first problems and how to recover. */
 int cat_check_db(sqlite3 *db, const char *path, int full, weft_err *err);

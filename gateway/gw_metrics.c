@@ -154,6 +154,13 @@ static void scheduler_metrics(out *o, const json_t *m)
     histogram(o, "weft_catalog_commit_seconds",
               "Each scheduler loop turn's commit of the catalogue (since it started).",
               json_object_get(m, "commit_time"));
+    header(o, "weft_catalog_checkpoints_total", "counter",
+           "Checkpoints of the catalogue's WAL, by its checkpoint thread or by a commit that "
+           "finished one (since the scheduler started).");
+    const char *by;
+    json_object_foreach((json_t *)json_object_get(m, "checkpoints"), by, n)
+        fprintf(o->f, "weft_catalog_checkpoints_total{by=\"%s\"} %lld\n", by,
+                (long long)json_integer_value(n));
 }
 
 /* The scheduler's metrics (NULL when it does not answer; the scrape still succeeds). */

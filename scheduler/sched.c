@@ -355,6 +355,8 @@ int sched_new(const sched_config *cfg, sched **out, weft_err *err)
                           err);
     if (rc == 0)
         rc = catalog_check(s->cat, 0, err);
+    if (rc == 0) /* a full WAL is checkpointed off the loop */
+        rc = catalog_checkpoint_in_background(s->cat, err);
     if (rc == 0) {
         /* Absolute: workers on this machine (or mounting it at the same path) use it as is.
          * Blobs read from object storage are kept in STATE/s3-cache. */

@@ -381,13 +381,17 @@ json_t *sched_metrics(sched *s)
 {
     size_t slots, free_slots;
     core_slots(s->core, &slots, &free_slots);
-    return json_pack("{s:o, s:I, s:I, s:I, s:I, s:b, s:o, s:o, s:o}", "ready_by_type",
+    uint64_t by_thread, by_commit;
+    catalog_checkpoints(s->cat, &by_thread, &by_commit);
+    return json_pack("{s:o, s:I, s:I, s:I, s:I, s:b, s:o, s:o, s:o, s:{s:I, s:I}}",
+                     "ready_by_type",
                      core_ready_by_type(s->core), "workers", (json_int_t)core_nworkers(s->core),
                      "slots", (json_int_t)slots, "free_slots", (json_int_t)free_slots,
                      "runs_active", (json_int_t)core_nruns(s->core), "degraded", s->degraded,
                      "queue_wait", histo_json(&s->queue_wait), "dispatch_latency",
                      histo_json(&s->dispatch_latency), "commit_time",
-                     histo_json(&s->commit_time));
+                     histo_json(&s->commit_time), "checkpoints", "thread",
+                     (json_int_t)by_thread, "commit", (json_int_t)by_commit);
 }
 
 /* The runs peer may list: those of q's project (when it names one), of the projects peer

@@ -2,8 +2,9 @@
 # Prometheus metrics: Debian's Prometheus server scrapes the gateway's /metrics (with a
 # bearer token, every second) while runs go on, and its query API answers with the counts
 # the catalogue holds: runs and tasks by state, failed attempts by error class, cache hits
-# and misses, workers and slots, and the scheduler's histograms fill. promtool finds the
-# exposition clean; /metrics needs a token, and a token sees only its projects' series.
+# and misses, workers and slots, the scheduler's histograms fill, and its WAL checkpoints
+# are counted. promtool finds the exposition clean; /metrics needs a token, and a token
+# sees only its projects' series.
 . "$(dirname "$0")/lib.sh"
 if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
     skip "needs Debian's prometheus (scripts/deps.sh installs it)"
@@ -116,6 +117,8 @@ until_promq "slots" 'weft_slots' 2
 n=$(promq 'weft_queue_wait_seconds_count')
 at_least "the queue-wait histogram counts every dispatch" "$(sql "$state" "SELECT count(*) FROM attempts")" "$n"
 at_least "the commit-time histogram fills" 1 "$(promq 'weft_catalog_commit_seconds_count')"
+until_promq "the WAL's checkpoints are counted, by the thread and by commits" \
+    'count(weft_catalog_checkpoints_total)' 2
 at_least "the gateway counts its requests" 1 \
     "$(promq 'sum(weft_http_requests_total{route="/metrics",code="200"})')"
 

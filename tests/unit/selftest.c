@@ -16,7 +16,7 @@ static const struct {
     {"queueing", test_queueing},
     {"backoff", test_backoff}, {"retry", test_retry}, {"metrics", test_metrics},
     {"modelfile", test_modelfile}, {"embed", test_embed}, {"store", test_store},
-    {"catvfs", test_catvfs}, {"rowids", test_rowids}, {"getpid", test_getpid},
+    {"catvfs", test_catvfs}, {"rowids", test_rowids}, {"ckpt", test_ckpt}, {"getpid", test_getpid},
     {"stageword", test_stageword},
     {"auth", test_auth},
     {"cron", test_cron},

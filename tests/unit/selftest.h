@@ -46,6 +46,7 @@ int test_cron(void);
 int test_s3(void);
 int test_catvfs(void);
 int test_rowids(void);
+int test_ckpt(void);
 int test_getpid(void);
 int test_stageword(void);
 
