@@ -31,6 +31,7 @@ typedef struct walfile {
     int err;           /* a write of this transaction that failed: it must not commit */
     sqlite3_int64 off;   /* where buf[0] goes in the file */
     sqlite3_int64 grown; /* the file's size when last seen or made (-1: not yet seen) */
+    sqlite3_int64 last;  /* where a commit's last page goes, its frame header seen (or -1) */
 } walfile;
 
 /* A database file, whose shared-memory locks say when a write transaction ends. */
@@ -149,11 +150,35 @@ static int wal_read(sqlite3_file *f, void *data, int amt, sqlite3_int64 off)
     return rc != SQLITE_OK ? rc : w->shim.real->pMethods->xRead(w->shim.real, data, amt, off);
 }
 
+/* Whether data is the header of a commit's last frame: a frame header (24 bytes) whose
+ * second field, the database's size in pages after the commit, is not 0. */
+static int commit_frame(const void *data, int amt)
+{
+    const unsigned char *h = data;
+    return amt == 24 && (h[4] | h[5] | h[6] | h[7]) != 0;
+}
+
 /* Appends to the buffer what follows it; anything else (a frame written again in place,
- * a new WAL's header) goes out after what the buffer holds, in order. */
+ * a new WAL's header) goes out after what the buffer holds, in order. A commit's last page
+ * sends the buffer out at once: SQLite tells readers of the frames next, and a connection
+ * that commits without a sync (synchronous = NORMAL) calls nothing else before. */
 static int wal_write(sqlite3_file *f, const void *data, int amt, sqlite3_int64 off)
 {
     walfile *w = (walfile *)f;
+    if (commit_frame(data, amt))
+        w->last = off + amt;
+    else if (off == w->last) {
+        w->last = -1;
+        int rc = w->err;
+        if (rc == SQLITE_OK && w->len && off == w->off + w->len && w->len + amt <= WAL_BUFFER) {
+            memcpy(w->buf + w->len, data, (size_t)amt);
+            w->len += amt;
+            return flush(w);
+        }
+        if (rc == SQLITE_OK)
+            rc = flush(w);
+        return rc != SQLITE_OK ? rc : put(w, data, amt, off);
+    }
     int rc = w->err;
     if (rc == SQLITE_OK && w->len && (off != w->off + w->len || w->len + amt > WAL_BUFFER))
         rc = flush(w);
@@ -270,6 +295,7 @@ static int db_shm_lock(sqlite3_file *f, int offset, int n, int flags)
     if (d->wal && offset == 0 && (flags & SQLITE_SHM_UNLOCK) && (flags & SQLITE_SHM_EXCLUSIVE)) {
         d->wal->len = 0;
         d->wal->err = SQLITE_OK;
+        d->wal->last = -1;
     }
     return rc;
 }
@@ -338,7 +364,7 @@ static int open_wal(const char *name, sqlite3_file *f, int flags, int *out)
 {
     walfile *w = (walfile *)f;
     memset(w, 0, sizeof *w);
-    w->grown = -1;
+    w->grown = w->last = -1;
     w->shim.real = (sqlite3_file *)((char *)w + WAL_REAL_AT);
     int rc = root->xOpen(root, name, w->shim.real, flags, out);
     w->shim.base.pMethods = rc == SQLITE_OK ? &wal_methods : NULL;

@@ -9,15 +9,17 @@
  * and need not also commit a larger file to the file system's journal. Every other file
  * (the database and its shared memory, journals) is the default VFS's.
  *
- * Readers learn of a commit's frames from the WAL index, which SQLite updates after the
- * WAL's sync when every commit syncs it (synchronous = FULL or EXTRA): a connection that
- * uses this VFS must commit that way, or readers could be told of frames still in the
- * buffer. What a transaction that rolled back left gathered (pages it spilled from the
- * cache) is thrown away when it lets go of the WAL's write lock (seen on its database
- * file's shared-memory lock), before another writer puts its frames where these would go.
- * A write that fails returns its own code (SQLITE_FULL on a full disk) from then on, at
- * the latest from the sync that would commit it, until the transaction ends. Connections
- * in exclusive locking mode take no such lock: they must not use this VFS. */
+ * Readers learn of a commit's frames from the WAL index, which SQLite updates once it has
+ * written the commit's last frame (and synced the WAL, when every commit syncs it): the
+ * buffer goes to the file as that frame's page is written (its header carries the
+ * database's size after the commit, which no other frame does), so readers are never told
+ * of frames still in the buffer, whether commits sync or not. What a transaction that
+ * rolled back left gathered (pages it spilled from the cache) is thrown away when it lets
+ * go of the WAL's write lock (seen on its database file's shared-memory lock), before
+ * another writer puts its frames where these would go. A write that fails returns its own
+ * code (SQLITE_FULL on a full disk) from then on, at the latest from the commit's last
+ * frame, until the transaction ends. Connections in exclusive locking mode take no such
+ * lock: they must not use this VFS. */
 #ifndef WEFT_CATVFS_H
 #define WEFT_CATVFS_H
 

@@ -1,8 +1,8 @@
 /* Unit tests for catalog/catvfs.c: a database in WAL mode written through it (commits of a
  * few rows, a transaction larger than its buffer whose pages spill from a small cache and
  * are written again in place, a WAL started over after a checkpoint) reads back the same
- * from another connection on the default VFS after every commit, and passes SQLite's
- * integrity check; a WAL grown in steps of zeros past its last frame is recovered from a
+ * from another connection on the default VFS after every commit (synced or not), and
+ * passes SQLite's integrity check; a WAL grown in steps of zeros past its last frame is recovered from a
  * copy with every committed row; a transaction that spilled and rolled back leaves nothing
  * to overwrite a second writer's frames with; a write the file system refuses fails its
  * commit with the write's error and loses nothing committed before it. */
@@ -136,6 +136,22 @@ int test_catvfs(void)
         CHECK(one(r, "SELECT count(*) FROM t") == rows);
     }
     CHECK(checksum(r) == rows);
+
+    /* Commits that do not sync (synchronous = NORMAL) are in the file as they end: the other
+     * connection sees each whole, and a checkpoint by a third copies what they wrote. */
+    CHECK(sqlite3_exec(w, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) == SQLITE_OK);
+    for (int i = 0; i < 40; i++) {
+        CHECK(fill(w, rows + 1, 3, 0) == 0);
+        rows += 3;
+        CHECK(one(r, "SELECT count(*) FROM t") == rows);
+    }
+    sqlite3 *ck = NULL;
+    CHECK(sqlite3_open_v2(path, &ck, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(ck, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(ck);
+    CHECK(checksum(r) == rows);
+    CHECK(ok(r));
+    CHECK(sqlite3_exec(w, "PRAGMA synchronous = FULL", NULL, NULL, NULL) == SQLITE_OK);
 
     /* The WAL grew in steps of 256 KiB of zeros, past its last frame: a copy of the files
      * as they are now (a crash) is recovered with every committed row and nothing else. */
