@@ -2,10 +2,10 @@
  * few rows, a transaction larger than its buffer whose pages spill from a small cache and
  * are written again in place, a WAL started over after a checkpoint) reads back the same
  * from another connection on the default VFS after every commit (synced or not), and
- * passes SQLite's integrity check; a WAL grown in steps of zeros past its last frame is recovered from a
- * copy with every committed row; a transaction that spilled and rolled back leaves nothing
- * to overwrite a second writer's frames with; a write the file system refuses fails its
- * commit with the write's error and loses nothing committed before it. */
+ * passes SQLite's integrity check; a WAL grown in steps of zeros past its last frame is
+ * recovered from a copy with every committed row; a transaction that spilled and rolled
+ * back leaves nothing to overwrite a second writer's frames with; a write the file system
+ * refuses fails its commit with the write's error and loses nothing committed before it. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
