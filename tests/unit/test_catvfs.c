@@ -18,19 +18,8 @@
 #include "catalog/catvfs.h"
 #include "common/fsutil.h"
 #include "common/xmem.h"
+#include "tests/unit/dbtest.h"
 #include "tests/unit/selftest.h"
-
-static sqlite3_int64 one(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st;
-    sqlite3_int64 v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
 
 static int ok(sqlite3 *db)
 {
@@ -67,7 +56,7 @@ static int fill(sqlite3 *db, int from, int n, int round)
 /* How many rows hold what fill wrote in the round the table round names. */
 static sqlite3_int64 checksum(sqlite3 *db)
 {
-    return one(db, "SELECT count(*) FROM t, round WHERE length(v) = 3000 AND "
+    return dbtest_one(db, "SELECT count(*) FROM t, round WHERE length(v) = 3000 AND "
                    "hex(substr(v, 3000, 1)) = printf('%02X', (t.id * 7 + round.n) & 255)");
 }
 
@@ -102,7 +91,7 @@ static sqlite3_int64 recovered_rows(const char *path, const char *dir)
     }
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(copy, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK && ok(db))
-        rows = one(db, "SELECT count(*) FROM t");
+        rows = dbtest_one(db, "SELECT count(*) FROM t");
     sqlite3_close(db);
 out:
     free(copy);
@@ -133,7 +122,7 @@ int test_catvfs(void)
     for (int i = 0; i < 40; i++) {
         CHECK(fill(w, rows + 1, 3, 0) == 0);
         rows += 3;
-        CHECK(one(r, "SELECT count(*) FROM t") == rows);
+        CHECK(dbtest_one(r, "SELECT count(*) FROM t") == rows);
     }
     CHECK(checksum(r) == rows);
 
@@ -143,7 +132,7 @@ int test_catvfs(void)
     for (int i = 0; i < 40; i++) {
         CHECK(fill(w, rows + 1, 3, 0) == 0);
         rows += 3;
-        CHECK(one(r, "SELECT count(*) FROM t") == rows);
+        CHECK(dbtest_one(r, "SELECT count(*) FROM t") == rows);
     }
     sqlite3 *ck = NULL;
     CHECK(sqlite3_open_v2(path, &ck, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
@@ -167,7 +156,7 @@ int test_catvfs(void)
         snprintf(upd, sizeof upd, "UPDATE round SET n = %d", round);
         CHECK(sqlite3_exec(w, upd, NULL, NULL, NULL) == SQLITE_OK);
         CHECK(sqlite3_exec(w, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
-        CHECK(one(r, "SELECT count(*) FROM t") == 1000);
+        CHECK(dbtest_one(r, "SELECT count(*) FROM t") == 1000);
         CHECK(checksum(r) == 1000);
     }
     rows = 1000;
@@ -176,7 +165,7 @@ int test_catvfs(void)
     CHECK(sqlite3_exec(w, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL) == SQLITE_OK);
     CHECK(fill(w, rows + 1, 5, 1) == 0);
     rows += 5;
-    CHECK(one(r, "SELECT count(*) FROM t") == rows);
+    CHECK(dbtest_one(r, "SELECT count(*) FROM t") == rows);
     CHECK(checksum(r) == rows);
     CHECK(ok(r));
 
@@ -194,7 +183,7 @@ int test_catvfs(void)
     sqlite3_close(w2);
     CHECK(fill(w, rows + 1, 5, 1) == 0);
     rows += 5;
-    CHECK(one(r, "SELECT count(*) FROM t") == rows);
+    CHECK(dbtest_one(r, "SELECT count(*) FROM t") == rows);
     CHECK(checksum(r) == rows);
     CHECK(ok(r));
 
@@ -214,17 +203,17 @@ int test_catvfs(void)
     sqlite3_exec(w, "ROLLBACK", NULL, NULL, NULL);
     CHECK(setrlimit(RLIMIT_FSIZE, &was) == 0);
     signal(SIGXFSZ, SIG_DFL);
-    CHECK(one(r, "SELECT count(*) FROM t") == rows);
+    CHECK(dbtest_one(r, "SELECT count(*) FROM t") == rows);
     CHECK(fill(w, rows + 1, 5, 1) == 0);
     rows += 5;
-    CHECK(one(r, "SELECT count(*) FROM t") == rows);
+    CHECK(dbtest_one(r, "SELECT count(*) FROM t") == rows);
     CHECK(checksum(r) == rows);
 
     /* Closed and opened again on the default VFS: the same rows, intact. */
     sqlite3_close(w);
     sqlite3_close(r);
     CHECK(sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-    CHECK(one(r, "SELECT count(*) FROM t") == rows);
+    CHECK(dbtest_one(r, "SELECT count(*) FROM t") == rows);
     CHECK(checksum(r) == rows);
     CHECK(ok(r));
     sqlite3_close(r);

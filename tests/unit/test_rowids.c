@@ -13,6 +13,7 @@
 #include "catalog/catalog_int.h"
 #include "common/fsutil.h"
 #include "common/xmem.h"
+#include "tests/unit/dbtest.h"
 #include "tests/unit/selftest.h"
 
 static int64_t rowid_of(sqlite3 *db, int idx, int elem)
@@ -73,12 +74,11 @@ int test_rowids(void)
 {
     int fails = 0;
     char dir[] = "/tmp/weft-rowids-test.XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
-    catalog *c = NULL;
+    catalog *c = dbtest_catalog(dir);
     weft_err err = {0};
-    CHECK(catalog_open(dir, 0, &c, &err) == 0);
+    CHECK(c != NULL);
     if (!c)
-        return fails + 1;
+        return fails;
     int64_t wf = catalog_put_workflow(c, "w", 1, "h", "w.yaml", "{}");
     catalog_run r = {.workflow_id = wf, .params = "{}", .types = "{}", .artifacts = "{}",
                      .ntasks = 5};
