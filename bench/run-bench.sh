@@ -72,12 +72,33 @@ pids+=($sched_pid)
 tick=$(getconf CLK_TCK)
 # The scheduler's CPU time so far (user + system), in microseconds.
 sched_cpu_us() { awk -v t="$tick" '{print ($14 + $15) * 1000000 / t}' "/proc/$sched_pid/stat"; }
+worker_pids=()
 for w in a b; do
     "$bin/weft-worker" --scheduler "$ep" --name "bench.$w" --slots "$slots" \
         "${prefetch[@]}" "${worker_key[@]}" \
         --work-dir "$T/work-$w" --log-level warn 2>"$T/worker-$w.log" &
     pids+=($!)
+    worker_pids+=($!)
 done
+# proc_ns PID [IO]: the time process PID's threads have run so far (ns, the scheduler's own
+# count: /proc/PID/task/*/schedstat), or with IO its ZeroMQ I/O threads' alone.
+proc_ns() {
+    local t
+    for t in /proc/"$1"/task/*; do
+        [ -z "${2:-}" ] || case "$(cat "$t/comm" 2>/dev/null)" in ZMQbg/IO*) ;; *) continue ;; esac
+        awk '{print $1}' "$t/schedstat" 2>/dev/null
+    done | awk '{s += $1} END {printf "%.0f\n", s}'
+}
+# The CPU time so far (ns) of the scheduler, its ZeroMQ I/O thread, the workers, their I/O
+# threads and the executors the workers started (those still running).
+all_ns() {
+    local w=0 wio=0 e=0 p c
+    for p in "${worker_pids[@]}"; do
+        w=$((w + $(proc_ns "$p"))); wio=$((wio + $(proc_ns "$p" io)))
+        for c in $(pgrep -P "$p" weft-executor); do e=$((e + $(proc_ns "$c"))); done
+    done
+    echo "$(proc_ns "$sched_pid") $(proc_ns "$sched_pid" io) $w $wio $e"
+}
 # wait_workers TRIES: until the scheduler counts both workers, at most TRIES tenths of a second.
 wait_workers() {
     for _ in $(seq "$1"); do
@@ -103,7 +124,8 @@ pct() {
 }
 
 run_one() { # NAME FILE
-    local out cpu0 cpu1 t0 t1
+    local out cpu0 cpu1 t0 t1 all0 all1
+    all0=$(all_ns)
     cpu0=$(sched_cpu_us)
     t0=$(date +%s%6N)
     out=$("$bin/weft" submit "$2" --scheduler "$ep" "${client_key[@]}" --wait --json --timeout 60s)
@@ -111,6 +133,7 @@ run_one() { # NAME FILE
     local run
     run=$(echo "$out" | sed -n '1s/.*"run": \([0-9]*\).*/\1/p')
     cpu1=$(sched_cpu_us)
+    all1=$(all_ns)
     local state wall n
     state=$(q "SELECT state FROM runs WHERE id = $run")
     wall=$(q "SELECT finished_us - created_us FROM runs WHERE id = $run")
@@ -125,6 +148,11 @@ run_one() { # NAME FILE
     echo "  end to end at the client (submit, compile, run, answer): $(awk "BEGIN {printf \"%.3f\", ($t1 - $t0) / 1e6}") s"
     echo "  scheduler CPU: $(awk "BEGIN {printf \"%.1f\", ($cpu1 - $cpu0) / $n}") us/task" \
          "(fsync waits excluded; steadier than wall time on a shared disk)"
+    echo "$all0 $all1" | awk -v n="$n" '{
+        for (i = 1; i <= 5; i++) d[i] = ($(i + 5) - $i) / 1e3 / n
+        printf "  CPU a task, every process: scheduler %.1f (its ZeroMQ I/O thread %.1f)," \
+               " workers %.1f (their I/O threads %.1f), executors %.1f; in all %.1f us\n",
+               d[1], d[2], d[3], d[4], d[5], d[1] + d[3] + d[5] }'
     [ "$(q "SELECT count(*) FROM attempts WHERE run_id = $run")" -gt 0 ] || return 0
     echo "  dispatch -> result recorded (ms): p50 $(pct "$run" 50 't.finished_us - a.dispatched_us')" \
          "p99 $(pct "$run" 99 't.finished_us - a.dispatched_us')"
