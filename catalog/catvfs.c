@@ -161,13 +161,22 @@ static int commit_frame(const void *data, int amt)
 /* Appends to the buffer what follows it; anything else (a frame written again in place,
  * a new WAL's header) goes out after what the buffer holds, in order. A commit's last page
  * sends the buffer out at once: SQLite tells readers of the frames next, and a connection
- * that commits without a sync (synchronous = NORMAL) calls nothing else before. */
+ * that commits without a sync (synchronous = NORMAL) calls nothing else before. So does
+ * the header of a commit's last frame that does not follow the buffer: the frame's
+ * checksum written again after its page (a transaction that wrote a page twice has the
+ * checksums of its later frames made again), which no page follows. */
 static int wal_write(sqlite3_file *f, const void *data, int amt, sqlite3_int64 off)
 {
     walfile *w = (walfile *)f;
-    if (commit_frame(data, amt))
+    if (commit_frame(data, amt)) {
         w->last = off + amt;
-    else if (off == w->last) {
+        if (!w->len || off != w->off + w->len) {
+            int rc = w->err;
+            if (rc == SQLITE_OK)
+                rc = flush(w);
+            return rc != SQLITE_OK ? rc : put(w, data, amt, off);
+        }
+    } else if (off == w->last) {
         w->last = -1;
         int rc = w->err;
         if (rc == SQLITE_OK && w->len && off == w->off + w->len && w->len + amt <= WAL_BUFFER) {
@@ -359,7 +368,9 @@ static int open_db(const char *name, sqlite3_file *f, int flags, int *out)
 }
 
 /* A WAL gathers its writes only when its database is one of ours, which says when its
- * transactions end; otherwise each write is made at once. */
+ * transactions end, and when that file overwrites safely (SQLite's default): otherwise
+ * SQLite pads a commit to a sector's end, and writes its last frame in two parts around a
+ * sync, the second after it; each write is then made at once. */
 static int open_wal(const char *name, sqlite3_file *f, int flags, int *out)
 {
     walfile *w = (walfile *)f;
@@ -369,7 +380,8 @@ static int open_wal(const char *name, sqlite3_file *f, int flags, int *out)
     int rc = root->xOpen(root, name, w->shim.real, flags, out);
     w->shim.base.pMethods = rc == SQLITE_OK ? &wal_methods : NULL;
     sqlite3_file *db = rc == SQLITE_OK ? sqlite3_database_file_object(name) : NULL;
-    if (db && db->pMethods == &db_methods && !((dbfile *)db)->wal) {
+    if (db && db->pMethods == &db_methods && !((dbfile *)db)->wal &&
+        (db->pMethods->xDeviceCharacteristics(db) & SQLITE_IOCAP_POWERSAFE_OVERWRITE)) {
         w->db = (dbfile *)db;
         w->db->wal = w;
     }

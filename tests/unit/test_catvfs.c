@@ -2,7 +2,9 @@
  * few rows, a transaction larger than its buffer whose pages spill from a small cache and
  * are written again in place, a WAL started over after a checkpoint) reads back the same
  * from another connection on the default VFS after every commit (synced or not), and
- * passes SQLite's integrity check; a WAL grown in steps of zeros past its last frame is
+ * passes SQLite's integrity check (one that does not overwrite safely too); a
+ * transaction that wrote pages again, and the commit after it, are recovered from a copy
+ * when commits do not sync; a WAL grown in steps of zeros past its last frame is
  * recovered from a copy with every committed row; a transaction that spilled and rolled
  * back leaves nothing to overwrite a second writer's frames with; a write the file system
  * refuses fails its commit with the write's error and loses nothing committed before it. */
@@ -140,6 +142,15 @@ int test_catvfs(void)
     sqlite3_close(ck);
     CHECK(checksum(r) == rows);
     CHECK(ok(r));
+    /* A transaction that spilled pages and wrote some again, whose frames' checksums are
+     * then written again after its last frame, and a commit after it: a copy of the files
+     * (a crash) is recovered with both. */
+    CHECK(sqlite3_exec(w, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(fill(w, 1, 1000, 0) == 0);
+    CHECK(sqlite3_exec(w, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    rows = rows > 1000 ? rows : 1000;
+    CHECK(sqlite3_exec(w, "UPDATE round SET n = 0", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(recovered_rows(path, dir) == rows);
     CHECK(sqlite3_exec(w, "PRAGMA synchronous = FULL", NULL, NULL, NULL) == SQLITE_OK);
 
     /* The WAL grew in steps of 256 KiB of zeros, past its last frame: a copy of the files
@@ -208,6 +219,28 @@ int test_catvfs(void)
     rows += 5;
     CHECK(dbtest_one(r, "SELECT count(*) FROM t") == rows);
     CHECK(checksum(r) == rows);
+
+    /* A database that does not overwrite safely (psow=0): SQLite pads each commit to a
+     * sector and writes its last frame around a sync, so nothing is gathered; another
+     * connection reads every commit intact. */
+    char *padded = xasprintf("file:%s/padded?psow=0", dir);
+    sqlite3 *pw = NULL, *pr = NULL;
+    CHECK(sqlite3_open_v2(padded, &pw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                          SQLITE_OPEN_URI, name) == SQLITE_OK);
+    CHECK(sqlite3_exec(pw, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                           "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB);"
+                           "CREATE TABLE round(n INTEGER); INSERT INTO round VALUES (0);",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_open_v2(padded, &pr, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) ==
+          SQLITE_OK);
+    for (int i = 0; i < 50; i++)
+        CHECK(fill(pw, i + 1, 1, 0) == 0);
+    CHECK(dbtest_one(pr, "SELECT count(*) FROM t") == 50);
+    CHECK(checksum(pr) == 50);
+    CHECK(ok(pr));
+    sqlite3_close(pr);
+    sqlite3_close(pw);
+    free(padded);
 
     /* Closed and opened again on the default VFS: the same rows, intact. */
     sqlite3_close(w);
