@@ -39,6 +39,7 @@ struct cat_ckpt {
     int64_t warned_us;      /* monotonic, when a failed checkpoint was last logged */
 };
 
+/* Logs a failed checkpoint, at most once a minute (k->mu held). */
 static void warn(cat_ckpt *k, const char *who, sqlite3 *db, int rc)
 {
     int64_t now = clock_mono_us();
@@ -66,12 +67,14 @@ static void *run(void *arg)
         int rc = sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
         pthread_mutex_lock(&k->mu);
         k->busy = 0;
-        if (rc == SQLITE_OK) {
-            k->passes++;
-            k->done = done;
-            k->done_gen = gen;
-        } else {
+        if (rc != SQLITE_OK) {
             warn(k, "in the background", k->db, rc);
+        } else {
+            k->passes++;
+            k->done = done > 0 ? done : 0;
+            k->done_gen = gen;
+            if (done == log && log == k->frames && gen == k->gen)
+                k->gen++; /* all of it, none since: the next commit starts the WAL over */
         }
     }
     pthread_mutex_unlock(&k->mu);
@@ -98,11 +101,16 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
     }
     pthread_mutex_unlock(&k->mu);
     if (rest) {
-        int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        if (rc != SQLITE_OK)
-            warn(k, "after a commit", db, rc);
+        int log = 0, done = 0;
+        int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
         pthread_mutex_lock(&k->mu);
-        k->rests++;
+        if (rc != SQLITE_OK) {
+            warn(k, "after a commit", db, rc);
+        } else {
+            k->rests++;
+            if (done == log)
+                k->gen++; /* the next commit starts the WAL over */
+        }
         pthread_mutex_unlock(&k->mu);
     }
     return SQLITE_OK;
@@ -116,25 +124,28 @@ int catalog_checkpoint_in_background(catalog *c, weft_err *err)
     char *path = xasprintf("%s/catalog.db", c->dir);
     int rc = sqlite3_open_v2(path, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     free(path);
+    /* Its checkpoints sync the database; reading the schema opens the WAL, which a
+     * checkpoint of a connection that has read nothing would not find. */
     if (rc == SQLITE_OK)
-        rc = sqlite3_exec(k->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+        rc = sqlite3_exec(k->db, "PRAGMA synchronous = FULL; SELECT 1 FROM sqlite_schema",
+                          NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-        err_set(err, WEFT_EDB, "cannot open %s/catalog.db for its checkpoints: %s", c->dir,
-                k->db ? sqlite3_errmsg(k->db) : sqlite3_errstr(rc));
+        rc = err_set(err, WEFT_EDB, "cannot open %s/catalog.db for its checkpoints: %s",
+                     c->dir, k->db ? sqlite3_errmsg(k->db) : sqlite3_errstr(rc));
         sqlite3_close(k->db);
         free(k);
-        return err->code;
+        return rc;
     }
     pthread_mutex_init(&k->mu, NULL);
     pthread_cond_init(&k->wake, NULL);
     if ((rc = pthread_create(&k->thread, NULL, run, k)) != 0) {
-        err_set(err, WEFT_EIO, "cannot start the catalogue's checkpoint thread: %s",
-                strerror(rc));
+        rc = err_set(err, WEFT_EIO, "cannot start the catalogue's checkpoint thread: %s",
+                     strerror(rc));
         pthread_mutex_destroy(&k->mu);
         pthread_cond_destroy(&k->wake);
         sqlite3_close(k->db);
         free(k);
-        return err->code;
+        return rc;
     }
     c->ckpt = k;
     sqlite3_wal_hook(c->db, on_commit, k); /* in place of SQLite's automatic checkpoint */

@@ -436,8 +436,7 @@ static int open_writable(catalog *c, int flags, weft_err *err)
     if (version == 0 && !(flags & CATALOG_ACCEPT_LOSS) && history_lost(c, &h))
         return lost_history(c, &h, err);
     /* WAL: readers (the CLI) never block the scheduler. synchronous=FULL: a committed
-     * group survives power loss, not only a crash of the process (and catvfs, which holds
-     * a commit's frames until the WAL's sync, needs that sync). A page cache of up to
+     * group survives power loss, not only a crash of the process. A page cache of up to
      * 16 MiB (SQLite's default is 2 MiB) holds the pages the turns update, which follow the
      * dispatch order: a million-element map runs as fast as with 64 MiB, and a page it
      * misses is read again from the file (most often from the kernel's cache). */
@@ -456,8 +455,7 @@ static const char *wal_vfs; /* catvfs's name, or NULL for the default VFS */
 
 /* SQLite keeps no allocation statistics for weft (nothing reads them): each of its
  * allocations would otherwise take a process-wide mutex. Must precede its initialization.
- * The catalogue's WAL is written a commit's frames at a time (catvfs.c: every commit syncs,
- * synchronous = FULL). */
+ * The catalogue's WAL is written a commit's frames at a time (catvfs.c). */
 static void configure_sqlite(void)
 {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);

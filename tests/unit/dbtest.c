@@ -3,12 +3,18 @@
 
 #include <stdlib.h>
 
+#include "common/fsutil.h"
+
 catalog *dbtest_catalog(char *dir)
 {
     catalog *c = NULL;
     weft_err err = {0};
-    if (!mkdtemp(dir) || catalog_open(dir, 0, &c, &err) < 0)
+    if (!mkdtemp(dir))
         return NULL;
+    if (catalog_open(dir, 0, &c, &err) < 0) {
+        fs_remove_tree(dir);
+        return NULL;
+    }
     return c;
 }
 

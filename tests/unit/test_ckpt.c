@@ -1,8 +1,9 @@
 /* Unit tests for catalog/catalog_ckpt.c: a catalogue whose WAL is checkpointed by its
- * thread takes 3,000 commits (about 18,000 WAL frames) with its WAL kept below 8,000 frames,
- * its thread and its commits each having checkpointed; every row committed is there after
- * the catalogue is closed and opened again, and the database passes SQLite's integrity
- * check. */
+ * thread takes 3,000 commits (about 18,000 WAL frames) with its WAL kept below 3,000 frames
+ * (it starts over after each checkpoint, long before the 8,000 a commit would force), its
+ * thread and its commits each having checkpointed several times; every row committed is
+ * there after the catalogue is closed and opened again, and the database passes SQLite's
+ * integrity check. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,11 +58,13 @@ int test_ckpt(void)
     CHECK(committed == COMMITS);
     /* The WAL file never shrinks: its size is the most it ever held (in steps of 256 KiB). */
     CHECK(largest > 0);
-    CHECK(largest <= 8300LL * FRAME_BYTES);
+    /* Most of the time about 1,150 frames: the thread's checkpoint and the commit that
+     * finishes it keep starting the WAL over, well before the 8,000 a commit would force. */
+    CHECK(largest <= 3000LL * FRAME_BYTES);
     uint64_t background = 0, after_commit = 0;
     catalog_checkpoints(c, &background, &after_commit);
-    CHECK(background >= 1);
-    CHECK(after_commit >= 1);
+    CHECK(background >= 3);
+    CHECK(after_commit >= 3);
     catalog_close(&c);
     CHECK(c == NULL);
 
