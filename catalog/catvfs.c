@@ -79,9 +79,9 @@ static int fwd_device(sqlite3_file *f)
 }
 
 /* Makes the file at least end bytes long, in steps of WAL_GROW written with zeros, when a
- * write is about to go past its end. A commit's sync after an append must also commit the
- * file's new size and blocks to the file system's journal; in place, it writes the data
- * alone (on ext4 over virtio: 330-380 µs a commit appended, 160-190 in place). Zeros past
+ * write is about to go past its end. A commit's sync after an append must also write the
+ * file's new size and blocks (the inode, or a journal's record of it); in place, it writes
+ * the data alone (on ext4 over virtio: 330-380 µs a commit appended, 160-190 in place). Zeros past
  * the last frame end the log for SQLite's recovery (their salt is not the header's). The
  * size is read from the file before it grows: another connection may have written frames
  * past what this one saw (the caller holds the WAL's write lock, so none is writing now).

@@ -3,11 +3,12 @@
  * SQLite writes each frame it appends to a WAL with two pwrite(2) calls, its 24-byte header
  * and then the page: a commit of 15 pages is 30 system calls, about 60 µs on a VM where one
  * pwrite of the same bytes takes 10. This VFS gathers the writes to a WAL file that follow
- * one another in a buffer (124 KiB) and writes them with one call before the file is
- * synced, read, sized, truncated or closed, and before a write elsewhere in it. A WAL grows
- * 256 KiB at a time, written with zeros, so that a commit's sync writes its frames in place
- * and need not also commit a larger file to the file system's journal. Every other file
- * (the database and its shared memory, journals) is the default VFS's.
+ * one another in a buffer (124 KiB) and writes them with one call as a commit's last frame
+ * is written, and before the file is synced, read, sized, truncated or closed, and before
+ * a write elsewhere in it. A WAL grows 256 KiB at a time, written with zeros, so that a
+ * commit's sync writes its frames in place and need not also write the larger file's size
+ * and blocks. Every other file (the database and its shared memory, journals) is the
+ * default VFS's.
  *
  * Readers learn of a commit's frames from the WAL index, which SQLite updates once it has
  * written the commit's last frame (and synced the WAL, when every commit syncs it): the
