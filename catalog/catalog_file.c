@@ -600,11 +600,16 @@ int catalog_probe(catalog *c, int64_t now_us, weft_err *err)
     char sql[128];
     snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta(k, v) VALUES ('probe', '%lld')",
              (long long)now_us);
+    /* A commit this small fits in the zeros the WAL grew by: the probe also wants room to
+     * grow it, which the turns' commits will need. */
+    int room = 1;
     if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
         sqlite3_exec(c->db, sql, NULL, NULL, NULL) == SQLITE_OK &&
+        (room = catvfs_can_grow(c->db)) &&
         sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
         return 0;
-    err_set(err, WEFT_EDB, "catalogue %s/catalog.db: %s", c->dir, sqlite3_errmsg(c->db));
+    err_set(err, WEFT_EDB, "catalogue %s/catalog.db: %s", c->dir,
+            room ? sqlite3_errmsg(c->db) : "database or disk is full (its WAL cannot grow)");
     if (!sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     return WEFT_EDB;

@@ -86,35 +86,36 @@ static int fwd_device(sqlite3_file *f)
  * size is read from the file before it grows: another connection may have written frames
  * past what this one saw (the caller holds the WAL's write lock, so none is writing now).
  * Where the zeros cannot all be written (a full disk) the file is cut back and the write
- * goes ahead as it would have, failing or not on its own. */
-static void grow(walfile *w, sqlite3_int64 end)
+ * goes ahead as it would have, failing or not on its own. 0, or -1 when it could not grow. */
+static int grow(walfile *w, sqlite3_int64 end)
 {
     static const unsigned char zeros[64 * 1024];
     sqlite3_file *real = w->shim.real;
     if (end <= w->grown)
-        return;
+        return 0;
     sqlite3_int64 size;
     if (real->pMethods->xFileSize(real, &size) != SQLITE_OK)
-        return;
+        return -1;
     w->grown = size;
     if (end <= size)
-        return;
+        return 0;
     sqlite3_int64 to = (end + WAL_GROW - 1) / WAL_GROW * WAL_GROW, at = size;
     while (at < to) {
         int n = to - at < (sqlite3_int64)sizeof zeros ? (int)(to - at) : (int)sizeof zeros;
         if (real->pMethods->xWrite(real, zeros, n, at) != SQLITE_OK) {
             real->pMethods->xTruncate(real, size);
-            return;
+            return -1;
         }
         at += n;
     }
     w->grown = to;
+    return 0;
 }
 
 /* Writes to the file, which grows first when this goes past its end. */
 static int put(walfile *w, const void *data, int amt, sqlite3_int64 off)
 {
-    grow(w, off + amt);
+    (void)grow(w, off + amt); /* the write says whether there was room */
     return w->shim.real->pMethods->xWrite(w->shim.real, data, amt, off);
 }
 
@@ -489,6 +490,19 @@ static sqlite3_vfs catvfs = {
     .xGetLastError = vfs_lasterror,
     .xCurrentTimeInt64 = vfs_time64,
 };
+
+int catvfs_can_grow(sqlite3 *db)
+{
+    sqlite3_file *f = NULL;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) != SQLITE_OK || !f ||
+        f->pMethods != &wal_methods)
+        return 1;
+    walfile *w = (walfile *)f;
+    sqlite3_int64 size;
+    if (w->shim.real->pMethods->xFileSize(w->shim.real, &size) != SQLITE_OK)
+        return 0;
+    return grow(w, size + 1) == 0;
+}
 
 const char *catvfs_register(void)
 {

@@ -24,8 +24,15 @@
 #ifndef WEFT_CATVFS_H
 #define WEFT_CATVFS_H
 
+#include <sqlite3.h>
+
 /* Registers the VFS (not as the default), once; its name for sqlite3_open_v2, or NULL
  * (the default VFS is then used) when SQLite has no default VFS to build on. */
 const char *catvfs_register(void);
+/* Whether db's WAL, when it is one of this VFS's, can grow another step past its end now
+ * (it then keeps the zeros): a small commit can fit in the zeros already there while the
+ * disk is full, and tell nothing of it. The caller holds the WAL's write lock (a write
+ * transaction). 1 when the WAL is not this VFS's. */
+int catvfs_can_grow(sqlite3 *db);
 
 #endif

@@ -7,7 +7,8 @@
  * when commits do not sync; a WAL grown in steps of zeros past its last frame is
  * recovered from a copy with every committed row; a transaction that spilled and rolled
  * back leaves nothing to overwrite a second writer's frames with; a write the file system
- * refuses fails its commit with the write's error and loses nothing committed before it. */
+ * refuses fails its commit with the write's error and loses nothing committed before it,
+ * and the WAL is then known not to grow. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,6 +206,10 @@ int test_catvfs(void)
     CHECK(getrlimit(RLIMIT_FSIZE, &was) == 0);
     low.rlim_max = was.rlim_max;
     CHECK(setrlimit(RLIMIT_FSIZE, &low) == 0);
+    /* The WAL cannot grow now, though a small commit may still fit in its zeros. */
+    CHECK(sqlite3_exec(w, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(catvfs_can_grow(w) == 0);
+    CHECK(sqlite3_exec(w, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
     CHECK(sqlite3_exec(w, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
     int filled = fill(w, rows + 1, 200, 1);
     int committed = filled == 0 ? sqlite3_exec(w, "COMMIT", NULL, NULL, NULL) : SQLITE_ERROR;
@@ -214,6 +219,10 @@ int test_catvfs(void)
     sqlite3_exec(w, "ROLLBACK", NULL, NULL, NULL);
     CHECK(setrlimit(RLIMIT_FSIZE, &was) == 0);
     signal(SIGXFSZ, SIG_DFL);
+    CHECK(sqlite3_exec(w, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(catvfs_can_grow(w) == 1);
+    CHECK(sqlite3_exec(w, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(catvfs_can_grow(r) == 1); /* the default VFS's: nothing to tell */
     CHECK(dbtest_one(r, "SELECT count(*) FROM t") == rows);
     CHECK(fill(w, rows + 1, 5, 1) == 0);
     rows += 5;
