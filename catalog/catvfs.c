@@ -81,12 +81,13 @@ static int fwd_device(sqlite3_file *f)
 /* Makes the file at least end bytes long, in steps of WAL_GROW written with zeros, when a
  * write is about to go past its end. A commit's sync after an append must also write the
  * file's new size and blocks (the inode, or a journal's record of it); in place, it writes
- * the data alone (on ext4 over virtio: 330-380 µs a commit appended, 160-190 in place). Zeros past
- * the last frame end the log for SQLite's recovery (their salt is not the header's). The
- * size is read from the file before it grows: another connection may have written frames
- * past what this one saw (the caller holds the WAL's write lock, so none is writing now).
- * Where the zeros cannot all be written (a full disk) the file is cut back and the write
- * goes ahead as it would have, failing or not on its own. 0, or -1 when it could not grow. */
+ * the data alone (on ext4 over virtio: 330-380 µs a commit appended, 160-190 in place).
+ * Zeros past the last frame end the log for SQLite's recovery (their salt is not the
+ * header's). The size is read from the file before it grows: another connection may have
+ * written frames past what this one saw (the caller holds the WAL's write lock, so none is
+ * writing now). Where the zeros cannot all be written (a full disk) the file is cut back
+ * and the write goes ahead as it would have, failing or not on its own. 0, or -1 when it
+ * could not grow. */
 static int grow(walfile *w, sqlite3_int64 end)
 {
     static const unsigned char zeros[64 * 1024];
@@ -169,25 +170,13 @@ static int commit_frame(const void *data, int amt)
 static int wal_write(sqlite3_file *f, const void *data, int amt, sqlite3_int64 off)
 {
     walfile *w = (walfile *)f;
+    int at_once = 0; /* the buffer goes out with this write */
     if (commit_frame(data, amt)) {
         w->last = off + amt;
-        if (!w->len || off != w->off + w->len) {
-            int rc = w->err;
-            if (rc == SQLITE_OK)
-                rc = flush(w);
-            return rc != SQLITE_OK ? rc : put(w, data, amt, off);
-        }
+        at_once = !w->len || off != w->off + w->len;
     } else if (off == w->last) {
         w->last = -1;
-        int rc = w->err;
-        if (rc == SQLITE_OK && w->len && off == w->off + w->len && w->len + amt <= WAL_BUFFER) {
-            memcpy(w->buf + w->len, data, (size_t)amt);
-            w->len += amt;
-            return flush(w);
-        }
-        if (rc == SQLITE_OK)
-            rc = flush(w);
-        return rc != SQLITE_OK ? rc : put(w, data, amt, off);
+        at_once = 1;
     }
     int rc = w->err;
     if (rc == SQLITE_OK && w->len && (off != w->off + w->len || w->len + amt > WAL_BUFFER))
@@ -200,7 +189,7 @@ static int wal_write(sqlite3_file *f, const void *data, int amt, sqlite3_int64 o
         w->off = off;
     memcpy(w->buf + w->len, data, (size_t)amt);
     w->len += amt;
-    return SQLITE_OK;
+    return at_once ? flush(w) : SQLITE_OK;
 }
 
 static int wal_truncate(sqlite3_file *f, sqlite3_int64 size)
